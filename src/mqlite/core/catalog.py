@@ -1,0 +1,123 @@
+"""Durable metadata in SQLite: entities, their configuration, and small key-value state.
+
+Owns the file `<data_dir>/catalog.sqlite3` (`:memory:` when the broker runs in memory).
+Two tables:
+
+    entities(kind TEXT, name TEXT, config TEXT(JSON), PRIMARY KEY(kind, name))
+        kind: 'stream' | 'queue' | 'router' | 'binding' | 'user' | ... (free-form)
+    kv(namespace TEXT, key TEXT, value TEXT(JSON), PRIMARY KEY(namespace, key))
+        committed offsets ('offsets/<group>'), group state, front-end state that must
+        survive restart (e.g. 'resp/groups'), tags.
+
+Invariants: every write is one transaction (WAL, synchronous=FULL: durable when it
+returns); `transaction()` groups several writes atomically. Values are JSON.
+Concurrency: one connection, used from the core's event loop thread only (the embedded
+Broker marshals onto that thread), so `check_same_thread` is off but never exercised.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entities(
+    kind TEXT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,
+    PRIMARY KEY(kind, name));
+CREATE TABLE IF NOT EXISTS kv(
+    namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY(namespace, key));
+"""
+
+
+class Catalog:
+    """SQLite-backed metadata; see module docstring for tables and invariants."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        target = str(path) if path is not None else ":memory:"
+        self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._depth = 0
+
+    # -- transactions -----------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically; nests (only the outermost commits)."""
+        if self._depth == 0:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._db.execute("COMMIT")
+
+    # -- entities ---------------------------------------------------------------------
+    def put_entity(self, kind: str, name: str, config: dict[str, Any]) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO entities(kind, name, config) VALUES (?, ?, ?)",
+                (kind, name, orjson.dumps(config).decode()),
+            )
+
+    def get_entity(self, kind: str, name: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT config FROM entities WHERE kind = ? AND name = ?", (kind, name)
+        ).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def delete_entity(self, kind: str, name: str) -> bool:
+        with self.transaction():
+            cur = self._db.execute("DELETE FROM entities WHERE kind = ? AND name = ?", (kind, name))
+        return cur.rowcount > 0
+
+    def list_entities(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._db.execute(
+            "SELECT name, config FROM entities WHERE kind = ? ORDER BY name", (kind,)
+        ).fetchall()
+        return [(name, orjson.loads(config)) for name, config in rows]
+
+    # -- key-value --------------------------------------------------------------------
+    def kv_put(self, namespace: str, key: str, value: Any) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO kv(namespace, key, value) VALUES (?, ?, ?)",
+                (namespace, key, orjson.dumps(value).decode()),
+            )
+
+    def kv_get(self, namespace: str, key: str) -> Any:
+        row = self._db.execute(
+            "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
+        ).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def kv_delete(self, namespace: str, key: str | None = None) -> None:
+        """Delete one key, or the whole namespace when `key` is None."""
+        with self.transaction():
+            if key is None:
+                self._db.execute("DELETE FROM kv WHERE namespace = ?", (namespace,))
+            else:
+                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+
+    def kv_items(self, namespace: str) -> list[tuple[str, Any]]:
+        rows = self._db.execute(
+            "SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,)
+        ).fetchall()
+        return [(key, orjson.loads(value)) for key, value in rows]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,203 @@
+"""The one asyncio transport every TCP front-end (Kafka, AMQP, RESP) stands on.
+
+Owns: accepting connections, flow control, idle timeouts and connection bookkeeping,
+written once so the front-ends hold only protocol logic. A front-end subclasses
+`Connection` and implements `on_data(data)` (feed its sans-IO codec, dispatch events)
+and optionally `on_close(exc)`. Writing is `send(bytes)`; a handler that produces a
+lot awaits `drain()`, which blocks while the kernel buffer is over the high-water mark
+(asyncio's `pause_writing`/`resume_writing`). Reading pauses while `on_data` reports
+backlog via `pause_reading()`/`resume_reading()`, so a fast peer cannot grow memory.
+
+Concurrency: everything here runs on the server's one event loop; nothing blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("mqlite.transport")
+
+
+class Connection(asyncio.Protocol):
+    """One client connection. Subclasses implement `on_data`; see module docstring."""
+
+    #: Seconds without any received byte before the connection is closed; None = never.
+    idle_timeout: float | None = None
+
+    def __init__(self, registry: ConnectionRegistry) -> None:
+        self.registry = registry
+        self.transport: asyncio.Transport | None = None
+        self.peername: Any = None
+        self.sockname: Any = None
+        self.closed = False
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._last_read = 0.0
+        self.loop = asyncio.get_event_loop()
+
+    # -- asyncio.Protocol -------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peername = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        self.registry.add(self)
+        self._last_read = self.loop.time()
+        if self.idle_timeout:
+            self._idle_handle = self.loop.call_later(self.idle_timeout, self._check_idle)
+        self.on_connect()
+
+    def data_received(self, data: bytes) -> None:
+        self._last_read = self.loop.time()
+        try:
+            self.on_data(data)
+        except Exception:  # a bug in a handler must cost one connection, not the server
+            log.exception("connection %s: handler failed; closing", self.peername)
+            self.abort()
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.registry.discard(self)
+        if self._idle_handle:
+            self._idle_handle.cancel()
+        self._wake_drainers(exc or ConnectionResetError("connection lost"))
+        self.on_close(exc)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_drainers(None)
+
+    # -- for subclasses ---------------------------------------------------------------
+    def on_connect(self) -> None:
+        """Called once the transport is up."""
+
+    def on_data(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def on_close(self, exc: Exception | None) -> None:
+        """Called once when the connection is gone, whoever closed it."""
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def send_many(self, chunks: list[bytes]) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.writelines(chunks)
+
+    async def drain(self) -> None:
+        """Wait while the peer is not reading fast enough (write buffer over limit)."""
+        if self.closed:
+            raise ConnectionResetError("connection closed")
+        if not self._write_paused:
+            return
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self._drain_waiters.append(fut)
+        await fut
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        """Flush what was sent, then close."""
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, dropping unsent bytes."""
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+
+    @property
+    def write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport else 0
+
+    # -- internals --------------------------------------------------------------------
+    def _wake_drainers(self, exc: Exception | None) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                if exc is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(exc)
+
+    def _check_idle(self) -> None:
+        if self.closed or not self.idle_timeout:
+            return
+        idle = self.loop.time() - self._last_read
+        if idle >= self.idle_timeout:
+            log.info("connection %s idle for %.1fs; closing", self.peername, idle)
+            self.on_idle_timeout()
+            return
+        self._idle_handle = self.loop.call_later(self.idle_timeout - idle, self._check_idle)
+
+    def on_idle_timeout(self) -> None:
+        """Default: drop the peer. AMQP overrides to send its heartbeat-timeout close."""
+        self.abort()
+
+
+class ConnectionRegistry:
+    """The live connections of one listener, so shutdown can close them all."""
+
+    def __init__(self) -> None:
+        self.connections: set[Connection] = set()
+
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+
+    def discard(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+
+    def close_all(self) -> None:
+        for conn in list(self.connections):
+            conn.close()
+
+
+class Listener:
+    """A bound TCP listener and its connections; what `start_*` functions return."""
+
+    def __init__(self, name: str, server: asyncio.base_events.Server, registry: ConnectionRegistry) -> None:
+        self.name = name
+        self.server = server
+        self.registry = registry
+
+    @property
+    def port(self) -> int:
+        return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def host(self) -> str:
+        return str(self.server.sockets[0].getsockname()[0])
+
+    async def close(self) -> None:
+        self.server.close()
+        self.registry.close_all()
+        await self.server.wait_closed()
+
+
+async def listen(
+    name: str, host: str, port: int, factory: Callable[[ConnectionRegistry], Connection]
+) -> Listener:
+    """Bind `host:port` (0 = a free port) and serve `factory(registry)` per connection."""
+    registry = ConnectionRegistry()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: factory(registry), host, port, reuse_address=True)
+    listener = Listener(name, server, registry)
+    log.info("%s listening on %s:%d", name, listener.host, listener.port)
+    return listener
