@@ -1,0 +1,1 @@
+"""The native HTTP API under `/_mqlite/`: health now; metrics and dashboard later."""

@@ -1,0 +1,192 @@
+"""`mqlite serve`: one event loop, one BrokerCore, every listener; clean shutdown.
+
+Owns process lifecycle: build the core from `Settings`, start the HTTP listener (the
+native `/_mqlite/*` API and the AWS APIs on one aiohttp app) and the TCP front-ends
+(Kafka, AMQP, Redis), log each address, and on SIGTERM/SIGINT stop accepting, close
+connections, flush and fsync the logs and close the catalog. A second signal exits at
+once. Front-ends are imported lazily by name, so a front-end that is not installed or
+not built yet is skipped with a log line, not a crash.
+
+Concurrency: everything runs on the loop that calls `start_server`; `run()` makes that
+loop (uvloop when available) and blocks until shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from mqlite.core.clock import Clock
+from mqlite.protocols.http import health
+from mqlite.settings import Settings
+
+log = logging.getLogger("mqlite.server")
+
+# name -> (settings field with the port, module exposing `start(core, settings, host, port)`)
+TCP_FRONTENDS = {
+    "kafka": ("kafka_port", "mqlite.protocols.kafka.server"),
+    "amqp": ("amqp_port", "mqlite.protocols.amqp.server"),
+    "redis": ("redis_port", "mqlite.protocols.resp.server"),
+}
+# HTTP front-ends: modules exposing `mount(app, core, settings)`.
+HTTP_FRONTENDS = ("mqlite.protocols.aws.app",)
+HTTP_MAX_BODY = 64 * 1024 * 1024  # AWS front-ends enforce their own, smaller limits
+
+
+@dataclass
+class RunningServer:
+    """A started server: its settings, core, and the actual bound ports."""
+
+    settings: Settings
+    core: Any
+    ports: dict[str, int] = field(default_factory=dict)
+    _listeners: list[Any] = field(default_factory=list)
+    _http_runner: web.AppRunner | None = None
+    _stopped: bool = False
+
+    async def stop(self, *, graceful: bool = True) -> None:
+        """Stop accepting, close connections, then flush and close the core."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for listener in self._listeners:
+            if not graceful:
+                for conn in list(listener.registry.connections):
+                    conn.abort()
+            await listener.close()
+        if self._http_runner is not None:
+            await self._http_runner.cleanup()
+        await self.core.close()
+        log.info("mqlite stopped")
+
+
+def _core_config(settings: Settings) -> Any:
+    from mqlite.core.config import CoreConfig
+
+    return CoreConfig(fsync=settings.fsync)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _import_frontend(module: str) -> Any | None:
+    """Import a front-end; one that is absent or broken is logged and skipped, so the
+    other protocols still serve (its clients see a refused port, and the log says why)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            log.warning("front-end %s is not available; skipped", module)
+            return None
+        log.exception("front-end %s failed to import; skipped", module)
+    except Exception:
+        log.exception("front-end %s failed to import; skipped", module)
+    return None
+
+
+async def start_server(settings: Settings, clock: Clock | None = None) -> RunningServer:
+    """Open the core and start every enabled listener on the running loop."""
+    from mqlite.core.broker import BrokerCore
+
+    core = await BrokerCore.open(settings.data_dir, _core_config(settings), clock or Clock())
+    server = RunningServer(settings=settings, core=core)
+    try:
+        if settings.http_port is not None:
+            await _start_http(server)
+        for name, (port_field, module_name) in TCP_FRONTENDS.items():
+            port = getattr(settings, port_field)
+            if port is None:
+                continue
+            module = _import_frontend(module_name)
+            if module is None:
+                continue
+            listener = await module.start(core, settings, settings.host, port)
+            server._listeners.append(listener)
+            server.ports[name] = listener.port
+    except BaseException:
+        await server.stop(graceful=False)
+        raise
+    where = "memory" if settings.data_dir is None else str(settings.data_dir)
+    ports = " ".join(f"{name}={port}" for name, port in server.ports.items())
+    log.info("mqlite ready: %s (data: %s, fsync: %s)", ports, where, settings.fsync)
+    return server
+
+
+async def _start_http(server: RunningServer) -> None:
+    settings = server.settings
+    app = web.Application(client_max_size=HTTP_MAX_BODY)
+
+    def describe() -> dict[str, Any]:
+        return {
+            "data_dir": None if settings.data_dir is None else str(settings.data_dir.resolve()),
+            "memory": settings.data_dir is None,
+            "listeners": {name: f"{settings.host}:{port}" for name, port in server.ports.items()},
+        }
+
+    health.mount(app, describe)
+    for module_name in HTTP_FRONTENDS:
+        module = _import_frontend(module_name)
+        if module is not None:
+            module.mount(app, server.core, settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    assert settings.http_port is not None
+    sock = _bind(settings.host, settings.http_port)
+    await web.SockSite(runner, sock).start()
+    server._http_runner = runner
+    server.ports["http"] = sock.getsockname()[1]
+    log.info("http (AWS APIs, /_mqlite/) listening on %s:%d", settings.host, server.ports["http"])
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (Linux, macOS); asyncio's loop elsewhere."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a pinned dependency
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT; return the process exit code."""
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    signals_seen = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            log.warning("second signal: exiting at once")
+            os._exit(1)
+        log.info("%s received: shutting down (send again to exit at once)", signal.Signals(signum).name)
+        stop.set()
+
+    async def main() -> None:
+        server = await start_server(settings)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        await stop.wait()
+        await server.stop()
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    return 0

@@ -1,0 +1,240 @@
+"""Test support: a real mqlite server on free ports, in-process or as a child process.
+
+A pytest plugin (enabled in pyproject's `addopts`) with two fixtures:
+
+- `mqlite_server`: a server on a background thread with its own event loop, all ports
+  free (`0`), data in a temporary directory, fsync `never` (tests that need
+  durability pass `fsync="always"` to the factory). Yields a `ServerHandle`.
+- `mqlite_server_factory(**settings)`: make more, with `Settings` overrides; all are
+  stopped at teardown.
+
+`spawn_server(data_dir, *flags)` starts `mqlite serve` as a child process and parses
+its "mqlite ready" log line for the ports: for crash (SIGKILL) and CLI tests.
+Nothing here mocks a protocol: clients dial real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mqlite.settings import Settings
+
+
+class ServerHandle:
+    """A running in-process server; see module docstring."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.server: Any = None
+        self._thread: threading.Thread | None = None
+        self.start()
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        from mqlite.server import new_event_loop, start_server
+
+        ready: Future[Any] = Future()
+        loop = new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                self.server = loop.run_until_complete(start_server(self.settings))
+            except BaseException as exc:  # report to the test thread, then end
+                ready.set_exception(exc)
+                loop.close()
+                return
+            ready.set_result(None)
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self.loop = loop
+        self._thread = threading.Thread(target=run, name="mqlite-test-server", daemon=True)
+        self._thread.start()
+        ready.result(timeout=30)
+        # Pin the ports, so restart() comes back where clients expect it.
+        ports = self.server.ports
+        self.settings = self.settings.replace(
+            **{
+                f"{name}_port": ports.get(name)
+                for name in ("http", "kafka", "amqp", "redis")
+                if getattr(self.settings, f"{name}_port") is not None
+            }
+        )
+
+    def stop(self, *, graceful: bool = True) -> None:
+        if self.loop is None or self._thread is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self.server.stop(graceful=graceful), self.loop)
+        try:
+            fut.result(timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=30)
+            self.loop = None
+            self._thread = None
+
+    def restart(self) -> None:
+        """Stop cleanly, then start again on the same data directory and ports."""
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """Stop without a graceful goodbye to clients (connections aborted)."""
+        self.stop(graceful=False)
+
+    # -- access -----------------------------------------------------------------------
+    def call(self, fn: Callable[[], Any] | Awaitable[Any], timeout: float = 30) -> Any:
+        """Run a coroutine (or a callable returning one or a value) on the server loop."""
+        assert self.loop is not None, "server is not running"
+
+        async def runner() -> Any:
+            result = fn() if callable(fn) else fn
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+            return result
+
+        return asyncio.run_coroutine_threadsafe(runner(), self.loop).result(timeout)
+
+    @property
+    def core(self) -> Any:
+        return self.server.core
+
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+    @property
+    def data_dir(self) -> Path | None:
+        return self.settings.data_dir
+
+    def _port(self, name: str) -> int:
+        port = self.server.ports.get(name)
+        if port is None:
+            raise RuntimeError(f"the {name} front-end is not running")
+        return int(port)
+
+    @property
+    def http_port(self) -> int:
+        return self._port("http")
+
+    @property
+    def kafka_port(self) -> int:
+        return self._port("kafka")
+
+    @property
+    def amqp_port(self) -> int:
+        return self._port("amqp")
+
+    @property
+    def redis_port(self) -> int:
+        return self._port("redis")
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+
+def test_settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    """Settings for a test server: loopback, free ports, fsync never."""
+    base = Settings(
+        data_dir=data_dir,
+        fsync="never",
+        host="127.0.0.1",
+        http_port=0,
+        kafka_port=0,
+        amqp_port=0,
+        redis_port=0,
+    )
+    return base.replace(**overrides)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test function
+
+
+@pytest.fixture
+def mqlite_server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerHandle]]:
+    handles: list[ServerHandle] = []
+    counter = iter(range(1_000_000))
+
+    def make(**overrides: Any) -> ServerHandle:
+        data_dir = overrides.pop("data_dir", tmp_path / f"data{next(counter)}")
+        handle = ServerHandle(test_settings(data_dir, **overrides))
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.stop()
+
+
+@pytest.fixture
+def mqlite_server(mqlite_server_factory: Callable[..., ServerHandle]) -> ServerHandle:
+    return mqlite_server_factory()
+
+
+# -- child processes --------------------------------------------------------------------
+READY = re.compile(r"mqlite ready: (?P<ports>[^(]*)\(")
+
+
+@dataclass
+class ServerProcess:
+    """A `mqlite serve` child process and the ports it reported."""
+
+    process: subprocess.Popen[str]
+    ports: dict[str, int]
+    log_lines: list[str]
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> ServerProcess:
+    """Start `mqlite serve` with every port free unless `flags` say otherwise."""
+    args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
+    args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
+    for name in ("http", "kafka", "amqp", "redis"):
+        if f"--{name}-port" not in flags:
+            args += [f"--{name}-port", "0"]
+    args += list(flags)
+    log_file = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log_file.seek(0)
+        lines = log_file.read().splitlines()
+        for line in lines:
+            match = READY.search(line)
+            if match:
+                ports = dict(item.split("=") for item in match["ports"].split())
+                return ServerProcess(process, {k: int(v) for k, v in ports.items()}, lines)
+        if process.poll() is not None:
+            raise RuntimeError("mqlite serve exited early:\n" + "\n".join(lines))
+        time.sleep(0.05)
+    process.kill()
+    raise TimeoutError("mqlite serve did not report ready")
