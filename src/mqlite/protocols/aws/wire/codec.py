@@ -1,0 +1,163 @@
+"""The AWS `json` and `query` protocols, server side: requests in, responses out (sans-IO).
+
+Requests:
+- `json` (awsJson1_0/1_1): `POST /` with `X-Amz-Target: <targetPrefix>.<Operation>` and
+  `Content-Type: application/x-amz-json-1.x`; the body is a JSON object (empty = `{}`).
+  `decode_json(service, operation, body)` -> params (validated against the input shape).
+- `query`: `Action=<Operation>&Version=...&Param.1.Sub=...`, form-encoded in a POST body
+  or in the URL of a GET. `decode_query(service, pairs)` -> (operation, params).
+Responses:
+- `encode_result(service, protocol, operation, result, request_id)` -> `WireResponse`:
+  JSON object, or `<OpResponse xmlns=..><OpResult>..</OpResult><ResponseMetadata>
+  <RequestId>..</RequestId></ResponseMetadata></OpResponse>`.
+- `encode_error(service, protocol, error, request_id)`: JSON `{"__type", "message"}` (+
+  `x-amzn-query-error` on awsQueryCompatible services), or query `<ErrorResponse><Error>
+  <Type/><Code/><Message/><Detail/></Error><RequestId/></ErrorResponse>`.
+Every response carries `x-amzn-RequestId`. No service knowledge lives here: the service's
+botocore model (and its query overlay, see `model.py`) decides everything.
+Pure functions, no I/O, no asyncio.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+import orjson
+
+from mqlite.protocols.aws.wire.errors import AwsError, serialization_error, unknown_operation
+from mqlite.protocols.aws.wire.model import AwsService, Protocol
+from mqlite.protocols.aws.wire.shapes import QueryParams, from_json, from_query, to_json, to_xml
+
+JSON_CONTENT_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class WireResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """`X-Amz-Target` `AmazonSQS.SendMessage` -> (`AmazonSQS`, `SendMessage`)."""
+    prefix, _, op = target.rpartition(".")
+    return prefix, op
+
+
+def decode_json(service: AwsService, operation: str, body: bytes) -> dict[str, Any]:
+    """The validated input of a `json` protocol call (raises `AwsError`)."""
+    if not service.has_operation(operation):
+        raise unknown_operation(operation, False)
+    op = service.operation(operation, Protocol.JSON)
+    if not body.strip():
+        data: Any = {}
+    else:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise serialization_error("Start of structure or map found where not expected.") from None
+    if not isinstance(data, dict):
+        raise serialization_error("Request body must be a JSON object.")
+    result = from_json(op.input_shape, data)
+    return result if result is not None else {}
+
+
+def decode_query(
+    service: AwsService, pairs: Mapping[str, str]
+) -> tuple[str, dict[str, Any]]:
+    """(operation, validated input) of a `query` protocol call (raises `AwsError`)."""
+    action = pairs.get("Action")
+    if not action:
+        raise AwsError("MissingAction", "Missing required parameter Action", 400)
+    if not service.has_operation(action):
+        raise unknown_operation(action, True)
+    op = service.operation(action, Protocol.QUERY)
+    params = QueryParams({k: v for k, v in pairs.items() if k not in ("Action", "Version")})
+    result = from_query(op.input_shape, params)
+    return action, result if result is not None else {}
+
+
+def _json_headers(service: AwsService, request_id: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", f"application/x-amz-json-{service.json_version}"),
+        ("x-amzn-RequestId", request_id),
+    ]
+
+
+def encode_result(
+    service: AwsService,
+    protocol: Protocol,
+    operation: str,
+    result: Mapping[str, Any] | None,
+    request_id: str,
+) -> WireResponse:
+    """Serialize a handler's result dict per the operation's output shape."""
+    op = service.operation(operation, protocol)
+    result = result or {}
+    if protocol is Protocol.JSON:
+        body = orjson.dumps(to_json(op.output_shape, result) if op.output_shape else {})
+        return WireResponse(200, tuple(_json_headers(service, request_id)), body)
+    out_shape = op.output_shape
+    inner = to_xml(out_shape, result) if out_shape is not None else ""
+    wrapper = (
+        out_shape.serialization.get("resultWrapper", f"{operation}Result")
+        if out_shape is not None
+        else None
+    )
+    parts = [f'<?xml version="1.0"?><{operation}Response xmlns="{service.xml_namespace}">']
+    if wrapper is not None:
+        parts.append(f"<{wrapper}>{inner}</{wrapper}>")
+    parts.append(
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
+        f"</{operation}Response>"
+    )
+    headers = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
+    return WireResponse(200, headers, "".join(parts).encode())
+
+
+def encode_error(
+    service: AwsService | None,
+    protocol: Protocol,
+    error: AwsError,
+    request_id: str,
+) -> WireResponse:
+    """Serialize `error` in the protocol's error shape (see module docstring)."""
+    query_code, modeled_status = (
+        service.error_facts(error.code) if service is not None else (error.code, None)
+    )
+    if error.query_code and query_code == error.code:
+        query_code = error.query_code
+    status = error.status or modeled_status or (400 if error.sender else 500)
+    fault = "Sender" if error.sender else "Receiver"
+    if protocol is Protocol.JSON:
+        prefix = service.metadata.get("endpointPrefix", service.name) if service else "aws"
+        body = orjson.dumps({"__type": f"com.amazonaws.{prefix}#{error.code}", "message": error.message})
+        headers = _json_headers(service, request_id) if service else [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-RequestId", request_id),
+        ]
+        if service is not None and service.query_compatible:
+            headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
+        return WireResponse(status, tuple(headers), body)
+    ns = service.xml_namespace if service else "http://aws.amazon.com/doc/"
+    body_s = (
+        f'<?xml version="1.0"?><ErrorResponse xmlns="{ns}"><Error><Type>{fault}</Type>'
+        f"<Code>{escape(query_code)}</Code><Message>{escape(error.message)}</Message><Detail/>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    headers2 = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
+    return WireResponse(status, headers2, body_s.encode())
+
+
+def form_pairs(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Flatten parsed form/query items into one dict (last value wins, as AWS does)."""
+    return {k: v for k, v in items}

@@ -1,0 +1,355 @@
+"""Shape-driven conversion between wire values and Python values, both directions.
+
+Input (`from_json`, `from_query`): a request's parameters checked against the operation's
+input shape. Output (`to_json`, `to_xml`): a handler's result dict rendered per the output
+shape. Python values: structures and maps are dicts, lists are lists, strings str,
+integers/longs int, floats float, booleans bool, blobs bytes, timestamps float epoch
+seconds (or datetime on output). Members a client sends that the model does not know are
+ignored (as AWS does); wrong types, bad base64 and missing required members raise
+`AwsError`. Enum and range constraints are left to the service handler, because each
+service answers them with its own error codes.
+The query rules mirror botocore's `QuerySerializer` and `QueryParser` exactly
+(flattened lists and maps, `member`/`entry`/`key`/`value` defaults, `locationName`s).
+Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+from xml.sax.saxutils import escape
+
+from botocore.model import Shape
+
+from mqlite.protocols.aws.wire.errors import AwsError, missing_parameter
+
+_INT_TYPES = ("integer", "long", "short", "byte")
+_FLOAT_TYPES = ("float", "double")
+
+
+def _type_error(path: str, expected: str, value: object, query: bool) -> AwsError:
+    if query:
+        return AwsError(
+            "InvalidParameterValue",
+            f"Value {value!r} for parameter {path} is invalid. Expected {expected}.",
+            400,
+        )
+    return AwsError(
+        "SerializationException",
+        f"Value {value!r} at '{path}' can not be converted to {expected}",
+        400,
+        query_code="InvalidParameterValue",
+    )
+
+
+def _check_required(shape: Shape, value: Mapping[str, Any], path: str) -> None:
+    for req in shape.required_members:
+        if value.get(req) is None:
+            raise missing_parameter(f"{path}.{req}" if path else req)
+
+
+# -- JSON input ----------------------------------------------------------------------
+
+
+def from_json(shape: Shape | None, value: Any, path: str = "") -> Any:
+    """Validate and convert a decoded JSON value against `shape`."""
+    if shape is None:
+        return {}
+    t = shape.type_name
+    if value is None:
+        return None
+    if t == "structure":
+        if not isinstance(value, dict):
+            raise _type_error(path or shape.name, "a structure", value, False)
+        out: dict[str, Any] = {}
+        members = shape.members
+        for key, raw in value.items():
+            member = members.get(key)
+            if member is None or raw is None:
+                continue
+            out[key] = from_json(member, raw, f"{path}.{key}" if path else key)
+        _check_required(shape, out, path)
+        return out
+    if t == "list":
+        if not isinstance(value, list):
+            raise _type_error(path, "a list", value, False)
+        return [from_json(shape.member, v, f"{path}.{i + 1}") for i, v in enumerate(value)]
+    if t == "map":
+        if not isinstance(value, dict):
+            raise _type_error(path, "a map", value, False)
+        return {
+            from_json(shape.key, k, path): from_json(shape.value, v, f"{path}.{k}")
+            for k, v in value.items()
+        }
+    if t == "string":
+        if not isinstance(value, str):
+            raise _type_error(path, "a String", value, False)
+        return value
+    if t in _INT_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise _type_error(path, "an Integer", value, False)
+        return value
+    if t == "boolean":
+        if not isinstance(value, bool):
+            raise _type_error(path, "a Boolean", value, False)
+        return value
+    if t in _FLOAT_TYPES:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _type_error(path, "a Double", value, False)
+        return float(value)
+    if t == "blob":
+        if not isinstance(value, str):
+            raise _type_error(path, "a Blob (base64 string)", value, False)
+        return _b64decode(value, path, False)
+    if t == "timestamp":
+        return _timestamp_in(value, path, False)
+    return value
+
+
+def _b64decode(value: str, path: str, query: bool) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _type_error(path, "a base64-encoded Blob", value, query) from None
+
+
+def _timestamp_in(value: Any, path: str, query: bool) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    raise _type_error(path, "a Timestamp", value, query)
+
+
+# -- query input ---------------------------------------------------------------------
+
+
+class QueryParams:
+    """The flat `Key.1.Sub=value` pairs of a query request, with prefix lookup."""
+
+    __slots__ = ("values", "prefixes")
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+        prefixes: set[str] = set()
+        for key in self.values:
+            parts = key.split(".")
+            for i in range(1, len(parts)):
+                prefixes.add(".".join(parts[:i]))
+        self.prefixes = prefixes
+
+    def has(self, prefix: str) -> bool:
+        return prefix in self.values or prefix in self.prefixes
+
+
+def _serialized_name(shape: Shape, default: str) -> str:
+    return shape.serialization.get("name", default)
+
+
+def from_query(shape: Shape | None, params: QueryParams, prefix: str = "") -> Any:
+    """Decode the flattened query parameters under `prefix` against `shape`."""
+    if shape is None:
+        return {}
+    t = shape.type_name
+    if t == "structure":
+        out: dict[str, Any] = {}
+        for key, member in shape.members.items():
+            name = _serialized_name(member, key)
+            mp = f"{prefix}.{name}" if prefix else name
+            if member.type_name not in ("list", "map") and not params.has(mp):
+                continue
+            val = from_query(member, params, mp)
+            if val is not None:
+                out[key] = val
+        _check_required(shape, out, prefix)
+        return out
+    if t == "list":
+        if params.values.get(prefix) == "" and prefix not in params.prefixes:
+            return []
+        if shape.serialization.get("flattened"):
+            list_prefix = prefix
+            if shape.member.serialization.get("name"):
+                list_prefix = ".".join(prefix.split(".")[:-1] + [shape.member.serialization["name"]])
+        else:
+            list_prefix = f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+        items: list[Any] = []
+        i = 1
+        while params.has(f"{list_prefix}.{i}"):
+            items.append(from_query(shape.member, params, f"{list_prefix}.{i}"))
+            i += 1
+        return items if items or prefix in params.values else None
+    if t == "map":
+        full = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        kname = _serialized_name(shape.key, "key")
+        vname = _serialized_name(shape.value, "value")
+        result: dict[str, Any] = {}
+        i = 1
+        while params.has(f"{full}.{i}"):
+            kp, vp = f"{full}.{i}.{kname}", f"{full}.{i}.{vname}"
+            if not params.has(kp):
+                raise missing_parameter(kp)
+            key = from_query(shape.key, params, kp)
+            result[key] = from_query(shape.value, params, vp) if params.has(vp) else None
+            i += 1
+        return result if result or prefix in params.values else None
+    raw = params.values.get(prefix)
+    if raw is None:
+        return None
+    if t == "string":
+        return raw
+    if t in _INT_TYPES:
+        try:
+            return int(raw)
+        except ValueError:
+            raise _type_error(prefix, "an integer", raw, True) from None
+    if t == "boolean":
+        low = raw.lower()
+        if low in ("true", "false"):
+            return low == "true"
+        raise _type_error(prefix, "a boolean", raw, True)
+    if t in _FLOAT_TYPES:
+        try:
+            return float(raw)
+        except ValueError:
+            raise _type_error(prefix, "a number", raw, True) from None
+    if t == "blob":
+        return _b64decode(raw, prefix, True)
+    if t == "timestamp":
+        return _timestamp_in(raw, prefix, True)
+    return raw
+
+
+# -- JSON output ---------------------------------------------------------------------
+
+
+def _ts_epoch(value: Any) -> float | int:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    return value
+
+
+def _ts_iso(value: Any) -> str:
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def to_json(shape: Shape | None, value: Any) -> Any:
+    """A handler result as the JSON value the `json` protocol sends."""
+    if shape is None or value is None:
+        return {} if shape is None else None
+    t = shape.type_name
+    if t == "structure":
+        out: dict[str, Any] = {}
+        members = shape.members
+        for key, member in members.items():
+            v = value.get(key)
+            if v is not None:
+                out[key] = to_json(member, v)
+        return out
+    if t == "list":
+        return [to_json(shape.member, v) for v in value]
+    if t == "map":
+        return {k: to_json(shape.value, v) for k, v in value.items()}
+    if t == "blob":
+        if isinstance(value, str):
+            value = value.encode()
+        return base64.b64encode(value).decode("ascii")
+    if t == "timestamp":
+        return _ts_epoch(value)
+    if t in _FLOAT_TYPES and isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+# -- XML output ----------------------------------------------------------------------
+
+
+def _xml_scalar(shape: Shape, value: Any) -> str:
+    t = shape.type_name
+    if t == "boolean":
+        return "true" if value else "false"
+    if t == "blob":
+        if isinstance(value, str):
+            value = value.encode()
+        return base64.b64encode(value).decode("ascii")
+    if t == "timestamp":
+        return _ts_iso(value)
+    return escape(str(value), {'"': "&quot;", "\r": "&#xD;"})
+
+
+def _member_key_name(member: Shape, key: str) -> str:
+    if member.type_name == "list" and member.serialization.get("flattened"):
+        name = member.member.serialization.get("name")
+        if name is not None:
+            return name
+    return member.serialization.get("name", key)
+
+
+def _xml_value(out: list[str], shape: Shape, name: str, value: Any) -> None:
+    t = shape.type_name
+    if t == "structure":
+        out.append(f"<{name}>")
+        _xml_members(out, shape, value)
+        out.append(f"</{name}>")
+    elif t == "list":
+        member = shape.member
+        if shape.serialization.get("flattened"):
+            for item in value:
+                _xml_value(out, member, name, item)
+        else:
+            mname = member.serialization.get("name", "member")
+            out.append(f"<{name}>")
+            for item in value:
+                _xml_value(out, member, mname, item)
+            out.append(f"</{name}>")
+    elif t == "map":
+        kname = _serialized_name(shape.key, "key")
+        vname = _serialized_name(shape.value, "value")
+        flat = shape.serialization.get("flattened")
+        if not flat:
+            out.append(f"<{name}>")
+        entry = name if flat else "entry"
+        for k, v in value.items():
+            out.append(f"<{entry}>")
+            _xml_value(out, shape.key, kname, k)
+            _xml_value(out, shape.value, vname, v)
+            out.append(f"</{entry}>")
+        if not flat:
+            out.append(f"</{name}>")
+    else:
+        out.append(f"<{name}>{_xml_scalar(shape, value)}</{name}>")
+
+
+def _xml_members(out: list[str], shape: Shape, value: Mapping[str, Any]) -> None:
+    for key, member in shape.members.items():
+        v = value.get(key)
+        if v is None:
+            continue
+        _xml_value(out, member, _member_key_name(member, key), v)
+
+
+def to_xml(shape: Shape | None, value: Mapping[str, Any]) -> str:
+    """The inner XML of a query result element (the members of `shape`)."""
+    if shape is None:
+        return ""
+    out: list[str] = []
+    _xml_members(out, shape, value)
+    return "".join(out)
