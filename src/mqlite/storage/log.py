@@ -1,0 +1,320 @@
+"""The `Log` interface: one partition's append-only sequence of RecordBatch v2.
+
+Owns the contract both implementations (`FileLog`, `MemoryLog`) honour and that one
+shared test suite checks, plus what they share: `LogConfig`, `AppendResult`, batch
+validation for `append_batch`, producer (idempotence) state.
+
+Invariants:
+- offsets are dense and increasing: an append of n records gets
+  `[end_offset, end_offset + n)`; `start_offset <= end_offset`;
+- a batch is stored byte for byte as given, except baseOffset and partitionLeaderEpoch
+  (the fields outside the CRC, which a Kafka broker also rewrites);
+- `read(offset, max_bytes)` returns whole batches, the first one containing `offset`,
+  at least one batch even when it is larger than `max_bytes` (Kafka's fetch rule);
+- a refused append (empty, malformed, CRC-failing, too large) changes nothing.
+
+Concurrency contract: every public method is thread-safe (one lock per log). Appends
+return at once; `AppendResult.durable` is a `concurrent.futures.Future` resolved by the
+shared `GroupCommitter` per its `FsyncPolicy`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from mqlite.storage.compression import Compression
+from mqlite.storage.errors import InvalidBatch, OffsetOutOfRange, RecordTooLarge
+from mqlite.storage.recordbatch import (
+    HEADER_SIZE,
+    BatchHeader,
+    Record,
+    decode_batch,
+    encode_batch,
+    parse_header,
+    validate_batch,
+)
+
+__all__ = [
+    "Log",
+    "LogConfig",
+    "AppendResult",
+    "ProducerBatch",
+    "ProducerState",
+    "split_batches",
+]
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """Per-log settings (Kafka's topic configs of the same meaning in brackets).
+
+    segment_bytes (segment.bytes), segment_ms (segment.ms; None = no age roll),
+    retention_ms (retention.ms; None = forever), retention_bytes (retention.bytes;
+    None = unlimited), max_batch_bytes (max.message.bytes), index_interval_bytes
+    (index.interval.bytes), leader_epoch (written into partitionLeaderEpoch).
+    """
+
+    segment_bytes: int = 1 << 30
+    segment_ms: int | None = 7 * DAY_MS
+    retention_ms: int | None = 7 * DAY_MS
+    retention_bytes: int | None = None
+    max_batch_bytes: int = 1024 * 1024 + 12
+    index_interval_bytes: int = 4096
+    leader_epoch: int = 0
+
+    def __post_init__(self) -> None:
+        if self.segment_bytes < HEADER_SIZE:
+            raise ValueError(f"segment_bytes must be >= {HEADER_SIZE}")
+        if self.max_batch_bytes < HEADER_SIZE:
+            raise ValueError(f"max_batch_bytes must be >= {HEADER_SIZE}")
+        if self.index_interval_bytes < 0:
+            raise ValueError("index_interval_bytes must be >= 0")
+        for name in ("segment_ms", "retention_ms", "retention_bytes"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise ValueError(f"{name} must be >= 0 or None")
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Offsets given to an append, and when it is durable (per the fsync policy)."""
+
+    base_offset: int
+    last_offset: int
+    max_timestamp: int
+    durable: Future[None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerBatch:
+    """One idempotent-producer batch as stored (Kafka keeps the last 5 per producer)."""
+
+    first_sequence: int
+    last_sequence: int
+    base_offset: int
+    last_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerState:
+    """What the log knows of one producer id: its epoch and its last batches."""
+
+    producer_id: int
+    producer_epoch: int
+    last_sequence: int
+    last_offset: int
+    last_timestamp: int
+    batches: tuple[ProducerBatch, ...]
+
+
+PRODUCER_BATCHES_KEPT = 5
+
+
+def _note_producer(states: dict[int, ProducerState], h: BatchHeader, base_offset: int) -> None:
+    if h.producer_id < 0 or h.is_control:
+        return
+    old = states.get(h.producer_id)
+    last_offset = base_offset + h.last_offset_delta
+    pb = ProducerBatch(h.base_sequence, h.last_sequence, base_offset, last_offset)
+    if old is None or old.producer_epoch != h.producer_epoch:
+        batches: tuple[ProducerBatch, ...] = (pb,)
+    else:
+        batches = (old.batches + (pb,))[-PRODUCER_BATCHES_KEPT:]
+    states[h.producer_id] = ProducerState(
+        h.producer_id, h.producer_epoch, h.last_sequence, last_offset, h.max_timestamp, batches
+    )
+
+
+def split_batches(raw: bytes | bytearray | memoryview, max_batch_bytes: int) -> list[tuple[BatchHeader, memoryview]]:
+    """Validate a concatenation of one or more whole v2 batches (header, lengths, CRC-32C).
+
+    Returns (header, view of the batch bytes) for each. Raises `InvalidBatch` (empty,
+    truncated, trailing bytes, bad magic/CRC) or `RecordTooLarge`; never partially accepts.
+    """
+    view = memoryview(raw)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    if len(view) == 0:
+        raise InvalidBatch("empty record batch")
+    out: list[tuple[BatchHeader, memoryview]] = []
+    pos = 0
+    n = len(view)
+    while pos < n:
+        h = parse_header(view, pos)
+        if h.size > max_batch_bytes:
+            raise RecordTooLarge(h.size, max_batch_bytes)
+        h = validate_batch(view, pos)
+        out.append((h, view[pos : pos + h.size]))
+        pos += h.size
+    return out
+
+
+class Log(abc.ABC):
+    """One partition's log. See the module docstring for the contract."""
+
+    config: LogConfig
+
+    # -- appends ---------------------------------------------------------------------
+    def append(
+        self,
+        records: Iterable[Any],
+        *,
+        compression: Compression | int = Compression.NONE,
+        producer_id: int = -1,
+        producer_epoch: int = -1,
+        base_sequence: int = -1,
+        now_ms: int | None = None,
+    ) -> AppendResult:
+        """Encode `records` (`RecordIn`, tuples `(key, value[, headers[, timestamp]])` or
+        `Record`s) into one batch and append it. A None timestamp becomes `now_ms`
+        (default wall clock). Raises `InvalidBatch` for no records, `RecordTooLarge`."""
+        raw = encode_batch(
+            records,
+            0,
+            None,
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            compression,
+            partition_leader_epoch=self.config.leader_epoch,
+            now_ms=now_ms,
+        )
+        if len(raw) > self.config.max_batch_bytes:
+            raise RecordTooLarge(len(raw), self.config.max_batch_bytes)
+        return self._append_validated([(parse_header(raw), memoryview(raw))])
+
+    def append_batch(self, raw: bytes | bytearray | memoryview) -> AppendResult:
+        """Append one or more pre-encoded v2 batches (the Kafka produce path).
+
+        Validates header, length and CRC-32C of each, rewrites baseOffset and
+        partitionLeaderEpoch, and stores the rest byte for byte.
+        """
+        if isinstance(raw, bytearray):
+            raw = bytes(raw)  # the caller may mutate a bytearray after we return
+        return self._append_validated(split_batches(raw, self.config.max_batch_bytes))
+
+    @abc.abstractmethod
+    def _append_validated(self, batches: list[tuple[BatchHeader, memoryview]]) -> AppendResult:
+        """Assign offsets to already validated batches and store them."""
+
+    # -- reads -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def read(self, offset: int, max_bytes: int) -> list[bytes]:
+        """Whole batches from the one containing `offset`, up to `max_bytes` (at least one).
+
+        `offset == end_offset` gives []; outside `[start_offset, end_offset]` raises
+        `OffsetOutOfRange`.
+        """
+
+    def read_records(self, offset: int, max_records: int = 500) -> list[Record]:
+        """Decoded records with offsets >= `offset`, at most `max_records`."""
+        out: list[Record] = []
+        pos = offset
+        while len(out) < max_records:
+            try:
+                batches = self.read(pos, 1024 * 1024)
+            except OffsetOutOfRange:
+                if pos == offset:
+                    raise
+                break
+            if not batches:
+                break
+            for raw in batches:
+                h, records = decode_batch(raw, verify_crc=False)
+                for r in records:
+                    if r.offset >= offset:
+                        out.append(r)
+                        if len(out) >= max_records:
+                            return out
+                pos = h.next_offset
+        return out
+
+    def read_headers(self, offset: int, max_bytes: int = 1024 * 1024) -> list[BatchHeader]:
+        """Headers of the batches `read(offset, max_bytes)` would return."""
+        return [parse_header(b) for b in self.read(offset, max_bytes)]
+
+    @abc.abstractmethod
+    def offset_for_timestamp(self, timestamp: int) -> int | None:
+        """The earliest offset whose record timestamp is >= `timestamp` (Kafka ListOffsets),
+        or None when there is none."""
+
+    # -- positions -------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def start_offset(self) -> int:
+        """The first readable offset."""
+
+    @property
+    @abc.abstractmethod
+    def end_offset(self) -> int:
+        """The offset the next appended record will get."""
+
+    @property
+    @abc.abstractmethod
+    def size_bytes(self) -> int:
+        """Bytes of batches held."""
+
+    def _check_offset(self, offset: int) -> None:
+        start, end = self.start_offset, self.end_offset
+        if offset < start or offset > end:
+            raise OffsetOutOfRange(offset, start, end)
+
+    # -- maintenance -----------------------------------------------------------------
+    @abc.abstractmethod
+    def delete_before(self, offset: int) -> int:
+        """Make `offset` (capped at `end_offset`) the start offset and delete whole segments
+        below it. Returns the number of bytes freed."""
+
+    @abc.abstractmethod
+    def apply_retention(self, now_ms: int) -> int:
+        """Delete whole segments past `retention_ms` or beyond `retention_bytes`. Returns bytes freed."""
+
+    @abc.abstractmethod
+    def roll(self) -> None:
+        """Start a new segment now (no-op when the active one is empty)."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Write and fsync everything appended so far."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Flush and release files; later calls raise `LogClosed` (close is idempotent)."""
+
+    # -- idempotent producers --------------------------------------------------------
+    @abc.abstractmethod
+    def _iter_all_headers(self) -> Iterator[BatchHeader]:
+        """Headers of every stored batch in offset order (producer-state rebuild)."""
+
+    def producer_states(self) -> dict[int, ProducerState]:
+        """Producer id -> its state, from the batches held (rebuilt lazily after open)."""
+        with self._lock:
+            if self._producers is None:
+                states: dict[int, ProducerState] = {}
+                for h in self._iter_all_headers():
+                    _note_producer(states, h, h.base_offset)
+                self._producers = states
+            return dict(self._producers)
+
+    def producer_state(self, producer_id: int) -> ProducerState | None:
+        return self.producer_states().get(producer_id)
+
+    def _note_appended(self, h: BatchHeader, base_offset: int) -> None:
+        """Called under the lock for each appended batch, with its assigned base offset."""
+        if self._producers is not None and h.producer_id >= 0:
+            _note_producer(self._producers, h, base_offset)
+
+    _lock: Any
+    _producers: dict[int, ProducerState] | None = None
+
+    def __enter__(self) -> Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
