@@ -96,3 +96,19 @@ class InvalidPattern(CoreError):
 
 class QueueFull(CoreError):
     """A publish refused by max-length/max-bytes with overflow `reject-publish`."""
+
+
+class OffsetOutOfRange(CoreError):
+    """A stream read asked for an offset outside [earliest, latest] (Kafka OFFSET_OUT_OF_RANGE)."""
+
+    def __init__(self, stream: str, partition: int, offset: object, start: int, end: int) -> None:
+        super().__init__(
+            f"offset {offset!r} is out of range for {stream}-{partition} "
+            f"(earliest {start}, latest {end})",
+            rule="offset-in-range",
+        )
+        self.stream = stream
+        self.partition = partition
+        self.offset = offset
+        self.start = start
+        self.end = end

@@ -1,0 +1,251 @@
+"""BrokerCore: the registry every front-end receives; composes and owns the core objects.
+
+Owns the lifecycle of: the `Catalog` (`<data_dir>/catalog.sqlite3`, or in memory), the
+`LogFactory` (logs, the shared group committer, the data-directory lock), and one
+registry per noun: `StreamRegistry`, `GroupStore`, `QueueRegistry`, `RouterRegistry`,
+plus `Channels` (live pub/sub). It delegates the create/get/delete/list calls of
+docs/architecture.md ("core") to them, and runs a background maintenance task that
+calls every registry's `tick()` (retention, expiries) each `maintenance_interval`.
+
+Registries are built as `Registry(catalog, logs, clock, core)`; optional hooks, called
+when present: `async open()` after construction, `tick()` periodically, `async flush()`
+and `async close()` on `BrokerCore.close()` (in reverse order of opening).
+
+Invariants: after `open()` returns every entity in the catalog is available; after
+`close()` every log is flushed and closed, the catalog is closed and the directory lock
+released; `close()` is idempotent.
+Concurrency: created and used on one event loop (the server's, or the embedded
+broker's private loop); no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mqlite.core.catalog import Catalog
+from mqlite.core.clock import Clock
+from mqlite.core.config import CoreConfig, StreamConfig
+from mqlite.core.errors import CoreError
+from mqlite.core.groups import GroupStore
+from mqlite.core.logs import LogFactory
+from mqlite.core.stream import Stream
+from mqlite.core.streams import StreamRegistry
+
+log = logging.getLogger("mqlite.core")
+
+CATALOG_FILE = "catalog.sqlite3"
+
+
+class Unavailable(CoreError):
+    """A core component that is not part of this build was used."""
+
+
+class _Missing:
+    """Stands in for a registry whose module is not available; raises on any use."""
+
+    def __init__(self, what: str, error: BaseException) -> None:
+        self._what = what
+        self._error = error
+
+    def __getattr__(self, name: str) -> Any:
+        raise Unavailable(f"{self._what} are not available in this build: {self._error}")
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class BrokerCore:
+    """See module docstring. Build with `await BrokerCore.open(...)`."""
+
+    def __init__(self, data_dir: Path | None, config: CoreConfig, clock: Clock) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.clock = clock
+        self.catalog: Catalog = None  # type: ignore[assignment]
+        self.logs: LogFactory = None  # type: ignore[assignment]
+        self.streams: StreamRegistry = None  # type: ignore[assignment]
+        self.groups: GroupStore = None  # type: ignore[assignment]
+        self.queues: Any = None
+        self.routers: Any = None
+        self.channels: Any = None
+        self._opened: list[Any] = []
+        self._maintenance: asyncio.Task[None] | None = None
+        self.closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @classmethod
+    async def open(
+        cls,
+        data_dir: Path | str | None,
+        config: CoreConfig | None = None,
+        clock: Clock | None = None,
+    ) -> BrokerCore:
+        """Open (creating if needed) a data directory, or an in-memory broker for None."""
+        path = None if data_dir is None else Path(data_dir)
+        core = cls(path, config or CoreConfig(), clock or Clock())
+        try:
+            await core._open()
+        except BaseException:
+            await core.close()
+            raise
+        return core
+
+    async def _open(self) -> None:
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The lock first: a second process must fail before touching the catalog.
+        self.logs = LogFactory(self.data_dir, self.config)
+        self.catalog = Catalog(None if self.data_dir is None else self.data_dir / CATALOG_FILE)
+        self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
+        self.groups = GroupStore(self.catalog, self.clock, self.streams.get)
+        self.queues = await self._optional(
+            "queues", "mqlite.core.queues", "QueueRegistry",
+            lambda c: c(self.catalog, self.logs, self.clock, self),
+        )
+        self.routers = await self._optional(
+            "routers", "mqlite.core.routers", "RouterRegistry",
+            lambda c: c(self.catalog, self.logs, self.clock, self),
+        )
+        self.channels = await self._optional(
+            "channels", "mqlite.core.channels", "Channels", lambda c: c(self.clock)
+        )
+        if self.config.maintenance_interval > 0:
+            self._maintenance = asyncio.get_running_loop().create_task(
+                self._maintain(), name="mqlite-core-maintenance"
+            )
+
+    async def _start(self, registry: Any) -> Any:
+        opener = getattr(registry, "open", None)
+        if opener is not None and asyncio.iscoroutinefunction(opener):
+            await opener()
+        self._opened.append(registry)
+        return registry
+
+    async def _optional(self, what: str, module: str, cls_name: str, build: Any) -> Any:
+        import importlib
+
+        try:
+            factory = getattr(importlib.import_module(module), cls_name)
+        except ImportError as exc:  # the module is written by another helper; tolerated
+            log.warning("%s unavailable: %s", what, exc)
+            return _Missing(what, exc)
+        return await self._start(build(factory))
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.maintenance_interval)
+            try:
+                self.tick()
+            except Exception:  # a failing pass must not stop future passes
+                log.exception("core maintenance pass failed")
+
+    def tick(self) -> None:
+        """One maintenance pass: every registry's `tick()` (retention, expiries)."""
+        for registry in list(self._opened):
+            tick = getattr(registry, "tick", None)
+            if tick is not None:
+                tick()
+
+    async def flush(self) -> None:
+        """Flush every registry and log (fsync)."""
+        for registry in list(self._opened):
+            flush = getattr(registry, "flush", None)
+            if flush is not None:
+                result = flush()
+                if asyncio.iscoroutine(result):
+                    await result
+        if self.logs is not None:
+            self.logs.flush()
+
+    async def close(self) -> None:
+        """Flush and close everything; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        errors: list[BaseException] = []
+        for registry in reversed(self._opened):
+            for hook in ("flush", "close"):
+                fn = getattr(registry, hook, None)
+                if fn is None:
+                    continue
+                try:
+                    result = fn()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception as exc:
+                    log.exception("closing %s failed", type(registry).__name__)
+                    errors.append(exc)
+        self._opened.clear()
+        if self.logs is not None:
+            try:
+                self.logs.close()
+            except Exception as exc:
+                errors.append(exc)
+        if self.catalog is not None:
+            self.catalog.close()
+        if errors:
+            raise errors[0]
+
+    @property
+    def memory(self) -> bool:
+        return self.data_dir is None
+
+    # -- streams -------------------------------------------------------------------------------
+    def create_stream(
+        self, name: str, partitions: int = 1, config: StreamConfig | Mapping[str, Any] | None = None
+    ) -> Stream:
+        return self.streams.create(name, partitions, config)
+
+    def get_stream(self, name: str) -> Stream:
+        return self.streams.get(name)
+
+    def stream(
+        self, name: str, partitions: int = 1, config: StreamConfig | Mapping[str, Any] | None = None
+    ) -> Stream:
+        """Get or create."""
+        return self.streams.get_or_create(name, partitions, config)
+
+    def delete_stream(self, name: str) -> bool:
+        return self.streams.delete(name)
+
+    def list_streams(self, prefix: str = "") -> list[str]:
+        return self.streams.list(prefix)
+
+    # -- queues (QueueRegistry, issue #3 queue part) -----------------------------------------------
+    def create_queue(self, name: str, config: Any = None, **attributes: Any) -> Any:
+        return self.queues.create(name, config, **attributes)
+
+    def get_queue(self, name: str) -> Any:
+        return self.queues.get(name)
+
+    def queue(self, name: str, config: Any = None, **attributes: Any) -> Any:
+        """Get or create."""
+        return self.queues.get_or_create(name, config, **attributes)
+
+    def delete_queue(self, name: str) -> Any:
+        return self.queues.delete(name)
+
+    def list_queues(self, prefix: str = "") -> list[str]:
+        return self.queues.list(prefix)
+
+    # -- routers (RouterRegistry) ------------------------------------------------------------------
+    def create_router(self, name: str, kind: Any, config: Any = None) -> Any:
+        return self.routers.create(name, kind, config)
+
+    def get_router(self, name: str) -> Any:
+        return self.routers.get(name)
+
+    def delete_router(self, name: str) -> Any:
+        return self.routers.delete(name)
+
+    def list_routers(self, *args: Any, **kwargs: Any) -> list[str]:
+        return self.routers.list(*args, **kwargs)

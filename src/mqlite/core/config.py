@@ -1,0 +1,126 @@
+"""Core configuration: fsync policy, default stream (log) settings, maintenance cadence.
+
+`CoreConfig` is what `BrokerCore.open` takes; `CoreConfig.from_settings(settings)` maps
+the server's `Settings` onto it. `StreamConfig` is one stream's durable configuration
+(retention, segment roll, message size limit), stored in the catalog with the stream;
+`None` fields mean "the broker default" (`CoreConfig.stream_defaults`).
+
+The fsync policy is a string, as on the command line: `"always"` (an append returns
+once fsynced; many concurrent appends share one fsync), `"never"` (leave it to the OS),
+or an interval in milliseconds such as `"1000"` (fsync at most that often; an append
+returns at once). `parse_fsync` validates it. Values are frozen: safe to share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from mqlite.core.errors import InvalidValue
+
+FSYNC_RULE = "fsync: 'always', 'never' or an interval in milliseconds (>= 1)"
+
+
+@dataclass(frozen=True, slots=True)
+class FsyncSpec:
+    """A parsed fsync policy: mode is 'always' | 'never' | 'interval'."""
+
+    mode: str
+    interval_ms: int = 0
+
+
+def parse_fsync(value: str | int) -> FsyncSpec:
+    """Parse "always" / "never" / "<ms>" (an int is taken as milliseconds)."""
+    text = str(value).strip().lower()
+    if text in ("always", "never"):
+        return FsyncSpec(text)
+    if text.endswith("ms"):
+        text = text[:-2]
+    try:
+        ms = int(text)
+    except ValueError:
+        raise InvalidValue("fsync", f"invalid fsync policy {value!r}", rule=FSYNC_RULE) from None
+    if ms < 1:
+        raise InvalidValue("fsync", f"invalid fsync interval {value!r}", rule=FSYNC_RULE)
+    return FsyncSpec("interval", ms)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    """Per-stream settings (Kafka topic configs of the same meaning). None = default.
+
+    retention_ms / retention_bytes: -1 = unlimited (Kafka `retention.ms`/`.bytes`,
+    bytes per partition); segment_bytes / segment_ms: when a segment rolls;
+    max_message_bytes: the largest batch accepted (Kafka `max.message.bytes`).
+    """
+
+    retention_ms: int | None = None
+    retention_bytes: int | None = None
+    segment_bytes: int | None = None
+    segment_ms: int | None = None
+    max_message_bytes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> StreamConfig:
+        data = data or {}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidValue(
+                "config", f"unknown stream config keys: {sorted(unknown)}", rule="stream-config"
+            )
+        for key, value in data.items():
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise InvalidValue(key, f"{key} must be an integer, got {value!r}")
+        return cls(**data)
+
+    def merged(self, other: StreamConfig) -> StreamConfig:
+        """This config with `other`'s non-None fields on top."""
+        return dataclasses.replace(self, **other.to_dict())
+
+    def resolved(self, defaults: StreamConfig) -> StreamConfig:
+        """Fill every None from `defaults`."""
+        return defaults.merged(self)
+
+
+DEFAULT_STREAM_CONFIG = StreamConfig(
+    retention_ms=7 * 24 * 3600 * 1000,  # Kafka log.retention.hours=168
+    retention_bytes=-1,
+    segment_bytes=64 * 1024 * 1024,
+    segment_ms=7 * 24 * 3600 * 1000,
+    max_message_bytes=1024 * 1024 + 12,  # Kafka message.max.bytes default 1048588
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """Broker-wide core settings; see module docstring."""
+
+    fsync: str = "1000"
+    stream_defaults: StreamConfig = field(default_factory=lambda: DEFAULT_STREAM_CONFIG)
+    #: Seconds between background maintenance passes (retention, expiries); 0 = off.
+    maintenance_interval: float = 1.0
+    #: Seconds between retention passes over streams (Kafka
+    #: log.retention.check.interval.ms is 5 minutes; we are smaller and check more often).
+    retention_check_interval: float = 30.0
+    #: Take the data directory's exclusive lock (one broker process per directory).
+    lock_data_dir: bool = True
+
+    def __post_init__(self) -> None:
+        parse_fsync(self.fsync)
+
+    @property
+    def fsync_spec(self) -> FsyncSpec:
+        return parse_fsync(self.fsync)
+
+    def replace(self, **changes: Any) -> CoreConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> CoreConfig:
+        """From `mqlite.settings.Settings` (duck-typed: core does not import it)."""
+        return cls(fsync=str(getattr(settings, "fsync", "1000")))

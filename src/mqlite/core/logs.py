@@ -1,0 +1,172 @@
+"""LogFactory: where every core registry gets its logs; owns the shared GroupCommitter.
+
+Layout on disk (data directory mode):
+
+    <data_dir>/<kind>s/<name>/<partition>/     one FileLog (segments + indexes)
+    <data_dir>/LOCK                            exclusive lock (one process per dir)
+
+`kind` is the registry's noun ('stream', 'queue', 'queue-journal', 'router', ...);
+names are used as directory names, so registries pass only validated names. In memory
+mode (`data_dir is None`) every log is a `MemoryLog` and nothing touches the disk.
+
+Invariants: one open Log per (kind, name, partition); `delete(kind, name)` closes the
+entity's open logs and removes its directory; `close()` flushes and closes every open
+log, stops the committer and releases the lock.
+Concurrency: called from core's event loop only; the logs themselves are thread-safe
+(storage's contract) and the committer runs its own fsync thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mqlite.core.config import CoreConfig, StreamConfig
+from mqlite.storage import FsyncPolicy, GroupCommitter, Log, LogConfig, MemoryLog, acquire_dir_lock
+
+log = logging.getLogger("mqlite.core.logs")
+
+
+def _file_log_class() -> Any:
+    try:
+        from mqlite.storage import FileLog  # type: ignore[attr-defined]
+    except ImportError:  # FileLog lands later (storage helper); until then, memory
+        log.warning("storage.FileLog is not available yet: logs are kept in memory")
+        return None
+    return FileLog
+
+
+def _unlimited(value: int | None) -> int | None:
+    return None if value is None or value < 0 else value
+
+
+def to_log_config(config: StreamConfig | None, defaults: StreamConfig) -> LogConfig:
+    """Map a StreamConfig (resolved against `defaults`; -1 = unlimited, as Kafka spells
+    it) onto storage's LogConfig (None = unlimited)."""
+    cfg = (config or StreamConfig()).resolved(defaults)
+    base = LogConfig()
+    return LogConfig(
+        segment_bytes=cfg.segment_bytes or base.segment_bytes,
+        segment_ms=_unlimited(cfg.segment_ms),
+        retention_ms=_unlimited(cfg.retention_ms),
+        retention_bytes=_unlimited(cfg.retention_bytes),
+        max_batch_bytes=cfg.max_message_bytes or base.max_batch_bytes,
+    )
+
+
+class LogFactory:
+    """Opens FileLogs under the data directory (or MemoryLogs); see module docstring."""
+
+    def __init__(self, data_dir: Path | None, config: CoreConfig) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.memory = data_dir is None
+        self._open: dict[tuple[str, str, int], Log] = {}
+        self._lock: Any = None
+        self.committer: Any = None
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            if config.lock_data_dir:
+                self._lock = _acquire_lock(data_dir)
+        try:
+            self.committer = _make_committer(config)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def path(self, kind: str, name: str, partition: int | None = None) -> Path:
+        if self.data_dir is None:
+            raise ValueError("a memory broker has no log directories")
+        base = self.data_dir / f"{kind}s" / name
+        return base if partition is None else base / str(partition)
+
+    def open(
+        self, kind: str, name: str, partition: int = 0, config: StreamConfig | Any | None = None
+    ) -> Log:
+        """The log of (kind, name, partition), created if missing. `config` is a core
+        `StreamConfig` (mapped to storage's LogConfig) or a storage `LogConfig`."""
+        key = (kind, name, partition)
+        existing = self._open.get(key)
+        if existing is not None and not _closed(existing):
+            return existing
+        log_config = self._log_config(config)
+        file_log = None if self.data_dir is None else _file_log_class()
+        if file_log is None:
+            new: Log = MemoryLog(log_config)
+        else:
+            directory = self.path(kind, name, partition)
+            directory.mkdir(parents=True, exist_ok=True)
+            new = file_log(directory, log_config, self.committer)
+        self._open[key] = new
+        return new
+
+    def _log_config(self, config: Any) -> Any:
+        if config is None or isinstance(config, StreamConfig):
+            return to_log_config(config, self.config.stream_defaults)
+        return config
+
+    def reconfigure(self, log: Log, config: StreamConfig | Any) -> None:
+        """Apply a changed configuration (retention, segment roll) to an open log."""
+        log_config = self._log_config(config)
+        setter = getattr(log, "set_config", None)
+        if setter is not None:
+            setter(log_config)
+        else:
+            log.config = log_config  # type: ignore[attr-defined]
+
+    def exists(self, kind: str, name: str) -> bool:
+        if any(k[0] == kind and k[1] == name for k in self._open):
+            return True
+        return self.data_dir is not None and self.path(kind, name).exists()
+
+    def delete(self, kind: str, name: str) -> None:
+        """Close the entity's open logs and remove its data."""
+        for key in [k for k in self._open if k[0] == kind and k[1] == name]:
+            victim = self._open.pop(key)
+            try:
+                victim.close()
+            except Exception:  # closing twice is fine; the data goes anyway
+                pass
+        if self.data_dir is not None:
+            shutil.rmtree(self.path(kind, name), ignore_errors=True)
+
+    def flush(self) -> None:
+        for each in list(self._open.values()):
+            if not _closed(each):
+                each.flush()
+
+    def close(self) -> None:
+        """Flush and close every open log, stop the committer, release the lock."""
+        try:
+            for each in list(self._open.values()):
+                try:
+                    if not _closed(each):
+                        each.flush()
+                finally:
+                    each.close()
+            self._open.clear()
+            if self.committer is not None:
+                self.committer.close()
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            release = getattr(self._lock, "release", None) or getattr(self._lock, "close", None)
+            if release is not None:
+                release()
+            self._lock = None
+
+
+def _make_committer(config: CoreConfig) -> GroupCommitter:
+    return GroupCommitter(FsyncPolicy.parse(config.fsync))
+
+
+def _acquire_lock(data_dir: Path) -> Any:
+    return acquire_dir_lock(data_dir)
+
+
+def _closed(log: Log) -> bool:
+    return bool(getattr(log, "closed", False) or getattr(log, "_closed", False))

@@ -1,0 +1,88 @@
+"""The one place for entity name rules: queues (SQS) and streams (Kafka topics).
+
+Rules, as the real systems document them:
+
+- Queue (SQS `CreateQueue`): 1-80 characters of `[A-Za-z0-9_-]`; a FIFO queue's name
+  ends with `.fifo`, and the suffix counts towards the 80. A `.fifo` name is a FIFO
+  queue, and a FIFO queue must have one.
+- Stream (Kafka `Topic.validate`): 1-249 characters of `[a-zA-Z0-9._-]`, and neither
+  `.` nor `..`. Kinesis names (1-128 of `[a-zA-Z0-9_.-]`) are a subset.
+
+Each validator raises `InvalidName` whose `rule` names the rule broken, and returns
+the name unchanged when it is valid. Pure functions: no state, safe from any thread.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mqlite.core.errors import InvalidName
+
+QUEUE_NAME_MAX = 80
+STREAM_NAME_MAX = 249
+FIFO_SUFFIX = ".fifo"
+
+_QUEUE_BODY = re.compile(r"[A-Za-z0-9_-]+")
+_STREAM_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+QUEUE_NAME_RULE = "queue-name: 1-80 characters of [A-Za-z0-9_-], '.fifo' suffix for FIFO queues"
+STREAM_NAME_RULE = "stream-name: 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'"
+
+
+def is_fifo_name(name: str) -> bool:
+    """True when the name carries the FIFO suffix."""
+    return name.endswith(FIFO_SUFFIX)
+
+
+def validate_queue_name(name: str, fifo: bool | None = None) -> str:
+    """Check an SQS-style queue name; `fifo` (when known) must agree with the suffix."""
+    if not isinstance(name, str) or not 1 <= len(name) <= QUEUE_NAME_MAX:
+        raise InvalidName(
+            f"queue name must be 1-{QUEUE_NAME_MAX} characters long: {name!r}",
+            rule=QUEUE_NAME_RULE,
+        )
+    suffixed = is_fifo_name(name)
+    body = name[: -len(FIFO_SUFFIX)] if suffixed else name
+    if not _QUEUE_BODY.fullmatch(body):
+        raise InvalidName(
+            f"queue name may contain only alphanumeric characters, hyphens and "
+            f"underscores (plus a '.fifo' suffix): {name!r}",
+            rule=QUEUE_NAME_RULE,
+        )
+    if fifo is not None and fifo != suffixed:
+        raise InvalidName(
+            "the name of a FIFO queue must end with the .fifo suffix"
+            if fifo
+            else f"only a FIFO queue may end with '.fifo': {name!r}",
+            rule=QUEUE_NAME_RULE,
+        )
+    return name
+
+
+def validate_stream_name(name: str) -> str:
+    """Check a stream (Kafka topic) name."""
+    if not isinstance(name, str) or not name:
+        raise InvalidName("stream name is illegal, it can't be empty", rule=STREAM_NAME_RULE)
+    if name in (".", ".."):
+        raise InvalidName("stream name cannot be \".\" or \"..\"", rule=STREAM_NAME_RULE)
+    if len(name) > STREAM_NAME_MAX:
+        raise InvalidName(
+            f"stream name is illegal, it can't be longer than {STREAM_NAME_MAX} characters, "
+            f"name: {name[:40]}...",
+            rule=STREAM_NAME_RULE,
+        )
+    if not _STREAM_NAME.fullmatch(name):
+        raise InvalidName(
+            f"stream name {name!r} is illegal, it contains a character other than "
+            "ASCII alphanumerics, '.', '_' and '-'",
+            rule=STREAM_NAME_RULE,
+        )
+    return name
+
+
+def is_valid_stream_name(name: str) -> bool:
+    try:
+        validate_stream_name(name)
+    except InvalidName:
+        return False
+    return True

@@ -1,0 +1,408 @@
+"""Stream: a named, partitioned, append-only log (Kafka topic, Kinesis stream, Redis stream).
+
+Owns its partitions' `Log`s (from `LogFactory`), the keyless partition cursor, and the
+long-poll waiters. Records are storage `Record`s (Kafka RecordBatch v2 on disk).
+
+Invariants:
+- offsets in a partition are dense and increasing; `latest(p)` is the next offset to be
+  written (Kafka's high watermark: every record below it is readable);
+- a key always maps to `toPositive(murmur2(key)) % partition_count` (Kafka's default
+  partitioner); keyless records go round-robin;
+- `append*` return once the append is durable per the broker's fsync policy ("always":
+  after the fsync that covers it; otherwise at once);
+- `append_batch(partition, raw)` stores the client's RecordBatch bytes unchanged except
+  the base offset (the Kafka produce path), so fetch returns the producer's bytes.
+
+Long-poll: `wait_for_data(positions, timeout)` / `wait_for_bytes(positions, min_bytes,
+timeout)` return as soon as any watched partition has data past its position (and, for
+the latter, at least `min_bytes` of batches in total), or when the timeout expires.
+
+Producer state (Kafka idempotence) lives in the Kafka front-end; `Stream.extra` and
+`Partition.extra` are free-form, non-persistent dicts where a front-end may keep such
+per-stream / per-partition state next to the log it concerns.
+
+Concurrency: core's single event loop; only `append*` and `wait_*` suspend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from mqlite.core.config import StreamConfig
+from mqlite.core.errors import InvalidValue, OffsetOutOfRange
+from mqlite.core.partitioner import RoundRobin, partition_for_key
+from mqlite.storage.recordbatch import Record, RecordIn, parse_header
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.streams import StreamRegistry
+
+Headers = Mapping[str, "bytes | str | None"] | Iterable[tuple[str, "bytes | str | None"]] | None
+
+
+def _as_bytes(value: bytes | bytearray | memoryview | str | None, what: str) -> bytes | None:
+    if value is None or type(value) is bytes:
+        return value  # type: ignore[return-value]
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise InvalidValue(what, f"{what} must be bytes or str, got {type(value).__name__}")
+
+
+def normalize_headers(headers: Headers) -> tuple[tuple[str, bytes | None], ...]:
+    """Headers as storage keeps them: a tuple of (str, bytes | None); str values encoded."""
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out = []
+    for name, value in items:
+        if not isinstance(name, str):
+            raise InvalidValue("headers", f"header names must be str, got {name!r}")
+        out.append((name, _as_bytes(value, "header value")))
+    return tuple(out)
+
+
+class Partition:
+    """One partition: its log and the futures of long-polls watching it."""
+
+    __slots__ = ("index", "log", "waiters", "extra")
+
+    def __init__(self, index: int, log: Any) -> None:
+        self.index = index
+        self.log = log
+        self.waiters: set[asyncio.Future[None]] = set()
+        self.extra: dict[str, Any] = {}
+
+    def wake(self) -> None:
+        if self.waiters:
+            waiters, self.waiters = self.waiters, set()
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+
+class Stream:
+    """A named stream of `partition_count` partitions; see module docstring."""
+
+    def __init__(
+        self,
+        registry: StreamRegistry,
+        name: str,
+        partitions: list[Partition],
+        config: StreamConfig,
+        stream_id: bytes,
+        created_ms: int,
+    ) -> None:
+        self._registry = registry
+        self.name = name
+        self.partitions = partitions
+        self.config = config  # as set by the user (None fields = broker defaults)
+        self.id = stream_id  # 16 bytes (Kafka topic id)
+        self.created_ms = created_ms
+        self.extra: dict[str, Any] = {}
+        self.deleted = False
+        self._rr = RoundRobin()
+        self._always = registry.fsync_always
+
+    # -- description --------------------------------------------------------------------
+    @property
+    def partition_count(self) -> int:
+        return len(self.partitions)
+
+    @property
+    def effective_config(self) -> StreamConfig:
+        return self.config.resolved(self._registry.defaults)
+
+    def _part(self, partition: int) -> Partition:
+        if type(partition) is not int or not 0 <= partition < len(self.partitions):
+            raise InvalidValue(
+                "partition",
+                f"stream {self.name!r} has no partition {partition!r} "
+                f"(partitions: {len(self.partitions)})",
+                rule="partition-exists",
+            )
+        return self.partitions[partition]
+
+    def partition_for(self, key: bytes | None) -> int:
+        """Where a record with this key goes (murmur2 for a key, round-robin without)."""
+        if key is None:
+            return self._rr.next(len(self.partitions))
+        return partition_for_key(key, len(self.partitions))
+
+    def earliest(self, partition: int) -> int:
+        return int(self._part(partition).log.start_offset)
+
+    def latest(self, partition: int) -> int:
+        """The next offset to be written (Kafka's high watermark / log end offset)."""
+        return int(self._part(partition).log.end_offset)
+
+    def offset_for_time(self, partition: int, timestamp_ms: int) -> int | None:
+        """The first offset whose timestamp is >= `timestamp_ms`; None if there is none."""
+        result = self._part(partition).log.offset_for_timestamp(timestamp_ms)
+        if result is None:
+            return None
+        if isinstance(result, tuple):  # (offset, timestamp) from storage
+            result = result[0]
+        return None if result is None or result < 0 else int(result)
+
+    def size_bytes(self, partition: int | None = None) -> int:
+        parts = self.partitions if partition is None else [self._part(partition)]
+        return sum(int(p.log.size_bytes) for p in parts)
+
+    # -- writing --------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self.deleted:
+            from mqlite.core.errors import StreamNotFound
+
+            raise StreamNotFound(self.name)
+
+    async def _durable(self, fut: Future[Any] | None) -> None:
+        if fut is None:
+            return
+        if not fut.done():
+            await asyncio.wrap_future(fut)
+        fut.result()
+
+    async def append(
+        self,
+        value: bytes | str | None,
+        key: bytes | str | None = None,
+        headers: Headers = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+    ) -> tuple[int, int]:
+        """Append one record; returns (partition, offset) once durable."""
+        self._check_open()
+        value = _as_bytes(value, "value")
+        key = _as_bytes(key, "key")
+        p = self.partition_for(key) if partition is None else self._part(partition).index
+        ts = self._registry.clock.now_ms() if timestamp is None else timestamp
+        record = RecordIn(key, value, normalize_headers(headers), ts)
+        part = self.partitions[p]
+        result = part.log.append([record])
+        part.wake()
+        await self._durable(result.durable)
+        return p, int(result.base_offset)
+
+    async def append_records(self, partition: int, records: Sequence[Record | RecordIn]) -> Any:
+        """Append storage `Record`s (offsets ignored) or `RecordIn`s to one partition as
+        one batch;
+        returns storage's `AppendResult` once durable."""
+        self._check_open()
+        part = self._part(partition)
+        if not records:
+            raise InvalidValue("records", "cannot append an empty batch")
+        result = part.log.append(list(records))
+        part.wake()
+        await self._durable(result.durable)
+        return result
+
+    async def append_many(
+        self,
+        values: Sequence[bytes | str | tuple[Any, ...]],
+        partition: int | None = None,
+        timestamp: int | None = None,
+    ) -> list[tuple[int, int]]:
+        """Append many records: each item a value, or (value, key) / (value, key, headers).
+        Keyed items go to their key's partition; keyless ones all go to one partition
+        (`partition`, or the next round-robin one, as Kafka's sticky batching does).
+        Returns [(partition, offset)] in input order, once durable."""
+        self._check_open()
+        if partition is not None:
+            self._part(partition)
+        ts = self._registry.clock.now_ms() if timestamp is None else timestamp
+        keyless = partition if partition is not None else None
+        by_part: dict[int, list[Record]] = {}
+        order: list[tuple[int, int]] = []
+        for item in values:
+            if isinstance(item, tuple):
+                value = _as_bytes(item[0], "value")
+                key = _as_bytes(item[1], "key") if len(item) > 1 else None
+                headers = normalize_headers(item[2]) if len(item) > 2 else ()
+            else:
+                value, key, headers = _as_bytes(item, "value"), None, ()
+            if partition is not None:
+                p = partition
+            elif key is not None:
+                p = partition_for_key(key, len(self.partitions))
+            else:
+                if keyless is None:
+                    keyless = self._rr.next(len(self.partitions))
+                p = keyless
+            bucket = by_part.setdefault(p, [])
+            order.append((p, len(bucket)))
+            bucket.append(RecordIn(key, value, headers, ts))
+        bases: dict[int, int] = {}
+        futures = []
+        for p, records in by_part.items():
+            part = self.partitions[p]
+            result = part.log.append(records)
+            bases[p] = int(result.base_offset)
+            futures.append(result.durable)
+            part.wake()
+        for fut in futures:
+            await self._durable(fut)
+        return [(p, bases[p] + i) for p, i in order]
+
+    async def append_batch(self, partition: int, raw: bytes) -> Any:
+        """Kafka produce: store a client's RecordBatch bytes unchanged but for the base
+        offset. Returns storage's `AppendResult` (base_offset, last_offset, ...) once
+        durable. Storage errors (InvalidBatch, CorruptBatch, RecordTooLarge) propagate."""
+        self._check_open()
+        part = self._part(partition)
+        result = part.log.append_batch(raw)
+        part.wake()
+        await self._durable(result.durable)
+        return result
+
+    # -- reading --------------------------------------------------------------------------
+    def _check_offset(self, part: Partition, offset: int) -> None:
+        start, end = int(part.log.start_offset), int(part.log.end_offset)
+        if type(offset) is not int or not start <= offset <= end:
+            raise OffsetOutOfRange(self.name, part.index, offset, start, end)
+
+    def read(self, partition: int, offset: int, max_records: int = 100) -> list[Record]:
+        """Up to `max_records` records from `offset` (the end offset gives [])."""
+        part = self._part(partition)
+        self._check_offset(part, offset)
+        if max_records < 1:
+            raise InvalidValue("max_records", f"max_records must be >= 1, got {max_records}")
+        if offset == part.log.end_offset:
+            return []
+        return list(part.log.read_records(offset, max_records))
+
+    def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
+        """Whole stored batches from the one containing `offset`, up to about `max_bytes`
+        (the first batch is returned even when larger, as Kafka fetch does)."""
+        part = self._part(partition)
+        self._check_offset(part, offset)
+        if offset == part.log.end_offset:
+            return []
+        return list(part.log.read(offset, max_bytes))
+
+    # -- long poll ----------------------------------------------------------------------
+    def _has_data(self, positions: Mapping[int, int]) -> bool:
+        for p, pos in positions.items():
+            if self._part(p).log.end_offset > pos:
+                return True
+        return False
+
+    def _available_bytes(self, positions: Mapping[int, int], need: int) -> int:
+        total = 0
+        for p, pos in positions.items():
+            log = self._part(p).log
+            pos = max(pos, int(log.start_offset))
+            while total < need and log.end_offset > pos:
+                batches = log.read(pos, need - total)
+                if not batches:
+                    break
+                total += sum(len(b) for b in batches)
+                pos = parse_header(batches[-1]).next_offset
+            if total >= need:
+                break
+        return total
+
+    async def wait_for_data(self, positions: Mapping[int, int], timeout: float) -> bool:
+        """Wait until any partition p in `positions` has data at or after `positions[p]`
+        (i.e. `latest(p) > positions[p]`) or `timeout` seconds pass. True if data."""
+        return await self.wait_for_bytes(positions, 1, timeout)
+
+    async def wait_for_bytes(
+        self, positions: Mapping[int, int], min_bytes: int, timeout: float
+    ) -> bool:
+        """Like `wait_for_data`, but until at least `min_bytes` of stored batches are
+        readable past the positions (Kafka fetch `min_bytes`). True if satisfied."""
+        for p in positions:
+            self._part(p)
+
+        def satisfied() -> bool:
+            if not self._has_data(positions):
+                return False
+            return min_bytes <= 1 or self._available_bytes(positions, min_bytes) >= min_bytes
+
+        if satisfied():
+            return True
+        if timeout <= 0 or self.deleted:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            fut: asyncio.Future[None] = loop.create_future()
+            for p in positions:
+                self.partitions[p].waiters.add(fut)
+            self._registry._deletion_waiters.setdefault(self.name, set()).add(fut)
+            remaining = deadline - loop.time()
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), max(0.0, remaining))
+            except TimeoutError:
+                return satisfied()
+            finally:
+                for p in positions:
+                    if p < len(self.partitions):
+                        self.partitions[p].waiters.discard(fut)
+                waiters = self._registry._deletion_waiters.get(self.name)
+                if waiters is not None:
+                    waiters.discard(fut)
+                if not fut.done():
+                    fut.cancel()
+            if self.deleted:
+                return False
+            if satisfied():
+                return True
+
+    # -- administration -------------------------------------------------------------------
+    def add_partitions(self, count: int) -> int:
+        """Add `count` partitions; returns the new partition count."""
+        if type(count) is not int or count < 1:
+            raise InvalidValue("partitions", f"must add at least one partition, got {count!r}")
+        return self._registry._add_partitions(self, count)
+
+    def set_partitions(self, total: int) -> int:
+        """Grow to `total` partitions (Kafka CreatePartitions); shrinking is refused."""
+        if type(total) is not int or total <= len(self.partitions):
+            raise InvalidValue(
+                "partitions",
+                f"stream {self.name!r} has {len(self.partitions)} partitions; "
+                f"the count can only grow (asked for {total!r})",
+                rule="partitions-only-grow",
+            )
+        return self.add_partitions(total - len(self.partitions))
+
+    def set_config(self, config: StreamConfig | Mapping[str, Any] | None = None, **changes: Any) -> StreamConfig:
+        """Change settings (None removes an override); persisted; applied to the logs."""
+        return self._registry._set_config(self, config, changes)
+
+    def apply_retention(self, now_ms: int | None = None) -> int:
+        """Drop segments past retention (age / bytes) on every partition; returns how
+        many partitions changed their start offset."""
+        now = self._registry.clock.now_ms() if now_ms is None else now_ms
+        changed = 0
+        for part in self.partitions:
+            before = part.log.start_offset
+            part.log.apply_retention(now)
+            changed += part.log.start_offset != before
+        return changed
+
+    def delete_records(self, partition: int, before_offset: int) -> int:
+        """Kafka DeleteRecords: make `before_offset` the new earliest (whole segments go
+        at once; the start offset still moves exactly). Returns the new start offset."""
+        part = self._part(partition)
+        if before_offset == -1:
+            before_offset = int(part.log.end_offset)
+        self._check_offset(part, before_offset)
+        part.log.delete_before(before_offset)
+        return int(part.log.start_offset)
+
+    def flush(self) -> None:
+        for part in self.partitions:
+            part.log.flush()
+
+    def _wake_all(self) -> None:
+        for part in self.partitions:
+            part.wake()
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r}, partitions={len(self.partitions)})"

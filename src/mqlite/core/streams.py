@@ -1,0 +1,232 @@
+"""StreamRegistry: the named streams (Kafka topics, Kinesis streams, Redis streams).
+
+Owns catalog entities of kind 'stream' (config: {'partitions': n, 'config': {...}
+overrides, 'id': 32 hex chars (Kafka topic id), 'created': ms}) and each partition's
+log, `logs.open('stream', name, p)`.
+
+Invariants: every stream in memory has its catalog row and its `partitions` logs, and
+vice versa; on construction every stream in the catalog is reopened (its logs
+recovered by storage). Names follow `naming.validate_stream_name`. Deleting a stream
+removes its logs, its catalog row and every group's committed offsets for it, and ends
+its pending long-polls.
+
+Concurrency: core's single event loop (see docs/architecture.md); no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from mqlite.core.catalog import Catalog
+from mqlite.core.clock import Clock
+from mqlite.core.config import StreamConfig
+from mqlite.core.errors import InvalidValue, StreamExists, StreamNotFound
+from mqlite.core.naming import validate_stream_name
+from mqlite.core.stream import Partition, Stream
+
+KIND = "stream"
+MAX_PARTITIONS = 10_000
+
+
+def _check_partitions(n: Any) -> int:
+    if type(n) is not int or not 1 <= n <= MAX_PARTITIONS:
+        raise InvalidValue(
+            "partitions",
+            f"number of partitions must be 1-{MAX_PARTITIONS}, got {n!r}",
+            rule="partitions-range",
+        )
+    return n
+
+
+class StreamRegistry:
+    """create/get/delete/list streams; `BrokerCore` delegates its stream calls here."""
+
+    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
+        self.catalog = catalog
+        self.logs = logs
+        self.clock = clock
+        self.core = core
+        config = getattr(core, "config", None)
+        self.defaults: StreamConfig = config.stream_defaults if config else StreamConfig()
+        self.fsync_always: bool = bool(config and config.fsync_spec.mode == "always")
+        self._streams: dict[str, Stream] = {}
+        self._deletion_waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._last_retention = clock.monotonic()
+        for name, saved in catalog.list_entities(KIND):
+            self._streams[name] = self._open(name, saved)
+
+    # -- internals ------------------------------------------------------------------------
+    def _log_config(self, config: StreamConfig) -> StreamConfig:
+        return config.resolved(self.defaults)
+
+    def _open(self, name: str, saved: Mapping[str, Any]) -> Stream:
+        config = StreamConfig.from_dict(saved.get("config"))
+        effective = self._log_config(config)
+        parts = [
+            Partition(p, self.logs.open(KIND, name, p, effective))
+            for p in range(int(saved["partitions"]))
+        ]
+        return Stream(
+            self, name, parts, config, bytes.fromhex(saved["id"]), int(saved.get("created", 0))
+        )
+
+    def _save(self, stream: Stream) -> None:
+        self.catalog.put_entity(
+            KIND,
+            stream.name,
+            {
+                "partitions": stream.partition_count,
+                "config": stream.config.to_dict(),
+                "id": stream.id.hex(),
+                "created": stream.created_ms,
+            },
+        )
+
+    def _add_partitions(self, stream: Stream, count: int) -> int:
+        total = _check_partitions(stream.partition_count + count)
+        effective = self._log_config(stream.config)
+        new = [
+            Partition(p, self.logs.open(KIND, stream.name, p, effective))
+            for p in range(stream.partition_count, total)
+        ]
+        stream.partitions.extend(new)
+        try:
+            self._save(stream)
+        except BaseException:
+            del stream.partitions[-len(new):]
+            for part in new:
+                part.log.close()
+            raise
+        return total
+
+    def _set_config(
+        self, stream: Stream, config: StreamConfig | Mapping[str, Any] | None, changes: Mapping[str, Any]
+    ) -> StreamConfig:
+        if isinstance(config, StreamConfig):
+            new = config
+        else:
+            data = dict(stream.config.to_dict())
+            data.update(dict(config or {}))
+            data.update(changes)
+            new = StreamConfig.from_dict({k: v for k, v in data.items() if v is not None})
+        old = stream.config
+        stream.config = new
+        try:
+            self._save(stream)
+        except BaseException:
+            stream.config = old
+            raise
+        effective = self._log_config(new)
+        for part in stream.partitions:
+            self.logs.reconfigure(part.log, effective)
+        return new
+
+    # -- the registry calls -----------------------------------------------------------------
+    def create(
+        self,
+        name: str,
+        partitions: int = 1,
+        config: StreamConfig | Mapping[str, Any] | None = None,
+    ) -> Stream:
+        """Create a stream (StreamExists if the name is taken)."""
+        validate_stream_name(name)
+        _check_partitions(partitions)
+        if name in self._streams:
+            raise StreamExists(name)
+        cfg = config if isinstance(config, StreamConfig) else StreamConfig.from_dict(
+            dict(config) if config else None
+        )
+        saved = {
+            "partitions": partitions,
+            "config": cfg.to_dict(),
+            "id": uuid.uuid4().hex,
+            "created": self.clock.now_ms(),
+        }
+        stream = self._open(name, saved)
+        try:
+            self.catalog.put_entity(KIND, name, saved)
+        except BaseException:
+            for part in stream.partitions:
+                part.log.close()
+            self.logs.delete(KIND, name)
+            raise
+        self._streams[name] = stream
+        return stream
+
+    def get(self, name: str) -> Stream:
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise StreamNotFound(name) from None
+
+    def find(self, name: str) -> Stream | None:
+        return self._streams.get(name)
+
+    def get_or_create(
+        self, name: str, partitions: int = 1, config: StreamConfig | Mapping[str, Any] | None = None
+    ) -> Stream:
+        """The stream if it exists (whatever its partition count), else a new one."""
+        stream = self._streams.get(name)
+        return stream if stream is not None else self.create(name, partitions, config)
+
+    def delete(self, name: str) -> bool:
+        """Delete a stream, its data and its groups' offsets; False if it did not exist."""
+        stream = self._streams.pop(name, None)
+        if stream is None:
+            return False
+        stream.deleted = True
+        self.catalog.delete_entity(KIND, name)
+        for part in stream.partitions:
+            part.wake()
+            part.log.close()
+        for fut in self._deletion_waiters.pop(name, set()):
+            if not fut.done():
+                fut.set_result(None)
+        self.logs.delete(KIND, name)
+        groups = getattr(self.core, "groups", None)
+        if groups is not None:
+            groups.forget_stream(name)
+        return True
+
+    def list(self, prefix: str = "") -> list[str]:
+        return sorted(n for n in self._streams if n.startswith(prefix))
+
+    def __iter__(self) -> Any:
+        return iter(list(self._streams.values()))
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    # -- lifecycle hooks (called by BrokerCore) ----------------------------------------------
+    def tick(self) -> None:
+        """Apply retention on every stream, at most every `retention_check_interval`."""
+        config = getattr(self.core, "config", None)
+        interval = config.retention_check_interval if config else 30.0
+        now = self.clock.monotonic()
+        if now - self._last_retention < interval:
+            return
+        self._last_retention = now
+        self.apply_retention()
+
+    def apply_retention(self) -> None:
+        now_ms = self.clock.now_ms()
+        for stream in list(self._streams.values()):
+            stream.apply_retention(now_ms)
+
+    async def flush(self) -> None:
+        for stream in list(self._streams.values()):
+            stream.flush()
+
+    async def close(self) -> None:
+        for stream in list(self._streams.values()):
+            stream._wake_all()
+            for part in stream.partitions:
+                part.log.close()
+        for waiters in self._deletion_waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        self._streams.clear()

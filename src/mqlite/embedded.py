@@ -1,0 +1,546 @@
+"""The embedded API: `mqlite.Broker` (blocking, thread-safe) and `mqlite.AsyncBroker`.
+
+    with mqlite.Broker("data") as broker:          # or mqlite.Broker() in memory
+        q = broker.queue("jobs")
+        q.send("hello")
+        for m in q.receive(max_messages=10, wait=1):
+            q.delete(m.receipt)
+
+Owns no semantics: both flavours drive one `BrokerCore` (docs/architecture.md). The
+async classes (`AsyncBroker`, `AsyncQueue`, `AsyncStream`, `AsyncGroup`) are the one
+implementation, run on the caller's event loop. `Broker` runs a private event-loop
+thread with its own `BrokerCore` and hands every call of its blocking facades (`Queue`,
+`Stream`, `Group`) to that loop (`asyncio.run_coroutine_threadsafe`), so any number of
+threads may share one `Broker`; calls are serialised on the loop.
+
+Conversions made here for convenience, nowhere else: str bodies/values/keys are UTF-8
+encoded; plain queue attributes {name: str | int | float | bytes | Attribute} become
+`Attribute`s (String / Number / Binary). Messages come back as core `Message`s (body
+bytes), records as storage `Record`s (`offset`, `timestamp`, `key`, `value`, `headers`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mqlite.core.broker import BrokerCore
+from mqlite.core.clock import Clock
+from mqlite.core.config import CoreConfig
+from mqlite.core.errors import InvalidValue
+from mqlite.core.groups import CommittedOffset
+from mqlite.core.message import Attribute, Message
+from mqlite.storage.recordbatch import Record
+
+T = TypeVar("T")
+
+__all__ = [
+    "AsyncBroker",
+    "AsyncGroup",
+    "AsyncQueue",
+    "AsyncStream",
+    "Broker",
+    "Group",
+    "Queue",
+    "Stream",
+    "to_attributes",
+]
+
+
+def to_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Attribute] | None:
+    """Plain {name: str | int | float | bytes | Attribute} -> {name: Attribute}."""
+    if not attributes:
+        return None
+    out: dict[str, Attribute] = {}
+    for name, value in attributes.items():
+        if isinstance(value, Attribute):
+            out[name] = value
+        elif isinstance(value, bool):
+            raise InvalidValue(
+                "attributes", f"attribute {name!r}: use a str for booleans, not {value!r}",
+                rule="attribute-type",
+            )
+        elif isinstance(value, str):
+            out[name] = Attribute("String", value)
+        elif isinstance(value, (int, float)):
+            out[name] = Attribute("Number", repr(value) if isinstance(value, float) else str(value))
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            out[name] = Attribute("Binary", bytes(value))
+        else:
+            raise InvalidValue(
+                "attributes",
+                f"attribute {name!r} must be str, int, float, bytes or Attribute, "
+                f"got {type(value).__name__}",
+                rule="attribute-type",
+            )
+    return out
+
+
+def _body(body: bytes | str) -> bytes:
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    raise InvalidValue("body", f"a message body is str or bytes, got {type(body).__name__}")
+
+
+def _message_id(result: Any) -> str:
+    for name in ("message_id", "id"):
+        value = getattr(result, name, None)
+        if value is not None:
+            return str(value)
+    return str(result)
+
+
+# ---------------------------------------------------------------------------------------
+# async flavour: the one implementation
+# ---------------------------------------------------------------------------------------
+class AsyncQueue:
+    """A queue, by name (a deleted queue raises QueueNotFound on the next call)."""
+
+    def __init__(self, core: BrokerCore, name: str) -> None:
+        self._core = core
+        self.name = name
+
+    @property
+    def core_queue(self) -> Any:
+        return self._core.get_queue(self.name)
+
+    async def send(
+        self,
+        body: bytes | str,
+        attributes: Mapping[str, Any] | None = None,
+        delay: float = 0,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        """Send one message; returns its message id."""
+        result = await self.core_queue.send(
+            _body(body), to_attributes(attributes), delay=delay or None,
+            group_id=group_id, dedup_id=dedup_id,
+        )
+        return _message_id(result)
+
+    async def send_batch(self, bodies: Iterable[bytes | str | Mapping[str, Any]]) -> list[str]:
+        """Send many: each a body, or a dict of `send`'s keyword arguments."""
+        ids = []
+        for entry in bodies:
+            if isinstance(entry, Mapping):
+                ids.append(await self.send(**entry))
+            else:
+                ids.append(await self.send(entry))
+        return ids
+
+    async def receive(
+        self, max_messages: int = 1, wait: float = 0, visibility_timeout: float | None = None
+    ) -> list[Message]:
+        """Up to `max_messages` messages, waiting up to `wait` seconds for the first."""
+        return list(
+            await self.core_queue.receive(max_messages, wait, visibility_timeout)
+        )
+
+    async def delete(self, receipt: str) -> None:
+        result = self.core_queue.delete(receipt)
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def change_visibility(self, receipt: str, seconds: float) -> None:
+        result = self.core_queue.change_visibility(receipt, seconds)
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def purge(self) -> None:
+        result = self.core_queue.purge()
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def counts(self) -> Any:
+        return self.core_queue.counts()
+
+
+class AsyncGroup:
+    """A consumer group's committed offsets on one stream."""
+
+    def __init__(self, stream: AsyncStream, name: str) -> None:
+        self._stream = stream
+        self.name = name
+
+    @property
+    def _group(self) -> Any:
+        return self._stream._core.groups.get(self.name)
+
+    async def commit(self, partition: int, offset: int, metadata: str = "") -> None:
+        """Durably record `offset` as the next offset this group will read."""
+        self._stream.core_stream._part(partition)
+        self._group.commit(self._stream.name, partition, offset, metadata)
+
+    async def committed(self, partition: int) -> int | None:
+        """The committed offset, or None when nothing was committed."""
+        c: CommittedOffset | None = self._group.committed(self._stream.name, partition)
+        return None if c is None else c.offset
+
+    async def lag(self) -> dict[int, int]:
+        return self._group.lag(self._stream.name)
+
+
+class AsyncStream:
+    """A stream, by name (a deleted stream raises StreamNotFound on the next call)."""
+
+    def __init__(self, core: BrokerCore, name: str) -> None:
+        self._core = core
+        self.name = name
+
+    @property
+    def core_stream(self) -> Any:
+        return self._core.get_stream(self.name)
+
+    @property
+    def partitions(self) -> int:
+        return int(self.core_stream.partition_count)
+
+    async def append(
+        self,
+        value: bytes | str | None,
+        key: bytes | str | None = None,
+        headers: Mapping[str, bytes | str | None] | Iterable[tuple[str, Any]] | None = None,
+        partition: int | None = None,
+    ) -> tuple[int, int]:
+        """Append one record; returns (partition, offset)."""
+        return await self.core_stream.append(value, key, headers, partition)
+
+    async def append_batch(
+        self, values: Sequence[bytes | str | tuple[Any, ...]], partition: int | None = None
+    ) -> list[tuple[int, int]]:
+        """Append many records (values, or (value, key[, headers]) tuples) in one go."""
+        return await self.core_stream.append_many(values, partition)
+
+    async def read(
+        self, partition: int, offset: int, max_records: int = 100, wait: float = 0
+    ) -> list[Record]:
+        """Records from `offset`; waits up to `wait` seconds when there are none yet."""
+        stream = self.core_stream
+        records = stream.read(partition, offset, max_records)
+        if not records and wait > 0:
+            if await stream.wait_for_data({partition: offset}, wait):
+                records = self.core_stream.read(partition, offset, max_records)
+        return records
+
+    async def earliest(self, partition: int = 0) -> int:
+        return self.core_stream.earliest(partition)
+
+    async def latest(self, partition: int = 0) -> int:
+        return self.core_stream.latest(partition)
+
+    async def offset_for_time(self, partition: int, ts: int) -> int | None:
+        """First offset with timestamp >= ts (ms); None when every record is older."""
+        return self.core_stream.offset_for_time(partition, ts)
+
+    def group(self, name: str) -> AsyncGroup:
+        return AsyncGroup(self, name)
+
+
+class AsyncBroker:
+    """The asyncio flavour: `async with AsyncBroker(path) as b` or `await AsyncBroker.open(path)`."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        fsync: str = "1000",
+        config: CoreConfig | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.path = None if path is None else Path(path)
+        self._config = config or CoreConfig(fsync=fsync)
+        self._clock = clock or Clock()
+        self._core: BrokerCore | None = None
+
+    @classmethod
+    async def open(cls, path: str | Path | None = None, **kwargs: Any) -> AsyncBroker:
+        broker = cls(path, **kwargs)
+        await broker.start()
+        return broker
+
+    async def start(self) -> AsyncBroker:
+        if self._core is None:
+            self._core = await BrokerCore.open(self.path, self._config, self._clock)
+        return self
+
+    async def __aenter__(self) -> AsyncBroker:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        core, self._core = self._core, None
+        if core is not None:
+            await core.close()
+
+    @property
+    def core(self) -> BrokerCore:
+        if self._core is None:
+            raise RuntimeError("the broker is not open (use `async with` or `await .open()`)")
+        return self._core
+
+    async def queue(self, name: str, **attributes: Any) -> AsyncQueue:
+        """Get or create a queue (attributes as SQS names them, or QueueConfig fields)."""
+        self.core.queue(name, **attributes)
+        return AsyncQueue(self.core, name)
+
+    async def stream(self, name: str, partitions: int = 1) -> AsyncStream:
+        """Get or create a stream."""
+        self.core.stream(name, partitions)
+        return AsyncStream(self.core, name)
+
+    async def delete_queue(self, name: str) -> None:
+        result = self.core.delete_queue(name)
+        if asyncio.iscoroutine(result):
+            await result
+
+    async def delete_stream(self, name: str) -> None:
+        self.core.delete_stream(name)
+
+    async def list_queues(self, prefix: str = "") -> list[str]:
+        return self.core.list_queues(prefix)
+
+    async def list_streams(self, prefix: str = "") -> list[str]:
+        return self.core.list_streams(prefix)
+
+
+# ---------------------------------------------------------------------------------------
+# blocking flavour: a private loop thread, every call marshalled onto it
+# ---------------------------------------------------------------------------------------
+class _LoopThread:
+    def __init__(self) -> None:
+        try:
+            import uvloop
+
+            self.loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        except ImportError:  # pragma: no cover - uvloop is pinned where it exists
+            self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.call_soon(ready.set)
+            self.loop.run_forever()
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, name="mqlite-broker", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("a blocking Broker call from inside its own loop would deadlock")
+
+        async def runner() -> T:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(runner(), self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+
+class Queue:
+    """Blocking facade of `AsyncQueue` (same names, same arguments)."""
+
+    def __init__(self, broker: Broker, inner: AsyncQueue) -> None:
+        self._run = broker._run
+        self._inner = inner
+        self.name = inner.name
+
+    def send(
+        self,
+        body: bytes | str,
+        attributes: Mapping[str, Any] | None = None,
+        delay: float = 0,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        return self._run(self._inner.send(body, attributes, delay, group_id, dedup_id))
+
+    def send_batch(self, bodies: Iterable[bytes | str | Mapping[str, Any]]) -> list[str]:
+        return self._run(self._inner.send_batch(list(bodies)))
+
+    def receive(
+        self, max_messages: int = 1, wait: float = 0, visibility_timeout: float | None = None
+    ) -> list[Message]:
+        return self._run(self._inner.receive(max_messages, wait, visibility_timeout))
+
+    def delete(self, receipt: str) -> None:
+        self._run(self._inner.delete(receipt))
+
+    def change_visibility(self, receipt: str, seconds: float) -> None:
+        self._run(self._inner.change_visibility(receipt, seconds))
+
+    def purge(self) -> None:
+        self._run(self._inner.purge())
+
+    def counts(self) -> Any:
+        return self._run(self._inner.counts())
+
+
+class Group:
+    """Blocking facade of `AsyncGroup`."""
+
+    def __init__(self, run: Callable[[Awaitable[Any]], Any], inner: AsyncGroup) -> None:
+        self._run = run
+        self._inner = inner
+        self.name = inner.name
+
+    def commit(self, partition: int, offset: int, metadata: str = "") -> None:
+        self._run(self._inner.commit(partition, offset, metadata))
+
+    def committed(self, partition: int) -> int | None:
+        return self._run(self._inner.committed(partition))
+
+    def lag(self) -> dict[int, int]:
+        return self._run(self._inner.lag())
+
+
+class Stream:
+    """Blocking facade of `AsyncStream` (same names, same arguments)."""
+
+    def __init__(self, broker: Broker, inner: AsyncStream) -> None:
+        self._run = broker._run
+        self._inner = inner
+        self.name = inner.name
+
+    @property
+    def partitions(self) -> int:
+        return self._run(self._partitions())
+
+    async def _partitions(self) -> int:
+        return self._inner.partitions
+
+    def append(
+        self,
+        value: bytes | str | None,
+        key: bytes | str | None = None,
+        headers: Mapping[str, bytes | str | None] | Iterable[tuple[str, Any]] | None = None,
+        partition: int | None = None,
+    ) -> tuple[int, int]:
+        return self._run(self._inner.append(value, key, headers, partition))
+
+    def append_batch(
+        self, values: Sequence[bytes | str | tuple[Any, ...]], partition: int | None = None
+    ) -> list[tuple[int, int]]:
+        return self._run(self._inner.append_batch(values, partition))
+
+    def read(
+        self, partition: int, offset: int, max_records: int = 100, wait: float = 0
+    ) -> list[Record]:
+        return self._run(self._inner.read(partition, offset, max_records, wait))
+
+    def earliest(self, partition: int = 0) -> int:
+        return self._run(self._inner.earliest(partition))
+
+    def latest(self, partition: int = 0) -> int:
+        return self._run(self._inner.latest(partition))
+
+    def offset_for_time(self, partition: int, ts: int) -> int | None:
+        return self._run(self._inner.offset_for_time(partition, ts))
+
+    def group(self, name: str) -> Group:
+        return Group(self._run, self._inner.group(name))
+
+
+class Broker:
+    """Blocking, thread-safe broker: `mqlite.Broker(path)` on disk, `mqlite.Broker()` in
+    memory. A context manager; `close()` flushes and stops its loop thread."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        fsync: str = "1000",
+        config: CoreConfig | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._async = AsyncBroker(path, fsync=fsync, config=config, clock=clock)
+        self.path = self._async.path
+        self._thread: _LoopThread | None = _LoopThread()
+        try:
+            self._run(self._async.start())
+        except BaseException:
+            self._thread.stop()
+            self._thread = None
+            raise
+        self._close_lock = threading.Lock()
+
+    def _run(self, awaitable: Awaitable[T]) -> T:
+        thread = self._thread
+        if thread is None:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise RuntimeError("the broker is closed")
+        return thread.run(awaitable)
+
+    @property
+    def core(self) -> BrokerCore:
+        """The core (use only from the broker's loop, e.g. via `call`)."""
+        return self._async.core
+
+    def call(self, fn: Callable[[BrokerCore], Any]) -> Any:
+        """Run `fn(core)` on the broker's loop (awaiting it if it returns an awaitable)."""
+
+        async def runner() -> Any:
+            result = fn(self._async.core)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+            return result
+
+        return self._run(runner())
+
+    def queue(self, name: str, **attributes: Any) -> Queue:
+        """Get or create a queue."""
+        return Queue(self, self._run(self._async.queue(name, **attributes)))
+
+    def stream(self, name: str, partitions: int = 1) -> Stream:
+        """Get or create a stream."""
+        return Stream(self, self._run(self._async.stream(name, partitions)))
+
+    def delete_queue(self, name: str) -> None:
+        self._run(self._async.delete_queue(name))
+
+    def delete_stream(self, name: str) -> None:
+        self._run(self._async.delete_stream(name))
+
+    def list_queues(self, prefix: str = "") -> list[str]:
+        return self._run(self._async.list_queues(prefix))
+
+    def list_streams(self, prefix: str = "") -> list[str]:
+        return self._run(self._async.list_streams(prefix))
+
+    def close(self) -> None:
+        with self._close_lock:
+            thread = self._thread
+            if thread is None:
+                return
+            try:
+                thread.run(self._async.close())
+            finally:
+                self._thread = None
+                thread.stop()
+
+    def __enter__(self) -> Broker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten close() must not leave a thread running
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            try:
+                thread.loop.call_soon_threadsafe(thread.loop.stop)
+            except RuntimeError:
+                pass

@@ -1,0 +1,103 @@
+"""Layering: imports point protocols -> core -> storage, and anyone may use mqlite.errors.
+
+Rule (DESIGN.md convention 1, docs/architecture.md): storage never imports core or
+protocols; core never imports protocols (nor the server/CLI/embedded entry points);
+protocols do not import the entry points either. Every import statement counts, also
+those inside functions, so lazy imports cannot hide an upward dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mqlite"
+
+# layer -> module prefixes it may import from inside mqlite
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "storage": ("mqlite.storage", "mqlite.errors"),
+    "core": ("mqlite.core", "mqlite.storage", "mqlite.errors"),
+    "protocols": ("mqlite.protocols", "mqlite.core", "mqlite.storage", "mqlite.errors", "mqlite.settings"),
+}
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, module: str | None = None) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    module = module or _module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                if node.level > 1:
+                    base = base[: -(node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.append((node.lineno, target))
+            # `from mqlite import core` imports the subpackage mqlite.core
+            if target == "mqlite":
+                found.extend((node.lineno, f"mqlite.{a.name}") for a in node.names)
+    return [(line, name) for line, name in found if name == "mqlite" or name.startswith("mqlite.")]
+
+
+def _files(layer: str) -> list[Path]:
+    return sorted((SRC / layer).rglob("*.py"))
+
+
+def _allowed(name: str, prefixes: tuple[str, ...]) -> bool:
+    if name == "mqlite":
+        return False
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_layer_imports_point_only_downwards(layer: str) -> None:
+    """Rule: protocols -> core -> storage; every layer may import mqlite.errors."""
+    files = _files(layer)
+    assert files, f"no modules found in {layer}"
+    bad = [
+        f"{path.relative_to(SRC)}:{line} imports {name}"
+        for path in files
+        for line, name in _imports(path)
+        if not _allowed(name, ALLOWED[layer]) and name != "mqlite"
+    ]
+    bad += [
+        f"{path.relative_to(SRC)}:{line} imports the package root"
+        for path in files
+        for line, name in _imports(path)
+        if name == "mqlite" and layer == "storage"
+    ]
+    assert not bad, "upward or sideways imports:\n" + "\n".join(bad)
+
+
+def test_errors_module_imports_nothing_from_mqlite() -> None:
+    """Rule: mqlite.errors imports nothing, so every layer may import it."""
+    assert _imports(SRC / "errors.py") == []
+
+
+def test_the_import_walker_sees_function_level_and_relative_imports(tmp_path: Path) -> None:
+    """The check itself: lazy (in-function) and relative imports are found and resolved."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os\n"
+        "def f():\n    from mqlite.protocols import kafka\n    from ..protocols import aws\n"
+        "from . import stream\n"
+    )
+    names = [name for _, name in _imports(probe, "mqlite.core.probe")]
+    assert sorted(names) == ["mqlite.core", "mqlite.protocols", "mqlite.protocols"]
+    assert not _allowed("mqlite.protocols", ALLOWED["core"])
+    assert _allowed("mqlite.errors", ALLOWED["storage"])
