@@ -1,0 +1,364 @@
+"""RESP request parser and RESP2/RESP3 reply encoder (sans-IO: bytes in, values out).
+
+Owns the byte level of Redis's protocol, server side:
+
+- `RequestParser.feed(data) -> list[list[bytes]]`: each item is one command's argv.
+  Accepts multibulk requests (`*<n>\\r\\n$<len>\\r\\n<arg>\\r\\n...`, what every client
+  library sends) and inline commands (`PING\\r\\n`, what telnet sends), with Redis's
+  rules: empty inline lines are skipped, inline arguments follow `sdssplitargs` quoting,
+  `*0`/negative counts are skipped. Limits as Redis's defaults: a bulk over
+  `proto-max-bulk-len` (512 MB), a multibulk count over 1024*1024*1024, an inline line or
+  multibulk header over 64 KB without a newline. A violation sets `parser.error`, a `RespProtocolError`
+  whose message is Redis's own text (`Protocol error: invalid bulk length`); the server
+  replies `-ERR <text>` and closes that connection, as Redis does.
+- `encode(value, resp3)`: reply values -> bytes. Python values map to RESP types:
+  `bytes`/`str` bulk string, `int` integer, `None` null, `list`/`tuple` array, `bool`
+  RESP3 boolean (integer 1/0 in RESP2), `float` double (bulk string in RESP2); wrappers
+  `Simple`, `Error`, `Map`, `Set`, `Push`, `Verbatim`, `Double`, `BigNumber`, and
+  `NULL_ARRAY` (RESP2 `*-1`). RESP2 downgrades map -> flat array, set -> array,
+  push -> array, double -> bulk string, null -> `$-1` (or `*-1` for NULL_ARRAY),
+  verbatim -> bulk string, boolean -> integer.
+
+Invariants: the parser never holds more than one incomplete command plus the unread
+tail; after a protocol error the parser stays failed (`error` set; the connection
+closes after replying to the commands that preceded the error).
+Concurrency: plain objects, one per connection; no I/O, no asyncio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mqlite.errors import ProtocolError
+
+PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
+PROTO_MAX_MULTIBULK_LEN = 1024 * 1024 * 1024
+PROTO_INLINE_MAX_SIZE = 64 * 1024
+CRLF = b"\r\n"
+
+
+class RespProtocolError(ProtocolError):
+    """The client broke RESP framing; `message` is Redis's text (without `ERR `)."""
+
+
+# --------------------------------------------------------------------------- parsing
+class RequestParser:
+    """Incremental parser of client requests; see module docstring."""
+
+    __slots__ = ("_buf", "_pos", "_argc", "_argv", "_bulk", "max_bulk_len", "error")
+
+    def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self._argc = 0  # remaining bulk args of the current multibulk; 0 = none open
+        self._argv: list[bytes] = []
+        self._bulk = -1  # length of the bulk being waited for, -1 = header expected
+        self.max_bulk_len = max_bulk_len
+        #: set once framing is broken: the commands before it are still returned, and the
+        #: caller replies `-ERR <error.message>` after them and closes (Redis's order).
+        self.error: RespProtocolError | None = None
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        """Append `data`; return the complete commands now available (maybe none)."""
+        if self.error is not None:
+            return []
+        buf = self._buf
+        if self._pos:
+            del buf[: self._pos]
+            self._pos = 0
+        buf += data
+        out: list[list[bytes]] = []
+        try:
+            self._parse(out)
+        except RespProtocolError as exc:
+            self.error = exc
+        return out
+
+    def _parse(self, out: list[list[bytes]]) -> None:
+        buf = self._buf
+        n = len(buf)
+        pos = self._pos
+        try:
+            while pos < n:
+                if self._argc == 0:
+                    if buf[pos] != 42:  # '*'
+                        nl = buf.find(b"\n", pos)
+                        if nl < 0:
+                            if n - pos > PROTO_INLINE_MAX_SIZE:
+                                raise RespProtocolError("Protocol error: too big inline request")
+                            return
+                        line = bytes(buf[pos:nl])
+                        pos = nl + 1
+                        if line.endswith(b"\r"):
+                            line = line[:-1]
+                        argv = split_inline(line)
+                        if argv:
+                            out.append(argv)
+                        continue
+                    nl = buf.find(b"\r\n", pos)
+                    if nl < 0:
+                        if n - pos > PROTO_INLINE_MAX_SIZE:
+                            raise RespProtocolError("Protocol error: too big mbulk count string")
+                        return
+                    try:
+                        count = int(buf[pos + 1 : nl])
+                    except ValueError:
+                        raise RespProtocolError("Protocol error: invalid multibulk length") from None
+                    if count > PROTO_MAX_MULTIBULK_LEN:
+                        raise RespProtocolError("Protocol error: invalid multibulk length")
+                    pos = nl + 2
+                    if count <= 0:
+                        continue
+                    self._argc = count
+                    self._argv = []
+                    self._bulk = -1
+                # inside a multibulk
+                if self._bulk < 0:
+                    if pos >= n:
+                        return
+                    if buf[pos] != 36:  # '$'
+                        got = chr(buf[pos])
+                        raise RespProtocolError(f"Protocol error: expected '$', got '{got}'")
+                    nl = buf.find(b"\r\n", pos)
+                    if nl < 0:
+                        if n - pos > PROTO_INLINE_MAX_SIZE:
+                            raise RespProtocolError("Protocol error: too big bulk count string")
+                        return
+                    try:
+                        blen = int(buf[pos + 1 : nl])
+                    except ValueError:
+                        raise RespProtocolError("Protocol error: invalid bulk length") from None
+                    if blen < 0 or blen > self.max_bulk_len:
+                        raise RespProtocolError("Protocol error: invalid bulk length")
+                    pos = nl + 2
+                    self._bulk = blen
+                end = pos + self._bulk
+                if end + 2 > n:
+                    return
+                self._argv.append(bytes(buf[pos:end]))
+                pos = end + 2
+                self._bulk = -1
+                self._argc -= 1
+                if self._argc == 0:
+                    out.append(self._argv)
+                    self._argv = []
+        finally:
+            self._pos = pos
+
+
+def split_inline(line: bytes) -> list[bytes]:
+    """Split an inline command like Redis's `sdssplitargs` (quotes, escapes)."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i : i + 1].isspace():
+            i += 1
+        if i >= n:
+            return args
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    raise RespProtocolError("Protocol error: unbalanced quotes in request")
+                c = line[i : i + 1]
+                if c == b"\\" and i + 3 < n and line[i + 1 : i + 2] == b"x" and _ishex(line[i + 2 : i + 4]):
+                    cur.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == b"\\" and i + 1 < n:
+                    e = line[i + 1 : i + 2]
+                    cur += {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"a": b"\a"}.get(e, e)
+                    i += 1
+                elif c == b'"':
+                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
+                        raise RespProtocolError("Protocol error: unbalanced quotes in request")
+                    i += 1
+                    break
+                else:
+                    cur += c
+            elif insq:
+                if i >= n:
+                    raise RespProtocolError("Protocol error: unbalanced quotes in request")
+                c = line[i : i + 1]
+                if c == b"\\" and i + 1 < n and line[i + 1 : i + 2] == b"'":
+                    cur += b"'"
+                    i += 1
+                elif c == b"'":
+                    if i + 1 < n and not line[i + 1 : i + 2].isspace():
+                        raise RespProtocolError("Protocol error: unbalanced quotes in request")
+                    i += 1
+                    break
+                else:
+                    cur += c
+            else:
+                if i >= n:
+                    break
+                c = line[i : i + 1]
+                if c.isspace():
+                    break
+                if c == b'"':
+                    inq = True
+                elif c == b"'":
+                    insq = True
+                else:
+                    cur += c
+            i += 1
+        args.append(bytes(cur))
+
+
+def _ishex(b: bytes) -> bool:
+    return len(b) == 2 and all(ch in b"0123456789abcdefABCDEF" for ch in b)
+
+
+# --------------------------------------------------------------------------- encoding
+@dataclass(frozen=True, slots=True)
+class Simple:
+    """A simple string reply (`+OK`)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """An error reply; `text` includes the code prefix (`ERR ...`, `WRONGTYPE ...`)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """RESP3 map (flat array of pairs in RESP2); `items` is a list of (key, value)."""
+
+    items: list[tuple[Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    """RESP3 set (array in RESP2)."""
+
+    items: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """RESP3 push (array in RESP2): pub/sub messages and (un)subscribe confirmations."""
+
+    items: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """RESP3 verbatim string (`=<len>\\r\\ntxt:...`); bulk string in RESP2."""
+
+    text: bytes
+    fmt: str = "txt"
+
+
+@dataclass(frozen=True, slots=True)
+class Double:
+    """RESP3 double; bulk string in RESP2."""
+
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class BigNumber:
+    value: int
+
+
+class Raw(bytes):
+    """Bytes that are already an encoded reply (a handler's fast path)."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    """RESP2 `*-1` (null array, e.g. XREAD timeout); `_` in RESP3."""
+
+    __slots__ = ()
+
+
+NULL_ARRAY = _NullArray()
+OK = Simple("OK")
+_OK_BYTES = b"+OK\r\n"
+
+
+def _fmt_double(v: float) -> bytes:
+    if v != v:
+        return b"nan"
+    if v in (float("inf"), float("-inf")):
+        return b"inf" if v > 0 else b"-inf"
+    if v == int(v) and abs(v) < 1e17:
+        return str(int(v)).encode()
+    return repr(v).encode()
+
+
+def encode(value: Any, resp3: bool = False) -> bytes:
+    """Encode one reply value; see module docstring for the type mapping."""
+    out: list[bytes] = []
+    _enc(value, resp3, out)
+    return b"".join(out)
+
+
+def _enc(v: Any, r3: bool, out: list[bytes]) -> None:
+    t = type(v)
+    if t is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(v), v))
+    elif t is int:
+        out.append(b":%d\r\n" % v)
+    elif t is list or t is tuple:
+        out.append(b"*%d\r\n" % len(v))
+        for item in v:
+            _enc(item, r3, out)
+    elif v is None:
+        out.append(b"_\r\n" if r3 else b"$-1\r\n")
+    elif t is str:
+        b = v.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    elif t is Simple:
+        out.append(b"+%s\r\n" % v.text.encode())
+    elif t is Error:
+        out.append(b"-%s\r\n" % v.text.replace("\r", " ").replace("\n", " ").encode())
+    elif t is Map:
+        out.append((b"%%%d\r\n" if r3 else b"*%d\r\n") % (len(v.items) if r3 else 2 * len(v.items)))
+        for k, item in v.items:
+            _enc(k, r3, out)
+            _enc(item, r3, out)
+    elif t is Set:
+        out.append((b"~%d\r\n" if r3 else b"*%d\r\n") % len(v.items))
+        for item in v.items:
+            _enc(item, r3, out)
+    elif t is Push:
+        out.append((b">%d\r\n" if r3 else b"*%d\r\n") % len(v.items))
+        for item in v.items:
+            _enc(item, r3, out)
+    elif t is bool:
+        out.append((b"#t\r\n" if v else b"#f\r\n") if r3 else (b":1\r\n" if v else b":0\r\n"))
+    elif t is float or t is Double:
+        f = v if t is float else v.value
+        s = _fmt_double(f)
+        out.append(b",%s\r\n" % s if r3 else b"$%d\r\n%s\r\n" % (len(s), s))
+    elif t is Verbatim:
+        if r3:
+            body = v.fmt.encode() + b":" + v.text
+            out.append(b"=%d\r\n%s\r\n" % (len(body), body))
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(v.text), v.text))
+    elif t is BigNumber:
+        out.append(b"(%d\r\n" % v.value if r3 else b"$%d\r\n%d\r\n" % (len(str(v.value)), v.value))
+    elif t is Raw:
+        out.append(v)
+    elif t is _NullArray:
+        out.append(b"_\r\n" if r3 else b"*-1\r\n")
+    elif isinstance(v, (bytearray, memoryview)):
+        b = bytes(v)
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    else:
+        raise TypeError(f"cannot encode {t.__name__} as RESP")

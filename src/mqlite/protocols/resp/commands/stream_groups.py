@@ -1,0 +1,556 @@
+"""XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, XINFO: consumer groups.
+
+Redis's semantics (`t_stream.c`): a group has a last-delivered-id and entries-read;
+XREADGROUP `>` delivers entries after it and records each in the group's PEL (pending
+entries list) with consumer, delivery time and count (not with NOACK); an explicit ID
+re-reads the consumer's own PEL (history, count incremented, deleted entries as
+`[id, nil]`). XACK removes from the PEL; XCLAIM/XAUTOCLAIM move idle entries to
+another consumer, dropping PEL entries whose stream entry was deleted. Every change
+marks the stream's group state dirty (`store.groups_changed`), which persists it.
+State touched: the stream store (groups live on `RedisStream.groups`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.protocols.resp import stream_ids as ids
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map
+from mqlite.protocols.resp.commands import command, text, to_int
+from mqlite.protocols.resp.commands.streams import (
+    block_until,
+    entries_reply,
+    get_stream,
+    now_ms,
+    parse_block,
+    read_reply,
+    split_streams,
+)
+from mqlite.protocols.resp.errors import (
+    BUSYGROUP,
+    CommandError,
+    nogroup,
+    nogroup_for_key,
+    syntax,
+    unknown_subcommand,
+    wrong_arity,
+)
+from mqlite.protocols.resp.model import Group, PendingEntry, RedisStream
+from mqlite.protocols.resp.store import stream_name
+from mqlite.protocols.resp.stream_ids import StreamID, fmt
+
+REQUIRES_KEY = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want "
+    "to use the MKSTREAM option to create an empty stream automatically."
+)
+
+
+def _changed(conn: Any, rs: RedisStream) -> None:
+    conn.state.store.groups_changed(rs)
+
+
+def _group_id(rs: RedisStream, raw: bytes) -> StreamID:
+    return rs.last_id if raw == b"$" else ids.parse(raw, 0, strict=True)
+
+
+def _entries_read_arg(raw: bytes) -> int:
+    n = to_int(raw)
+    if n < 0 and n != -1:
+        raise CommandError("ERR value for ENTRIESREAD must be positive or -1")
+    return n
+
+
+# -- XGROUP -------------------------------------------------------------------------------
+@command("xgroup", -2, group="stream", keys=(2, 2, 1), flags=("write",),
+         subcommands=("create", "destroy", "setid", "createconsumer", "delconsumer", "help"))
+def xgroup(conn: Any, argv: list[bytes]) -> Any:
+    """XGROUP CREATE|DESTROY|SETID|CREATECONSUMER|DELCONSUMER key group ..."""
+    sub = argv[1].lower()
+    arity = {b"create": (5, 8), b"destroy": (4, 4), b"setid": (5, 7), b"createconsumer": (5, 5), b"delconsumer": (5, 5)}
+    if sub == b"help":
+        return [b"XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                b"CREATE <key> <groupname> <id|$> [option]", b"CREATECONSUMER <key> <groupname> <consumer>",
+                b"DELCONSUMER <key> <groupname> <consumername>", b"DESTROY <key> <groupname>",
+                b"SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]", b"HELP"]
+    if sub not in arity:
+        raise unknown_subcommand("xgroup", argv[1])
+    lo, hi = arity[sub]
+    if not lo <= len(argv) <= hi:
+        raise wrong_arity(f"xgroup|{sub.decode()}")
+    gname = argv[3]
+    mkstream = False
+    entries_read: int | None = None
+    if sub in (b"create", b"setid"):
+        i = 5
+        while i < len(argv):
+            opt = argv[i].lower()
+            if opt == b"mkstream" and sub == b"create":
+                mkstream = True
+                i += 1
+            elif opt == b"entriesread" and i + 1 < len(argv):
+                entries_read = _entries_read_arg(argv[i + 1])
+                i += 2
+            else:
+                raise syntax()
+    rs = get_stream(conn, argv[2], create=mkstream)
+    if rs is None:
+        raise CommandError(REQUIRES_KEY)
+    now = now_ms(conn)
+    if sub == b"create":
+        last = _group_id(rs, argv[4])
+        if gname in rs.groups:
+            raise CommandError(BUSYGROUP)
+        er = entries_read if entries_read is not None else rs.estimate_entries_read(last) if argv[4] != b"$" else rs.entries_added
+        rs.groups[gname] = Group(gname, last, er)
+        _changed(conn, rs)
+        return OK
+    g = rs.groups.get(gname)
+    if g is None:
+        if sub == b"destroy":
+            return 0
+        raise nogroup_for_key(argv[2], gname)
+    if sub == b"destroy":
+        del rs.groups[gname]
+        _changed(conn, rs)
+        conn.state.store.notify(rs.name)
+        return 1
+    if sub == b"setid":
+        g.last_id = _group_id(rs, argv[4])
+        g.entries_read = entries_read if entries_read is not None else -1
+        _changed(conn, rs)
+        return OK
+    if sub == b"createconsumer":
+        if argv[4] in g.consumers:
+            return 0
+        g.consumer(argv[4], now)
+        _changed(conn, rs)
+        return 1
+    # delconsumer
+    c = g.consumers.pop(argv[4], None)
+    if c is None:
+        return 0
+    for sid in c.pending:
+        g.pel.pop(sid, None)
+    _changed(conn, rs)
+    return len(c.pending)
+
+
+# -- XREADGROUP ---------------------------------------------------------------------------
+def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: int, noack: bool) -> list[Any]:
+    got = rs.after(g.last_id, count)
+    if not got:
+        return []
+    now = now_ms(conn)
+    c = g.consumer(consumer, now)
+    assert c is not None
+    c.seen_time = c.active_time = now
+    for sid in got:
+        est = rs.estimate_entries_read(sid)
+        g.entries_read = est if est >= 0 else (g.entries_read + 1 if g.entries_read >= 0 else -1)
+        g.last_id = sid
+        if noack:
+            continue
+        old = g.pel.get(sid)
+        if old is not None:
+            prev = g.consumers.get(old.consumer)
+            if prev is not None:
+                prev.pending.pop(sid, None)
+        g.pel[sid] = PendingEntry(consumer, now, 1)
+        c.pending[sid] = None
+    _changed(conn, rs)
+    return entries_reply(rs, got)
+
+
+def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, start: StreamID, count: int) -> list[Any]:
+    now = now_ms(conn)
+    c = g.consumer(consumer, now)
+    assert c is not None
+    c.seen_time = now
+    sids = sorted(s for s in c.pending if s > start)
+    if count:
+        sids = sids[:count]
+    out = []
+    for sid in sids:
+        pe = g.pel[sid]
+        pe.delivery_time = now
+        pe.delivery_count += 1
+        out.append([fmt(sid), rs.entries.get(sid)])
+    _changed(conn, rs)
+    return out
+
+
+@command("xreadgroup", -7, group="stream", keys=(0, 0, 0), flags=("write", "blocking"))
+def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
+    """XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key [...] id [...]"""
+    if argv[1].lower() != b"group":
+        raise CommandError("ERR Missing GROUP option for XREADGROUP")
+    gname, consumer = argv[2], argv[3]
+    count = 0
+    block: float | None = None
+    noack = False
+    i = 4
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt == b"count" and i + 1 < len(argv):
+            count = max(0, to_int(argv[i + 1]))
+            i += 2
+        elif opt == b"block" and i + 1 < len(argv):
+            block = parse_block(argv[i + 1])
+            i += 2
+        elif opt == b"noack":
+            noack = True
+            i += 1
+        elif opt == b"streams":
+            i += 1
+            break
+        else:
+            raise syntax()
+    else:
+        raise syntax()
+    keys, raw_ids = split_streams(argv, i, "xreadgroup")
+    store = conn.state.store
+    names = [stream_name(k) for k in keys]
+    specs: list[tuple[bytes, str, StreamID | None]] = []
+    for k, name, raw in zip(keys, names, raw_ids):
+        rs = store.get(name)
+        if rs is None or gname not in rs.groups:
+            raise nogroup(k, gname, " in XREADGROUP with GROUP option")
+        specs.append((k, name, None if raw == b">" else ids.parse(raw, 0, strict=True)))
+
+    def attempt(first: bool) -> Any:
+        results = []
+        for k, name, start in specs:
+            rs = store.streams.get(name)
+            g = rs.groups.get(gname) if rs is not None else None
+            if rs is None or g is None:
+                raise CommandError("UNBLOCKED the stream key no longer exists" if rs is None else
+                                   "NOGROUP the consumer group this client was blocked on no longer exists")
+            if start is None:
+                got = _deliver_new(conn, rs, g, consumer, count, noack)
+                if got:
+                    results.append((k, got))
+            else:
+                results.append((k, _deliver_history(conn, rs, g, consumer, start, count)))
+        return read_reply(conn, results) if results else None
+
+    result = attempt(True)
+    if result is not None:
+        return result
+    # mark the consumer as seen even when nothing was delivered
+    for _, name, _s in specs:
+        rs = store.streams[name]
+        rs.groups[gname].consumer(consumer, now_ms(conn))
+        _changed(conn, rs)
+    if block is None or any(s is not None for _, _, s in specs):
+        return NULL_ARRAY
+    return block_until(conn, names, block, lambda: attempt(False))
+
+
+# -- XACK / XPENDING ----------------------------------------------------------------------
+def _group(conn: Any, raw_key: bytes, gname: bytes) -> tuple[RedisStream | None, Group | None]:
+    rs = get_stream(conn, raw_key)
+    return rs, (rs.groups.get(gname) if rs is not None else None)
+
+
+@command("xack", -4, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+def xack(conn: Any, argv: list[bytes]) -> Any:
+    """XACK key group id [id ...]: acknowledge; returns how many were pending."""
+    parsed = [ids.parse(raw, 0, strict=True) for raw in argv[3:]]
+    rs, g = _group(conn, argv[1], argv[2])
+    if g is None or rs is None:
+        return 0
+    acked = 0
+    for sid in parsed:
+        pe = g.pel.pop(sid, None)
+        if pe is not None:
+            c = g.consumers.get(pe.consumer)
+            if c is not None:
+                c.pending.pop(sid, None)
+            acked += 1
+    if acked:
+        _changed(conn, rs)
+    return acked
+
+
+@command("xpending", -3, group="stream", keys=(1, 1, 1), flags=("readonly",))
+def xpending(conn: Any, argv: list[bytes]) -> Any:
+    """XPENDING key group [[IDLE min-idle-time] start end count [consumer]]"""
+    n = len(argv)
+    min_idle = 0
+    i = 3
+    if n > 3:
+        if argv[3].lower() == b"idle":
+            if n < 5:
+                raise syntax()
+            min_idle = to_int(argv[4])
+            i = 5
+        if n - i not in (3, 4):
+            raise syntax()
+    rs, g = _group(conn, argv[1], argv[2])
+    if n > 3:
+        start = ids.parse_range_start(argv[i])
+        end = ids.parse_range_end(argv[i + 1])
+        count = to_int(argv[i + 2])
+        consumer = argv[i + 3] if n - i == 4 else None
+    if rs is None or g is None:
+        raise nogroup(argv[1], argv[2])
+    if n == 3:
+        if not g.pel:
+            return [0, None, None, NULL_ARRAY]
+        sids = sorted(g.pel)
+        per: dict[bytes, int] = {}
+        for pe in g.pel.values():
+            per[pe.consumer] = per.get(pe.consumer, 0) + 1
+        return [len(sids), fmt(sids[0]), fmt(sids[-1]), [[c, str(k).encode()] for c, k in per.items()]]
+    if count <= 0:
+        return []
+    now = now_ms(conn)
+    out = []
+    pool = g.consumers[consumer].pending if consumer is not None and consumer in g.consumers else (
+        {} if consumer is not None else g.pel)
+    for sid in sorted(pool):
+        if sid < start:
+            continue
+        if sid > end or len(out) >= count:
+            break
+        pe = g.pel[sid]
+        idle = max(0, now - pe.delivery_time)
+        if idle < min_idle:
+            continue
+        out.append([fmt(sid), pe.consumer, idle, pe.delivery_count])
+    return out
+
+
+# -- XCLAIM / XAUTOCLAIM ------------------------------------------------------------------
+def _claim_one(rs: RedisStream, g: Group, sid: StreamID, consumer: bytes, now: int,
+               delivery_time: int, retry: int | None, justid: bool) -> None:
+    pe = g.pel.get(sid)
+    assert pe is not None
+    old = g.consumers.get(pe.consumer)
+    if old is not None:
+        old.pending.pop(sid, None)
+    c = g.consumer(consumer, now)
+    assert c is not None
+    c.pending[sid] = None
+    c.active_time = now
+    pe.consumer = consumer
+    pe.delivery_time = delivery_time
+    if retry is not None:
+        pe.delivery_count = retry
+    elif not justid:
+        pe.delivery_count += 1
+
+
+def _drop_deleted(g: Group, sid: StreamID) -> None:
+    pe = g.pel.pop(sid, None)
+    if pe is not None:
+        c = g.consumers.get(pe.consumer)
+        if c is not None:
+            c.pending.pop(sid, None)
+
+
+@command("xclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+def xclaim(conn: Any, argv: list[bytes]) -> Any:
+    """XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms]
+    [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]"""
+    consumer = argv[3]
+    min_idle = to_int(argv[4], "ERR Invalid min-idle-time argument for XCLAIM")
+    min_idle = max(0, min_idle)
+    sids: list[StreamID] = []
+    i = 5
+    while i < len(argv):
+        try:
+            sids.append(ids.parse(argv[i], 0, strict=True))
+        except ids.StreamIDError:
+            break
+        i += 1
+    now = now_ms(conn)
+    delivery_time = now
+    retry: int | None = None
+    force = justid = False
+    lastid: StreamID | None = None
+    while i < len(argv):
+        opt = argv[i].lower()
+        more = i + 1 < len(argv)
+        if opt == b"force":
+            force = True
+            i += 1
+        elif opt == b"justid":
+            justid = True
+            i += 1
+        elif opt == b"idle" and more:
+            delivery_time = now - to_int(argv[i + 1], "ERR Invalid IDLE option argument for XCLAIM")
+            i += 2
+        elif opt == b"time" and more:
+            delivery_time = to_int(argv[i + 1], "ERR Invalid TIME option argument for XCLAIM")
+            i += 2
+        elif opt == b"retrycount" and more:
+            retry = to_int(argv[i + 1], "ERR Invalid RETRYCOUNT option argument for XCLAIM")
+            i += 2
+        elif opt == b"lastid" and more:
+            lastid = ids.parse(argv[i + 1], 0, strict=True)
+            i += 2
+        else:
+            raise CommandError(f"ERR Unrecognized XCLAIM option '{text(argv[i])}'")
+    rs, g = _group(conn, argv[1], argv[2])
+    if rs is None or g is None:
+        raise nogroup(argv[1], argv[2])
+    if lastid is not None and lastid > g.last_id:
+        g.last_id = lastid
+    delivery_time = min(delivery_time, now)
+    out: list[Any] = []
+    for sid in sids:
+        exists = sid in rs.entries
+        pe = g.pel.get(sid)
+        if pe is None:
+            if not (force and exists):
+                continue
+            pe = g.pel[sid] = PendingEntry(consumer, now, 0)
+            g.consumer(consumer, now)
+        elif not exists:
+            _drop_deleted(g, sid)
+            continue
+        if min_idle and now - pe.delivery_time < min_idle:
+            continue
+        _claim_one(rs, g, sid, consumer, now, delivery_time, retry, justid)
+        out.append(fmt(sid) if justid else [fmt(sid), rs.entries[sid]])
+    g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
+    _changed(conn, rs)
+    return out
+
+
+@command("xautoclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
+    """XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]"""
+    consumer = argv[3]
+    min_idle = max(0, to_int(argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM"))
+    start = ids.parse_range_start(argv[5])
+    count = 100
+    justid = False
+    i = 6
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt == b"count" and i + 1 < len(argv):
+            count = to_int(argv[i + 1])
+            if count < 1 or count > (1 << 63) // 10:
+                raise CommandError("ERR COUNT must be > 0")
+            i += 2
+        elif opt == b"justid":
+            justid = True
+            i += 1
+        else:
+            raise syntax()
+    rs, g = _group(conn, argv[1], argv[2])
+    if rs is None or g is None:
+        raise nogroup(argv[1], argv[2])
+    now = now_ms(conn)
+    attempts = count * 10
+    claimed: list[Any] = []
+    deleted: list[bytes] = []
+    nxt: StreamID = ids.MIN_ID
+    pending = sorted(s for s in g.pel if s >= start)
+    idx = 0
+    while idx < len(pending) and attempts > 0 and len(claimed) < count:
+        sid = pending[idx]
+        idx += 1
+        attempts -= 1
+        pe = g.pel[sid]
+        if sid not in rs.entries:
+            _drop_deleted(g, sid)
+            deleted.append(fmt(sid))
+            continue
+        if min_idle and now - pe.delivery_time < min_idle:
+            continue
+        _claim_one(rs, g, sid, consumer, now, now, None, justid)
+        claimed.append(fmt(sid) if justid else [fmt(sid), rs.entries[sid]])
+    if idx < len(pending):
+        nxt = pending[idx]
+    g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
+    _changed(conn, rs)
+    return [fmt(nxt), claimed, deleted]
+
+
+# -- XINFO --------------------------------------------------------------------------------
+def _entry_or_nil(rs: RedisStream, sid: StreamID | None) -> Any:
+    return None if sid is None else [fmt(sid), rs.entries[sid]]
+
+
+@command("xinfo", -2, group="stream", keys=(2, 2, 1), flags=("readonly",),
+         subcommands=("stream", "groups", "consumers", "help"))
+def xinfo(conn: Any, argv: list[bytes]) -> Any:
+    """XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP"""
+    sub = argv[1].lower()
+    if sub == b"help":
+        return [b"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                b"CONSUMERS <key> <groupname>", b"GROUPS <key>", b"STREAM <key> [FULL [COUNT <count>]]", b"HELP"]
+    if sub not in (b"stream", b"groups", b"consumers"):
+        raise unknown_subcommand("xinfo", argv[1])
+    need = {b"stream": 3, b"groups": 3, b"consumers": 4}[sub]
+    if len(argv) < need or (sub != b"stream" and len(argv) != need):
+        raise wrong_arity(f"xinfo|{sub.decode()}")
+    rs = get_stream(conn, argv[2])
+    if rs is None:
+        raise CommandError("ERR no such key")
+    now = now_ms(conn)
+    if sub == b"groups":
+        return [Map([
+            ("name", g.name), ("consumers", len(g.consumers)), ("pending", len(g.pel)),
+            ("last-delivered-id", fmt(g.last_id)),
+            ("entries-read", g.entries_read if g.entries_read >= 0 else None),
+            ("lag", rs.group_lag(g)),
+        ]) for g in rs.groups.values()]
+    if sub == b"consumers":
+        g = rs.groups.get(argv[3])
+        if g is None:
+            raise nogroup_for_key(argv[2], argv[3])
+        return [Map([
+            ("name", c.name), ("pending", len(c.pending)), ("idle", max(0, now - c.seen_time)),
+            ("inactive", max(0, now - c.active_time) if c.active_time >= 0 else -1),
+        ]) for c in g.consumers.values()]
+    # STREAM
+    full = False
+    count = 10
+    if len(argv) > 3:
+        if argv[3].lower() != b"full":
+            raise syntax()
+        full = True
+        if len(argv) == 6 and argv[4].lower() == b"count":
+            count = to_int(argv[5])
+        elif len(argv) != 4:
+            raise syntax()
+    head = [
+        ("length", len(rs)), ("radix-tree-keys", max(1, (len(rs) + 99) // 100) if len(rs) else 0),
+        ("radix-tree-nodes", max(1, (len(rs) + 99) // 100) + 1 if len(rs) else 1),
+        ("last-generated-id", fmt(rs.last_id)), ("max-deleted-entry-id", fmt(rs.max_deleted_id)),
+        ("entries-added", rs.entries_added), ("recorded-first-entry-id", fmt(rs.first_id)),
+    ]
+    if not full:
+        return Map(head + [
+            ("groups", len(rs.groups)),
+            ("first-entry", _entry_or_nil(rs, rs.ids[0] if rs.ids else None)),
+            ("last-entry", _entry_or_nil(rs, rs.ids[-1] if rs.ids else None)),
+        ])
+    sids = rs.ids if count <= 0 else rs.ids[:count]
+    groups = []
+    for g in rs.groups.values():
+        pel_sorted = sorted(g.pel)
+        if count > 0:
+            pel_sorted = pel_sorted[:count]
+        consumers = []
+        for c in g.consumers.values():
+            cp = sorted(c.pending)
+            if count > 0:
+                cp = cp[:count]
+            consumers.append(Map([
+                ("name", c.name), ("seen-time", c.seen_time), ("active-time", c.active_time),
+                ("pel-count", len(c.pending)),
+                ("pending", [[fmt(s), g.pel[s].delivery_time, g.pel[s].delivery_count] for s in cp]),
+            ]))
+        groups.append(Map([
+            ("name", g.name), ("last-delivered-id", fmt(g.last_id)),
+            ("entries-read", g.entries_read if g.entries_read >= 0 else None), ("lag", rs.group_lag(g)),
+            ("pel-count", len(g.pel)),
+            ("pending", [[fmt(s), g.pel[s].consumer, g.pel[s].delivery_time, g.pel[s].delivery_count] for s in pel_sorted]),
+            ("consumers", consumers),
+        ]))
+    return Map(head + [("entries", entries_reply(rs, sids)), ("groups", groups)])

@@ -1,0 +1,170 @@
+"""The Redis view of one mqlite stream: entries by ID, consumer groups, PELs, waiters.
+
+Owns, per Redis stream key, what Redis's `t_stream.c` keeps in its `stream` struct:
+entries ordered by ID (`ids` sorted list + `entries` dict), `last_id`, `entries_added`,
+`max_deleted_id`, and consumer groups (last-delivered-id, entries-read, the pending
+entries list with consumer/delivery-time/delivery-count, consumers with seen/active
+time). Blocked readers wait on `waiters`, woken on every add and on deletion.
+
+Invariants: `ids` is strictly increasing and equals `entries`'s keys; every PEL entry of
+a group is also in exactly one consumer's `pending`; `last_id` >= every ID ever added.
+Durability is not here: `store.py` journals every mutation (entries to the stream's
+log, group state to the catalog) and rebuilds these objects on open.
+Concurrency: used from the server's event loop only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from dataclasses import dataclass, field
+
+from mqlite.protocols.resp.stream_ids import MAX_ID, MIN_ID, StreamID
+
+Fields = list[bytes]  # flat [field, value, field, value, ...]
+
+
+@dataclass(slots=True)
+class PendingEntry:
+    """One NACK: delivered to `consumer`, not yet acknowledged."""
+
+    consumer: bytes
+    delivery_time: int
+    delivery_count: int
+
+
+@dataclass(slots=True)
+class Consumer:
+    name: bytes
+    seen_time: int
+    active_time: int = -1
+    pending: dict[StreamID, None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Group:
+    name: bytes
+    last_id: StreamID
+    entries_read: int  # -1 = unknown (Redis's SCG_INVALID_ENTRIES_READ)
+    pel: dict[StreamID, PendingEntry] = field(default_factory=dict)
+    consumers: dict[bytes, Consumer] = field(default_factory=dict)
+
+    def consumer(self, name: bytes, now_ms: int, create: bool = True) -> Consumer | None:
+        c = self.consumers.get(name)
+        if c is None and create:
+            c = self.consumers[name] = Consumer(name, now_ms)
+        return c
+
+
+class RedisStream:
+    """Entries and groups of one stream key; see module docstring."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.ids: list[StreamID] = []
+        self.entries: dict[StreamID, Fields] = {}
+        self.last_id: StreamID = MIN_ID
+        self.entries_added = 0
+        self.max_deleted_id: StreamID = MIN_ID
+        self.groups: dict[bytes, Group] = {}
+        self.waiters: list[asyncio.Future[None]] = []
+
+    # -- entries ----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def first_id(self) -> StreamID:
+        return self.ids[0] if self.ids else MIN_ID
+
+    def add(self, sid: StreamID, fields: Fields) -> None:
+        if self.ids and sid <= self.ids[-1]:
+            bisect.insort(self.ids, sid)  # only during replay of odd logs
+        else:
+            self.ids.append(sid)
+        self.entries[sid] = fields
+        if sid > self.last_id:
+            self.last_id = sid
+        self.entries_added += 1
+
+    def delete(self, sid: StreamID) -> bool:
+        if sid not in self.entries:
+            return False
+        del self.entries[sid]
+        i = bisect.bisect_left(self.ids, sid)
+        del self.ids[i]
+        if sid > self.max_deleted_id:
+            self.max_deleted_id = sid
+        return True
+
+    def trim_before(self, count: int) -> int:
+        """Drop the `count` oldest entries; returns how many were dropped."""
+        count = min(count, len(self.ids))
+        if count <= 0:
+            return 0
+        dropped = self.ids[:count]
+        del self.ids[:count]
+        for sid in dropped:
+            del self.entries[sid]
+        if dropped[-1] > self.max_deleted_id:
+            self.max_deleted_id = dropped[-1]
+        return count
+
+    def count_below(self, minid: StreamID) -> int:
+        return bisect.bisect_left(self.ids, minid)
+
+    def range(self, start: StreamID, end: StreamID, count: int = 0, rev: bool = False) -> list[StreamID]:
+        if start > end:
+            return []
+        lo = bisect.bisect_left(self.ids, start)
+        hi = bisect.bisect_right(self.ids, end)
+        if rev:
+            if count and hi - lo > count:
+                lo = hi - count
+            return self.ids[lo:hi][::-1]
+        if count and hi - lo > count:
+            hi = lo + count
+        return self.ids[lo:hi]
+
+    def after(self, sid: StreamID, count: int = 0) -> list[StreamID]:
+        lo = bisect.bisect_right(self.ids, sid)
+        hi = len(self.ids) if not count else min(len(self.ids), lo + count)
+        return self.ids[lo:hi]
+
+    # -- entries-read / lag (Redis 7 semantics) -----------------------------------------
+    def estimate_entries_read(self, sid: StreamID) -> int:
+        """`streamEstimateDistanceFromFirstEverEntry`: entries-read for a group at `sid`."""
+        if not self.entries_added:
+            return 0
+        if not self.ids and sid < self.last_id:
+            return self.entries_added
+        if sid == self.last_id:
+            return self.entries_added
+        if sid > self.last_id:
+            return self.entries_added
+        if self.max_deleted_id == MIN_ID or self.max_deleted_id < self.first_id:
+            if sid < self.first_id:
+                return self.entries_added - len(self.ids)
+            # no tombstones inside the range: position is exact
+            return self.entries_added - len(self.ids) + bisect.bisect_right(self.ids, sid)
+        return -1
+
+    def group_lag(self, g: Group) -> int | None:
+        if not self.entries_added:
+            return 0
+        if g.entries_read >= 0 and not (self.first_id <= self.max_deleted_id <= self.last_id and g.last_id < self.max_deleted_id):
+            return self.entries_added - g.entries_read
+        est = self.estimate_entries_read(g.last_id)
+        if est < 0:
+            return None
+        return self.entries_added - est
+
+    # -- blocking ---------------------------------------------------------------------
+    def wake(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+
+__all__ = ["Consumer", "Fields", "Group", "MAX_ID", "MIN_ID", "PendingEntry", "RedisStream"]

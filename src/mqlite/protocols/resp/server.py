@@ -1,0 +1,305 @@
+"""Redis RESP2/RESP3 listener: connections, pipelining, dispatch, pub/sub delivery.
+
+Owns `start(core, settings, host, port) -> Listener` and `RespConnection`, one per
+client. Bytes go through `codec.RequestParser`; each complete command runs in arrival
+order. A command whose handler returns an awaitable (XREAD/XREADGROUP BLOCK) makes the
+connection busy: later pipelined commands queue (reading pauses past a backlog) and run
+after it, so replies stay in request order, as in Redis. Replies produced by one read
+are written with one `write`.
+
+Rules kept here (Redis's `processCommand`): unknown command and arity errors with
+Redis's texts; `NOAUTH` before AUTH when a password is set; in RESP2 a subscribed client
+may only run (P|S)(UN)SUBSCRIBE, PING, QUIT, RESET; a protocol error replies
+`-ERR Protocol error: ...` after the commands before it, then closes that connection.
+Pub/sub messages are pushed in order with replies; a subscriber whose unsent output
+exceeds the pub/sub output-buffer limit (`settings.redis_pubsub_buffer_bytes`, or
+`CONFIG SET client-output-buffer-limit "pubsub <hard> ..."`) is disconnected, like
+Redis's `client-output-buffer-limit pubsub`.
+Concurrency: one event loop; `ServerState` is shared by the connections of a listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from mqlite.protocols.resp import codec
+from mqlite.protocols.resp.codec import Error, Push, Raw, encode
+from mqlite.protocols.resp.commands import COMMANDS, Command
+from mqlite.protocols.resp.errors import NOAUTH, CommandError, subscribed_context, to_reply, unknown_command, wrong_arity
+from mqlite.protocols.resp.pubsub_hub import PubSubHub
+from mqlite.protocols.resp.store import StreamStore
+from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
+from mqlite.settings import Settings
+
+log = logging.getLogger("mqlite.resp")
+MAX_BACKLOG = 10_000  # queued commands before reading pauses
+
+
+class ServerState:
+    """What the connections of one listener share."""
+
+    def __init__(self, core: Any, settings: Settings) -> None:
+        self.core = core
+        self.settings = settings
+        self.store = StreamStore(core)
+        self.pubsub = PubSubHub(core)
+        self.clients: dict[int, RespConnection] = {}
+        self.next_id = 1
+        self.started = time.time()
+        self.config: dict[str, str] = {
+            "client-output-buffer-limit": (
+                f"normal 0 0 0 slave 268435456 67108864 60 pubsub {settings.redis_pubsub_buffer_bytes} 8388608 60"
+            ),
+            "proto-max-bulk-len": str(codec.PROTO_MAX_BULK_LEN),
+        }
+        self.pubsub_limit = settings.redis_pubsub_buffer_bytes
+        self.stats = {"connections": 0, "commands": 0, "rejected": 0, "pubsub_messages": 0}
+        self.users: dict[str, str] = {}
+        if settings.redis_password is not None:
+            self.users["default"] = settings.redis_password
+
+    def set_output_limit(self, value: str) -> None:
+        parts = value.split()
+        for i in range(0, len(parts) - 3, 4):
+            if parts[i].lower() == "pubsub":
+                self.pubsub_limit = _memsize(parts[i + 1]) or 0
+        self.config["client-output-buffer-limit"] = value
+
+
+def _memsize(text: str) -> int:
+    t = text.lower()
+    for suffix, mult in (("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 10**9), ("m", 10**6), ("k", 1000), ("b", 1)):
+        if t.endswith(suffix):
+            return int(t[: -len(suffix)]) * mult
+    return int(t)
+
+
+class RespListener(Listener):
+    """A `Listener` that writes Redis stream state out when it closes."""
+
+    state: ServerState
+
+    async def close(self) -> None:
+        await super().close()
+        try:
+            await self.state.store.flush()
+        except Exception:  # pragma: no cover - shutdown must go on
+            log.exception("resp: flushing stream state failed")
+
+
+class RespConnection(Connection):
+    """One Redis client; see module docstring."""
+
+    def __init__(self, registry: ConnectionRegistry, state: ServerState) -> None:
+        super().__init__(registry)
+        self.state = state
+        self.parser = codec.RequestParser()
+        self.pending: deque[list[bytes]] = deque()
+        self.busy = False
+        self.running = False
+        self.out: list[bytes] = []
+        self.resp3 = False
+        self.authed = state.settings.redis_password is None
+        self.user = "default"
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.db = 0
+        self.id = state.next_id
+        state.next_id += 1
+        self.created = time.time()
+        self.last_cmd = b"NULL"
+        self.last_time = self.created
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.shard_channels: set[bytes] = set()
+        self.closing = False
+        self.blocked_task: asyncio.Task[None] | None = None
+        self.push_buf: list[bytes] = []
+        self.push_bytes = 0
+        self.push_scheduled = False
+
+    # -- lifecycle --------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # transport.Connection asserts `isinstance(transport, asyncio.Transport)`, which
+        # uvloop's TCPTransport fails; same steps without the assert (reported to lead).
+        self.transport = transport  # type: ignore[assignment]
+        self.peername = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        self.registry.add(self)
+        self._last_read = self.loop.time()
+        try:
+            import socket
+
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self.on_connect()
+
+    def on_connect(self) -> None:
+        self.state.clients[self.id] = self
+        self.state.stats["connections"] += 1
+
+    def on_close(self, exc: Exception | None) -> None:
+        self.state.clients.pop(self.id, None)
+        self.state.pubsub.drop(self)
+        if self.blocked_task is not None and not self.blocked_task.done():
+            self.blocked_task.cancel()
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    # -- input ------------------------------------------------------------------------
+    def on_data(self, data: bytes) -> None:
+        cmds = self.parser.feed(data)
+        if cmds:
+            self.pending.extend(cmds)
+        if self.parser.error is not None:
+            self.pending.append([])  # marker: protocol error after the commands before it
+        if not self.busy:
+            self._run()
+        elif len(self.pending) > MAX_BACKLOG:
+            self.pause_reading()
+
+    def _run(self) -> None:
+        self.running = True
+        out = self.out
+        try:
+            while self.pending and not self.closing:
+                argv = self.pending.popleft()
+                if not argv:
+                    err = self.parser.error
+                    out.append(b"-ERR %s\r\n" % (err.message if err else "Protocol error").encode())
+                    self.closing = True
+                    break
+                result = self.execute(argv)
+                if result is None:
+                    out.append(b"_\r\n" if self.resp3 else b"$-1\r\n")
+                elif type(result) is Raw:
+                    out.append(result)  # a pre-encoded reply
+                elif inspect.isawaitable(result):
+                    self.busy = True
+                    self.blocked_task = self.loop.create_task(self._await(result))
+                    break
+                else:
+                    out.append(encode(result, self.resp3))
+        finally:
+            self.running = False
+        if out:
+            self.out = []
+            self.send(b"".join(out) if len(out) > 1 else out[0])
+        if self.closing and not self.busy:
+            self.close()
+
+    async def _await(self, awaitable: Any) -> None:
+        try:
+            result = await awaitable
+            reply = encode(result, self.resp3)
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an error reply
+            reply = self._error_reply(exc)
+        self.out.append(reply)
+        self.busy = False
+        self.blocked_task = None
+        if self.closed:
+            return
+        self.resume_reading()
+        self._run()
+
+    def _error_reply(self, exc: Exception) -> bytes:
+        if not _known(exc):
+            log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
+        return encode(Error(to_reply(exc)))
+
+    # -- dispatch ---------------------------------------------------------------------
+    def execute(self, argv: list[bytes]) -> Any:
+        state = self.state
+        name = argv[0].lower()
+        cmd: Command | None = COMMANDS.get(name)
+        state.stats["commands"] += 1
+        self.last_cmd = name
+        if cmd is None:
+            state.stats["rejected"] += 1
+            return Error(unknown_command(argv).text)
+        n = len(argv)
+        if (cmd.arity > 0 and n != cmd.arity) or (cmd.arity < 0 and n < -cmd.arity):
+            state.stats["rejected"] += 1
+            return Error(wrong_arity(cmd.name).text)
+        if not self.authed and not cmd.noauth:
+            return Error(NOAUTH)
+        if not self.resp3 and (self.channels or self.patterns or self.shard_channels) and not cmd.pubsub_ok:
+            return Error(subscribed_context(cmd.name).text)
+        try:
+            return cmd.handler(self, argv)
+        except Exception as exc:  # noqa: BLE001
+            return Error(to_reply(exc)) if _known(exc) else self._internal(exc)
+
+    def _internal(self, exc: Exception) -> Error:
+        log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
+        return Error(to_reply(exc))
+
+    # -- core.channels Subscriber ---------------------------------------------------
+    def deliver(self, kind: str, channel: bytes, payload: bytes, pattern: bytes | None) -> bool:
+        """Queue one pub/sub message; False when over the pubsub output-buffer limit."""
+        if self.closed:
+            return True
+        if pattern is None:
+            items = [kind.encode(), channel, payload]
+        else:
+            items = [b"pmessage", pattern, channel, payload]
+        data = encode(Push(items), self.resp3)
+        if self.running:
+            self.out.append(data)  # keeps order with the reply being built
+            return True
+        limit = self.state.pubsub_limit
+        self.push_bytes += len(data)
+        if limit and self.write_buffer_size + self.push_bytes > limit:
+            return False
+        self.push_buf.append(data)
+        if not self.push_scheduled:
+            self.push_scheduled = True
+            self.loop.call_soon(self._flush_pushes)
+        return True
+
+    def _flush_pushes(self) -> None:
+        self.push_scheduled = False
+        buf, self.push_buf = self.push_buf, []
+        self.push_bytes = 0
+        if buf:
+            self.send(b"".join(buf))
+
+    def cut_off(self, reason: str) -> None:
+        log.info("resp: client %d cut off: %s", self.id, reason)
+        self.channels.clear()
+        self.patterns.clear()
+        self.shard_channels.clear()
+        self.push_buf = []
+        self.abort()
+
+    def kill(self) -> None:
+        self.closing = True
+        self.close()
+
+
+def _known(exc: Exception) -> bool:
+    from mqlite.errors import MqliteError
+
+    return isinstance(exc, MqliteError)
+
+
+async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+    """Serve Redis RESP on `host:port` for `core` (the contract `mqlite.server` calls)."""
+    state = ServerState(core, settings)
+    listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state))
+    rl = RespListener(listener.name, listener.server, listener.registry)
+    rl.state = state
+    return rl

@@ -1,0 +1,328 @@
+"""Redis streams over mqlite streams: loading, journaling and group-state persistence.
+
+Owns the mapping "Redis stream key = mqlite stream with one partition" and the
+durability of everything in `model.RedisStream`:
+
+- Entries are records of the core stream's partition 0. An XADD record carries the
+  header `redis-id` = `<ms>-<seq>` and its value is the field/value pairs:
+
+      value := ( u32be len | bytes )*       # field, value, field, value, ...
+
+  A record written by another front-end (Kafka, Kinesis) has no `redis-id`; it reads as
+  the ID `<timestamp>-<n>` (n keeps IDs increasing) with the fields `key` (if any) and
+  `value`.
+- Other mutations are control records with the header `redis-op`:
+  `del` (value: IDs, space separated), `trim` (value: the new first ID, exclusive of
+  everything below), `setid` (value: `<last-id> <entries-added> <max-deleted-id>`).
+  Replaying the log in order rebuilds the in-memory index exactly.
+- Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
+  name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
+  Writes are coalesced: a change marks the stream dirty and one flush per 50 ms (and on
+  close) writes it, like Redis's `appendfsync everysec` trade-off for the PEL.
+
+Appends are queued per stream and written by one writer task in ID order, in batches;
+XADD replies before the write reaches the page cache, as Redis replies before its AOF
+write; `flush()` waits for every queued write.
+Concurrency: everything runs on the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import struct
+from typing import Any
+
+from mqlite.protocols.resp.errors import CommandError
+from mqlite.protocols.resp.model import Consumer, Fields, Group, PendingEntry, RedisStream
+from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
+
+log = logging.getLogger("mqlite.resp.store")
+GROUPS_NS = "resp/groups"
+ID_HEADER = "redis-id"
+OP_HEADER = "redis-op"
+_U32 = struct.Struct(">I")
+
+
+def encode_fields(fields: Fields) -> bytes:
+    pack = _U32.pack
+    return b"".join(pack(len(f)) + f for f in fields)
+
+
+def decode_fields(value: bytes) -> Fields:
+    out: Fields = []
+    pos, n = 0, len(value)
+    while pos + 4 <= n:
+        (ln,) = _U32.unpack_from(value, pos)
+        pos += 4
+        out.append(bytes(value[pos : pos + ln]))
+        pos += ln
+    return out
+
+
+_VALID = re.compile(rb"[a-zA-Z0-9._-]{1,249}")
+ESCAPE_PREFIX = "__rk."
+
+
+def stream_name(key: bytes) -> str:
+    """Redis key -> mqlite stream name: as-is when a valid stream name, else escaped.
+
+    Stream names allow `[a-zA-Z0-9._-]`; other keys (`orders:eu`) become
+    `__rk.<hex>`, and keys that start with the prefix are always escaped, so the
+    mapping is one-to-one both ways.
+    """
+    if _VALID.fullmatch(key) and key not in (b".", b"..") and not key.startswith(b"__rk."):
+        return key.decode()
+    name = ESCAPE_PREFIX + key.hex()
+    if len(name) > 249:
+        raise CommandError("ERR key too long for a stream name (at most 122 bytes)")
+    return name
+
+
+def key_of(name: str) -> bytes:
+    """mqlite stream name -> Redis key (inverse of `stream_name`)."""
+    if name.startswith(ESCAPE_PREFIX):
+        try:
+            return bytes.fromhex(name[len(ESCAPE_PREFIX) :])
+        except ValueError:
+            pass
+    return name.encode()
+
+
+def _parse_id(text: bytes | str) -> StreamID:
+    if isinstance(text, bytes):
+        text = text.decode()
+    ms, _, seq = text.partition("-")
+    return (int(ms), int(seq or 0))
+
+
+def _sid(s: StreamID) -> str:
+    return f"{s[0]}-{s[1]}"
+
+
+def _name(b: bytes) -> str:
+    return b.decode("latin-1")
+
+
+class StreamStore:
+    """All Redis stream keys of one server; see module docstring."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.streams: dict[str, RedisStream] = {}
+        self._queues: dict[str, list[tuple[int, list[tuple[str, bytes | None]], bytes]]] = {}
+        self._writers: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+
+    # -- blocking readers ---------------------------------------------------------------
+    def waiter(self, names: list[str]) -> asyncio.Future[None]:
+        """A future resolved at the next change of any of `names` (add, delete...)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for name in names:
+            self._waiters.setdefault(name, []).append(fut)
+        return fut
+
+    def notify(self, name: str) -> None:
+        waiters = self._waiters.pop(name, None)
+        if waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def forget(self, names: list[str], fut: asyncio.Future[None]) -> None:
+        for name in names:
+            lst = self._waiters.get(name)
+            if lst and fut in lst:
+                lst.remove(fut)
+                if not lst:
+                    del self._waiters[name]
+
+    # -- lookup -----------------------------------------------------------------------
+    def names(self) -> list[str]:
+        names = set(self.streams)
+        try:
+            names.update(self.core.list_streams())
+        except Exception:  # pragma: no cover - a core without streams
+            pass
+        return sorted(names)
+
+    def exists(self, name: str) -> bool:
+        if name in self.streams:
+            return True
+        return name in self.names()
+
+    def get(self, name: str, create: bool = False) -> RedisStream | None:
+        rs = self.streams.get(name)
+        if rs is not None:
+            return rs
+        if not create and not self.exists(name):
+            return None
+        rs = self._load(name)
+        self.streams[name] = rs
+        return rs
+
+    def _core_stream(self, name: str) -> Any:
+        return self.core.stream(name)
+
+    def _load(self, name: str) -> RedisStream:
+        rs = RedisStream(name)
+        stream = self._core_stream(name)
+        offset = stream.earliest(0)
+        end = stream.latest(0)
+        auto: StreamID = MIN_ID
+        while offset < end:
+            records = stream.read(0, offset, 1000)
+            if not records:
+                break
+            for rec in records:
+                offset = rec.offset + 1
+                auto = self._replay(rs, rec, auto)
+        self._load_groups(rs)
+        return rs
+
+    def _replay(self, rs: RedisStream, rec: Any, auto: StreamID) -> StreamID:
+        headers = dict(rec.headers or ())
+        rid = headers.get(ID_HEADER)
+        if rid is not None:
+            rs.add(_parse_id(rid), decode_fields(rec.value or b""))
+            return auto
+        op = headers.get(OP_HEADER)
+        if op is None:  # a record from another front-end
+            ts = max(int(rec.timestamp), 0)
+            sid = (ts, 0) if ts > rs.last_id[0] else (rs.last_id[0], rs.last_id[1] + 1)
+            fields: Fields = []
+            if rec.key is not None:
+                fields += [b"key", bytes(rec.key)]
+            fields += [b"value", bytes(rec.value or b"")]
+            rs.add(sid, fields)
+            return sid
+        value = bytes(rec.value or b"")
+        if op == b"del":
+            for part in value.split():
+                rs.delete(_parse_id(part))
+        elif op == b"trim":
+            rs.trim_before(rs.count_below(_parse_id(value)))
+        elif op == b"setid":
+            last, added, maxdel = value.split()
+            rs.last_id = _parse_id(last)
+            rs.entries_added = int(added)
+            rs.max_deleted_id = _parse_id(maxdel)
+        return auto
+
+    # -- journaling -------------------------------------------------------------------
+    def _enqueue(self, name: str, ts: int, headers: list[tuple[str, bytes | None]], value: bytes) -> None:
+        q = self._queues.get(name)
+        if q is None:
+            q = self._queues[name] = []
+        q.append((ts, headers, value))
+        if name not in self._writers:
+            self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
+
+    async def _write(self, name: str) -> None:
+        try:
+            stream = self._core_stream(name)
+            while True:
+                q = self._queues.get(name)
+                if not q:
+                    break
+                self._queues[name] = []
+                for ts, headers, value in q:
+                    await stream.append(value, headers=headers, partition=0, timestamp=ts)
+        except Exception:
+            log.exception("resp: journaling stream %r failed", name)
+        finally:
+            self._writers.pop(name, None)
+            if self._queues.get(name):
+                self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
+
+    def journal_add(self, rs: RedisStream, sid: StreamID, fields: Fields, ts: int) -> None:
+        self._enqueue(rs.name, ts, [(ID_HEADER, fmt(sid))], encode_fields(fields))
+
+    def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
+        self._enqueue(rs.name, ts, [(OP_HEADER, op)], value)
+
+    def journal_setid(self, rs: RedisStream, ts: int) -> None:
+        value = b"%s %d %s" % (fmt(rs.last_id), rs.entries_added, fmt(rs.max_deleted_id))
+        self.journal_op(rs, b"setid", value, ts)
+
+    async def delete(self, name: str) -> bool:
+        existed = self.exists(name)
+        rs = self.streams.pop(name, None)
+        self._queues.pop(name, None)
+        writer = self._writers.pop(name, None)
+        if writer is not None:
+            writer.cancel()
+        self.notify(name)
+        self.core.catalog.kv_delete(GROUPS_NS, name)
+        self._dirty.discard(name)
+        if existed:
+            try:
+                res = self.core.delete_stream(name)
+                if asyncio.iscoroutine(res):
+                    await res
+            except Exception:  # already gone
+                pass
+        return existed
+
+    # -- group state ------------------------------------------------------------------
+    def groups_changed(self, rs: RedisStream) -> None:
+        self._dirty.add(rs.name)
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(0.05, self.flush_groups)
+
+    def flush_groups(self) -> None:
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, set()
+        catalog = self.core.catalog
+        for name in dirty:
+            rs = self.streams.get(name)
+            if rs is None:
+                continue
+            if not rs.groups:
+                catalog.kv_delete(GROUPS_NS, name)
+            else:
+                catalog.kv_put(GROUPS_NS, name, [_dump_group(g) for g in rs.groups.values()])
+
+    def _load_groups(self, rs: RedisStream) -> None:
+        data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
+        for gd in data or ():
+            g = _load_group(gd)
+            rs.groups[g.name] = g
+
+    async def flush(self) -> None:
+        """Write queued entries and group state (shutdown, tests)."""
+        while self._writers:
+            await asyncio.gather(*list(self._writers.values()), return_exceptions=True)
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self.flush_groups()
+
+
+def _dump_group(g: Group) -> dict[str, Any]:
+    return {
+        "name": _name(g.name),
+        "last": _sid(g.last_id),
+        "read": g.entries_read,
+        "pel": [[_sid(sid), _name(p.consumer), p.delivery_time, p.delivery_count] for sid, p in g.pel.items()],
+        "consumers": [[_name(c.name), c.seen_time, c.active_time] for c in g.consumers.values()],
+    }
+
+
+def _load_group(d: dict[str, Any]) -> Group:
+    g = Group(d["name"].encode("latin-1"), _parse_id(d["last"]), int(d["read"]))
+    for name, seen, active in d["consumers"]:
+        b = name.encode("latin-1")
+        g.consumers[b] = Consumer(b, seen, active)
+    for sid_s, cname, dtime, dcount in d["pel"]:
+        sid = _parse_id(sid_s)
+        cb = cname.encode("latin-1")
+        g.pel[sid] = PendingEntry(cb, dtime, dcount)
+        c = g.consumers.get(cb)
+        if c is None:
+            c = g.consumers[cb] = Consumer(cb, dtime)
+        c.pending[sid] = None
+    return g
