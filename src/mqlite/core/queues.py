@@ -1,20 +1,66 @@
 """QueueRegistry: the named queues (SQS queues and AMQP queues are the same objects).
 
-Owns the catalog entities of kind 'queue' (config: the QueueConfig dict plus the
-queue's incarnation token) and each queue's two logs (`logs.open('queue', name, 0)`
-for messages, `logs.open('queue-journal', name, 0)` for the lease journal).
-Invariants: every queue in memory has its catalog row and vice versa; on construction
-every queue in the catalog is restored (lazily opened on first `get`).
+Owns the catalog entities of kind 'queue' (config: `{"config": QueueConfig.to_dict(),
+"token": <receipt token>, "created_ms": n, "name_rule": "sqs"|"amqp"}`) and each
+queue's two logs: `logs.open('queue', name, 0)` (messages) and
+`logs.open('queue-journal', name, 0)` (the lease journal).
+
+Names: by default the SQS rule (`core.naming.validate_queue_name`: 1-80 of
+`[A-Za-z0-9_-]`, `.fifo` suffix exactly for FIFO queues). AMQP queues pass
+`name_rule="amqp"`: 1-255 UTF-8 bytes (AMQP shortstr) without '/' or control
+characters (names become directory names).
+
+Invariants: every queue in memory has its catalog row and vice versa; `open()` restores
+every queue in the catalog (journal replay). `create` is idempotent with an identical
+configuration and raises `QueueExists` otherwise.
 Concurrency: core's single event loop (see docs/architecture.md); no locks.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
-from mqlite.core.errors import QueueNotFound
+from mqlite.core.errors import InvalidName, InvalidValue, QueueExists, QueueNotFound
+from mqlite.core.naming import validate_queue_name
+from mqlite.core.queue import moves
+from mqlite.core.queue.config import QueueConfig
+from mqlite.core.queue.queue import Queue
+from mqlite.storage.log import LogConfig
+
+KIND = "queue"
+JOURNAL_KIND = "queue-journal"
+AMQP_NAME_RULE = "queue-name (AMQP): 1-255 UTF-8 bytes, no '/' or control characters"
+
+
+def _log_config(config: QueueConfig) -> LogConfig:
+    return LogConfig(
+        segment_bytes=64 * 1024 * 1024,
+        segment_ms=None,
+        retention_ms=None,  # the queue expires messages itself (lease-aware)
+        retention_bytes=None,
+        max_batch_bytes=16 * 1024 * 1024 + 2 * config.max_message_bytes,
+    )
+
+
+_JOURNAL_LOG = LogConfig(
+    segment_bytes=8 * 1024 * 1024, segment_ms=None, retention_ms=None, retention_bytes=None,
+    max_batch_bytes=64 * 1024 * 1024,
+)
+
+
+def validate_amqp_queue_name(name: str) -> str:
+    if (
+        not isinstance(name, str)
+        or not 1 <= len(name.encode()) <= 255
+        or "/" in name
+        or name in (".", "..")
+        or any(ord(c) < 32 for c in name)
+    ):
+        raise InvalidName(f"invalid queue name {name!r}", rule=AMQP_NAME_RULE)
+    return name
 
 
 class QueueRegistry:
@@ -25,30 +71,158 @@ class QueueRegistry:
         self.logs = logs
         self.clock = clock
         self.core = core
-        self._queues: dict[str, Any] = {}
+        self._queues: dict[str, Queue] = {}
+        self._opened = False
 
-    def create(self, name: str, config: Any = None, **attributes: Any) -> Any:
-        raise NotImplementedError("queues land shortly (issue #3)")
+    # -- lifecycle ---------------------------------------------------------------------
+    async def open(self) -> None:
+        """Restore every queue in the catalog."""
+        self._restore()
 
-    def get(self, name: str) -> Any:
+    def _restore(self) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        for name, entry in self.catalog.list_entities(KIND):
+            config = QueueConfig.from_dict(entry.get("config"))
+            self._queues[name] = self._build(name, config, entry["token"])
+
+    def _build(self, name: str, config: QueueConfig, token: str) -> Queue:
+        log = self.logs.open(KIND, name, 0, _log_config(config))
+        journal = self.logs.open(JOURNAL_KIND, name, 0, _JOURNAL_LOG)
+        return Queue(
+            name, config, log, journal, self.clock, token=token,
+            resolve_queue=self.get, resolve_router=self._router,
+        )
+
+    def _router(self, name: str) -> Any:
+        getter = getattr(self.core, "get_router", None)
+        if getter is None:
+            raise QueueNotFound(name)
+        return getter(name)
+
+    # -- registry ----------------------------------------------------------------------
+    def create(
+        self, name: str, config: QueueConfig | None = None, *, name_rule: str = "sqs",
+        **attributes: Any,
+    ) -> Queue:
+        """Create a queue; with the same configuration as an existing one, return it
+        (SQS CreateQueue / AMQP queue.declare are idempotent); otherwise QueueExists."""
+        self._restore()
+        if config is None:
+            config = QueueConfig.from_attributes(**attributes)
+        elif attributes:
+            config = config.replace(**attributes)
+        if name_rule == "amqp":
+            validate_amqp_queue_name(name)
+        elif name_rule == "sqs":
+            validate_queue_name(name, config.fifo)
+        else:
+            raise InvalidValue("name_rule", f"unknown name rule {name_rule!r}",
+                               rule="name_rule: 'sqs' or 'amqp'")
+        existing = self._queues.get(name)
+        if existing is not None:
+            if existing.config == config:
+                return existing
+            raise QueueExists(name)
+        if config.redrive is not None and config.fifo:
+            target = self._queues.get(config.redrive.dead_letter_target)
+            if target is not None and not target.config.fifo:
+                raise InvalidValue("redrive", "the dead-letter queue of a FIFO queue must be FIFO",
+                                   rule="redrive: a FIFO queue's dead-letter queue is FIFO")
+        token = secrets.token_hex(6)
+        self.catalog.put_entity(KIND, name, {
+            "config": config.to_dict(), "token": token,
+            "created_ms": self.clock.now_ms(), "name_rule": name_rule,
+        })
+        queue = self._build(name, config, token)
+        self._queues[name] = queue
+        return queue
+
+    def get(self, name: str) -> Queue:
+        self._restore()
         try:
             return self._queues[name]
         except KeyError:
             raise QueueNotFound(name) from None
 
-    def get_or_create(self, name: str, config: Any = None, **attributes: Any) -> Any:
-        if name in self._queues:
-            return self._queues[name]
+    def get_or_create(self, name: str, config: QueueConfig | None = None, **attributes: Any) -> Queue:
+        """The existing queue (attributes ignored when none are given), else a new one."""
+        self._restore()
+        existing = self._queues.get(name)
+        if existing is not None and config is None and not attributes:
+            return existing
         return self.create(name, config, **attributes)
 
+    def set_config(self, name: str, config: QueueConfig | None = None, **attributes: Any) -> Queue:
+        """Change a queue's configuration (SQS SetQueueAttributes); durable."""
+        queue = self.get(name)
+        new = config if config is not None else queue.config
+        if attributes:
+            new = new.replace(**attributes)
+        queue.set_config(new)
+        entry = self.catalog.get_entity(KIND, name) or {}
+        entry["config"] = new.to_dict()
+        self.catalog.put_entity(KIND, name, entry)
+        return queue
+
     def delete(self, name: str) -> bool:
-        return self._queues.pop(name, None) is not None
+        """Delete a queue and its data; False when there was none."""
+        self._restore()
+        queue = self._queues.pop(name, None)
+        if queue is None:
+            return False
+        queue.mark_deleted()
+        self.catalog.delete_entity(KIND, name)
+        self.logs.delete(KIND, name)
+        self.logs.delete(JOURNAL_KIND, name)
+        return True
 
     def list(self, prefix: str = "") -> list[str]:
+        self._restore()
         return sorted(n for n in self._queues if n.startswith(prefix))
 
+    def created_ms(self, name: str) -> int:
+        entry = self.catalog.get_entity(KIND, name)
+        if entry is None:
+            raise QueueNotFound(name)
+        return int(entry.get("created_ms", 0))
+
+    # -- message moves (SQS StartMessageMoveTask) ----------------------------------------
+    def start_message_move(
+        self, source: str, destination: str | None = None, max_per_second: int | None = None
+    ) -> moves.MoveTask:
+        return moves.start_move(self.get(source), destination, max_per_second)
+
+    def list_message_moves(self, source: str) -> list[moves.MoveTask]:
+        return list(reversed(self.get(source).move_tasks))[:10]
+
+    def cancel_message_move(self, handle: str) -> moves.MoveTask:
+        for queue in self._queues.values():
+            for task in queue.move_tasks:
+                if task.handle == handle:
+                    if task.status != "RUNNING":
+                        raise InvalidValue("handle", "the task is not running",
+                                           rule="move-task: only a running task can be cancelled")
+                    task.cancel()
+                    return task
+        raise InvalidValue("handle", f"no move task {handle!r}", rule="move-task: handle exists")
+
+    # -- maintenance -------------------------------------------------------------------
     def tick(self) -> None:
-        """Apply due expiries (visibility, delay, TTL, queue expiry) on every queue."""
+        """Apply due expiries (visibility, delay, TTL) and AMQP queue expiry (x-expires)."""
+        now = self.clock.now_ms()
+        for name, queue in list(self._queues.items()):
+            queue.tick()
+            exp = queue.config.expires_ms
+            if exp is not None and not queue._owners and now - queue.last_used_ms >= exp:
+                self.delete(name)
+
+    async def flush(self) -> None:
+        for queue in self._queues.values():
+            await queue.flush()
 
     async def close(self) -> None:
+        for queue in self._queues.values():
+            queue.close()
         self._queues.clear()

@@ -1,0 +1,158 @@
+"""The lease journal: what a queue must remember across restarts besides its messages.
+
+Owns the queue's second log (`logs.open('queue-journal', name, 0)`). Each journal record
+is one JSON array (orjson) describing one operation on many messages:
+
+    ["d", [offset, ...]]                     done: deleted, acked, expired, moved away
+    ["r", [[offset, rc, until_ms, first_ms], ...]]  received: lease with receive count rc
+                                             (until_ms -1 = until released, AMQP)
+    ["v", [[offset, until_ms], ...]]         visibility changed (0 = released to ready)
+    ["p", end_offset]                        purge: every offset below end is done
+    ["s", {"lwm": n, "done": [[a, b], ...], "counts": [[off, rc, first_ms], ...],
+           "leases": [[off, rc, until_ms, first_ms], ...]}]   snapshot (compaction)
+
+Replaying from the journal's start gives `JournalState`; a snapshot resets the state,
+so compaction = append a snapshot, then (once it is durable) `delete_before` it.
+Durability: 'd' and 'p' records are awaited by callers under fsync=always (an
+acknowledged delete never comes back); 'r'/'v' ride the group commit unawaited (losing
+one only under-counts receives, at-least-once still holds).
+Concurrency: core's event loop only.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from mqlite.storage.recordbatch import RecordIn
+
+SNAPSHOT_EVERY = 20_000  # journal records between snapshots
+
+
+@dataclass(slots=True)
+class JournalState:
+    lwm: int = 0
+    done: set[int] = field(default_factory=set)
+    counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # off -> (rc, first_ms)
+    leases: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # off -> (rc, until, first)
+
+    def apply(self, entry: list[Any]) -> None:
+        op, arg = entry[0], entry[1]
+        if op == "d":
+            done, counts, leases = self.done, self.counts, self.leases
+            lwm = self.lwm
+            for off in arg:
+                if off >= lwm:
+                    done.add(off)
+                counts.pop(off, None)
+                leases.pop(off, None)
+        elif op == "r":
+            for off, rc, until, first in arg:
+                if off >= self.lwm and off not in self.done:
+                    self.counts[off] = (rc, first)
+                    self.leases[off] = (rc, until, first)
+        elif op == "v":
+            for off, until in arg:
+                lease = self.leases.get(off)
+                if lease is None:
+                    continue
+                if until == 0:
+                    del self.leases[off]
+                else:
+                    self.leases[off] = (lease[0], until, lease[2])
+        elif op == "p":
+            end = int(arg)
+            if end > self.lwm:
+                self.lwm = end
+            self._trim()
+        elif op == "s":
+            self.lwm = int(arg["lwm"])
+            self.done = {o for a, b in arg["done"] for o in range(a, b)}
+            self.counts = {o: (rc, first) for o, rc, first in arg["counts"]}
+            self.leases = {o: (rc, until, first) for o, rc, until, first in arg["leases"]}
+        self._advance()
+
+    def _advance(self) -> None:
+        done = self.done
+        while self.lwm in done:
+            done.discard(self.lwm)
+            self.lwm += 1
+
+    def _trim(self) -> None:
+        lwm = self.lwm
+        self.done = {o for o in self.done if o >= lwm}
+        self.counts = {o: v for o, v in self.counts.items() if o >= lwm}
+        self.leases = {o: v for o, v in self.leases.items() if o >= lwm}
+
+
+def ranges(offsets: set[int]) -> list[list[int]]:
+    """Sorted half-open [a, b) runs covering `offsets`."""
+    out: list[list[int]] = []
+    for off in sorted(offsets):
+        if out and out[-1][1] == off:
+            out[-1][1] = off + 1
+        else:
+            out.append([off, off + 1])
+    return out
+
+
+class Journal:
+    """Append-only lease journal over a storage Log; see module docstring."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+        self._since_snapshot = 0
+        self._pending_trim: tuple[int, Future[Any]] | None = None
+
+    def replay(self) -> JournalState:
+        state = JournalState(lwm=0)
+        offset = self.log.start_offset
+        end = self.log.end_offset
+        n = 0
+        while offset < end:
+            records = self.log.read_records(offset, 1000)
+            if not records:
+                break
+            for rec in records:
+                if rec.value:
+                    state.apply(orjson.loads(rec.value))
+                    n += 1
+                offset = rec.offset + 1
+        self._since_snapshot = n
+        return state
+
+    def write(self, entry: list[Any]) -> Future[Any]:
+        """Append one entry; returns the durability future."""
+        result = self.log.append([RecordIn(None, orjson.dumps(entry), (), None)])
+        self._since_snapshot += 1
+        return result.durable
+
+    def wants_snapshot(self) -> bool:
+        return self._since_snapshot >= SNAPSHOT_EVERY
+
+    def snapshot(
+        self,
+        lwm: int,
+        done: set[int],
+        counts: dict[int, tuple[int, int]],
+        leases: list[list[int]],
+    ) -> None:
+        """Write a full-state snapshot; drop the segments before the previous one."""
+        self._trim_done()
+        body = {
+            "lwm": lwm,
+            "done": ranges(done),
+            "counts": [[o, rc, first] for o, (rc, first) in counts.items()],
+            "leases": leases,
+        }
+        result = self.log.append([RecordIn(None, orjson.dumps(["s", body]), (), None)])
+        self._since_snapshot = 0
+        self._pending_trim = (result.base_offset, result.durable)
+
+    def _trim_done(self) -> None:
+        if self._pending_trim is not None and self._pending_trim[1].done():
+            self.log.delete_before(self._pending_trim[0])
+            self._pending_trim = None

@@ -1,0 +1,1080 @@
+"""Queue: a log of messages plus per-message leases (SQS queues and AMQP queues alike).
+
+Owns one queue's message log (one record per message, see `records.py`), its lease
+journal (`journal.py`) and the in-memory lease state. State model, by log offset:
+
+    [start .. lwm)        all done (deleted, acked, expired, moved); segments removable
+    [lwm .. cursor)       scanned: each offset is done, leased, ready (heap/FIFO group),
+                          delayed, being moved, or the one-message `peek`
+    [cursor .. end)       not yet scanned: visible unless done/leased/ready/delayed
+                          (those sets also hold offsets at or past the cursor)
+
+so a backlog costs no RAM per message: receive scans forward from `cursor` (through a
+small read-ahead buffer fed by recent sends); only leased, delayed, requeued,
+high-priority and FIFO-pending messages live in RAM.
+
+Invariants: a message is delivered only when not leased (at-least-once, exactly one
+live lease); a FIFO group has at most one batch in flight and is served in offset
+order; every receipt names (offset, receive count) and only the latest count may
+delete (stale receipts are no-ops); `lwm` = the lowest offset not done.
+Concurrency: core's event loop only (docs/architecture.md); `send`/`receive` are async
+(durability, long polls, dead-letter moves); the rest are plain methods. Expiries
+(visibility, delay) are applied lazily on every operation and by `tick()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import heapq
+import math
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from mqlite.core.clock import Clock
+from mqlite.core.errors import (
+    CoreError,
+    InvalidValue,
+    LimitExceeded,
+    MessageNotInflight,
+    QueueFull,
+    QueueNotFound,
+)
+from mqlite.core.message import Attribute, Envelope, Message
+from mqlite.core.queue import config as cfgmod
+from mqlite.core.queue.config import QueueConfig
+from mqlite.core.queue.fifo import DedupWindow, FifoGroups
+from mqlite.core.queue.journal import Journal
+from mqlite.core.queue.leases import INF, Lease, make_receipt, parse_receipt
+from mqlite.core.queue.records import Stored, attribute_bytes, decode, encode
+
+READ_AHEAD = 512  # records decoded per log read when scanning
+FIFO_RAM_CAP = 20_000  # FIFO messages scanned ahead into group lists at most
+TRIM_EVERY = 4096  # delete log segments below lwm when it moved this far
+APPEND_CHUNK_BYTES = 8 * 1024 * 1024
+MAX_VISIBILITY_MS = 43_200_000  # 12 h from the receive (SQS ChangeMessageVisibility)
+MAX_RECEIVE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    sequence_number: str
+    duplicate: bool = False
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+class Ack:
+    """Returned by delete/purge: awaiting it waits until the change is durable (fsync
+    policy 'always'); not awaiting it is fine (the change is already applied)."""
+
+    __slots__ = ("_fut",)
+
+    def __init__(self, fut: Future[Any] | None) -> None:
+        self._fut = fut
+
+    def __await__(self) -> Generator[Any, None, None]:
+        fut = self._fut
+        if fut is None:
+            return
+        if fut.done():
+            fut.result()
+            return
+        yield from asyncio.wrap_future(fut).__await__()
+
+
+_NOOP = Ack(None)
+
+
+def _wrap(fut: Future[Any]) -> Awaitable[Any] | None:
+    if fut.done():
+        fut.result()
+        return None
+    return asyncio.wrap_future(fut)
+
+
+class Queue:
+    """One queue; see the module docstring for the state model."""
+
+    def __init__(
+        self,
+        name: str,
+        config: QueueConfig,
+        log: Any,
+        journal_log: Any,
+        clock: Clock,
+        *,
+        token: str,
+        resolve_queue: Callable[[str], Queue] | None = None,
+        resolve_router: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.clock = clock
+        self.deleted = False
+        self.last_purge_ms = 0
+        self.last_used_ms = clock.now_ms()
+        self.resolve_queue = resolve_queue
+        self.resolve_router = resolve_router
+        self._log = log
+        self._journal = Journal(journal_log)
+        self._token = token
+        self._fifo = config.fifo
+        self._lwm = 0
+        self._done: set[int] = set()
+        self._counts: dict[int, tuple[int, int]] = {}  # offset -> (receive count, first ms)
+        self._leases: dict[int, Lease] = {}
+        self._lease_heap: list[tuple[int, int, int]] = []  # (until, offset, rc)
+        self._owners: dict[Any, set[int]] = {}
+        self._delayed: dict[int, Stored] = {}
+        self._delay_heap: list[tuple[int, int]] = []
+        self._ready: list[tuple[int, int, Stored]] = []  # (-priority, offset, msg)
+        self._ready_set: set[int] = set()
+        self._groups = FifoGroups()
+        self._dedup = DedupWindow()
+        self._peek: Stored | None = None
+        self._cursor = 0
+        self._buf: deque[Stored] = deque()
+        self._moving: set[int] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._attempts: dict[str, tuple[int, list[Message]]] = {}
+        self._live_bytes = 0
+        self._inflight_bytes = 0
+        self._trimmed_at = 0
+        self.move_tasks: list[Any] = []
+        self._restore()
+
+    # ================================================================== restore
+    def _restore(self) -> None:
+        state = self._journal.replay()
+        log = self._log
+        start, end = log.start_offset, log.end_offset
+        now = self.clock.now_ms()
+        self._lwm = max(state.lwm, start)
+        self._done = {o for o in state.done if self._lwm <= o < end}
+        self._advance_lwm()
+        lwm = self._lwm
+        self._counts = {o: v for o, v in state.counts.items() if lwm <= o < end and o not in self._done}
+        self._cursor = lwm
+        self._trimmed_at = lwm
+        for off, (rc, until, first) in sorted(state.leases.items()):
+            if off < lwm or off >= end or off in self._done or until == INF or until <= now:
+                continue
+            st = self._read_one(off)
+            if st is None:
+                continue
+            self._leases[off] = Lease(off, rc, until, None, first, now, st)
+            heapq.heappush(self._lease_heap, (until, off, rc))
+            self._inflight_bytes += st.size
+            if self._fifo:
+                self._groups.leased(st)
+        need_full = self.config.max_priority > 0 or self.config.max_length_bytes is not None
+        if need_full:
+            for st in self._iter_log(lwm, end):
+                if st.offset in self._done:
+                    continue
+                self._live_bytes += st.size
+                if self.config.max_priority > 0 and st.offset not in self._leases:
+                    self._classify(st, now)
+            if self.config.max_priority > 0:
+                self._cursor = end
+        if self._fifo:
+            since = log.offset_for_timestamp(now - 5 * 60 * 1000)
+            if since is not None:
+                for st in self._iter_log(max(since, start), end):
+                    if st.dedup_id is not None:
+                        self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), st.timestamp,
+                                        st.id, f"{st.offset:020d}")
+
+    def _iter_log(self, offset: int, end: int) -> Generator[Stored, None, None]:
+        offset = max(offset, self._log.start_offset)
+        while offset < end:
+            recs = self._log.read_records(offset, READ_AHEAD)
+            if not recs:
+                return
+            for r in recs:
+                yield decode(r)
+            offset = recs[-1].offset + 1
+
+    def _read_one(self, offset: int) -> Stored | None:
+        if offset < self._log.start_offset or offset >= self._log.end_offset:
+            return None
+        recs = self._log.read_records(offset, 1)
+        return decode(recs[0]) if recs and recs[0].offset == offset else None
+
+    # ================================================================== helpers
+    def _check_alive(self) -> None:
+        if self.deleted:
+            raise QueueNotFound(self.name)
+
+    def _dedup_key(self, group: str | None, dedup: str) -> str:
+        if self.config.dedup_scope == "messageGroup":
+            return f"{group}\x1f{dedup}"
+        return dedup
+
+    def _notify(self) -> None:
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _advance_lwm(self) -> None:
+        done = self._done
+        lwm = self._lwm
+        while lwm in done:
+            done.discard(lwm)
+            lwm += 1
+        self._lwm = lwm
+
+    def _mark_done(self, st: Stored) -> None:
+        off = st.offset
+        self._counts.pop(off, None)
+        self._live_bytes -= st.size
+        if off >= self._lwm:
+            self._done.add(off)
+            if off == self._lwm:
+                self._advance_lwm()
+                if self._lwm - self._trimmed_at >= TRIM_EVERY:
+                    self._trim()
+
+    def _trim(self) -> None:
+        target = min(self._lwm, self._log.end_offset)
+        if target > self._log.start_offset:
+            self._log.delete_before(target)
+        self._trimmed_at = self._lwm
+
+    def _journal_write(self, entry: list[Any]) -> Future[Any]:
+        fut = self._journal.write(entry)
+        if self._journal.wants_snapshot():
+            self._snapshot()
+        return fut
+
+    def _snapshot(self) -> None:
+        leases = [[o, l.rc, l.until, l.first_ms] for o, l in self._leases.items()]
+        self._journal.snapshot(self._lwm, self._done, dict(self._counts), leases)
+
+    # ----------------------------------------------------------- classification
+    def _classify(self, st: Stored, now: int) -> None:
+        """Place a scanned or new message: delayed, ready heap/group, or leave to cursor."""
+        if st.visible_at > now:
+            self._delayed[st.offset] = st
+            heapq.heappush(self._delay_heap, (st.visible_at, st.offset))
+        elif self._fifo:
+            self._groups.add(st)
+        else:
+            self._ready_set.add(st.offset)
+            heapq.heappush(self._ready, (-st.priority, st.offset, st))
+
+    def _held(self, off: int) -> bool:
+        return (
+            off in self._done
+            or off in self._leases
+            or off in self._ready_set
+            or off in self._delayed
+            or off in self._moving
+            or (self._fifo and self._groups.holds(off))
+        )
+
+    def _scan_next(self) -> Stored | None:
+        """The next record at/after the cursor (advancing it), or None at the end."""
+        buf = self._buf
+        while True:
+            if buf:
+                st = buf.popleft()
+                if st.offset < self._cursor:
+                    continue
+                self._cursor = st.offset + 1
+                return st
+            end = self._log.end_offset
+            if self._cursor >= end:
+                return None
+            if self._cursor < self._log.start_offset:
+                self._cursor = self._log.start_offset
+                continue
+            recs = self._log.read_records(self._cursor, READ_AHEAD)
+            if not recs:
+                return None
+            buf.extend(decode(r) for r in recs)
+
+    def _scan_deliverable(self, now: int) -> Stored | None:
+        while True:
+            st = self._scan_next()
+            if st is None:
+                return None
+            if self._held(st.offset):
+                continue
+            if st.visible_at > now:
+                self._classify(st, now)
+                continue
+            return st
+
+    def _pop_standard(self, now: int) -> Stored | None:
+        if self._peek is None:
+            self._peek = self._scan_deliverable(now)
+        p = self._peek
+        ready, rset = self._ready, self._ready_set
+        while ready:
+            negp, off, st = ready[0]
+            if off not in rset:
+                heapq.heappop(ready)
+                continue
+            if p is None or (negp, off) < (-p.priority, p.offset):
+                heapq.heappop(ready)
+                rset.discard(off)
+                return st
+            break
+        if p is not None:
+            self._peek = None
+        return p
+
+    def _expiry_reason(self, st: Stored, now: int) -> str | None:
+        if st.timestamp + int(self.config.retention * 1000) <= now:
+            return "retention"
+        if st.expire_at and st.expire_at <= now:
+            return "expired"
+        ttl = self.config.message_ttl_ms
+        if ttl is not None and st.timestamp + ttl <= now:
+            return "expired"
+        return None
+
+    # ================================================================== timers
+    def _advance(self, now: int) -> None:
+        woke = False
+        heap = self._lease_heap
+        while heap and heap[0][0] <= now:
+            until, off, rc = heapq.heappop(heap)
+            lease = self._leases.get(off)
+            if lease is None or lease.rc != rc or lease.until != until:
+                continue
+            self._end_lease(lease, requeue=True)
+            woke = True
+        dheap = self._delay_heap
+        while dheap and dheap[0][0] <= now:
+            _, off = heapq.heappop(dheap)
+            st = self._delayed.pop(off, None)
+            if st is None:
+                continue
+            if self._fifo:
+                self._groups.add(st)
+            else:
+                self._ready_set.add(off)
+                heapq.heappush(self._ready, (-st.priority, off, st))
+            woke = True
+        if self._attempts:
+            for key in [k for k, (t, _) in self._attempts.items() if t <= now]:
+                del self._attempts[key]
+        if woke:
+            self._notify()
+
+    def _next_due(self) -> int | None:
+        due = None
+        if self._lease_heap:
+            due = self._lease_heap[0][0]
+        if self._delay_heap and (due is None or self._delay_heap[0][0] < due):
+            due = self._delay_heap[0][0]
+        return due
+
+    def tick(self) -> None:
+        """Apply due visibility/delay expiries and wake long-pollers; expire TTL heads."""
+        if self.deleted:
+            return
+        now = self.clock.now_ms()
+        self._advance(now)
+        if self.config.message_ttl_ms is not None or self._has_dead_letter_work(now):
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            loop.create_task(self.expire_heads())
+
+    def _has_dead_letter_work(self, now: int) -> bool:
+        head = self._peek
+        return head is not None and self._expiry_reason(head, now) is not None
+
+    async def expire_heads(self) -> int:
+        """Dead-letter/drop expired messages at the head of the queue (RabbitMQ expires
+        messages when they reach the head). Returns how many went."""
+        n = 0
+        now = self.clock.now_ms()
+        while not self.deleted:
+            head = self._head(now)
+            if head is None:
+                break
+            reason = self._expiry_reason(head, now)
+            if reason is None:
+                self._unpop(head)
+                break
+            await self._dispose(head, reason)
+            n += 1
+        return n
+
+    def _head(self, now: int) -> Stored | None:
+        """Remove and return the next deliverable message (the queue's head)."""
+        if self._fifo:
+            while not self._groups.has_available():
+                if self._groups.pending_count >= FIFO_RAM_CAP:
+                    return None
+                st = self._scan_deliverable(now)
+                if st is None:
+                    return None
+                self._groups.add(st)
+            got = self._groups.take(1)
+            if not got:
+                return None
+            st = got[0]
+            self._groups.finished(st, requeue=False)
+            return st
+        return self._pop_standard(now)
+
+    def _unpop(self, st: Stored) -> None:
+        if self._fifo:
+            self._groups.add(st)
+        else:
+            self._ready_set.add(st.offset)
+            heapq.heappush(self._ready, (-st.priority, st.offset, st))
+
+    # ================================================================== send
+    async def send(
+        self,
+        body: bytes,
+        attributes: Mapping[str, Attribute] | None = None,
+        *,
+        delay: float | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+        priority: int | None = None,
+        ttl_ms: int | None = None,
+        meta: Mapping[str, bytes] | None = None,
+        routing_key: str = "",
+    ) -> SendResult:
+        env = Envelope(
+            body=body, attributes=attributes or {}, meta=meta or {}, routing_key=routing_key,
+            group_id=group_id, dedup_id=dedup_id, priority=priority, ttl_ms=ttl_ms, delay=delay,
+        )
+        return await self.send_envelope(env)
+
+    async def send_envelope(self, envelope: Envelope) -> SendResult:
+        result = (await self._send([envelope]))[0]
+        if isinstance(result, CoreError):
+            raise result
+        return result
+
+    async def send_batch(self, entries: list[Envelope]) -> list[SendResult | CoreError]:
+        """Send many as one append; each entry gets its result or its own error."""
+        return await self._send(list(entries))
+
+    async def _send(
+        self, envs: list[Envelope], moved: list[Stored] | None = None
+    ) -> list[SendResult | CoreError]:
+        self._check_alive()
+        now = self.clock.now_ms()
+        self._advance(now)
+        cfg = self.config
+        results: list[SendResult | CoreError | None] = [None] * len(envs)
+        fresh: list[tuple[int, Stored]] = []
+        seen: dict[str, SendResult] = {}
+        ready_len = ready_bytes = 0
+        limit_len, limit_bytes = cfg.max_length, cfg.max_length_bytes
+        rejecting = cfg.overflow != "drop-head" and (limit_len is not None or limit_bytes is not None)
+        if rejecting:
+            c = self.counts()
+            ready_len = c.visible + c.delayed
+            ready_bytes = self._live_bytes - self._inflight_bytes
+        for i, env in enumerate(envs):
+            try:
+                st = moved[i] if moved is not None else self._prepare(env, now)
+            except CoreError as exc:
+                results[i] = exc
+                continue
+            if st.dedup_id is not None and self._fifo and moved is None:
+                key = self._dedup_key(st.group_id, st.dedup_id)
+                hit = self._dedup.get(key, now)
+                if hit is not None:
+                    results[i] = SendResult(hit[0], hit[1], True)
+                    continue
+                if key in seen:
+                    results[i] = SendResult(seen[key].message_id, seen[key].sequence_number, True)
+                    continue
+            if rejecting and (
+                (limit_len is not None and ready_len >= limit_len)
+                or (limit_bytes is not None and ready_bytes + st.size > limit_bytes)
+            ):
+                results[i] = QueueFull(
+                    f"queue {self.name!r} is full (overflow {cfg.overflow})",
+                    rule="max_length/max_length_bytes with overflow reject-publish",
+                )
+                continue
+            ready_len += 1
+            ready_bytes += st.size
+            fresh.append((i, st))
+            if st.dedup_id is not None and self._fifo:
+                seen[self._dedup_key(st.group_id, st.dedup_id)] = SendResult(
+                    st.id, f"{self._log.end_offset + len(fresh) - 1:020d}", True
+                )
+        durable: list[Future[Any]] = []
+        k = 0
+        while k < len(fresh):
+            chunk = [fresh[k]]
+            size = fresh[k][1].size
+            k += 1
+            while k < len(fresh) and size + fresh[k][1].size <= APPEND_CHUNK_BYTES:
+                size += fresh[k][1].size
+                chunk.append(fresh[k])
+                k += 1
+            ar = self._log.append([encode(st) for _, st in chunk], now_ms=now)
+            durable.append(ar.durable)
+            base = ar.base_offset
+            for j, (i, st) in enumerate(chunk):
+                st.offset = base + j
+                self._admit(st, now)
+                results[i] = SendResult(st.id, f"{st.offset:020d}", False, st.offset)
+        if fresh:
+            self._notify()
+            if cfg.overflow == "drop-head" and (limit_len is not None or limit_bytes is not None):
+                await self._drop_head(now)
+        for fut in durable:
+            w = _wrap(fut)
+            if w is not None:
+                await w
+        return results  # type: ignore[return-value]
+
+    def _prepare(self, env: Envelope, now: int) -> Stored:
+        cfg = self.config
+        body = env.body
+        if not isinstance(body, bytes):
+            if isinstance(body, (bytearray, memoryview)):
+                body = bytes(body)
+            else:
+                raise InvalidValue("body", "message body must be bytes", rule="body: bytes")
+        attrs = env.attributes or {}
+        size = len(body) + (attribute_bytes(attrs) if attrs else 0)
+        if size > cfg.max_message_bytes:
+            raise LimitExceeded(
+                f"message of {size} bytes is larger than the queue's limit of "
+                f"{cfg.max_message_bytes} bytes",
+                rule=f"max_message_bytes: at most {cfg.max_message_bytes} bytes (body + attributes)",
+            )
+        delay = env.delay
+        if delay is None:
+            delay = cfg.delay
+        elif self._fifo and delay:
+            raise InvalidValue(
+                "delay", "per-message delay is not supported on FIFO queues",
+                rule="delay: FIFO queues take the queue's delay only",
+            )
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 900:
+            raise InvalidValue("delay", f"delay must be 0-900 seconds, got {delay!r}",
+                               rule=cfgmod.SEND_DELAY_RULE)
+        group = env.group_id
+        dedup = env.dedup_id
+        if self._fifo:
+            if not group:
+                raise InvalidValue("group_id", "a FIFO queue needs a message group id",
+                                   rule="group_id: required for FIFO queues, 1-128 characters")
+            if dedup is None:
+                if not cfg.content_based_dedup:
+                    raise InvalidValue(
+                        "dedup_id", "the queue has no content-based deduplication: "
+                        "a deduplication id is required",
+                        rule="dedup_id: required for FIFO queues without content_based_dedup",
+                    )
+                dedup = hashlib.sha256(body).hexdigest()
+        for label, value in (("group_id", group), ("dedup_id", dedup)):
+            if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 128):
+                raise InvalidValue(label, f"{label} must be 1-128 characters",
+                                   rule=f"{label}: 1-128 characters")
+        priority = env.priority or 0
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
+            raise InvalidValue("priority", f"priority must be 0-255, got {priority!r}",
+                               rule=cfgmod.PRIORITY_RULE)
+        priority = min(priority, cfg.max_priority)
+        ttl = env.ttl_ms
+        expire_at = 0
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= cfgmod.U32:
+                raise InvalidValue("ttl_ms", f"ttl_ms out of range: {ttl!r}", rule=cfgmod.TTL_RULE)
+            expire_at = now + ttl if ttl else now  # 0 = expire unless delivered at once
+        meta = env.meta or {}
+        for key, value in meta.items():
+            if not isinstance(key, str) or not isinstance(value, (bytes, bytearray)):
+                raise InvalidValue("meta", "meta must map str to bytes", rule="meta: str -> bytes")
+        st = Stored(
+            -1, now, str(uuid.uuid4()), body, attrs, meta, group,
+            dedup if self._fifo else None, priority, now + int(delay * 1000) if delay else 0,
+            expire_at, env.routing_key or "",
+        )
+        st.size = size
+        return st
+
+    def _admit(self, st: Stored, now: int) -> None:
+        """Account for a message just appended at `st.offset`."""
+        self._live_bytes += st.size
+        if st.dedup_id is not None and self._fifo:
+            self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), now, st.id,
+                            f"{st.offset:020d}")
+        if st.visible_at > now or (st.priority and not self._fifo):
+            self._classify(st, now)
+            return
+        buf = self._buf
+        if (buf and buf[-1].offset == st.offset - 1) or (not buf and self._cursor == st.offset):
+            if len(buf) < 4 * READ_AHEAD:
+                buf.append(st)
+
+    async def _drop_head(self, now: int) -> None:
+        cfg = self.config
+        while True:
+            c = self.counts()
+            ready = c.visible + c.delayed
+            over = (cfg.max_length is not None and ready > cfg.max_length) or (
+                cfg.max_length_bytes is not None
+                and self._live_bytes - self._inflight_bytes > cfg.max_length_bytes
+            )
+            if not over:
+                return
+            head = self._head(now)
+            if head is None:
+                return
+            await self._dispose(head, "maxlen")
+
+    # ================================================================== receive
+    async def receive(
+        self,
+        max_messages: int = 1,
+        wait: float = 0.0,
+        visibility_timeout: float | None = None,
+        *,
+        owner: Any = None,
+        attempt_id: str | None = None,
+    ) -> list[Message]:
+        """Up to `max_messages` visible messages, leased for `visibility_timeout` seconds
+        (None = the queue's; `math.inf` = until deleted/released, for AMQP consumers).
+        Waits up to `wait` seconds for the first message, returning as soon as one is
+        visible."""
+        self._check_alive()
+        if isinstance(max_messages, bool) or not isinstance(max_messages, int) or not 1 <= max_messages <= MAX_RECEIVE:
+            raise InvalidValue("max_messages", f"max_messages out of range: {max_messages!r}",
+                               rule=cfgmod.MAX_MESSAGES_RULE)
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= 20:
+            raise InvalidValue("wait", f"wait must be 0-20 seconds, got {wait!r}", rule=cfgmod.WAIT_RULE)
+        vis_ms = self._visibility_ms(visibility_timeout)
+        now = self.clock.now_ms()
+        self.last_used_ms = now
+        if attempt_id is not None and self._fifo:
+            prior = self._attempts.get(attempt_id)
+            if prior is not None and all(
+                (l := self._leases.get(m.offset)) is not None and l.rc == m.receive_count
+                for m in prior[1]
+            ):
+                return list(prior[1])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            out = await self._receive_now(max_messages, vis_ms, owner)
+            if out or wait <= 0:
+                break
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            due = self._next_due()
+            if due is not None:
+                remaining = min(remaining, max(0.001, (due - self.clock.now_ms()) / 1000))
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(fut)
+            try:
+                await asyncio.wait_for(fut, remaining)
+            except TimeoutError:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(fut)
+            self._check_alive()
+        if attempt_id is not None and self._fifo and out:
+            self._attempts[attempt_id] = (self.clock.now_ms() + 5 * 60 * 1000, out)
+        return out
+
+    def _visibility_ms(self, visibility_timeout: float | None) -> int:
+        if visibility_timeout is None:
+            return self.config.visibility_ms
+        v = visibility_timeout
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+            raise InvalidValue("visibility_timeout", f"bad visibility timeout {v!r}",
+                               rule=cfgmod.VISIBILITY_RULE)
+        if v == math.inf:
+            return INF
+        if not 0 <= v <= 43200:
+            raise InvalidValue("visibility_timeout", f"visibility timeout must be 0-43200 "
+                               f"seconds, got {v!r}", rule=cfgmod.VISIBILITY_RULE)
+        return int(v * 1000)
+
+    async def _receive_now(self, n: int, vis_ms: int, owner: Any) -> list[Message]:
+        while True:
+            now = self.clock.now_ms()
+            self._advance(now)
+            out: list[Message] = []
+            entries: list[list[int]] = []
+            disposals: list[tuple[Stored, str]] = []
+            self._collect(n, vis_ms, owner, now, out, entries, disposals)
+            if entries:
+                self._journal_write(["r", entries])
+            if not disposals:
+                return out
+            for st, reason in disposals:
+                await self._dispose(st, reason)
+            if out:
+                return out
+
+    def _collect(
+        self, n: int, vis_ms: int, owner: Any, now: int, out: list[Message],
+        entries: list[list[int]], disposals: list[tuple[Stored, str]],
+    ) -> None:
+        redrive = self.config.redrive
+        max_rc = redrive.max_receive_count if redrive is not None else 0
+        while len(out) < n:
+            if self._fifo:
+                if not self._groups.has_available():
+                    if self._groups.pending_count >= FIFO_RAM_CAP:
+                        return
+                    st0 = self._scan_deliverable(now)
+                    if st0 is None:
+                        return
+                    self._groups.add(st0)
+                    continue
+                batch = self._groups.take(n - len(out))
+            else:
+                one = self._pop_standard(now)
+                if one is None:
+                    return
+                batch = [one]
+            for st in batch:
+                reason = self._expiry_reason(st, now)
+                if reason is None and max_rc and self._counts.get(st.offset, (0, 0))[0] >= max_rc:
+                    reason = "redrive"
+                if reason is not None:
+                    if self._fifo:
+                        self._groups.finished(st, requeue=False)
+                    self._moving.add(st.offset)
+                    disposals.append((st, reason))
+                    continue
+                out.append(self._lease(st, vis_ms, owner, now, entries))
+
+    def _lease(self, st: Stored, vis_ms: int, owner: Any, now: int, entries: list[list[int]]) -> Message:
+        off = st.offset
+        rc, first = self._counts.get(off, (0, 0))
+        rc += 1
+        if not first:
+            first = now
+        self._counts[off] = (rc, first)
+        until = INF if vis_ms == INF else now + vis_ms
+        self._leases[off] = Lease(off, rc, until, owner, first, now, st)
+        if until != INF:
+            heapq.heappush(self._lease_heap, (until, off, rc))
+        if owner is not None:
+            self._owners.setdefault(owner, set()).add(off)
+        self._inflight_bytes += st.size
+        entries.append([off, rc, until, first])
+        return Message(
+            st.id, st.body, st.attributes, st.meta, make_receipt(self._token, off, rc), rc,
+            st.timestamp, first, st.group_id, st.dedup_id, f"{off:020d}", st.priority,
+            st.routing_key, off,
+        )
+
+    def _end_lease(self, lease: Lease, requeue: bool) -> None:
+        off = lease.offset
+        del self._leases[off]
+        self._inflight_bytes -= lease.stored.size
+        if lease.owner is not None:
+            owned = self._owners.get(lease.owner)
+            if owned is not None:
+                owned.discard(off)
+                if not owned:
+                    del self._owners[lease.owner]
+        st = lease.stored
+        if self._fifo:
+            self._groups.finished(st, requeue)
+        elif requeue:
+            self._ready_set.add(off)
+            heapq.heappush(self._ready, (-st.priority, off, st))
+
+    # ================================================================== acks
+    def _lookup(self, receipt: str) -> tuple[int, int]:
+        self._check_alive()
+        return parse_receipt(self._token, receipt, self._log.end_offset)
+
+    def delete(self, receipt: str) -> Ack:
+        """Delete the message behind `receipt` (SQS DeleteMessage / AMQP ack). A stale
+        receipt (the message was received again since) or an already deleted message
+        is a successful no-op; a receipt never issued raises InvalidReceipt."""
+        off, rc = self._lookup(receipt)
+        now = self.clock.now_ms()
+        self._advance(now)
+        if not self._delete_one(off, rc):
+            return _NOOP
+        return Ack(self._journal_write(["d", [off]]))
+
+    async def delete_batch(self, receipts: list[str]) -> list[CoreError | None]:
+        """Delete many; one journal write; each entry gets None or its own error."""
+        self._check_alive()
+        self._advance(self.clock.now_ms())
+        results: list[CoreError | None] = []
+        done: list[int] = []
+        for receipt in receipts:
+            try:
+                off, rc = self._lookup(receipt)
+            except CoreError as exc:
+                results.append(exc)
+                continue
+            if self._delete_one(off, rc):
+                done.append(off)
+            results.append(None)
+        if done:
+            await Ack(self._journal_write(["d", done]))
+        return results
+
+    def _delete_one(self, off: int, rc: int) -> bool:
+        lease = self._leases.get(off)
+        if lease is not None:
+            if lease.rc != rc:
+                return False  # stale receipt: never deletes the newer delivery
+            self._end_lease(lease, requeue=False)
+            self._mark_done(lease.stored)
+            return True
+        # Not in flight: its visibility ran out. The receipt still deletes it unless the
+        # message was received again since (SQS).
+        counted = self._counts.get(off)
+        if counted is None or counted[0] != rc or off in self._done or off < self._lwm:
+            return False
+        if off in self._ready_set:
+            self._ready_set.discard(off)
+            st = next((s for _, o, s in self._ready if o == off), None)
+        elif self._fifo:
+            st = self._groups.find(off)
+            if st is not None:
+                self._groups.remove(st)
+        else:
+            st = None
+        if st is None:
+            return False
+        self._mark_done(st)
+        return True
+
+    def change_visibility(self, receipt: str, seconds: float) -> None:
+        """Set a leased message's remaining visibility timeout (0 = visible now)."""
+        off, rc = self._lookup(receipt)
+        ms = self._visibility_ms(seconds)
+        now = self.clock.now_ms()
+        self._advance(now)
+        lease = self._leases.get(off)
+        if lease is None or lease.rc != rc:
+            raise MessageNotInflight(
+                "the message is not in flight under this receipt handle",
+                rule="change_visibility: the message must be in flight",
+            )
+        if ms != INF and now + ms > lease.received_ms + MAX_VISIBILITY_MS:
+            raise InvalidValue(
+                "visibility_timeout",
+                "the total visibility timeout may not exceed 12 hours from the receive",
+                rule="visibility_timeout: at most 12 hours after the receive",
+            )
+        if ms == 0:
+            self._end_lease(lease, requeue=True)
+            self._journal_write(["v", [[off, 0]]])
+            self._notify()
+            return
+        lease.until = INF if ms == INF else now + ms
+        if lease.until != INF:
+            heapq.heappush(self._lease_heap, (lease.until, off, rc))
+        self._journal_write(["v", [[off, lease.until]]])
+
+    def change_visibility_batch(self, items: list[tuple[str, float]]) -> list[CoreError | None]:
+        results: list[CoreError | None] = []
+        for receipt, seconds in items:
+            try:
+                self.change_visibility(receipt, seconds)
+                results.append(None)
+            except CoreError as exc:
+                results.append(exc)
+        return results
+
+    def release(self, receipt: str) -> None:
+        """Requeue a leased message at its original position (AMQP nack/reject with
+        requeue). Stale or unknown-to-flight receipts are no-ops."""
+        off, rc = self._lookup(receipt)
+        lease = self._leases.get(off)
+        if lease is None or lease.rc != rc:
+            return
+        self._end_lease(lease, requeue=True)
+        self._journal_write(["v", [[off, 0]]])
+        self._notify()
+
+    def release_owner(self, owner: Any) -> int:
+        """Requeue every message leased by `owner` (a closed AMQP channel)."""
+        offs = self._owners.get(owner)
+        if not offs:
+            return 0
+        released = []
+        for off in sorted(offs):
+            lease = self._leases.get(off)
+            if lease is not None:
+                released.append(lease)
+        for lease in released:
+            self._end_lease(lease, requeue=True)
+        self._owners.pop(owner, None)
+        if released and not self.deleted:
+            self._journal_write(["v", [[l.offset, 0] for l in released]])
+            self._notify()
+        return len(released)
+
+    async def reject(self, receipt: str) -> None:
+        """Negative acknowledgement without requeue (AMQP basic.reject/nack
+        requeue=false): dead-letter with reason 'rejected', or drop."""
+        off, rc = self._lookup(receipt)
+        lease = self._leases.get(off)
+        if lease is None or lease.rc != rc:
+            return
+        self._end_lease(lease, requeue=False)
+        self._moving.add(off)
+        await self._dispose(lease.stored, "rejected")
+
+    def purge(self) -> Ack:
+        """Delete every message, in flight or not (SQS PurgeQueue, AMQP queue.purge)."""
+        self._check_alive()
+        end = self._log.end_offset
+        self._lwm = end
+        self._cursor = end
+        self._done.clear()
+        self._counts.clear()
+        self._leases.clear()
+        self._lease_heap.clear()
+        self._owners.clear()
+        self._delayed.clear()
+        self._delay_heap.clear()
+        self._ready.clear()
+        self._ready_set.clear()
+        self._groups.clear()
+        self._buf.clear()
+        self._peek = None
+        self._live_bytes = self._inflight_bytes = 0
+        self.last_purge_ms = self.clock.now_ms()
+        fut = self._journal_write(["p", end])
+        self._trim()
+        return Ack(fut)
+
+    # ================================================================== counts
+    def counts(self) -> QueueCounts:
+        """Approximate counts (SQS ApproximateNumberOfMessages*): visible, in flight,
+        delayed. Messages past their retention are counted until the scan meets them."""
+        if not self.deleted:
+            self._advance(self.clock.now_ms())
+        live = self._log.end_offset - self._lwm - len(self._done)
+        in_flight = len(self._leases)
+        delayed = len(self._delayed)
+        visible = max(0, live - in_flight - delayed)
+        return QueueCounts(visible, in_flight, delayed)
+
+    @property
+    def lwm(self) -> int:
+        return self._lwm
+
+    # ================================================================== dead letters
+    async def _dispose(self, st: Stored, reason: str) -> None:
+        """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
+        'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
+        self._moving.add(st.offset)
+        try:
+            if reason == "redrive":
+                target_name = self.config.redrive.dead_letter_target if self.config.redrive else None
+                target = self._target_queue(target_name)
+                if target is None:  # no DLQ: keep the message (SQS keeps it too)
+                    self._moving.discard(st.offset)
+                    self._unpop(st)
+                    return
+                moved = _copy_for_move(st, self.name)
+                await target._send([Envelope(st.body)], moved=[moved])
+            elif reason in ("expired", "maxlen", "rejected"):
+                await self._dead_letter_amqp(st, reason)
+        finally:
+            self._moving.discard(st.offset)
+        if not self.deleted and st.offset >= self._lwm and st.offset not in self._done:
+            self._mark_done(st)
+            fut = self._journal_write(["d", [st.offset]])
+            w = _wrap(fut)
+            if w is not None:
+                await w
+
+    def _target_queue(self, name: str | None) -> Queue | None:
+        if not name or self.resolve_queue is None:
+            return None
+        try:
+            return self.resolve_queue(name)
+        except CoreError:
+            return None
+
+    async def _dead_letter_amqp(self, st: Stored, reason: str) -> None:
+        dlx = self.config.dead_letter_exchange
+        if dlx is None or self.resolve_router is None:
+            return
+        try:
+            router = self.resolve_router(dlx)
+        except CoreError:
+            return  # RabbitMQ drops silently when the DLX does not exist
+        meta = dict(st.meta)
+        meta["dlx.reason"] = reason.encode()
+        meta["dlx.queue"] = self.name.encode()
+        meta["dlx.time_ms"] = str(self.clock.now_ms()).encode()
+        meta["dlx.routing_key"] = st.routing_key.encode()
+        if st.expire_at:
+            meta["dlx.expiration_ms"] = str(max(0, st.expire_at - st.timestamp)).encode()
+        env = Envelope(
+            body=st.body, attributes=st.attributes, meta=meta,
+            routing_key=self.config.dead_letter_routing_key or st.routing_key,
+            priority=st.priority or None,
+        )
+        await router.publish(env)
+
+    # ================================================================== lifecycle
+    async def flush(self) -> None:
+        self._log.flush()
+        self._journal.log.flush()
+
+    def close(self) -> None:
+        """Wake long-pollers; the registry closes the logs (LogFactory owns them)."""
+        self._notify()
+        for task in self.move_tasks:
+            task.cancel()
+
+    def mark_deleted(self) -> None:
+        self.deleted = True
+        self.close()
+
+    def set_config(self, config: QueueConfig) -> None:
+        if config.fifo != self.config.fifo:
+            raise InvalidValue("fifo", "a queue cannot change between FIFO and standard",
+                               rule="fifo: fixed at creation")
+        self.config = config
+        self._notify()
+
+
+def _copy_for_move(st: Stored, source: str) -> Stored:
+    """The same message (id, body, attributes, sent timestamp) for another queue."""
+    moved = Stored(
+        -1, st.timestamp, st.id, st.body, st.attributes, st.meta, st.group_id, st.dedup_id,
+        st.priority, 0, st.expire_at, st.routing_key, st.source or source,
+    )
+    moved.size = st.size
+    return moved
