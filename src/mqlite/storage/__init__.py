@@ -22,6 +22,7 @@ from mqlite.storage.errors import (
     StorageError,
     UnsupportedCompression,
 )
+from mqlite.storage.filelog import FileLog
 from mqlite.storage.lock import DirLock, acquire_dir_lock
 from mqlite.storage.log import AppendResult, Log, LogConfig, ProducerBatch, ProducerState
 from mqlite.storage.memlog import MemoryLog
@@ -44,6 +45,7 @@ __all__ = [
     "CorruptSegment",
     "DataDirLocked",
     "DirLock",
+    "FileLog",
     "FsyncMode",
     "FsyncPolicy",
     "GroupCommitter",
