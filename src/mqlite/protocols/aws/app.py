@@ -1,0 +1,201 @@
+"""The AWS HTTP front-end: routes each request to a service and runs its handler.
+
+`mount(app, core, settings)` adds one catch-all POST/GET route to the server's aiohttp
+application (registered after `/_mqlite/*`, so those win). Routing, in order:
+1. `X-Amz-Target: <targetPrefix>.<Operation>` -> the `json` protocol service with that
+   target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...);
+2. otherwise the `query` protocol: `Action=` from the URL query or the form body; the
+   service is the SigV4 credential scope's service name, else a path-routed service
+   (SQS queue URLs `/<account>/<queue>`), else the one service that has the action.
+Then SigV4 is verified (when `settings.aws_keys` is set), the input decoded and
+validated by the wire codec, the handler awaited, and the result or error encoded.
+Services are found by module name (`SERVICE_MODULES`): each exposes `build(core,
+settings) -> ServiceFrontend`; a module that does not exist yet is skipped.
+Invariant: every request gets an AWS-shaped answer (never a traceback, never a dropped
+connection); an unexpected exception is logged and answered `InternalFailure` (500).
+Concurrency: runs on the server's event loop; handlers may await (long polls).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import urllib.parse
+from typing import Any
+
+from aiohttp import web
+
+from mqlite.errors import MqliteError
+from mqlite.protocols.aws import sigv4
+from mqlite.protocols.aws.frontend import AwsContext, ServiceFrontend
+from mqlite.protocols.aws.wire import (
+    AwsError,
+    Protocol,
+    decode_json,
+    decode_query,
+    encode_error,
+    encode_result,
+    new_request_id,
+    split_target,
+)
+from mqlite.settings import Settings
+
+log = logging.getLogger("mqlite.aws")
+
+SERVICE_MODULES = ("sqs", "sts", "sns", "kinesis", "firehose", "events")
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # JSON escaping can inflate a 1 MiB message 6x
+
+
+def _load_frontends(core: Any, settings: Settings) -> list[ServiceFrontend]:
+    frontends = []
+    for name in SERVICE_MODULES:
+        module_name = f"mqlite.protocols.aws.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        build = getattr(module, "build", None)
+        if build is not None:
+            frontends.append(build(core, settings))
+    return frontends
+
+
+class AwsApp:
+    """The routing table and the one request handler; see module docstring."""
+
+    def __init__(self, core: Any, settings: Settings) -> None:
+        self.core = core
+        self.settings = settings
+        self.keys = dict(settings.aws_keys)
+        self.frontends = _load_frontends(core, settings)
+        self.by_target: dict[str, ServiceFrontend] = {}
+        self.by_scope: dict[str, ServiceFrontend] = {}
+        self.by_action: dict[str, list[ServiceFrontend]] = {}
+        self.path_routed: ServiceFrontend | None = None
+        for fe in self.frontends:
+            svc = fe.service
+            if svc.target_prefix:
+                self.by_target[svc.target_prefix] = fe
+            self.by_scope.setdefault(svc.signing_name, fe)
+            self.by_scope.setdefault(svc.metadata.get("endpointPrefix", svc.name), fe)
+            for op in fe.handlers:
+                self.by_action.setdefault(op, []).append(fe)
+            if fe.path_routed and self.path_routed is None:
+                self.path_routed = fe
+
+    # -- routing ------------------------------------------------------------------------
+    def _query_frontend(self, action: str, scope: sigv4.Credential | None, path: str) -> ServiceFrontend | None:
+        if scope is not None and scope.service in self.by_scope:
+            return self.by_scope[scope.service]
+        if path not in ("", "/") and self.path_routed is not None:
+            return self.path_routed
+        candidates = self.by_action.get(action, [])
+        return candidates[0] if candidates else None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        request_id = new_request_id()
+        fe: ServiceFrontend | None = None
+        protocol = Protocol.QUERY
+        try:
+            body = await self._read_body(request)
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            url_query = list(urllib.parse.parse_qsl(request.query_string, keep_blank_values=True))
+            target = headers.get("x-amz-target")
+            pairs: dict[str, str] = {}
+            if target:
+                protocol = Protocol.JSON
+                prefix, operation = split_target(target)
+                fe = self.by_target.get(prefix)
+                if fe is None:
+                    raise AwsError("UnknownOperationException", f"Unknown target {target}", 400)
+                ctype = headers.get("content-type", "")
+                if "json" not in ctype:
+                    raise AwsError("SerializationException", f"Unsupported content type {ctype!r}", 400,
+                                   query_code="InvalidParameterValue")
+            else:
+                pairs = dict(url_query)
+                ctype = headers.get("content-type", "")
+                if body and request.method == "POST":
+                    if "json" in ctype:
+                        raise AwsError("UnknownOperationException", "Missing X-Amz-Target header", 400)
+                    try:
+                        form = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False)
+                    except UnicodeDecodeError:
+                        raise AwsError("MalformedQueryString", "The request body is not form-encoded UTF-8", 400) from None
+                    pairs.update(form)
+                operation = pairs.get("Action", "")
+                if not operation:
+                    raise AwsError("MissingAction", "Missing required parameter Action", 400)
+            scope = sigv4.credential_scope(headers, dict(url_query))
+            if fe is None:
+                fe = self._query_frontend(operation, scope, request.path)
+                if fe is None:
+                    raise AwsError("InvalidAction", f"The action {operation} is not valid for this endpoint.", 400)
+            if self.keys:
+                scope = sigv4.verify(
+                    sigv4.SignedRequest(request.method, request.raw_path.split("?", 1)[0], url_query, headers, body),
+                    self.keys,
+                )
+            if protocol is Protocol.JSON:
+                params = decode_json(fe.service, operation, body)
+            else:
+                operation, params = decode_query(fe.service, pairs)
+            handler = fe.handlers.get(operation)
+            if handler is None:
+                raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            ctx = AwsContext(
+                region=scope.region if scope is not None and scope.region else self.settings.aws_region,
+                account=self.settings.aws_account,
+                host=request.host,
+                scheme=request.scheme,
+                protocol=protocol,
+                request_id=request_id,
+                path=request.path,
+                access_key=scope.access_key if scope is not None else None,
+            )
+            try:
+                result = await handler(ctx, params)
+            except MqliteError as exc:
+                if isinstance(exc, AwsError):
+                    raise
+                mapped = fe.map_error(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+            wire = encode_result(fe.service, protocol, operation, result, request_id)
+        except AwsError as exc:
+            wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
+        except Exception:
+            log.exception("AWS request failed (request id %s)", request_id)
+            err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
+            wire = encode_error(fe.service if fe else None, protocol, err, request_id)
+        return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
+            raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
+        chunks = []
+        size = 0
+        async for chunk in request.content.iter_chunked(256 * 1024):
+            size += len(chunk)
+            if size > MAX_REQUEST_BYTES:
+                raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def mount(app: web.Application, core: Any, settings: Settings) -> None:
+    """Add the AWS APIs (every service module found) to the server's aiohttp app."""
+    aws = AwsApp(core, settings)
+    app.router.add_route("POST", "/{tail:.*}", aws.handle)
+    app.router.add_route("GET", "/{tail:.*}", aws.handle)
+
+    async def cleanup(_: web.Application) -> None:
+        for fe in aws.frontends:
+            close = fe.extra.get("close")
+            if close is not None:
+                await close()
+
+    app.on_cleanup.append(cleanup)

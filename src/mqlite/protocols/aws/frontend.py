@@ -1,0 +1,53 @@
+"""What an AWS service front-end hands the HTTP app: its model, handlers and error table.
+
+Each service module (`mqlite.protocols.aws.sqs`, `.sts`, later `.sns`, `.kinesis`,
+`.firehose`, `.events`) exposes `build(core, settings) -> ServiceFrontend`. A handler is
+`async def handler(ctx: AwsContext, params: dict) -> dict | None` returning the output
+shape's members as Python values (see `wire.shapes`); it raises `AwsError` for a client's
+mistake, or lets a core error propagate for `map_error` to translate.
+`AwsContext` is one request's facts: region (credential scope, else the configured
+default), account, the Host the client dialled (for URLs it builds), the protocol, the
+request id, and the URL path (query-protocol SQS sends to the queue URL).
+Values only; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AwsContext:
+    region: str
+    account: str
+    host: str  # the Host header ("127.0.0.1:4566")
+    scheme: str
+    protocol: Protocol
+    request_id: str
+    path: str = "/"
+    access_key: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+
+Handler = Callable[[AwsContext, dict[str, Any]], Awaitable[Mapping[str, Any] | None]]
+
+
+def _no_mapping(exc: Exception) -> AwsError | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFrontend:
+    service: AwsService
+    handlers: Mapping[str, Handler]
+    map_error: Callable[[Exception], AwsError | None] = _no_mapping
+    # Query-protocol services accept these URL paths besides "/" (SQS: /<account>/<queue>).
+    path_routed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,129 @@
+"""SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch.
+
+Whole-request rules (each a 400 for the request): no entries `EmptyBatchRequest`, more
+than 10 `TooManyEntriesInBatchRequest`, an Id that is not 1-80 of `[A-Za-z0-9_-]`
+`InvalidBatchEntryId`, repeated Ids `BatchEntryIdsNotDistinct`, SendMessageBatch bodies
+and attributes over 1 MiB in total `BatchRequestTooLong`. Then each entry succeeds or
+fails on its own: `Successful` / `Failed` with the entry's code and `SenderFault`.
+Concurrency: the server's event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mqlite.errors import MqliteError
+from mqlite.protocols.aws.errors import map_core_error
+from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_url
+from mqlite.protocols.aws.sqs.messages import _maybe, _param_range, prepare_send, send_prepared, send_reply
+from mqlite.protocols.aws.wire import AwsError
+
+_ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def check_entries(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not entries:
+        raise AwsError("EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.", 400)
+    if len(entries) > 10:
+        raise AwsError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request are 10. You have sent {len(entries)}.", 400)
+    seen: set[str] = set()
+    for entry in entries:
+        eid = entry["Id"]
+        if not _ENTRY_ID.match(eid):
+            raise AwsError("InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.", 400)
+        if eid in seen:
+            raise AwsError("BatchEntryIdsNotDistinct", f"Id {eid} repeated.", 400)
+        seen.add(eid)
+    return entries
+
+
+def failure(eid: str, exc: BaseException) -> dict[str, Any]:
+    err = exc if isinstance(exc, AwsError) else map_core_error(exc)
+    if err is None:
+        raise exc
+    return {"Id": eid, "SenderFault": err.sender, "Code": _entry_code(err.code), "Message": err.message}
+
+
+def _entry_code(code: str) -> str:
+    # Per-entry codes are the query codes SQS has always used in batch results.
+    return {
+        "ReceiptHandleIsInvalid": "ReceiptHandleIsInvalid",
+        "MessageNotInflight": "AWS.SimpleQueueService.MessageNotInflight",
+    }.get(code, code)
+
+
+class BatchActions:
+    def __init__(self, core: Any) -> None:
+        self.core = core
+
+    def queue(self, url: str) -> Any:
+        return self.core.get_queue(name_from_url(url))
+
+    async def send_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+        """SendMessageBatch."""
+        queue = self.queue(p["QueueUrl"])
+        entries = check_entries(p.get("Entries"))
+        total = 0
+        for e in entries:
+            total += len((e.get("MessageBody") or "").encode())
+            for name, a in (e.get("MessageAttributes") or {}).items():
+                total += len(name) + len(a.get("DataType", "")) + len(a.get("StringValue") or a.get("BinaryValue") or b"")
+        if total > MAX_SQS_MESSAGE:
+            raise AwsError("BatchRequestTooLong", f"Batch requests cannot be longer than {MAX_SQS_MESSAGE} bytes. You have sent {total} bytes.", 400)
+        ok: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        prepared = []
+        for e in entries:
+            try:
+                prepared.append((e["Id"], prepare_send(ctx, queue, e)))
+            except AwsError as exc:
+                failed.append(failure(e["Id"], exc))
+        if prepared:
+            results = await _send_all(queue, [prep for _, prep in prepared])
+            for (eid, prep), result in zip(prepared, results):
+                if isinstance(result, BaseException):
+                    failed.append(failure(eid, result))
+                else:
+                    ok.append({"Id": eid, **send_reply(prep, result)})
+        return {"Successful": ok, "Failed": failed}
+
+    async def delete_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+        """DeleteMessageBatch."""
+        queue = self.queue(p["QueueUrl"])
+        ok, failed = [], []
+        for e in check_entries(p.get("Entries")):
+            try:
+                await _maybe(queue.delete(e["ReceiptHandle"]))
+                ok.append({"Id": e["Id"]})
+            except (AwsError, MqliteError) as exc:
+                failed.append(failure(e["Id"], exc))
+        return {"Successful": ok, "Failed": failed}
+
+    async def change_message_visibility_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+        """ChangeMessageVisibilityBatch."""
+        queue = self.queue(p["QueueUrl"])
+        ok, failed = [], []
+        for e in check_entries(p.get("Entries")):
+            try:
+                vis = e.get("VisibilityTimeout")
+                if vis is None:
+                    raise AwsError("MissingParameter", "The request must contain the parameter VisibilityTimeout.", 400)
+                _param_range("VisibilityTimeout", vis, 0, 43200)
+                await _maybe(queue.change_visibility(e["ReceiptHandle"], vis))
+                ok.append({"Id": e["Id"]})
+            except (AwsError, MqliteError) as exc:
+                failed.append(failure(e["Id"], exc))
+        return {"Successful": ok, "Failed": failed}
+
+
+async def _send_all(queue: Any, preps: list[Any]) -> list[Any]:
+    """Send in order; a failed entry does not stop the others."""
+    results: list[Any] = []
+    for prep in preps:
+        try:
+            results.append(await send_prepared(queue, prep))
+        except MqliteError as exc:
+            results.append(exc)
+    return results

@@ -1,0 +1,110 @@
+"""SQS facts shared by every action family: URLs, ARNs, names, MD5s, front-end state.
+
+- Queue URLs are `<scheme>://<Host header>/<account>/<name>`; any URL whose last path
+  segment is a queue name is accepted (clients build URLs from their own endpoint).
+- ARNs are `arn:aws:sqs:<region>:<account>:<name>`.
+- `md5_of_attributes` is SQS's digest: attributes sorted by name, each encoded as
+  length-prefixed (4-byte big-endian) name, data type, a transport byte (1 string, 2
+  binary) and length-prefixed value; boto3 recomputes it and refuses a mismatch.
+- `SqsState`: SQS-only queue facts the core does not model (created/modified times,
+  Policy, KMS settings, tags), kept in the catalog kv namespace `sqs/queues`.
+Concurrency: the server's event loop only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.protocols.aws.wire import AwsError
+
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+FIFO_NAME = re.compile(r"^[A-Za-z0-9_-]{1,75}\.fifo$")
+STATE_NS = "sqs/queues"
+MAX_SQS_MESSAGE = 1024 * 1024  # 1 MiB, SQS's limit since 2025
+
+
+def queue_url(ctx: AwsContext, name: str) -> str:
+    return f"{ctx.base_url}/{ctx.account}/{name}"
+
+
+def queue_arn(ctx: AwsContext, name: str) -> str:
+    return f"arn:aws:sqs:{ctx.region}:{ctx.account}:{name}"
+
+
+def name_from_url(url: str) -> str:
+    """The queue name in a QueueUrl (its last path segment)."""
+    path = urlsplit(url).path if "://" in url else url
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if not name or not (QUEUE_NAME.match(name) or FIFO_NAME.match(name)):
+        raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
+    return name
+
+
+def name_from_arn(arn: str, param: str) -> str:
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
+        raise AwsError("InvalidParameterValue", f"Value {arn} for parameter {param} is invalid. Reason: Invalid ARN.", 400)
+    return parts[5]
+
+
+def valid_queue_name(name: str, fifo: bool) -> bool:
+    return bool(FIFO_NAME.match(name) if fifo else QUEUE_NAME.match(name))
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _lp(buf: bytearray, data: bytes) -> None:
+    buf += len(data).to_bytes(4, "big")
+    buf += data
+
+
+def md5_of_attributes(attrs: Mapping[str, Mapping[str, Any]]) -> str:
+    """SQS's MD5OfMessageAttributes over wire-shaped attributes (see module docstring)."""
+    buf = bytearray()
+    for name in sorted(attrs):
+        attr = attrs[name]
+        _lp(buf, name.encode())
+        _lp(buf, attr["DataType"].encode())
+        if attr.get("BinaryValue") is not None:
+            buf.append(2)
+            _lp(buf, attr["BinaryValue"])
+        else:
+            buf.append(1)
+            _lp(buf, str(attr.get("StringValue", "")).encode())
+    return md5_hex(bytes(buf))
+
+
+def now_s() -> int:
+    return int(time.time())
+
+
+class SqsState:
+    """Per-queue SQS-only facts, durable in the catalog (see module docstring)."""
+
+    def __init__(self, catalog: Any) -> None:
+        self.catalog = catalog
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def get(self, name: str) -> dict[str, Any]:
+        state = self._cache.get(name)
+        if state is None:
+            stored = self.catalog.kv_get(STATE_NS, name)
+            state = dict(stored) if stored else {"created": now_s(), "modified": now_s()}
+            self._cache[name] = state
+        return state
+
+    def put(self, name: str, state: dict[str, Any]) -> None:
+        self._cache[name] = state
+        self.catalog.kv_put(STATE_NS, name, state)
+
+    def delete(self, name: str) -> None:
+        self._cache.pop(name, None)
+        self.catalog.kv_delete(STATE_NS, name)
