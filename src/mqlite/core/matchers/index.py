@@ -1,0 +1,268 @@
+"""BindingIndex: many compiled matchers, one lookup per message (what a router matches with).
+
+Owns, for one router, an index per matcher kind so that a publish does not scan every
+binding: direct keys in a dict, topic keys in RabbitMQ's trie, fanout in a list, SNS
+filter policies and EventBridge patterns by one of their exact (path, value) conditions
+(`content.index_hints`: AWS-style candidate selection, then the full check on the few
+candidates), and only headers, glob and unindexable policies scanned.
+
+`MatcherKind` names the languages; `compile_matcher(kind, spec, args)` validates and
+compiles one binding's matcher (InvalidPattern with the real system's message).
+`MessageView` decodes a message lazily, once per publish (JSON body, SNS attribute view,
+headers table), whatever number of bindings look at it.
+
+Entries are any hashable objects with `.matcher`, `.spec`, `.compiled` and `.seq`
+(the router's `Binding`). Invariants: an entry is in exactly the structures its kind
+selects; `match` returns entries in `seq` order, each once; a matcher that raises on a
+message counts as no match. Concurrency: single-threaded (core's loop).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Mapping
+from enum import Enum
+from typing import Any, Protocol
+
+import orjson
+
+from mqlite.core.errors import InvalidValue
+from mqlite.core.matchers.content import canon, eval_node, path_values
+from mqlite.core.matchers.event_pattern import compile_event_pattern
+from mqlite.core.matchers.glob import compile_glob
+from mqlite.core.matchers.headers import compile_headers
+from mqlite.core.matchers.sns_filter import attribute_values, attributes_view, compile_sns_filter
+from mqlite.core.matchers.topic import TopicTrie, compile_topic
+
+log = logging.getLogger("mqlite.core.matchers")
+
+
+class MatcherKind(str, Enum):
+    DIRECT = "direct"
+    FANOUT = "fanout"
+    TOPIC = "topic"
+    HEADERS = "headers"
+    GLOB = "glob"
+    SNS = "sns"
+    EVENT_PATTERN = "event_pattern"
+
+
+class Entry(Protocol, Hashable):
+    matcher: MatcherKind
+    spec: Any
+    compiled: Any
+    seq: int
+
+
+def matcher_kind(matcher: MatcherKind | str) -> MatcherKind:
+    if isinstance(matcher, MatcherKind):
+        return matcher
+    try:
+        return MatcherKind(matcher)
+    except ValueError:
+        raise InvalidValue("matcher", f"unknown matcher kind {matcher!r}") from None
+
+
+def _load_spec(spec: Any) -> Any:
+    if isinstance(spec, (bytes, bytearray)):
+        spec = bytes(spec).decode()
+    return spec
+
+
+def compile_matcher(kind: MatcherKind, spec: Any, args: Mapping[str, Any]) -> Any:
+    """Validate and compile a binding's matcher (raises InvalidPattern / InvalidValue)."""
+    if kind is MatcherKind.DIRECT or kind is MatcherKind.TOPIC:
+        if not isinstance(spec, str):
+            raise InvalidValue("routing_key", "a routing key must be a string")
+        return compile_topic(spec) if kind is MatcherKind.TOPIC else spec.__eq__
+    if kind is MatcherKind.FANOUT:
+        return None
+    if kind is MatcherKind.HEADERS:
+        return compile_headers(spec if isinstance(spec, Mapping) else {})
+    if kind is MatcherKind.GLOB:
+        if not isinstance(spec, (str, bytes)):
+            raise InvalidValue("pattern", "a glob pattern must be a string")
+        return compile_glob(spec)
+    if kind is MatcherKind.SNS:
+        return compile_sns_filter(_load_spec(spec), args.get("scope", "MessageAttributes"))
+    if kind is MatcherKind.EVENT_PATTERN:
+        return compile_event_pattern(_load_spec(spec))
+    raise InvalidValue("matcher", f"unknown matcher kind {kind!r}")  # pragma: no cover
+
+
+def normalize_spec(kind: MatcherKind, spec: Any, compiled: Any) -> Any:
+    """The durable form of a spec: parsed JSON for sns/event_pattern, str for glob."""
+    if kind is MatcherKind.SNS or kind is MatcherKind.EVENT_PATTERN:
+        return compiled.source
+    if kind is MatcherKind.GLOB and isinstance(spec, bytes):
+        return spec.decode("latin-1")
+    if kind is MatcherKind.HEADERS:
+        return dict(spec or {})
+    return spec
+
+
+_UNSET = object()
+
+
+class MessageView:
+    """One message as matchers see it; decodings are computed at most once."""
+
+    __slots__ = ("routing_key", "body_bytes", "attributes", "headers", "_body", "_attrs")
+
+    def __init__(
+        self,
+        routing_key: str,
+        body: bytes,
+        attributes: Mapping[str, Any],
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.routing_key = routing_key
+        self.body_bytes = body
+        self.attributes = attributes
+        self.headers = headers
+        self._body: Any = _UNSET
+        self._attrs: dict[str, Any] | None = None
+
+    def body(self) -> Any:
+        """The JSON-decoded body, or None when it is not JSON."""
+        if self._body is _UNSET:
+            try:
+                self._body = orjson.loads(self.body_bytes)
+            except (orjson.JSONDecodeError, TypeError):
+                self._body = None
+        return self._body
+
+    def attrs(self) -> dict[str, Any]:
+        if self._attrs is None:
+            self._attrs = attributes_view(self.attributes)
+        return self._attrs
+
+    def header_table(self) -> Mapping[str, Any]:
+        if self.headers is not None:
+            return self.headers
+        return {k: getattr(a, "value", a) for k, a in self.attributes.items()}
+
+
+def check(e: Entry, view: MessageView) -> bool:
+    """Does one entry's matcher accept the message? Never raises."""
+    try:
+        m = e.matcher
+        if m is MatcherKind.FANOUT:
+            return True
+        if m is MatcherKind.SNS:
+            if e.compiled.scope == "MessageBody":
+                body = view.body()
+                return type(body) is dict and eval_node(e.compiled.root, body)
+            return eval_node(e.compiled.root, view.attrs())
+        if m is MatcherKind.EVENT_PATTERN:
+            return bool(e.compiled.matches(view.body()))
+        if m is MatcherKind.HEADERS:
+            return bool(e.compiled(view.header_table()))
+        return bool(e.compiled(view.routing_key))
+    except Exception:  # a malformed message must not break other bindings
+        log.exception("matcher %s failed on a message", e)
+        return False
+
+
+def _source(e: Entry) -> str:
+    if e.matcher is MatcherKind.SNS and e.compiled.scope == "MessageAttributes":
+        return "attr"
+    return "body"
+
+
+class BindingIndex:
+    """See module docstring."""
+
+    def __init__(self) -> None:
+        self._direct: dict[str, dict[Entry, None]] = {}
+        self._topic = TopicTrie()
+        self._always: dict[Entry, None] = {}
+        self._scan: dict[Entry, None] = {}
+        self._content: dict[tuple[str, tuple[str, ...]], dict[Any, dict[Entry, None]]] = {}
+
+    def add(self, e: Entry) -> None:
+        m = e.matcher
+        if m is MatcherKind.DIRECT:
+            self._direct.setdefault(e.spec, {})[e] = None
+        elif m is MatcherKind.TOPIC:
+            self._topic.add(e.spec, e)
+        elif m is MatcherKind.FANOUT:
+            self._always[e] = None
+        elif m is MatcherKind.SNS or m is MatcherKind.EVENT_PATTERN:
+            hints = e.compiled.hints()
+            if hints is None:
+                self._scan[e] = None
+            else:
+                src = _source(e)
+                for path, value in hints:
+                    self._content.setdefault((src, path), {}).setdefault(value, {})[e] = None
+        else:
+            self._scan[e] = None
+
+    def remove(self, e: Entry) -> None:
+        m = e.matcher
+        if m is MatcherKind.DIRECT:
+            d = self._direct.get(e.spec)
+            if d is not None:
+                d.pop(e, None)
+                if not d:
+                    del self._direct[e.spec]
+        elif m is MatcherKind.TOPIC:
+            self._topic.remove(e.spec, e)
+        elif m is MatcherKind.FANOUT:
+            self._always.pop(e, None)
+        else:
+            self._scan.pop(e, None)
+            if m is MatcherKind.SNS or m is MatcherKind.EVENT_PATTERN:
+                src = _source(e)
+                for path, value in e.compiled.hints() or ():
+                    by_value = self._content.get((src, path))
+                    if by_value is None:
+                        continue
+                    members = by_value.get(value)
+                    if members is not None:
+                        members.pop(e, None)
+                        if not members:
+                            del by_value[value]
+                    if not by_value:
+                        del self._content[(src, path)]
+
+    def match(self, view: MessageView) -> list[Any]:
+        """Every entry whose matcher accepts the message, in `seq` order."""
+        out: dict[Entry, None] = {}
+        rk = view.routing_key
+        if self._always:
+            out.update(self._always)
+        if self._direct:
+            d = self._direct.get(rk)
+            if d:
+                out.update(d)
+        if len(self._topic):
+            for e in self._topic.match(rk):
+                out[e] = None
+        if self._content:
+            seen: set[Entry] = set()
+            for (src, path), by_value in self._content.items():
+                if src == "attr":
+                    attr = view.attributes.get(path[0])
+                    values = attribute_values(attr) if attr is not None else None
+                else:
+                    body = view.body()
+                    values = path_values(body, path) if type(body) is dict else None
+                if not values:
+                    continue
+                for v in values:
+                    key = canon(v)
+                    members = by_value.get(key) if key is not None else None
+                    if members:
+                        for e in members:
+                            if e not in seen:
+                                seen.add(e)
+                                if check(e, view):
+                                    out[e] = None
+        for e in self._scan:
+            if check(e, view):
+                out[e] = None
+        if len(out) > 1:
+            return sorted(out, key=lambda e: e.seq)
+        return list(out)
