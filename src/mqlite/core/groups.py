@@ -79,6 +79,7 @@ class ConsumerGroup:
     def __init__(self, store: GroupStore, name: str, saved: Mapping[str, Any] | None) -> None:
         self._store = store
         self.name = name
+        self._persisted = saved is not None
         saved = saved or {}
         self.generation: int = int(saved.get("generation", 0))
         self.protocol_type: str | None = saved.get("protocol_type")
@@ -89,7 +90,6 @@ class ConsumerGroup:
         #: Free-form coordinator state (pending join futures, timers...). Not persisted.
         self.extra: dict[str, Any] = {}
         self._offsets: dict[tuple[str, int], CommittedOffset] = {}
-        self._persisted = saved is not None
         self._load_offsets()
 
     # -- offsets ----------------------------------------------------------------------

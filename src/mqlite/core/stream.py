@@ -214,6 +214,14 @@ class Stream:
         if partition is not None:
             self._part(partition)
         ts = self._registry.clock.now_ms() if timestamp is None else timestamp
+        if values and all(type(v) is bytes for v in values):  # fast path: plain values
+            p = partition if partition is not None else self._rr.next(len(self.partitions))
+            part = self.partitions[p]
+            result = part.log.append([(None, v, (), ts) for v in values])
+            part.wake()
+            await self._durable(result.durable)
+            base = int(result.base_offset)
+            return [(p, base + i) for i in range(len(values))]
         keyless = partition if partition is not None else None
         by_part: dict[int, list[Record]] = {}
         order: list[tuple[int, int]] = []

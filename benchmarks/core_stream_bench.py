@@ -1,0 +1,83 @@
+"""Core streams benchmark: append + read through the embedded API in batches of 1,000.
+
+    python benchmarks/core_stream_bench.py [--records 300000] [--batch 1000] [--size 100]
+                                           [--fsync 1000] [--memory]
+
+Each round appends one batch of `--batch` records (`Stream.append_batch`, keyless, one
+partition) and reads it back (`Stream.read(..., max_records=batch)`), both through the
+blocking `mqlite.Broker` (a thread hop per call). Reports records/s end to end (append
++ read), and each half alone. Target (issue #3): >= 300,000 records/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import mqlite  # noqa: E402
+
+
+def run(path: Path | None, records: int, batch: int, size: int, fsync: str) -> dict[str, float]:
+    payload = os.urandom(size)
+    values = [payload] * batch
+    rounds = max(1, records // batch)
+    append_s = read_s = 0.0
+    with mqlite.Broker(path, fsync=fsync) as broker:
+        stream = broker.stream("bench")
+        offset = 0
+        for i in range(rounds):
+            t0 = time.perf_counter()
+            stream.append_batch(values, partition=0)
+            t1 = time.perf_counter()
+            got = stream.read(0, offset, max_records=batch)
+            t2 = time.perf_counter()
+            assert len(got) == batch and got[0].offset == offset, (len(got), offset)
+            offset += batch
+            append_s += t1 - t0
+            read_s += t2 - t1
+            if (i + 1) % max(1, rounds // 5) == 0:
+                done = (i + 1) * batch
+                print(f"  {done:>9,} records  {done / (append_s + read_s):>11,.0f} rec/s", flush=True)
+    n = rounds * batch
+    return {
+        "records": n,
+        "end_to_end": n / (append_s + read_s),
+        "append": n / append_s,
+        "read": n / read_s,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=300_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=100, help="value bytes per record")
+    ap.add_argument("--fsync", default="1000")
+    ap.add_argument("--memory", action="store_true", help="in-memory broker only")
+    args = ap.parse_args()
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus")
+    modes: list[tuple[str, Path | None]] = [("memory", None)]
+    tmp = None
+    if not args.memory:
+        tmp = tempfile.TemporaryDirectory(prefix="mqlite-bench-")
+        modes.append((f"disk fsync={args.fsync}", Path(tmp.name)))
+    for label, path in modes:
+        print(f"{label}: {args.records:,} records of {args.size} B, batches of {args.batch}")
+        r = run(path, args.records, args.batch, args.size, args.fsync)
+        print(
+            f"{label}: end-to-end {r['end_to_end']:,.0f} rec/s "
+            f"(append {r['append']:,.0f}/s, read {r['read']:,.0f}/s)"
+        )
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Consumer groups: durable committed offsets, membership state, lag (issue #3 section 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mqlite.core.broker import BrokerCore
+from mqlite.core.catalog import Catalog
+from mqlite.core.clock import ManualClock
+from mqlite.core.config import CoreConfig
+from mqlite.core.errors import InvalidValue, NotFound
+from mqlite.core.groups import CommittedOffset, GroupState, GroupStore, Member
+
+CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
+
+
+def _store(catalog: Catalog | None = None, clock: ManualClock | None = None) -> GroupStore:
+    def no_streams(name: str) -> None:
+        raise NotFound("stream", name)
+
+    return GroupStore(catalog or Catalog(None), clock or ManualClock(), no_streams)
+
+
+def test_commit_then_committed_returns_offset_metadata_and_time() -> None:
+    """Rule (Kafka OffsetCommit/OffsetFetch): a committed offset is returned with its
+    metadata and commit timestamp; uncommitted partitions have none."""
+    clock = ManualClock(start_ms=5_000)
+    g = _store(clock=clock).get("g")
+    assert g.committed("t", 0) is None
+    g.commit("t", 0, 42, "m")
+    assert g.committed("t", 0) == CommittedOffset(42, "m", 5_000, -1)
+    assert g.committed("t", 1) is None
+
+
+def test_a_later_commit_replaces_the_earlier_even_when_lower() -> None:
+    """Rule (Kafka): a commit stores what the client sends; rewinding is allowed."""
+    g = _store().get("g")
+    g.commit("t", 0, 10)
+    g.commit("t", 0, 3)
+    assert g.committed("t", 0).offset == 3  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("offset", [-1, 1.5, "3", True])
+def test_invalid_offsets_are_refused_and_nothing_changes(offset: object) -> None:
+    """Rule: a committed offset is an integer >= 0."""
+    g = _store().get("g")
+    g.commit("t", 0, 1)
+    with pytest.raises(InvalidValue):
+        g.commit("t", 0, offset)  # type: ignore[arg-type]
+    assert g.committed("t", 0).offset == 1  # type: ignore[union-attr]
+
+
+def test_commit_many_is_atomic() -> None:
+    """Rule: an OffsetCommit request is applied whole or not at all."""
+    g = _store().get("g")
+    with pytest.raises(InvalidValue):
+        g.commit_many({("t", 0): 5, ("t", 1): -3})
+    assert g.offsets() == {}
+    g.commit_many({("t", 0): 5, ("t", 1): (6, "x"), ("u", 0): (7, "y", 3)})
+    assert {k: v.offset for k, v in g.offsets().items()} == {("t", 0): 5, ("t", 1): 6, ("u", 0): 7}
+    assert g.committed("u", 0).leader_epoch == 3  # type: ignore[union-attr]
+    assert g.streams() == ["t", "u"]
+
+
+def test_groups_with_no_state_are_not_listed_and_delete_forgets_everything() -> None:
+    """Rule (Kafka ListGroups/DeleteGroups): groups with state are listed; delete drops it."""
+    store = _store()
+    store.get("idle")
+    store.get("busy").commit("t", 0, 1)
+    assert store.list() == ["busy"]
+    with pytest.raises(NotFound):
+        store.require("idle")
+    assert store.delete("busy") is True
+    assert store.list() == [] and store.get("busy").committed("t", 0) is None
+
+
+def test_membership_state_tracks_members_leader_and_generation() -> None:
+    """Rule: the store holds the coordinator's state: members, leader, generation."""
+    store = _store()
+    g = store.get("g")
+    assert g.state is GroupState.EMPTY and g.generation == 0
+    g.add_member(Member("m1", client_id="c1"))
+    g.add_member(Member("m2"))
+    assert g.leader == "m1"
+    assert g.next_generation("consumer", "range") == 1
+    g.state = GroupState.STABLE
+    g.remove_member("m1")
+    assert g.leader == "m2"
+    g.remove_member("m2")
+    assert g.state is GroupState.EMPTY and g.leader is None
+    assert store.list() == ["g"]  # a generation was persisted
+
+
+def test_offsets_and_generation_survive_a_new_store_on_the_same_catalog(tmp_path: Path) -> None:
+    """Rule (issue #3): committed offsets are durable; the generation too (as Kafka's
+    __consumer_offsets keeps group metadata); members are not (they rejoin)."""
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    g = _store(catalog).get("g")
+    g.commit("t", 3, 99, "meta")
+    g.add_member(Member("m1"))
+    g.next_generation("consumer", "roundrobin")
+    catalog.close()
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    again = _store(catalog).get("g")
+    assert again.committed("t", 3) is not None and again.committed("t", 3).offset == 99  # type: ignore[union-attr]
+    assert (again.generation, again.protocol_type, again.protocol) == (1, "consumer", "roundrobin")
+    assert again.members == {}
+    catalog.close()
+
+
+def test_lag_is_latest_minus_committed_per_partition() -> None:
+    """Rule (Kafka consumer lag): log end offset minus committed offset; without a
+    commit, minus the earliest offset."""
+
+    async def main() -> None:
+        core = await BrokerCore.open(None, CONFIG)
+        s = core.create_stream("t", partitions=2)
+        for i in range(5):
+            await s.append(b"x", partition=0)
+        await s.append(b"y", partition=1)
+        g = core.groups.get("g")
+        g.commit("t", 0, 2)
+        assert g.lag("t") == {0: 3, 1: 1}
+        await core.close()
+
+    asyncio.run(main())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b.c", "d-e"]), st.integers(0, 3), st.integers(0, 10**12)),
+        max_size=30,
+    )
+)
+def test_committed_is_always_the_last_commit_also_after_reload(
+    commits: list[tuple[str, int, int]]
+) -> None:
+    """Property: for any sequence of commits, committed() returns the last value written
+    for each (stream, partition), before and after reloading from the catalog."""
+    catalog = Catalog(None)
+    g = _store(catalog).get("g")
+    expected: dict[tuple[str, int], int] = {}
+    for stream, partition, offset in commits:
+        g.commit(stream, partition, offset)
+        expected[(stream, partition)] = offset
+    reloaded = _store(catalog).get("g")
+    for group in (g, reloaded):
+        assert {k: v.offset for k, v in group.offsets().items()} == expected
+    catalog.close()
