@@ -22,6 +22,7 @@ bytes), records as storage `Record`s (`offset`, `timestamp`, `key`, `value`, `he
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -144,17 +145,17 @@ class AsyncQueue:
 
     async def delete(self, receipt: str) -> None:
         result = self.core_queue.delete(receipt)
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             await result
 
     async def change_visibility(self, receipt: str, seconds: float) -> None:
         result = self.core_queue.change_visibility(receipt, seconds)
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             await result
 
     async def purge(self) -> None:
         result = self.core_queue.purge()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             await result
 
     async def counts(self) -> Any:
@@ -298,7 +299,7 @@ class AsyncBroker:
 
     async def delete_queue(self, name: str) -> None:
         result = self.core.delete_queue(name)
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):
             await result
 
     async def delete_stream(self, name: str) -> None:
@@ -494,7 +495,7 @@ class Broker:
 
         async def runner() -> Any:
             result = fn(self._async.core)
-            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            if inspect.isawaitable(result):
                 result = await result
             return result
 

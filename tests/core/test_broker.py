@@ -151,3 +151,51 @@ def test_invalid_fsync_policy_is_refused() -> None:
     with pytest.raises(InvalidValue):
         CoreConfig(fsync="sometimes")
     assert CoreConfig(fsync="250").fsync_spec.interval_ms == 250
+
+
+@pytest.mark.parametrize("fsync", ["always", "never", "50"])
+def test_records_survive_restart_under_every_fsync_policy(tmp_path: Path, fsync: str) -> None:
+    """Rule (issue #3): a clean restart keeps every appended record in every partition,
+    with its offset, key, value, headers and timestamp."""
+
+    async def first() -> list[tuple[int, int]]:
+        core = await BrokerCore.open(tmp_path, CONFIG.replace(fsync=fsync))
+        s = core.create_stream("log", partitions=2)
+        out = [await s.append(f"v{i}", key=f"k{i}", headers={"i": str(i)}, timestamp=1000 + i) for i in range(20)]
+        out += await s.append_many([b"a", b"b"], partition=1)
+        await core.close()
+        return out
+
+    async def second(expected: list[tuple[int, int]]) -> None:
+        core = await BrokerCore.open(tmp_path, CONFIG.replace(fsync=fsync))
+        s = core.get_stream("log")
+        got = {(p, r.offset): r for p in range(2) for r in s.read(p, 0, 1000)}
+        assert sorted(got) == sorted(expected)
+        for i, pos in enumerate(expected[:20]):
+            r = got[pos]
+            assert (r.key, r.value, r.headers, r.timestamp) == (
+                f"k{i}".encode(), f"v{i}".encode(), (("i", str(i).encode()),), 1000 + i
+            )
+        assert await s.append(b"next", partition=1) == (1, s.latest(1) - 1)
+        await core.close()
+
+    run(second(run(first())))
+
+
+def test_deleted_stream_data_is_gone_after_restart(tmp_path: Path) -> None:
+    """Rule: deleting a stream removes its logs; a new stream of that name starts at 0."""
+
+    async def main() -> None:
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        s = core.create_stream("x")
+        await s.append(b"old")
+        core.delete_stream("x")
+        assert not (tmp_path / "streams" / "x").exists()
+        await core.close()
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        assert core.list_streams() == []
+        s = core.create_stream("x")
+        assert s.latest(0) == 0
+        await core.close()
+
+    run(main())

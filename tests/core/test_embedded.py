@@ -177,3 +177,59 @@ def test_plain_attributes_become_typed_attributes() -> None:
         to_attributes({"flag": True})
     with pytest.raises(InvalidValue):
         to_attributes({"obj": object()})
+
+
+def test_queue_facade_send_receive_delete_and_counts() -> None:
+    """Rule (issue #3 §4): send -> message id; receive -> Messages with id, body,
+    attributes, receipt, receive_count; delete; counts."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("jobs")
+        mid = q.send("hello", attributes={"n": 7, "s": "x", "b": b"\x00"})
+        (m,) = q.receive(max_messages=10)
+        assert (m.id, m.body, m.receive_count) == (mid, b"hello", 1)
+        assert m.attributes["n"] == Attribute("Number", "7")
+        assert m.attributes["b"] == Attribute("Binary", b"\x00")
+        q.delete(m.receipt)
+        counts = q.counts()
+        assert (counts.visible, counts.in_flight) == (0, 0)
+        assert broker.list_queues() == ["jobs"]
+
+
+def test_queue_facade_visibility_and_redelivery_with_manual_clock() -> None:
+    """Rule (SQS): an undeleted message becomes visible again after its visibility
+    timeout, with a higher receive count; change_visibility(0) releases it at once."""
+    clock = ManualClock()
+    with mqlite.Broker(clock=clock) as broker:
+        q = broker.queue("v")
+        q.send(b"m")
+        (first,) = q.receive(visibility_timeout=10)
+        assert q.receive() == []
+        clock.advance(11)
+        (again,) = q.receive(visibility_timeout=10)
+        assert again.receive_count == 2 and again.receipt != first.receipt
+        q.change_visibility(again.receipt, 0)
+        (third,) = q.receive()
+        assert third.receive_count == 3
+
+
+def test_queue_facade_fifo_group_and_dedup() -> None:
+    """Rule (SQS FIFO): a duplicate dedup id within 5 minutes is accepted but not
+    delivered twice; messages keep their group order."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("orders.fifo", fifo=True)
+        a = q.send("a", group_id="g", dedup_id="1")
+        assert q.send("a", group_id="g", dedup_id="1") == a
+        q.send("b", group_id="g", dedup_id="2")
+        got = q.receive(max_messages=10)
+        assert [m.body for m in got] == [b"a", b"b"]
+
+
+def test_queue_facade_purge_and_delete_queue() -> None:
+    """Rule (SQS PurgeQueue/DeleteQueue)."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("p")
+        q.send_batch(["1", "2", {"body": "3", "delay": 5}])
+        q.purge()
+        assert q.receive(max_messages=10) == []
+        broker.delete_queue("p")
+        assert broker.list_queues() == []

@@ -28,35 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from mqlite.core.catalog import Catalog
+from mqlite.core.channels import Channels
 from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
-from mqlite.core.errors import CoreError
 from mqlite.core.groups import GroupStore
 from mqlite.core.logs import LogFactory
+from mqlite.core.queues import QueueRegistry
+from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import Stream
 from mqlite.core.streams import StreamRegistry
 
 log = logging.getLogger("mqlite.core")
 
 CATALOG_FILE = "catalog.sqlite3"
-
-
-class Unavailable(CoreError):
-    """A core component that is not part of this build was used."""
-
-
-class _Missing:
-    """Stands in for a registry whose module is not available; raises on any use."""
-
-    def __init__(self, what: str, error: BaseException) -> None:
-        self._what = what
-        self._error = error
-
-    def __getattr__(self, name: str) -> Any:
-        raise Unavailable(f"{self._what} are not available in this build: {self._error}")
-
-    def __bool__(self) -> bool:
-        return False
 
 
 class BrokerCore:
@@ -70,9 +54,9 @@ class BrokerCore:
         self.logs: LogFactory = None  # type: ignore[assignment]
         self.streams: StreamRegistry = None  # type: ignore[assignment]
         self.groups: GroupStore = None  # type: ignore[assignment]
-        self.queues: Any = None
-        self.routers: Any = None
-        self.channels: Any = None
+        self.queues: QueueRegistry = None  # type: ignore[assignment]
+        self.routers: RouterRegistry = None  # type: ignore[assignment]
+        self.channels: Channels = None  # type: ignore[assignment]
         self._opened: list[Any] = []
         self._maintenance: asyncio.Task[None] | None = None
         self.closed = False
@@ -103,17 +87,9 @@ class BrokerCore:
         self.catalog = Catalog(None if self.data_dir is None else self.data_dir / CATALOG_FILE)
         self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
         self.groups = GroupStore(self.catalog, self.clock, self.streams.get)
-        self.queues = await self._optional(
-            "queues", "mqlite.core.queues", "QueueRegistry",
-            lambda c: c(self.catalog, self.logs, self.clock, self),
-        )
-        self.routers = await self._optional(
-            "routers", "mqlite.core.routers", "RouterRegistry",
-            lambda c: c(self.catalog, self.logs, self.clock, self),
-        )
-        self.channels = await self._optional(
-            "channels", "mqlite.core.channels", "Channels", lambda c: c(self.clock)
-        )
+        self.queues = await self._start(QueueRegistry(self.catalog, self.logs, self.clock, self))
+        self.routers = await self._start(RouterRegistry(self.catalog, self.logs, self.clock, self))
+        self.channels = await self._start(Channels(self.clock))
         if self.config.maintenance_interval > 0:
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="mqlite-core-maintenance"
@@ -125,16 +101,6 @@ class BrokerCore:
             await opener()
         self._opened.append(registry)
         return registry
-
-    async def _optional(self, what: str, module: str, cls_name: str, build: Any) -> Any:
-        import importlib
-
-        try:
-            factory = getattr(importlib.import_module(module), cls_name)
-        except ImportError as exc:  # the module is written by another helper; tolerated
-            log.warning("%s unavailable: %s", what, exc)
-            return _Missing(what, exc)
-        return await self._start(build(factory))
 
     async def _maintain(self) -> None:
         while True:

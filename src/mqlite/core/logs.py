@@ -18,25 +18,20 @@ Concurrency: called from core's event loop only; the logs themselves are thread-
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 from typing import Any
 
 from mqlite.core.config import CoreConfig, StreamConfig
-from mqlite.storage import FsyncPolicy, GroupCommitter, Log, LogConfig, MemoryLog, acquire_dir_lock
-
-log = logging.getLogger("mqlite.core.logs")
-
-
-def _file_log_class() -> Any:
-    try:
-        from mqlite.storage import FileLog  # type: ignore[attr-defined]
-    except ImportError:  # FileLog lands later (storage helper); until then, memory
-        log.warning("storage.FileLog is not available yet: logs are kept in memory")
-        return None
-    return FileLog
-
+from mqlite.storage import (
+    FileLog,
+    FsyncPolicy,
+    GroupCommitter,
+    Log,
+    LogConfig,
+    MemoryLog,
+    acquire_dir_lock,
+)
 
 def _unlimited(value: int | None) -> int | None:
     return None if value is None or value < 0 else value
@@ -92,13 +87,12 @@ class LogFactory:
         if existing is not None and not _closed(existing):
             return existing
         log_config = self._log_config(config)
-        file_log = None if self.data_dir is None else _file_log_class()
-        if file_log is None:
+        if self.data_dir is None:
             new: Log = MemoryLog(log_config)
         else:
             directory = self.path(kind, name, partition)
             directory.mkdir(parents=True, exist_ok=True)
-            new = file_log(directory, log_config, self.committer)
+            new = FileLog(directory, log_config, self.committer)
         self._open[key] = new
         return new
 
