@@ -93,9 +93,9 @@ async def _run(dlq: Queue, task: MoveTask) -> None:
                 if target_name is None or dlq.resolve_queue is None:
                     raise _MoveFailed("the message has no source queue to return to")
                 target = dlq.resolve_queue(target_name)
-                from mqlite.core.queue.queue import _copy_for_move
+                from mqlite.core.queue.deadletter import copy_for_move
 
-                moved = _copy_for_move(st, dlq.name)
+                moved = copy_for_move(st, dlq.name)
                 moved.source = None
                 result = (await target._send([Envelope(st.body)], moved=[moved]))[0]
                 if isinstance(result, CoreError):

@@ -28,369 +28,37 @@ import asyncio
 import contextlib
 import hashlib
 import heapq
-import math
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
-from mqlite.core.clock import Clock
 from mqlite.core.errors import (
     CoreError,
     InvalidValue,
     LimitExceeded,
     MessageNotInflight,
     QueueFull,
-    QueueNotFound,
 )
 from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.queue import config as cfgmod
+from mqlite.core.queue import deadletter
 from mqlite.core.queue.config import QueueConfig
-from mqlite.core.queue.fifo import DedupWindow, FifoGroups
-from mqlite.core.queue.journal import Journal
-from mqlite.core.queue.leases import INF, Lease, make_receipt, parse_receipt
-from mqlite.core.queue.records import Stored, attribute_bytes, decode, encode
+from mqlite.core.queue.leases import INF, parse_receipt
+from mqlite.core.queue.records import Stored, attribute_bytes, encode
+from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _wrap
+from mqlite.core.queue.state import FIFO_RAM_CAP, READ_AHEAD, QueueState
 
-READ_AHEAD = 512  # records decoded per log read when scanning
-FIFO_RAM_CAP = 20_000  # FIFO messages scanned ahead into group lists at most
-TRIM_EVERY = 4096  # delete log segments below lwm when it moved this far
+__all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
+
 APPEND_CHUNK_BYTES = 8 * 1024 * 1024
 MAX_VISIBILITY_MS = 43_200_000  # 12 h from the receive (SQS ChangeMessageVisibility)
 MAX_RECEIVE = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message_id: str
-    sequence_number: str
-    duplicate: bool = False
-    offset: int = -1
 
-
-@dataclass(frozen=True, slots=True)
-class QueueCounts:
-    visible: int
-    in_flight: int
-    delayed: int
-
-    @property
-    def total(self) -> int:
-        return self.visible + self.in_flight + self.delayed
-
-
-class Ack:
-    """Returned by delete/purge: awaiting it waits until the change is durable (fsync
-    policy 'always'); not awaiting it is fine (the change is already applied)."""
-
-    __slots__ = ("_fut",)
-
-    def __init__(self, fut: Future[Any] | None) -> None:
-        self._fut = fut
-
-    def __await__(self) -> Generator[Any, None, None]:
-        fut = self._fut
-        if fut is None:
-            return
-        if fut.done():
-            fut.result()
-            return
-        yield from asyncio.wrap_future(fut).__await__()
-
-
-_NOOP = Ack(None)
-
-
-def _wrap(fut: Future[Any]) -> Awaitable[Any] | None:
-    if fut.done():
-        fut.result()
-        return None
-    return asyncio.wrap_future(fut)
-
-
-class Queue:
-    """One queue; see the module docstring for the state model."""
-
-    def __init__(
-        self,
-        name: str,
-        config: QueueConfig,
-        log: Any,
-        journal_log: Any,
-        clock: Clock,
-        *,
-        token: str,
-        resolve_queue: Callable[[str], Queue] | None = None,
-        resolve_router: Callable[[str], Any] | None = None,
-    ) -> None:
-        self.name = name
-        self.config = config
-        self.clock = clock
-        self.deleted = False
-        self.last_purge_ms = 0
-        self.last_used_ms = clock.now_ms()
-        self.resolve_queue = resolve_queue
-        self.resolve_router = resolve_router
-        self._log = log
-        self._journal = Journal(journal_log)
-        self._token = token
-        self._fifo = config.fifo
-        self._lwm = 0
-        self._done: set[int] = set()
-        self._counts: dict[int, tuple[int, int]] = {}  # offset -> (receive count, first ms)
-        self._leases: dict[int, Lease] = {}
-        self._lease_heap: list[tuple[int, int, int]] = []  # (until, offset, rc)
-        self._owners: dict[Any, set[int]] = {}
-        self._delayed: dict[int, Stored] = {}
-        self._delay_heap: list[tuple[int, int]] = []
-        self._ready: list[tuple[int, int, Stored]] = []  # (-priority, offset, msg)
-        self._ready_set: set[int] = set()
-        self._groups = FifoGroups()
-        self._dedup = DedupWindow()
-        self._peek: Stored | None = None
-        self._cursor = 0
-        self._buf: deque[Stored] = deque()
-        self._moving: set[int] = set()
-        self._waiters: list[asyncio.Future[None]] = []
-        self._attempts: dict[str, tuple[int, list[Message]]] = {}
-        self._live_bytes = 0
-        self._inflight_bytes = 0
-        self._trimmed_at = 0
-        self.move_tasks: list[Any] = []
-        self._restore()
-
-    # ================================================================== restore
-    def _restore(self) -> None:
-        state = self._journal.replay()
-        log = self._log
-        start, end = log.start_offset, log.end_offset
-        now = self.clock.now_ms()
-        self._lwm = max(state.lwm, start)
-        self._done = {o for o in state.done if self._lwm <= o < end}
-        self._advance_lwm()
-        lwm = self._lwm
-        self._counts = {o: v for o, v in state.counts.items() if lwm <= o < end and o not in self._done}
-        self._cursor = lwm
-        self._trimmed_at = lwm
-        for off, (rc, until, first) in sorted(state.leases.items()):
-            if off < lwm or off >= end or off in self._done or until == INF or until <= now:
-                continue
-            st = self._read_one(off)
-            if st is None:
-                continue
-            self._leases[off] = Lease(off, rc, until, None, first, now, st)
-            heapq.heappush(self._lease_heap, (until, off, rc))
-            self._inflight_bytes += st.size
-            if self._fifo:
-                self._groups.leased(st)
-        need_full = self.config.max_priority > 0 or self.config.max_length_bytes is not None
-        if need_full:
-            for st in self._iter_log(lwm, end):
-                if st.offset in self._done:
-                    continue
-                self._live_bytes += st.size
-                if self.config.max_priority > 0 and st.offset not in self._leases:
-                    self._classify(st, now)
-            if self.config.max_priority > 0:
-                self._cursor = end
-        if self._fifo:
-            since = log.offset_for_timestamp(now - 5 * 60 * 1000)
-            if since is not None:
-                for st in self._iter_log(max(since, start), end):
-                    if st.dedup_id is not None:
-                        self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), st.timestamp,
-                                        st.id, f"{st.offset:020d}")
-
-    def _iter_log(self, offset: int, end: int) -> Generator[Stored, None, None]:
-        offset = max(offset, self._log.start_offset)
-        while offset < end:
-            recs = self._log.read_records(offset, READ_AHEAD)
-            if not recs:
-                return
-            for r in recs:
-                yield decode(r)
-            offset = recs[-1].offset + 1
-
-    def _read_one(self, offset: int) -> Stored | None:
-        if offset < self._log.start_offset or offset >= self._log.end_offset:
-            return None
-        recs = self._log.read_records(offset, 1)
-        return decode(recs[0]) if recs and recs[0].offset == offset else None
-
-    # ================================================================== helpers
-    def _check_alive(self) -> None:
-        if self.deleted:
-            raise QueueNotFound(self.name)
-
-    def _dedup_key(self, group: str | None, dedup: str) -> str:
-        if self.config.dedup_scope == "messageGroup":
-            return f"{group}\x1f{dedup}"
-        return dedup
-
-    def _notify(self) -> None:
-        waiters = self._waiters
-        if waiters:
-            self._waiters = []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
-
-    def _advance_lwm(self) -> None:
-        done = self._done
-        lwm = self._lwm
-        while lwm in done:
-            done.discard(lwm)
-            lwm += 1
-        self._lwm = lwm
-
-    def _mark_done(self, st: Stored) -> None:
-        off = st.offset
-        self._counts.pop(off, None)
-        self._live_bytes -= st.size
-        if off >= self._lwm:
-            self._done.add(off)
-            if off == self._lwm:
-                self._advance_lwm()
-                if self._lwm - self._trimmed_at >= TRIM_EVERY:
-                    self._trim()
-
-    def _trim(self) -> None:
-        target = min(self._lwm, self._log.end_offset)
-        if target > self._log.start_offset:
-            self._log.delete_before(target)
-        self._trimmed_at = self._lwm
-
-    def _journal_write(self, entry: list[Any]) -> Future[Any]:
-        fut = self._journal.write(entry)
-        if self._journal.wants_snapshot():
-            self._snapshot()
-        return fut
-
-    def _snapshot(self) -> None:
-        leases = [[o, l.rc, l.until, l.first_ms] for o, l in self._leases.items()]
-        self._journal.snapshot(self._lwm, self._done, dict(self._counts), leases)
-
-    # ----------------------------------------------------------- classification
-    def _classify(self, st: Stored, now: int) -> None:
-        """Place a scanned or new message: delayed, ready heap/group, or leave to cursor."""
-        if st.visible_at > now:
-            self._delayed[st.offset] = st
-            heapq.heappush(self._delay_heap, (st.visible_at, st.offset))
-        elif self._fifo:
-            self._groups.add(st)
-        else:
-            self._ready_set.add(st.offset)
-            heapq.heappush(self._ready, (-st.priority, st.offset, st))
-
-    def _held(self, off: int) -> bool:
-        return (
-            off in self._done
-            or off in self._leases
-            or off in self._ready_set
-            or off in self._delayed
-            or off in self._moving
-            or (self._fifo and self._groups.holds(off))
-        )
-
-    def _scan_next(self) -> Stored | None:
-        """The next record at/after the cursor (advancing it), or None at the end."""
-        buf = self._buf
-        while True:
-            if buf:
-                st = buf.popleft()
-                if st.offset < self._cursor:
-                    continue
-                self._cursor = st.offset + 1
-                return st
-            end = self._log.end_offset
-            if self._cursor >= end:
-                return None
-            if self._cursor < self._log.start_offset:
-                self._cursor = self._log.start_offset
-                continue
-            recs = self._log.read_records(self._cursor, READ_AHEAD)
-            if not recs:
-                return None
-            buf.extend(decode(r) for r in recs)
-
-    def _scan_deliverable(self, now: int) -> Stored | None:
-        while True:
-            st = self._scan_next()
-            if st is None:
-                return None
-            if self._held(st.offset):
-                continue
-            if st.visible_at > now:
-                self._classify(st, now)
-                continue
-            return st
-
-    def _pop_standard(self, now: int) -> Stored | None:
-        if self._peek is None:
-            self._peek = self._scan_deliverable(now)
-        p = self._peek
-        ready, rset = self._ready, self._ready_set
-        while ready:
-            negp, off, st = ready[0]
-            if off not in rset:
-                heapq.heappop(ready)
-                continue
-            if p is None or (negp, off) < (-p.priority, p.offset):
-                heapq.heappop(ready)
-                rset.discard(off)
-                return st
-            break
-        if p is not None:
-            self._peek = None
-        return p
-
-    def _expiry_reason(self, st: Stored, now: int) -> str | None:
-        if st.timestamp + int(self.config.retention * 1000) <= now:
-            return "retention"
-        if st.expire_at and st.expire_at <= now:
-            return "expired"
-        ttl = self.config.message_ttl_ms
-        if ttl is not None and st.timestamp + ttl <= now:
-            return "expired"
-        return None
-
-    # ================================================================== timers
-    def _advance(self, now: int) -> None:
-        woke = False
-        heap = self._lease_heap
-        while heap and heap[0][0] <= now:
-            until, off, rc = heapq.heappop(heap)
-            lease = self._leases.get(off)
-            if lease is None or lease.rc != rc or lease.until != until:
-                continue
-            self._end_lease(lease, requeue=True)
-            woke = True
-        dheap = self._delay_heap
-        while dheap and dheap[0][0] <= now:
-            _, off = heapq.heappop(dheap)
-            st = self._delayed.pop(off, None)
-            if st is None:
-                continue
-            if self._fifo:
-                self._groups.add(st)
-            else:
-                self._ready_set.add(off)
-                heapq.heappush(self._ready, (-st.priority, off, st))
-            woke = True
-        if self._attempts:
-            for key in [k for k, (t, _) in self._attempts.items() if t <= now]:
-                del self._attempts[key]
-        if woke:
-            self._notify()
-
-    def _next_due(self) -> int | None:
-        due = None
-        if self._lease_heap:
-            due = self._lease_heap[0][0]
-        if self._delay_heap and (due is None or self._delay_heap[0][0] < due):
-            due = self._delay_heap[0][0]
-        return due
+class Queue(QueueState):
+    """One queue: the public API (docs/architecture.md "Queue"); state in QueueState."""
 
     def tick(self) -> None:
         """Apply due visibility/delay expiries and wake long-pollers; expire TTL heads."""
@@ -425,31 +93,6 @@ class Queue:
             await self._dispose(head, reason)
             n += 1
         return n
-
-    def _head(self, now: int) -> Stored | None:
-        """Remove and return the next deliverable message (the queue's head)."""
-        if self._fifo:
-            while not self._groups.has_available():
-                if self._groups.pending_count >= FIFO_RAM_CAP:
-                    return None
-                st = self._scan_deliverable(now)
-                if st is None:
-                    return None
-                self._groups.add(st)
-            got = self._groups.take(1)
-            if not got:
-                return None
-            st = got[0]
-            self._groups.finished(st, requeue=False)
-            return st
-        return self._pop_standard(now)
-
-    def _unpop(self, st: Stored) -> None:
-        if self._fifo:
-            self._groups.add(st)
-        else:
-            self._ready_set.add(st.offset)
-            heapq.heappush(self._ready, (-st.priority, st.offset, st))
 
     # ================================================================== send
     async def send(
@@ -708,20 +351,6 @@ class Queue:
             self._attempts[attempt_id] = (self.clock.now_ms() + 5 * 60 * 1000, out)
         return out
 
-    def _visibility_ms(self, visibility_timeout: float | None) -> int:
-        if visibility_timeout is None:
-            return self.config.visibility_ms
-        v = visibility_timeout
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-            raise InvalidValue("visibility_timeout", f"bad visibility timeout {v!r}",
-                               rule=cfgmod.VISIBILITY_RULE)
-        if v == math.inf:
-            return INF
-        if not 0 <= v <= 43200:
-            raise InvalidValue("visibility_timeout", f"visibility timeout must be 0-43200 "
-                               f"seconds, got {v!r}", rule=cfgmod.VISIBILITY_RULE)
-        return int(v * 1000)
-
     async def _receive_now(self, n: int, vis_ms: int, owner: Any) -> list[Message]:
         while True:
             now = self.clock.now_ms()
@@ -745,6 +374,15 @@ class Queue:
     ) -> None:
         redrive = self.config.redrive
         max_rc = redrive.max_receive_count if redrive is not None else 0
+        if self._fifo:  # read ahead so one group can fill the batch (SQS returns many)
+            groups = self._groups
+            for _ in range(n):
+                if groups.pending_count >= FIFO_RAM_CAP:
+                    break
+                ahead = self._scan_deliverable(now)
+                if ahead is None:
+                    break
+                groups.add(ahead)
         while len(out) < n:
             if self._fifo:
                 if not self._groups.has_available():
@@ -772,44 +410,6 @@ class Queue:
                     disposals.append((st, reason))
                     continue
                 out.append(self._lease(st, vis_ms, owner, now, entries))
-
-    def _lease(self, st: Stored, vis_ms: int, owner: Any, now: int, entries: list[list[int]]) -> Message:
-        off = st.offset
-        rc, first = self._counts.get(off, (0, 0))
-        rc += 1
-        if not first:
-            first = now
-        self._counts[off] = (rc, first)
-        until = INF if vis_ms == INF else now + vis_ms
-        self._leases[off] = Lease(off, rc, until, owner, first, now, st)
-        if until != INF:
-            heapq.heappush(self._lease_heap, (until, off, rc))
-        if owner is not None:
-            self._owners.setdefault(owner, set()).add(off)
-        self._inflight_bytes += st.size
-        entries.append([off, rc, until, first])
-        return Message(
-            st.id, st.body, st.attributes, st.meta, make_receipt(self._token, off, rc), rc,
-            st.timestamp, first, st.group_id, st.dedup_id, f"{off:020d}", st.priority,
-            st.routing_key, off,
-        )
-
-    def _end_lease(self, lease: Lease, requeue: bool) -> None:
-        off = lease.offset
-        del self._leases[off]
-        self._inflight_bytes -= lease.stored.size
-        if lease.owner is not None:
-            owned = self._owners.get(lease.owner)
-            if owned is not None:
-                owned.discard(off)
-                if not owned:
-                    del self._owners[lease.owner]
-        st = lease.stored
-        if self._fifo:
-            self._groups.finished(st, requeue)
-        elif requeue:
-            self._ready_set.add(off)
-            heapq.heappush(self._ready, (-st.priority, off, st))
 
     # ================================================================== acks
     def _lookup(self, receipt: str) -> tuple[int, int]:
@@ -975,77 +575,9 @@ class Queue:
         self._trim()
         return Ack(fut)
 
-    # ================================================================== counts
-    def counts(self) -> QueueCounts:
-        """Approximate counts (SQS ApproximateNumberOfMessages*): visible, in flight,
-        delayed. Messages past their retention are counted until the scan meets them."""
-        if not self.deleted:
-            self._advance(self.clock.now_ms())
-        live = self._log.end_offset - self._lwm - len(self._done)
-        in_flight = len(self._leases)
-        delayed = len(self._delayed)
-        visible = max(0, live - in_flight - delayed)
-        return QueueCounts(visible, in_flight, delayed)
-
-    @property
-    def lwm(self) -> int:
-        return self._lwm
-
     # ================================================================== dead letters
     async def _dispose(self, st: Stored, reason: str) -> None:
-        """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
-        'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
-        self._moving.add(st.offset)
-        try:
-            if reason == "redrive":
-                target_name = self.config.redrive.dead_letter_target if self.config.redrive else None
-                target = self._target_queue(target_name)
-                if target is None:  # no DLQ: keep the message (SQS keeps it too)
-                    self._moving.discard(st.offset)
-                    self._unpop(st)
-                    return
-                moved = _copy_for_move(st, self.name)
-                await target._send([Envelope(st.body)], moved=[moved])
-            elif reason in ("expired", "maxlen", "rejected"):
-                await self._dead_letter_amqp(st, reason)
-        finally:
-            self._moving.discard(st.offset)
-        if not self.deleted and st.offset >= self._lwm and st.offset not in self._done:
-            self._mark_done(st)
-            fut = self._journal_write(["d", [st.offset]])
-            w = _wrap(fut)
-            if w is not None:
-                await w
-
-    def _target_queue(self, name: str | None) -> Queue | None:
-        if not name or self.resolve_queue is None:
-            return None
-        try:
-            return self.resolve_queue(name)
-        except CoreError:
-            return None
-
-    async def _dead_letter_amqp(self, st: Stored, reason: str) -> None:
-        dlx = self.config.dead_letter_exchange
-        if dlx is None or self.resolve_router is None:
-            return
-        try:
-            router = self.resolve_router(dlx)
-        except CoreError:
-            return  # RabbitMQ drops silently when the DLX does not exist
-        meta = dict(st.meta)
-        meta["dlx.reason"] = reason.encode()
-        meta["dlx.queue"] = self.name.encode()
-        meta["dlx.time_ms"] = str(self.clock.now_ms()).encode()
-        meta["dlx.routing_key"] = st.routing_key.encode()
-        if st.expire_at:
-            meta["dlx.expiration_ms"] = str(max(0, st.expire_at - st.timestamp)).encode()
-        env = Envelope(
-            body=st.body, attributes=st.attributes, meta=meta,
-            routing_key=self.config.dead_letter_routing_key or st.routing_key,
-            priority=st.priority or None,
-        )
-        await router.publish(env)
+        await deadletter.dispose(self, st, reason)
 
     # ================================================================== lifecycle
     async def flush(self) -> None:
@@ -1068,13 +600,3 @@ class Queue:
                                rule="fifo: fixed at creation")
         self.config = config
         self._notify()
-
-
-def _copy_for_move(st: Stored, source: str) -> Stored:
-    """The same message (id, body, attributes, sent timestamp) for another queue."""
-    moved = Stored(
-        -1, st.timestamp, st.id, st.body, st.attributes, st.meta, st.group_id, st.dedup_id,
-        st.priority, 0, st.expire_at, st.routing_key, st.source or source,
-    )
-    moved.size = st.size
-    return moved

@@ -1,0 +1,96 @@
+"""Dead letters: how a message leaves a queue without being delivered.
+
+Reasons: 'redrive' (SQS: receive count exceeded maxReceiveCount -> the RedrivePolicy's
+dead-letter queue, keeping message id, body, attributes and sent timestamp; without an
+existing DLQ the message stays), 'expired' / 'maxlen' / 'rejected' (RabbitMQ
+dead-lettering -> `core.get_router(dead_letter_exchange).publish(Envelope)` with
+routing key `dead_letter_routing_key` or the original one; without a DLX, dropped), and
+'retention' (dropped).
+
+x-death facts for the AMQP front-end travel in the envelope's meta (the front-end
+formats RabbitMQ's `x-death` header from them and from any earlier meta it stored):
+`dlx.reason` (b"expired"|b"maxlen"|b"rejected"), `dlx.queue` (source queue name),
+`dlx.time_ms` (when), `dlx.routing_key` (the original routing key), and
+`dlx.expiration_ms` (the per-message TTL, when one was set).
+
+The message is marked done (journaled) only after the destination took it: a crash in
+between may duplicate it, never lose it. Concurrency: core's event loop only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mqlite.core.errors import CoreError
+from mqlite.core.message import Envelope
+from mqlite.core.queue.records import Stored
+from mqlite.core.queue.results import _wrap
+
+if TYPE_CHECKING:
+    from mqlite.core.queue.queue import Queue
+
+
+async def dispose(self: Queue, st: Stored, reason: str) -> None:
+    """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
+    'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
+    self._moving.add(st.offset)
+    try:
+        if reason == "redrive":
+            target_name = self.config.redrive.dead_letter_target if self.config.redrive else None
+            target = _target_queue(self, target_name)
+            if target is None:  # no DLQ: keep the message (SQS keeps it too)
+                self._moving.discard(st.offset)
+                self._unpop(st)
+                return
+            moved = copy_for_move(st, self.name)
+            await target._send([Envelope(st.body)], moved=[moved])
+        elif reason in ("expired", "maxlen", "rejected"):
+            await _dead_letter_amqp(self, st, reason)
+    finally:
+        self._moving.discard(st.offset)
+    if not self.deleted and st.offset >= self._lwm and st.offset not in self._done:
+        self._mark_done(st)
+        fut = self._journal_write(["d", [st.offset]])
+        w = _wrap(fut)
+        if w is not None:
+            await w
+
+def _target_queue(self: Queue, name: str | None) -> Queue | None:
+    if not name or self.resolve_queue is None:
+        return None
+    try:
+        return self.resolve_queue(name)
+    except CoreError:
+        return None
+
+async def _dead_letter_amqp(self: Queue, st: Stored, reason: str) -> None:
+    dlx = self.config.dead_letter_exchange
+    if dlx is None or self.resolve_router is None:
+        return
+    try:
+        router = self.resolve_router(dlx)
+    except CoreError:
+        return  # RabbitMQ drops silently when the DLX does not exist
+    meta = dict(st.meta)
+    meta["dlx.reason"] = reason.encode()
+    meta["dlx.queue"] = self.name.encode()
+    meta["dlx.time_ms"] = str(self.clock.now_ms()).encode()
+    meta["dlx.routing_key"] = st.routing_key.encode()
+    if st.expire_at:
+        meta["dlx.expiration_ms"] = str(max(0, st.expire_at - st.timestamp)).encode()
+    env = Envelope(
+        body=st.body, attributes=st.attributes, meta=meta,
+        routing_key=self.config.dead_letter_routing_key or st.routing_key,
+        priority=st.priority or None,
+    )
+    await router.publish(env)
+
+
+def copy_for_move(st: Stored, source: str) -> Stored:
+    """The same message (id, body, attributes, sent timestamp) for another queue."""
+    moved = Stored(
+        -1, st.timestamp, st.id, st.body, st.attributes, st.meta, st.group_id, st.dedup_id,
+        st.priority, 0, st.expire_at, st.routing_key, st.source or source,
+    )
+    moved.size = st.size
+    return moved

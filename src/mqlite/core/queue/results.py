@@ -1,0 +1,59 @@
+"""Values a queue hands back: SendResult, QueueCounts, and Ack (an awaitable durability
+receipt for deletes and purges). Frozen and slotted; no state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Generator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message_id: str
+    sequence_number: str
+    duplicate: bool = False
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+class Ack:
+    """Returned by delete/purge: awaiting it waits until the change is durable (fsync
+    policy 'always'); not awaiting it is fine (the change is already applied)."""
+
+    __slots__ = ("_fut",)
+
+    def __init__(self, fut: Future[Any] | None) -> None:
+        self._fut = fut
+
+    def __await__(self) -> Generator[Any, None, None]:
+        fut = self._fut
+        if fut is None:
+            return
+        if fut.done():
+            fut.result()
+            return
+        yield from asyncio.wrap_future(fut).__await__()
+
+
+_NOOP = Ack(None)
+
+
+def _wrap(fut: Future[Any]) -> Awaitable[Any] | None:
+    if fut.done():
+        fut.result()
+        return None
+    return asyncio.wrap_future(fut)
