@@ -1,0 +1,129 @@
+"""The Kafka front-end's shared state and request dispatch (sans socket).
+
+Owns `KafkaFrontEnd` (one per listener: the core, settings, the group coordinator, the
+producer-id allocator, the table of supported API versions) and `Session` (one per
+connection: addresses, client id, SASL state). `dispatch(session, frame)` turns one
+frame into the response frame bytes, `None` (no response: acks=0 produce) or `False`
+(close the connection, as Kafka does for unknown APIs, unparsable requests and
+unauthenticated requests).
+
+Rules: ApiVersions with an unsupported version is answered with UNSUPPORTED_VERSION in
+the v0 format (KIP-511); any other unsupported version closes the connection, as
+Kafka's `RequestContext.parseRequest` failure does.
+
+Concurrency: the server's one event loop; handlers may await.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mqlite.protocols.kafka.codec import (
+    KafkaDecodeError,
+    Request,
+    UnknownApiError,
+    UnsupportedVersionError,
+    decode_request,
+    encode_response,
+)
+from mqlite.protocols.kafka.schema import Versions
+from mqlite.settings import Settings
+
+log = logging.getLogger("mqlite.kafka")
+
+Handler = Callable[["KafkaFrontEnd", "Session", Request], Awaitable["dict[str, Any] | None"]]
+
+API_VERSIONS = 18
+SASL_HANDSHAKE = 17
+SASL_AUTHENTICATE = 36
+
+
+@dataclass(slots=True)
+class Session:
+    """Per-connection state."""
+
+    peer_host: str
+    peer_port: int
+    local_host: str
+    local_port: int
+    authenticated: bool = True
+    mechanism: str | None = None
+    principal: str | None = None
+    sasl: Any = None  # a mechanism's server state between SaslAuthenticate rounds
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class KafkaFrontEnd:
+    """Shared front-end state; see module docstring."""
+
+    def __init__(self, core: Any, settings: Settings) -> None:
+        from mqlite.protocols.kafka.handlers import HANDLERS
+        from mqlite.protocols.kafka.handlers.groups import Coordinator
+        from mqlite.protocols.kafka.handlers.producer_ids import ProducerIds
+
+        self.core = core
+        self.settings = settings
+        extra = settings.extra or {}
+        self.max_frame_bytes = int(extra.get("kafka_max_frame_bytes", 100 * 1024 * 1024))
+        self.users: dict[str, str] = dict(settings.kafka_users)
+        self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
+        self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}
+        self.coordinator = Coordinator(self)
+        self.producer_ids = ProducerIds(self)
+        self.cluster_id = "mqlite-kafka-cluster"
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.coordinator.start()
+
+    async def stop(self) -> None:
+        await self.coordinator.stop()
+
+    def new_session(self, peer: Any, local: Any) -> Session:
+        peer = peer or ("", 0)
+        local = local or ("127.0.0.1", 0)
+        return Session(
+            str(peer[0]), int(peer[1]), str(local[0]), int(local[1]), authenticated=not self.users
+        )
+
+    def close_session(self, session: Session) -> None:
+        self.coordinator.connection_closed(session)
+
+    def advertised(self, session: Session) -> tuple[str, int]:
+        """The (host, port) this broker advertises to the client on `session`."""
+        host = self.settings.kafka_advertised_host
+        if host:
+            if ":" in host and not host.startswith("["):
+                name, _, port = host.rpartition(":")
+                return name, int(port)
+            return host, session.local_port
+        return session.local_host, session.local_port
+
+    # -- dispatch -----------------------------------------------------------------------
+    async def dispatch(self, session: Session, frame: bytes) -> bytes | None | bool:
+        try:
+            req = decode_request(frame, self.supported)
+        except UnsupportedVersionError as exc:
+            if exc.api_key == API_VERSIONS:
+                from mqlite.protocols.kafka.handlers.metadata import api_versions_body
+                from mqlite.protocols.kafka.errors import ErrorCode
+
+                body = api_versions_body(self)
+                body["ErrorCode"] = ErrorCode.UNSUPPORTED_VERSION
+                return encode_response(API_VERSIONS, 0, exc.correlation_id, body)
+            log.info("kafka %s: %s; closing", session.peer_host, exc)
+            return False
+        except (UnknownApiError, KafkaDecodeError) as exc:
+            log.info("kafka %s: %s; closing", session.peer_host, exc)
+            return False
+        if not session.authenticated and req.api_key not in (API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE):
+            log.info("kafka %s: %s before SASL authentication; closing", session.peer_host, req.api_name)
+            return False
+        _versions, handler = self.handlers[req.api_key]
+        body = await handler(self, session, req)
+        if body is None:
+            return None
+        return encode_response(req.api_key, req.api_version, req.correlation_id, body)

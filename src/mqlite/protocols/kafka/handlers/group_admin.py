@@ -1,0 +1,90 @@
+"""DescribeGroups, ListGroups, DeleteGroups: inspecting and deleting consumer groups.
+
+Rules (Kafka protocol guide, `GroupCoordinator.handleDescribeGroup`/`handleDeleteGroups`):
+- DescribeGroups of an unknown group answers state "Dead" with no error (v0-5);
+  members carry their metadata and assignment only when the group is Stable;
+- ListGroups lists every group with state (v4 `StatesFilter`, case-insensitive);
+- DeleteGroups refuses a group with members (NON_EMPTY_GROUP) and an unknown one
+  (GROUP_ID_NOT_FOUND); otherwise it deletes the group and its committed offsets.
+Concurrency: the server's event loop; nothing here awaits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.core.groups import GroupState
+from mqlite.protocols.kafka.codec import Request
+from mqlite.protocols.kafka.errors import ErrorCode
+
+
+def _describe(group: Any, name: str) -> dict[str, Any]:
+    if group is None:
+        return {"ErrorCode": 0, "GroupId": name, "GroupState": GroupState.DEAD.value, "ProtocolType": "",
+                "ProtocolData": "", "Members": [], "AuthorizedOperations": -2147483648}
+    stable = group.state is GroupState.STABLE
+    members = [
+        {
+            "MemberId": m.member_id,
+            "GroupInstanceId": m.group_instance_id,
+            "ClientId": m.client_id,
+            "ClientHost": "/" + m.client_host if m.client_host else "",
+            "MemberMetadata": dict(m.protocols).get(group.protocol or "", b"") if stable else b"",
+            "MemberAssignment": m.assignment if stable else b"",
+        }
+        for m in group.members.values()
+    ]
+    return {
+        "ErrorCode": 0,
+        "GroupId": name,
+        "GroupState": group.state.value,
+        "ProtocolType": group.protocol_type or "",
+        "ProtocolData": (group.protocol or "") if stable else "",
+        "Members": members,
+        "AuthorizedOperations": -2147483648,
+    }
+
+
+async def describe_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """DescribeGroups: state, protocol and members of groups."""
+    groups = fe.core.groups
+    return {"ThrottleTimeMs": 0, "Groups": [_describe(groups.find(n), n) for n in req.body["Groups"]]}
+
+
+async def list_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """ListGroups: every group the coordinator knows (optionally filtered by state)."""
+    wanted = {s.lower() for s in (req.body.get("StatesFilter") or [])}
+    out = []
+    for name in fe.core.groups.list():
+        group = fe.core.groups.find(name)
+        if group is None:
+            continue
+        if wanted and group.state.value.lower() not in wanted:
+            continue
+        out.append({"GroupId": name, "ProtocolType": group.protocol_type or "consumer",
+                    "GroupState": group.state.value, "GroupType": "classic"})
+    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
+
+
+async def delete_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """DeleteGroups: delete empty groups and their committed offsets."""
+    results = []
+    for name in req.body["GroupsNames"]:
+        group = fe.core.groups.find(name)
+        if group is None:
+            code = ErrorCode.GROUP_ID_NOT_FOUND
+        elif group.members:
+            code = ErrorCode.NON_EMPTY_GROUP
+        else:
+            fe.core.groups.delete(name)
+            fe.coordinator.active.pop(name, None)
+            code = ErrorCode.NONE
+        results.append({"GroupId": name, "ErrorCode": code})
+    return {"ThrottleTimeMs": 0, "Results": results}
+
+
+APIS = {
+    15: (0, 5, describe_groups),
+    16: (0, 4, list_groups),
+    42: (0, 2, delete_groups),
+}

@@ -1,0 +1,137 @@
+"""ApiVersions, Metadata and FindCoordinator: what the broker speaks and where things are.
+
+One broker, node id 0, which leads every partition and coordinates every group. It
+advertises the address the client connected to (the socket's local address) unless
+`kafka_advertised_host` is set. Metadata auto-creates requested topics when
+`kafka_auto_create_topics` is on and the request allows it (v4+
+`AllowAutoTopicCreation`), as Kafka's `auto.create.topics.enable` does; an invalid
+name gets INVALID_TOPIC_EXCEPTION and a missing one UNKNOWN_TOPIC_OR_PARTITION.
+Concurrency: the server's event loop; nothing here awaits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.core.errors import InvalidName
+from mqlite.core.naming import validate_stream_name
+from mqlite.protocols.kafka.codec import Request
+from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.topics import create_topic, find_topic
+
+NODE_ID = 0
+
+
+def api_versions_body(fe: Any) -> dict[str, Any]:
+    return {
+        "ErrorCode": 0,
+        "ApiKeys": [
+            {"ApiKey": key, "MinVersion": rng.lo, "MaxVersion": rng.hi} for key, rng in fe.supported.items()
+        ],
+        "ThrottleTimeMs": 0,
+    }
+
+
+async def api_versions(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """ApiVersions: the API keys and version ranges this broker supports."""
+    return api_versions_body(fe)
+
+
+def _partitions(stream: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorCode": 0,
+            "PartitionIndex": p,
+            "LeaderId": NODE_ID,
+            "LeaderEpoch": 0,
+            "ReplicaNodes": [NODE_ID],
+            "IsrNodes": [NODE_ID],
+            "OfflineReplicas": [],
+        }
+        for p in range(stream.partition_count)
+    ]
+
+
+def topic_entry(stream: Any) -> dict[str, Any]:
+    return {
+        "ErrorCode": 0,
+        "Name": stream.name,
+        "TopicId": getattr(stream, "id", None) or bytes(16),
+        "IsInternal": False,
+        "Partitions": _partitions(stream),
+        "TopicAuthorizedOperations": -2147483648,
+    }
+
+
+async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """Metadata: brokers, controller and topic partitions (auto-creating topics)."""
+    body = req.body
+    core = fe.core
+    host, port = fe.advertised(session)
+    requested = body["Topics"]
+    if req.api_version == 0 and requested == []:
+        requested = None  # v0: an empty list means all topics
+    topics: list[dict[str, Any]] = []
+    if requested is None:
+        for name in core.list_streams():
+            stream = find_topic(core, name)
+            if stream is not None:
+                topics.append(topic_entry(stream))
+    else:
+        allow = body["AllowAutoTopicCreation"] if req.api_version >= 4 else True
+        for item in requested:
+            name = item["Name"]
+            stream = find_topic(core, name)
+            if stream is None:
+                try:
+                    validate_stream_name(name or "")
+                except InvalidName:
+                    topics.append(_error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                    continue
+                if allow and fe.settings.kafka_auto_create_topics:
+                    stream = create_topic(core, name, fe.settings.kafka_default_partitions)
+                else:
+                    topics.append(_error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+                    continue
+            topics.append(topic_entry(stream))
+    return {
+        "ThrottleTimeMs": 0,
+        "Brokers": [{"NodeId": NODE_ID, "Host": host, "Port": port, "Rack": None}],
+        "ClusterId": fe.cluster_id,
+        "ControllerId": NODE_ID,
+        "Topics": topics,
+        "ClusterAuthorizedOperations": -2147483648,
+    }
+
+
+def _error_topic(name: str | None, code: ErrorCode) -> dict[str, Any]:
+    return {"ErrorCode": code, "Name": name, "IsInternal": False, "Partitions": []}
+
+
+async def find_coordinator(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """FindCoordinator: this broker coordinates every group (KeyType 0) and txn id (1)."""
+    host, port = fe.advertised(session)
+    body = req.body
+    if body["KeyType"] not in (0, 1):
+        return {"ErrorCode": ErrorCode.INVALID_REQUEST, "ErrorMessage": "unknown key type",
+                "NodeId": -1, "Host": "", "Port": -1}
+    keys = body.get("CoordinatorKeys") or [body["Key"]]
+    return {
+        "ThrottleTimeMs": 0,
+        "ErrorCode": 0,
+        "ErrorMessage": None,
+        "NodeId": NODE_ID,
+        "Host": host,
+        "Port": port,
+        "Coordinators": [
+            {"Key": k, "NodeId": NODE_ID, "Host": host, "Port": port, "ErrorCode": 0, "ErrorMessage": None}
+            for k in keys
+        ],
+    }
+
+
+APIS = {
+    18: (0, 3, api_versions),
+    3: (0, 5, metadata),
+    10: (0, 2, find_coordinator),
+}

@@ -1,0 +1,97 @@
+"""Produce: append each partition's RecordBatch v2 bytes, as sent, to the topic's log.
+
+Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
+- acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS); acks=0 gets no response at all;
+  with one broker, acks=1 and acks=-1 both answer once the append is done (durable per
+  the broker's fsync policy);
+- v3+ carries exactly one RecordBatch v2 per partition; anything else, a truncated
+  batch or a CRC mismatch is CORRUPT_MESSAGE (storage validates, never re-encodes);
+- a batch over the topic's `max.message.bytes` is MESSAGE_TOO_LARGE;
+- a topic that does not exist (Produce never auto-creates) or a partition out of range
+  is UNKNOWN_TOPIC_OR_PARTITION;
+- idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`.
+Concurrency: the server's event loop; awaits each append's durability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.errors import MqliteError
+from mqlite.protocols.kafka.codec import Request
+from mqlite.protocols.kafka.errors import ErrorCode, code_for
+from mqlite.protocols.kafka.handlers import producer_ids
+from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.storage.errors import InvalidBatch
+from mqlite.storage.recordbatch import parse_header
+
+
+def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1, message: str | None = None) -> dict[str, Any]:
+    return {
+        "Index": index,
+        "ErrorCode": code,
+        "BaseOffset": base_offset,
+        "LogAppendTimeMs": -1,
+        "LogStartOffset": log_start,
+        "RecordErrors": [],
+        "ErrorMessage": message,
+    }
+
+
+async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, Any]:
+    if not 0 <= index < stream.partition_count:
+        return _result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+    if not records:
+        return _result(index, ErrorCode.CORRUPT_MESSAGE, message="no record batch")
+    try:
+        header = parse_header(records)
+    except InvalidBatch as exc:
+        return _result(index, ErrorCode.CORRUPT_MESSAGE, message=exc.message)
+    if header.size != len(records):
+        return _result(index, ErrorCode.CORRUPT_MESSAGE, message="expected exactly one record batch")
+    limit = stream.effective_config.max_message_bytes
+    if limit is not None and len(records) > limit:
+        return _result(index, ErrorCode.MESSAGE_TOO_LARGE)
+    partition = stream.partitions[index]
+    pid = header.producer_id
+    if pid >= 0 and header.base_sequence >= 0:
+        first, last = header.base_sequence, header.last_sequence
+        code, duplicate = producer_ids.check(partition, pid, header.producer_epoch, first, last)
+        if code:
+            return _result(index, code)
+        if duplicate is not None:
+            return _result(index, ErrorCode.NONE, duplicate, stream.earliest(index))
+    try:
+        result = await stream.append_batch(index, records)
+    except MqliteError as exc:
+        return _result(index, code_for(exc), message=exc.message)
+    base = int(result.base_offset)
+    if pid >= 0 and header.base_sequence >= 0:
+        producer_ids.record(partition, pid, header.producer_epoch, header.base_sequence, header.last_sequence, base)
+    return _result(index, ErrorCode.NONE, base, stream.earliest(index))
+
+
+async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
+    """Produce: append record batches; acks=0 sends no response."""
+    body = req.body
+    acks = body["Acks"]
+    responses = []
+    for topic in body["TopicData"]:
+        name = topic["Name"]
+        parts = []
+        stream = find_topic(fe.core, name)
+        for pdata in topic["PartitionData"]:
+            index = pdata["Index"]
+            if acks not in (0, 1, -1):
+                parts.append(_result(index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif stream is None:
+                parts.append(_result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+            else:
+                parts.append(await _append(stream, index, pdata["Records"]))
+        responses.append({"Name": name, "PartitionResponses": parts})
+    if acks == 0:
+        return None
+    return {"Responses": responses, "ThrottleTimeMs": 0}
+
+
+APIS = {0: (3, 7, produce)}

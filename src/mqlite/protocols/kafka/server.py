@@ -1,0 +1,125 @@
+"""Kafka listener: length-prefixed frames in, handler dispatch, responses in request order.
+
+Owns `start(core, settings, host, port) -> Listener` and `KafkaConnection`, the
+`transport.Connection` subclass for one client socket.
+
+Invariants (Kafka protocol guide, "network"): every request is an int32 size plus
+payload; a frame over the size cap (`socket.request.max.bytes`, 100 MiB, or
+`settings.extra["kafka_max_frame_bytes"]`) closes the connection, as do an unknown API
+key, an unparsable request, and a request other than ApiVersions/SASL before SASL
+authentication when users are configured. Requests on one connection are processed
+one at a time in arrival order (Kafka mutes a channel while a request is in flight),
+so responses always leave in request order even when a handler awaits (long-poll
+fetch, join-group); Produce with acks=0 sends no response.
+
+Concurrency: the server's one event loop. Each connection has at most one worker task
+draining its queue of frames; reading pauses when the queue grows past a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
+from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
+from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
+from mqlite.settings import Settings
+
+log = logging.getLogger("mqlite.kafka")
+
+_QUEUE_HIGH = 64
+_QUEUE_LOW = 8
+
+
+class KafkaConnection(Connection):
+    """One Kafka client connection; see module docstring."""
+
+    def __init__(self, registry: ConnectionRegistry, frontend: KafkaFrontEnd) -> None:
+        super().__init__(registry)
+        self.frontend = frontend
+        self.reader = FrameReader(frontend.max_frame_bytes)
+        self.queue: deque[bytes] = deque()
+        self.worker: asyncio.Task[None] | None = None
+        self.session: Session | None = None
+        self._reading_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # transport.Connection asserts `isinstance(transport, asyncio.Transport)`, which
+        # uvloop's TCPTransport fails; the same steps without the assert.
+        self.transport = transport  # type: ignore[assignment]
+        self.peername = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        self.registry.add(self)
+        self._last_read = self.loop.time()
+        self.on_connect()
+
+    def on_connect(self) -> None:
+        self.session = self.frontend.new_session(self.peername, self.sockname)
+
+    def on_data(self, data: bytes) -> None:
+        try:
+            frames = self.reader.feed(data)
+        except FrameTooLarge as exc:
+            log.warning("kafka %s: %s; closing", self.peername, exc)
+            self.abort()
+            return
+        if not frames:
+            return
+        self.queue.extend(frames)
+        if len(self.queue) > _QUEUE_HIGH and not self._reading_paused:
+            self._reading_paused = True
+            self.pause_reading()
+        if self.worker is None:
+            self.worker = self.loop.create_task(self._work())
+
+    async def _work(self) -> None:
+        try:
+            queue = self.queue
+            session = self.session
+            assert session is not None
+            while queue and not self.closed:
+                frame = queue.popleft()
+                if self._reading_paused and len(queue) < _QUEUE_LOW:
+                    self._reading_paused = False
+                    self.resume_reading()
+                out = await self.frontend.dispatch(session, frame)
+                if out is None:
+                    continue
+                if out is False:
+                    self.close()
+                    return
+                self.send(out)
+                if self._write_paused:
+                    await self.drain()
+        except ConnectionResetError:
+            pass
+        except Exception:
+            log.exception("kafka %s: request failed; closing", self.peername)
+            self.abort()
+        finally:
+            self.worker = None
+
+    def on_close(self, exc: Exception | None) -> None:
+        self.queue.clear()
+        if self.worker is not None:
+            self.worker.cancel()
+        if self.session is not None:
+            self.frontend.close_session(self.session)
+
+
+async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+    """Serve the Kafka protocol on `host:port` over `core` (port 0 = any free port)."""
+    frontend = KafkaFrontEnd(core, settings)
+    listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend))
+    frontend.start()
+    original_close = listener.close
+
+    async def close() -> None:
+        await frontend.stop()
+        await original_close()
+
+    listener.close = close  # type: ignore[method-assign]
+    return listener
