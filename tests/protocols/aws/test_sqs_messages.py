@@ -1,0 +1,212 @@
+"""SQS messages through real boto3 clients (json and query): send, receive, delete,
+visibility, FIFO, dead-letter queues, long polling, size limits.
+
+Rules (SQS API reference / developer guide): boto3 verifies MD5OfMessageBody and
+MD5OfMessageAttributes; ReceiveMessage returns requested system attributes (All or by
+name) and message attributes (All, names, prefix.*); a message whose visibility expires
+is delivered again with ApproximateReceiveCount+1, and the old receipt handle no longer
+deletes it; FIFO queues deliver a group in order and drop duplicates within 5 minutes;
+after maxReceiveCount receives a message moves to the dead-letter queue; a long poll
+returns as soon as a message arrives; messages are limited to 1 MiB and to the queue's
+MaximumMessageSize.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def code(info: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(info.value.response["Error"]["Code"])
+
+
+def test_send_receive_delete_with_attributes_and_md5s(sqs) -> None:
+    url = sqs.create_queue(QueueName="msgs")["QueueUrl"]
+    attrs = {
+        "s": {"DataType": "String", "StringValue": "välue"},
+        "n": {"DataType": "Number.int", "StringValue": "42"},
+        "b": {"DataType": "Binary", "BinaryValue": b"\x00\xffbin"},
+    }
+    body = "héllo <xml> & \"quotes\"\r\nline"
+    sent = sqs.send_message(
+        QueueUrl=url, MessageBody=body, MessageAttributes=attrs,
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-abc"}},
+    )
+    assert "MD5OfMessageSystemAttributes" in sent
+    got = sqs.receive_message(
+        QueueUrl=url, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    assert len(got) == 1
+    m = got[0]
+    assert m["Body"] == body
+    assert m["MessageId"] == sent["MessageId"]
+    assert m["MessageAttributes"] == attrs
+    assert m["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert m["Attributes"]["AWSTraceHeader"] == "Root=1-abc"
+    assert {"SenderId", "SentTimestamp", "ApproximateFirstReceiveTimestamp"} <= set(m["Attributes"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def test_receive_selects_attributes_by_name_and_prefix(sqs) -> None:
+    url = sqs.create_queue(QueueName="sel")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes={
+        "app.one": {"DataType": "String", "StringValue": "1"},
+        "app.two": {"DataType": "String", "StringValue": "2"},
+        "other": {"DataType": "String", "StringValue": "3"},
+    })
+    m = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["app.*"], AttributeNames=["SentTimestamp"])["Messages"][0]
+    assert set(m["MessageAttributes"]) == {"app.one", "app.two"}
+    assert set(m["Attributes"]) == {"SentTimestamp"}
+
+
+def test_visibility_expiry_redelivers_and_stale_receipt_does_not_delete(sqs) -> None:
+    url = sqs.create_queue(QueueName="vis")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="again")
+    first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"][0]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0)
+    second = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert second["MessageId"] == first["MessageId"]
+    assert second["Attributes"]["ApproximateReceiveCount"] == "2"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # stale: no-op
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"], VisibilityTimeout=0)
+    third = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    assert third["MessageId"] == first["MessageId"]
+
+
+def test_invalid_receipt_handle_and_message_not_inflight(sqs) -> None:
+    url = sqs.create_queue(QueueName="rh")["QueueUrl"]
+    with pytest.raises(ClientError) as info:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="garbage")
+    assert code(info) == "ReceiptHandleIsInvalid"
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    m = sqs.receive_message(QueueUrl=url)["Messages"][0]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    with pytest.raises(ClientError) as info:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=5)
+    assert code(info) == "AWS.SimpleQueueService.MessageNotInflight"
+
+
+def test_fifo_orders_within_group_and_deduplicates(sqs) -> None:
+    url = sqs.create_queue(QueueName="f.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    seqs = []
+    for i in range(5):
+        r = sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}")
+        seqs.append(int(r["SequenceNumber"]))
+    dup = sqs.send_message(QueueUrl=url, MessageBody="m0", MessageGroupId="g", MessageDeduplicationId="d0")
+    assert seqs == sorted(seqs)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    assert [m["Body"] for m in got] == [f"m{i}" for i in range(5)]
+    assert got[0]["MessageId"] == dup["MessageId"]
+    assert got[0]["Attributes"]["MessageGroupId"] == "g"
+    assert got[0]["Attributes"]["MessageDeduplicationId"] == "d0"
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="z")
+    assert code(info) == "MissingParameter"
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    assert code(info) == "InvalidParameterValue"
+
+
+def test_fifo_content_based_deduplication(sqs) -> None:
+    url = sqs.create_queue(QueueName="cb.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    a = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+    b = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+    assert a["MessageId"] == b["MessageId"]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 1
+
+
+def test_dead_letter_after_max_receive_count_and_move_back(sqs) -> None:
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src = sqs.create_queue(QueueName="work", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+    })["QueueUrl"]
+    sqs.send_message(QueueUrl=src, MessageBody="poison")
+    for _ in range(2):
+        m = sqs.receive_message(QueueUrl=src)["Messages"][0]
+        sqs.change_message_visibility(QueueUrl=src, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    assert "Messages" not in sqs.receive_message(QueueUrl=src)
+    dead = sqs.receive_message(QueueUrl=dlq, VisibilityTimeout=0)["Messages"]
+    assert [m["Body"] for m in dead] == ["poison"]
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    assert handle
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+        if tasks[0]["Status"] != "RUNNING":
+            break
+    assert tasks[0]["Status"] == "COMPLETED"
+    back = sqs.receive_message(QueueUrl=src, WaitTimeSeconds=2)["Messages"]
+    assert [m["Body"] for m in back] == ["poison"]
+
+
+def test_move_task_needs_a_dead_letter_queue(sqs) -> None:
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    with pytest.raises(ClientError) as info:
+        sqs.start_message_move_task(SourceArn=arn)
+    assert code(info) == "InvalidParameterValue"
+    with pytest.raises(ClientError):
+        sqs.cancel_message_move_task(TaskHandle="nope")
+
+
+def test_long_poll_returns_when_a_message_arrives(sqs, client_factory, protocol) -> None:
+    url = sqs.create_queue(QueueName="lp")["QueueUrl"]
+    sender = client_factory(protocol)
+
+    def send_later() -> None:
+        time.sleep(0.3)
+        sender.send_message(QueueUrl=url, MessageBody="wake")
+
+    t = threading.Thread(target=send_later)
+    t.start()
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+    t.join()
+    assert [m["Body"] for m in got["Messages"]] == ["wake"]
+
+
+def test_message_size_limits(sqs) -> None:
+    url = sqs.create_queue(QueueName="big")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="a" * (1024 * 1024))
+    assert len(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]) == 1024 * 1024
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="a" * (1024 * 1024 + 1))
+    assert code(info) == "InvalidParameterValue"
+    small = sqs.create_queue(QueueName="small", Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    sqs.send_message(QueueUrl=small, MessageBody="a" * 1024)
+    with pytest.raises(ClientError):
+        sqs.send_message(QueueUrl=small, MessageBody="a" * 1025)
+
+
+def test_send_rejects_bad_parameters(sqs) -> None:
+    url = sqs.create_queue(QueueName="bad")["QueueUrl"]
+    cases = [
+        ({"MessageBody": "\x01"}, "InvalidMessageContents"),
+        ({"MessageBody": "x", "DelaySeconds": 901}, "InvalidParameterValue"),
+        ({"MessageBody": "x", "MessageAttributes": {"AWS.x": {"DataType": "String", "StringValue": "v"}}}, "InvalidParameterValue"),
+        ({"MessageBody": "x", "MessageAttributes": {"n": {"DataType": "Number", "StringValue": "abc"}}}, "InvalidParameterValue"),
+    ]
+    for params, expected in cases:
+        with pytest.raises(ClientError) as info:
+            sqs.send_message(QueueUrl=url, **params)
+        assert code(info) == expected, params
+    with pytest.raises(ClientError) as info:
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
+    assert code(info) == "InvalidParameterValue"
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def test_delay_seconds_hides_message(sqs) -> None:
+    url = sqs.create_queue(QueueName="delayed")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)
+    assert [m["Body"] for m in got["Messages"]] == ["later"]
