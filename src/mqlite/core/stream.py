@@ -17,9 +17,11 @@ Long-poll: `wait_for_data(positions, timeout)` / `wait_for_bytes(positions, min_
 timeout)` return as soon as any watched partition has data past its position (and, for
 the latter, at least `min_bytes` of batches in total), or when the timeout expires.
 
-Producer state (Kafka idempotence) lives in the Kafka front-end; `Stream.extra` and
-`Partition.extra` are free-form, non-persistent dicts where a front-end may keep such
-per-stream / per-partition state next to the log it concerns.
+Kafka idempotence: storage tracks each producer id's epoch and last batches per log
+(rebuilt from the log after a restart); `producer_state(partition, producer_id)` exposes
+it, and the Kafka front-end makes the duplicate / out-of-order decision before calling
+`append_batch`. `Stream.extra` and `Partition.extra` are free-form, non-persistent dicts
+for any other per-stream / per-partition state a front-end wants next to the log.
 
 Concurrency: core's single event loop; only `append*` and `wait_*` suspend.
 """
@@ -148,6 +150,30 @@ class Stream:
             result = result[0]
         return None if result is None or result < 0 else int(result)
 
+    def producer_state(self, partition: int, producer_id: int) -> Any:
+        """Storage's `ProducerState` (epoch, last sequence, last batches) of an idempotent
+        producer on this partition, rebuilt from the log after a restart; None if unseen.
+        For the Kafka front-end's duplicate / out-of-order sequence checks."""
+        return self._part(partition).log.producer_state(producer_id)
+
+    def describe(self) -> dict[str, Any]:
+        """Name, id, configuration and per-partition offsets and sizes."""
+        return {
+            "name": self.name,
+            "id": self.id.hex(),
+            "created_ms": self.created_ms,
+            "config": self.config.to_dict(),
+            "partitions": [
+                {
+                    "partition": p.index,
+                    "earliest": int(p.log.start_offset),
+                    "latest": int(p.log.end_offset),
+                    "size_bytes": int(p.log.size_bytes),
+                }
+                for p in self.partitions
+            ],
+        }
+
     def size_bytes(self, partition: int | None = None) -> int:
         parts = self.partitions if partition is None else [self._part(partition)]
         return sum(int(p.log.size_bytes) for p in parts)
@@ -223,7 +249,7 @@ class Stream:
             base = int(result.base_offset)
             return [(p, base + i) for i in range(len(values))]
         keyless = partition if partition is not None else None
-        by_part: dict[int, list[Record]] = {}
+        by_part: dict[int, list[RecordIn]] = {}
         order: list[tuple[int, int]] = []
         for item in values:
             if isinstance(item, tuple):
