@@ -35,7 +35,7 @@ from pathlib import Path
 from mqlite.storage.commit import GroupCommitter
 from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed
 from mqlite.storage.log import AppendResult, Log, LogConfig
-from mqlite.storage.recordbatch import _PREFIX, HEADER_SIZE, BatchHeader, Record, decode_batch, parse_header
+from mqlite.storage.recordbatch import _PREFIX, HEADER_SIZE, BatchHeader, decode_batch, parse_header
 from mqlite.storage.segment import Segment
 
 __all__ = ["FileLog"]
@@ -89,6 +89,8 @@ class FileLog(Log):
         if not bases:
             seg = Segment(d, self._logical_start, interval)
             seg.open(create=True)
+            seg.index.reset()
+            seg.time_index.reset()
             self._segments = [seg]
             self._dir_dirty = True
         else:
@@ -249,14 +251,15 @@ class FileLog(Log):
                 i += 1
             return out
 
-    def read_records(self, offset: int, max_records: int = 500) -> list[Record]:
-        try:
-            return super().read_records(offset, max_records)
-        except InvalidBatch as exc:
-            with self._lock:
-                i = max(bisect.bisect_right(self._bases, offset) - 1, 0)
-                path = self._segments[i].path if i < len(self._segments) else self.directory
-            raise CorruptSegment(path, -1, offset, str(exc)) from exc
+    def _stored_batch_invalid(self, raw: bytes, exc: InvalidBatch) -> Exception:
+        base = parse_header(raw).base_offset
+        with self._lock:
+            seg = self._segments[max(bisect.bisect_right(self._bases, base) - 1, 0)]
+            try:
+                pos = seg.find_position(base)
+            except CorruptSegment as inner:
+                return inner
+        return CorruptSegment(seg.path, pos, base, str(exc))
 
     def offset_for_timestamp(self, timestamp: int) -> int | None:
         with self._lock:

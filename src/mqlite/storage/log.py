@@ -226,7 +226,10 @@ class Log(abc.ABC):
             if not batches:
                 break
             for raw in batches:
-                h, records = decode_batch(raw, verify_crc=False)
+                try:
+                    h, records = decode_batch(raw)
+                except InvalidBatch as exc:
+                    raise self._stored_batch_invalid(raw, exc) from exc
                 for r in records:
                     if r.offset >= offset:
                         out.append(r)
@@ -234,6 +237,10 @@ class Log(abc.ABC):
                             return out
                 pos = h.next_offset
         return out
+
+    def _stored_batch_invalid(self, raw: bytes, exc: InvalidBatch) -> Exception:
+        """The error to raise when a stored batch fails to decode (FileLog adds the path)."""
+        return exc
 
     def read_headers(self, offset: int, max_bytes: int = 1024 * 1024) -> list[BatchHeader]:
         """Headers of the batches `read(offset, max_bytes)` would return."""
