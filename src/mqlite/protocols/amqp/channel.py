@@ -1,0 +1,333 @@
+"""One AMQP channel: consumers, prefetch windows, delivery tags, unacked map, confirms, tx.
+
+Owns: the channel's state and the consumer push loop. Method handlers live in
+`exchanges.py`, `queues.py` and `basic.py` (dispatched from `HANDLERS`); this module
+implements the shared mechanics they call: deliver (batched into one `writelines`),
+ack/nack/reject by tag, publisher confirms in order, channel close/cleanup.
+
+Consumer push: per consumer a task asks its queue for up to (prefetch - unacked)
+messages leased until released to this channel (`owner=self`), writes them, and waits
+for credit (acks) or new messages. Ack -> `queue.delete(receipt)`, requeue ->
+`queue.release(receipt)`, channel close -> `queue.release_owner(self)` per queue.
+
+Invariants: delivery tags increase by one per delivery from 1; every unacked tag has
+exactly one leased message; confirms are sent in publish-sequence order (runs of acks
+collapse into one `multiple` ack); after close no frame is sent on this channel except
+Channel.Close/CloseOk.
+Concurrency: the server's event loop; handlers run synchronously in frame order, and a
+publish's routing starts synchronously (eager) so effects keep frame order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from pamqp import commands
+
+from mqlite.protocols.amqp import eager
+from mqlite.protocols.amqp import errors as E
+from mqlite.protocols.amqp.frames import basic_ack_frame, basic_nack_frame, content_frames, deliver_payload
+from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
+
+if TYPE_CHECKING:
+    from mqlite.protocols.amqp.connection import AmqpConnection
+    from mqlite.protocols.amqp.entities import QueueRecord
+
+log = logging.getLogger("mqlite.amqp")
+
+#: Most messages one receive asks for (no prefetch limit / no-ack consumers).
+MAX_BATCH = 256
+#: Seconds a consumer long-polls its queue before looping (core caps waits at 20 s).
+POLL_WAIT = 20.0
+
+
+def _ignore(_: Any, exc: BaseException | None) -> None:
+    if exc is not None:
+        log.warning("dead-lettering failed: %r", exc)
+
+
+class Consumer:
+    """A Basic.Consume subscription (see module docstring for the push loop)."""
+
+    __slots__ = ("channel", "qrec", "tag", "no_ack", "exclusive", "prefetch", "unacked", "priority",
+                 "task", "wake", "active", "key", "args", "blocked")
+
+    def __init__(self, channel: Channel, qrec: QueueRecord | None, tag: str, no_ack: bool, exclusive: bool,
+                 prefetch: int, args: dict[str, Any]) -> None:
+        self.channel = channel
+        self.qrec = qrec
+        self.tag = tag
+        self.no_ack = no_ack
+        self.exclusive = exclusive
+        self.prefetch = prefetch
+        self.unacked = 0
+        self.args = args
+        self.priority = args.get("x-priority", 0)
+        self.task: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()
+        self.active = True
+        self.blocked = False
+        self.key = (id(channel.conn), channel.number, tag)
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def stop(self) -> None:
+        self.active = False
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
+        self.task = None
+
+    def credit(self) -> int:
+        ch = self.channel
+        if not ch.flow or ch.closing:
+            return 0
+        n = MAX_BATCH
+        if self.no_ack:
+            return n
+        if self.prefetch:
+            n = min(n, self.prefetch - self.unacked)
+        if ch.global_prefetch:
+            n = min(n, ch.global_prefetch - len(ch.unacked))
+        return n
+
+    def poke(self) -> None:
+        if self.blocked:
+            self.blocked = False
+            self.wake.set()
+
+    async def run(self) -> None:
+        ch = self.channel
+        conn = ch.conn
+        qrec = self.qrec
+        assert qrec is not None
+        queue = qrec.queue
+        try:
+            while self.active:
+                n = self.credit()
+                if n > 0 and qrec.single_active:
+                    first = next(iter(qrec.consumers.values()), None)
+                    if first is not self:
+                        n = 0
+                if n <= 0:
+                    self.blocked = True
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                msgs = await queue.receive(n, POLL_WAIT, None, owner=ch)
+                if not msgs:
+                    continue
+                if not self.active or ch.closing:
+                    for m in msgs:
+                        queue.release(m.receipt)
+                    return
+                ch.deliver(self, queue, msgs)
+                if conn._write_paused:
+                    await conn.drain()
+        except asyncio.CancelledError:
+            pass
+        except ConnectionError:
+            pass
+        except Exception:
+            log.exception("consumer %s on %s failed", self.tag, qrec.name)
+
+
+class Delivery:
+    __slots__ = ("tag", "consumer", "queue", "receipt", "message", "qrec")
+
+    def __init__(self, tag: int, consumer: Consumer | None, queue: Any, message: Any, qrec: Any) -> None:
+        self.tag = tag
+        self.consumer = consumer
+        self.queue = queue
+        self.receipt = message.receipt
+        self.message = message
+        self.qrec = qrec
+
+
+class Channel:
+    """See module docstring."""
+
+    def __init__(self, conn: AmqpConnection, number: int) -> None:
+        self.conn = conn
+        self.number = number
+        self.broker = conn.broker
+        self.vhost = conn.vhost
+        self.closing = False
+        self.consumers: dict[str, Consumer] = {}
+        self.prefetch = 0
+        self.global_prefetch = 0
+        self.unacked: dict[int, Delivery] = {}
+        self.next_tag = 1
+        self.confirm = False
+        self.pub_seq = 0
+        self.confirms: deque[list[Any]] = deque()
+        self.tx = False
+        self.tx_ops: list[tuple[Any, ...]] = []
+        self.flow = True
+        self.leased: dict[int, Any] = {}  # id(queue) -> queue with messages leased here
+        self.pending = 0  # publishes routed but not finished
+        self.reply_token: str | None = None
+        self.last_queue = ""  # the channel's last declared queue (empty names refer to it)
+        self._ctag_seq = 0
+
+    # -- output -----------------------------------------------------------------------
+    def send_method(self, method: Any) -> None:
+        if not self.closing:
+            self.conn.send_method(self.number, method)
+
+    def new_consumer_tag(self) -> str:
+        self._ctag_seq += 1
+        return f"amq.ctag-{id(self):x}.{self._ctag_seq}"
+
+    # -- deliveries -------------------------------------------------------------------
+    def deliver(self, consumer: Consumer, queue: Any, msgs: list[Any]) -> None:
+        """Write Basic.Deliver frames for `msgs` in one writelines; track unacked."""
+        out: list[bytes] = []
+        number = self.number
+        frame_max = self.conn.frame_max
+        no_ack = consumer.no_ack
+        tag = self.next_tag
+        ctag = consumer.tag
+        qrec = consumer.qrec
+        for m in msgs:
+            method = deliver_payload(ctag, tag, m.receive_count > 1, exchange_of(m), m.routing_key)
+            content_frames(out, number, method, raw_properties_for(m), m.body, frame_max)
+            if no_ack:
+                queue.delete(m.receipt)
+            else:
+                self.unacked[tag] = Delivery(tag, consumer, queue, m, qrec)
+            tag += 1
+        if not no_ack:
+            consumer.unacked += len(msgs)
+            self.leased[id(queue)] = queue
+        self.next_tag = tag
+        self.conn.send_many(out)
+
+    def _settle(self, tag: int, multiple: bool) -> list[Delivery]:
+        unacked = self.unacked
+        if multiple:
+            tags = []
+            for t in unacked:
+                if tag and t > tag:
+                    break
+                tags.append(t)
+            if not tags and tag:
+                raise E.unknown_delivery_tag(tag)
+            return [unacked.pop(t) for t in tags]
+        d = unacked.pop(tag, None)
+        if d is None:
+            raise E.unknown_delivery_tag(tag)
+        return [d]
+
+    def _released(self, settled: list[Delivery]) -> None:
+        pokes: set[Consumer] = set()
+        for d in settled:
+            c = d.consumer
+            if c is not None:
+                c.unacked -= 1
+                if c.blocked:
+                    pokes.add(c)
+        if self.global_prefetch:
+            pokes.update(c for c in self.consumers.values() if c.blocked)
+        for c in pokes:
+            c.poke()
+
+    def ack(self, tag: int, multiple: bool) -> None:
+        """Basic.Ack from the consumer: delete the settled messages from their queues."""
+        settled = self._settle(tag, multiple)
+        for d in settled:
+            try:
+                d.queue.delete(d.receipt)
+            except Exception:  # the queue was deleted meanwhile
+                pass
+        self._released(settled)
+
+    def nack(self, tag: int, multiple: bool, requeue: bool) -> None:
+        """Basic.Nack / Basic.Reject: requeue at the original position, or dead-letter."""
+        settled = self._settle(tag, multiple)
+        if requeue:
+            for d in reversed(settled):
+                try:
+                    d.queue.release(d.receipt)
+                except Exception:
+                    pass
+        else:
+            for d in settled:  # core dead-letters (reason 'rejected') or drops
+                try:
+                    eager.start(d.queue.reject(d.receipt), _ignore)
+                except Exception:
+                    pass
+        self._released(settled)
+
+    def recover(self) -> None:
+        """Basic.Recover: requeue every unacked message of this channel."""
+        settled = list(self.unacked.values())
+        self.unacked.clear()
+        for d in reversed(settled):
+            try:
+                d.queue.release(d.receipt)
+            except Exception:
+                pass
+        self._released(settled)
+
+    # -- publisher confirms -----------------------------------------------------------
+    def confirm_done(self, entry: list[Any], ok: bool) -> None:
+        entry[1] = ok
+        confirms = self.confirms
+        if confirms[0] is not entry:
+            return
+        out: list[bytes] = []
+        last_ack = 0
+        while confirms and confirms[0][1] is not None:
+            seq, state = confirms.popleft()
+            if state:
+                last_ack = seq
+            else:
+                if last_ack:
+                    out.append(basic_ack_frame(self.number, last_ack, True))
+                    last_ack = 0
+                out.append(basic_nack_frame(self.number, seq, False))
+        if last_ack:
+            out.append(basic_ack_frame(self.number, last_ack, True))
+        if out and not self.closing:
+            self.conn.send_many(out)
+
+    # -- consumers --------------------------------------------------------------------
+    def remove_consumer(self, consumer: Consumer) -> None:
+        self.consumers.pop(consumer.tag, None)
+        consumer.stop()
+        if consumer.qrec is not None:
+            self.broker.consumer_removed(consumer.qrec, consumer)
+            if consumer.qrec.single_active:
+                for other in consumer.qrec.consumers.values():
+                    other.blocked = True
+                    other.poke()
+        elif self.reply_token:
+            self.broker.reply_to.pop(self.reply_token, None)
+            self.reply_token = None
+
+    def server_cancel(self, consumer: Consumer) -> None:
+        """The queue went away: Basic.Cancel to a client that said consumer_cancel_notify."""
+        self.remove_consumer(consumer)
+        if self.conn.capabilities.get("consumer_cancel_notify") and not self.closing:
+            self.send_method(commands.Basic.Cancel(consumer_tag=consumer.tag, nowait=True))
+
+    # -- close ------------------------------------------------------------------------
+    def cleanup(self) -> None:
+        """Stop consumers and requeue everything unacked (channel closed or connection gone)."""
+        self.closing = True
+        for consumer in list(self.consumers.values()):
+            self.remove_consumer(consumer)
+        if self.reply_token:
+            self.broker.reply_to.pop(self.reply_token, None)
+        self.unacked.clear()
+        for queue in self.leased.values():
+            try:
+                queue.release_owner(self)
+            except Exception:
+                pass
+        self.leased.clear()
+        self.tx_ops.clear()

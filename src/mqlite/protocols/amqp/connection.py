@@ -1,0 +1,400 @@
+"""Connection.Start/StartOk/Tune/TuneOk/Open/Close, heartbeats, Blocked, channel dispatch.
+
+Owns one client connection's state machine:
+
+    header -> (Start sent) start_ok -> (Tune sent) tune_ok -> open -> opened -> closing
+
+Start advertises product `mqlite`, its version, mechanisms `PLAIN AMQPLAIN` and the
+capabilities RabbitMQ clients check. Users come from `Settings.amqp_users`; `guest` may
+log in from loopback only (RabbitMQ's `loopback_users`). Heartbeats: we send one every
+half interval and close a peer silent for two intervals. A channel error sends
+Channel.Close and ignores that channel until Close-Ok; a connection error sends
+Connection.Close and ignores everything but Close-Ok (frame errors close at once
+after the Close, since the stream can no longer be parsed).
+
+Concurrency: the server's event loop. `on_data` parses and dispatches synchronously.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pamqp import commands
+from pamqp import decode as pdecode
+
+import mqlite
+from mqlite.protocols.amqp import basic, exchanges, queues
+from mqlite.protocols.amqp import errors as E
+from mqlite.protocols.amqp.channel import Channel
+from mqlite.protocols.amqp.frames import (
+    HEARTBEAT_FRAME,
+    PROTOCOL_HEADER,
+    BadProtocolHeader,
+    FrameError,
+    FrameReader,
+    HeartbeatEvent,
+    MethodEvent,
+    ProtocolHeaderEvent,
+    Publish,
+    encode_method,
+)
+from mqlite.protocols.transport import Connection, ConnectionRegistry
+
+if TYPE_CHECKING:
+    from mqlite.protocols.amqp.broker import AmqpBroker
+
+log = logging.getLogger("mqlite.amqp")
+
+CHANNEL_MAX = 2047
+CAPABILITIES = {
+    "publisher_confirms": True,
+    "exchange_exchange_bindings": True,
+    "basic.nack": True,
+    "consumer_cancel_notify": True,
+    "connection.blocked": True,
+    "consumer_priorities": True,
+    "authentication_failure_close": True,
+    "per_consumer_qos": True,
+    "direct_reply_to": True,
+}
+
+HANDLERS: dict[type, Any] = {**exchanges.HANDLERS, **queues.HANDLERS, **basic.HANDLERS}
+
+
+class AmqpConnection(Connection):
+    """See module docstring."""
+
+    def __init__(self, registry: ConnectionRegistry, broker: AmqpBroker, settings: Any) -> None:
+        super().__init__(registry)
+        self.broker = broker
+        self.settings = settings
+        self.server_frame_max = int(getattr(settings, "amqp_frame_max", 131072))
+        self.server_heartbeat = int(getattr(settings, "amqp_heartbeat", 60))
+        self.reader = FrameReader(self.server_frame_max)
+        self.frame_max = self.server_frame_max
+        self.channel_max = CHANNEL_MAX
+        self.heartbeat = 0
+        self.state = "header"
+        self.channels: dict[int, Channel] = {}
+        self.closing_channels: set[int] = set()
+        self.capabilities: dict[str, Any] = {}
+        self.client_properties: dict[str, Any] = {}
+        self.user = ""
+        self.vhost = "/"
+        self.inflight = 0
+        self.last_rx = 0.0
+        self._hb_handle: Any = None
+        self._blocked_sent = False
+        self.blocked_paused = False
+
+    # -- transport hooks --------------------------------------------------------------
+    def on_connect(self) -> None:
+        self.last_rx = self.loop.time()
+        self.broker.connections.add(self)
+
+    def on_data(self, data: bytes) -> None:
+        if self.state in ("dead", "closed"):
+            return
+        self.last_rx = self.loop.time()
+        try:
+            events = self.reader.feed(data)
+        except BadProtocolHeader:
+            self.send(PROTOCOL_HEADER)
+            self.state = "dead"
+            self.close()
+            return
+        except FrameError as exc:
+            self.events_then_die(exc)
+            return
+        for ev in events:
+            if self.state in ("dead", "closed"):
+                return
+            try:
+                self.dispatch(ev)
+            except E.AmqpError as err:
+                channel = getattr(ev, "channel", 0)
+                if err.hard or channel == 0:
+                    self.connection_error(err)
+                else:
+                    ch = self.channels.get(channel)
+                    if ch is not None:
+                        self.channel_error(ch, err)
+
+    def events_then_die(self, exc: FrameError) -> None:
+        """A framing error: the stream cannot be parsed further; Close, then drop."""
+        if self.state in ("opened", "open", "tune_ok", "start_ok"):
+            self.send(encode_method(0, commands.Connection.Close(
+                reply_code=exc.reply_code, reply_text=exc.text[:255], class_id=exc.class_id,
+                method_id=exc.method_id)))
+        self.state = "dead"
+        self._teardown()
+        self.close()
+
+    def on_close(self, exc: Exception | None) -> None:
+        self.state = "closed"
+        self._teardown()
+
+    def _teardown(self) -> None:
+        if self._hb_handle is not None:
+            self._hb_handle.cancel()
+            self._hb_handle = None
+        for ch in list(self.channels.values()):
+            ch.cleanup()
+        self.channels.clear()
+        self.broker.connection_closed(self)
+
+    # -- output -----------------------------------------------------------------------
+    def send_method(self, channel: int, method: Any) -> None:
+        self.send(encode_method(channel, method))
+
+    # -- dispatch ---------------------------------------------------------------------
+    def dispatch(self, ev: Any) -> None:
+        if type(ev) is Publish:
+            ch = self.channels.get(ev.channel)
+            if ch is None or ch.closing:
+                if ev.channel in self.closing_channels:
+                    return
+                raise E.AmqpError(E.CHANNEL_ERROR, "CHANNEL_ERROR - expected 'channel.open'", 60, 40)
+            basic.publish(ch, ev)
+            return
+        if type(ev) is MethodEvent:
+            if ev.channel == 0:
+                self._connection_method(ev.method)
+            else:
+                self._channel_method(ev.channel, ev.method)
+            return
+        if type(ev) is HeartbeatEvent:
+            return
+        if type(ev) is ProtocolHeaderEvent:
+            self._send_start()
+
+    def _channel_method(self, number: int, m: Any) -> None:
+        if self.state != "opened":
+            if self.state == "closing":
+                return
+            raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} before connection.open")
+        if number in self.closing_channels:
+            if isinstance(m, commands.Channel.CloseOk):
+                self.closing_channels.discard(number)
+            elif isinstance(m, commands.Channel.Close):
+                self.send_method(number, commands.Channel.CloseOk())
+            return
+        ch = self.channels.get(number)
+        if isinstance(m, commands.Channel.Open):
+            if ch is not None:
+                raise E.AmqpError(E.CHANNEL_ERROR, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10)
+            if number > self.channel_max:
+                raise E.AmqpError(
+                    E.NOT_ALLOWED,
+                    f"NOT_ALLOWED - channel number {number} exceeds the negotiated channel_max {self.channel_max}",
+                    20, 10)
+            self.channels[number] = Channel(self, number)
+            self.send_method(number, commands.Channel.OpenOk())
+            return
+        if ch is None:
+            raise E.AmqpError(E.CHANNEL_ERROR, "CHANNEL_ERROR - expected 'channel.open'", *_ids(m))
+        if isinstance(m, commands.Channel.Close):
+            ch.cleanup()
+            del self.channels[number]
+            self.reader.discard_channel(number)
+            self.send_method(number, commands.Channel.CloseOk())
+            return
+        if isinstance(m, commands.Channel.CloseOk):
+            return
+        handler = HANDLERS.get(type(m))
+        if handler is None:
+            raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} on a channel", *_ids(m))
+        try:
+            handler(ch, m)
+        except E.AmqpError as err:
+            if not err.class_id:
+                err.class_id, err.method_id = _ids(m)
+            raise
+
+    # -- errors -----------------------------------------------------------------------
+    def channel_error(self, ch: Channel, err: E.AmqpError) -> None:
+        """Soft error: Channel.Close with the reply; the channel is dead until Close-Ok."""
+        if err.hard:
+            self.connection_error(err)
+            return
+        if self.channels.get(ch.number) is not ch:
+            return
+        log.debug("channel %d error: %s", ch.number, err.text)
+        ch.cleanup()
+        del self.channels[ch.number]
+        self.reader.discard_channel(ch.number)
+        self.closing_channels.add(ch.number)
+        self.send_method(ch.number, commands.Channel.Close(
+            reply_code=err.code, reply_text=err.text, class_id=err.class_id, method_id=err.method_id))
+
+    def connection_error(self, err: E.AmqpError) -> None:
+        """Hard error: Connection.Close; everything but Close-Ok is then ignored."""
+        if self.state in ("closing", "dead", "closed"):
+            return
+        log.debug("connection error: %s", err.text)
+        self.send_method(0, commands.Connection.Close(
+            reply_code=err.code, reply_text=err.text, class_id=err.class_id, method_id=err.method_id))
+        self.state = "closing"
+        for ch in list(self.channels.values()):
+            ch.cleanup()
+        self.channels.clear()
+        self.loop.call_later(5.0, self._force_close)
+
+    def _force_close(self) -> None:
+        if not self.closed:
+            self.abort()
+
+    # -- connection class -------------------------------------------------------------
+    def _send_start(self) -> None:
+        props = {
+            "product": "mqlite",
+            "version": getattr(mqlite, "__version__", "0.1.0"),
+            "platform": "Python",
+            "copyright": "mqlite contributors",
+            "information": "Licensed under the Apache License 2.0",
+            "cluster_name": "mqlite",
+            "capabilities": dict(CAPABILITIES),
+        }
+        self.send_method(0, commands.Connection.Start(
+            version_major=0, version_minor=9, server_properties=props,
+            mechanisms="PLAIN AMQPLAIN", locales="en_US"))
+        self.state = "start_ok"
+
+    def _connection_method(self, m: Any) -> None:
+        state = self.state
+        if state == "closing":
+            if isinstance(m, commands.Connection.CloseOk | commands.Connection.Close):
+                if isinstance(m, commands.Connection.Close):
+                    self.send_method(0, commands.Connection.CloseOk())
+                self.state = "dead"
+                self.close()
+            return
+        if isinstance(m, commands.Connection.StartOk) and state == "start_ok":
+            self._start_ok(m)
+        elif isinstance(m, commands.Connection.TuneOk) and state == "tune_ok":
+            self._tune_ok(m)
+        elif isinstance(m, commands.Connection.Open) and state == "open":
+            self._open(m)
+        elif isinstance(m, commands.Connection.Close):
+            self.send_method(0, commands.Connection.CloseOk())
+            self.state = "dead"
+            self._teardown()
+            self.close()
+        elif isinstance(m, commands.Connection.CloseOk):
+            self.state = "dead"
+            self.close()
+        elif isinstance(m, commands.Connection.Blocked | commands.Connection.Unblocked):
+            return
+        else:
+            raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} in state {state}", *_ids(m))
+
+    def _start_ok(self, m: Any) -> None:
+        self.client_properties = dict(m.client_properties or {})
+        caps = self.client_properties.get("capabilities") or {}
+        self.capabilities = dict(caps) if isinstance(caps, dict) else {}
+        user, password = _credentials(m.mechanism, m.response)
+        ok = user is not None and self.broker.users.get(user) == password
+        if ok and user == "guest" and not _loopback(self.peername):
+            ok = False
+        if not ok:
+            text = (f"ACCESS_REFUSED - Login was refused using authentication mechanism {m.mechanism}. "
+                    "For details see the broker logfile.")
+            if user is None:
+                text = f"ACCESS_REFUSED - unsupported authentication mechanism '{m.mechanism}'"
+            self.send_method(0, commands.Connection.Close(reply_code=E.ACCESS_REFUSED, reply_text=text,
+                                                          class_id=10, method_id=11))
+            self.state = "dead"
+            self.close()
+            return
+        self.user = user or ""
+        self.send_method(0, commands.Connection.Tune(
+            channel_max=CHANNEL_MAX, frame_max=self.server_frame_max, heartbeat=self.server_heartbeat))
+        self.state = "tune_ok"
+
+    def _tune_ok(self, m: Any) -> None:
+        if m.frame_max and m.frame_max < 4096:
+            raise E.AmqpError(E.NOT_ALLOWED, f"NOT_ALLOWED - frame_max={m.frame_max} < 4096 min size", 10, 31)
+        if m.frame_max > self.server_frame_max:
+            raise E.AmqpError(E.NOT_ALLOWED, f"NOT_ALLOWED - frame_max={m.frame_max} > {self.server_frame_max} max size", 10, 31)
+        self.frame_max = m.frame_max or self.server_frame_max
+        self.reader.frame_max = self.frame_max
+        self.channel_max = m.channel_max or CHANNEL_MAX
+        self.heartbeat = m.heartbeat
+        if self.heartbeat:
+            self._hb_handle = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+        self.state = "open"
+
+    def _open(self, m: Any) -> None:
+        vhost = m.virtual_host or "/"
+        if vhost not in self.broker.vhosts:
+            raise E.AmqpError(E.NOT_ALLOWED, f"NOT_ALLOWED - vhost {vhost} not found", 10, 40)
+        self.vhost = vhost
+        self.state = "opened"
+        self.send_method(0, commands.Connection.OpenOk())
+        if self.broker.blocked_reason:
+            self.set_blocked(self.broker.blocked_reason)
+
+    # -- heartbeats and blocking ------------------------------------------------------
+    def _heartbeat_tick(self) -> None:
+        self._hb_handle = None
+        if self.closed or self.state in ("dead", "closed"):
+            return
+        silent = self.loop.time() - self.last_rx
+        if silent > 2 * self.heartbeat:
+            log.info("missed heartbeats from client %s, timeout: %ds", self.peername, self.heartbeat)
+            self.state = "dead"
+            self._teardown()
+            self.abort()
+            return
+        self.send(HEARTBEAT_FRAME)
+        self._hb_handle = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
+
+    def set_blocked(self, reason: str | None) -> None:
+        """Connection.Blocked / Unblocked (when the client supports it)."""
+        if not self.capabilities.get("connection.blocked") or self.state != "opened":
+            return
+        if reason and not self._blocked_sent:
+            self._blocked_sent = True
+            self.send_method(0, commands.Connection.Blocked(reason=reason))
+        elif not reason and self._blocked_sent:
+            self._blocked_sent = False
+            self.send_method(0, commands.Connection.Unblocked())
+        if not reason and self.blocked_paused:
+            self.blocked_paused = False
+            self.resume_reading()
+
+
+def _ids(m: Any) -> tuple[int, int]:
+    index = getattr(m, "index", 0)
+    return index >> 16, index & 0xFFFF
+
+
+def _credentials(mechanism: str, response: Any) -> tuple[str | None, str | None]:
+    raw = response.encode("utf-8") if isinstance(response, str) else bytes(response or b"")
+    if mechanism == "PLAIN":
+        parts = raw.split(b"\x00")
+        if len(parts) != 3:
+            return "", None
+        return parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
+    if mechanism == "AMQPLAIN":
+        try:
+            _, table = pdecode.field_table(len(raw).to_bytes(4, "big") + raw)
+        except Exception:
+            return "", None
+        login, password = table.get("LOGIN"), table.get("PASSWORD")
+        if isinstance(login, bytes):
+            login = login.decode()
+        if isinstance(password, bytes):
+            password = password.decode()
+        return (login or ""), password
+    return None, None
+
+
+def _loopback(peer: Any) -> bool:
+    try:
+        host = peer[0] if isinstance(peer, tuple) else str(peer)
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except (ValueError, TypeError, IndexError):
+        return isinstance(peer, str)  # unix socket

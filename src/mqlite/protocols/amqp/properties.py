@@ -1,0 +1,178 @@
+"""AMQP basic properties <-> the core `Envelope`/`Message` (attributes and meta).
+
+Owns the storage form of an AMQP message in core, documented in docs/amqp-mapping.md:
+
+- `meta["amqp.p"]`: the content header's property flags + property list, byte for byte
+  as the publisher sent them (so every field-table type round-trips exactly, including
+  the integer widths and long-string/byte-array distinctions pamqp would re-choose).
+- `meta["amqp.x"]`: the exchange the message was published to (Basic.Deliver's field).
+- `Envelope.routing_key`: the routing key; `priority` from `priority`; `ttl_ms` from
+  `expiration`.
+- `attributes`: the `headers` table's entries, for non-AMQP readers (SQS): str ->
+  String, int/float/Decimal -> Number, bytes -> Binary, anything else (bool, tables,
+  arrays, timestamps, void) -> `String.amqp.<type>` holding its text form.
+
+A message that did not come from AMQP (no `amqp.p`) is delivered with properties built
+from its attributes: String/Number -> headers str/number, Binary -> byte array; plus
+`message_id` (the core id) and `timestamp` (sent time).
+
+Concurrency: pure functions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from pamqp import commands
+
+from mqlite.core.message import Attribute, Envelope, Message
+
+META_PROPS = "amqp.p"
+META_EXCHANGE = "amqp.x"
+META_PERSISTENT = "amqp.dm"
+
+_H = struct.Struct(">H")
+_FLAG_HEADERS = 0x2000
+_FLAG_DELIVERY_MODE = 0x1000
+_FLAG_PRIORITY = 0x0800
+_FLAG_EXPIRATION = 0x0100
+
+Properties = commands.Basic.Properties
+
+
+def decode_properties(raw: bytes) -> Any:
+    """Decode a raw property block into a pamqp `Basic.Properties`."""
+    props = Properties()
+    flags = 0
+    offset = 0
+    index = 0
+    while True:
+        if len(raw) < offset + 2:
+            raise ValueError("content header flags are truncated")
+        part = _H.unpack_from(raw, offset)[0]
+        offset += 2
+        flags |= part << (index * 16)
+        if not part & 1:
+            break
+        index += 1
+    props.unmarshal(flags, raw[offset:])
+    return props
+
+
+def encode_properties(props: Any) -> bytes:
+    """Encode a pamqp `Basic.Properties` into a raw property block."""
+    return bytes(props.marshal())
+
+
+class PublishFacts:
+    """The few property facts routing and queues need, decoded once per publish."""
+
+    __slots__ = ("props", "delivery_mode", "priority", "ttl_ms", "headers")
+
+    def __init__(self, raw: bytes) -> None:
+        flags = _H.unpack_from(raw, 0)[0] if len(raw) >= 2 else 0
+        self.props: Any = None
+        self.delivery_mode = 0
+        self.priority: int | None = None
+        self.ttl_ms: int | None = None
+        self.headers: dict[str, Any] | None = None
+        if flags & (_FLAG_HEADERS | _FLAG_DELIVERY_MODE | _FLAG_PRIORITY | _FLAG_EXPIRATION) or flags & 1:
+            props = self.props = decode_properties(raw)
+            self.delivery_mode = props.delivery_mode or 0
+            self.priority = props.priority
+            self.headers = props.headers
+            if props.expiration is not None:
+                self.ttl_ms = parse_expiration(props.expiration)
+
+
+def parse_expiration(text: str) -> int:
+    """RabbitMQ: expiration is a string of a non-negative integer of milliseconds."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid expiration value '{text}'") from None
+    if value < 0:
+        raise ValueError(f"invalid expiration value '{text}'")
+    return value
+
+
+def header_attributes(headers: Mapping[str, Any] | None) -> dict[str, Attribute]:
+    """The headers table as SQS-shaped attributes (see module docstring)."""
+    if not headers:
+        return {}
+    out: dict[str, Attribute] = {}
+    for key, value in headers.items():
+        if isinstance(value, bool):
+            out[key] = Attribute("String.amqp.bool", "true" if value else "false")
+        elif isinstance(value, str):
+            out[key] = Attribute("String", value)
+        elif isinstance(value, int | float | decimal.Decimal):
+            out[key] = Attribute("Number", str(value))
+        elif isinstance(value, bytes | bytearray):
+            out[key] = Attribute("Binary", bytes(value))
+        elif isinstance(value, datetime.datetime):
+            out[key] = Attribute("String.amqp.timestamp", value.isoformat())
+        elif value is None:
+            out[key] = Attribute("String.amqp.void", "")
+        else:
+            out[key] = Attribute(f"String.amqp.{type(value).__name__}", str(value))
+    return out
+
+
+def envelope_for(
+    exchange: str, routing_key: str, raw: bytes, body: bytes, facts: PublishFacts
+) -> Envelope:
+    """The core Envelope for one Basic.Publish."""
+    meta = {META_PROPS: raw, META_EXCHANGE: exchange.encode()}
+    if facts.delivery_mode == 2:
+        meta[META_PERSISTENT] = b"2"
+    return Envelope(
+        body=body,
+        attributes=header_attributes(facts.headers),
+        meta=meta,
+        routing_key=routing_key,
+        priority=facts.priority,
+        ttl_ms=facts.ttl_ms,
+    )
+
+
+def _attribute_value(attr: Attribute) -> Any:
+    kind = attr.data_type.split(".", 1)[0]
+    if kind == "Binary":
+        return bytes(attr.value) if isinstance(attr.value, bytes | bytearray) else str(attr.value).encode()
+    value = attr.value.decode() if isinstance(attr.value, bytes) else attr.value
+    if kind == "Number":
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    return value
+
+
+def raw_properties_for(message: Message) -> bytes:
+    """The property block to deliver `message` with (exact when it came from AMQP)."""
+    raw = message.meta.get(META_PROPS)
+    if raw is not None:
+        return bytes(raw)
+    headers = {k: _attribute_value(a) for k, a in message.attributes.items()} or None
+    props = Properties(
+        headers=headers,
+        message_id=message.id or None,
+        timestamp=datetime.datetime.fromtimestamp(message.sent_timestamp / 1000, tz=datetime.UTC)
+        if message.sent_timestamp
+        else None,
+        priority=message.priority or None,
+    )
+    return encode_properties(props)
+
+
+def exchange_of(message: Message) -> str:
+    raw = message.meta.get(META_EXCHANGE)
+    return raw.decode() if raw is not None else ""
