@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 
-from mqlite.core.channels import CUT_OFF_REASON, BufferedSubscriber, Channels, Delivery, Subscriber
+from mqlite.core.channels import (
+    CUT_OFF_REASON,
+    BufferedSubscriber,
+    Channels,
+    Delivery,
+    Subscriber,
+)
 from mqlite.core.clock import ManualClock
 
 
@@ -101,10 +107,8 @@ def test_slow_subscriber_is_cut_off_without_affecting_others() -> None:
     ch.subscribe(slow, ["c"])
     ch.psubscribe(slow, ["c*"])
     ch.subscribe(fast, ["c"])
-    sent = 0
     for _ in range(10):
         ch.publish("c", b"x" * 30)
-        sent += 1
         fast.drain()
     assert slow.closed_reason == CUT_OFF_REASON
     assert ch.subscription_count(slow) == 0 and ch.numpat() == 0

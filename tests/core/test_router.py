@@ -16,7 +16,13 @@ from mqlite.core.channels import BufferedSubscriber
 from mqlite.core.config import CoreConfig
 from mqlite.core.errors import InvalidPattern, InvalidValue
 from mqlite.core.message import Attribute, Envelope
-from mqlite.core.router import Binding, Destination, MatcherKind, RouteResult, register_transform
+from mqlite.core.router import (
+    Binding,
+    Destination,
+    MatcherKind,
+    RouteResult,
+    register_transform,
+)
 
 CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
 

@@ -434,7 +434,7 @@ class BufferedSubscriber:
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             await asyncio.wait_for(asyncio.shield(self._waiter), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             self._waiter = None

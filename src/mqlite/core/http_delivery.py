@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from mqlite.core.clock import Clock
@@ -31,7 +31,7 @@ from mqlite.core.message import Envelope
 
 log = logging.getLogger("mqlite.core.http_delivery")
 
-OnFailure = Callable[[Envelope, str], Awaitable[None]]
+OnFailure = Callable[[Envelope, str], Coroutine[Any, Any, None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULTS: dict[str, Any] = {
@@ -145,7 +145,7 @@ class HttpDelivery:
                 ) as resp:
                     await resp.read()
                     status = resp.status
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return True, "timeout"
             except aiohttp.ClientError as exc:
                 return True, f"{type(exc).__name__}: {exc}"

@@ -211,8 +211,15 @@ class _Publish:
     """Per-publish state: the message view, loop protection, and the tally."""
 
     __slots__ = (
-        "headers", "views", "visited", "delivered", "routed", "destinations", "failed",
-        "dead_lettered", "via_alternate",
+        "dead_lettered",
+        "delivered",
+        "destinations",
+        "failed",
+        "headers",
+        "routed",
+        "via_alternate",
+        "views",
+        "visited",
     )
 
     def __init__(self, headers: Mapping[str, Any] | None) -> None:
@@ -422,20 +429,21 @@ class Router:
         matched = self._index.match(ctx.view(env))
         dedupe = bool(self.config.get("dedupe", True))
         for b in matched:
-            out: Envelope | None = env
+            out = env
             tname = b.args.get("transform")
             if tname:
                 fn = _TRANSFORMS.get(tname)
                 try:
                     if fn is None:
                         raise LookupError(f"transform {tname!r} is not registered")
-                    out = fn(env, b)
-                except Exception as exc:
+                    transformed = fn(env, b)
+                except Exception as exc:  # noqa: BLE001 - contained per binding
                     log.warning("router %s: transform of binding %s failed: %s", self.name, b.id, exc)
                     await self._fail(env, b, f"transform failed: {exc}", ctx)
                     continue
-                if out is None:
+                if transformed is None:
                     continue
+                out = transformed
             dest = b.destination
             if dest.kind is DestinationKind.ROUTER:
                 target = self._resolve_router(dest.name)
@@ -451,7 +459,7 @@ class Router:
                 ctx.delivered.add(key)
             try:
                 await self._deliver(dest, out, b)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - contained per binding
                 await self._fail(out, b, _reason(exc), ctx)
                 continue
             ctx.routed += 1
@@ -533,7 +541,7 @@ class Router:
                 await r.publish(dl_env)
             else:
                 await self._deliver(target, dl_env, None)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - contained per binding
             log.warning("router %s: dead-letter delivery to %s failed: %s", self.name, target, exc)
             return
         ctx.dead_lettered += 1

@@ -27,6 +27,7 @@ recompiled. Concurrency: core's single event loop (docs/architecture.md); no loc
 from __future__ import annotations
 
 import base64
+import builtins
 import datetime
 import decimal
 import logging
@@ -153,7 +154,7 @@ class RouterRegistry:
     def list(self, prefix: str = "") -> list[str]:
         return sorted(n for n in self._routers if n.startswith(prefix))
 
-    def routers(self) -> list[Router]:
+    def routers(self) -> builtins.list[Router]:
         return [self._routers[n] for n in self.list()]
 
     def remove_destination(self, destination: Destination) -> int:

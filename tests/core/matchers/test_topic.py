@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mqlite.core.matchers.topic import TopicTrie, compile_topic, split_key, topic_matches
+from mqlite.core.matchers.topic import (
+    TopicTrie,
+    compile_topic,
+    split_key,
+    topic_matches,
+)
 
 CASES = [
     # (binding key, routing key, matches) — RabbitMQ tutorial 5 and its topic tests

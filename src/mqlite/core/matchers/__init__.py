@@ -24,7 +24,11 @@ from mqlite.core.matchers.event_pattern import (
 from mqlite.core.matchers.fanout import compile_fanout
 from mqlite.core.matchers.glob import compile_glob, glob_matches
 from mqlite.core.matchers.headers import compile_headers, headers_match
-from mqlite.core.matchers.sns_filter import FilterPolicy, compile_sns_filter, sns_filter_matches
+from mqlite.core.matchers.sns_filter import (
+    FilterPolicy,
+    compile_sns_filter,
+    sns_filter_matches,
+)
 from mqlite.core.matchers.topic import TopicTrie, compile_topic, topic_matches
 
 __all__ = [

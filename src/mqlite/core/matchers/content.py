@@ -21,6 +21,7 @@ Concurrency: pure functions; safe from any thread.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class PatternError(ValueError):
 
 
 def is_number(v: Any) -> bool:
-    return (type(v) is int or type(v) is float) and v == v
+    return type(v) is int or (type(v) is float and not math.isnan(v))
 
 
 def canon(v: Any) -> tuple[Any, ...] | None:
@@ -170,9 +171,7 @@ def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
             return False
         if v < lo or (v == lo and not lo_incl):
             return False
-        if v > hi or (v == hi and not hi_incl):
-            return False
-        return True
+        return not (v > hi or (v == hi and not hi_incl))
 
     return pred
 

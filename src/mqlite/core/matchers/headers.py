@@ -129,9 +129,7 @@ def headers_match(args: Mapping[str, Any] | None, headers: Mapping[str, Any] | N
             all_match = False
             continue
         pv = args[k]
-        if pv is None:
-            any_match = True
-        elif values_equal(pv, h[k]):
+        if pv is None or values_equal(pv, h[k]):
             any_match = True
         else:
             all_match = False

@@ -31,7 +31,11 @@ from mqlite.core.matchers.content import canon, eval_node, path_values
 from mqlite.core.matchers.event_pattern import compile_event_pattern
 from mqlite.core.matchers.glob import compile_glob
 from mqlite.core.matchers.headers import compile_headers
-from mqlite.core.matchers.sns_filter import attribute_values, attributes_view, compile_sns_filter
+from mqlite.core.matchers.sns_filter import (
+    attribute_values,
+    attributes_view,
+    compile_sns_filter,
+)
 from mqlite.core.matchers.topic import TopicTrie, compile_topic
 
 log = logging.getLogger("mqlite.core.matchers")
@@ -48,10 +52,17 @@ class MatcherKind(str, Enum):
 
 
 class Entry(Protocol, Hashable):
-    matcher: MatcherKind
-    spec: Any
-    compiled: Any
-    seq: int
+    @property
+    def matcher(self) -> MatcherKind: ...
+
+    @property
+    def spec(self) -> Any: ...
+
+    @property
+    def compiled(self) -> Any: ...
+
+    @property
+    def seq(self) -> int: ...
 
 
 def matcher_kind(matcher: MatcherKind | str) -> MatcherKind:
@@ -107,7 +118,7 @@ _UNSET = object()
 class MessageView:
     """One message as matchers see it; decodings are computed at most once."""
 
-    __slots__ = ("routing_key", "body_bytes", "attributes", "headers", "_body", "_attrs")
+    __slots__ = ("_attrs", "_body", "attributes", "body_bytes", "headers", "routing_key")
 
     def __init__(
         self,

@@ -24,10 +24,10 @@ import orjson
 
 from mqlite.core.errors import InvalidPattern
 from mqlite.core.matchers.content import (
+    OPAQUE,
     Dialect,
     Hint,
     Leaf,
-    OPAQUE,
     Node,
     PatternError,
     compile_node,
