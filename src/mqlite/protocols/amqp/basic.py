@@ -83,7 +83,8 @@ def publish(ch: Channel, p: Publish) -> None:
         ch.confirms.append(entry)
     conn = ch.conn
     if broker.blocked_reason and not conn.blocked_paused:
-        conn.blocked_paused = True  # RabbitMQ stops reading from a publishing connection
+        conn.set_blocked(broker.blocked_reason)  # RabbitMQ: told, then not read until clear
+        conn.blocked_paused = True
         conn.pause_reading()
     conn.inflight += 1
     if conn.inflight == INFLIGHT_HIGH:

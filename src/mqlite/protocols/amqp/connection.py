@@ -90,6 +90,15 @@ class AmqpConnection(Connection):
         self.blocked_paused = False
 
     # -- transport hooks --------------------------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        # TEMPORARY: transport.py asserts isinstance(transport, asyncio.Transport), which
+        # uvloop's TCPTransport is not; same steps without the assert until it is fixed.
+        self.transport = transport
+        self.peername = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        self.registry.add(self)
+        self.on_connect()
+
     def on_connect(self) -> None:
         self.last_rx = self.loop.time()
         self.broker.connections.add(self)
@@ -333,8 +342,6 @@ class AmqpConnection(Connection):
         self.vhost = vhost
         self.state = "opened"
         self.send_method(0, commands.Connection.OpenOk())
-        if self.broker.blocked_reason:
-            self.set_blocked(self.broker.blocked_reason)
 
     # -- heartbeats and blocking ------------------------------------------------------
     def _heartbeat_tick(self) -> None:

@@ -143,7 +143,7 @@ def envelope_for(
 def _attribute_value(attr: Attribute) -> Any:
     kind = attr.data_type.split(".", 1)[0]
     if kind == "Binary":
-        return bytes(attr.value) if isinstance(attr.value, bytes | bytearray) else str(attr.value).encode()
+        return bytearray(attr.value if isinstance(attr.value, bytes | bytearray) else str(attr.value).encode())
     value = attr.value.decode() if isinstance(attr.value, bytes) else attr.value
     if kind == "Number":
         try:
