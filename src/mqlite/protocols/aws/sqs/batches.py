@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.errors import MqliteError
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_url
-from mqlite.protocols.aws.sqs.messages import _maybe, _param_range, prepare_send, send_prepared, send_reply
+from mqlite.protocols.aws.sqs.messages import _param_range, prepare_send, send_prepared, send_reply
 from mqlite.protocols.aws.wire import AwsError
 
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -92,38 +91,41 @@ class BatchActions:
     async def delete_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DeleteMessageBatch."""
         queue = self.queue(p["QueueUrl"])
+        entries = check_entries(p.get("Entries"))
         ok, failed = [], []
-        for e in check_entries(p.get("Entries")):
-            try:
-                await _maybe(queue.delete(e["ReceiptHandle"]))
+        results = await queue.delete_batch([e["ReceiptHandle"] for e in entries])
+        for e, err in zip(entries, results):
+            if err is None:
                 ok.append({"Id": e["Id"]})
-            except (AwsError, MqliteError) as exc:
-                failed.append(failure(e["Id"], exc))
+            else:
+                failed.append(failure(e["Id"], err))
         return {"Successful": ok, "Failed": failed}
 
     async def change_message_visibility_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ChangeMessageVisibilityBatch."""
         queue = self.queue(p["QueueUrl"])
-        ok, failed = [], []
+        ok: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        valid: list[dict[str, Any]] = []
         for e in check_entries(p.get("Entries")):
             try:
                 vis = e.get("VisibilityTimeout")
                 if vis is None:
                     raise AwsError("MissingParameter", "The request must contain the parameter VisibilityTimeout.", 400)
                 _param_range("VisibilityTimeout", vis, 0, 43200)
-                await _maybe(queue.change_visibility(e["ReceiptHandle"], vis))
-                ok.append({"Id": e["Id"]})
-            except (AwsError, MqliteError) as exc:
+                valid.append(e)
+            except AwsError as exc:
                 failed.append(failure(e["Id"], exc))
+        if valid:
+            results = queue.change_visibility_batch([(e["ReceiptHandle"], e["VisibilityTimeout"]) for e in valid])
+            for e, err in zip(valid, results):
+                if err is None:
+                    ok.append({"Id": e["Id"]})
+                else:
+                    failed.append(failure(e["Id"], err))
         return {"Successful": ok, "Failed": failed}
 
 
 async def _send_all(queue: Any, preps: list[Any]) -> list[Any]:
-    """Send in order; a failed entry does not stop the others."""
-    results: list[Any] = []
-    for prep in preps:
-        try:
-            results.append(await send_prepared(queue, prep))
-        except MqliteError as exc:
-            results.append(exc)
-    return results
+    """One core append for the whole batch; each entry gets its result or its error."""
+    return list(await queue.send_batch([prep.envelope() for prep in preps]))

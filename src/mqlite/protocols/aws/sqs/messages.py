@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mqlite.core.message import Attribute
+from mqlite.core.message import Attribute, Envelope
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import md5_hex, md5_of_attributes, name_from_url
 from mqlite.protocols.aws.wire import AwsError
@@ -60,6 +60,12 @@ class Prepared:
         self.md5_body = ""
         self.md5_attrs: str | None = None
         self.md5_sys: str | None = None
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            body=self.body, attributes=self.attributes, meta=self.meta, group_id=self.group_id,
+            dedup_id=self.dedup_id, delay=self.delay,
+        )
 
 
 def _user_attributes(attrs: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Attribute], int]:
@@ -148,10 +154,7 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
 
 
 async def send_prepared(queue: Any, prep: Prepared) -> Any:
-    return await queue.send(
-        prep.body, prep.attributes, delay=prep.delay, group_id=prep.group_id,
-        dedup_id=prep.dedup_id, meta=prep.meta,
-    )
+    return await queue.send_envelope(prep.envelope())
 
 
 def send_reply(prep: Prepared, result: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import orjson
 
 from mqlite.protocols.aws.wire.errors import AwsError, serialization_error, unknown_operation
 from mqlite.protocols.aws.wire.model import AwsService, Protocol
-from mqlite.protocols.aws.wire.shapes import QueryParams, from_json, from_query, to_json, to_xml
+from mqlite.protocols.aws.wire.shapes import QueryParams, from_json_fast, from_query, to_json_fast, to_xml
 
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -67,7 +67,7 @@ def decode_json(service: AwsService, operation: str, body: bytes) -> dict[str, A
             raise serialization_error("Start of structure or map found where not expected.") from None
     if not isinstance(data, dict):
         raise serialization_error("Request body must be a JSON object.")
-    result = from_json(op.input_shape, data)
+    result = from_json_fast(op.input_shape, data)
     return result if result is not None else {}
 
 
@@ -104,7 +104,7 @@ def encode_result(
     op = service.operation(operation, protocol)
     result = result or {}
     if protocol is Protocol.JSON:
-        body = orjson.dumps(to_json(op.output_shape, result) if op.output_shape else {})
+        body = orjson.dumps(to_json_fast(op.output_shape, result))
         return WireResponse(200, tuple(_json_headers(service, request_id)), body)
     out_shape = op.output_shape
     inner = to_xml(out_shape, result) if out_shape is not None else ""

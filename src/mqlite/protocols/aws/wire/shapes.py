@@ -112,6 +112,70 @@ def from_json(shape: Shape | None, value: Any, path: str = "") -> Any:
     return value
 
 
+_IN_CACHE: dict[int, Any] = {}
+
+
+def _compile_in(shape: Shape) -> Any:
+    """A validating converter for decoded JSON of `shape`; cached per shape object."""
+    key = id(shape)
+    hit = _IN_CACHE.get(key)
+    if hit is not None and hit[0] is shape:
+        return hit[1]
+    _IN_CACHE[key] = (shape, lambda v, p, s=shape: from_json(s, v, p))  # recursion guard
+    t = shape.type_name
+    fn: Any
+    if t == "string":
+        def fn(value: Any, path: str) -> Any:
+            if value.__class__ is not str:
+                raise _type_error(path, "a String", value, False)
+            return value
+    elif t == "structure":
+        members = {k: _compile_in(m) for k, m in shape.members.items()}
+        required = tuple(shape.required_members)
+
+        def fn(value: Any, path: str) -> Any:
+            if value.__class__ is not dict:
+                raise _type_error(path or shape.name, "a structure", value, False)
+            out = {}
+            for k, raw in value.items():
+                conv = members.get(k)
+                if conv is None or raw is None:
+                    continue
+                out[k] = conv(raw, f"{path}.{k}" if path else k)
+            for req in required:
+                if out.get(req) is None:
+                    raise missing_parameter(f"{path}.{req}" if path else req)
+            return out
+    elif t == "list":
+        conv = _compile_in(shape.member)
+
+        def fn(value: Any, path: str) -> Any:
+            if value.__class__ is not list:
+                raise _type_error(path, "a list", value, False)
+            return [conv(v, f"{path}.{i + 1}") for i, v in enumerate(value) if v is not None]
+    elif t == "map":
+        kconv, vconv = _compile_in(shape.key), _compile_in(shape.value)
+
+        def fn(value: Any, path: str) -> Any:
+            if value.__class__ is not dict:
+                raise _type_error(path, "a map", value, False)
+            return {kconv(k, path): vconv(v, f"{path}.{k}") for k, v in value.items() if v is not None}
+    else:
+        def fn(value: Any, path: str, s: Shape = shape) -> Any:
+            return from_json(s, value, path)
+    _IN_CACHE[key] = (shape, fn)
+    return fn
+
+
+def from_json_fast(shape: Shape | None, value: Any) -> Any:
+    """`from_json` through a per-shape compiled validator (the hot path)."""
+    if shape is None:
+        return {}
+    if value is None:
+        return None
+    return _compile_in(shape)(value, "")
+
+
 def _b64decode(value: str, path: str, query: bool) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
@@ -249,6 +313,52 @@ def _ts_iso(value: Any) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+_OUT_CACHE: dict[int, Any] = {}
+_IDENTITY_TYPES = ("string", "boolean", *_INT_TYPES)
+
+
+def _compile_out(shape: Shape) -> Any:
+    """A converter for `shape` (None = values pass through unchanged); cached per shape."""
+    key = id(shape)
+    hit = _OUT_CACHE.get(key)
+    if hit is not None and hit[0] is shape:
+        return hit[1]
+    _OUT_CACHE[key] = (shape, None)  # recursion guard: recursive shapes pass through
+    t = shape.type_name
+    fn: Any
+    if t in _IDENTITY_TYPES:
+        fn = None
+    elif t == "structure":
+        members = [(k, _compile_out(m)) for k, m in shape.members.items()]
+
+        def fn(value: Any, members: Any = members) -> Any:
+            out = {}
+            for k, conv in members:
+                v = value.get(k)
+                if v is not None:
+                    out[k] = v if conv is None else conv(v)
+            return out
+    elif t == "list":
+        conv = _compile_out(shape.member)
+        fn = (lambda value: list(value)) if conv is None else (lambda value, c=conv: [c(v) for v in value])
+    elif t == "map":
+        conv = _compile_out(shape.value)
+        fn = (lambda value: dict(value)) if conv is None else (
+            lambda value, c=conv: {k: c(v) for k, v in value.items()})
+    else:
+        fn = lambda value, s=shape: to_json(s, value)  # noqa: E731 - blobs, timestamps, floats
+    _OUT_CACHE[key] = (shape, fn)
+    return fn
+
+
+def to_json_fast(shape: Shape | None, value: Any) -> Any:
+    """`to_json` through a per-shape compiled converter (the hot path)."""
+    if shape is None:
+        return {}
+    fn = _compile_out(shape)
+    return value if fn is None else fn(value)
 
 
 def to_json(shape: Shape | None, value: Any) -> Any:

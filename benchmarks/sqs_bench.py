@@ -1,0 +1,237 @@
+"""SQS API capacity: mqlite vs moto's server, same workload, same run (issue #5, section 6).
+
+Workload (10 x 100-byte messages per request, AWS json protocol, SigV4-signed headers):
+  send      SendMessageBatch for DURATION seconds from PROCS processes x CONC coroutines
+  recv+del  ReceiveMessage(MaxNumberOfMessages=10) + DeleteMessageBatch until drained or
+            DURATION seconds
+  wake-up   one receiver long-polls (WaitTimeSeconds=20); a sender sends one message;
+            latency = send start -> receive response (N samples; p50/p99)
+The load generator is lean: aiohttp, pre-serialized JSON bodies, headers signed once per
+body with botocore's SigV4Auth (servers without keys do not verify them).
+
+    python benchmarks/sqs_bench.py [--duration 8] [--procs 3] [--conc 16] [--skip-moto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import orjson
+
+BODY = "x" * 100
+ACCOUNT = "000000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            if getattr(exc, "code", None):
+                return
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def signed_headers(endpoint: str, target: str, body: bytes) -> dict[str, str]:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{target}"})
+    SigV4Auth(Credentials("AKIDBENCH", "secret"), "sqs", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+async def call(session: Any, endpoint: str, target: str, payload: dict[str, Any],
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
+    body = orjson.dumps(payload)
+    h = headers or signed_headers(endpoint, target, body)
+    async with session.post(endpoint + "/", data=body, headers=h) as resp:
+        raw = await resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{target}: {resp.status} {raw[:200]!r}")
+        return orjson.loads(raw) if raw else {}
+
+
+# -- worker processes ---------------------------------------------------------------------
+def _worker(kind: str, endpoint: str, url: str, duration: float, conc: int, out: Any) -> None:
+    import aiohttp
+
+    async def main() -> int:
+        conn = aiohttp.TCPConnector(limit=conc)
+        async with aiohttp.ClientSession(connector=conn) as session:
+            entries = [{"Id": str(i), "MessageBody": BODY} for i in range(10)]
+            send_body = orjson.dumps({"QueueUrl": url, "Entries": entries})
+            send_h = signed_headers(endpoint, "SendMessageBatch", send_body)
+            recv_body = orjson.dumps({"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1})
+            recv_h = signed_headers(endpoint, "ReceiveMessage", recv_body)
+            deadline = time.monotonic() + duration
+            count = 0
+            last = time.time()
+
+            async def sender() -> None:
+                nonlocal count, last
+                while time.monotonic() < deadline:
+                    async with session.post(endpoint + "/", data=send_body, headers=send_h) as r:
+                        data = orjson.loads(await r.read())
+                        count += len(data.get("Successful", []))
+                        last = time.time()
+
+            async def receiver() -> None:
+                nonlocal count, last
+                empty = 0
+                while time.monotonic() < deadline and empty < 2:
+                    async with session.post(endpoint + "/", data=recv_body, headers=recv_h) as r:
+                        msgs = orjson.loads(await r.read()).get("Messages", [])
+                    if not msgs:
+                        empty += 1
+                        continue
+                    empty = 0
+                    dele = {"QueueUrl": url, "Entries": [
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]}
+                    body = orjson.dumps(dele)
+                    h = {"Content-Type": "application/x-amz-json-1.0",
+                         "X-Amz-Target": "AmazonSQS.DeleteMessageBatch",
+                         "Authorization": send_h["Authorization"], "X-Amz-Date": send_h["X-Amz-Date"]}
+                    async with session.post(endpoint + "/", data=body, headers=h) as r:
+                        count += len(orjson.loads(await r.read()).get("Successful", []))
+                        last = time.time()
+
+            fn = sender if kind == "send" else receiver
+            await asyncio.gather(*(fn() for _ in range(conc)))
+            return count, last
+
+    out.put(asyncio.run(main()))
+
+
+def run_phase(kind: str, endpoint: str, url: str, duration: float, procs: int, conc: int) -> tuple[int, float]:
+    q: Any = mp.Queue()
+    ps = [mp.Process(target=_worker, args=(kind, endpoint, url, duration, conc, q)) for _ in range(procs)]
+    t0 = time.time()
+    for p in ps:
+        p.start()
+    results = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    # elapsed = start .. last successful request (a drained queue ends the receive phase)
+    return sum(r[0] for r in results), max(r[1] for r in results) - t0
+
+
+async def wakeup(endpoint: str, url: str, samples: int) -> list[float]:
+    import aiohttp
+
+    lat: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(samples):
+            recv = asyncio.create_task(call(session, endpoint, "ReceiveMessage",
+                                            {"QueueUrl": url, "WaitTimeSeconds": 20}))
+            await asyncio.sleep(0.02)  # let the receiver park
+            t0 = time.perf_counter()
+            await call(session, endpoint, "SendMessage", {"QueueUrl": url, "MessageBody": BODY})
+            got = await recv
+            lat.append((time.perf_counter() - t0) * 1000)
+            msgs = got.get("Messages", [])
+            if msgs:
+                await call(session, endpoint, "DeleteMessage",
+                           {"QueueUrl": url, "ReceiptHandle": msgs[0]["ReceiptHandle"]})
+    return lat
+
+
+def bench_target(name: str, endpoint: str, args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp
+
+    async def setup(qname: str) -> str:
+        async with aiohttp.ClientSession() as s:
+            return str((await call(s, endpoint, "CreateQueue", {"QueueName": qname}))["QueueUrl"])
+
+    url = asyncio.run(setup("bench"))
+    print(f"[{name}] send: {args.procs} procs x {args.conc} conc, {args.duration}s ...", flush=True)
+    sent, dt = run_phase("send", endpoint, url, args.duration, args.procs, args.conc)
+    send_rate = sent / dt
+    print(f"[{name}]   sent {sent} msgs in {dt:.1f}s = {send_rate:,.0f} msg/s", flush=True)
+    print(f"[{name}] receive+delete ...", flush=True)
+    got, dt = run_phase("recv", endpoint, url, args.duration, args.procs, args.conc)
+    recv_rate = got / dt
+    print(f"[{name}]   received+deleted {got} msgs in {dt:.1f}s = {recv_rate:,.0f} msg/s", flush=True)
+    wurl = asyncio.run(setup("wake"))
+    lat = asyncio.run(wakeup(endpoint, wurl, args.samples))
+    lat.sort()
+    p50 = statistics.median(lat)
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(f"[{name}] long-poll wake-up (send start -> receive returns): p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
+    return {"send": send_rate, "recv": recv_rate, "p50": p50, "p99": p99}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=8.0)
+    ap.add_argument("--procs", type=int, default=3)
+    ap.add_argument("--conc", type=int, default=16)
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--skip-moto", action="store_true")
+    ap.add_argument("--fsync", default="1000")
+    args = ap.parse_args()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    results: dict[str, dict[str, Any]] = {}
+    data = tempfile.mkdtemp(prefix="mqlite-bench-")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", args.fsync,
+         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_http(endpoint + "/_mqlite/health")
+        results["mqlite"] = bench_target("mqlite", endpoint, args)
+    finally:
+        server.terminate()
+        server.wait(20)
+        shutil.rmtree(data, ignore_errors=True)
+    if not args.skip_moto:
+        mport = free_port()
+        moto = subprocess.Popen(["moto_server", "-p", str(mport)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            endpoint = f"http://127.0.0.1:{mport}"
+            wait_http(endpoint + "/moto-api/")
+            results["moto"] = bench_target("moto", endpoint, args)
+        finally:
+            moto.terminate()
+            moto.wait(20)
+    print("\n| server | SendMessageBatch msg/s | Receive+DeleteBatch msg/s | wake-up p50 ms | p99 ms |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['send']:,.0f} | {r['recv']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |")
+    if "moto" in results:
+        m, q = results["mqlite"], results["moto"]
+        print(f"\nratio mqlite/moto: send {m['send'] / max(q['send'], 1e-9):.1f}x, "
+              f"receive+delete {m['recv'] / max(q['recv'], 1e-9):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
