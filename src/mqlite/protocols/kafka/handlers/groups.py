@@ -142,7 +142,10 @@ class Coordinator:
 
     def _remove(self, group: Any, member_id: str) -> None:
         x = self._x(group)
+        before = group.state
         member = group.remove_member(member_id)
+        if not group.members:
+            group.state = before  # core marks it Empty; `_member_left` settles it as Kafka does
         if member is not None and member.group_instance_id:
             if x["instances"].get(member.group_instance_id) == member_id:
                 del x["instances"][member.group_instance_id]
