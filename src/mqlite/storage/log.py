@@ -216,9 +216,10 @@ class Log(abc.ABC):
         """Decoded records with offsets >= `offset`, at most `max_records`."""
         out: list[Record] = []
         pos = offset
+        budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
         while len(out) < max_records:
             try:
-                batches = self.read(pos, 1024 * 1024)
+                batches = self.read(pos, budget)
             except OffsetOutOfRange:
                 if pos == offset:
                     raise
@@ -236,6 +237,7 @@ class Log(abc.ABC):
                         if len(out) >= max_records:
                             return out
                 pos = h.next_offset
+            budget = min(budget * 2, 4 * 1024 * 1024)
         return out
 
     def _stored_batch_invalid(self, raw: bytes, exc: InvalidBatch) -> Exception:

@@ -81,9 +81,11 @@ class MemoryLog(Log):
             if offset == self._end:
                 return []
             i = bisect.bisect_right(self._bases, offset) - 1
-            out = [self._batches[i]]
+            batches = self._batches
+            out = [batches[i]]
             total = len(out[0])
-            for b in self._batches[i + 1 :]:
+            for j in range(i + 1, len(batches)):
+                b = batches[j]
                 total += len(b)
                 if total > max_bytes:
                     break

@@ -47,11 +47,12 @@ def segment_name(base_offset: int) -> str:
     return f"{base_offset:020d}"
 
 
-def _pwrite_all(fd: int, pieces: list, pos: int) -> int:
+def _pwrite_all(fd: int, pieces: list, pos: int, total: int = -1) -> int:
     """Write every buffer at `pos` (one pwritev when possible). Returns bytes written."""
     if len(pieces) > _MAX_IOV:
         pieces = [b"".join(pieces)]
-    total = sum(len(p) for p in pieces)
+    if total < 0:
+        total = sum(len(p) for p in pieces)
     n = os.pwritev(fd, pieces, pos)
     if n < total:
         rest = memoryview(b"".join(pieces))[n:]
@@ -144,7 +145,7 @@ class Segment:
                 self.flush_writes()
         else:
             assert self.fd is not None
-            self.written += _pwrite_all(self.fd, pieces, self.written)
+            self.written += _pwrite_all(self.fd, pieces, self.written, nbytes)
         self.size += nbytes
         self.dirty = True
 
@@ -152,7 +153,7 @@ class Segment:
         """Hand pending bytes to the kernel (one pwritev)."""
         if self.pending:
             assert self.fd is not None
-            self.written += _pwrite_all(self.fd, self.pending, self.written)
+            self.written += _pwrite_all(self.fd, self.pending, self.written, self.pending_bytes)
             self.pending = []
             self.pending_bytes = 0
 

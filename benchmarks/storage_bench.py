@@ -1,0 +1,199 @@
+"""Storage engine benchmark (issue 2, section 5). Not a test: prints figures.
+
+Measures, on one disk and in one run:
+  raw      plain os.write() of the same 1 MiB batches (the physical reference), with no
+           fsync and with an fsync after every write;
+  (a)      FileLog.append_batch of pre-encoded 1 MiB batches of 100-byte records;
+  (b)      FileLog.append of records built by the codec, 100 and 10,000 per batch;
+           each of (a) and (b) with fsync `never`, `5` ms and `always` (appends issued
+           back to back, durability awaited at the end: group commit at work);
+  codec    encode_batch / decode_batch alone, 10,000-record batches;
+  read     FileLog.read (1 MiB fetches) and read_records over the log;
+  recovery open of a 1 GiB log after a crash (CRC scan of the tail) and after a clean close.
+
+Usage: python benchmarks/storage_bench.py [--dir DIR] [--mib 128] [--recovery-gib 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from mqlite.storage import FileLog, GroupCommitter, LogConfig, decode_batch, encode_batch
+from mqlite.storage.filelog import CLEAN_MARKER
+
+RECORD = b"x" * 100
+MIB = 1024 * 1024
+
+
+def one_mib_batch() -> tuple[bytes, int]:
+    n = MIB // 110
+    raw = encode_batch([(None, RECORD)] * n, now_ms=1_700_000_000_000)
+    while len(raw) > MIB:
+        n -= 50
+        raw = encode_batch([(None, RECORD)] * n, now_ms=1_700_000_000_000)
+    return raw, n
+
+
+def rate(n: float, secs: float) -> str:
+    return f"{n / secs:,.0f}"
+
+
+def raw_write(directory: Path, batch: bytes, count: int, fsync_each: bool) -> float:
+    path = directory / "raw.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    t = time.perf_counter()
+    for _ in range(count):
+        os.write(fd, batch)
+        if fsync_each:
+            os.fsync(fd)
+    el = time.perf_counter() - t
+    os.close(fd)
+    path.unlink()
+    return el
+
+
+def bench_preencoded(directory: Path, batch: bytes, count: int, policy: str) -> float:
+    d = directory / f"pre-{policy}"
+    with GroupCommitter(policy) as committer:
+        log = FileLog(d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=2 * MIB), committer)
+        t = time.perf_counter()
+        last = None
+        for _ in range(count):
+            last = log.append_batch(batch)
+        assert last is not None
+        last.durable.result()
+        el = time.perf_counter() - t
+        log.close()
+    shutil.rmtree(d)
+    return el
+
+
+def bench_codec_append(directory: Path, per_batch: int, total: int, policy: str) -> float:
+    d = directory / f"codec-{policy}-{per_batch}"
+    records = [(None, RECORD)] * per_batch
+    with GroupCommitter(policy) as committer:
+        log = FileLog(d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=4 * MIB), committer)
+        t = time.perf_counter()
+        last = None
+        for _ in range(total // per_batch):
+            last = log.append(records, now_ms=1_700_000_000_000)
+        assert last is not None
+        last.durable.result()
+        el = time.perf_counter() - t
+        log.close()
+    shutil.rmtree(d)
+    return el
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", type=Path, default=None, help="directory on the disk to measure (default: a temp dir)")
+    ap.add_argument("--mib", type=int, default=128, help="MiB written per append case")
+    ap.add_argument("--records", type=int, default=1_000_000, help="records per codec-append case")
+    ap.add_argument("--recovery-gib", type=float, default=1.0)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="mqlite-bench-", dir=args.dir))
+    try:
+        run(root, args)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run(root: Path, args: argparse.Namespace) -> None:
+    batch, per = one_mib_batch()
+    count = args.mib
+    mib = len(batch) * count / MIB
+    print(f"dir {root}; {count} batches of {len(batch)} bytes ({per} records of 100 B each)", flush=True)
+
+    el = raw_write(root, batch, count, False)
+    raw_mib_s = mib / el
+    print(f"raw write(), no fsync:            {raw_mib_s:8.0f} MiB/s", flush=True)
+    el = raw_write(root, batch, min(count, 64), True)
+    raw_fsync = len(batch) * min(count, 64) / MIB / el
+    print(f"raw write()+fsync each 1 MiB:     {raw_fsync:8.0f} MiB/s", flush=True)
+
+    for policy in ("never", "5", "always"):
+        el = bench_preencoded(root, batch, count, policy)
+        m = mib / el
+        ref = raw_mib_s if policy != "always" else raw_fsync
+        print(
+            f"(a) pre-encoded 1 MiB, fsync {policy:>6}: {m:8.0f} MiB/s  {rate(count * per, el):>11} rec/s"
+            f"  = {100 * m / raw_mib_s:5.1f}% of raw write() ({100 * m / ref:5.1f}% of its fsync peer)",
+            flush=True,
+        )
+
+    for per_batch in (100, 10_000):
+        for policy in ("never", "5", "always"):
+            total = args.records if per_batch > 100 or policy != "always" else args.records // 5
+            el = bench_codec_append(root, per_batch, total, policy)
+            print(f"(b) codec, {per_batch:>6}/batch, fsync {policy:>6}: {rate(total, el):>11} rec/s", flush=True)
+
+    recs = [(None, RECORD)] * 10_000
+    n = 0
+    t = time.perf_counter()
+    while time.perf_counter() - t < 2:
+        raw10k = encode_batch(recs, now_ms=1)
+        n += 1
+    print(f"codec encode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s", flush=True)
+    n = 0
+    t = time.perf_counter()
+    while time.perf_counter() - t < 2:
+        decode_batch(raw10k)
+        n += 1
+    print(f"codec decode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s", flush=True)
+
+    # reads over a log of `count` MiB
+    d = root / "read"
+    log = FileLog(d, LogConfig(segment_bytes=256 * MIB, max_batch_bytes=2 * MIB))
+    for _ in range(count):
+        log.append_batch(batch)
+    t = time.perf_counter()
+    off = 0
+    total_bytes = 0
+    while off < log.end_offset:
+        got = log.read(off, MIB)
+        total_bytes += sum(map(len, got))
+        off = int.from_bytes(got[-1][0:8], "big") + int.from_bytes(got[-1][23:27], "big") + 1
+    el = time.perf_counter() - t
+    print(f"read 1 MiB fetches:               {total_bytes / MIB / el:8.0f} MiB/s", flush=True)
+    t = time.perf_counter()
+    off = 0
+    n = 0
+    end = min(log.end_offset, 1_000_000)
+    while off < end:
+        got = log.read_records(off, 10_000)
+        n += len(got)
+        off = got[-1].offset + 1
+    print(f"read_records (decode):            {rate(n, time.perf_counter() - t):>11} rec/s", flush=True)
+    log.close()
+    shutil.rmtree(d)
+
+    # recovery of a log of --recovery-gib
+    d = root / "recovery"
+    gib_batches = int(args.recovery_gib * 1024)
+    log = FileLog(d, LogConfig(segment_bytes=(1 << 31) - 1, max_batch_bytes=2 * MIB))
+    for _ in range(gib_batches):
+        log.append_batch(batch)
+    size = log.size_bytes
+    log.close()
+    (d / CLEAN_MARKER).unlink()  # as after a crash: the tail is scanned with CRC-32C
+    t = time.perf_counter()
+    log = FileLog(d, LogConfig(segment_bytes=(1 << 31) - 1, max_batch_bytes=2 * MIB))
+    el_crash = time.perf_counter() - t
+    assert log.truncated_bytes == 0
+    log.close()
+    t = time.perf_counter()
+    log = FileLog(d, LogConfig(segment_bytes=(1 << 31) - 1, max_batch_bytes=2 * MIB))
+    el_clean = time.perf_counter() - t
+    log.close()
+    print(f"recovery of {size / MIB / 1024:.2f} GiB after crash (CRC scan): {el_crash:6.2f} s; after clean close: {el_clean:6.3f} s", flush=True)
+    shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    main()
