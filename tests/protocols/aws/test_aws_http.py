@@ -73,6 +73,30 @@ def test_get_with_query_string_on_queue_path(aws_server) -> None:
     q = urllib.parse.urlencode({"Action": "SendMessage", "MessageBody": "hi", "QueueUrl": f"{aws_server.endpoint_url}/000000000000/g1"})
     raw = urllib.request.urlopen(f"{aws_server.endpoint_url}/000000000000/g1?{q}").read()
     assert b"<MD5OfMessageBody>49f68a5c8493ec2c0bf489821c21fc3b</MD5OfMessageBody>" in raw
+    # boto2-era clients POST to the queue URL without a QueueUrl parameter
+    _, status, _, raw = _post_path(aws_server, "/000000000000/g1", b"Action=ReceiveMessage&Version=2012-11-05")
+    assert status == 200 and b"<Body>hi</Body>" in raw
+
+
+def _post_path(server, path: str, body: bytes):
+    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    resp = conn.getresponse()
+    return conn, resp.status, dict(resp.getheaders()), resp.read()
+
+
+def test_oversized_body_is_413_in_the_protocol_error_shape(aws_server) -> None:
+    """The server answers from Content-Length without reading the body, then closes."""
+    conn = http.client.HTTPConnection("127.0.0.1", aws_server.http_port, timeout=10)
+    conn.putrequest("POST", "/")
+    for k, v in {**JSON_H, "X-Amz-Target": "AmazonSQS.ListQueues", "Content-Length": str(17 * 1024 * 1024)}.items():
+        conn.putheader(k, v)
+    conn.endheaders(b"{")
+    resp = conn.getresponse()
+    assert resp.status == 413
+    assert "RequestEntityTooLarge" in json.loads(resp.read())["__type"]
+    _, status, _, _ = _post(aws_server, b"{}", {**JSON_H, "X-Amz-Target": "AmazonSQS.ListQueues"})
+    assert status == 200
 
 
 def test_sts_get_caller_identity(client_factory) -> None:

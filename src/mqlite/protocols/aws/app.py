@@ -98,16 +98,22 @@ class AwsApp:
         request_id = new_request_id()
         fe: ServiceFrontend | None = None
         protocol = Protocol.QUERY
+        too_large = False
         try:
-            body = await self._read_body(request)
             headers = {k.lower(): v for k, v in request.headers.items()}
-            url_query = list(urllib.parse.parse_qsl(request.query_string, keep_blank_values=True))
             target = headers.get("x-amz-target")
-            pairs: dict[str, str] = {}
             if target:
                 protocol = Protocol.JSON
                 prefix, operation = split_target(target)
                 fe = self.by_target.get(prefix)
+            try:
+                body = await self._read_body(request)
+            except AwsError:
+                too_large = True
+                raise
+            url_query = list(urllib.parse.parse_qsl(request.query_string, keep_blank_values=True))
+            pairs: dict[str, str] = {}
+            if target:
                 if fe is None:
                     raise AwsError("UnknownOperationException", f"Unknown target {target}", 400)
                 ctype = headers.get("content-type", "")
@@ -141,6 +147,8 @@ class AwsApp:
             if protocol is Protocol.JSON:
                 params = decode_json(fe.service, operation, body)
             else:
+                if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
+                    pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
                 operation, params = decode_query(fe.service, pairs)
             handler = fe.handlers.get(operation)
             if handler is None:
@@ -171,7 +179,10 @@ class AwsApp:
             log.exception("AWS request failed (request id %s)", request_id)
             err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
             wire = encode_error(fe.service if fe else None, protocol, err, request_id)
-        return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
+        response = web.Response(status=wire.status, headers=wire.headers, body=wire.body)
+        if too_large:
+            response.force_close()  # the unread rest of the body makes the connection unusable
+        return response
 
     async def _read_body(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:

@@ -48,6 +48,9 @@ class ServiceFrontend:
     service: AwsService
     handlers: Mapping[str, Handler]
     map_error: Callable[[Exception], AwsError | None] = _no_mapping
-    # Query-protocol services accept these URL paths besides "/" (SQS: /<account>/<queue>).
+    # Query-protocol services that accept resource URLs as the request path (SQS:
+    # /<account>/<queue>); `path_param` is then filled with the full URL when absent
+    # (older SDKs send SQS actions to the queue URL without a QueueUrl parameter).
     path_routed: bool = False
+    path_param: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

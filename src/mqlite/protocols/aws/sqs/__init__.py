@@ -65,4 +65,6 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "ListMessageMoveTasks": moves.list_message_move_tasks,
         "CancelMessageMoveTask": moves.cancel_message_move_task,
     }
-    return ServiceFrontend(service(), handlers, map_core_error, path_routed=True)
+    return ServiceFrontend(
+        service(), handlers, map_core_error, path_routed=True, path_param="QueueUrl"
+    )
