@@ -200,10 +200,12 @@ class AmqpBroker:
         auto_delete: bool, arguments: dict[str, Any],
     ) -> QueueRecord:
         """Queue.Declare."""
+        generated = False
         if name == "":
             if passive:
                 raise E.not_found_queue(name, vhost)
             name = "amq.gen-" + base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+            generated = True
         rec = self.queues.get((vhost, name))
         if passive:
             if rec is None:
@@ -212,7 +214,7 @@ class AmqpBroker:
                 raise E.resource_locked(name, vhost)
             self._touch(rec)
             return rec
-        if rec is None and name.startswith("amq."):
+        if rec is None and name.startswith("amq.") and not generated:
             raise E.access_refused_name("queue", name, vhost)
         args = qargs.validate_queue_args(arguments, name, vhost)
         if rec is not None:
@@ -292,8 +294,9 @@ class AmqpBroker:
 
     def purge_queue(self, conn: Any, vhost: str, name: str) -> int:
         rec = self.queue(vhost, name, conn)
-        result = rec.queue.purge()
-        return int(result) if isinstance(result, int) else 0
+        ready = _ready(rec.queue.counts())
+        rec.queue.purge()
+        return ready
 
     # -- consumers and lifecycles -----------------------------------------------------
     def consumer_added(self, rec: QueueRecord, consumer: Any) -> None:

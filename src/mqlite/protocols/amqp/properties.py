@@ -40,6 +40,8 @@ _FLAG_HEADERS = 0x2000
 _FLAG_DELIVERY_MODE = 0x1000
 _FLAG_PRIORITY = 0x0800
 _FLAG_EXPIRATION = 0x0100
+_FLAG_REPLY_TO = 0x0200
+_DECODE_FLAGS = _FLAG_HEADERS | _FLAG_DELIVERY_MODE | _FLAG_PRIORITY | _FLAG_EXPIRATION | _FLAG_REPLY_TO | 1
 
 Properties = commands.Basic.Properties
 
@@ -80,7 +82,7 @@ class PublishFacts:
         self.priority: int | None = None
         self.ttl_ms: int | None = None
         self.headers: dict[str, Any] | None = None
-        if flags & (_FLAG_HEADERS | _FLAG_DELIVERY_MODE | _FLAG_PRIORITY | _FLAG_EXPIRATION) or flags & 1:
+        if flags & _DECODE_FLAGS:
             props = self.props = decode_properties(raw)
             self.delivery_mode = props.delivery_mode or 0
             self.priority = props.priority

@@ -1,0 +1,287 @@
+"""Basic, Confirm, Tx and Channel.Flow: publish/consume/get/ack/nack/reject/recover/qos
+(AMQP 0-9-1 reference with RabbitMQ's extensions), with pika."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import time
+from typing import Any
+
+import pika
+import pika.exceptions
+import pytest
+
+
+def _drain(ch: Any, queue: str) -> list[bytes]:
+    out = []
+    while True:
+        m, _, body = ch.basic_get(queue, auto_ack=True)
+        if m is None:
+            return out
+        out.append(body)
+
+
+def test_publish_consume_ack_in_order(channel: Any) -> None:
+    channel.queue_declare("work")
+    for i in range(50):
+        channel.basic_publish("", "work", b"%d" % i)
+    got: list[bytes] = []
+    for method, _, body in channel.consume("work", inactivity_timeout=2):
+        if method is None:
+            break
+        got.append(body)
+        channel.basic_ack(method.delivery_tag)
+        if len(got) == 50:
+            break
+    channel.cancel()
+    assert got == [b"%d" % i for i in range(50)]
+    assert channel.queue_declare("work", passive=True).method.message_count == 0
+
+
+def test_publisher_confirms_ack_every_publish(channel: Any) -> None:
+    """RabbitMQ Confirm.Select: every publish is acked once the queue has it."""
+    channel.queue_declare("conf", durable=True)
+    channel.confirm_delivery()
+    for i in range(20):
+        channel.basic_publish("", "conf", b"x", pika.BasicProperties(delivery_mode=2))
+    assert channel.queue_declare("conf", passive=True).method.message_count == 20
+
+
+def test_mandatory_unroutable_is_returned_before_the_confirm(channel: Any) -> None:
+    """RabbitMQ: basic.return is sent before basic.ack for an unroutable mandatory message."""
+    channel.confirm_delivery()
+    with pytest.raises(pika.exceptions.UnroutableError) as err:
+        channel.basic_publish("amq.direct", "nobody-home", b"lost", mandatory=True)
+    (returned,) = err.value.messages
+    assert returned.method.reply_code == 312 and returned.method.reply_text == "NO_ROUTE"
+    assert returned.body == b"lost"
+
+
+def test_prefetch_window_is_honoured(connect: Any) -> None:
+    """Basic.Qos prefetch_count: no more than N unacked deliveries per consumer."""
+    conn = connect()
+    ch = conn.channel()
+    ch.queue_declare("pf")
+    for i in range(20):
+        ch.basic_publish("", "pf", b"%d" % i)
+    ch.basic_qos(prefetch_count=3)
+    seen: list[Any] = []
+    ch.basic_consume("pf", lambda c, m, p, b: seen.append(m))
+    conn.process_data_events(1.0)
+    assert len(seen) == 3
+    ch.basic_ack(seen[0].delivery_tag)
+    conn.process_data_events(1.0)
+    assert len(seen) == 4
+    ch.basic_ack(seen[-1].delivery_tag, multiple=True)
+    conn.process_data_events(1.0)
+    assert len(seen) == 7
+
+
+def test_global_prefetch_is_shared_by_the_channel(connect: Any) -> None:
+    conn = connect()
+    ch = conn.channel()
+    for q in ("g1", "g2"):
+        ch.queue_declare(q)
+        for i in range(5):
+            ch.basic_publish("", q, b"x")
+    ch.basic_qos(prefetch_count=4, global_qos=True)
+    seen: list[Any] = []
+    ch.basic_consume("g1", lambda c, m, p, b: seen.append(m))
+    ch.basic_consume("g2", lambda c, m, p, b: seen.append(m))
+    conn.process_data_events(1.0)
+    assert len(seen) == 4
+
+
+def test_nack_requeue_puts_messages_back_in_original_order(channel: Any) -> None:
+    """RabbitMQ: requeued messages go back to their original position where possible."""
+    channel.queue_declare("rq")
+    for i in range(5):
+        channel.basic_publish("", "rq", b"%d" % i)
+    tags = [channel.basic_get("rq")[0].delivery_tag for _ in range(3)]
+    channel.basic_nack(tags[-1], multiple=True, requeue=True)
+    ms = [channel.basic_get("rq") for _ in range(5)]
+    assert [b for _, _, b in ms] == [b"0", b"1", b"2", b"3", b"4"]
+    assert [m.redelivered for m, _, _ in ms] == [True, True, True, False, False]
+
+
+def test_reject_without_requeue_drops_the_message(channel: Any) -> None:
+    channel.queue_declare("rj")
+    channel.basic_publish("", "rj", b"bad")
+    m, _, _ = channel.basic_get("rj")
+    channel.basic_reject(m.delivery_tag, requeue=False)
+    assert channel.basic_get("rj")[0] is None
+
+
+def test_get_empty_and_message_count(channel: Any) -> None:
+    channel.queue_declare("g")
+    assert channel.basic_get("g") == (None, None, None)
+    channel.basic_publish("", "g", b"a")
+    channel.basic_publish("", "g", b"b")
+    m, _, body = channel.basic_get("g", auto_ack=True)
+    assert (body, m.message_count) == (b"a", 1)
+
+
+def test_unknown_delivery_tag_is_precondition_failed(channel: Any) -> None:
+    """RabbitMQ: 406 PRECONDITION_FAILED - unknown delivery tag N."""
+    channel.queue_declare("udt")
+    channel.basic_ack(99)
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as err:
+        channel.queue_declare("udt")
+    assert (err.value.reply_code, err.value.reply_text) == (406, "PRECONDITION_FAILED - unknown delivery tag 99")
+
+
+def test_closing_a_channel_requeues_its_unacked_messages(connect: Any) -> None:
+    conn = connect()
+    ch = conn.channel()
+    ch.queue_declare("cq")
+    ch.basic_publish("", "cq", b"keep")
+    assert ch.basic_get("cq")[2] == b"keep"
+    ch.close()
+    m, _, body = conn.channel().basic_get("cq")
+    assert body == b"keep" and m.redelivered
+
+
+def test_recover_redelivers_unacked(channel: Any) -> None:
+    channel.queue_declare("rec")
+    channel.basic_publish("", "rec", b"r")
+    channel.basic_get("rec")
+    channel.basic_recover(requeue=True)
+    m, _, body = channel.basic_get("rec", auto_ack=True)
+    assert body == b"r" and m.redelivered
+
+
+def test_tx_commit_and_rollback(connect: Any) -> None:
+    """Tx class: publishes are applied on commit and discarded on rollback."""
+    ch = connect().channel()
+    ch.queue_declare("txq")
+    ch.tx_select()
+    ch.basic_publish("", "txq", b"dropped")
+    ch.tx_rollback()
+    ch.basic_publish("", "txq", b"kept")
+    probe = connect().channel()
+    assert probe.queue_declare("txq", passive=True).method.message_count == 0
+    ch.tx_commit()
+    assert _drain(probe, "txq") == [b"kept"]
+
+
+def test_consumer_is_cancelled_when_its_queue_is_deleted(connect: Any) -> None:
+    """RabbitMQ consumer_cancel_notify: basic.cancel from the server."""
+    conn = connect()
+    ch = conn.channel()
+    ch.queue_declare("doomed")
+    cancelled: list[Any] = []
+    ch.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
+    tag = ch.basic_consume("doomed", lambda *a: None)
+    connect().channel().queue_delete("doomed")
+    conn.process_data_events(1.0)
+    assert cancelled == [tag]
+
+
+def test_exclusive_consumer_refuses_others(connect: Any) -> None:
+    ch = connect().channel()
+    ch.queue_declare("exq")
+    ch.basic_consume("exq", lambda *a: None, exclusive=True)
+    other = connect().channel()
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as err:
+        other.basic_consume("exq", lambda *a: None)
+    assert err.value.reply_code == 403
+
+
+def test_properties_round_trip_exactly(channel: Any) -> None:
+    """Every basic property and header field type comes back as published."""
+    headers = {"s": "text", "i": 42, "big": 2**40, "neg": -7, "b": True,
+               "d": decimal.Decimal("1.25"), "t": {"n": [1, "x"]}, "a": [1, 2], "v": None,
+               "bytes": b"\x00\x01"}
+    props = pika.BasicProperties(
+        content_type="text/plain", content_encoding="utf-8", headers=headers, delivery_mode=2, priority=3,
+        correlation_id="c1", reply_to="r1", expiration="600000", message_id="m1",
+        timestamp=1700000000, type="kind", user_id="guest", app_id="app",
+    )
+    channel.queue_declare("props")
+    channel.basic_publish("", "props", b"p", props)
+    _, got, body = channel.basic_get("props", auto_ack=True)
+    assert body == b"p"
+    for field in ("content_type", "content_encoding", "delivery_mode", "priority", "correlation_id",
+                  "reply_to", "expiration", "message_id", "timestamp", "type", "user_id", "app_id"):
+        assert getattr(got, field) == getattr(props, field), field
+    assert got.headers == headers
+
+
+def test_large_message_is_split_and_reassembled(channel: Any) -> None:
+    body = bytes(range(256)) * 4000  # ~1 MB, many frames
+    channel.queue_declare("big")
+    channel.basic_publish("", "big", body)
+    assert channel.basic_get("big", auto_ack=True)[2] == body
+
+
+def test_direct_reply_to_rpc(connect: Any) -> None:
+    """RabbitMQ direct reply-to: amq.rabbitmq.reply-to pseudo-queue."""
+    client_conn = connect()
+    client = client_conn.channel()
+    replies: list[bytes] = []
+    client.basic_consume("amq.rabbitmq.reply-to", lambda c, m, p, b: replies.append(b), auto_ack=True)
+    server = connect().channel()
+    server.queue_declare("rpc")
+    client.basic_publish("", "rpc", b"ping", pika.BasicProperties(reply_to="amq.rabbitmq.reply-to"))
+    m = None
+    deadline = time.monotonic() + 5
+    while m is None and time.monotonic() < deadline:
+        m, props, body = server.basic_get("rpc", auto_ack=True)
+    assert props.reply_to.startswith("amq.rabbitmq.reply-to.")
+    server.basic_publish("", props.reply_to, b"pong")
+    deadline = time.monotonic() + 5
+    while not replies and time.monotonic() < deadline:
+        client_conn.process_data_events(0.1)
+    assert replies == [b"pong"]
+
+
+def test_channel_flow_is_acknowledged(channel: Any) -> None:
+    """Channel.Flow active=false is answered with Flow-Ok(false)."""
+    answers: list[bool] = []
+    channel._impl.flow(False, answers.append)
+    channel.connection.process_data_events(0.5)
+    assert answers == [False] and channel.is_open
+
+
+def test_select_connection_publish_and_consume(mqlite_server: Any) -> None:
+    """pika's asynchronous SelectConnection works end to end."""
+    params = pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port)
+    got: list[bytes] = []
+
+    def on_open(conn: Any) -> None:
+        conn.channel(on_open_callback=on_channel)
+
+    def on_channel(ch: Any) -> None:
+        def on_declared(_: Any) -> None:
+            ch.basic_consume("sel", on_message)
+            ch.basic_publish("", "sel", b"async")
+
+        def on_message(c: Any, m: Any, p: Any, body: bytes) -> None:
+            got.append(body)
+            c.basic_ack(m.delivery_tag)
+            c.connection.close()
+
+        ch.queue_declare("sel", callback=on_declared)
+
+    conn = pika.SelectConnection(params, on_open_callback=on_open,
+                                 on_close_callback=lambda c, r: c.ioloop.stop())
+    conn.ioloop.call_later(10, conn.ioloop.stop)
+    conn.ioloop.start()
+    assert got == [b"async"]
+
+
+def test_unacked_consumer_does_not_receive_past_its_window(connect: Any) -> None:
+    """A consumer that never acks holds at most prefetch messages (memory stays bounded)."""
+    conn = connect()
+    ch = conn.channel()
+    ch.queue_declare("hog")
+    for i in range(300):
+        ch.basic_publish("", "hog", b"x" * 100)
+    ch.basic_qos(prefetch_count=10)
+    seen: list[Any] = []
+    ch.basic_consume("hog", lambda c, m, p, b: seen.append(m))
+    conn.process_data_events(1.0)
+    assert len(seen) == 10
+    counts = connect().channel().queue_declare("hog", passive=True).method
+    assert counts.message_count == 290
