@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import socket
+import struct
 import time
 from collections import deque
 from typing import Any
@@ -134,8 +136,6 @@ class RespConnection(Connection):
         self.registry.add(self)
         self._last_read = self.loop.time()
         try:
-            import socket
-
             sock = transport.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -283,7 +283,17 @@ class RespConnection(Connection):
         self.patterns.clear()
         self.shard_channels.clear()
         self.push_buf = []
+        self._reset_on_close()
         self.abort()
+
+    def _reset_on_close(self) -> None:
+        """SO_LINGER 0: drop what the kernel still holds for this peer (send RST)."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
 
     def kill(self) -> None:
         self.closing = True
