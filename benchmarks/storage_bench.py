@@ -23,7 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from mqlite.storage import FileLog, GroupCommitter, LogConfig, decode_batch, encode_batch
+from mqlite.storage import (
+    FileLog,
+    GroupCommitter,
+    LogConfig,
+    decode_batch,
+    encode_batch,
+)
 from mqlite.storage.filelog import CLEAN_MARKER
 
 RECORD = b"x" * 100
@@ -60,7 +66,9 @@ def raw_write(directory: Path, batch: bytes, count: int, fsync_each: bool) -> fl
 def bench_preencoded(directory: Path, batch: bytes, count: int, policy: str) -> float:
     d = directory / f"pre-{policy}"
     with GroupCommitter(policy) as committer:
-        log = FileLog(d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=2 * MIB), committer)
+        log = FileLog(
+            d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=2 * MIB), committer
+        )
         t = time.perf_counter()
         last = None
         for _ in range(count):
@@ -73,11 +81,15 @@ def bench_preencoded(directory: Path, batch: bytes, count: int, policy: str) -> 
     return el
 
 
-def bench_codec_append(directory: Path, per_batch: int, total: int, policy: str) -> float:
+def bench_codec_append(
+    directory: Path, per_batch: int, total: int, policy: str
+) -> float:
     d = directory / f"codec-{policy}-{per_batch}"
     records = [(None, RECORD)] * per_batch
     with GroupCommitter(policy) as committer:
-        log = FileLog(d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=4 * MIB), committer)
+        log = FileLog(
+            d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=4 * MIB), committer
+        )
         t = time.perf_counter()
         last = None
         for _ in range(total // per_batch):
@@ -91,10 +103,19 @@ def bench_codec_append(directory: Path, per_batch: int, total: int, policy: str)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dir", type=Path, default=None, help="directory on the disk to measure (default: a temp dir)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="directory on the disk to measure (default: a temp dir)",
+    )
     ap.add_argument("--mib", type=int, default=128, help="MiB written per append case")
-    ap.add_argument("--records", type=int, default=1_000_000, help="records per codec-append case")
+    ap.add_argument(
+        "--records", type=int, default=1_000_000, help="records per codec-append case"
+    )
     ap.add_argument("--recovery-gib", type=float, default=1.0)
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mqlite-bench-", dir=args.dir))
@@ -108,7 +129,10 @@ def run(root: Path, args: argparse.Namespace) -> None:
     batch, per = one_mib_batch()
     count = args.mib
     mib = len(batch) * count / MIB
-    print(f"dir {root}; {count} batches of {len(batch)} bytes ({per} records of 100 B each)", flush=True)
+    print(
+        f"dir {root}; {count} batches of {len(batch)} bytes ({per} records of 100 B each)",
+        flush=True,
+    )
 
     el = raw_write(root, batch, count, False)
     raw_mib_s = mib / el
@@ -129,9 +153,16 @@ def run(root: Path, args: argparse.Namespace) -> None:
 
     for per_batch in (100, 10_000):
         for policy in ("never", "5", "always"):
-            total = args.records if per_batch > 100 or policy != "always" else args.records // 5
+            total = (
+                args.records
+                if per_batch > 100 or policy != "always"
+                else args.records // 5
+            )
             el = bench_codec_append(root, per_batch, total, policy)
-            print(f"(b) codec, {per_batch:>6}/batch, fsync {policy:>6}: {rate(total, el):>11} rec/s", flush=True)
+            print(
+                f"(b) codec, {per_batch:>6}/batch, fsync {policy:>6}: {rate(total, el):>11} rec/s",
+                flush=True,
+            )
 
     recs = [(None, RECORD)] * 10_000
     n = 0
@@ -139,13 +170,19 @@ def run(root: Path, args: argparse.Namespace) -> None:
     while time.perf_counter() - t < 2:
         raw10k = encode_batch(recs, now_ms=1)
         n += 1
-    print(f"codec encode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s", flush=True)
+    print(
+        f"codec encode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s",
+        flush=True,
+    )
     n = 0
     t = time.perf_counter()
     while time.perf_counter() - t < 2:
         decode_batch(raw10k)
         n += 1
-    print(f"codec decode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s", flush=True)
+    print(
+        f"codec decode_batch 10k:           {rate(n * 10_000, time.perf_counter() - t):>11} rec/s",
+        flush=True,
+    )
 
     # reads over a log of `count` MiB
     d = root / "read"
@@ -158,9 +195,16 @@ def run(root: Path, args: argparse.Namespace) -> None:
     while off < log.end_offset:
         got = log.read(off, MIB)
         total_bytes += sum(map(len, got))
-        off = int.from_bytes(got[-1][0:8], "big") + int.from_bytes(got[-1][23:27], "big") + 1
+        off = (
+            int.from_bytes(got[-1][0:8], "big")
+            + int.from_bytes(got[-1][23:27], "big")
+            + 1
+        )
     el = time.perf_counter() - t
-    print(f"read 1 MiB fetches:               {total_bytes / MIB / el:8.0f} MiB/s", flush=True)
+    print(
+        f"read 1 MiB fetches:               {total_bytes / MIB / el:8.0f} MiB/s",
+        flush=True,
+    )
     t = time.perf_counter()
     off = 0
     n = 0
@@ -169,7 +213,10 @@ def run(root: Path, args: argparse.Namespace) -> None:
         got = log.read_records(off, 10_000)
         n += len(got)
         off = got[-1].offset + 1
-    print(f"read_records (decode):            {rate(n, time.perf_counter() - t):>11} rec/s", flush=True)
+    print(
+        f"read_records (decode):            {rate(n, time.perf_counter() - t):>11} rec/s",
+        flush=True,
+    )
     log.close()
     shutil.rmtree(d)
 
@@ -191,7 +238,10 @@ def run(root: Path, args: argparse.Namespace) -> None:
     log = FileLog(d, LogConfig(segment_bytes=(1 << 31) - 1, max_batch_bytes=2 * MIB))
     el_clean = time.perf_counter() - t
     log.close()
-    print(f"recovery of {size / MIB / 1024:.2f} GiB after crash (CRC scan): {el_crash:6.2f} s; after clean close: {el_clean:6.3f} s", flush=True)
+    print(
+        f"recovery of {size / MIB / 1024:.2f} GiB after crash (CRC scan): {el_crash:6.2f} s; after clean close: {el_clean:6.3f} s",
+        flush=True,
+    )
     shutil.rmtree(d)
 
 

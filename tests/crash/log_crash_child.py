@@ -11,7 +11,13 @@ from __future__ import annotations
 import sys
 import threading
 
-from mqlite.storage import FileLog, GroupCommitter, LogConfig, RecordIn, acquire_dir_lock
+from mqlite.storage import (
+    FileLog,
+    GroupCommitter,
+    LogConfig,
+    RecordIn,
+    acquire_dir_lock,
+)
 
 
 def value_for(key: int) -> bytes:
@@ -22,7 +28,11 @@ def main() -> None:
     data_dir = sys.argv[1]
     lock = acquire_dir_lock(data_dir)
     committer = GroupCommitter("always")
-    log = FileLog(f"{data_dir}/log", LogConfig(segment_bytes=64 * 1024, index_interval_bytes=512), committer)
+    log = FileLog(
+        f"{data_dir}/log",
+        LogConfig(segment_bytes=64 * 1024, index_interval_bytes=512),
+        committer,
+    )
     out_lock = threading.Lock()
     counter = iter(range(10**9))
     counter_lock = threading.Lock()
@@ -31,14 +41,22 @@ def main() -> None:
         while True:
             with counter_lock:
                 keys = [next(counter) for _ in range(per_append)]
-            res = log.append([RecordIn(b"%d" % k, value_for(k), (("k", b"%d" % k),), None) for k in keys])
+            res = log.append(
+                [
+                    RecordIn(b"%d" % k, value_for(k), (("k", b"%d" % k),), None)
+                    for k in keys
+                ]
+            )
             res.durable.result()
             with out_lock:
                 for i, k in enumerate(keys):
                     sys.stdout.write(f"{res.base_offset + i} {k}\n")
                 sys.stdout.flush()
 
-    threads = [threading.Thread(target=worker, args=(1 + i % 3,), daemon=True) for i in range(4)]
+    threads = [
+        threading.Thread(target=worker, args=(1 + i % 3,), daemon=True)
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     print("ready", flush=True)

@@ -18,7 +18,7 @@ from mqlite.storage import FileLog, LogConfig, acquire_dir_lock
 
 CHILD = Path(__file__).with_name("log_crash_child.py")
 sys.path.insert(0, str(CHILD.parent))
-from log_crash_child import value_for  # noqa: E402
+from log_crash_child import value_for
 
 
 @pytest.mark.slow
@@ -28,7 +28,10 @@ def test_acknowledged_records_survive_sigkill_mid_write(tmp_path, round_):
     src = Path(__file__).resolve().parents[2] / "src"
     env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        [sys.executable, str(CHILD), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     assert proc.stdout is not None
     acked: dict[int, int] = {}
@@ -51,7 +54,10 @@ def test_acknowledged_records_survive_sigkill_mid_write(tmp_path, round_):
     assert len(acked) >= target, err.decode()[-2000:]
 
     with acquire_dir_lock(tmp_path):  # the dead child's lock is gone
-        log = FileLog(tmp_path / "log", LogConfig(segment_bytes=64 * 1024, index_interval_bytes=512))
+        log = FileLog(
+            tmp_path / "log",
+            LogConfig(segment_bytes=64 * 1024, index_interval_bytes=512),
+        )
         assert log.end_offset > max(acked)
         records = {r.offset: r for r in log.read_records(0, log.end_offset)}
         for off, key in acked.items():

@@ -50,7 +50,9 @@ class LogMaker:
 
 
 @pytest.fixture(params=["file", "memory"])
-def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Log]]:
+def make_log(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Log]]:
     maker = LogMaker(request.param, tmp_path)
     yield maker
     maker.close()

@@ -10,12 +10,24 @@ import threading
 
 import pytest
 
-from mqlite.storage import DataDirLocked, FsyncMode, FsyncPolicy, GroupCommitter, acquire_dir_lock
+from mqlite.storage import (
+    DataDirLocked,
+    FsyncMode,
+    FsyncPolicy,
+    GroupCommitter,
+    acquire_dir_lock,
+)
 
 
 @pytest.mark.parametrize(
     ("text", "mode", "ms"),
-    [("always", FsyncMode.ALWAYS, 0), ("never", FsyncMode.NEVER, 0), ("5", FsyncMode.INTERVAL, 5), ("1000ms", FsyncMode.INTERVAL, 1000), (" Always ", FsyncMode.ALWAYS, 0)],
+    [
+        ("always", FsyncMode.ALWAYS, 0),
+        ("never", FsyncMode.NEVER, 0),
+        ("5", FsyncMode.INTERVAL, 5),
+        ("1000ms", FsyncMode.INTERVAL, 1000),
+        (" Always ", FsyncMode.ALWAYS, 0),
+    ],
 )
 def test_fsync_policy_parses_the_flag_values(text, mode, ms):
     p = FsyncPolicy.parse(text)
@@ -101,6 +113,12 @@ def test_another_process_cannot_take_a_held_data_dir(tmp_path):
             "import sys\nfrom mqlite.storage import acquire_dir_lock, DataDirLocked\n"
             f"try:\n    acquire_dir_lock({str(tmp_path)!r})\nexcept DataDirLocked as e:\n    print(e); sys.exit(3)\n"
         )
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
         assert proc.returncode == 3, proc.stderr
         assert "in use" in proc.stdout

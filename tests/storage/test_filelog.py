@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 
 import pytest
 
-from mqlite.storage import CorruptSegment, FileLog, GroupCommitter, LogConfig, RecordIn, encode_batch
+from mqlite.storage import (
+    CorruptSegment,
+    FileLog,
+    GroupCommitter,
+    LogConfig,
+    RecordIn,
+    encode_batch,
+)
 from mqlite.storage.filelog import CLEAN_MARKER
 from mqlite.storage.index import OFFSET_ENTRY, TIME_ENTRY
 
@@ -75,7 +81,12 @@ def test_offset_index_is_sparse_and_points_at_batches(tmp_path):
     seg = (tmp_path / "00000000000000000000.log").read_bytes()
     for rel, pos in entries:
         assert struct.unpack_from(">q", seg, pos)[0] == rel
-    times = [t for t, _ in TIME_ENTRY.iter_unpack((tmp_path / "00000000000000000000.timeindex").read_bytes())]
+    times = [
+        t
+        for t, _ in TIME_ENTRY.iter_unpack(
+            (tmp_path / "00000000000000000000.timeindex").read_bytes()
+        )
+    ]
     assert times == sorted(set(times)) and times[-1] == 1099
 
 
@@ -144,7 +155,7 @@ def test_index_missing_after_clean_shutdown_is_rebuilt_on_first_use(tmp_path):
     log = FileLog(tmp_path, cfg)
     _fill(log, 60)
     log.close()
-    sorted(tmp_path.glob("*.index"))[0].unlink()
+    min(tmp_path.glob("*.index")).unlink()
     log = FileLog(tmp_path, cfg)
     assert [r.offset for r in log.read_records(0, 60)] == list(range(60))
     log.close()
@@ -159,7 +170,9 @@ def test_corrupt_middle_segment_is_reported_with_path_and_offset(tmp_path):
     middle = sorted(tmp_path.glob("*.log"))[1]
     before = middle.read_bytes()
     data = bytearray(before)
-    data[16 + 200] = 9  # not a batch boundary necessarily; ensure at least one header breaks
+    data[16 + 200] = (
+        9  # not a batch boundary necessarily; ensure at least one header breaks
+    )
     pos = 0
     hits = 0
     while pos < len(data):  # break the magic of the third batch

@@ -104,7 +104,12 @@ def test_read_of_negative_or_future_offset_raises(make_log, offset):
 
 
 def _snapshot(log):
-    return log.start_offset, log.end_offset, log.size_bytes, log.read(log.start_offset, 10**9)
+    return (
+        log.start_offset,
+        log.end_offset,
+        log.size_bytes,
+        log.read(log.start_offset, 10**9),
+    )
 
 
 @pytest.mark.parametrize(
@@ -256,7 +261,9 @@ def test_retention_by_age_deletes_expired_data(make_log):
     log = make_log(LogConfig(segment_bytes=200, retention_ms=1000))
     for i in range(10):
         log.append([(None, b"x" * 50)], now_ms=1000 + i * 100)
-    assert log.apply_retention(2000) == 0  # nothing is older than now - retention_ms yet
+    assert (
+        log.apply_retention(2000) == 0
+    )  # nothing is older than now - retention_ms yet
     log.apply_retention(1000 + 5 * 100 + 1000 + 1)
     assert 0 < log.start_offset <= 6
     assert [r.offset for r in log.read_records(log.start_offset)][-1] == 9
@@ -268,13 +275,26 @@ def test_retention_by_age_deletes_expired_data(make_log):
 def test_producer_state_tracks_last_sequence_per_producer(make_log):
     """Idempotent producers: the log exposes each producer id's epoch and last sequence."""
     log = make_log()
-    log.append_batch(encode_batch([(None, b"a"), (None, b"b")], producer_id=9, producer_epoch=1, base_sequence=0, now_ms=1))
-    log.append([(None, b"c")], producer_id=9, producer_epoch=1, base_sequence=2, now_ms=1)
+    log.append_batch(
+        encode_batch(
+            [(None, b"a"), (None, b"b")],
+            producer_id=9,
+            producer_epoch=1,
+            base_sequence=0,
+            now_ms=1,
+        )
+    )
+    log.append(
+        [(None, b"c")], producer_id=9, producer_epoch=1, base_sequence=2, now_ms=1
+    )
     log.append([(None, b"plain")], now_ms=1)
     st = log.producer_state(9)
     assert st is not None
     assert (st.producer_epoch, st.last_sequence, st.last_offset) == (1, 2, 2)
-    assert [(b.first_sequence, b.last_sequence, b.base_offset) for b in st.batches] == [(0, 1, 0), (2, 2, 2)]
+    assert [(b.first_sequence, b.last_sequence, b.base_offset) for b in st.batches] == [
+        (0, 1, 0),
+        (2, 2, 2),
+    ]
     assert log.producer_state(10) is None
 
 
@@ -298,3 +318,14 @@ def test_reopen_keeps_acknowledged_records(make_log):
     recs = log.read_records(0, 100)
     assert [r.key for r in recs] == [str(i).encode() for i in range(20)]
     assert log.append([(None, b"after")], now_ms=99).base_offset == 20
+
+
+def test_set_config_governs_later_appends(make_log):
+    log = make_log()
+    log.append([(None, b"x" * 100)], now_ms=1)
+    log.set_config(LogConfig(max_batch_bytes=100))
+    with pytest.raises(RecordTooLarge):
+        log.append([(None, b"x" * 100)], now_ms=1)
+    assert not log.closed
+    log.close()
+    assert log.closed

@@ -15,16 +15,33 @@ from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
-from mqlite.storage import Compression, FileLog, GroupCommitter, LogConfig, MemoryLog, RecordIn, encode_batch
+from mqlite.storage import (
+    Compression,
+    FileLog,
+    GroupCommitter,
+    LogConfig,
+    MemoryLog,
+    RecordIn,
+    encode_batch,
+)
 
 records_st = st.lists(
     st.builds(
         RecordIn,
         st.none() | st.binary(max_size=8),
         st.binary(max_size=120),
-        st.lists(st.tuples(st.sampled_from(["a", "b"]), st.none() | st.binary(max_size=4)), max_size=2).map(tuple),
+        st.lists(
+            st.tuples(st.sampled_from(["a", "b"]), st.none() | st.binary(max_size=4)),
+            max_size=2,
+        ).map(tuple),
         st.integers(min_value=0, max_value=10_000),
     ),
     min_size=1,
@@ -44,7 +61,9 @@ class LogMachine(RuleBasedStateMachine):
 
     @initialize(segment_bytes=st.integers(300, 3000), interval=st.integers(0, 500))
     def open_log(self, segment_bytes: int, interval: int) -> None:
-        self.config = LogConfig(segment_bytes=segment_bytes, index_interval_bytes=interval)
+        self.config = LogConfig(
+            segment_bytes=segment_bytes, index_interval_bytes=interval
+        )
         self.log = self._open()
 
     def _open(self):
@@ -62,7 +81,10 @@ class LogMachine(RuleBasedStateMachine):
     def append(self, recs) -> None:
         self._ack(self.log.append(recs), recs)
 
-    @rule(recs=records_st, codec=st.sampled_from([Compression.NONE, Compression.ZSTD, Compression.SNAPPY]))
+    @rule(
+        recs=records_st,
+        codec=st.sampled_from([Compression.NONE, Compression.ZSTD, Compression.SNAPPY]),
+    )
     def append_batch(self, recs, codec) -> None:
         raw = encode_batch(recs, base_offset=12345, compression=codec)
         self._ack(self.log.append_batch(raw), recs)
@@ -90,7 +112,9 @@ class LogMachine(RuleBasedStateMachine):
         got = self.log.read_records(offset, max_records)
         want = self.model[offset : offset + max_records]
         assert [r.offset for r in got] == list(range(offset, offset + len(want)))
-        assert [(r.key, r.value, r.headers, r.timestamp) for r in got] == [tuple(r) for r in want]
+        assert [(r.key, r.value, r.headers, r.timestamp) for r in got] == [
+            tuple(r) for r in want
+        ]
 
     @rule(data=st.data(), max_bytes=st.integers(1, 2000))
     def read_batches(self, data, max_bytes) -> None:

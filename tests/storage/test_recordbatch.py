@@ -10,7 +10,15 @@ from crc32c import crc32c
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mqlite.storage import Compression, CorruptBatch, InvalidBatch, Record, RecordIn, decode_batch, encode_batch
+from mqlite.storage import (
+    Compression,
+    CorruptBatch,
+    InvalidBatch,
+    Record,
+    RecordIn,
+    decode_batch,
+    encode_batch,
+)
 from mqlite.storage.errors import UnsupportedCompression
 from mqlite.storage.recordbatch import (
     HEADER_SIZE,
@@ -53,7 +61,9 @@ def test_record_is_varint_encoded_as_documented():
 @pytest.mark.parametrize("codec", list(Compression))
 def test_round_trip_with_every_compression(codec):
     recs = [
-        RecordIn(b"key", b"value" * 20, (("a", b"1"), ("empty", b""), ("null", None)), 1000),
+        RecordIn(
+            b"key", b"value" * 20, (("a", b"1"), ("empty", b""), ("null", None)), 1000
+        ),
         RecordIn(None, None, (), 999),
         RecordIn(b"", b"", (), 5000),
     ]
@@ -63,14 +73,23 @@ def test_round_trip_with_every_compression(codec):
     assert h.record_count == 3 and h.last_offset == 12
     assert h.base_timestamp == 1000 and h.max_timestamp == 5000
     assert out == [
-        Record(10, 1000, b"key", b"value" * 20, (("a", b"1"), ("empty", b""), ("null", None))),
+        Record(
+            10,
+            1000,
+            b"key",
+            b"value" * 20,
+            (("a", b"1"), ("empty", b""), ("null", None)),
+        ),
         Record(11, 999, None, None, ()),
         Record(12, 5000, b"", b"", ()),
     ]
 
 
 def test_records_may_be_given_as_tuples_or_records():
-    raw = encode_batch([(b"k", b"v"), (None, b"w", (("h", None),)), Record(99, 7, None, b"r")], now_ms=7)
+    raw = encode_batch(
+        [(b"k", b"v"), (None, b"w", (("h", None),)), Record(99, 7, None, b"r")],
+        now_ms=7,
+    )
     _, out = decode_batch(raw)
     assert [(r.offset, r.timestamp, r.key, r.value, r.headers) for r in out] == [
         (0, 7, b"k", b"v", ()),
@@ -90,17 +109,32 @@ def test_large_values_and_offset_deltas_use_multi_byte_varints():
 
 def test_log_append_time_batches_give_every_record_the_max_timestamp():
     """Kafka: with timestampType=LogAppendTime, record timestamps are the batch maxTimestamp."""
-    raw = encode_batch([(None, b"a", (), 5), (None, b"b", (), 9)], timestamp_type=TimestampType.LOG_APPEND_TIME)
+    raw = encode_batch(
+        [(None, b"a", (), 5), (None, b"b", (), 9)],
+        timestamp_type=TimestampType.LOG_APPEND_TIME,
+    )
     h, out = decode_batch(raw)
     assert h.timestamp_type == 1
     assert [r.timestamp for r in out] == [9, 9]
 
 
 def test_flags_and_producer_fields_round_trip():
-    raw = encode_batch([(None, b"a")], producer_id=123, producer_epoch=4, base_sequence=2**31 - 1, is_transactional=True, now_ms=1)
+    raw = encode_batch(
+        [(None, b"a")],
+        producer_id=123,
+        producer_epoch=4,
+        base_sequence=2**31 - 1,
+        is_transactional=True,
+        now_ms=1,
+    )
     h = validate_batch(raw)
     assert h.is_transactional and not h.is_control
-    assert (h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence) == (123, 4, 2**31 - 1, 2**31 - 1)
+    assert (h.producer_id, h.producer_epoch, h.base_sequence, h.last_sequence) == (
+        123,
+        4,
+        2**31 - 1,
+        2**31 - 1,
+    )
 
 
 def test_rewrite_base_offset_keeps_the_crc_valid_and_the_records_untouched():
@@ -176,10 +210,18 @@ record_in = st.builds(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(record_in, min_size=1, max_size=30), st.sampled_from(list(Compression)), st.integers(0, 2**40))
+@given(
+    st.lists(record_in, min_size=1, max_size=30),
+    st.sampled_from(list(Compression)),
+    st.integers(0, 2**40),
+)
 def test_any_records_round_trip(recs, codec, base):
     h, out = decode_batch(encode_batch(recs, base_offset=base, compression=codec))
     assert h.record_count == len(recs)
-    assert [(r.key, r.value, r.headers, r.timestamp) for r in out] == [tuple(r) for r in recs]
+    assert [(r.key, r.value, r.headers, r.timestamp) for r in out] == [
+        tuple(r) for r in recs
+    ]
     assert [r.offset for r in out] == list(range(base, base + len(recs)))
-    assert parse_header(encode_batch(recs)).max_timestamp == max(r.timestamp for r in recs)
+    assert parse_header(encode_batch(recs)).max_timestamp == max(
+        r.timestamp for r in recs
+    )

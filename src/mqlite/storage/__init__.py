@@ -24,7 +24,13 @@ from mqlite.storage.errors import (
 )
 from mqlite.storage.filelog import FileLog
 from mqlite.storage.lock import DirLock, acquire_dir_lock
-from mqlite.storage.log import AppendResult, Log, LogConfig, ProducerBatch, ProducerState
+from mqlite.storage.log import (
+    AppendResult,
+    Log,
+    LogConfig,
+    ProducerBatch,
+    ProducerState,
+)
 from mqlite.storage.memlog import MemoryLog
 from mqlite.storage.recordbatch import (
     BatchHeader,

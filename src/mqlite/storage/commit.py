@@ -25,9 +25,9 @@ import enum
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
-__all__ = ["FsyncMode", "FsyncPolicy", "GroupCommitter", "Syncable", "DONE"]
+__all__ = ["DONE", "FsyncMode", "FsyncPolicy", "GroupCommitter", "Syncable"]
 
 
 class FsyncMode(enum.Enum):
@@ -58,7 +58,9 @@ class FsyncPolicy:
             try:
                 ms = int(t)
             except ValueError:
-                raise ValueError(f"fsync policy must be 'always', 'never' or milliseconds, not {text!r}") from None
+                raise ValueError(
+                    f"fsync policy must be 'always', 'never' or milliseconds, not {text!r}"
+                ) from None
         if ms < 0:
             raise ValueError(f"fsync interval must be >= 0 ms, not {ms}")
         if ms == 0:
@@ -66,7 +68,11 @@ class FsyncPolicy:
         return cls(FsyncMode.INTERVAL, ms)
 
     def __str__(self) -> str:
-        return str(self.interval_ms) if self.mode is FsyncMode.INTERVAL else self.mode.value
+        return (
+            str(self.interval_ms)
+            if self.mode is FsyncMode.INTERVAL
+            else self.mode.value
+        )
 
 
 class Syncable(Protocol):
@@ -87,8 +93,12 @@ DONE: Future[None] = _done()
 class GroupCommitter:
     """The one fsync thread of a broker. Started lazily; `close()` syncs and stops it."""
 
-    def __init__(self, policy: FsyncPolicy | str | int = "always", *, name: str = "mqlite-fsync") -> None:
-        self.policy = policy if isinstance(policy, FsyncPolicy) else FsyncPolicy.parse(policy)
+    def __init__(
+        self, policy: FsyncPolicy | str | int = "always", *, name: str = "mqlite-fsync"
+    ) -> None:
+        self.policy = (
+            policy if isinstance(policy, FsyncPolicy) else FsyncPolicy.parse(policy)
+        )
         self._name = name
         self._cond = threading.Condition(threading.Lock())
         self._waiting: list[tuple[Syncable, Future[None]]] = []
@@ -133,7 +143,9 @@ class GroupCommitter:
     # -- lifecycle -------------------------------------------------------------------
     def _ensure_thread(self) -> None:
         if self._thread is None and not self._closed:
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name=self._name, daemon=True
+            )
             self._thread.start()
 
     def sync_all(self) -> None:
@@ -154,7 +166,7 @@ class GroupCommitter:
             thread.join()
         self._round()
 
-    def __enter__(self) -> GroupCommitter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,22 +183,26 @@ class GroupCommitter:
             targets[id(target)] = target
         if not targets:
             return
-        errors: dict[int, BaseException] = {}
+        errors: dict[int, Exception] = {}
         for key, target in targets.items():
             try:
                 target.sync()
-            except BaseException as exc:  # reported to the appends that waited on it
+            except Exception as exc:  # noqa: BLE001 - reported to the appends that waited on it
                 errors[key] = exc
         self.syncs += 1
         for target, fut in waiting:
-            exc = errors.get(id(target))
-            if exc is None:
+            error = errors.get(id(target))
+            if error is None:
                 fut.set_result(None)
             else:
-                fut.set_exception(exc)
+                fut.set_exception(error)
 
     def _run(self) -> None:
-        interval = self.policy.interval_ms / 1000.0 if self.policy.mode is FsyncMode.INTERVAL else None
+        interval = (
+            self.policy.interval_ms / 1000.0
+            if self.policy.mode is FsyncMode.INTERVAL
+            else None
+        )
         while True:
             with self._cond:
                 if interval is None:

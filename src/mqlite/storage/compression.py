@@ -107,5 +107,7 @@ def decompress(codec: int, data: bytes | memoryview) -> bytes:
     except InvalidBatch:
         raise
     except Exception as exc:  # cramjam raises its own DecompressionError types
-        raise InvalidBatch(f"cannot decompress {Compression(codec).name} records: {exc}") from exc
+        raise InvalidBatch(
+            f"cannot decompress {Compression(codec).name} records: {exc}"
+        ) from exc
     raise UnsupportedCompression(f"unknown compression codec {codec}")

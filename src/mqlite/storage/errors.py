@@ -13,15 +13,15 @@ from pathlib import Path
 from mqlite.errors import StorageError
 
 __all__ = [
-    "StorageError",
-    "InvalidBatch",
     "CorruptBatch",
-    "UnsupportedCompression",
-    "RecordTooLarge",
-    "OffsetOutOfRange",
     "CorruptSegment",
-    "LogClosed",
     "DataDirLocked",
+    "InvalidBatch",
+    "LogClosed",
+    "OffsetOutOfRange",
+    "RecordTooLarge",
+    "StorageError",
+    "UnsupportedCompression",
 ]
 
 
@@ -76,8 +76,12 @@ class CorruptSegment(StorageError):
 
     rule = "segment-integrity"
 
-    def __init__(self, path: Path | str, position: int, offset: int | None, reason: str) -> None:
-        where = f"byte {position}" + (f" (near offset {offset})" if offset is not None else "")
+    def __init__(
+        self, path: Path | str, position: int, offset: int | None, reason: str
+    ) -> None:
+        where = f"byte {position}" + (
+            f" (near offset {offset})" if offset is not None else ""
+        )
         super().__init__(f"corrupt segment {path} at {where}: {reason}")
         self.path = Path(path)
         self.position = position

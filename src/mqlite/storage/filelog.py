@@ -35,7 +35,13 @@ from pathlib import Path
 from mqlite.storage.commit import GroupCommitter
 from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed
 from mqlite.storage.log import AppendResult, Log, LogConfig
-from mqlite.storage.recordbatch import _PREFIX, HEADER_SIZE, BatchHeader, decode_batch, parse_header
+from mqlite.storage.recordbatch import (
+    _PREFIX,
+    HEADER_SIZE,
+    BatchHeader,
+    decode_batch,
+    parse_header,
+)
 from mqlite.storage.segment import Segment
 
 __all__ = ["FileLog"]
@@ -49,7 +55,12 @@ MAX_RELATIVE_OFFSET = 0xFFFFFFFF
 class FileLog(Log):
     """A log stored as segment files under `directory`; see the module docstring."""
 
-    def __init__(self, directory: Path | str, config: LogConfig | None = None, committer: GroupCommitter | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | str,
+        config: LogConfig | None = None,
+        committer: GroupCommitter | None = None,
+    ) -> None:
         self.directory = Path(directory)
         self.config = config or LogConfig()
         if self.config.segment_bytes > 0x7FFFFFFF:
@@ -75,7 +86,11 @@ class FileLog(Log):
         d = self.directory
         bases = sorted(int(p.stem) for p in d.glob("*.log") if p.stem.isdigit())
         for p in d.iterdir():  # indexes without a segment are leftovers of a deletion
-            if p.suffix in (".index", ".timeindex") and p.stem.isdigit() and int(p.stem) not in bases:
+            if (
+                p.suffix in (".index", ".timeindex")
+                and p.stem.isdigit()
+                and int(p.stem) not in bases
+            ):
                 p.unlink()
         clean_path = d / CLEAN_MARKER
         clean = clean_path.exists()
@@ -98,7 +113,11 @@ class FileLog(Log):
             # drop empty inactive segments that carry nothing (a crash between roll and write)
             keep: list[Segment] = []
             for i, seg in enumerate(segs):
-                if i < len(segs) - 1 and os.stat(seg.path).st_size == 0 and segs[i + 1].base_offset == seg.base_offset:
+                if (
+                    i < len(segs) - 1
+                    and os.stat(seg.path).st_size == 0
+                    and segs[i + 1].base_offset == seg.base_offset
+                ):
                     seg.delete()
                     continue
                 keep.append(seg)
@@ -121,7 +140,9 @@ class FileLog(Log):
             clean_path.unlink()
             self._fsync_dir()
         self._bases = [s.base_offset for s in self._segments]
-        self._logical_start = min(max(self._logical_start, self._segments[0].base_offset), self.end_offset)
+        self._logical_start = min(
+            max(self._logical_start, self._segments[0].base_offset), self.end_offset
+        )
 
     def _fsync_dir(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)
@@ -145,7 +166,8 @@ class FileLog(Log):
 
     @property
     def size_bytes(self) -> int:
-        return sum(s.size for s in self._segments)
+        with self._lock:
+            return sum(s.size for s in self._segments)
 
     @property
     def segment_count(self) -> int:
@@ -155,6 +177,13 @@ class FileLog(Log):
         """Base offsets of the segments, oldest first."""
         with self._lock:
             return list(self._bases)
+
+    def set_config(self, config: LogConfig) -> None:
+        if config.segment_bytes > 0x7FFFFFFF:
+            raise ValueError("segment_bytes must be below 2 GiB")
+        with self._lock:
+            self.config = config
+            self._active.index_interval = config.index_interval_bytes
 
     def _check_open(self) -> None:
         if self._closed:
@@ -167,12 +196,17 @@ class FileLog(Log):
         cfg = self.config
         if seg.size + h.size > cfg.segment_bytes:
             return True
-        if cfg.segment_ms is not None and seg.rolling_timestamp is not None:
-            if h.max_timestamp - seg.rolling_timestamp > cfg.segment_ms:
-                return True
+        if (
+            cfg.segment_ms is not None
+            and seg.rolling_timestamp is not None
+            and h.max_timestamp - seg.rolling_timestamp > cfg.segment_ms
+        ):
+            return True
         return base + h.last_offset_delta - seg.base_offset > MAX_RELATIVE_OFFSET
 
-    def _append_validated(self, batches: list[tuple[BatchHeader, memoryview]]) -> AppendResult:
+    def _append_validated(
+        self, batches: list[tuple[BatchHeader, memoryview]]
+    ) -> AppendResult:
         epoch = self.config.leader_epoch
         with self._lock:
             self._check_open()
@@ -186,8 +220,7 @@ class FileLog(Log):
                 pieces = [_PREFIX.pack(base, h.batch_length, epoch), view[16:]]
                 seg.append(pieces, h.size, base, last, h.max_timestamp, self._buffered)
                 self._note_appended(h, base)
-                if h.max_timestamp > max_ts:
-                    max_ts = h.max_timestamp
+                max_ts = max(max_ts, h.max_timestamp)
                 base = last + 1
             durable = self._committer.durable_future(self)
             return AppendResult(first, base - 1, max_ts, durable)
@@ -270,13 +303,17 @@ class FileLog(Log):
                     continue
                 self._touch(seg)
                 e = seg.time_index.lower(timestamp)
-                from_offset = max(start, seg.base_offset if e is None else seg.base_offset + e[1])
+                from_offset = max(
+                    start, seg.base_offset if e is None else seg.base_offset + e[1]
+                )
                 pos = seg.find_position(from_offset)
                 while pos < seg.size:
                     raw = seg.read_at(pos, HEADER_SIZE)
                     h = parse_header(raw)
                     if h.max_timestamp >= timestamp and h.last_offset >= start:
-                        _, records = decode_batch(seg.read_at(pos, h.size), verify_crc=False)
+                        _, records = decode_batch(
+                            seg.read_at(pos, h.size), verify_crc=False
+                        )
                         for r in records:
                             if r.timestamp >= timestamp and r.offset >= start:
                                 return r.offset
@@ -307,7 +344,9 @@ class FileLog(Log):
             del self._segments[:n]
             del self._bases[:n]
             self._dir_dirty = True
-            self._logical_start = max(self._logical_start, self._segments[0].base_offset)
+            self._logical_start = max(
+                self._logical_start, self._segments[0].base_offset
+            )
         return freed
 
     def delete_before(self, offset: int) -> int:
@@ -339,7 +378,9 @@ class FileLog(Log):
             n = 0
             if cfg.retention_ms is not None:
                 limit = now_ms - cfg.retention_ms
-                while n < len(segs) and segs[n].size > 0 and segs[n].max_timestamp < limit:
+                while (
+                    n < len(segs) and segs[n].size > 0 and segs[n].max_timestamp < limit
+                ):
                     n += 1
             if cfg.retention_bytes is not None:
                 total = sum(s.size for s in segs[n:])

@@ -32,7 +32,7 @@ import struct
 from array import array
 from pathlib import Path
 
-__all__ = ["SparseIndex", "OFFSET_ENTRY", "TIME_ENTRY"]
+__all__ = ["OFFSET_ENTRY", "TIME_ENTRY", "SparseIndex"]
 
 OFFSET_ENTRY = struct.Struct(">II")
 TIME_ENTRY = struct.Struct(">qI")
@@ -96,7 +96,9 @@ class SparseIndex:
         if n == self._persisted:
             return
         pack = self._entry.pack
-        data = b"".join(pack(self.keys[i], self.values[i]) for i in range(self._persisted, n))
+        data = b"".join(
+            pack(self.keys[i], self.values[i]) for i in range(self._persisted, n)
+        )
         with open(self.path, "ab") as f:
             f.write(data)
         self._persisted = n

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Self
 
 from mqlite.storage.errors import DataDirLocked
 
@@ -19,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - non-POSIX
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DirLock", "acquire_dir_lock", "LOCK_FILE"]
+__all__ = ["LOCK_FILE", "DirLock", "acquire_dir_lock"]
 
 LOCK_FILE = "mqlite.lock"
 
@@ -42,7 +43,7 @@ class DirLock:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def __enter__(self) -> DirLock:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -68,7 +69,9 @@ def acquire_dir_lock(path: Path | str) -> DirLock:
                     holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
                 except OSError:
                     pass
-                raise DataDirLocked(directory, f"pid {holder}" if holder else "") from None
+                raise DataDirLocked(
+                    directory, f"pid {holder}" if holder else ""
+                ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     except BaseException:

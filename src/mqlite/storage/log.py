@@ -24,7 +24,7 @@ import abc
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from mqlite.storage.compression import Compression
 from mqlite.storage.errors import InvalidBatch, OffsetOutOfRange, RecordTooLarge
@@ -39,9 +39,9 @@ from mqlite.storage.recordbatch import (
 )
 
 __all__ = [
+    "AppendResult",
     "Log",
     "LogConfig",
-    "AppendResult",
     "ProducerBatch",
     "ProducerState",
     "split_batches",
@@ -116,7 +116,9 @@ class ProducerState:
 PRODUCER_BATCHES_KEPT = 5
 
 
-def _note_producer(states: dict[int, ProducerState], h: BatchHeader, base_offset: int) -> None:
+def _note_producer(
+    states: dict[int, ProducerState], h: BatchHeader, base_offset: int
+) -> None:
     if h.producer_id < 0 or h.is_control:
         return
     old = states.get(h.producer_id)
@@ -127,11 +129,18 @@ def _note_producer(states: dict[int, ProducerState], h: BatchHeader, base_offset
     else:
         batches = (old.batches + (pb,))[-PRODUCER_BATCHES_KEPT:]
     states[h.producer_id] = ProducerState(
-        h.producer_id, h.producer_epoch, h.last_sequence, last_offset, h.max_timestamp, batches
+        h.producer_id,
+        h.producer_epoch,
+        h.last_sequence,
+        last_offset,
+        h.max_timestamp,
+        batches,
     )
 
 
-def split_batches(raw: bytes | bytearray | memoryview, max_batch_bytes: int) -> list[tuple[BatchHeader, memoryview]]:
+def split_batches(
+    raw: bytes | bytearray | memoryview, max_batch_bytes: int
+) -> list[tuple[BatchHeader, memoryview]]:
     """Validate a concatenation of one or more whole v2 batches (header, lengths, CRC-32C).
 
     Returns (header, view of the batch bytes) for each. Raises `InvalidBatch` (empty,
@@ -200,7 +209,9 @@ class Log(abc.ABC):
         return self._append_validated(split_batches(raw, self.config.max_batch_bytes))
 
     @abc.abstractmethod
-    def _append_validated(self, batches: list[tuple[BatchHeader, memoryview]]) -> AppendResult:
+    def _append_validated(
+        self, batches: list[tuple[BatchHeader, memoryview]]
+    ) -> AppendResult:
         """Assign offsets to already validated batches and store them."""
 
     # -- reads -----------------------------------------------------------------------
@@ -244,7 +255,9 @@ class Log(abc.ABC):
         """The error to raise when a stored batch fails to decode (FileLog adds the path)."""
         return exc
 
-    def read_headers(self, offset: int, max_bytes: int = 1024 * 1024) -> list[BatchHeader]:
+    def read_headers(
+        self, offset: int, max_bytes: int = 1024 * 1024
+    ) -> list[BatchHeader]:
         """Headers of the batches `read(offset, max_bytes)` would return."""
         return [parse_header(b) for b in self.read(offset, max_bytes)]
 
@@ -268,6 +281,16 @@ class Log(abc.ABC):
     @abc.abstractmethod
     def size_bytes(self) -> int:
         """Bytes of batches held."""
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran."""
+        return bool(getattr(self, "_closed", False))
+
+    def set_config(self, config: LogConfig) -> None:
+        """Apply a changed configuration; it governs the next append, roll and retention."""
+        with self._lock:
+            self.config = config
 
     def _check_offset(self, offset: int) -> None:
         start, end = self.start_offset, self.end_offset
@@ -322,7 +345,7 @@ class Log(abc.ABC):
     _lock: Any
     _producers: dict[int, ProducerState] | None = None
 
-    def __enter__(self) -> Log:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

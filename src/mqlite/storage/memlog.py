@@ -23,7 +23,9 @@ __all__ = ["MemoryLog"]
 class MemoryLog(Log):
     """An in-memory log; see `Log`."""
 
-    def __init__(self, config: LogConfig | None = None, *, start_offset: int = 0) -> None:
+    def __init__(
+        self, config: LogConfig | None = None, *, start_offset: int = 0
+    ) -> None:
         self.config = config or LogConfig()
         self._lock = threading.RLock()
         self._batches: list[bytes] = []
@@ -53,7 +55,9 @@ class MemoryLog(Log):
             raise LogClosed("log is closed")
 
     # -- appends ---------------------------------------------------------------------
-    def _append_validated(self, batches: list[tuple[BatchHeader, memoryview]]) -> AppendResult:
+    def _append_validated(
+        self, batches: list[tuple[BatchHeader, memoryview]]
+    ) -> AppendResult:
         epoch = self.config.leader_epoch
         with self._lock:
             self._check_open()
@@ -67,8 +71,7 @@ class MemoryLog(Log):
                 self._max_ts.append(h.max_timestamp)
                 self._size += len(stored)
                 self._note_appended(h, base)
-                if h.max_timestamp > max_ts:
-                    max_ts = h.max_timestamp
+                max_ts = max(max_ts, h.max_timestamp)
                 base += h.last_offset_delta + 1
             self._end = base
             return AppendResult(first, base - 1, max_ts, DONE)
@@ -138,12 +141,17 @@ class MemoryLog(Log):
                     n += 1
             if cfg.retention_bytes is not None:
                 size = self._size - sum(len(b) for b in self._batches[:n])
-                while n < len(self._batches) and size - len(self._batches[n]) >= cfg.retention_bytes:
+                while (
+                    n < len(self._batches)
+                    and size - len(self._batches[n]) >= cfg.retention_bytes
+                ):
                     size -= len(self._batches[n])
                     n += 1
             if n == 0:
                 return 0
-            self._start = max(self._start, self._bases[n] if n < len(self._bases) else self._end)
+            self._start = max(
+                self._start, self._bases[n] if n < len(self._bases) else self._end
+            )
             return self._drop_front(n)
 
     def roll(self) -> None:

@@ -52,18 +52,18 @@ from mqlite.storage.varint import MINUS_ONE, TABLE, TABLE_SIZE, encode_varint
 __all__ = [
     "HEADER_SIZE",
     "MAGIC",
-    "Record",
-    "RecordIn",
     "BatchHeader",
     "Compression",
+    "Record",
+    "RecordIn",
     "TimestampType",
-    "encode_batch",
     "decode_batch",
     "decode_records",
-    "parse_header",
-    "validate_batch",
+    "encode_batch",
     "iter_batches",
+    "parse_header",
     "rewrite_base_offset",
+    "validate_batch",
 ]
 
 MAGIC = 2
@@ -180,12 +180,18 @@ def parse_header(data: bytes | bytearray | memoryview, pos: int = 0) -> BatchHea
     declared length is impossible.
     """
     if len(data) - pos < HEADER_SIZE:
-        raise InvalidBatch(f"record batch truncated: {len(data) - pos} bytes, header needs {HEADER_SIZE}")
+        raise InvalidBatch(
+            f"record batch truncated: {len(data) - pos} bytes, header needs {HEADER_SIZE}"
+        )
     h = BatchHeader(*_HEADER.unpack_from(data, pos))
     if h.magic != MAGIC:
-        raise InvalidBatch(f"unsupported record batch magic {h.magic} (only v2 is stored)")
+        raise InvalidBatch(
+            f"unsupported record batch magic {h.magic} (only v2 is stored)"
+        )
     if h.batch_length < HEADER_SIZE - LOG_OVERHEAD:
-        raise InvalidBatch(f"record batch length {h.batch_length} is below the header size")
+        raise InvalidBatch(
+            f"record batch length {h.batch_length} is below the header size"
+        )
     return h
 
 
@@ -194,7 +200,9 @@ def validate_batch(data: bytes | bytearray | memoryview, pos: int = 0) -> BatchH
     h = parse_header(data, pos)
     end = pos + h.size
     if end > len(data):
-        raise InvalidBatch(f"record batch truncated: declares {h.size} bytes, {len(data) - pos} present")
+        raise InvalidBatch(
+            f"record batch truncated: declares {h.size} bytes, {len(data) - pos} present"
+        )
     if h.record_count <= 0:
         raise InvalidBatch("record batch holds no records")
     if h.last_offset_delta < 0 or h.last_offset_delta + 1 < h.record_count:
@@ -202,7 +210,9 @@ def validate_batch(data: bytes | bytearray | memoryview, pos: int = 0) -> BatchH
             f"record batch lastOffsetDelta {h.last_offset_delta} does not fit {h.record_count} records"
         )
     if h.attributes & ATTR_COMPRESSION_MASK > 4:
-        raise UnsupportedCompression(f"unknown compression codec {h.attributes & ATTR_COMPRESSION_MASK}")
+        raise UnsupportedCompression(
+            f"unknown compression codec {h.attributes & ATTR_COMPRESSION_MASK}"
+        )
     actual = crc32c(memoryview(data)[pos + CRC_START : end])
     if actual != h.crc:
         raise CorruptBatch(
@@ -228,14 +238,18 @@ def iter_batches(data: bytes | memoryview) -> Iterator[tuple[int, BatchHeader]]:
         pos += h.size
 
 
-def rewrite_base_offset(raw: bytes | memoryview, base_offset: int, leader_epoch: int = 0) -> bytes:
+def rewrite_base_offset(
+    raw: bytes | memoryview, base_offset: int, leader_epoch: int = 0
+) -> bytes:
     """Return `raw` (one batch) with baseOffset and partitionLeaderEpoch replaced.
 
     These two fields sit before the CRC-covered range, exactly the fields a Kafka broker
     rewrites for a CreateTime batch, so the records are never re-encoded.
     """
     h = parse_header(raw)
-    return _PREFIX.pack(base_offset, h.batch_length, leader_epoch) + bytes(memoryview(raw)[16:])
+    return _PREFIX.pack(base_offset, h.batch_length, leader_epoch) + bytes(
+        memoryview(raw)[16:]
+    )
 
 
 # ---------------------------------------------------------------------------- encode
@@ -317,10 +331,13 @@ def encode_batch(
             ts = now
         if base_ts is None:
             base_ts = ts
-        if ts > max_ts:
-            max_ts = ts
+        max_ts = max(max_ts, ts)
         d = ts - base_ts
-        head = b"\x00" + (table[d] if 0 <= d < tsize else enc(d)) + (table[od] if od < tsize else enc(od))
+        head = (
+            b"\x00"
+            + (table[d] if 0 <= d < tsize else enc(d))
+            + (table[od] if od < tsize else enc(od))
+        )
         size = len(head)
         if key is None:
             head += minus_one
@@ -364,11 +381,24 @@ def encode_batch(
     if is_control:
         attributes |= ATTR_CONTROL
     assert base_ts is not None
-    tail = _BODY.pack(attributes, od - 1, base_ts, max_ts, producer_id, producer_epoch, base_sequence, od)
+    tail = _BODY.pack(
+        attributes,
+        od - 1,
+        base_ts,
+        max_ts,
+        producer_id,
+        producer_epoch,
+        base_sequence,
+        od,
+    )
     crc = crc32c(body, crc32c(tail))
     return b"".join(
         (
-            _PREFIX.pack(base_offset, HEADER_SIZE - LOG_OVERHEAD + len(body), partition_leader_epoch),
+            _PREFIX.pack(
+                base_offset,
+                HEADER_SIZE - LOG_OVERHEAD + len(body),
+                partition_leader_epoch,
+            ),
             b"\x02",
             crc.to_bytes(4, "big"),
             tail,
@@ -459,7 +489,7 @@ def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
                 pos += 1
             else:
                 hc, pos = slow(body, pos)
-                hl = []
+                hl: list[tuple[str, bytes | None]] = []
                 for _h in range(hc):
                     hkl, pos = slow(body, pos)
                     hk = body[pos : pos + hkl].decode()
@@ -472,8 +502,21 @@ def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
                         hl.append((hk, None))
                 headers = tuple(hl)
             if pos != end:
-                raise InvalidBatch(f"record at offset delta {od} declares {length} bytes but holds {pos - end + length}")
-            append(mk(cls, (base_off + od, max_ts if log_append else base_ts + tsd, key, value, headers)))
+                raise InvalidBatch(
+                    f"record at offset delta {od} declares {length} bytes but holds {pos - end + length}"
+                )
+            append(
+                mk(
+                    cls,
+                    (
+                        base_off + od,
+                        max_ts if log_append else base_ts + tsd,
+                        key,
+                        value,
+                        headers,
+                    ),
+                )
+            )
     except IndexError:
         raise InvalidBatch("record section truncated") from None
     except UnicodeDecodeError:
@@ -481,7 +524,9 @@ def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
     return out
 
 
-def decode_batch(data: bytes | bytearray | memoryview, *, verify_crc: bool = True) -> tuple[BatchHeader, list[Record]]:
+def decode_batch(
+    data: bytes | bytearray | memoryview, *, verify_crc: bool = True
+) -> tuple[BatchHeader, list[Record]]:
     """Decode one whole batch (the first in `data`) into its header and records.
 
     Offsets are absolute (baseOffset + delta); timestamps absolute (LogAppendTime

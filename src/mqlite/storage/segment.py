@@ -81,7 +81,9 @@ class Segment:
         self.next_offset = base_offset
         self.max_timestamp = -1
         self.offset_of_max_timestamp = base_offset
-        self.rolling_timestamp: int | None = None  # first batch's max timestamp (age roll)
+        self.rolling_timestamp: int | None = (
+            None  # first batch's max timestamp (age roll)
+        )
         self.bytes_since_index = 0
         self.dirty = False  # written since the last fsync
 
@@ -119,7 +121,15 @@ class Segment:
                 pass
 
     # -- appends -------------------------------------------------------------------
-    def _account(self, base: int, last: int, max_ts: int, position: int, nbytes: int, index: bool = True) -> None:
+    def _account(
+        self,
+        base: int,
+        last: int,
+        max_ts: int,
+        position: int,
+        nbytes: int,
+        index: bool = True,
+    ) -> None:
         """Update indexes and bookkeeping for a batch at `position` (Kafka's rule)."""
         if self.rolling_timestamp is None:
             self.rolling_timestamp = max_ts
@@ -130,12 +140,22 @@ class Segment:
             self.index.append(base - self.base_offset, position)
             t = self.time_index
             if not t.keys or self.max_timestamp > t.keys[-1]:
-                t.append(self.max_timestamp, self.offset_of_max_timestamp - self.base_offset)
+                t.append(
+                    self.max_timestamp, self.offset_of_max_timestamp - self.base_offset
+                )
             self.bytes_since_index = 0
         self.bytes_since_index += nbytes
         self.next_offset = last + 1
 
-    def append(self, pieces: list, nbytes: int, base: int, last: int, max_ts: int, buffered: bool) -> None:
+    def append(
+        self,
+        pieces: list,
+        nbytes: int,
+        base: int,
+        last: int,
+        max_ts: int,
+        buffered: bool,
+    ) -> None:
         """Append one batch given as buffers; write now, or leave it pending if `buffered`."""
         self._account(base, last, max_ts, self.size, nbytes)
         if buffered:
@@ -153,7 +173,9 @@ class Segment:
         """Hand pending bytes to the kernel (one pwritev)."""
         if self.pending:
             assert self.fd is not None
-            self.written += _pwrite_all(self.fd, self.pending, self.written, self.pending_bytes)
+            self.written += _pwrite_all(
+                self.fd, self.pending, self.written, self.pending_bytes
+            )
             self.pending = []
             self.pending_bytes = 0
 
@@ -161,9 +183,14 @@ class Segment:
         """The segment stops being active: write everything, close the time index, persist indexes."""
         self.flush_writes()
         t = self.time_index
-        if self.max_timestamp >= 0 and (not t.keys or self.max_timestamp > t.keys[-1]):
-            if t.loaded:
-                t.append(self.max_timestamp, self.offset_of_max_timestamp - self.base_offset)
+        if (
+            t.loaded
+            and self.max_timestamp >= 0
+            and (not t.keys or self.max_timestamp > t.keys[-1])
+        ):
+            t.append(
+                self.max_timestamp, self.offset_of_max_timestamp - self.base_offset
+            )
         self.index.persist()
         self.time_index.persist()
 
@@ -187,13 +214,17 @@ class Segment:
                 raise self._corrupt(pos, offset, "batch header cut short")
             base, length, _, magic, _, _, lod, _, _ = _WALK.unpack(hdr)
             if magic != MAGIC or length < HEADER_SIZE - LOG_OVERHEAD:
-                raise self._corrupt(pos, offset, f"no batch header (magic {magic}, length {length})")
+                raise self._corrupt(
+                    pos, offset, f"no batch header (magic {magic}, length {length})"
+                )
             if base + lod >= offset:
                 return pos
             pos += length + LOG_OVERHEAD
         return self.size
 
-    def read_batches(self, pos: int, budget: int, must_take_first: bool) -> tuple[list[bytes], int, bool]:
+    def read_batches(
+        self, pos: int, budget: int, must_take_first: bool
+    ) -> tuple[list[bytes], int, bool]:
         """Whole batches from `pos` within `budget` bytes (the first regardless if asked).
 
         Returns (batches, bytes used, stopped because the budget ran out).
@@ -232,7 +263,14 @@ class Segment:
         return out, p, p < avail
 
     # -- recovery ------------------------------------------------------------------
-    def scan(self, verify: bool, *, start_pos: int = 0, expected: int | None = None, skip_first_index: bool = False) -> tuple[int, str]:
+    def scan(
+        self,
+        verify: bool,
+        *,
+        start_pos: int = 0,
+        expected: int | None = None,
+        skip_first_index: bool = False,
+    ) -> tuple[int, str]:
         """Walk batches from `start_pos`, checking structure (and CRC-32C if `verify`),
         adding index entries. Returns (position where valid batches end, reason or "")."""
         assert self.fd is not None
@@ -251,7 +289,9 @@ class Segment:
                     buf_pos, rel = pos, 0
                 if len(buf) - rel < HEADER_SIZE:
                     return pos, "torn batch header"
-                base, length, _, magic, crc, _, lod, _, max_ts = _WALK.unpack_from(buf, rel)
+                base, length, _, magic, crc, _, lod, _, max_ts = _WALK.unpack_from(
+                    buf, rel
+                )
             else:
                 hdr = os.pread(fd, _WALK_SIZE, pos)
                 if len(hdr) < _WALK_SIZE:
@@ -270,7 +310,14 @@ class Segment:
                     buf_pos, rel = pos, 0
                 if crc32c(memoryview(buf)[rel + CRC_START : rel + bsize]) != crc:
                     return pos, "CRC-32C mismatch"
-            self._account(base, base + lod, max_ts, pos, bsize, index=not (first and skip_first_index))
+            self._account(
+                base,
+                base + lod,
+                max_ts,
+                pos,
+                bsize,
+                index=not (first and skip_first_index),
+            )
             first = False
             pos += bsize
             expected = base + lod + 1
@@ -316,9 +363,15 @@ class Segment:
     def _check_end(self, end: int, reason: str, expected_next: int | None) -> None:
         size = self.file_size()
         if end != size:
-            raise self._corrupt(end, self.next_offset, reason or "bytes after the last batch")
+            raise self._corrupt(
+                end, self.next_offset, reason or "bytes after the last batch"
+            )
         if expected_next is not None and self.next_offset != expected_next:
-            raise self._corrupt(end, self.next_offset, f"segment ends at offset {self.next_offset}, next segment starts at {expected_next}")
+            raise self._corrupt(
+                end,
+                self.next_offset,
+                f"segment ends at offset {self.next_offset}, next segment starts at {expected_next}",
+            )
         self.size = self.written = size
 
     def check_and_extend(self, expected_next: int | None) -> bool:
@@ -338,7 +391,9 @@ class Segment:
             start_pos, start_off, skip = 0, self.base_offset, False
         else:
             start_pos, start_off, skip = last[1], self.base_offset + last[0], True
-        end, reason = self.scan(False, start_pos=start_pos, expected=start_off, skip_first_index=skip)
+        end, reason = self.scan(
+            False, start_pos=start_pos, expected=start_off, skip_first_index=skip
+        )
         if reason or end != self.file_size():
             return False
         if expected_next is not None and self.next_offset != expected_next:
@@ -368,9 +423,8 @@ class Segment:
     def ensure_loaded(self) -> None:
         """Open the file and load the indexes of an inactive segment (rebuild if stale)."""
         self.open()
-        if not self.index.loaded:
-            if not (self.index.load() and self.time_index.load()):
-                self.rebuild(self.next_offset)
+        if not self.index.loaded and not (self.index.load() and self.time_index.load()):
+            self.rebuild(self.next_offset)
 
     def unload(self) -> None:
         self.index.unload()

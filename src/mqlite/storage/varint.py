@@ -9,7 +9,14 @@ high bit set on every byte but the last. Pure functions and immutable tables; th
 
 from __future__ import annotations
 
-__all__ = ["TABLE", "TABLE_SIZE", "MINUS_ONE", "encode_varint", "decode_varint", "varint_size"]
+__all__ = [
+    "MINUS_ONE",
+    "TABLE",
+    "TABLE_SIZE",
+    "decode_varint",
+    "encode_varint",
+    "varint_size",
+]
 
 TABLE_SIZE = 1 << 15
 
