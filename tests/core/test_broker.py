@@ -199,3 +199,26 @@ def test_deleted_stream_data_is_gone_after_restart(tmp_path: Path) -> None:
         await core.close()
 
     run(main())
+
+
+def test_a_leftover_log_directory_does_not_leak_into_a_new_stream(tmp_path: Path) -> None:
+    """Rule: a stream's data exists only while its catalog row does (a crash between
+    the catalog delete and the directory removal must not resurrect records)."""
+
+    async def main() -> None:
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        s = core.create_stream("x")
+        await s.append(b"old")
+        await core.close()
+        # simulate the crash window: the catalog row is gone, the directory is not
+        from mqlite.core.catalog import Catalog
+
+        catalog = Catalog(tmp_path / "catalog.sqlite3")
+        catalog.delete_entity("stream", "x")
+        catalog.close()
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        assert not (tmp_path / "streams" / "x").exists()  # removed at open
+        assert core.create_stream("x").latest(0) == 0
+        await core.close()
+
+    run(main())

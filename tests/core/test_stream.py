@@ -305,3 +305,61 @@ def test_set_config_is_validated_and_kept() -> None:
         await core.close()
 
     run(main())
+
+
+def test_wait_for_streams_spans_several_streams_with_total_min_bytes() -> None:
+    """Rule (Kafka fetch): one fetch waits on partitions of several topics; min_bytes
+    counts the bytes available over all of them."""
+    from mqlite.core.stream import wait_for_streams
+
+    async def main() -> None:
+        core = await _core()
+        a, b = core.create_stream("a"), core.create_stream("b", partitions=2)
+        watch = [(a, {0: 0}), (b, {0: 0, 1: 0})]
+        waiter = asyncio.ensure_future(wait_for_streams(watch, 1, timeout=30))
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        await b.append(b"x", partition=1)
+        assert await waiter is True
+        big = asyncio.ensure_future(wait_for_streams(watch, 400, timeout=30))
+        await a.append(b"y" * 150)
+        await asyncio.sleep(0)
+        assert not big.done()
+        await b.append(b"z" * 200, partition=0)
+        assert await big is True
+        assert await wait_for_streams(watch, 10_000, timeout=0.01) is False
+        await core.close()
+
+    run(main())
+
+
+def test_cancelled_long_poll_leaves_no_waiter_behind() -> None:
+    """Rule: a client that goes away cancels its wait; nothing keeps its future."""
+
+    async def main() -> None:
+        core = await _core()
+        s = core.create_stream("c")
+        waiter = asyncio.ensure_future(s.wait_for_data({0: 0}, timeout=30))
+        await asyncio.sleep(0)
+        assert s.partitions[0].waiters
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert not s.partitions[0].waiters
+        await core.close()
+
+    run(main())
+
+
+def test_closing_the_broker_ends_pending_long_polls() -> None:
+    """Rule: shutdown does not hang on a long-polling consumer."""
+
+    async def main() -> None:
+        core = await _core()
+        s = core.create_stream("z")
+        waiter = asyncio.ensure_future(s.wait_for_data({0: 0}, timeout=30))
+        await asyncio.sleep(0)
+        await core.close()
+        assert await waiter is False
+
+    run(main())

@@ -91,5 +91,5 @@ class StreamMachine(RuleBasedStateMachine):
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-StreamMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+StreamMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=20, deadline=None)
 test_stream_matches_a_list_model_across_restarts = StreamMachine.TestCase

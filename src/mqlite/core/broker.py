@@ -9,7 +9,8 @@ calls every registry's `tick()` (retention, expiries) each `maintenance_interval
 
 Registries are built as `Registry(catalog, logs, clock, core)`; optional hooks, called
 when present: `async open()` after construction, `tick()` periodically, `async flush()`
-and `async close()` on `BrokerCore.close()` (in reverse order of opening).
+and `async close()` on `BrokerCore.close()` (in reverse order of opening; flush is
+skipped for a registry with `close_flushes = True`).
 
 Invariants: after `open()` returns every entity in the catalog is available; after
 `close()` every log is flushed and closed, the catalog is closed and the directory lock
@@ -139,7 +140,9 @@ class BrokerCore:
                 await self._maintenance
         errors: list[BaseException] = []
         for registry in reversed(self._opened):
-            for hook in ("flush", "close"):
+            # a registry whose close() flushes says so, saving a second fsync per log
+            hooks = ("close",) if getattr(registry, "close_flushes", False) else ("flush", "close")
+            for hook in hooks:
                 fn = getattr(registry, hook, None)
                 if fn is None:
                     continue

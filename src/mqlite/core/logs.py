@@ -110,6 +110,13 @@ class LogFactory:
         else:
             log.config = log_config  # type: ignore[attr-defined]
 
+    def names(self, kind: str) -> list[str]:
+        """Entity names that have a log directory of this kind on disk."""
+        if self.data_dir is None:
+            return sorted({k[1] for k in self._open if k[0] == kind})
+        base = self.data_dir / f"{kind}s"
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
     def exists(self, kind: str, name: str) -> bool:
         if any(k[0] == kind and k[1] == name for k in self._open):
             return True
@@ -133,18 +140,20 @@ class LogFactory:
 
     def close(self) -> None:
         """Flush and close every open log, stop the committer, release the lock."""
+        first_error: BaseException | None = None
         try:
             for each in list(self._open.values()):
                 try:
-                    if not _closed(each):
-                        each.flush()
-                finally:
-                    each.close()
+                    each.close()  # flushes (storage contract); idempotent
+                except Exception as exc:  # close the others regardless
+                    first_error = first_error or exc
             self._open.clear()
             if self.committer is not None:
                 self.committer.close()
         finally:
             self._release_lock()
+        if first_error is not None:
+            raise first_error
 
     def _release_lock(self) -> None:
         if self._lock is not None:

@@ -342,50 +342,14 @@ class Stream:
     async def wait_for_data(self, positions: Mapping[int, int], timeout: float) -> bool:
         """Wait until any partition p in `positions` has data at or after `positions[p]`
         (i.e. `latest(p) > positions[p]`) or `timeout` seconds pass. True if data."""
-        return await self.wait_for_bytes(positions, 1, timeout)
+        return await wait_for_streams([(self, positions)], 1, timeout)
 
     async def wait_for_bytes(
         self, positions: Mapping[int, int], min_bytes: int, timeout: float
     ) -> bool:
         """Like `wait_for_data`, but until at least `min_bytes` of stored batches are
         readable past the positions (Kafka fetch `min_bytes`). True if satisfied."""
-        for p in positions:
-            self._part(p)
-
-        def satisfied() -> bool:
-            if not self._has_data(positions):
-                return False
-            return min_bytes <= 1 or self._available_bytes(positions, min_bytes) >= min_bytes
-
-        if satisfied():
-            return True
-        if timeout <= 0 or self.deleted:
-            return False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            fut: asyncio.Future[None] = loop.create_future()
-            for p in positions:
-                self.partitions[p].waiters.add(fut)
-            self._registry._deletion_waiters.setdefault(self.name, set()).add(fut)
-            remaining = deadline - loop.time()
-            try:
-                await asyncio.wait_for(asyncio.shield(fut), max(0.0, remaining))
-            except TimeoutError:
-                return satisfied()
-            finally:
-                for p in positions:
-                    if p < len(self.partitions):
-                        self.partitions[p].waiters.discard(fut)
-                waiters = self._registry._deletion_waiters.get(self.name)
-                if waiters is not None:
-                    waiters.discard(fut)
-                if not fut.done():
-                    fut.cancel()
-            if self.deleted:
-                return False
-            if satisfied():
-                return True
+        return await wait_for_streams([(self, positions)], min_bytes, timeout)
 
     # -- administration -------------------------------------------------------------------
     def add_partitions(self, count: int) -> int:
@@ -440,3 +404,61 @@ class Stream:
 
     def __repr__(self) -> str:
         return f"Stream({self.name!r}, partitions={len(self.partitions)})"
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def wait_for_streams(
+    watch: Sequence[tuple[Stream, Mapping[int, int]]], min_bytes: int = 1, timeout: float = 0.0
+) -> bool:
+    """Long-poll over several streams at once (a Kafka fetch spans topics): return True
+    as soon as any watched partition has data past its position and, in total over all
+    of them, at least `min_bytes` of stored batches are readable; False when `timeout`
+    seconds pass first (or every watched stream was deleted). Positions are
+    {partition: offset}; an unknown partition raises InvalidValue at once."""
+    for stream, positions in watch:
+        for p in positions:
+            stream._part(p)
+
+    def satisfied() -> bool:
+        live = [(s, pos) for s, pos in watch if not s.deleted]
+        if not any(s._has_data(pos) for s, pos in live):
+            return False
+        if min_bytes <= 1:
+            return True
+        total = 0
+        for s, pos in live:
+            total += s._available_bytes(pos, min_bytes - total)
+            if total >= min_bytes:
+                return True
+        return False
+
+    if satisfied():
+        return True
+    if timeout <= 0:
+        return False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        parts = [s.partitions[p] for s, pos in watch if not s.deleted for p in pos]
+        if not parts:
+            return False
+        fut: asyncio.Future[None] = loop.create_future()
+        for part in parts:
+            part.waiters.add(fut)
+        timer = loop.call_at(deadline, _resolve, fut)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+            for part in parts:
+                part.waiters.discard(fut)
+            if not fut.done():
+                fut.cancel()
+        if satisfied():
+            return True
+        if loop.time() >= deadline:
+            return False

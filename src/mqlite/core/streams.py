@@ -15,7 +15,6 @@ Concurrency: core's single event loop (see docs/architecture.md); no locks.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +43,8 @@ def _check_partitions(n: Any) -> int:
 class StreamRegistry:
     """create/get/delete/list streams; `BrokerCore` delegates its stream calls here."""
 
+    close_flushes = True  # closing a log flushes it (storage contract)
+
     def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
         self.catalog = catalog
         self.logs = logs
@@ -53,10 +54,11 @@ class StreamRegistry:
         self.defaults: StreamConfig = config.stream_defaults if config else StreamConfig()
         self.fsync_always: bool = bool(config and config.fsync_spec.mode == "always")
         self._streams: dict[str, Stream] = {}
-        self._deletion_waiters: dict[str, set[asyncio.Future[None]]] = {}
         self._last_retention = clock.monotonic()
         for name, saved in catalog.list_entities(KIND):
             self._streams[name] = self._open(name, saved)
+        for orphan in set(logs.names(KIND)) - set(self._streams):
+            logs.delete(KIND, orphan)  # data of a stream whose catalog row is gone
 
     # -- internals ------------------------------------------------------------------------
     def _log_config(self, config: StreamConfig) -> StreamConfig:
@@ -139,6 +141,8 @@ class StreamRegistry:
         cfg = config if isinstance(config, StreamConfig) else StreamConfig.from_dict(
             dict(config) if config else None
         )
+        if self.logs.exists(KIND, name):  # left over by a crash mid-delete/create
+            self.logs.delete(KIND, name)
         saved = {
             "partitions": partitions,
             "config": cfg.to_dict(),
@@ -182,9 +186,6 @@ class StreamRegistry:
         for part in stream.partitions:
             part.wake()
             part.log.close()
-        for fut in self._deletion_waiters.pop(name, set()):
-            if not fut.done():
-                fut.set_result(None)
         self.logs.delete(KIND, name)
         groups = getattr(self.core, "groups", None)
         if groups is not None:
@@ -222,11 +223,8 @@ class StreamRegistry:
 
     async def close(self) -> None:
         for stream in list(self._streams.values()):
+            stream.deleted = True  # ends pending long-polls; later calls raise
             stream._wake_all()
             for part in stream.partitions:
                 part.log.close()
-        for waiters in self._deletion_waiters.values():
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
         self._streams.clear()
