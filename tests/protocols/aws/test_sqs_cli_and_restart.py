@@ -21,7 +21,7 @@ def aws(server, *args: str) -> dict:
            "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
     out = subprocess.run(
         [sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint_url, "--output", "json", *args],
-        env=env, capture_output=True, text=True, timeout=60,
+        check=False, env=env, capture_output=True, text=True, timeout=60,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout) if out.stdout.strip() else {}

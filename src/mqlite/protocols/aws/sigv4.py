@@ -53,7 +53,7 @@ def _parse_credential(value: str) -> Credential | None:
 
 def _auth_fields(header: str) -> dict[str, str]:
     fields: dict[str, str] = {}
-    rest = header[len(ALGORITHM):] if header.startswith(ALGORITHM) else header
+    rest = header.removeprefix(ALGORITHM)
     for item in rest.split(","):
         key, _, value = item.strip().partition("=")
         fields[key.strip()] = value.strip()
@@ -136,9 +136,9 @@ def verify(req: SignedRequest, keys: Mapping[str, str], now: dt.datetime | None 
         amz_date = query.get("X-Amz-Date", "")
         expires = query.get("X-Amz-Expires")
         try:
-            issued = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+            issued = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
             if expires is not None:
-                moment = now or dt.datetime.now(dt.timezone.utc)
+                moment = now or dt.datetime.now(dt.UTC)
                 if moment > issued + dt.timedelta(seconds=int(expires)):
                     raise _denied("AccessDenied", "Request has expired")
         except ValueError:

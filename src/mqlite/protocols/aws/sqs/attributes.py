@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_arn, queue_arn
 from mqlite.protocols.aws.wire import AwsError
@@ -136,7 +137,7 @@ def _redrive(value: str, core: Any, fifo: bool) -> dict[str, Any] | None:
     target = name_from_arn(str(policy["deadLetterTargetArn"]), "RedrivePolicy")
     try:
         dlq = core.get_queue(target)
-    except Exception:  # noqa: BLE001 - core's QueueNotFound
+    except CoreError:  # QueueNotFound
         raise _bad_value("RedrivePolicy", "Dead-letter target does not exist.") from None
     if bool(dlq.config.fifo) != fifo:
         raise _bad_value("RedrivePolicy", "Dead-letter queue must be the same type of queue as the source.")

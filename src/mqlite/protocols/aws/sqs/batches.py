@@ -16,7 +16,11 @@ from typing import Any
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_url
-from mqlite.protocols.aws.sqs.messages import _param_range, prepare_send, send_prepared, send_reply
+from mqlite.protocols.aws.sqs.messages import (
+    _param_range,
+    prepare_send,
+    send_reply,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")

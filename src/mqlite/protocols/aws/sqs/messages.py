@@ -48,7 +48,7 @@ def _param_range(name: str, value: int, lo: int, hi: int) -> None:
 class Prepared:
     """One validated send: what the core's `send` takes, plus the MD5s to answer."""
 
-    __slots__ = ("body", "attributes", "delay", "group_id", "dedup_id", "meta", "md5_body", "md5_attrs", "md5_sys")
+    __slots__ = ("attributes", "body", "dedup_id", "delay", "group_id", "md5_attrs", "md5_body", "md5_sys", "meta")
 
     def __init__(self) -> None:
         self.body = b""
@@ -70,14 +70,14 @@ class Prepared:
 
 def _user_attributes(attrs: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Attribute], int]:
     if len(attrs) > 10:
-        raise invalid("Number of message attributes [%d] exceeds the allowed maximum [10]." % len(attrs))
+        raise invalid(f"Number of message attributes [{len(attrs)}] exceeds the allowed maximum [10].")
     out: dict[str, Attribute] = {}
     size = 0
     for name, value in attrs.items():
         low = name.lower()
         if (
             not _ATTR_NAME.match(name) or name.startswith(".") or name.endswith(".") or ".." in name
-            or low.startswith("aws.") or low.startswith("amazon.")
+            or low.startswith(("aws.", "amazon."))
         ):
             raise invalid(f"Message (user) attribute name '{name}' is invalid.")
         dtype = value.get("DataType") or ""

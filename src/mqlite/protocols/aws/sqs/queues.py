@@ -15,6 +15,7 @@ import base64
 import time
 from typing import Any
 
+from mqlite.core.errors import CoreError
 from mqlite.core.queue.config import QueueConfig
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs import attributes as qattrs
@@ -44,7 +45,7 @@ class QueueActions:
     def _exists(self, name: str) -> Any | None:
         try:
             return self.core.get_queue(name)
-        except Exception:  # noqa: BLE001 - QueueNotFound
+        except CoreError:  # QueueNotFound
             return None
 
     def reconfigure(self, queue: Any, changes: dict[str, Any]) -> None:
@@ -169,8 +170,8 @@ class QueueActions:
         for name in self.core.list_queues(""):
             try:
                 redrive = self.core.get_queue(name).config.redrive
-            except Exception:  # noqa: BLE001 - deleted meanwhile
-                continue
+            except CoreError:  # deleted meanwhile
+                redrive = None
             if redrive is not None and redrive.dead_letter_target == target:
                 sources.append(name)
         return sources

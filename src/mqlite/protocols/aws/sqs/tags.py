@@ -64,9 +64,9 @@ class TagActions:
         if not actions:
             raise AwsError("MissingParameter", "The request must contain the parameter Actions.", 400)
         state = dict(self.state.get(name))
-        policy = orjson.loads(state["policy"]) if state.get("policy") else {
+        policy: dict[str, Any] = orjson.loads(state["policy"]) if state.get("policy") else {
             "Version": "2012-10-17", "Id": f"{queue_arn(ctx, name)}/SQSDefaultPolicy", "Statement": []}
-        statements = policy.setdefault("Statement", [])
+        statements: list[dict[str, Any]] = policy.setdefault("Statement", [])
         if any(s.get("Sid") == label for s in statements):
             raise AwsError("InvalidParameterValue", f"Value {label} for parameter Label is invalid. Reason: Already exists.", 400)
         statements.append({

@@ -34,7 +34,12 @@ from mqlite.protocols.aws.wire.errors import (
     serialization_error,
     unknown_operation,
 )
-from mqlite.protocols.aws.wire.model import AwsService, Protocol, load_model_dict, query_model_dict
+from mqlite.protocols.aws.wire.model import (
+    AwsService,
+    Protocol,
+    load_model_dict,
+    query_model_dict,
+)
 
 __all__ = [
     "FORM_CONTENT_TYPE",

@@ -28,9 +28,14 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from mqlite.protocols.aws.wire.errors import AwsError, serialization_error, unknown_operation
+from mqlite.protocols.aws.wire.errors import (
+    AwsError,
+    serialization_error,
+    unknown_operation,
+)
 from mqlite.protocols.aws.wire.model import AwsService, Protocol
-from mqlite.protocols.aws.wire.shapes import QueryParams, from_json_fast, from_query, to_json_fast, to_xml
+from mqlite.protocols.aws.wire.render import to_json_fast, to_xml
+from mqlite.protocols.aws.wire.shapes import QueryParams, from_json_fast, from_query
 
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
