@@ -6,10 +6,9 @@ Test modules import these names explicitly (this directory is not a package, so 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
-
-import warnings
 
 import pytest
 
@@ -18,11 +17,11 @@ import pytest
 # Import all of it once here, with that warning silenced.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    import kafka  # noqa: F401
-    import kafka.admin  # noqa: F401
-    import kafka.consumer  # noqa: F401
-    import kafka.producer  # noqa: F401
-    import kafka.structs  # noqa: F401
+    import kafka
+    import kafka.admin
+    import kafka.consumer
+    import kafka.producer
+    import kafka.structs
 
 FAST_GROUPS = {"kafka_initial_rebalance_delay_ms": "200"}
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
 """confluent-kafka (librdkafka) against a real mqlite server."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
-from kafka_support import bootstrap, kafka, kafka_factory  # noqa: F401  (fixtures)
+from kafka_support import bootstrap, kafka, kafka_factory
 
 
 def _poll(consumer: Consumer, count: int, limit: float = 30.0) -> list[Any]:
@@ -70,7 +71,7 @@ def test_admin_client_creates_describes_and_configures_topics(bootstrap: str) ->
         f.result()
     assert len(admin.list_topics(timeout=10).topics["cfg"].partitions) == 5
     resource = ConfigResource(ConfigResource.Type.TOPIC, "cfg")
-    configs = list(admin.describe_configs([resource]).values())[0].result()
+    configs = next(iter(admin.describe_configs([resource]).values())).result()
     assert configs["retention.ms"].value == "3600000"
     assert not configs["retention.ms"].is_default
     assert configs["retention.bytes"].is_default
@@ -80,7 +81,7 @@ def test_admin_client_creates_describes_and_configures_topics(bootstrap: str) ->
     ])
     for f in admin.incremental_alter_configs([change]).values():
         f.result()
-    configs = list(admin.describe_configs([resource]).values())[0].result()
+    configs = next(iter(admin.describe_configs([resource]).values())).result()
     assert configs["retention.bytes"].value == "1048576"
     assert configs["retention.ms"].is_default
     described = admin.describe_topics(TopicCollection(["cfg"]))["cfg"].result()

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
 """The classic group coordinator at wire level (Kafka protocol guide; KIP-62/345/394).
 
 Requests are sent with exact versions on real sockets; JoinGroup blocks until the
@@ -13,7 +14,7 @@ from typing import Any
 from mqlite.protocols.kafka.errors import ErrorCode
 
 from kafka_raw import RawClient
-from kafka_support import bootstrap, kafka, kafka_factory  # noqa: F401  (fixtures)
+from kafka_support import bootstrap, kafka, kafka_factory
 
 JOIN, HEARTBEAT, LEAVE, SYNC, DESCRIBE, LIST, DELETE, COMMIT, OFFSET_FETCH = 11, 12, 13, 14, 15, 16, 42, 8, 9
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
 """kafka-python against a real mqlite server: produce, consume, groups, seek, times, restart."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kafka_support import bootstrap, kafka, kafka_factory  # noqa: F401  (fixtures; imports kafka-python)
+from kafka_support import bootstrap, kafka, kafka_factory
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
 """SASL (KIP-43/152; RFC 4616 PLAIN, RFC 5802/7677 SCRAM) with real clients."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from kafka_raw import RawClient
-from kafka_support import bootstrap, kafka, kafka_factory  # noqa: F401  (fixtures; imports kafka-python)
+from kafka_support import bootstrap, kafka, kafka_factory
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError

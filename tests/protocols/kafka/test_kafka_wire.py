@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
 """Wire-level behaviour with exact requests on a socket: bad input, acks, idempotence.
 
 Each test names the Kafka rule it checks. The server must answer a client's mistake
@@ -14,7 +15,7 @@ from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.storage.recordbatch import encode_batch
 
 from kafka_raw import RawClient
-from kafka_support import bootstrap, kafka, kafka_factory  # noqa: F401  (fixtures)
+from kafka_support import bootstrap, kafka, kafka_factory
 
 PRODUCE, FETCH, METADATA, API_VERSIONS, INIT_PID = 0, 1, 3, 18, 22
 

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mqlite.errors import ProtocolError
-from mqlite.protocols.kafka.schema import FieldSpec, MessageSpec, Versions, api_names, load
+from mqlite.protocols.kafka.schema import (
+    FieldSpec,
+    MessageSpec,
+    Versions,
+    api_names,
+    load,
+)
 
 Decoder = Callable[[bytes, int], tuple[Any, int]]
 Encoder = Callable[[Any, bytearray], None]
@@ -282,7 +288,7 @@ def _array(pair: tuple[Decoder, Encoder], compact: bool) -> tuple[Decoder, Encod
             return None, pos
         if n > len(buf) - pos:  # each element takes at least one byte
             raise KafkaDecodeError("array length exceeds frame")
-        items = []
+        items: list[Any] = []
         append = items.append
         for _ in range(n):
             v, pos = edec(buf, pos)
@@ -325,7 +331,7 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
             regular.append((f.name, dec, enc, None if nullable else default))
     tag_order = sorted(tagged.items())
 
-    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
+    def struct_dec(buf: bytes, pos: int) -> tuple[Any, int]:
         obj: dict[str, Any] = {}
         for name, default in absent:
             obj[name] = _copy_default(default)
@@ -345,7 +351,7 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
                 pos = end
         return obj, pos
 
-    def enc(obj: Any, out: bytearray) -> None:
+    def struct_enc(obj: Any, out: bytearray) -> None:
         get = obj.get
         for name, _d, fenc, fallback in regular:
             v = get(name)
@@ -364,7 +370,7 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
                 write_uvarint(len(body), out)
                 out += body
 
-    return dec, enc
+    return struct_dec, struct_enc
 
 
 def _copy_default(default: Any) -> Any:

@@ -108,8 +108,8 @@ class KafkaFrontEnd:
             req = decode_request(frame, self.supported)
         except UnsupportedVersionError as exc:
             if exc.api_key == API_VERSIONS:
-                from mqlite.protocols.kafka.handlers.metadata import api_versions_body
                 from mqlite.protocols.kafka.errors import ErrorCode
+                from mqlite.protocols.kafka.handlers.metadata import api_versions_body
 
                 body = api_versions_body(self)
                 body["ErrorCode"] = ErrorCode.UNSUPPORTED_VERSION
@@ -123,7 +123,7 @@ class KafkaFrontEnd:
             log.info("kafka %s: %s before SASL authentication; closing", session.peer_host, req.api_name)
             return False
         _versions, handler = self.handlers[req.api_key]
-        body = await handler(self, session, req)
-        if body is None:
+        result = await handler(self, session, req)
+        if result is None:
             return None
-        return encode_response(req.api_key, req.api_version, req.correlation_id, body)
+        return encode_response(req.api_key, req.api_version, req.correlation_id, result)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ def strip_comments(text: str) -> str:
 
 def _field(raw: dict[str, Any], common: dict[str, list[dict[str, Any]]]) -> FieldSpec:
     ftype = raw["type"]
-    element = ftype[2:] if ftype.startswith("[]") else ftype
+    element = ftype.removeprefix("[]")
     sub = raw.get("fields")
     if sub is None and element not in PRIMITIVES:
         sub = common.get(element, [])
@@ -162,7 +162,7 @@ def parse_message(text: str) -> MessageSpec:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> MessageSpec:
     """Load one message by file stem, e.g. `load("FetchRequest")`."""
     return parse_message((spec_dir() / f"{name}.json").read_text())

@@ -23,8 +23,8 @@ import logging
 from collections import deque
 from typing import Any
 
-from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
+from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.settings import Settings
 
@@ -88,7 +88,7 @@ class KafkaConnection(Connection):
                 out = await self.frontend.dispatch(session, frame)
                 if out is None:
                     continue
-                if out is False:
+                if not isinstance(out, bytes):  # False: close, as Kafka does
                     self.close()
                     return
                 self.send(out)

@@ -146,9 +146,9 @@ class Coordinator:
         member = group.remove_member(member_id)
         if not group.members:
             group.state = before  # core marks it Empty; `_member_left` settles it as Kafka does
-        if member is not None and member.group_instance_id:
-            if x["instances"].get(member.group_instance_id) == member_id:
-                del x["instances"][member.group_instance_id]
+        instance = member.group_instance_id if member is not None else None
+        if instance and x["instances"].get(instance) == member_id:
+            del x["instances"][instance]
         fut = x["joins"].pop(member_id, None)
         if fut is not None and not fut.done():
             fut.set_result(_join_error(ErrorCode.UNKNOWN_MEMBER_ID, member_id))
@@ -180,7 +180,7 @@ class Coordinator:
             group.state = GroupState.EMPTY
             return
         members = list(group.members.values())
-        common = set(name for name, _ in members[0].protocols)
+        common = {name for name, _ in members[0].protocols}
         for m in members[1:]:
             common &= {name for name, _ in m.protocols}
         votes: dict[str, int] = {}
@@ -401,9 +401,9 @@ class Coordinator:
         old = x["syncs"].pop(member_id, None)
         if old is not None and not old.done():
             old.set_result(_sync_result(ErrorCode.REBALANCE_IN_PROGRESS))
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        x["syncs"][member_id] = fut
-        return await fut
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        x["syncs"][member_id] = waiter
+        return await waiter
 
     # -- Heartbeat / LeaveGroup --------------------------------------------------------------------
     def heartbeat(self, req: Request) -> int:

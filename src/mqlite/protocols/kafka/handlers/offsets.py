@@ -127,7 +127,7 @@ async def offset_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     if topics is None:
         by_topic: dict[str, list[dict[str, Any]]] = {}
         if group is not None:
-            for (name, index), _c in group.offsets().items():
+            for name, index in group.offsets():
                 by_topic.setdefault(name, []).append(_fetch_partition(group, name, index))
         out = [{"Name": n, "Partitions": ps} for n, ps in by_topic.items()]
     else:

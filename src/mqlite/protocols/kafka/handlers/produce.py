@@ -65,10 +65,7 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
         result = await stream.append_batch(index, records)
     except MqliteError as exc:
         return _result(index, code_for(exc), message=exc.message)
-    base = int(result.base_offset)
-    if pid >= 0 and header.base_sequence >= 0:
-        producer_ids.record(partition, pid, header.producer_epoch, header.base_sequence, header.last_sequence, base)
-    return _result(index, ErrorCode.NONE, base, stream.earliest(index))
+    return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index))
 
 
 async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:

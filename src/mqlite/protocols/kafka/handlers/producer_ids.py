@@ -11,15 +11,14 @@ Sequence rules (KIP-98, Kafka `ProducerStateManager`), per (partition, producer 
   duplicate: acknowledged with its original base offset and not appended again;
 - otherwise the first sequence must be the last one seen plus one (mod 2^31), else
   OUT_OF_ORDER_SEQUENCE_NUMBER.
-A producer unknown to the partition (first contact, or state lost at restart) is
-accepted at any sequence. State lives in `Partition.extra` (not persisted).
-Concurrency: the server's event loop; `check` then `record` around one append.
+A producer unknown to the partition is accepted at any sequence. The state is the
+log's (storage keeps the last five batches per producer and rebuilds them from the
+stored batches at restart), so checks survive a restart.
+Concurrency: the server's event loop; `check` runs just before the append.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from mqlite.protocols.kafka.codec import Request
@@ -29,14 +28,6 @@ _NS = "kafka"
 _KEY = "next_producer_id"
 _TXN_NS = "kafka/transactional-ids"
 _SEQ_MOD = 1 << 31
-_RECENT = 5
-
-
-@dataclass(slots=True)
-class ProducerEntry:
-    epoch: int
-    last_seq: int
-    recent: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=_RECENT))
 
 
 class ProducerIds:
@@ -65,31 +56,23 @@ class ProducerIds:
 
 
 def check(partition: Any, producer_id: int, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
-    """(error, duplicate base offset) for a batch about to be appended to `partition`."""
-    table: dict[int, ProducerEntry] | None = partition.extra.get("kafka_producers")
-    entry = table.get(producer_id) if table else None
-    if entry is None:
+    """(error, duplicate base offset) for a batch about to be appended to `partition`.
+
+    The producer state is the log's own (`Log.producer_state`), rebuilt from the stored
+    batches after a restart, as Kafka rebuilds its producer snapshots from the log."""
+    state = partition.log.producer_state(producer_id)
+    if state is None:
         return ErrorCode.NONE, None
-    if epoch < entry.epoch:
+    if epoch < state.producer_epoch:
         return ErrorCode.INVALID_PRODUCER_EPOCH, None
-    if epoch > entry.epoch:
+    if epoch > state.producer_epoch:
         return (ErrorCode.NONE if first_seq == 0 else ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), None
-    for f, last, offset in entry.recent:
-        if f == first_seq and last == last_seq:
-            return ErrorCode.NONE, offset
-    if first_seq != (entry.last_seq + 1) % _SEQ_MOD:
+    for batch in state.batches:
+        if batch.first_sequence == first_seq and batch.last_sequence == last_seq:
+            return ErrorCode.NONE, batch.base_offset
+    if first_seq != (state.last_sequence + 1) % _SEQ_MOD:
         return ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, None
     return ErrorCode.NONE, None
-
-
-def record(partition: Any, producer_id: int, epoch: int, first_seq: int, last_seq: int, base_offset: int) -> None:
-    """Remember an appended batch of an idempotent producer."""
-    table = partition.extra.setdefault("kafka_producers", {})
-    entry = table.get(producer_id)
-    if entry is None or entry.epoch != epoch:
-        entry = table[producer_id] = ProducerEntry(epoch, last_seq)
-    entry.last_seq = last_seq
-    entry.recent.append((first_seq, last_seq, base_offset))
 
 
 async def init_producer_id(fe: Any, session: Any, req: Request) -> dict[str, Any]:
