@@ -410,7 +410,9 @@ class Router:
     # -- matching -------------------------------------------------------------------------
     def match(self, envelope: Envelope, headers: Mapping[str, Any] | None = None) -> list[Binding]:
         """The bindings a message matches, in binding order."""
-        return self._index.match(_Publish(headers).view(envelope))
+        return self._index.match(
+            MessageView(envelope.routing_key, envelope.body, envelope.attributes, headers)
+        )
 
     # -- publishing ------------------------------------------------------------------------
     async def publish(

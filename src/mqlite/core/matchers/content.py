@@ -376,11 +376,23 @@ def _affix(op: str, arg: Any, d: Dialect, negate: bool) -> Pred:
         texts = tuple(t.lower() for t in texts)
     start = op == "prefix"
 
-    def hit(v: Any) -> bool:
-        if type(v) is not str:
-            return False
-        s = v.lower() if ignore_case else v
-        return any(s.startswith(t) if start else s.endswith(t) for t in texts)
+    if ignore_case:
+
+        def hit(v: Any) -> bool:
+            if type(v) is not str:
+                return False
+            s = v.lower()
+            return s.startswith(texts) if start else s.endswith(texts)
+
+    elif start:
+
+        def hit(v: Any) -> bool:
+            return type(v) is str and v.startswith(texts)
+
+    else:
+
+        def hit(v: Any) -> bool:
+            return type(v) is str and v.endswith(texts)
 
     if negate:
         return lambda v: type(v) is str and not hit(v)

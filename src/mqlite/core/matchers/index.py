@@ -14,7 +14,8 @@ headers table), whatever number of bindings look at it.
 Entries are any hashable objects with `.matcher`, `.spec`, `.compiled` and `.seq`
 (the router's `Binding`). Invariants: an entry is in exactly the structures its kind
 selects; `match` returns entries in `seq` order, each once; a matcher that raises on a
-message counts as no match. Concurrency: single-threaded (core's loop).
+message counts as no match. The direct+topic result of a routing key is cached (at most
+KEY_CACHE_SIZE keys); any direct/topic add or remove clears the cache. Concurrency: single-threaded (core's loop).
 """
 
 from __future__ import annotations
@@ -175,6 +176,13 @@ def check(e: Entry, view: MessageView) -> bool:
         return False
 
 
+KEY_CACHE_SIZE = 8192
+
+
+def _seq(e: Entry) -> int:
+    return e.seq
+
+
 def _source(e: Entry) -> str:
     if e.matcher is MatcherKind.SNS and e.compiled.scope == "MessageAttributes":
         return "attr"
@@ -190,9 +198,13 @@ class BindingIndex:
         self._always: dict[Entry, None] = {}
         self._scan: dict[Entry, None] = {}
         self._content: dict[tuple[str, tuple[str, ...]], dict[Any, dict[Entry, None]]] = {}
+        # routing key -> its direct+topic matches; cleared whenever those bindings change
+        self._key_cache: dict[str, tuple[Entry, ...]] = {}
 
     def add(self, e: Entry) -> None:
         m = e.matcher
+        if m is MatcherKind.DIRECT or m is MatcherKind.TOPIC:
+            self._key_cache.clear()
         if m is MatcherKind.DIRECT:
             self._direct.setdefault(e.spec, {})[e] = None
         elif m is MatcherKind.TOPIC:
@@ -212,6 +224,8 @@ class BindingIndex:
 
     def remove(self, e: Entry) -> None:
         m = e.matcher
+        if m is MatcherKind.DIRECT or m is MatcherKind.TOPIC:
+            self._key_cache.clear()
         if m is MatcherKind.DIRECT:
             d = self._direct.get(e.spec)
             if d is not None:
@@ -238,19 +252,32 @@ class BindingIndex:
                     if not by_value:
                         del self._content[(src, path)]
 
-    def match(self, view: MessageView) -> list[Any]:
-        """Every entry whose matcher accepts the message, in `seq` order."""
-        out: dict[Entry, None] = {}
-        rk = view.routing_key
-        if self._always:
-            out.update(self._always)
+    def _keyed(self, rk: str) -> tuple[Entry, ...]:
+        """Direct and topic matches of a routing key, in seq order (then cached)."""
+        found: dict[Entry, None] = {}
         if self._direct:
             d = self._direct.get(rk)
             if d:
-                out.update(d)
+                found.update(d)
         if len(self._topic):
-            for e in self._topic.match(rk):
-                out[e] = None
+            found.update(self._topic.match_dict(rk))
+        keyed = tuple(sorted(found, key=_seq)) if len(found) > 1 else tuple(found)
+        if len(self._key_cache) >= KEY_CACHE_SIZE:
+            self._key_cache.clear()
+        self._key_cache[rk] = keyed
+        return keyed
+
+    def match(self, view: MessageView) -> list[Any]:
+        """Every entry whose matcher accepts the message, in `seq` order."""
+        rk = view.routing_key
+        keyed = self._key_cache.get(rk)
+        if keyed is None:
+            keyed = self._keyed(rk)
+        if not (self._always or self._content or self._scan):
+            return list(keyed)
+        out: dict[Entry, None] = dict.fromkeys(keyed)
+        if self._always:
+            out.update(self._always)
         if self._content:
             seen: set[Entry] = set()
             for (src, path), by_value in self._content.items():
@@ -275,5 +302,5 @@ class BindingIndex:
             if check(e, view):
                 out[e] = None
         if len(out) > 1:
-            return sorted(out, key=lambda e: e.seq)
+            return sorted(out, key=_seq)
         return list(out)

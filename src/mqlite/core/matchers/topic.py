@@ -76,19 +76,18 @@ def topic_matches(binding_key: str, routing_key: str) -> bool:
     return go(0, 0)
 
 
-class _Node:
-    __slots__ = ("children", "values")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.values: dict[Hashable, None] = {}  # insertion-ordered set
+_VALUES = None  # the key under which a node keeps its values (words are str)
 
 
 class TopicTrie:
-    """Binding keys -> values; `match(routing_key)` returns every value whose key matches."""
+    """Binding keys -> values; `match(routing_key)` returns every value whose key matches.
+
+    Nodes are plain dicts (word -> child, None -> insertion-ordered value set): the
+    lookup is CPython dict probes only, which is what makes it fast.
+    """
 
     def __init__(self) -> None:
-        self._root = _Node()
+        self._root: dict[Any, Any] = {}
         self._size = 0
 
     def __len__(self) -> int:
@@ -97,71 +96,98 @@ class TopicTrie:
     def add(self, binding_key: str, value: Hashable) -> None:
         node = self._root
         for w in split_key(binding_key):
-            nxt = node.children.get(w)
+            nxt = node.get(w)
             if nxt is None:
-                nxt = node.children[w] = _Node()
+                nxt = node[w] = {}
             node = nxt
-        if value not in node.values:
-            node.values[value] = None
+        vals = node.get(_VALUES)
+        if vals is None:
+            vals = node[_VALUES] = {}
+        if value not in vals:
+            vals[value] = None
             self._size += 1
 
     def remove(self, binding_key: str, value: Hashable) -> bool:
-        path: list[tuple[_Node, str]] = []
+        path: list[tuple[dict[Any, Any], str]] = []
         node = self._root
         for w in split_key(binding_key):
-            nxt = node.children.get(w)
+            nxt = node.get(w)
             if nxt is None:
                 return False
             path.append((node, w))
             node = nxt
-        if value not in node.values:
+        vals = node.get(_VALUES)
+        if not vals or value not in vals:
             return False
-        del node.values[value]
+        del vals[value]
         self._size -= 1
-        while path and not node.values and not node.children:
+        if not vals:
+            del node[_VALUES]
+        while path and not node:
             parent, w = path.pop()
-            del parent.children[w]
+            del parent[w]
             node = parent
         return True
 
     def match(self, routing_key: str) -> list[Any]:
-        words = split_key(routing_key)
+        return list(self.match_dict(routing_key))
+
+    def match_dict(self, routing_key: str) -> dict[Any, None]:
+        """Matching values as an insertion-ordered set (dict keys)."""
+        words = routing_key.split(".") if routing_key else []
         n = len(words)
-        out: dict[Hashable, None] = {}
-        seen: set[tuple[int, int]] = set()
-        stack: list[tuple[_Node, int]] = [(self._root, 0)]
-        while stack:
-            node, i = stack.pop()
-            sig = (id(node), i)
-            if sig in seen:
-                continue
-            seen.add(sig)
-            ch = node.children
-            hash_child = ch.get("#")
-            if i == n:
-                if node.values:
-                    out.update(node.values)
-                if hash_child is not None:
-                    stack.append((hash_child, i))
-                continue
-            w = words[i]
-            if w != "*" and w != "#":
-                lit = ch.get(w)
-                if lit is not None:
-                    stack.append((lit, i + 1))
-            star = ch.get("*")
-            if star is not None:
-                stack.append((star, i + 1))
-            if hash_child is not None:
-                for k in range(i, n + 1):
-                    stack.append((hash_child, k))
-        return list(out)
+        out: dict[Any, None] = {}
+        seen: set[tuple[int, int]] = set()  # (hash node, position): '#' states visited
+
+        def walk(node: dict[Any, Any], i: int) -> None:
+            # follows single paths iteratively; branches recurse
+            while True:
+                h = node.get("#")
+                if h is not None:
+                    if "#" in h or "*" in h:
+                        hid = id(h)
+                        for j in range(i, n + 1):
+                            sig = (hid, j)
+                            if sig not in seen:
+                                seen.add(sig)
+                                walk(h, j)
+                    else:  # '#' followed by literals only: probe each position inline
+                        v = h.get(_VALUES)
+                        if v:
+                            out.update(v)  # '#' swallows the rest of the key
+                        for j in range(i, n):
+                            nxt = h.get(words[j])
+                            if nxt is not None:
+                                walk(nxt, j + 1)
+                if i == n:
+                    v = node.get(_VALUES)
+                    if v:
+                        out.update(v)
+                    return
+                w = words[i]
+                star = node.get("*")
+                lit = node.get(w) if w != "*" and w != "#" else None
+                i += 1
+                if star is not None:
+                    if lit is not None:
+                        walk(star, i)
+                    else:
+                        node = star
+                        continue
+                if lit is None:
+                    return
+                node = lit
+
+        walk(self._root, 0)
+        return out
 
     def keys_values(self) -> Iterable[tuple[str, Hashable]]:
-        def walk(node: _Node, prefix: list[str]) -> Iterable[tuple[str, Hashable]]:
-            for v in node.values:
-                yield ".".join(prefix), v
-            for w, c in node.children.items():
-                yield from walk(c, [*prefix, w])
+        def walk(node: dict[Any, Any], prefix: list[str]) -> Iterable[tuple[str, Hashable]]:
+            for w, c in node.items():
+                if w is _VALUES:
+                    for v in c:
+                        yield ".".join(prefix), v
+                else:
+                    yield from walk(c, [*prefix, w])
 
         return walk(self._root, [])
