@@ -26,7 +26,7 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from mqlite.core.broker import BrokerCore
 from mqlite.core.clock import Clock
@@ -224,9 +224,8 @@ class AsyncStream:
         """Records from `offset`; waits up to `wait` seconds when there are none yet."""
         stream = self.core_stream
         records = stream.read(partition, offset, max_records)
-        if not records and wait > 0:
-            if await stream.wait_for_data({partition: offset}, wait):
-                records = self.core_stream.read(partition, offset, max_records)
+        if not records and wait > 0 and await stream.wait_for_data({partition: offset}, wait):
+            records = self.core_stream.read(partition, offset, max_records)
         return records
 
     async def earliest(self, partition: int = 0) -> int:
@@ -265,12 +264,12 @@ class AsyncBroker:
         await broker.start()
         return broker
 
-    async def start(self) -> AsyncBroker:
+    async def start(self) -> Self:
         if self._core is None:
             self._core = await BrokerCore.open(self.path, self._config, self._clock)
         return self
 
-    async def __aenter__(self) -> AsyncBroker:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -532,7 +531,7 @@ class Broker:
                 self._thread = None
                 thread.stop()
 
-    def __enter__(self) -> Broker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

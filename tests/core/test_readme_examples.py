@@ -39,7 +39,7 @@ def test_readme_stream_example(capsys: pytest.CaptureFixture[str]) -> None:
 
     with mqlite.Broker() as broker:  # in memory
         clicks = broker.stream("clicks", partitions=3)
-        partition, offset = clicks.append(b"/home", key="user-7")
+        partition, _ = clicks.append(b"/home", key="user-7")
         billing = clicks.group("billing")
         start = billing.committed(partition) or clicks.earliest(partition)
         for record in clicks.read(partition, start, max_records=100, wait=1.0):

@@ -150,14 +150,14 @@ class BrokerCore:
                     result = fn()
                     if asyncio.iscoroutine(result):
                         await result
-                except Exception as exc:
+                except Exception as exc:  # close the rest, then re-raise
                     log.exception("closing %s failed", type(registry).__name__)
                     errors.append(exc)
         self._opened.clear()
         if self.logs is not None:
             try:
                 self.logs.close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the catalog must still close
                 errors.append(exc)
         if self.catalog is not None:
             self.catalog.close()

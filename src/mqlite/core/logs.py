@@ -18,11 +18,13 @@ Concurrency: called from core's event loop only; the logs themselves are thread-
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
 
 from mqlite.core.config import CoreConfig, StreamConfig
+from mqlite.errors import StorageError
 from mqlite.storage import (
     FileLog,
     FsyncPolicy,
@@ -32,6 +34,7 @@ from mqlite.storage import (
     MemoryLog,
     acquire_dir_lock,
 )
+
 
 def _unlimited(value: int | None) -> int | None:
     return None if value is None or value < 0 else value
@@ -125,11 +128,8 @@ class LogFactory:
     def delete(self, kind: str, name: str) -> None:
         """Close the entity's open logs and remove its data."""
         for key in [k for k in self._open if k[0] == kind and k[1] == name]:
-            victim = self._open.pop(key)
-            try:
-                victim.close()
-            except Exception:  # closing twice is fine; the data goes anyway
-                pass
+            with contextlib.suppress(StorageError):  # the data goes anyway
+                self._open.pop(key).close()
         if self.data_dir is not None:
             shutil.rmtree(self.path(kind, name), ignore_errors=True)
 
@@ -145,7 +145,7 @@ class LogFactory:
             for each in list(self._open.values()):
                 try:
                     each.close()  # flushes (storage contract); idempotent
-                except Exception as exc:  # close the others regardless
+                except Exception as exc:  # noqa: BLE001 - close the others regardless
                     first_error = first_error or exc
             self._open.clear()
             if self.committer is not None:

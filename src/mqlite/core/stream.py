@@ -34,7 +34,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.config import StreamConfig
-from mqlite.core.errors import InvalidValue, OffsetOutOfRange
+from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
 from mqlite.core.partitioner import RoundRobin, partition_for_key
 from mqlite.storage.recordbatch import Record, RecordIn, parse_header
 
@@ -70,7 +70,7 @@ def normalize_headers(headers: Headers) -> tuple[tuple[str, bytes | None], ...]:
 class Partition:
     """One partition: its log and the futures of long-polls watching it."""
 
-    __slots__ = ("index", "log", "waiters", "extra")
+    __slots__ = ("extra", "index", "log", "waiters")
 
     def __init__(self, index: int, log: Any) -> None:
         self.index = index
@@ -107,7 +107,6 @@ class Stream:
         self.extra: dict[str, Any] = {}
         self.deleted = False
         self._rr = RoundRobin()
-        self._always = registry.fsync_always
 
     # -- description --------------------------------------------------------------------
     @property
@@ -119,6 +118,8 @@ class Stream:
         return self.config.resolved(self._registry.defaults)
 
     def _part(self, partition: int) -> Partition:
+        if self.deleted:
+            raise StreamNotFound(self.name)
         if type(partition) is not int or not 0 <= partition < len(self.partitions):
             raise InvalidValue(
                 "partition",
@@ -181,8 +182,6 @@ class Stream:
     # -- writing --------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self.deleted:
-            from mqlite.core.errors import StreamNotFound
-
             raise StreamNotFound(self.name)
 
     async def _durable(self, fut: Future[Any] | None) -> None:
