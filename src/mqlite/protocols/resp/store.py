@@ -229,8 +229,8 @@ class StreamStore:
                 if not q:
                     break
                 self._queues[name] = []
-                for ts, headers, value in q:
-                    await stream.append(value, headers=headers, partition=0, timestamp=ts)
+                # (key, value, headers, timestamp): storage's RecordIn shape, one batch
+                await stream.append_records(0, [(None, value, tuple(headers), ts) for ts, headers, value in q])
         except Exception:
             log.exception("resp: journaling stream %r failed", name)
         finally:

@@ -1,0 +1,52 @@
+"""Restart persistence: streams live in the log, group state in the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+
+def test_streams_and_groups_survive_restart(resp_server: Any) -> None:
+    """Issue #8: streams are durable in the log; PEL and last-delivered-id survive."""
+    r = redis.Redis(port=resp_server.redis_port)
+    for i in range(1, 6):
+        r.xadd("orders:eu", {"n": str(i)}, id=f"{i}-0")
+    r.xadd("plain", {"a": "b"})
+    r.xdel("orders:eu", "2-0")
+    r.xtrim("orders:eu", minid="1-1")  # drops 1-0
+    r.xgroup_create("orders:eu", "g", id="0")
+    r.xreadgroup("g", "alice", {"orders:eu": ">"}, count=2)
+    r.xack("orders:eu", "g", "3-0")
+    r.execute_command("XSETID", "orders:eu", "9-0", "ENTRIESADDED", "9")
+    r.close()
+
+    resp_server.restart()
+
+    r = redis.Redis(port=resp_server.redis_port)
+    assert [e[0] for e in r.xrange("orders:eu")] == [b"3-0", b"4-0", b"5-0"]
+    assert r.xrange("orders:eu", "4", "4")[0][1] == {b"n": b"4"}
+    assert sorted(r.keys()) == [b"orders:eu", b"plain"]
+    info = r.xinfo_stream("orders:eu")
+    assert info["last-generated-id"] == b"9-0" and info["entries-added"] == 9
+    assert info["max-deleted-entry-id"] == b"2-0"
+    group = r.xinfo_groups("orders:eu")[0]
+    assert group["last-delivered-id"] == b"4-0" and group["pending"] == 1
+    pending = r.xpending_range("orders:eu", "g", "-", "+", 10)
+    assert [(p["message_id"], p["consumer"]) for p in pending] == [(b"4-0", b"alice")]
+    assert [e[0] for e in r.xreadgroup("g", "bob", {"orders:eu": ">"})[0][1]] == [b"5-0"]
+    with __import__("pytest").raises(redis.ResponseError, match="equal or smaller"):
+        r.xadd("orders:eu", {"x": 1}, id="9-0")
+
+
+def test_deleted_stream_stays_deleted_after_restart(resp_server: Any) -> None:
+    r = redis.Redis(port=resp_server.redis_port)
+    r.xadd("gone", {"a": 1})
+    r.xgroup_create("gone", "g")
+    assert r.delete("gone") == 1
+    r.close()
+    resp_server.restart()
+    r = redis.Redis(port=resp_server.redis_port)
+    assert r.exists("gone") == 0
+    r.xadd("gone", {"a": 2}, id="1-0")
+    assert r.xinfo_groups("gone") == []
