@@ -33,10 +33,9 @@ class _Core:
         self.channels = Channels()
 
 
-def timed(label: str, seconds: float, step: Callable[[int], int]) -> float:
-    """Run step(i) (returning units done) until `seconds` pass; print and return units/s."""
+def _rate(seconds: float, step: Callable[[int], int], first: int) -> tuple[float, int]:
     done = 0
-    i = 0
+    i = first
     start = time.perf_counter()
     deadline = start + seconds
     while True:
@@ -46,9 +45,21 @@ def timed(label: str, seconds: float, step: Callable[[int], int]) -> float:
         now = time.perf_counter()
         if now >= deadline:
             break
-    rate = done / (now - start)
-    print(f"  {label:<58} {rate:>12,.0f} /s", flush=True)
-    return rate
+    return done / (now - start), i
+
+
+def timed(label: str, seconds: float, step: Callable[[int], int]) -> float:
+    """Best of 3 runs of seconds/3 each (the machine is shared: take the least disturbed
+    run); step(i) returns units done. Prints and returns units/s."""
+    rates = []
+    i = 0
+    for _ in range(3):
+        rate, i = _rate(seconds / 3, step, i)
+        rates.append(rate)
+    best = max(rates)
+    print(f"  {label:<58} {best:>12,.0f} /s  (runs: {', '.join(f'{r:,.0f}' for r in rates)})",
+          flush=True)
+    return best
 
 
 def topic_bench(seconds: float) -> tuple[float, float]:
@@ -105,16 +116,21 @@ def sns_bench(seconds: float) -> tuple[float, float, float]:
                     lambda i: (topic.match(envs[i & 4095]), 1)[1])
 
     async def publish_many() -> float:
+        best = 0.0
         n = 0
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for _ in range(200):
-                await topic.publish(envs[n & 4095])
-                n += 1
-        return n / (time.perf_counter() - start)
+        for _ in range(3):
+            start = time.perf_counter()
+            done = 0
+            while time.perf_counter() - start < seconds / 3:
+                for _ in range(200):
+                    await topic.publish(envs[n & 4095])
+                    n += 1
+                    done += 1
+            best = max(best, done / (time.perf_counter() - start))
+        return best
 
     full = asyncio.run(publish_many())
-    print(f"  {'sns: publish (match + deliver to live channels)':<58} {full:>12,.0f} /s")
+    print(f"  {'sns: publish (match + deliver to live channels)':<58} {full:>12,.0f} /s  (best of 3)")
 
     worst = reg.create("bench.sns.scan", "sns", {"durable": False})
     for i in range(1000):

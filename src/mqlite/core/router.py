@@ -410,6 +410,8 @@ class Router:
     # -- matching -------------------------------------------------------------------------
     def match(self, envelope: Envelope, headers: Mapping[str, Any] | None = None) -> list[Binding]:
         """The bindings a message matches, in binding order."""
+        if self._index.keyed_only:
+            return self._index.match_key(envelope.routing_key)
         return self._index.match(
             MessageView(envelope.routing_key, envelope.body, envelope.attributes, headers)
         )
@@ -428,7 +430,10 @@ class Router:
             return 0
         ctx.visited.add(self.name)
         before = ctx.routed
-        matched = self._index.match(ctx.view(env))
+        index = self._index
+        matched = (
+            index.match_key(env.routing_key) if index.keyed_only else index.match(ctx.view(env))
+        )
         dedupe = bool(self.config.get("dedupe", True))
         for b in matched:
             out = env

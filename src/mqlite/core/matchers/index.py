@@ -267,6 +267,18 @@ class BindingIndex:
         self._key_cache[rk] = keyed
         return keyed
 
+    @property
+    def keyed_only(self) -> bool:
+        """True when every entry is direct/topic: the routing key alone decides."""
+        return not (self._always or self._content or self._scan)
+
+    def match_key(self, routing_key: str) -> list[Any]:
+        """`match` for a keyed-only index: no message view needed."""
+        keyed = self._key_cache.get(routing_key)
+        if keyed is None:
+            keyed = self._keyed(routing_key)
+        return list(keyed)
+
     def match(self, view: MessageView) -> list[Any]:
         """Every entry whose matcher accepts the message, in `seq` order."""
         rk = view.routing_key
