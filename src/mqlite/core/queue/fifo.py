@@ -38,6 +38,7 @@ class FifoGroups:
         self._groups: dict[str, _Group] = {}
         self._avail: list[tuple[int, str]] = []  # (head offset, group), lazily validated
         self.pending_count = 0
+        self.pending_bytes = 0
         self._offsets: set[int] = set()
 
     def holds(self, offset: int) -> bool:
@@ -55,6 +56,7 @@ class FifoGroups:
         else:
             bisect.insort(pend, st, key=lambda s: s.offset)
         self.pending_count += 1
+        self.pending_bytes += st.size
         self._offsets.add(st.offset)
         if g.inflight == 0 and pend[0] is st:
             heapq.heappush(self._avail, (st.offset, key))
@@ -81,6 +83,7 @@ class FifoGroups:
                 break
         self._offsets.discard(st.offset)
         self.pending_count -= 1
+        self.pending_bytes -= st.size
         self._settle(key, g)
         return True
 
@@ -113,6 +116,7 @@ class FifoGroups:
         self.pending_count -= len(out)
         for st in out:
             self._offsets.discard(st.offset)
+            self.pending_bytes -= st.size
         return out
 
     def leased(self, st: Stored) -> None:
@@ -146,6 +150,7 @@ class FifoGroups:
         self._avail.clear()
         self._offsets.clear()
         self.pending_count = 0
+        self.pending_bytes = 0
 
     def blocked_groups(self) -> int:
         return sum(1 for g in self._groups.values() if g.inflight)

@@ -47,7 +47,7 @@ from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.leases import INF, parse_receipt
 from mqlite.core.queue.records import Stored, attribute_bytes, encode
 from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _wrap
-from mqlite.core.queue.state import FIFO_RAM_CAP, READ_AHEAD, QueueState
+from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, QueueState
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
 
@@ -374,11 +374,9 @@ class Queue(QueueState):
     ) -> None:
         redrive = self.config.redrive
         max_rc = redrive.max_receive_count if redrive is not None else 0
-        if self._fifo:  # read ahead so one group can fill the batch (SQS returns many)
+        if self._fifo:  # read ahead (bounded) so every available group is seen
             groups = self._groups
-            for _ in range(n):
-                if groups.pending_count >= FIFO_RAM_CAP:
-                    break
+            while groups.pending_count < FIFO_RAM_CAP and groups.pending_bytes < FIFO_RAM_BYTES:
                 ahead = self._scan_deliverable(now)
                 if ahead is None:
                     break
@@ -462,12 +460,14 @@ class Queue(QueueState):
         if off in self._ready_set:
             self._ready_set.discard(off)
             st = next((s for _, o, s in self._ready if o == off), None)
-        elif self._fifo:
+        elif self._fifo and self._groups.holds(off):
             st = self._groups.find(off)
             if st is not None:
                 self._groups.remove(st)
-        else:
-            st = None
+        elif self._peek is not None and self._peek.offset == off:
+            st, self._peek = self._peek, None
+        else:  # not scanned since a restart: the scan will skip it once it is done
+            st = self._read_one(off)
         if st is None:
             return False
         self._mark_done(st)

@@ -32,6 +32,7 @@ from mqlite.core.queue.results import QueueCounts
 
 READ_AHEAD = 512  # records decoded per log read when scanning
 FIFO_RAM_CAP = 20_000  # FIFO messages scanned ahead into group lists at most
+FIFO_RAM_BYTES = 64 * 1024 * 1024  # ... and their bytes at most
 TRIM_EVERY = 4096  # delete log segments below lwm when it moved this far
 
 
@@ -211,7 +212,8 @@ class QueueState:
 
     def _held(self, off: int) -> bool:
         return (
-            off in self._done
+            off < self._lwm
+            or off in self._done
             or off in self._leases
             or off in self._ready_set
             or off in self._delayed
