@@ -143,3 +143,24 @@ def test_every_schema_version_compiles() -> None:
 
 def test_comments_are_stripped_outside_strings_only() -> None:
     assert strip_comments('{"a": "x//y"} // c\n') == '{"a": "x//y"} \n'
+
+
+def test_big_record_chunks_are_passed_by_reference_with_identical_bytes() -> None:
+    """Fetch responses splice stored batches into the output without copying them;
+    the bytes on the wire are the same as the copied form."""
+    big = [b"a" * 70_000, b"b" * 70_000]
+    body = {"Responses": [{"Topic": "t", "Partitions": [{"PartitionIndex": 0, "Records": big}]}]}
+    parts = codec.encode_response_parts(1, 12, 9, body)
+    assert any(p is big[0] for p in parts)
+    copied = {"Responses": [{"Topic": "t", "Partitions": [{"PartitionIndex": 0, "Records": b"".join(big)}]}]}
+    assert b"".join(parts) == codec.encode_response(1, 12, 9, copied)
+    _, decoded = codec.decode_response(1, 12, b"".join(parts)[4:])
+    assert decoded["Responses"][0]["Partitions"][0]["Records"] == b"".join(big)
+
+
+def test_frame_reader_keeps_a_partial_frame_after_whole_ones() -> None:
+    reader = codec.FrameReader()
+    data = struct.pack(">i", 1) + b"x" + struct.pack(">i", 3) + b"y"
+    assert reader.feed(data) == [b"x"]
+    assert reader.buffered == 5
+    assert reader.feed(b"zz") == [b"yzz"]

@@ -189,6 +189,13 @@ def _blob(compact: bool, text: bool, wide: bool) -> tuple[Decoder, Encoder]:
         if isinstance(value, (list, tuple)):  # records as chunks
             n = sum(len(c) for c in value)
             chunks = value
+            if n >= _SPLICE_MIN and isinstance(out, Output):
+                if compact:
+                    write_uvarint(n + 1, out)
+                else:
+                    out += _S_i.pack(n)
+                out.splice(value)
+                return
         else:
             data = value.encode("utf-8") if isinstance(value, str) else value
             n = len(data)
@@ -203,6 +210,35 @@ def _blob(compact: bool, text: bool, wide: bool) -> tuple[Decoder, Encoder]:
             out += c
 
     return dec, enc
+
+
+_SPLICE_MIN = 64 * 1024
+
+
+class Output(bytearray):
+    """An encoder's output buffer that can take big chunks (stored record batches) by
+    reference: `parts()` gives the whole encoding as a list for `writelines`, without
+    copying those chunks into the buffer."""
+
+    def __init__(self, initial: bytes = b"") -> None:
+        super().__init__(initial)
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def splice(self, chunks: list[bytes] | tuple[bytes, ...]) -> None:
+        self._parts.append(bytes(self))
+        self._size += len(self)
+        self.clear()
+        for c in chunks:
+            self._parts.append(c)
+            self._size += len(c)
+
+    @property
+    def total(self) -> int:
+        return self._size + len(self)
+
+    def parts(self) -> list[bytes]:
+        return [*self._parts, bytes(self)] if self._parts else [bytes(self)]
 
 
 def _default(f: FieldSpec) -> Any:
@@ -418,22 +454,36 @@ class FrameReader:
         self.max_frame = max_frame
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Append `data`; return every complete frame payload. Raises `FrameTooLarge`."""
+        """Append `data`; return every complete frame payload. Raises `FrameTooLarge`.
+
+        Each payload is copied once out of the input (whole frames in `data` are sliced
+        from it directly when nothing is buffered)."""
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            src: bytes | bytearray = buf
+        else:
+            src = data
         frames: list[bytes] = []
         pos = 0
-        n = len(buf)
-        while n - pos >= 4:
-            size = _S_i.unpack_from(buf, pos)[0]
-            if size < 0 or size > self.max_frame:
-                raise FrameTooLarge(size, self.max_frame)
-            if n - pos - 4 < size:
-                break
-            frames.append(bytes(buf[pos + 4 : pos + 4 + size]))
-            pos += 4 + size
-        if pos:
-            del buf[:pos]
+        n = len(src)
+        view = memoryview(src)
+        try:
+            while n - pos >= 4:
+                size = _S_i.unpack_from(src, pos)[0]
+                if size < 0 or size > self.max_frame:
+                    raise FrameTooLarge(size, self.max_frame)
+                if n - pos - 4 < size:
+                    break
+                frames.append(bytes(view[pos + 4 : pos + 4 + size]))
+                pos += 4 + size
+        finally:
+            view.release()
+        if src is buf:
+            if pos:
+                del buf[:pos]
+        elif pos < n:
+            buf += memoryview(data)[pos:]
         return frames
 
     @property
@@ -518,15 +568,21 @@ def decode_request(frame: bytes, supported: dict[int, Versions] | None = None) -
 
 def encode_response(api_key: int, version: int, correlation_id: int, body: dict[str, Any]) -> bytes:
     """A whole response frame (size prefix, header, body) for `api_key` at `version`."""
+    return b"".join(encode_response_parts(api_key, version, correlation_id, body))
+
+
+def encode_response_parts(api_key: int, version: int, correlation_id: int, body: dict[str, Any]) -> list[bytes]:
+    """The response frame as chunks for `writelines`; big record chunks (stored batches
+    from Fetch) are passed through by reference, not copied."""
     name = api_names()[api_key]
     msg = compiled(name + "Response", version)
-    out = bytearray(b"\0\0\0\0")
+    out = Output()
     out += _S_i.pack(correlation_id)
     if response_header_version(api_key, msg.flexible) >= 1:
         out.append(0)  # no tagged fields
     msg.encode(body, out)
-    out[0:4] = _S_i.pack(len(out) - 4)
-    return bytes(out)
+    parts = out.parts()
+    return [_S_i.pack(out.total), *parts]
 
 
 def encode_request(

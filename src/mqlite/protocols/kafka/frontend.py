@@ -3,7 +3,7 @@
 Owns `KafkaFrontEnd` (one per listener: the core, settings, the group coordinator, the
 producer-id allocator, the table of supported API versions) and `Session` (one per
 connection: addresses, client id, SASL state). `dispatch(session, frame)` turns one
-frame into the response frame bytes, `None` (no response: acks=0 produce) or `False`
+frame into the response frame (bytes, or a list of chunks), `None` (no response: acks=0 produce) or `False`
 (close the connection, as Kafka does for unknown APIs, unparsable requests and
 unauthenticated requests).
 
@@ -28,6 +28,7 @@ from mqlite.protocols.kafka.codec import (
     UnsupportedVersionError,
     decode_request,
     encode_response,
+    encode_response_parts,
 )
 from mqlite.protocols.kafka.schema import Versions
 from mqlite.settings import Settings
@@ -103,7 +104,7 @@ class KafkaFrontEnd:
         return session.local_host, session.local_port
 
     # -- dispatch -----------------------------------------------------------------------
-    async def dispatch(self, session: Session, frame: bytes) -> bytes | None | bool:
+    async def dispatch(self, session: Session, frame: bytes) -> list[bytes] | bytes | None | bool:
         try:
             req = decode_request(frame, self.supported)
         except UnsupportedVersionError as exc:
@@ -126,4 +127,4 @@ class KafkaFrontEnd:
         result = await handler(self, session, req)
         if result is None:
             return None
-        return encode_response(req.api_key, req.api_version, req.correlation_id, result)
+        return encode_response_parts(req.api_key, req.api_version, req.correlation_id, result)

@@ -17,6 +17,7 @@ Concurrency: read-only after load; safe from any thread.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -100,31 +101,12 @@ def spec_dir() -> Path:
     return Path("/work/shared/specs/kafka")
 
 
+_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*')
+
+
 def strip_comments(text: str) -> str:
     """Remove `//` comments outside JSON strings."""
-    out: list[str] = []
-    i, n, in_str = 0, len(text), False
-    while i < n:
-        c = text[i]
-        if in_str:
-            out.append(c)
-            if c == "\\":
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            out.append(c)
-        elif c == "/" and i + 1 < n and text[i + 1] == "/":
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return _TOKEN.sub(lambda m: m.group(0) if m.group(0).startswith('"') else "", text)
 
 
 def _field(raw: dict[str, Any], common: dict[str, list[dict[str, Any]]]) -> FieldSpec:

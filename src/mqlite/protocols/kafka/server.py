@@ -88,10 +88,13 @@ class KafkaConnection(Connection):
                 out = await self.frontend.dispatch(session, frame)
                 if out is None:
                     continue
-                if not isinstance(out, bytes):  # False: close, as Kafka does
+                if isinstance(out, list):
+                    self.send_many(out)
+                elif isinstance(out, bytes):
+                    self.send(out)
+                else:  # False: close, as Kafka does
                     self.close()
                     return
-                self.send(out)
                 if self._write_paused:
                     await self.drain()
         except ConnectionResetError:
