@@ -314,3 +314,37 @@ def test_headers_default_to_attribute_values_when_no_table_is_given() -> None:
         assert hx.match(Envelope(b"", attributes={"k": Attribute("String", "v")})) == [b]
 
     with_core(t)
+
+
+def test_dead_letter_routes_cannot_loop() -> None:
+    """A message is dead-lettered at most once: a failing dead-letter route drops it."""
+
+    async def t(core: BrokerCore) -> None:
+        a = core.create_router("a", "fanout", {"dead_letter": Destination.router("b").to_json()})
+        b = core.create_router("b", "fanout", {"dead_letter": Destination.router("a").to_json()})
+        a.bind_key(Q("missing-a"), "")
+        b.bind_key(Q("missing-b"), "")
+        r = await a.publish(Envelope(b"m"))
+        assert r.routed == 0 and r.dead_lettered == 1 and len(r.failed) == 1
+
+    with_core(t)
+
+
+def test_transformed_envelopes_are_matched_on_their_own_content() -> None:
+    """Exchange-to-exchange after a transform: the next router sees the new envelope."""
+
+    def rekey(env: Envelope, b: Binding) -> Envelope:
+        return replace(env, routing_key="after", body=b'{"k": "after"}')
+
+    register_transform("test.rekey", rekey)
+
+    async def t(core: BrokerCore) -> None:
+        core.create_queue("q")
+        first = core.create_router("first", "fanout")
+        second = core.create_router("second", "direct")
+        first.bind(Destination.router("second"), "fanout", None, {"transform": "test.rekey"})
+        second.bind_key(Q("q"), "after")
+        r = await first.publish(Envelope(b"{}", routing_key="before"))
+        assert r.destinations == (Q("q"),)
+
+    with_core(t)

@@ -49,7 +49,9 @@ messages no binding matched; `dead_letter` ({'kind','name'}; a binding's own
 args['dead_letter'] wins) takes messages whose delivery failed (missing destination,
 full queue, transform error, HTTP retries exhausted), and unroutable ones too when
 `dead_letter_unroutable` is true. Dead-lettered envelopes carry meta
-`mqlite.dlq.reason`, `mqlite.dlq.router`, `mqlite.dlq.destination`.
+`mqlite.dlq.reason`, `mqlite.dlq.router`, `mqlite.dlq.destination`; a message that
+already carries `mqlite.dlq.reason` is never dead-lettered again (dead-letter routes
+cannot loop).
 
 Invariants: a matcher is compiled (and validated) once, at bind time: an invalid spec
 raises InvalidPattern and no binding is made; no message can make `publish` raise for
@@ -186,6 +188,8 @@ class RouteResult:
         return self.routed > 0
 
 
+DLQ_REASON = "mqlite.dlq.reason"
+
 Transform = Callable[[Envelope, Binding], "Envelope | None"]
 _TRANSFORMS: dict[str, Transform] = {}
 
@@ -224,7 +228,7 @@ class _Publish:
 
     def __init__(self, headers: Mapping[str, Any] | None) -> None:
         self.headers = headers
-        self.views: dict[int, MessageView] = {}
+        self.views: dict[int, tuple[Envelope, MessageView]] = {}
         self.visited: set[str] = set()
         self.delivered: set[Any] = set()
         self.routed = 0
@@ -234,12 +238,13 @@ class _Publish:
         self.via_alternate = False
 
     def view(self, env: Envelope) -> MessageView:
-        v = self.views.get(id(env))
-        if v is None:
-            v = self.views[id(env)] = MessageView(
-                env.routing_key, env.body, env.attributes, self.headers
+        # keyed by identity; the envelope is kept alive with its view so ids stay unique
+        hit = self.views.get(id(env))
+        if hit is None or hit[0] is not env:
+            hit = self.views[id(env)] = (
+                env, MessageView(env.routing_key, env.body, env.attributes, self.headers)
             )
-        return v
+        return hit[1]
 
     def result(self) -> RouteResult:
         return RouteResult(
@@ -533,9 +538,13 @@ class Router:
         )
         if not target_json:
             return
+        if DLQ_REASON in env.meta:
+            log.warning("router %s: dropping a message that failed after being dead-lettered"
+                        " once (%s)", self.name, reason)
+            return
         target = Destination.from_json(target_json)
         meta = dict(env.meta)
-        meta["mqlite.dlq.reason"] = reason.encode()
+        meta[DLQ_REASON] = reason.encode()
         meta["mqlite.dlq.router"] = self.name.encode()
         if binding is not None:
             meta["mqlite.dlq.destination"] = str(binding.destination).encode()
