@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from mqlite.core.broker import BrokerCore
@@ -13,7 +14,7 @@ from mqlite.core.partitioner import partition_for_key
 from mqlite.storage import decode_batch, encode_batch
 
 
-def run(coro):  # noqa: ANN001, ANN201 - tiny helper for sync tests
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -361,5 +362,25 @@ def test_closing_the_broker_ends_pending_long_polls() -> None:
         await asyncio.sleep(0)
         await core.close()
         assert await waiter is False
+
+    run(main())
+
+
+def test_tail_reads_equal_what_the_log_decodes() -> None:
+    """Invariant: records served from the recent-append cache are exactly the stored
+    records (offset, timestamp, key, value, headers), for every append path."""
+
+    async def main() -> None:
+        core = await _core()
+        s = core.create_stream("tail")
+        await s.append(b"one", key=b"k", headers={"h": b"1", "n": None}, timestamp=5)
+        await s.append_many([b"a", b"b"])
+        await s.append_many([(b"c", b"kc", {"x": "y"}), (b"d", None)])
+        await s.append_batch(0, encode_batch([(b"rk", b"raw")], 0))
+        await s.append(None, key=b"tombstone")
+        log = s.partitions[0].log
+        for offset in range(s.latest(0)):
+            assert s.read(0, offset, 100) == log.read_records(offset, 100)
+        await core.close()
 
     run(main())

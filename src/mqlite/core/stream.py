@@ -67,16 +67,30 @@ def normalize_headers(headers: Headers) -> tuple[tuple[str, bytes | None], ...]:
     return tuple(out)
 
 
-class Partition:
-    """One partition: its log and the futures of long-polls watching it."""
+#: The decoded tail kept per partition (records, and their value+key bytes).
+TAIL_RECORDS = 4096
+TAIL_BYTES = 1 << 20
 
-    __slots__ = ("extra", "index", "log", "waiters")
+
+class Partition:
+    """One partition: its log, the futures of long-polls watching it, and a small cache
+    of the most recently appended records (the tail consumers usually read), so a
+    tailing read does not decode what was just encoded.
+
+    Tail invariant: `tail` holds exactly the records at offsets
+    [tail_base, tail_base + len(tail)) as stored, and always ends at the log's end
+    (appends that bypass it, i.e. raw Kafka batches, empty it)."""
+
+    __slots__ = ("extra", "index", "log", "tail", "tail_base", "tail_bytes", "waiters")
 
     def __init__(self, index: int, log: Any) -> None:
         self.index = index
         self.log = log
         self.waiters: set[asyncio.Future[None]] = set()
         self.extra: dict[str, Any] = {}
+        self.tail: list[Record] = []
+        self.tail_base = 0
+        self.tail_bytes = 0
 
     def wake(self) -> None:
         if self.waiters:
@@ -84,6 +98,34 @@ class Partition:
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
+
+    def remember(self, base: int, records: list[Record], nbytes: int) -> None:
+        """Cache records just appended at `base` (contiguous with the tail, or anew)."""
+        if nbytes > TAIL_BYTES // 2 or len(records) > TAIL_RECORDS // 2:
+            self.forget()
+            return
+        if not self.tail or self.tail_base + len(self.tail) != base:
+            self.tail = []
+            self.tail_base = base
+            self.tail_bytes = 0
+        self.tail.extend(records)
+        self.tail_bytes += nbytes
+        if len(self.tail) > TAIL_RECORDS or self.tail_bytes > TAIL_BYTES:
+            drop = len(self.tail) // 2
+            self.tail_bytes -= self.tail_bytes * drop // len(self.tail)
+            del self.tail[:drop]
+            self.tail_base += drop
+
+    def forget(self) -> None:
+        self.tail = []
+        self.tail_bytes = 0
+
+    def cached(self, offset: int, max_records: int) -> list[Record] | None:
+        """Records from `offset` if the tail holds it, else None."""
+        i = offset - self.tail_base
+        if self.tail and 0 <= i < len(self.tail):
+            return self.tail[i : i + max_records]
+        return None
 
 
 class Stream:
@@ -205,12 +247,15 @@ class Stream:
         key = _as_bytes(key, "key")
         p = self.partition_for(key) if partition is None else self._part(partition).index
         ts = self._registry.clock.now_ms() if timestamp is None else timestamp
-        record = RecordIn(key, value, normalize_headers(headers), ts)
+        hdrs = normalize_headers(headers)
         part = self.partitions[p]
-        result = part.log.append([record])
+        result = part.log.append([RecordIn(key, value, hdrs, ts)])
+        base = int(result.base_offset)
+        size = (len(value) if value else 0) + (len(key) if key else 0)
+        part.remember(base, [Record(base, ts, key, value, hdrs)], size)
         part.wake()
         await self._durable(result.durable)
-        return p, int(result.base_offset)
+        return p, base
 
     async def append_records(self, partition: int, records: Sequence[Record | RecordIn]) -> Any:
         """Append storage `Record`s (offsets ignored) or `RecordIn`s to one partition as
@@ -221,6 +266,7 @@ class Stream:
         if not records:
             raise InvalidValue("records", "cannot append an empty batch")
         result = part.log.append(list(records))
+        part.forget()
         part.wake()
         await self._durable(result.durable)
         return result
@@ -243,9 +289,14 @@ class Stream:
             p = partition if partition is not None else self._rr.next(len(self.partitions))
             part = self.partitions[p]
             result = part.log.append([(None, v, (), ts) for v in values])
+            base = int(result.base_offset)
+            part.remember(
+                base,
+                [Record(base + i, ts, None, v, ()) for i, v in enumerate(values)],
+                sum(map(len, values)),
+            )
             part.wake()
             await self._durable(result.durable)
-            base = int(result.base_offset)
             return [(p, base + i) for i in range(len(values))]
         keyless = partition if partition is not None else None
         by_part: dict[int, list[RecordIn]] = {}
@@ -273,7 +324,12 @@ class Stream:
         for p, records in by_part.items():
             part = self.partitions[p]
             result = part.log.append(records)
-            bases[p] = int(result.base_offset)
+            base = bases[p] = int(result.base_offset)
+            part.remember(
+                base,
+                [Record(base + i, r.timestamp or ts, r.key, r.value, r.headers) for i, r in enumerate(records)],
+                sum(len(r.value or b"") + len(r.key or b"") for r in records),
+            )
             futures.append(result.durable)
             part.wake()
         for fut in futures:
@@ -287,6 +343,7 @@ class Stream:
         self._check_open()
         part = self._part(partition)
         result = part.log.append_batch(raw)
+        part.forget()
         part.wake()
         await self._durable(result.durable)
         return result
@@ -305,6 +362,9 @@ class Stream:
             raise InvalidValue("max_records", f"max_records must be >= 1, got {max_records}")
         if offset == part.log.end_offset:
             return []
+        cached = part.cached(offset, max_records)
+        if cached is not None:
+            return cached
         return list(part.log.read_records(offset, max_records))
 
     def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
