@@ -1,0 +1,83 @@
+"""SIGKILL crash test for queues (issue #3 §3/§5): after a kill -9, no acknowledged send
+is lost and no acknowledged delete comes back (fsync=always)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mqlite.core.broker import BrokerCore
+from mqlite.core.clock import ManualClock
+from mqlite.core.config import CoreConfig
+
+CHILD = Path(__file__).with_name("queue_crash_child.py")
+
+
+def _run_and_kill(data_dir: Path, name: str, min_deletes: int) -> tuple[set[str], set[str]]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), str(data_dir), name],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    sent: set[str] = set()
+    deleted: set[str] = set()
+    deadline = time.monotonic() + 60
+    try:
+        assert proc.stdout is not None
+        while len(deleted) < min_deletes and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            kind, _, mid = line.strip().partition(" ")
+            (sent if kind == "S" else deleted).add(mid)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # lines written before the kill were acknowledged operations too
+        assert proc.stdout is not None
+        for line in proc.stdout.read().splitlines():
+            kind, _, mid = line.strip().partition(" ")
+            if mid:
+                (sent if kind == "S" else deleted).add(mid)
+    if len(deleted) < min_deletes:
+        pytest.fail(f"child made too little progress: {proc.stderr.read() if proc.stderr else ''}")
+    return sent, deleted
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["crashq", "crashq.fifo"])
+def test_sigkill_loses_no_acknowledged_send_and_resurrects_no_acknowledged_delete(
+    tmp_path: Path, name: str
+) -> None:
+    sent, deleted = _run_and_kill(tmp_path, name, min_deletes=150)
+
+    async def reopen() -> list[str]:
+        # an hour later: every lease the child held has expired
+        clock = ManualClock(start_ms=time.time_ns() // 1_000_000 + 3_600_000)
+        core = await BrokerCore.open(tmp_path, CoreConfig(fsync="always", maintenance_interval=0), clock)
+        try:
+            q = core.get_queue(name)
+            ids: list[str] = []
+            while True:
+                got = await q.receive(10, visibility_timeout=600)
+                if not got:
+                    break
+                ids += [m.id for m in got]
+                for m in got:
+                    await q.delete(m.receipt)  # FIFO: unblock the group
+            return ids
+        finally:
+            await core.close()
+
+    ids = asyncio.run(reopen())
+    remaining = set(ids)
+    assert len(ids) == len(remaining)
+    assert not (remaining & deleted), "an acknowledged delete came back"
+    assert (sent - deleted) <= remaining, "an acknowledged send was lost"
