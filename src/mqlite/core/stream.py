@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
@@ -286,18 +286,19 @@ class Stream:
             self._part(partition)
         ts = self._registry.clock.now_ms() if timestamp is None else timestamp
         if values and all(type(v) is bytes for v in values):  # fast path: plain values
+            plain = cast("Sequence[bytes]", values)
             p = partition if partition is not None else self._rr.next(len(self.partitions))
             part = self.partitions[p]
-            result = part.log.append([(None, v, (), ts) for v in values])
+            result = part.log.append([(None, v, (), ts) for v in plain])
             base = int(result.base_offset)
             part.remember(
                 base,
-                [Record(base + i, ts, None, v, ()) for i, v in enumerate(values)],
-                sum(map(len, values)),
+                [Record(base + i, ts, None, v, ()) for i, v in enumerate(plain)],
+                sum(map(len, plain)),
             )
             part.wake()
             await self._durable(result.durable)
-            return [(p, base + i) for i in range(len(values))]
+            return [(p, base + i) for i in range(len(plain))]
         keyless = partition if partition is not None else None
         by_part: dict[int, list[RecordIn]] = {}
         order: list[tuple[int, int]] = []
