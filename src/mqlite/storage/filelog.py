@@ -323,11 +323,7 @@ class FileLog(Log):
     def _iter_all_headers(self) -> Iterator[BatchHeader]:
         for seg in list(self._segments):
             self._touch(seg)
-            pos = 0
-            while pos < seg.size:
-                h = parse_header(seg.read_at(pos, HEADER_SIZE))
-                yield h
-                pos += h.size
+            yield from seg.headers()
 
     # -- deletion --------------------------------------------------------------------
     def _delete_first(self, n: int) -> int:

@@ -24,13 +24,21 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 from crc32c import crc32c
 
 from mqlite.storage.errors import CorruptSegment
 from mqlite.storage.index import OFFSET_ENTRY, TIME_ENTRY, SparseIndex, read_last_entry
-from mqlite.storage.recordbatch import CRC_START, HEADER_SIZE, LOG_OVERHEAD, MAGIC
+from mqlite.storage.recordbatch import (
+    _HEADER,
+    CRC_START,
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    MAGIC,
+    BatchHeader,
+)
 
 __all__ = ["Segment", "segment_name"]
 
@@ -61,6 +69,31 @@ def _pwrite_all(fd: int, pieces: list, pos: int, total: int = -1) -> int:
             n += m
             rest = rest[m:]
     return total
+
+
+_SMALL_BATCH = 16 * 1024
+
+
+class _ChunkReader:
+    """Sequential pread with read-ahead that grows from 64 KiB to SCAN_CHUNK."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+        self.buf_pos = 0
+        self.chunk = 64 * 1024
+
+    def get(self, pos: int, n: int, prefetch: bool) -> tuple[bytes, int]:
+        """A buffer holding [pos, pos + n) when the file has it, and pos's index in it."""
+        rel = pos - self.buf_pos
+        if rel < 0 or rel + n > len(self.buf):
+            want = max(n, self.chunk) if prefetch else n
+            self.buf = os.pread(self.fd, want, pos)
+            self.buf_pos = pos
+            rel = 0
+            if prefetch:
+                self.chunk = min(self.chunk * 2, SCAN_CHUNK)
+        return self.buf, rel
 
 
 class Segment:
@@ -274,29 +307,17 @@ class Segment:
         """Walk batches from `start_pos`, checking structure (and CRC-32C if `verify`),
         adding index entries. Returns (position where valid batches end, reason or "")."""
         assert self.fd is not None
-        fd = self.fd
-        size = os.fstat(fd).st_size
+        size = os.fstat(self.fd).st_size
+        reader = _ChunkReader(self.fd)
         pos = start_pos
         expected = self.base_offset if expected is None and start_pos == 0 else expected
-        buf = b""
-        buf_pos = 0
         first = True
+        bsize = 0
         while pos < size:
-            if verify:
-                rel = pos - buf_pos
-                if rel + HEADER_SIZE > len(buf):
-                    buf = os.pread(fd, SCAN_CHUNK, pos)
-                    buf_pos, rel = pos, 0
-                if len(buf) - rel < HEADER_SIZE:
-                    return pos, "torn batch header"
-                base, length, _, magic, crc, _, lod, _, max_ts = _WALK.unpack_from(
-                    buf, rel
-                )
-            else:
-                hdr = os.pread(fd, _WALK_SIZE, pos)
-                if len(hdr) < _WALK_SIZE:
-                    return pos, "torn batch header"
-                base, length, _, magic, crc, _, lod, _, max_ts = _WALK.unpack(hdr)
+            buf, rel = reader.get(pos, HEADER_SIZE, verify or bsize < _SMALL_BATCH)
+            if len(buf) - rel < HEADER_SIZE:
+                return pos, "torn batch header"
+            base, length, _, magic, crc, _, lod, _, max_ts = _WALK.unpack_from(buf, rel)
             bsize = length + LOG_OVERHEAD
             if magic != MAGIC or length < HEADER_SIZE - LOG_OVERHEAD or lod < 0:
                 return pos, f"no batch header (magic {magic}, length {length})"
@@ -305,9 +326,7 @@ class Segment:
             if expected is not None and base != expected:
                 return pos, f"batch base offset {base}, expected {expected}"
             if verify:
-                if rel + bsize > len(buf):
-                    buf = os.pread(fd, max(SCAN_CHUNK, bsize), pos)
-                    buf_pos, rel = pos, 0
+                buf, rel = reader.get(pos, bsize, True)
                 if crc32c(memoryview(buf)[rel + CRC_START : rel + bsize]) != crc:
                     return pos, "CRC-32C mismatch"
             self._account(
@@ -322,6 +341,24 @@ class Segment:
             pos += bsize
             expected = base + lod + 1
         return pos, ""
+
+    def headers(self) -> Iterator[BatchHeader]:
+        """Headers of the batches in the segment, in order (structure checked, no CRC)."""
+        self.flush_writes()
+        assert self.fd is not None
+        reader = _ChunkReader(self.fd)
+        pos = 0
+        bsize = 0
+        while pos < self.size:
+            buf, rel = reader.get(pos, HEADER_SIZE, bsize < _SMALL_BATCH)
+            if len(buf) - rel < HEADER_SIZE:
+                raise self._corrupt(pos, None, "batch header cut short")
+            h = BatchHeader(*_HEADER.unpack_from(buf, rel))
+            if h.magic != MAGIC or h.batch_length < HEADER_SIZE - LOG_OVERHEAD:
+                raise self._corrupt(pos, h.base_offset, "no batch header")
+            yield h
+            bsize = h.size
+            pos += bsize
 
     def _reset_state(self) -> None:
         self.next_offset = self.base_offset
