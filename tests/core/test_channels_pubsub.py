@@ -193,3 +193,20 @@ def test_binary_channel_names(name) -> None:
     s = RecordingSubscriber()
     ch.subscribe(s, [name])
     assert ch.publish(name, b"p") == 1
+
+
+class ExplodingSubscriber(RecordingSubscriber):
+    def deliver(self, kind: str, channel: bytes, payload: bytes, pattern: bytes | None) -> bool:
+        raise RuntimeError("broken connection object")
+
+
+def test_a_subscriber_that_raises_is_cut_off_and_others_still_receive() -> None:
+    ch = Channels()
+    bad, good = ExplodingSubscriber(), RecordingSubscriber()
+    ch.subscribe(bad, ["a"])
+    ch.ssubscribe(bad, ["s"])
+    ch.subscribe(good, ["a"])
+    assert ch.publish("a", b"1") == 2
+    assert bad.reasons == [CUT_OFF_REASON]
+    assert good.got == [("message", b"a", b"1", None)]
+    assert ch.spublish("s", b"2") == 0

@@ -15,7 +15,7 @@ router's channel destinations, `BufferedSubscriber` for embedded use and tests):
 `deliver` is called synchronously from `publish`, with kind "message" (pattern None),
 "pmessage" (the matching pattern) or "smessage" (a shard channel). It must not block:
 it queues the bytes (a transport write, a deque append) and returns False when the
-subscriber's output buffer is over its limit. Channels then removes every subscription
+subscriber's output buffer is over its limit (an exception counts as False). Channels then removes every subscription
 of that subscriber and calls `cut_off(reason)` once (the RESP front-end closes the
 connection, as Redis does when `client-output-buffer-limit pubsub` is exceeded). So a
 slow subscriber never slows the publisher or the other subscribers.
@@ -36,6 +36,7 @@ Concurrency: core's single event loop; every method is synchronous and non-block
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ from typing import Protocol, runtime_checkable
 
 from mqlite.core.clock import Clock
 from mqlite.core.matchers.glob import compile_glob
+
+log = logging.getLogger("mqlite.core.channels")
 
 #: Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`.
 DEFAULT_HARD_LIMIT = 32 * 1024 * 1024
@@ -63,6 +66,16 @@ class Subscriber(Protocol):
 
     def cut_off(self, reason: str) -> None:
         ...
+
+
+def _safe_deliver(
+    s: Subscriber, kind: str, ch: bytes, payload: bytes, pattern: bytes | None
+) -> bool:
+    try:
+        return s.deliver(kind, ch, payload, pattern)
+    except Exception:
+        log.exception("channels: subscriber %r failed", s)
+        return False
 
 
 def _b(name: Name) -> bytes:
@@ -256,7 +269,12 @@ class Channels:
             subs = self._chan_snap[ch] = tuple(self._channels[ch])
         if subs:
             for s in subs:
-                if not s.deliver("message", ch, payload, None):
+                try:
+                    ok = s.deliver("message", ch, payload, None)
+                except Exception:
+                    log.exception("channels: subscriber %r failed", s)
+                    ok = False
+                if not ok:
                     (slow := slow or []).append(s)
             receivers += len(subs)
         pats = self._pat_snap
@@ -267,7 +285,12 @@ class Channels:
         for pat, pred, members in pats:
             if pred(ch):  # type: ignore[operator]
                 for s in members:
-                    if not s.deliver("pmessage", ch, payload, pat):
+                    try:
+                        ok = s.deliver("pmessage", ch, payload, pat)
+                    except Exception:
+                        log.exception("channels: subscriber %r failed", s)
+                        ok = False
+                    if not ok:
                         (slow := slow or []).append(s)
                 receivers += len(members)
         self.published += 1
@@ -284,7 +307,7 @@ class Channels:
             if ch not in self._shards:
                 return 0
             subs = self._shard_snap[ch] = tuple(self._shards[ch])
-        slow = [s for s in subs if not s.deliver("smessage", ch, payload, None)]
+        slow = [s for s in subs if not _safe_deliver(s, "smessage", ch, payload, None)]
         self.published += 1
         self.delivered += len(subs)
         if slow:
@@ -296,7 +319,10 @@ class Channels:
             if s in self._subs:
                 self.remove(s)
                 self.cut_offs += 1
-                s.cut_off(reason)
+                try:
+                    s.cut_off(reason)
+                except Exception:
+                    log.exception("channels: cutting off %r failed", s)
 
     # -- introspection (PUBSUB) --------------------------------------------------------------
     def channels(self, pattern: Name | None = None) -> list[bytes]:

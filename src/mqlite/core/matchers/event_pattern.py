@@ -33,8 +33,6 @@ from mqlite.core.matchers.content import (
 
 LANGUAGE = "event_pattern"
 PREFIX = "Event pattern is not valid. Reason: "
-#: EventBridge's limit on the EventPattern parameter (characters).
-MAX_PATTERN_LENGTH = 4096
 
 DIALECT = Dialect(
     name="eventbridge",
