@@ -57,9 +57,9 @@ def main() -> None:
         threading.Thread(target=worker, args=(1 + i % 3,), daemon=True)
         for i in range(4)
     ]
+    print("ready", flush=True)  # before any ack line
     for t in threads:
         t.start()
-    print("ready", flush=True)
     for t in threads:
         t.join()
     lock.release()

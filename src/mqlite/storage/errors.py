@@ -18,6 +18,7 @@ __all__ = [
     "DataDirLocked",
     "InvalidBatch",
     "LogClosed",
+    "LogWriteError",
     "OffsetOutOfRange",
     "RecordTooLarge",
     "StorageError",
@@ -93,6 +94,17 @@ class LogClosed(StorageError):
     """The log was closed; no further operation is possible on this object."""
 
     rule = "log-open"
+
+
+class LogWriteError(StorageError):
+    """The operating system refused a write or fsync (disk full, I/O error)."""
+
+    rule = "storage-io"
+
+    def __init__(self, path: Path | str, cause: OSError) -> None:
+        super().__init__(f"cannot write {path}: {cause.strerror or cause}")
+        self.path = Path(path)
+        self.errno = cause.errno
 
 
 class DataDirLocked(StorageError):

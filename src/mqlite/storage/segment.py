@@ -29,7 +29,7 @@ from pathlib import Path
 
 from crc32c import crc32c
 
-from mqlite.storage.errors import CorruptSegment
+from mqlite.storage.errors import CorruptSegment, LogWriteError
 from mqlite.storage.index import OFFSET_ENTRY, TIME_ENTRY, SparseIndex, read_last_entry
 from mqlite.storage.recordbatch import (
     _HEADER,
@@ -189,26 +189,35 @@ class Segment:
         max_ts: int,
         buffered: bool,
     ) -> None:
-        """Append one batch given as buffers; write now, or leave it pending if `buffered`."""
-        self._account(base, last, max_ts, self.size, nbytes)
+        """Append one batch given as buffers; write now, or leave it pending if `buffered`.
+
+        A failed write raises `LogWriteError` and leaves the segment's state unchanged.
+        """
+        position = self.size
         if buffered:
             self.pending.extend(pieces)
             self.pending_bytes += nbytes
-            if self.pending_bytes >= 4 * 1024 * 1024:
-                self.flush_writes()
         else:
             assert self.fd is not None
-            self.written += _pwrite_all(self.fd, pieces, self.written, nbytes)
+            try:
+                self.written += _pwrite_all(self.fd, pieces, self.written, nbytes)
+            except OSError as exc:
+                raise LogWriteError(self.path, exc) from exc
+        self._account(base, last, max_ts, position, nbytes)
         self.size += nbytes
         self.dirty = True
+        if buffered and self.pending_bytes >= 4 * 1024 * 1024:
+            self.flush_writes()
 
     def flush_writes(self) -> None:
         """Hand pending bytes to the kernel (one pwritev)."""
         if self.pending:
             assert self.fd is not None
-            self.written += _pwrite_all(
-                self.fd, self.pending, self.written, self.pending_bytes
-            )
+            try:
+                n = _pwrite_all(self.fd, self.pending, self.written, self.pending_bytes)
+            except OSError as exc:
+                raise LogWriteError(self.path, exc) from exc
+            self.written += n
             self.pending = []
             self.pending_bytes = 0
 
