@@ -26,7 +26,8 @@ from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp.broker import REPLY_TO, _ready
+from mqlite.protocols.amqp.broker import REPLY_TO, _ready, is_stale_transient
+from mqlite.protocols.amqp.channel import INF
 from mqlite.protocols.amqp.channel import Consumer, Delivery
 from mqlite.protocols.amqp.frames import Publish, content_frames, deliver_payload, get_ok_payload, return_payload
 from mqlite.protocols.amqp.properties import (
@@ -214,6 +215,10 @@ def basic_get(ch: Channel, m: Any) -> None:
             ch.send_method(commands.Basic.GetEmpty())
             return
         msg = msgs[0]
+        if is_stale_transient(msg, ch.broker.boot_ms):
+            queue.delete(msg.receipt)
+            eager.start(queue.receive(1, 0.0, INF, owner=ch), done)
+            return
         tag = ch.next_tag
         ch.next_tag += 1
         out: list[bytes] = []
@@ -227,7 +232,7 @@ def basic_get(ch: Channel, m: Any) -> None:
             ch.leased[id(queue)] = queue
         ch.conn.send_many(out)
 
-    eager.start(queue.receive(1, 0.0, None, owner=ch), done)
+    eager.start(queue.receive(1, 0.0, INF, owner=ch), done)
 
 
 # -- settle -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 from mqlite.core.message import Envelope
 from mqlite.errors import MqliteError
+from mqlite.protocols.amqp.properties import META_PERSISTENT, META_PROPS
 from mqlite.protocols.amqp import arguments as qargs
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
@@ -58,6 +59,7 @@ class AmqpBroker:
         self.reply_to: dict[str, Any] = {}  # token -> Consumer
         self.default_routers: dict[str, Any] = {}  # vhost -> core router of exchange ""
         self.blocked_reason: str | None = None
+        self.boot_ms = 0  # messages published before this and not persistent died in a restart
         self._catalog = getattr(core, "catalog", None)
 
     def set_blocked(self, reason: str | None) -> None:
@@ -69,6 +71,8 @@ class AmqpBroker:
     # -- startup ----------------------------------------------------------------------
     def open(self) -> None:
         """Restore durable entities; drop transient ones (a restart, as RabbitMQ does)."""
+        clock = getattr(self.core, "clock", None)
+        self.boot_ms = clock.now_ms() if clock is not None else 0
         for vhost in self.vhosts:
             self._ensure_vhost(vhost)
         if self._catalog is None:
@@ -392,14 +396,18 @@ class AmqpBroker:
 
     def unbind(self, conn: Any, vhost: str, source: str, dest_kind: str, destination: str,
                routing_key: str, arguments: dict[str, Any]) -> None:
-        """Queue.Unbind / Exchange.Unbind (a missing binding is not an error)."""
+        """Queue.Unbind / Exchange.Unbind. A binding that is already gone (with its
+        auto-deleted exchange or queue) is a no-op, as RabbitMQ's idempotent unbind."""
         if source == "":
             raise E.AmqpError(E.ACCESS_REFUSED, "ACCESS_REFUSED - operation not permitted on the default exchange")
-        self.exchange(vhost, source)
         if dest_kind == "queue":
-            bindings = self.queue(vhost, destination, conn).bindings
+            rec = self.queues.get((vhost, destination))
+            if rec is not None and rec.exclusive_owner is not None and rec.exclusive_owner is not conn:
+                raise E.resource_locked(destination, vhost)
+            bindings = rec.bindings if rec is not None else []
         else:
-            bindings = _e2e(self.exchange(vhost, destination))
+            ex = self.exchanges.get((vhost, destination))
+            bindings = ex.e2e if ex is not None else []
         key = BindingRecord(source, destination, dest_kind, routing_key, dict(arguments or {})).key()
         for b in list(bindings):
             if b.key() == key:
@@ -445,6 +453,16 @@ class AmqpBroker:
                 return 0, False
             return await self.bridge.send(target, env)
         return await self.bridge.publish(target.router, env, headers)
+
+
+def is_stale_transient(message: Any, boot_ms: int) -> bool:
+    """A non-persistent AMQP message stored before this broker started: RabbitMQ loses
+    those in a restart, so they are discarded instead of delivered."""
+    return (
+        message.sent_timestamp < boot_ms
+        and META_PERSISTENT not in message.meta
+        and META_PROPS in message.meta
+    )
 
 
 def _e2e(rec: ExchangeRecord) -> list[BindingRecord]:

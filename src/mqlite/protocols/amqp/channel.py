@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from pamqp import commands
 
+from mqlite.core.errors import QueueNotFound
 from mqlite.protocols.amqp import eager
+from mqlite.protocols.amqp.broker import is_stale_transient
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.frames import basic_ack_frame, basic_nack_frame, content_frames, deliver_payload
 from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
@@ -40,6 +43,8 @@ log = logging.getLogger("mqlite.amqp")
 
 #: Most messages one receive asks for (no prefetch limit / no-ack consumers).
 MAX_BATCH = 256
+#: Lease length for AMQP deliveries: until acked, rejected or the channel closes.
+INF = math.inf
 #: Seconds a consumer long-polls its queue before looping (core caps waits at 20 s).
 POLL_WAIT = 20.0
 
@@ -117,7 +122,7 @@ class Consumer:
                     self.wake.clear()
                     await self.wake.wait()
                     continue
-                msgs = await queue.receive(n, POLL_WAIT, None, owner=ch)
+                msgs = await queue.receive(n, POLL_WAIT, INF, owner=ch)
                 if not msgs:
                     continue
                 if not self.active or ch.closing:
@@ -129,8 +134,8 @@ class Consumer:
                     await conn.drain()
         except asyncio.CancelledError:
             pass
-        except ConnectionError:
-            pass
+        except (ConnectionError, QueueNotFound):
+            pass  # the connection went, or the queue was deleted (consumers get Basic.Cancel)
         except Exception:
             log.exception("consumer %s on %s failed", self.tag, qrec.name)
 
@@ -192,7 +197,11 @@ class Channel:
         tag = self.next_tag
         ctag = consumer.tag
         qrec = consumer.qrec
+        boot_ms = self.broker.boot_ms
         for m in msgs:
+            if m.sent_timestamp < boot_ms and is_stale_transient(m, boot_ms):
+                queue.delete(m.receipt)
+                continue
             method = deliver_payload(ctag, tag, m.receive_count > 1, exchange_of(m), m.routing_key)
             content_frames(out, number, method, raw_properties_for(m), m.body, frame_max)
             if no_ack:
@@ -201,7 +210,7 @@ class Channel:
                 self.unacked[tag] = Delivery(tag, consumer, queue, m, qrec)
             tag += 1
         if not no_ack:
-            consumer.unacked += len(msgs)
+            consumer.unacked += tag - self.next_tag
             self.leased[id(queue)] = queue
         self.next_tag = tag
         self.conn.send_many(out)
