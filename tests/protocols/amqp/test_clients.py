@@ -100,14 +100,15 @@ def test_celery_worker_runs_a_task_end_to_end(mqlite_server: Any) -> None:
 def test_celery_native_delayed_delivery_runs_a_countdown_task(mqlite_server: Any) -> None:
     """Celery 5.5 native delayed delivery on quorum queues (the RabbitMQ recipe)."""
     from celery.contrib.testing.worker import start_worker
-    from kombu import Queue
+    from kombu import Exchange, Queue
 
     app = _celery_app(
         mqlite_server.amqp_port,
         task_default_queue_type="quorum",
         worker_detect_quorum_queues=True,
         broker_transport_options={"confirm_publish": True},
-        task_queues=[Queue("celery", queue_arguments={"x-queue-type": "quorum"})],
+        task_queues=[Queue("celery", Exchange("celery", type="topic"), routing_key="celery",
+                           queue_arguments={"x-queue-type": "quorum"})],
     )
 
     @app.task
