@@ -7,10 +7,11 @@
             q.delete(m.receipt)
 
 Owns no semantics: both flavours drive one `BrokerCore` (docs/architecture.md). The
-async classes (`AsyncBroker`, `AsyncQueue`, `AsyncStream`, `AsyncGroup`) are the one
+async classes (`AsyncBroker`, `AsyncQueue`, `AsyncStream`, `AsyncGroup`, `AsyncTopic`
+- a pub/sub topic is a core Router of kind 'sns') are the one
 implementation, run on the caller's event loop. `Broker` runs a private event-loop
 thread with its own `BrokerCore` and hands every call of its blocking facades (`Queue`,
-`Stream`, `Group`) to that loop (`asyncio.run_coroutine_threadsafe`), so any number of
+`Stream`, `Group`, `Topic`) to that loop (`asyncio.run_coroutine_threadsafe`), so any number of
 threads may share one `Broker`; calls are serialised on the loop.
 
 Conversions made here for convenience, nowhere else: str bodies/values/keys are UTF-8
@@ -33,7 +34,9 @@ from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig
 from mqlite.core.errors import InvalidValue
 from mqlite.core.groups import CommittedOffset
-from mqlite.core.message import Attribute, Message
+from mqlite.core.matchers.index import MatcherKind
+from mqlite.core.message import Attribute, Envelope, Message
+from mqlite.core.router import Destination
 from mqlite.storage.recordbatch import Record
 
 T = TypeVar("T")
@@ -43,10 +46,12 @@ __all__ = [
     "AsyncGroup",
     "AsyncQueue",
     "AsyncStream",
+    "AsyncTopic",
     "Broker",
     "Group",
     "Queue",
     "Stream",
+    "Topic",
     "to_attributes",
 ]
 
@@ -242,6 +247,50 @@ class AsyncStream:
         return AsyncGroup(self, name)
 
 
+class AsyncTopic:
+    """A publish/subscribe topic (a core Router of kind 'sns'): every subscribed queue or
+    stream gets each published message, or only those its filter policy matches."""
+
+    def __init__(self, core: BrokerCore, name: str) -> None:
+        self._core = core
+        self.name = name
+
+    @property
+    def router(self) -> Any:
+        return self._core.get_router(self.name)
+
+    async def subscribe(
+        self, target: Any, filter: Mapping[str, Any] | None = None
+    ) -> str:
+        """Deliver to `target` (a queue or stream facade, or a queue name); with
+        `filter`, only messages matching that SNS filter policy (on attributes).
+        Idempotent; returns the subscription id."""
+        if isinstance(target, str):
+            dest = Destination.queue(target)
+        elif isinstance(target, (AsyncQueue, Queue)):
+            dest = Destination.queue(target.name)
+        elif isinstance(target, (AsyncStream, Stream)):
+            dest = Destination.stream(target.name)
+        else:
+            raise InvalidValue("target", f"cannot subscribe {type(target).__name__} to a topic")
+        if filter is None:
+            binding = self.router.bind(dest, MatcherKind.FANOUT)
+        else:
+            binding = self.router.bind(dest, MatcherKind.SNS, dict(filter))
+        return str(binding.id)
+
+    async def unsubscribe(self, subscription_id: str) -> bool:
+        return bool(self.router.unbind(subscription_id))
+
+    async def publish(
+        self, body: bytes | str, attributes: Mapping[str, Any] | None = None
+    ) -> int:
+        """Publish one message; returns how many subscribers took it."""
+        envelope = Envelope(body=_body(body), attributes=to_attributes(attributes) or {})
+        result = await self.router.publish(envelope)
+        return int(result.routed)
+
+
 class AsyncBroker:
     """The asyncio flavour: `async with AsyncBroker(path) as b` or `await AsyncBroker.open(path)`."""
 
@@ -295,6 +344,11 @@ class AsyncBroker:
         """Get or create a stream."""
         self.core.stream(name, partitions)
         return AsyncStream(self.core, name)
+
+    async def topic(self, name: str) -> AsyncTopic:
+        """Get or create a publish/subscribe topic."""
+        self.core.routers.get_or_create(name, "sns")
+        return AsyncTopic(self.core, name)
 
     async def delete_queue(self, name: str) -> None:
         result = self.core.delete_queue(name)
@@ -453,6 +507,24 @@ class Stream:
         return Group(self._run, self._inner.group(name))
 
 
+class Topic:
+    """Blocking facade of `AsyncTopic`."""
+
+    def __init__(self, broker: Broker, inner: AsyncTopic) -> None:
+        self._run = broker._run
+        self._inner = inner
+        self.name = inner.name
+
+    def subscribe(self, target: Any, filter: Mapping[str, Any] | None = None) -> str:
+        return self._run(self._inner.subscribe(target, filter))
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        return self._run(self._inner.unsubscribe(subscription_id))
+
+    def publish(self, body: bytes | str, attributes: Mapping[str, Any] | None = None) -> int:
+        return self._run(self._inner.publish(body, attributes))
+
+
 class Broker:
     """Blocking, thread-safe broker: `mqlite.Broker(path)` on disk, `mqlite.Broker()` in
     memory. A context manager; `close()` flushes and stops its loop thread."""
@@ -507,6 +579,10 @@ class Broker:
     def stream(self, name: str, partitions: int = 1) -> Stream:
         """Get or create a stream."""
         return Stream(self, self._run(self._async.stream(name, partitions)))
+
+    def topic(self, name: str) -> Topic:
+        """Get or create a publish/subscribe topic."""
+        return Topic(self, self._run(self._async.topic(name)))
 
     def delete_queue(self, name: str) -> None:
         self._run(self._async.delete_queue(name))

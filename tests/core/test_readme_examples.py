@@ -50,6 +50,27 @@ def test_readme_stream_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.splitlines() == ["0 b'user-7' b'/home'", "1 1"]
 
 
+def test_readme_pubsub_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rule (issue #3 §4, SNS filter policies): a topic fans out to its subscribers."""
+    # --- README: publish/subscribe -------------------------------------------------
+    import mqlite
+
+    with mqlite.Broker() as broker:
+        signups = broker.topic("signups")
+        emails, audit = broker.queue("emails"), broker.stream("audit")
+        signups.subscribe(emails, filter={"plan": ["pro"]})  # SNS filter policy
+        signups.subscribe(audit)  # everything
+        signups.publish("ada joined", attributes={"plan": "pro"})
+        signups.publish("bob joined", attributes={"plan": "free"})
+        print([m.body for m in emails.receive(max_messages=10)])
+        print([r.value for r in audit.read(0, 0)])
+    # -------------------------------------------------------------------------------
+    assert capsys.readouterr().out.splitlines() == [
+        "[b'ada joined']",
+        "[b'ada joined', b'bob joined']",
+    ]
+
+
 def test_readme_async_example(capsys: pytest.CaptureFixture[str]) -> None:
     """Rule (issue #3 §4): AsyncBroker has the same names, awaitable."""
     # --- README: asyncio -----------------------------------------------------------
