@@ -252,3 +252,114 @@ def test_advertises_the_address_the_client_dialled_or_the_configured_one(kafka_f
     meta = c.request(METADATA, 5, {"Topics": [], "AllowAutoTopicCreation": False})
     assert [(b["Host"], b["Port"]) for b in meta["Brokers"]] == [("broker.example", 19092)]
     c.close()
+
+
+def _fetch_body(topic: str, offset: int, max_bytes: int = 1 << 20, partition_max: int = 1 << 20,
+                wait_ms: int = 0, min_bytes: int = 1) -> dict[str, Any]:
+    return {"ReplicaId": -1, "MaxWaitMs": wait_ms, "MinBytes": min_bytes, "MaxBytes": max_bytes, "IsolationLevel": 0,
+            "SessionId": 0, "SessionEpoch": -1,
+            "Topics": [{"Topic": topic, "Partitions": [{"Partition": 0, "FetchOffset": offset, "LogStartOffset": -1,
+                                                        "PartitionMaxBytes": partition_max}]}],
+            "ForgottenTopicsData": [], "RackId": ""}
+
+
+def test_fetch_max_bytes_limits_the_response_but_returns_a_first_oversized_batch(kafka: Any) -> None:
+    """KIP-74: batches are added while they fit MaxBytes/PartitionMaxBytes, except that
+    the first batch is returned even when larger, so a consumer always progresses."""
+    c = _client(kafka)
+    _create(c, "limits")
+    first = encode_batch([(b"k", b"a" * 300)])
+    second = encode_batch([(b"k", b"b" * 300)])
+    _produce(c, "limits", first)
+    _produce(c, "limits", second)
+    both = c.request(FETCH, 11, _fetch_body("limits", 0))["Responses"][0]["Partitions"][0]["Records"]
+    assert len(both) == len(first) + len(second)
+    one = c.request(FETCH, 11, _fetch_body("limits", 0, max_bytes=len(first) + 10))["Responses"][0]["Partitions"][0]
+    assert len(one["Records"]) == len(first)
+    tiny = c.request(FETCH, 11, _fetch_body("limits", 0, partition_max=10))["Responses"][0]["Partitions"][0]
+    assert len(tiny["Records"]) == len(first)
+    c.close()
+
+
+def test_long_poll_fetch_returns_when_data_arrives(kafka: Any) -> None:
+    """Fetch with MinBytes waits up to MaxWaitMs and answers as soon as a producer
+    appends past the fetch offset."""
+    waiter, writer = _client(kafka), _client(kafka)
+    _create(writer, "poll")
+    waiter.send(FETCH, 11, _fetch_body("poll", 0, wait_ms=20_000))
+    _produce(writer, "poll", encode_batch([(b"k", b"late")]))
+    frame = waiter.read_frame()
+    assert frame is not None
+    from mqlite.protocols.kafka import codec
+
+    _, body = codec.decode_response(FETCH, 11, frame)
+    part = body["Responses"][0]["Partitions"][0]
+    assert part["HighWatermark"] == 1 and part["Records"]
+    waiter.close()
+    writer.close()
+
+
+def test_idempotence_state_survives_a_restart(kafka: Any) -> None:
+    """Producer state is rebuilt from the log after a restart (as Kafka does from its
+    snapshots and log), so a retried batch is still recognised as a duplicate."""
+    c = _client(kafka)
+    _create(c, "idem-restart")
+    pid = c.request(INIT_PID, 1, {"TransactionalId": None, "TransactionTimeoutMs": 60000})["ProducerId"]
+    batch = encode_batch([(b"k", b"once")], producer_id=pid, producer_epoch=0, base_sequence=0)
+    assert _produce(c, "idem-restart", batch)["BaseOffset"] == 0
+    c.close()
+    kafka.restart()
+    c = _client(kafka)
+    again = _produce(c, "idem-restart", batch)
+    assert (again["ErrorCode"], again["BaseOffset"]) == (0, 0)
+    gap = encode_batch([(b"k", b"gap")], producer_id=pid, producer_epoch=0, base_sequence=5)
+    assert _produce(c, "idem-restart", gap)["ErrorCode"] == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+    assert kafka.call(lambda: kafka.core.get_stream("idem-restart").latest(0)) == 1
+    new_pid = c.request(INIT_PID, 1, {"TransactionalId": None, "TransactionTimeoutMs": 60000})["ProducerId"]
+    assert new_pid != pid  # the producer id counter is durable
+    c.close()
+
+
+def test_retention_bytes_drops_old_segments_and_moves_the_log_start(kafka: Any) -> None:
+    """retention.bytes (per partition) with small segments: a retention pass deletes
+    whole old segments; ListOffsets earliest and Fetch below it follow (OFFSET_OUT_OF_RANGE)."""
+    c = _client(kafka)
+    created = c.request(19, 3, {"Topics": [{"Name": "ret", "NumPartitions": 1, "ReplicationFactor": 1,
+                                            "Assignments": [], "Configs": [
+                                                {"Name": "retention.bytes", "Value": "4096"},
+                                                {"Name": "segment.bytes", "Value": "2048"}]}],
+                                "timeoutMs": 1000, "validateOnly": False})
+    assert created["Topics"][0]["ErrorCode"] == 0
+    for i in range(40):
+        _produce(c, "ret", encode_batch([(b"k", b"%03d" % i + b"x" * 400)]))
+    kafka.call(lambda: kafka.core.get_stream("ret").apply_retention())
+    listed = c.request(2, 3, {"ReplicaId": -1, "IsolationLevel": 0, "Topics": [
+        {"Name": "ret", "Partitions": [{"PartitionIndex": 0, "Timestamp": -2}]}]})
+    earliest = listed["Topics"][0]["Partitions"][0]["Offset"]
+    assert 0 < earliest < 40
+    resp = c.request(FETCH, 11, _fetch_body("ret", 0))
+    assert resp["Responses"][0]["Partitions"][0]["ErrorCode"] == ErrorCode.OFFSET_OUT_OF_RANGE
+    c.close()
+
+
+def test_alter_configs_replaces_the_topic_config_and_describe_shows_it(kafka: Any) -> None:
+    """AlterConfigs (non-incremental) sets the topic's whole dynamic config: keys not
+    given return to their defaults; unknown names are INVALID_CONFIG."""
+    c = _client(kafka)
+    c.request(19, 3, {"Topics": [{"Name": "conf", "NumPartitions": 1, "ReplicationFactor": 1, "Assignments": [],
+                                  "Configs": [{"Name": "retention.ms", "Value": "1000"}]}],
+                      "timeoutMs": 1000, "validateOnly": False})
+    altered = c.request(33, 1, {"Resources": [{"ResourceType": 2, "ResourceName": "conf",
+                                               "Configs": [{"Name": "retention.bytes", "Value": "5000"}]}],
+                                "ValidateOnly": False})
+    assert altered["Responses"][0]["ErrorCode"] == 0
+    described = c.request(32, 1, {"Resources": [{"ResourceType": 2, "ResourceName": "conf",
+                                                 "ConfigurationKeys": None}], "IncludeSynonyms": False})
+    configs = {e["Name"]: e for e in described["Results"][0]["Configs"]}
+    assert configs["retention.bytes"]["Value"] == "5000" and configs["retention.bytes"]["ConfigSource"] == 1
+    assert configs["retention.ms"]["ConfigSource"] == 5  # back to the default
+    bad = c.request(33, 1, {"Resources": [{"ResourceType": 2, "ResourceName": "conf",
+                                           "Configs": [{"Name": "no.such.config", "Value": "1"}]}],
+                            "ValidateOnly": False})
+    assert bad["Responses"][0]["ErrorCode"] == ErrorCode.INVALID_CONFIG
+    c.close()
