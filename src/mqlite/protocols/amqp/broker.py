@@ -191,8 +191,19 @@ class AmqpBroker:
             self._catalog.kv_delete(NS_EXCHANGES, kv_key(rec.vhost, rec.name))
 
     # -- queues -----------------------------------------------------------------------
-    def queue(self, vhost: str, name: str, conn: Any = None) -> QueueRecord:
+    def _lookup_queue(self, vhost: str, name: str) -> QueueRecord | None:
+        """The record of a queue, adopting a core queue made by another front-end (SQS)."""
         rec = self.queues.get((vhost, name))
+        if rec is None and vhost == "/" and name:
+            queue = self.bridge.find_queue(name)
+            if queue is not None:
+                rec = QueueRecord(vhost, name, True, None, False, {}, queue)
+                self.queues[(vhost, name)] = rec
+                self._bind_default(rec)
+        return rec
+
+    def queue(self, vhost: str, name: str, conn: Any = None) -> QueueRecord:
+        rec = self._lookup_queue(vhost, name)
         if rec is None:
             raise E.not_found_queue(name, vhost)
         if conn is not None and rec.exclusive_owner is not None and rec.exclusive_owner is not conn:
@@ -210,7 +221,7 @@ class AmqpBroker:
                 raise E.not_found_queue(name, vhost)
             name = "amq.gen-" + base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
             generated = True
-        rec = self.queues.get((vhost, name))
+        rec = self._lookup_queue(vhost, name)
         if passive:
             if rec is None:
                 raise E.not_found_queue(name, vhost)
@@ -435,7 +446,7 @@ class AmqpBroker:
     def resolve_publish(self, vhost: str, exchange: str, routing_key: str) -> tuple[Any, bool]:
         """(target, is_queue) for a publish; raises 404/403 as RabbitMQ does."""
         if exchange == "":
-            rec = self.queues.get((vhost, routing_key))
+            rec = self._lookup_queue(vhost, routing_key)
             return (rec.queue if rec is not None else None), True
         ex = self.exchanges.get((vhost, exchange))
         if ex is None:
