@@ -18,6 +18,7 @@ Concurrency: runs on the server's event loop; handlers may await (long polls).
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import urllib.parse
@@ -185,8 +186,14 @@ class AwsApp:
         return response
 
     async def _read_body(self, request: web.Request) -> bytes:
-        if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-            raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
+        length = request.content_length
+        if length is not None:
+            if length > MAX_REQUEST_BYTES:
+                raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
+            try:
+                return await request.content.readexactly(length) if length else b""
+            except asyncio.IncompleteReadError:
+                raise AwsError("IncompleteBody", "The request body is shorter than Content-Length", 400) from None
         chunks = []
         size = 0
         async for chunk in request.content.iter_chunked(256 * 1024):

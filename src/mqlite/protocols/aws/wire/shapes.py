@@ -112,54 +112,95 @@ def from_json(shape: Shape | None, value: Any, path: str = "") -> Any:
 _IN_CACHE: dict[int, Any] = {}
 
 
+class _Bad(Exception):
+    """Raised inside compiled converters; carries the path (innermost first)."""
+
+    def __init__(self, expected: str, value: Any, missing: str | None = None) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.value = value
+        self.missing = missing
+        self.parts: list[str] = []
+
+
 def _compile_in(shape: Shape) -> Any:
-    """A validating converter for decoded JSON of `shape`; cached per shape object."""
+    """A validating converter `fn(value)` for decoded JSON of `shape`; cached per shape.
+
+    Paths are built only on error (each level adds its key to `_Bad.parts`)."""
     key = id(shape)
     hit = _IN_CACHE.get(key)
     if hit is not None and hit[0] is shape:
         return hit[1]
-    _IN_CACHE[key] = (shape, lambda v, p, s=shape: from_json(s, v, p))  # recursion guard
+
+    def generic(value: Any, s: Shape = shape) -> Any:
+        try:
+            return from_json(s, value, "")
+        except AwsError as exc:
+            raise _Bad(exc.message, value) from None
+
+    _IN_CACHE[key] = (shape, generic)  # recursion guard
     t = shape.type_name
     fn: Any
     if t == "string":
-        def fn(value: Any, path: str) -> Any:
+        def fn(value: Any) -> Any:
             if value.__class__ is not str:
-                raise _type_error(path, "a String", value, False)
+                raise _Bad("a String", value)
             return value
     elif t == "structure":
         members = {k: _compile_in(m) for k, m in shape.members.items()}
         required = tuple(shape.required_members)
 
-        def fn(value: Any, path: str) -> Any:
+        def fn(value: Any) -> Any:
             if value.__class__ is not dict:
-                raise _type_error(path or shape.name, "a structure", value, False)
+                raise _Bad("a structure", value)
             out = {}
             for k, raw in value.items():
                 conv = members.get(k)
                 if conv is None or raw is None:
                     continue
-                out[k] = conv(raw, f"{path}.{k}" if path else k)
+                try:
+                    out[k] = conv(raw)
+                except _Bad as bad:
+                    bad.parts.append(k)
+                    raise
             for req in required:
                 if out.get(req) is None:
-                    raise missing_parameter(f"{path}.{req}" if path else req)
+                    raise _Bad("", None, missing=req)
             return out
     elif t == "list":
         conv = _compile_in(shape.member)
 
-        def fn(value: Any, path: str) -> Any:
+        def fn(value: Any) -> Any:
             if value.__class__ is not list:
-                raise _type_error(path, "a list", value, False)
-            return [conv(v, f"{path}.{i + 1}") for i, v in enumerate(value) if v is not None]
+                raise _Bad("a list", value)
+            out = []
+            for i, v in enumerate(value):
+                if v is None:
+                    continue
+                try:
+                    out.append(conv(v))
+                except _Bad as bad:
+                    bad.parts.append(str(i + 1))
+                    raise
+            return out
     elif t == "map":
         kconv, vconv = _compile_in(shape.key), _compile_in(shape.value)
 
-        def fn(value: Any, path: str) -> Any:
+        def fn(value: Any) -> Any:
             if value.__class__ is not dict:
-                raise _type_error(path, "a map", value, False)
-            return {kconv(k, path): vconv(v, f"{path}.{k}") for k, v in value.items() if v is not None}
+                raise _Bad("a map", value)
+            out = {}
+            for k, v in value.items():
+                if v is None:
+                    continue
+                try:
+                    out[kconv(k)] = vconv(v)
+                except _Bad as bad:
+                    bad.parts.append(str(k))
+                    raise
+            return out
     else:
-        def fn(value: Any, path: str, s: Shape = shape) -> Any:
-            return from_json(s, value, path)
+        fn = generic
     _IN_CACHE[key] = (shape, fn)
     return fn
 
@@ -170,7 +211,15 @@ def from_json_fast(shape: Shape | None, value: Any) -> Any:
         return {}
     if value is None:
         return None
-    return _compile_in(shape)(value, "")
+    try:
+        return _compile_in(shape)(value)
+    except _Bad as bad:
+        path = ".".join(reversed(bad.parts))
+        if bad.missing is not None:
+            raise missing_parameter(f"{path}.{bad.missing}" if path else bad.missing) from None
+        if bad.expected.startswith("Value "):  # a message from the generic converter
+            raise AwsError("SerializationException", bad.expected, 400, query_code="InvalidParameterValue") from None
+        raise _type_error(path or shape.name, bad.expected, bad.value, False) from None
 
 
 def _b64decode(value: str, path: str, query: bool) -> bytes:
