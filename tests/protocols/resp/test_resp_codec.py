@@ -116,3 +116,52 @@ def test_resp3_encoding_of_every_type() -> None:
     assert encode(2.0, True) == b",2\r\n"
     assert encode(False, True) == b"#f\r\n"
     assert encode(Verbatim(b"hi"), True) == b"=6\r\ntxt:hi\r\n"
+
+
+def test_inline_command_right_after_multibulk_in_one_chunk() -> None:
+    """The hiredis fast path hands mixed input to the exact parser without loss."""
+    p = RequestParser()
+    assert p.feed(b"*1\r\n$4\r\nPING\r\nECHO x\r\n*1\r\n$4\r\nPING\r\n") == [[b"PING"], [b"ECHO", b"x"], [b"PING"]]
+
+
+def test_non_bulk_element_in_a_request_is_a_protocol_error() -> None:
+    p = RequestParser()
+    assert p.feed(b"*1\r\n$4\r\nPING\r\n*1\r\n:5\r\n") == [[b"PING"]]
+    assert p.error is not None and p.error.message == "Protocol error: expected '$', got ':'"
+
+
+def _encode_cmd(argv: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_arg = st.binary(min_size=0, max_size=40)
+_cmd = st.lists(_arg, min_size=1, max_size=5)
+_inline = st.lists(st.text(alphabet="abcXYZ019", min_size=1, max_size=6), min_size=1, max_size=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cmds=st.lists(st.one_of(_cmd.map(lambda a: ("m", a)), _inline.map(lambda a: ("i", a))), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),
+)
+def test_any_chunking_of_mixed_requests_parses_the_same(cmds: list[tuple[str, list]], cuts: list[int]) -> None:
+    """Property: however the bytes are split, the parser yields the same commands."""
+    data = b""
+    expected: list[list[bytes]] = []
+    for kind, argv in cmds:
+        if kind == "m":
+            data += _encode_cmd(argv)
+            expected.append(argv)
+        else:
+            data += " ".join(argv).encode() + b"\r\n"
+            expected.append([a.encode() for a in argv])
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    p = RequestParser()
+    got: list[list[bytes]] = []
+    for a, b in zip(points, points[1:]):
+        got += p.feed(data[a:b])
+    assert p.error is None
+    assert got == expected

@@ -3,6 +3,8 @@
 Owns the byte level of Redis's protocol, server side:
 
 - `RequestParser.feed(data) -> list[list[bytes]]`: each item is one command's argv.
+  Multibulk input goes through `hiredis.Reader` (C speed); the exact Python parser
+  below re-reads whatever hiredis refuses, so behaviour and error texts are Redis's.
   Accepts multibulk requests (`*<n>\\r\\n$<len>\\r\\n<arg>\\r\\n...`, what every client
   library sends) and inline commands (`PING\\r\\n`, what telnet sends), with Redis's
   rules: empty inline lines are skipped, inline arguments follow `sdssplitargs` quoting,
@@ -27,8 +29,11 @@ Concurrency: plain objects, one per connection; no I/O, no asyncio.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+import hiredis
 
 from mqlite.errors import ProtocolError
 
@@ -36,6 +41,7 @@ PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 PROTO_MAX_MULTIBULK_LEN = 1024 * 1024 * 1024
 PROTO_INLINE_MAX_SIZE = 64 * 1024
 CRLF = b"\r\n"
+_HEADER_AT_END = re.compile(rb"[$*]-?\d+\r\n\Z")
 
 
 class RespProtocolError(ProtocolError):
@@ -46,7 +52,10 @@ class RespProtocolError(ProtocolError):
 class RequestParser:
     """Incremental parser of client requests; see module docstring."""
 
-    __slots__ = ("_buf", "_pos", "_argc", "_argv", "_bulk", "max_bulk_len", "error")
+    __slots__ = (
+        "_buf", "_pos", "_argc", "_argv", "_bulk", "max_bulk_len", "error",
+        "_hi", "_tail", "_tail_cmds", "_tail_len", "_checked", "_consumed",
+    )
 
     def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
         self._buf = bytearray()
@@ -58,15 +67,28 @@ class RequestParser:
         #: set once framing is broken: the commands before it are still returned, and the
         #: caller replies `-ERR <error.message>` after them and closes (Redis's order).
         self.error: RespProtocolError | None = None
+        self._hi: hiredis.Reader | None = None  # set while hiredis holds a partial command
+        self._tail: list[bytes] = []
+        self._tail_cmds = 0
+        self._tail_len = 0
+        self._checked = 0
+        self._consumed = 0
 
     @property
     def buffered(self) -> int:
-        return len(self._buf) - self._pos
+        return len(self._buf) - self._pos + (self._tail_len if self._hi is not None else 0)
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         """Append `data`; return the complete commands now available (maybe none)."""
         if self.error is not None:
             return []
+        if self._hi is not None or (
+            data[:1] == b"*" and self._argc == 0 and self._pos >= len(self._buf)
+        ):
+            return self._feed_fast(data)
+        return self._feed_py(data)
+
+    def _feed_py(self, data: bytes) -> list[list[bytes]]:
         buf = self._buf
         if self._pos:
             del buf[: self._pos]
@@ -78,6 +100,66 @@ class RequestParser:
         except RespProtocolError as exc:
             self.error = exc
         return out
+
+    def _feed_fast(self, data: bytes) -> list[list[bytes]]:
+        """hiredis fast path for multibulk requests; anything it cannot take (an inline
+        command after a multibulk, a non-bulk element, bad framing) is re-parsed by the
+        exact Python parser from the bytes since hiredis was last idle, and the Python
+        parser then takes over (so replies and error texts are always Redis's).
+        hiredis is idle when the canonical encoded size of the commands it returned
+        equals the bytes fed since it was last idle."""
+        hi = self._hi
+        if hi is None:
+            hi = self._hi = hiredis.Reader()
+            self._tail = []
+            self._tail_len = 0
+            self._tail_cmds = 0
+            self._checked = 0
+        hi.feed(data)
+        self._tail.append(data)
+        self._tail_len += len(data)
+        out: list[list[bytes]] = []
+        consumed = self._consumed
+        try:
+            while True:
+                cmd = hi.gets()
+                if cmd is False:
+                    break
+                if type(cmd) is not list or not all(type(a) is bytes for a in cmd):
+                    return self._fallback(out)
+                if cmd:
+                    out.append(cmd)
+                consumed += 3 + len(str(len(cmd))) + 5 * len(cmd) + sum(
+                    [len(a) + len(str(len(a))) for a in cmd]
+                )
+        except hiredis.ProtocolError:
+            return self._fallback(out)
+        if consumed == self._tail_len:  # idle: the next chunk may take either path
+            self._hi = None
+            self._consumed = 0
+            return out
+        self._consumed = consumed
+        self._tail_cmds += len(out)
+        # A partial command is pending: check its headers against the limits when the
+        # data ends in a header or the pending bytes grew large (rare; O(tail)).
+        if self._tail_len > max(self._checked * 2, 1 << 20) or _HEADER_AT_END.search(data) is not None:
+            self._checked = self._tail_len
+            probe = RequestParser(self.max_bulk_len)
+            probe._feed_py(b"".join(self._tail))
+            if probe.error is not None:
+                self.error = probe.error
+                self._hi = None
+        return out
+
+    def _fallback(self, out: list[list[bytes]]) -> list[list[bytes]]:
+        """Hand the bytes since hiredis was last idle to the Python parser."""
+        done = self._tail_cmds + len(out)
+        tail = b"".join(self._tail)
+        self._hi = None
+        self._tail = []
+        self._consumed = 0
+        replay = self._feed_py(tail)
+        return out + replay[done:]
 
     def _parse(self, out: list[list[bytes]]) -> None:
         buf = self._buf

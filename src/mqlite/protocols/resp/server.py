@@ -21,12 +21,12 @@ Concurrency: one event loop; `ServerState` is shared by the connections of a lis
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import socket
 import struct
 import time
 from collections import deque
+from types import CoroutineType
 from typing import Any
 
 from mqlite.protocols.resp import codec
@@ -181,11 +181,16 @@ class RespConnection(Connection):
                     self.closing = True
                     break
                 result = self.execute(argv)
-                if result is None:
-                    out.append(b"_\r\n" if self.resp3 else b"$-1\r\n")
-                elif type(result) is Raw:
+                t = type(result)
+                if t is bytes:
+                    out.append(b"$%d\r\n%s\r\n" % (len(result), result))
+                elif t is int:
+                    out.append(b":%d\r\n" % result)
+                elif t is Raw:
                     out.append(result)  # a pre-encoded reply
-                elif inspect.isawaitable(result):
+                elif result is None:
+                    out.append(b"_\r\n" if self.resp3 else b"$-1\r\n")
+                elif t is CoroutineType or t is asyncio.Future:
                     self.busy = True
                     self.blocked_task = self.loop.create_task(self._await(result))
                     break
