@@ -8,14 +8,17 @@ is one JSON array (orjson) describing one operation on many messages:
                                              (until_ms -1 = until released, AMQP)
     ["v", [[offset, until_ms], ...]]         visibility changed (0 = released to ready)
     ["p", end_offset]                        purge: every offset below end is done
+    ["b", [entry, ...]]                      several entries written together
     ["s", {"lwm": n, "done": [[a, b], ...], "counts": [[off, rc, first_ms], ...],
            "leases": [[off, rc, until_ms, first_ms], ...]}]   snapshot (compaction)
 
 Replaying from the journal's start gives `JournalState`; a snapshot resets the state,
 so compaction = append a snapshot, then (once it is durable) `delete_before` it.
 Durability: 'd' and 'p' records are awaited by callers under fsync=always (an
-acknowledged delete never comes back); 'r'/'v' ride the group commit unawaited (losing
-one only under-counts receives, at-least-once still holds).
+acknowledged delete never comes back); 'r'/'v' entries are *pended* and written with
+the next write (or by `flush_pending`, called on tick/flush/close, or when 512 are
+pending), unawaited: losing them in a crash only under-counts receives and ends leases
+early (the message is redelivered sooner), so at-least-once still holds.
 Concurrency: core's event loop only.
 """
 
@@ -30,6 +33,7 @@ import orjson
 from mqlite.storage.recordbatch import RecordIn
 
 SNAPSHOT_EVERY = 20_000  # journal records between snapshots
+PEND_MAX = 512  # pending entries that force a write
 
 
 @dataclass(slots=True)
@@ -41,6 +45,10 @@ class JournalState:
 
     def apply(self, entry: list[Any]) -> None:
         op, arg = entry[0], entry[1]
+        if op == "b":
+            for sub in arg:
+                self.apply(sub)
+            return
         if op == "d":
             done, counts, leases = self.done, self.counts, self.leases
             lwm = self.lwm
@@ -106,6 +114,17 @@ class Journal:
         self.log = log
         self._since_snapshot = 0
         self._pending_trim: tuple[int, Future[Any]] | None = None
+        self._pending: list[list[Any]] = []
+
+    def pend(self, entry: list[Any]) -> bool:
+        """Queue an entry for the next write; True when enough are pending to write."""
+        self._pending.append(entry)
+        return len(self._pending) >= PEND_MAX
+
+    def flush_pending(self) -> Future[Any] | None:
+        if not self._pending:
+            return None
+        return self.write(["d", []])
 
     def replay(self) -> JournalState:
         state = JournalState(lwm=0)
@@ -125,7 +144,11 @@ class Journal:
         return state
 
     def write(self, entry: list[Any]) -> Future[Any]:
-        """Append one entry; returns the durability future."""
+        """Append one entry (with the pending ones); returns the durability future."""
+        if self._pending:
+            self._pending.append(entry)
+            entry = ["b", self._pending]
+            self._pending = []
         result = self.log.append([RecordIn(None, orjson.dumps(entry), (), None)])
         self._since_snapshot += 1
         return result.durable
@@ -142,6 +165,7 @@ class Journal:
     ) -> None:
         """Write a full-state snapshot; drop the segments before the previous one."""
         self._trim_done()
+        self._pending = []  # the snapshot holds their effect
         body = {
             "lwm": lwm,
             "done": ranges(done),

@@ -28,8 +28,8 @@ import asyncio
 import contextlib
 import hashlib
 import heapq
-import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 from concurrent.futures import Future
 from typing import Any
 
@@ -45,13 +45,14 @@ from mqlite.core.queue import config as cfgmod
 from mqlite.core.queue import deadletter
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.leases import INF, parse_receipt
-from mqlite.core.queue.records import Stored, attribute_bytes, encode
+from mqlite.core.queue.records import Stored, attribute_bytes, encode, message_id
 from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _wrap
 from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, QueueState
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
 
 APPEND_CHUNK_BYTES = 8 * 1024 * 1024
+_NO_ATTRS: Mapping[str, Any] = MappingProxyType({})
 MAX_VISIBILITY_MS = 43_200_000  # 12 h from the receive (SQS ChangeMessageVisibility)
 MAX_RECEIVE = 10_000
 
@@ -66,6 +67,7 @@ class Queue(QueueState):
             return
         now = self.clock.now_ms()
         self._advance(now)
+        self._journal.flush_pending()
         if self.config.message_ttl_ms is not None or self._has_dead_letter_work(now):
             try:
                 loop = asyncio.get_running_loop()
@@ -169,8 +171,9 @@ class Queue(QueueState):
             ready_bytes += st.size
             fresh.append((i, st))
             if st.dedup_id is not None and self._fifo:
+                expected = self._log.end_offset + len(fresh) - 1
                 seen[self._dedup_key(st.group_id, st.dedup_id)] = SendResult(
-                    st.id, f"{self._log.end_offset + len(fresh) - 1:020d}", True
+                    message_id(self._prefix, expected), f"{expected:020d}", True
                 )
         durable: list[Future[Any]] = []
         k = 0
@@ -182,11 +185,16 @@ class Queue(QueueState):
                 size += fresh[k][1].size
                 chunk.append(fresh[k])
                 k += 1
-            ar = self._log.append([encode(st) for _, st in chunk], now_ms=now)
-            durable.append(ar.durable)
-            base = ar.base_offset
-            for j, (i, st) in enumerate(chunk):
+            base = self._log.end_offset
+            prefix = self._prefix
+            for j, (_, st) in enumerate(chunk):
                 st.offset = base + j
+                if not st.id:
+                    st.id = message_id(prefix, st.offset)
+            ar = self._log.append([encode(st, prefix) for _, st in chunk], now_ms=now)
+            durable.append(ar.durable)
+            assert ar.base_offset == base, "queue logs have one writer: their queue"
+            for i, st in chunk:
                 self._admit(st, now)
                 results[i] = SendResult(st.id, f"{st.offset:020d}", False, st.offset)
         if fresh:
@@ -202,6 +210,13 @@ class Queue(QueueState):
     def _prepare(self, env: Envelope, now: int) -> Stored:
         cfg = self.config
         body = env.body
+        if (  # fast path: a plain message on a standard queue
+            not self._fifo and type(body) is bytes and not env.attributes and not env.meta
+            and env.delay is None and not cfg.delay and env.priority is None
+            and env.ttl_ms is None and env.group_id is None and len(body) <= cfg.max_message_bytes
+        ):
+            return Stored(-1, now, "", body, _NO_ATTRS, _NO_ATTRS, None, None, 0, 0, 0,
+                          env.routing_key or "")
         if not isinstance(body, bytes):
             if isinstance(body, (bytearray, memoryview)):
                 body = bytes(body)
@@ -260,7 +275,7 @@ class Queue(QueueState):
             if not isinstance(key, str) or not isinstance(value, (bytes, bytearray)):
                 raise InvalidValue("meta", "meta must map str to bytes", rule="meta: str -> bytes")
         st = Stored(
-            -1, now, str(uuid.uuid4()), body, attrs, meta, group,
+            -1, now, "", body, attrs, meta, group,
             dedup if self._fifo else None, priority, now + int(delay * 1000) if delay else 0,
             expire_at, env.routing_key or "",
         )
@@ -360,7 +375,7 @@ class Queue(QueueState):
             disposals: list[tuple[Stored, str]] = []
             self._collect(n, vis_ms, owner, now, out, entries, disposals)
             if entries:
-                self._journal_write(["r", entries])
+                self._journal_pend(["r", entries])
             if not disposals:
                 return out
             for st, reason in disposals:
@@ -493,13 +508,13 @@ class Queue(QueueState):
             )
         if ms == 0:
             self._end_lease(lease, requeue=True)
-            self._journal_write(["v", [[off, 0]]])
+            self._journal_pend(["v", [[off, 0]]])
             self._notify()
             return
         lease.until = INF if ms == INF else now + ms
         if lease.until != INF:
             heapq.heappush(self._lease_heap, (lease.until, off, rc))
-        self._journal_write(["v", [[off, lease.until]]])
+        self._journal_pend(["v", [[off, lease.until]]])
 
     def change_visibility_batch(self, items: list[tuple[str, float]]) -> list[CoreError | None]:
         results: list[CoreError | None] = []
@@ -519,7 +534,7 @@ class Queue(QueueState):
         if lease is None or lease.rc != rc:
             return
         self._end_lease(lease, requeue=True)
-        self._journal_write(["v", [[off, 0]]])
+        self._journal_pend(["v", [[off, 0]]])
         self._notify()
 
     def release_owner(self, owner: Any) -> int:
@@ -536,7 +551,7 @@ class Queue(QueueState):
             self._end_lease(lease, requeue=True)
         self._owners.pop(owner, None)
         if released and not self.deleted:
-            self._journal_write(["v", [[l.offset, 0] for l in released]])
+            self._journal_pend(["v", [[l.offset, 0] for l in released]])
             self._notify()
         return len(released)
 
@@ -581,6 +596,8 @@ class Queue(QueueState):
 
     # ================================================================== lifecycle
     async def flush(self) -> None:
+        if not self.deleted:
+            self._journal.flush_pending()
         self._log.flush()
         self._journal.log.flush()
 

@@ -3,7 +3,8 @@
 Record layout (storage's RecordBatch v2 record; `key` unused):
 
     value    = the message body
-    headers  = ("i", message id)                      always first
+    headers  = ("i", message id)                      only when the id is not the
+                                                      queue's derived one (moved messages)
                ("a:<name>", b"<data_type>\\x00<value>")  one per user attribute
                ("m:<key>", <bytes>)                   one per protocol meta entry
                ("g", group id) ("d", dedup id)        FIFO
@@ -14,12 +15,17 @@ Record layout (storage's RecordBatch v2 record; `key` unused):
                ("s", source queue name)               set when dead-lettered here
     timestamp = sent timestamp (ms), kept across dead-letter moves
 
+Message ids: a queue derives its messages' ids from its receipt token and the offset,
+`message_id(prefix, offset)` (UUID-shaped, 36 characters), so a plain send stores no id;
+a message moved in from another queue keeps its id in header "i".
+
 `Stored` is the decoded form a queue holds in RAM only while a message is leased,
 delayed, queued for redelivery, or being scanned. Pure functions, no state.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,8 +89,20 @@ def attribute_bytes(attributes: Mapping[str, Attribute]) -> int:
     return total
 
 
-def encode(st: Stored) -> RecordIn:
-    headers: list[tuple[str, bytes | None]] = [("i", st.id.encode())]
+def id_prefix(token: str) -> str:
+    """The first 24 characters (UUID version 4 shape) of a queue's message ids."""
+    h = hashlib.sha256(token.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-"
+
+
+def message_id(prefix: str, offset: int) -> str:
+    return f"{prefix}{offset:012x}"
+
+
+def encode(st: Stored, prefix: str) -> RecordIn:
+    headers: list[tuple[str, bytes | None]] = []
+    if st.id != message_id(prefix, st.offset):
+        headers.append(("i", st.id.encode()))
     for name, attr in st.attributes.items():
         value = attr.value
         raw = value if isinstance(value, bytes) else value.encode()
@@ -108,7 +126,7 @@ def encode(st: Stored) -> RecordIn:
     return RecordIn(None, st.body, tuple(headers), st.timestamp)
 
 
-def decode(rec: Record) -> Stored:
+def decode(rec: Record, prefix: str) -> Stored:
     headers = rec.headers
     mid = ""
     attributes: dict[str, Attribute] = _EMPTY
@@ -145,6 +163,6 @@ def decode(rec: Record) -> Stored:
         elif name == "s":
             source = v.decode()
     return Stored(
-        rec.offset, rec.timestamp, mid, rec.value or b"", attributes, meta,
+        rec.offset, rec.timestamp, mid or message_id(prefix, rec.offset), rec.value or b"", attributes, meta,
         group, dedup, priority, visible, expire, rkey, source,
     )
