@@ -41,16 +41,14 @@ def test_a_failed_transaction_changes_nothing() -> None:
     """Rule: writes grouped in transaction() are atomic (all or none)."""
     c = Catalog(None)
     c.put_entity("queue", "keep", {"v": 1})
-    with pytest.raises(RuntimeError):
-        with c.transaction():
-            c.put_entity("queue", "keep", {"v": 2})
-            c.kv_put("ns", "k", 1)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), c.transaction():
+        c.put_entity("queue", "keep", {"v": 2})
+        c.kv_put("ns", "k", 1)
+        raise RuntimeError("boom")
     assert c.get_entity("queue", "keep") == {"v": 1}
     assert c.kv_get("ns", "k") is None
-    with c.transaction():
-        with c.transaction():  # nests: only the outermost commits
-            c.kv_put("ns", "k", 2)
+    with c.transaction(), c.transaction():  # nests: only the outermost commits
+        c.kv_put("ns", "k", 2)
     assert c.kv_get("ns", "k") == 2
     c.close()
 
@@ -65,4 +63,20 @@ def test_everything_written_is_there_after_reopening_the_file(tmp_path: Path) ->
     c = Catalog(path)
     assert c.get_entity("router", "ex") == {"kind": "topic"}
     assert c.kv_get("resp/groups", "s") == ["a", "b"]
+    c.close()
+
+
+def test_a_failed_inner_block_undoes_only_its_own_writes() -> None:
+    """Rule: nested transactions are savepoints; the outer one still commits."""
+    c = Catalog(None)
+    with c.transaction():
+        c.kv_put("ns", "outer", 1)
+        try:
+            with c.transaction():
+                c.kv_put("ns", "inner", 2)
+                raise ValueError("inner fails")
+        except ValueError:
+            pass
+        c.kv_put("ns", "after", 3)
+    assert c.kv_items("ns") == [("after", 3), ("outer", 1)]
     c.close()

@@ -10,7 +10,8 @@ Two tables:
         survive restart (e.g. 'resp/groups'), tags.
 
 Invariants: every write is one transaction (WAL, synchronous=FULL: durable when it
-returns); `transaction()` groups several writes atomically. Values are JSON.
+returns); `transaction()` groups several writes atomically, and nested blocks are
+savepoints (an inner failure undoes only the inner writes). Values are JSON.
 Concurrency: one connection, used from the core's event loop thread only (the embedded
 Broker marshals onto that thread), so `check_same_thread` is off but never exercised.
 """
@@ -51,20 +52,30 @@ class Catalog:
     # -- transactions -----------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes atomically; nests (only the outermost commits)."""
-        if self._depth == 0:
+        """Group writes atomically. Nests: the outermost commits; an inner block that
+        raises rolls back only its own writes (a SAVEPOINT), so a caller that catches
+        the error keeps the outer transaction's other writes consistent."""
+        depth = self._depth
+        if depth == 0:
             self._db.execute("BEGIN IMMEDIATE")
+        else:
+            self._db.execute(f"SAVEPOINT sp{depth}")
         self._depth += 1
         try:
             yield
         except BaseException:
             self._depth -= 1
-            if self._depth == 0:
+            if depth == 0:
                 self._db.execute("ROLLBACK")
+            else:
+                self._db.execute(f"ROLLBACK TO sp{depth}")
+                self._db.execute(f"RELEASE sp{depth}")
             raise
         self._depth -= 1
-        if self._depth == 0:
+        if depth == 0:
             self._db.execute("COMMIT")
+        else:
+            self._db.execute(f"RELEASE sp{depth}")
 
     # -- entities ---------------------------------------------------------------------
     def put_entity(self, kind: str, name: str, config: dict[str, Any]) -> None:
