@@ -11,7 +11,7 @@ Measures, on one disk and in one run:
   read     FileLog.read (1 MiB fetches) and read_records over the log;
   recovery open of a 1 GiB log after a crash (CRC scan of the tail) and after a clean close.
 
-Usage: python benchmarks/storage_bench.py [--dir DIR] [--mib 128] [--recovery-gib 1]
+Usage: python benchmarks/storage_bench.py [--dir DIR] [--mib 128] [--recovery-gib 1] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ def raw_write(directory: Path, batch: bytes, count: int, fsync_each: bool) -> fl
     return el
 
 
-def bench_preencoded(directory: Path, batch: bytes, count: int, policy: str) -> float:
-    d = directory / f"pre-{policy}"
+def bench_preencoded(
+    directory: Path, batch: bytes, count: int, policy: str, await_each: bool = False
+) -> float:
+    d = directory / f"pre-{policy}-{await_each}"
     with GroupCommitter(policy) as committer:
         log = FileLog(
             d, LogConfig(segment_bytes=512 * MIB, max_batch_bytes=2 * MIB), committer
@@ -73,6 +75,8 @@ def bench_preencoded(directory: Path, batch: bytes, count: int, policy: str) -> 
         last = None
         for _ in range(count):
             last = log.append_batch(batch)
+            if await_each:
+                last.durable.result()
         assert last is not None
         last.durable.result()
         el = time.perf_counter() - t
@@ -117,6 +121,7 @@ def main() -> None:
         "--records", type=int, default=1_000_000, help="records per codec-append case"
     )
     ap.add_argument("--recovery-gib", type=float, default=1.0)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating raw/ours rounds")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mqlite-bench-", dir=args.dir))
     try:
@@ -134,22 +139,49 @@ def run(root: Path, args: argparse.Namespace) -> None:
         flush=True,
     )
 
-    el = raw_write(root, batch, count, False)
-    raw_mib_s = mib / el
-    print(f"raw write(), no fsync:            {raw_mib_s:8.0f} MiB/s", flush=True)
-    el = raw_write(root, batch, min(count, 64), True)
-    raw_fsync = len(batch) * min(count, 64) / MIB / el
-    print(f"raw write()+fsync each 1 MiB:     {raw_fsync:8.0f} MiB/s", flush=True)
-
-    for policy in ("never", "5", "always"):
+    # The machine is shared and noisy: raw and ours alternate, best of `rounds` each.
+    rounds = args.rounds
+    raw_el, ours_el = [], []
+    for _ in range(rounds):
+        raw_el.append(raw_write(root, batch, count, False))
+        ours_el.append(bench_preencoded(root, batch, count, "never"))
+    raw_mib_s = mib / min(raw_el)
+    n_sync = min(count, 64)
+    raw_sync_el, ours_sync_el = [], []
+    for _ in range(rounds):
+        raw_sync_el.append(raw_write(root, batch, n_sync, True))
+        ours_sync_el.append(
+            bench_preencoded(root, batch, n_sync, "always", await_each=True)
+        )
+    raw_fsync = len(batch) * n_sync / MIB / min(raw_sync_el)
+    print(
+        f"raw write(), no fsync (best of {rounds}):       {raw_mib_s:8.0f} MiB/s",
+        flush=True,
+    )
+    print(
+        f"raw write()+fsync each 1 MiB (best of {rounds}): {raw_fsync:8.0f} MiB/s",
+        flush=True,
+    )
+    m = mib / min(ours_el)
+    print(
+        f"(a) pre-encoded 1 MiB, fsync  never (best of {rounds}): {m:8.0f} MiB/s"
+        f"  {rate(count * per, min(ours_el)):>11} rec/s = {100 * m / raw_mib_s:5.1f}% of raw write()",
+        flush=True,
+    )
+    for policy in ("5", "always"):
         el = bench_preencoded(root, batch, count, policy)
         m = mib / el
-        ref = raw_mib_s if policy != "always" else raw_fsync
         print(
-            f"(a) pre-encoded 1 MiB, fsync {policy:>6}: {m:8.0f} MiB/s  {rate(count * per, el):>11} rec/s"
-            f"  = {100 * m / raw_mib_s:5.1f}% of raw write() ({100 * m / ref:5.1f}% of its fsync peer)",
+            f"(a) pre-encoded 1 MiB, fsync {policy:>6}, pipelined: {m:8.0f} MiB/s"
+            f"  {rate(count * per, el):>11} rec/s = {100 * m / raw_mib_s:5.1f}% of raw write()",
             flush=True,
         )
+    m = len(batch) * n_sync / MIB / min(ours_sync_el)
+    print(
+        f"(a) pre-encoded 1 MiB, fsync always, each append awaited (best of {rounds}): {m:8.0f} MiB/s"
+        f" = {100 * m / raw_fsync:5.1f}% of raw write()+fsync",
+        flush=True,
+    )
 
     for per_batch in (100, 10_000):
         for policy in ("never", "5", "always"):

@@ -242,11 +242,15 @@ class Log(abc.ABC):
                     h, records = decode_batch(raw)
                 except InvalidBatch as exc:
                     raise self._stored_batch_invalid(raw, exc) from exc
-                for r in records:
-                    if r.offset >= offset:
-                        out.append(r)
-                        if len(out) >= max_records:
-                            return out
+                if h.base_offset < offset:
+                    if h.record_count == h.last_offset_delta + 1:  # dense: slice
+                        records = records[offset - h.base_offset :]
+                    else:
+                        records = [r for r in records if r.offset >= offset]
+                out.extend(records)
+                if len(out) >= max_records:
+                    del out[max_records:]
+                    return out
                 pos = h.next_offset
             budget = min(budget * 2, 4 * 1024 * 1024)
         return out

@@ -302,6 +302,7 @@ def encode_batch(
     minus_one = MINUS_ONE
     out: list[bytes] = []
     append = out.append
+    join = b"".join
     now = now_ms
     base_ts = base_timestamp
     max_ts = -1
@@ -331,41 +332,36 @@ def encode_batch(
             ts = now
         if base_ts is None:
             base_ts = ts
-        max_ts = max(max_ts, ts)
+        if ts > max_ts:  # noqa: PLR1730 - max() is a call; this is the hot loop
+            max_ts = ts
         d = ts - base_ts
-        head = (
-            b"\x00"
-            + (table[d] if 0 <= d < tsize else enc(d))
-            + (table[od] if od < tsize else enc(od))
-        )
-        size = len(head)
         if key is None:
-            head += minus_one
-            size += 1
+            kv = minus_one
+            key = b""
         else:
             kl = len(key)
             kv = table[kl] if kl < tsize else enc(kl)
-            head += kv
-            size += len(kv) + kl
         if value is None:
             vv = minus_one
-            vl = 0
+            value = b""
         else:
             vl = len(value)
             vv = table[vl] if vl < tsize else enc(vl)
-        if hdr:
-            hb = _header_bytes(hdr)
-        else:
-            hb = b"\x00"
-        size += len(vv) + vl + len(hb)
+        rec = join(
+            (
+                b"\x00",
+                table[d] if 0 <= d < tsize else enc(d),
+                table[od] if od < tsize else enc(od),
+                kv,
+                key,
+                vv,
+                value,
+                _header_bytes(hdr) if hdr else b"\x00",
+            )
+        )
+        size = len(rec)
         append(table[size] if size < tsize else enc(size))
-        append(head)
-        if key is not None:
-            append(key)
-        append(vv)
-        if value is not None:
-            append(value)
-        append(hb)
+        append(rec)
         od += 1
     if od == 0:
         raise InvalidBatch("a record batch needs at least one record")
@@ -439,50 +435,67 @@ def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
     end_all = len(body)
     try:
         for _ in range(h.record_count):
+            # Fast paths: lengths and offset deltas are non-negative, so a one-byte
+            # varint with the low bit clear is just b >> 1; two-byte ones are inlined.
             b = body[pos]
-            if b < 0x80:
-                length = (b >> 1) ^ -(b & 1)
+            if b < 0x80 and not b & 1:
+                length = b >> 1
                 pos += 1
             else:
-                length, pos = slow(body, pos)
+                c = body[pos + 1]
+                if b >= 0x80 and c < 0x80 and not b & 1:
+                    length = ((b & 0x7F) | (c << 7)) >> 1
+                    pos += 2
+                else:
+                    length, pos = slow(body, pos)
             end = pos + length
             if length < 6 or end > end_all:
                 raise InvalidBatch(f"record length {length} runs past the batch")
-            pos += 1  # record attributes
-            b = body[pos]
+            b = body[pos + 1]  # skips the record attributes byte
             if b < 0x80:
                 tsd = (b >> 1) ^ -(b & 1)
-                pos += 1
+                pos += 2
             else:
-                tsd, pos = slow(body, pos)
+                tsd, pos = slow(body, pos + 1)
             b = body[pos]
-            if b < 0x80:
-                od = (b >> 1) ^ -(b & 1)
+            if b < 0x80 and not b & 1:
+                od = b >> 1
                 pos += 1
             else:
                 od, pos = slow(body, pos)
             b = body[pos]
-            if b < 0x80:
-                kl = (b >> 1) ^ -(b & 1)
+            if b == 1:
+                key: bytes | None = None
                 pos += 1
             else:
-                kl, pos = slow(body, pos)
-            if kl >= 0:
-                key: bytes | None = body[pos : pos + kl]
-                pos += kl
-            else:
-                key = None
+                if b < 0x80 and not b & 1:
+                    kl = b >> 1
+                    pos += 1
+                else:
+                    kl, pos = slow(body, pos)
+                    if kl < -1:
+                        raise InvalidBatch(f"negative key length {kl}")
+                key = body[pos : pos + kl] if kl >= 0 else None
+                pos += max(kl, 0)
             b = body[pos]
-            if b < 0x80:
-                vl = (b >> 1) ^ -(b & 1)
+            if b == 1:
+                value: bytes | None = None
                 pos += 1
             else:
-                vl, pos = slow(body, pos)
-            if vl >= 0:
-                value: bytes | None = body[pos : pos + vl]
-                pos += vl
-            else:
-                value = None
+                if b < 0x80 and not b & 1:
+                    vl = b >> 1
+                    pos += 1
+                else:
+                    c = body[pos + 1]
+                    if b >= 0x80 and c < 0x80 and not b & 1:
+                        vl = ((b & 0x7F) | (c << 7)) >> 1
+                        pos += 2
+                    else:
+                        vl, pos = slow(body, pos)
+                        if vl < -1:
+                            raise InvalidBatch(f"negative value length {vl}")
+                value = body[pos : pos + vl] if vl >= 0 else None
+                pos += max(vl, 0)
             b = body[pos]
             if b == 0:
                 headers: tuple[tuple[str, bytes | None], ...] = ()
