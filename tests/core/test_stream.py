@@ -384,3 +384,38 @@ def test_tail_reads_equal_what_the_log_decodes() -> None:
         await core.close()
 
     run(main())
+
+
+def test_tail_cache_memory_is_bounded_over_all_partitions() -> None:
+    """Invariant (core/partition.py): the decoded tail caches of all partitions stay
+    within the broker-wide budget; evicted partitions read from the log, unchanged."""
+
+    async def main() -> None:
+        config = CoreConfig(fsync="never", maintenance_interval=0, stream_tail_cache_bytes=50_000)
+        core = await BrokerCore.open(None, config, ManualClock())
+        s = core.create_stream("many", partitions=8)
+        for round_ in range(5):
+            for p in range(8):
+                await s.append_many([b"v" * 200] * 20, partition=p)
+            budget = core.streams.tail_budget
+            assert budget.used <= 50_000
+            assert budget.used == sum(part.tail_bytes for part in s.partitions)
+        for p in range(8):
+            assert len(s.read(p, 0, 1000)) == 100
+        core.delete_stream("many")
+        assert core.streams.tail_budget.used == 0
+        await core.close()
+
+    run(main())
+
+
+def test_a_zero_budget_disables_the_tail_cache() -> None:
+    async def main() -> None:
+        config = CoreConfig(fsync="never", maintenance_interval=0, stream_tail_cache_bytes=0)
+        core = await BrokerCore.open(None, config, ManualClock())
+        s = core.create_stream("nocache")
+        await s.append(b"x")
+        assert s.partitions[0].tail == [] and s.read(0, 0)[0].value == b"x"
+        await core.close()
+
+    run(main())

@@ -35,8 +35,7 @@ def parse_fsync(value: str | int) -> FsyncSpec:
     text = str(value).strip().lower()
     if text in ("always", "never"):
         return FsyncSpec(text)
-    if text.endswith("ms"):
-        text = text[:-2]
+    text = text.removesuffix("ms")
     try:
         ms = int(text)
     except ValueError:
@@ -107,6 +106,9 @@ class CoreConfig:
     #: Seconds between retention passes over streams (Kafka
     #: log.retention.check.interval.ms is 5 minutes; we are smaller and check more often).
     retention_check_interval: float = 30.0
+    #: Bytes of recently appended, decoded stream records kept for tailing readers,
+    #: over all partitions (see core/partition.py); 0 disables the cache.
+    stream_tail_cache_bytes: int = 64 << 20
     #: Take the data directory's exclusive lock (one broker process per directory).
     lock_data_dir: bool = True
 

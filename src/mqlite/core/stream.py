@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
+from mqlite.core.partition import Partition
 from mqlite.core.partitioner import RoundRobin, partition_for_key
 from mqlite.storage.recordbatch import Record, RecordIn, parse_header
 
@@ -65,67 +66,6 @@ def normalize_headers(headers: Headers) -> tuple[tuple[str, bytes | None], ...]:
             raise InvalidValue("headers", f"header names must be str, got {name!r}")
         out.append((name, _as_bytes(value, "header value")))
     return tuple(out)
-
-
-#: The decoded tail kept per partition (records, and their value+key bytes).
-TAIL_RECORDS = 4096
-TAIL_BYTES = 1 << 20
-
-
-class Partition:
-    """One partition: its log, the futures of long-polls watching it, and a small cache
-    of the most recently appended records (the tail consumers usually read), so a
-    tailing read does not decode what was just encoded.
-
-    Tail invariant: `tail` holds exactly the records at offsets
-    [tail_base, tail_base + len(tail)) as stored, and always ends at the log's end
-    (appends that bypass it, i.e. raw Kafka batches, empty it)."""
-
-    __slots__ = ("extra", "index", "log", "tail", "tail_base", "tail_bytes", "waiters")
-
-    def __init__(self, index: int, log: Any) -> None:
-        self.index = index
-        self.log = log
-        self.waiters: set[asyncio.Future[None]] = set()
-        self.extra: dict[str, Any] = {}
-        self.tail: list[Record] = []
-        self.tail_base = 0
-        self.tail_bytes = 0
-
-    def wake(self) -> None:
-        if self.waiters:
-            waiters, self.waiters = self.waiters, set()
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
-
-    def remember(self, base: int, records: list[Record], nbytes: int) -> None:
-        """Cache records just appended at `base` (contiguous with the tail, or anew)."""
-        if nbytes > TAIL_BYTES // 2 or len(records) > TAIL_RECORDS // 2:
-            self.forget()
-            return
-        if not self.tail or self.tail_base + len(self.tail) != base:
-            self.tail = []
-            self.tail_base = base
-            self.tail_bytes = 0
-        self.tail.extend(records)
-        self.tail_bytes += nbytes
-        if len(self.tail) > TAIL_RECORDS or self.tail_bytes > TAIL_BYTES:
-            drop = len(self.tail) // 2
-            self.tail_bytes -= self.tail_bytes * drop // len(self.tail)
-            del self.tail[:drop]
-            self.tail_base += drop
-
-    def forget(self) -> None:
-        self.tail = []
-        self.tail_bytes = 0
-
-    def cached(self, offset: int, max_records: int) -> list[Record] | None:
-        """Records from `offset` if the tail holds it, else None."""
-        i = offset - self.tail_base
-        if self.tail and 0 <= i < len(self.tail):
-            return self.tail[i : i + max_records]
-        return None
 
 
 class Stream:

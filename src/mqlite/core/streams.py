@@ -24,7 +24,8 @@ from mqlite.core.clock import Clock
 from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, StreamExists, StreamNotFound
 from mqlite.core.naming import validate_stream_name
-from mqlite.core.stream import Partition, Stream
+from mqlite.core.partition import Partition, TailBudget
+from mqlite.core.stream import Stream
 
 KIND = "stream"
 MAX_PARTITIONS = 10_000
@@ -53,6 +54,7 @@ class StreamRegistry:
         config = getattr(core, "config", None)
         self.defaults: StreamConfig = config.stream_defaults if config else StreamConfig()
         self.fsync_always: bool = bool(config and config.fsync_spec.mode == "always")
+        self.tail_budget = TailBudget(config.stream_tail_cache_bytes if config else 64 << 20)
         self._streams: dict[str, Stream] = {}
         self._last_retention = clock.monotonic()
         for name, saved in catalog.list_entities(KIND):
@@ -68,7 +70,7 @@ class StreamRegistry:
         config = StreamConfig.from_dict(saved.get("config"))
         effective = self._log_config(config)
         parts = [
-            Partition(p, self.logs.open(KIND, name, p, effective))
+            Partition(p, self.logs.open(KIND, name, p, effective), self.tail_budget)
             for p in range(int(saved["partitions"]))
         ]
         return Stream(
@@ -91,7 +93,7 @@ class StreamRegistry:
         total = _check_partitions(stream.partition_count + count)
         effective = self._log_config(stream.config)
         new = [
-            Partition(p, self.logs.open(KIND, stream.name, p, effective))
+            Partition(p, self.logs.open(KIND, stream.name, p, effective), self.tail_budget)
             for p in range(stream.partition_count, total)
         ]
         stream.partitions.extend(new)
@@ -185,6 +187,7 @@ class StreamRegistry:
         self.catalog.delete_entity(KIND, name)
         for part in stream.partitions:
             part.wake()
+            part.forget()
             part.log.close()
         self.logs.delete(KIND, name)
         groups = getattr(self.core, "groups", None)
@@ -226,5 +229,6 @@ class StreamRegistry:
             stream.deleted = True  # ends pending long-polls; later calls raise
             stream._wake_all()
             for part in stream.partitions:
+                part.forget()
                 part.log.close()
         self._streams.clear()
