@@ -210,3 +210,23 @@ def test_delay_seconds_hides_message(sqs) -> None:
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)
     assert [m["Body"] for m in got["Messages"]] == ["later"]
+
+
+def test_cancel_running_move_task(sqs) -> None:
+    """CancelMessageMoveTask stops a RUNNING task and reports the messages moved."""
+    dlq = sqs.create_queue(QueueName="dlq2")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src = sqs.create_queue(QueueName="src2", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})["QueueUrl"]
+    for k in range(2):
+        sqs.send_message_batch(QueueUrl=dlq, Entries=[{"Id": str(i), "MessageBody": f"{k}-{i}"} for i in range(10)])
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    moved = sqs.cancel_message_move_task(TaskHandle=handle)["ApproximateNumberOfMessagesMoved"]
+    assert 0 <= moved < 20
+    task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+    assert task["Status"] == "CANCELLED"
+    assert "TaskHandle" not in task
+    left = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+    assert left + moved == 20
+    back = int(sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+    assert back == moved

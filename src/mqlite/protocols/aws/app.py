@@ -1,7 +1,7 @@
 """The AWS HTTP front-end: routes each request to a service and runs its handler.
 
-`mount(app, core, settings)` adds one catch-all POST/GET route to the server's aiohttp
-application (registered after `/_mqlite/*`, so those win). Routing, in order:
+`mount(app, core, settings)` adds one POST/GET route for every path except `/_mqlite/*`
+to the server's aiohttp application. Routing, in order:
 1. `X-Amz-Target: <targetPrefix>.<Operation>` -> the `json` protocol service with that
    target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...);
 2. otherwise the `query` protocol: `Action=` from the URL query or the form body; the
@@ -207,8 +207,9 @@ class AwsApp:
 def mount(app: web.Application, core: Any, settings: Settings) -> None:
     """Add the AWS APIs (every service module found) to the server's aiohttp app."""
     aws = AwsApp(core, settings)
-    app.router.add_route("POST", "/{tail:.*}", aws.handle)
-    app.router.add_route("GET", "/{tail:.*}", aws.handle)
+    # Everything except /_mqlite/*, whichever order the server mounts front-ends in.
+    app.router.add_route("POST", r"/{tail:(?!_mqlite/).*}", aws.handle)
+    app.router.add_route("GET", r"/{tail:(?!_mqlite/).*}", aws.handle)
 
     async def cleanup(_: web.Application) -> None:
         for fe in aws.frontends:

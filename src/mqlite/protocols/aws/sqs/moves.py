@@ -23,7 +23,7 @@ def _arn(ctx: AwsContext, name: str) -> str:
     return f"arn:aws:sqs:{ctx.region}:{ctx.account}:{name}"
 
 
-def render(ctx: AwsContext, task: Any) -> dict[str, Any]:
+def render(ctx: AwsContext, task: Any, implicit: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Status": task.status,
         "SourceArn": _arn(ctx, task.source),
@@ -33,7 +33,7 @@ def render(ctx: AwsContext, task: Any) -> dict[str, Any]:
     }
     if task.status == "RUNNING":
         out["TaskHandle"] = task.handle
-    if task.destination:
+    if task.destination and not implicit:
         out["DestinationArn"] = _arn(ctx, task.destination)
     if task.max_per_second is not None:
         out["MaxNumberOfMessagesPerSecond"] = task.max_per_second
@@ -46,24 +46,31 @@ class MoveActions:
     def __init__(self, core: Any, queues: QueueActions) -> None:
         self.core = core
         self.queues = queues
+        self.implicit: set[str] = set()  # tasks started without a DestinationArn
 
     async def start_message_move_task(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """StartMessageMoveTask."""
         source = name_from_arn(p["SourceArn"], "SourceArn")
         self.core.get_queue(source)
-        if not self.queues.dead_letter_sources(source):
+        sources = self.queues.dead_letter_sources(source)
+        if not sources:
             raise AwsError("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.", 400)
-        dest = None
+        # One source queue: every message goes back there (also those sent to the DLQ
+        # directly, which have no recorded source).
+        dest = sources[0] if len(sources) == 1 else None
         if p.get("DestinationArn"):
             dest = name_from_arn(p["DestinationArn"], "DestinationArn")
             self.core.get_queue(dest)
         rate = p.get("MaxNumberOfMessagesPerSecond")
         if rate is not None and not 1 <= rate <= 500:
             raise AwsError("InvalidParameterValue", f"Value {rate} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: Must be between 1 and 500.", 400)
+        explicit = p.get("DestinationArn") is not None
         try:
             task = self.core.queues.start_message_move(source, dest, rate)
         except CoreError as exc:
             raise AwsError("UnsupportedOperation", str(exc), 400) from exc
+        if not explicit:
+            self.implicit.add(task.handle)  # reported as "back to the source", as SQS does
         return {"TaskHandle": task.handle}
 
     async def list_message_move_tasks(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +80,7 @@ class MoveActions:
         if not 1 <= limit <= 10:
             raise AwsError("InvalidParameterValue", f"Value {limit} for parameter MaxResults is invalid. Reason: Must be between 1 and 10.", 400)
         tasks = self.core.queues.list_message_moves(source)
-        return {"Results": [render(ctx, t) for t in tasks[:limit]]}
+        return {"Results": [render(ctx, t, t.handle in self.implicit) for t in tasks[:limit]]}
 
     async def cancel_message_move_task(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """CancelMessageMoveTask."""
