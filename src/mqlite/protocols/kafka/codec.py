@@ -581,6 +581,9 @@ def encode_response_parts(api_key: int, version: int, correlation_id: int, body:
     if response_header_version(api_key, msg.flexible) >= 1:
         out.append(0)  # no tagged fields
     msg.encode(body, out)
+    if not out._parts:  # small: one buffer, size prefix included
+        out[0:0] = _S_i.pack(len(out))
+        return [bytes(out)]
     parts = out.parts()
     return [_S_i.pack(out.total), *parts]
 

@@ -3,7 +3,7 @@
 Owns `KafkaFrontEnd` (one per listener: the core, settings, the group coordinator, the
 producer-id allocator, the table of supported API versions) and `Session` (one per
 connection: addresses, client id, SASL state). `dispatch(session, frame)` turns one
-frame into the response frame (bytes, or a list of chunks), `None` (no response: acks=0 produce) or `False`
+frame into the response frame (a list of byte chunks), `None` (no response: acks=0 produce) or `False`
 (close the connection, as Kafka does for unknown APIs, unparsable requests and
 unauthenticated requests).
 
@@ -104,7 +104,7 @@ class KafkaFrontEnd:
         return session.local_host, session.local_port
 
     # -- dispatch -----------------------------------------------------------------------
-    async def dispatch(self, session: Session, frame: bytes) -> list[bytes] | bytes | None | bool:
+    async def dispatch(self, session: Session, frame: bytes) -> list[bytes] | None | bool:
         try:
             req = decode_request(frame, self.supported)
         except UnsupportedVersionError as exc:
@@ -114,7 +114,7 @@ class KafkaFrontEnd:
 
                 body = api_versions_body(self)
                 body["ErrorCode"] = ErrorCode.UNSUPPORTED_VERSION
-                return encode_response(API_VERSIONS, 0, exc.correlation_id, body)
+                return [encode_response(API_VERSIONS, 0, exc.correlation_id, body)]
             log.info("kafka %s: %s; closing", session.peer_host, exc)
             return False
         except (UnknownApiError, KafkaDecodeError) as exc:

@@ -10,7 +10,9 @@ key, an unparsable request, and a request other than ApiVersions/SASL before SAS
 authentication when users are configured. Requests on one connection are processed
 one at a time in arrival order (Kafka mutes a channel while a request is in flight),
 so responses always leave in request order even when a handler awaits (long-poll
-fetch, join-group); Produce with acks=0 sends no response.
+fetch, join-group); Produce with acks=0 sends no response. Responses to pipelined
+requests are gathered and written together (one write for many small answers), but
+never held back behind a request that may wait.
 
 Concurrency: the server's one event loop. Each connection has at most one worker task
 draining its queue of frames; reading pauses when the queue grows past a bound.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections import deque
 from typing import Any
 
@@ -32,6 +35,9 @@ log = logging.getLogger("mqlite.kafka")
 
 _QUEUE_HIGH = 64
 _QUEUE_LOW = 8
+# api keys (as the first two bytes of a frame) whose handler may wait: Fetch, JoinGroup,
+# SyncGroup; responses gathered before one of these are sent first.
+_MAY_WAIT = frozenset(struct.pack(">h", key) for key in (1, 11, 14))
 
 
 class KafkaConnection(Connection):
@@ -76,27 +82,30 @@ class KafkaConnection(Connection):
             self.worker = self.loop.create_task(self._work())
 
     async def _work(self) -> None:
+        pending: list[bytes] = []
         try:
             queue = self.queue
             session = self.session
             assert session is not None
+            dispatch = self.frontend.dispatch
             while queue and not self.closed:
                 frame = queue.popleft()
                 if self._reading_paused and len(queue) < _QUEUE_LOW:
                     self._reading_paused = False
                     self.resume_reading()
-                out = await self.frontend.dispatch(session, frame)
-                if out is None:
-                    continue
+                if pending and frame[:2] in _MAY_WAIT:
+                    self._flush(pending)  # earlier answers must not wait behind a long poll
+                out = await dispatch(session, frame)
                 if isinstance(out, list):
-                    self.send_many(out)
-                elif isinstance(out, bytes):
-                    self.send(out)
-                else:  # False: close, as Kafka does
+                    pending.extend(out)
+                elif out is False:  # close, as Kafka does
+                    self._flush(pending)
                     self.close()
                     return
-                if self._write_paused:
-                    await self.drain()
+                if pending and (not queue or len(pending) > 64):
+                    self._flush(pending)
+                    if self._write_paused:
+                        await self.drain()
         except ConnectionResetError:
             pass
         except Exception:
@@ -104,6 +113,19 @@ class KafkaConnection(Connection):
             self.abort()
         finally:
             self.worker = None
+            if pending and not self.closed:
+                self._flush(pending)
+
+    def _flush(self, pending: list[bytes]) -> None:
+        if len(pending) == 1:
+            self.send(pending[0])
+        elif pending:
+            total = sum(len(p) for p in pending)
+            if total <= 256 * 1024:
+                self.send(b"".join(pending))
+            else:
+                self.send_many(pending)
+        pending.clear()
 
     def on_close(self, exc: Exception | None) -> None:
         self.queue.clear()

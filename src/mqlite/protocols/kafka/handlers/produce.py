@@ -6,7 +6,8 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
   the broker's fsync policy);
 - v3+ carries exactly one RecordBatch v2 per partition; anything else, a truncated
   batch or a CRC mismatch is CORRUPT_MESSAGE (storage validates, never re-encodes);
-- a batch over the topic's `max.message.bytes` is MESSAGE_TOO_LARGE;
+- a batch over the topic's `max.message.bytes` is MESSAGE_TOO_LARGE (the log's
+  `max_batch_bytes`, which core sets from the topic config, refuses it);
 - a topic that does not exist (Produce never auto-creates) or a partition out of range
   is UNKNOWN_TOPIC_OR_PARTITION;
 - idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`.
@@ -49,9 +50,6 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
         return _result(index, ErrorCode.CORRUPT_MESSAGE, message=exc.message)
     if header.size != len(records):
         return _result(index, ErrorCode.CORRUPT_MESSAGE, message="expected exactly one record batch")
-    limit = stream.effective_config.max_message_bytes
-    if limit is not None and len(records) > limit:
-        return _result(index, ErrorCode.MESSAGE_TOO_LARGE)
     partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
