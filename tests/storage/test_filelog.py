@@ -287,3 +287,33 @@ def test_logs_larger_than_the_loaded_segment_limit_keep_few_files_open(tmp_path)
     open_fds = sum(1 for s in log._segments if s.fd is not None)
     assert log.segment_count > 20 and open_fds <= 5
     log.close()
+
+
+def _disk(directory: Path) -> dict[str, bytes]:
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(directory.iterdir())
+        if p.suffix == ".log"
+    }
+
+
+def test_refused_appends_leave_the_files_exactly_as_they_were(tmp_path):
+    """Bad input: empty, malformed, CRC-failing and too-large batches change no byte on disk."""
+    from mqlite.storage import InvalidBatch, RecordTooLarge
+
+    log = FileLog(tmp_path, LogConfig(max_batch_bytes=1000))
+    _fill(log, 5)
+    log.flush()
+    before = _disk(tmp_path)
+    good = encode_batch([(None, b"ok")], now_ms=1)
+    bad_crc = bytearray(good)
+    bad_crc[-1] ^= 1
+    for raw in (b"", b"\x00" * 70, bytes(bad_crc), good + b"\x00" * 5):
+        with pytest.raises(InvalidBatch):
+            log.append_batch(raw)
+    with pytest.raises(RecordTooLarge):
+        log.append([(None, b"x" * 2000)], now_ms=1)
+    log.flush()
+    assert _disk(tmp_path) == before
+    assert log.end_offset == 5
+    log.close()
