@@ -1,33 +1,21 @@
-"""The embedded API: `mqlite.Broker` (blocking, thread-safe) and `mqlite.AsyncBroker`.
+"""The asyncio flavour of the embedded API: the one implementation of the facades.
 
-    with mqlite.Broker("data") as broker:          # or mqlite.Broker() in memory
-        q = broker.queue("jobs")
-        q.send("hello")
-        for m in q.receive(max_messages=10, wait=1):
-            q.delete(m.receipt)
+`AsyncBroker` owns a `BrokerCore` on the caller's event loop; `AsyncQueue`,
+`AsyncStream`, `AsyncGroup` and `AsyncTopic` are thin facades over core objects, looked
+up by name on every call (so a deleted entity raises its NotFound error). Conversions
+made here for convenience, nowhere else: str bodies/values/keys are UTF-8 encoded;
+plain queue attributes {name: str | int | float | bytes | Attribute} become
+`Attribute`s (String / Number / Binary).
 
-Owns no semantics: both flavours drive one `BrokerCore` (docs/architecture.md). The
-async classes (`AsyncBroker`, `AsyncQueue`, `AsyncStream`, `AsyncGroup`, `AsyncTopic`
-- a pub/sub topic is a core Router of kind 'sns') are the one
-implementation, run on the caller's event loop. `Broker` runs a private event-loop
-thread with its own `BrokerCore` and hands every call of its blocking facades (`Queue`,
-`Stream`, `Group`, `Topic`) to that loop (`asyncio.run_coroutine_threadsafe`), so any number of
-threads may share one `Broker`; calls are serialised on the loop.
-
-Conversions made here for convenience, nowhere else: str bodies/values/keys are UTF-8
-encoded; plain queue attributes {name: str | int | float | bytes | Attribute} become
-`Attribute`s (String / Number / Binary). Messages come back as core `Message`s (body
-bytes), records as storage `Record`s (`offset`, `timestamp`, `key`, `value`, `headers`).
+Concurrency: every method runs on the loop that opened the broker (core's contract).
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 from mqlite.core.broker import BrokerCore
 from mqlite.core.clock import Clock
@@ -39,21 +27,7 @@ from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.router import Destination
 from mqlite.storage.recordbatch import Record
 
-T = TypeVar("T")
-
-__all__ = [
-    "AsyncBroker",
-    "AsyncGroup",
-    "AsyncQueue",
-    "AsyncStream",
-    "AsyncTopic",
-    "Broker",
-    "Group",
-    "Queue",
-    "Stream",
-    "Topic",
-    "to_attributes",
-]
+__all__ = ["AsyncBroker", "AsyncGroup", "AsyncQueue", "AsyncStream", "AsyncTopic", "to_attributes"]
 
 
 def to_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Attribute] | None:
@@ -265,11 +239,12 @@ class AsyncTopic:
         """Deliver to `target` (a queue or stream facade, or a queue name); with
         `filter`, only messages matching that SNS filter policy (on attributes).
         Idempotent; returns the subscription id."""
+        target = getattr(target, "_inner", target)  # a blocking facade wraps an async one
         if isinstance(target, str):
             dest = Destination.queue(target)
-        elif isinstance(target, (AsyncQueue, Queue)):
+        elif isinstance(target, AsyncQueue):
             dest = Destination.queue(target.name)
-        elif isinstance(target, (AsyncStream, Stream)):
+        elif isinstance(target, AsyncStream):
             dest = Destination.stream(target.name)
         else:
             raise InvalidValue("target", f"cannot subscribe {type(target).__name__} to a topic")
@@ -363,260 +338,3 @@ class AsyncBroker:
 
     async def list_streams(self, prefix: str = "") -> list[str]:
         return self.core.list_streams(prefix)
-
-
-# ---------------------------------------------------------------------------------------
-# blocking flavour: a private loop thread, every call marshalled onto it
-# ---------------------------------------------------------------------------------------
-class _LoopThread:
-    def __init__(self) -> None:
-        try:
-            import uvloop
-
-            self.loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-        except ImportError:  # pragma: no cover - uvloop is pinned where it exists
-            self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.call_soon(ready.set)
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
-
-        self.thread = threading.Thread(target=run, name="mqlite-broker", daemon=True)
-        self.thread.start()
-        ready.wait()
-
-    def run(self, awaitable: Awaitable[T]) -> T:
-        if threading.current_thread() is self.thread:
-            raise RuntimeError("a blocking Broker call from inside its own loop would deadlock")
-
-        async def runner() -> T:
-            return await awaitable
-
-        return asyncio.run_coroutine_threadsafe(runner(), self.loop).result()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-
-
-class Queue:
-    """Blocking facade of `AsyncQueue` (same names, same arguments)."""
-
-    def __init__(self, broker: Broker, inner: AsyncQueue) -> None:
-        self._run = broker._run
-        self._inner = inner
-        self.name = inner.name
-
-    def send(
-        self,
-        body: bytes | str,
-        attributes: Mapping[str, Any] | None = None,
-        delay: float = 0,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str:
-        return self._run(self._inner.send(body, attributes, delay, group_id, dedup_id))
-
-    def send_batch(self, bodies: Iterable[bytes | str | Mapping[str, Any]]) -> list[str]:
-        return self._run(self._inner.send_batch(list(bodies)))
-
-    def receive(
-        self, max_messages: int = 1, wait: float = 0, visibility_timeout: float | None = None
-    ) -> list[Message]:
-        return self._run(self._inner.receive(max_messages, wait, visibility_timeout))
-
-    def delete(self, receipt: str) -> None:
-        self._run(self._inner.delete(receipt))
-
-    def change_visibility(self, receipt: str, seconds: float) -> None:
-        self._run(self._inner.change_visibility(receipt, seconds))
-
-    def purge(self) -> None:
-        self._run(self._inner.purge())
-
-    def counts(self) -> Any:
-        return self._run(self._inner.counts())
-
-
-class Group:
-    """Blocking facade of `AsyncGroup`."""
-
-    def __init__(self, run: Callable[[Awaitable[Any]], Any], inner: AsyncGroup) -> None:
-        self._run = run
-        self._inner = inner
-        self.name = inner.name
-
-    def commit(self, partition: int, offset: int, metadata: str = "") -> None:
-        self._run(self._inner.commit(partition, offset, metadata))
-
-    def committed(self, partition: int) -> int | None:
-        return self._run(self._inner.committed(partition))
-
-    def lag(self) -> dict[int, int]:
-        return self._run(self._inner.lag())
-
-
-class Stream:
-    """Blocking facade of `AsyncStream` (same names, same arguments)."""
-
-    def __init__(self, broker: Broker, inner: AsyncStream) -> None:
-        self._run = broker._run
-        self._inner = inner
-        self.name = inner.name
-
-    @property
-    def partitions(self) -> int:
-        return self._run(self._partitions())
-
-    async def _partitions(self) -> int:
-        return self._inner.partitions
-
-    def append(
-        self,
-        value: bytes | str | None,
-        key: bytes | str | None = None,
-        headers: Mapping[str, bytes | str | None] | Iterable[tuple[str, Any]] | None = None,
-        partition: int | None = None,
-    ) -> tuple[int, int]:
-        return self._run(self._inner.append(value, key, headers, partition))
-
-    def append_batch(
-        self, values: Sequence[bytes | str | tuple[Any, ...]], partition: int | None = None
-    ) -> list[tuple[int, int]]:
-        return self._run(self._inner.append_batch(values, partition))
-
-    def read(
-        self, partition: int, offset: int, max_records: int = 100, wait: float = 0
-    ) -> list[Record]:
-        return self._run(self._inner.read(partition, offset, max_records, wait))
-
-    def earliest(self, partition: int = 0) -> int:
-        return self._run(self._inner.earliest(partition))
-
-    def latest(self, partition: int = 0) -> int:
-        return self._run(self._inner.latest(partition))
-
-    def offset_for_time(self, partition: int, ts: int) -> int | None:
-        return self._run(self._inner.offset_for_time(partition, ts))
-
-    def group(self, name: str) -> Group:
-        return Group(self._run, self._inner.group(name))
-
-
-class Topic:
-    """Blocking facade of `AsyncTopic`."""
-
-    def __init__(self, broker: Broker, inner: AsyncTopic) -> None:
-        self._run = broker._run
-        self._inner = inner
-        self.name = inner.name
-
-    def subscribe(self, target: Any, filter: Mapping[str, Any] | None = None) -> str:
-        return self._run(self._inner.subscribe(target, filter))
-
-    def unsubscribe(self, subscription_id: str) -> bool:
-        return self._run(self._inner.unsubscribe(subscription_id))
-
-    def publish(self, body: bytes | str, attributes: Mapping[str, Any] | None = None) -> int:
-        return self._run(self._inner.publish(body, attributes))
-
-
-class Broker:
-    """Blocking, thread-safe broker: `mqlite.Broker(path)` on disk, `mqlite.Broker()` in
-    memory. A context manager; `close()` flushes and stops its loop thread."""
-
-    def __init__(
-        self,
-        path: str | Path | None = None,
-        *,
-        fsync: str = "1000",
-        config: CoreConfig | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self._async = AsyncBroker(path, fsync=fsync, config=config, clock=clock)
-        self.path = self._async.path
-        self._thread: _LoopThread | None = _LoopThread()
-        try:
-            self._run(self._async.start())
-        except BaseException:
-            self._thread.stop()
-            self._thread = None
-            raise
-        self._close_lock = threading.Lock()
-
-    def _run(self, awaitable: Awaitable[T]) -> T:
-        thread = self._thread
-        if thread is None:
-            if asyncio.iscoroutine(awaitable):
-                awaitable.close()
-            raise RuntimeError("the broker is closed")
-        return thread.run(awaitable)
-
-    @property
-    def core(self) -> BrokerCore:
-        """The core (use only from the broker's loop, e.g. via `call`)."""
-        return self._async.core
-
-    def call(self, fn: Callable[[BrokerCore], Any]) -> Any:
-        """Run `fn(core)` on the broker's loop (awaiting it if it returns an awaitable)."""
-
-        async def runner() -> Any:
-            result = fn(self._async.core)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
-
-        return self._run(runner())
-
-    def queue(self, name: str, **attributes: Any) -> Queue:
-        """Get or create a queue."""
-        return Queue(self, self._run(self._async.queue(name, **attributes)))
-
-    def stream(self, name: str, partitions: int = 1) -> Stream:
-        """Get or create a stream."""
-        return Stream(self, self._run(self._async.stream(name, partitions)))
-
-    def topic(self, name: str) -> Topic:
-        """Get or create a publish/subscribe topic."""
-        return Topic(self, self._run(self._async.topic(name)))
-
-    def delete_queue(self, name: str) -> None:
-        self._run(self._async.delete_queue(name))
-
-    def delete_stream(self, name: str) -> None:
-        self._run(self._async.delete_stream(name))
-
-    def list_queues(self, prefix: str = "") -> list[str]:
-        return self._run(self._async.list_queues(prefix))
-
-    def list_streams(self, prefix: str = "") -> list[str]:
-        return self._run(self._async.list_streams(prefix))
-
-    def close(self) -> None:
-        with self._close_lock:
-            thread = self._thread
-            if thread is None:
-                return
-            try:
-                thread.run(self._async.close())
-            finally:
-                self._thread = None
-                thread.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # a forgotten close() must not leave a thread running
-        thread = getattr(self, "_thread", None)
-        if thread is not None:
-            try:
-                thread.loop.call_soon_threadsafe(thread.loop.stop)
-            except RuntimeError:
-                pass
