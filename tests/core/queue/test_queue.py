@@ -371,3 +371,20 @@ def test_delete_batch_reports_invalid_receipts_per_entry() -> None:
         assert q.counts().total == 0
 
     with_core(main)
+
+
+def test_tick_drops_messages_past_retention_without_a_receive() -> None:
+    """SQS MessageRetentionPeriod: messages are deleted when it passes, received or not
+    (counts drop without anyone calling ReceiveMessage)."""
+
+    async def main(core, clock):
+        q = core.create_queue("q", retention=60)
+        await q.send_batch([Envelope(b"old") for _ in range(3)])
+        clock.advance(30)
+        await q.send(b"young")
+        clock.advance(31)
+        core.queues.tick()
+        await q.expire_heads()
+        assert q.counts().visible == 1
+
+    with_core(main)

@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.queue.offsets import OffsetSet
 from mqlite.storage.recordbatch import RecordIn
 
 SNAPSHOT_EVERY = 20_000  # journal records between snapshots
@@ -39,7 +40,7 @@ PEND_MAX = 512  # pending entries that force a write
 @dataclass(slots=True)
 class JournalState:
     lwm: int = 0
-    done: set[int] = field(default_factory=set)
+    done: OffsetSet = field(default_factory=OffsetSet)
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # off -> (rc, first_ms)
     leases: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # off -> (rc, until, first)
 
@@ -78,33 +79,19 @@ class JournalState:
             self._trim()
         elif op == "s":
             self.lwm = int(arg["lwm"])
-            self.done = {o for a, b in arg["done"] for o in range(a, b)}
+            self.done = OffsetSet(arg["done"])
             self.counts = {o: (rc, first) for o, rc, first in arg["counts"]}
             self.leases = {o: (rc, until, first) for o, rc, until, first in arg["leases"]}
         self._advance()
 
     def _advance(self) -> None:
-        done = self.done
-        while self.lwm in done:
-            done.discard(self.lwm)
-            self.lwm += 1
+        self.lwm = self.done.advance(self.lwm)
 
     def _trim(self) -> None:
         lwm = self.lwm
-        self.done = {o for o in self.done if o >= lwm}
+        self.done.discard_below(lwm)
         self.counts = {o: v for o, v in self.counts.items() if o >= lwm}
         self.leases = {o: v for o, v in self.leases.items() if o >= lwm}
-
-
-def ranges(offsets: set[int]) -> list[list[int]]:
-    """Sorted half-open [a, b) runs covering `offsets`."""
-    out: list[list[int]] = []
-    for off in sorted(offsets):
-        if out and out[-1][1] == off:
-            out[-1][1] = off + 1
-        else:
-            out.append([off, off + 1])
-    return out
 
 
 class Journal:
@@ -159,7 +146,7 @@ class Journal:
     def snapshot(
         self,
         lwm: int,
-        done: set[int],
+        done: OffsetSet,
         counts: dict[int, tuple[int, int]],
         leases: list[list[int]],
     ) -> None:
@@ -168,7 +155,7 @@ class Journal:
         self._pending = []  # the snapshot holds their effect
         body = {
             "lwm": lwm,
-            "done": ranges(done),
+            "done": done.ranges(),
             "counts": [[o, rc, first] for o, (rc, first) in counts.items()],
             "leases": leases,
         }

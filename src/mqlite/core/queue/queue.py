@@ -76,8 +76,15 @@ class Queue(QueueState):
             loop.create_task(self.expire_heads())
 
     def _has_dead_letter_work(self, now: int) -> bool:
+        """Is the head (or the oldest live message) past its retention or TTL?"""
         head = self._peek
-        return head is not None and self._expiry_reason(head, now) is not None
+        if head is not None and self._expiry_reason(head, now) is not None:
+            return True
+        lwm = self._lwm
+        if lwm < self._log.end_offset and lwm not in self._leases and not self._moving:
+            oldest = self._read_one(lwm)
+            return oldest is not None and self._expiry_reason(oldest, now) is not None
+        return False
 
     async def expire_heads(self) -> int:
         """Dead-letter/drop expired messages at the head of the queue (RabbitMQ expires

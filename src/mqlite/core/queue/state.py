@@ -27,6 +27,7 @@ from mqlite.core.queue import config as cfgmod
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.fifo import DedupWindow, FifoGroups
 from mqlite.core.queue.journal import Journal
+from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.leases import INF, Lease, make_receipt
 from mqlite.core.queue.records import Stored, decode, id_prefix
 from mqlite.core.queue.results import QueueCounts
@@ -80,7 +81,7 @@ class QueueState:
         self._prefix = id_prefix(token)
         self._fifo = config.fifo
         self._lwm = 0
-        self._done: set[int] = set()
+        self._done = OffsetSet()
         self._counts: dict[int, tuple[int, int]] = {}  # offset -> (receive count, first ms)
         self._leases: dict[int, Lease] = {}
         self._lease_heap: list[tuple[int, int, int]] = []  # (until, offset, rc)
@@ -110,7 +111,8 @@ class QueueState:
         start, end = log.start_offset, log.end_offset
         now = self.clock.now_ms()
         self._lwm = max(state.lwm, start)
-        self._done = {o for o in state.done if self._lwm <= o < end}
+        self._done = state.done
+        self._done.discard_below(self._lwm)
         self._advance_lwm()
         lwm = self._lwm
         self._counts = {o: v for o, v in state.counts.items() if lwm <= o < end and o not in self._done}
@@ -180,12 +182,7 @@ class QueueState:
                     fut.set_result(None)
 
     def _advance_lwm(self) -> None:
-        done = self._done
-        lwm = self._lwm
-        while lwm in done:
-            done.discard(lwm)
-            lwm += 1
-        self._lwm = lwm
+        self._lwm = self._done.advance(self._lwm)
 
     def _mark_done(self, st: Stored) -> None:
         off = st.offset
