@@ -233,3 +233,25 @@ def test_queue_facade_purge_and_delete_queue() -> None:
         assert q.receive(max_messages=10) == []
         broker.delete_queue("p")
         assert broker.list_queues() == []
+
+
+def test_send_batch_and_delete_batch_round_trip() -> None:
+    """Rule (SQS SendMessageBatch / DeleteMessageBatch): many in one call, ids in order."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("batch")
+        ids = q.send_batch(["a", {"body": b"b", "attributes": {"n": 1}}])
+        got = q.receive(max_messages=10)
+        assert [m.id for m in got] == ids and got[1].attributes["n"] == Attribute("Number", "1")
+        q.delete_batch([m.receipt for m in got])
+        assert q.counts().in_flight == 0 and q.counts().visible == 0
+        with pytest.raises(InvalidValue):
+            q.send_batch([{"bodyy": "typo"}])
+
+
+def test_send_batch_raises_the_refused_entrys_error_after_sending_the_rest() -> None:
+    """Rule (SQS batch): entries succeed or fail one by one."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("partial")
+        with pytest.raises(InvalidValue):
+            q.send_batch(["ok", {"body": "late", "delay": 10_000}])
+        assert [m.body for m in q.receive(max_messages=10)] == [b"ok"]

@@ -105,14 +105,32 @@ class AsyncQueue:
         return _message_id(result)
 
     async def send_batch(self, bodies: Iterable[bytes | str | Mapping[str, Any]]) -> list[str]:
-        """Send many: each a body, or a dict of `send`'s keyword arguments."""
-        ids = []
+        """Send many as one append: each entry a body, or a dict of `send`'s keyword
+        arguments. Returns the message ids in order; if any entry was refused, the
+        others are sent and the first entry's error is raised."""
+        envelopes = []
         for entry in bodies:
-            if isinstance(entry, Mapping):
-                ids.append(await self.send(**entry))
-            else:
-                ids.append(await self.send(entry))
-        return ids
+            spec = dict(entry) if isinstance(entry, Mapping) else {"body": entry}
+            unknown = set(spec) - {"body", "attributes", "delay", "group_id", "dedup_id"}
+            if unknown or "body" not in spec:
+                raise InvalidValue(
+                    "entries", f"a batch entry has body, attributes, delay, group_id, "
+                    f"dedup_id; got {sorted(spec)}", rule="batch-entry",
+                )
+            envelopes.append(
+                Envelope(
+                    body=_body(spec["body"]),
+                    attributes=to_attributes(spec.get("attributes")) or {},
+                    delay=spec.get("delay") or None,
+                    group_id=spec.get("group_id"),
+                    dedup_id=spec.get("dedup_id"),
+                )
+            )
+        results = await self.core_queue.send_batch(envelopes)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [_message_id(r) for r in results]
 
     async def receive(
         self, max_messages: int = 1, wait: float = 0, visibility_timeout: float | None = None
@@ -126,6 +144,13 @@ class AsyncQueue:
         result = self.core_queue.delete(receipt)
         if inspect.isawaitable(result):
             await result
+
+    async def delete_batch(self, receipts: Iterable[str]) -> None:
+        """Delete many in one journal write; the first refused receipt's error is raised
+        after the others are deleted."""
+        for error in await self.core_queue.delete_batch(list(receipts)):
+            if error is not None:
+                raise error
 
     async def change_visibility(self, receipt: str, seconds: float) -> None:
         result = self.core_queue.change_visibility(receipt, seconds)

@@ -102,6 +102,9 @@ class Queue:
     def delete(self, receipt: str) -> None:
         self._run(self._inner.delete(receipt))
 
+    def delete_batch(self, receipts: Iterable[str]) -> None:
+        self._run(self._inner.delete_batch(list(receipts)))
+
     def change_visibility(self, receipt: str, seconds: float) -> None:
         self._run(self._inner.change_visibility(receipt, seconds))
 
