@@ -110,7 +110,7 @@ class AsyncQueue:
         others are sent and the first entry's error is raised."""
         envelopes = []
         for entry in bodies:
-            spec = dict(entry) if isinstance(entry, Mapping) else {"body": entry}
+            spec: dict[str, Any] = dict(entry) if isinstance(entry, Mapping) else {"body": entry}
             unknown = set(spec) - {"body", "attributes", "delay", "group_id", "dedup_id"}
             if unknown or "body" not in spec:
                 raise InvalidValue(
