@@ -78,15 +78,18 @@ def test_a_malformed_body_fails_only_content_bindings() -> None:
     assert [e.seq for e in idx.match(MessageView("", b"\xff not json", {}))] == [1]
 
 
-values = st.sampled_from(["a", "b", "c", 1, 2])
+values = st.sampled_from(["a", "b", "c", "ab", "abc", 1, 2])
+prefixes = st.builds(lambda p: {"prefix": p}, st.sampled_from(["", "a", "ab", "b", "abcd"]))
 sns_attr_policies = st.dictionaries(
     st.sampled_from(["k1", "k2"]),
-    st.lists(st.one_of(values, st.just({"exists": True}), st.just({"prefix": "a"}),
+    st.lists(st.one_of(values, st.just({"exists": True}), prefixes,
                        st.just({"anything-but": "a"})), min_size=1, max_size=3),
     max_size=2,
 )
 ep_policies = st.one_of(
     st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(values, min_size=1, max_size=3), max_size=2),
+    st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(st.one_of(values, prefixes), min_size=1,
+                                                           max_size=3), max_size=2),
     st.builds(lambda a, b: {"$or": [a, b]},
               st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(values, min_size=1, max_size=2),
                               min_size=1, max_size=1),
@@ -114,3 +117,17 @@ def test_indexed_lookup_equals_full_scan(sns_ps, ep_ps, attrs, body) -> None:
         idx.add(e)
     view = MessageView("", json.dumps(body).encode(), {k: _attr(v) for k, v in attrs.items()})
     assert idx.match(view) == scan(es, view)
+    for e in es:
+        idx.remove(e)
+    assert idx._content == {} and idx._prefix_lens == {} and idx._scan == {}
+
+
+def test_prefix_conditions_are_indexed_not_scanned() -> None:
+    """EventBridge/SNS prefix filters (e.g. source prefix "aws.") are found by lookup."""
+    idx = BindingIndex()
+    es = [entry("event_pattern", {"source": [{"prefix": f"team{i}."}]}, i) for i in range(50)]
+    for e in es:
+        idx.add(e)
+    assert idx._scan == {}
+    view = MessageView("", json.dumps({"source": "team7.orders"}).encode(), {})
+    assert [e.seq for e in idx.match(view)] == [7]

@@ -29,7 +29,8 @@ from typing import Any
 
 Pred = Callable[[Any], bool]
 
-#: an index hint: (path, canonical exact value); see `index_hints`.
+#: an index hint: (path, key) where key is a canonical exact value (`canon`) or
+#: ("p", text) for a string prefix; see `index_hints`.
 Hint = tuple[tuple[str, ...], tuple[Any, ...]]
 
 
@@ -83,7 +84,7 @@ class Leaf:
     preds: tuple[Pred, ...]
     exists_true: bool  # some match value is {"exists": true}
     exists_false: bool  # some match value is {"exists": false}
-    exact: tuple[tuple[Any, ...], ...] | None  # canon keys when every value is exact
+    keys: tuple[tuple[Any, ...], ...] | None  # index keys when every value is exact/prefix
 
     def matches(self, values: list[Any], present: bool) -> bool:
         if present and values:
@@ -292,10 +293,9 @@ def compile_node(obj: dict[str, Any], d: Dialect, depth: int = 1) -> Node:
 def compile_leaf(values: list[Any], d: Dialect) -> Leaf:
     preds: list[Pred] = []
     exists_t = exists_f = False
-    exact: list[tuple[Any, ...]] | None = []
+    keys: list[tuple[Any, ...]] | None = []
     for mv in values:
         if isinstance(mv, dict):
-            exact = None
             if len(mv) != 1:
                 raise PatternError("Only one key allowed in match expression")
             ((op, arg),) = mv.items()
@@ -308,17 +308,23 @@ def compile_leaf(values: list[Any], d: Dialect) -> Leaf:
                     exists_t = True
                 else:
                     exists_f = True
+                keys = None
                 continue
             preds.append(compile_operator(op, arg, d))
+            if keys is not None:
+                if op == "prefix" and isinstance(arg, str):
+                    keys.append(("p", arg))
+                else:
+                    keys = None
         elif isinstance(mv, list):
             raise PatternError("Match value must be String, number, true, false, or null")
         else:
             preds.append(exact_pred(mv))
-            if exact is not None:
+            if keys is not None:
                 key = canon(mv)
                 assert key is not None
-                exact.append(key)
-    return Leaf(tuple(preds), exists_t, exists_f, tuple(exact) if exact is not None else None)
+                keys.append(key)
+    return Leaf(tuple(preds), exists_t, exists_f, tuple(keys) if keys is not None else None)
 
 
 def _fail(msg: str) -> PatternError:
@@ -435,8 +441,18 @@ def _anything_but(arg: Any, d: Dialect) -> Pred:
                 raise PatternError(
                     "Inside anything but list, start|null|boolean is not supported."
                 )
-        items_l = tuple(arg)
-        return lambda v: _comparable(v) and not any(scalar_equal(v, a) for a in items_l)
+        strs = frozenset(a for a in arg if isinstance(a, str))
+        nums = frozenset(float(a) for a in arg if not isinstance(a, str))
+
+        def not_in(v: Any) -> bool:
+            t = type(v)
+            if t is str:
+                return v not in strs
+            if t is int or t is float:
+                return float(v) not in nums
+            return False
+
+        return not_in
     if isinstance(arg, str) or is_number(arg):
         one = arg
         return lambda v: _comparable(v) and not scalar_equal(v, one)
@@ -469,13 +485,26 @@ _EMPTY: dict[str, Any] = {}
 def eval_node(node: Node, obj: dict[str, Any]) -> bool:
     for key, sub in node.fields:
         if type(sub) is Leaf:
-            if key in obj:
+            if key not in obj:
+                if not sub.exists_false:
+                    return False
+                continue
+            v = obj[key]
+            tv = type(v)
+            if tv is list:
                 vals: list[Any] = []
-                leaf_values(obj[key], vals)
+                leaf_values(v, vals)
                 if not sub.matches(vals, True):
                     return False
-            elif not sub.exists_false:
-                return False
+            elif tv is dict:
+                if not sub.exists_false:
+                    return False
+            elif not sub.exists_true:  # one scalar value: the common case, inlined
+                for p in sub.preds:
+                    if p(v):
+                        break
+                else:
+                    return False
         else:
             v = obj.get(key)
             objs = list(_objects(v)) if v is not None else []
@@ -494,7 +523,9 @@ def eval_node(node: Node, obj: dict[str, Any]) -> bool:
 
 
 def index_hints(node: Node, path: tuple[str, ...] = ()) -> frozenset[Hint] | None:
-    """A set of (path, exact value) of which any matching event has at least one.
+    """A set of (path, key) of which any matching event satisfies at least one: key is an
+    exact value (`canon`) the event holds at path, or ("p", text) a prefix of a string
+    the event holds at path.
 
     None when no such set exists (the pattern must then be evaluated for every event).
     The router uses it to evaluate only candidate bindings against an event.
@@ -502,8 +533,8 @@ def index_hints(node: Node, path: tuple[str, ...] = ()) -> frozenset[Hint] | Non
     best: frozenset[Hint] | None = None
     for key, sub in node.fields:
         if type(sub) is Leaf:
-            if sub.exact is not None and not sub.exists_false and not sub.exists_true:
-                h = frozenset(((*path, key), e) for e in sub.exact)
+            if sub.keys is not None and not sub.exists_false and not sub.exists_true:
+                h = frozenset(((*path, key), e) for e in sub.keys)
             else:
                 continue
         else:

@@ -3,8 +3,8 @@
 Owns, for one router, an index per matcher kind so that a publish does not scan every
 binding: direct keys in a dict, topic keys in RabbitMQ's trie, fanout in a list, SNS
 filter policies and EventBridge patterns by one of their exact (path, value) conditions
-(`content.index_hints`: AWS-style candidate selection, then the full check on the few
-candidates), and only headers, glob and unindexable policies scanned.
+(`content.index_hints`: an exact value, or a string prefix probed for each prefix length
+in use; AWS-style candidate selection, then the full check on the few candidates), and only headers, glob and unindexable policies scanned.
 
 `MatcherKind` names the languages; `compile_matcher(kind, spec, args)` validates and
 compiles one binding's matcher (InvalidPattern with the real system's message).
@@ -33,7 +33,6 @@ from mqlite.core.matchers.event_pattern import compile_event_pattern
 from mqlite.core.matchers.glob import compile_glob
 from mqlite.core.matchers.headers import compile_headers
 from mqlite.core.matchers.sns_filter import (
-    attribute_values,
     attributes_view,
     compile_sns_filter,
 )
@@ -177,6 +176,7 @@ def check(e: Entry, view: MessageView) -> bool:
 
 
 KEY_CACHE_SIZE = 8192
+_NONE = object()
 
 
 def _seq(e: Entry) -> int:
@@ -198,6 +198,8 @@ class BindingIndex:
         self._always: dict[Entry, None] = {}
         self._scan: dict[Entry, None] = {}
         self._content: dict[tuple[str, tuple[str, ...]], dict[Any, dict[Entry, None]]] = {}
+        # (src, path) -> {prefix length: how many prefix keys of that length}
+        self._prefix_lens: dict[tuple[str, tuple[str, ...]], dict[int, int]] = {}
         # routing key -> its direct+topic matches; cleared whenever those bindings change
         self._key_cache: dict[str, tuple[Entry, ...]] = {}
 
@@ -218,7 +220,11 @@ class BindingIndex:
             else:
                 src = _source(e)
                 for path, value in hints:
-                    self._content.setdefault((src, path), {}).setdefault(value, {})[e] = None
+                    members = self._content.setdefault((src, path), {}).setdefault(value, {})
+                    if not members and value[0] == "p":
+                        lens = self._prefix_lens.setdefault((src, path), {})
+                        lens[len(value[1])] = lens.get(len(value[1]), 0) + 1
+                    members[e] = None
         else:
             self._scan[e] = None
 
@@ -249,23 +255,35 @@ class BindingIndex:
                         members.pop(e, None)
                         if not members:
                             del by_value[value]
+                            if value[0] == "p":
+                                self._forget_prefix(src, path, len(value[1]))
                     if not by_value:
                         del self._content[(src, path)]
 
     def _keyed(self, rk: str) -> tuple[Entry, ...]:
         """Direct and topic matches of a routing key, in seq order (then cached)."""
-        found: dict[Entry, None] = {}
+        found: dict[Entry, None] = self._topic.match_dict(rk) if len(self._topic) else {}
         if self._direct:
             d = self._direct.get(rk)
             if d:
                 found.update(d)
-        if len(self._topic):
-            found.update(self._topic.match_dict(rk))
         keyed = tuple(sorted(found, key=_seq)) if len(found) > 1 else tuple(found)
         if len(self._key_cache) >= KEY_CACHE_SIZE:
             self._key_cache.clear()
         self._key_cache[rk] = keyed
         return keyed
+
+    def _forget_prefix(self, src: str, path: tuple[str, ...], length: int) -> None:
+        lens = self._prefix_lens.get((src, path))
+        if lens is None:
+            return
+        left = lens.get(length, 0) - 1
+        if left > 0:
+            lens[length] = left
+        else:
+            lens.pop(length, None)
+            if not lens:
+                del self._prefix_lens[(src, path)]
 
     @property
     def keyed_only(self) -> bool:
@@ -294,13 +312,14 @@ class BindingIndex:
             seen: set[Entry] = set()
             for (src, path), by_value in self._content.items():
                 if src == "attr":
-                    attr = view.attributes.get(path[0])
-                    values = attribute_values(attr) if attr is not None else None
+                    av = view.attrs().get(path[0], _NONE)
+                    values = av if type(av) is list else (av,) if av is not _NONE else None
                 else:
                     body = view.body()
                     values = path_values(body, path) if type(body) is dict else None
                 if not values:
                     continue
+                lens = self._prefix_lens.get((src, path))
                 for v in values:
                     key = canon(v)
                     members = by_value.get(key) if key is not None else None
@@ -310,6 +329,17 @@ class BindingIndex:
                                 seen.add(e)
                                 if check(e, view):
                                     out[e] = None
+                    if lens and type(v) is str:
+                        n = len(v)
+                        for length in lens:
+                            if length <= n:
+                                members = by_value.get(("p", v[:length]))
+                                if members:
+                                    for e in members:
+                                        if e not in seen:
+                                            seen.add(e)
+                                            if check(e, view):
+                                                out[e] = None
         for e in self._scan:
             if check(e, view):
                 out[e] = None

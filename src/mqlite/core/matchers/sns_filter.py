@@ -138,7 +138,10 @@ def attributes_view(attributes: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, attr in attributes.items():
         vals = attribute_values(attr)
-        out[name] = vals if vals is not None else []
+        if vals is None:
+            out[name] = []
+        else:  # one value as a scalar (arrays are transparent, so this is equivalent)
+            out[name] = vals[0] if len(vals) == 1 else vals
     return out
 
 
