@@ -60,6 +60,8 @@ def to_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Attribute] 
 
 
 def _body(body: bytes | str) -> bytes:
+    if type(body) is bytes:
+        return body
     if isinstance(body, str):
         return body.encode()
     if isinstance(body, (bytes, bytearray, memoryview)):
@@ -110,6 +112,9 @@ class AsyncQueue:
         others are sent and the first entry's error is raised."""
         envelopes = []
         for entry in bodies:
+            if type(entry) is bytes or type(entry) is str:  # the common case, fast
+                envelopes.append(Envelope(body=_body(entry)))
+                continue
             spec: dict[str, Any] = dict(entry) if isinstance(entry, Mapping) else {"body": entry}
             unknown = set(spec) - {"body", "attributes", "delay", "group_id", "dedup_id"}
             if unknown or "body" not in spec:
