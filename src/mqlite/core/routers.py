@@ -64,7 +64,8 @@ class RouterRegistry:
     def _restore(self) -> None:
         for name, row in self.catalog.list_entities(ROUTER_ENTITY):
             self._routers[name] = Router(
-                name, row["kind"], row.get("config") or {}, core=self.core, registry=self
+                name, row["kind"], from_json(row.get("config") or {}), core=self.core,
+                registry=self,
             )
         restoring = []
         for _key, row in self.catalog.list_entities(BINDING_ENTITY):

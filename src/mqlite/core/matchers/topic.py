@@ -8,7 +8,10 @@ empty) and `#` matches zero or more words; so `#` alone matches every key (inclu
 
 `TopicTrie` is RabbitMQ's own design (rabbit_exchange_type_topic's trie): one node per
 binding-key word, wildcard edges tried alongside the literal edge, so a publish costs
-O(words x branching) rather than a scan over every binding.
+O(words x branching) rather than a scan over every binding. Nodes are plain dicts
+(word -> child; the key None holds the node's values); a `#` node followed only by
+literal words is probed inline at each remaining position, and `#` states reachable
+in several ways are visited once (no exponential blow-up with many `#`).
 
 Invariants: the trie holds each (binding key, value) at most once; a removed value
 leaves no empty branches behind. Concurrency: single-threaded (core's loop).
