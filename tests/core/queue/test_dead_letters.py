@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from mqlite.core.errors import QueueFull
-from mqlite.core.message import Attribute
+from mqlite.core.message import Attribute, Envelope
 
 from queue_support import StubRouter, with_core
 
@@ -188,5 +188,48 @@ def test_long_poll_is_woken_by_release() -> None:
         await asyncio.sleep(0)
         q.release(m.receipt)
         assert [x.body for x in await asyncio.wait_for(waiter, 5)] == [b"x"]
+
+    with_core(main)
+
+
+def test_receive_skips_a_long_run_of_expired_messages() -> None:
+    """RabbitMQ: expired messages at the head are dead-lettered; the consumer gets the
+    first live one behind them."""
+
+    async def main(core, clock):
+        q = core.create_queue("q")
+        await q.send_batch([Envelope(b"old", ttl_ms=10) for _ in range(100)])
+        clock.advance(1)
+        await q.send(b"live")
+        assert [m.body for m in await q.receive(1)] == [b"live"]
+
+    with_core(main)
+
+
+def test_without_an_existing_dlq_the_message_keeps_being_delivered() -> None:
+    """SQS: the redrive policy names a DLQ; if it does not exist the message stays."""
+
+    async def main(core, clock):
+        q = core.create_queue("q", visibility_timeout=1,
+                              redrive={"dead_letter_target": "missing", "max_receive_count": 1})
+        await q.send(b"x")
+        for count in (1, 2, 3):
+            [m] = await q.receive()
+            assert m.receive_count == count
+            clock.advance(1)
+
+    with_core(main)
+
+
+def test_a_dlq_refusing_the_message_leaves_it_in_the_source() -> None:
+    async def main(core, clock):
+        dlq = core.create_queue("dlq", max_length=0, overflow="reject-publish")
+        q = core.create_queue("q", visibility_timeout=1,
+                              redrive={"dead_letter_target": "dlq", "max_receive_count": 1})
+        await q.send(b"x")
+        await q.receive()
+        clock.advance(1)
+        assert await q.receive() == []  # the move was refused: kept, not lost
+        assert q.counts().total == 1 and dlq.counts().total == 0
 
     with_core(main)

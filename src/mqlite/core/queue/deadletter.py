@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 from mqlite.core.errors import CoreError
 from mqlite.core.message import Envelope
 from mqlite.core.queue.records import Stored
-from mqlite.core.queue.results import _wrap
+from mqlite.core.queue.results import SendResult, _wrap
 
 if TYPE_CHECKING:
     from mqlite.core.queue.queue import Queue
 
 
-async def dispose(self: Queue, st: Stored, reason: str) -> None:
+async def dispose(self: Queue, st: Stored, reason: str) -> bool:
     """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
     'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
     self._moving.add(st.offset)
@@ -41,9 +41,16 @@ async def dispose(self: Queue, st: Stored, reason: str) -> None:
             if target is None:  # no DLQ: keep the message (SQS keeps it too)
                 self._moving.discard(st.offset)
                 self._unpop(st)
-                return
+                return False
             moved = copy_for_move(st, self.name)
-            await target._send([Envelope(st.body)], moved=[moved])
+            try:
+                result = (await target._send([Envelope(st.body)], moved=[moved]))[0]
+            except CoreError:  # the DLQ was deleted meanwhile
+                result = None
+            if not isinstance(result, SendResult):  # refused: the message stays here
+                self._moving.discard(st.offset)
+                self._unpop(st)
+                return False
         elif reason in ("expired", "maxlen", "rejected"):
             await _dead_letter_amqp(self, st, reason)
     finally:
@@ -54,6 +61,7 @@ async def dispose(self: Queue, st: Stored, reason: str) -> None:
         w = _wrap(fut)
         if w is not None:
             await w
+    return True
 
 def _target_queue(self: Queue, name: str | None) -> Queue | None:
     if not name or self.resolve_queue is None:

@@ -278,8 +278,8 @@ class Queue(QueueState):
                 raise InvalidValue("ttl_ms", f"ttl_ms out of range: {ttl!r}", rule=cfgmod.TTL_RULE)
             expire_at = now + ttl if ttl else now  # 0 = expire unless delivered at once
         meta = env.meta or {}
-        for key, value in meta.items():
-            if not isinstance(key, str) or not isinstance(value, (bytes, bytearray)):
+        for mkey, mvalue in meta.items():
+            if not isinstance(mkey, str) or not isinstance(mvalue, (bytes, bytearray)):
                 raise InvalidValue("meta", "meta must map str to bytes", rule="meta: str -> bytes")
         st = Stored(
             -1, now, "", body, attrs, meta, group,
@@ -374,7 +374,7 @@ class Queue(QueueState):
         return out
 
     async def _receive_now(self, n: int, vis_ms: int, owner: Any) -> list[Message]:
-        while True:
+        while True:  # dead-lettered heads are replaced by the next ones
             now = self.clock.now_ms()
             self._advance(now)
             out: list[Message] = []
@@ -385,9 +385,10 @@ class Queue(QueueState):
                 self._journal_pend(["r", entries])
             if not disposals:
                 return out
+            progressed = False
             for st, reason in disposals:
-                await self._dispose(st, reason)
-            if out:
+                progressed |= await self._dispose(st, reason)
+            if out or not progressed:
                 return out
 
     def _collect(
@@ -395,7 +396,9 @@ class Queue(QueueState):
         entries: list[list[int]], disposals: list[tuple[Stored, str]],
     ) -> None:
         redrive = self.config.redrive
-        max_rc = redrive.max_receive_count if redrive is not None else 0
+        max_rc = 0
+        if redrive is not None and deadletter._target_queue(self, redrive.dead_letter_target):
+            max_rc = redrive.max_receive_count  # without an existing DLQ, SQS keeps it
         if self._fifo:  # read ahead (bounded) so every available group is seen
             groups = self._groups
             while groups.pending_count < FIFO_RAM_CAP and groups.pending_bytes < FIFO_RAM_BYTES:
@@ -598,8 +601,8 @@ class Queue(QueueState):
         return Ack(fut)
 
     # ================================================================== dead letters
-    async def _dispose(self, st: Stored, reason: str) -> None:
-        await deadletter.dispose(self, st, reason)
+    async def _dispose(self, st: Stored, reason: str) -> bool:
+        return await deadletter.dispose(self, st, reason)
 
     # ================================================================== lifecycle
     async def flush(self) -> None:
