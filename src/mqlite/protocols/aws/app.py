@@ -101,7 +101,7 @@ class AwsApp:
         protocol = Protocol.QUERY
         too_large = False
         try:
-            headers = {k.lower(): v for k, v in request.headers.items()}
+            headers = request.headers  # case-insensitive
             target = headers.get("x-amz-target")
             if target:
                 protocol = Protocol.JSON
@@ -112,7 +112,8 @@ class AwsApp:
             except AwsError:
                 too_large = True
                 raise
-            url_query = list(urllib.parse.parse_qsl(request.query_string, keep_blank_values=True))
+            qs = request.query_string
+            url_query = urllib.parse.parse_qsl(qs, keep_blank_values=True) if qs else []
             pairs: dict[str, str] = {}
             if target:
                 if fe is None:
@@ -135,14 +136,17 @@ class AwsApp:
                 operation = pairs.get("Action", "")
                 if not operation:
                     raise AwsError("MissingAction", "Missing required parameter Action", 400)
-            scope = sigv4.credential_scope(headers, dict(url_query))
+            scope = sigv4.credential_scope(headers, dict(url_query) if url_query else {})
             if fe is None:
                 fe = self._query_frontend(operation, scope, request.path)
                 if fe is None:
                     raise AwsError("InvalidAction", f"The action {operation} is not valid for this endpoint.", 400)
             if self.keys:
                 scope = sigv4.verify(
-                    sigv4.SignedRequest(request.method, request.raw_path.split("?", 1)[0], url_query, headers, body),
+                    sigv4.SignedRequest(
+                        request.method, request.raw_path.split("?", 1)[0], url_query,
+                        {k.lower(): v for k, v in headers.items()}, body,
+                    ),
                     self.keys,
                 )
             if protocol is Protocol.JSON:

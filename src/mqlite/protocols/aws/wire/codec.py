@@ -20,6 +20,7 @@ Pure functions, no I/O, no asyncio.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,8 +49,13 @@ class WireResponse:
     body: bytes
 
 
+_ID_BASE = str(uuid.uuid4())[:23]  # random per process; the counter fills the last group
+_ID_COUNTER = itertools.count()
+
+
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID-shaped request id, unique within the process (cheap: no urandom per call)."""
+    return f"{_ID_BASE}-{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
 
 
 def split_target(target: str) -> tuple[str, str]:
