@@ -32,11 +32,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
+from mqlite.storage.batchheader import PREFIX_STRUCT
 from mqlite.storage.commit import GroupCommitter
 from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed
 from mqlite.storage.log import AppendResult, Log, LogConfig
 from mqlite.storage.recordbatch import (
-    _PREFIX,
     HEADER_SIZE,
     BatchHeader,
     decode_batch,
@@ -217,7 +217,7 @@ class FileLog(Log):
                 if self._should_roll(seg, h, base):
                     seg = self._roll_locked()
                 last = base + h.last_offset_delta
-                pieces = [_PREFIX.pack(base, h.batch_length, epoch), view[16:]]
+                pieces = [PREFIX_STRUCT.pack(base, h.batch_length, epoch), view[16:]]
                 seg.append(pieces, h.size, base, last, h.max_timestamp, self._buffered)
                 self._note_appended(h, base)
                 max_ts = max(max_ts, h.max_timestamp)

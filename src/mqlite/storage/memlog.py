@@ -12,10 +12,11 @@ import bisect
 import threading
 from collections.abc import Iterator
 
+from mqlite.storage.batchheader import PREFIX_STRUCT, BatchHeader, parse_header
 from mqlite.storage.commit import DONE
 from mqlite.storage.errors import LogClosed
 from mqlite.storage.log import AppendResult, Log, LogConfig
-from mqlite.storage.recordbatch import _PREFIX, BatchHeader, decode_batch, parse_header
+from mqlite.storage.recordbatch import decode_batch
 
 __all__ = ["MemoryLog"]
 
@@ -65,7 +66,10 @@ class MemoryLog(Log):
             base = first
             max_ts = -1
             for h, view in batches:
-                stored = _PREFIX.pack(base, h.batch_length, epoch) + view[16:].tobytes()
+                stored = (
+                    PREFIX_STRUCT.pack(base, h.batch_length, epoch)
+                    + view[16:].tobytes()
+                )
                 self._batches.append(stored)
                 self._bases.append(base)
                 self._max_ts.append(h.max_timestamp)

@@ -29,16 +29,16 @@ from pathlib import Path
 
 from crc32c import crc32c
 
-from mqlite.storage.errors import CorruptSegment, LogWriteError
-from mqlite.storage.index import OFFSET_ENTRY, TIME_ENTRY, SparseIndex, read_last_entry
-from mqlite.storage.recordbatch import (
-    _HEADER,
+from mqlite.storage.batchheader import (
     CRC_START,
     HEADER_SIZE,
+    HEADER_STRUCT,
     LOG_OVERHEAD,
     MAGIC,
     BatchHeader,
 )
+from mqlite.storage.errors import CorruptSegment, LogWriteError
+from mqlite.storage.index import OFFSET_ENTRY, TIME_ENTRY, SparseIndex, read_last_entry
 
 __all__ = ["Segment", "segment_name"]
 
@@ -362,7 +362,7 @@ class Segment:
             buf, rel = reader.get(pos, HEADER_SIZE, bsize < _SMALL_BATCH)
             if len(buf) - rel < HEADER_SIZE:
                 raise self._corrupt(pos, None, "batch header cut short")
-            h = BatchHeader(*_HEADER.unpack_from(buf, rel))
+            h = BatchHeader(*HEADER_STRUCT.unpack_from(buf, rel))
             if h.magic != MAGIC or h.batch_length < HEADER_SIZE - LOG_OVERHEAD:
                 raise self._corrupt(pos, h.base_offset, "no batch header")
             yield h
