@@ -90,14 +90,60 @@ def publish(ch: Channel, p: Publish) -> None:
     conn.inflight += 1
     if conn.inflight == INFLIGHT_HIGH:
         conn.pause_reading()
+    if is_queue and target is not None:
+        batch = conn.batch
+        if batch is not None and (batch.channel is not ch or batch.queue is not target):
+            conn.flush_batch()
+            batch = None
+        if batch is None:
+            batch = conn.batch = PublishBatch(ch, target)
+        batch.items.append((p, raw, entry))
+        batch.envs.append(env)
+        return
 
     def done(routed: Any, exc: BaseException | None) -> None:
         conn.inflight -= 1
-        if conn.inflight == INFLIGHT_LOW:
+        if conn.inflight == INFLIGHT_LOW - 1:
             conn.resume_reading()
         _published(ch, p, raw, entry, routed, exc)
 
     eager.start(broker.route(ch.vhost, target, is_queue, env, facts.headers), done)
+
+
+class PublishBatch:
+    """Consecutive default-exchange publishes of one channel to one queue, within one
+    read: sent as one `Queue.send_batch` (one append, one record batch)."""
+
+    __slots__ = ("channel", "queue", "items", "envs")
+
+    def __init__(self, channel: Channel, queue: Any) -> None:
+        self.channel = channel
+        self.queue = queue
+        self.items: list[tuple[Publish, bytes, list[Any] | None]] = []
+        self.envs: list[Any] = []
+
+    def flush(self) -> None:
+        ch = self.channel
+        conn = ch.conn
+        items = self.items
+
+        def done(results: Any, exc: BaseException | None) -> None:
+            n = len(items)
+            before = conn.inflight
+            conn.inflight -= n
+            if before >= INFLIGHT_LOW > conn.inflight:
+                conn.resume_reading()
+            for i, (p, raw, entry) in enumerate(items):
+                if exc is not None:
+                    _published(ch, p, raw, entry, None, exc)
+                    continue
+                r = results[i]
+                if isinstance(r, MqliteError):
+                    _published(ch, p, raw, entry, None, r)
+                else:
+                    _published(ch, p, raw, entry, (1, False), None)
+
+        eager.start(self.queue.send_batch(self.envs), done)
 
 
 def _published(ch: Channel, p: Publish, raw: bytes, entry: list[Any] | None, result: Any,

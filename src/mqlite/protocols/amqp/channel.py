@@ -247,11 +247,13 @@ class Channel:
     def ack(self, tag: int, multiple: bool) -> None:
         """Basic.Ack from the consumer: delete the settled messages from their queues."""
         settled = self._settle(tag, multiple)
+        acks = self.conn.acks  # deleted in one batch per queue when this read is done
         for d in settled:
-            try:
-                d.queue.delete(d.receipt)
-            except Exception:  # the queue was deleted meanwhile
-                pass
+            lst = acks.get(d.queue)
+            if lst is None:
+                acks[d.queue] = [d.receipt]
+            else:
+                lst.append(d.receipt)
         self._released(settled)
 
     def nack(self, tag: int, multiple: bool, requeue: bool) -> None:

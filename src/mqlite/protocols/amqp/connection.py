@@ -25,7 +25,8 @@ from pamqp import commands
 from pamqp import decode as pdecode
 
 import mqlite
-from mqlite.protocols.amqp import basic, exchanges, queues
+from mqlite.errors import MqliteError
+from mqlite.protocols.amqp import basic, eager, exchanges, queues
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.channel import Channel
 from mqlite.protocols.amqp.frames import (
@@ -88,6 +89,8 @@ class AmqpConnection(Connection):
         self._hb_handle: Any = None
         self._blocked_sent = False
         self.blocked_paused = False
+        self.batch: Any = None  # basic.PublishBatch being gathered during one on_data
+        self.acks: dict[Any, list[str]] = {}  # queue -> receipts acked during one on_data
 
     # -- transport hooks --------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
@@ -120,6 +123,11 @@ class AmqpConnection(Connection):
         for ev in events:
             if self.state in ("dead", "closed"):
                 return
+            if type(ev) is not Publish:
+                if self.batch is not None:
+                    self.flush_batch()
+                if self.acks and not (type(ev) is MethodEvent and type(ev.method) is _ACK):
+                    self.flush_acks()
             try:
                 self.dispatch(ev)
             except E.AmqpError as err:
@@ -130,6 +138,28 @@ class AmqpConnection(Connection):
                     ch = self.channels.get(channel)
                     if ch is not None:
                         self.channel_error(ch, err)
+        if self.batch is not None:
+            self.flush_batch()
+        if self.acks:
+            self.flush_acks()
+
+    def flush_acks(self) -> None:
+        """Delete the messages acked during this read: one `delete_batch` per queue."""
+        acks, self.acks = self.acks, {}
+        for queue, receipts in acks.items():
+            try:
+                if len(receipts) == 1:
+                    queue.delete(receipts[0])
+                else:
+                    eager.start(queue.delete_batch(receipts), _ack_done)
+            except MqliteError:
+                pass  # the queue was deleted meanwhile
+
+    def flush_batch(self) -> None:
+        """Send the gathered default-exchange publishes (see basic.PublishBatch)."""
+        batch, self.batch = self.batch, None
+        if batch is not None:
+            batch.flush()  # publishes that preceded a channel error still count
 
     def events_then_die(self, exc: FrameError) -> None:
         """A framing error: the stream cannot be parsed further; Close, then drop."""
@@ -371,6 +401,14 @@ class AmqpConnection(Connection):
         if not reason and self.blocked_paused:
             self.blocked_paused = False
             self.resume_reading()
+
+
+_ACK = commands.Basic.Ack
+
+
+def _ack_done(_: Any, exc: BaseException | None) -> None:
+    if exc is not None and not isinstance(exc, MqliteError):
+        log.warning("acknowledgement failed: %r", exc)
 
 
 def _ids(m: Any) -> tuple[int, int]:

@@ -41,7 +41,7 @@ _FLAG_DELIVERY_MODE = 0x1000
 _FLAG_PRIORITY = 0x0800
 _FLAG_EXPIRATION = 0x0100
 _FLAG_REPLY_TO = 0x0200
-_DECODE_FLAGS = _FLAG_HEADERS | _FLAG_DELIVERY_MODE | _FLAG_PRIORITY | _FLAG_EXPIRATION | _FLAG_REPLY_TO | 1
+_SLOW_FLAGS = _FLAG_HEADERS | _FLAG_EXPIRATION | _FLAG_REPLY_TO | 1  # need pamqp's decoder
 
 Properties = commands.Basic.Properties
 
@@ -82,13 +82,32 @@ class PublishFacts:
         self.priority: int | None = None
         self.ttl_ms: int | None = None
         self.headers: dict[str, Any] | None = None
-        if flags & _DECODE_FLAGS:
-            props = self.props = decode_properties(raw)
-            self.delivery_mode = props.delivery_mode or 0
-            self.priority = props.priority
-            self.headers = props.headers
-            if props.expiration is not None:
-                self.ttl_ms = parse_expiration(props.expiration)
+        if not flags & _SLOW_FLAGS:
+            self._fast(raw, flags)
+            return
+        props = self.props = decode_properties(raw)
+        self.delivery_mode = props.delivery_mode or 0
+        self.priority = props.priority
+        self.headers = props.headers
+        if props.expiration is not None:
+            self.ttl_ms = parse_expiration(props.expiration)
+
+    def _fast(self, raw: bytes, flags: int) -> None:
+        """No headers, expiration, reply-to or second flag word: read the two octets
+        we need by walking the property list (content-type, -encoding first)."""
+        pos = 2
+        try:
+            if flags & 0x8000:
+                pos += 1 + raw[pos]
+            if flags & 0x4000:
+                pos += 1 + raw[pos]
+            if flags & _FLAG_DELIVERY_MODE:
+                self.delivery_mode = raw[pos]
+                pos += 1
+            if flags & _FLAG_PRIORITY:
+                self.priority = raw[pos]
+        except IndexError:
+            raise ValueError("content header properties are truncated") from None
 
 
 def parse_expiration(text: str) -> int:
