@@ -43,11 +43,12 @@ GROUPS_NS = "resp/groups"
 ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
 _U32 = struct.Struct(">I")
+BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 
 
 def encode_fields(fields: Fields) -> bytes:
     pack = _U32.pack
-    return b"".join(pack(len(f)) + f for f in fields)
+    return b"".join([pack(len(f)) + f for f in fields])
 
 
 def decode_fields(value: bytes) -> Fields:
@@ -65,7 +66,21 @@ _VALID = re.compile(rb"[a-zA-Z0-9._-]{1,249}")
 ESCAPE_PREFIX = "__rk."
 
 
+_NAME_CACHE: dict[bytes, str] = {}
+
+
 def stream_name(key: bytes) -> str:
+    """Redis key -> mqlite stream name (cached; see `_stream_name`)."""
+    name = _NAME_CACHE.get(key)
+    if name is None:
+        name = _stream_name(key)
+        if len(_NAME_CACHE) > 10_000:
+            _NAME_CACHE.clear()
+        _NAME_CACHE[key] = name
+    return name
+
+
+def _stream_name(key: bytes) -> str:
     """Redis key -> mqlite stream name: as-is when a valid stream name, else escaped.
 
     Stream names allow `[a-zA-Z0-9._-]`; other keys (`orders:eu`) become
@@ -111,7 +126,8 @@ class StreamStore:
     def __init__(self, core: Any) -> None:
         self.core = core
         self.streams: dict[str, RedisStream] = {}
-        self._queues: dict[str, list[tuple[int, list[tuple[str, bytes | None]], bytes]]] = {}
+        # per stream: records waiting for the writer, as storage's RecordIn tuples
+        self._queues: dict[str, list[tuple[None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -213,11 +229,11 @@ class StreamStore:
         return auto
 
     # -- journaling -------------------------------------------------------------------
-    def _enqueue(self, name: str, ts: int, headers: list[tuple[str, bytes | None]], value: bytes) -> None:
+    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes) -> None:
         q = self._queues.get(name)
         if q is None:
             q = self._queues[name] = []
-        q.append((ts, headers, value))
+        q.append((None, value, headers, ts))
         if name not in self._writers:
             self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
 
@@ -229,8 +245,19 @@ class StreamStore:
                 if not q:
                     break
                 self._queues[name] = []
-                # (key, value, headers, timestamp): storage's RecordIn shape, one batch
-                await stream.append_records(0, [(None, value, tuple(headers), ts) for ts, headers, value in q])
+                # (key, value, headers, timestamp): storage's RecordIn shape, in batches
+                # under the log's batch-size limit
+                batch: list[Any] = []
+                size = 0
+                for rec in q:
+                    rsize = len(rec[1]) + 64
+                    if batch and size + rsize > BATCH_BYTES:
+                        await stream.append_records(0, batch)
+                        batch, size = [], 0
+                    batch.append(rec)
+                    size += rsize
+                if batch:
+                    await stream.append_records(0, batch)
         except Exception:
             log.exception("resp: journaling stream %r failed", name)
         finally:
@@ -238,11 +265,11 @@ class StreamStore:
             if self._queues.get(name):
                 self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
 
-    def journal_add(self, rs: RedisStream, sid: StreamID, fields: Fields, ts: int) -> None:
-        self._enqueue(rs.name, ts, [(ID_HEADER, fmt(sid))], encode_fields(fields))
+    def journal_add(self, rs: RedisStream, sid_text: bytes, fields: Fields, ts: int) -> None:
+        self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), encode_fields(fields))
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
-        self._enqueue(rs.name, ts, [(OP_HEADER, op)], value)
+        self._enqueue(rs.name, ts, ((OP_HEADER, op),), value)
 
     def journal_setid(self, rs: RedisStream, ts: int) -> None:
         value = b"%s %d %s" % (fmt(rs.last_id), rs.entries_added, fmt(rs.max_deleted_id))

@@ -106,45 +106,55 @@ def trim(conn: Any, rs: RedisStream, spec: TrimSpec) -> int:
 @command("xadd", -5, group="stream", keys=(1, 1, 1), flags=("write", "denyoom", "fast"))
 def xadd(conn: Any, argv: list[bytes]) -> Any:
     """XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [...]"""
-    i = 2
     n = len(argv)
     nomk = False
     spec = TrimSpec()
-    while i < n:
-        opt = argv[i].lower()
-        if opt == b"nomkstream":
-            nomk = True
-            i += 1
-        elif opt in (b"maxlen", b"minid") and i + 1 < n:
-            i = parse_trim(argv, i, spec, "xadd")
-        elif opt == b"limit" and i + 1 < n:
-            spec.limit = to_int(argv[i + 1])
-            if spec.limit < 0:
-                raise CommandError("ERR The LIMIT argument must be >= 0.")
-            i += 2
-        else:
-            break
-    if i >= n or (n - i - 1) < 2 or (n - i - 1) % 2:
-        raise wrong_arity("xadd")
-    check_limit(spec)
-    xid = ids.XaddID(argv[i])
+    i = 2
+    if argv[2] != b"*" or n % 2 == 0:  # options present (or an arity error)
+        while i < n:
+            opt = argv[i].lower()
+            if opt == b"nomkstream":
+                nomk = True
+                i += 1
+            elif opt in (b"maxlen", b"minid") and i + 1 < n:
+                i = parse_trim(argv, i, spec, "xadd")
+            elif opt == b"limit" and i + 1 < n:
+                spec.limit = to_int(argv[i + 1])
+                if spec.limit < 0:
+                    raise CommandError("ERR The LIMIT argument must be >= 0.")
+                i += 2
+            else:
+                break
+        if i >= n or (n - i - 1) < 2 or (n - i - 1) % 2:
+            raise wrong_arity("xadd")
+        check_limit(spec)
     store: StreamStore = conn.state.store
     name = stream_name(argv[1])
     rs = store.streams.get(name)
     if rs is None:
+        xid = ids.XaddID(argv[i])  # validate the ID before creating anything
         if nomk and not store.exists(name):
             return None
         rs = store.get(name, create=True)
         assert rs is not None
-    ts = now_ms(conn)
-    sid = xid.next_id(rs.last_id, ts)
+    ts = conn.state.core.clock.now_ms()
+    raw_id = argv[i]
+    if raw_id == b"*":  # fast path of XaddID(b"*").next_id
+        last = rs.last_id
+        if ts > last[0]:
+            sid: StreamID = (ts, 0)
+        else:
+            sid = ids.XaddID(raw_id).next_id(last, ts)
+    else:
+        sid = ids.XaddID(raw_id).next_id(rs.last_id, ts)
     fields = argv[i + 1 :]
     rs.add(sid, fields)
-    store.journal_add(rs, sid, fields, ts)
+    text = b"%d-%d" % sid
+    store.journal_add(rs, text, fields, ts)
     if spec.maxlen is not None or spec.minid is not None:
         trim(conn, rs, spec)
     store.notify(name)
-    return fmt(sid)
+    return text
 
 
 @command("xlen", 2, group="stream", keys=(1, 1, 1), flags=("readonly", "fast"))
