@@ -39,11 +39,18 @@ _MESSAGE_SLOTS = tuple(Message.__dict__[f.name].__set__ for f in dataclasses.fie
 _new = object.__new__
 
 
-def _message(*values: Any) -> Message:
-    msg = _new(Message)
-    for setter, value in zip(_MESSAGE_SLOTS, values):
-        setter(msg, value)
-    return msg
+def _build_message_factory() -> Callable[..., Message]:
+    names = [f"a{i}" for i in range(len(_MESSAGE_SLOTS))]
+    lines = [f"def _message({', '.join(names)}):", "    m = _new(Message)"]
+    lines += [f"    _s{i}(m, {name})" for i, name in enumerate(names)]
+    lines.append("    return m")
+    env: dict[str, Any] = {"_new": _new, "Message": Message}
+    env.update({f"_s{i}": setter for i, setter in enumerate(_MESSAGE_SLOTS)})
+    exec("\n".join(lines), env)  # an unrolled constructor, like dataclasses' own
+    return env["_message"]  # type: ignore[no-any-return]
+
+
+_message = _build_message_factory()
 
 
 READ_AHEAD = 512  # records decoded per log read when scanning
@@ -188,12 +195,13 @@ class QueueState:
         off = st.offset
         self._counts.pop(off, None)
         self._live_bytes -= st.size
-        if off >= self._lwm:
+        lwm = self._lwm
+        if off == lwm:  # the common case: acks in order
+            self._lwm = self._done.advance(off + 1)
+            if self._lwm - self._trimmed_at >= TRIM_EVERY:
+                self._trim()
+        elif off > lwm:
             self._done.add(off)
-            if off == self._lwm:
-                self._advance_lwm()
-                if self._lwm - self._trimmed_at >= TRIM_EVERY:
-                    self._trim()
 
     def _trim(self) -> None:
         target = min(self._lwm, self._log.end_offset)
