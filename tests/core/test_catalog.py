@@ -53,10 +53,12 @@ def test_a_failed_transaction_changes_nothing() -> None:
     c.close()
 
 
-def test_everything_written_is_there_after_reopening_the_file(tmp_path: Path) -> None:
-    """Rule (issue #3): a restart restores every entity and kv value."""
+@pytest.mark.parametrize("fsync", [True, False])
+def test_everything_written_is_there_after_reopening_the_file(tmp_path: Path, fsync: bool) -> None:
+    """Rule (issue #3): a restart restores every entity and kv value (with either
+    SQLite synchronous level the broker's fsync policy selects)."""
     path = tmp_path / "catalog.sqlite3"
-    c = Catalog(path)
+    c = Catalog(path, fsync=fsync)
     c.put_entity("router", "ex", {"kind": "topic"})
     c.kv_put("resp/groups", "s", ["a", "b"])
     c.close()

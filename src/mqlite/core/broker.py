@@ -85,7 +85,10 @@ class BrokerCore:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         # The lock first: a second process must fail before touching the catalog.
         self.logs = LogFactory(self.data_dir, self.config)
-        self.catalog = Catalog(None if self.data_dir is None else self.data_dir / CATALOG_FILE)
+        self.catalog = Catalog(
+            None if self.data_dir is None else self.data_dir / CATALOG_FILE,
+            fsync=self.config.fsync_spec.mode == "always",
+        )
         self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
         self.groups = GroupStore(self.catalog, self.clock, self.streams.get)
         self.queues = await self._start(QueueRegistry(self.catalog, self.logs, self.clock, self))

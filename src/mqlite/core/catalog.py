@@ -9,8 +9,8 @@ Two tables:
         committed offsets ('offsets/<group>'), group state, front-end state that must
         survive restart (e.g. 'resp/groups'), tags.
 
-Invariants: every write is one transaction (WAL, synchronous=FULL: durable when it
-returns); `transaction()` groups several writes atomically, and nested blocks are
+Invariants: every write is one transaction (WAL; synchronous=FULL, durable when it
+returns, or NORMAL with `fsync=False`: durable against a process crash when it returns); `transaction()` groups several writes atomically, and nested blocks are
 savepoints (an inner failure undoes only the inner writes). Values are JSON.
 Concurrency: one connection, used from the core's event loop thread only (the embedded
 Broker marshals onto that thread), so `check_same_thread` is off but never exercised.
@@ -39,13 +39,16 @@ CREATE TABLE IF NOT EXISTS kv(
 class Catalog:
     """SQLite-backed metadata; see module docstring for tables and invariants."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, fsync: bool = True) -> None:
         self.path = path
         target = str(path) if path is not None else ":memory:"
         self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
         if path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            # FULL: durable against power loss when a write returns. NORMAL (for brokers
+            # whose fsync policy is an interval or 'never'): durable against a process
+            # crash (SIGKILL) at once, against power loss at the next WAL checkpoint.
+            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
         self._db.executescript(SCHEMA)
         self._depth = 0
 
