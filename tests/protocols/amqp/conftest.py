@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pika
+import pika.exceptions
 import pytest
 
 
@@ -29,10 +31,8 @@ def connect(mqlite_server: Any) -> Iterator[Callable[..., pika.BlockingConnectio
     yield make
     for conn in opened:
         if conn.is_open:
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError):
                 conn.close()
-            except Exception:
-                pass
 
 
 @pytest.fixture

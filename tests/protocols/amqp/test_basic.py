@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import time
 from typing import Any
@@ -227,7 +226,7 @@ def test_direct_reply_to_rpc(connect: Any) -> None:
     m = None
     deadline = time.monotonic() + 5
     while m is None and time.monotonic() < deadline:
-        m, props, body = server.basic_get("rpc", auto_ack=True)
+        m, props, _body = server.basic_get("rpc", auto_ack=True)
     assert props.reply_to.startswith("amq.rabbitmq.reply-to.")
     server.basic_publish("", props.reply_to, b"pong")
     deadline = time.monotonic() + 5

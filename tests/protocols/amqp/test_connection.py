@@ -24,7 +24,7 @@ def _read_frames(sock: socket.socket, until: type, limit: float = 10.0) -> list[
     while True:
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return out
         if not chunk:
             return out

@@ -53,7 +53,7 @@ def test_expired_message_is_dead_lettered_with_original_expiration(channel: Any)
     channel.basic_publish("", "ttl-src", b"old", pika.BasicProperties(expiration="50"))
     time.sleep(0.2)
     assert channel.basic_get("ttl-src")[0] is None  # expired at the head, never delivered
-    m, props, body = _wait_get(channel, "dead")
+    _m, props, body = _wait_get(channel, "dead")
     assert body == b"old"
     assert props.expiration is None
     (death,) = props.headers["x-death"]
@@ -64,7 +64,7 @@ def test_queue_ttl_expires_messages(channel: Any) -> None:
     """x-message-ttl: messages older than the TTL are dead-lettered (or dropped)."""
     _dlx_setup(channel, "qttl", **{"x-message-ttl": 50})
     channel.basic_publish("", "qttl", b"stale")
-    m, props, body = _wait_get(channel, "dead")
+    _m, props, _body = _wait_get(channel, "dead")
     assert props.headers["x-death"][0]["reason"] == "expired"
     assert channel.basic_get("qttl")[0] is None
 
@@ -74,7 +74,7 @@ def test_max_length_drop_head_dead_letters_the_oldest(channel: Any) -> None:
     _dlx_setup(channel, "ml", **{"x-max-length": 2})
     for i in range(3):
         channel.basic_publish("", "ml", b"%d" % i)
-    m, props, body = _wait_get(channel, "dead")
+    _m, props, body = _wait_get(channel, "dead")
     assert body == b"0" and props.headers["x-death"][0]["reason"] == "maxlen"
     assert [channel.basic_get("ml", auto_ack=True)[2] for _ in range(2)] == [b"1", b"2"]
 

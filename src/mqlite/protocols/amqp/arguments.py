@@ -70,9 +70,7 @@ def validate_queue_args(args: dict[str, Any], name: str, vhost: str) -> dict[str
             raise _invalid(key, name, vhost, f"{{unknown_overflow_type,<<\"{value}\">>}}")
         elif key == "x-queue-type" and value not in QUEUE_TYPES:
             raise _invalid(key, name, vhost, f"{{unsupported_queue_type,<<\"{value}\">>}}")
-        elif key == "x-single-active-consumer" and not isinstance(value, bool):
-            raise _invalid(key, name, vhost, f"{{unacceptable_type,{type(value).__name__}}}")
-        elif key in ("x-dead-letter-exchange", "x-dead-letter-routing-key") and not isinstance(value, str):
+        elif key == "x-single-active-consumer" and not isinstance(value, bool) or key in ("x-dead-letter-exchange", "x-dead-letter-routing-key") and not isinstance(value, str):
             raise _invalid(key, name, vhost, f"{{unacceptable_type,{type(value).__name__}}}")
         out[key] = value
     if "x-dead-letter-routing-key" in out and "x-dead-letter-exchange" not in out:

@@ -27,9 +27,14 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import REPLY_TO, _ready, is_stale_transient
-from mqlite.protocols.amqp.channel import INF
-from mqlite.protocols.amqp.channel import Consumer, Delivery
-from mqlite.protocols.amqp.frames import Publish, content_frames, deliver_payload, get_ok_payload, return_payload
+from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
+from mqlite.protocols.amqp.frames import (
+    Publish,
+    content_frames,
+    deliver_payload,
+    get_ok_payload,
+    return_payload,
+)
 from mqlite.protocols.amqp.properties import (
     PublishFacts,
     encode_properties,
@@ -114,7 +119,7 @@ class PublishBatch:
     """Consecutive default-exchange publishes of one channel to one queue, within one
     read: sent as one `Queue.send_batch` (one append, one record batch)."""
 
-    __slots__ = ("channel", "queue", "items", "envs")
+    __slots__ = ("channel", "envs", "items", "queue")
 
     def __init__(self, channel: Channel, queue: Any) -> None:
         self.channel = channel

@@ -20,7 +20,6 @@ from typing import Any
 
 from mqlite.core.message import Envelope
 from mqlite.errors import MqliteError
-from mqlite.protocols.amqp.properties import META_PERSISTENT, META_PROPS
 from mqlite.protocols.amqp import arguments as qargs
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
@@ -36,6 +35,7 @@ from mqlite.protocols.amqp.entities import (
     core_name,
     kv_key,
 )
+from mqlite.protocols.amqp.properties import META_PERSISTENT, META_PROPS
 
 log = logging.getLogger("mqlite.amqp")
 

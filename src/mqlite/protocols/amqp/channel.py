@@ -29,10 +29,16 @@ from typing import TYPE_CHECKING, Any
 from pamqp import commands
 
 from mqlite.core.errors import QueueNotFound
+from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
-from mqlite.protocols.amqp.broker import is_stale_transient
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp.frames import basic_ack_frame, basic_nack_frame, content_frames, deliver_payload
+from mqlite.protocols.amqp.broker import is_stale_transient
+from mqlite.protocols.amqp.frames import (
+    basic_ack_frame,
+    basic_nack_frame,
+    content_frames,
+    deliver_payload,
+)
 from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
 
 if TYPE_CHECKING:
@@ -50,15 +56,29 @@ POLL_WAIT = 20.0
 
 
 def _ignore(_: Any, exc: BaseException | None) -> None:
-    if exc is not None:
+    if exc is not None and not isinstance(exc, QueueNotFound):
         log.warning("dead-lettering failed: %r", exc)
 
 
 class Consumer:
     """A Basic.Consume subscription (see module docstring for the push loop)."""
 
-    __slots__ = ("channel", "qrec", "tag", "no_ack", "exclusive", "prefetch", "unacked", "priority",
-                 "task", "wake", "active", "key", "args", "blocked")
+    __slots__ = (
+        "active",
+        "args",
+        "blocked",
+        "channel",
+        "exclusive",
+        "key",
+        "no_ack",
+        "prefetch",
+        "priority",
+        "qrec",
+        "tag",
+        "task",
+        "unacked",
+        "wake",
+    )
 
     def __init__(self, channel: Channel, qrec: QueueRecord | None, tag: str, no_ack: bool, exclusive: bool,
                  prefetch: int, args: dict[str, Any]) -> None:
@@ -141,7 +161,7 @@ class Consumer:
 
 
 class Delivery:
-    __slots__ = ("tag", "consumer", "queue", "receipt", "message", "qrec")
+    __slots__ = ("consumer", "message", "qrec", "queue", "receipt", "tag")
 
     def __init__(self, tag: int, consumer: Consumer | None, queue: Any, message: Any, qrec: Any) -> None:
         self.tag = tag
@@ -263,14 +283,11 @@ class Channel:
             for d in reversed(settled):
                 try:
                     d.queue.release(d.receipt)
-                except Exception:
-                    pass
+                except MqliteError:
+                    pass  # the queue was deleted meanwhile
         else:
             for d in settled:  # core dead-letters (reason 'rejected') or drops
-                try:
-                    eager.start(d.queue.reject(d.receipt), _ignore)
-                except Exception:
-                    pass
+                eager.start(d.queue.reject(d.receipt), _ignore)
         self._released(settled)
 
     def recover(self) -> None:
@@ -280,8 +297,8 @@ class Channel:
         for d in reversed(settled):
             try:
                 d.queue.release(d.receipt)
-            except Exception:
-                pass
+            except MqliteError:
+                pass  # the queue was deleted meanwhile
         self._released(settled)
 
     # -- publisher confirms -----------------------------------------------------------
@@ -338,7 +355,7 @@ class Channel:
         for queue in self.leased.values():
             try:
                 queue.release_owner(self)
-            except Exception:
-                pass
+            except MqliteError:
+                pass  # the queue was deleted meanwhile
         self.leased.clear()
         self.tx_ops.clear()

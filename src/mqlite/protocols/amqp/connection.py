@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import struct
 from typing import TYPE_CHECKING, Any
 
 from pamqp import commands
@@ -297,7 +298,7 @@ class AmqpConnection(Connection):
             "capabilities": dict(CAPABILITIES),
         }
         self.send_method(0, commands.Connection.Start(
-            version_major=0, version_minor=9, server_properties=props,
+            version_major=0, version_minor=9, server_properties=props,  # type: ignore[arg-type]
             mechanisms="PLAIN AMQPLAIN", locales="en_US"))
         self.state = "start_ok"
 
@@ -426,14 +427,14 @@ def _credentials(mechanism: str, response: Any) -> tuple[str | None, str | None]
     if mechanism == "AMQPLAIN":
         try:
             _, table = pdecode.field_table(len(raw).to_bytes(4, "big") + raw)
-        except Exception:
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError):
             return "", None
         login, password = table.get("LOGIN"), table.get("PASSWORD")
-        if isinstance(login, bytes):
-            login = login.decode()
-        if isinstance(password, bytes):
-            password = password.decode()
-        return (login or ""), password
+        if isinstance(login, bytes | bytearray):
+            login = bytes(login).decode()
+        if isinstance(password, bytes | bytearray):
+            password = bytes(password).decode()
+        return str(login or ""), (None if password is None else str(password))
     return None, None
 
 

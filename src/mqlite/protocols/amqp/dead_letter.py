@@ -19,9 +19,9 @@ Concurrency: pure functions (called on the server's event loop).
 from __future__ import annotations
 
 import datetime
-from dataclasses import replace
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from mqlite.core.message import Envelope

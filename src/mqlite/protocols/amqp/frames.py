@@ -98,7 +98,7 @@ class HeartbeatEvent:
 
 
 class _Assembly:
-    __slots__ = ("exchange", "routing_key", "mandatory", "immediate", "size", "props", "parts", "got")
+    __slots__ = ("exchange", "got", "immediate", "mandatory", "parts", "props", "routing_key", "size")
 
     def __init__(self, exchange: str, routing_key: str, mandatory: bool, immediate: bool) -> None:
         self.exchange = exchange
@@ -185,7 +185,7 @@ class FrameReader:
     def _frame(self, ftype: int, channel: int, payload: bytes) -> object | None:
         if ftype == FRAME_METHOD:
             if channel in self._assembling:
-                raise FrameError(505, f"UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead")
+                raise FrameError(505, "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead")
             if len(payload) < 4:
                 raise FrameError(501, "FRAME_ERROR - method frame too short")
             index = _IDX.unpack_from(payload)[0]
@@ -204,7 +204,7 @@ class FrameReader:
                 method.unmarshal(payload[4:])
             except (struct.error, ValueError, IndexError, UnicodeDecodeError, PAMQPException) as exc:
                 raise FrameError(
-                    502, f"SYNTAX_ERROR - cannot decode {method_cls.name}: {exc}", index >> 16, index & 0xFFFF
+                    502, f"SYNTAX_ERROR - cannot decode {getattr(method_cls, 'name', index)}: {exc}", index >> 16, index & 0xFFFF
                 ) from None
             return MethodEvent(channel, method)
         if ftype == FRAME_HEADER:

@@ -73,7 +73,7 @@ def encode_properties(props: Any) -> bytes:
 class PublishFacts:
     """The few property facts routing and queues need, decoded once per publish."""
 
-    __slots__ = ("props", "delivery_mode", "priority", "ttl_ms", "headers")
+    __slots__ = ("delivery_mode", "headers", "priority", "props", "ttl_ms")
 
     def __init__(self, raw: bytes) -> None:
         flags = _H.unpack_from(raw, 0)[0] if len(raw) >= 2 else 0
