@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mqlite.core.matchers.glob import compile_glob, glob_matches
+from mqlite.core.matchers.glob import (
+    compile_glob,
+    glob_matches,
+    glob_tokens,
+    star_match,
+    token_pred,
+)
 
 CASES = [
     # Redis docs (KEYS / PSUBSCRIBE): h?llo, h*llo, h[ae]llo, h[^e]llo, h[a-b]llo
@@ -75,3 +81,18 @@ def test_bytes_are_matched_byte_wise() -> None:
 def test_compiled_glob_agrees_with_stringmatchlen_port(pattern: str, string: str) -> None:
     """Property: the regex translation == the line-by-line port of Redis's matcher."""
     assert compile_glob(pattern)(string) == glob_matches(pattern, string)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab*?[]^-\\", max_size=8), st.text(alphabet="ab-]^\\*", min_size=1, max_size=6))
+def test_backtracking_free_matcher_agrees_with_stringmatchlen_port(pattern: str, string: str) -> None:
+    """Property: the O(n*m) star matcher (used for many-star patterns) == Redis's rules."""
+    preds = [token_pred(k, a) for k, a in glob_tokens(pattern)]
+    assert star_match(preds, string) == glob_matches(pattern, string)
+
+
+def test_many_star_patterns_are_matched_without_catastrophic_backtracking() -> None:
+    """A PSUBSCRIBE pattern from a client must not stall publishes (Redis bounds this too)."""
+    pred = compile_glob("*a*a*a*a*a*a*a*a*a*a*b")
+    assert not pred("a" * 5000)
+    assert pred("a" * 50 + "b")

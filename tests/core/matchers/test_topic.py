@@ -104,6 +104,17 @@ def test_trie_returns_each_binding_once_and_forgets_removed_ones() -> None:
     assert list(trie.keys_values()) == []
 
 
+def test_many_hashes_do_not_backtrack() -> None:
+    """Binding keys with several '#' are matched without exponential backtracking."""
+    key = ".".join(["a"] * 200) + ".x"
+    pattern = ".".join(["#", "*"] * 8) + ".y"
+    assert not compile_topic(pattern)(key)
+    trie = TopicTrie()
+    trie.add(pattern, 1)
+    trie.add("#.#.#.#.#.#.#.#.x", 2)
+    assert trie.match(key) == [2]
+
+
 words = st.sampled_from(["a", "b", "", "c"])
 pattern_words = st.sampled_from(["a", "b", "", "*", "#"])
 

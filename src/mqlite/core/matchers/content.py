@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -201,37 +200,59 @@ def cidr_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
     return pred
 
 
-def wildcard_regex(spec: Any, fail: Callable[[str], PatternError]) -> re.Pattern[str]:
-    """EventBridge wildcard: `*` any run of characters, `\\*` and `\\\\` literal."""
+def wildcard_matcher(spec: Any, fail: Callable[[str], PatternError]) -> Callable[[str], bool]:
+    """EventBridge wildcard: `*` any run of characters, `\\*` and `\\\\` literal.
+
+    Matching splits the pattern at its stars into literal segments and finds them in
+    order with str.find (leftmost is optimal for literals): linear time, no regex
+    backtracking whatever an event's strings look like.
+    """
     if not isinstance(spec, str):
         raise fail("wildcard match pattern must be a string")
-    out: list[str] = []
+    segments: list[str] = []
+    cur: list[str] = []
     i = 0
-    stars = 0
     prev_star = False
     while i < len(spec):
         c = spec[i]
         if c == "\\" and i + 1 < len(spec) and spec[i + 1] in "*\\":
-            out.append(re.escape(spec[i + 1]))
+            cur.append(spec[i + 1])
             i += 2
             prev_star = False
             continue
         if c == "*":
             if prev_star:
                 raise fail(f"Consecutive wildcard characters at pos {i}")
-            out.append(".*")
-            stars += 1
+            segments.append("".join(cur))
+            cur = []
             prev_star = True
         else:
-            out.append(re.escape(c))
+            cur.append(c)
             prev_star = False
         i += 1
-    if stars > 5:
+    segments.append("".join(cur))
+    if len(segments) - 1 > 5:
         raise fail(
             "Rule is too complex - try using fewer wildcard characters or fewer repeating"
             " character sequences after a wildcard character"
         )
-    return re.compile("".join(out), re.DOTALL)
+    if len(segments) == 1:
+        return segments[0].__eq__  # type: ignore[return-value]
+    head, tail, middle = segments[0], segments[-1], tuple(segments[1:-1])
+    fixed = len(head) + len(tail)
+
+    def match(s: str) -> bool:
+        if len(s) < fixed or not s.startswith(head) or not s.endswith(tail):
+            return False
+        pos, end = len(head), len(s) - len(tail)
+        for seg in middle:
+            k = s.find(seg, pos, end)
+            if k < 0:
+                return False
+            pos = k + len(seg)
+        return True
+
+    return match
 
 
 def _comparable(v: Any) -> bool:
@@ -344,8 +365,8 @@ def compile_operator(op: str, arg: Any, d: Dialect) -> Pred:
     if op == "cidr":
         return cidr_pred(arg, _fail)
     if op == "wildcard":
-        rx = wildcard_regex(arg, _fail)
-        return lambda v: type(v) is str and rx.fullmatch(v) is not None
+        wm = wildcard_matcher(arg, _fail)
+        return lambda v: type(v) is str and wm(v)
     if op == "anything-but":
         return _anything_but(arg, d)
     raise PatternError(f"Unrecognized match type {op}")  # pragma: no cover
@@ -427,8 +448,8 @@ def _anything_but(arg: Any, d: Dialect) -> Pred:
             items = inner if isinstance(inner, list) else [inner]
             if not items:
                 raise PatternError("Empty arrays are not allowed")
-            rxs = tuple(wildcard_regex(i, _fail) for i in items)
-            return lambda v: type(v) is str and not any(r.fullmatch(v) for r in rxs)
+            wms = tuple(wildcard_matcher(i, _fail) for i in items)
+            return lambda v: type(v) is str and not any(w(v) for w in wms)
         if op == "numeric":
             num = numeric_pred(inner, _fail)
             return lambda v: is_number(v) and not num(v)

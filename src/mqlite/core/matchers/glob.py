@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 
 def _text(s: str | bytes) -> str:
@@ -32,19 +33,23 @@ def _class_regex(ranges: list[tuple[int, int]], negate: bool) -> str:
     return f"[{'^' if negate else ''}{body}]"
 
 
-def glob_regex(pattern: str | bytes) -> re.Pattern[str]:
+Token = tuple[str, Any]  # ("*", None) | ("?", None) | ("lit", ch) | ("set", (ranges, neg))
+
+
+def glob_tokens(pattern: str | bytes) -> list[Token]:
+    """Parse a pattern with stringmatchlen's rules into tokens (stars collapsed)."""
     p = _text(pattern)
     n = len(p)
-    out: list[str] = []
+    out: list[Token] = []
     i = 0
     while i < n:
         c = p[i]
         if c == "*":
             while i + 1 < n and p[i + 1] == "*":
                 i += 1
-            out.append(".*")
+            out.append(("*", None))
         elif c == "?":
-            out.append(".")
+            out.append(("?", None))
         elif c == "[":
             i += 1
             negate = i < n and p[i] == "^"
@@ -69,14 +74,77 @@ def glob_regex(pattern: str | bytes) -> re.Pattern[str]:
                 else:
                     ranges.append((ord(p[i]), ord(p[i])))
                 i += 1
-            out.append(_class_regex(ranges, negate))
+            out.append(("set", (tuple(ranges), negate)))
         elif c == "\\" and n - i >= 2:
             i += 1
-            out.append(re.escape(p[i]))
+            out.append(("lit", p[i]))
         else:
-            out.append(re.escape(c))
+            out.append(("lit", c))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return out
+
+
+def glob_regex(pattern: str | bytes) -> re.Pattern[str]:
+    parts: list[str] = []
+    for kind, arg in glob_tokens(pattern):
+        if kind == "*":
+            parts.append(".*")
+        elif kind == "?":
+            parts.append(".")
+        elif kind == "lit":
+            parts.append(re.escape(str(arg)))
+        else:
+            set_ranges, set_negate = arg
+            parts.append(_class_regex(list(set_ranges), set_negate))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def token_pred(kind: str, arg: Any) -> Callable[[str], bool] | None:
+    if kind == "*":
+        return None
+    if kind == "?":
+        return lambda c: True
+    if kind == "lit":
+        return str(arg).__eq__
+    set_ranges: tuple[tuple[int, int], ...] = arg[0]
+    set_negate: bool = arg[1]
+
+    def in_set(c: str) -> bool:
+        o = ord(c)
+        hit = any(lo <= o <= hi for lo, hi in set_ranges)
+        return hit != set_negate
+
+    return in_set
+
+
+def star_match(tokens: list[Callable[[str], bool] | None], s: str) -> bool:
+    """Greedy wildcard matching with one backtrack point: O(len(s) x len(tokens)),
+    no exponential backtracking whatever the number of stars (None = a star)."""
+    n, m = len(s), len(tokens)
+    i = j = 0
+    star_j, star_i = -1, 0
+    while i < n:
+        if j < m and tokens[j] is None:
+            star_j, star_i = j, i
+            j += 1
+            continue
+        t = tokens[j] if j < m else None
+        if t is not None and t(s[i]):
+            i += 1
+            j += 1
+        elif star_j >= 0:
+            j = star_j + 1
+            star_i += 1
+            i = star_i
+        else:
+            return False
+    while j < m and tokens[j] is None:
+        j += 1
+    return j == m
+
+
+#: patterns with more stars than this use `star_match` instead of a regex
+MAX_REGEX_STARS = 2
 
 
 def compile_glob(pattern: str | bytes) -> Callable[[str | bytes], bool]:
@@ -84,6 +152,14 @@ def compile_glob(pattern: str | bytes) -> Callable[[str | bytes], bool]:
     text = _text(pattern)
     if not any(ch in text for ch in "*?[\\"):
         return lambda s: _text(s) == text
+    tokens = glob_tokens(text)
+    if sum(1 for k, _ in tokens if k == "*") > MAX_REGEX_STARS:
+        preds = [token_pred(k, a) for k, a in tokens]
+
+        def slow_safe(s: str | bytes) -> bool:
+            return bool(s) and star_match(preds, _text(s))
+
+        return slow_safe
     fm = glob_regex(text).fullmatch
 
     def pred(s: str | bytes) -> bool:

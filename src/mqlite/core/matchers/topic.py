@@ -55,8 +55,46 @@ def compile_topic(binding_key: str) -> Callable[[str], bool]:
         return binding_key.__eq__  # type: ignore[return-value]
     if words == ["#"]:
         return lambda _key: True
-    fm = topic_regex(binding_key).fullmatch
-    return lambda key: fm(_prep(key)) is not None
+    if words.count("#") <= 1:  # a regex cannot backtrack badly with one '#'
+        fm = topic_regex(binding_key).fullmatch
+        return lambda key: fm(_prep(key)) is not None
+    return _nfa(words)
+
+
+def _nfa(pat: list[str]) -> Callable[[str], bool]:
+    """O(words x pattern) simulation for keys with several '#' (no backtracking)."""
+    m = len(pat)
+
+    def close(states: set[int]) -> set[int]:
+        # a '#' may match zero words: its position also stands for the next one
+        out = set(states)
+        stack = list(states)
+        while stack:
+            i = stack.pop()
+            if i < m and pat[i] == "#" and i + 1 not in out:
+                out.add(i + 1)
+                stack.append(i + 1)
+        return out
+
+    start = close({0})
+
+    def pred(key: str) -> bool:
+        states = start
+        for w in split_key(key):
+            nxt: set[int] = set()
+            for i in states:
+                if i < m:
+                    p = pat[i]
+                    if p == "#":
+                        nxt.add(i)  # '#' consumes this word and may go on
+                    elif p == "*" or p == w:
+                        nxt.add(i + 1)
+            if not nxt:
+                return False
+            states = close(nxt)
+        return m in states
+
+    return pred
 
 
 def topic_matches(binding_key: str, routing_key: str) -> bool:
