@@ -230,3 +230,23 @@ def test_cancel_running_move_task(sqs) -> None:
     assert left + moved == 20
     back = int(sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
     assert back == moved
+
+
+def test_long_poll_of_a_departed_client_gives_its_message_back(sqs_json, aws_server) -> None:
+    """A message must not hide for a visibility timeout behind a client that hung up."""
+    import socket
+
+    url = sqs_json.create_queue(QueueName="gone")["QueueUrl"]
+    body = json.dumps({"QueueUrl": url, "WaitTimeSeconds": 10}).encode()
+    sock = socket.create_connection(("127.0.0.1", aws_server.http_port))
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        b"X-Amz-Target: AmazonSQS.ReceiveMessage\r\nContent-Length: " + str(len(body)).encode()
+        + b"\r\n\r\n" + body
+    )
+    time.sleep(0.3)  # the poll is parked
+    sock.close()
+    time.sleep(0.2)
+    sqs_json.send_message(QueueUrl=url, MessageBody="for the living")
+    got = sqs_json.receive_message(QueueUrl=url, WaitTimeSeconds=5)
+    assert [m["Body"] for m in got["Messages"]] == ["for the living"]

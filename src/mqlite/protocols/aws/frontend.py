@@ -30,6 +30,8 @@ class AwsContext:
     request_id: str
     path: str = "/"
     access_key: str | None = None
+    # True once the client has gone away (a long poll can then give its messages back).
+    disconnected: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def base_url(self) -> str:

@@ -165,7 +165,9 @@ def _redrive_allow(value: str) -> dict[str, Any] | None:
     }
 
 
-def describe(ctx: AwsContext, queue: Any, state: Mapping[str, Any], counts: Any) -> dict[str, str]:
+def describe(
+    ctx: AwsContext, queue: Any, state: Mapping[str, Any], counts: Any, created_s: int = 0
+) -> dict[str, str]:
     """Every attribute of the queue, as GetQueueAttributes(All) returns them."""
     cfg = queue.config
     out: dict[str, str] = {
@@ -173,8 +175,8 @@ def describe(ctx: AwsContext, queue: Any, state: Mapping[str, Any], counts: Any)
         "ApproximateNumberOfMessages": str(_count(counts, "visible", "available", "ready")),
         "ApproximateNumberOfMessagesNotVisible": str(_count(counts, "inflight", "in_flight", "not_visible", "unacked")),
         "ApproximateNumberOfMessagesDelayed": str(_count(counts, "delayed")),
-        "CreatedTimestamp": str(state.get("created", 0)),
-        "LastModifiedTimestamp": str(state.get("modified", 0)),
+        "CreatedTimestamp": str(state.get("created", 0) or created_s),
+        "LastModifiedTimestamp": str(state.get("modified", 0) or state.get("created", 0) or created_s),
         "VisibilityTimeout": str(int(cfg.visibility_timeout)),
         "MaximumMessageSize": str(int(cfg.max_message_bytes)),
         "MessageRetentionPeriod": str(int(cfg.retention)),

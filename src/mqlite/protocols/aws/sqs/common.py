@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.wire import AwsError
@@ -30,7 +30,7 @@ MAX_SQS_MESSAGE = 1024 * 1024  # 1 MiB, SQS's limit since 2025
 
 
 def queue_url(ctx: AwsContext, name: str) -> str:
-    return f"{ctx.base_url}/{ctx.account}/{name}"
+    return f"{ctx.base_url}/{ctx.account}/{quote(name, safe='')}"
 
 
 def queue_arn(ctx: AwsContext, name: str) -> str:
@@ -38,10 +38,11 @@ def queue_arn(ctx: AwsContext, name: str) -> str:
 
 
 def name_from_url(url: str) -> str:
-    """The queue name in a QueueUrl (its last path segment)."""
+    """The queue name in a QueueUrl (its last path segment, percent-decoded). Names that
+    SQS could not create (AMQP's `tasks.high`) are accepted: the queue is shared."""
     path = urlsplit(url).path if "://" in url else url
-    name = path.rstrip("/").rsplit("/", 1)[-1]
-    if not name or not (QUEUE_NAME.match(name) or FIFO_NAME.match(name)):
+    name = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    if not name:
         raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
     return name
 
@@ -94,10 +95,11 @@ class SqsState:
         self._cache: dict[str, dict[str, Any]] = {}
 
     def get(self, name: str) -> dict[str, Any]:
+        """The queue's SQS state; `created` 0 when the queue was not made through SQS."""
         state = self._cache.get(name)
         if state is None:
             stored = self.catalog.kv_get(STATE_NS, name)
-            state = dict(stored) if stored else {"created": now_s(), "modified": now_s()}
+            state = dict(stored) if stored else {"created": 0, "modified": 0}
             self._cache[name] = state
         return state
 

@@ -269,6 +269,12 @@ class MessageActions:
         msgs = await queue.receive(max_n, float(wait), vis, **kwargs)
         if not msgs:
             return {}
+        if wait and ctx.disconnected():
+            # The long-polling client left: hand the messages back rather than hide them
+            # for a visibility timeout nobody will use.
+            for m in msgs:
+                queue.release(m.receipt)
+            return {}
         sys_names = set(p.get("AttributeNames") or ()) | set(p.get("MessageSystemAttributeNames") or ())
         attr_names = list(p.get("MessageAttributeNames") or ())
         fifo = bool(queue.config.fifo)

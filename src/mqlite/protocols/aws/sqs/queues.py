@@ -48,6 +48,12 @@ class QueueActions:
         except CoreError:  # QueueNotFound
             return None
 
+    def _created_s(self, name: str) -> int:
+        try:
+            return int(self.core.queues.created_ms(name)) // 1000
+        except CoreError:
+            return 0
+
     def reconfigure(self, queue: Any, changes: dict[str, Any]) -> None:
         if changes:
             self.core.queues.set_config(queue.name, queue.config.replace(**changes))
@@ -124,7 +130,9 @@ class QueueActions:
         names = list(p.get("AttributeNames") or [])
         if not names:
             return {}
-        all_attrs = qattrs.describe(ctx, queue, self.state.get(queue.name), queue.counts())
+        all_attrs = qattrs.describe(
+            ctx, queue, self.state.get(queue.name), queue.counts(), self._created_s(queue.name)
+        )
         selected = qattrs.select(all_attrs, names)
         return {"Attributes": selected} if selected else {}
 
