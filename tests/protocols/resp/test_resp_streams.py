@@ -144,3 +144,23 @@ def test_xinfo_stream_full(r: redis.Redis) -> None:
     full = r.xinfo_stream("s", full=True)
     assert full["length"] == 1 and len(full["entries"]) == 1
     assert full["groups"][0]["pel-count"] == 1
+
+
+def test_records_appended_by_another_front_end_read_as_entries(resp_server: Any) -> None:
+    """A Redis stream is an mqlite stream: a record produced elsewhere (Kafka, Kinesis)
+    reads as an entry `<timestamp>-<n>` with fields `key` and `value`."""
+    r = redis.Redis(port=resp_server.redis_port)
+    r.xadd("shared", {"from": "redis"}, id="1-0")
+    assert r.xlen("shared") == 1
+
+    async def produce() -> None:
+        await resp_server.core.get_stream("shared").append(b"payload", key=b"k1", partition=0, timestamp=5000)
+
+    resp_server.call(produce)
+    entries = r.xrange("shared")
+    assert entries[0] == (b"1-0", {b"from": b"redis"})
+    assert entries[1] == (b"5000-0", {b"key": b"k1", b"value": b"payload"})
+    r.xgroup_create("shared", "g", id="0")
+    got = r.xreadgroup("g", "c", {"shared": ">"})
+    rows = next(iter(got.values()))[0] if isinstance(got, dict) else got[0][1]
+    assert [e[0] for e in rows] == [b"1-0", b"5000-0"]

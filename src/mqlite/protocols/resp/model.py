@@ -68,6 +68,7 @@ class RedisStream:
         self.max_deleted_id: StreamID = MIN_ID
         self.groups: dict[bytes, Group] = {}
         self.waiters: list[asyncio.Future[None]] = []
+        self.log_end = 0  # next log offset not yet reflected here (see store._sync)
 
     # -- entries ----------------------------------------------------------------------
     def __len__(self) -> int:

@@ -125,6 +125,7 @@ class RespConnection(Connection):
         self.push_buf: list[bytes] = []
         self.push_bytes = 0
         self.push_scheduled = False
+        self.reading_paused = False
 
     # -- lifecycle --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -166,7 +167,8 @@ class RespConnection(Connection):
             self.pending.append([])  # marker: protocol error after the commands before it
         if not self.busy:
             self._run()
-        elif len(self.pending) > MAX_BACKLOG:
+        elif len(self.pending) > MAX_BACKLOG and not self.reading_paused:
+            self.reading_paused = True
             self.pause_reading()
 
     def _run(self) -> None:
@@ -201,6 +203,10 @@ class RespConnection(Connection):
         if out:
             self.out = []
             self.send(b"".join(out) if len(out) > 1 else out[0])
+            if self._write_paused and not self.reading_paused:
+                # the client is not reading its replies: stop reading its requests
+                self.reading_paused = True
+                self.pause_reading()
         if self.closing and not self.busy:
             self.close()
 
@@ -217,7 +223,9 @@ class RespConnection(Connection):
         self.blocked_task = None
         if self.closed:
             return
-        self.resume_reading()
+        if not self._write_paused:
+            self.reading_paused = False
+            self.resume_reading()
         self._run()
 
     def _error_reply(self, exc: Exception) -> bytes:
@@ -274,6 +282,12 @@ class RespConnection(Connection):
             self.push_scheduled = True
             self.loop.call_soon(self._flush_pushes)
         return True
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.reading_paused and not self.busy:
+            self.reading_paused = False
+            self.resume_reading()
 
     def _flush_pushes(self) -> None:
         self.push_scheduled = False

@@ -171,8 +171,11 @@ class StreamStore:
         return name in self.names()
 
     def get(self, name: str, create: bool = False) -> RedisStream | None:
+        """The stream, loaded on first use and caught up with records that other
+        front-ends (Kafka, Kinesis...) appended since."""
         rs = self.streams.get(name)
         if rs is not None:
+            self._sync(rs)
             return rs
         if not create and not self.exists(name):
             return None
@@ -196,8 +199,34 @@ class StreamStore:
             for rec in records:
                 offset = rec.offset + 1
                 auto = self._replay(rs, rec, auto)
+        rs.log_end = max(offset, end)
         self._load_groups(rs)
         return rs
+
+    def _sync(self, rs: RedisStream) -> None:
+        """Ingest records appended by other front-ends since `rs.log_end`."""
+        try:
+            stream = self.core.get_stream(rs.name)
+        except Exception:  # deleted by another front-end
+            return
+        end = stream.latest(0)
+        if end <= rs.log_end:
+            return
+        offset = max(rs.log_end, stream.earliest(0))
+        added = False
+        while offset < end:
+            records = stream.read(0, offset, 1000)
+            if not records:
+                break
+            for rec in records:
+                offset = rec.offset + 1
+                if any(k == ID_HEADER or k == OP_HEADER for k, _ in rec.headers or ()):
+                    continue  # ours: already applied in memory
+                self._replay(rs, rec, MIN_ID)
+                added = True
+        rs.log_end = max(rs.log_end, offset)
+        if added:
+            self.notify(rs.name)
 
     def _replay(self, rs: RedisStream, rec: Any, auto: StreamID) -> StreamID:
         headers = dict(rec.headers or ())
@@ -252,18 +281,26 @@ class StreamStore:
                 for rec in q:
                     rsize = len(rec[1]) + 64
                     if batch and size + rsize > BATCH_BYTES:
-                        await stream.append_records(0, batch)
+                        await self._append(name, stream, batch)
                         batch, size = [], 0
                     batch.append(rec)
                     size += rsize
                 if batch:
-                    await stream.append_records(0, batch)
+                    await self._append(name, stream, batch)
         except Exception:
             log.exception("resp: journaling stream %r failed", name)
         finally:
             self._writers.pop(name, None)
             if self._queues.get(name):
                 self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
+
+    async def _append(self, name: str, stream: Any, batch: list[Any]) -> None:
+        rs = self.streams.get(name)
+        base = stream.latest(0)
+        contiguous = rs is not None and rs.log_end == base
+        result = await stream.append_records(0, batch)
+        if contiguous and rs is not None and rs.log_end == base:
+            rs.log_end = int(result.last_offset) + 1  # nothing foreign in between
 
     def journal_add(self, rs: RedisStream, sid_text: bytes, fields: Fields, ts: int) -> None:
         self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), encode_fields(fields))
