@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from mqlite.core.broker import BrokerCore
+from mqlite.core.clock import ManualClock
 from mqlite.core.config import CoreConfig
 from mqlite.core.http_delivery import HttpDelivery
 from mqlite.core.message import Envelope
@@ -183,3 +184,25 @@ def _collect(out: list[str]) -> Callable[[Envelope, str], Awaitable[None]]:
         out.append(reason)
 
     return on_failure
+
+
+def test_rate_limit_spaces_requests_to_one_url() -> None:
+    """rate_per_second (EventBridge API destinations' invocation rate limit)."""
+
+    async def main() -> None:
+        seen: list[dict[str, Any]] = []
+        sleeps: list[float] = []
+
+        async def record_sleep(d: float) -> None:
+            sleeps.append(round(d, 6))
+
+        async with server(scripted([], seen)) as url:
+            http = HttpDelivery(ManualClock(), sleep=record_sleep)
+            for i in range(4):
+                http.submit(url, Envelope(b"%d" % i), {"rate_per_second": 2})
+            await http.drain()
+            await http.close()
+        assert len(seen) == 4
+        assert sleeps == [0.5, 1.0, 1.5]  # the clock stands still: slots 0, .5, 1, 1.5
+
+    asyncio.run(main())

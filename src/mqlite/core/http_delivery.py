@@ -5,9 +5,10 @@ subscriptions, EventBridge API destinations). `submit(url, envelope, options,
 on_failure)` returns at once; a background task sends the request with aiohttp.
 
 Options (a binding's args['http'], all optional): method ("POST"), headers (dict),
-content_type ("text/plain; charset=UTF-8"), max_attempts (3, the SNS HTTP default of
-three retries after... counted here as total attempts), timeout (15 s),
-base_backoff (1 s), max_backoff (20 s).
+content_type ("text/plain; charset=UTF-8"), max_attempts (3 attempts in all),
+timeout (15 s), base_backoff (1 s), max_backoff (20 s), rate_per_second (None: no
+limit; else requests to that URL are spaced 1/rate apart, like an EventBridge API
+destination's InvocationRateLimitPerSecond).
 Outcome of one attempt: 2xx succeeds; 429, 5xx, timeouts and connection errors are
 retried with exponential backoff (base * 2^(n-1), capped); any other status fails at
 once (a client error will not heal by retrying). After the last attempt,
@@ -64,6 +65,7 @@ class HttpDelivery:
         self._sem: asyncio.Semaphore | None = None
         self._session: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._next_slot: dict[str, float] = {}
         self.in_flight = 0
         self.max_in_flight_seen = 0
         self.delivered = 0
@@ -106,7 +108,10 @@ class HttpDelivery:
     ) -> None:
         attempts = max(1, int(opts["max_attempts"]))
         reason = "not attempted"
+        rate = opts.get("rate_per_second")
         for attempt in range(1, attempts + 1):
+            if rate:
+                await self._throttle(url, float(rate))
             retry, reason = await self._attempt(url, env, opts)
             if reason == "":
                 self.delivered += 1
@@ -124,6 +129,14 @@ class HttpDelivery:
                 await on_failure(env, f"http delivery failed after {attempt} attempt(s): {reason}")
             except Exception:
                 log.exception("http failure handler raised")
+
+    async def _throttle(self, url: str, rate: float) -> None:
+        """Space requests to one URL 1/rate seconds apart (reserving a slot first)."""
+        now = self.clock.monotonic()
+        slot = max(now, self._next_slot.get(url, now))
+        self._next_slot[url] = slot + 1.0 / rate
+        if slot > now:
+            await self._sleep(slot - now)
 
     async def _attempt(self, url: str, env: Envelope, opts: dict[str, Any]) -> tuple[bool, str]:
         """One request: ("" on success) or (retryable?, reason)."""
