@@ -149,3 +149,20 @@ def test_json_codec_round_trips_amqp_table_values() -> None:
          "l": [1, (2, 3)], "n": None, "dest": Q("q")}
     back = from_json(to_json(v))
     assert back == {**v, "l": [1, [2, 3]], "dest": {"kind": "queue", "name": "q"}}
+
+
+def test_rebinding_an_id_replaces_the_binding_without_auto_deleting(tmp_path: Path) -> None:
+    """SNS re-subscribe / EventBridge PutTargets with the same id replaces in place."""
+
+    async def main() -> None:
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        r = core.create_router("r", "sns", {"auto_delete": True})
+        r.bind(Q("a"), "fanout", binding_id="t1")
+        b = r.bind(Q("b"), "fanout", binding_id="t1")
+        assert core.list_routers() == ["r"] and r.bindings() == [b]
+        await core.close()
+        core = await BrokerCore.open(tmp_path, CONFIG)
+        assert [x.destination for x in core.get_router("r").bindings()] == [Q("b")]
+        await core.close()
+
+    asyncio.run(main())

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -254,7 +254,6 @@ class _Publish:
 
 
 _UNSET = object()
-Deliverer = Callable[[Destination, Envelope, "Binding | None"], Awaitable[None]]
 
 
 class Router:
@@ -311,7 +310,10 @@ class Router:
         if existing is not None and (binding_id is None or binding_id == existing.id):
             return existing
         if binding_id is not None and binding_id in self._bindings:
-            self.unbind(binding_id)
+            old = self._bindings.pop(binding_id)  # replaced under the same id
+            self._uninstall(old)
+            if self.registry is not None and old.durable and not durable:
+                self.registry._binding_removed(self, old, auto_delete=False)
         self._seq += 1
         b = Binding(
             binding_id or uuid.uuid4().hex, self.name, destination, kind, spec, args,
@@ -409,7 +411,9 @@ class Router:
         self._index.add(b)
 
     def _uninstall(self, b: Binding) -> None:
-        self._by_identity.pop(b.identity(), None)
+        ident = b.identity()
+        if self._by_identity.get(ident) is b:
+            del self._by_identity[ident]
         self._index.remove(b)
 
     # -- matching -------------------------------------------------------------------------

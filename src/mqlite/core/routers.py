@@ -171,10 +171,11 @@ class RouterRegistry:
         if router.durable and b.durable and not router.deleted and router.name in self._routers:
             self.catalog.put_entity(BINDING_ENTITY, f"{router.name}{SEP}{b.id}", binding_to_json(b))
 
-    def _binding_removed(self, router: Router, b: Binding) -> None:
+    def _binding_removed(self, router: Router, b: Binding, auto_delete: bool = True) -> None:
         if router.durable and b.durable:
             self.catalog.delete_entity(BINDING_ENTITY, f"{router.name}{SEP}{b.id}")
-        if router.config.get("auto_delete") and not router.bindings() and not router.deleted:
+        if (auto_delete and router.config.get("auto_delete") and not router.bindings()
+                and not router.deleted):
             self.delete(router.name)
 
 
