@@ -318,3 +318,63 @@ def test_refused_appends_leave_the_files_exactly_as_they_were(tmp_path):
     assert _disk(tmp_path) == before
     assert log.end_offset == 5
     log.close()
+
+
+def _produce(log, pid, epoch, seq, n=2):
+    return log.append(
+        [(None, b"p")] * n,
+        producer_id=pid,
+        producer_epoch=epoch,
+        base_sequence=seq,
+        now_ms=1,
+    )
+
+
+def test_producer_state_survives_clean_reopen_via_snapshot(tmp_path):
+    """Kafka idempotence: last sequence per producer id is known again after a restart."""
+    from mqlite.storage.filelog import PRODUCER_SNAPSHOT
+
+    log = FileLog(tmp_path, LogConfig(segment_bytes=500))
+    for i in range(6):
+        _produce(log, 7, 0, 2 * i)
+    assert log.producer_state(7).last_sequence == 11
+    log.close()
+    assert (tmp_path / PRODUCER_SNAPSHOT).exists()
+    log = FileLog(tmp_path, LogConfig(segment_bytes=500))
+    _produce(log, 8, 3, 0)  # appended before the state is first asked for
+    st7, st8 = log.producer_state(7), log.producer_state(8)
+    assert (st7.producer_epoch, st7.last_sequence, st7.last_offset) == (0, 11, 11)
+    assert len(st7.batches) == 5
+    assert (st8.producer_epoch, st8.last_sequence, st8.last_offset) == (3, 1, 13)
+    log.close()
+
+
+def test_producer_state_is_rebuilt_from_headers_after_a_crash(tmp_path):
+    log = FileLog(tmp_path)
+    _produce(log, 1, 0, 0)
+    log.producer_states()
+    _produce(log, 1, 0, 2)
+    _produce(log, 2, 5, 10, n=3)
+    _crash(log)
+    log = FileLog(tmp_path)
+    st = log.producer_states()
+    assert (st[1].last_sequence, st[1].last_offset) == (3, 3)
+    assert (st[2].producer_epoch, st[2].last_sequence, st[2].last_offset) == (5, 12, 6)
+    log.close()
+
+
+def test_a_snapshot_ahead_of_the_data_is_ignored(tmp_path):
+    import json
+
+    from mqlite.storage.filelog import PRODUCER_SNAPSHOT
+
+    log = FileLog(tmp_path)
+    _produce(log, 1, 0, 0)
+    log.producer_states()
+    log.close()
+    (tmp_path / PRODUCER_SNAPSHOT).write_text(
+        json.dumps({"version": 1, "offset": 999, "producers": [[9, 0, 5, 900, 1, []]]})
+    )
+    log = FileLog(tmp_path)
+    assert set(log.producer_states()) == {1}
+    log.close()

@@ -8,6 +8,12 @@ Owns one partition directory::
                                offset into a segment (Kafka's log-start-offset checkpoint)
     <dir>/.clean-shutdown      empty; written by close() after the last fsync, removed
                                by open (its presence means every index is complete)
+    <dir>/producer-snapshot.json   written by close() when producer state was in use:
+                               {"version": 1, "offset": <end offset it covers>,
+                                "producers": [[id, epoch, last_seq, last_offset,
+                                last_timestamp, [[first_seq, last_seq, base, last]...]]]}
+                               (Kafka's .snapshot); the state is rebuilt from it plus
+                               the batch headers after `offset`
 
 Recovery on open: without `.clean-shutdown`, the tail segment is scanned with CRC-32C
 and truncated to its last whole valid batch (indexes rebuilt), and every other
@@ -26,6 +32,7 @@ right before its fsync; reads write them first when they need them.
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -35,7 +42,13 @@ from pathlib import Path
 from mqlite.storage.batchheader import PREFIX_STRUCT
 from mqlite.storage.commit import GroupCommitter
 from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed
-from mqlite.storage.log import AppendResult, Log, LogConfig
+from mqlite.storage.log import (
+    AppendResult,
+    Log,
+    LogConfig,
+    ProducerBatch,
+    ProducerState,
+)
 from mqlite.storage.recordbatch import (
     HEADER_SIZE,
     BatchHeader,
@@ -47,6 +60,7 @@ from mqlite.storage.segment import Segment
 __all__ = ["FileLog"]
 
 CLEAN_MARKER = ".clean-shutdown"
+PRODUCER_SNAPSHOT = "producer-snapshot.json"
 START_FILE = "log-start-offset"
 MAX_LOADED_INACTIVE = 4
 MAX_RELATIVE_OFFSET = 0xFFFFFFFF
@@ -320,10 +334,65 @@ class FileLog(Log):
                     pos += h.size
             return None
 
-    def _iter_all_headers(self) -> Iterator[BatchHeader]:
-        for seg in list(self._segments):
+    def _iter_headers_from(self, offset: int) -> Iterator[BatchHeader]:
+        if offset >= self.end_offset:
+            return
+        i = max(bisect.bisect_right(self._bases, offset) - 1, 0)
+        first = True
+        for seg in list(self._segments[i:]):
             self._touch(seg)
-            yield from seg.headers()
+            yield from seg.headers(seg.find_position(offset) if first else 0)
+            first = False
+
+    def _producer_snapshot(self) -> tuple[dict[int, ProducerState], int]:
+        try:
+            data = json.loads((self.directory / PRODUCER_SNAPSHOT).read_text())
+            if data.get("version") != 1:
+                return {}, self.start_offset
+            states = {}
+            for pid, epoch, last_seq, last_off, last_ts, batches in data["producers"]:
+                states[pid] = ProducerState(
+                    pid,
+                    epoch,
+                    last_seq,
+                    last_off,
+                    last_ts,
+                    tuple(ProducerBatch(*b) for b in batches),
+                )
+            return states, int(data["offset"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}, self.start_offset
+
+    def _write_producer_snapshot(self) -> None:
+        if self._producers is None:
+            return  # never built: an older snapshot, if any, is still a valid start
+        data = {
+            "version": 1,
+            "offset": self.end_offset,
+            "producers": [
+                [
+                    s.producer_id,
+                    s.producer_epoch,
+                    s.last_sequence,
+                    s.last_offset,
+                    s.last_timestamp,
+                    [
+                        [
+                            b.first_sequence,
+                            b.last_sequence,
+                            b.base_offset,
+                            b.last_offset,
+                        ]
+                        for b in s.batches
+                    ],
+                ]
+                for s in self._producers.values()
+            ],
+        }
+        path = self.directory / PRODUCER_SNAPSHOT
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
 
     # -- deletion --------------------------------------------------------------------
     def _delete_first(self, n: int) -> int:
@@ -428,6 +497,7 @@ class FileLog(Log):
                 return
             active = self._active
             active.finish()
+            self._write_producer_snapshot()
             self.sync()
             self._closed = True
             for seg in self._segments:

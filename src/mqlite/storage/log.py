@@ -325,16 +325,30 @@ class Log(abc.ABC):
 
     # -- idempotent producers --------------------------------------------------------
     @abc.abstractmethod
-    def _iter_all_headers(self) -> Iterator[BatchHeader]:
-        """Headers of every stored batch in offset order (producer-state rebuild)."""
+    def _iter_headers_from(self, offset: int) -> Iterator[BatchHeader]:
+        """Headers of the stored batches from the one holding `offset` on, in order."""
+
+    def _producer_snapshot(self) -> tuple[dict[int, ProducerState], int]:
+        """Producer states saved earlier and the offset they cover up to (exclusive)."""
+        return {}, self.start_offset
 
     def producer_states(self) -> dict[int, ProducerState]:
-        """Producer id -> its state, from the batches held (rebuilt lazily after open)."""
+        """Producer id -> its state (Kafka idempotence: epoch and last 5 batches).
+
+        Built lazily on first use after open: from the snapshot written by the last clean
+        close (FileLog), then the batch headers after it; kept current by appends.
+        """
         with self._lock:
             if self._producers is None:
-                states: dict[int, ProducerState] = {}
-                for h in self._iter_all_headers():
-                    _note_producer(states, h, h.base_offset)
+                states, upto = self._producer_snapshot()
+                if (
+                    upto > self.end_offset
+                ):  # the snapshot is ahead of the data: unusable
+                    states, upto = {}, self.start_offset
+                upto = max(upto, self.start_offset)
+                for h in self._iter_headers_from(upto):
+                    if h.base_offset >= upto:
+                        _note_producer(states, h, h.base_offset)
                 self._producers = states
             return dict(self._producers)
 

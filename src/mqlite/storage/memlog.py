@@ -110,8 +110,9 @@ class MemoryLog(Log):
                             return r.offset
             return None
 
-    def _iter_all_headers(self) -> Iterator[BatchHeader]:
-        for b in list(self._batches):
+    def _iter_headers_from(self, offset: int) -> Iterator[BatchHeader]:
+        i = max(bisect.bisect_right(self._bases, offset) - 1, 0)
+        for b in self._batches[i:]:
             yield parse_header(b)
 
     # -- maintenance -----------------------------------------------------------------

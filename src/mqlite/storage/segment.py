@@ -351,12 +351,12 @@ class Segment:
             expected = base + lod + 1
         return pos, ""
 
-    def headers(self) -> Iterator[BatchHeader]:
-        """Headers of the batches in the segment, in order (structure checked, no CRC)."""
+    def headers(self, start_pos: int = 0) -> Iterator[BatchHeader]:
+        """Headers of the batches from `start_pos` on, in order (structure checked, no CRC)."""
         self.flush_writes()
         assert self.fd is not None
         reader = _ChunkReader(self.fd)
-        pos = 0
+        pos = start_pos
         bsize = 0
         while pos < self.size:
             buf, rel = reader.get(pos, HEADER_SIZE, bsize < _SMALL_BATCH)
