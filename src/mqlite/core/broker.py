@@ -34,7 +34,10 @@ from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.core.groups import GroupStore
 from mqlite.core.logs import LogFactory
+from mqlite.core.queue.config import QueueConfig
+from mqlite.core.queue.queue import Queue
 from mqlite.core.queues import QueueRegistry
+from mqlite.core.router import Router
 from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import Stream
 from mqlite.core.streams import StreamRegistry
@@ -193,13 +196,13 @@ class BrokerCore:
         return self.streams.list(prefix)
 
     # -- queues (QueueRegistry, issue #3 queue part) -----------------------------------------------
-    def create_queue(self, name: str, config: Any = None, **attributes: Any) -> Any:
+    def create_queue(self, name: str, config: QueueConfig | None = None, **attributes: Any) -> Queue:
         return self.queues.create(name, config, **attributes)
 
-    def get_queue(self, name: str) -> Any:
+    def get_queue(self, name: str) -> Queue:
         return self.queues.get(name)
 
-    def queue(self, name: str, config: Any = None, **attributes: Any) -> Any:
+    def queue(self, name: str, config: QueueConfig | None = None, **attributes: Any) -> Queue:
         """Get or create."""
         return self.queues.get_or_create(name, config, **attributes)
 
@@ -210,10 +213,10 @@ class BrokerCore:
         return self.queues.list(prefix)
 
     # -- routers (RouterRegistry) ------------------------------------------------------------------
-    def create_router(self, name: str, kind: Any, config: Any = None) -> Any:
+    def create_router(self, name: str, kind: str, config: Mapping[str, Any] | None = None) -> Router:
         return self.routers.create(name, kind, config)
 
-    def get_router(self, name: str) -> Any:
+    def get_router(self, name: str) -> Router:
         return self.routers.get(name)
 
     def delete_router(self, name: str) -> Any:
