@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis
 
 def cli(port: int, *args: str, stdin: str | None = None) -> str:
     out = subprocess.run(
-        ["redis-cli", "-p", str(port), *args], input=stdin, capture_output=True, text=True, timeout=20
+        ["redis-cli", "-p", str(port), *args], input=stdin, capture_output=True, text=True, timeout=20, check=False
     )
     return out.stdout + out.stderr
 

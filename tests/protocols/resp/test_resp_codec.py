@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from mqlite.protocols.resp.codec import (
@@ -134,8 +136,8 @@ def _encode_cmd(argv: list[bytes]) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 _arg = st.binary(min_size=0, max_size=40)
 _cmd = st.lists(_arg, min_size=1, max_size=5)
@@ -161,7 +163,7 @@ def test_any_chunking_of_mixed_requests_parses_the_same(cmds: list[tuple[str, li
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
     p = RequestParser()
     got: list[list[bytes]] = []
-    for a, b in zip(points, points[1:]):
+    for a, b in itertools.pairwise(points):
         got += p.feed(data[a:b])
     assert p.error is None
     assert got == expected

@@ -29,6 +29,7 @@ Concurrency: plain objects, one per connection; no I/O, no asyncio.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,19 @@ class RequestParser:
     """Incremental parser of client requests; see module docstring."""
 
     __slots__ = (
-        "_buf", "_pos", "_argc", "_argv", "_bulk", "max_bulk_len", "error",
-        "_hi", "_tail", "_tail_cmds", "_tail_len", "_checked", "_consumed",
+        "_argc",
+        "_argv",
+        "_buf",
+        "_bulk",
+        "_checked",
+        "_consumed",
+        "_hi",
+        "_pos",
+        "_tail",
+        "_tail_cmds",
+        "_tail_len",
+        "error",
+        "max_bulk_len",
     )
 
     def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
@@ -125,14 +137,14 @@ class RequestParser:
                 cmd = hi.gets()
                 if cmd is False:
                     break
-                if type(cmd) is not list or not all(type(a) is bytes for a in cmd):
+                if type(cmd) is not list:
                     return self._fallback(out)
-                if cmd:
+                n = len(cmd)
+                lens = list(map(len, cmd))  # TypeError on a non-bulk element (int, nil)
+                consumed += 3 + len(str(n)) + 5 * n + sum(lens) + sum(map(len, map(str, lens)))
+                if n:
                     out.append(cmd)
-                consumed += 3 + len(str(len(cmd))) + 5 * len(cmd) + sum(
-                    [len(a) + len(str(len(a))) for a in cmd]
-                )
-        except hiredis.ProtocolError:
+        except (hiredis.ProtocolError, TypeError):
             return self._fallback(out)
         if consumed == self._tail_len:  # idle: the next chunk may take either path
             self._hi = None
@@ -373,7 +385,7 @@ _OK_BYTES = b"+OK\r\n"
 
 
 def _fmt_double(v: float) -> bytes:
-    if v != v:
+    if math.isnan(v):
         return b"nan"
     if v in (float("inf"), float("-inf")):
         return b"inf" if v > 0 else b"-inf"

@@ -17,11 +17,31 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import struct
 from dataclasses import dataclass, field
 
 from mqlite.protocols.resp.stream_ids import MAX_ID, MIN_ID, StreamID
 
 Fields = list[bytes]  # flat [field, value, field, value, ...]
+_U32 = struct.Struct(">I")
+
+
+def encode_fields(fields: Fields) -> bytes:
+    """Field/value pairs as stored (the record value): `( u32be len | bytes )*`."""
+    pack = _U32.pack
+    return b"".join([pack(len(f)) + f for f in fields])
+
+
+def decode_fields(value: bytes) -> Fields:
+    out: Fields = []
+    pos, n = 0, len(value)
+    unpack = _U32.unpack_from
+    while pos + 4 <= n:
+        (ln,) = unpack(value, pos)
+        pos += 4
+        out.append(value[pos : pos + ln])
+        pos += ln
+    return out
 
 
 @dataclass(slots=True)
@@ -62,7 +82,8 @@ class RedisStream:
     def __init__(self, name: str) -> None:
         self.name = name
         self.ids: list[StreamID] = []
-        self.entries: dict[StreamID, Fields] = {}
+        # entries keep the encoded record value (one bytes object, untracked by the GC)
+        self.entries: dict[StreamID, bytes] = {}
         self.last_id: StreamID = MIN_ID
         self.entries_added = 0
         self.max_deleted_id: StreamID = MIN_ID
@@ -78,14 +99,18 @@ class RedisStream:
     def first_id(self) -> StreamID:
         return self.ids[0] if self.ids else MIN_ID
 
-    def add(self, sid: StreamID, fields: Fields) -> None:
+    def fields(self, sid: StreamID) -> Fields | None:
+        value = self.entries.get(sid)
+        return None if value is None else decode_fields(value)
+
+    def add(self, sid: StreamID, fields: bytes) -> None:
+        """Add an entry; `fields` is the encoded value (`encode_fields`)."""
         if self.ids and sid <= self.ids[-1]:
             bisect.insort(self.ids, sid)  # only during replay of odd logs
         else:
             self.ids.append(sid)
         self.entries[sid] = fields
-        if sid > self.last_id:
-            self.last_id = sid
+        self.last_id = max(self.last_id, sid)
         self.entries_added += 1
 
     def delete(self, sid: StreamID) -> bool:
@@ -94,8 +119,7 @@ class RedisStream:
         del self.entries[sid]
         i = bisect.bisect_left(self.ids, sid)
         del self.ids[i]
-        if sid > self.max_deleted_id:
-            self.max_deleted_id = sid
+        self.max_deleted_id = max(self.max_deleted_id, sid)
         return True
 
     def trim_before(self, count: int) -> int:
@@ -107,8 +131,7 @@ class RedisStream:
         del self.ids[:count]
         for sid in dropped:
             del self.entries[sid]
-        if dropped[-1] > self.max_deleted_id:
-            self.max_deleted_id = dropped[-1]
+        self.max_deleted_id = max(self.max_deleted_id, dropped[-1])
         return count
 
     def count_below(self, minid: StreamID) -> int:
@@ -168,4 +191,4 @@ class RedisStream:
                 fut.set_result(None)
 
 
-__all__ = ["Consumer", "Fields", "Group", "MAX_ID", "MIN_ID", "PendingEntry", "RedisStream"]
+__all__ = ["MAX_ID", "MIN_ID", "Consumer", "Fields", "Group", "PendingEntry", "RedisStream"]

@@ -32,7 +32,13 @@ from typing import Any
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.codec import Error, Push, Raw, encode
 from mqlite.protocols.resp.commands import COMMANDS, Command
-from mqlite.protocols.resp.errors import NOAUTH, CommandError, subscribed_context, to_reply, unknown_command, wrong_arity
+from mqlite.protocols.resp.errors import (
+    NOAUTH,
+    subscribed_context,
+    to_reply,
+    unknown_command,
+    wrong_arity,
+)
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen

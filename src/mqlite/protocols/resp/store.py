@@ -31,35 +31,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import struct
 from typing import Any
 
+from mqlite.core.errors import StreamNotFound
 from mqlite.protocols.resp.errors import CommandError
-from mqlite.protocols.resp.model import Consumer, Fields, Group, PendingEntry, RedisStream
+from mqlite.protocols.resp.model import (
+    Consumer,
+    Fields,
+    Group,
+    PendingEntry,
+    RedisStream,
+    decode_fields,
+    encode_fields,
+)
 from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
 
 log = logging.getLogger("mqlite.resp.store")
 GROUPS_NS = "resp/groups"
 ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
-_U32 = struct.Struct(">I")
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
-
-
-def encode_fields(fields: Fields) -> bytes:
-    pack = _U32.pack
-    return b"".join([pack(len(f)) + f for f in fields])
-
-
-def decode_fields(value: bytes) -> Fields:
-    out: Fields = []
-    pos, n = 0, len(value)
-    while pos + 4 <= n:
-        (ln,) = _U32.unpack_from(value, pos)
-        pos += 4
-        out.append(bytes(value[pos : pos + ln]))
-        pos += ln
-    return out
 
 
 _VALID = re.compile(rb"[a-zA-Z0-9._-]{1,249}")
@@ -158,25 +149,24 @@ class StreamStore:
 
     # -- lookup -----------------------------------------------------------------------
     def names(self) -> list[str]:
-        names = set(self.streams)
-        try:
-            names.update(self.core.list_streams())
-        except Exception:  # pragma: no cover - a core without streams
-            pass
-        return sorted(names)
+        """Every stream is a Redis key (streams made by Kafka or Kinesis too)."""
+        return sorted(self.core.list_streams())
 
     def exists(self, name: str) -> bool:
-        if name in self.streams:
-            return True
-        return name in self.names()
+        try:
+            self.core.get_stream(name)
+        except StreamNotFound:
+            return False
+        return True
 
     def get(self, name: str, create: bool = False) -> RedisStream | None:
         """The stream, loaded on first use and caught up with records that other
         front-ends (Kafka, Kinesis...) appended since."""
         rs = self.streams.get(name)
         if rs is not None:
-            self._sync(rs)
-            return rs
+            if self._sync(rs):
+                return rs
+            del self.streams[name]  # deleted through another front-end
         if not create and not self.exists(name):
             return None
         rs = self._load(name)
@@ -203,15 +193,16 @@ class StreamStore:
         self._load_groups(rs)
         return rs
 
-    def _sync(self, rs: RedisStream) -> None:
-        """Ingest records appended by other front-ends since `rs.log_end`."""
+    def _sync(self, rs: RedisStream) -> bool:
+        """Ingest records appended by other front-ends since `rs.log_end`; False when
+        the stream no longer exists in core."""
         try:
             stream = self.core.get_stream(rs.name)
-        except Exception:  # deleted by another front-end
-            return
+        except StreamNotFound:
+            return False
         end = stream.latest(0)
         if end <= rs.log_end:
-            return
+            return True
         offset = max(rs.log_end, stream.earliest(0))
         added = False
         while offset < end:
@@ -227,12 +218,13 @@ class StreamStore:
         rs.log_end = max(rs.log_end, offset)
         if added:
             self.notify(rs.name)
+        return True
 
     def _replay(self, rs: RedisStream, rec: Any, auto: StreamID) -> StreamID:
         headers = dict(rec.headers or ())
         rid = headers.get(ID_HEADER)
         if rid is not None:
-            rs.add(_parse_id(rid), decode_fields(rec.value or b""))
+            rs.add(_parse_id(rid), bytes(rec.value or b""))
             return auto
         op = headers.get(OP_HEADER)
         if op is None:  # a record from another front-end
@@ -242,7 +234,7 @@ class StreamStore:
             if rec.key is not None:
                 fields += [b"key", bytes(rec.key)]
             fields += [b"value", bytes(rec.value or b"")]
-            rs.add(sid, fields)
+            rs.add(sid, encode_fields(fields))
             return sid
         value = bytes(rec.value or b"")
         if op == b"del":
@@ -302,8 +294,9 @@ class StreamStore:
         if contiguous and rs is not None and rs.log_end == base:
             rs.log_end = int(result.last_offset) + 1  # nothing foreign in between
 
-    def journal_add(self, rs: RedisStream, sid_text: bytes, fields: Fields, ts: int) -> None:
-        self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), encode_fields(fields))
+    def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
+        """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
+        self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         self._enqueue(rs.name, ts, ((OP_HEADER, op),), value)
@@ -314,7 +307,7 @@ class StreamStore:
 
     async def delete(self, name: str) -> bool:
         existed = self.exists(name)
-        rs = self.streams.pop(name, None)
+        self.streams.pop(name, None)
         self._queues.pop(name, None)
         writer = self._writers.pop(name, None)
         if writer is not None:
@@ -327,8 +320,8 @@ class StreamStore:
                 res = self.core.delete_stream(name)
                 if asyncio.iscoroutine(res):
                     await res
-            except Exception:  # already gone
-                pass
+            except StreamNotFound:
+                pass  # deleted meanwhile by another front-end
         return existed
 
     # -- group state ------------------------------------------------------------------
@@ -390,3 +383,6 @@ def _load_group(d: dict[str, Any]) -> Group:
             c = g.consumers[cb] = Consumer(cb, dtime)
         c.pending[sid] = None
     return g
+
+
+__all__ = ["StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]

@@ -102,7 +102,7 @@ def decr(sid: StreamID) -> StreamID | None:
 class XaddID:
     """The parsed ID argument of XADD: `*`, `ms-*`, or explicit."""
 
-    __slots__ = ("ms", "seq", "auto_ms", "auto_seq")
+    __slots__ = ("auto_ms", "auto_seq", "ms", "seq")
 
     def __init__(self, raw: bytes) -> None:
         self.auto_ms = raw == b"*"

@@ -84,4 +84,10 @@ def key(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-from mqlite.protocols.resp.commands import connection, pubsub, server_info, stream_groups, streams  # noqa: E402,F401
+from mqlite.protocols.resp.commands import (  # noqa: F401
+    connection,
+    pubsub,
+    server_info,
+    stream_groups,
+    streams,
+)

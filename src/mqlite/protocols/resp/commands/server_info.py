@@ -21,7 +21,12 @@ from typing import Any
 from mqlite.protocols.resp.codec import OK, Map, Simple, Verbatim
 from mqlite.protocols.resp.commands import COMMANDS, command, text, to_int
 from mqlite.protocols.resp.commands.connection import REDIS_VERSION
-from mqlite.protocols.resp.errors import CommandError, syntax, unknown_subcommand, wrong_arity
+from mqlite.protocols.resp.errors import (
+    CommandError,
+    syntax,
+    unknown_subcommand,
+    wrong_arity,
+)
 from mqlite.protocols.resp.pubsub_hub import glob_match
 from mqlite.protocols.resp.store import key_of, stream_name
 

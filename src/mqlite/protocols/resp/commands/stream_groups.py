@@ -174,7 +174,7 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
         pe = g.pel[sid]
         pe.delivery_time = now
         pe.delivery_count += 1
-        out.append([fmt(sid), rs.entries.get(sid)])
+        out.append([fmt(sid), rs.fields(sid)])
     _changed(conn, rs)
     return out
 
@@ -413,7 +413,7 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
         if min_idle and now - pe.delivery_time < min_idle:
             continue
         _claim_one(rs, g, sid, consumer, now, delivery_time, retry, justid)
-        out.append(fmt(sid) if justid else [fmt(sid), rs.entries[sid]])
+        out.append(fmt(sid) if justid else [fmt(sid), rs.fields(sid)])
     g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
     _changed(conn, rs)
     return out
@@ -462,7 +462,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
         if min_idle and now - pe.delivery_time < min_idle:
             continue
         _claim_one(rs, g, sid, consumer, now, now, None, justid)
-        claimed.append(fmt(sid) if justid else [fmt(sid), rs.entries[sid]])
+        claimed.append(fmt(sid) if justid else [fmt(sid), rs.fields(sid)])
     if idx < len(pending):
         nxt = pending[idx]
     g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
@@ -472,7 +472,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
 
 # -- XINFO --------------------------------------------------------------------------------
 def _entry_or_nil(rs: RedisStream, sid: StreamID | None) -> Any:
-    return None if sid is None else [fmt(sid), rs.entries[sid]]
+    return None if sid is None else [fmt(sid), rs.fields(sid)]
 
 
 @command("xinfo", -2, group="stream", keys=(2, 2, 1), flags=("readonly",),

@@ -24,7 +24,7 @@ from mqlite.protocols.resp.errors import (
     syntax,
     wrong_arity,
 )
-from mqlite.protocols.resp.model import RedisStream
+from mqlite.protocols.resp.model import RedisStream, decode_fields, encode_fields
 from mqlite.protocols.resp.store import StreamStore, stream_name
 from mqlite.protocols.resp.stream_ids import StreamID, StreamIDError, fmt
 
@@ -36,12 +36,13 @@ def get_stream(conn: Any, raw_key: bytes, create: bool = False) -> RedisStream |
 
 
 def entry_reply(rs: RedisStream, sid: StreamID) -> list[Any]:
-    return [fmt(sid), rs.entries.get(sid)]
+    """`[id, [f, v, ...]]`, or `[id, nil]` for a deleted entry."""
+    return [fmt(sid), rs.fields(sid)]
 
 
 def entries_reply(rs: RedisStream, sids: list[StreamID]) -> list[Any]:
     entries = rs.entries
-    return [[fmt(s), entries[s]] for s in sids]
+    return [[b"%d-%d" % s, decode_fields(entries[s])] for s in sids]
 
 
 def now_ms(conn: Any) -> int:
@@ -50,7 +51,7 @@ def now_ms(conn: Any) -> int:
 
 # -- trimming ---------------------------------------------------------------------------
 class TrimSpec:
-    __slots__ = ("maxlen", "minid", "approx", "limit")
+    __slots__ = ("approx", "limit", "maxlen", "minid")
 
     def __init__(self) -> None:
         self.maxlen: int | None = None
@@ -132,7 +133,7 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
     name = stream_name(argv[1])
     rs = store.streams.get(name)
     if rs is None:
-        xid = ids.XaddID(argv[i])  # validate the ID before creating anything
+        ids.XaddID(argv[i])  # validate the ID before creating anything
         if nomk and not store.exists(name):
             return None
         rs = store.get(name, create=True)
@@ -147,10 +148,10 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
             sid = ids.XaddID(raw_id).next_id(last, ts)
     else:
         sid = ids.XaddID(raw_id).next_id(rs.last_id, ts)
-    fields = argv[i + 1 :]
-    rs.add(sid, fields)
+    value = encode_fields(argv[i + 1 :])
+    rs.add(sid, value)
     text = b"%d-%d" % sid
-    store.journal_add(rs, text, fields, ts)
+    store.journal_add(rs, text, value, ts)
     if spec.maxlen is not None or spec.minid is not None:
         trim(conn, rs, spec)
     store.notify(name)
