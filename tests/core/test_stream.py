@@ -419,3 +419,25 @@ def test_a_zero_budget_disables_the_tail_cache() -> None:
         await core.close()
 
     run(main())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"segment_bytes": 10}, {"retention_ms": -2}, {"max_message_bytes": 0}, {"segment_ms": 0}],
+)
+def test_out_of_range_stream_configs_are_refused_and_nothing_changes(bad: dict[str, int]) -> None:
+    """Rule (Kafka topic configs): -1 means unlimited for retention; sizes and ages have
+    minimums; a refused change leaves the stream as it was."""
+
+    async def main() -> None:
+        core = await _core()
+        s = core.create_stream("c", config={"retention_ms": 1000})
+        with pytest.raises(InvalidValue):
+            s.set_config(**bad)
+        assert s.config.to_dict() == {"retention_ms": 1000}
+        with pytest.raises(InvalidValue):
+            core.create_stream("d", config=bad)
+        assert core.list_streams() == ["c"]
+        await core.close()
+
+    run(main())

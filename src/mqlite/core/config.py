@@ -72,10 +72,19 @@ class StreamConfig:
             raise InvalidValue(
                 "config", f"unknown stream config keys: {sorted(unknown)}", rule="stream-config"
             )
-        for key, value in data.items():
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise InvalidValue(key, f"{key} must be an integer, got {value!r}")
         return cls(**data)
+
+    def __post_init__(self) -> None:
+        for key, low in _MINIMUM.items():
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidValue(key, f"{key} must be an integer, got {value!r}",
+                                   rule="stream-config")
+            if value < low:
+                raise InvalidValue(key, f"{key} must be >= {low}, got {value}",
+                                   rule="stream-config")
 
     def merged(self, other: StreamConfig) -> StreamConfig:
         """This config with `other`'s non-None fields on top."""
@@ -85,6 +94,16 @@ class StreamConfig:
         """Fill every None from `defaults`."""
         return defaults.merged(self)
 
+
+#: Smallest accepted value per field (-1 = unlimited, as Kafka spells it; sizes must
+#: hold at least one RecordBatch header).
+_MINIMUM = {
+    "retention_ms": -1,
+    "retention_bytes": -1,
+    "segment_bytes": 64,
+    "segment_ms": 1,
+    "max_message_bytes": 64,
+}
 
 DEFAULT_STREAM_CONFIG = StreamConfig(
     retention_ms=7 * 24 * 3600 * 1000,  # Kafka log.retention.hours=168

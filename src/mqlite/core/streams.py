@@ -23,9 +23,11 @@ from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, StreamExists, StreamNotFound
+from mqlite.core.logs import to_log_config
 from mqlite.core.naming import validate_stream_name
 from mqlite.core.partition import Partition, TailBudget
 from mqlite.core.stream import Stream
+from mqlite.storage import LogConfig
 
 KIND = "stream"
 MAX_PARTITIONS = 10_000
@@ -63,8 +65,13 @@ class StreamRegistry:
             logs.delete(KIND, orphan)  # data of a stream whose catalog row is gone
 
     # -- internals ------------------------------------------------------------------------
-    def _log_config(self, config: StreamConfig) -> StreamConfig:
-        return config.resolved(self.defaults)
+    def _log_config(self, config: StreamConfig) -> LogConfig:
+        """Storage's LogConfig for a stream config; storage's own range checks become
+        InvalidValue here, before anything is saved or opened."""
+        try:
+            return to_log_config(config, self.defaults)
+        except ValueError as exc:
+            raise InvalidValue("config", str(exc), rule="stream-config") from None
 
     def _open(self, name: str, saved: Mapping[str, Any]) -> Stream:
         config = StreamConfig.from_dict(saved.get("config"))
@@ -116,6 +123,7 @@ class StreamRegistry:
             data.update(dict(config or {}))
             data.update(changes)
             new = StreamConfig.from_dict({k: v for k, v in data.items() if v is not None})
+        effective = self._log_config(new)
         old = stream.config
         stream.config = new
         try:
@@ -123,7 +131,6 @@ class StreamRegistry:
         except BaseException:
             stream.config = old
             raise
-        effective = self._log_config(new)
         for part in stream.partitions:
             self.logs.reconfigure(part.log, effective)
         return new
