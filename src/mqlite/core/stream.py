@@ -11,11 +11,17 @@ Invariants:
 - `append*` return once the append is durable per the broker's fsync policy ("always":
   after the fsync that covers it; otherwise at once);
 - `append_batch(partition, raw)` stores the client's RecordBatch bytes unchanged except
-  the base offset (the Kafka produce path), so fetch returns the producer's bytes.
+  baseOffset and partitionLeaderEpoch (the Kafka produce path), so fetch returns the
+  producer's bytes;
+- `read` returns exactly the stored records, whether from the log or from the
+  partition's cache of recent appends (`core/partition.py`).
 
 Long-poll: `wait_for_data(positions, timeout)` / `wait_for_bytes(positions, min_bytes,
 timeout)` return as soon as any watched partition has data past its position (and, for
-the latter, at least `min_bytes` of batches in total), or when the timeout expires.
+the latter, at least `min_bytes` of batches in total), or when the timeout expires;
+`wait_for_streams(watch, min_bytes, timeout)` does the same over several streams (a
+Kafka fetch spans topics). Timeouts are event-loop time; deleting the stream or closing
+the broker ends the wait (False). A cancelled wait leaves nothing behind.
 
 Kafka idempotence: storage tracks each producer id's epoch and last batches per log
 (rebuilt from the log after a restart); `producer_state(partition, producer_id)` exposes
