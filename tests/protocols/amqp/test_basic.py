@@ -284,3 +284,46 @@ def test_unacked_consumer_does_not_receive_past_its_window(connect: Any) -> None
     assert len(seen) == 10
     counts = connect().channel().queue_declare("hog", passive=True).method
     assert counts.message_count == 290
+
+
+def test_single_active_consumer_gets_everything_until_it_cancels(connect: Any) -> None:
+    """RabbitMQ x-single-active-consumer: one consumer at a time; the next takes over."""
+    conn = connect()
+    ch = conn.channel()
+    conn2 = connect()
+    ch2 = conn2.channel()
+    ch.queue_declare("sac", arguments={"x-single-active-consumer": True})
+    first: list[bytes] = []
+    second: list[bytes] = []
+    tag1 = ch.basic_consume("sac", lambda c, m, p, b: (first.append(b), c.basic_ack(m.delivery_tag)))
+    ch2.basic_consume("sac", lambda c, m, p, b: (second.append(b), c.basic_ack(m.delivery_tag)))
+    for i in range(6):
+        ch.basic_publish("", "sac", b"%d" % i)
+    conn.process_data_events(1.0)
+    conn2.process_data_events(0.2)
+    assert (len(first), second) == (6, [])
+    ch.basic_cancel(tag1)
+    ch.basic_publish("", "sac", b"next")
+    conn.process_data_events(0.2)
+    conn2.process_data_events(1.0)
+    assert second == [b"next"]
+
+
+def test_consumer_priority_serves_the_highest_consumer_with_credit(connect: Any) -> None:
+    """RabbitMQ x-priority: lower-priority consumers get messages only while every
+    higher-priority consumer is blocked (prefetch full)."""
+    a, b = connect(), connect()
+    cha, chb = a.channel(), b.channel()
+    cha.queue_declare("cprio")
+    cha.basic_qos(prefetch_count=2)
+    chb.basic_qos(prefetch_count=2)
+    high: list[Any] = []
+    low: list[Any] = []
+    cha.basic_consume("cprio", lambda c, m, p, body: low.append(m), arguments={"x-priority": 1})
+    chb.basic_consume("cprio", lambda c, m, p, body: high.append(m), arguments={"x-priority": 10})
+    for i in range(3):
+        cha.basic_publish("", "cprio", b"%d" % i)
+    a.process_data_events(0.5)
+    b.process_data_events(0.5)
+    a.process_data_events(0.2)
+    assert (len(high), len(low)) == (2, 1)

@@ -90,7 +90,8 @@ class Consumer:
         self.prefetch = prefetch
         self.unacked = 0
         self.args = args
-        self.priority = args.get("x-priority", 0)
+        prio = args.get("x-priority", 0)
+        self.priority = prio if isinstance(prio, int) and not isinstance(prio, bool) else 0
         self.task: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()
         self.active = True
@@ -119,6 +120,15 @@ class Consumer:
             n = min(n, ch.global_prefetch - len(ch.unacked))
         return n
 
+    def outranked(self) -> bool:
+        """RabbitMQ consumer priorities (x-priority): a consumer gets messages only while
+        no higher-priority consumer of the queue has credit."""
+        qrec = self.qrec
+        if qrec is None or len(qrec.consumers) < 2:
+            return False
+        mine = self.priority
+        return any(c.priority > mine and c.credit() > 0 for c in qrec.consumers.values())
+
     def poke(self) -> None:
         if self.blocked:
             self.blocked = False
@@ -137,6 +147,8 @@ class Consumer:
                     first = next(iter(qrec.consumers.values()), None)
                     if first is not self:
                         n = 0
+                if n > 0 and self.outranked():
+                    n = 0
                 if n <= 0:
                     self.blocked = True
                     self.wake.clear()
@@ -144,6 +156,10 @@ class Consumer:
                     continue
                 msgs = await queue.receive(n, POLL_WAIT, INF, owner=ch)
                 if not msgs:
+                    continue
+                if self.outranked():  # a higher-priority consumer came or got credit
+                    for m in reversed(msgs):
+                        queue.release(m.receipt)
                     continue
                 if not self.active or ch.closing:
                     for m in msgs:
@@ -232,6 +248,10 @@ class Channel:
         if not no_ack:
             consumer.unacked += tag - self.next_tag
             self.leased[id(queue)] = queue
+            if qrec is not None and len(qrec.consumers) > 1 and consumer.credit() <= 0:
+                for other in qrec.consumers.values():  # lower priorities may run now
+                    if other.priority < consumer.priority:
+                        other.poke()
         self.next_tag = tag
         self.conn.send_many(out)
 
@@ -329,10 +349,8 @@ class Channel:
         consumer.stop()
         if consumer.qrec is not None:
             self.broker.consumer_removed(consumer.qrec, consumer)
-            if consumer.qrec.single_active:
-                for other in consumer.qrec.consumers.values():
-                    other.blocked = True
-                    other.poke()
+            for other in consumer.qrec.consumers.values():  # single-active, priorities
+                other.poke()
         elif self.reply_token:
             self.broker.reply_to.pop(self.reply_token, None)
             self.reply_token = None
