@@ -255,3 +255,26 @@ def test_send_batch_raises_the_refused_entrys_error_after_sending_the_rest() -> 
         with pytest.raises(InvalidValue):
             q.send_batch(["ok", {"body": "late", "delay": 10_000}])
         assert [m.body for m in q.receive(max_messages=10)] == [b"ok"]
+
+
+def test_a_call_racing_close_returns_or_raises_but_never_hangs() -> None:
+    """Rule: close() ends pending long-polls; concurrent callers get a result or
+    RuntimeError('the broker is closed')."""
+    broker = mqlite.Broker()
+    s = broker.stream("race")
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            outcome.append(s.read(0, 0, wait=30))
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    while not broker.call(lambda core: core.get_stream("race").partitions[0].waiters):
+        pass
+    broker.close()
+    t.join(timeout=10)
+    assert not t.is_alive()
+    assert outcome and (outcome[0] == [] or isinstance(outcome[0], (RuntimeError, StreamNotFound)))

@@ -66,7 +66,19 @@ class _LoopThread:
         async def runner() -> T:
             return await awaitable
 
-        return asyncio.run_coroutine_threadsafe(runner(), self.loop).result()
+        try:
+            fut = asyncio.run_coroutine_threadsafe(runner(), self.loop)
+        except RuntimeError:  # the loop is closed
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise RuntimeError("the broker is closed") from None
+        while True:  # poll, so a call racing close() cannot wait forever
+            try:
+                return fut.result(timeout=0.5)
+            except TimeoutError:
+                if not self.thread.is_alive():
+                    fut.cancel()
+                    raise RuntimeError("the broker is closed") from None
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
