@@ -341,7 +341,8 @@ class AsyncBroker:
         return self._core
 
     async def queue(self, name: str, **attributes: Any) -> AsyncQueue:
-        """Get or create a queue (attributes as SQS names them, or QueueConfig fields)."""
+        """Get or create a queue; attributes are QueueConfig fields (visibility_timeout,
+        delay, retention, fifo, content_based_dedup, redrive, max_message_bytes, ...)."""
         self.core.queue(name, **attributes)
         return AsyncQueue(self.core, name)
 
