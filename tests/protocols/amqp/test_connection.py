@@ -201,3 +201,27 @@ def test_publisher_is_told_connection_blocked_under_disk_alarm(mqlite_server_fac
     assert isinstance(frames[-1], commands.Connection.Blocked)
     assert frames[-1].reason == "low on disk"
     sock.close()
+
+
+def test_server_shutdown_closes_clients_with_connection_forced(mqlite_server: Any) -> None:
+    """RabbitMQ: 320 CONNECTION_FORCED when the broker shuts down."""
+    conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+    mqlite_server.stop()
+    with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as err:
+        conn.process_data_events(2.0)
+        conn.channel()
+    assert err.value.reply_code == 320
+
+
+def test_virtual_hosts_are_separate_namespaces(mqlite_server_factory: Any) -> None:
+    """Entities of one vhost are invisible from another (vhost '/' is the default)."""
+    server = mqlite_server_factory(extra={"amqp_vhosts": "tenant-a"})
+    a = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port,
+                                                          virtual_host="tenant-a")).channel()
+    root = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port)).channel()
+    a.queue_declare("shared-name")
+    a.basic_publish("", "shared-name", b"in-a")
+    root.queue_declare("shared-name")
+    assert root.basic_get("shared-name")[0] is None
+    assert a.basic_get("shared-name", auto_ack=True)[2] == b"in-a"
+    a.exchange_declare("amq.topic", "topic", passive=True)

@@ -185,6 +185,17 @@ class AmqpConnection(Connection):
         self.channels.clear()
         self.broker.connection_closed(self)
 
+    def close(self) -> None:
+        """Server shutdown (Listener.close) of an open connection: RabbitMQ's
+        320 CONNECTION_FORCED, then close; internal closes have left 'opened' already."""
+        if self.state == "opened" and not self.closed:
+            self.state = "dead"
+            self.send_method(0, commands.Connection.Close(
+                reply_code=E.CONNECTION_FORCED,
+                reply_text="CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'",
+                class_id=0, method_id=0))
+        super().close()
+
     # -- output -----------------------------------------------------------------------
     def send_method(self, channel: int, method: Any) -> None:
         self.send(encode_method(channel, method))
