@@ -104,14 +104,11 @@ def _worker(kind: str, endpoint: str, url: str, duration: float, conc: int, out:
 
             async def receiver() -> None:
                 nonlocal count, last
-                empty = 0
-                while time.monotonic() < deadline and empty < 2:
+                while time.monotonic() < deadline:
                     async with session.post(endpoint + "/", data=recv_body, headers=recv_h) as r:
                         msgs = orjson.loads(await r.read()).get("Messages", [])
                     if not msgs:
-                        empty += 1
                         continue
-                    empty = 0
                     dele = {"QueueUrl": url, "Entries": [
                         {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]}
                     body = orjson.dumps(dele)
