@@ -16,7 +16,7 @@ from mqlite.errors import StorageError
 CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 
