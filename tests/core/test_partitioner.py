@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import warnings
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +12,13 @@ with warnings.catch_warnings():  # kafka-python's import uses a deprecated impor
     warnings.simplefilter("ignore", DeprecationWarning)
     from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from mqlite.core.partitioner import RoundRobin, Sticky, murmur2, partition_for_key, to_positive
+from mqlite.core.partitioner import (
+    RoundRobin,
+    Sticky,
+    murmur2,
+    partition_for_key,
+    to_positive,
+)
 
 # Kafka clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java testMurmur2
 JAVA_UTILS_TEST_VECTORS = [
