@@ -56,6 +56,16 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise TimeoutError(url)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds of a process (Linux /proc), for load-independent rates."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def signed_headers(endpoint: str, target: str, body: bytes) -> dict[str, str]:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -159,32 +169,41 @@ async def wakeup(endpoint: str, url: str, samples: int) -> list[float]:
     return lat
 
 
-def bench_target(name: str, endpoint: str, args: argparse.Namespace, rounds: int) -> dict[str, Any]:
+def bench_target(name: str, endpoint: str, args: argparse.Namespace, rounds: int, pid: int) -> dict[str, Any]:
     import aiohttp
 
     async def setup(qname: str) -> str:
         async with aiohttp.ClientSession() as s:
             return str((await call(s, endpoint, "CreateQueue", {"QueueName": qname}))["QueueUrl"])
 
-    send_rate = recv_rate = 0.0
+    send_rate = recv_rate = send_cpu = recv_cpu = 0.0
     for r in range(rounds):
         url = asyncio.run(setup(f"bench{r}"))
         print(f"[{name}] round {r + 1}/{rounds} send: {args.procs} procs x {args.conc} conc, "
               f"{args.duration}s ...", flush=True)
+        c0 = cpu_seconds(pid)
         sent, dt = run_phase("send", endpoint, url, args.duration, args.procs, args.conc)
-        print(f"[{name}]   sent {sent} msgs in {dt:.1f}s = {sent / dt:,.0f} msg/s", flush=True)
+        cpu = max(cpu_seconds(pid) - c0, 1e-9)
+        print(f"[{name}]   sent {sent} msgs in {dt:.1f}s = {sent / dt:,.0f} msg/s "
+              f"({sent / cpu:,.0f} msg per server CPU-second)", flush=True)
         send_rate = max(send_rate, sent / dt)
+        send_cpu = max(send_cpu, sent / cpu)
         print(f"[{name}] receive+delete ...", flush=True)
+        c0 = cpu_seconds(pid)
         got, dt = run_phase("recv", endpoint, url, args.duration, args.procs, args.conc)
-        print(f"[{name}]   received+deleted {got} msgs in {dt:.1f}s = {got / dt:,.0f} msg/s", flush=True)
+        cpu = max(cpu_seconds(pid) - c0, 1e-9)
+        print(f"[{name}]   received+deleted {got} msgs in {dt:.1f}s = {got / dt:,.0f} msg/s "
+              f"({got / cpu:,.0f} msg per server CPU-second, incl. idle polls after draining)", flush=True)
         recv_rate = max(recv_rate, got / dt)
+        recv_cpu = max(recv_cpu, got / cpu)
     wurl = asyncio.run(setup("wake"))
     lat = asyncio.run(wakeup(endpoint, wurl, args.samples))
     lat.sort()
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"[{name}] long-poll wake-up (send start -> receive returns): p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
-    return {"send": send_rate, "recv": recv_rate, "p50": p50, "p99": p99}
+    return {"send": send_rate, "recv": recv_rate, "p50": p50, "p99": p99,
+            "send_cpu": send_cpu, "recv_cpu": recv_cpu}
 
 
 def main() -> None:
@@ -209,26 +228,28 @@ def main() -> None:
     try:
         endpoint = f"http://127.0.0.1:{port}"
         wait_http(endpoint + "/_mqlite/health")
-        results["mqlite"] = bench_target("mqlite", endpoint, args, args.rounds)
+        results["mqlite"] = bench_target("mqlite", endpoint, args, args.rounds, server.pid)
     finally:
         server.terminate()
         server.wait(20)
         shutil.rmtree(data, ignore_errors=True)
     if not args.skip_moto:
         mport = free_port()
-        moto = subprocess.Popen(["moto_server", "-p", str(mport)], stdout=subprocess.DEVNULL,
+        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(mport)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
             endpoint = f"http://127.0.0.1:{mport}"
             wait_http(endpoint + "/moto-api/")
-            results["moto"] = bench_target("moto", endpoint, args, 1)
+            results["moto"] = bench_target("moto", endpoint, args, 1, moto.pid)
         finally:
             moto.terminate()
             moto.wait(20)
-    print("\n| server | SendMessageBatch msg/s | Receive+DeleteBatch msg/s | wake-up p50 ms | p99 ms |")
-    print("|---|---|---|---|---|")
+    print("\n| server | SendMessageBatch msg/s | Receive+DeleteBatch msg/s | send msg/CPU-s "
+          "| recv+del msg/CPU-s | wake-up p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['send']:,.0f} | {r['recv']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |")
+        print(f"| {name} | {r['send']:,.0f} | {r['recv']:,.0f} | {r['send_cpu']:,.0f} | "
+              f"{r['recv_cpu']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} |")
     if "moto" in results:
         m, q = results["mqlite"], results["moto"]
         print(f"\nratio mqlite/moto: send {m['send'] / max(q['send'], 1e-9):.1f}x, "
