@@ -101,4 +101,5 @@ def copy_for_move(st: Stored, source: str) -> Stored:
         st.priority, 0, st.expire_at, st.routing_key, st.source or source,
     )
     moved.size = st.size
+    moved.own_id = True
     return moved

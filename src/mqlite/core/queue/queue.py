@@ -20,6 +20,29 @@ delete (stale receipts are no-ops); `lwm` = the lowest offset not done.
 Concurrency: core's event loop only (docs/architecture.md); `send`/`receive` are async
 (durability, long polls, dead-letter moves); the rest are plain methods. Expiries
 (visibility, delay) are applied lazily on every operation and by `tick()`.
+
+Public API (the contract front-ends code against):
+
+    await send(body, attributes=None, *, delay=None, group_id=None, dedup_id=None,
+               priority=None, ttl_ms=None, meta=None, routing_key="") -> SendResult
+    await send_envelope(Envelope) -> SendResult
+    await send_batch([Envelope]) -> [SendResult | CoreError]       one append
+    await receive(max_messages=1, wait=0.0, visibility_timeout=None, *, owner=None,
+                  attempt_id=None) -> [Message]
+    delete(receipt) -> Ack            (await it for durability under fsync=always)
+    await delete_batch([receipt]) -> [None | CoreError]
+    change_visibility(receipt, seconds); change_visibility_batch([(receipt, s)])
+    release(receipt)                  requeue at the original position (AMQP requeue)
+    release_owner(owner) -> int       requeue all of a closed channel's leases
+    await reject(receipt)             AMQP reject/nack requeue=false: dead-letter
+    purge() -> Ack; last_purge_ms; counts() -> QueueCounts(visible, in_flight, delayed)
+    tick(); await expire_heads()      (the registry ticks every queue)
+
+AMQP consumers (push with a prefetch window) are a loop in the front-end:
+`await queue.receive(window_free, wait=20, visibility_timeout=math.inf, owner=channel)`
+returns as soon as anything is visible; leases with `math.inf` last until `delete`
+(ack), `release` (nack/reject requeue), `reject`, or `release_owner(channel)`, and are
+released on restart (their channel is gone), counting as a delivery.
 """
 
 from __future__ import annotations
@@ -46,7 +69,7 @@ from mqlite.core.queue import deadletter
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.leases import INF, parse_receipt
 from mqlite.core.queue.records import Stored, attribute_bytes, encode, message_id
-from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _wrap
+from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _send_result, _wrap
 from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, QueueState
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
@@ -198,12 +221,12 @@ class Queue(QueueState):
                 st.offset = base + j
                 if not st.id:
                     st.id = message_id(prefix, st.offset)
-            ar = self._log.append([encode(st, prefix) for _, st in chunk], now_ms=now)
+            ar = self._log.append([encode(st) for _, st in chunk], now_ms=now)
             durable.append(ar.durable)
             assert ar.base_offset == base, "queue logs have one writer: their queue"
             for i, st in chunk:
                 self._admit(st, now)
-                results[i] = SendResult(st.id, f"{st.offset:020d}", False, st.offset)
+                results[i] = _send_result(st.id, f"{st.offset:020d}", False, st.offset)
         if fresh:
             self._notify()
             if cfg.overflow == "drop-head" and (limit_len is not None or limit_bytes is not None):

@@ -40,7 +40,7 @@ class Stored:
 
     __slots__ = (
         "offset", "timestamp", "id", "body", "attributes", "meta", "group_id", "dedup_id",
-        "priority", "visible_at", "expire_at", "routing_key", "source", "size",
+        "priority", "visible_at", "expire_at", "routing_key", "source", "size", "own_id",
     )
 
     def __init__(
@@ -73,6 +73,7 @@ class Stored:
         self.routing_key = routing_key
         self.source = source
         self.size = len(body)
+        self.own_id = False  # True: the id is not the queue's derived one (store it)
 
     def __repr__(self) -> str:
         return f"Stored(offset={self.offset}, id={self.id!r}, group={self.group_id!r})"
@@ -99,9 +100,15 @@ def message_id(prefix: str, offset: int) -> str:
     return f"{prefix}{offset:012x}"
 
 
-def encode(st: Stored, prefix: str) -> RecordIn:
+def encode(st: Stored) -> RecordIn:
+    if not (
+        st.own_id or st.attributes or st.meta or st.group_id is not None
+        or st.dedup_id is not None or st.priority or st.visible_at or st.expire_at
+        or st.routing_key or st.source is not None
+    ):
+        return RecordIn(None, st.body, (), st.timestamp)
     headers: list[tuple[str, bytes | None]] = []
-    if st.id != message_id(prefix, st.offset):
+    if st.own_id:
         headers.append(("i", st.id.encode()))
     for name, attr in st.attributes.items():
         value = attr.value
@@ -162,7 +169,9 @@ def decode(rec: Record, prefix: str) -> Stored:
             rkey = v.decode()
         elif name == "s":
             source = v.decode()
-    return Stored(
-        rec.offset, rec.timestamp, mid or message_id(prefix, rec.offset), rec.value or b"", attributes, meta,
-        group, dedup, priority, visible, expire, rkey, source,
+    st = Stored(
+        rec.offset, rec.timestamp, mid or message_id(prefix, rec.offset), rec.value or b"",
+        attributes, meta, group, dedup, priority, visible, expire, rkey, source,
     )
+    st.own_id = bool(mid)
+    return st

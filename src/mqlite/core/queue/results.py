@@ -5,10 +5,13 @@ receipt for deletes and purges). Frozen and slotted; no state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Generator
+import dataclasses
+from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +60,22 @@ def _wrap(fut: Future[Any]) -> Awaitable[Any] | None:
         fut.result()
         return None
     return asyncio.wrap_future(fut)
+
+
+def fast_constructor(cls: type[T]) -> Callable[..., T]:
+    """A positional constructor for a frozen slotted dataclass that sets the slots
+    directly (its generated `__init__` pays `object.__setattr__` per field; this is
+    ~3x cheaper). Same object, same fields, in the dataclass's field order; every
+    field must be given."""
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    env: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def make({', '.join(fields)}):", "    obj = _new(_cls)"]
+    for i, name in enumerate(fields):
+        env[f"_s{i}"] = cls.__dict__[name].__set__
+        lines.append(f"    _s{i}(obj, {name})")
+    lines.append("    return obj")
+    exec("\n".join(lines), env)  # like dataclasses' own generated __init__
+    return env["make"]  # type: ignore[no-any-return]
+
+
+_send_result = fast_constructor(SendResult)

@@ -12,7 +12,6 @@ Concurrency: core's event loop only.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import heapq
 import math
 from collections import deque
@@ -30,27 +29,11 @@ from mqlite.core.queue.journal import Journal
 from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.leases import INF, Lease, make_receipt
 from mqlite.core.queue.records import Stored, decode, id_prefix
-from mqlite.core.queue.results import QueueCounts
+from mqlite.core.queue.results import QueueCounts, fast_constructor
 
-# Message is a frozen slotted dataclass whose generated __init__ costs ~1.5x the rest
-# of a receive; deliveries build it through its slot descriptors (same object, same
-# fields, validated by the dataclass's own field list).
-_MESSAGE_SLOTS = tuple(Message.__dict__[f.name].__set__ for f in dataclasses.fields(Message))
-_new = object.__new__
-
-
-def _build_message_factory() -> Callable[..., Message]:
-    names = [f"a{i}" for i in range(len(_MESSAGE_SLOTS))]
-    lines = [f"def _message({', '.join(names)}):", "    m = _new(Message)"]
-    lines += [f"    _s{i}(m, {name})" for i, name in enumerate(names)]
-    lines.append("    return m")
-    env: dict[str, Any] = {"_new": _new, "Message": Message}
-    env.update({f"_s{i}": setter for i, setter in enumerate(_MESSAGE_SLOTS)})
-    exec("\n".join(lines), env)  # an unrolled constructor, like dataclasses' own
-    return env["_message"]  # type: ignore[no-any-return]
-
-
-_message = _build_message_factory()
+# Message is a frozen slotted dataclass whose generated __init__ costs more than the
+# rest of a delivery; deliveries build it through its slot descriptors instead.
+_message = fast_constructor(Message)
 
 
 READ_AHEAD = 512  # records decoded per log read when scanning
