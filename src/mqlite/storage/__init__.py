@@ -5,6 +5,10 @@ Public names (the contract in docs/architecture.md, section "storage"):
 `Log`, `LogConfig`, `AppendResult`, `ProducerState`; `FileLog`, `MemoryLog`;
 `FsyncPolicy`, `GroupCommitter`; `acquire_dir_lock`, `DirLock`; errors in
 `mqlite.storage.errors`. Imports only `mqlite.errors` from the rest of mqlite.
+
+Modules: recordbatch (v2 codec; byte layout) + batchheader (types, header checks),
+varint, compression, log (the `Log` contract), memlog, filelog, segment, index
+(offset + time index), commit (group commit), lock (data-dir lock), errors.
 """
 
 from __future__ import annotations

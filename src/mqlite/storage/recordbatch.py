@@ -32,6 +32,8 @@ Invariants: `encode_batch` always produces a batch `validate_batch` accepts;
 `decode_batch(encode_batch(rs))` returns rs with offsets and timestamps assigned.
 Input records for `encode_batch` may be `RecordIn` (key, value, headers, timestamp),
 plain tuples of 2 to 4 of those fields in that order, or `Record`s (offset ignored).
+The value types (`Record`, `RecordIn`, `BatchHeader`) and the header-only checks
+(`parse_header`, `validate_batch`, ...) live in batchheader.py and are re-exported here.
 Pure functions over bytes; thread-safe.
 """
 
