@@ -59,6 +59,28 @@ async def core_e2e(seconds: float, fsync: str) -> tuple[float, float]:
         return rate, cpu_rate
 
 
+async def split_costs(fsync: str, cycles: int = 3000) -> tuple[float, float, float]:
+    """CPU microseconds per message spent in send, receive and delete (batches of 10)."""
+    with tempfile.TemporaryDirectory() as d:
+        core = await BrokerCore.open(Path(d), CoreConfig(fsync=fsync, maintenance_interval=0))
+        q = core.create_queue("split")
+        batch = [Envelope(BODY) for _ in range(10)]
+        ts = tr = td = 0.0
+        pt = time.process_time
+        for _ in range(cycles):
+            a = pt()
+            await q.send_batch(batch)
+            b = pt()
+            got = await q.receive(10)
+            c = pt()
+            await q.delete_batch([m.receipt for m in got])
+            e = pt()
+            ts, tr, td = ts + b - a, tr + c - b, td + e - c
+        await core.close()
+        n = cycles * 10 / 1e6
+        return ts / n, tr / n, td / n
+
+
 def embedded_e2e(seconds: float, fsync: str) -> tuple[float, float]:
     import mqlite
 
@@ -130,6 +152,9 @@ def main() -> None:
         r, c = max(x[0] for x in runs), max(x[1] for x in runs)
         print(f"core API, send->receive->delete in 10s (best of 3): {r:,.0f} msg/s end to end (wall); "
               f"{c:,.0f} msg per CPU-second of the process", flush=True)
+        sends, recvs, dels = asyncio.run(split_costs(args.fsync))
+        print(f"CPU per message: send {sends:.1f} us, receive {recvs:.1f} us, "
+              f"delete {dels:.1f} us", flush=True)
         runs = [embedded_e2e(args.seconds / 3, args.fsync) for _ in range(3)]
         r2, c2 = max(x[0] for x in runs), max(x[1] for x in runs)
         print(f"embedded mqlite.Broker API, same loop: {r2:,.0f} msg/s (wall); "

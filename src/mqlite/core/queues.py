@@ -18,6 +18,7 @@ Concurrency: core's single event loop (see docs/architecture.md); no locks.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from typing import Any
 
@@ -194,7 +195,7 @@ class QueueRegistry:
     ) -> moves.MoveTask:
         return moves.start_move(self.get(source), destination, max_per_second)
 
-    def list_message_moves(self, source: str) -> list[moves.MoveTask]:
+    def list_message_moves(self, source: str) -> builtins.list[moves.MoveTask]:
         return list(reversed(self.get(source).move_tasks))[:10]
 
     def cancel_message_move(self, handle: str) -> moves.MoveTask:
