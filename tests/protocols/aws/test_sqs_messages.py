@@ -250,3 +250,32 @@ def test_long_poll_of_a_departed_client_gives_its_message_back(sqs_json, aws_ser
     sqs_json.send_message(QueueUrl=url, MessageBody="for the living")
     got = sqs_json.receive_message(QueueUrl=url, WaitTimeSeconds=5)
     assert [m["Body"] for m in got["Messages"]] == ["for the living"]
+
+
+def test_fifo_receive_request_attempt_id_retry_returns_the_same_messages(sqs) -> None:
+    """ReceiveRequestAttemptId: a retried FIFO receive gets the same batch back."""
+    url = sqs.create_queue(QueueName="retry.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"r{i}", MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="att-1")["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, ReceiveRequestAttemptId="att-1")["Messages"]
+    assert [m["MessageId"] for m in again] == [m["MessageId"] for m in first]
+    assert [m["ReceiptHandle"] for m in again] == [m["ReceiptHandle"] for m in first]
+
+
+def test_unknown_system_attribute_name_is_refused(sqs) -> None:
+    url = sqs.create_queue(QueueName="sysattr")["QueueUrl"]
+    with pytest.raises(ClientError) as info:
+        sqs.receive_message(QueueUrl=url, AttributeNames=["Bogus"])
+    assert code(info) == "InvalidAttributeName"
+
+
+def test_per_message_group_throughput_needs_message_group_dedup_scope(sqs) -> None:
+    with pytest.raises(ClientError) as info:
+        sqs.create_queue(QueueName="ht.fifo", Attributes={"FifoQueue": "true", "FifoThroughputLimit": "perMessageGroupId"})
+    assert code(info) == "InvalidAttributeValue"
+    url = sqs.create_queue(QueueName="ht.fifo", Attributes={
+        "FifoQueue": "true", "FifoThroughputLimit": "perMessageGroupId", "DeduplicationScope": "messageGroup"})["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["FifoThroughputLimit"] == "perMessageGroupId"
+    assert attrs["DeduplicationScope"] == "messageGroup"

@@ -266,6 +266,10 @@ class MessageActions:
         kwargs: dict[str, Any] = {}
         if attempt is not None and queue.config.fifo:
             kwargs["attempt_id"] = attempt
+        sys_names = set(p.get("AttributeNames") or ()) | set(p.get("MessageSystemAttributeNames") or ())
+        for n in sys_names:
+            if n != "All" and n not in SYSTEM_ATTRIBUTES:
+                raise AwsError("InvalidAttributeName", f"Unknown Attribute {n}.", 400)
         msgs = await queue.receive(max_n, float(wait), vis, **kwargs)
         if not msgs:
             return {}
@@ -275,7 +279,6 @@ class MessageActions:
             for m in msgs:
                 queue.release(m.receipt)
             return {}
-        sys_names = set(p.get("AttributeNames") or ()) | set(p.get("MessageSystemAttributeNames") or ())
         attr_names = list(p.get("MessageAttributeNames") or ())
         fifo = bool(queue.config.fifo)
         return {"Messages": [render_message(ctx, m, sys_names, attr_names, fifo) for m in msgs]}

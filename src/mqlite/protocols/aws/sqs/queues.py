@@ -56,7 +56,9 @@ class QueueActions:
 
     def reconfigure(self, queue: Any, changes: dict[str, Any]) -> None:
         if changes:
-            self.core.queues.set_config(queue.name, queue.config.replace(**changes))
+            cfg = queue.config.replace(**changes)
+            _check_fifo_throughput(cfg)
+            self.core.queues.set_config(queue.name, cfg)
 
     # -- handlers -----------------------------------------------------------------------
     async def create_queue(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class QueueActions:
                     )
             return {"QueueUrl": queue_url(ctx, name)}
         cfg = QueueConfig.from_attributes(fifo=fifo, **changes)
+        _check_fifo_throughput(cfg)
         self.core.create_queue(name, cfg)
         state = {"created": now_s(), "modified": now_s(), **state_changes}
         if p.get("tags"):
@@ -183,6 +186,17 @@ class QueueActions:
             if redrive is not None and redrive.dead_letter_target == target:
                 sources.append(name)
         return sources
+
+
+def _check_fifo_throughput(cfg: QueueConfig) -> None:
+    """FifoThroughputLimit=perMessageGroupId needs DeduplicationScope=messageGroup."""
+    if cfg.fifo_throughput_limit == "perMessageGroupId" and cfg.dedup_scope != "messageGroup":
+        raise AwsError(
+            "InvalidAttributeValue",
+            "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId "
+            "is allowed only when DeduplicationScope is messageGroup.",
+            400,
+        )
 
 
 def _json_equal(a: str, b: str) -> bool:
