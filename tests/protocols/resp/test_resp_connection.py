@@ -155,3 +155,26 @@ def test_keyspace_commands_cover_streams(r: redis.Redis) -> None:
     assert r.dbsize() == 0 and r.keys() == []
     t = r.time()
     assert t[0] > 1_600_000_000
+
+
+def test_multi_exec_runs_queued_commands_in_order(r: redis.Redis) -> None:
+    """MULTI/EXEC (redis-py's default pipeline): +QUEUED, then an array of replies."""
+    pipe = r.pipeline()  # transaction=True
+    pipe.xadd("tx", {"a": 1}, id="1-0")
+    pipe.xadd("tx", {"a": 2}, id="1-0")  # fails at run time: error inside the array
+    pipe.xlen("tx")
+    pipe.delete("tx")
+    pipe.exists("tx")
+    results = pipe.execute(raise_on_error=False)
+    assert results[0] == b"1-0" and isinstance(results[1], redis.ResponseError)
+    assert results[2:] == [1, 1, 0]
+
+
+def test_exec_without_multi_and_execabort(resp_server: Any) -> None:
+    """EXEC without MULTI is an error; a command that fails to queue aborts EXEC."""
+    out = raw(resp_server.redis_port, b"EXEC\r\nMULTI\r\nNOPE\r\nPING\r\nEXEC\r\n")
+    assert out == (
+        b"-ERR EXEC without MULTI\r\n+OK\r\n"
+        b"-ERR unknown command 'NOPE', with args beginning with: \r\n+QUEUED\r\n"
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    )

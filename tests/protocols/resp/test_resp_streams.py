@@ -164,3 +164,14 @@ def test_records_appended_by_another_front_end_read_as_entries(resp_server: Any)
     got = r.xreadgroup("g", "c", {"shared": ">"})
     rows = next(iter(got.values()))[0] if isinstance(got, dict) else got[0][1]
     assert [e[0] for e in rows] == [b"1-0", b"5000-0"]
+
+
+def test_large_entries_are_stored_and_survive_restart(resp_server: Any) -> None:
+    """Entries over Kafka's 1 MB default fit in streams created through Redis (64 MB)."""
+    r = redis.Redis(port=resp_server.redis_port)
+    big = b"x" * (3 * 1024 * 1024)
+    r.xadd("big", {"blob": big}, id="1-0")
+    r.close()
+    resp_server.restart()
+    r = redis.Redis(port=resp_server.redis_port)
+    assert r.xrange("big")[0][1][b"blob"] == big

@@ -90,6 +90,7 @@ class RedisStream:
         self.groups: dict[bytes, Group] = {}
         self.waiters: list[asyncio.Future[None]] = []
         self.log_end = 0  # next log offset not yet reflected here (see store._sync)
+        self.max_value = 1 << 62  # largest encoded entry the stream's log accepts
 
     # -- entries ----------------------------------------------------------------------
     def __len__(self) -> int:

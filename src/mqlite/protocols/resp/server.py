@@ -132,6 +132,9 @@ class RespConnection(Connection):
         self.push_bytes = 0
         self.push_scheduled = False
         self.reading_paused = False
+        self.multi: list[list[bytes]] | None = None  # MULTI queue
+        self.multi_dirty = False
+        self.no_block = False  # inside EXEC: blocking reads answer at once
 
     # -- lifecycle --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -166,6 +169,7 @@ class RespConnection(Connection):
 
     # -- input ------------------------------------------------------------------------
     def on_data(self, data: bytes) -> None:
+        self.last_time = time.time()
         cmds = self.parser.feed(data)
         if cmds:
             self.pending.extend(cmds)
@@ -180,6 +184,10 @@ class RespConnection(Connection):
     def _run(self) -> None:
         self.running = True
         out = self.out
+        if self.push_buf:  # pub/sub messages queued earlier go before these replies
+            out.extend(self.push_buf)
+            self.push_buf = []
+            self.push_bytes = 0
         try:
             while self.pending and not self.closing:
                 argv = self.pending.popleft()
@@ -248,13 +256,18 @@ class RespConnection(Connection):
         self.last_cmd = name
         if cmd is None:
             state.stats["rejected"] += 1
+            self.multi_dirty = self.multi is not None
             return Error(unknown_command(argv).text)
         n = len(argv)
         if (cmd.arity > 0 and n != cmd.arity) or (cmd.arity < 0 and n < -cmd.arity):
             state.stats["rejected"] += 1
+            self.multi_dirty = self.multi is not None
             return Error(wrong_arity(cmd.name).text)
         if not self.authed and not cmd.noauth:
             return Error(NOAUTH)
+        if self.multi is not None and name not in _NOT_QUEUED and not self.no_block:
+            self.multi.append(argv)
+            return _QUEUED
         if not self.resp3 and (self.channels or self.patterns or self.shard_channels) and not cmd.pubsub_ok:
             return Error(subscribed_context(cmd.name).text)
         try:
@@ -323,6 +336,10 @@ class RespConnection(Connection):
     def kill(self) -> None:
         self.closing = True
         self.close()
+
+
+_NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
+_QUEUED = Raw(b"+QUEUED\r\n")
 
 
 def _known(exc: Exception) -> bool:

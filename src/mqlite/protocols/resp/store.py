@@ -51,6 +51,8 @@ GROUPS_NS = "resp/groups"
 ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
+RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
 
 
 _VALID = re.compile(rb"[a-zA-Z0-9._-]{1,249}")
@@ -178,7 +180,12 @@ class StreamStore:
 
     def _load(self, name: str) -> RedisStream:
         rs = RedisStream(name)
-        stream = self._core_stream(name)
+        try:
+            stream = self.core.get_stream(name)
+        except StreamNotFound:  # a new key: room for Redis-sized entries
+            stream = self.core.create_stream(name, 1, {"max_message_bytes": MAX_MESSAGE_BYTES})
+        limit = stream.effective_config.max_message_bytes or MAX_MESSAGE_BYTES
+        rs.max_value = max(0, int(limit) - RECORD_OVERHEAD)
         offset = stream.earliest(0)
         end = stream.latest(0)
         auto: StreamID = MIN_ID

@@ -90,4 +90,5 @@ from mqlite.protocols.resp.commands import (  # noqa: F401
     server_info,
     stream_groups,
     streams,
+    transactions,
 )

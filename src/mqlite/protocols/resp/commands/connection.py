@@ -270,6 +270,7 @@ def quit_(conn: Any, argv: list[bytes]) -> Any:
 def reset(conn: Any, argv: list[bytes]) -> Any:
     """RESET: leave pub/sub, RESP2, default user, no name."""
     conn.state.pubsub.drop(conn)
+    conn.multi = None
     conn.resp3 = False
     conn.name = b""
     conn.db = 0

@@ -241,7 +241,7 @@ def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
         rs = store.streams[name]
         rs.groups[gname].consumer(consumer, now_ms(conn))
         _changed(conn, rs)
-    if block is None or any(s is not None for _, _, s in specs):
+    if block is None or conn.no_block or any(s is not None for _, _, s in specs):
         return NULL_ARRAY
     return block_until(conn, names, block, lambda: attempt(False))
 

@@ -149,6 +149,11 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
     else:
         sid = ids.XaddID(raw_id).next_id(rs.last_id, ts)
     value = encode_fields(argv[i + 1 :])
+    if len(value) > rs.max_value:
+        raise CommandError(
+            f"ERR entry of {len(value)} bytes is over the stream's max.message.bytes "
+            f"({rs.max_value} bytes of fields)"
+        )
     rs.add(sid, value)
     text = b"%d-%d" % sid
     store.journal_add(rs, text, value, ts)
@@ -294,7 +299,7 @@ def xread(conn: Any, argv: list[bytes]) -> Any:
     result = attempt()
     if result is not None:
         return result
-    if block is None:
+    if block is None or conn.no_block:
         return NULL_ARRAY
     return block_until(conn, names, block, attempt)
 
