@@ -50,10 +50,10 @@ def validation(value: object, member: str, constraint: str) -> AwsError:
     )
 
 
-def map_core_error(exc: BaseException) -> AwsError | None:
+def map_core_error(exc: BaseException, account: str = "000000000000") -> AwsError | None:
     """Kinesis's error for a core error escaping a handler, or None (internal)."""
     if isinstance(exc, core.StreamNotFound):
-        return not_found(f"Stream {exc.name if hasattr(exc, 'name') else ''} not found.")
+        return stream_not_found(exc.name, account)
     if isinstance(exc, core.NotFound):
         return not_found(str(exc))
     if isinstance(exc, core.AlreadyExists):
