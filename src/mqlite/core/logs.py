@@ -3,7 +3,7 @@
 Layout on disk (data directory mode):
 
     <data_dir>/<kind>s/<name>/<partition>/     one FileLog (segments + indexes)
-    <data_dir>/LOCK                            exclusive lock (one process per dir)
+    <data_dir>/mqlite.lock                     exclusive lock (one process per dir)
 
 `kind` is the registry's noun ('stream', 'queue', 'queue-journal', 'router', ...);
 names are used as directory names, so registries pass only validated names. In memory
