@@ -34,12 +34,15 @@ from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import is_stale_transient
 from mqlite.protocols.amqp.frames import (
+    DeliverEncoder,
     basic_ack_frame,
     basic_nack_frame,
-    content_frames,
-    deliver_payload,
 )
-from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
+from mqlite.protocols.amqp.properties import (
+    META_EXCHANGE,
+    META_PROPS,
+    raw_properties_for,
+)
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.connection import AmqpConnection
@@ -68,6 +71,7 @@ class Consumer:
         "args",
         "blocked",
         "channel",
+        "encoder",
         "exclusive",
         "key",
         "no_ack",
@@ -96,6 +100,7 @@ class Consumer:
         self.wake = asyncio.Event()
         self.active = True
         self.blocked = False
+        self.encoder: DeliverEncoder | None = None
         self.key = (id(channel.conn), channel.number, tag)
 
     def start(self) -> None:
@@ -227,19 +232,22 @@ class Channel:
     def deliver(self, consumer: Consumer, queue: Any, msgs: list[Any]) -> None:
         """Write Basic.Deliver frames for `msgs` in one writelines; track unacked."""
         out: list[bytes] = []
-        number = self.number
-        frame_max = self.conn.frame_max
         no_ack = consumer.no_ack
         tag = self.next_tag
-        ctag = consumer.tag
         qrec = consumer.qrec
         boot_ms = self.broker.boot_ms
+        enc = consumer.encoder
+        if enc is None:
+            enc = consumer.encoder = DeliverEncoder(self.number, consumer.tag, self.conn.frame_max)
+        add = enc.add
         for m in msgs:
             if m.sent_timestamp < boot_ms and is_stale_transient(m, boot_ms):
                 queue.delete(m.receipt)
                 continue
-            method = deliver_payload(ctag, tag, m.receive_count > 1, exchange_of(m), m.routing_key)
-            content_frames(out, number, method, raw_properties_for(m), m.body, frame_max)
+            meta = m.meta
+            raw = meta.get(META_PROPS)
+            add(out, tag, m.receive_count > 1, meta.get(META_EXCHANGE), m.routing_key,
+                raw_properties_for(m) if raw is None else raw, m.body)
             if no_ack:
                 queue.delete(m.receipt)
             else:
@@ -253,7 +261,7 @@ class Channel:
                     if other.priority < consumer.priority:
                         other.poke()
         self.next_tag = tag
-        self.conn.send_many(out)
+        self.conn.send(b"".join(out))
 
     def _settle(self, tag: int, multiple: bool) -> list[Delivery]:
         unacked = self.unacked

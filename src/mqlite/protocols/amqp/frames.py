@@ -287,6 +287,50 @@ def content_frames(
         out.append(_HDR.pack(FRAME_BODY, channel, len(part)) + bytes(part) + b"\xce")
 
 
+class DeliverEncoder:
+    """Basic.Deliver + content frames for one consumer, with its constant parts cached
+    (the per-message cost of the consume path)."""
+
+    __slots__ = ("_ctag", "_hdr", "_keys", "channel", "frame_max")
+
+    def __init__(self, channel: int, consumer_tag: str, frame_max: int) -> None:
+        self.channel = channel
+        self.frame_max = frame_max
+        self._ctag = _DELIVER_PREFIX + _shortstr_bytes(consumer_tag)
+        self._keys: dict[tuple[bytes | None, str], bytes] = {}
+        self._hdr = _HDR.pack
+
+    def add(self, out: list[bytes], delivery_tag: int, redelivered: bool, exchange: bytes | None,
+            routing_key: str, raw_properties: bytes, body: bytes) -> None:
+        """Append the frames of one delivery to `out` (`exchange` as stored: utf-8 or None)."""
+        key = (exchange, routing_key)
+        tail = self._keys.get(key)
+        if tail is None:
+            ex = exchange or b""
+            rk = routing_key.encode("utf-8")
+            tail = bytes((len(ex),)) + ex + bytes((len(rk),)) + rk
+            if len(self._keys) < 1024:
+                self._keys[key] = tail
+        pack = self._hdr
+        ch = self.channel
+        method = self._ctag + _QB.pack(delivery_tag, 1 if redelivered else 0) + tail
+        n = len(body)
+        header = b"\x00\x3c\x00\x00" + _Q.pack(n) + raw_properties
+        if n and (not self.frame_max or n <= self.frame_max - 8):
+            out += (pack(FRAME_METHOD, ch, len(method)), method, b"\xce",
+                    pack(FRAME_HEADER, ch, len(header)), header, b"\xce",
+                    pack(FRAME_BODY, ch, n), body, b"\xce")
+            return
+        out += (pack(FRAME_METHOD, ch, len(method)), method, b"\xce",
+                pack(FRAME_HEADER, ch, len(header)), header, b"\xce")
+        if n:
+            chunk = self.frame_max - 8
+            view = memoryview(body)
+            for start in range(0, n, chunk):
+                part = bytes(view[start:start + chunk])
+                out += (pack(FRAME_BODY, ch, len(part)), part, b"\xce")
+
+
 def deliver_payload(consumer_tag: str, delivery_tag: int, redelivered: bool, exchange: str, routing_key: str) -> bytes:
     """Basic.Deliver method payload (index included)."""
     return (
