@@ -75,3 +75,23 @@ def test_disabled_front_ends_do_not_listen(tmp_path: Path) -> None:
         assert set(proc.ports) == {"http"}
     finally:
         proc.stop()
+
+
+def test_metrics_expose_queue_depths_and_stream_offsets(mqlite_server: ServerHandle) -> None:
+    """/_mqlite/metrics speaks Prometheus text format with the core's gauges."""
+
+    async def populate() -> None:
+        core = mqlite_server.core
+        queue = core.queue("metered")
+        await queue.send(b"one")
+        await queue.send(b"two")
+        stream = core.stream("clicks", partitions=2)
+        await stream.append(b"x", partition=1)
+
+    mqlite_server.call(populate)
+    with urllib.request.urlopen(mqlite_server.endpoint_url + "/_mqlite/metrics", timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/plain")
+        text = r.read().decode()
+    assert 'mqlite_queue_messages{queue="metered",state="visible"} 2.0' in text
+    assert 'mqlite_stream_end_offset{partition="1",stream="clicks"} 1.0' in text
+    assert "process_cpu_seconds_total" in text

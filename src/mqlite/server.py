@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from mqlite.core.clock import Clock
-from mqlite.protocols.http import health
+from mqlite.protocols.http import health, metrics
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.server")
@@ -138,7 +138,11 @@ async def _start_http(server: RunningServer) -> None:
             "listeners": {name: f"{settings.host}:{port}" for name, port in server.ports.items()},
         }
 
+    def connections() -> dict[str, int]:
+        return {lst.name: len(lst.registry.connections) for lst in server._listeners}
+
     health.mount(app, describe)
+    metrics.mount(app, server.core, connections)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:
