@@ -103,6 +103,8 @@ def produce_kafka_python(bootstrap: str, topic: str, n: int) -> float:
 
 
 def latency(bootstrap: str, topic: str, rate: int, seconds: float) -> list[float]:
+    """Produce at a fixed rate (a tick of 1 ms: rate/1000 messages, then sleep to the
+    next tick); latency is produce() to delivery report, acks=1, linger.ms=0."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0,
                          "enable.idempotence": False})
     lat: list[float] = []
@@ -118,18 +120,19 @@ def latency(bootstrap: str, topic: str, rate: int, seconds: float) -> list[float
         producer.produce(topic, VALUE)
     producer.flush(10)
     total = int(rate * seconds)
+    per_tick = max(1, rate // 1000)
     start = clock()
-    for i in range(total):
-        due = start + i / rate
-        while True:
-            now = clock()
-            if now >= due:
-                break
-            producer.poll(0)
-            if due - now > 0.0005:
-                time.sleep(0.0002)
-        producer.produce(topic, VALUE, on_delivery=report(clock()))
+    sent = 0
+    while sent < total:
+        now = clock()
+        callback = report(now)
+        for _ in range(per_tick):
+            producer.produce(topic, VALUE, on_delivery=callback)
+        sent += per_tick
         producer.poll(0)
+        delay = start + sent / rate - clock()
+        if delay > 0:
+            time.sleep(delay)
     producer.flush(30)
     return sorted(lat)
 

@@ -198,3 +198,22 @@ def test_list_describe_and_delete_groups(kafka: Any) -> None:
     assert _describe(c, "ghost")["GroupState"] == "Dead"
     assert joined["MemberId"]
     c.close()
+
+
+def test_members_that_miss_the_rebalance_timeout_are_dropped(kafka: Any) -> None:
+    """A rebalance completes at the rebalance timeout without members that did not
+    rejoin; they are removed and the rest form the next generation."""
+    a, b = _client(kafka), _client(kafka)
+    first = a.request(JOIN, 5, {"GroupId": "slow", "SessionTimeoutMs": 30000, "RebalanceTimeoutMs": 300,
+                                "MemberId": "", "GroupInstanceId": None, "ProtocolType": "consumer",
+                                "Protocols": [{"Name": "range", "Metadata": b""}]})
+    joined = a.request(JOIN, 5, {"GroupId": "slow", "SessionTimeoutMs": 30000, "RebalanceTimeoutMs": 300,
+                                 "MemberId": first["MemberId"], "GroupInstanceId": None, "ProtocolType": "consumer",
+                                 "Protocols": [{"Name": "range", "Metadata": b""}]})
+    _sync(a, "slow", joined["GenerationId"], joined["MemberId"], {joined["MemberId"]: b"x"})
+    other = _join_fully(b, "slow")  # a never rejoins: the rebalance times out without it
+    assert other["ErrorCode"] == 0 and other["GenerationId"] == joined["GenerationId"] + 1
+    assert other["Leader"] == other["MemberId"] and len(other["Members"]) == 1
+    assert _heartbeat(a, "slow", joined["GenerationId"], joined["MemberId"]) == ErrorCode.UNKNOWN_MEMBER_ID
+    a.close()
+    b.close()

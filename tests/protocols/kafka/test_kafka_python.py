@@ -193,6 +193,10 @@ def test_committed_offsets_metadata_and_data_survive_a_restart(kafka: Any, boots
     assert (committed.offset, committed.metadata) == (7, "note")
     assert [r.value for r in _consume(consumer, 3)] == [b"d7", b"d8", b"d9"]
     consumer.close()
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    groups = {g["group_id"]: g["group_state"] for g in admin.list_groups()}
+    assert groups["keeper"] == "Empty"  # the group itself survived the restart
+    admin.close()
 
 
 def test_admin_creates_describes_and_deletes_topics(bootstrap: str) -> None:

@@ -342,6 +342,26 @@ def test_retention_bytes_drops_old_segments_and_moves_the_log_start(kafka: Any) 
     c.close()
 
 
+def test_retention_ms_drops_segments_older_than_the_limit(kafka: Any) -> None:
+    """retention.ms: a retention pass deletes the segments whose newest record is older
+    than the limit; when every record is past it the log is emptied, as Kafka does, and
+    its start offset moves to the end (offsets are never reused)."""
+    c = _client(kafka)
+    c.request(19, 3, {"Topics": [{"Name": "aged", "NumPartitions": 1, "ReplicationFactor": 1, "Assignments": [],
+                                  "Configs": [{"Name": "retention.ms", "Value": "60000"},
+                                              {"Name": "segment.bytes", "Value": "2048"}]}],
+                      "timeoutMs": 1000, "validateOnly": False})
+    for i in range(20):
+        _produce(c, "aged", encode_batch([(b"k", b"%03d" % i + b"y" * 400)]))
+    stream = kafka.call(lambda: kafka.core.get_stream("aged"))
+    kafka.call(lambda: stream.apply_retention(now_ms=kafka.core.clock.now_ms() + 1000))
+    assert kafka.call(lambda: stream.earliest(0)) == 0  # nothing is old enough yet
+    kafka.call(lambda: stream.apply_retention(now_ms=kafka.core.clock.now_ms() + 120_000))
+    assert kafka.call(lambda: stream.earliest(0)) == kafka.call(lambda: stream.latest(0)) == 20
+    assert _produce(c, "aged", encode_batch([(b"k", b"new")]))["BaseOffset"] == 20
+    c.close()
+
+
 def test_alter_configs_replaces_the_topic_config_and_describe_shows_it(kafka: Any) -> None:
     """AlterConfigs (non-incremental) sets the topic's whole dynamic config: keys not
     given return to their defaults; unknown names are INVALID_CONFIG."""
