@@ -167,6 +167,7 @@ class AwsApp:
                 request_id=request_id,
                 path=request.path,
                 access_key=scope.access_key if scope is not None else None,
+                verified=bool(self.keys),
                 disconnected=lambda: request.transport is None or request.transport.is_closing(),
             )
             try:

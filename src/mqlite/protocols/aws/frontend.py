@@ -30,6 +30,7 @@ class AwsContext:
     request_id: str
     path: str = "/"
     access_key: str | None = None
+    verified: bool = False  # the signature was checked against configured keys
     # True once the client has gone away (a long poll can then give its messages back).
     disconnected: Callable[[], bool] = field(default=lambda: False)
 

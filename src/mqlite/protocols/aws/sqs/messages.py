@@ -146,7 +146,10 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
         out.meta[TRACE_META] = value["StringValue"].encode()
     if sysattrs:
         out.md5_sys = md5_of_attributes(sysattrs)
-    out.meta[SENDER_META] = (ctx.access_key or ctx.account).encode()
+    if ctx.verified and ctx.access_key:
+        # SenderId is an identity only when signatures are checked; otherwise it is the
+        # account, and a plain message stays header-free in the log.
+        out.meta[SENDER_META] = ctx.access_key.encode()
     out.md5_body = md5_hex(out.body)
     if raw_attrs:
         out.md5_attrs = md5_of_attributes(raw_attrs)
