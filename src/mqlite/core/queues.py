@@ -126,11 +126,7 @@ class QueueRegistry:
             if existing.config == config:
                 return existing
             raise QueueExists(name)
-        if config.redrive is not None and config.fifo:
-            target = self._queues.get(config.redrive.dead_letter_target)
-            if target is not None and not target.config.fifo:
-                raise InvalidValue("redrive", "the dead-letter queue of a FIFO queue must be FIFO",
-                                   rule="redrive: a FIFO queue's dead-letter queue is FIFO")
+        self._check_redrive(config)
         token = secrets.token_hex(6)
         self.catalog.put_entity(KIND, name, {
             "config": config.to_dict(), "token": token,
@@ -139,6 +135,18 @@ class QueueRegistry:
         queue = self._build(name, config, token)
         self._queues[name] = queue
         return queue
+
+    def _check_redrive(self, config: QueueConfig) -> None:
+        """SQS: the dead-letter queue of a FIFO queue must be FIFO (and of a standard
+        queue, standard)."""
+        if config.redrive is None:
+            return
+        target = self._queues.get(config.redrive.dead_letter_target)
+        if target is not None and target.config.fifo != config.fifo:
+            raise InvalidValue(
+                "redrive", "the dead-letter queue must be of the same type as the source queue",
+                rule="redrive: a FIFO queue's dead-letter queue is FIFO, a standard one's standard",
+            )
 
     def get(self, name: str) -> Queue:
         self._restore()
@@ -161,6 +169,7 @@ class QueueRegistry:
         new = config if config is not None else queue.config
         if attributes:
             new = new.replace(**attributes)
+        self._check_redrive(new)
         queue.set_config(new)
         entry = self.catalog.get_entity(KIND, name) or {}
         entry["config"] = new.to_dict()

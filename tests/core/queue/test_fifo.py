@@ -106,11 +106,19 @@ def test_fifo_send_rules_raise_invalid_value(kwargs: dict, rule: str) -> None:
 
 
 def test_fifo_queue_dead_letter_queue_must_be_fifo() -> None:
+    """SQS: a FIFO queue's DLQ must be FIFO; a standard queue's must be standard."""
+
     async def main(core, clock):
         core.create_queue("dlq")
+        core.create_queue("dlq.fifo", fifo=True)
         with pytest.raises(InvalidValue):
             core.create_queue("q.fifo", fifo=True,
                               redrive={"dead_letter_target": "dlq", "max_receive_count": 2})
+        core.create_queue("std")
+        with pytest.raises(InvalidValue):
+            core.queues.set_config("std", redrive={"dead_letter_target": "dlq.fifo",
+                                                   "max_receive_count": 2})
+        assert core.get_queue("std").config.redrive is None
 
     with_core(main)
 
