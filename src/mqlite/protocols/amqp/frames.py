@@ -138,26 +138,33 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[object]:
         """Consume bytes; return the complete events in order. Raises FrameError."""
-        buf = self._buf
-        buf += data
+        if self._buf:
+            self._buf += data
+            buf = bytes(self._buf)
+            self._buf = bytearray()
+        else:
+            buf = bytes(data)
         events: list[object] = []
         pos = 0
         n = len(buf)
         if not self.header_done:
             if n < 8:
-                if not PROTOCOL_HEADER.startswith(bytes(buf[:n])):
+                if not PROTOCOL_HEADER.startswith(buf):
                     raise BadProtocolHeader("bad protocol header")
+                self._buf += buf
                 return events
-            if bytes(buf[:8]) != PROTOCOL_HEADER:
+            if buf[:8] != PROTOCOL_HEADER:
                 raise BadProtocolHeader("bad protocol header")
             self.header_done = True
             events.append(ProtocolHeaderEvent())
             pos = 8
         frame_max = self.frame_max
         append = events.append
+        assembling = self._assembling
+        unpack = _HDR.unpack_from
         try:
             while n - pos >= 7:
-                ftype, channel, size = _HDR.unpack_from(buf, pos)
+                ftype, channel, size = unpack(buf, pos)
                 if frame_max and size + 8 > frame_max:
                     raise FrameError(
                         501,
@@ -165,20 +172,32 @@ class FrameReader:
                         f"{{frame_too_large,{size},{frame_max - 8}}}",
                     )
                 end = pos + 7 + size
-                if n < end + 1:
+                if n <= end:
                     break
                 if buf[end] != FRAME_END:
                     raise FrameError(
                         501, f"FRAME_ERROR - type {ftype}, first 16 octets = <<>>: {{invalid_frame_end_marker,{buf[end]}}}"
                     )
-                payload = bytes(buf[pos + 7 : end])
+                if ftype == FRAME_BODY:  # inline: the most frequent frame
+                    asm = assembling.get(channel)
+                    if asm is None or asm.size < 0:
+                        raise FrameError(505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
+                    asm.parts.append(buf[pos + 7 : end])
+                    asm.got += size
+                    pos = end + 1
+                    if asm.got >= asm.size:
+                        if asm.got > asm.size:
+                            raise FrameError(501, f"FRAME_ERROR - body overflows declared size {asm.size}")
+                        append(self._complete(channel, asm))
+                    continue
+                payload = buf[pos + 7 : end]
                 pos = end + 1
                 ev = self._frame(ftype, channel, payload)
                 if ev is not None:
                     append(ev)
         finally:
-            if pos:
-                del buf[:pos]
+            if pos < n:
+                self._buf += buf[pos:]
         return events
 
     # -- one frame ---------------------------------------------------------------------
