@@ -1,0 +1,94 @@
+"""SNS front-end: topics, subscriptions, publishing and delivery on the shared AWS layer.
+
+`build(core, settings) -> ServiceFrontend` wires every action of botocore's SNS model
+(`query` protocol) from the action families: `topics` (lifecycle, attributes, tags,
+permissions, data protection), `subscriptions`, `publish`, `platform` (SMS and mobile
+push, answered as for an account without them). Delivery formats live in `envelope`
+(the `sns` router transform), `http_subscriptions`, `lambda_invoke`, `outbox`;
+signatures in `signing`; SNS error codes in `errors`. The HTTP routes that are not
+query-API actions (the signing certificate, the outbox listing) are in `routes`:
+`mount_routes(app, core, settings)` (= `routes.mount`) adds them to the server's app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.protocols.aws.frontend import ServiceFrontend
+from mqlite.protocols.aws.sns import envelope as _envelope  # registers the `sns` transform
+from mqlite.protocols.aws.sns.common import state_for
+from mqlite.protocols.aws.sns.errors import map_error
+from mqlite.protocols.aws.sns.platform import PlatformActions
+from mqlite.protocols.aws.sns.publish import PublishActions
+from mqlite.protocols.aws.sns.routes import mount as mount_routes
+from mqlite.protocols.aws.sns.subscriptions import SubscriptionActions
+from mqlite.protocols.aws.sns.topics import TopicActions
+from mqlite.protocols.aws.wire import AwsService
+from mqlite.settings import Settings
+
+__all__ = ["build", "mount_routes", "service"]
+_SERVICE: AwsService | None = None
+assert _envelope.TRANSFORM == "sns"
+
+
+def service() -> AwsService:
+    """The SNS service model, loaded once per process."""
+    global _SERVICE
+    if _SERVICE is None:
+        _SERVICE = AwsService.load("sns")
+    return _SERVICE
+
+
+def build(core: Any, settings: Settings) -> ServiceFrontend:
+    state = state_for(core, settings)
+    topics = TopicActions(state)
+    subs = SubscriptionActions(state)
+    pub = PublishActions(state)
+    plat = PlatformActions(state)
+    handlers = {
+        "CreateTopic": topics.create_topic,
+        "DeleteTopic": topics.delete_topic,
+        "ListTopics": topics.list_topics,
+        "GetTopicAttributes": topics.get_topic_attributes,
+        "SetTopicAttributes": topics.set_topic_attributes,
+        "TagResource": topics.tag_resource,
+        "UntagResource": topics.untag_resource,
+        "ListTagsForResource": topics.list_tags_for_resource,
+        "AddPermission": topics.add_permission,
+        "RemovePermission": topics.remove_permission,
+        "GetDataProtectionPolicy": topics.get_data_protection_policy,
+        "PutDataProtectionPolicy": topics.put_data_protection_policy,
+        "Subscribe": subs.subscribe,
+        "ConfirmSubscription": subs.confirm_subscription,
+        "Unsubscribe": subs.unsubscribe,
+        "ListSubscriptions": subs.list_subscriptions,
+        "ListSubscriptionsByTopic": subs.list_subscriptions_by_topic,
+        "GetSubscriptionAttributes": subs.get_subscription_attributes,
+        "SetSubscriptionAttributes": subs.set_subscription_attributes,
+        "Publish": pub.publish,
+        "PublishBatch": pub.publish_batch,
+        "CreatePlatformApplication": plat.create_platform_application,
+        "GetPlatformApplicationAttributes": plat.platform_not_found,
+        "SetPlatformApplicationAttributes": plat.platform_not_found,
+        "ListEndpointsByPlatformApplication": plat.platform_not_found,
+        "CreatePlatformEndpoint": plat.platform_not_found,
+        "DeletePlatformApplication": plat.nothing,
+        "ListPlatformApplications": plat.list_platform_applications,
+        "GetEndpointAttributes": plat.endpoint_not_found,
+        "SetEndpointAttributes": plat.endpoint_not_found,
+        "DeleteEndpoint": plat.nothing,
+        "GetSMSAttributes": plat.get_sms_attributes,
+        "SetSMSAttributes": plat.set_sms_attributes,
+        "CheckIfPhoneNumberIsOptedOut": plat.check_if_phone_number_is_opted_out,
+        "ListPhoneNumbersOptedOut": plat.list_phone_numbers_opted_out,
+        "OptInPhoneNumber": plat.nothing,
+        "GetSMSSandboxAccountStatus": plat.get_sms_sandbox_account_status,
+        "ListSMSSandboxPhoneNumbers": plat.list_sms_sandbox_phone_numbers,
+        "CreateSMSSandboxPhoneNumber": plat.create_sms_sandbox_phone_number,
+        "VerifySMSSandboxPhoneNumber": plat.verify_sms_sandbox_phone_number,
+        "DeleteSMSSandboxPhoneNumber": plat.delete_sms_sandbox_phone_number,
+        "ListOriginationNumbers": plat.list_origination_numbers,
+    }
+    missing = set(service().query_model.operation_names) - set(handlers)
+    assert not missing, f"SNS actions without a handler: {sorted(missing)}"
+    return ServiceFrontend(service(), handlers, map_error)

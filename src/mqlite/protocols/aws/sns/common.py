@@ -1,0 +1,173 @@
+"""SNS facts shared by every action family: ARNs, names, and the front-end's state.
+
+- Topic ARNs `arn:aws:sns:<region>:<account>:<name>`; subscription ARNs
+  `<topic arn>:<uuid>`; SQS endpoints are queue ARNs `arn:aws:sqs:<r>:<a>:<queue>` and
+  name the core queue `<queue>`.
+- A topic is a core router of kind `sns` named by the topic name; its config holds
+  `dedupe: False` and `sns: {attributes, tags, arn}` (durable through the registry).
+- A subscription is a binding of that router with id = the subscription's uuid; its
+  args hold `transform: "sns"` and `sns: {...}` (protocol, endpoint, attributes,
+  confirmation state and token), so everything survives restart with the router.
+- `SnsState` is per broker core (`state_for(core, settings)`): the signer (lazy), the
+  outbox, FIFO topic dedup windows and sequence numbers; `build()` and the extra HTTP
+  routes share it. Concurrency: the server's event loop only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from mqlite.core.router import Binding, Router
+from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found
+from mqlite.settings import Settings
+
+KIND = "sns"
+TRANSFORM = "sns"
+TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+FIFO_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,251}\.fifo$")
+MAX_MESSAGE_BYTES = 256 * 1024  # body + attributes, AWS's documented Publish limit
+DEDUP_WINDOW_MS = 5 * 60 * 1000  # FIFO topics deduplicate within 5 minutes
+PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
+
+
+def topic_arn(ctx: AwsContext, name: str) -> str:
+    return f"arn:aws:sns:{ctx.region}:{ctx.account}:{name}"
+
+
+def parse_topic_arn(arn: Any, param: str = "TopicArn") -> str:
+    """The topic name in a topic ARN; InvalidParameter when it is not one."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
+        raise invalid_parameter(f"Invalid parameter: {param}")
+    return parts[5]
+
+
+def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[str, str]:
+    """(topic name, subscription id) of a subscription ARN."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 7 or parts[0] != "arn" or parts[2] != "sns" or not parts[5] or not parts[6]:
+        raise invalid_parameter(f"Invalid parameter: {param}")
+    return parts[5], parts[6]
+
+
+def queue_name_from_arn(arn: str) -> str | None:
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
+        return None
+    return parts[5]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso_timestamp(ms: int) -> str:
+    """SNS's Timestamp format: 2012-04-25T21:49:25.719Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class SnsState:
+    """Per-core SNS state (see module docstring)."""
+
+    def __init__(self, core: Any, settings: Settings) -> None:
+        self._core = weakref.ref(core)  # the core owns us (see state_for), not the reverse
+        self.settings = settings
+        self._signer: Any = None
+        self.outbox: list[dict[str, Any]] = []
+        self.dedup: dict[str, dict[str, tuple[int, str, str]]] = {}  # topic -> id -> (ms, msg id, seq)
+        self._seq = itertools.count(now_ms() * 1000)
+        self.routes_mounted = False
+        self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
+        self.sign_cache: dict[str, tuple[str, str]] = {}  # message id -> (version, signature)
+        _BY_TOKEN[self.token] = self
+
+    @property
+    def core(self) -> Any:
+        core = self._core()
+        assert core is not None, "the broker core is gone"
+        return core
+
+    # -- signing -------------------------------------------------------------------------
+    @property
+    def signer(self) -> Any:
+        if self._signer is None:
+            from mqlite.protocols.aws.sns.signing import Signer
+
+            data_dir = getattr(self.core, "data_dir", None)
+            self._signer = Signer.load_or_create(None if data_dir is None else data_dir / "sns")
+        return self._signer
+
+    def cert_url(self, base_url: str) -> str:
+        return f"{base_url}/_mqlite/sns/{self.signer.cert_name}"
+
+    def next_sequence(self) -> str:
+        return f"{next(self._seq):020d}"
+
+    # -- topics ----------------------------------------------------------------------------
+    @property
+    def registry(self) -> Any:
+        return self.core.routers
+
+    def topic(self, name: str) -> Router:
+        router = self.registry.find(name)
+        if router is None or router.kind != KIND:
+            raise not_found("Topic does not exist")
+        return router
+
+    def topic_by_arn(self, arn: Any, param: str = "TopicArn") -> Router:
+        return self.topic(parse_topic_arn(arn, param))
+
+    def topics(self) -> list[Router]:
+        return [r for r in self.registry.routers() if r.kind == KIND]
+
+    @staticmethod
+    def topic_info(router: Router) -> dict[str, Any]:
+        return dict(router.config.get("sns") or {})
+
+    def save_topic(self, router: Router, info: dict[str, Any]) -> None:
+        config = dict(router.config)
+        config["sns"] = info
+        self.registry.set_config(router.name, config)
+
+    # -- subscriptions ---------------------------------------------------------------------
+    @staticmethod
+    def subscriptions(router: Router) -> Iterator[tuple[Binding, dict[str, Any]]]:
+        for b in router.bindings():
+            info = b.args.get("sns")
+            if isinstance(info, dict):
+                yield b, info
+
+    def find_subscription(self, arn: Any, param: str = "SubscriptionArn") -> tuple[Router, Binding, dict[str, Any]]:
+        topic, sub_id = parse_subscription_arn(arn, param)
+        router = self.registry.find(topic)
+        b = router.get_binding(sub_id) if router is not None and router.kind == KIND else None
+        if router is None or b is None or not isinstance(b.args.get("sns"), dict):
+            raise not_found("Subscription does not exist")
+        return router, b, dict(b.args["sns"])
+
+
+_STATES: weakref.WeakKeyDictionary[Any, SnsState] = weakref.WeakKeyDictionary()
+_BY_TOKEN: weakref.WeakValueDictionary[str, SnsState] = weakref.WeakValueDictionary()
+
+
+def state_for(core: Any, settings: Settings) -> SnsState:
+    """The one SnsState of `core` (created on first call)."""
+    state = _STATES.get(core)
+    if state is None:
+        state = _STATES[core] = SnsState(core, settings)
+    return state
+
+
+def state_by_token(token: str) -> SnsState | None:
+    return _BY_TOKEN.get(token)

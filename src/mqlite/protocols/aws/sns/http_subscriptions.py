@@ -1,0 +1,179 @@
+"""HTTP/S subscriptions: the SubscriptionConfirmation POST and Notification POSTs.
+
+- `send_confirmation(state, info, base_url)`: POSTs the signed SubscriptionConfirmation
+  JSON (Type, MessageId, Token, TopicArn, Message, SubscribeURL, Timestamp,
+  SignatureVersion, Signature, SigningCertURL) to the endpoint. The SubscribeURL is the
+  query API's `?Action=ConfirmSubscription&TopicArn=...&Token=...` on the URL the
+  subscriber's client dialled, so a GET of it confirms (as with AWS).
+- `deliver_notification(...)`: POSTs the notification JSON (or, with RawMessageDelivery,
+  the message with `x-amz-sns-rawdelivery: true`) with AWS's headers
+  `x-amz-sns-message-type`, `x-amz-sns-message-id`, `x-amz-sns-topic-arn`,
+  `x-amz-sns-subscription-arn`, Content-Type `text/plain; charset=UTF-8` and SNS's
+  User-Agent.
+Retries follow the subscription's DeliveryPolicy (else the topic's `http` default,
+else AWS's default: 3 retries, 20 s apart): `numRetries` + 1 attempts; no delay when
+`numNoDelayRetries` covers every retry, else exponential from `minDelayTarget` capped at
+`maxDelayTarget`; `throttlePolicy.maxReceivesPerSecond` rate-limits the endpoint.
+2xx is delivered; 429/5xx/timeouts/refused connections are retried; other statuses fail
+at once. A final failure goes to the subscription's RedrivePolicy dead-letter queue.
+The POSTs go through the core's shared `HttpDelivery` (bounded concurrency and backlog).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from mqlite.core.message import Envelope
+from mqlite.core.router import Binding
+from mqlite.protocols.aws.sns.common import SnsState, iso_timestamp, new_id, now_ms
+from mqlite.protocols.aws.sns.envelope import M_ID, M_TOPIC, message_for, notification
+
+log = logging.getLogger("mqlite.aws.sns")
+USER_AGENT = "Amazon Simple Notification Service Agent"
+CONTENT_TYPE = "text/plain; charset=UTF-8"
+
+
+def _policy(state: SnsState, info: Mapping[str, Any], router_name: str) -> dict[str, Any]:
+    """The effective (retry, throttle, request) policy of a subscription."""
+    retry: dict[str, Any] = {}
+    throttle: dict[str, Any] = {}
+    request: dict[str, Any] = {}
+    router = state.registry.find(router_name)
+    topic_policy = (SnsState.topic_info(router).get("attributes", {}).get("DeliveryPolicy")
+                    if router is not None else None)
+    if topic_policy:
+        http = (orjson.loads(topic_policy) or {}).get("http") or {}
+        retry.update(http.get("defaultHealthyRetryPolicy") or {})
+        throttle.update(http.get("defaultThrottlePolicy") or {})
+        request.update(http.get("defaultRequestPolicy") or {})
+    own = info.get("attrs", {}).get("DeliveryPolicy")
+    if own:
+        doc = orjson.loads(own) or {}
+        retry.update(doc.get("healthyRetryPolicy") or {})
+        throttle.update(doc.get("throttlePolicy") or {})
+        request.update(doc.get("requestPolicy") or {})
+    return {"retry": retry, "throttle": throttle, "request": request}
+
+
+def delivery_options(state: SnsState, info: Mapping[str, Any], router_name: str,
+                     headers: dict[str, str]) -> dict[str, Any]:
+    """HttpDelivery options for one POST (see module docstring for the mapping)."""
+    policy = _policy(state, info, router_name)
+    retry = policy["retry"]
+    retries = int(retry.get("numRetries", 3))
+    no_delay = int(retry.get("numNoDelayRetries", 0))
+    min_delay = float(retry.get("minDelayTarget", 20))
+    max_delay = float(retry.get("maxDelayTarget", 20))
+    opts: dict[str, Any] = {
+        "max_attempts": retries + 1,
+        "base_backoff": 0.0 if no_delay >= retries else min_delay,
+        "max_backoff": max_delay,
+        "timeout": 15.0,
+        "content_type": policy["request"].get("headerContentType", CONTENT_TYPE),
+        "headers": headers,
+    }
+    rate = policy["throttle"].get("maxReceivesPerSecond")
+    if rate:
+        opts["rate_per_second"] = float(rate)
+    return opts
+
+
+def validate_delivery_policy(text: str) -> str | None:
+    """AWS's reason text for an invalid subscription DeliveryPolicy, else None."""
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return "DeliveryPolicy: failed to parse JSON"
+    if not isinstance(doc, dict):
+        return "DeliveryPolicy: must be a JSON object"
+    retry = doc.get("healthyRetryPolicy") or {}
+    if not isinstance(retry, dict):
+        return "DeliveryPolicy: healthyRetryPolicy must be an object"
+    limits = {"numRetries": (0, 100), "minDelayTarget": (1, 3600), "maxDelayTarget": (1, 3600),
+              "numNoDelayRetries": (0, 100), "numMinDelayRetries": (0, 100),
+              "numMaxDelayRetries": (0, 100)}
+    for key, (lo, hi) in limits.items():
+        if key in retry:
+            v = retry[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                return f"DeliveryPolicy: {key} must be an integer in [{lo}, {hi}]"
+    if retry.get("minDelayTarget", 1) > retry.get("maxDelayTarget", 3600):
+        return "DeliveryPolicy: minDelayTarget must be <= maxDelayTarget"
+    fn = retry.get("backoffFunction", "linear")
+    if fn not in ("linear", "arithmetic", "geometric", "exponential"):
+        return f"DeliveryPolicy: Invalid backoffFunction [{fn}]"
+    return None
+
+
+def subscribe_url(base_url: str, topic_arn: str, token: str) -> str:
+    return f"{base_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe=':')}&Token={token}"
+
+
+def send_confirmation(state: SnsState, info: Mapping[str, Any], router_name: str, base_url: str) -> None:
+    """POST the SubscriptionConfirmation for a pending HTTP/S subscription."""
+    topic_arn = info["topic_arn"]
+    doc: dict[str, Any] = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": new_id(),
+        "Token": info["token"],
+        "TopicArn": topic_arn,
+        "Message": (f"You have chosen to subscribe to the topic {topic_arn}.\n"
+                    "To confirm the subscription, visit the SubscribeURL included in this message."),
+        "SubscribeURL": subscribe_url(base_url, topic_arn, info["token"]),
+        "Timestamp": iso_timestamp(now_ms()),
+        "SignatureVersion": "1",
+    }
+    doc["Signature"] = state.signer.sign(doc, "1")
+    doc["SigningCertURL"] = state.cert_url(base_url)
+    headers = {
+        "x-amz-sns-message-type": "SubscriptionConfirmation",
+        "x-amz-sns-message-id": doc["MessageId"],
+        "x-amz-sns-topic-arn": topic_arn,
+        "User-Agent": USER_AGENT,
+    }
+    opts = delivery_options(state, info, router_name, headers)
+    state.core.routers.http.submit(info["endpoint"], Envelope(body=orjson.dumps(doc)), opts)
+
+
+def deliver_notification(state: SnsState, env: Envelope, binding: Binding, info: Mapping[str, Any]) -> None:
+    """POST one notification (see module docstring); failures go to the DLQ."""
+    raw = info.get("attrs", {}).get("RawMessageDelivery") == "true"
+    headers = {
+        "x-amz-sns-message-type": "Notification",
+        "x-amz-sns-message-id": env.meta[M_ID].decode(),
+        "x-amz-sns-topic-arn": env.meta[M_TOPIC].decode(),
+        "x-amz-sns-subscription-arn": info["arn"],
+        "User-Agent": USER_AGENT,
+    }
+    if raw:
+        headers["x-amz-sns-rawdelivery"] = "true"
+        body = message_for(env, info["protocol"]).encode()
+    else:
+        body = orjson.dumps(notification(state, env, info, info["protocol"]))
+    opts = delivery_options(state, info, binding.router, headers)
+
+    async def failed(out: Envelope, reason: str) -> None:
+        await dead_letter(state, info, out, reason)
+
+    state.core.routers.http.submit(info["endpoint"], Envelope(body=body), opts, on_failure=failed)
+
+
+async def dead_letter(state: SnsState, info: Mapping[str, Any], env: Envelope, reason: str) -> None:
+    """Send a message that could not be delivered to the subscription's DLQ, if any."""
+    from mqlite.protocols.aws.sns.common import queue_name_from_arn
+
+    policy = info.get("attrs", {}).get("RedrivePolicy")
+    target = orjson.loads(policy).get("deadLetterTargetArn") if policy else None
+    name = queue_name_from_arn(target) if isinstance(target, str) else None
+    if name is None:
+        log.info("sns: delivery to %s failed (%s); no dead-letter queue", info.get("endpoint"), reason)
+        return
+    try:
+        await state.core.get_queue(name).send(env.body, meta={"mqlite.dlq.reason": reason.encode()})
+    except Exception as exc:  # noqa: BLE001 - a missing DLQ loses the message, as on AWS
+        log.warning("sns: dead-letter queue %s refused a message: %s", name, exc)
