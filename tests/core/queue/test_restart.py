@@ -120,3 +120,19 @@ def test_deleted_queue_is_gone_after_restart(tmp_path: Path) -> None:
             assert core.list_queues() == ["keep"]
 
     run(main())
+
+
+def test_unawaited_acks_are_written_by_a_clean_shutdown(tmp_path: Path) -> None:
+    """AMQP acks have no reply, so the front-end does not await them; a clean restart
+    (flush on close) must still keep them deleted."""
+
+    async def main() -> None:
+        async with open_core(tmp_path) as core:
+            q = core.create_queue("q")
+            await q.send_batch([Envelope(str(i).encode()) for i in range(4)])
+            for m in await q.receive(3):
+                q.delete(m.receipt)  # not awaited
+        async with open_core(tmp_path) as core:
+            assert [m.body for m in await core.get_queue("q").receive(10)] == [b"3"]
+
+    run(main())

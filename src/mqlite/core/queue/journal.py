@@ -14,11 +14,13 @@ is one JSON array (orjson) describing one operation on many messages:
 
 Replaying from the journal's start gives `JournalState`; a snapshot resets the state,
 so compaction = append a snapshot, then (once it is durable) `delete_before` it.
-Durability: 'd' and 'p' records are awaited by callers under fsync=always (an
-acknowledged delete never comes back); 'r'/'v' entries are *pended* and written with
-the next write (or by `flush_pending`, called on tick/flush/close, or when 512 are
-pending), unawaited: losing them in a crash only under-counts receives and ends leases
-early (the message is redelivered sooner), so at-least-once still holds.
+Durability: entries are *pended* and written together with the next write, by
+`flush_pending` (on tick, flush and close, and when 512 are pending), or at once for a
+purge or a batch delete. A caller that needs a delete durable (SQS DeleteMessage, the
+embedded API) awaits the delete's `Ack`, which flushes and waits for the fsync under
+fsync=always, so an acknowledged delete never comes back. Un-awaited entries (AMQP
+acks, which have no reply; receives; visibility changes) lost in a crash only mean a
+redelivery, an under-counted receive or an early end of a lease: at-least-once holds.
 Concurrency: core's event loop only.
 """
 
@@ -102,6 +104,7 @@ class Journal:
         self._since_snapshot = 0
         self._pending_trim: tuple[int, Future[Any]] | None = None
         self._pending: list[list[Any]] = []
+        self._last: Future[Any] | None = None
 
     def pend(self, entry: list[Any]) -> bool:
         """Queue an entry for the next write; True when enough are pending to write."""
@@ -109,8 +112,10 @@ class Journal:
         return len(self._pending) >= PEND_MAX
 
     def flush_pending(self) -> Future[Any] | None:
+        """Write the pending entries; the future of the write that holds every entry
+        pended so far (the last write when none are pending; None if nothing yet)."""
         if not self._pending:
-            return None
+            return self._last
         return self.write(["d", []])
 
     def replay(self) -> JournalState:
@@ -138,6 +143,7 @@ class Journal:
             self._pending = []
         result = self.log.append([RecordIn(None, orjson.dumps(entry), (), None)])
         self._since_snapshot += 1
+        self._last = result.durable
         return result.durable
 
     def wants_snapshot(self) -> bool:
@@ -161,6 +167,7 @@ class Journal:
         }
         result = self.log.append([RecordIn(None, orjson.dumps(["s", body]), (), None)])
         self._since_snapshot = 0
+        self._last = result.durable
         self._pending_trim = (result.base_offset, result.durable)
 
     def _trim_done(self) -> None:

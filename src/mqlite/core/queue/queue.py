@@ -90,7 +90,7 @@ class Queue(QueueState):
             return
         now = self.clock.now_ms()
         self._advance(now)
-        self._journal.flush_pending()
+        self._journal_flush()
         if self.config.message_ttl_ms is not None or self._has_dead_letter_work(now):
             try:
                 loop = asyncio.get_running_loop()
@@ -465,13 +465,15 @@ class Queue(QueueState):
     def delete(self, receipt: str) -> Ack:
         """Delete the message behind `receipt` (SQS DeleteMessage / AMQP ack). A stale
         receipt (the message was received again since) or an already deleted message
-        is a successful no-op; a receipt never issued raises InvalidReceipt."""
+        is a successful no-op; a receipt never issued raises InvalidReceipt. Await the
+        returned Ack to have the delete durable (fsync=always) before replying."""
         off, rc = self._lookup(receipt)
         now = self.clock.now_ms()
         self._advance(now)
         if not self._delete_one(off, rc):
             return _NOOP
-        return Ack(self._journal_write(["d", [off]]))
+        self._journal_pend(["d", [off]])
+        return Ack(None, self._journal_flush)
 
     async def delete_batch(self, receipts: list[str]) -> list[CoreError | None]:
         """Delete many; one journal write; each entry gets None or its own error."""
@@ -630,7 +632,7 @@ class Queue(QueueState):
     # ================================================================== lifecycle
     async def flush(self) -> None:
         if not self.deleted:
-            self._journal.flush_pending()
+            self._journal_flush()
         self._log.flush()
         self._journal.log.flush()
 

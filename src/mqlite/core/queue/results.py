@@ -34,16 +34,22 @@ class QueueCounts:
 
 
 class Ack:
-    """Returned by delete/purge: awaiting it waits until the change is durable (fsync
-    policy 'always'); not awaiting it is fine (the change is already applied)."""
+    """Returned by delete/purge: the change is applied already; awaiting the Ack writes
+    it to the journal (if still pending) and waits until it is durable (fsync policy
+    'always'). Not awaiting it is fine: it is written within a second (tick)."""
 
-    __slots__ = ("_fut",)
+    __slots__ = ("_fut", "_flush")
 
-    def __init__(self, fut: Future[Any] | None) -> None:
+    def __init__(
+        self, fut: Future[Any] | None, flush: Callable[[], Future[Any] | None] | None = None
+    ) -> None:
         self._fut = fut
+        self._flush = flush
 
     def __await__(self) -> Generator[Any, None, None]:
         fut = self._fut
+        if self._flush is not None:
+            fut = self._flush()
         if fut is None:
             return
         if fut.done():

@@ -200,9 +200,16 @@ class QueueState:
         return fut
 
     def _journal_pend(self, entry: list[Any]) -> None:
-        """Journal lazily: receives and visibility changes ride the next write."""
+        """Journal lazily: the entry rides the next write (see journal.py)."""
         if self._journal.pend(entry):
             self._journal_write(["d", []])
+
+    def _journal_flush(self) -> Future[Any] | None:
+        """Write what is pending; the future covering it (for Ack)."""
+        fut = self._journal.flush_pending()
+        if self._journal.wants_snapshot():
+            self._snapshot()
+        return fut
 
     def _snapshot(self) -> None:
         leases = [[o, l.rc, l.until, l.first_ms] for o, l in self._leases.items()]
