@@ -1,0 +1,123 @@
+"""Kinesis Data Streams front-end: every stream-owner action of botocore's Kinesis model.
+
+`build(core, settings) -> ServiceFrontend` wires the action families (one module each:
+`streams` lifecycle/retention/tags/encryption/monitoring, `reshard` ListShards and
+resharding, `records` PutRecord(s)/GetRecords, `iterators` GetShardIterator,
+`consumers` enhanced fan-out) over `state.KinesisState` (Kinesis metadata in the
+catalog) and the core streams: a Kinesis stream is an mqlite stream, shard n is
+partition n (see `shards.py` for resharding, `sequence.py` for sequence numbers).
+
+SubscribeToShard answers with an event-stream body: the service model here is botocore's
+with SubscribeToShard's output rendered as an opaque string, and the handler returns an
+`orjson.Fragment` of the encoded events, which the JSON encoder copies verbatim.
+Settings (`settings.extra`): `kinesis_create_delay_ms` (CREATING -> ACTIVE, default
+200), `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait_s` (5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from botocore.model import Shape, StringShape
+
+from mqlite.protocols.aws.frontend import AwsContext, Handler, ServiceFrontend
+from mqlite.protocols.aws.kinesis.consumers import ConsumerActions
+from mqlite.protocols.aws.kinesis.errors import map_core_error
+from mqlite.protocols.aws.kinesis.iterators import IteratorActions
+from mqlite.protocols.aws.kinesis.records import RecordActions
+from mqlite.protocols.aws.kinesis.reshard import ReshardActions
+from mqlite.protocols.aws.kinesis.state import KinesisState
+from mqlite.protocols.aws.kinesis.streams import StreamActions
+from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol
+from mqlite.settings import Settings
+
+_RAW_OUTPUT = StringShape("EventStreamBody", {"type": "string"})
+
+
+@dataclass(frozen=True, slots=True)
+class _RawOperation:
+    """An operation whose output the handler has already encoded (event streams)."""
+
+    name: str
+    input_shape: Shape | None
+    output_shape: Shape
+
+
+class KinesisService(AwsService):
+    """botocore's Kinesis model; SubscribeToShard's output passes through verbatim."""
+
+    __slots__ = ()
+
+    def operation(self, name: str, protocol: Protocol) -> Any:
+        op = AwsService.operation(self, name, protocol)
+        if name == "SubscribeToShard":
+            return _RawOperation(name, op.input_shape, _RAW_OUTPUT)
+        return op
+
+
+_SERVICE: KinesisService | None = None
+
+
+def service() -> KinesisService:
+    global _SERVICE
+    if _SERVICE is None:
+        _SERVICE = KinesisService.load("kinesis")  # type: ignore[assignment]
+    assert _SERVICE is not None
+    return _SERVICE
+
+
+def build(core: Any, settings: Settings) -> ServiceFrontend:
+    state = KinesisState(core, settings)
+    iterators = IteratorActions(core, state)
+    consumers = ConsumerActions(core, state, iterators)
+    streams = StreamActions(core, state, consumers)
+    reshard = ReshardActions(core, state)
+    records = RecordActions(core, state)
+
+    async def subscribe(ctx: AwsContext, p: dict[str, Any]) -> Any:
+        return orjson.Fragment(await consumers.subscribe_to_shard(ctx, p))
+
+    handlers: dict[str, Handler] = {
+        "CreateStream": streams.create_stream,
+        "DeleteStream": streams.delete_stream,
+        "DescribeStream": streams.describe_stream,
+        "DescribeStreamSummary": streams.describe_stream_summary,
+        "ListStreams": streams.list_streams,
+        "IncreaseStreamRetentionPeriod": streams.increase_stream_retention_period,
+        "DecreaseStreamRetentionPeriod": streams.decrease_stream_retention_period,
+        "AddTagsToStream": streams.add_tags_to_stream,
+        "RemoveTagsFromStream": streams.remove_tags_from_stream,
+        "ListTagsForStream": streams.list_tags_for_stream,
+        "TagResource": streams.tag_resource,
+        "UntagResource": streams.untag_resource,
+        "ListTagsForResource": streams.list_tags_for_resource,
+        "StartStreamEncryption": streams.start_stream_encryption,
+        "StopStreamEncryption": streams.stop_stream_encryption,
+        "EnableEnhancedMonitoring": streams.enable_enhanced_monitoring,
+        "DisableEnhancedMonitoring": streams.disable_enhanced_monitoring,
+        "UpdateStreamMode": streams.update_stream_mode,
+        "DescribeLimits": streams.describe_limits,
+        "PutResourcePolicy": streams.put_resource_policy,
+        "GetResourcePolicy": streams.get_resource_policy,
+        "DeleteResourcePolicy": streams.delete_resource_policy,
+        "ListShards": reshard.list_shards,
+        "SplitShard": reshard.split_shard,
+        "MergeShards": reshard.merge_shards,
+        "UpdateShardCount": reshard.update_shard_count,
+        "PutRecord": records.put_record,
+        "PutRecords": records.put_records,
+        "GetRecords": records.get_records,
+        "GetShardIterator": iterators.get_shard_iterator,
+        "RegisterStreamConsumer": consumers.register_stream_consumer,
+        "DeregisterStreamConsumer": consumers.deregister_stream_consumer,
+        "DescribeStreamConsumer": consumers.describe_stream_consumer,
+        "ListStreamConsumers": consumers.list_stream_consumers,
+        "SubscribeToShard": subscribe,
+    }
+
+    def map_error(exc: Exception) -> AwsError | None:
+        return map_core_error(exc, settings.aws_account)
+
+    return ServiceFrontend(service(), handlers, map_error)

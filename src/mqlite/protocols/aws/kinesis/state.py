@@ -1,0 +1,174 @@
+"""Kinesis metadata next to mqlite streams: status, mode, retention, tags, shards.
+
+`KinesisState` keeps one catalog row per stream in the kv namespace `kinesis.streams`
+(key = stream name): {created, ready_ms, mode, retention_h, tags, encryption, key_id,
+metrics, policy, synthetic, shards: [ShardInfo dicts]}. It is loaded lazily; a stream
+that exists in core without a row (created by Kafka or Redis) gets one synthesized on
+first Kinesis use (uniform hash ranges over its partitions, ACTIVE, 24 h retention
+reported from its config). `ShardMap`s are cached in memory and rebuilt on change.
+Status: CREATING until `ready_ms` (creation + `settings.extra['kinesis_create_delay_ms']`,
+default 200 ms), then ACTIVE; writes are accepted meanwhile (lenient, so code that does
+not wait still works).
+
+Invariants: a row exists only for an existing core stream (DeleteStream and the sweep
+in `meta()` drop stale rows); `shards[i].partition` covers every partition.
+Concurrency: the server's event loop; no awaits between read and write of a row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mqlite.protocols.aws.kinesis import errors
+from mqlite.protocols.aws.kinesis.sequence import shard_index, uniform_ranges
+from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
+
+NS = "kinesis.streams"
+HOUR_MS = 3_600_000
+DEFAULT_RETENTION_H = 24
+_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
+_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+)(?:/consumer/.*)?")
+
+
+class StreamMeta:
+    """One stream's Kinesis metadata (mutable; call `KinesisState.save` after edits)."""
+
+    __slots__ = ("data", "map", "name", "shards")
+
+    def __init__(self, name: str, data: dict[str, Any]) -> None:
+        self.name = name
+        self.data = data
+        self.shards = [ShardInfo.from_dict(d) for d in data.get("shards") or []]
+        self.map = ShardMap(self.shards)
+
+    def shard(self, partition: int) -> ShardInfo | None:
+        for s in self.shards:
+            if s.partition == partition:
+                return s
+        return None
+
+    def open_shards(self) -> list[ShardInfo]:
+        return [s for s in self.shards if s.open]
+
+
+class KinesisState:
+    def __init__(self, core: Any, settings: Any) -> None:
+        self.core = core
+        self.account: str = settings.aws_account
+        self.region: str = settings.aws_region
+        extra = self.extra = dict(getattr(settings, "extra", {}) or {})
+        self.create_delay_ms = int(extra.get("kinesis_create_delay_ms", 200))
+        self.iterator_ttl_ms = int(extra.get("kinesis_iterator_ttl_ms", 300_000))
+        self._cache: dict[str, StreamMeta] = {}
+
+    # -- names ------------------------------------------------------------------------
+    def arn(self, name: str, region: str | None = None) -> str:
+        return f"arn:aws:kinesis:{region or self.region}:{self.account}:stream/{name}"
+
+    def name_of(self, p: dict[str, Any]) -> str:
+        """The stream a request names (StreamName or StreamARN)."""
+        name = p.get("StreamName")
+        arn = p.get("StreamARN")
+        if name is None and arn is not None:
+            m = _ARN.fullmatch(arn)
+            if m is None:
+                raise errors.invalid_argument(f"StreamARN {arn} is invalid.")
+            name = m.group(1)
+        if name is None:
+            raise errors.invalid_argument("Either StreamName or StreamARN should be provided.")
+        if not _NAME.fullmatch(name):
+            raise errors.validation(name, "streamName",
+                                    "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        return name
+
+    def visible(self, name: str) -> bool:
+        return not name.startswith("__")
+
+    # -- rows -------------------------------------------------------------------------
+    def stream(self, name: str) -> Any:
+        s = self.core.streams.find(name)
+        if s is None or not self.visible(name):
+            self._cache.pop(name, None)
+            raise errors.stream_not_found(name, self.account)
+        return s
+
+    def meta(self, name: str) -> StreamMeta:
+        """The metadata of an existing stream (ResourceNotFoundException otherwise)."""
+        stream = self.stream(name)
+        meta = self._cache.get(name)
+        if meta is None or meta.data.get("id") != stream.id.hex():
+            data = self.core.catalog.kv_get(NS, name)
+            if data is None or data.get("id") != stream.id.hex():
+                data = self._synthesize(stream)
+                self.core.catalog.kv_put(NS, name, data)
+            meta = self._cache[name] = StreamMeta(name, data)
+        if len(meta.shards) < stream.partition_count:
+            self._adopt_partitions(meta, stream.partition_count)
+        return meta
+
+    def _synthesize(self, stream: Any) -> dict[str, Any]:
+        n = stream.partition_count
+        retention = stream.config.retention_ms
+        hours = DEFAULT_RETENTION_H if not retention or retention < 0 else max(1, retention // HOUR_MS)
+        return {
+            "id": stream.id.hex(),
+            "created": stream.created_ms,
+            "ready_ms": stream.created_ms,
+            "mode": "PROVISIONED",
+            "retention_h": hours,
+            "tags": {},
+            "metrics": [],
+            "synthetic": True,
+            "shards": [ShardInfo(i, a, b).to_dict() for i, (a, b) in enumerate(uniform_ranges(n))],
+        }
+
+    def _adopt_partitions(self, meta: StreamMeta, count: int) -> None:
+        """Partitions added outside Kinesis (Kafka CreatePartitions) become shards."""
+        if meta.data.get("synthetic"):
+            meta.shards = [ShardInfo(i, a, b) for i, (a, b) in enumerate(uniform_ranges(count))]
+        else:
+            for p in range(len(meta.shards), count):
+                meta.shards.append(ShardInfo(p, 1, 0))  # empty range: read-only
+        self.save(meta)
+
+    def create(self, name: str, shards: int, mode: str, tags: dict[str, str]) -> StreamMeta:
+        now = self.core.clock.now_ms()
+        stream = self.core.create_stream(name, partitions=shards,
+                                         config={"retention_ms": DEFAULT_RETENTION_H * HOUR_MS})
+        data = {
+            "id": stream.id.hex(),
+            "created": now,
+            "ready_ms": now + self.create_delay_ms,
+            "mode": mode,
+            "retention_h": DEFAULT_RETENTION_H,
+            "tags": dict(tags),
+            "metrics": [],
+            "synthetic": False,
+            "shards": [ShardInfo(i, a, b).to_dict() for i, (a, b) in enumerate(uniform_ranges(shards))],
+        }
+        self.core.catalog.kv_put(NS, name, data)
+        meta = self._cache[name] = StreamMeta(name, data)
+        return meta
+
+    def save(self, meta: StreamMeta) -> None:
+        meta.data["shards"] = [s.to_dict() for s in meta.shards]
+        meta.map = ShardMap(meta.shards)
+        self.core.catalog.kv_put(NS, meta.name, meta.data)
+
+    def forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+        self.core.catalog.kv_delete(NS, name)
+
+    def status(self, meta: StreamMeta) -> str:
+        return "CREATING" if self.core.clock.now_ms() < int(meta.data.get("ready_ms", 0)) else "ACTIVE"
+
+    def shard_of(self, meta: StreamMeta, shard: str) -> ShardInfo:
+        """The shard a ShardId names, or ResourceNotFoundException as Kinesis words it."""
+        idx = shard_index(shard) if isinstance(shard, str) else None
+        info = meta.shard(idx) if idx is not None else None
+        if info is None:
+            raise errors.not_found(
+                f"Shard {shard} in stream {meta.name} under account {self.account} does not exist"
+            )
+        return info
