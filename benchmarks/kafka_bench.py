@@ -6,9 +6,13 @@ interval of 1000 ms) on a temporary data directory, then measures with real clie
   produce   confluent-kafka, N x 100-byte messages to a 1-partition topic,
             batch.size 1 MiB, linger.ms 5; acks=1 and acks=all; no compression and lz4
   consume   confluent-kafka reading the uncompressed and the lz4 topics back
+            (consume() batches of 100,000; max.partition.fetch.bytes 4 MiB,
+            queued.min.messages 1,000,000)
   kafka-py  kafka-python's producer (acks=1, batch_size 1 MiB, linger_ms 5)
   latency   confluent-kafka acks=1, linger.ms 0, a fixed rate of R messages/s for S
             seconds: p50/p99/max from produce() to the delivery report
+  server CPU  the server process's CPU seconds during each run (from /proc), to show
+            which side of the socket bounds the figure
   ceiling   the storage engine's own append ceiling in this process: FileLog.append_batch
             of pre-encoded 1 MiB batches of 100-byte records (as the foundation
             benchmark measures it), fsync policy interval 1000 ms
@@ -35,6 +39,15 @@ from mqlite.testing import spawn_server
 
 VALUE = b"x" * 100
 MIB = 1024 * 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def say(text: str) -> None:
@@ -71,17 +84,14 @@ def produce_confluent(bootstrap: str, topic: str, n: int, acks: str, compression
 def consume_confluent(bootstrap: str, topic: str, n: int) -> float:
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": f"bench-{topic}", "enable.auto.commit": False,
-        "fetch.max.bytes": 64 * MIB, "max.partition.fetch.bytes": 16 * MIB, "fetch.wait.max.ms": 100,
-        "queued.max.messages.kbytes": 256 * 1024,
+        "max.partition.fetch.bytes": 4 * MIB, "queued.min.messages": 1_000_000,
     })
     consumer.assign([TopicPartition(topic, 0, 0)])
-    got = 0
     t = time.perf_counter()
+    got = 0
     while got < n:
         batch = consumer.consume(num_messages=100_000, timeout=1.0)
-        for msg in batch:
-            if msg.error() is None:
-                got += 1
+        got += len(batch)
     elapsed = time.perf_counter() - t
     consumer.close()
     return elapsed
@@ -171,24 +181,28 @@ def main() -> None:
     server = spawn_server(tmp / "data", "--http-port", "off", "--amqp-port", "off", "--redis-port", "off")
     bootstrap = f"127.0.0.1:{server.ports['kafka']}"
     say(f"mqlite serve at {bootstrap}, data in {tmp}, fsync interval 1000 ms")
-    rows: list[tuple[str, int, float]] = []
+    rows: list[tuple[str, int, float, float]] = []
+    pid = server.process.pid
     try:
         configs = [("1", "none"), ("all", "none"), ("1", "lz4"), ("all", "lz4")]
         create(bootstrap, [f"p-{a}-{c}" for a, c in configs] + ["kp", "lat"])
         for acks, comp in configs:
             say(f"producing {n:,} x 100 B with confluent-kafka, acks={acks}, compression={comp} ...")
+            cpu = cpu_seconds(pid)
             el = produce_confluent(bootstrap, f"p-{acks}-{comp}", n, acks, comp)
-            rows.append((f"confluent produce acks={acks} {comp}", n, el))
+            rows.append((f"confluent produce acks={acks} {comp}", n, el, cpu_seconds(pid) - cpu))
             say(f"  {n / el:,.0f} msg/s, {n * 100 / el / 1e6:,.1f} MB/s")
         for comp in ("none", "lz4"):
             say(f"consuming {n:,} with confluent-kafka ({comp}) ...")
+            cpu = cpu_seconds(pid)
             el = consume_confluent(bootstrap, f"p-1-{comp}", n)
-            rows.append((f"confluent consume {comp}", n, el))
+            rows.append((f"confluent consume {comp}", n, el, cpu_seconds(pid) - cpu))
             say(f"  {n / el:,.0f} msg/s, {n * 100 / el / 1e6:,.1f} MB/s")
         kp = args.kp_messages
         say(f"producing {kp:,} x 100 B with kafka-python, acks=1 ...")
+        cpu = cpu_seconds(pid)
         el = produce_kafka_python(bootstrap, "kp", kp)
-        rows.append(("kafka-python produce acks=1 none", kp, el))
+        rows.append(("kafka-python produce acks=1 none", kp, el, cpu_seconds(pid) - cpu))
         say(f"  {kp / el:,.0f} msg/s, {kp * 100 / el / 1e6:,.1f} MB/s")
         say(f"latency: {args.rate:,} msg/s for {args.seconds:g} s, acks=1, linger.ms=0 ...")
         lat = latency(bootstrap, "lat", args.rate, args.seconds)
@@ -201,9 +215,9 @@ def main() -> None:
     el, count = storage_ceiling(tmp, 256)
     say(f"  {count / el:,.0f} msg/s, {256 * MIB / el / 1e6:,.0f} MB/s")
     shutil.rmtree(tmp, ignore_errors=True)
-    say("\n| run | messages | msg/s | MB/s (payload) |\n|---|---:|---:|---:|")
-    for name, count_, secs in rows:
-        say(f"| {name} | {count_:,} | {count_ / secs:,.0f} | {count_ * 100 / secs / 1e6:,.1f} |")
+    say("\n| run | messages | msg/s | MB/s (payload) | seconds | server CPU s |\n|---|---:|---:|---:|---:|---:|")
+    for name, count_, secs, cpu_used in rows:
+        say(f"| {name} | {count_:,} | {count_ / secs:,.0f} | {count_ * 100 / secs / 1e6:,.1f} | {secs:.2f} | {cpu_used:.2f} |")
 
 
 if __name__ == "__main__":
