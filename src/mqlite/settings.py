@@ -43,6 +43,7 @@ class Settings:
     amqp_frame_max: int = 131072
     # -- Redis ------------------------------------------------------------------------
     redis_password: str | None = None
+    redis_users: tuple[tuple[str, str], ...] = ()  # ACL-style AUTH users besides `default`
     redis_pubsub_buffer_bytes: int = 32 * 1024 * 1024  # client-output-buffer-limit pubsub
     # -- free-form, for options a front-end grows before they earn a field ------------
     extra: dict[str, str] = field(default_factory=dict)

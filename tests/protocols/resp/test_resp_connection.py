@@ -178,3 +178,17 @@ def test_exec_without_multi_and_execabort(resp_server: Any) -> None:
         b"-ERR unknown command 'NOPE', with args beginning with: \r\n+QUEUED\r\n"
         b"-EXECABORT Transaction discarded because of previous errors.\r\n"
     )
+
+
+def test_acl_style_users_authenticate_with_username(mqlite_server_factory: Any) -> None:
+    """AUTH username password (Redis 6 ACL form) for configured users."""
+    srv = mqlite_server_factory(
+        http_port=None, kafka_port=None, amqp_port=None, redis_users=(("app", "pw1"),)
+    )
+    assert redis.Redis(port=srv.redis_port, username="app", password="pw1").ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=srv.redis_port, username="app", password="bad").ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=srv.redis_port).ping()
+    c = redis.Redis(port=srv.redis_port, username="app", password="pw1", protocol=3)
+    assert c.acl_whoami() == b"app"

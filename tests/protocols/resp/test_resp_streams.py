@@ -175,3 +175,22 @@ def test_large_entries_are_stored_and_survive_restart(resp_server: Any) -> None:
     resp_server.restart()
     r = redis.Redis(port=resp_server.redis_port)
     assert r.xrange("big")[0][1][b"blob"] == big
+
+
+def test_blocking_xread_is_woken_by_another_front_ends_append(resp_server: Any) -> None:
+    """XREAD BLOCK on a stream wakes when a record arrives through core (e.g. Kafka)."""
+    reader = redis.Redis(port=resp_server.redis_port)
+    admin = redis.Redis(port=resp_server.redis_port)
+    admin.xadd("mixed", {"a": "1"}, id="1-0")
+    result: list[Any] = []
+    t = threading.Thread(target=lambda: result.append(reader.xread({"mixed": "$"}, block=0)))
+    t.start()
+    while admin.info("clients")["blocked_clients"] < 1:
+        pass
+
+    async def produce() -> None:
+        await resp_server.core.get_stream("mixed").append(b"v", partition=0, timestamp=9000)
+
+    resp_server.call(produce)
+    t.join(10)
+    assert result and result[0][0][1][0] == (b"9000-0", {b"value": b"v"})

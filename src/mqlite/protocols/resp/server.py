@@ -67,9 +67,12 @@ class ServerState:
         }
         self.pubsub_limit = settings.redis_pubsub_buffer_bytes
         self.stats = {"connections": 0, "commands": 0, "rejected": 0, "pubsub_messages": 0}
-        self.users: dict[str, str] = {}
+        # AUTH users: `default` has `redis_password`; `redis_users` adds ACL-style ones.
+        # With neither, no authentication is required (Redis's `nopass` default user).
+        self.users: dict[str, str] = dict(settings.redis_users)
         if settings.redis_password is not None:
             self.users["default"] = settings.redis_password
+        self.auth_required = bool(self.users)
 
     def set_output_limit(self, value: str) -> None:
         parts = value.split()
@@ -112,7 +115,7 @@ class RespConnection(Connection):
         self.running = False
         self.out: list[bytes] = []
         self.resp3 = False
-        self.authed = state.settings.redis_password is None
+        self.authed = not state.auth_required
         self.user = "default"
         self.name = b""
         self.lib_name = b""

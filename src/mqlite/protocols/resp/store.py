@@ -154,6 +154,12 @@ class StreamStore:
         """Every stream is a Redis key (streams made by Kafka or Kinesis too)."""
         return sorted(self.core.list_streams())
 
+    def core_stream_if_exists(self, name: str) -> Any:
+        try:
+            return self.core.get_stream(name)
+        except StreamNotFound:
+            return None
+
     def exists(self, name: str) -> bool:
         try:
             self.core.get_stream(name)

@@ -1,4 +1,4 @@
-"""HELLO, AUTH, CLIENT, SELECT, PING, ECHO, QUIT, RESET: the connection handshake.
+"""HELLO, AUTH, CLIENT, SELECT, PING, ECHO, QUIT, RESET, ACL WHOAMI: the handshake.
 
 Implements Redis's connection family as clients use it: `HELLO 2|3 [AUTH u p]
 [SETNAME n]` (switches RESP version, replies the server map), `AUTH [user] password`
@@ -31,8 +31,8 @@ REDIS_VERSION = "7.2.4"
 def _check_password(conn: Any, user: str, password: bytes) -> None:
     users: dict[str, str] = conn.state.users
     expected = users.get(user)
-    if not users and user == "default":
-        conn.authed = True
+    if user == "default" and "default" not in users:
+        conn.authed = True  # the default user is `nopass` unless a password is set
         conn.user = user
         return
     if expected is None or not hmac.compare_digest(expected.encode(), password):
@@ -47,7 +47,7 @@ def auth(conn: Any, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise CommandError("ERR syntax error")
     if len(argv) == 2:
-        if not conn.state.users:
+        if "default" not in conn.state.users:
             raise CommandError(
                 "ERR AUTH <password> called without any password configured for the default user. "
                 "Are you sure your configuration is correct?"
@@ -274,6 +274,17 @@ def reset(conn: Any, argv: list[bytes]) -> Any:
     conn.resp3 = False
     conn.name = b""
     conn.db = 0
-    conn.authed = not conn.state.users
+    conn.authed = not conn.state.auth_required
     conn.user = "default"
     return Simple("RESET")
+
+
+@command("acl", -2, group="server", subcommands=("whoami", "users"))
+def acl(conn: Any, argv: list[bytes]) -> Any:
+    """ACL WHOAMI | USERS: the connection's user; the configured users."""
+    sub = argv[1].lower()
+    if sub == b"whoami":
+        return conn.user.encode()
+    if sub == b"users":
+        return [u.encode() for u in sorted({"default", *conn.state.users})]
+    raise unknown_subcommand("acl", argv[1])

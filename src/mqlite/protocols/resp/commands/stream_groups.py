@@ -220,7 +220,7 @@ def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
     def attempt(first: bool) -> Any:
         results = []
         for k, name, start in specs:
-            rs = store.streams.get(name)
+            rs = store.get(name)
             g = rs.groups.get(gname) if rs is not None else None
             if rs is None or g is None:
                 raise CommandError("UNBLOCKED the stream key no longer exists" if rs is None else
@@ -305,8 +305,8 @@ def xpending(conn: Any, argv: list[bytes]) -> Any:
     if count <= 0:
         return []
     now = now_ms(conn)
-    out = []
-    pool = g.consumers[consumer].pending if consumer is not None and consumer in g.consumers else (
+    out: list[Any] = []
+    pool: Any = g.consumers[consumer].pending if consumer is not None and consumer in g.consumers else (
         {} if consumer is not None else g.pel)
     for sid in sorted(pool):
         if sid < start:

@@ -228,7 +228,11 @@ def read_reply(conn: Any, results: list[tuple[bytes, list[Any]]]) -> Any:
 
 
 async def block_until(conn: Any, names: list[str], timeout: float, attempt: Any) -> Any:
-    """Re-run `attempt()` on each change of `names` until it returns non-None or timeout."""
+    """Re-run `attempt()` on each change of `names` until it returns non-None or timeout.
+
+    A change is an XADD/XDEL/... through Redis (the store's waiters) or a record
+    appended to the stream's log by another front-end (`Stream.wait_for_data`).
+    """
     store: StreamStore = conn.state.store
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -237,12 +241,18 @@ async def block_until(conn: Any, names: list[str], timeout: float, attempt: Any)
         if remaining <= 0:
             return NULL_ARRAY
         fut = store.waiter(names)
+        waits: list[asyncio.Future[Any]] = [fut]
+        for name in names:
+            rs = store.streams.get(name)
+            stream = store.core_stream_if_exists(name)
+            if rs is not None and stream is not None:
+                waits.append(asyncio.ensure_future(stream.wait_for_data({0: rs.log_end}, remaining)))
         try:
-            await asyncio.wait_for(asyncio.shield(fut), remaining)
-        except TimeoutError:
-            return NULL_ARRAY
+            await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         finally:
             store.forget(names, fut)
+            for w in waits[1:]:
+                w.cancel()
         result = attempt()
         if result is not None:
             return result
@@ -288,7 +298,7 @@ def xread(conn: Any, argv: list[bytes]) -> Any:
     def attempt() -> Any:
         results = []
         for k, name, start in zip(keys, names, starts):
-            rs = store.streams.get(name) or store.get(name)
+            rs = store.get(name)  # also catches up with other front-ends' records
             if rs is None:
                 continue
             got = rs.after(start, count)
