@@ -7,7 +7,9 @@ change-visibility / clock advance / restart keeps the queue's guarantees (issue 
   still running; a stale receipt never deletes a newer delivery (SQS);
 - a receive returns every visible message it may (up to max_messages);
 - FIFO: within a group, delivery follows send order, and a group with a message in
-  flight delivers nothing.
+  flight delivers nothing;
+- delayed messages are not delivered before their delay ends; a released (requeued)
+  message is visible again at once.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.live: set[str] = set()
         self.deleted: set[str] = set()
         self.until: dict[str, int] = {}  # message id -> lease end (ms)
+        self.visible_at: dict[str, int] = {}  # message id -> end of its delay (ms)
         self.latest: dict[str, str] = {}  # message id -> latest receipt
         self.receipts: list[tuple[str, str]] = []  # (message id, receipt) ever issued
 
@@ -64,7 +67,11 @@ class QueueMachine(RuleBasedStateMachine):
         return self.until.get(mid, 0) > self.clock.now_ms()
 
     def visible(self) -> list[str]:
-        vis = [m for m in self.order if m in self.live and not self.in_flight(m)]
+        now = self.clock.now_ms()
+        vis = [
+            m for m in self.order
+            if m in self.live and not self.in_flight(m) and self.visible_at.get(m, 0) <= now
+        ]
         if not self.fifo:
             return vis
         blocked = {self.group[m] for m in self.live if self.in_flight(m)}
@@ -79,6 +86,26 @@ class QueueMachine(RuleBasedStateMachine):
             self.order.append(r.message_id)
             self.group[r.message_id] = group
             self.live.add(r.message_id)
+
+    @precondition(lambda self: not self.fifo)
+    @rule(delay=st.sampled_from([1, 5, 20]))
+    def send_delayed(self, delay: int) -> None:
+        """SQS DelaySeconds (standard queues: per message)."""
+        self.n += 1
+        r = self.run(self.q.send(f"m{self.n}".encode(), delay=delay))
+        self.order.append(r.message_id)
+        self.group[r.message_id] = "-"
+        self.live.add(r.message_id)
+        self.visible_at[r.message_id] = self.clock.now_ms() + delay * 1000
+
+    @precondition(lambda self: self.receipts)
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        """AMQP nack/reject with requeue: back to the queue now (stale receipt: no-op)."""
+        mid, receipt = data.draw(st.sampled_from(self.receipts))
+        self.q.release(receipt)
+        if mid in self.live and self.latest[mid] == receipt and self.in_flight(mid):
+            self.until[mid] = 0
 
     @rule(n=st.integers(1, 10))
     def receive(self, n: int) -> None:
