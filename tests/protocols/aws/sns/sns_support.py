@@ -1,0 +1,113 @@
+"""Helpers for the SNS tests (imported by name: test basenames are unique).
+
+`client(server, service)` makes a boto3 client for the test server; `make_queue`,
+`drain`, `bodies` are SQS conveniences; `Receiver` is a real HTTP endpoint (aiohttp on an
+ephemeral port in a background thread) that records each request and answers with the
+next status of its script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import boto3
+from aiohttp import web
+from botocore.config import Config
+
+CREDS = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
+CONFIG = Config(retries={"max_attempts": 1}, read_timeout=30)
+
+
+def client(server: Any, service: str) -> Any:
+    return boto3.client(service, endpoint_url=server.endpoint_url, region_name="us-east-1",
+                        config=CONFIG, **CREDS)
+
+
+def make_queue(sqs: Any, name: str, **attrs: str) -> tuple[str, str]:
+    """(queue URL, queue ARN) of a new queue."""
+    url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def drain(sqs: Any, url: str, expect: int | None = None, wait: int = 0, **kw: Any) -> list[dict[str, Any]]:
+    """Receive (and delete) until `expect` messages came, or the queue stays empty."""
+    got: list[dict[str, Any]] = []
+    while expect is None or len(got) < expect:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                                   MessageAttributeNames=["All"], AttributeNames=["All"], **kw
+                                   ).get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        got.extend(msgs)
+    return got
+
+
+def bodies(msgs: list[dict[str, Any]]) -> list[Any]:
+    return [json.loads(m["Body"]) for m in msgs]
+
+
+class Receiver:
+    """A recording HTTP endpoint (see module docstring)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        self._cond = threading.Condition()
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        started = threading.Event()
+
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.read()
+            with self._cond:
+                self.requests.append({"path": request.path_qs, "headers": dict(request.headers),
+                                      "body": body})
+                status = self.statuses.pop(0) if self.statuses else 200
+                self._cond.notify_all()
+            return web.Response(status=status)
+
+        async def start() -> None:
+            app = web.Application()
+            app.router.add_route("*", "/{tail:.*}", handle)
+            self.runner = web.AppRunner(app, access_log=None)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(start())
+            started.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        started.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_for(self, n: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """Block until `n` requests arrived (a deadline only guards against hangs)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"got {len(self.requests)} requests, wanted {n}")
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)

@@ -1,0 +1,177 @@
+"""SNS topic actions with boto3 against a real server: CreateTopic, DeleteTopic,
+ListTopics, Get/SetTopicAttributes, tags, permissions, data protection, and the
+SMS / mobile-push actions of an account that has neither configured."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def test_create_topic_is_idempotent_and_returns_the_arn(sns: Any) -> None:
+    """AWS CreateTopic: the same name and attributes return the same ARN."""
+    a = sns.create_topic(Name="orders", Attributes={"DisplayName": "Orders"})["TopicArn"]
+    b = sns.create_topic(Name="orders", Attributes={"DisplayName": "Orders"})["TopicArn"]
+    assert a == b == "arn:aws:sns:us-east-1:000000000000:orders"
+    with pytest.raises(ClientError) as exc:
+        sns.create_topic(Name="orders", Attributes={"DisplayName": "Other"})
+    assert code_of(exc) == ("InvalidParameter", "Invalid parameter: Attributes Reason: Topic already exists with different attributes")
+
+
+def test_topic_names_follow_aws_rules(sns: Any) -> None:
+    """Names: 1-256 of [A-Za-z0-9_-]; `.fifo` only (and required) with FifoTopic=true."""
+    for bad in ("", "has space", "x" * 257, "dot.ted"):
+        with pytest.raises(ClientError) as exc:
+            sns.create_topic(Name=bad)
+        assert code_of(exc)[0] == "InvalidParameter"
+    with pytest.raises(ClientError) as exc:
+        sns.create_topic(Name="plain", Attributes={"FifoTopic": "true"})
+    assert code_of(exc)[0] == "InvalidParameter"
+    with pytest.raises(ClientError):
+        sns.create_topic(Name="t.fifo")
+    arn = sns.create_topic(Name="t.fifo", Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attrs["FifoTopic"] == "true" and attrs["ContentBasedDeduplication"] == "true"
+    with pytest.raises(ClientError) as exc:
+        sns.create_topic(Name="std", Attributes={"ContentBasedDeduplication": "true"})
+    assert code_of(exc)[0] == "InvalidParameter"
+
+
+def test_list_topics_pages_by_100(sns: Any) -> None:
+    """ListTopics returns at most 100 topics per page with a NextToken."""
+    for i in range(105):
+        sns.create_topic(Name=f"t{i:03d}")
+    first = sns.list_topics()
+    assert len(first["Topics"]) == 100 and first["NextToken"]
+    second = sns.list_topics(NextToken=first["NextToken"])
+    assert len(second["Topics"]) == 5 and "NextToken" not in second
+    names = {t["TopicArn"].rsplit(":", 1)[1] for t in first["Topics"] + second["Topics"]}
+    assert names == {f"t{i:03d}" for i in range(105)}
+
+
+def test_get_and_set_topic_attributes(sns: Any) -> None:
+    """GetTopicAttributes has the computed attributes; SetTopicAttributes sets one."""
+    arn = sns.create_topic(Name="attrs")["TopicArn"]
+    attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attrs["TopicArn"] == arn and attrs["Owner"] == "000000000000"
+    assert attrs["SubscriptionsConfirmed"] == "0" and json.loads(attrs["Policy"])["Statement"]
+    assert "http" in json.loads(attrs["EffectiveDeliveryPolicy"])
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Shown")
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="SignatureVersion", AttributeValue="2")
+    attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attrs["DisplayName"] == "Shown" and attrs["SignatureVersion"] == "2"
+    with pytest.raises(ClientError) as exc:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="Bogus", AttributeValue="x")
+    assert code_of(exc) == ("InvalidParameter", "Invalid parameter: AttributeName")
+    with pytest.raises(ClientError) as exc:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="SignatureVersion", AttributeValue="3")
+    assert code_of(exc)[0] == "InvalidParameter"
+
+
+def test_unknown_topic_is_not_found_and_a_bad_arn_is_invalid(sns: Any) -> None:
+    """AWS: a missing topic is NotFound (404); a malformed ARN InvalidParameter."""
+    with pytest.raises(ClientError) as exc:
+        sns.get_topic_attributes(TopicArn="arn:aws:sns:us-east-1:000000000000:missing")
+    assert code_of(exc) == ("NotFound", "Topic does not exist")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as exc:
+        sns.publish(TopicArn="not-an-arn", Message="x")
+    assert code_of(exc) == ("InvalidParameter", "Invalid parameter: TopicArn")
+
+
+def test_delete_topic_removes_it_and_its_subscriptions(sns: Any, sqs: Any) -> None:
+    """DeleteTopic deletes the topic's subscriptions too; deleting again is fine."""
+    from sns_support import make_queue
+
+    arn = sns.create_topic(Name="gone")["TopicArn"]
+    _url, qarn = make_queue(sqs, "gone-q")
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn)
+    sns.delete_topic(TopicArn=arn)
+    sns.delete_topic(TopicArn=arn)
+    assert arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    assert sns.list_subscriptions()["Subscriptions"] == []
+
+
+def test_tags_add_overwrite_remove(sns: Any) -> None:
+    """TagResource / UntagResource / ListTagsForResource; unknown resource is ResourceNotFound."""
+    arn = sns.create_topic(Name="tagged", Tags=[{"Key": "a", "Value": "1"}])["TopicArn"]
+    sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "2"}, {"Key": "b", "Value": ""}])
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "a", "Value": "2"}, {"Key": "b", "Value": ""}]
+    sns.untag_resource(ResourceArn=arn, TagKeys=["a", "zzz"])
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "b", "Value": ""}]
+    with pytest.raises(ClientError) as exc:
+        sns.list_tags_for_resource(ResourceArn="arn:aws:sns:us-east-1:000000000000:nope")
+    assert code_of(exc)[0] == "ResourceNotFound"
+    with pytest.raises(ClientError) as exc:
+        sns.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    assert code_of(exc)[0] == "TagLimitExceeded"
+
+
+def test_permissions_edit_the_topic_policy(sns: Any) -> None:
+    """AddPermission adds a labelled statement; a repeated label is InvalidParameter."""
+    arn = sns.create_topic(Name="perm")["TopicArn"]
+    sns.add_permission(TopicArn=arn, Label="pub", AWSAccountId=["111122223333"], ActionName=["Publish"])
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID", "pub"]
+    with pytest.raises(ClientError) as exc:
+        sns.add_permission(TopicArn=arn, Label="pub", AWSAccountId=["1"], ActionName=["Publish"])
+    assert code_of(exc) == ("InvalidParameter", "Invalid parameter: Statement already exists")
+    sns.remove_permission(TopicArn=arn, Label="pub")
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID"]
+
+
+def test_data_protection_policy_round_trips(sns: Any) -> None:
+    """Put/GetDataProtectionPolicy store the document on the topic."""
+    arn = sns.create_topic(Name="dp")["TopicArn"]
+    assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == ""
+    doc = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": []})
+    sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=doc)
+    assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == doc
+
+
+def test_sms_and_platform_actions_answer_as_for_an_unconfigured_account(sns: Any, sns_server: Any) -> None:
+    """No platform applications; SMS sandbox with no numbers; nobody opted out."""
+    assert sns.list_platform_applications()["PlatformApplications"] == []
+    with pytest.raises(ClientError) as exc:
+        sns.create_platform_application(Name="app", Platform="GCM", Attributes={"PlatformCredential": "x"})
+    assert code_of(exc)[0] == "InvalidParameter"
+    app_arn = "arn:aws:sns:us-east-1:000000000000:app/GCM/app"
+    with pytest.raises(ClientError) as exc:
+        sns.get_platform_application_attributes(PlatformApplicationArn=app_arn)
+    assert code_of(exc)[0] == "NotFound"
+    with pytest.raises(ClientError) as exc:
+        sns.create_platform_endpoint(PlatformApplicationArn=app_arn, Token="t")
+    assert code_of(exc)[0] == "NotFound"
+    with pytest.raises(ClientError) as exc:
+        sns.get_endpoint_attributes(EndpointArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/x")
+    assert code_of(exc)[0] == "NotFound"
+    sns.delete_endpoint(EndpointArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/x")
+    assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")["isOptedOut"] is False
+    assert sns.list_phone_numbers_opted_out()["phoneNumbers"] == []
+    sns.set_sms_attributes(attributes={"DefaultSMSType": "Transactional"})
+    assert sns.get_sms_attributes()["attributes"] == {"DefaultSMSType": "Transactional"}
+    assert sns.get_sms_sandbox_account_status()["IsInSandbox"] is True
+    sns.create_sms_sandbox_phone_number(PhoneNumber="+15555550100")
+    import urllib.request
+
+    outbox = json.loads(urllib.request.urlopen(sns_server.endpoint_url + "/_mqlite/sns/outbox").read())
+    otp = outbox["messages"][-1]["OneTimePassword"]
+    with pytest.raises(ClientError) as exc:
+        sns.verify_sms_sandbox_phone_number(PhoneNumber="+15555550100", OneTimePassword="0000000")
+    assert code_of(exc)[0] == "VerificationException"
+    sns.verify_sms_sandbox_phone_number(PhoneNumber="+15555550100", OneTimePassword=otp)
+    assert sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"] == [
+        {"PhoneNumber": "+15555550100", "Status": "Verified"}]
+    sns.delete_sms_sandbox_phone_number(PhoneNumber="+15555550100")
+    assert sns.list_origination_numbers()["PhoneNumbers"] == []
+    sns.opt_in_phone_number(phoneNumber="+15555550100")
