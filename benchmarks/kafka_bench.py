@@ -205,7 +205,9 @@ def main() -> None:
         rows.append(("kafka-python produce acks=1 none", kp, el, cpu_seconds(pid) - cpu))
         say(f"  {kp / el:,.0f} msg/s, {kp * 100 / el / 1e6:,.1f} MB/s")
         say(f"latency: {args.rate:,} msg/s for {args.seconds:g} s, acks=1, linger.ms=0 ...")
+        cpu = cpu_seconds(pid)
         lat = latency(bootstrap, "lat", args.rate, args.seconds)
+        say(f"  server CPU during the latency run: {cpu_seconds(pid) - cpu:.2f} s")
         if lat:
             p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
             say(f"  {len(lat):,} delivered; p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms, max {lat[-1] * 1e3:.2f} ms")
