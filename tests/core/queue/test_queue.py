@@ -388,3 +388,25 @@ def test_tick_drops_messages_past_retention_without_a_receive() -> None:
         assert q.counts().visible == 1
 
     with_core(main)
+
+
+def test_each_sent_message_wakes_one_long_poller_and_none_is_lost() -> None:
+    """Long polls return as soon as a message is visible; waking is per message (no
+    thundering herd), and no waiter misses a message that it could take."""
+
+    async def main(core, clock):
+        q = core.create_queue("q")
+        loop = asyncio.get_running_loop()
+        waiters = [loop.create_task(q.receive(1, wait=20)) for _ in range(5)]
+        await asyncio.sleep(0)
+        await q.send_batch([Envelope(b"a"), Envelope(b"b"), Envelope(b"c")])
+        for _ in range(20):
+            await asyncio.sleep(0)
+        finished = [w for w in waiters if w.done()]
+        assert len(finished) == 3
+        assert sorted(w.result()[0].body for w in finished) == [b"a", b"b", b"c"]
+        await q.send_batch([Envelope(b"d"), Envelope(b"e")])
+        rest = await asyncio.wait_for(asyncio.gather(*[w for w in waiters if w not in finished]), 5)
+        assert sorted(r[0].body for r in rest) == [b"d", b"e"]
+
+    with_core(main)

@@ -228,7 +228,7 @@ class Queue(QueueState):
                 self._admit(st, now)
                 results[i] = _send_result(st.id, f"{st.offset:020d}", False, st.offset)
         if fresh:
-            self._notify()
+            self._notify(len(fresh))
             if cfg.overflow == "drop-head" and (limit_len is not None or limit_bytes is not None):
                 await self._drop_head(now)
         for fut in durable:
@@ -377,6 +377,8 @@ class Queue(QueueState):
         while True:
             out = await self._receive_now(max_messages, vis_ms, owner)
             if out or wait <= 0:
+                if out and self._waiters:
+                    self._notify(1)  # more may be visible: pass the turn on
                 break
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -544,7 +546,7 @@ class Queue(QueueState):
         if ms == 0:
             self._end_lease(lease, requeue=True)
             self._journal_pend(["v", [[off, 0]]])
-            self._notify()
+            self._notify(1)
             return
         lease.until = INF if ms == INF else now + ms
         if lease.until != INF:
@@ -570,7 +572,7 @@ class Queue(QueueState):
             return
         self._end_lease(lease, requeue=True)
         self._journal_pend(["v", [[off, 0]]])
-        self._notify()
+        self._notify(1)
 
     def release_owner(self, owner: Any) -> int:
         """Requeue every message leased by `owner` (a closed AMQP channel)."""
@@ -587,7 +589,7 @@ class Queue(QueueState):
         self._owners.pop(owner, None)
         if released and not self.deleted:
             self._journal_pend(["v", [[l.offset, 0] for l in released]])
-            self._notify()
+            self._notify(len(released))
         return len(released)
 
     async def reject(self, receipt: str) -> None:

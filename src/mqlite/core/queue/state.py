@@ -163,13 +163,20 @@ class QueueState:
             return f"{group}\x1f{dedup}"
         return dedup
 
-    def _notify(self) -> None:
+    def _notify(self, limit: int | None = None) -> None:
+        """Wake long-pollers: all of them, or up to `limit` (one per newly visible
+        message; a receiver that still leaves messages wakes the next one)."""
         waiters = self._waiters
-        if waiters:
+        if not waiters:
+            return
+        if limit is None or limit >= len(waiters):
             self._waiters = []
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+        else:
+            self._waiters = waiters[limit:]
+            waiters = waiters[:limit]
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
 
     def _advance_lwm(self) -> None:
         self._lwm = self._done.advance(self._lwm)
@@ -302,7 +309,7 @@ class QueueState:
 
     # ================================================================== timers
     def _advance(self, now: int) -> None:
-        woke = False
+        woke = 0
         heap = self._lease_heap
         while heap and heap[0][0] <= now:
             until, off, rc = heapq.heappop(heap)
@@ -310,7 +317,7 @@ class QueueState:
             if lease is None or lease.rc != rc or lease.until != until:
                 continue
             self._end_lease(lease, requeue=True)
-            woke = True
+            woke += 1
         dheap = self._delay_heap
         while dheap and dheap[0][0] <= now:
             _, off = heapq.heappop(dheap)
@@ -322,12 +329,12 @@ class QueueState:
             else:
                 self._ready_set.add(off)
                 heapq.heappush(self._ready, (-st.priority, off, st))
-            woke = True
+            woke += 1
         if self._attempts:
             for key in [k for k, (t, _) in self._attempts.items() if t <= now]:
                 del self._attempts[key]
         if woke:
-            self._notify()
+            self._notify(woke)
 
     def _next_due(self) -> int | None:
         due = None
