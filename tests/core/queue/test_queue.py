@@ -19,7 +19,7 @@ from mqlite.core.errors import (
 )
 from mqlite.core.message import Attribute, Envelope
 
-from queue_support import run, with_core
+from queue_support import with_core
 
 
 def test_message_is_invisible_while_leased_and_reappears_after_visibility_timeout() -> None:
