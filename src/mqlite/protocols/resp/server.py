@@ -31,7 +31,7 @@ from typing import Any
 
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.codec import Error, Push, Raw, encode
-from mqlite.protocols.resp.commands import COMMANDS, Command
+from mqlite.protocols.resp.commands import BY_SPELLING, COMMANDS, Command
 from mqlite.protocols.resp.errors import (
     NOAUTH,
     subscribed_context,
@@ -56,6 +56,7 @@ class ServerState:
         self.settings = settings
         self.store = StreamStore(core)
         self.pubsub = PubSubHub(core)
+        self.channels = core.channels
         self.clients: dict[int, RespConnection] = {}
         self.next_id = 1
         self.started = time.time()
@@ -66,7 +67,8 @@ class ServerState:
             "proto-max-bulk-len": str(codec.PROTO_MAX_BULK_LEN),
         }
         self.pubsub_limit = settings.redis_pubsub_buffer_bytes
-        self.stats = {"connections": 0, "commands": 0, "rejected": 0, "pubsub_messages": 0}
+        self.stats = {"connections": 0, "rejected": 0}
+        self.commands = 0  # total commands processed (INFO stats)
         # AUTH users: `default` has `redis_password`; `redis_users` adds ACL-style ones.
         # With neither, no authentication is required (Redis's `nopass` default user).
         self.users: dict[str, str] = dict(settings.redis_users)
@@ -253,9 +255,11 @@ class RespConnection(Connection):
     # -- dispatch ---------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> Any:
         state = self.state
-        name = argv[0].lower()
-        cmd: Command | None = COMMANDS.get(name)
-        state.stats["commands"] += 1
+        cmd: Command | None = BY_SPELLING.get(argv[0])
+        if cmd is None:
+            cmd = COMMANDS.get(argv[0].lower())
+        name = argv[0] if cmd is None else cmd.key
+        state.commands += 1
         self.last_cmd = name
         if cmd is None:
             state.stats["rejected"] += 1

@@ -33,9 +33,12 @@ class Command:
     group: str = "generic"
     summary: str = ""
     subcommands: tuple[str, ...] = ()
+    key: bytes = b""  # the lowercase name, as bytes
 
 
 COMMANDS: dict[bytes, Command] = {}
+#: lookup without lowercasing for the usual spellings (`XADD`, `xadd`)
+BY_SPELLING: dict[bytes, Command] = {}
 
 
 def command(
@@ -51,11 +54,13 @@ def command(
     subcommands: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name.lower().encode()] = Command(
+        COMMANDS[name.lower().encode()] = cmd = Command(
             name.lower(), fn, arity, flags, keys[0], keys[1], keys[2], noauth, pubsub_ok, group,
             summary or (fn.__doc__ or "").strip().splitlines()[0] if (summary or fn.__doc__) else "",
             subcommands,
+            name.lower().encode(),
         )
+        BY_SPELLING[name.lower().encode()] = BY_SPELLING[name.upper().encode()] = cmd
         return fn
 
     return register

@@ -73,9 +73,7 @@ def sunsubscribe(conn: Any, argv: list[bytes]) -> Any:
 @command("publish", 3, group="pubsub")
 def publish(conn: Any, argv: list[bytes]) -> Any:
     """PUBLISH channel message: deliver to subscribers; returns the receiver count."""
-    state = conn.state
-    state.stats["pubsub_messages"] += 1
-    return state.pubsub.publish(argv[1], argv[2])
+    return conn.state.channels.publish(argv[1], argv[2])  # core.channels
 
 
 @command("spublish", 3, group="pubsub", keys=(1, 1, 1))

@@ -130,7 +130,7 @@ def _info_text(conn: Any, section: str) -> str:
         "persistence": [("loading", 0), ("aof_enabled", 1), ("rdb_changes_since_last_save", 0)],
         "stats": [
             ("total_connections_received", state.stats["connections"]),
-            ("total_commands_processed", state.stats["commands"]),
+            ("total_commands_processed", state.commands),
             ("rejected_calls", state.stats["rejected"]),
             ("pubsub_channels", len(state.pubsub.active_channels())),
             ("pubsub_patterns", state.pubsub.numpat()),
@@ -197,6 +197,7 @@ def config(conn: Any, argv: list[bytes]) -> Any:
     if sub == b"resetstat":
         for k in state.stats:
             state.stats[k] = 0
+        state.commands = 0
         return OK
     if sub == b"rewrite":
         return OK

@@ -144,6 +144,8 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
         last = rs.last_id
         if ts > last[0]:
             sid: StreamID = (ts, 0)
+        elif last[1] < ids.UINT64_MAX:
+            sid = (last[0], last[1] + 1)
         else:
             sid = ids.XaddID(raw_id).next_id(last, ts)
     else:
