@@ -1,0 +1,264 @@
+"""EventBridge front-end state: buses, rules (with targets), archives, replays,
+connections and API destinations, durable in the catalog; ARNs and names.
+
+Model: every resource is a JSON-able dict in the catalog kv namespace `events/<kind>`
+keyed `<region>/<name>` (rules `<region>/<bus>/<rule>`), cached in memory. An event bus
+is a core router of kind `event_bus` named `events:<region>:<bus>` (not durable in the
+router registry: rebuilt from this catalog at start, so the catalog is the one truth).
+Each enabled rule with an event pattern has one binding per target on its bus's router
+(matcher `event_pattern`, args `{"rule": key, "target": id}`); each archive has one
+binding (args `{"archive": key}`). `EventsState.sync_rule(rule)` keeps the bindings
+equal to the rule's state. `state_for(core)` gives the one state per broker core.
+Invariants: a rule's bindings exist iff it is ENABLED, has an EventPattern, and its
+targets exist; the `default` bus exists in every region served.
+Concurrency: the server's event loop only.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from mqlite.core.matchers.index import MatcherKind
+from mqlite.core.router import Binding, Destination, Router
+
+KIND = "event_bus"
+NS = "events/"
+RULE_NAME = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
+BUS_NAME = re.compile(r"^[/\.\-_A-Za-z0-9]{1,256}$")
+TARGET_ID = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
+DEFAULT_BUS = "default"
+MAX_TARGETS = 5
+
+_STATES: weakref.WeakKeyDictionary[Any, EventsState] = weakref.WeakKeyDictionary()
+
+
+def now_s() -> float:
+    return time.time()
+
+
+def bus_arn(region: str, account: str, bus: str) -> str:
+    return f"arn:aws:events:{region}:{account}:event-bus/{bus}"
+
+
+def rule_arn(region: str, account: str, bus: str, rule: str) -> str:
+    if bus == DEFAULT_BUS:
+        return f"arn:aws:events:{region}:{account}:rule/{rule}"
+    return f"arn:aws:events:{region}:{account}:rule/{bus}/{rule}"
+
+
+def resource_arn(region: str, account: str, kind: str, name: str) -> str:
+    return f"arn:aws:events:{region}:{account}:{kind}/{name}"
+
+
+def router_name(region: str, bus: str) -> str:
+    return f"events:{region}:{bus}"
+
+
+def bus_name_of(value: str) -> str:
+    """An EventBusName parameter may be a name or a bus ARN."""
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) == 6 and parts[5].startswith("event-bus/"):
+            return parts[5][len("event-bus/"):]
+    return value
+
+
+class Store:
+    """One resource kind: a dict cache over a catalog kv namespace."""
+
+    def __init__(self, catalog: Any, kind: str) -> None:
+        self.catalog = catalog
+        self.ns = NS + kind
+        self.items: dict[str, dict[str, Any]] = {k: dict(v) for k, v in catalog.kv_items(self.ns)}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.items.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.items[key] = value
+        self.catalog.kv_put(self.ns, key, value)
+
+    def delete(self, key: str) -> None:
+        if self.items.pop(key, None) is not None:
+            self.catalog.kv_delete(self.ns, key)
+
+    def values(self, prefix: str = "") -> Iterator[dict[str, Any]]:
+        for key in sorted(self.items):
+            if key.startswith(prefix):
+                yield self.items[key]
+
+
+class EventsState:
+    """Per-core EventBridge state (see module docstring)."""
+
+    def __init__(self, core: Any, settings: Any) -> None:
+        self.core = core
+        self.settings = settings
+        self.account: str = settings.aws_account
+        catalog = core.catalog
+        self.buses = Store(catalog, "buses")
+        self.rules = Store(catalog, "rules")
+        self.archives = Store(catalog, "archives")
+        self.replays = Store(catalog, "replays")
+        self.connections = Store(catalog, "connections")
+        self.api_destinations = Store(catalog, "api-destinations")
+        self.tags = Store(catalog, "tags")  # key: ARN -> {"tags": {k: v}}
+        self._rule_bindings: dict[str, list[str]] = {}
+        self._archive_bindings: dict[str, str] = {}
+        self.delivery: Any = None  # set by build(): delivery.Dispatcher
+        self.scheduler: Any = None  # set by build(): schedule.Scheduler
+        self.replayer: Any = None
+        for bus in list(self.buses.values()):
+            self._router(bus["region"], bus["name"])
+        for rule in list(self.rules.values()):
+            self.sync_rule(rule)
+        for archive in list(self.archives.values()):
+            self.sync_archive(archive)
+
+    # -- buses ---------------------------------------------------------------------------
+    def ensure_region(self, region: str) -> None:
+        """The default bus exists in every region served."""
+        if self.buses.get(f"{region}/{DEFAULT_BUS}") is None:
+            self.put_bus(region, DEFAULT_BUS, {})
+
+    def put_bus(self, region: str, name: str, extra: dict[str, Any]) -> dict[str, Any]:
+        now = now_s()
+        bus = {"name": name, "region": region, "arn": bus_arn(region, self.account, name),
+               "created": now, "modified": now, **extra}
+        self.buses.put(f"{region}/{name}", bus)
+        self._router(region, name)
+        return bus
+
+    def bus(self, region: str, name: str) -> dict[str, Any] | None:
+        if name == DEFAULT_BUS:
+            self.ensure_region(region)
+        return self.buses.get(f"{region}/{name}")
+
+    def _router(self, region: str, bus: str) -> Router:
+        name = router_name(region, bus)
+        router = self.core.routers.find(name)
+        if router is None:
+            router = self.core.routers.create(name, KIND, {"dedupe": False, "durable": False})
+        return router
+
+    def router(self, region: str, bus: str) -> Router | None:
+        return self.core.routers.find(router_name(region, bus))
+
+    def delete_bus(self, region: str, name: str) -> None:
+        for rule in list(self.rules.values(f"{region}/{name}/")):
+            self.delete_rule(rule)
+        self.buses.delete(f"{region}/{name}")
+        self.core.routers.delete(router_name(region, name))
+
+    # -- rules ---------------------------------------------------------------------------
+    @staticmethod
+    def rule_key(region: str, bus: str, name: str) -> str:
+        return f"{region}/{bus}/{name}"
+
+    def rule(self, region: str, bus: str, name: str) -> dict[str, Any] | None:
+        return self.rules.get(self.rule_key(region, bus, name))
+
+    def save_rule(self, rule: dict[str, Any]) -> None:
+        self.rules.put(self.rule_key(rule["region"], rule["bus"], rule["name"]), rule)
+        self.sync_rule(rule)
+
+    def delete_rule(self, rule: dict[str, Any]) -> None:
+        key = self.rule_key(rule["region"], rule["bus"], rule["name"])
+        self._unbind_rule(key, rule)
+        self.rules.delete(key)
+        self.tags.delete(rule["arn"])
+
+    def _unbind_rule(self, key: str, rule: dict[str, Any]) -> None:
+        router = self.router(rule["region"], rule["bus"])
+        for bid in self._rule_bindings.pop(key, []):
+            if router is not None:
+                router.unbind(bid)
+
+    def sync_rule(self, rule: dict[str, Any]) -> None:
+        """Make the rule's bindings match its state, pattern and targets."""
+        key = self.rule_key(rule["region"], rule["bus"], rule["name"])
+        self._unbind_rule(key, rule)
+        if rule.get("state", "ENABLED") != "ENABLED" or not rule.get("pattern"):
+            return
+        router = self._router(rule["region"], rule["bus"])
+        ids = []
+        for tid in rule.get("targets", {}):
+            b: Binding = router.bind(
+                Destination.router(f"events-rule:{key}"), MatcherKind.EVENT_PATTERN,
+                rule["pattern"], {"rule": key, "target": tid}, durable=False,
+            )
+            ids.append(b.id)
+        self._rule_bindings[key] = ids
+
+    # -- archives ------------------------------------------------------------------------
+    def sync_archive(self, archive: dict[str, Any]) -> None:
+        key = f"{archive['region']}/{archive['name']}"
+        router = self._router(archive["region"], archive["bus"])
+        old = self._archive_bindings.pop(key, None)
+        if old is not None:
+            router.unbind(old)
+        if archive.get("deleted"):
+            return
+        pattern = archive.get("pattern") or None
+        if pattern:
+            b = router.bind(Destination.stream(archive["stream"]), MatcherKind.EVENT_PATTERN,
+                            pattern, {"archive": key}, durable=False)
+        else:
+            b = router.bind(Destination.stream(archive["stream"]), MatcherKind.FANOUT, None,
+                            {"archive": key}, durable=False)
+        self._archive_bindings[key] = b.id
+
+    def unbind_archive(self, archive: dict[str, Any]) -> None:
+        key = f"{archive['region']}/{archive['name']}"
+        old = self._archive_bindings.pop(key, None)
+        router = self.router(archive["region"], archive["bus"])
+        if old is not None and router is not None:
+            router.unbind(old)
+
+    # -- tags ----------------------------------------------------------------------------
+    def get_tags(self, arn: str) -> dict[str, str]:
+        row = self.tags.get(arn)
+        return dict(row["tags"]) if row else {}
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        if tags:
+            self.tags.put(arn, {"tags": tags})
+        else:
+            self.tags.delete(arn)
+
+
+def state_for(core: Any, settings: Any) -> EventsState:
+    state = _STATES.get(core)
+    if state is None:
+        state = _STATES[core] = EventsState(core, settings)
+    return state
+
+
+def find_state(core: Any) -> EventsState | None:
+    """The state `build()` made for this core (tests drive the scheduler through it)."""
+    return _STATES.get(core)
+
+
+def paginate(items: list[Any], token: str | None, limit: int | None, default: int = 100
+             ) -> tuple[list[Any], str | None]:
+    """One page of `items` (NextToken is the opaque start index of the next page)."""
+    from mqlite.protocols.aws.events.errors import validation
+
+    start = 0
+    if token:
+        try:
+            start = int(token)
+        except ValueError:
+            raise validation("The NextToken is not valid.") from None
+    size = limit if limit and limit > 0 else default
+    page = items[start : start + size]
+    nxt = str(start + size) if start + size < len(items) else None
+    return page, nxt
+
+
+def drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}

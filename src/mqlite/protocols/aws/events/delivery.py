@@ -1,0 +1,387 @@
+"""Target dispatch: an event that matched a rule goes to each of the rule's targets.
+
+`Dispatcher.publish(region, bus, event, body, *, replay=None, only_rules=None)` matches
+the event on the bus's router and, per matching binding, archives it (archive bindings;
+never for replayed events) or delivers it to one rule target. Targets by ARN:
+`sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id),
+`sns` topic (published into the topic's router), `kinesis` stream (`stream/<name>`,
+key from KinesisParameters.PartitionKeyPath, else the event id), `kafka` (the last ARN
+segment names an mqlite stream), `events` event bus (cross-bus: the event is published
+on that bus; each bus once per event), `events` api-destination (HTTP through the
+registry's shared HttpDelivery with the connection's auth and the rate limit), and
+`lambda` functions (POST to `settings.lambda_endpoint`
+`/2015-03-31/functions/<name>/invocations`).
+Failure handling (EventBridge's): a missing resource is not retried; other failures are
+retried in the background with exponential backoff until RetryPolicy's
+MaximumRetryAttempts (default 185) or MaximumEventAgeInSeconds (default 86400) is
+exhausted; then the event goes to the target's DeadLetterConfig queue with the message
+attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION
+(when retries ran out) and RETRY_ATTEMPTS. A failing target never blocks another target
+or rule: each delivery's error is contained, and retries run as tasks.
+Concurrency: the server's event loop; queue and stream deliveries are awaited inline
+(so PutEvents returns once matched events are in their queues), HTTP ones are tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from mqlite.core import errors as core_errors
+from mqlite.core.message import Attribute, Envelope
+from mqlite.protocols.aws.events.common import EventsState, bus_name_of
+from mqlite.protocols.aws.events.transform import MISSING, extract, parse_path, render_input
+
+log = logging.getLogger("mqlite.aws.events.delivery")
+
+DEFAULT_MAX_RETRIES = 185
+DEFAULT_MAX_AGE = 86_400
+
+
+class TargetError(Exception):
+    """One delivery attempt failed; `retryable` False for a missing/invalid resource."""
+
+    def __init__(self, code: str, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+def arn_parts(arn: str) -> tuple[str, str, str, str]:
+    """(service, region, account, resource) of an ARN ('' when not an ARN)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return "", "", "", ""
+    return parts[2], parts[3], parts[4], parts[5]
+
+
+class Dispatcher:
+    """See module docstring."""
+
+    def __init__(self, state: EventsState) -> None:
+        self.state = state
+        self.core = state.core
+        self.settings = state.settings
+        self.retry_base = float(self.settings.extra.get("events_retry_base_seconds", 1.0))
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tokens: dict[str, tuple[str, float]] = {}  # connection ARN -> (token, expiry)
+        self.delivered = 0
+        self.failed = 0
+
+    # -- publishing -------------------------------------------------------------------------
+    async def publish(
+        self, region: str, bus: str, event: dict[str, Any], body: bytes, *,
+        replay: str | None = None, only_rules: set[str] | None = None,
+        visited: set[str] | None = None,
+    ) -> int:
+        """Match and deliver one event on a bus; returns the number of target deliveries."""
+        router = self.state.router(region, bus)
+        if router is None:
+            return 0
+        visited = visited if visited is not None else set()
+        visited.add(f"{region}/{bus}")
+        env = Envelope(body)
+        count = 0
+        rules = self.state.rules.items
+        for binding in router.match(env):
+            args = binding.args
+            archive = args.get("archive")
+            if archive is not None:
+                if replay is None:
+                    await self._archive(archive, body, event)
+                continue
+            rule = rules.get(args.get("rule", ""))
+            if rule is None:
+                continue
+            if only_rules is not None and rule["arn"] not in only_rules:
+                continue
+            target = rule.get("targets", {}).get(args.get("target"))
+            if target is None:
+                continue
+            await self.deliver(rule, target, event, body, visited)
+            count += 1
+        return count
+
+    async def _archive(self, key: str, body: bytes, event: dict[str, Any]) -> None:
+        archive = self.state.archives.get(key)
+        if archive is None:
+            return
+        try:
+            stream = self.core.get_stream(archive["stream"])
+            await stream.append(body)
+        except Exception as exc:  # noqa: BLE001 - an archive failure never fails PutEvents
+            log.warning("archive %s: append failed: %s", key, exc)
+
+    # -- one target -------------------------------------------------------------------------
+    async def deliver(
+        self, rule: dict[str, Any], target: Mapping[str, Any], event: dict[str, Any], body: bytes,
+        visited: set[str] | None = None,
+    ) -> None:
+        """Deliver to one target now; failures go to retries / the DLQ (never raise)."""
+        try:
+            payload = render_input(target, event, body, rule["arn"], rule["name"], event.get("time", ""))
+        except Exception as exc:  # noqa: BLE001 - a bad transform fails this target only
+            await self._dead_letter(rule, target, body, "TRANSFORMATION_ERROR", str(exc), 0, None)
+            return
+        try:
+            await self._attempt(rule, target, event, payload, visited)
+            self.delivered += 1
+        except TargetError as exc:
+            if exc.retryable and self._max_retries(target) > 0:
+                self._spawn(self._retry(rule, target, event, body, payload, exc))
+            else:
+                await self._dead_letter(rule, target, body, exc.code, exc.message, 0,
+                                        "MaximumRetryAttempts" if exc.retryable else None)
+
+    def _max_retries(self, target: Mapping[str, Any]) -> int:
+        policy = target.get("RetryPolicy") or {}
+        return int(policy.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES))
+
+    async def _retry(
+        self, rule: dict[str, Any], target: Mapping[str, Any], event: dict[str, Any], body: bytes,
+        payload: bytes, first: TargetError,
+    ) -> None:
+        policy = target.get("RetryPolicy") or {}
+        max_retries = self._max_retries(target)
+        max_age_ms = int(policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)) * 1000
+        start = self.core.clock.now_ms()
+        error = first
+        attempts = 0
+        condition = "MaximumRetryAttempts"
+        while attempts < max_retries:
+            delay = min(60.0, self.retry_base * 2 ** attempts)
+            await asyncio.sleep(delay)
+            if self.core.clock.now_ms() - start > max_age_ms:
+                condition = "MaximumEventAgeInSeconds"
+                break
+            attempts += 1
+            try:
+                await self._attempt(rule, target, event, payload, None)
+                self.delivered += 1
+                return
+            except TargetError as exc:
+                error = exc
+                if not exc.retryable:
+                    condition = ""
+                    break
+        await self._dead_letter(rule, target, body, error.code, error.message, attempts, condition or None)
+
+    async def _attempt(
+        self, rule: dict[str, Any], target: Mapping[str, Any], event: dict[str, Any], payload: bytes,
+        visited: set[str] | None,
+    ) -> None:
+        arn = str(target.get("Arn", ""))
+        service, region, _account, resource = arn_parts(arn)
+        try:
+            if service == "sqs":
+                await self._to_queue(resource, target, event, payload)
+            elif service == "sns":
+                router = self.core.routers.find(resource)
+                if router is None or router.kind != "sns":
+                    raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
+                await router.publish(Envelope(payload))
+            elif service in ("kinesis", "kafka", "firehose"):
+                await self._to_stream(service, resource, target, event, payload)
+            elif service == "events" and resource.startswith("event-bus/"):
+                bus = bus_name_of(arn)
+                region = region or rule["region"]
+                if self.state.bus(region, bus) is None:
+                    raise TargetError("RESOURCE_NOT_FOUND", f"Event bus {bus} does not exist.", False)
+                seen = visited if visited is not None else set()
+                if f"{region}/{bus}" not in seen:
+                    await self.publish(region, bus, event, orjson.dumps(event), visited=seen)
+            elif service == "events" and resource.startswith("api-destination/"):
+                self._spawn(self._http_target(rule, target, event, payload, resource))
+            elif service == "lambda":
+                self._spawn(self._lambda_target(rule, target, event, payload, resource))
+            else:
+                raise TargetError("UNSUPPORTED_TARGET", f"Target {arn} is not supported by mqlite.", False)
+        except TargetError:
+            raise
+        except (core_errors.QueueNotFound, core_errors.StreamNotFound, core_errors.RouterNotFound) as exc:
+            raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
+        except core_errors.CoreError as exc:
+            raise TargetError("SDK_CLIENT_ERROR", str(exc), True) from None
+
+    async def _to_queue(self, name: str, target: Mapping[str, Any], event: dict[str, Any], payload: bytes) -> None:
+        queue = self.core.get_queue(name)
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        fifo = name.endswith(".fifo")
+        await queue.send(
+            payload, None, group_id=group if fifo else None,
+            dedup_id=str(event.get("id")) if fifo else None,
+        )
+
+    async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
+                         event: dict[str, Any], payload: bytes) -> None:
+        name = resource.rsplit("/", 1)[-1]
+        key: bytes | None = str(event.get("id", "")).encode()
+        path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
+        if path:
+            value = extract(parse_path(path), event)
+            if value is not MISSING:
+                key = (value if isinstance(value, str) else orjson.dumps(value).decode()).encode()
+        if service == "kafka":
+            key = None
+        stream = self.core.get_stream(name)
+        await stream.append(payload, key)
+
+    # -- HTTP targets -----------------------------------------------------------------------
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _http_target(self, rule: dict[str, Any], target: Mapping[str, Any], event: dict[str, Any],
+                           payload: bytes, resource: str) -> None:
+        name = resource.split("/")[1]
+        dest = self.state.api_destinations.get(f"{rule['region']}/{name}")
+        if dest is None:
+            await self._dead_letter(rule, target, payload, "RESOURCE_NOT_FOUND",
+                                    f"API destination {name} does not exist.", 0, None)
+            return
+        conn = self.state.connections.get(f"{rule['region']}/{dest['connection']}")
+        headers: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
+        if conn is not None:
+            try:
+                await self._auth(conn, headers, query)
+            except Exception as exc:  # noqa: BLE001 - the token endpoint failed
+                await self._dead_letter(rule, target, payload, "CONNECTION_FAILURE",
+                                        f"Authorization failed: {exc}", 0, None)
+                return
+        http = target.get("HttpParameters") or {}
+        headers.update({str(k): str(v) for k, v in (http.get("HeaderParameters") or {}).items()})
+        query.extend((str(k), str(v)) for k, v in (http.get("QueryStringParameters") or {}).items())
+        url = dest["endpoint"]
+        for value in http.get("PathParameterValues") or []:
+            url = url.replace("*", urllib.parse.quote(str(value), safe=""), 1)
+        if query:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(query)
+        opts: dict[str, Any] = {
+            "method": dest.get("method", "POST"), "headers": headers,
+            "content_type": "application/json; charset=utf-8",
+            "max_attempts": self._max_retries(target) + 1, "base_backoff": self.retry_base,
+        }
+        if dest.get("rate"):
+            opts["rate_per_second"] = float(dest["rate"])
+        self._submit_http(rule, target, url, payload, opts)
+
+    async def _auth(self, conn: Mapping[str, Any], headers: dict[str, str], query: list[tuple[str, str]]) -> None:
+        kind = conn["auth_type"]
+        params = conn.get("auth", {})
+        invocation = params.get("InvocationHttpParameters") or {}
+        for p in invocation.get("HeaderParameters") or []:
+            headers[p["Key"]] = p["Value"]
+        for p in invocation.get("QueryStringParameters") or []:
+            query.append((p["Key"], p["Value"]))
+        if kind == "BASIC":
+            basic = params["BasicAuthParameters"]
+            token = base64.b64encode(f"{basic['Username']}:{basic['Password']}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        elif kind == "API_KEY":
+            key = params["ApiKeyAuthParameters"]
+            headers[key["ApiKeyName"]] = key["ApiKeyValue"]
+        elif kind == "OAUTH_CLIENT_CREDENTIALS":
+            headers["Authorization"] = f"Bearer {await self._oauth_token(conn)}"
+
+    async def _oauth_token(self, conn: Mapping[str, Any]) -> str:
+        """OAuth client credentials: one token per connection, fetched again on expiry."""
+        import aiohttp
+
+        cached = self.tokens.get(conn["arn"])
+        now = self.core.clock.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        oauth = conn["auth"]["OAuthParameters"]
+        client = oauth["ClientParameters"]
+        extra = oauth.get("OAuthHttpParameters") or {}
+        form = {"grant_type": "client_credentials"}
+        form.update({p["Key"]: p["Value"] for p in extra.get("BodyParameters") or []})
+        headers = {p["Key"]: p["Value"] for p in extra.get("HeaderParameters") or []}
+        params = {p["Key"]: p["Value"] for p in extra.get("QueryStringParameters") or []}
+        auth = aiohttp.BasicAuth(client["ClientID"], client["ClientSecret"])
+        method = oauth.get("HttpMethod", "POST")
+        async with aiohttp.ClientSession() as session:
+            async with session.request(method, oauth["AuthorizationEndpoint"], data=form, params=params,
+                                       headers=headers, auth=auth,
+                                       timeout=aiohttp.ClientTimeout(total=15)) as resp:
+                if resp.status // 100 != 2:
+                    raise RuntimeError(f"token endpoint answered HTTP {resp.status}")
+                doc = await resp.json(content_type=None)
+        token = str(doc["access_token"])
+        ttl = float(doc.get("expires_in", 3600))
+        self.tokens[conn["arn"]] = (token, now + max(1.0, ttl - 30))
+        return token
+
+    async def _lambda_target(self, rule: dict[str, Any], target: Mapping[str, Any], event: dict[str, Any],
+                             payload: bytes, resource: str) -> None:
+        endpoint = self.settings.lambda_endpoint
+        name = resource.split(":")[1] if ":" in resource else resource
+        if not endpoint:
+            await self._dead_letter(rule, target, payload, "RESOURCE_NOT_FOUND",
+                                    "No Lambda endpoint is configured (lambda_endpoint).", 0, None)
+            return
+        url = f"{endpoint.rstrip('/')}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
+        opts = {"method": "POST", "headers": {"X-Amz-Invocation-Type": "Event"},
+                "content_type": "application/json", "max_attempts": self._max_retries(target) + 1,
+                "base_backoff": self.retry_base}
+        self._submit_http(rule, target, url, payload, opts)
+
+    def _submit_http(self, rule: dict[str, Any], target: Mapping[str, Any], url: str, payload: bytes,
+                     opts: dict[str, Any]) -> None:
+        async def on_failure(env: Envelope, reason: str) -> None:
+            attempts = 0
+            if "after " in reason:
+                try:
+                    attempts = int(reason.split("after ", 1)[1].split(" ", 1)[0]) - 1
+                except ValueError:
+                    attempts = 0
+            await self._dead_letter(rule, target, env.body, "HTTP_ERROR", reason, attempts,
+                                    "MaximumRetryAttempts" if attempts else None)
+
+        self.core.routers.http.submit(url, Envelope(payload), opts, on_failure)
+
+    # -- dead letters -----------------------------------------------------------------------
+    async def _dead_letter(
+        self, rule: dict[str, Any], target: Mapping[str, Any], body: bytes, code: str, message: str,
+        attempts: int, condition: str | None,
+    ) -> None:
+        self.failed += 1
+        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        log.info("rule %s target %s failed: %s %s", rule["name"], target.get("Id"), code, message)
+        if not dlq:
+            return
+        service, _r, _a, name = arn_parts(dlq)
+        attrs = {
+            "RULE_ARN": Attribute("String", rule["arn"]),
+            "TARGET_ARN": Attribute("String", str(target.get("Arn", ""))),
+            "ERROR_CODE": Attribute("String", code),
+            "ERROR_MESSAGE": Attribute("String", message[:1000] or code),
+            "RETRY_ATTEMPTS": Attribute("String", str(attempts)),
+        }
+        if condition:
+            attrs["EXHAUSTED_RETRY_CONDITION"] = Attribute("String", condition)
+        try:
+            await self.core.get_queue(name).send(body, attrs)
+        except Exception as exc:  # noqa: BLE001 - a missing DLQ drops the event (as AWS)
+            log.warning("dead-letter queue %s of rule %s: %s", dlq, rule["name"], exc)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
