@@ -84,21 +84,20 @@ async def split_costs(fsync: str, cycles: int = 3000) -> tuple[float, float, flo
 def embedded_e2e(seconds: float, fsync: str) -> tuple[float, float]:
     import mqlite
 
-    with tempfile.TemporaryDirectory() as d:
-        with mqlite.Broker(d, fsync=fsync) as broker:
-            q = broker.queue("bench")
-            bodies = [BODY] * 10
-            n = 0
-            start = time.perf_counter()
-            cpu = time.process_time()
-            while time.perf_counter() - start < seconds:
-                for _ in range(20):
-                    q.send_batch(bodies)
-                    got = q.receive(10)
-                    for m in got:
-                        q.delete(m.receipt)
-                    n += len(got)
-            return n / (time.perf_counter() - start), n / (time.process_time() - cpu)
+    with tempfile.TemporaryDirectory() as d, mqlite.Broker(d, fsync=fsync) as broker:
+        q = broker.queue("bench")
+        bodies = [BODY] * 10
+        n = 0
+        start = time.perf_counter()
+        cpu = time.process_time()
+        while time.perf_counter() - start < seconds:
+            for _ in range(20):
+                q.send_batch(bodies)
+                got = q.receive(10)
+                for m in got:
+                    q.delete(m.receipt)
+                n += len(got)
+        return n / (time.perf_counter() - start), n / (time.process_time() - cpu)
 
 
 async def backlog(total: int, fsync: str) -> list[tuple[int, float]]:

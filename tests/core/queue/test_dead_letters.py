@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from queue_support import StubRouter, with_core
 
 from mqlite.core.errors import QueueFull
 from mqlite.core.message import Attribute, Envelope
-
-from queue_support import StubRouter, with_core
 
 
 def test_message_moves_to_dlq_after_max_receive_count() -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from queue_support import with_core
 
 from mqlite.core.errors import InvalidValue
 from mqlite.core.message import Envelope
-
-from queue_support import with_core
 
 
 def test_group_is_blocked_while_one_of_its_messages_is_in_flight() -> None:

@@ -6,11 +6,10 @@ import math
 
 import hypothesis.strategies as st
 from hypothesis import given
+from queue_support import with_core
 
 from mqlite.core.message import Envelope
 from mqlite.core.queue.offsets import OffsetSet
-
-from queue_support import with_core
 
 
 @given(st.lists(st.integers(0, 200), max_size=300), st.integers(0, 100))

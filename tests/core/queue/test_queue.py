@@ -7,6 +7,7 @@ import asyncio
 import math
 
 import pytest
+from queue_support import with_core
 
 from mqlite.core.errors import (
     InvalidName,
@@ -18,8 +19,6 @@ from mqlite.core.errors import (
     QueueNotFound,
 )
 from mqlite.core.message import Attribute, Envelope
-
-from queue_support import with_core
 
 
 def test_message_is_invisible_while_leased_and_reappears_after_visibility_timeout() -> None:

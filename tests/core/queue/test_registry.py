@@ -7,12 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
+from queue_support import open_core, run, with_core
 
 from mqlite.core.clock import ManualClock
 from mqlite.core.errors import InvalidValue, QueueNotFound
 from mqlite.core.message import Envelope
-
-from queue_support import open_core, run, with_core
 
 
 def test_set_config_is_durable_and_fifo_is_fixed(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.loop.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run(self, coro):  # noqa: ANN001, ANN201
+    def run(self, coro):
         return self.loop.run_until_complete(coro)
 
     def in_flight(self, mid: str) -> bool:

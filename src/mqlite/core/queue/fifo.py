@@ -24,7 +24,7 @@ DEDUP_WINDOW_MS = 5 * 60 * 1000
 
 
 class _Group:
-    __slots__ = ("pending", "inflight")
+    __slots__ = ("inflight", "pending")
 
     def __init__(self) -> None:
         self.pending: list[Stored] = []
@@ -165,7 +165,7 @@ class DedupWindow:
     def _expire(self, now_ms: int) -> None:
         seen = self._seen
         while seen:
-            key, (until, _, _) = next(iter(seen.items()))
+            until = next(iter(seen.values()))[0]
             if until > now_ms:
                 break
             seen.popitem(last=False)

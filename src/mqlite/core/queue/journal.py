@@ -76,8 +76,7 @@ class JournalState:
                     self.leases[off] = (lease[0], until, lease[2])
         elif op == "p":
             end = int(arg)
-            if end > self.lwm:
-                self.lwm = end
+            self.lwm = max(self.lwm, end)
             self._trim()
         elif op == "s":
             self.lwm = int(arg["lwm"])

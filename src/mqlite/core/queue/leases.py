@@ -24,7 +24,7 @@ INF = -1  # until_ms of a lease that lasts until released
 
 
 class Lease:
-    __slots__ = ("offset", "rc", "until", "owner", "first_ms", "received_ms", "stored")
+    __slots__ = ("first_ms", "offset", "owner", "rc", "received_ms", "stored", "until")
 
     def __init__(
         self, offset: int, rc: int, until: int, owner: Any, first_ms: int, received_ms: int,

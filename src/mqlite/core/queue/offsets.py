@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 
 class OffsetSet:
-    __slots__ = ("_starts", "_ends", "_count")
+    __slots__ = ("_count", "_ends", "_starts")
 
     def __init__(self, runs: Iterable[tuple[int, int] | list[int]] = ()) -> None:
         """`runs`: sorted, disjoint [start, end) pairs (as `ranges()` gives them)."""
@@ -67,8 +67,7 @@ class OffsetSet:
         dropped), and every run below it dropped too."""
         starts, ends = self._starts, self._ends
         while starts and starts[0] <= lwm:
-            if ends[0] > lwm:
-                lwm = ends[0]
+            lwm = max(lwm, ends[0])
             self._count -= ends[0] - starts[0]
             del starts[0]
             del ends[0]

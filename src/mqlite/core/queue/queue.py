@@ -52,8 +52,8 @@ import contextlib
 import hashlib
 import heapq
 from collections.abc import Mapping
-from types import MappingProxyType
 from concurrent.futures import Future
+from types import MappingProxyType
 from typing import Any
 
 from mqlite.core.errors import (
@@ -69,7 +69,14 @@ from mqlite.core.queue import deadletter
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.leases import INF, parse_receipt
 from mqlite.core.queue.records import Stored, attribute_bytes, encode, message_id
-from mqlite.core.queue.results import _NOOP, Ack, QueueCounts, SendResult, _send_result, _wrap
+from mqlite.core.queue.results import (
+    _NOOP,
+    Ack,
+    QueueCounts,
+    SendResult,
+    _send_result,
+    _wrap,
+)
 from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, QueueState
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
@@ -322,9 +329,11 @@ class Queue(QueueState):
             self._classify(st, now)
             return
         buf = self._buf
-        if (buf and buf[-1].offset == st.offset - 1) or (not buf and self._cursor == st.offset):
-            if len(buf) < 4 * READ_AHEAD:
-                buf.append(st)
+        contiguous = (buf and buf[-1].offset == st.offset - 1) or (
+            not buf and self._cursor == st.offset
+        )
+        if contiguous and len(buf) < 4 * READ_AHEAD:
+            buf.append(st)
 
     async def _drop_head(self, now: int) -> None:
         cfg = self.config

@@ -39,8 +39,21 @@ class Stored:
     """One message as the queue sees it (decoded headers); mutable only by its queue."""
 
     __slots__ = (
-        "offset", "timestamp", "id", "body", "attributes", "meta", "group_id", "dedup_id",
-        "priority", "visible_at", "expire_at", "routing_key", "source", "size", "own_id",
+        "attributes",
+        "body",
+        "dedup_id",
+        "expire_at",
+        "group_id",
+        "id",
+        "meta",
+        "offset",
+        "own_id",
+        "priority",
+        "routing_key",
+        "size",
+        "source",
+        "timestamp",
+        "visible_at",
     )
 
     def __init__(

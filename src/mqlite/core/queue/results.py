@@ -38,7 +38,7 @@ class Ack:
     it to the journal (if still pending) and waits until it is durable (fsync policy
     'always'). Not awaiting it is fine: it is written within a second (tick)."""
 
-    __slots__ = ("_fut", "_flush")
+    __slots__ = ("_flush", "_fut")
 
     def __init__(
         self, fut: Future[Any] | None, flush: Callable[[], Future[Any] | None] | None = None
@@ -80,7 +80,7 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
         env[f"_s{i}"] = cls.__dict__[name].__set__
         lines.append(f"    _s{i}(obj, {name})")
     lines.append("    return obj")
-    exec("\n".join(lines), env)  # like dataclasses' own generated __init__
+    exec("\n".join(lines), env)  # noqa: S102 - generated like dataclasses' own __init__
     return env["make"]  # type: ignore[no-any-return]
 
 

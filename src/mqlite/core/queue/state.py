@@ -26,8 +26,8 @@ from mqlite.core.queue import config as cfgmod
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.fifo import DedupWindow, FifoGroups
 from mqlite.core.queue.journal import Journal
-from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.leases import INF, Lease, make_receipt
+from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.records import Stored, decode, id_prefix
 from mqlite.core.queue.results import QueueCounts, fast_constructor
 
