@@ -3,7 +3,9 @@
 Each service module (`mqlite.protocols.aws.sqs`, `.sts`, later `.sns`, `.kinesis`,
 `.firehose`, `.events`) exposes `build(core, settings) -> ServiceFrontend`. A handler is
 `async def handler(ctx: AwsContext, params: dict) -> dict | None` returning the output
-shape's members as Python values (see `wire.shapes`); it raises `AwsError` for a client's
+shape's members as Python values (blobs as bytes, timestamps as datetime or epoch
+seconds; only members of the shape, absent ones left out rather than None: the codec
+hands pure subtrees to orjson unchanged); it raises `AwsError` for a client's
 mistake, or lets a core error propagate for `map_error` to translate.
 `AwsContext` is one request's facts: region (credential scope, else the configured
 default), account, the Host the client dialled (for URLs it builds), the protocol, the

@@ -56,22 +56,25 @@ def _compile_out(shape: Shape) -> Any:
     if t in _IDENTITY_TYPES:
         fn = None
     elif t == "structure":
-        members = [(k, _compile_out(m)) for k, m in shape.members.items()]
+        convs = {k: _compile_out(m) for k, m in shape.members.items()}
+        if all(c is None for c in convs.values()):
+            fn = None  # nothing to convert anywhere below: the dict goes to orjson as is
+        else:
 
-        def fn(value: Any, members: Any = members) -> Any:
-            out = {}
-            for k, conv in members:
-                v = value.get(k)
-                if v is not None:
+            def fn(value: Any, convs: Any = convs) -> Any:
+                out = {}
+                for k, v in value.items():
+                    if v is None or k not in convs:
+                        continue
+                    conv = convs[k]
                     out[k] = v if conv is None else conv(v)
-            return out
+                return out
     elif t == "list":
         conv = _compile_out(shape.member)
-        fn = (lambda value: list(value)) if conv is None else (lambda value, c=conv: [c(v) for v in value])
+        fn = None if conv is None else (lambda value, c=conv: [c(v) for v in value])
     elif t == "map":
         conv = _compile_out(shape.value)
-        fn = (lambda value: dict(value)) if conv is None else (
-            lambda value, c=conv: {k: c(v) for k, v in value.items()})
+        fn = None if conv is None else (lambda value, c=conv: {k: c(v) for k, v in value.items()})
     else:
         fn = lambda value, s=shape: to_json(s, value)
     _OUT_CACHE[key] = (shape, fn)
@@ -79,7 +82,11 @@ def _compile_out(shape: Shape) -> Any:
 
 
 def to_json_fast(shape: Shape | None, value: Any) -> Any:
-    """`to_json` through a per-shape compiled converter (the hot path)."""
+    """`to_json` through a per-shape compiled converter (the hot path).
+
+    Subtrees with nothing to convert (no blob, timestamp or float below) are passed to
+    orjson as they are, so handlers must return only the shape's members and leave
+    absent members out (no None values): the contract of `frontend.Handler`."""
     if shape is None:
         return {}
     fn = _compile_out(shape)
