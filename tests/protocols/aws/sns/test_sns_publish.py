@@ -249,13 +249,13 @@ def test_publish_refuses_what_aws_refuses(sns: Any) -> None:
         ({"Message": "x", "Subject": "s" * 101}, "InvalidParameter", "Invalid parameter: Subject"),
         ({"Message": "x", "MessageStructure": "xml"}, "InvalidParameter", "Invalid parameter: MessageStructure"),
         ({"Message": "x", "MessageAttributes": {"a": {"DataType": "Blob", "StringValue": "v"}}},
-         "ParameterValueInvalid", "The message attribute 'a' has an invalid message attribute type,"
-         " the set of supported type prefixes is Binary, Number, and String."),
+         "ParameterValueInvalid", ("The message attribute 'a' has an invalid message attribute type,"
+         " the set of supported type prefixes is Binary, Number, and String.")),
         ({"Message": "x", "MessageAttributes": {"a": n("ten")}},
          "ParameterValueInvalid", "Could not cast message attribute 'a' value to number."),
         ({"Message": "x", "MessageAttributes": {"a": s("")}}, "ParameterValueInvalid",
-         "The message attribute 'a' must contain non-empty message attribute value for message"
-         " attribute type 'String'."),
+         ("The message attribute 'a' must contain non-empty message attribute value for message"
+         " attribute type 'String'.")),
         ({"Message": "x", "MessageAttributes": {"AWS.reserved": s("v")}}, "ParameterValueInvalid",
          "Invalid attribute name: AWS.reserved"),
         ({"Message": "x", "MessageAttributes": {"arr": {"DataType": "String.Array", "StringValue": "nope"}}},

@@ -140,8 +140,8 @@ def test_fifo_topics_and_fifo_queues_only_go_together(sns: Any, sqs: Any) -> Non
     _u2, std_q = make_queue(sqs, "q-std")
     with pytest.raises(ClientError) as exc:
         sns.subscribe(TopicArn=std, Protocol="sqs", Endpoint=fifo_q)
-    assert err(exc) == ("InvalidParameter", "Invalid parameter: Invalid parameter: Endpoint Reason:"
-                        " FIFO SQS Queues can not be subscribed to standard SNS topics")
+    assert err(exc) == ("InvalidParameter", ("Invalid parameter: Invalid parameter: Endpoint Reason:"
+                        " FIFO SQS Queues can not be subscribed to standard SNS topics"))
     with pytest.raises(ClientError) as exc:
         sns.subscribe(TopicArn=fifo, Protocol="sqs", Endpoint=std_q)
     assert err(exc)[0] == "InvalidParameter"

@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.aws.frontend import ServiceFrontend
-from mqlite.protocols.aws.sns import envelope as _envelope  # registers the `sns` transform
+from mqlite.protocols.aws.sns import (
+    envelope as _envelope,  # registers the `sns` transform
+)
 from mqlite.protocols.aws.sns.common import state_for
 from mqlite.protocols.aws.sns.errors import map_error
 from mqlite.protocols.aws.sns.platform import PlatformActions

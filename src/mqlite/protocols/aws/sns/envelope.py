@@ -31,7 +31,12 @@ import orjson
 
 from mqlite.core.message import Attribute, Envelope
 from mqlite.core.router import Binding, register_transform
-from mqlite.protocols.aws.sns.common import TRANSFORM, SnsState, iso_timestamp, state_by_token
+from mqlite.protocols.aws.sns.common import (
+    TRANSFORM,
+    SnsState,
+    iso_timestamp,
+    state_by_token,
+)
 
 log = logging.getLogger("mqlite.aws.sns")
 

@@ -57,7 +57,10 @@ def invoke(state: SnsState, env: Envelope, binding: Binding, info: Mapping[str, 
         keep(state, {"Type": "Notification", "Protocol": "lambda", "Endpoint": info["endpoint"],
                      "SubscriptionArn": info["arn"], "Message": body.decode()})
         return
-    from mqlite.protocols.aws.sns.http_subscriptions import dead_letter, delivery_options
+    from mqlite.protocols.aws.sns.http_subscriptions import (
+        dead_letter,
+        delivery_options,
+    )
 
     url = (f"{endpoint.rstrip('/')}/2015-03-31/functions/"
            f"{quote(function_name(info['endpoint']), safe='')}/invocations")

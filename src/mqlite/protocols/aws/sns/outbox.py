@@ -25,7 +25,13 @@ import orjson
 
 from mqlite.core.message import Envelope
 from mqlite.protocols.aws.sns.common import SnsState, iso_timestamp, now_ms
-from mqlite.protocols.aws.sns.envelope import M_ID, M_SUBJECT, M_TOPIC, message_for, notification
+from mqlite.protocols.aws.sns.envelope import (
+    M_ID,
+    M_SUBJECT,
+    M_TOPIC,
+    message_for,
+    notification,
+)
 
 log = logging.getLogger("mqlite.aws.sns")
 OUTBOX_MAX = 10_000

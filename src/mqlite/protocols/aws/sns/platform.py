@@ -14,7 +14,11 @@ from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.common import SnsState
-from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found, resource_not_found
+from mqlite.protocols.aws.sns.errors import (
+    invalid_parameter,
+    not_found,
+    resource_not_found,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 

@@ -79,30 +79,31 @@ def _check_attributes(raw: dict[str, Any] | None) -> tuple[dict[str, Attribute],
                     f" value for message attribute type '{base}'.")
             vlen = len(value)
         else:
-            value = spec.get("StringValue")
-            if value is None or value == "":
+            text: str | None = spec.get("StringValue")
+            if text is None or text == "":
                 raise invalid_value(
                     f"The message attribute '{name}' must contain non-empty message attribute"
                     f" value for message attribute type '{base}'.")
             if base == "Number":
                 try:
-                    num = Decimal(value)
+                    num = Decimal(text)
                 except InvalidOperation:
                     raise invalid_value(
                         f"Could not cast message attribute '{name}' value to number.") from None
                 if not num.is_finite() or abs(num) > Decimal("1e308") or (num and abs(num) < Decimal("1e-308")):
-                    raise invalid_value(f"Value {value} for parameter MessageAttributes is invalid."
+                    raise invalid_value(f"Value {text} for parameter MessageAttributes is invalid."
                                         " Reason: numbers must be between -1e308 and 1e308")
             elif dtype == "String.Array":
                 try:
-                    arr = orjson.loads(value)
+                    arr = orjson.loads(text)
                 except orjson.JSONDecodeError:
                     arr = None
                 if not isinstance(arr, list) or any(isinstance(x, (dict, list)) for x in arr):
                     raise invalid_parameter(
                         f"Invalid parameter: Message attribute '{name}' String.Array value must be"
                         " a JSON array of strings, numbers, booleans or null")
-            vlen = len(value.encode())
+            vlen = len(text.encode())
+            value = text
         out[name] = Attribute(dtype, value)
         size += len(name.encode()) + len(dtype) + vlen
     return out, size

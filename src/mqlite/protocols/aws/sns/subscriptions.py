@@ -247,7 +247,6 @@ class SubscriptionActions:
         router = self.state.registry.find(topic)
         if router is not None and router.kind == "sns":
             router.unbind(sub_id)
-        return None
 
     def _entries(self, routers: list[Router]) -> list[dict[str, str]]:
         out = []
@@ -326,7 +325,6 @@ class SubscriptionActions:
         new = dict(info)
         new["attrs"] = attrs
         bind(router, new, subscribing=False)
-        return None
 
 
 def _default(name: str) -> str:

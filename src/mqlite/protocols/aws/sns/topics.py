@@ -150,7 +150,7 @@ class TopicActions:
                     " the FifoTopic attribute set to true")
             raise invalid_parameter("Invalid parameter: Topic Name")
         stored = {k: _check_attribute(k, v, fifo, creating=True) for k, v in attrs.items()}
-        if "DataProtectionPolicy" in params and params["DataProtectionPolicy"]:
+        if params.get("DataProtectionPolicy"):
             stored["DataProtectionPolicy"] = _check_attribute(
                 "DataProtectionPolicy", params["DataProtectionPolicy"], fifo, creating=True)
         tags = check_tags(params.get("Tags"))
@@ -187,12 +187,11 @@ class TopicActions:
         if router is not None and router.kind == KIND:
             self.state.registry.delete(name)
             self.state.dedup.pop(name, None)
-        return None
 
     async def list_topics(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """ListTopics: 100 per page, NextToken = the last name returned."""
         token = params.get("NextToken") or ""
-        arns = []
+        arns: list[tuple[str, str]] = []
         more = None
         for router in self.state.topics():
             if router.name <= token:
@@ -251,7 +250,6 @@ class TopicActions:
         attrs[name] = _check_attribute(name, value, fifo, creating=False)
         info["attributes"] = attrs
         self.state.save_topic(router, info)
-        return None
 
     # -- tags -------------------------------------------------------------------------------
     def _tag_target(self, arn: Any) -> Any:
@@ -318,7 +316,6 @@ class TopicActions:
         attrs["Policy"] = orjson.dumps(policy).decode()
         info["attributes"] = attrs
         self.state.save_topic(router, info)
-        return None
 
     async def remove_permission(self, ctx: AwsContext, params: dict[str, Any]) -> None:
         """RemovePermission: drop the statement labelled `Label` (absent is fine)."""
@@ -326,14 +323,14 @@ class TopicActions:
         info = SnsState.topic_info(router)
         attrs = dict(info.get("attributes", {}))
         if not attrs.get("Policy"):
-            return None
+            return
         policy = orjson.loads(attrs["Policy"])
         label = params.get("Label", "")
         policy["Statement"] = [s for s in policy.get("Statement", []) if s.get("Sid") != label]
         attrs["Policy"] = orjson.dumps(policy).decode()
         info["attributes"] = attrs
         self.state.save_topic(router, info)
-        return None
+        return
 
     # -- data protection --------------------------------------------------------------------
     async def get_data_protection_policy(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +349,6 @@ class TopicActions:
             attrs.get("FifoTopic") == "true", creating=False)
         info["attributes"] = attrs
         self.state.save_topic(router, info)
-        return None
 
     def _topic_or_auth(self, arn: Any) -> Any:
         name = parse_topic_arn(arn, "ResourceArn")

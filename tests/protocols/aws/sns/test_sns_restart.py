@@ -1,0 +1,49 @@
+"""Persistence across restart: topics (attributes, tags), subscriptions (attributes,
+filter policies, confirmation state) and the signing key of the data directory."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from sns_support import Receiver, bodies, client, drain, make_queue
+
+from mqlite.protocols.aws.sns.signing import verify
+
+
+def test_topics_subscriptions_and_signing_key_survive_restart(sns_server: Any, receiver: Receiver) -> None:
+    """Everything SNS knows is durable (catalog); the key is stored in the data directory,
+    so certificates fetched before a restart still verify messages signed after it."""
+    sns, sqs = client(sns_server, "sns"), client(sns_server, "sqs")
+    topic = sns.create_topic(Name="durable", Attributes={"DisplayName": "D"},
+                             Tags=[{"Key": "team", "Value": "core"}])["TopicArn"]
+    fifo = sns.create_topic(Name="durable.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    url, qarn = make_queue(sqs, "durable-q")
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={
+        "FilterPolicy": json.dumps({"k": ["yes"]})})["SubscriptionArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=receiver.url + "/pending")
+    receiver.wait_for(1)
+    sns.publish(TopicArn=topic, Message="before", MessageAttributes={"k": {"DataType": "String", "StringValue": "yes"}})
+    cert_url = bodies(drain(sqs, url, expect=1))[0]["SigningCertURL"]
+    cert_before = urllib.request.urlopen(cert_url).read()
+
+    sns_server.restart()
+
+    topics = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
+    assert topics == {topic, fifo}
+    attrs = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attrs["DisplayName"] == "D" and attrs["SubscriptionsConfirmed"] == "1"
+    assert attrs["SubscriptionsPending"] == "1"
+    assert sns.get_topic_attributes(TopicArn=fifo)["Attributes"]["FifoTopic"] == "true"
+    assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == [{"Key": "team", "Value": "core"}]
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert sorted(s["SubscriptionArn"] for s in subs) == sorted([sub, "PendingConfirmation"])
+    assert json.loads(sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["FilterPolicy"]) == {"k": ["yes"]}
+    for k in ("yes", "no"):
+        sns.publish(TopicArn=topic, Message=k, MessageAttributes={"k": {"DataType": "String", "StringValue": k}})
+    (after,) = bodies(drain(sqs, url, expect=1))
+    assert after["Message"] == "yes" and after["SigningCertURL"] == cert_url
+    assert drain(sqs, url) == []
+    assert urllib.request.urlopen(cert_url).read() == cert_before
+    assert verify(cert_before, after)
