@@ -144,7 +144,7 @@ _cmd = st.lists(_arg, min_size=1, max_size=5)
 _inline = st.lists(st.text(alphabet="abcXYZ019", min_size=1, max_size=6), min_size=1, max_size=3)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     cmds=st.lists(st.one_of(_cmd.map(lambda a: ("m", a)), _inline.map(lambda a: ("i", a))), min_size=1, max_size=12),
     cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),

@@ -7,6 +7,11 @@ from typing import Any
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+
+NO_RETRY = {"retry": Retry(NoBackoff(), 0)}  # redis-py retries auth failures with backoff
 
 
 def raw(port: int, data: bytes, expect_close: bool = False) -> bytes:
@@ -98,18 +103,19 @@ def test_pipeline_replies_in_order(r: redis.Redis) -> None:
 def test_auth_default_user_and_acl_style(mqlite_server_factory: Any) -> None:
     """AUTH password / AUTH default password; NOAUTH before; WRONGPASS on a bad one."""
     srv = mqlite_server_factory(http_port=None, kafka_port=None, amqp_port=None, redis_password="s3cret")
-    anon = redis.Redis(port=srv.redis_port)
+    anon = redis.Redis(port=srv.redis_port, **NO_RETRY)
     with pytest.raises(redis.AuthenticationError):
         anon.ping()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=srv.redis_port, password="nope").ping()
+        redis.Redis(port=srv.redis_port, password="nope", **NO_RETRY).ping()
     assert redis.Redis(port=srv.redis_port, password="s3cret").ping()
     assert redis.Redis(port=srv.redis_port, username="default", password="s3cret", protocol=3).ping()
 
 
-def test_auth_without_password_configured_is_an_error(r: redis.Redis) -> None:
+def test_auth_without_password_configured_is_an_error(resp_server: Any) -> None:
+    c = redis.Redis(port=resp_server.redis_port, **NO_RETRY)
     with pytest.raises(redis.RedisError, match="without any password configured"):
-        r.execute_command("AUTH", "x")
+        c.execute_command("AUTH", "x")
 
 
 def test_reset_leaves_pubsub_and_returns_to_resp2(resp_server: Any) -> None:
@@ -187,8 +193,8 @@ def test_acl_style_users_authenticate_with_username(mqlite_server_factory: Any) 
     )
     assert redis.Redis(port=srv.redis_port, username="app", password="pw1").ping()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=srv.redis_port, username="app", password="bad").ping()
+        redis.Redis(port=srv.redis_port, username="app", password="bad", **NO_RETRY).ping()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(port=srv.redis_port).ping()
+        redis.Redis(port=srv.redis_port, **NO_RETRY).ping()
     c = redis.Redis(port=srv.redis_port, username="app", password="pw1", protocol=3)
     assert c.acl_whoami() == b"app"
