@@ -10,7 +10,6 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-
 NO_RETRY = {"retry": Retry(NoBackoff(), 0)}  # redis-py retries auth failures with backoff
 
 
