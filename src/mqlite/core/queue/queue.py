@@ -51,6 +51,7 @@ import asyncio
 import contextlib
 import hashlib
 import heapq
+import logging
 from collections.abc import Mapping
 from concurrent.futures import Future
 from types import MappingProxyType
@@ -81,11 +82,12 @@ from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, Qu
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
 
+log = logging.getLogger("mqlite.queue")
+
 APPEND_CHUNK_BYTES = 8 * 1024 * 1024
 _NO_ATTRS: Mapping[str, Any] = MappingProxyType({})
 MAX_VISIBILITY_MS = 43_200_000  # 12 h from the receive (SQS ChangeMessageVisibility)
 MAX_RECEIVE = 10_000
-
 
 
 class Queue(QueueState):
@@ -98,12 +100,19 @@ class Queue(QueueState):
         now = self.clock.now_ms()
         self._advance(now)
         self._journal_flush()
-        if self.config.message_ttl_ms is not None or self._has_dead_letter_work(now):
+        if self._expiring is None and self._has_dead_letter_work(now):
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 return
-            loop.create_task(self.expire_heads())
+            self._expiring = loop.create_task(self.expire_heads())
+            self._expiring.add_done_callback(self._expired_done)
+
+    def _expired_done(self, task: asyncio.Task[int]) -> None:
+        self._expiring = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("expiring messages of queue %r failed", self.name,
+                      exc_info=task.exception())
 
     def _has_dead_letter_work(self, now: int) -> bool:
         """Is the head (or the oldest live message) past its retention or TTL?"""
@@ -650,6 +659,8 @@ class Queue(QueueState):
     def close(self) -> None:
         """Wake long-pollers; the registry closes the logs (LogFactory owns them)."""
         self._notify()
+        if self._expiring is not None:
+            self._expiring.cancel()
         for task in self.move_tasks:
             task.cancel()
 

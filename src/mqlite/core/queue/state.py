@@ -92,6 +92,7 @@ class QueueState:
         self._inflight_bytes = 0
         self._trimmed_at = 0
         self.move_tasks: list[Any] = []
+        self._expiring: asyncio.Task[int] | None = None
         self._restore()
 
     # ================================================================== restore
