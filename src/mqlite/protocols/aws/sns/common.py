@@ -89,7 +89,8 @@ class SnsState:
         self._seq = itertools.count(now_ms() * 1000)
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
-        self.sign_cache: dict[str, tuple[str, str]] = {}  # message id -> (version, signature)
+        # message id (+ protocol variant) -> signed common notification part (envelope.py)
+        self.sign_cache: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         _BY_TOKEN[self.token] = self
 
     @property

@@ -44,7 +44,7 @@ log = logging.getLogger("mqlite.aws.sns")
 M_ID, M_TS, M_SUBJECT, M_TOPIC, M_BASE = "sns.id", "sns.ts", "sns.subject", "sns.topic", "sns.base"
 M_STATE, M_STRUCTURE, M_SIGVER, M_SEQ = "sns.state", "sns.structure", "sns.sigver", "sns.seq"
 MAX_RAW_ATTRIBUTES = 10
-SIGN_CACHE = 256
+SIGN_CACHE = 256  # messages whose signed common part is kept
 _NO_ATTRS: Mapping[str, Attribute] = {}
 
 
@@ -71,38 +71,39 @@ def wire_attributes(attributes: Mapping[str, Attribute]) -> dict[str, dict[str, 
 def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protocol: str) -> dict[str, Any]:
     """The JSON notification for one subscription (see module docstring)."""
     meta = env.meta
-    message = message_for(env, protocol)
-    msg_id = meta[M_ID].decode()
-    base = meta[M_BASE].decode()
-    doc: dict[str, Any] = {"Type": "Notification", "MessageId": msg_id}
+    variant = protocol if M_STRUCTURE in meta else ""
+    key = f"{meta[M_ID].decode()}\x00{variant}"
+    common = state.sign_cache.get(key)
+    if common is None:
+        common = _common(state, env, protocol)
+        cache = state.sign_cache
+        if len(cache) >= SIGN_CACHE:
+            del cache[next(iter(cache))]
+        cache[key] = common
+    doc = dict(common[0])
+    doc["UnsubscribeURL"] = f"{meta[M_BASE].decode()}/?Action=Unsubscribe&SubscriptionArn={info['arn']}"
+    if common[1] is not None:
+        doc["MessageAttributes"] = common[1]
+    return doc
+
+
+def _common(state: SnsState, env: Envelope, protocol: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The subscription-independent part of a notification, signed (once per message)."""
+    meta = env.meta
+    doc: dict[str, Any] = {"Type": "Notification", "MessageId": meta[M_ID].decode()}
     if M_SEQ in meta:
         doc["SequenceNumber"] = meta[M_SEQ].decode()
     doc["TopicArn"] = meta[M_TOPIC].decode()
     if M_SUBJECT in meta:
         doc["Subject"] = meta[M_SUBJECT].decode()
-    doc["Message"] = message
+    doc["Message"] = message_for(env, protocol)
     doc["Timestamp"] = iso_timestamp(int(meta[M_TS]))
     version = meta.get(M_SIGVER, b"1").decode()
     doc["SignatureVersion"] = version
-    doc["Signature"] = _signature(state, doc, version, M_STRUCTURE in meta and protocol)
-    doc["SigningCertURL"] = state.cert_url(base)
-    doc["UnsubscribeURL"] = f"{base}/?Action=Unsubscribe&SubscriptionArn={info['arn']}"
-    if env.attributes and M_STRUCTURE not in meta:
-        doc["MessageAttributes"] = wire_attributes(env.attributes)
-    return doc
-
-
-def _signature(state: SnsState, doc: dict[str, Any], version: str, variant: Any) -> str:
-    key = f"{doc['MessageId']}\x00{version}\x00{variant or ''}"
-    hit = state.sign_cache.get(key)
-    if hit is not None:
-        return hit[1]
-    sig = state.signer.sign(doc, version)
-    cache = state.sign_cache
-    if len(cache) >= SIGN_CACHE:
-        del cache[next(iter(cache))]
-    cache[key] = (version, sig)
-    return sig
+    doc["Signature"] = state.signer.sign(doc, version)
+    doc["SigningCertURL"] = state.cert_url(meta[M_BASE].decode())
+    attrs = wire_attributes(env.attributes) if env.attributes and M_STRUCTURE not in meta else None
+    return doc, attrs
 
 
 def raw_attributes(attributes: Mapping[str, Attribute]) -> Mapping[str, Attribute]:

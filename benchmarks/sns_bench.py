@@ -1,0 +1,317 @@
+"""SNS fan-out capacity: mqlite vs moto's server, same workload, same run (issue #6, section 5).
+
+Workload: one standard topic with 4 SQS subscriptions, each with a filter policy that
+the published messages match (exact, prefix, numeric, anything-but), so every publish is
+delivered into 4 queues (the JSON envelope, signed). 100-byte messages with 2 attributes.
+  publish   Publish (query protocol, form bodies, SigV4 headers signed once per body)
+            for DURATION seconds from PROCS processes x CONC coroutines
+  batch     the same with PublishBatch of 10 entries
+  latency   one long-poll ReceiveMessage parked on a subscribed queue; Publish; latency
+            = publish start -> the receive returns the message (N samples; p50/p99);
+            also the Publish request's own latency
+Delivered counts are checked from the queues afterwards (ApproximateNumberOfMessages).
+
+    python benchmarks/sns_bench.py [--duration 5] [--procs 2] [--conc 16] [--samples 200]
+                                   [--skip-moto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from typing import Any
+
+import orjson
+
+BODY = "x" * 100
+POLICIES = [
+    {"kind": ["order"]},
+    {"kind": [{"prefix": "ord"}]},
+    {"price": [{"numeric": [">", 0]}]},
+    {"kind": [{"anything-but": "refund"}]},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            if getattr(exc, "code", None):
+                return
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sign(endpoint: str, service: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
+    SigV4Auth(Credentials("AKIDBENCH", "secret"), service, "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
+def sns_request(endpoint: str, params: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    body = urllib.parse.urlencode({"Version": "2010-03-31", **params}).encode()
+    return body, sign(endpoint, "sns", body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+
+
+def publish_params(topic: str, i: int) -> dict[str, str]:
+    return {"Action": "Publish", "TopicArn": topic, "Message": f"{i:08d}" + BODY[8:],
+            "MessageAttributes.entry.1.Name": "kind",
+            "MessageAttributes.entry.1.Value.DataType": "String",
+            "MessageAttributes.entry.1.Value.StringValue": "order",
+            "MessageAttributes.entry.2.Name": "price",
+            "MessageAttributes.entry.2.Value.DataType": "Number",
+            "MessageAttributes.entry.2.Value.StringValue": "10"}
+
+
+def batch_params(topic: str, i: int) -> dict[str, str]:
+    p = {"Action": "PublishBatch", "TopicArn": topic}
+    for e in range(1, 11):
+        pre = f"PublishBatchRequestEntries.member.{e}."
+        p.update({pre + "Id": f"e{e}", pre + "Message": f"{i:08d}" + BODY[8:],
+                  pre + "MessageAttributes.entry.1.Name": "kind",
+                  pre + "MessageAttributes.entry.1.Value.DataType": "String",
+                  pre + "MessageAttributes.entry.1.Value.StringValue": "order",
+                  pre + "MessageAttributes.entry.2.Name": "price",
+                  pre + "MessageAttributes.entry.2.Value.DataType": "Number",
+                  pre + "MessageAttributes.entry.2.Value.StringValue": "10"})
+    return p
+
+
+async def sqs_call(session: Any, endpoint: str, target: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body = orjson.dumps(payload)
+    h = sign(endpoint, "sqs", body, {"Content-Type": "application/x-amz-json-1.0",
+                                     "X-Amz-Target": f"AmazonSQS.{target}"})
+    async with session.post(endpoint + "/", data=body, headers=h) as resp:
+        raw = await resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{target}: {resp.status} {raw[:300]!r}")
+        return orjson.loads(raw) if raw else {}
+
+
+async def sns_call(session: Any, endpoint: str, params: dict[str, str]) -> str:
+    body, h = sns_request(endpoint, params)
+    async with session.post(endpoint + "/", data=body, headers=h) as resp:
+        raw = (await resp.read()).decode()
+        if resp.status != 200:
+            raise RuntimeError(f"{params['Action']}: {resp.status} {raw[:300]}")
+        return raw
+
+
+def xml_value(xml: str, tag: str) -> str:
+    return xml.split(f"<{tag}>", 1)[1].split(f"</{tag}>", 1)[0]
+
+
+# -- worker processes ---------------------------------------------------------------------
+def _worker(kind: str, endpoint: str, topic: str, duration: float, conc: int, out: Any) -> None:
+    import aiohttp
+
+    async def main() -> tuple[int, float]:
+        make = publish_params if kind == "publish" else batch_params
+        per = 1 if kind == "publish" else 10
+        prepared = [sns_request(endpoint, make(topic, i)) for i in range(64)]
+        conn = aiohttp.TCPConnector(limit=conc)
+        async with aiohttp.ClientSession(connector=conn) as session:
+            deadline = time.monotonic() + duration
+            count = 0
+            last = time.time()
+
+            async def publisher(k: int) -> None:
+                nonlocal count, last
+                i = k
+                while time.monotonic() < deadline:
+                    body, h = prepared[i % len(prepared)]
+                    i += 1
+                    async with session.post(endpoint + "/", data=body, headers=h) as r:
+                        await r.read()
+                        if r.status != 200:
+                            raise RuntimeError(f"publish: {r.status}")
+                    count += per
+                    last = time.time()
+
+            await asyncio.gather(*(publisher(k) for k in range(conc)))
+            return count, last
+
+    out.put(asyncio.run(main()))
+
+
+def run_phase(kind: str, endpoint: str, topic: str, duration: float, procs: int, conc: int) -> tuple[int, float]:
+    q: Any = mp.Queue()
+    ps = [mp.Process(target=_worker, args=(kind, endpoint, topic, duration, conc, q)) for _ in range(procs)]
+    t0 = time.time()
+    for p in ps:
+        p.start()
+    results = [q.get() for _ in ps]
+    for p in ps:
+        p.join()
+    return sum(r[0] for r in results), max(r[1] for r in results) - t0
+
+
+async def setup(endpoint: str, tag: str) -> tuple[str, list[str]]:
+    """A topic with 4 filtered SQS subscriptions; (topic ARN, queue URLs)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        topic = xml_value(await sns_call(s, endpoint, {"Action": "CreateTopic", "Name": f"bench-{tag}"}),
+                          "TopicArn")
+        urls = []
+        for i, policy in enumerate(POLICIES):
+            url = (await sqs_call(s, endpoint, "CreateQueue", {"QueueName": f"bench-{tag}-{i}"}))["QueueUrl"]
+            arn = (await sqs_call(s, endpoint, "GetQueueAttributes", {
+                "QueueUrl": url, "AttributeNames": ["QueueArn"]}))["Attributes"]["QueueArn"]
+            await sns_call(s, endpoint, {
+                "Action": "Subscribe", "TopicArn": topic, "Protocol": "sqs", "Endpoint": arn,
+                "Attributes.entry.1.key": "FilterPolicy",
+                "Attributes.entry.1.value": orjson.dumps(policy).decode()})
+            urls.append(url)
+        return topic, urls
+
+
+async def queued(endpoint: str, urls: list[str]) -> list[int]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        out = []
+        for url in urls:
+            attrs = (await sqs_call(s, endpoint, "GetQueueAttributes", {
+                "QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"]}))["Attributes"]
+            out.append(int(attrs["ApproximateNumberOfMessages"]))
+        return out
+
+
+async def latency(endpoint: str, topic: str, url: str, samples: int) -> tuple[list[float], list[float]]:
+    import aiohttp
+
+    e2e: list[float] = []
+    pub: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for i in range(samples):
+            recv = asyncio.create_task(sqs_call(session, endpoint, "ReceiveMessage",
+                                                {"QueueUrl": url, "WaitTimeSeconds": 20}))
+            await asyncio.sleep(0.02)  # let the receiver park
+            body, h = sns_request(endpoint, publish_params(topic, i))
+            t0 = time.perf_counter()
+            async with session.post(endpoint + "/", data=body, headers=h) as r:
+                await r.read()
+            pub.append((time.perf_counter() - t0) * 1000)
+            got = await recv
+            e2e.append((time.perf_counter() - t0) * 1000)
+            msgs = got.get("Messages", [])
+            if not msgs:
+                raise RuntimeError("long poll returned nothing")
+            await sqs_call(session, endpoint, "DeleteMessage",
+                           {"QueueUrl": url, "ReceiptHandle": msgs[0]["ReceiptHandle"]})
+    return e2e, pub
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def bench_target(name: str, endpoint: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in ("publish", "batch"):
+        topic, urls = asyncio.run(setup(endpoint, kind))
+        print(f"[{name}] {kind}: {args.procs} procs x {args.conc} conc, {args.duration}s ...", flush=True)
+        c0 = cpu_seconds(pid)
+        sent, dt = run_phase(kind, endpoint, topic, args.duration, args.procs, args.conc)
+        cpu = max(cpu_seconds(pid) - c0, 1e-9)
+        counts = asyncio.run(queued(endpoint, urls))
+        print(f"[{name}]   published {sent} msgs in {dt:.1f}s = {sent / dt:,.0f} msg/s "
+              f"({sent / cpu:,.0f} per server CPU-second); in the 4 queues: {counts}", flush=True)
+        if any(c != sent for c in counts):
+            print(f"[{name}]   WARNING: queue counts differ from messages published", flush=True)
+        out[kind] = sent / dt
+        out[kind + "_cpu"] = sent / cpu
+    topic, urls = asyncio.run(setup(endpoint, "lat"))
+    e2e, pub = asyncio.run(latency(endpoint, topic, urls[0], args.samples))
+    out.update(p50=statistics.median(e2e), p99=pct(e2e, 0.99),
+               pub50=statistics.median(pub), pub99=pct(pub, 0.99))
+    print(f"[{name}] publish -> visible in queue: p50 {out['p50']:.2f} ms, p99 {out['p99']:.2f} ms; "
+          f"Publish request: p50 {out['pub50']:.2f} ms, p99 {out['pub99']:.2f} ms", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--conc", type=int, default=16)
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--fsync", default="1000")
+    ap.add_argument("--skip-moto", action="store_true")
+    args = ap.parse_args()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    results: dict[str, dict[str, Any]] = {}
+    data = tempfile.mkdtemp(prefix="mqlite-snsbench-")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", args.fsync,
+         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_http(endpoint + "/_mqlite/health")
+        results["mqlite"] = bench_target("mqlite", endpoint, args, server.pid)
+    finally:
+        server.terminate()
+        server.wait(20)
+        shutil.rmtree(data, ignore_errors=True)
+    if not args.skip_moto:
+        mport = free_port()
+        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(mport)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            endpoint = f"http://127.0.0.1:{mport}"
+            wait_http(endpoint + "/moto-api/")
+            results["moto"] = bench_target("moto", endpoint, args, moto.pid)
+        finally:
+            moto.terminate()
+            moto.wait(20)
+    print("\n| server | Publish msg/s (x4 deliveries) | PublishBatch msg/s | Publish msg/CPU-s "
+          "| publish->visible p50 ms | p99 ms | Publish request p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['publish']:,.0f} | {r['batch']:,.0f} | {r['publish_cpu']:,.0f} | "
+              f"{r['p50']:.2f} | {r['p99']:.2f} | {r['pub99']:.2f} |")
+    if "moto" in results:
+        m, q = results["mqlite"], results["moto"]
+        print(f"\nratio mqlite/moto: Publish {m['publish'] / max(q['publish'], 1e-9):.1f}x, "
+              f"PublishBatch {m['batch'] / max(q['batch'], 1e-9):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
