@@ -12,6 +12,19 @@ import pika.exceptions
 import pytest
 
 
+def _pump(conns: list[Any], until: Any, timeout: float = 5.0, settle: float = 0.0) -> None:
+    """Run pika I/O until `until()` holds (pika's process_data_events returns after the
+    first dispatched event, so one call is not enough), then `settle` seconds more."""
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        for c in conns:
+            c.process_data_events(0.02)
+    end = time.monotonic() + settle
+    while time.monotonic() < end:
+        for c in conns:
+            c.process_data_events(0.02)
+
+
 def _drain(ch: Any, queue: str) -> list[bytes]:
     out = []
     while True:
@@ -67,13 +80,13 @@ def test_prefetch_window_is_honoured(connect: Any) -> None:
     ch.basic_qos(prefetch_count=3)
     seen: list[Any] = []
     ch.basic_consume("pf", lambda c, m, p, b: seen.append(m))
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: len(seen) >= 3, settle=0.3)
     assert len(seen) == 3
     ch.basic_ack(seen[0].delivery_tag)
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: len(seen) >= 4, settle=0.3)
     assert len(seen) == 4
     ch.basic_ack(seen[-1].delivery_tag, multiple=True)
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: len(seen) >= 7, settle=0.3)
     assert len(seen) == 7
 
 
@@ -88,7 +101,7 @@ def test_global_prefetch_is_shared_by_the_channel(connect: Any) -> None:
     seen: list[Any] = []
     ch.basic_consume("g1", lambda c, m, p, b: seen.append(m))
     ch.basic_consume("g2", lambda c, m, p, b: seen.append(m))
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: len(seen) >= 4, settle=0.3)
     assert len(seen) == 4
 
 
@@ -173,7 +186,7 @@ def test_consumer_is_cancelled_when_its_queue_is_deleted(connect: Any) -> None:
     ch.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
     tag = ch.basic_consume("doomed", lambda *a: None)
     connect().channel().queue_delete("doomed")
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: bool(cancelled))
     assert cancelled == [tag]
 
 
@@ -229,9 +242,7 @@ def test_direct_reply_to_rpc(connect: Any) -> None:
         m, props, _body = server.basic_get("rpc", auto_ack=True)
     assert props.reply_to.startswith("amq.rabbitmq.reply-to.")
     server.basic_publish("", props.reply_to, b"pong")
-    deadline = time.monotonic() + 5
-    while not replies and time.monotonic() < deadline:
-        client_conn.process_data_events(0.1)
+    _pump([client_conn], lambda: bool(replies))
     assert replies == [b"pong"]
 
 
@@ -239,7 +250,7 @@ def test_channel_flow_is_acknowledged(channel: Any) -> None:
     """Channel.Flow active=false is answered with Flow-Ok(false)."""
     answers: list[bool] = []
     channel._impl.flow(False, answers.append)
-    channel.connection.process_data_events(0.5)
+    _pump([channel.connection], lambda: bool(answers))
     assert answers == [False] and channel.is_open
 
 
@@ -280,7 +291,7 @@ def test_unacked_consumer_does_not_receive_past_its_window(connect: Any) -> None
     ch.basic_qos(prefetch_count=10)
     seen: list[Any] = []
     ch.basic_consume("hog", lambda c, m, p, b: seen.append(m))
-    conn.process_data_events(1.0)
+    _pump([conn], lambda: len(seen) >= 10, settle=0.3)
     assert len(seen) == 10
     counts = connect().channel().queue_declare("hog", passive=True).method
     assert counts.message_count == 290
@@ -299,13 +310,11 @@ def test_single_active_consumer_gets_everything_until_it_cancels(connect: Any) -
     ch2.basic_consume("sac", lambda c, m, p, b: (second.append(b), c.basic_ack(m.delivery_tag)))
     for i in range(6):
         ch.basic_publish("", "sac", b"%d" % i)
-    conn.process_data_events(1.0)
-    conn2.process_data_events(0.2)
+    _pump([conn, conn2], lambda: len(first) == 6, settle=0.3)
     assert (len(first), second) == (6, [])
     ch.basic_cancel(tag1)
     ch.basic_publish("", "sac", b"next")
-    conn.process_data_events(0.2)
-    conn2.process_data_events(1.0)
+    _pump([conn, conn2], lambda: bool(second))
     assert second == [b"next"]
 
 
@@ -323,7 +332,22 @@ def test_consumer_priority_serves_the_highest_consumer_with_credit(connect: Any)
     chb.basic_consume("cprio", lambda c, m, p, body: high.append(m), arguments={"x-priority": 10})
     for i in range(3):
         cha.basic_publish("", "cprio", b"%d" % i)
-    a.process_data_events(0.5)
-    b.process_data_events(0.5)
-    a.process_data_events(0.2)
+    _pump([a, b], lambda: len(high) + len(low) == 3, settle=0.3)
     assert (len(high), len(low)) == (2, 1)
+
+
+def test_work_queue_shares_messages_between_consumers(connect: Any) -> None:
+    """Competing consumers with prefetch 1 share one queue; each message goes to one."""
+    a, b = connect(), connect()
+    cha, chb = a.channel(), b.channel()
+    cha.queue_declare("tasks")
+    got_a: list[bytes] = []
+    got_b: list[bytes] = []
+    for ch, got in ((cha, got_a), (chb, got_b)):
+        ch.basic_qos(prefetch_count=1)
+        ch.basic_consume("tasks", lambda c, m, p, body, got=got: (got.append(body), c.basic_ack(m.delivery_tag)))
+    for i in range(20):
+        cha.basic_publish("", "tasks", b"%d" % i)
+    _pump([a, b], lambda: len(got_a) + len(got_b) >= 20, timeout=10)
+    assert sorted(got_a + got_b, key=int) == [b"%d" % i for i in range(20)]
+    assert got_a and got_b

@@ -227,3 +227,15 @@ def test_queue_types_and_arguments_are_accepted(channel: Any) -> None:
 def test_invalid_argument_value_is_precondition_failed(connect: Any) -> None:
     err = _closed_with(connect().channel(), lambda c: c.queue_declare("neg", arguments={"x-message-ttl": -1}))
     assert err.reply_code == 406 and "invalid arg 'x-message-ttl'" in err.reply_text
+
+
+def test_auto_delete_exchange_goes_with_its_last_binding(connect: Any) -> None:
+    """RabbitMQ: an auto-delete exchange is deleted when its last binding is removed."""
+    ch = connect().channel()
+    ch.exchange_declare("adx", "fanout", auto_delete=True)
+    ch.queue_declare("adxq")
+    ch.queue_bind("adxq", "adx")
+    ch.exchange_declare("adx", passive=True)
+    ch.queue_unbind("adxq", "adx")
+    err = _closed_with(ch, lambda c: c.exchange_declare("adx", passive=True))
+    assert err.reply_code == 404

@@ -54,8 +54,9 @@ log = logging.getLogger("mqlite.amqp")
 MAX_BATCH = 256
 #: Lease length for AMQP deliveries: until acked, rejected or the channel closes.
 INF = math.inf
-#: Seconds a consumer long-polls its queue before looping (core caps waits at 20 s).
-POLL_WAIT = 20.0
+#: Seconds a consumer long-polls its queue before looping (core caps waits at 20 s);
+#: also how long a cancelled consumer's poll may linger (see Consumer.stop).
+POLL_WAIT = 5.0
 
 
 def _ignore(_: Any, exc: BaseException | None) -> None:
@@ -78,6 +79,7 @@ class Consumer:
         "prefetch",
         "priority",
         "qrec",
+        "receiving",
         "tag",
         "task",
         "unacked",
@@ -100,6 +102,7 @@ class Consumer:
         self.wake = asyncio.Event()
         self.active = True
         self.blocked = False
+        self.receiving = False
         self.encoder: DeliverEncoder | None = None
         self.key = (id(channel.conn), channel.number, tag)
 
@@ -107,10 +110,15 @@ class Consumer:
         self.task = asyncio.get_running_loop().create_task(self.run())
 
     def stop(self) -> None:
+        """Deactivate. A task parked on `wake` is cancelled; one inside `queue.receive`
+        is not (cancelling a long poll can strand the queue's wake-up on a dead waiter):
+        it sees `active` false when the poll returns and releases what it got."""
         self.active = False
-        if self.task is not None and self.task is not asyncio.current_task():
-            self.task.cancel()
+        task = self.task
+        if task is not None and task is not asyncio.current_task() and not self.receiving:
+            task.cancel()
         self.task = None
+        self.wake.set()
 
     def credit(self) -> int:
         ch = self.channel
@@ -159,7 +167,11 @@ class Consumer:
                     self.wake.clear()
                     await self.wake.wait()
                     continue
-                msgs = await queue.receive(n, POLL_WAIT, INF, owner=ch)
+                self.receiving = True
+                try:
+                    msgs = await queue.receive(n, POLL_WAIT, INF, owner=ch)
+                finally:
+                    self.receiving = False
                 if not msgs:
                     continue
                 if self.outranked():  # a higher-priority consumer came or got credit
