@@ -193,3 +193,10 @@ def test_properties_with_every_field_table_type_pass_through_byte_exact() -> Non
     decoded = decode_properties(ev.raw_properties)
     assert decoded.headers["table"] == {"nested": [1, "two", {"x": None}]}
     assert decoded.priority == 7 and decoded.expiration == "60000"
+
+
+def test_basic_ack_fast_path_decodes_tag_and_multiple() -> None:
+    reader = _opened()
+    (ev,) = reader.feed(pframe.marshal(commands.Basic.Ack(delivery_tag=2**40 + 3, multiple=True), 4))
+    assert isinstance(ev.method, commands.Basic.Ack)
+    assert (ev.channel, ev.method.delivery_tag, ev.method.multiple) == (4, 2**40 + 3, True)

@@ -48,6 +48,8 @@ _RETURN_PREFIX = struct.pack(">HH", 60, 50)
 _QB = struct.Struct(">QB")
 _Q = struct.Struct(">Q")
 
+_BasicAck = commands.Basic.Ack
+
 # Max accumulated body, as RabbitMQ's default max_message_size (128 MiB).
 MAX_MESSAGE_SIZE = 128 * 1024 * 1024
 
@@ -215,6 +217,9 @@ class FrameReader:
                     raise FrameError(502, f"SYNTAX_ERROR - cannot decode basic.publish: {exc}", 60, 40) from None
                 self._assembling[channel] = _Assembly(ex, rk, mand, imm)
                 return None
+            if index == _ACK_INDEX and len(payload) == 13:  # hot: consumer acks
+                tag, bits = _QB.unpack_from(payload, 4)
+                return MethodEvent(channel, _BasicAck(tag, bool(bits & 1)))
             method_cls = commands.INDEX_MAPPING.get(index)
             if method_cls is None:
                 raise FrameError(540, f"NOT_IMPLEMENTED - unknown method {index >> 16}/{index & 0xFFFF}")
