@@ -104,3 +104,41 @@ def test_consumer_reads_from_offsets_for_times(bootstrap: str) -> None:
     consumer.assign(found)
     assert [m.value() for m in _poll(consumer, 2)] == [b"s3", b"s4"]
     consumer.close()
+
+
+def test_static_member_restart_keeps_its_partitions_without_a_rebalance(bootstrap: str, kafka: Any) -> None:
+    """KIP-345 with librdkafka: a consumer with `group.instance.id` that closes (no
+    LeaveGroup for static members) and comes back gets its partitions again in the
+    same generation, without rebalancing the other member."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic("static", 4, 1)]).values():
+        f.result()
+
+    def member(i: int) -> Consumer:
+        c = Consumer({"bootstrap.servers": bootstrap, "group.id": "statics", "group.instance.id": f"inst-{i}",
+                      "auto.offset.reset": "earliest", "session.timeout.ms": 10000})
+        c.subscribe(["static"])
+        return c
+
+    def settle(consumers: list[Consumer]) -> list[list[int]]:
+        deadline = time.monotonic() + 30
+        while not all(len(c.assignment()) == 2 for c in consumers):
+            assert time.monotonic() < deadline, "group did not settle"
+            for c in consumers:
+                c.poll(0.05)
+        return [sorted(p.partition for p in c.assignment()) for c in consumers]
+
+    def generation() -> tuple[int, str]:
+        group = kafka.call(lambda: kafka.core.groups.find("statics"))
+        return group.generation, group.state.value
+
+    consumers = [member(0), member(1)]
+    before = settle(consumers)
+    assert sorted(before[0] + before[1]) == [0, 1, 2, 3]
+    gen = generation()
+    consumers[1].close()
+    consumers[1] = member(1)
+    assert settle(consumers) == before
+    assert generation() == gen == (gen[0], "Stable")
+    for c in consumers:
+        c.close()
