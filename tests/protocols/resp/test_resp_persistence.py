@@ -50,3 +50,27 @@ def test_deleted_stream_stays_deleted_after_restart(resp_server: Any) -> None:
     assert r.exists("gone") == 0
     r.xadd("gone", {"a": 2}, id="1-0")
     assert r.xinfo_groups("gone") == []
+
+
+def test_trimmed_log_space_is_reclaimed_and_counters_survive(resp_server: Any) -> None:
+    """MAXLEN trimming cuts the stream's log (Stream.delete_records) in steps; a setid
+    snapshot keeps last-generated-id and entries-added across the cut and a restart."""
+    r = redis.Redis(port=resp_server.redis_port)
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, 12_001):
+        pipe.xadd("capped", {"i": str(i)}, id=f"{i}-0", maxlen=100, approximate=False)
+        if i % 2000 == 0:
+            pipe.execute()
+    pipe.execute()
+    assert r.xlen("capped") == 100
+
+    def earliest() -> int:
+        return int(resp_server.core.get_stream("capped").earliest(0))
+
+    resp_server.restart()
+    assert resp_server.call(earliest) >= 10_000  # the trimmed prefix is gone from the log
+    r = redis.Redis(port=resp_server.redis_port)
+    assert r.xlen("capped") == 100
+    assert r.xrange("capped", count=1)[0][0] == b"11901-0"
+    info = r.xinfo_stream("capped")
+    assert info["entries-added"] == 12_000 and info["last-generated-id"] == b"12000-0"

@@ -194,3 +194,17 @@ def test_blocking_xread_is_woken_by_another_front_ends_append(resp_server: Any) 
     resp_server.call(produce)
     t.join(10)
     assert result and result[0][0][1][0] == (b"9000-0", {b"value": b"v"})
+
+
+def test_other_type_commands_on_a_stream_key_are_wrongtype(r: redis.Redis) -> None:
+    """Redis: `-WRONGTYPE` for an operation against a key of another type; missing keys
+    read as missing (GET nil, LLEN 0)."""
+    r.xadd("s", {"a": 1})
+    with pytest.raises(redis.ResponseError) as info:
+        r.get("s")
+    assert str(info.value) == "WRONGTYPE Operation against a key holding the wrong kind of value"
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        r.lpush("s", "x")
+    assert r.get("missing") is None and r.llen("missing") == 0
+    with pytest.raises(redis.ResponseError, match="only streams"):
+        r.set("missing", "v")

@@ -24,6 +24,7 @@ from mqlite.protocols.resp.stream_ids import MAX_ID, MIN_ID, StreamID
 
 Fields = list[bytes]  # flat [field, value, field, value, ...]
 _U32 = struct.Struct(">I")
+CHECKPOINT_EVERY = 256
 
 
 def encode_fields(fields: Fields) -> bytes:
@@ -91,6 +92,31 @@ class RedisStream:
         self.waiters: list[asyncio.Future[None]] = []
         self.log_end = 0  # next log offset not yet reflected here (see store._sync)
         self.max_value = 1 << 62  # largest encoded entry the stream's log accepts
+        # sparse (id, log offset) of entry records, increasing: where the log may be cut
+        # after trimming (store.reclaim); `reclaimed_to` is the last cut
+        self.checkpoints: list[tuple[StreamID, int]] = []
+        self.since_checkpoint = 0
+        self.reclaimed_to = 0
+
+    def checkpoint(self, sid: StreamID, offset: int) -> None:
+        """Note an entry record's offset once every CHECKPOINT_EVERY entries."""
+        self.since_checkpoint += 1
+        if self.since_checkpoint >= CHECKPOINT_EVERY:
+            self.since_checkpoint = 0
+            if not self.checkpoints or self.checkpoints[-1][0] < sid:
+                self.checkpoints.append((sid, offset))
+
+    def cut_offset(self) -> int | None:
+        """The offset of the last checkpoint at or below the first live entry: every
+        record below it belongs to trimmed entries (or to control records that a
+        `setid` snapshot supersedes)."""
+        cps = self.checkpoints
+        if not cps:
+            return None
+        if not self.ids:
+            return cps[-1][1]
+        i = bisect.bisect_right(cps, (self.ids[0], 1 << 64))
+        return cps[i - 1][1] if i else None
 
     # -- entries ----------------------------------------------------------------------
     def __len__(self) -> int:

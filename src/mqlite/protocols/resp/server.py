@@ -30,7 +30,7 @@ from types import CoroutineType
 from typing import Any
 
 from mqlite.protocols.resp import codec
-from mqlite.protocols.resp.codec import Error, Push, Raw, encode
+from mqlite.protocols.resp.codec import Error, Raw, encode
 from mqlite.protocols.resp.commands import BY_SPELLING, COMMANDS, Command
 from mqlite.protocols.resp.errors import (
     NOAUTH,
@@ -291,11 +291,7 @@ class RespConnection(Connection):
         """Queue one pub/sub message; False when over the pubsub output-buffer limit."""
         if self.closed:
             return True
-        if pattern is None:
-            items = [kind.encode(), channel, payload]
-        else:
-            items = [b"pmessage", pattern, channel, payload]
-        data = encode(Push(items), self.resp3)
+        data = _push_bytes(kind, channel, payload, pattern, self.resp3)
         if self.running:
             self.out.append(data)  # keeps order with the reply being built
             return True
@@ -343,6 +339,30 @@ class RespConnection(Connection):
     def kill(self) -> None:
         self.closing = True
         self.close()
+
+
+# One publish calls `deliver` for every subscriber with the same objects: encode once.
+_push_cache: list[Any] = [None, None, None, None, None, None]
+
+
+def _push_bytes(kind: str, channel: bytes, payload: bytes, pattern: bytes | None, resp3: bool) -> bytes:
+    c = _push_cache
+    if c[0] is payload and c[1] is channel and c[2] is pattern and c[3] == kind:
+        cached = c[5] if resp3 else c[4]
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+    else:
+        c[0], c[1], c[2], c[3], c[4], c[5] = payload, channel, pattern, kind, None, None
+    head = b">" if resp3 else b"*"
+    if pattern is None:
+        k = kind.encode()
+        data = b"%s3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            head, len(k), k, len(channel), channel, len(payload), payload)
+    else:
+        data = b"%s4\r\n$8\r\npmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
+            head, len(pattern), pattern, len(channel), channel, len(payload), payload)
+    c[5 if resp3 else 4] = data
+    return data
 
 
 _NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))

@@ -36,6 +36,7 @@ from typing import Any
 from mqlite.core.errors import StreamNotFound
 from mqlite.protocols.resp.errors import CommandError
 from mqlite.protocols.resp.model import (
+    CHECKPOINT_EVERY,
     Consumer,
     Fields,
     Group,
@@ -52,6 +53,7 @@ ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
+RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
 
 
@@ -125,6 +127,7 @@ class StreamStore:
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._reclaim: set[str] = set()
 
     # -- blocking readers ---------------------------------------------------------------
     def waiter(self, names: list[str]) -> asyncio.Future[None]:
@@ -203,6 +206,7 @@ class StreamStore:
                 offset = rec.offset + 1
                 auto = self._replay(rs, rec, auto)
         rs.log_end = max(offset, end)
+        rs.reclaimed_to = stream.earliest(0)
         self._load_groups(rs)
         return rs
 
@@ -237,7 +241,9 @@ class StreamStore:
         headers = dict(rec.headers or ())
         rid = headers.get(ID_HEADER)
         if rid is not None:
-            rs.add(_parse_id(rid), bytes(rec.value or b""))
+            sid = _parse_id(rid)
+            rs.add(sid, bytes(rec.value or b""))
+            rs.checkpoint(sid, rec.offset)
             return auto
         op = headers.get(OP_HEADER)
         if op is None:  # a record from another front-end
@@ -292,6 +298,9 @@ class StreamStore:
                     size += rsize
                 if batch:
                     await self._append(name, stream, batch)
+                if name in self._reclaim and not self._queues.get(name):
+                    self._reclaim.discard(name)
+                    self._cut(name, stream)
         except Exception:
             log.exception("resp: journaling stream %r failed", name)
         finally:
@@ -304,8 +313,39 @@ class StreamStore:
         base = stream.latest(0)
         contiguous = rs is not None and rs.log_end == base
         result = await stream.append_records(0, batch)
-        if contiguous and rs is not None and rs.log_end == base:
+        if rs is None:
+            return
+        if contiguous and rs.log_end == base:
             rs.log_end = int(result.last_offset) + 1  # nothing foreign in between
+        first = int(result.base_offset)
+        for i, rec in enumerate(batch):
+            if rec[2][0][0] == ID_HEADER:
+                rs.since_checkpoint += 1
+                if rs.since_checkpoint >= CHECKPOINT_EVERY:
+                    rs.since_checkpoint = 0
+                    rs.checkpoints.append((_parse_id(rec[2][0][1]), first + i))
+
+    # -- reclaiming trimmed log space -------------------------------------------------
+    def trimmed(self, rs: RedisStream, ts: int) -> None:
+        """After XTRIM/MAXLEN/MINID: when a checkpoint far enough past the last cut is
+        wholly trimmed, write a `setid` snapshot (the counters survive the cut) and let
+        the writer cut the log there (`Stream.delete_records`)."""
+        cut = rs.cut_offset()
+        if cut is None or cut - rs.reclaimed_to < RECLAIM_MIN_RECORDS:
+            return
+        self.journal_setid(rs, ts)
+        self._reclaim.add(rs.name)
+
+    def _cut(self, name: str, stream: Any) -> None:
+        rs = self.streams.get(name)
+        if rs is None:
+            return
+        cut = rs.cut_offset()
+        if cut is None or cut <= stream.earliest(0):
+            return
+        stream.delete_records(0, cut)
+        rs.reclaimed_to = cut
+        rs.checkpoints = [cp for cp in rs.checkpoints if cp[1] >= cut]
 
     def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""

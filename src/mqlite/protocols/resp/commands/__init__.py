@@ -91,6 +91,7 @@ def key(raw: bytes) -> str:
 
 from mqlite.protocols.resp.commands import (  # noqa: F401
     connection,
+    other_types,
     pubsub,
     server_info,
     stream_groups,

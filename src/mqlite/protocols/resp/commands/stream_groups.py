@@ -174,7 +174,8 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
         pe = g.pel[sid]
         pe.delivery_time = now
         pe.delivery_count += 1
-        out.append([fmt(sid), rs.fields(sid)])
+        fields = rs.fields(sid)
+        out.append([fmt(sid), fields if fields is not None else NULL_ARRAY])  # deleted: nil array
     _changed(conn, rs)
     return out
 

@@ -99,7 +99,9 @@ def trim(conn: Any, rs: RedisStream, spec: TrimSpec) -> int:
         return 0
     removed = rs.trim_before(count)
     nxt = rs.ids[0] if rs.ids else (ids.incr(rs.last_id) or rs.last_id)
-    conn.state.store.journal_op(rs, b"trim", fmt(nxt), now_ms(conn))
+    ts = now_ms(conn)
+    conn.state.store.journal_op(rs, b"trim", fmt(nxt), ts)
+    conn.state.store.trimmed(rs, ts)
     return removed
 
 
