@@ -68,7 +68,7 @@ async def post_once(session: aiohttp.ClientSession, dest: dict[str, Any], source
                 if isinstance(answer, dict) and answer.get("requestId") not in (None, request_id):
                     return False, "HttpEndpoint.InvalidResponseFromDestination", "requestId mismatch"
             return True, "", ""
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         return False, "HttpEndpoint.RequestTimeout" if isinstance(exc, asyncio.TimeoutError) \
             else "HttpEndpoint.DestinationException", str(exc) or type(exc).__name__
 

@@ -67,7 +67,7 @@ async def run(session: aiohttp.ClientSession, endpoint: str | None, arn: str, st
                     error = f"Lambda.InvokeFailed: HTTP {resp.status}"
                 else:
                     answer = orjson.loads(text)
-        except Exception as exc:  # endpoint down, bad JSON
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             error = f"Lambda.InvokeFailed: {exc or type(exc).__name__}"
     ok: list[tuple[int, bytes]] = []
     failed: list[tuple[int, bytes]] = []
@@ -82,7 +82,7 @@ async def run(session: aiohttp.ClientSession, endpoint: str | None, arn: str, st
             try:
                 ok.append((ts, base64.b64decode(r.get("data") or "")))  # type: ignore[union-attr]
                 continue
-            except Exception:
+            except ValueError:
                 result = "ProcessingFailed"
         if result == "Dropped":
             continue

@@ -127,7 +127,7 @@ class ConsumerActions:
         if token is not None:
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
-            except Exception:
+            except ValueError:
                 raise errors.invalid_argument(f"Invalid NextToken {token[:60]}.") from None
             items = [i for i in items if i[0] > after]
         limit = p.get("MaxResults", 100)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mqlite.core import errors as core
 from mqlite.protocols.aws.wire import AwsError
+from mqlite.storage.errors import RecordTooLarge
 
 
 def not_found(message: str) -> AwsError:
@@ -60,6 +61,8 @@ def map_core_error(exc: BaseException, account: str = "000000000000") -> AwsErro
         return in_use(str(exc))
     if isinstance(exc, (core.InvalidName, core.InvalidValue, core.OffsetOutOfRange)):
         return invalid_argument(str(exc))
+    if isinstance(exc, RecordTooLarge):
+        return invalid_argument(f"Records size exceeds the limit of the stream: {exc}")
     if isinstance(exc, core.LimitExceeded):
         return limit_exceeded(str(exc))
     return None

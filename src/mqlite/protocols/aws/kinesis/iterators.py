@@ -47,7 +47,7 @@ def decode_iterator(token: str) -> Position:
         if len(parts) != 6 or parts[0] != "v1":
             raise ValueError(token)
         return Position(parts[1], int(parts[2]), int(parts[3]), int(parts[4]), parts[5])
-    except Exception:
+    except ValueError:
         raise errors.invalid_argument(f"Invalid ShardIterator {token[:80]}.") from None
 
 

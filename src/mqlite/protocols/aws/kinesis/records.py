@@ -24,8 +24,18 @@ from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
-from mqlite.protocols.aws.kinesis.iterators import Position, check_fresh, decode_iterator, encode_iterator
-from mqlite.protocols.aws.kinesis.sequence import MAX_HASH_KEY, encode_seq, hash_key, shard_id
+from mqlite.protocols.aws.kinesis.iterators import (
+    Position,
+    check_fresh,
+    decode_iterator,
+    encode_iterator,
+)
+from mqlite.protocols.aws.kinesis.sequence import (
+    MAX_HASH_KEY,
+    encode_seq,
+    hash_key,
+    shard_id,
+)
 from mqlite.protocols.aws.kinesis.shards import child_shards_shape
 from mqlite.protocols.aws.kinesis.state import KinesisState, StreamMeta
 

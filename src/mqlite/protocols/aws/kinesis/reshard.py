@@ -45,7 +45,7 @@ class ReshardActions:
             try:
                 name, last = base64.urlsafe_b64decode(token.encode()).decode().split("|")
                 after = int(last)
-            except Exception:
+            except ValueError:
                 raise errors.invalid_argument(f"Invalid NextToken {token[:60]}.") from None
             filt = None
         else:

@@ -41,7 +41,7 @@ def shard_id(partition: int) -> str:
 def shard_index(shard: str) -> int | None:
     """The partition of `shardId-000000000003` (also accepts a bare number, as Kinesis
     does for `ShardId` parameters); None if the id is malformed."""
-    text = shard[len(_SHARD_PREFIX):] if shard.startswith(_SHARD_PREFIX) else shard
+    text = shard.removeprefix(_SHARD_PREFIX)
     if not text.isdigit() or len(text) > 12:
         return None
     return int(text)

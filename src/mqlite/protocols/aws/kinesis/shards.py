@@ -25,7 +25,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
-from mqlite.protocols.aws.kinesis.sequence import MAX_HASH_KEY, encode_seq, shard_id
+from mqlite.protocols.aws.kinesis.sequence import encode_seq, shard_id
 
 
 @dataclass(slots=True)

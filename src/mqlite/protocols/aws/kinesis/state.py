@@ -27,6 +27,9 @@ from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
 NS = "kinesis.streams"
 HOUR_MS = 3_600_000
 DEFAULT_RETENTION_H = 24
+# A 1 MiB record plus its key, and a 5 MiB PutRecords landing in one shard, must fit
+# one storage batch; Kafka's default max.message.bytes (1 MiB) does not.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+)(?:/consumer/.*)?")
 
@@ -102,6 +105,9 @@ class KinesisState:
             if data is None or data.get("id") != stream.id.hex():
                 data = self._synthesize(stream)
                 self.core.catalog.kv_put(NS, name, data)
+            limit = stream.effective_config.max_message_bytes
+            if limit is not None and 0 < limit < MAX_BATCH_BYTES:
+                stream.set_config(max_message_bytes=MAX_BATCH_BYTES)
             meta = self._cache[name] = StreamMeta(name, data)
         if len(meta.shards) < stream.partition_count:
             self._adopt_partitions(meta, stream.partition_count)
@@ -135,7 +141,8 @@ class KinesisState:
     def create(self, name: str, shards: int, mode: str, tags: dict[str, str]) -> StreamMeta:
         now = self.core.clock.now_ms()
         stream = self.core.create_stream(name, partitions=shards,
-                                         config={"retention_ms": DEFAULT_RETENTION_H * HOUR_MS})
+                                         config={"retention_ms": DEFAULT_RETENTION_H * HOUR_MS,
+                                                 "max_message_bytes": MAX_BATCH_BYTES})
         data = {
             "id": stream.id.hex(),
             "created": now,

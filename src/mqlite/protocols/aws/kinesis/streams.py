@@ -137,7 +137,7 @@ class StreamActions:
                 raise errors.invalid_argument("NextToken and ExclusiveStartStreamName cannot be provided together.")
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
-            except Exception:
+            except ValueError:
                 raise errors.invalid_argument(f"Invalid NextToken {token}.") from None
         names = [n for n in self.core.list_streams() if self.state.visible(n)]
         if after is not None:
