@@ -68,13 +68,8 @@ class BatchActions:
         """SendMessageBatch."""
         queue = self.queue(p["QueueUrl"])
         entries = check_entries(p.get("Entries"))
-        total = 0
-        for e in entries:
-            total += len((e.get("MessageBody") or "").encode())
-            for name, a in (e.get("MessageAttributes") or {}).items():
-                total += len(name) + len(a.get("DataType", "")) + len(a.get("StringValue") or a.get("BinaryValue") or b"")
-        if total > MAX_SQS_MESSAGE:
-            raise AwsError("BatchRequestTooLong", f"Batch requests cannot be longer than {MAX_SQS_MESSAGE} bytes. You have sent {total} bytes.", 400)
+        if _batch_bytes(entries) > MAX_SQS_MESSAGE:
+            raise AwsError("BatchRequestTooLong", f"Batch requests cannot be longer than {MAX_SQS_MESSAGE} bytes. You have sent {_batch_bytes(entries, exact=True)} bytes.", 400)
         ok: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         prepared = []
@@ -128,6 +123,28 @@ class BatchActions:
                 else:
                     failed.append(failure(e["Id"], err))
         return {"Successful": ok, "Failed": failed}
+
+
+def _batch_bytes(entries: list[dict[str, Any]], exact: bool = False) -> int:
+    """Bodies plus attributes, as SQS counts a batch; UTF-8 is at most 4 bytes a
+    character, so short batches are cleared without encoding anything."""
+    if not exact:
+        rough = 0
+        for e in entries:
+            rough += len(e.get("MessageBody") or "")
+            if "MessageAttributes" in e:
+                rough = MAX_SQS_MESSAGE  # attributes present: count exactly
+                break
+        if rough * 4 <= MAX_SQS_MESSAGE:
+            return rough * 4
+    total = 0
+    for e in entries:
+        total += len((e.get("MessageBody") or "").encode())
+        for name, a in (e.get("MessageAttributes") or {}).items():
+            value = a.get("StringValue") or a.get("BinaryValue") or b""
+            total += len(name.encode()) + len(a.get("DataType", "")) + len(
+                value.encode() if isinstance(value, str) else value)
+    return total
 
 
 async def _send_all(queue: Any, preps: list[Any]) -> list[Any]:

@@ -173,11 +173,7 @@ def send_reply(prep: Prepared, result: Any) -> dict[str, Any]:
 
 
 def _result_id(result: Any) -> str:
-    for name in ("id", "message_id"):
-        value = getattr(result, name, None)
-        if value is not None:
-            return str(value)
-    return str(result)
+    return str(result.message_id)
 
 
 def _wire_attribute(attr: Attribute) -> dict[str, Any]:
