@@ -203,6 +203,22 @@ def test_publisher_is_told_connection_blocked_under_disk_alarm(mqlite_server_fac
     sock.close()
 
 
+def test_publisher_is_told_connection_blocked_under_memory_alarm(mqlite_server_factory: Any) -> None:
+    """RabbitMQ vm_memory_high_watermark: the memory alarm blocks publishers too."""
+    from pamqp.header import ContentHeader
+
+    server = mqlite_server_factory(extra={"amqp_memory_limit": "1"})
+    time.sleep(0.1)
+    sock = _handshake(server.amqp_port)
+    sock.sendall(pframe.marshal(commands.Channel.Open(), 1))
+    _read_frames(sock, commands.Channel.OpenOk)
+    sock.sendall(pframe.marshal(commands.Basic.Publish(exchange="", routing_key="x"), 1)
+                 + pframe.marshal(ContentHeader(0, 0, commands.Basic.Properties()), 1))
+    frames = _read_frames(sock, commands.Connection.Blocked)
+    assert frames[-1].reason == "low on memory"
+    sock.close()
+
+
 def test_server_shutdown_closes_clients_with_connection_forced(mqlite_server: Any) -> None:
     """RabbitMQ: 320 CONNECTION_FORCED when the broker shuts down."""
     conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))

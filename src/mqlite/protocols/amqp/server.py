@@ -1,10 +1,12 @@
 """AMQP 0-9-1 listener: `start(core, settings, host, port) -> Listener`.
 
-Owns the one `AmqpBroker` (AMQP view of the core) per listener and the disk-space
-watch that drives Connection.Blocked: when free space under the data directory falls
-below `Settings.extra["amqp_disk_free_limit"]` bytes (default 50 MB, RabbitMQ's
-`disk_free_limit`), publishing connections are told Connection.Blocked and are not read
-until space returns (then Connection.Unblocked).
+Owns the one `AmqpBroker` (AMQP view of the core) per listener and the resource
+watch that drives Connection.Blocked, as RabbitMQ's alarms: when free space under the
+data directory falls below `Settings.extra["amqp_disk_free_limit"]` bytes (default 50 MB,
+RabbitMQ's `disk_free_limit`), or the process's resident memory rises above
+`Settings.extra["amqp_memory_limit"]` bytes (default 40% of RAM, RabbitMQ's
+`vm_memory_high_watermark`), publishing connections are told Connection.Blocked and are
+not read until the alarm clears (then Connection.Unblocked).
 Concurrency: the server's event loop.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 from typing import Any
 
@@ -35,31 +38,52 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
         return AmqpConnection(registry, broker, settings)
 
     listener = await listen("amqp", host, port, factory)
+    extra = getattr(settings, "extra", None) or {}
+    disk_limit = int(extra.get("amqp_disk_free_limit", DISK_FREE_LIMIT))
+    memory_limit = int(extra.get("amqp_memory_limit", _default_memory_limit()))
     data_dir = getattr(core, "data_dir", None)
-    if data_dir is not None:
-        limit = int((getattr(settings, "extra", None) or {}).get("amqp_disk_free_limit", DISK_FREE_LIMIT))
-        task = asyncio.get_running_loop().create_task(_watch_disk(broker, data_dir, limit))
-        original_close = listener.close
+    task = asyncio.get_running_loop().create_task(_watch(broker, data_dir, disk_limit, memory_limit))
+    original_close = listener.close
 
-        async def close() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await original_close()
+    async def close() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await original_close()
 
-        listener.close = close  # type: ignore[method-assign]
+    listener.close = close  # type: ignore[method-assign]
     return listener
 
 
-async def _watch_disk(broker: AmqpBroker, data_dir: Any, limit: int) -> None:
+def _default_memory_limit() -> int:
+    try:
+        return int(0.4 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError):
+        return 1 << 62
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+async def _watch(broker: AmqpBroker, data_dir: Any, disk_limit: int, memory_limit: int) -> None:
     while True:
-        try:
-            free = shutil.disk_usage(data_dir).free
-        except OSError:
-            free = limit + 1
-        reason = "low on disk" if free < limit else None
+        reason = None
+        if data_dir is not None:
+            try:
+                free = shutil.disk_usage(data_dir).free
+            except OSError:
+                free = disk_limit + 1
+            if free < disk_limit:
+                reason = "low on disk"
+        if reason is None and _rss() > memory_limit:
+            reason = "low on memory"
         if reason != broker.blocked_reason:
             if reason:
-                log.warning("free disk space %d below limit %d: blocking publishers", free, limit)
+                log.warning("resource alarm (%s): blocking publishers", reason)
             broker.set_blocked(reason)
         await asyncio.sleep(DISK_CHECK_INTERVAL)
