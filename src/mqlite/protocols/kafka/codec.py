@@ -366,14 +366,20 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
             nullable = version in f.nullable
             regular.append((f.name, dec, enc, None if nullable else default))
     tag_order = sorted(tagged.items())
+    fixed_absent = {name: d for name, d in absent if not isinstance(d, (list, dict))}
+    mutable_absent = [(name, d) for name, d in absent if isinstance(d, (list, dict))]
+    readers = [(name, fdec) for name, fdec, _e, _d in regular]
+    writers = [(name, fenc, fallback) for name, _d, fenc, fallback in regular]
 
     def struct_dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        obj: dict[str, Any] = {}
-        for name, default in absent:
-            obj[name] = _copy_default(default)
-        for name, fdec, _e, _d in regular:
+        obj: dict[str, Any] = dict(fixed_absent) if fixed_absent else {}
+        for name, default in mutable_absent:
+            obj[name] = default.copy()
+        for name, fdec in readers:
             obj[name], pos = fdec(buf, pos)
         if flexible:
+            if pos < len(buf) and buf[pos] == 0:  # the common case: no tagged fields
+                return obj, pos + 1
             count, pos = read_uvarint(buf, pos)
             for _ in range(count):
                 tag, pos = read_uvarint(buf, pos)
@@ -389,10 +395,13 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
 
     def struct_enc(obj: Any, out: bytearray) -> None:
         get = obj.get
-        for name, _d, fenc, fallback in regular:
+        for name, fenc, fallback in writers:
             v = get(name)
             fenc(fallback if v is None else v, out)
         if flexible:
+            if not tag_order:
+                out.append(0)
+                return
             present = []
             for tag, (name, _d, fenc, default) in tag_order:
                 v = get(name, default)
@@ -407,12 +416,6 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
                 out += body
 
     return struct_dec, struct_enc
-
-
-def _copy_default(default: Any) -> Any:
-    if isinstance(default, (list, dict)):
-        return default.copy()
-    return default
 
 
 @dataclass(frozen=True, slots=True)
