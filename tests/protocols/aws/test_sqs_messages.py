@@ -80,6 +80,18 @@ def test_visibility_expiry_redelivers_and_stale_receipt_does_not_delete(sqs) -> 
     assert third["MessageId"] == first["MessageId"]
 
 
+def test_message_reappears_when_its_visibility_timeout_expires(sqs) -> None:
+    """A received, undeleted message is visible again after VisibilityTimeout; a waiting
+    long poll gets it as soon as the lease ends."""
+    url = sqs.create_queue(QueueName="expiry")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="lease")
+    first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert again["MessageId"] == first["MessageId"]
+    assert again["ReceiptHandle"] != first["ReceiptHandle"]
+    assert again["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
 def test_invalid_receipt_handle_and_message_not_inflight(sqs) -> None:
     url = sqs.create_queue(QueueName="rh")["QueueUrl"]
     with pytest.raises(ClientError) as info:
@@ -143,6 +155,7 @@ def test_dead_letter_after_max_receive_count_and_move_back(sqs) -> None:
         tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
         if tasks[0]["Status"] != "RUNNING":
             break
+        time.sleep(0.05)
     assert tasks[0]["Status"] == "COMPLETED"
     back = sqs.receive_message(QueueUrl=src, WaitTimeSeconds=2)["Messages"]
     assert [m["Body"] for m in back] == ["poison"]
