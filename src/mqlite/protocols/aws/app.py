@@ -48,18 +48,21 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024  # JSON escaping can inflate a 1 MiB messag
 
 
 def _load_frontends(core: Any, settings: Settings) -> list[ServiceFrontend]:
+    """Every service module that exists and builds; one broken service is logged and
+    skipped rather than taking the others down."""
     frontends = []
     for name in SERVICE_MODULES:
         module_name = f"mqlite.protocols.aws.{name}"
         try:
             module = importlib.import_module(module_name)
+            build = getattr(module, "build", None)
+            if build is not None:
+                frontends.append(build(core, settings))
         except ModuleNotFoundError as exc:
             if exc.name != module_name:
-                raise
-            continue
-        build = getattr(module, "build", None)
-        if build is not None:
-            frontends.append(build(core, settings))
+                log.exception("AWS service %s failed to load; skipped", name)
+        except Exception:
+            log.exception("AWS service %s failed to load; skipped", name)
     return frontends
 
 
