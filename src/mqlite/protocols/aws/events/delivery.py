@@ -250,6 +250,10 @@ class Dispatcher:
         conn = self.state.connections.get(f"{rule['region']}/{dest['connection']}")
         headers: dict[str, str] = {}
         query: list[tuple[str, str]] = []
+        if conn is None or conn.get("state") == "DEAUTHORIZED":
+            await self._dead_letter(rule, target, payload, "CONNECTION_FAILURE",
+                                    f"Connection {dest['connection']} is not authorized.", 0, None)
+            return
         if conn is not None:
             try:
                 await self._auth(conn, headers, query)
@@ -307,11 +311,12 @@ class Dispatcher:
         form.update({p["Key"]: p["Value"] for p in extra.get("BodyParameters") or []})
         headers = {p["Key"]: p["Value"] for p in extra.get("HeaderParameters") or []}
         params = {p["Key"]: p["Value"] for p in extra.get("QueryStringParameters") or []}
-        auth = aiohttp.BasicAuth(client["ClientID"], client["ClientSecret"])
+        secret = f"{client['ClientID']}:{client['ClientSecret']}".encode()
+        headers.setdefault("Authorization", "Basic " + base64.b64encode(secret).decode())
         method = oauth.get("HttpMethod", "POST")
         async with aiohttp.ClientSession() as session:
             async with session.request(method, oauth["AuthorizationEndpoint"], data=form, params=params,
-                                       headers=headers, auth=auth,
+                                       headers=headers,
                                        timeout=aiohttp.ClientTimeout(total=15)) as resp:
                 if resp.status // 100 != 2:
                     raise RuntimeError(f"token endpoint answered HTTP {resp.status}")
