@@ -37,7 +37,7 @@ TCP_FRONTENDS = {
     "redis": ("redis_port", "mqlite.protocols.resp.server"),
 }
 # HTTP front-ends: modules exposing `mount(app, core, settings)`.
-HTTP_FRONTENDS = ("mqlite.protocols.aws.app",)
+HTTP_FRONTENDS = ("mqlite.protocols.aws.app", "mqlite.protocols.aws.sns.routes")
 HTTP_MAX_BODY = 64 * 1024 * 1024  # AWS front-ends enforce their own, smaller limits
 
 
