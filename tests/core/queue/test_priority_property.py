@@ -10,7 +10,6 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 from hypothesis import given, settings
-
 from queue_support import open_core, run
 
 OPS = st.lists(
