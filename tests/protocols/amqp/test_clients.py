@@ -76,8 +76,11 @@ def _celery_app(port: int, **conf: Any) -> Any:
     from celery import Celery
 
     app = Celery("mqlite_test", broker=f"amqp://guest:guest@127.0.0.1:{port}//", backend="rpc://")
+    # broker_heartbeat=0: the worker's event loop then wakes at once on shutdown (with
+    # heartbeats it sleeps up to 10 s, against RabbitMQ too); heartbeats are tested elsewhere
     app.conf.update(task_serializer="json", accept_content=["json"], result_serializer="json",
-                    broker_connection_retry_on_startup=True, worker_hijack_root_logger=False, **conf)
+                    broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+                    broker_heartbeat=0, **conf)
     return app
 
 
