@@ -136,3 +136,31 @@ def test_unawaited_acks_are_written_by_a_clean_shutdown(tmp_path: Path) -> None:
             assert [m.body for m in await core.get_queue("q").receive(10)] == [b"3"]
 
     run(main())
+
+
+def test_journal_forgets_offsets_a_crash_cut_from_the_message_log() -> None:
+    """A consumer may delete a message whose append was not yet fsynced; if a crash then
+    cuts that tail from the message log, the journal's 'done' for those offsets must
+    not swallow the new messages that reuse them (after one restart or several)."""
+    from mqlite.core.clock import ManualClock
+    from mqlite.core.queue.config import QueueConfig
+    from mqlite.core.queue.queue import Queue
+    from mqlite.storage.memlog import MemoryLog
+
+    async def main() -> None:
+        clock = ManualClock()
+        journal, messages = MemoryLog(), MemoryLog()
+        q = Queue("q", QueueConfig(), messages, journal, clock, token="t0")
+        await q.send_batch([Envelope(str(i).encode()) for i in range(5)])
+        for m in await q.receive(5):
+            await q.delete(m.receipt)
+        assert q.lwm == 5
+        cut = MemoryLog()  # the crash kept only the first 3 records
+        cut.append(messages.read_records(0, 3))
+        q = Queue("q", QueueConfig(), cut, journal, clock, token="t0")
+        assert q.counts().total == 0
+        await q.send(b"new")
+        q = Queue("q", QueueConfig(), cut, journal, clock, token="t0")
+        assert [m.body for m in await q.receive(10)] == [b"new"]
+
+    run(main())

@@ -9,6 +9,9 @@ is one JSON array (orjson) describing one operation on many messages:
     ["v", [[offset, until_ms], ...]]         visibility changed (0 = released to ready)
     ["p", end_offset]                        purge: every offset below end is done
     ["b", [entry, ...]]                      several entries written together
+    ["t", end_offset]                        the message log ends at end_offset (a crash
+                                             cut its unsynced tail): forget everything
+                                             at or above it
     ["s", {"lwm": n, "done": [[a, b], ...], "counts": [[off, rc, first_ms], ...],
            "leases": [[off, rc, until_ms, first_ms], ...]}]   snapshot (compaction)
 
@@ -78,12 +81,27 @@ class JournalState:
             end = int(arg)
             self.lwm = max(self.lwm, end)
             self._trim()
+        elif op == "t":
+            end = int(arg)
+            self.lwm = min(self.lwm, end)
+            self.done.discard_from(end)
+            self.counts = {o: v for o, v in self.counts.items() if o < end}
+            self.leases = {o: v for o, v in self.leases.items() if o < end}
         elif op == "s":
             self.lwm = int(arg["lwm"])
             self.done = OffsetSet(arg["done"])
             self.counts = {o: (rc, first) for o, rc, first in arg["counts"]}
             self.leases = {o: (rc, until, first) for o, rc, until, first in arg["leases"]}
         self._advance()
+
+    def beyond(self, end: int) -> bool:
+        """Does the state mention offsets at or above `end`?"""
+        return (
+            self.lwm > end
+            or self.done.max() > end
+            or any(o >= end for o in self.counts)
+            or any(o >= end for o in self.leases)
+        )
 
     def _advance(self) -> None:
         self.lwm = self.done.advance(self.lwm)

@@ -84,6 +84,22 @@ class OffsetSet:
             del starts[0]
             del ends[0]
 
+    def discard_from(self, end: int) -> None:
+        """Drop every offset >= end."""
+        starts, ends = self._starts, self._ends
+        while starts and ends[-1] > end:
+            if starts[-1] >= end:
+                self._count -= ends[-1] - starts[-1]
+                starts.pop()
+                ends.pop()
+            else:
+                self._count -= ends[-1] - end
+                ends[-1] = end
+
+    def max(self) -> int:
+        """One past the highest offset held (0 when empty)."""
+        return self._ends[-1] if self._ends else 0
+
     def clear(self) -> None:
         self._starts.clear()
         self._ends.clear()

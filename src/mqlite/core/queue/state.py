@@ -100,6 +100,9 @@ class QueueState:
         state = self._journal.replay()
         log = self._log
         start, end = log.start_offset, log.end_offset
+        if state.beyond(end):  # the message log lost an unsynced tail in a crash
+            state.apply(["t", end])
+            self._journal.write(["t", end])
         now = self.clock.now_ms()
         self._lwm = max(state.lwm, start)
         self._done = state.done
