@@ -337,8 +337,11 @@ class RespConnection(Connection):
                 pass
 
     def kill(self) -> None:
-        self.closing = True
-        self.close()
+        """CLIENT KILL: close now, or right after the reply being built (killing self)."""
+        if self.running:
+            self.closing = True
+        else:
+            self.close()
 
 
 # One publish calls `deliver` for every subscriber with the same objects: encode once.
