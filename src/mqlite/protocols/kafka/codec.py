@@ -1,8 +1,8 @@
 """Kafka wire codec, sans-IO: frames in, `Request` events out; response dicts in, bytes out.
 
-Owns: length-prefixed framing (`FrameReader`, with a frame size cap), request headers
-v0/v1/v2 and response headers v0/v1, and body encoders/decoders compiled from Kafka's
-JSON schemas (`schema`) per (message, version) into closures on first use.
+Owns: request headers v0/v1/v2 and response headers v0/v1, and body encoders/decoders
+compiled from Kafka's JSON schemas (`schema`) per (message, version) into closures on
+first use, built from the `primitives`; frames come from `framing.FrameReader`.
 
 Wire rules (Kafka protocol guide + schemas): big-endian fixed-width integers;
 non-flexible versions use int16-length strings, int32-length bytes and arrays (-1 =
@@ -24,11 +24,28 @@ Concurrency: compiled closures are pure; the cache is filled idempotently.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mqlite.errors import ProtocolError
+from mqlite.protocols.kafka.framing import FrameReader, FrameTooLarge
+from mqlite.protocols.kafka.primitives import (
+    FIXED_TYPES,
+    S_HEADER,
+    S_INT8,
+    S_INT16,
+    S_INT32,
+    Decoder,
+    Encoder,
+    KafkaDecodeError,
+    Output,
+    UnknownApiError,
+    UnsupportedVersionError,
+    blob_type,
+    bool_type,
+    read_uvarint,
+    uuid_type,
+    write_uvarint,
+)
 from mqlite.protocols.kafka.schema import (
     FieldSpec,
     MessageSpec,
@@ -37,208 +54,24 @@ from mqlite.protocols.kafka.schema import (
     load,
 )
 
-Decoder = Callable[[bytes, int], tuple[Any, int]]
-Encoder = Callable[[Any, bytearray], None]
-
-
-class KafkaDecodeError(ProtocolError):
-    """A request that cannot be parsed (truncated or garbled)."""
-
-
-class UnknownApiError(ProtocolError):
-    def __init__(self, api_key: int) -> None:
-        super().__init__(f"unknown api key {api_key}", rule="kafka-api-key")
-        self.api_key = api_key
-
-
-class UnsupportedVersionError(ProtocolError):
-    def __init__(self, api_key: int, version: int, correlation_id: int) -> None:
-        super().__init__(f"unsupported version {version} of api {api_key}", rule="kafka-api-version")
-        self.api_key = api_key
-        self.version = version
-        self.correlation_id = correlation_id
-
-
-class FrameTooLarge(ProtocolError):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"frame of {size} bytes over limit {limit}", rule="socket.request.max.bytes")
-        self.size = size
-
-
-# -- primitives ----------------------------------------------------------------------
-_S_b = struct.Struct(">b")
-_S_h = struct.Struct(">h")
-_S_H = struct.Struct(">H")
-_S_i = struct.Struct(">i")
-_S_I = struct.Struct(">I")
-_S_q = struct.Struct(">q")
-_S_d = struct.Struct(">d")
-_S_hhi = struct.Struct(">hhi")
-
-
-def read_uvarint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise KafkaDecodeError("truncated varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise KafkaDecodeError("varint too long")
-
-
-def write_uvarint(value: int, out: bytearray) -> None:
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
-def _fixed(st: struct.Struct) -> tuple[Decoder, Encoder]:
-    size, unpack, pack = st.size, st.unpack_from, st.pack
-
-    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        if pos + size > len(buf):
-            raise KafkaDecodeError("truncated")
-        return unpack(buf, pos)[0], pos + size
-
-    def enc(value: Any, out: bytearray) -> None:
-        out += pack(value)
-
-    return dec, enc
-
-
-_FIXED = {
-    "int8": _fixed(_S_b),
-    "int16": _fixed(_S_h),
-    "uint16": _fixed(_S_H),
-    "int32": _fixed(_S_i),
-    "uint32": _fixed(_S_I),
-    "int64": _fixed(_S_q),
-    "float64": _fixed(_S_d),
-}
-
-
-def _bool() -> tuple[Decoder, Encoder]:
-    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        if pos >= len(buf):
-            raise KafkaDecodeError("truncated")
-        return buf[pos] != 0, pos + 1
-
-    def enc(value: Any, out: bytearray) -> None:
-        out.append(1 if value else 0)
-
-    return dec, enc
-
-
-def _uuid() -> tuple[Decoder, Encoder]:
-    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        if pos + 16 > len(buf):
-            raise KafkaDecodeError("truncated uuid")
-        return bytes(buf[pos : pos + 16]), pos + 16
-
-    def enc(value: Any, out: bytearray) -> None:
-        out += value if value else bytes(16)
-
-    return dec, enc
-
-
-def _blob(compact: bool, text: bool, wide: bool) -> tuple[Decoder, Encoder]:
-    """string (text) or bytes/records; `wide` = int32 length (bytes) vs int16 (string)."""
-
-    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        if compact:
-            n, pos = read_uvarint(buf, pos)
-            n -= 1
-        elif wide:
-            if pos + 4 > len(buf):
-                raise KafkaDecodeError("truncated")
-            n = _S_i.unpack_from(buf, pos)[0]
-            pos += 4
-        else:
-            if pos + 2 > len(buf):
-                raise KafkaDecodeError("truncated")
-            n = _S_h.unpack_from(buf, pos)[0]
-            pos += 2
-        if n < 0:
-            return None, pos
-        end = pos + n
-        if end > len(buf):
-            raise KafkaDecodeError("truncated string/bytes")
-        raw = bytes(buf[pos:end])
-        if text:
-            try:
-                return raw.decode("utf-8"), end
-            except UnicodeDecodeError as exc:
-                raise KafkaDecodeError("invalid utf-8 string") from exc
-        return raw, end
-
-    def enc(value: Any, out: bytearray) -> None:
-        if value is None:
-            if compact:
-                out.append(0)
-            elif wide:
-                out += b"\xff\xff\xff\xff"
-            else:
-                out += b"\xff\xff"
-            return
-        if isinstance(value, (list, tuple)):  # records as chunks
-            n = sum(len(c) for c in value)
-            chunks = value
-            if n >= _SPLICE_MIN and isinstance(out, Output):
-                if compact:
-                    write_uvarint(n + 1, out)
-                else:
-                    out += _S_i.pack(n)
-                out.splice(value)
-                return
-        else:
-            data = value.encode("utf-8") if isinstance(value, str) else value
-            n = len(data)
-            chunks = (data,)
-        if compact:
-            write_uvarint(n + 1, out)
-        elif wide:
-            out += _S_i.pack(n)
-        else:
-            out += _S_h.pack(n)
-        for c in chunks:
-            out += c
-
-    return dec, enc
-
-
-_SPLICE_MIN = 64 * 1024
-
-
-class Output(bytearray):
-    """An encoder's output buffer that can take big chunks (stored record batches) by
-    reference: `parts()` gives the whole encoding as a list for `writelines`, without
-    copying those chunks into the buffer."""
-
-    def __init__(self, initial: bytes = b"") -> None:
-        super().__init__(initial)
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def splice(self, chunks: list[bytes] | tuple[bytes, ...]) -> None:
-        self._parts.append(bytes(self))
-        self._size += len(self)
-        self.clear()
-        for c in chunks:
-            self._parts.append(c)
-            self._size += len(c)
-
-    @property
-    def total(self) -> int:
-        return self._size + len(self)
-
-    def parts(self) -> list[bytes]:
-        return [*self._parts, bytes(self)] if self._parts else [bytes(self)]
+__all__ = [
+    "CompiledMessage",
+    "FrameReader",
+    "FrameTooLarge",
+    "KafkaDecodeError",
+    "Output",
+    "Request",
+    "UnknownApiError",
+    "UnsupportedVersionError",
+    "compiled",
+    "decode_request",
+    "decode_response",
+    "encode_request",
+    "encode_response",
+    "encode_response_parts",
+    "read_uvarint",
+    "write_uvarint",
+]
 
 
 def _default(f: FieldSpec) -> Any:
@@ -246,7 +79,7 @@ def _default(f: FieldSpec) -> Any:
     if f.is_array:
         return None if d == "null" else []
     t = f.type
-    if t in _FIXED:
+    if t in FIXED_TYPES:
         if d is None or d == "":
             return 0.0 if t == "float64" else 0
         if t == "float64":
@@ -269,16 +102,16 @@ def _default(f: FieldSpec) -> Any:
 # -- compilation -----------------------------------------------------------------------
 def _compile_type(f: FieldSpec, version: int, flexible: bool) -> tuple[Decoder, Encoder]:
     element = f.element
-    if element in _FIXED:
-        pair = _FIXED[element]
+    if element in FIXED_TYPES:
+        pair = FIXED_TYPES[element]
     elif element == "bool":
-        pair = _bool()
+        pair = bool_type()
     elif element == "uuid":
-        pair = _uuid()
+        pair = uuid_type()
     elif element == "string":
-        pair = _blob(flexible, True, False)
+        pair = blob_type(flexible, True, False)
     elif element in ("bytes", "records"):
-        pair = _blob(flexible, False, True)
+        pair = blob_type(flexible, False, True)
     else:
         pair = _compile_struct(f.fields, version, flexible)
         if not f.is_array and f.nullable.lo <= version <= f.nullable.hi:
@@ -294,7 +127,7 @@ def _nullable_struct(pair: tuple[Decoder, Encoder]) -> tuple[Decoder, Encoder]:
     def dec(buf: bytes, pos: int) -> tuple[Any, int]:
         if pos >= len(buf):
             raise KafkaDecodeError("truncated")
-        if _S_b.unpack_from(buf, pos)[0] < 0:
+        if S_INT8.unpack_from(buf, pos)[0] < 0:
             return None, pos + 1
         return sdec(buf, pos + 1)
 
@@ -318,7 +151,7 @@ def _array(pair: tuple[Decoder, Encoder], compact: bool) -> tuple[Decoder, Encod
         else:
             if pos + 4 > len(buf):
                 raise KafkaDecodeError("truncated array")
-            n = _S_i.unpack_from(buf, pos)[0]
+            n = S_INT32.unpack_from(buf, pos)[0]
             pos += 4
         if n < 0:
             return None, pos
@@ -341,7 +174,7 @@ def _array(pair: tuple[Decoder, Encoder], compact: bool) -> tuple[Decoder, Encod
         if compact:
             write_uvarint(len(value) + 1, out)
         else:
-            out += _S_i.pack(len(value))
+            out += S_INT32.pack(len(value))
         for v in value:
             eenc(v, out)
 
@@ -447,53 +280,6 @@ def compiled(name: str, version: int) -> CompiledMessage:
 
 
 # -- framing ---------------------------------------------------------------------------
-class FrameReader:
-    """Splits a byte stream into Kafka frames (int32 size + payload); caps frame size."""
-
-    __slots__ = ("_buf", "max_frame")
-
-    def __init__(self, max_frame: int = 100 * 1024 * 1024) -> None:
-        self._buf = bytearray()
-        self.max_frame = max_frame
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Append `data`; return every complete frame payload. Raises `FrameTooLarge`.
-
-        Each payload is copied once out of the input (whole frames in `data` are sliced
-        from it directly when nothing is buffered)."""
-        buf = self._buf
-        if buf:
-            buf += data
-            src: bytes | bytearray = buf
-        else:
-            src = data
-        frames: list[bytes] = []
-        pos = 0
-        n = len(src)
-        view = memoryview(src)
-        try:
-            while n - pos >= 4:
-                size = _S_i.unpack_from(src, pos)[0]
-                if size < 0 or size > self.max_frame:
-                    raise FrameTooLarge(size, self.max_frame)
-                if n - pos - 4 < size:
-                    break
-                frames.append(bytes(view[pos + 4 : pos + 4 + size]))
-                pos += 4 + size
-        finally:
-            view.release()
-        if src is buf:
-            if pos:
-                del buf[:pos]
-        elif pos < n:
-            buf += memoryview(data)[pos:]
-        return frames
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buf)
-
-
 # -- requests and responses -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -524,7 +310,7 @@ def peek_header(frame: bytes) -> tuple[int, int, int]:
     """(api_key, api_version, correlation_id) of a frame; `KafkaDecodeError` if short."""
     if len(frame) < 8:
         raise KafkaDecodeError("frame shorter than a request header")
-    return _S_hhi.unpack_from(frame, 0)  # type: ignore[return-value]
+    return S_HEADER.unpack_from(frame, 0)  # type: ignore[return-value]
 
 
 def decode_request(frame: bytes, supported: dict[int, Versions] | None = None) -> Request:
@@ -548,7 +334,7 @@ def decode_request(frame: bytes, supported: dict[int, Versions] | None = None) -
     hv = request_header_version(api_key, version, msg.flexible)
     try:
         if hv >= 1:
-            n = _S_h.unpack_from(frame, pos)[0] if pos + 2 <= len(frame) else None
+            n = S_INT16.unpack_from(frame, pos)[0] if pos + 2 <= len(frame) else None
             if n is None:
                 raise KafkaDecodeError("truncated client id")
             pos += 2
@@ -580,15 +366,15 @@ def encode_response_parts(api_key: int, version: int, correlation_id: int, body:
     name = api_names()[api_key]
     msg = compiled(name + "Response", version)
     out = Output()
-    out += _S_i.pack(correlation_id)
+    out += S_INT32.pack(correlation_id)
     if response_header_version(api_key, msg.flexible) >= 1:
         out.append(0)  # no tagged fields
     msg.encode(body, out)
     if not out._parts:  # small: one buffer, size prefix included
-        out[0:0] = _S_i.pack(len(out))
+        out[0:0] = S_INT32.pack(len(out))
         return [bytes(out)]
     parts = out.parts()
-    return [_S_i.pack(out.total), *parts]
+    return [S_INT32.pack(out.total), *parts]
 
 
 def encode_request(
@@ -598,18 +384,18 @@ def encode_request(
     name = api_names()[api_key]
     msg = compiled(name + "Request", version)
     out = bytearray(b"\0\0\0\0")
-    out += _S_hhi.pack(api_key, version, correlation_id)
+    out += S_HEADER.pack(api_key, version, correlation_id)
     hv = request_header_version(api_key, version, msg.flexible)
     if hv >= 1:
         if client_id is None:
             out += b"\xff\xff"
         else:
             cid = client_id.encode()
-            out += _S_h.pack(len(cid)) + cid
+            out += S_INT16.pack(len(cid)) + cid
     if hv >= 2:
         out.append(0)
     msg.encode(body, out)
-    out[0:4] = _S_i.pack(len(out) - 4)
+    out[0:4] = S_INT32.pack(len(out) - 4)
     return bytes(out)
 
 
@@ -617,7 +403,7 @@ def decode_response(api_key: int, version: int, frame: bytes) -> tuple[int, dict
     """(correlation_id, body) of a response frame without its size prefix; for tests."""
     name = api_names()[api_key]
     msg = compiled(name + "Response", version)
-    correlation_id = _S_i.unpack_from(frame, 0)[0]
+    correlation_id = S_INT32.unpack_from(frame, 0)[0]
     pos = 4
     if response_header_version(api_key, msg.flexible) >= 1:
         count, pos = read_uvarint(frame, pos)
