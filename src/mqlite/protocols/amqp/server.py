@@ -1,6 +1,7 @@
 """AMQP 0-9-1 listener: `start(core, settings, host, port) -> Listener`.
 
-Owns the one `AmqpBroker` (AMQP view of the core) per listener and the resource
+Owns the one `AmqpBroker` (AMQP view of the core) per listener and its once-a-second
+housekeeping: expiring per-message TTLs at the heads of idle queues, and the resource
 watch that drives Connection.Blocked, as RabbitMQ's alarms: when free space under the
 data directory falls below `Settings.extra["amqp_disk_free_limit"]` bytes (default 50 MB,
 RabbitMQ's `disk_free_limit`), or the process's resident memory rises above
@@ -86,4 +87,5 @@ async def _watch(broker: AmqpBroker, data_dir: Any, disk_limit: int, memory_limi
             if reason:
                 log.warning("resource alarm (%s): blocking publishers", reason)
             broker.set_blocked(reason)
+        broker.expire_heads()
         await asyncio.sleep(DISK_CHECK_INTERVAL)
