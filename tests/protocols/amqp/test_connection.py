@@ -241,3 +241,29 @@ def test_virtual_hosts_are_separate_namespaces(mqlite_server_factory: Any) -> No
     assert root.basic_get("shared-name")[0] is None
     assert a.basic_get("shared-name", auto_ack=True)[2] == b"in-a"
     a.exchange_declare("amq.topic", "topic", passive=True)
+
+
+def _non_loopback_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))  # no packet is sent; picks the outgoing interface
+            addr = s.getsockname()[0]
+    except OSError:
+        return None
+    return None if addr.startswith("127.") else addr
+
+
+def test_guest_may_log_in_from_loopback_only(mqlite_server_factory: Any) -> None:
+    """RabbitMQ loopback_users: guest is refused from a non-loopback address; other
+    users are not."""
+    addr = _non_loopback_address()
+    if addr is None:
+        pytest.skip("no non-loopback address on this machine")
+    server = mqlite_server_factory(host="0.0.0.0", amqp_users=(("guest", "guest"), ("app", "secret")))
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError) as err:
+        pika.BlockingConnection(pika.ConnectionParameters(addr, server.amqp_port))
+    assert "ACCESS_REFUSED" in str(err.value)
+    conn = pika.BlockingConnection(pika.ConnectionParameters(
+        addr, server.amqp_port, credentials=pika.PlainCredentials("app", "secret")))
+    assert conn.is_open
+    conn.close()
