@@ -16,7 +16,13 @@ import re
 import uuid
 from typing import Any
 
-from mqlite.protocols.aws.events.common import EventsState, drop_none, now_s, paginate, resource_arn
+from mqlite.protocols.aws.events.common import (
+    EventsState,
+    drop_none,
+    now_s,
+    paginate,
+    resource_arn,
+)
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
 from mqlite.protocols.aws.frontend import AwsContext
 

@@ -17,7 +17,14 @@ import re
 from typing import Any
 
 from mqlite.core.matchers.event_pattern import compile_event_pattern
-from mqlite.protocols.aws.events.common import EventsState, bus_name_of, drop_none, now_s, paginate, resource_arn
+from mqlite.protocols.aws.events.common import (
+    EventsState,
+    bus_name_of,
+    drop_none,
+    now_s,
+    paginate,
+    resource_arn,
+)
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
 from mqlite.protocols.aws.frontend import AwsContext
 
@@ -90,10 +97,8 @@ class ArchiveActions:
             raise validation("Parameter RetentionDays is not valid.")
         sname = stream_name(ctx.region, name)
         core = self.state.core
-        try:
+        if sname in core.list_streams():
             core.delete_stream(sname)  # a leftover of an archive deleted earlier
-        except Exception:  # noqa: BLE001 - nothing to delete
-            pass
         core.create_stream(sname, 1, {"retention_ms": _retention_ms(retention)})
         archive = drop_none({
             "name": name, "region": ctx.region, "bus": bus["name"], "source": bus["arn"],
@@ -161,8 +166,6 @@ class ArchiveActions:
         self.state.unbind_archive(archive)
         self.state.archives.delete(f"{ctx.region}/{archive['name']}")
         self.state.set_tags(archive["arn"], {})
-        try:
+        if archive["stream"] in self.state.core.list_streams():
             self.state.core.delete_stream(archive["stream"])
-        except Exception:  # noqa: BLE001 - already gone
-            pass
         return {}

@@ -36,7 +36,12 @@ import orjson
 from mqlite.core import errors as core_errors
 from mqlite.core.message import Attribute, Envelope
 from mqlite.protocols.aws.events.common import EventsState, bus_name_of
-from mqlite.protocols.aws.events.transform import MISSING, extract, parse_path, render_input
+from mqlite.protocols.aws.events.transform import (
+    MISSING,
+    extract,
+    parse_path,
+    render_input,
+)
 
 log = logging.getLogger("mqlite.aws.events.delivery")
 
@@ -85,6 +90,7 @@ class Dispatcher:
         router = self.state.router(region, bus)
         if router is None:
             return 0
+        self.state.rebalance(region, bus)
         visited = visited if visited is not None else set()
         visited.add(f"{region}/{bus}")
         env = Envelope(body)
@@ -314,13 +320,13 @@ class Dispatcher:
         secret = f"{client['ClientID']}:{client['ClientSecret']}".encode()
         headers.setdefault("Authorization", "Basic " + base64.b64encode(secret).decode())
         method = oauth.get("HttpMethod", "POST")
-        async with aiohttp.ClientSession() as session:
-            async with session.request(method, oauth["AuthorizationEndpoint"], data=form, params=params,
-                                       headers=headers,
-                                       timeout=aiohttp.ClientTimeout(total=15)) as resp:
-                if resp.status // 100 != 2:
-                    raise RuntimeError(f"token endpoint answered HTTP {resp.status}")
-                doc = await resp.json(content_type=None)
+        timeout = aiohttp.ClientTimeout(total=15)
+        async with aiohttp.ClientSession() as session, session.request(
+            method, oauth["AuthorizationEndpoint"], data=form, params=params, headers=headers, timeout=timeout,
+        ) as resp:
+            if resp.status // 100 != 2:
+                raise RuntimeError(f"token endpoint answered HTTP {resp.status}")
+            doc = await resp.json(content_type=None)
         token = str(doc["access_token"])
         ttl = float(doc.get("expires_in", 3600))
         self.tokens[conn["arn"]] = (token, now + max(1.0, ttl - 30))
@@ -364,7 +370,7 @@ class Dispatcher:
         log.info("rule %s target %s failed: %s %s", rule["name"], target.get("Id"), code, message)
         if not dlq:
             return
-        service, _r, _a, name = arn_parts(dlq)
+        _service, _r, _a, name = arn_parts(dlq)
         attrs = {
             "RULE_ARN": Attribute("String", rule["arn"]),
             "TARGET_ARN": Attribute("String", str(target.get("Arn", ""))),

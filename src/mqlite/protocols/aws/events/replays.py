@@ -21,8 +21,20 @@ from typing import Any
 
 import orjson
 
-from mqlite.protocols.aws.events.common import EventsState, bus_name_of, drop_none, now_s, paginate, resource_arn
-from mqlite.protocols.aws.events.errors import already_exists, illegal_status, not_found, validation
+from mqlite.protocols.aws.events.common import (
+    EventsState,
+    bus_name_of,
+    drop_none,
+    now_s,
+    paginate,
+    resource_arn,
+)
+from mqlite.protocols.aws.events.errors import (
+    already_exists,
+    illegal_status,
+    not_found,
+    validation,
+)
 from mqlite.protocols.aws.frontend import AwsContext
 
 log = logging.getLogger("mqlite.aws.events.replays")

@@ -30,7 +30,11 @@ from mqlite.protocols.aws.events.common import (
     paginate,
     rule_arn,
 )
-from mqlite.protocols.aws.events.errors import limit_exceeded, rule_not_found, validation
+from mqlite.protocols.aws.events.errors import (
+    limit_exceeded,
+    rule_not_found,
+    validation,
+)
 from mqlite.protocols.aws.events.schedule import ScheduleError, parse_schedule
 from mqlite.protocols.aws.frontend import AwsContext
 

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqlite.protocols.aws.events.common import MAX_TARGETS, TARGET_ID, EventsState, paginate
+from mqlite.protocols.aws.events.common import (
+    MAX_TARGETS,
+    TARGET_ID,
+    EventsState,
+    paginate,
+)
 from mqlite.protocols.aws.events.errors import limit_exceeded, validation
 from mqlite.protocols.aws.events.rules import require_rule
 from mqlite.protocols.aws.events.transform import validate_target_input
