@@ -62,3 +62,19 @@ def test_queues_and_messages_survive_restart(aws_server, client_factory) -> None
     dup = sqs.send_message(QueueUrl=fifo, MessageBody="f", MessageGroupId="g", MessageDeduplicationId="d")
     assert len(sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]) == 1
     assert dup["MessageId"]
+
+
+def test_sqs_on_the_full_server_with_every_front_end(mqlite_server) -> None:
+    """The default fixture (Kafka, AMQP, Redis listeners too): SQS shares the HTTP port
+    with /_mqlite/health, which keeps answering."""
+    import urllib.request
+
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=mqlite_server.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    url = sqs.create_queue(QueueName="full")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "x"
+    health = json.loads(urllib.request.urlopen(mqlite_server.endpoint_url + "/_mqlite/health").read())
+    assert health["status"] == "ok"
