@@ -34,6 +34,7 @@ async def dispose(self: Queue, st: Stored, reason: str) -> bool:
     """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
     'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
     self._moving.add(st.offset)
+    self._full(st)
     try:
         if reason == "redrive":
             target_name = self.config.redrive.dead_letter_target if self.config.redrive else None

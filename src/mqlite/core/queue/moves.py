@@ -88,7 +88,7 @@ async def _run(dlq: Queue, task: MoveTask) -> None:
                 lease = dlq._leases.get(m.offset)
                 if lease is None:
                     continue
-                st = lease.stored
+                st = dlq._full(lease.stored)
                 target_name = task.destination or st.source
                 if target_name is None or dlq.resolve_queue is None:
                     raise _MoveFailed("the message has no source queue to return to")

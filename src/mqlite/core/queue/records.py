@@ -42,6 +42,7 @@ class Stored:
         "attributes",
         "body",
         "dedup_id",
+        "dropped",
         "expire_at",
         "group_id",
         "id",
@@ -87,6 +88,7 @@ class Stored:
         self.source = source
         self.size = len(body)
         self.own_id = False  # True: the id is not the queue's derived one (store it)
+        self.dropped = False  # True: body released from RAM while leased (re-read on use)
 
     def __repr__(self) -> str:
         return f"Stored(offset={self.offset}, id={self.id!r}, group={self.group_id!r})"

@@ -39,7 +39,8 @@ _message = fast_constructor(Message)
 READ_AHEAD = 512  # records decoded per log read when scanning
 FIFO_RAM_CAP = 20_000  # FIFO messages scanned ahead into group lists at most
 FIFO_RAM_BYTES = 64 * 1024 * 1024  # ... and their bytes at most
-TRIM_EVERY = 4096  # delete log segments below lwm when it moved this far
+TRIM_EVERY = 4096
+KEEP_BODY_BELOW = 8192  # leased messages at least this large keep no body in RAM  # delete log segments below lwm when it moved this far
 
 
 class QueueState:
@@ -387,8 +388,18 @@ class QueueState:
                                f"seconds, got {v!r}", rule=cfgmod.VISIBILITY_RULE)
         return int(v * 1000)
 
+    def _full(self, st: Stored) -> Stored:
+        """`st` with its body (re-read from the log if a lease released it)."""
+        if st.dropped:
+            fresh = self._read_one(st.offset)
+            st.body = fresh.body if fresh is not None else b""
+            st.dropped = False
+        return st
+
     def _lease(self, st: Stored, vis_ms: int, owner: Any, now: int, entries: list[list[int]]) -> Message:
         off = st.offset
+        if st.dropped:
+            self._full(st)
         rc, first = self._counts.get(off, (0, 0))
         rc += 1
         if not first:
@@ -402,11 +413,15 @@ class QueueState:
             self._owners.setdefault(owner, set()).add(off)
         self._inflight_bytes += st.size
         entries.append([off, rc, until, first])
-        return _message(
+        msg = _message(
             st.id, st.body, st.attributes, st.meta, make_receipt(self._token, off, rc), rc,
             st.timestamp, first, st.group_id, st.dedup_id, f"{off:020d}", st.priority,
             st.routing_key, off,
         )
+        if st.size >= KEEP_BODY_BELOW:  # in-flight RAM: large bodies are re-read if needed
+            st.body = b""
+            st.dropped = True
+        return msg
 
     def _end_lease(self, lease: Lease, requeue: bool) -> None:
         off = lease.offset
