@@ -58,26 +58,33 @@ def test_sigkill_loses_no_acknowledged_send_and_resurrects_no_acknowledged_delet
 ) -> None:
     sent, deleted = _run_and_kill(tmp_path, name, min_deletes=150)
 
-    async def reopen() -> list[str]:
+    async def reopen() -> list[tuple[str, bytes, str | None]]:
         # an hour later: every lease the child held has expired
         clock = ManualClock(start_ms=time.time_ns() // 1_000_000 + 3_600_000)
         core = await BrokerCore.open(tmp_path, CoreConfig(fsync="always", maintenance_interval=0), clock)
         try:
             q = core.get_queue(name)
-            ids: list[str] = []
+            ids: list[tuple[str, bytes, str | None]] = []
             while True:
                 got = await q.receive(10, visibility_timeout=600)
                 if not got:
                     break
-                ids += [m.id for m in got]
+                ids += [(m.id, m.body, m.group_id) for m in got]
                 for m in got:
                     await q.delete(m.receipt)  # FIFO: unblock the group
             return ids
         finally:
             await core.close()
 
-    ids = asyncio.run(reopen())
+    delivered = asyncio.run(reopen())
+    ids = [mid for mid, _, _ in delivered]
     remaining = set(ids)
     assert len(ids) == len(remaining)
+    if name.endswith(".fifo"):  # FIFO: each group still in send order after the crash
+        last: dict[str | None, int] = {}
+        for _, body, group in delivered:
+            n = int(body[1:])
+            assert n > last.get(group, -1), f"group {group} out of order"
+            last[group] = n
     assert not (remaining & deleted), "an acknowledged delete came back"
     assert (sent - deleted) <= remaining, "an acknowledged send was lost"
