@@ -20,6 +20,7 @@ Concurrency: the server's event loop; appends await durability per the fsync pol
 from __future__ import annotations
 
 import asyncio
+from binascii import b2a_base64
 from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
@@ -34,6 +35,7 @@ from mqlite.protocols.aws.kinesis.sequence import (
     MAX_HASH_KEY,
     encode_seq,
     hash_key,
+    seq_base,
     shard_id,
 )
 from mqlite.protocols.aws.kinesis.shards import child_shards_shape
@@ -125,13 +127,17 @@ class RecordActions:
         stream = self.core.get_stream(name)
         parts = list(by_part)
         results = await asyncio.gather(*(stream.append_many(by_part[q], partition=q) for q in parts))
-        bases = {q: res[0][1] for q, res in zip(parts, results, strict=True)}
-        out = [{"SequenceNumber": encode_seq(q, bases[q] + i), "ShardId": shard_id(q)} for q, i in order]
+        bases = {q: seq_base(q) + res[0][1] + 1 for q, res in zip(parts, results, strict=True)}
+        ids = {q: shard_id(q) for q in parts}
+        out = [{"SequenceNumber": str(bases[q] + i), "ShardId": ids[q]} for q, i in order]
         return {"FailedRecordCount": 0, "Records": out,
                 "EncryptionType": meta.data.get("encryption", "NONE")}
 
     async def get_records(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """GetRecords: Limit, NextShardIterator, MillisBehindLatest, ChildShards."""
+        """GetRecords: Limit, NextShardIterator, MillisBehindLatest, ChildShards.
+
+        The result is already in wire form (Data base64, timestamps epoch seconds): the
+        service renders GetRecords' output with `orjson` directly (see __init__)."""
         pos = decode_iterator(p["ShardIterator"])
         now = self.core.clock.now_ms()
         check_fresh(pos, now, self.state.iterator_ttl_ms)
@@ -157,6 +163,9 @@ class RecordActions:
         if off < end:
             got = stream.read(q, off, min(limit, end - off))
             size = 0
+            base = seq_base(q) + 1
+            fallback_key = str(q)
+            append = records.append
             for r in got:
                 if r.offset >= end:
                     break
@@ -165,11 +174,11 @@ class RecordActions:
                 if size > MAX_GET_BYTES and records:
                     break
                 key = r.key
-                records.append({
-                    "SequenceNumber": encode_seq(q, r.offset),
+                append({
+                    "SequenceNumber": str(base + r.offset),
                     "ApproximateArrivalTimestamp": r.timestamp / 1000,
-                    "Data": value,
-                    "PartitionKey": key.decode("utf-8", "replace") if key is not None else str(q),
+                    "Data": b2a_base64(value, newline=False).decode(),
+                    "PartitionKey": key.decode("utf-8", "replace") if key is not None else fallback_key,
                 })
                 last_ts = r.timestamp
                 off = r.offset + 1

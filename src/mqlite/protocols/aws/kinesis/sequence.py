@@ -23,8 +23,18 @@ SEQ_LEN = 56
 _SHARD_PREFIX = "shardId-"
 
 
+_SEQ_HEAD = 49 * 10**54
+_PART_UNIT = 10**40
+
+
+def seq_base(partition: int) -> int:
+    """The integer that `encode_seq(partition, offset)` adds `offset + 1` to (hot loops
+    call `str(base + offset + 1)` directly)."""
+    return _SEQ_HEAD + partition * _PART_UNIT
+
+
 def encode_seq(partition: int, offset: int) -> str:
-    return f"49{partition:014d}{offset + 1:040d}"
+    return str(_SEQ_HEAD + partition * _PART_UNIT + offset + 1)
 
 
 def decode_seq(seq: str) -> tuple[int, int] | None:
