@@ -53,6 +53,7 @@ class ServerState:
 
     def __init__(self, core: Any, settings: Settings) -> None:
         self.core = core
+        self.clock = core.clock
         self.settings = settings
         self.store = StreamStore(core)
         self.pubsub = PubSubHub(core)

@@ -137,6 +137,11 @@ class StreamStore:
             self._waiters.setdefault(name, []).append(fut)
         return fut
 
+    @property
+    def waiting(self) -> dict[str, list[asyncio.Future[None]]]:
+        """Stream names with blocked readers (a fast membership check for writers)."""
+        return self._waiters
+
     def notify(self, name: str) -> None:
         waiters = self._waiters.pop(name, None)
         if waiters:
@@ -349,7 +354,11 @@ class StreamStore:
 
     def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
-        self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value)
+        q = self._queues.get(rs.name)
+        if q:
+            q.append((None, value, ((ID_HEADER, sid_text),), ts))
+        else:
+            self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         self._enqueue(rs.name, ts, ((OP_HEADER, op),), value)

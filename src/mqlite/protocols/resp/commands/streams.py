@@ -111,9 +111,10 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
     """XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [...]"""
     n = len(argv)
     nomk = False
-    spec = TrimSpec()
+    spec: TrimSpec | None = None
     i = 2
     if argv[2] != b"*" or n % 2 == 0:  # options present (or an arity error)
+        spec = TrimSpec()
         while i < n:
             opt = argv[i].lower()
             if opt == b"nomkstream":
@@ -131,7 +132,8 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
         if i >= n or (n - i - 1) < 2 or (n - i - 1) % 2:
             raise wrong_arity("xadd")
         check_limit(spec)
-    store: StreamStore = conn.state.store
+    state = conn.state
+    store: StreamStore = state.store
     name = stream_name(argv[1])
     rs = store.streams.get(name)
     if rs is None:
@@ -140,30 +142,32 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
             return None
         rs = store.get(name, create=True)
         assert rs is not None
-    ts = conn.state.core.clock.now_ms()
+    ts = state.clock.now_ms()
     raw_id = argv[i]
-    if raw_id == b"*":  # fast path of XaddID(b"*").next_id
-        last = rs.last_id
-        if ts > last[0]:
-            sid: StreamID = (ts, 0)
-        elif last[1] < ids.UINT64_MAX:
-            sid = (last[0], last[1] + 1)
-        else:
-            sid = ids.XaddID(raw_id).next_id(last, ts)
+    last = rs.last_id
+    if raw_id == b"*" and ts > last[0]:  # the usual cases, inline
+        sid: StreamID = (ts, 0)
+    elif raw_id == b"*" and last[1] < ids.UINT64_MAX:
+        sid = (last[0], last[1] + 1)
     else:
-        sid = ids.XaddID(raw_id).next_id(rs.last_id, ts)
+        sid = ids.XaddID(raw_id).next_id(last, ts)
     value = encode_fields(argv[i + 1 :])
     if len(value) > rs.max_value:
         raise CommandError(
             f"ERR entry of {len(value)} bytes is over the stream's max.message.bytes "
             f"({rs.max_value} bytes of fields)"
         )
-    rs.add(sid, value)
+    # RedisStream.add, inline: `sid` is above every ID so far (checked just above)
+    rs.ids.append(sid)
+    rs.entries[sid] = value
+    rs.last_id = sid
+    rs.entries_added += 1
     text = b"%d-%d" % sid
     store.journal_add(rs, text, value, ts)
-    if spec.maxlen is not None or spec.minid is not None:
+    if spec is not None and (spec.maxlen is not None or spec.minid is not None):
         trim(conn, rs, spec)
-    store.notify(name)
+    if name in store.waiting:
+        store.notify(name)
     return text
 
 
