@@ -32,7 +32,8 @@ def confirm_via_subscribe_url(receiver: Receiver) -> dict[str, Any]:
 def test_http_subscriber_confirms_and_receives_signed_notifications(sns: Any, receiver: Receiver) -> None:
     """SNS HTTP/S: a SubscriptionConfirmation POST (signed, with Token and SubscribeURL);
     a GET of the SubscribeURL confirms; then Notification POSTs carry x-amz-sns-message-type,
-    -message-id, -topic-arn, -subscription-arn and verify against SigningCertURL's cert."""
+    -message-id, -topic-arn, -subscription-arn and verify against SigningCertURL's cert;
+    unsubscribing (a GET of the UnsubscribeURL) sends an UnsubscribeConfirmation."""
     topic = sns.create_topic(Name="web")["TopicArn"]
     shown = sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=receiver.url + "/hook")
     assert shown["SubscriptionArn"] == "pending confirmation"
@@ -58,9 +59,13 @@ def test_http_subscriber_confirms_and_receives_signed_notifications(sns: Any, re
     assert req["headers"]["Content-Type"] == "text/plain; charset=UTF-8"
     assert note["Message"] == "ping" and note["MessageAttributes"]["k"]["Value"] == "v"
     assert verify(cert, note)
-    # The UnsubscribeURL works too (GET, as subscribers use it).
+    # The UnsubscribeURL works too (GET, as subscribers use it); the endpoint is told.
     urllib.request.urlopen(note["UnsubscribeURL"]).read()
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    bye = receiver.wait_for(3)[2]
+    assert bye["headers"]["x-amz-sns-message-type"] == "UnsubscribeConfirmation"
+    bye_doc = json.loads(bye["body"])
+    assert bye_doc["Type"] == "UnsubscribeConfirmation" and verify(cert, bye_doc)
 
 
 def test_raw_http_delivery_sends_the_message_with_the_rawdelivery_header(sns: Any, receiver: Receiver) -> None:

@@ -1,10 +1,11 @@
 """HTTP/S subscriptions: the SubscriptionConfirmation POST and Notification POSTs.
 
-- `send_confirmation(state, info, base_url)`: POSTs the signed SubscriptionConfirmation
+- `send_confirmation(state, info, router, base_url)`: POSTs the signed SubscriptionConfirmation
   JSON (Type, MessageId, Token, TopicArn, Message, SubscribeURL, Timestamp,
   SignatureVersion, Signature, SigningCertURL) to the endpoint. The SubscribeURL is the
   query API's `?Action=ConfirmSubscription&TopicArn=...&Token=...` on the URL the
-  subscriber's client dialled, so a GET of it confirms (as with AWS).
+  subscriber's client dialled, so a GET of it confirms (as with AWS). Unsubscribing a
+  confirmed HTTP/S subscription POSTs an UnsubscribeConfirmation the same way.
 - `deliver_notification(...)`: POSTs the notification JSON (or, with RawMessageDelivery,
   the message with `x-amz-sns-rawdelivery: true`) with AWS's headers
   `x-amz-sns-message-type`, `x-amz-sns-message-id`, `x-amz-sns-topic-arn`,
@@ -114,28 +115,45 @@ def subscribe_url(base_url: str, topic_arn: str, token: str) -> str:
     return f"{base_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe=':')}&Token={token}"
 
 
-def send_confirmation(state: SnsState, info: Mapping[str, Any], router_name: str, base_url: str) -> None:
-    """POST the SubscriptionConfirmation for a pending HTTP/S subscription."""
+def _signature_version(state: SnsState, router_name: str) -> str:
+    router = state.registry.find(router_name)
+    attrs = SnsState.topic_info(router).get("attributes", {}) if router is not None else {}
+    return str(attrs.get("SignatureVersion", "1"))
+
+
+def send_confirmation(state: SnsState, info: Mapping[str, Any], router_name: str, base_url: str,
+                      kind: str = "SubscriptionConfirmation") -> None:
+    """POST a SubscriptionConfirmation (a pending HTTP/S subscription) or an
+    UnsubscribeConfirmation (an unsubscribed one; its SubscribeURL re-subscribes)."""
     topic_arn = info["topic_arn"]
+    if kind == "SubscriptionConfirmation":
+        message = (f"You have chosen to subscribe to the topic {topic_arn}.\n"
+                   "To confirm the subscription, visit the SubscribeURL included in this message.")
+    else:
+        message = (f"You have chosen to deactivate subscription {info['arn']}.\n"
+                   "To cancel this operation and restore the subscription, visit the SubscribeURL"
+                   " included in this message.")
+    version = _signature_version(state, router_name)
     doc: dict[str, Any] = {
-        "Type": "SubscriptionConfirmation",
+        "Type": kind,
         "MessageId": new_id(),
         "Token": info["token"],
         "TopicArn": topic_arn,
-        "Message": (f"You have chosen to subscribe to the topic {topic_arn}.\n"
-                    "To confirm the subscription, visit the SubscribeURL included in this message."),
+        "Message": message,
         "SubscribeURL": subscribe_url(base_url, topic_arn, info["token"]),
         "Timestamp": iso_timestamp(now_ms()),
-        "SignatureVersion": "1",
+        "SignatureVersion": version,
     }
-    doc["Signature"] = state.signer.sign(doc, "1")
+    doc["Signature"] = state.signer.sign(doc, version)
     doc["SigningCertURL"] = state.cert_url(base_url)
     headers = {
-        "x-amz-sns-message-type": "SubscriptionConfirmation",
+        "x-amz-sns-message-type": kind,
         "x-amz-sns-message-id": doc["MessageId"],
         "x-amz-sns-topic-arn": topic_arn,
         "User-Agent": USER_AGENT,
     }
+    if kind != "SubscriptionConfirmation":
+        headers["x-amz-sns-subscription-arn"] = info["arn"]
     opts = delivery_options(state, info, router_name, headers)
     state.core.routers.http.submit(info["endpoint"], Envelope(body=orjson.dumps(doc)), opts)
 

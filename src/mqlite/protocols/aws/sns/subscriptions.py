@@ -242,11 +242,17 @@ class SubscriptionActions:
         raise invalid_parameter("Invalid token")
 
     async def unsubscribe(self, ctx: AwsContext, params: dict[str, Any]) -> None:
-        """Unsubscribe: remove the binding (an unknown subscription is not an error)."""
+        """Unsubscribe: remove the binding (an unknown subscription is not an error); a
+        confirmed HTTP/S endpoint gets an UnsubscribeConfirmation."""
         topic, sub_id = parse_subscription_arn(params.get("SubscriptionArn"))
         router = self.state.registry.find(topic)
-        if router is not None and router.kind == "sns":
-            router.unbind(sub_id)
+        if router is None or router.kind != "sns":
+            return
+        b = router.get_binding(sub_id)
+        info = b.args.get("sns") if b is not None else None
+        if (router.unbind(sub_id) and isinstance(info, dict) and info.get("confirmed")
+                and info["protocol"] in ("http", "https")):
+            send_confirmation(self.state, info, router.name, ctx.base_url, "UnsubscribeConfirmation")
 
     def _entries(self, routers: list[Router]) -> list[dict[str, str]]:
         out = []
