@@ -4,14 +4,16 @@
 (`streams`), PutRecord/PutRecordBatch (`records`) and the background delivery
 (`delivery`: buffering per `buffering`, S3 objects per `s3_writer`, HTTP endpoints per
 `http_endpoint`, Lambda-shaped transformation per `transform`). The delivery tasks
-start lazily from the first handler call (they need the server's running loop) and are
-flushed by the `close` hook the AWS app awaits on shutdown.
+start lazily from the first handler call, or right after start-up when delivery streams
+exist (they need the server's running loop), and are flushed by the `close` hook the
+AWS app awaits on shutdown.
 Settings: `settings.s3_dir` (default `<data_dir>/s3`), `settings.lambda_endpoint`,
 `settings.extra['firehose_create_delay_ms']` (CREATING -> ACTIVE, default 0).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mqlite.protocols.aws.firehose.delivery import DeliveryService
@@ -51,4 +53,13 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "PutRecord": records.put_record,
         "PutRecordBatch": records.put_record_batch,
     }
+    try:  # started on the server loop: resume delivering what a restart left buffered
+        asyncio.get_running_loop().call_soon(_resume, delivery)
+    except RuntimeError:  # built outside a loop (tools, tests): the handlers start it
+        pass
     return ServiceFrontend(service(), handlers, map_core_error, extra={"close": delivery.close})
+
+
+def _resume(delivery: DeliveryService) -> None:
+    if delivery.store.items():
+        delivery.ensure()
