@@ -327,3 +327,28 @@ def test_sms_publish_and_other_protocols_land_in_the_outbox(sns: Any, sns_server
         sns_server.endpoint_url + "/_mqlite/sns/outbox?protocol=sms").read())["messages"]
     assert [(m["Endpoint"], m["Message"]) for m in outbox] == [
         ("+15555550123", "your code is 1"), ("+15555550124", "to subscribers")]
+
+
+def test_publish_batch_fans_out_in_entry_order_with_filters_fifo_and_dlq(sns: Any, sqs: Any) -> None:
+    """PublishBatch delivers like Publish: filter policies per subscription, FIFO group
+    order and deduplication within the batch, and failed deliveries to the redrive DLQ."""
+    topic = sns.create_topic(Name="bf.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    all_url, all_arn = make_queue(sqs, "bf-all.fifo", FifoQueue="true")
+    odd_url, odd_arn = make_queue(sqs, "bf-odd.fifo", FifoQueue="true")
+    gone_url, gone_arn = make_queue(sqs, "bf-gone.fifo", FifoQueue="true")
+    dlq_url, dlq_arn = make_queue(sqs, "bf-dlq")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=all_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=odd_arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"odd": ["yes"]})})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=gone_arn, Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})})
+    sqs.delete_queue(QueueUrl=gone_url)
+    entries = [{"Id": f"e{i}", "Message": f"m{i}", "MessageGroupId": "g", "MessageDeduplicationId": f"d{i}",
+                "MessageAttributes": {"odd": s("yes" if i % 2 else "no")}} for i in range(6)]
+    entries.append({"Id": "dup", "Message": "m0 again", "MessageGroupId": "g", "MessageDeduplicationId": "d0"})
+    out = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
+    ids = {e["Id"]: e["MessageId"] for e in out["Successful"]}
+    assert len(ids) == 7 and ids["dup"] == ids["e0"] and out["Failed"] == []
+    assert [m["Body"] for m in drain(sqs, all_url, expect=6)] == [f"m{i}" for i in range(6)]
+    assert [m["Body"] for m in drain(sqs, odd_url, expect=3)] == ["m1", "m3", "m5"]
+    assert [b["Message"] for b in bodies(drain(sqs, dlq_url))] == [f"m{i}" for i in range(6)]

@@ -11,7 +11,8 @@ MessageDeduplicationId (or ContentBasedDeduplication: SHA-256 of the message); a
 repeated deduplication id within 5 minutes returns the first MessageId and
 SequenceNumber and delivers nothing. Standard topics refuse MessageDeduplicationId.
 PublishBatch: 1-10 entries with distinct Ids (alphanumeric, - and _, at most 80), the
-whole batch at most 256 KiB; each entry succeeds or fails on its own.
+whole batch at most 256 KiB; each entry succeeds or fails on its own; the accepted
+entries are delivered together (fanout.py: one append per subscribed queue).
 A published message becomes one core `Envelope` (body = the message or the json
 `default`; attributes as core `Attribute`s; SNS facts in meta, see envelope.py) and one
 `Router.publish`; each subscription's binding formats its own delivery.
@@ -50,6 +51,7 @@ from mqlite.protocols.aws.sns.envelope import (
     M_TS,
 )
 from mqlite.protocols.aws.sns.errors import invalid_parameter, invalid_value, not_found
+from mqlite.protocols.aws.sns.fanout import deliver_batch
 from mqlite.protocols.aws.wire import AwsError
 
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
@@ -107,6 +109,13 @@ def _check_attributes(raw: dict[str, Any] | None) -> tuple[dict[str, Attribute],
         out[name] = Attribute(dtype, value)
         size += len(name.encode()) + len(dtype) + vlen
     return out, size
+
+
+def _reply(env: Envelope) -> dict[str, Any]:
+    out = {"MessageId": env.meta[M_ID].decode()}
+    if M_SEQ in env.meta:
+        out["SequenceNumber"] = env.meta[M_SEQ].decode()
+    return out
 
 
 class PublishActions:
@@ -237,10 +246,7 @@ class PublishActions:
         if duplicate is not None:
             return duplicate
         await router.publish(env)
-        out = {"MessageId": env.meta[M_ID].decode()}
-        if M_SEQ in env.meta:
-            out["SequenceNumber"] = env.meta[M_SEQ].decode()
-        return out
+        return _reply(env)
 
     async def publish_batch(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """PublishBatch: up to 10 messages; per-entry Successful/Failed."""
@@ -265,16 +271,21 @@ class PublishActions:
                            "The length of all the messages put together is more than the limit.")
         ok: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        routed: list[Envelope] = []
         for entry in entries:
             try:
-                reply = await self._publish_one(ctx, router, entry)
+                env, duplicate = self._prepare(ctx, router, entry)
             except AwsError as exc:
                 code = {"InvalidParameterException": "InvalidParameter",
                         "InvalidParameterValueException": "ParameterValueInvalid"}.get(exc.code, exc.code)
                 failed.append({"Id": entry["Id"], "Code": code, "Message": exc.message,
                                "SenderFault": True})
                 continue
+            reply = duplicate if duplicate is not None else _reply(env)
+            if duplicate is None:
+                routed.append(env)
             ok.append({"Id": entry["Id"], **reply})
+        await deliver_batch(self.state, router, routed)
         return {"Successful": ok, "Failed": failed}
 
 
