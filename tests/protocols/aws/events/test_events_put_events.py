@@ -225,3 +225,25 @@ def test_kinesis_and_kafka_stream_targets(events: Any, aws_server: Any) -> None:
     assert json.loads(recs[0].value)["detail"] == {"customer": "c-1"}
     topic = aws_server.call(lambda: aws_server.core.get_stream("orders-topic").read(0, 0))
     assert len(topic) == 1
+
+
+def test_kinesis_target_routes_partition_key_to_its_shard(events: Any, client_factory: Any) -> None:
+    """A Kinesis stream made through the Kinesis API: records land in the shard whose
+    hash-key range holds MD5(partition key), as PutRecord would put them."""
+    kinesis = client_factory(service="kinesis")
+    kinesis.create_stream(StreamName="multi", ShardCount=4)
+    events.put_rule(Name="r", EventPattern='{"source": ["app"]}')
+    events.put_targets(Rule="r", Targets=[{"Id": "k", "Arn": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/multi",
+                                           "KinesisParameters": {"PartitionKeyPath": "$.detail.customer"}}])
+    customers = [f"cust-{i}" for i in range(8)]
+    events.put_events(Entries=[entry({"customer": c}) for c in customers])
+    expected = {c: kinesis.put_record(StreamName="multi", Data=b"x", PartitionKey=c)["ShardId"] for c in customers}
+    found = {}
+    for shard in kinesis.list_shards(StreamName="multi")["Shards"]:
+        it = kinesis.get_shard_iterator(StreamName="multi", ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        for rec in kinesis.get_records(ShardIterator=it)["Records"]:
+            if rec["Data"] != b"x":
+                found[rec["PartitionKey"]] = shard["ShardId"]
+                assert json.loads(rec["Data"])["detail"]["customer"] == rec["PartitionKey"]
+    assert found == expected

@@ -21,7 +21,11 @@ import pytest
 import mqlite.server
 from mqlite.core.clock import ManualClock
 from mqlite.protocols.aws.events.common import find_state
-from mqlite.protocols.aws.events.schedule import ScheduleError, Scheduler, parse_schedule
+from mqlite.protocols.aws.events.schedule import (
+    ScheduleError,
+    Scheduler,
+    parse_schedule,
+)
 
 START = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # a Monday
 START_MS = int(START.timestamp() * 1000)

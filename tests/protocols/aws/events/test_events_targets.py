@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mqlite.core.router import Destination
-
 ACCOUNT = "000000000000"
 EVENT_DETAIL = {"instance-id": "i-123", "state": "running", "sizes": [1, 2, 3], "meta": {"k": "v"}}
 
@@ -184,17 +182,27 @@ def test_failing_http_target_exhausts_retries_then_dlq(events: Any, sqs: Any, mq
     assert attrs["TARGET_ARN"].endswith(":function:f")
 
 
-def test_sns_topic_target_publishes_into_the_topic(events: Any, sqs: Any, aws_server: Any) -> None:
-    """An SNS topic target: the event is published into the topic (a core `sns` router)."""
-    url, _arn = queue(sqs, "subscriber")
-
-    def make_topic() -> None:
-        router = aws_server.core.create_router("alerts", "sns", {"dedupe": False})
-        router.bind(Destination.queue("subscriber"), "fanout")
-
-    aws_server.call(make_topic)
+def test_sns_topic_target_publishes_through_sns(events: Any, sqs: Any, client_factory: Any) -> None:
+    """An SNS topic target: subscribers get SNS's notification with the event as Message."""
+    sns = client_factory(service="sns")
+    url, qarn = queue(sqs, "subscriber")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
     events.put_rule(Name="r", EventPattern='{"source": ["ec2"]}')
-    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"}])
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": topic}])
     event_id = put(events)
     (m,) = receive(sqs, url)
-    assert json.loads(m["Body"])["id"] == event_id
+    note = json.loads(m["Body"])
+    assert (note["Type"], note["TopicArn"]) == ("Notification", topic)
+    assert json.loads(note["Message"])["id"] == event_id
+
+
+def test_missing_sns_topic_goes_to_dlq(events: Any, sqs: Any) -> None:
+    """A topic that does not exist is a non-retried failure: straight to the DLQ."""
+    dlq_url, dlq_arn = queue(sqs, "dlq")
+    events.put_rule(Name="r", EventPattern='{"source": ["ec2"]}')
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:nope",
+                                           "DeadLetterConfig": {"Arn": dlq_arn}}])
+    put(events)
+    (dead,) = receive(sqs, dlq_url)
+    assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "RESOURCE_NOT_FOUND"

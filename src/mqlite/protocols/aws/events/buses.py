@@ -102,6 +102,8 @@ class BusActions:
         name = bus_name_of(p["Name"])
         if name == DEFAULT_BUS:
             raise validation("Cannot delete event bus default.")
-        if self.state.bus(ctx.region, name) is not None:
+        bus = self.state.bus(ctx.region, name)
+        if bus is not None:
             self.state.delete_bus(ctx.region, name)
+            self.state.set_tags(bus["arn"], {})
         return {}

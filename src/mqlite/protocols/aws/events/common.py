@@ -105,6 +105,8 @@ class EventsState:
         self.core = core
         self.settings = settings
         self.account: str = settings.aws_account
+        # Host:port clients dial (from the latest request; SNS URLs in notifications)
+        self.host: str = f"{settings.host}:{settings.http_port or 4566}"
         catalog = core.catalog
         self.buses = Store(catalog, "buses")
         self.rules = Store(catalog, "rules")

@@ -11,8 +11,8 @@ OAuth token is fetched on first invocation and cached until it expires);
 DeauthorizeConnection makes it DEAUTHORIZED (invocations then fail to the DLQ).
 Names are 1-64 of `[\\.\\-_A-Za-z0-9]`; a taken name is ResourceAlreadyExistsException;
 a missing connection ResourceNotFoundException "Connection '<n>' does not exist.";
-a connection used by an API destination cannot be deleted (ConcurrentModification...
-no: AWS allows it; the destination then fails).
+deleting a connection an API destination uses is allowed (as on AWS): invocations of
+that destination then fail to the target's dead-letter queue.
 Concurrency: the server's event loop only.
 """
 

@@ -4,8 +4,10 @@
 the event on the bus's router and, per matching binding, archives it (archive bindings;
 never for replayed events) or delivers it to one rule target. Targets by ARN:
 `sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id),
-`sns` topic (published into the topic's router), `kinesis` stream (`stream/<name>`,
-key from KinesisParameters.PartitionKeyPath, else the event id), `kafka` (the last ARN
+`sns` topic (published through the SNS front-end's Publish, so subscribers get SNS's
+notification envelopes), `kinesis` stream (`stream/<name>`,
+key from KinesisParameters.PartitionKeyPath, else the event id; the shard is chosen as
+Kinesis does for streams the Kinesis front-end made), `kafka` (the last ARN
 segment names an mqlite stream), `events` event bus (cross-bus: the event is published
 on that bus; each bus once per event), `events` api-destination (HTTP through the
 registry's shared HttpDelivery with the connection's auth and the rate limit), and
@@ -42,6 +44,8 @@ from mqlite.protocols.aws.events.transform import (
     parse_path,
     render_input,
 )
+from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.protocols.aws.wire import AwsError, Protocol
 
 log = logging.getLogger("mqlite.aws.events.delivery")
 
@@ -189,10 +193,7 @@ class Dispatcher:
             if service == "sqs":
                 await self._to_queue(resource, target, event, payload)
             elif service == "sns":
-                router = self.core.routers.find(resource)
-                if router is None or router.kind != "sns":
-                    raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
-                await router.publish(Envelope(payload))
+                await self._to_topic(arn, resource, target, event, payload)
             elif service in ("kinesis", "kafka", "firehose"):
                 await self._to_stream(service, resource, target, event, payload)
             elif service == "events" and resource.startswith("event-bus/"):
@@ -215,6 +216,9 @@ class Dispatcher:
             raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
         except core_errors.CoreError as exc:
             raise TargetError("SDK_CLIENT_ERROR", str(exc), True) from None
+        except Exception as exc:
+            log.warning("rule %s target %s: delivery raised", rule["name"], target.get("Id"), exc_info=True)
+            raise TargetError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", True) from None
 
     async def _to_queue(self, name: str, target: Mapping[str, Any], event: dict[str, Any], payload: bytes) -> None:
         queue = self.core.get_queue(name)
@@ -225,6 +229,30 @@ class Dispatcher:
             dedup_id=str(event.get("id")) if fifo else None,
         )
 
+    async def _to_topic(self, arn: str, name: str, target: Mapping[str, Any], event: dict[str, Any],
+                        payload: bytes) -> None:
+        """Publish through the SNS front-end (notification envelopes, FIFO, signatures);
+        without it, straight into the topic's router."""
+        router = self.core.routers.find(name)
+        if router is None or router.kind != "sns":
+            raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
+        try:
+            from mqlite.protocols.aws.sns.common import state_for as sns_state
+            from mqlite.protocols.aws.sns.publish import PublishActions
+        except ImportError:  # pragma: no cover - SNS front-end absent
+            await router.publish(Envelope(payload))
+            return
+        params: dict[str, Any] = {"TopicArn": arn, "Message": payload.decode()}
+        if name.endswith(".fifo"):
+            params["MessageGroupId"] = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
+            params["MessageDeduplicationId"] = str(event.get("id"))
+        ctx = AwsContext(region=arn_parts(arn)[1], account=self.state.account, host=self.state.host,
+                         scheme="http", protocol=Protocol.JSON, request_id="events")
+        try:
+            await PublishActions(sns_state(self.core, self.settings)).publish(ctx, params)
+        except AwsError as exc:
+            raise TargetError("SDK_CLIENT_ERROR", f"{exc.code}: {exc.message}", False) from None
+
     async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
                          event: dict[str, Any], payload: bytes) -> None:
         name = resource.rsplit("/", 1)[-1]
@@ -234,10 +262,26 @@ class Dispatcher:
             value = extract(parse_path(path), event)
             if value is not MISSING:
                 key = (value if isinstance(value, str) else orjson.dumps(value).decode()).encode()
+        partition = None
         if service == "kafka":
             key = None
+        elif key is not None:
+            partition = self._kinesis_shard(name, key.decode())
         stream = self.core.get_stream(name)
-        await stream.append(payload, key)
+        await stream.append(payload, key, partition=partition)
+
+    def _kinesis_shard(self, name: str, partition_key: str) -> int | None:
+        """The partition Kinesis routes a partition key to (MD5 over the open shards'
+        hash-key ranges) for a stream the Kinesis front-end knows; else None (murmur2)."""
+        try:
+            from mqlite.protocols.aws.kinesis.sequence import hash_key
+            from mqlite.protocols.aws.kinesis.state import NS, StreamMeta
+        except ImportError:  # pragma: no cover - Kinesis front-end absent
+            return None
+        row = self.core.catalog.kv_get(NS, name)
+        if not row:
+            return None
+        return StreamMeta(name, row).map.route(hash_key(partition_key))
 
     # -- HTTP targets -----------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:

@@ -100,6 +100,7 @@ class PutEventsAction:
         if sum(entry_size(e) for e in entries) > MAX_REQUEST_BYTES:
             raise validation("Total size of the entries in the request is over the limit.")
         now_s = self.state.core.clock.now_ms() / 1000
+        self.state.host = ctx.host
         dispatcher = self.state.delivery
         results: list[dict[str, str]] = []
         failed = 0

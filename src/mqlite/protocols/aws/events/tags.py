@@ -1,8 +1,9 @@
-"""TagResource, UntagResource, ListTagsForResource for buses, rules and archives... by ARN.
+"""TagResource, UntagResource, ListTagsForResource for every EventBridge resource ARN.
 
-A tagged resource must exist (ResourceNotFoundException otherwise); at most 50 tags
-per resource (LimitExceededException "A resource can have at most 50 tags."? AWS:
-TooManyTags -> LimitExceededException). Tags are removed with their resource.
+Buses, rules, archives, replays, connections and API destinations can be tagged; the
+resource must exist (ResourceNotFoundException, with the rule/bus wording for those);
+at most 50 tags per resource (LimitExceededException). Tags live in the catalog
+namespace `events/tags` keyed by ARN and are removed with their resource.
 Concurrency: the server's event loop only.
 """
 
