@@ -202,7 +202,7 @@ def test_exclusive_consumer_refuses_others(connect: Any) -> None:
 
 def test_properties_round_trip_exactly(channel: Any) -> None:
     """Every basic property and header field type comes back as published."""
-    headers = {"s": "text", "i": 42, "big": 2**40, "neg": -7, "b": True,
+    headers = {"s": "text", "i": 42, "big": 2**40, "neg": -700, "b": True,
                "d": decimal.Decimal("1.25"), "t": {"n": [1, "x"]}, "a": [1, 2], "v": None,
                "bytes": b"\x00\x01"}
     props = pika.BasicProperties(
