@@ -351,3 +351,19 @@ def test_work_queue_shares_messages_between_consumers(connect: Any) -> None:
     _pump([a, b], lambda: len(got_a) + len(got_b) >= 20, timeout=10)
     assert sorted(got_a + got_b, key=int) == [b"%d" % i for i in range(20)]
     assert got_a and got_b
+
+
+def test_no_ack_consumer_gets_everything_and_nothing_stays_unacked(connect: Any) -> None:
+    """Basic.Consume no-ack: messages count as acknowledged once sent."""
+    conn = connect()
+    ch = conn.channel()
+    ch.queue_declare("noack")
+    for i in range(50):
+        ch.basic_publish("", "noack", b"%d" % i)
+    got: list[bytes] = []
+    ch.basic_consume("noack", lambda c, m, p, body: got.append(body), auto_ack=True)
+    _pump([conn], lambda: len(got) >= 50)
+    assert got == [b"%d" % i for i in range(50)]
+    conn.close()
+    probe = connect().channel()
+    assert probe.queue_declare("noack", passive=True).method.message_count == 0
