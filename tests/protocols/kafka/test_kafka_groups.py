@@ -117,6 +117,10 @@ def test_a_new_member_triggers_a_rebalance_seen_through_heartbeats(kafka: Any) -
         leader = _sync(a, "pair", 2, first["MemberId"], {first["MemberId"]: b"p0", other["MemberId"]: b"p1"})
         assert leader["Assignment"] == b"p0"
         assert follower.result(timeout=20)["Assignment"] == b"p1"
+    # a follower rejoining with unchanged metadata keeps the generation (no rebalance)
+    same = _join(b, "pair", other["MemberId"])
+    assert (same["ErrorCode"], same["GenerationId"], same["Members"]) == (0, 2, [])
+    assert _heartbeat(a, "pair", 2, first["MemberId"]) == 0
     a.close()
     b.close()
 

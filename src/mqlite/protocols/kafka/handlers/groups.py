@@ -14,13 +14,16 @@ and protocol are durable there, as are committed offsets):
   lists the members and their metadata. State CompletingRebalance until the leader's
   SyncGroup brings the assignments; then Stable, and every SyncGroup gets its member's
   assignment.
+- A known member rejoining with unchanged metadata gets the current generation back
+  without a rebalance when the group is Stable (unless it is the leader) or
+  CompletingRebalance (the leader then with the member list).
 - JoinGroup v4+ without a member id answers MEMBER_ID_REQUIRED with a new id (KIP-394);
   an unknown member id is UNKNOWN_MEMBER_ID; a stale generation ILLEGAL_GENERATION;
   heartbeats and syncs during a rebalance get REBALANCE_IN_PROGRESS.
 - Static membership (`group.instance.id`, KIP-345): a known instance rejoining with no
   member id takes over its old member's place (the old id is fenced:
-  FENCED_INSTANCE_ID); a non-leader rejoin of a Stable group returns its current
-  generation without a rebalance.
+  FENCED_INSTANCE_ID); in a Stable group whose selected protocol it still supports it
+  resumes the current generation without a rebalance (also as the leader).
 - A member without a heartbeat for its session timeout is removed and the group
   rebalances. Session timeouts must lie within [group.min.session.timeout.ms (6000),
   group.max.session.timeout.ms (1800000)] (`settings.extra` overrides), else
@@ -294,7 +297,8 @@ class Coordinator:
             if instance:
                 old_id = x["instances"].get(instance)
                 if old_id is not None and old_id in group.members:
-                    return self._static_rejoin(group, old_id, new_id, instance, protocols, session_ms, rebalance_ms)
+                    return await self._static_rejoin(group, old_id, new_id, instance, protocols, session_ms,
+                                                     rebalance_ms)
             elif req.api_version >= 4:
                 x["pending"][new_id] = now + session_ms / 1000.0
                 return _join_error(ErrorCode.MEMBER_ID_REQUIRED, new_id)
@@ -306,6 +310,16 @@ class Coordinator:
             member = group.members[member_id]
             if instance and x["instances"].get(instance) != member_id:
                 return _join_error(ErrorCode.FENCED_INSTANCE_ID, member_id)
+            unchanged = member.protocols == protocols and member.protocol_type == ptype
+            is_leader = group.leader == member_id
+            if unchanged and (
+                group.state is GroupState.COMPLETING_REBALANCE
+                or (group.state is GroupState.STABLE and not is_leader)
+            ):
+                # Kafka: a known member rejoining with the same metadata gets the current
+                # generation back (the leader, during CompletingRebalance, with the list).
+                member.last_heartbeat = now
+                return self._current(group, member_id, with_members=is_leader)
         elif member_id in x["pending"]:
             del x["pending"][member_id]
             member = group.add_member(Member(member_id, client_id, session.peer_host, instance))
@@ -330,8 +344,20 @@ class Coordinator:
         self._maybe_complete(group)
         return await fut
 
-    def _static_rejoin(self, group: Any, old_id: str, new_id: str, instance: str,
-                       protocols: list[tuple[str, bytes]], session_ms: int, rebalance_ms: int) -> Any:
+    def _current(self, group: Any, member_id: str, with_members: bool) -> dict[str, Any]:
+        """The JoinGroup answer for the current generation, without a rebalance."""
+        listing = [
+            {"MemberId": m.member_id, "GroupInstanceId": m.group_instance_id,
+             "Metadata": dict(m.protocols).get(group.protocol or "", b"")}
+            for m in group.members.values()
+        ] if with_members else []
+        return {"ThrottleTimeMs": 0, "ErrorCode": 0, "GenerationId": group.generation,
+                "ProtocolType": group.protocol_type, "ProtocolName": group.protocol,
+                "Leader": group.leader, "SkipAssignment": False, "MemberId": member_id, "Members": listing}
+
+    async def _static_rejoin(self, group: Any, old_id: str, new_id: str, instance: str,
+                             protocols: list[tuple[str, bytes]], session_ms: int, rebalance_ms: int
+                             ) -> dict[str, Any]:
         x = self._x(group)
         member = group.members.pop(old_id)
         for table in (x["joins"], x["syncs"]):
@@ -342,19 +368,18 @@ class Coordinator:
         member.member_id = new_id
         group.members[new_id] = member
         x["instances"][instance] = new_id
-        was_leader = group.leader == old_id
-        if was_leader:
+        if group.leader == old_id:
             group.leader = new_id
-        changed = member.protocols != protocols
         member.protocols = protocols
         member.session_timeout_ms = session_ms
         member.rebalance_timeout_ms = rebalance_ms
         member.last_heartbeat = self._now()
-        if group.state is GroupState.STABLE and not changed and not was_leader:
-            return {"ThrottleTimeMs": 0, "ErrorCode": 0, "GenerationId": group.generation,
-                    "ProtocolType": group.protocol_type, "ProtocolName": group.protocol,
-                    "Leader": group.leader, "SkipAssignment": False, "MemberId": new_id, "Members": []}
-        return self._rejoin_wait(group, new_id)
+        if group.state is GroupState.STABLE and group.protocol in {name for name, _ in protocols}:
+            # Kafka (KIP-345): the selected protocol does not change, so no rebalance;
+            # the member (even the leader) resumes the current generation and gets its
+            # stored assignment from SyncGroup.
+            return self._current(group, new_id, with_members=False)
+        return await self._rejoin_wait(group, new_id)
 
     async def _rejoin_wait(self, group: Any, member_id: str) -> dict[str, Any]:
         x = self._x(group)
