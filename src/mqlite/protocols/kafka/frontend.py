@@ -62,7 +62,7 @@ class KafkaFrontEnd:
 
     def __init__(self, core: Any, settings: Settings) -> None:
         from mqlite.protocols.kafka.handlers import HANDLERS
-        from mqlite.protocols.kafka.handlers.groups import Coordinator
+        from mqlite.protocols.kafka.handlers.coordinator import Coordinator
         from mqlite.protocols.kafka.handlers.producer_ids import ProducerIds
 
         self.core = core
