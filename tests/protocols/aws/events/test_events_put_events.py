@@ -70,7 +70,8 @@ def test_envelope_is_built_as_eventbridge_builds_it(events: Any, sqs: Any) -> No
 
 
 def test_per_entry_errors_do_not_fail_the_call(events: Any) -> None:
-    """Missing fields are InvalidArgument, a non-object Detail is MalformedDetail."""
+    """Missing fields are InvalidArgument, a non-object Detail is MalformedDetail, the
+    reserved `aws.` sources are refused."""
     out = events.put_events(Entries=[
         {"DetailType": "t", "Detail": "{}"},
         {"Source": "s", "Detail": "{}"},
@@ -78,10 +79,11 @@ def test_per_entry_errors_do_not_fail_the_call(events: Any) -> None:
         {"Source": "s", "DetailType": "t", "Detail": "{oops"},
         {"Source": "s", "DetailType": "t", "Detail": "[1, 2]"},
         {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "nope"},
+        {"Source": "aws.ec2", "DetailType": "t", "Detail": "{}"},
         {"Source": "s", "DetailType": "t", "Detail": "{}"},
     ])
-    assert out["FailedEntryCount"] == 6
-    got = [(e.get("ErrorCode"), e.get("ErrorMessage")) for e in out["Entries"][:6]]
+    assert out["FailedEntryCount"] == 7
+    got = [(e.get("ErrorCode"), e.get("ErrorMessage")) for e in out["Entries"][:7]]
     assert got == [
         ("InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."),
         ("InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType is a required argument."),
@@ -89,8 +91,9 @@ def test_per_entry_errors_do_not_fail_the_call(events: Any) -> None:
         ("MalformedDetail", "Detail is malformed."),
         ("MalformedDetail", "Detail is malformed."),
         ("ResourceNotFoundException", "Event bus nope does not exist."),
+        ("NotAuthorizedForSourceException", "Not authorized for the source."),
     ]
-    assert "EventId" in out["Entries"][6]
+    assert "EventId" in out["Entries"][7]
 
 
 def test_more_than_ten_entries_or_one_megabyte_is_a_validation_error(events: Any) -> None:

@@ -7,7 +7,8 @@ else now; ISO 8601 UTC to the second), `region`, `resources` (the entry's, else 
 `FailedEntryCount` counts them): a missing Source / DetailType / Detail is
 `InvalidArgument` ("Parameter Source is not valid. Reason: Source is a required
 argument."), a Detail that is not a JSON object is `MalformedDetail` ("Detail is
-malformed."), an unknown bus is `ResourceNotFoundException`. More than 10 entries, or
+malformed."), an unknown bus is `ResourceNotFoundException`, a Source in the reserved
+`aws.` namespace is `NotAuthorizedForSourceException`. More than 10 entries, or
 more than 1 MB (AWS's entry-size calculation: 14 bytes for Time, then the UTF-8 sizes of
 Source, DetailType, Detail and each Resource) is a ValidationException for the call.
 An entry's matched targets are delivered before PutEvents answers (queues and streams
@@ -73,6 +74,8 @@ class PutEventsAction:
                 return _entry_error(
                     "InvalidArgument", f"Parameter {param} is not valid. Reason: {param} is a required argument."
                 ), None, ""
+        if entry["Source"].startswith("aws."):
+            return _entry_error("NotAuthorizedForSourceException", "Not authorized for the source."), None, ""
         try:
             detail = orjson.loads(entry["Detail"])
         except orjson.JSONDecodeError:
