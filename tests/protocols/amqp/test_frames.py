@@ -200,3 +200,15 @@ def test_basic_ack_fast_path_decodes_tag_and_multiple() -> None:
     (ev,) = reader.feed(pframe.marshal(commands.Basic.Ack(delivery_tag=2**40 + 3, multiple=True), 4))
     assert isinstance(ev.method, commands.Basic.Ack)
     assert (ev.channel, ev.method.delivery_tag, ev.method.multiple) == (4, 2**40 + 3, True)
+
+
+def test_content_of_a_channel_being_closed_is_skipped() -> None:
+    """After the server sent Channel.Close, the peer's in-flight content is ignored."""
+    reader = _opened()
+    data = _publish_bytes(1, b"abc")
+    head = data[: len(data) - (3 + 8)]
+    assert reader.feed(head) == []
+    reader.discard_channel(1, ignore=True)
+    assert reader.feed(data[len(head):]) == []
+    reader.resume_channel(1)
+    assert [e.body for e in reader.feed(_publish_bytes(1, b"again"))] == [b"again"]

@@ -229,6 +229,7 @@ class AmqpConnection(Connection):
         if number in self.closing_channels:
             if isinstance(m, commands.Channel.CloseOk):
                 self.closing_channels.discard(number)
+                self.reader.resume_channel(number)
             elif isinstance(m, commands.Channel.Close):
                 self.send_method(number, commands.Channel.CloseOk())
             return
@@ -275,7 +276,7 @@ class AmqpConnection(Connection):
         log.debug("channel %d error: %s", ch.number, err.text)
         ch.cleanup()
         del self.channels[ch.number]
-        self.reader.discard_channel(ch.number)
+        self.reader.discard_channel(ch.number, ignore=True)
         self.closing_channels.add(ch.number)
         self.send_method(ch.number, commands.Channel.Close(
             reply_code=err.code, reply_text=err.text, class_id=err.class_id, method_id=err.method_id))

@@ -137,6 +137,9 @@ class FrameReader:
         self.header_done = False
         self._buf = bytearray()
         self._assembling: dict[int, _Assembly] = {}
+        #: channels being closed by the server: their content frames are skipped (the
+        #: peer may still be sending a publish it began before it saw Channel.Close)
+        self.ignored: set[int] = set()
 
     def feed(self, data: bytes) -> list[object]:
         """Consume bytes; return the complete events in order. Raises FrameError."""
@@ -182,6 +185,9 @@ class FrameReader:
                     )
                 if ftype == FRAME_BODY:  # inline: the most frequent frame
                     asm = assembling.get(channel)
+                    if asm is None and channel in self.ignored:
+                        pos = end + 1
+                        continue
                     if asm is None or asm.size < 0:
                         raise FrameError(505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
                     asm.parts.append(buf[pos + 7 : end])
@@ -233,6 +239,8 @@ class FrameReader:
             return MethodEvent(channel, method)
         if ftype == FRAME_HEADER:
             asm = self._assembling.get(channel)
+            if asm is None and channel in self.ignored:
+                return None
             if asm is None or asm.size >= 0:
                 raise FrameError(505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead")
             if len(payload) < 14:
@@ -272,9 +280,15 @@ class FrameReader:
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         return Publish(channel, asm.exchange, asm.routing_key, asm.mandatory, asm.immediate, asm.props, body)
 
-    def discard_channel(self, channel: int) -> None:
-        """Forget a half-assembled publish on a channel that was closed."""
+    def discard_channel(self, channel: int, *, ignore: bool = False) -> None:
+        """Forget a half-assembled publish on a closed channel; with `ignore`, skip its
+        content frames until `resume_channel` (the server closed it: Channel.Close sent)."""
         self._assembling.pop(channel, None)
+        if ignore:
+            self.ignored.add(channel)
+
+    def resume_channel(self, channel: int) -> None:
+        self.ignored.discard(channel)
 
 
 # -- encoding -------------------------------------------------------------------------
