@@ -8,7 +8,8 @@ and protocol are durable there, as are committed offsets):
   known member has rejoined, or at the rebalance timeout (the largest of the members'),
   when members that did not rejoin are removed. An empty group's first rebalance waits
   `group.initial.rebalance.delay.ms` (3000, `settings.extra
-  ["kafka_initial_rebalance_delay_ms"]`) for more members.
+  ["kafka_initial_rebalance_delay_ms"]`) for more members, each newcomer extending the
+  wait by that delay, up to the rebalance timeout.
 - Completion bumps the generation, picks the protocol every member supports (most
   first-choice votes), keeps or elects the leader; the leader's JoinGroup response
   lists the members and their metadata. State CompletingRebalance until the leader's
@@ -340,6 +341,11 @@ class Coordinator:
         x["joins"][member_id] = fut
         if group.state is not GroupState.PREPARING_REBALANCE:
             self._prepare_rebalance(group)
+        elif x["initial_until"] is not None:
+            # Kafka's InitialDelayedJoin: each newcomer extends the initial delay, up to
+            # the rebalance timeout.
+            extended = now + self.initial_delay
+            x["initial_until"] = min(extended, x["deadline"]) if x["deadline"] is not None else extended
         self._maybe_complete(group)
         return await fut
 
