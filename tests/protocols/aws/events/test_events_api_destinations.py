@@ -232,3 +232,36 @@ def test_lambda_target_invokes_configured_endpoint(mqlite_server_factory: Any, c
     assert req["path"] == "/2015-03-31/functions/handler/invocations"
     assert req["headers"]["X-Amz-Invocation-Type"] == "Event"
     assert json.loads(req["body"])["id"] == event_id
+
+
+def test_failed_authorization_goes_to_dlq(events: Any, http: Recorder, client_factory: Any) -> None:
+    """A token endpoint that refuses the client, or a deauthorized connection: the event
+    goes to the target's DLQ (CONNECTION_FAILURE) and the endpoint is never called."""
+    sqs = client_factory(service="sqs")
+    dlq_url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:dlq"
+    bad = events.create_connection(Name="bad", AuthorizationType="OAUTH_CLIENT_CREDENTIALS", AuthParameters={
+        "OAuthParameters": {"ClientParameters": {"ClientID": "cid", "ClientSecret": "wrong"},
+                            "AuthorizationEndpoint": http.url + "/token", "HttpMethod": "POST"}})
+    gone = events.create_connection(Name="gone", AuthorizationType="API_KEY", AuthParameters={
+        "ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+    events.deauthorize_connection(Name="gone")
+    events.put_rule(Name="r", EventPattern='{"source": ["auth"]}')
+    targets = []
+    for conn in (bad, gone):
+        dest = events.create_api_destination(Name=f"d-{len(targets)}", ConnectionArn=conn["ConnectionArn"],
+                                             InvocationEndpoint=http.url + "/x", HttpMethod="POST")
+        targets.append({"Id": f"t{len(targets)}", "Arn": dest["ApiDestinationArn"],
+                        "DeadLetterConfig": {"Arn": dlq_arn}})
+    events.put_targets(Rule="r", Targets=targets)
+    put(events, "auth")
+    dead = []
+    for _ in range(100):
+        dead += sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                    MessageAttributeNames=["All"]).get("Messages", [])
+        if len(dead) >= 2:
+            break
+    assert sorted(m["MessageAttributes"]["TARGET_ARN"]["StringValue"] for m in dead) == sorted(
+        t["Arn"] for t in targets)
+    assert {m["MessageAttributes"]["ERROR_CODE"]["StringValue"] for m in dead} == {"CONNECTION_FAILURE"}
+    assert http.requests == []

@@ -152,3 +152,30 @@ def test_replay_validation(events: Any) -> None:
     with pytest.raises(ClientError) as info:
         events.describe_replay(ReplayName="nope")
     assert err(info) == ("ResourceNotFoundException", "Replay nope does not exist.")
+
+
+def test_cancel_replay_before_it_runs(events: Any, aws_server: Any) -> None:
+    """CancelReplay: CANCELLING at once, then CANCELLED; nothing is re-sent. (Start and
+    cancel are issued in one loop turn through the handlers, so the replay cannot finish
+    first; DescribeReplay is then asked through boto3.)"""
+    from mqlite.protocols.aws.events.common import find_state
+    from mqlite.protocols.aws.frontend import AwsContext
+    from mqlite.protocols.aws.wire import Protocol
+
+    archive_arn = events.create_archive(ArchiveName="a", EventSourceArn=bus_arn())["ArchiveArn"]
+    send(events, 1, 2, 3)
+    state = find_state(aws_server.core)
+    assert state is not None
+    ctx = AwsContext("us-east-1", ACCOUNT, "h", "http", Protocol.JSON, "r")
+    t0 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp()
+    t1 = dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp()
+
+    async def start_and_cancel() -> str:
+        await state.replayer.start_replay(ctx, {"ReplayName": "c", "EventSourceArn": archive_arn,
+                                                "EventStartTime": t0, "EventEndTime": t1,
+                                                "Destination": {"Arn": bus_arn()}})
+        return str((await state.replayer.cancel_replay(ctx, {"ReplayName": "c"}))["State"])
+
+    assert aws_server.call(start_and_cancel) == "CANCELLING"
+    assert wait_replay(events, "c")["State"] == "CANCELLED"
+    assert [r["ReplayName"] for r in events.list_replays(State="CANCELLED")["Replays"]] == ["c"]

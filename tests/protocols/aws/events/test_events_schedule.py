@@ -3,7 +3,7 @@
 Rules checked (EventBridge user guide, "Schedule expressions for rules"): rate(n unit)
 with singular units exactly for 1; cron has six UTC fields with exactly one of
 day-of-month/day-of-week `?`, names for months and weekdays (1 = SUN), `L` for the last
-day of the month; a rate rule first fires one period after it is created; a scheduled
+day of the month, `W`/`LW` nearest weekdays, `#` and `L` in the day of week; a rate rule first fires one period after it is created; a scheduled
 rule sends "Scheduled Event" from source "aws.events" with the rule's ARN in resources
 and an empty detail; disabled rules do not fire.
 """
@@ -47,6 +47,11 @@ def at(ms: int | None) -> dt.datetime:
     ("cron(0 0 L * ? *)", dt.datetime(2026, 3, 31, 0, 0, tzinfo=dt.UTC)),
     ("cron(0 8 1 JAN ? 2027)", dt.datetime(2027, 1, 1, 8, 0, tzinfo=dt.UTC)),
     ("cron(0 18 ? * 1 *)", dt.datetime(2026, 3, 8, 18, 0, tzinfo=dt.UTC)),  # 1 = Sunday
+    ("cron(0 9 ? * 2#1 *)", dt.datetime(2026, 4, 6, 9, 0, tzinfo=dt.UTC)),  # first Monday
+    ("cron(0 9 ? * FRIL *)", dt.datetime(2026, 3, 27, 9, 0, tzinfo=dt.UTC)),  # last Friday
+    ("cron(0 9 15W * ? *)", dt.datetime(2026, 3, 16, 9, 0, tzinfo=dt.UTC)),  # 15th is a Sunday
+    ("cron(0 9 LW * ? *)", dt.datetime(2026, 3, 31, 9, 0, tzinfo=dt.UTC)),
+    ("cron(0 9 1W * ? *)", dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)),
 ])
 def test_next_firing_time(expr: str, expected: dt.datetime) -> None:
     """The first firing strictly after a time, in UTC."""
@@ -55,7 +60,8 @@ def test_next_firing_time(expr: str, expected: dt.datetime) -> None:
 
 @pytest.mark.parametrize("expr", ["rate(1 minutes)", "rate(2 minute)", "rate(0 hours)", "rate(5 weeks)",
                                   "cron(0 12 * * * *)", "cron(0 12 ? * ? *)", "cron(0 12 * *)",
-                                  "cron(61 * * * ? *)", "every 5 minutes", ""])
+                                  "cron(61 * * * ? *)", "cron(0 9 ? * 2#6 *)", "cron(0 9 32W * ? *)",
+                                  "every 5 minutes", ""])
 def test_invalid_expressions_are_rejected(expr: str) -> None:
     """Anything outside EventBridge's two forms is not a schedule."""
     with pytest.raises(ScheduleError):

@@ -3,8 +3,10 @@
 - `parse_schedule(text) -> Schedule` validates EventBridge's two forms (raising
   `ScheduleError`): `rate(<n> <unit>)` with unit minute|minutes|hour|hours|day|days
   (singular exactly when n is 1), and `cron(min hour day-of-month month day-of-week year)`
-  in UTC with `*`, `,`, `-`, `/`, `?` (exactly one of day-of-month/day-of-week), `L` (last
-  day of month), month names JAN-DEC, weekday names SUN-SAT (1 = SUN). `next_after(ms)`
+  in UTC with `*`, `,`, `-`, `/`, `?` (exactly one of day-of-month/day-of-week), in the
+  day of month `L` (last day), `nW` (nearest weekday) and `LW`, in the day of week `D#k`
+  (k-th weekday D) and `DL` (last weekday D), month names JAN-DEC, weekday names
+  SUN-SAT (1 = SUN). `next_after(ms)`
   gives the first firing time strictly after `ms` (epoch milliseconds).
 - `Scheduler(clock, fire)`: the next firing time of every ENABLED scheduled rule; a rate
   rule first fires one period after it was (re)armed. `fire_due()` fires each rule whose
@@ -41,7 +43,10 @@ class ScheduleError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Field:
     values: frozenset[int] | None  # None: any ('*' or '?')
-    last: bool = False  # 'L' (day of month)
+    last: bool = False  # day of month 'L' (last day); with `weekday`: 'LW'
+    weekday: bool = False  # day of month 'W': the weekday nearest to the day in `values`
+    nth: tuple[int, int] | None = None  # day of week 'D#k': the k-th weekday D of the month
+    last_of: int | None = None  # day of week 'DL': the last weekday D of the month
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +83,47 @@ class Schedule:
     def _day_matches(self, day: dt.date) -> bool:
         if not _has(self.years, day.year) or not _has(self.months, day.month):
             return False
-        if self.dom is not None and self.dom.last:
-            if day.day != calendar.monthrange(day.year, day.month)[1]:
-                return False
-        elif not _has(self.dom, day.day):
-            return False
-        weekday = (day.isoweekday() % 7) + 1  # SUN = 1
-        return _has(self.dow, weekday)
+        return _dom_matches(self.dom, day) and _dow_matches(self.dow, day)
+
+
+def _weekday(day: dt.date) -> int:
+    return (day.isoweekday() % 7) + 1  # SUN = 1 ... SAT = 7
+
+
+def _nearest_weekday(year: int, month: int, dom: int) -> int:
+    """Quartz's `W`: the Monday-Friday nearest to `dom`, never leaving the month."""
+    last = calendar.monthrange(year, month)[1]
+    dom = min(dom, last)
+    wd = _weekday(dt.date(year, month, dom))
+    if wd == 7:  # Saturday -> Friday, or Monday when the 1st
+        return dom - 1 if dom > 1 else dom + 2
+    if wd == 1:  # Sunday -> Monday, or Friday when the last day
+        return dom + 1 if dom < last else dom - 2
+    return dom
+
+
+def _dom_matches(field: Field | None, day: dt.date) -> bool:
+    if field is None:
+        return True
+    last = calendar.monthrange(day.year, day.month)[1]
+    if field.last and field.weekday:
+        return day.day == _nearest_weekday(day.year, day.month, last)
+    if field.last:
+        return day.day == last
+    if field.weekday and field.values:
+        return day.day in {_nearest_weekday(day.year, day.month, d) for d in field.values}
+    return _has(field, day.day)
+
+
+def _dow_matches(field: Field | None, day: dt.date) -> bool:
+    if field is None:
+        return True
+    wd = _weekday(day)
+    if field.nth is not None:
+        return wd == field.nth[0] and (day.day - 1) // 7 + 1 == field.nth[1]
+    if field.last_of is not None:
+        return wd == field.last_of and day.day + 7 > calendar.monthrange(day.year, day.month)[1]
+    return _has(field, wd)
 
 
 def _has(field: Field | None, value: int) -> bool:
@@ -99,8 +138,27 @@ def _parse_field(text: str, low: int, high: int, names: dict[str, int] | None = 
         if not allow_q:
             raise ScheduleError(text)
         return Field(None)
-    if text == "L" and allow_l:
-        return Field(None, last=True)
+    if allow_l and low == 1 and high == 31:  # day of month: L, LW, nW
+        if text == "L":
+            return Field(None, last=True)
+        if text == "LW":
+            return Field(None, last=True, weekday=True)
+        if text.endswith("W") and text[:-1].isdigit() and 1 <= int(text[:-1]) <= 31:
+            return Field(frozenset({int(text[:-1])}), weekday=True)
+    if allow_l and low == 1 and high == 7:  # day of week: D#k, DL, L
+        if "#" in text:
+            d, _, k = text.partition("#")
+            wd = _value(d, names)
+            if not (1 <= wd <= 7 and k.isdigit() and 1 <= int(k) <= 5):
+                raise ScheduleError(text)
+            return Field(None, nth=(wd, int(k)))
+        if text == "L":
+            return Field(frozenset({7}))
+        if text.endswith("L") and len(text) > 1:
+            wd = _value(text[:-1], names)
+            if not 1 <= wd <= 7:
+                raise ScheduleError(text)
+            return Field(None, last_of=wd)
     values: set[int] = set()
     for part in text.split(","):
         step = 1
@@ -154,7 +212,7 @@ def parse_schedule(text: str) -> Schedule:
         hours=_parse_field(hour, 0, 23),
         dom=_parse_field(dom, 1, 31, allow_q=True, allow_l=True),
         months=_parse_field(month, 1, 12, _MONTHS),
-        dow=_parse_field(dow.split("#")[0], 1, 7, _DAYS, allow_q=True),
+        dow=_parse_field(dow, 1, 7, _DAYS, allow_q=True, allow_l=True),
         years=_parse_field(year, 1970, 2199),
     )
 
