@@ -39,13 +39,17 @@ def test_xadd_maxlen_minid_trimming(r: redis.Redis) -> None:
         r.xadd("s", {"i": i}, id=f"{i}-0", maxlen=5, approximate=False)
     assert r.xlen("s") == 5
     assert r.xrange("s")[0][0] == b"6-0"
-    r.xadd("s", {"i": 11}, id="11-0", minid="9")
+    r.xadd("s", {"i": 11}, id="11-0", minid="9", approximate=False)
     assert [e[0] for e in r.xrange("s")] == [b"9-0", b"10-0", b"11-0"]
     with pytest.raises(redis.ResponseError, match="LIMIT cannot be used without the special ~ option"):
         r.execute_command("XADD", "s", "MAXLEN", "=", "1", "LIMIT", "1", "*", "f", "v")
+    # `~` trims whole 100-entry nodes only (Redis's stream-node-max-entries): nothing here
     r.execute_command("XADD", "s", "MAXLEN", "~", "0", "LIMIT", "2", "12-0", "f", "v")
-    assert r.xlen("s") == 2
-    assert r.xtrim("s", maxlen=0) == 2
+    assert r.xlen("s") == 4
+    for i in range(13, 213):
+        r.xadd("s", {"i": i}, id=f"{i}-0")
+    assert r.xtrim("s", maxlen=0, approximate=True) == 200  # two whole nodes of 204
+    assert r.xtrim("s", maxlen=0, approximate=False) == 4
     assert r.xlen("s") == 0 and r.exists("s") == 1
 
 
@@ -117,7 +121,7 @@ def test_xdel_and_xlen(r: redis.Redis) -> None:
 def test_xtrim_minid_and_errors(r: redis.Redis) -> None:
     for i in range(1, 6):
         r.xadd("s", {"a": i}, id=f"{i}-0")
-    assert r.xtrim("s", minid="3") == 2
+    assert r.xtrim("s", minid="3", approximate=False) == 2
     assert r.xtrim("nope", maxlen=1) == 0
     with pytest.raises(redis.ResponseError, match="MAXLEN argument must be >= 0"):
         r.execute_command("XTRIM", "s", "MAXLEN", "-1")

@@ -182,33 +182,47 @@ class RedisStream:
         hi = len(self.ids) if not count else min(len(self.ids), lo + count)
         return self.ids[lo:hi]
 
-    # -- entries-read / lag (Redis 7 semantics) -----------------------------------------
+    # -- entries-read / lag (Redis 7's t_stream.c, function for function) -----------------
+    def has_tombstones(self, start: StreamID) -> bool:
+        """`streamRangeHasTombstones(s, start, NULL)`."""
+        if not self.ids or self.max_deleted_id == MIN_ID:
+            return False
+        return start <= self.max_deleted_id <= self.last_id
+
     def estimate_entries_read(self, sid: StreamID) -> int:
-        """`streamEstimateDistanceFromFirstEverEntry`: entries-read for a group at `sid`."""
+        """`streamEstimateDistanceFromFirstEverEntry`; -1 when it cannot be known."""
         if not self.entries_added:
             return 0
-        if not self.ids and sid < self.last_id:
+        if not self.ids and sid <= self.last_id:
             return self.entries_added
         if sid == self.last_id:
             return self.entries_added
         if sid > self.last_id:
-            return self.entries_added
-        if self.max_deleted_id == MIN_ID or self.max_deleted_id < self.first_id:
-            if sid < self.first_id:
+            return -1
+        first = self.first_id
+        if self.max_deleted_id == MIN_ID or self.max_deleted_id < first:
+            if sid < first:
                 return self.entries_added - len(self.ids)
-            # no tombstones inside the range: position is exact
-            return self.entries_added - len(self.ids) + bisect.bisect_right(self.ids, sid)
+            if sid == first:
+                return self.entries_added - len(self.ids) + 1
         return -1
 
+    def advance_group(self, g: Group, sid: StreamID) -> None:
+        """A group delivers `sid` (> its last-delivered-id): keep entries-read right."""
+        if g.entries_read >= 0 and not self.has_tombstones(sid):
+            g.entries_read += 1
+        elif self.entries_added:
+            g.entries_read = self.estimate_entries_read(sid)
+        g.last_id = sid
+
     def group_lag(self, g: Group) -> int | None:
+        """XINFO's `lag`; None (nil) when it cannot be known."""
         if not self.entries_added:
             return 0
-        if g.entries_read >= 0 and not (self.first_id <= self.max_deleted_id <= self.last_id and g.last_id < self.max_deleted_id):
+        if g.entries_read >= 0 and not self.has_tombstones(g.last_id):
             return self.entries_added - g.entries_read
         est = self.estimate_entries_read(g.last_id)
-        if est < 0:
-            return None
-        return self.entries_added - est
+        return None if est < 0 else self.entries_added - est
 
     # -- blocking ---------------------------------------------------------------------
     def wake(self) -> None:

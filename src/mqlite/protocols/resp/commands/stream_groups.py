@@ -100,8 +100,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         last = _group_id(rs, argv[4])
         if gname in rs.groups:
             raise CommandError(BUSYGROUP)
-        er = entries_read if entries_read is not None else rs.estimate_entries_read(last) if argv[4] != b"$" else rs.entries_added
-        rs.groups[gname] = Group(gname, last, er)
+        rs.groups[gname] = Group(gname, last, entries_read if entries_read is not None else -1)
         _changed(conn, rs)
         return OK
     g = rs.groups.get(gname)
@@ -145,9 +144,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
     assert c is not None
     c.seen_time = c.active_time = now
     for sid in got:
-        est = rs.estimate_entries_read(sid)
-        g.entries_read = est if est >= 0 else (g.entries_read + 1 if g.entries_read >= 0 else -1)
-        g.last_id = sid
+        rs.advance_group(g, sid)
         if noack:
             continue
         old = g.pel.get(sid)
@@ -407,7 +404,6 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
             if not (force and exists):
                 continue
             pe = g.pel[sid] = PendingEntry(consumer, now, 0)
-            g.consumer(consumer, now)
         elif not exists:
             _drop_deleted(g, sid)
             continue
@@ -415,7 +411,9 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
             continue
         _claim_one(rs, g, sid, consumer, now, delivery_time, retry, justid)
         out.append(fmt(sid) if justid else [fmt(sid), rs.fields(sid)])
-    g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
+    c = g.consumers.get(consumer)  # XCLAIM creates the consumer only when it claims
+    if c is not None:
+        c.seen_time = now
     _changed(conn, rs)
     return out
 
@@ -451,7 +449,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
     nxt: StreamID = ids.MIN_ID
     pending = sorted(s for s in g.pel if s >= start)
     idx = 0
-    while idx < len(pending) and attempts > 0 and len(claimed) < count:
+    while idx < len(pending) and attempts > 0 and len(claimed) < count:  # count shrinks
         sid = pending[idx]
         idx += 1
         attempts -= 1
@@ -459,6 +457,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
         if sid not in rs.entries:
             _drop_deleted(g, sid)
             deleted.append(fmt(sid))
+            count -= 1  # Redis: a deleted entry uses up COUNT too
             continue
         if min_idle and now - pe.delivery_time < min_idle:
             continue

@@ -4,7 +4,8 @@ Follows Redis's `t_stream.c` replies and errors: entries reply as `[id, [f, v, .
 XREAD replies `[[key, entries], ...]` (a map in RESP3) or a null array when nothing
 arrived; `BLOCK 0` waits forever and is woken by XADD on any of the keys (the reply
 then holds only the keys with new entries). Trimming (MAXLEN/MINID, `=` and `~`,
-LIMIT) is exact for `=`, and for `~` trims at most LIMIT entries.
+LIMIT) is exact for `=`; `~` trims whole 100-entry nodes, as Redis does with its
+default stream-node-max-entries, at most LIMIT entries (LIMIT 0: no limit).
 Every mutation is journaled through `store` (see store.py) before the reply is sent.
 State touched: the stream store; blocking uses the store's waiters.
 """
@@ -29,6 +30,7 @@ from mqlite.protocols.resp.store import StreamStore, stream_name
 from mqlite.protocols.resp.stream_ids import StreamID, StreamIDError, fmt
 
 MAX_BLOCK_S = 10 * 365 * 24 * 3600.0
+NODE_ENTRIES = 100  # Redis's stream-node-max-entries: the unit of `~` trimming
 
 
 def get_stream(conn: Any, raw_key: bytes, create: bool = False) -> RedisStream | None:
@@ -93,8 +95,13 @@ def trim(conn: Any, rs: RedisStream, spec: TrimSpec) -> int:
         count = rs.count_below(spec.minid)
     else:
         return 0
-    if spec.approx and spec.limit:
-        count = min(count, spec.limit)
+    if spec.approx:
+        # `~`: Redis removes only whole radix-tree nodes (stream-node-max-entries = 100
+        # entries each), at most LIMIT entries (default 100 * 100)
+        limit = spec.limit if spec.limit is not None else 100 * NODE_ENTRIES
+        if limit:
+            count = min(count, limit)
+        count -= count % NODE_ENTRIES
     if count <= 0:
         return 0
     removed = rs.trim_before(count)
@@ -188,7 +195,9 @@ def _range(conn: Any, argv: list[bytes], rev: bool) -> Any:
         if len(argv) != 6 or argv[4].lower() != b"count":
             raise syntax()
         count = to_int(argv[5])
-        if count <= 0:
+        if count < 0:
+            return NULL_ARRAY  # Redis: a negative COUNT is a null reply
+        if count == 0:
             return []
     rs = get_stream(conn, argv[1])
     if rs is None:
