@@ -138,6 +138,31 @@ def test_http_endpoint_failures_go_to_the_error_prefix(fserver: Any, tmp_path: P
         sink.close()
 
 
+def test_http_endpoint_is_retried_until_it_accepts(fserver: Any, tmp_path: Path) -> None:
+    """Retries within RetryOptions.DurationInSeconds: a 503 then a 200 delivers the
+    buffer once, and nothing goes to the error prefix."""
+    calls: list[int] = []
+
+    def flaky(body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        calls.append(1)
+        return (503, b"{}") if len(calls) == 1 else echo_request_id(body, headers)
+
+    sink = Sink(flaky)
+    try:
+        client = firehose_client(fserver)
+        client.create_delivery_stream(DeliveryStreamName="h", HttpEndpointDestinationConfiguration={
+            "EndpointConfiguration": {"Url": sink.url}, "BufferingHints": FAST,
+            "RetryOptions": {"DurationInSeconds": 60}, "S3Configuration": s3_dest()})
+        client.put_record(DeliveryStreamName="h", Record={"Data": b"again"})
+        got = _wait_requests(sink, 2)
+        assert len(got) == 2
+        assert json.loads(got[0][2])["records"] == json.loads(got[1][2])["records"]  # same buffer again
+        assert [base64.b64decode(r["data"]) for r in json.loads(got[1][2])["records"]] == [b"again"]
+        assert objects(tmp_path / "s3", timeout=0.5) == []
+    finally:
+        sink.close()
+
+
 def test_lambda_transformation_rewrites_and_drops_records(mqlite_server_factory: Any, tmp_path: Path) -> None:
     """ProcessingConfiguration Lambda: the Lambda-shaped endpoint gets Firehose's event;
     Ok records are delivered transformed, Dropped ones left out."""

@@ -6,7 +6,8 @@ a shutdown or crash. A KinesisStreamAsSource delivery stream reads the Kinesis s
 partitions directly (from LATEST at creation, as Firehose starts). The delivered
 positions are committed to the catalog (kv `firehose.positions`) only after the
 destination accepted the buffer, so delivery is at-least-once (as Firehose's), and a
-restart resumes from the last committed positions.
+restart resumes from the last committed positions. Delivered records are trimmed from
+the buffer stream (`Stream.delete_records`: whole segments go once fully delivered).
 
 `Deliverer` is one asyncio task per delivery stream: it reads new records into a
 `Buffer`, flushes when a BufferingHints limit is hit (size or interval), runs the
@@ -103,6 +104,8 @@ class Deliverer:
                 if await self._deliver(cfg, kind, conf, records):
                     committed = dict(positions)
                     self.service.commit(self.name, committed)
+                    if cfg.get("type") != "KinesisStreamAsSource":
+                        stream.delete_records(0, committed.get(0, 0))  # delivered: trim
                 else:
                     positions = dict(committed)  # re-read and retry
                     await asyncio.sleep(1.0)
