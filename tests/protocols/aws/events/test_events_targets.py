@@ -206,3 +206,25 @@ def test_missing_sns_topic_goes_to_dlq(events: Any, sqs: Any) -> None:
     put(events)
     (dead,) = receive(sqs, dlq_url)
     assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "RESOURCE_NOT_FOUND"
+
+
+def test_full_queue_is_retried_then_dead_lettered(mqlite_server_factory: Any, client_factory: Any) -> None:
+    """A retryable failure (the target queue refuses: full) is retried per RetryPolicy,
+    then dead-lettered with EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS."""
+    server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
+                                   extra={"events_retry_base_seconds": "0.01"})
+    ev = client_factory(service="events", server=server)
+    sq = client_factory(service="sqs", server=server)
+    server.call(lambda: server.core.create_queue("tiny", max_length=1, overflow="reject-publish"))
+    dlq_url, dlq_arn = queue(sq, "dlq")
+    ev.put_rule(Name="r", EventPattern='{"source": ["ec2"]}')
+    ev.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:tiny",
+                                       "RetryPolicy": {"MaximumRetryAttempts": 3},
+                                       "DeadLetterConfig": {"Arn": dlq_arn}}])
+    put(ev)  # fills the queue
+    second = put(ev)  # refused: retried 3 times, then the DLQ
+    msgs = sq.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=10, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(msgs[0]["Body"])["id"] == second
+    attrs = {k: v["StringValue"] for k, v in msgs[0]["MessageAttributes"].items()}
+    assert (attrs["RETRY_ATTEMPTS"], attrs["EXHAUSTED_RETRY_CONDITION"]) == ("3", "MaximumRetryAttempts")
+    assert attrs["ERROR_CODE"] == "SDK_CLIENT_ERROR"

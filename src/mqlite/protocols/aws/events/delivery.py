@@ -19,7 +19,9 @@ MaximumRetryAttempts (default 185) or MaximumEventAgeInSeconds (default 86400) i
 exhausted; then the event goes to the target's DeadLetterConfig queue with the message
 attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION
 (when retries ran out) and RETRY_ATTEMPTS. A failing target never blocks another target
-or rule: each delivery's error is contained, and retries run as tasks.
+or rule: each delivery's error is contained, and retries run as tasks (at most
+MAX_PENDING at once: beyond that a failure is dead-lettered at once, so a dead target
+cannot grow memory without bound).
 Concurrency: the server's event loop; queue and stream deliveries are awaited inline
 (so PutEvents returns once matched events are in their queues), HTTP ones are tasks.
 """
@@ -51,6 +53,7 @@ log = logging.getLogger("mqlite.aws.events.delivery")
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86_400
+MAX_PENDING = 10_000  # retrying deliveries; beyond it a failure goes to the DLQ at once
 
 
 class TargetError(Exception):
@@ -144,7 +147,7 @@ class Dispatcher:
             await self._attempt(rule, target, event, payload, visited)
             self.delivered += 1
         except TargetError as exc:
-            if exc.retryable and self._max_retries(target) > 0:
+            if exc.retryable and self._max_retries(target) > 0 and len(self._tasks) < MAX_PENDING:
                 self._spawn(self._retry(rule, target, event, body, payload, exc))
             else:
                 await self._dead_letter(rule, target, body, exc.code, exc.message, 0,
