@@ -5,7 +5,10 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mqlite.errors import ProtocolError
 from mqlite.protocols.kafka import codec
 from mqlite.protocols.kafka.schema import Versions, load, strip_comments
 
@@ -164,3 +167,30 @@ def test_frame_reader_keeps_a_partial_frame_after_whole_ones() -> None:
     assert reader.feed(data) == [b"x"]
     assert reader.buffered == 5
     assert reader.feed(b"zz") == [b"yzz"]
+
+
+SAMPLE_REQUESTS = [
+    codec.encode_request(0, 7, 1, {"TransactionalId": None, "Acks": 1, "TimeoutMs": 1000, "TopicData": [
+        {"Name": "t", "PartitionData": [{"Index": 0, "Records": b"x" * 70}]}]}),
+    codec.encode_request(1, 11, 2, {"MaxWaitMs": 500, "MinBytes": 1, "MaxBytes": 1024, "Topics": [
+        {"Topic": "t", "Partitions": [{"Partition": 0, "FetchOffset": 5, "PartitionMaxBytes": 100}]}]}),
+    codec.encode_request(3, 9, 3, {"Topics": [{"Name": "abc"}], "AllowAutoTopicCreation": True}),
+    codec.encode_request(11, 7, 4, {"GroupId": "g", "SessionTimeoutMs": 10000, "MemberId": "", "ProtocolType": "consumer",
+                                    "Protocols": [{"Name": "range", "Metadata": b"m"}]}),
+]
+
+
+@given(st.sampled_from(SAMPLE_REQUESTS), st.data())
+@settings(max_examples=300, deadline=None)
+def test_garbled_requests_fail_only_with_protocol_errors(frame: bytes, data: st.DataObject) -> None:
+    """Whatever bytes arrive, decoding either succeeds or raises a ProtocolError (the
+    server then closes the connection, as Kafka does), never another exception."""
+    payload = bytearray(frame[4:])
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(payload) - 1))
+        payload[i] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(payload)))
+    try:
+        codec.decode_request(bytes(payload[:cut]))
+    except ProtocolError:
+        pass

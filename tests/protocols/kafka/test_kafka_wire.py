@@ -383,3 +383,24 @@ def test_alter_configs_replaces_the_topic_config_and_describe_shows_it(kafka: An
                             "ValidateOnly": False})
     assert bad["Responses"][0]["ErrorCode"] == ErrorCode.INVALID_CONFIG
     c.close()
+
+
+def test_partition_counts_are_validated(kafka: Any) -> None:
+    """CreateTopics with 0 (or absurdly many) partitions and CreatePartitions that does
+    not grow the topic are INVALID_PARTITIONS; replication factor 3 on one broker is
+    INVALID_REPLICATION_FACTOR."""
+    c = _client(kafka)
+
+    def create(name: str, parts: int, rf: int = 1) -> int:
+        resp = c.request(19, 3, {"Topics": [{"Name": name, "NumPartitions": parts, "ReplicationFactor": rf,
+                                             "Assignments": [], "Configs": []}], "timeoutMs": 1000, "validateOnly": False})
+        return int(resp["Topics"][0]["ErrorCode"])
+
+    assert create("zero", 0) == ErrorCode.INVALID_PARTITIONS
+    assert create("huge", 1_000_000_000) == ErrorCode.INVALID_PARTITIONS
+    assert create("rf", 1, rf=3) == ErrorCode.INVALID_REPLICATION_FACTOR
+    assert create("grow", 2) == 0
+    shrink = c.request(37, 1, {"Topics": [{"Name": "grow", "Count": 1, "Assignments": None}], "TimeoutMs": 1000,
+                               "ValidateOnly": False})
+    assert shrink["Results"][0]["ErrorCode"] == ErrorCode.INVALID_PARTITIONS
+    c.close()

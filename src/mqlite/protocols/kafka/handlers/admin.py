@@ -13,7 +13,8 @@ Rules (Kafka protocol guide, `AdminManager`, topic configs reference):
 - AlterConfigs replaces a topic's whole dynamic config; IncrementalAlterConfigs applies
   SET (0) and DELETE (1) per key (APPEND/SUBTRACT apply to list configs only:
   INVALID_CONFIG);
-- CreatePartitions only grows a topic (INVALID_PARTITIONS otherwise).
+- CreatePartitions only grows a topic (INVALID_PARTITIONS otherwise); a topic has at
+  most 10,000 partitions (INVALID_PARTITIONS), a guard Kafka does not have.
 Concurrency: the server's event loop; nothing here awaits.
 """
 
@@ -27,6 +28,9 @@ from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers.topics import find_topic
 
 TOPIC = 2
+#: A guard against a garbled or hostile request creating millions of logs (each
+#: partition is a directory of segment files); Kafka itself documents no hard limit.
+MAX_PARTITIONS = 10_000
 BROKER = 4
 SOURCE_DYNAMIC_TOPIC = 1
 SOURCE_DEFAULT = 5
@@ -90,8 +94,9 @@ async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
             res.update(ErrorCode=ErrorCode.INVALID_REPLICATION_FACTOR,
                        ErrorMessage="Replication factor must be 1: there is one broker")
             continue
-        if parts < 1:
-            res.update(ErrorCode=ErrorCode.INVALID_PARTITIONS, ErrorMessage="Number of partitions must be larger than 0")
+        if not 1 <= parts <= MAX_PARTITIONS:
+            res.update(ErrorCode=ErrorCode.INVALID_PARTITIONS,
+                       ErrorMessage=f"Number of partitions must be between 1 and {MAX_PARTITIONS}")
             continue
         try:
             config = parse_configs([(c["Name"], c["Value"]) for c in t["Configs"]])
@@ -141,6 +146,9 @@ async def create_partitions(fe: Any, session: Any, req: Request) -> dict[str, An
         out.append(res)
         if stream is None:
             res.update(ErrorCode=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        elif count > MAX_PARTITIONS:
+            res.update(ErrorCode=ErrorCode.INVALID_PARTITIONS,
+                       ErrorMessage=f"Number of partitions must be at most {MAX_PARTITIONS}")
         elif count <= stream.partition_count:
             res.update(ErrorCode=ErrorCode.INVALID_PARTITIONS,
                        ErrorMessage=f"Topic currently has {stream.partition_count} partitions, which is higher "
