@@ -125,6 +125,8 @@ def test_corrupt_batch_gets_corrupt_message_and_nothing_is_stored(kafka: Any) ->
     batch[-1] ^= 0xFF
     assert _produce(c, "crc", bytes(batch))["ErrorCode"] == ErrorCode.CORRUPT_MESSAGE
     assert _produce(c, "crc", b"\x00" * 10)["ErrorCode"] == ErrorCode.CORRUPT_MESSAGE
+    two = encode_batch([(b"k", b"a")]) + encode_batch([(b"k", b"b")])
+    assert _produce(c, "crc", two)["ErrorCode"] == ErrorCode.INVALID_RECORD  # v3+: exactly one batch
     good = _produce(c, "crc", encode_batch([(b"k", b"value")]))
     assert (good["ErrorCode"], good["BaseOffset"]) == (0, 0)
     c.close()

@@ -4,8 +4,9 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
 - acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS); acks=0 gets no response at all;
   with one broker, acks=1 and acks=-1 both answer once the append is done (durable per
   the broker's fsync policy);
-- v3+ carries exactly one RecordBatch v2 per partition; anything else, a truncated
-  batch or a CRC mismatch is CORRUPT_MESSAGE (storage validates, never re-encodes);
+- v3+ carries exactly one RecordBatch v2 per partition (more is INVALID_RECORD); a
+  truncated or malformed batch or a CRC mismatch is CORRUPT_MESSAGE (storage
+  validates, never re-encodes);
 - a batch over the topic's `max.message.bytes` is MESSAGE_TOO_LARGE (the log's
   `max_batch_bytes`, which core sets from the topic config, refuses it);
 - a topic that does not exist (Produce never auto-creates) or a partition out of range
@@ -48,8 +49,11 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
         header = parse_header(records)
     except InvalidBatch as exc:
         return _result(index, ErrorCode.CORRUPT_MESSAGE, message=exc.message)
-    if header.size != len(records):
-        return _result(index, ErrorCode.CORRUPT_MESSAGE, message="expected exactly one record batch")
+    if header.size < len(records):
+        return _result(index, ErrorCode.INVALID_RECORD,
+                       message="Produce requests with version 3 are only allowed to contain exactly one record batch")
+    if header.size > len(records):
+        return _result(index, ErrorCode.CORRUPT_MESSAGE, message="record batch truncated")
     partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
