@@ -94,15 +94,6 @@ class AmqpConnection(Connection):
         self.acks: dict[Any, list[str]] = {}  # queue -> receipts acked during one on_data
 
     # -- transport hooks --------------------------------------------------------------
-    def connection_made(self, transport: Any) -> None:
-        # TEMPORARY: transport.py asserts isinstance(transport, asyncio.Transport), which
-        # uvloop's TCPTransport is not; same steps without the assert until it is fixed.
-        self.transport = transport
-        self.peername = transport.get_extra_info("peername")
-        self.sockname = transport.get_extra_info("sockname")
-        self.registry.add(self)
-        self.on_connect()
-
     def on_connect(self) -> None:
         self.last_rx = self.loop.time()
         self.broker.connections.add(self)
