@@ -138,6 +138,9 @@ def test_put_rule_validation_errors(events: Any) -> None:
     with pytest.raises(ClientError) as info:
         events.put_rule(Name="r", EventPattern="{not json")
     assert err(info)[0] == "InvalidEventPatternException"
+    with pytest.raises(ClientError) as info:  # the model's 4096-character limit
+        events.put_rule(Name="r", EventPattern=json.dumps({"source": ["x" * 4100]}))
+    assert err(info)[0] == "ValidationException"
 
 
 def test_put_rule_replaces_but_keeps_targets(events: Any) -> None:
@@ -205,6 +208,10 @@ def test_test_event_pattern_answers_and_validates(events: Any) -> None:
     assert err(info)[0] == "InvalidEventPatternException"
     with pytest.raises(ClientError) as info:
         events.test_event_pattern(EventPattern='{"source": ["a"]}', Event=json.dumps({"source": "a"}))
+    assert err(info) == ("ValidationException", "Parameter Event is not valid.")
+    no_resources = {k: v for k, v in EVENT.items() if k != "resources"}  # resources is mandatory
+    with pytest.raises(ClientError) as info:
+        events.test_event_pattern(EventPattern='{"source": ["a"]}', Event=json.dumps(no_resources))
     assert err(info) == ("ValidationException", "Parameter Event is not valid.")
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.core.matchers.event_pattern import compile_event_pattern
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
@@ -26,6 +25,7 @@ from mqlite.protocols.aws.events.common import (
     resource_arn,
 )
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
+from mqlite.protocols.aws.events.rules import check_pattern
 from mqlite.protocols.aws.frontend import AwsContext
 
 ARCHIVE_NAME = re.compile(r"^[\.\-_A-Za-z0-9]{1,48}$")
@@ -91,7 +91,7 @@ class ArchiveActions:
             raise not_found(f"Event bus {bus_name_of(source)} does not exist.")
         pattern = p.get("EventPattern")
         if pattern:
-            compile_event_pattern(pattern)
+            check_pattern(pattern)
         retention = p.get("RetentionDays") or 0
         if retention < 0:
             raise validation("Parameter RetentionDays is not valid.")
@@ -143,7 +143,7 @@ class ArchiveActions:
         archive = dict(require_archive(self.state, ctx, p["ArchiveName"]))
         if "EventPattern" in p:
             if p["EventPattern"]:
-                compile_event_pattern(p["EventPattern"])
+                check_pattern(p["EventPattern"])
             archive["pattern"] = p["EventPattern"] or None
         if "Description" in p:
             archive["description"] = p["Description"]

@@ -10,7 +10,9 @@ rule is ResourceNotFoundException "Rule <r> does not exist on EventBus <bus>."; 
 refuses while targets exist ("Rule can't be deleted since it has targets.") unless Force;
 at most 300 rules per bus (LimitExceededException). Disabled rules match nothing and do
 not fire. TestEventPattern validates the pattern the same way and needs an event with the
-envelope fields (ValidationException "Parameter Event is not valid." otherwise).
+envelope fields id, account, source, time, region, resources, detail-type
+(ValidationException "Parameter Event is not valid." otherwise). Patterns are at most
+4096 characters (the model's limit; ValidationException).
 Concurrency: the server's event loop only.
 """
 
@@ -40,7 +42,18 @@ from mqlite.protocols.aws.frontend import AwsContext
 
 MAX_RULES_PER_BUS = 300
 STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
+EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+MAX_PATTERN = 4096  # the model's EventPattern length limit
+
+
+def check_pattern(pattern: str) -> None:
+    """Length as the model limits it, then EventBridge's pattern validation."""
+    if len(pattern) > MAX_PATTERN:
+        raise validation(
+            f"1 validation error detected: Value '{pattern}' at 'eventPattern' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_PATTERN}"
+        )
+    compile_event_pattern(pattern)  # InvalidEventPatternException with AWS's reason
 
 
 def check_rule_name(name: str) -> None:
@@ -94,7 +107,7 @@ class RuleActions:
             except ScheduleError:
                 raise validation("Parameter ScheduleExpression is not valid.") from None
         if pattern:
-            compile_event_pattern(pattern)  # InvalidEventPatternException with AWS's reason
+            check_pattern(pattern)
         state_value = p.get("State") or "ENABLED"
         if state_value not in STATES:
             raise validation(
@@ -184,7 +197,7 @@ class RuleActions:
 
     async def test_event_pattern(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """TestEventPattern: does the event match the pattern (validated as in PutRule)?"""
-        compile_event_pattern(p["EventPattern"])
+        check_pattern(p["EventPattern"])
         try:
             event = orjson.loads(p["Event"])
         except orjson.JSONDecodeError:

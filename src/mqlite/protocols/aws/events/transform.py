@@ -161,6 +161,9 @@ def validate_target_input(target: Mapping[str, Any]) -> str | None:
             return f"InputPath {target['InputPath']} is not a valid JSON path."
     transformer = target.get("InputTransformer")
     if transformer is not None:
+        if len(transformer.get("InputTemplate") or "") > 8192:
+            return ("1 validation error detected: Value at 'inputTemplate' failed to satisfy constraint: "
+                    "Member must have length less than or equal to 8192")
         paths = transformer.get("InputPathsMap") or {}
         if len(paths) > 100:
             return "InputPathsMap can have at most 100 entries."
