@@ -167,3 +167,16 @@ def test_any_chunking_of_mixed_requests_parses_the_same(cmds: list[tuple[str, li
         got += p.feed(data[a:b])
     assert p.error is None
     assert got == expected
+
+
+def test_a_pipeline_that_never_pauses_at_a_command_boundary_keeps_buffering_bounded() -> None:
+    """Mass insertion (redis-cli --pipe): chunks split commands; only the pending partial
+    command stays buffered."""
+    cmd = _encode_cmd([b"XADD", b"s", b"*", b"field", b"v" * 50])
+    data = cmd * 2000
+    p = RequestParser()
+    got = 0
+    for i in range(0, len(data), 4093):  # a prime: every chunk ends mid-command
+        got += len(p.feed(data[i : i + 4093]))
+        assert p.buffered < len(cmd)
+    assert got == 2000 and p.error is None

@@ -150,8 +150,17 @@ class RequestParser:
             self._hi = None
             self._consumed = 0
             return out
+        if consumed:
+            # keep only the bytes of the pending partial command, so a long pipeline
+            # that never pauses at a command boundary does not grow the tail
+            joined = self._tail[0] if len(self._tail) == 1 else b"".join(self._tail)
+            rest = joined[consumed:]
+            self._tail = [rest]
+            self._tail_len = len(rest)
+            consumed = 0
+            self._checked = 0
         self._consumed = consumed
-        self._tail_cmds += len(out)
+        self._tail_cmds = 0
         # A partial command is pending: check its headers against the limits when the
         # data ends in a header or the pending bytes grew large (rare; O(tail)).
         if self._tail_len > max(self._checked * 2, 1 << 20) or _HEADER_AT_END.search(data) is not None:
