@@ -310,7 +310,8 @@ def peek_header(frame: bytes) -> tuple[int, int, int]:
     """(api_key, api_version, correlation_id) of a frame; `KafkaDecodeError` if short."""
     if len(frame) < 8:
         raise KafkaDecodeError("frame shorter than a request header")
-    return S_HEADER.unpack_from(frame, 0)  # type: ignore[return-value]
+    api_key, version, correlation_id = S_HEADER.unpack_from(frame, 0)
+    return api_key, version, correlation_id
 
 
 def decode_request(frame: bytes, supported: dict[int, Versions] | None = None) -> Request:

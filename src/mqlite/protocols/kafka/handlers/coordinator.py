@@ -103,7 +103,7 @@ class Coordinator:
 
     # -- state helpers ----------------------------------------------------------------------
     def _x(self, group: Any) -> dict[str, Any]:
-        x = group.extra
+        x: dict[str, Any] = group.extra
         if "joins" not in x:
             x.update(joins={}, syncs={}, pending={}, instances={}, deadline=None, initial_until=None)
         self.active[group.name] = group

@@ -15,12 +15,14 @@ from mqlite.protocols.kafka.codec import Request
 
 async def join_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """JoinGroup: join (or rejoin) a group; answered when the rebalance completes."""
-    return await fe.coordinator.join(session, req)
+    result: dict[str, Any] = await fe.coordinator.join(session, req)
+    return result
 
 
 async def sync_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """SyncGroup: the leader hands out assignments; every member receives its own."""
-    return await fe.coordinator.sync(session, req)
+    result: dict[str, Any] = await fe.coordinator.sync(session, req)
+    return result
 
 
 async def heartbeat(fe: Any, session: Any, req: Request) -> dict[str, Any]:
