@@ -250,3 +250,22 @@ def test_kinesis_target_routes_partition_key_to_its_shard(events: Any, client_fa
                 found[rec["PartitionKey"]] = shard["ShardId"]
                 assert json.loads(rec["Data"])["detail"]["customer"] == rec["PartitionKey"]
     assert found == expected
+
+
+def test_unmodified_code_runs_with_only_aws_endpoint_url(aws_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #11: EventBridge code needs nothing but AWS_ENDPOINT_URL (the SDK's setting)."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_server.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    session = boto3.Session()
+    events, sqs = session.client("events"), session.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="big-orders", EventPattern=json.dumps(
+        {"source": ["shop"], "detail": {"total": [{"numeric": [">=", 100]}]}}))
+    events.put_targets(Rule="big-orders", Targets=[{"Id": "q", "Arn": arn}])
+    events.put_events(Entries=[entry({"total": 150}, source="shop"), entry({"total": 5}, source="shop")])
+    assert [e["detail"]["total"] for e in bodies(sqs, url)] == [150]
