@@ -214,3 +214,27 @@ def test_admin_creates_describes_and_deletes_topics(bootstrap: str) -> None:
     admin.delete_topics(["adm"])
     assert "adm" not in admin.list_topics()
     admin.close()
+
+
+def test_consumer_group_continues_across_a_server_restart(kafka: Any, bootstrap: str) -> None:
+    """A restart in the middle: a live group consumer reconnects, rejoins and resumes
+    from its committed offsets; produced data survives (issue #7, tests)."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap)
+    for i in range(30):
+        producer.send("midway", value=b"before-%d" % i, partition=0)
+    producer.flush()
+    consumer = KafkaConsumer("midway", bootstrap_servers=bootstrap, group_id="midway-g",
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             heartbeat_interval_ms=200, reconnect_backoff_max_ms=200)
+    first = _consume(consumer, 30)
+    assert [r.value for r in first] == [b"before-%d" % i for i in range(30)]
+    consumer.commit()
+    kafka.restart()
+    for i in range(30):
+        producer.send("midway", value=b"after-%d" % i, partition=0)
+    producer.flush()
+    producer.close()
+    second = _consume(consumer, 30, limit=60)
+    consumer.close()
+    assert [r.value for r in second] == [b"after-%d" % i for i in range(30)]
+    assert [r.offset for r in second] == list(range(30, 60))
