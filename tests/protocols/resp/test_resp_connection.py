@@ -197,3 +197,22 @@ def test_acl_style_users_authenticate_with_username(mqlite_server_factory: Any) 
         redis.Redis(port=srv.redis_port, **NO_RETRY).ping()
     c = redis.Redis(port=srv.redis_port, username="app", password="pw1", protocol=3)
     assert c.acl_whoami() == b"app"
+
+
+def test_watch_aborts_exec_when_the_key_changed(resp_server: Any) -> None:
+    """WATCH (optimistic locking): EXEC returns nil if a watched key was modified."""
+    a = redis.Redis(port=resp_server.redis_port)
+    b = redis.Redis(port=resp_server.redis_port)
+    a.xadd("w", {"v": 1})
+    with a.pipeline() as pipe:
+        pipe.watch("w")
+        b.xadd("w", {"v": 2})  # another client changes the key
+        pipe.multi()
+        pipe.xadd("w", {"v": 3})
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    with a.pipeline() as pipe:
+        pipe.watch("w")
+        pipe.multi()
+        pipe.xlen("w")
+        assert pipe.execute() == [2]

@@ -90,6 +90,7 @@ class RedisStream:
         self.max_deleted_id: StreamID = MIN_ID
         self.groups: dict[bytes, Group] = {}
         self.waiters: list[asyncio.Future[None]] = []
+        self.version = 0  # bumped by every change (WATCH)
         self.log_end = 0  # next log offset not yet reflected here (see store._sync)
         self.max_value = 1 << 62  # largest encoded entry the stream's log accepts
         # sparse (id, log offset) of entry records, increasing: where the log may be cut

@@ -140,6 +140,7 @@ class RespConnection(Connection):
         self.reading_paused = False
         self.multi: list[list[bytes]] | None = None  # MULTI queue
         self.multi_dirty = False
+        self.watched: dict[str, tuple[int, int]] = {}  # WATCH: key -> (stream id, version)
         self.no_block = False  # inside EXEC: blocking reads answer at once
 
     # -- lifecycle --------------------------------------------------------------------

@@ -239,6 +239,7 @@ class StreamStore:
                 added = True
         rs.log_end = max(rs.log_end, offset)
         if added:
+            rs.version += 1
             self.notify(rs.name)
         return True
 
@@ -354,6 +355,7 @@ class StreamStore:
 
     def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
+        rs.version += 1
         q = self._queues.get(rs.name)
         if q:
             q.append((None, value, ((ID_HEADER, sid_text),), ts))
@@ -361,6 +363,7 @@ class StreamStore:
             self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
+        rs.version += 1
         self._enqueue(rs.name, ts, ((OP_HEADER, op),), value)
 
     def journal_setid(self, rs: RedisStream, ts: int) -> None:
@@ -388,6 +391,7 @@ class StreamStore:
 
     # -- group state ------------------------------------------------------------------
     def groups_changed(self, rs: RedisStream) -> None:
+        rs.version += 1
         self._dirty.add(rs.name)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()

@@ -271,6 +271,7 @@ def reset(conn: Any, argv: list[bytes]) -> Any:
     """RESET: leave pub/sub, RESP2, default user, no name."""
     conn.state.pubsub.drop(conn)
     conn.multi = None
+    conn.watched = {}
     conn.resp3 = False
     conn.name = b""
     conn.db = 0

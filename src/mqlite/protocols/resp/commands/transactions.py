@@ -4,9 +4,10 @@ MULTI queues every later command (replying `+QUEUED`) until EXEC runs them in or
 with no other client's command in between (one event loop, and EXEC does not yield
 between commands that do not need to), replying an array of their replies; a command
 that failed to queue (unknown, wrong arity) makes EXEC answer `-EXECABORT`. Blocking
-reads inside a transaction do not block (Redis's rule). WATCH is accepted and
-keys are not tracked (optimistic locking is not implemented: EXEC always runs).
-State touched: the calling connection (`conn.multi`, `conn.multi_dirty`).
+reads inside a transaction do not block (Redis's rule). WATCH records each key's
+stream object and change counter; EXEC answers a null array (nothing run) when any
+watched key changed, was created or was deleted since (optimistic locking).
+State touched: the calling connection (`conn.multi`, `conn.multi_dirty`, `conn.watched`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Error
 from mqlite.protocols.resp.commands import command
 from mqlite.protocols.resp.errors import CommandError
+from mqlite.protocols.resp.store import stream_name
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
@@ -37,6 +39,7 @@ def discard(conn: Any, argv: list[bytes]) -> Any:
     if conn.multi is None:
         raise CommandError("ERR DISCARD without MULTI")
     conn.multi = None
+    conn.watched = {}
     return OK
 
 
@@ -46,8 +49,11 @@ def exec_(conn: Any, argv: list[bytes]) -> Any:
     if conn.multi is None:
         raise CommandError("ERR EXEC without MULTI")
     queued, conn.multi = conn.multi, None
+    watched, conn.watched = conn.watched, {}
     if conn.multi_dirty:
         return Error(EXECABORT)
+    if any(_snapshot(conn, name) != seen for name, seen in watched.items()):
+        return NULL_ARRAY  # a watched key changed: the transaction is not run
     results: list[Any] = []
     conn.no_block = True
     try:
@@ -83,18 +89,24 @@ async def _reply(coro: Any) -> Any:
         return Error(exc.text)
 
 
-@command("watch", -2, group="transactions")
+def _snapshot(conn: Any, name: str) -> tuple[int, int]:
+    rs = conn.state.store.get(name)
+    return (0, -1) if rs is None else (id(rs), rs.version)
+
+
+@command("watch", -2, group="transactions", keys=(1, -1, 1))
 def watch(conn: Any, argv: list[bytes]) -> Any:
-    """WATCH key [key ...]: accepted; keys are not tracked."""
+    """WATCH key [key ...]: EXEC runs only if none of the keys changes meanwhile."""
     if conn.multi is not None:
         raise CommandError("ERR WATCH inside MULTI is not allowed")
+    for raw in argv[1:]:
+        name = stream_name(raw)
+        conn.watched.setdefault(name, _snapshot(conn, name))
     return OK
 
 
 @command("unwatch", 1, group="transactions")
 def unwatch(conn: Any, argv: list[bytes]) -> Any:
-    """UNWATCH: accepted."""
+    """UNWATCH: forget the watched keys."""
+    conn.watched = {}
     return OK
-
-
-__all__ = ["NULL_ARRAY"]
