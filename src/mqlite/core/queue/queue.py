@@ -409,8 +409,15 @@ class Queue(QueueState):
             try:
                 await asyncio.wait_for(fut, remaining)
             except TimeoutError:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(fut)
+                pass
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._notify(1)  # woken but leaving: pass the wake-up on
+                raise
+            finally:  # timed out or cancelled: never leave a dead waiter behind
+                if not fut.done() or fut.cancelled():
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(fut)
             self._check_alive()
         if attempt_id is not None and self._fifo and out:
             self._attempts[attempt_id] = (self.clock.now_ms() + 5 * 60 * 1000, out)

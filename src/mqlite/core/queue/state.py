@@ -174,14 +174,21 @@ class QueueState:
         waiters = self._waiters
         if not waiters:
             return
-        if limit is None or limit >= len(waiters):
+        if limit is None:
             self._waiters = []
-        else:
-            self._waiters = waiters[limit:]
-            waiters = waiters[:limit]
-        for fut in waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+            return
+        woken = i = 0
+        n = len(waiters)
+        while i < n and woken < limit:  # finished futures (cancelled polls) do not count
+            fut = waiters[i]
+            i += 1
             if not fut.done():
                 fut.set_result(None)
+                woken += 1
+        del waiters[:i]
 
     def _advance_lwm(self) -> None:
         self._lwm = self._done.advance(self._lwm)
