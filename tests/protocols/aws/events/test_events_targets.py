@@ -13,6 +13,7 @@ target publishes into the topic.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -228,3 +229,25 @@ def test_full_queue_is_retried_then_dead_lettered(mqlite_server_factory: Any, cl
     attrs = {k: v["StringValue"] for k, v in msgs[0]["MessageAttributes"].items()}
     assert (attrs["RETRY_ATTEMPTS"], attrs["EXHAUSTED_RETRY_CONDITION"]) == ("3", "MaximumRetryAttempts")
     assert attrs["ERROR_CODE"] == "SDK_CLIENT_ERROR"
+
+
+def test_firehose_target_reaches_the_delivery_stream_destination(events: Any, client_factory: Any,
+                                                                 aws_server: Any) -> None:
+    """A Firehose delivery stream target: the event is delivered to its S3 destination."""
+    firehose = client_factory(service="firehose")
+    arn = firehose.create_delivery_stream(
+        DeliveryStreamName="audit", ExtendedS3DestinationConfiguration={
+            "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::audit-bucket",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})["DeliveryStreamARN"]
+    events.put_rule(Name="r", EventPattern='{"source": ["ec2"]}')
+    events.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": arn}])
+    event_id = put(events)
+    root = aws_server.data_dir / "s3" / "audit-bucket"
+    found: list[Any] = []
+    for _ in range(400):
+        found = [p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")] if root.exists() else []
+        if found:
+            break
+        time.sleep(0.05)
+    assert len(found) == 1
+    assert json.loads(found[0].read_bytes())["id"] == event_id

@@ -3,16 +3,18 @@
 `Dispatcher.publish(region, bus, event, body, *, replay=None, only_rules=None)` matches
 the event on the bus's router and, per matching binding, archives it (archive bindings;
 never for replayed events) or delivers it to one rule target. Targets by ARN:
-`sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id),
-`sns` topic (published through the SNS front-end's Publish, so subscribers get SNS's
-notification envelopes), `kinesis` stream (`stream/<name>`,
-key from KinesisParameters.PartitionKeyPath, else the event id; the shard is chosen as
-Kinesis does for streams the Kinesis front-end made), `kafka` (the last ARN
-segment names an mqlite stream), `events` event bus (cross-bus: the event is published
-on that bus; each bus once per event), `events` api-destination (HTTP through the
-registry's shared HttpDelivery with the connection's auth and the rate limit), and
-`lambda` functions (POST to `settings.lambda_endpoint`
-`/2015-03-31/functions/<name>/invocations`).
+- `sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id);
+- `sns` topic (through the SNS front-end's Publish: subscribers get SNS envelopes);
+- `kinesis` stream (`stream/<name>`; key from KinesisParameters.PartitionKeyPath, else
+  the event id; the shard chosen as Kinesis does for streams its front-end made);
+- `kafka` (the last ARN segment names an mqlite stream, i.e. a Kafka topic);
+- `firehose` (appended to the delivery stream's buffer stream `__firehose.<name>`, which
+  the Firehose front-end delivers from);
+- `events` event bus (cross-bus: the event is published on that bus, each bus once per
+  event) or api-destination (HTTP through the registry's shared HttpDelivery, with the
+  connection's authorization and the destination's rate limit);
+- `lambda` functions (POST to `settings.lambda_endpoint` +
+  `/2015-03-31/functions/<name>/invocations`, invocation type Event).
 Failure handling (EventBridge's): a missing resource is not retried; other failures are
 retried in the background with exponential backoff until RetryPolicy's
 MaximumRetryAttempts (default 185) or MaximumEventAgeInSeconds (default 86400) is
@@ -259,6 +261,9 @@ class Dispatcher:
     async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
                          event: dict[str, Any], payload: bytes) -> None:
         name = resource.rsplit("/", 1)[-1]
+        if service == "firehose":  # the delivery stream's durable buffer (Firehose front-end)
+            await self.core.get_stream(f"__firehose.{name}").append(payload, partition=0)
+            return
         key: bytes | None = str(event.get("id", "")).encode()
         path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
         if path:
