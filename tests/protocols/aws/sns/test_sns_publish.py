@@ -352,3 +352,43 @@ def test_publish_batch_fans_out_in_entry_order_with_filters_fifo_and_dlq(sns: An
     assert [m["Body"] for m in drain(sqs, all_url, expect=6)] == [f"m{i}" for i in range(6)]
     assert [m["Body"] for m in drain(sqs, odd_url, expect=3)] == ["m1", "m3", "m5"]
     assert [b["Message"] for b in bodies(drain(sqs, dlq_url))] == [f"m{i}" for i in range(6)]
+
+
+def test_target_arn_names_a_topic_or_a_mobile_endpoint(sns: Any, sqs: Any) -> None:
+    """Publish with TargetArn = a topic ARN publishes to it; a platform endpoint ARN has no
+    endpoint behind it (no platform application exists): InvalidParameter."""
+    topic = sns.create_topic(Name="target")["TopicArn"]
+    url, arn = make_queue(sqs, "target-q")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    sns.publish(TargetArn=topic, Message="via target")
+    assert [m["Body"] for m in drain(sqs, url)] == ["via target"]
+    with pytest.raises(ClientError) as exc:
+        sns.publish(TargetArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/0a1b", Message="x")
+    assert err(exc) == ("InvalidParameter",
+                        "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
+    with pytest.raises(ClientError) as exc:
+        sns.publish(TopicArn=topic, TargetArn=topic, Message="x")
+    assert err(exc)[0] == "InvalidParameter"
+
+
+def test_messages_routed_into_a_topic_by_another_front_end_reach_its_queues(
+        sns: Any, sqs: Any, sns_server: Any) -> None:
+    """A topic is a core router: a message another front-end routes into it (here a core
+    publish, as an AMQP exchange-to-exchange binding would) reaches SQS subscribers as it
+    is, and the filter policies still apply."""
+    from mqlite.core.message import Attribute, Envelope
+
+    topic = sns.create_topic(Name="shared")["TopicArn"]
+    url, arn = make_queue(sqs, "shared-q")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                  Attributes={"FilterPolicy": json.dumps({"k": ["v"]})})
+
+    async def publish() -> None:
+        router = sns_server.core.get_router("shared")
+        await router.publish(Envelope(body=b"from core", attributes={"k": Attribute("String", "v")}))
+        await router.publish(Envelope(body=b"filtered", attributes={"k": Attribute("String", "w")}))
+
+    sns_server.call(publish)
+    (m,) = drain(sqs, url)
+    assert m["Body"] == "from core"
+    assert m["MessageAttributes"]["k"] == {"DataType": "String", "StringValue": "v"}

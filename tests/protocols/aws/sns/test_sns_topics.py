@@ -149,9 +149,17 @@ def test_sms_and_platform_actions_answer_as_for_an_unconfigured_account(sns: Any
     with pytest.raises(ClientError) as exc:
         sns.get_platform_application_attributes(PlatformApplicationArn=app_arn)
     assert code_of(exc)[0] == "NotFound"
-    with pytest.raises(ClientError) as exc:
-        sns.create_platform_endpoint(PlatformApplicationArn=app_arn, Token="t")
-    assert code_of(exc)[0] == "NotFound"
+    for call in (
+        lambda: sns.create_platform_endpoint(PlatformApplicationArn=app_arn, Token="t"),
+        lambda: sns.set_platform_application_attributes(PlatformApplicationArn=app_arn, Attributes={"a": "b"}),
+        lambda: sns.list_endpoints_by_platform_application(PlatformApplicationArn=app_arn),
+        lambda: sns.set_endpoint_attributes(EndpointArn=app_arn.replace(":app/", ":endpoint/") + "/x",
+                                            Attributes={"Enabled": "false"}),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert code_of(exc)[0] == "NotFound"
+    sns.delete_platform_application(PlatformApplicationArn=app_arn)
     with pytest.raises(ClientError) as exc:
         sns.get_endpoint_attributes(EndpointArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/x")
     assert code_of(exc)[0] == "NotFound"
