@@ -181,8 +181,16 @@ def _array(pair: tuple[Decoder, Encoder], compact: bool) -> tuple[Decoder, Encod
     return dec, enc
 
 
+_FORMAT = {"int8": "b", "int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q",
+           "float64": "d", "bool": "?", "uuid": "16s"}
+
+
 def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool) -> tuple[Decoder, Encoder]:
-    regular: list[tuple[str, Decoder, Encoder, Any]] = []
+    """Generate (with `exec`) one decoder and one encoder function for a struct at a
+    version: runs of fixed-width fields become one `struct.unpack_from`/`pack` call,
+    other fields call their compiled decoder/encoder; tagged fields go through
+    helpers (rare). Semantics as described in the module docstring."""
+    regular: list[tuple[str, str | None, Decoder, Encoder, Any]] = []
     tagged: dict[int, tuple[str, Decoder, Encoder, Any]] = {}
     absent: list[tuple[str, Any]] = []
     for f in fields:
@@ -197,58 +205,86 @@ def _compile_struct(fields: tuple[FieldSpec, ...], version: int, flexible: bool)
             absent.append((f.name, default))
         else:
             nullable = version in f.nullable
-            regular.append((f.name, dec, enc, None if nullable else default))
+            fmt = None if f.is_array else _FORMAT.get(f.type)
+            regular.append((f.name, fmt, dec, enc, None if nullable else default))
     tag_order = sorted(tagged.items())
-    fixed_absent = {name: d for name, d in absent if not isinstance(d, (list, dict))}
-    mutable_absent = [(name, d) for name, d in absent if isinstance(d, (list, dict))]
-    readers = [(name, fdec) for name, fdec, _e, _d in regular]
-    writers = [(name, fenc, fallback) for name, _d, fenc, fallback in regular]
 
-    def struct_dec(buf: bytes, pos: int) -> tuple[Any, int]:
-        obj: dict[str, Any] = dict(fixed_absent) if fixed_absent else {}
-        for name, default in mutable_absent:
-            obj[name] = default.copy()
-        for name, fdec in readers:
-            obj[name], pos = fdec(buf, pos)
-        if flexible:
-            if pos < len(buf) and buf[pos] == 0:  # the common case: no tagged fields
-                return obj, pos + 1
-            count, pos = read_uvarint(buf, pos)
-            for _ in range(count):
-                tag, pos = read_uvarint(buf, pos)
-                size, pos = read_uvarint(buf, pos)
-                end = pos + size
-                if end > len(buf):
-                    raise KafkaDecodeError("truncated tagged field")
-                known = tagged.get(tag)
-                if known is not None:
-                    obj[known[0]], _p = known[1](buf[:end], pos)
-                pos = end
-        return obj, pos
+    def read_tags(buf: bytes, pos: int, obj: dict[str, Any]) -> int:
+        count, pos = read_uvarint(buf, pos)
+        for _ in range(count):
+            tag, pos = read_uvarint(buf, pos)
+            size, pos = read_uvarint(buf, pos)
+            end = pos + size
+            if end > len(buf):
+                raise KafkaDecodeError("truncated tagged field")
+            known = tagged.get(tag)
+            if known is not None:
+                obj[known[0]], _p = known[1](buf[:end], pos)
+            pos = end
+        return pos
 
-    def struct_enc(obj: Any, out: bytearray) -> None:
+    def write_tags(obj: dict[str, Any], out: bytearray) -> None:
         get = obj.get
-        for name, fenc, fallback in writers:
-            v = get(name)
-            fenc(fallback if v is None else v, out)
-        if flexible:
-            if not tag_order:
-                out.append(0)
-                return
-            present = []
-            for tag, (name, _d, fenc, default) in tag_order:
-                v = get(name, default)
-                if v != default:
-                    present.append((tag, fenc, v))
-            write_uvarint(len(present), out)
-            for tag, fenc, v in present:
-                body = bytearray()
-                fenc(v, body)
-                write_uvarint(tag, out)
-                write_uvarint(len(body), out)
-                out += body
+        present = []
+        for tag, (name, _d, fenc, default) in tag_order:
+            v = get(name, default)
+            if v != default:
+                present.append((tag, fenc, v))
+        write_uvarint(len(present), out)
+        for tag, fenc, v in present:
+            body = bytearray()
+            fenc(v, body)
+            write_uvarint(tag, out)
+            write_uvarint(len(body), out)
+            out += body
 
-    return struct_dec, struct_enc
+    ns: dict[str, Any] = {
+        "KafkaDecodeError": KafkaDecodeError, "read_tags": read_tags, "write_tags": write_tags,
+        "FIXED_ABSENT": {n: d for n, d in absent if not isinstance(d, (list, dict))},
+    }
+    dec_lines = ["def struct_dec(buf, pos):"]
+    dec_lines.append("    obj = dict(FIXED_ABSENT)" if ns["FIXED_ABSENT"] else "    obj = {}")
+    enc_lines = ["def struct_enc(obj, out):", "    get = obj.get"]
+    for i, (name, d) in enumerate(n_d for n_d in absent if isinstance(n_d[1], (list, dict))):
+        ns[f"MUT{i}"] = d
+        dec_lines.append(f"    obj[{name!r}] = MUT{i}.copy()")
+    k = 0
+    while k < len(regular):
+        name, fmt, fdec, fenc, fallback = regular[k]
+        if fmt is None:
+            ns[f"D{k}"], ns[f"E{k}"], ns[f"F{k}"] = fdec, fenc, fallback
+            dec_lines.append(f"    obj[{name!r}], pos = D{k}(buf, pos)")
+            enc_lines.append(f"    v = get({name!r})")
+            enc_lines.append(f"    E{k}(F{k} if v is None else v, out)")
+            k += 1
+            continue
+        run = []
+        while k < len(regular) and regular[k][1] is not None:
+            run.append((k, regular[k]))
+            k += 1
+        st = struct.Struct(">" + "".join(r[1] for _, r in run))  # type: ignore[misc]
+        ns[f"S{run[0][0]}"] = st
+        targets = ", ".join(f"obj[{r[0]!r}]" for _, r in run)
+        dec_lines.append(f"    if pos + {st.size} > len(buf):")
+        dec_lines.append("        raise KafkaDecodeError('truncated')")
+        dec_lines.append(f"    {targets}, = S{run[0][0]}.unpack_from(buf, pos)")
+        dec_lines.append(f"    pos += {st.size}")
+        args = []
+        for idx, r in run:
+            ns[f"F{idx}"] = r[4]
+            enc_lines.append(f"    v{idx} = get({r[0]!r})")
+            args.append(f"F{idx} if v{idx} is None else v{idx}")
+        enc_lines.append(f"    out += S{run[0][0]}.pack({', '.join(args)})")
+    if flexible:
+        dec_lines += ["    if pos < len(buf) and buf[pos] == 0:", "        return obj, pos + 1",
+                      "    return obj, read_tags(buf, pos, obj)"]
+        enc_lines.append("    write_tags(obj, out)" if tag_order else "    out.append(0)")
+    else:
+        dec_lines.append("    return obj, pos")
+    if len(enc_lines) == 2:
+        enc_lines.append("    pass")
+    exec("\n".join(dec_lines) + "\n\n" + "\n".join(enc_lines), ns)  # noqa: S102 - generated from the schemas
+    return ns["struct_dec"], ns["struct_enc"]
 
 
 @dataclass(frozen=True, slots=True)
