@@ -6,8 +6,9 @@ Rules checked (EventBridge API reference and user guide): at most 5 targets per 
 inserted as text, outside as JSON) shape what the target receives; a target that cannot
 be reached is not retried when the resource does not exist and goes to its
 DeadLetterConfig queue with RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE and
-RETRY_ATTEMPTS attributes, without blocking the rule's other targets; an SNS topic
-target publishes into the topic.
+RETRY_ATTEMPTS attributes, without blocking the rule's other targets; retryable failures
+are retried per RetryPolicy first; an SNS topic target publishes through SNS; a Firehose
+delivery stream target reaches the stream's destination.
 """
 
 from __future__ import annotations
