@@ -134,4 +134,5 @@ class ApiDestinationActions:
         """DeleteApiDestination."""
         d = require_destination(self.state, ctx, p["Name"])
         self.state.api_destinations.delete(f"{ctx.region}/{d['name']}")
+        self.state.set_tags(d["arn"], {})
         return {}

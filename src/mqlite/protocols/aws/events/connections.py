@@ -160,6 +160,7 @@ class ConnectionActions:
         """DeleteConnection: the connection (DELETING in the answer)."""
         c = require_connection(self.state, ctx, p["Name"])
         self.state.connections.delete(f"{ctx.region}/{c['name']}")
+        self.state.set_tags(c["arn"], {})
         out = self._short(c)
         out["ConnectionState"] = "DELETING"
         return out
