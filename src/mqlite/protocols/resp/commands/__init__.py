@@ -95,6 +95,7 @@ from mqlite.protocols.resp.commands import (  # noqa: F401
     pubsub,
     server_info,
     stream_groups,
+    stream_info,
     streams,
     transactions,
 )

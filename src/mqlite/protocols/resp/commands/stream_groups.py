@@ -1,4 +1,4 @@
-"""XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, XINFO: consumer groups.
+"""XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM: consumer groups.
 
 Redis's semantics (`t_stream.c`): a group has a last-delivered-id and entries-read;
 XREADGROUP `>` delivers entries after it and records each in the group's PEL (pending
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK
 from mqlite.protocols.resp.commands import command, text, to_int
 from mqlite.protocols.resp.commands.streams import (
     block_until,
@@ -468,89 +468,3 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
     g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
     _changed(conn, rs)
     return [fmt(nxt), claimed, deleted]
-
-
-# -- XINFO --------------------------------------------------------------------------------
-def _entry_or_nil(rs: RedisStream, sid: StreamID | None) -> Any:
-    return None if sid is None else [fmt(sid), rs.fields(sid)]
-
-
-@command("xinfo", -2, group="stream", keys=(2, 2, 1), flags=("readonly",),
-         subcommands=("stream", "groups", "consumers", "help"))
-def xinfo(conn: Any, argv: list[bytes]) -> Any:
-    """XINFO STREAM key [FULL [COUNT n]] | GROUPS key | CONSUMERS key group | HELP"""
-    sub = argv[1].lower()
-    if sub == b"help":
-        return [b"XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                b"CONSUMERS <key> <groupname>", b"GROUPS <key>", b"STREAM <key> [FULL [COUNT <count>]]", b"HELP"]
-    if sub not in (b"stream", b"groups", b"consumers"):
-        raise unknown_subcommand("xinfo", argv[1])
-    need = {b"stream": 3, b"groups": 3, b"consumers": 4}[sub]
-    if len(argv) < need or (sub != b"stream" and len(argv) != need):
-        raise wrong_arity(f"xinfo|{sub.decode()}")
-    rs = get_stream(conn, argv[2])
-    if rs is None:
-        raise CommandError("ERR no such key")
-    now = now_ms(conn)
-    if sub == b"groups":
-        return [Map([
-            ("name", g.name), ("consumers", len(g.consumers)), ("pending", len(g.pel)),
-            ("last-delivered-id", fmt(g.last_id)),
-            ("entries-read", g.entries_read if g.entries_read >= 0 else None),
-            ("lag", rs.group_lag(g)),
-        ]) for g in rs.groups.values()]
-    if sub == b"consumers":
-        g = rs.groups.get(argv[3])
-        if g is None:
-            raise nogroup_for_key(argv[2], argv[3])
-        return [Map([
-            ("name", c.name), ("pending", len(c.pending)), ("idle", max(0, now - c.seen_time)),
-            ("inactive", max(0, now - c.active_time) if c.active_time >= 0 else -1),
-        ]) for c in g.consumers.values()]
-    # STREAM
-    full = False
-    count = 10
-    if len(argv) > 3:
-        if argv[3].lower() != b"full":
-            raise syntax()
-        full = True
-        if len(argv) == 6 and argv[4].lower() == b"count":
-            count = to_int(argv[5])
-        elif len(argv) != 4:
-            raise syntax()
-    head = [
-        ("length", len(rs)), ("radix-tree-keys", max(1, (len(rs) + 99) // 100) if len(rs) else 0),
-        ("radix-tree-nodes", max(1, (len(rs) + 99) // 100) + 1 if len(rs) else 1),
-        ("last-generated-id", fmt(rs.last_id)), ("max-deleted-entry-id", fmt(rs.max_deleted_id)),
-        ("entries-added", rs.entries_added), ("recorded-first-entry-id", fmt(rs.first_id)),
-    ]
-    if not full:
-        return Map(head + [
-            ("groups", len(rs.groups)),
-            ("first-entry", _entry_or_nil(rs, rs.ids[0] if rs.ids else None)),
-            ("last-entry", _entry_or_nil(rs, rs.ids[-1] if rs.ids else None)),
-        ])
-    sids = rs.ids if count <= 0 else rs.ids[:count]
-    groups = []
-    for g in rs.groups.values():
-        pel_sorted = sorted(g.pel)
-        if count > 0:
-            pel_sorted = pel_sorted[:count]
-        consumers = []
-        for c in g.consumers.values():
-            cp = sorted(c.pending)
-            if count > 0:
-                cp = cp[:count]
-            consumers.append(Map([
-                ("name", c.name), ("seen-time", c.seen_time), ("active-time", c.active_time),
-                ("pel-count", len(c.pending)),
-                ("pending", [[fmt(s), g.pel[s].delivery_time, g.pel[s].delivery_count] for s in cp]),
-            ]))
-        groups.append(Map([
-            ("name", g.name), ("last-delivered-id", fmt(g.last_id)),
-            ("entries-read", g.entries_read if g.entries_read >= 0 else None), ("lag", rs.group_lag(g)),
-            ("pel-count", len(g.pel)),
-            ("pending", [[fmt(s), g.pel[s].consumer, g.pel[s].delivery_time, g.pel[s].delivery_count] for s in pel_sorted]),
-            ("consumers", consumers),
-        ]))
-    return Map(head + [("entries", entries_reply(rs, sids)), ("groups", groups)])
