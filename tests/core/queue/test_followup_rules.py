@@ -57,3 +57,82 @@ def test_finished_waiters_do_not_count_toward_the_wake_limit() -> None:
         assert live.done() and [m.body for m in live.result()] == [b"x"]
 
     with_core(main)
+
+
+def test_sqs_purge_deletes_in_flight_messages_too_and_counts_them() -> None:
+    """SQS PurgeQueue: "deletes all messages in a queue", in-flight ones included."""
+
+    async def main(core, clock):
+        q = core.create_queue("q")
+        await q.send_batch([Envelope(b"%d" % i) for i in range(5)])
+        [m] = await q.receive()
+        ack = q.purge()
+        await ack
+        assert ack.count == 5
+        assert q.counts().total == 0
+        await q.delete(m.receipt)  # a no-op now
+
+    with_core(main)
+
+
+def test_amqp_purge_keeps_unacked_messages_and_counts_only_the_ready_ones() -> None:
+    """RabbitMQ queue.purge "removes all messages that are not awaiting
+    acknowledgment": unacked deliveries stay, and a requeued one comes back."""
+
+    async def main(core, clock):
+        q = core.queues.create("aq", name_rule="amqp")
+        await q.send_batch([Envelope(b"%d" % i) for i in range(6)])
+        got = await q.receive(2, visibility_timeout=float("inf"), owner="ch")
+        ack = q.purge(include_in_flight=False)
+        await ack
+        assert ack.count == 4
+        c = q.counts()
+        assert (c.visible, c.in_flight) == (0, 2)
+        await q.delete(got[0].receipt)
+        q.release(got[1].receipt)  # nack requeue: back in the queue
+        assert [m.body for m in await q.receive(10)] == [b"1"]
+        await q.send(b"new")
+        assert [m.body for m in await q.receive(10)] == [b"new"]
+
+    with_core(main)
+
+
+def test_amqp_purge_keeping_unacked_survives_restart(tmp_path: Path) -> None:
+    """The purge is durable; the unacked messages it kept are redelivered after a
+    restart (their channel is gone), the purged ones never come back."""
+
+    async def main() -> None:
+        clock = ManualClock()
+        async with open_core(tmp_path, clock) as core:
+            q = core.queues.create("aq", name_rule="amqp")
+            await q.send_batch([Envelope(b"%d" % i) for i in range(6)])
+            await q.receive(1)  # leases "0"
+            [keep] = await q.receive(1, visibility_timeout=float("inf"), owner="ch")  # "1"
+            await q.receive(1)  # "2", leased (visibility timeout)
+            assert q.purge(include_in_flight=False).count == 3
+        async with open_core(tmp_path, clock) as core:
+            q = core.get_queue("aq")
+            c = q.counts()
+            assert c.visible + c.in_flight == 3
+            clock.advance(31)
+            assert sorted(m.body for m in await q.receive(10)) == [b"0", b"1", b"2"]
+            assert keep.body == b"1"
+
+    run(main())
+
+
+def test_message_ttl_and_per_message_ttl_above_32_bits_are_accepted() -> None:
+    """RabbitMQ takes any non-negative x-message-ttl / expiration (Celery's delay queues
+    declare up to 2^27 s in ms); messages still expire when that time has passed."""
+
+    async def main(core, clock):
+        big = 2**27 * 1000
+        q = core.queues.create("celery_delay_27", name_rule="amqp", message_ttl_ms=big,
+                               retention=1209600)
+        assert q.config.message_ttl_ms == big
+        await q.send(b"x", ttl_ms=2**33)
+        assert q.counts().visible == 1
+        [m] = await q.receive()
+        assert m.body == b"x"
+
+    with_core(main)

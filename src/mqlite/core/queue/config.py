@@ -13,7 +13,7 @@ Ranges follow the SQS `SetQueueAttributes` reference and RabbitMQ's queue argume
 | dedup_scope | 'queue' / 'messageGroup' | SQS DeduplicationScope |
 | fifo_throughput_limit | 'perQueue' / 'perMessageGroupId' | SQS FifoThroughputLimit |
 | max_priority | 0-255 (0 = no priorities) | RabbitMQ x-max-priority |
-| message_ttl_ms | 0-4294967295 | RabbitMQ x-message-ttl |
+| message_ttl_ms | 0-(2^63-1) | RabbitMQ x-message-ttl (any non-negative integer) |
 | max_length, max_length_bytes | >= 0 | RabbitMQ x-max-length(-bytes) |
 | overflow | 'drop-head' / 'reject-publish' / 'reject-publish-dlx' | RabbitMQ x-overflow |
 | expires_ms | 1-4294967295 | RabbitMQ x-expires |
@@ -44,7 +44,7 @@ RULES: dict[str, str] = {
     "dedup_scope": "dedup_scope: 'queue' or 'messageGroup'",
     "fifo_throughput_limit": "fifo_throughput_limit: 'perQueue' or 'perMessageGroupId'",
     "max_priority": "max_priority: 0-255",
-    "message_ttl_ms": "message_ttl_ms: 0-4294967295 milliseconds",
+    "message_ttl_ms": "message_ttl_ms: 0-9223372036854775807 milliseconds",
     "max_length": "max_length: >= 0",
     "max_length_bytes": "max_length_bytes: >= 0",
     "overflow": "overflow: 'drop-head', 'reject-publish' or 'reject-publish-dlx'",
@@ -54,6 +54,7 @@ RULES: dict[str, str] = {
 }
 
 U32 = 4294967295
+TTL_MAX = 2**63 - 1  # RabbitMQ takes any non-negative TTL (Celery declares 2^27 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ class QueueConfig:
         _choice(self, "dedup_scope", ("queue", "messageGroup"))
         _choice(self, "fifo_throughput_limit", ("perQueue", "perMessageGroupId"))
         _integer(self, "max_priority", 0, 255)
-        _integer(self, "message_ttl_ms", 0, U32, optional=True)
+        _integer(self, "message_ttl_ms", 0, TTL_MAX, optional=True)
         _integer(self, "max_length", 0, None, optional=True)
         _integer(self, "max_length_bytes", 0, None, optional=True)
         _choice(self, "overflow", ("drop-head", "reject-publish", "reject-publish-dlx"))
@@ -256,4 +257,4 @@ VISIBILITY_RULE = RULES["visibility_timeout"]
 WAIT_RULE = RULES["receive_wait"]
 MAX_MESSAGES_RULE = "max_messages: 1-10 for SQS; the core accepts 1-10000"
 PRIORITY_RULE = "priority: 0-255"
-TTL_RULE = "ttl_ms: 0-4294967295 milliseconds"
+TTL_RULE = "ttl_ms: 0-9223372036854775807 milliseconds"

@@ -8,6 +8,8 @@ is one JSON array (orjson) describing one operation on many messages:
                                              (until_ms -1 = until released, AMQP)
     ["v", [[offset, until_ms], ...]]         visibility changed (0 = released to ready)
     ["p", end_offset]                        purge: every offset below end is done
+    ["P", [end_offset, [kept, ...]]]         purge but the leased offsets `kept`: every
+                                             other offset below end is done (AMQP)
     ["b", [entry, ...]]                      several entries written together
     ["t", end_offset]                        the message log ends at end_offset (a crash
                                              cut its unsynced tail): forget everything
@@ -80,6 +82,22 @@ class JournalState:
         elif op == "p":
             end = int(arg)
             self.lwm = max(self.lwm, end)
+            self._trim()
+        elif op == "P":
+            end, kept = int(arg[0]), [int(o) for o in arg[1]]
+            keep = set(kept)
+            runs = []
+            for i, off in enumerate(kept):
+                nxt = kept[i + 1] if i + 1 < len(kept) else end
+                if off + 1 < nxt:
+                    runs.append((off + 1, nxt))
+            if kept:
+                self.lwm = max(self.lwm, min(kept[0], end))
+                self.done = OffsetSet(runs)
+            else:
+                self.lwm = max(self.lwm, end)
+            self.counts = {o: v for o, v in self.counts.items() if o in keep}
+            self.leases = {o: v for o, v in self.leases.items() if o in keep}
             self._trim()
         elif op == "t":
             end = int(arg)

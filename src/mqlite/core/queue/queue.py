@@ -35,7 +35,7 @@ Public API (the contract front-ends code against):
     release(receipt)                  requeue at the original position (AMQP requeue)
     release_owner(owner) -> int       requeue all of a closed channel's leases
     await reject(receipt)             AMQP reject/nack requeue=false: dead-letter
-    purge() -> Ack; last_purge_ms; counts() -> QueueCounts(visible, in_flight, delayed)
+    purge(include_in_flight=True) -> Ack (.count); last_purge_ms; counts() -> QueueCounts(visible, in_flight, delayed)
     tick(); await expire_heads()      (the registry ticks every queue)
 
 AMQP consumers (push with a prefetch window) are a loop in the front-end:
@@ -69,6 +69,7 @@ from mqlite.core.queue import config as cfgmod
 from mqlite.core.queue import deadletter
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.leases import INF, parse_receipt
+from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.records import Stored, attribute_bytes, encode, message_id
 from mqlite.core.queue.results import (
     _NOOP,
@@ -313,7 +314,7 @@ class Queue(QueueState):
         ttl = env.ttl_ms
         expire_at = 0
         if ttl is not None:
-            if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= cfgmod.U32:
+            if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= cfgmod.TTL_MAX:
                 raise InvalidValue("ttl_ms", f"ttl_ms out of range: {ttl!r}", rule=cfgmod.TTL_RULE)
             expire_at = now + ttl if ttl else now  # 0 = expire unless delivered at once
         meta = env.meta or {}
@@ -628,17 +629,27 @@ class Queue(QueueState):
         self._moving.add(off)
         await self._dispose(lease.stored, "rejected")
 
-    def purge(self) -> Ack:
-        """Delete every message, in flight or not (SQS PurgeQueue, AMQP queue.purge)."""
+    def purge(self, include_in_flight: bool = True) -> Ack:
+        """Delete every message that is not leased, and the leased ones too when
+        `include_in_flight` (SQS PurgeQueue "deletes all messages in a queue", in flight
+        included). AMQP queue.purge passes False: RabbitMQ "removes all messages that
+        are not awaiting acknowledgment"; unacked ones stay and may be requeued. The
+        Ack's `count` is how many messages were removed."""
         self._check_alive()
+        self._advance(self.clock.now_ms())
         end = self._log.end_offset
-        self._lwm = end
+        live = end - self._lwm - len(self._done)
+        moving = sum(1 for o in self._moving if o >= self._lwm and o not in self._done)
+        kept = [] if include_in_flight else sorted(self._leases)
+        runs: list[tuple[int, int]] = []
+        for i, off in enumerate(kept):
+            nxt = kept[i + 1] if i + 1 < len(kept) else end
+            if off + 1 < nxt:
+                runs.append((off + 1, nxt))
+        self._lwm = kept[0] if kept else end
         self._cursor = end
-        self._done.clear()
-        self._counts.clear()
-        self._leases.clear()
-        self._lease_heap.clear()
-        self._owners.clear()
+        self._done = OffsetSet(runs)
+        self._counts = {o: self._counts[o] for o in kept if o in self._counts}
         self._delayed.clear()
         self._delay_heap.clear()
         self._ready.clear()
@@ -646,11 +657,19 @@ class Queue(QueueState):
         self._groups.clear()
         self._buf.clear()
         self._peek = None
-        self._live_bytes = self._inflight_bytes = 0
+        if include_in_flight:
+            self._leases.clear()
+            self._lease_heap.clear()
+            self._owners.clear()
+            self._inflight_bytes = 0
+        elif self._fifo:
+            for lease in self._leases.values():
+                self._groups.leased(lease.stored)
+        self._live_bytes = self._inflight_bytes
         self.last_purge_ms = self.clock.now_ms()
-        fut = self._journal_write(["p", end])
+        fut = self._journal_write(["p", end] if not kept else ["P", [end, kept]])
         self._trim()
-        return Ack(fut)
+        return Ack(fut, None, max(0, live - len(kept) - moving))
 
     # ================================================================== dead letters
     async def _dispose(self, st: Stored, reason: str) -> bool:

@@ -36,15 +36,18 @@ class QueueCounts:
 class Ack:
     """Returned by delete/purge: the change is applied already; awaiting the Ack writes
     it to the journal (if still pending) and waits until it is durable (fsync policy
-    'always'). Not awaiting it is fine: it is written within a second (tick)."""
+    'always'). Not awaiting it is fine: it is written within a second (tick).
+    `count`: how many messages the operation removed (purge)."""
 
-    __slots__ = ("_flush", "_fut")
+    __slots__ = ("_flush", "_fut", "count")
 
     def __init__(
-        self, fut: Future[Any] | None, flush: Callable[[], Future[Any] | None] | None = None
+        self, fut: Future[Any] | None, flush: Callable[[], Future[Any] | None] | None = None,
+        count: int = 0,
     ) -> None:
         self._fut = fut
         self._flush = flush
+        self.count = count
 
     def __await__(self) -> Generator[Any, None, None]:
         fut = self._fut

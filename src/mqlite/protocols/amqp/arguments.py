@@ -38,7 +38,6 @@ _INT_ARGS = {
     "x-max-priority": 0,
 }
 QUEUE_TYPES = ("classic", "quorum", "stream")
-CORE_TTL_MAX = 4294967295
 OVERFLOWS = ("drop-head", "reject-publish", "reject-publish-dlx")
 
 
@@ -89,9 +88,7 @@ def queue_config_attributes(args: dict[str, Any], vhost: str) -> dict[str, Any]:
         "max_message_bytes": 128 * 1024 * 1024,
     }
     if "x-message-ttl" in args:
-        # core caps TTLs at 2^32-1 ms (~49.7 days); RabbitMQ takes larger ones (Celery's
-        # delay level 27 is 2^27 s): clamp, keeping the declared value for equivalence.
-        attrs["message_ttl_ms"] = min(args["x-message-ttl"], CORE_TTL_MAX)
+        attrs["message_ttl_ms"] = args["x-message-ttl"]  # any size (Celery: up to 2^27 s)
     if "x-max-length" in args:
         attrs["max_length"] = args["x-max-length"]
     if "x-max-length-bytes" in args:

@@ -309,10 +309,10 @@ class AmqpBroker:
             self._catalog.kv_delete(NS_QUEUES, kv_key(rec.vhost, rec.name))
 
     def purge_queue(self, conn: Any, vhost: str, name: str) -> int:
+        """RabbitMQ: purge removes the messages not awaiting acknowledgement; returns
+        how many (Queue.PurgeOk message_count)."""
         rec = self.queue(vhost, name, conn)
-        ready = _ready(rec.queue.counts())
-        rec.queue.purge()
-        return ready
+        return int(rec.queue.purge(include_in_flight=False).count)
 
     # -- consumers and lifecycles -----------------------------------------------------
     def consumer_added(self, rec: QueueRecord, consumer: Any) -> None:

