@@ -17,8 +17,9 @@ durability of everything in `model.RedisStream`:
   Replaying the log in order rebuilds the in-memory index exactly.
 - Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
   name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
-  Writes are coalesced: a change marks the stream dirty and one flush per 50 ms (and on
-  close) writes it, like Redis's `appendfsync everysec` trade-off for the PEL.
+  Writes are coalesced: a change marks the stream dirty and one flush per 50 ms (longer
+  for huge PELs: at most ~10% of the loop) and on close writes it, like Redis's
+  `appendfsync everysec` trade-off for the PEL.
 
 Appends are queued per stream and written by one writer task in ID order, in batches;
 XADD replies before the write reaches the page cache, as Redis replies before its AOF
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import Any
 
 from mqlite.core.errors import StreamNotFound
@@ -53,6 +55,8 @@ ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
+MIN_FLUSH_INTERVAL = 0.05  # seconds between group-state writes (see flush_groups)
+MAX_FLUSH_INTERVAL = 5.0
 RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
 
@@ -128,6 +132,7 @@ class StreamStore:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: set[str] = set()
+        self._flush_interval = MIN_FLUSH_INTERVAL
 
     # -- blocking readers ---------------------------------------------------------------
     def waiter(self, names: list[str]) -> asyncio.Future[None]:
@@ -395,12 +400,16 @@ class StreamStore:
         self._dirty.add(rs.name)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(0.05, self.flush_groups)
+            self._flush_handle = loop.call_later(self._flush_interval, self.flush_groups)
 
     def flush_groups(self) -> None:
+        """Write the group state of every dirty stream. The next flush waits at least
+        10x as long as this one took (50 ms .. 5 s), so a huge PEL costs at most ~10%
+        of the loop; the window of group changes a crash can lose grows with it."""
         self._flush_handle = None
         dirty, self._dirty = self._dirty, set()
         catalog = self.core.catalog
+        started = time.perf_counter()
         for name in dirty:
             rs = self.streams.get(name)
             if rs is None:
@@ -409,6 +418,8 @@ class StreamStore:
                 catalog.kv_delete(GROUPS_NS, name)
             else:
                 catalog.kv_put(GROUPS_NS, name, [_dump_group(g) for g in rs.groups.values()])
+        took = time.perf_counter() - started
+        self._flush_interval = min(MAX_FLUSH_INTERVAL, max(MIN_FLUSH_INTERVAL, 10 * took))
 
     def _load_groups(self, rs: RedisStream) -> None:
         data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
