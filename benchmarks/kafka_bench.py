@@ -10,7 +10,7 @@ interval of 1000 ms) on a temporary data directory, then measures with real clie
             queued.min.messages 1,000,000)
   kafka-py  kafka-python's producer (acks=1, batch_size 1 MiB, linger_ms 5)
   latency   confluent-kafka acks=1, linger.ms 0, a fixed rate of R messages/s for S
-            seconds: p50/p99/max from produce() to the delivery report
+            seconds: p50/p99/max of librdkafka's Message.latency() (produce() to ack)
   server CPU  the server process's CPU seconds during each run (from /proc), to show
             which side of the socket bounds the figure
   ceiling   the storage engine's own append ceiling in this process: FileLog.append_batch
@@ -114,30 +114,28 @@ def produce_kafka_python(bootstrap: str, topic: str, n: int) -> float:
 
 def latency(bootstrap: str, topic: str, rate: int, seconds: float) -> list[float]:
     """Produce at a fixed rate (a tick of 1 ms: rate/1000 messages, then sleep to the
-    next tick); latency is produce() to delivery report, acks=1, linger.ms=0."""
+    next tick), acks=1, linger.ms=0. The latency of a message is librdkafka's own
+    measure, `Message.latency()`: from produce() to the broker's acknowledgement being
+    processed, so the Python callback's scheduling does not count."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0,
                          "enable.idempotence": False})
     lat: list[float] = []
-    clock = time.perf_counter
 
-    def report(sent: float):  # type: ignore[no-untyped-def]
-        def done(err, msg):  # type: ignore[no-untyped-def]
-            if err is None:
-                lat.append(clock() - sent)
-        return done
+    def done(err, msg):  # type: ignore[no-untyped-def]
+        if err is None:
+            lat.append(msg.latency())
 
     for _ in range(200):  # warm the connection
         producer.produce(topic, VALUE)
     producer.flush(10)
+    clock = time.perf_counter
     total = int(rate * seconds)
     per_tick = max(1, rate // 1000)
     start = clock()
     sent = 0
     while sent < total:
-        now = clock()
-        callback = report(now)
         for _ in range(per_tick):
-            producer.produce(topic, VALUE, on_delivery=callback)
+            producer.produce(topic, VALUE, on_delivery=done)
         sent += per_tick
         producer.poll(0)
         delay = start + sent / rate - clock()
