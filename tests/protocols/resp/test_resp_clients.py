@@ -39,12 +39,13 @@ def test_redis_cli_pipe_mode_of_inline_commands(resp_server: Any) -> None:
     assert out.split() == ["1-0", "2-0", "2"]
 
 
-def test_asyncio_client_resp3_pubsub_and_blocking_read(resp_server: Any) -> None:
-    """redis.asyncio with protocol=3: push messages and XREAD BLOCK woken by XADD."""
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_asyncio_client_pubsub_and_blocking_read(resp_server: Any, protocol: int) -> None:
+    """redis.asyncio (RESP2 and RESP3): pattern messages and XREAD BLOCK woken by XADD."""
 
     async def main() -> None:
-        sub = aioredis.Redis(port=resp_server.redis_port, protocol=3)
-        pub = aioredis.Redis(port=resp_server.redis_port, protocol=3)
+        sub = aioredis.Redis(port=resp_server.redis_port, protocol=protocol)
+        pub = aioredis.Redis(port=resp_server.redis_port, protocol=protocol)
         ps = sub.pubsub()
         await ps.psubscribe("ev.*")
         assert (await ps.get_message(timeout=2))["type"] == "psubscribe"
@@ -55,13 +56,14 @@ def test_asyncio_client_resp3_pubsub_and_blocking_read(resp_server: Any) -> None
         assert msg["data"] == b"hi" and msg["pattern"] == b"ev.*"
         await ps.aclose()
 
-        reader = aioredis.Redis(port=resp_server.redis_port, protocol=3)
+        reader = aioredis.Redis(port=resp_server.redis_port, protocol=protocol)
         task = asyncio.create_task(reader.xread({"q": "$"}, block=0))
         while (await pub.info("clients"))["blocked_clients"] < 1:
             await asyncio.sleep(0.01)
         new_id = await pub.xadd("q", {"x": "1"})
         result = await asyncio.wait_for(task, 10)
-        assert result[b"q"][0][0][0] == new_id
+        rows = result[b"q"][0] if isinstance(result, dict) else result[0][1]
+        assert rows[0][0] == new_id
         for c in (sub, pub, reader):
             await c.aclose()
 
