@@ -144,23 +144,13 @@ class RespConnection(Connection):
         self.no_block = False  # inside EXEC: blocking reads answer at once
 
     # -- lifecycle --------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # transport.Connection asserts `isinstance(transport, asyncio.Transport)`, which
-        # uvloop's TCPTransport fails; same steps without the assert (reported to lead).
-        self.transport = transport  # type: ignore[assignment]
-        self.peername = transport.get_extra_info("peername")
-        self.sockname = transport.get_extra_info("sockname")
-        self.registry.add(self)
-        self._last_read = self.loop.time()
-        try:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.on_connect()
-
     def on_connect(self) -> None:
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None:  # replies are small and latency-bound: no Nagle delay
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         self.state.clients[self.id] = self
         self.state.stats["connections"] += 1
 
