@@ -5,8 +5,9 @@ A pytest plugin (enabled in pyproject's `addopts`) with two fixtures:
 - `mqlite_server`: a server on a background thread with its own event loop, all ports
   free (`0`), data in a temporary directory, fsync `never` (tests that need
   durability pass `fsync="always"` to the factory). Yields a `ServerHandle`.
-- `mqlite_server_factory(**settings)`: make more, with `Settings` overrides; all are
-  stopped at teardown.
+- `mqlite_server_factory(clock=None, **settings)`: make more, with `Settings` overrides
+  and optionally an injected clock (`ManualClock` for schedules and expiries without
+  sleeping); all are stopped at teardown.
 
 `spawn_server(data_dir, *flags)` starts `mqlite serve` as a child process and parses
 its "mqlite ready" log line for the ports: for crash (SIGKILL) and CLI tests.
@@ -36,8 +37,9 @@ from mqlite.settings import Settings
 class ServerHandle:
     """A running in-process server; see module docstring."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Any = None) -> None:
         self.settings = settings
+        self.clock = clock  # a mqlite.core.clock.Clock; None = the system clock
         self.loop: asyncio.AbstractEventLoop | None = None
         self.server: Any = None
         self._thread: threading.Thread | None = None
@@ -53,7 +55,7 @@ class ServerHandle:
         def run() -> None:
             asyncio.set_event_loop(loop)
             try:
-                self.server = loop.run_until_complete(start_server(self.settings))
+                self.server = loop.run_until_complete(start_server(self.settings, self.clock))
             except BaseException as exc:  # report to the test thread, then end
                 ready.set_exception(exc)
                 loop.close()
@@ -172,9 +174,9 @@ def mqlite_server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerHandle
     handles: list[ServerHandle] = []
     counter = iter(range(1_000_000))
 
-    def make(**overrides: Any) -> ServerHandle:
+    def make(clock: Any = None, **overrides: Any) -> ServerHandle:
         data_dir = overrides.pop("data_dir", tmp_path / f"data{next(counter)}")
-        handle = ServerHandle(test_settings(data_dir, **overrides))
+        handle = ServerHandle(test_settings(data_dir, **overrides), clock)
         handles.append(handle)
         return handle
 

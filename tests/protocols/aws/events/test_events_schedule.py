@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json
 from typing import Any
 
 import pytest
 
-import mqlite.server
 from mqlite.core.clock import ManualClock
 from mqlite.protocols.aws.events.common import find_state
 from mqlite.protocols.aws.events.schedule import (
@@ -98,18 +96,14 @@ async def _scheduler_fires() -> None:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
-    """Servers made after this fixture run on a ManualClock (start_server's clock seam)."""
-    manual = ManualClock(START_MS)
-    monkeypatch.setattr(mqlite.server, "start_server",
-                        functools.partial(mqlite.server.start_server, clock=manual))
-    return manual
+def clock() -> ManualClock:
+    return ManualClock(START_MS)
 
 
 def test_scheduled_rule_delivers_scheduled_event_on_time(clock: ManualClock, mqlite_server_factory: Any,
                                                          client_factory: Any) -> None:
     """A rate rule with an SQS target, end to end through boto3 and a ManualClock."""
-    server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None)
+    server = mqlite_server_factory(clock=clock, kafka_port=None, amqp_port=None, redis_port=None)
     events = client_factory(service="events", server=server)
     sqs = client_factory(service="sqs", server=server)
     url = sqs.create_queue(QueueName="ticks")["QueueUrl"]
