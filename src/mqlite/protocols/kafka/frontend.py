@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import (
     KafkaDecodeError,
     Request,
@@ -124,7 +125,11 @@ class KafkaFrontEnd:
             log.info("kafka %s: %s before SASL authentication; closing", session.peer_host, req.api_name)
             return False
         _versions, handler = self.handlers[req.api_key]
-        result = await handler(self, session, req)
+        try:
+            result = await handler(self, session, req)
+        except MqliteError as exc:  # a refusal no handler mapped: close, as Kafka does on errors it cannot encode
+            log.warning("kafka %s: %s v%d refused (%s); closing", session.peer_host, req.api_name, req.api_version, exc)
+            return False
         if result is None:
             return None
         return encode_response_parts(req.api_key, req.api_version, req.correlation_id, result)
