@@ -136,3 +136,48 @@ def test_message_ttl_and_per_message_ttl_above_32_bits_are_accepted() -> None:
         assert m.body == b"x"
 
     with_core(main)
+
+
+def test_tick_expires_a_per_message_ttl_at_the_head_behind_an_unacked_message() -> None:
+    """RabbitMQ expires a message once it reaches the head of its queue, consumers or
+    not: with the oldest message out unacknowledged and no queue TTL, an expired message
+    next in line goes on the next maintenance tick (dead-lettered, reason expired)."""
+
+    async def main(core, clock):
+        q = core.queues.create("ttlq", name_rule="amqp")
+        await q.send(b"first")
+        await q.send(b"short", ttl_ms=1000)
+        await q.send(b"plain")
+        [first] = await q.receive(1, visibility_timeout=float("inf"), owner="ch")
+        assert first.body == b"first"
+        clock.advance(2)
+        core.queues.tick()
+        await _yield()
+        c = q.counts()
+        assert (c.visible, c.in_flight) == (1, 1)
+        assert [m.body for m in await q.receive(10)] == [b"plain"]
+
+    with_core(main)
+
+
+def test_tick_expires_per_message_ttl_after_restart_without_a_receive(tmp_path: Path) -> None:
+    """After a restart no head is loaded; the per-message TTL still expires on tick."""
+
+    async def main() -> None:
+        clock = ManualClock()
+        async with open_core(tmp_path, clock) as core:
+            q = core.queues.create("ttlq", name_rule="amqp")
+            await q.send(b"short", ttl_ms=1000)
+            await q.send(b"long", ttl_ms=60_000)
+        async with open_core(tmp_path, clock) as core:
+            q = core.get_queue("ttlq")
+            clock.advance(2)
+            core.queues.tick()
+            await _yield()
+            assert q.counts().visible == 1
+            clock.advance(60)
+            core.queues.tick()
+            await _yield()
+            assert q.counts().visible == 0
+
+    run(main())

@@ -5,6 +5,7 @@ TTLs expire on idle queues, and queue names may contain '/'."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pika
@@ -40,3 +41,21 @@ def test_message_ttl_above_32_bits_is_accepted_unclamped(channel: Any, mqlite_se
     channel.basic_publish("", "celery_delay_27", b"later",
                           pika.BasicProperties(expiration=str(2**33)))
     assert channel.basic_get("celery_delay_27", auto_ack=True)[2] == b"later"
+
+
+def test_per_message_ttl_expires_on_an_idle_queue_without_any_get(channel: Any) -> None:
+    """RabbitMQ expires a message whose per-message TTL passed once it is at the head,
+    with no consumer and no basic.get: core's maintenance tick dead-letters it."""
+    ch = channel
+    ch.exchange_declare("idle-dlx", "fanout")
+    ch.queue_declare("idle-dead")
+    ch.queue_bind("idle-dead", "idle-dlx")
+    ch.queue_declare("idle-src", arguments={"x-dead-letter-exchange": "idle-dlx"})
+    ch.basic_publish("", "idle-src", b"short-lived", pika.BasicProperties(expiration="10"))
+    deadline = time.monotonic() + 10
+    while ch.queue_declare("idle-dead", passive=True).method.message_count == 0:
+        assert time.monotonic() < deadline, "the expired message was never dead-lettered"
+        time.sleep(0.05)
+    assert ch.queue_declare("idle-src", passive=True).method.message_count == 0
+    _m, props, body = ch.basic_get("idle-dead", auto_ack=True)
+    assert body == b"short-lived" and props.headers["x-death"][0]["reason"] == "expired"

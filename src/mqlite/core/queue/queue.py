@@ -79,7 +79,13 @@ from mqlite.core.queue.results import (
     _send_result,
     _wrap,
 )
-from mqlite.core.queue.state import FIFO_RAM_BYTES, FIFO_RAM_CAP, READ_AHEAD, QueueState
+from mqlite.core.queue.state import (
+    FIFO_RAM_BYTES,
+    FIFO_RAM_CAP,
+    NEVER,
+    READ_AHEAD,
+    QueueState,
+)
 
 __all__ = ["Ack", "Queue", "QueueCounts", "SendResult"]
 
@@ -116,14 +122,49 @@ class Queue(QueueState):
                       exc_info=task.exception())
 
     def _has_dead_letter_work(self, now: int) -> bool:
-        """Is the head (or the oldest live message) past its retention or TTL?"""
+        """Is the head (or the oldest live message) past its retention or TTL? Cheap
+        when nothing is due: the oldest message's age limit is remembered per low-water
+        mark, and the head is looked at for per-message TTLs only once the earliest
+        known expiry has passed (and again after the head changed)."""
         head = self._peek
         if head is not None and self._expiry_reason(head, now) is not None:
             return True
+        if self._ttl_due <= now and self._head_expired(now):
+            return True
         lwm = self._lwm
         if lwm < self._log.end_offset and lwm not in self._leases and not self._moving:
+            seen_lwm, due = self._age_check
+            if seen_lwm == lwm and now < due:
+                return False
             oldest = self._read_one(lwm)
-            return oldest is not None and self._expiry_reason(oldest, now) is not None
+            if oldest is None:
+                return False
+            if self._expiry_reason(oldest, now) is not None:
+                return True
+            ttl = self.config.message_ttl_ms
+            limit = int(self.config.retention * 1000)
+            if ttl is not None:
+                limit = min(limit, ttl)
+            due = oldest.timestamp + limit
+            if oldest.expire_at:
+                due = min(due, oldest.expire_at)
+            self._age_check = (lwm, due)
+        return False
+
+    def _head_expired(self, now: int) -> bool:
+        """Look at the head for a passed per-message TTL; otherwise note when to look
+        again (its own expiry, or when the head changes)."""
+        if self._log.end_offset - self._lwm - len(self._done) <= 0:
+            self._ttl_floor = self._ttl_due = NEVER  # empty: nothing can expire
+            return False
+        head = self._head(now)
+        if head is None:  # all leased or delayed: look again once the head changes
+            self._ttl_due = NEVER
+            return False
+        self._unpop(head)
+        if self._expiry_reason(head, now) is not None:
+            return True
+        self._ttl_due = head.expire_at or NEVER
         return False
 
     async def expire_heads(self) -> int:
@@ -332,6 +373,9 @@ class Queue(QueueState):
     def _admit(self, st: Stored, now: int) -> None:
         """Account for a message just appended at `st.offset`."""
         self._live_bytes += st.size
+        if st.expire_at:
+            self._ttl_floor = min(self._ttl_floor, st.expire_at)
+            self._ttl_due = min(self._ttl_due, st.expire_at)
         if st.dedup_id is not None and self._fifo:
             self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), now, st.id,
                             f"{st.offset:020d}")
@@ -699,4 +743,5 @@ class Queue(QueueState):
             raise InvalidValue("fifo", "a queue cannot change between FIFO and standard",
                                rule="fifo: fixed at creation")
         self.config = config
+        self._age_check = (-1, 0)  # age limits may have changed: look again
         self._notify()

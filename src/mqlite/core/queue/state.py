@@ -40,6 +40,7 @@ READ_AHEAD = 512  # records decoded per log read when scanning
 FIFO_RAM_CAP = 20_000  # FIFO messages scanned ahead into group lists at most
 FIFO_RAM_BYTES = 64 * 1024 * 1024  # ... and their bytes at most
 TRIM_EVERY = 4096
+NEVER = 1 << 63  # "no expiry known" for the per-message TTL bounds
 KEEP_BODY_BELOW = 8192  # leased messages at least this large keep no body in RAM  # delete log segments below lwm when it moved this far
 
 
@@ -94,6 +95,13 @@ class QueueState:
         self._trimmed_at = 0
         self.move_tasks: list[Any] = []
         self._expiring: asyncio.Task[int] | None = None
+        # Per-message TTLs (RabbitMQ expires a message when it reaches the head): a
+        # lower bound of every live message's expire_at (0 = unknown, after a restart),
+        # and when tick() must next look at the head (reset to the bound whenever the
+        # head may have changed: a lease taken or ended).
+        self._ttl_floor = NEVER
+        self._ttl_due = NEVER
+        self._age_check: tuple[int, int] = (-1, 0)  # (lwm, when its age limit passes)
         self._restore()
 
     # ================================================================== restore
@@ -113,6 +121,8 @@ class QueueState:
         self._counts = {o: v for o, v in state.counts.items() if lwm <= o < end and o not in self._done}
         self._cursor = lwm
         self._trimmed_at = lwm
+        if lwm < end:
+            self._ttl_floor = self._ttl_due = 0  # unknown: look at the head once
         for off, (rc, until, first) in sorted(state.leases.items()):
             if off < lwm or off >= end or off in self._done or until == INF or until <= now:
                 continue
@@ -412,6 +422,7 @@ class QueueState:
         if not first:
             first = now
         self._counts[off] = (rc, first)
+        self._ttl_due = self._ttl_floor  # the head moved on: look at the new one
         until = INF if vis_ms == INF else now + vis_ms
         self._leases[off] = Lease(off, rc, until, owner, first, now, st)
         if until != INF:
@@ -446,6 +457,8 @@ class QueueState:
         elif requeue:
             self._ready_set.add(off)
             heapq.heappush(self._ready, (-st.priority, off, st))
+        if requeue:
+            self._ttl_due = self._ttl_floor
 
     # ================================================================== counts
     def counts(self) -> QueueCounts:

@@ -21,7 +21,6 @@ from typing import Any
 from mqlite.core.message import Envelope
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
-from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
 from mqlite.protocols.amqp.entities import (
@@ -352,23 +351,6 @@ class AmqpBroker:
         if not rec.consumers:
             self.drop_queue(rec)
 
-    def expire_heads(self) -> None:
-        """RabbitMQ expires a message whose per-message TTL passed once it is at the head
-        of its queue, consumers or not. Core applies queue TTLs in its tick, and per-message
-        TTLs when the queue is read; this pass covers idle queues (called every second)."""
-        for rec in list(self.queues.values()):
-            queue = rec.queue
-            if rec.consumers or getattr(queue.config, "message_ttl_ms", None) is not None:
-                continue
-            try:
-                if not _ready(queue.counts()):
-                    continue
-            except MqliteError:
-                continue
-            expire = getattr(queue, "expire_heads", None)
-            if expire is not None:
-                eager.start(expire(), _ignore)
-
     def connection_closed(self, conn: Any) -> None:
         self.connections.discard(conn)
         for rec in [r for r in self.queues.values() if r.exclusive_owner is conn]:
@@ -482,11 +464,6 @@ class AmqpBroker:
                 return 0, False
             return await self.bridge.send(target, env)
         return await self.bridge.publish(target.router, env, headers)
-
-
-def _ignore(_: Any, exc: BaseException | None) -> None:
-    if exc is not None and not isinstance(exc, MqliteError):
-        log.warning("expiring queue heads failed: %r", exc)
 
 
 def is_stale_transient(message: Any, boot_ms: int) -> bool:

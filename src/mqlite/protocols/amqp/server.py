@@ -87,5 +87,4 @@ async def _watch(broker: AmqpBroker, data_dir: Any, disk_limit: int, memory_limi
             if reason:
                 log.warning("resource alarm (%s): blocking publishers", reason)
             broker.set_blocked(reason)
-        broker.expire_heads()
         await asyncio.sleep(DISK_CHECK_INTERVAL)
