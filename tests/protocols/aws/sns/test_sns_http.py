@@ -11,9 +11,11 @@ import email.policy
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
 from sns_support import Receiver, client, drain, make_queue
 
 from mqlite.protocols.aws.sns.signing import verify
@@ -171,3 +173,25 @@ def test_lambda_subscription_posts_the_sns_event(sns_server_factory: Any, receiv
     assert record["EventSource"] == "aws:sns" and record["EventSubscriptionArn"] == sub
     assert record["Sns"]["MessageId"] == msg_id and record["Sns"]["Message"] == "event!"
     assert record["Sns"]["Subject"] == "subj" and "SigningCertUrl" in record["Sns"]
+
+
+def test_subscribe_and_unsubscribe_links_work_unsigned_when_keys_are_required(
+        sns_server_factory: Any, receiver: Receiver) -> None:
+    """AWS serves SubscribeURL and UnsubscribeURL to whoever holds them (no signature);
+    with `aws_keys` set the query API demands SigV4, so the links use SNS's own routes."""
+    server = sns_server_factory(aws_keys=(("AKIDEXAMPLE", "secret"),))
+    sns = client(server, "sns")
+    topic = sns.create_topic(Name="keyed")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=receiver.url)
+    first = confirm_via_subscribe_url(receiver)
+    assert "/_mqlite/sns/confirm?" in first["doc"]["SubscribeURL"]
+    (sub,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert sub["SubscriptionArn"].startswith(topic + ":")
+    sns.publish(TopicArn=topic, Message="signed client")
+    note = json.loads(receiver.wait_for(2)[1]["body"])
+    reply = urllib.request.urlopen(note["UnsubscribeURL"]).read()
+    assert b"<UnsubscribeResponse" in reply
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(first["doc"]["SubscribeURL"].replace("Token=", "Token=0"))
+    assert exc.value.code == 400 and b"<Code>InvalidParameter</Code>" in exc.value.read()

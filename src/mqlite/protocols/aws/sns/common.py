@@ -22,6 +22,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from mqlite.core.router import Binding, Router
 from mqlite.protocols.aws.frontend import AwsContext
@@ -111,6 +112,24 @@ class SnsState:
 
     def cert_url(self, base_url: str) -> str:
         return f"{base_url}/_mqlite/sns/{self.signer.cert_name}"
+
+    @property
+    def unsigned_links(self) -> bool:
+        """SubscribeURL/UnsubscribeURL must avoid the query API: it demands SigV4 when
+        `aws_keys` is set (AWS serves these links unauthenticated), so they point at
+        this front-end's own routes (routes.py), when those are mounted."""
+        return bool(self.settings.aws_keys) and self.routes_mounted
+
+    def subscribe_url(self, base_url: str, topic_arn: str, token: str) -> str:
+        arn = quote(topic_arn, safe=":")
+        if self.unsigned_links:
+            return f"{base_url}/_mqlite/sns/confirm?TopicArn={arn}&Token={token}"
+        return f"{base_url}/?Action=ConfirmSubscription&TopicArn={arn}&Token={token}"
+
+    def unsubscribe_url(self, base_url: str, subscription_arn: str) -> str:
+        if self.unsigned_links:
+            return f"{base_url}/_mqlite/sns/unsubscribe?SubscriptionArn={subscription_arn}"
+        return f"{base_url}/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
 
     def next_sequence(self) -> str:
         return f"{next(self._seq):020d}"

@@ -81,7 +81,7 @@ def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protoc
             del cache[next(iter(cache))]
         cache[key] = common
     doc = dict(common[0])
-    doc["UnsubscribeURL"] = f"{meta[M_BASE].decode()}/?Action=Unsubscribe&SubscriptionArn={info['arn']}"
+    doc["UnsubscribeURL"] = state.unsubscribe_url(meta[M_BASE].decode(), info["arn"])
     if common[1] is not None:
         doc["MessageAttributes"] = common[1]
     return doc

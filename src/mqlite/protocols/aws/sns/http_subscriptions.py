@@ -4,7 +4,8 @@
   JSON (Type, MessageId, Token, TopicArn, Message, SubscribeURL, Timestamp,
   SignatureVersion, Signature, SigningCertURL) to the endpoint. The SubscribeURL is the
   query API's `?Action=ConfirmSubscription&TopicArn=...&Token=...` on the URL the
-  subscriber's client dialled, so a GET of it confirms (as with AWS). Unsubscribing a
+  subscriber's client dialled, so a GET of it confirms (as with AWS); with `aws_keys`
+  set it is `/_mqlite/sns/confirm?...` instead (routes.py), which needs no signature. Unsubscribing a
   confirmed HTTP/S subscription POSTs an UnsubscribeConfirmation the same way.
 - `deliver_notification(...)`: POSTs the notification JSON (or, with RawMessageDelivery,
   the message with `x-amz-sns-rawdelivery: true`) with AWS's headers
@@ -25,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
@@ -111,10 +111,6 @@ def validate_delivery_policy(text: str) -> str | None:
     return None
 
 
-def subscribe_url(base_url: str, topic_arn: str, token: str) -> str:
-    return f"{base_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe=':')}&Token={token}"
-
-
 def _signature_version(state: SnsState, router_name: str) -> str:
     router = state.registry.find(router_name)
     attrs = SnsState.topic_info(router).get("attributes", {}) if router is not None else {}
@@ -140,7 +136,7 @@ def send_confirmation(state: SnsState, info: Mapping[str, Any], router_name: str
         "Token": info["token"],
         "TopicArn": topic_arn,
         "Message": message,
-        "SubscribeURL": subscribe_url(base_url, topic_arn, info["token"]),
+        "SubscribeURL": state.subscribe_url(base_url, topic_arn, info["token"]),
         "Timestamp": iso_timestamp(now_ms()),
         "SignatureVersion": version,
     }

@@ -40,7 +40,6 @@ from mqlite.protocols.aws.sns.common import (
 from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found
 from mqlite.protocols.aws.sns.http_subscriptions import (
     send_confirmation,
-    subscribe_url,
     validate_delivery_policy,
 )
 
@@ -211,7 +210,7 @@ class SubscriptionActions:
             return
         from mqlite.protocols.aws.sns.outbox import send_or_keep
 
-        url = subscribe_url(ctx.base_url, info["topic_arn"], info["token"])
+        url = self.state.subscribe_url(ctx.base_url, info["topic_arn"], info["token"])
         send_or_keep(self.state, {
             "Type": "SubscriptionConfirmation", "Protocol": info["protocol"],
             "Endpoint": info["endpoint"], "SubscriptionArn": info["arn"],
