@@ -144,3 +144,21 @@ def test_slow_subscriber_is_cut_off_while_others_keep_receiving(mqlite_server_fa
         raise ConnectionResetError("closed")
     ps.close()
     slow.close()
+
+
+def test_config_set_client_output_buffer_limit_applies_to_pubsub(resp_server: Any) -> None:
+    """CONFIG SET client-output-buffer-limit "pubsub <hard> <soft> <secs>" takes effect."""
+    port = resp_server.redis_port
+    admin = redis.Redis(port=port)
+    assert admin.config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
+    assert "pubsub 256kb 0 0" in admin.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.sendall(b"SUBSCRIBE feed\r\n")
+    slow.recv(100)
+    payload = b"x" * 8192
+    counts = [admin.publish("feed", payload) for _ in range(2500)]
+    assert counts[0] == 1 and counts[-1] == 0
+    with pytest.raises(redis.ResponseError, match="Invalid argument"):
+        admin.config_set("client-output-buffer-limit", "pubsub 1mb")
+    slow.close()

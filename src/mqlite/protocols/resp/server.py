@@ -67,7 +67,9 @@ class ServerState:
             ),
             "proto-max-bulk-len": str(codec.PROTO_MAX_BULK_LEN),
         }
-        self.pubsub_limit = settings.redis_pubsub_buffer_bytes
+        self.pubsub_limit = settings.redis_pubsub_buffer_bytes  # hard limit
+        self.pubsub_soft_limit = 8 * 1024 * 1024  # Redis's default `pubsub 32mb 8mb 60`
+        self.pubsub_soft_seconds = 60.0
         self.stats = {"connections": 0, "rejected": 0}
         self.commands = 0  # total commands processed (INFO stats)
         # AUTH users: `default` has `redis_password`; `redis_users` adds ACL-style ones.
@@ -78,10 +80,16 @@ class ServerState:
         self.auth_required = bool(self.users)
 
     def set_output_limit(self, value: str) -> None:
+        """`CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <seconds> ..."`:
+        the pubsub class applies (hard: cut at once; soft: cut after <seconds> over)."""
         parts = value.split()
-        for i in range(0, len(parts) - 3, 4):
+        if len(parts) % 4:
+            raise ValueError(value)
+        for i in range(0, len(parts), 4):
             if parts[i].lower() == "pubsub":
-                self.pubsub_limit = _memsize(parts[i + 1]) or 0
+                self.pubsub_limit = _memsize(parts[i + 1])
+                self.pubsub_soft_limit = _memsize(parts[i + 2])
+                self.pubsub_soft_seconds = float(int(parts[i + 3]))
         self.config["client-output-buffer-limit"] = value
 
 
@@ -137,6 +145,7 @@ class RespConnection(Connection):
         self.push_buf: list[bytes] = []
         self.push_bytes = 0
         self.push_scheduled = False
+        self.soft_since: float | None = None  # when output first went over the soft limit
         self.reading_paused = False
         self.multi: list[list[bytes]] | None = None  # MULTI queue
         self.multi_dirty = False
@@ -287,10 +296,19 @@ class RespConnection(Connection):
         if self.running:
             self.out.append(data)  # keeps order with the reply being built
             return True
-        limit = self.state.pubsub_limit
+        state = self.state
         self.push_bytes += len(data)
-        if limit and self.write_buffer_size + self.push_bytes > limit:
+        pending = self.write_buffer_size + self.push_bytes
+        if state.pubsub_limit and pending > state.pubsub_limit:
             return False
+        if state.pubsub_soft_limit and pending > state.pubsub_soft_limit:
+            now = self.loop.time()
+            if self.soft_since is None:
+                self.soft_since = now
+            elif now - self.soft_since >= state.pubsub_soft_seconds:
+                return False
+        elif self.soft_since is not None:
+            self.soft_since = None
         self.push_buf.append(data)
         if not self.push_scheduled:
             self.push_scheduled = True
