@@ -392,3 +392,35 @@ def test_messages_routed_into_a_topic_by_another_front_end_reach_its_queues(
     (m,) = drain(sqs, url)
     assert m["Body"] == "from core"
     assert m["MessageAttributes"]["k"] == {"DataType": "String", "StringValue": "v"}
+
+
+def test_firehose_subscription_appends_to_the_delivery_stream(sns: Any, sqs: Any, sns_server: Any) -> None:
+    """SNS -> Firehose: each message becomes a record of the delivery stream (the
+    notification JSON, or the raw message with RawMessageDelivery); a subscription to a
+    delivery stream that does not exist dead-letters to its redrive DLQ."""
+    from sns_support import client
+
+    firehose = client(sns_server, "firehose")
+    firehose.create_delivery_stream(DeliveryStreamName="audit", ExtendedS3DestinationConfiguration={
+        "RoleARN": "arn:aws:iam::000000000000:role/fh", "BucketARN": "arn:aws:s3:::audit-bucket"})
+    stream_arn = firehose.describe_delivery_stream(DeliveryStreamName="audit")[
+        "DeliveryStreamDescription"]["DeliveryStreamARN"]
+    topic = sns.create_topic(Name="to-firehose")["TopicArn"]
+    role = {"SubscriptionRoleArn": "arn:aws:iam::000000000000:role/sns"}
+    sns.subscribe(TopicArn=topic, Protocol="firehose", Endpoint=stream_arn, Attributes=role)
+    sns.subscribe(TopicArn=topic, Protocol="firehose", Endpoint=stream_arn + "-raw",
+                  Attributes={**role, "RawMessageDelivery": "true"})
+    dlq_url, dlq_arn = make_queue(sqs, "fh-dlq")
+    sns.set_subscription_attributes(
+        SubscriptionArn=sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"][1]["SubscriptionArn"],
+        AttributeName="RedrivePolicy", AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}))
+    sns.publish(TopicArn=topic, Message="audit me")
+    assert [m["Body"] for m in drain(sqs, dlq_url, expect=1, wait=5)] == ["audit me"]
+
+    async def records() -> list[bytes]:
+        stream = sns_server.core.streams.find("__firehose.audit")
+        await stream.wait_for_data({0: 0}, 10)  # the append runs as its own task
+        return [r.value for r in stream.read(0, 0, 100)]
+
+    (record,) = sns_server.call(records)
+    assert json.loads(record)["Message"] == "audit me"

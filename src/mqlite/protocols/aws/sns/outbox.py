@@ -1,10 +1,10 @@
-"""Email, SMS, mobile-push and Firehose deliveries: an SMTP relay or the outbox.
+"""Email, SMS and mobile-push deliveries: an SMTP relay or the outbox.
 
 `email` / `email-json` subscriptions are sent through `settings.smtp_relay`
 ("host:port", plain SMTP, no auth) when it is set: `email` gets the message text as
 the body, `email-json` the notification JSON; From `no-reply@sns.amazonaws.com`,
 Subject the message's Subject (else "AWS Notification Message"). Without a relay, and
-for `sms`, `application` and `firehose` always, the delivery is kept in the outbox
+for `sms` and `application` always, the delivery is kept in the outbox
 (newest last, at most OUTBOX_MAX records, in memory: an outbox is for looking at what
 would have been sent), which `GET /_mqlite/sns/outbox[?protocol=...]` lists.
 Confirmation messages of email subscriptions go the same way (they carry the
@@ -46,11 +46,10 @@ def keep(state: SnsState, record: dict[str, Any]) -> None:
 
 
 def deliver(state: SnsState, env: Envelope, info: Mapping[str, Any]) -> None:
-    """Deliver one notification to an email/sms/application/firehose subscription."""
+    """Deliver one notification to an email/sms/application subscription."""
     protocol = info["protocol"]
     subject = env.meta[M_SUBJECT].decode() if M_SUBJECT in env.meta else None
-    if protocol == "email-json" or (protocol == "firehose" and
-                                    info.get("attrs", {}).get("RawMessageDelivery") != "true"):
+    if protocol == "email-json":
         text = orjson.dumps(notification(state, env, info, protocol)).decode()
     else:
         text = message_for(env, protocol)
