@@ -74,3 +74,19 @@ def test_trimmed_log_space_is_reclaimed_and_counters_survive(resp_server: Any) -
     assert r.xrange("capped", count=1)[0][0] == b"11901-0"
     info = r.xinfo_stream("capped")
     assert info["entries-added"] == 12_000 and info["last-generated-id"] == b"12000-0"
+
+
+def test_fsync_always_replies_to_xadd_once_durable(mqlite_server_factory: Any) -> None:
+    """`--fsync always` is Redis's `appendfsync always`: XADD replies after the durable
+    write (pipelined replies still arrive, in order) and the entries survive a restart."""
+    srv = mqlite_server_factory(http_port=None, kafka_port=None, amqp_port=None, fsync="always")
+    r = redis.Redis(port=srv.redis_port)
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, 51):
+        pipe.xadd("d", {"i": str(i)}, id=f"{i}-0")
+    assert pipe.execute()[-1] == b"50-0"
+    r.close()
+    srv.kill()
+    srv.start()
+    r = redis.Redis(port=srv.redis_port)
+    assert r.xlen("d") == 50

@@ -55,6 +55,8 @@ class ServerState:
         self.core = core
         self.clock = core.clock
         self.settings = settings
+        # `--fsync always` = Redis's `appendfsync always`: XADD replies once durable
+        self.durable_replies = str(settings.fsync).lower() == "always"
         self.store = StreamStore(core)
         self.pubsub = PubSubHub(core)
         self.channels = core.channels

@@ -133,6 +133,7 @@ class StreamStore:
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: set[str] = set()
         self._flush_interval = MIN_FLUSH_INTERVAL
+        self._durable_waits: dict[str, asyncio.Future[None]] = {}
 
     # -- blocking readers ---------------------------------------------------------------
     def waiter(self, names: list[str]) -> asyncio.Future[None]:
@@ -289,6 +290,7 @@ class StreamStore:
             self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
 
     async def _write(self, name: str) -> None:
+        done: asyncio.Future[None] | None = None
         try:
             stream = self._core_stream(name)
             while True:
@@ -296,6 +298,7 @@ class StreamStore:
                 if not q:
                     break
                 self._queues[name] = []
+                done = self._durable_waits.pop(name, None)
                 # (key, value, headers, timestamp): storage's RecordIn shape, in batches
                 # under the log's batch-size limit
                 batch: list[Any] = []
@@ -309,11 +312,16 @@ class StreamStore:
                     size += rsize
                 if batch:
                     await self._append(name, stream, batch)
+                if done is not None:
+                    done.set_result(None)  # every record of `q` is durable
+                    done = None
                 if name in self._reclaim and not self._queues.get(name):
                     self._reclaim.discard(name)
                     self._cut(name, stream)
-        except Exception:
+        except Exception as exc:
             log.exception("resp: journaling stream %r failed", name)
+            if done is not None and not done.done():
+                done.set_exception(exc)
         finally:
             self._writers.pop(name, None)
             if self._queues.get(name):
@@ -358,6 +366,14 @@ class StreamStore:
         rs.reclaimed_to = cut
         rs.checkpoints = [cp for cp in rs.checkpoints if cp[1] >= cut]
 
+    def durable(self, name: str) -> asyncio.Future[None]:
+        """A future resolved once every record queued so far for `name` is durable
+        (the log's fsync policy decides when: at once, per interval, or per write)."""
+        fut = self._durable_waits.get(name)
+        if fut is None:
+            fut = self._durable_waits[name] = asyncio.get_running_loop().create_future()
+        return fut
+
     def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
         rs.version += 1
@@ -379,6 +395,9 @@ class StreamStore:
         existed = self.exists(name)
         self.streams.pop(name, None)
         self._queues.pop(name, None)
+        waiting = self._durable_waits.pop(name, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)  # the entries are gone with the key
         writer = self._writers.pop(name, None)
         if writer is not None:
             writer.cancel()

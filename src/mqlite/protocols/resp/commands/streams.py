@@ -175,7 +175,15 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
         trim(conn, rs, spec)
     if name in store.waiting:
         store.notify(name)
+    if state.durable_replies:
+        return _after(store.durable(name), text)
     return text
+
+
+async def _after(fut: asyncio.Future[None], reply: bytes) -> bytes:
+    """`--fsync always` (Redis's `appendfsync always`): reply once the entry is durable."""
+    await asyncio.shield(fut)
+    return reply
 
 
 @command("xlen", 2, group="stream", keys=(1, 1, 1), flags=("readonly", "fast"))
