@@ -52,16 +52,6 @@ class KafkaConnection(Connection):
         self.session: Session | None = None
         self._reading_paused = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # transport.Connection asserts `isinstance(transport, asyncio.Transport)`, which
-        # uvloop's TCPTransport fails; the same steps without the assert.
-        self.transport = transport  # type: ignore[assignment]
-        self.peername = transport.get_extra_info("peername")
-        self.sockname = transport.get_extra_info("sockname")
-        self.registry.add(self)
-        self._last_read = self.loop.time()
-        self.on_connect()
-
     def on_connect(self) -> None:
         self.session = self.frontend.new_session(self.peername, self.sockname)
 
