@@ -10,11 +10,16 @@ fails) is dead-lettered to the binding's `dead_letter` queue (the subscription's
 RedrivePolicy) with the same `mqlite.dlq.*` meta the router adds. A message whose
 matches include a binding that is not an SNS subscription (a binding made by another
 front-end on the topic's router) goes through `Router.publish` unchanged.
+`Coalescer.deliver(router, envelope)` is the single-message Publish path: the Publish
+requests handled in one event-loop iteration for one topic (concurrent clients) are
+delivered together by one `deliver_batch` scheduled with `call_soon`, so N concurrent
+publishes cost one append per queue instead of N; each request awaits its batch.
 Concurrency: the core loop; awaits each queue's append in turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -73,3 +78,45 @@ async def dead_letter(state: SnsState, router: Router, b: Binding, env: Envelope
         await state.core.get_queue(dest.name).send_envelope(replace(env, meta=meta))
     except Exception as exc:  # noqa: BLE001 - a missing DLQ loses the message, as on AWS
         log.warning("sns: dead-letter queue %s refused a message: %s", dest.name, exc)
+
+
+class Coalescer:
+    """Batches the single publishes of one loop iteration per topic (see module docstring)."""
+
+    def __init__(self, state: SnsState) -> None:
+        self.state = state
+        self._pending: dict[str, tuple[Router, list[Envelope], asyncio.Future[None]]] = {}
+        self.batches = 0  # statistics: batches delivered, messages in them
+        self.messages = 0
+
+    async def deliver(self, router: Router, env: Envelope) -> None:
+        entry = self._pending.get(router.name)
+        if entry is None or entry[0] is not router:
+            loop = asyncio.get_running_loop()
+            entry = (router, [], loop.create_future())
+            self._pending[router.name] = entry
+            loop.call_soon(self._flush, router.name, entry)
+        entry[1].append(env)
+        # shielded: a client that goes away must not cancel its neighbours' delivery
+        await asyncio.shield(entry[2])
+
+    def _flush(self, name: str, entry: tuple[Router, list[Envelope], asyncio.Future[None]]) -> None:
+        if self._pending.get(name) is entry:
+            del self._pending[name]
+        router, envs, done = entry
+        self.batches += 1
+        self.messages += len(envs)
+        task = asyncio.get_running_loop().create_task(deliver_batch(self.state, router, envs))
+
+        def finished(t: asyncio.Task[None]) -> None:
+            if done.done():
+                return
+            exc = None if t.cancelled() else t.exception()
+            if t.cancelled():
+                done.cancel()
+            elif exc is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        task.add_done_callback(finished)

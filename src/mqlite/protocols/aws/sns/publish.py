@@ -14,8 +14,10 @@ PublishBatch: 1-10 entries with distinct Ids (alphanumeric, - and _, at most 80)
 whole batch at most 256 KiB; each entry succeeds or fails on its own; the accepted
 entries are delivered together (fanout.py: one append per subscribed queue).
 A published message becomes one core `Envelope` (body = the message or the json
-`default`; attributes as core `Attribute`s; SNS facts in meta, see envelope.py) and one
-`Router.publish`; each subscription's binding formats its own delivery.
+`default`; attributes as core `Attribute`s; SNS facts in meta, see envelope.py), routed
+by the topic's router (`Router.match`) and delivered per subscription by fanout.py
+(Publish requests of one loop iteration, and a PublishBatch, share one append per
+queue); each subscription's binding formats its own delivery (the `sns` transform).
 Publishing to a phone number keeps the SMS in the outbox; a TargetArn that is not a
 topic names a mobile endpoint, which an account without platform applications lacks.
 """
@@ -51,7 +53,7 @@ from mqlite.protocols.aws.sns.envelope import (
     M_TS,
 )
 from mqlite.protocols.aws.sns.errors import invalid_parameter, invalid_value, not_found
-from mqlite.protocols.aws.sns.fanout import deliver_batch
+from mqlite.protocols.aws.sns.fanout import Coalescer, deliver_batch
 from mqlite.protocols.aws.wire import AwsError
 
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
@@ -123,6 +125,7 @@ class PublishActions:
 
     def __init__(self, state: SnsState) -> None:
         self.state = state
+        self.coalescer = Coalescer(state)
 
     def _target(self, params: dict[str, Any]) -> Router | None:
         topic, target, phone = params.get("TopicArn"), params.get("TargetArn"), params.get("PhoneNumber")
@@ -245,7 +248,7 @@ class PublishActions:
         env, duplicate = self._prepare(ctx, router, params)
         if duplicate is not None:
             return duplicate
-        await router.publish(env)
+        await self.coalescer.deliver(router, env)
         return _reply(env)
 
     async def publish_batch(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
