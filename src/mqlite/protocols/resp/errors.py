@@ -10,7 +10,7 @@ Pure functions; no state.
 from __future__ import annotations
 
 from mqlite.core import errors as core_errors
-from mqlite.errors import MqliteError, ProtocolError
+from mqlite.errors import MqliteError, ProtocolError, StorageError
 
 
 class CommandError(ProtocolError):
@@ -90,12 +90,14 @@ def subscribed_context(name: str) -> CommandError:
     )
 
 
-# The table: core error class -> Redis error text (first match by MRO order).
-_TABLE: list[tuple[type[MqliteError], str]] = [
-    (core_errors.StreamNotFound, NO_SUCH_KEY),
-    (core_errors.InvalidName, "ERR invalid key name"),
-    (core_errors.InvalidValue, SYNTAX),
-    (core_errors.LimitExceeded, "ERR limit exceeded"),
+# The table: error class -> Redis error text; first match wins (subclasses first).
+# `True` appends the error's own message (`ERR limit exceeded: ...`).
+_TABLE: list[tuple[type[MqliteError], str, bool]] = [
+    (core_errors.StreamNotFound, NO_SUCH_KEY, False),
+    (core_errors.InvalidName, "ERR invalid key name", True),
+    (core_errors.InvalidValue, "ERR invalid value", True),
+    (core_errors.LimitExceeded, "ERR limit exceeded", True),
+    (StorageError, "ERR storage error", True),
 ]
 
 
@@ -105,9 +107,9 @@ def to_reply(exc: BaseException) -> str:
         return exc.text
     if isinstance(exc, ProtocolError) and exc.message.split(" ", 1)[0].isupper():
         return exc.message  # StreamIDError etc. carry the full text
-    for cls, text in _TABLE:
+    for cls, text, detail in _TABLE:
         if isinstance(exc, cls):
-            return f"{text}: {exc.message}" if text == "ERR limit exceeded" else text
+            return f"{text}: {exc.message}" if detail and exc.message else text
     if isinstance(exc, MqliteError):
         return f"ERR {exc.message}"
     return "ERR internal error"

@@ -20,7 +20,7 @@ import bisect
 import struct
 from dataclasses import dataclass, field
 
-from mqlite.protocols.resp.stream_ids import MAX_ID, MIN_ID, StreamID
+from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID
 
 Fields = list[bytes]  # flat [field, value, field, value, ...]
 _U32 = struct.Struct(">I")
@@ -233,4 +233,4 @@ class RedisStream:
                 fut.set_result(None)
 
 
-__all__ = ["MAX_ID", "MIN_ID", "Consumer", "Fields", "Group", "PendingEntry", "RedisStream"]
+__all__ = ["Consumer", "Fields", "Group", "PendingEntry", "RedisStream", "decode_fields", "encode_fields"]

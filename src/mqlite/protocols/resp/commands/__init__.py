@@ -84,11 +84,6 @@ def text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def key(raw: bytes) -> str:
-    """A Redis key as an mqlite stream name (bytes kept losslessly via latin-1)."""
-    return raw.decode("latin-1")
-
-
 from mqlite.protocols.resp.commands import (  # noqa: F401
     connection,
     other_types,

@@ -17,7 +17,7 @@ from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
 from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map
-from mqlite.protocols.resp.commands import command, key, to_int
+from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.errors import (
     TIMEOUT_INVALID,
     TIMEOUT_NEG,
@@ -27,7 +27,7 @@ from mqlite.protocols.resp.errors import (
 )
 from mqlite.protocols.resp.model import RedisStream, decode_fields, encode_fields
 from mqlite.protocols.resp.store import StreamStore, stream_name
-from mqlite.protocols.resp.stream_ids import StreamID, StreamIDError, fmt
+from mqlite.protocols.resp.stream_ids import StreamID, fmt
 
 MAX_BLOCK_S = 10 * 365 * 24 * 3600.0
 NODE_ENTRIES = 100  # Redis's stream-node-max-entries: the unit of `~` trimming
@@ -411,5 +411,3 @@ def xsetid(conn: Any, argv: list[bytes]) -> Any:
     conn.state.store.journal_setid(rs, now_ms(conn))
     return OK
 
-
-__all__ = ["StreamIDError", "key"]
