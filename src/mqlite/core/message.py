@@ -40,6 +40,8 @@ class Envelope:
     ttl_ms: int | None = None  # per-message expiry (AMQP expiration)
     delay: float | None = None  # seconds before visible (SQS DelaySeconds)
     timestamp_ms: int | None = None  # publisher's timestamp; default: now
+    persistent: bool = True  # False: dropped by a queue's recovery after a restart
+    # (AMQP delivery_mode 1: RabbitMQ does not keep transient messages across restarts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from queue_support import open_core, run, with_core
 
 from mqlite.core.clock import ManualClock
 from mqlite.core.message import Envelope
+from mqlite.core.queue import journal as journal_mod
 
 
 async def _yield(n: int = 20) -> None:
@@ -179,5 +181,69 @@ def test_tick_expires_per_message_ttl_after_restart_without_a_receive(tmp_path: 
             core.queues.tick()
             await _yield()
             assert q.counts().visible == 0
+
+    run(main())
+
+
+def test_transient_flag_is_a_record_header_only_when_false() -> None:
+    """Plain messages stay header-free on disk; a transient one carries one header."""
+
+    async def main(core, clock):
+        q = core.create_queue("q")
+        await q.send_batch([Envelope(b"durable"), Envelope(b"transient", persistent=False)])
+        first, second = q._log.read_records(0, 2)
+        assert first.headers == () and second.headers == (("n", b""),)
+        assert [m.body for m in await q.receive(10)] == [b"durable", b"transient"]
+
+    with_core(main)
+
+
+def test_transient_messages_are_dropped_by_recovery_and_not_counted(tmp_path: Path) -> None:
+    """RabbitMQ classic queues do not keep transient (delivery_mode 1) messages across a
+    restart: recovery drops them, leased or not, and counts are right at once."""
+
+    async def main() -> None:
+        clock = ManualClock()
+        async with open_core(tmp_path, clock) as core:
+            q = core.queues.create("aq", name_rule="amqp")
+            envs = [Envelope(b"p0"), Envelope(b"t1", persistent=False), Envelope(b"p2"),
+                    Envelope(b"t3", persistent=False), Envelope(b"p4")]
+            await q.send_batch(envs)
+            got = await q.receive(2, visibility_timeout=30)  # p0 and t1 leased
+            assert [m.body for m in got] == [b"p0", b"t1"]
+        async with open_core(tmp_path, clock) as core:
+            q = core.get_queue("aq")
+            c = q.counts()
+            assert (c.visible, c.in_flight) == (2, 1)  # p2, p4 visible; p0 leased
+            clock.advance(30)
+            assert [m.body for m in await q.receive(10)] == [b"p0", b"p2", b"p4"]
+            await q.send_envelope(Envelope(b"t5", persistent=False))
+        async with open_core(tmp_path, clock) as core:  # a second restart: still right
+            q = core.get_queue("aq")
+            c = q.counts()
+            assert (c.visible, c.in_flight) == (0, 3)
+            clock.advance(30)
+            assert sorted(m.body for m in await q.receive(10)) == [b"p0", b"p2", b"p4"]
+
+    run(main())
+
+
+def test_transient_marker_survives_journal_compaction(tmp_path: Path, monkeypatch: Any) -> None:
+    """The journal's snapshot carries where transient messages may live, so recovery
+    still drops them after the journal compacted itself."""
+    monkeypatch.setattr(journal_mod, "SNAPSHOT_EVERY", 5)
+
+    async def main() -> None:
+        clock = ManualClock()
+        async with open_core(tmp_path, clock) as core:
+            q = core.queues.create("aq", name_rule="amqp")
+            await q.send_envelope(Envelope(b"t0", persistent=False))
+            assert [m.body for m in await q.receive(1, visibility_timeout=3600)] == [b"t0"]
+            for i in range(20):
+                await q.send(b"p%d" % i)
+                [m] = await q.receive()
+                await q.delete(m.receipt)
+        async with open_core(tmp_path, clock) as core:
+            assert core.get_queue("aq").counts().total == 0
 
     run(main())

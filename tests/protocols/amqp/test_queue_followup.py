@@ -59,3 +59,27 @@ def test_per_message_ttl_expires_on_an_idle_queue_without_any_get(channel: Any) 
     assert ch.queue_declare("idle-src", passive=True).method.message_count == 0
     _m, props, body = ch.basic_get("idle-dead", auto_ack=True)
     assert body == b"short-lived" and props.headers["x-death"][0]["reason"] == "expired"
+
+
+def test_transient_messages_are_gone_and_not_counted_after_restart(mqlite_server: Any) -> None:
+    """RabbitMQ classic queues lose transient (delivery_mode 1 or unset) messages in a
+    restart; the queue's message_count right after the restart counts only the rest."""
+    conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+    ch = conn.channel()
+    ch.queue_declare("mixed", durable=True)
+    ch.confirm_delivery()
+    ch.basic_publish("", "mixed", b"t-unset")
+    ch.basic_publish("", "mixed", b"p", pika.BasicProperties(delivery_mode=2))
+    ch.basic_publish("", "mixed", b"t-1", pika.BasicProperties(delivery_mode=1))
+    assert ch.queue_declare("mixed", passive=True).method.message_count == 3
+    conn.close()
+
+    mqlite_server.restart()
+
+    conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+    ch = conn.channel()
+    assert ch.queue_declare("mixed", passive=True).method.message_count == 1
+    _m, props, body = ch.basic_get("mixed", auto_ack=True)
+    assert body == b"p" and props.delivery_mode == 2
+    assert ch.basic_get("mixed")[0] is None
+    conn.close()

@@ -90,7 +90,7 @@ async def _dead_letter_amqp(self: Queue, st: Stored, reason: str) -> None:
     env = Envelope(
         body=st.body, attributes=st.attributes, meta=meta,
         routing_key=self.config.dead_letter_routing_key or st.routing_key,
-        priority=st.priority or None,
+        priority=st.priority or None, persistent=not st.transient,
     )
     await router.publish(env)
 
@@ -103,4 +103,5 @@ def copy_for_move(st: Stored, source: str) -> Stored:
     )
     moved.size = st.size
     moved.own_id = True
+    moved.transient = st.transient
     return moved

@@ -11,11 +11,14 @@ is one JSON array (orjson) describing one operation on many messages:
     ["P", [end_offset, [kept, ...]]]         purge but the leased offsets `kept`: every
                                              other offset below end is done (AMQP)
     ["b", [entry, ...]]                      several entries written together
+    ["n", offset]                            transient messages may live at/after offset
+                                             (-1: none); recovery scans from there
     ["t", end_offset]                        the message log ends at end_offset (a crash
                                              cut its unsynced tail): forget everything
                                              at or above it
     ["s", {"lwm": n, "done": [[a, b], ...], "counts": [[off, rc, first_ms], ...],
-           "leases": [[off, rc, until_ms, first_ms], ...]}]   snapshot (compaction)
+           "leases": [[off, rc, until_ms, first_ms], ...], "transient_from": n}]
+                                             snapshot (compaction)
 
 Replaying from the journal's start gives `JournalState`; a snapshot resets the state,
 so compaction = append a snapshot, then (once it is durable) `delete_before` it.
@@ -50,6 +53,7 @@ class JournalState:
     done: OffsetSet = field(default_factory=OffsetSet)
     counts: dict[int, tuple[int, int]] = field(default_factory=dict)  # off -> (rc, first_ms)
     leases: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # off -> (rc, until, first)
+    transient_from: int = -1  # transient messages may live at/after this offset (-1: none)
 
     def apply(self, entry: list[Any]) -> None:
         op, arg = entry[0], entry[1]
@@ -83,6 +87,12 @@ class JournalState:
             end = int(arg)
             self.lwm = max(self.lwm, end)
             self._trim()
+        elif op == "n":
+            off = int(arg)
+            if off < 0 or self.transient_from < 0:
+                self.transient_from = off
+            else:
+                self.transient_from = min(self.transient_from, off)
         elif op == "P":
             end, kept = int(arg[0]), [int(o) for o in arg[1]]
             keep = set(kept)
@@ -110,6 +120,7 @@ class JournalState:
             self.done = OffsetSet(arg["done"])
             self.counts = {o: (rc, first) for o, rc, first in arg["counts"]}
             self.leases = {o: (rc, until, first) for o, rc, until, first in arg["leases"]}
+            self.transient_from = int(arg.get("transient_from", -1))
         self._advance()
 
     def beyond(self, end: int) -> bool:
@@ -190,6 +201,7 @@ class Journal:
         done: OffsetSet,
         counts: dict[int, tuple[int, int]],
         leases: list[list[int]],
+        transient_from: int = -1,
     ) -> None:
         """Write a full-state snapshot; drop the segments before the previous one."""
         self._trim_done()
@@ -199,6 +211,7 @@ class Journal:
             "done": done.ranges(),
             "counts": [[o, rc, first] for o, (rc, first) in counts.items()],
             "leases": leases,
+            "transient_from": transient_from,
         }
         result = self.log.append([RecordIn(None, orjson.dumps(["s", body]), (), None)])
         self._since_snapshot = 0

@@ -301,7 +301,8 @@ class Queue(QueueState):
         if (  # fast path: a plain message on a standard queue
             not self._fifo and type(body) is bytes and not env.attributes and not env.meta
             and env.delay is None and not cfg.delay and env.priority is None
-            and env.ttl_ms is None and env.group_id is None and len(body) <= cfg.max_message_bytes
+            and env.ttl_ms is None and env.group_id is None and env.persistent
+            and len(body) <= cfg.max_message_bytes
         ):
             return Stored(-1, now, "", body, _NO_ATTRS, _NO_ATTRS, None, None, 0, 0, 0,
                           env.routing_key or "")
@@ -368,11 +369,16 @@ class Queue(QueueState):
             expire_at, env.routing_key or "",
         )
         st.size = size
+        if not env.persistent:
+            st.transient = True
         return st
 
     def _admit(self, st: Stored, now: int) -> None:
         """Account for a message just appended at `st.offset`."""
         self._live_bytes += st.size
+        if st.transient and self._transient_from < 0:
+            self._transient_from = st.offset  # recovery scans from here for transient ones
+            self._journal_write(["n", st.offset])
         if st.expire_at:
             self._ttl_floor = min(self._ttl_floor, st.expire_at)
             self._ttl_due = min(self._ttl_due, st.expire_at)

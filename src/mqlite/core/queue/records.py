@@ -13,6 +13,8 @@ Record layout (storage's RecordBatch v2 record; `key` unused):
                ("x", b"<expire-at ms>")               per-message TTL (absolute)
                ("k", routing key)                     AMQP routing key, when set
                ("s", source queue name)               set when dead-lettered here
+               ("n", b"")                             transient (Envelope.persistent
+                                                      False): dropped on recovery
     timestamp = sent timestamp (ms), kept across dead-letter moves
 
 Message ids: a queue derives its messages' ids from its receipt token and the offset,
@@ -54,6 +56,7 @@ class Stored:
         "size",
         "source",
         "timestamp",
+        "transient",
         "visible_at",
     )
 
@@ -89,6 +92,7 @@ class Stored:
         self.size = len(body)
         self.own_id = False  # True: the id is not the queue's derived one (store it)
         self.dropped = False  # True: body released from RAM while leased (re-read on use)
+        self.transient = False  # True: not kept across a restart (Envelope.persistent False)
 
     def __repr__(self) -> str:
         return f"Stored(offset={self.offset}, id={self.id!r}, group={self.group_id!r})"
@@ -119,7 +123,7 @@ def encode(st: Stored) -> RecordIn:
     if not (
         st.own_id or st.attributes or st.meta or st.group_id is not None
         or st.dedup_id is not None or st.priority or st.visible_at or st.expire_at
-        or st.routing_key or st.source is not None
+        or st.routing_key or st.source is not None or st.transient
     ):
         return RecordIn(None, st.body, (), st.timestamp)
     headers: list[tuple[str, bytes | None]] = []
@@ -145,6 +149,8 @@ def encode(st: Stored) -> RecordIn:
         headers.append(("k", st.routing_key.encode()))
     if st.source is not None:
         headers.append(("s", st.source.encode()))
+    if st.transient:
+        headers.append(("n", b""))
     return RecordIn(None, st.body, tuple(headers), st.timestamp)
 
 
@@ -156,6 +162,7 @@ def decode(rec: Record, prefix: str) -> Stored:
     group = dedup = source = None
     priority = visible = expire = 0
     rkey = ""
+    transient = False
     for name, value in headers:
         v = value or b""
         if name == "i":
@@ -184,9 +191,12 @@ def decode(rec: Record, prefix: str) -> Stored:
             rkey = v.decode()
         elif name == "s":
             source = v.decode()
+        elif name == "n":
+            transient = True
     st = Stored(
         rec.offset, rec.timestamp, mid or message_id(prefix, rec.offset), rec.value or b"",
         attributes, meta, group, dedup, priority, visible, expire, rkey, source,
     )
     st.own_id = bool(mid)
+    st.transient = transient
     return st

@@ -102,6 +102,7 @@ class QueueState:
         self._ttl_floor = NEVER
         self._ttl_due = NEVER
         self._age_check: tuple[int, int] = (-1, 0)  # (lwm, when its age limit passes)
+        self._transient_from = -1  # journalled: transient messages may live from here
         self._restore()
 
     # ================================================================== restore
@@ -117,6 +118,8 @@ class QueueState:
         self._done = state.done
         self._done.discard_below(self._lwm)
         self._advance_lwm()
+        if state.transient_from >= 0:
+            self._drop_transient(max(state.transient_from, self._lwm), end)
         lwm = self._lwm
         self._counts = {o: v for o, v in state.counts.items() if lwm <= o < end and o not in self._done}
         self._cursor = lwm
@@ -151,6 +154,16 @@ class QueueState:
                     if st.dedup_id is not None:
                         self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), st.timestamp,
                                         st.id, f"{st.offset:020d}")
+
+    def _drop_transient(self, start: int, end: int) -> None:
+        """Recovery: transient messages (AMQP delivery_mode 1) do not survive a restart
+        (RabbitMQ classic queues); mark them done, durably, and clear the marker."""
+        gone = [st.offset for st in self._iter_log(start, end)
+                if st.transient and st.offset not in self._done]
+        for off in gone:
+            self._done.add(off)
+        self._advance_lwm()
+        self._journal.write(["b", [["d", gone], ["n", -1]]])
 
     def _iter_log(self, offset: int, end: int) -> Generator[Stored, None, None]:
         offset = max(offset, self._log.start_offset)
@@ -242,7 +255,8 @@ class QueueState:
 
     def _snapshot(self) -> None:
         leases = [[o, l.rc, l.until, l.first_ms] for o, l in self._leases.items()]
-        self._journal.snapshot(self._lwm, self._done, dict(self._counts), leases)
+        self._journal.snapshot(self._lwm, self._done, dict(self._counts), leases,
+                               self._transient_from)
 
     # ----------------------------------------------------------- classification
     def _classify(self, st: Stored, now: int) -> None:

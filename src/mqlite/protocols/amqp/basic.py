@@ -26,7 +26,7 @@ from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp.broker import REPLY_TO, _ready, is_stale_transient
+from mqlite.protocols.amqp.broker import REPLY_TO, _ready
 from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
 from mqlite.protocols.amqp.frames import (
     Publish,
@@ -266,10 +266,6 @@ def basic_get(ch: Channel, m: Any) -> None:
             ch.send_method(commands.Basic.GetEmpty())
             return
         msg = msgs[0]
-        if is_stale_transient(msg, ch.broker.boot_ms):
-            queue.delete(msg.receipt)
-            eager.start(queue.receive(1, 0.0, INF, owner=ch), done)
-            return
         tag = ch.next_tag
         ch.next_tag += 1
         out: list[bytes] = []

@@ -35,7 +35,6 @@ from mqlite.protocols.amqp.entities import (
     core_name,
     kv_key,
 )
-from mqlite.protocols.amqp.properties import META_PERSISTENT, META_PROPS
 
 log = logging.getLogger("mqlite.amqp")
 
@@ -59,7 +58,6 @@ class AmqpBroker:
         self.reply_to: dict[str, Any] = {}  # token -> Consumer
         self.default_routers: dict[str, Any] = {}  # vhost -> core router of exchange ""
         self.blocked_reason: str | None = None
-        self.boot_ms = 0  # messages published before this and not persistent died in a restart
         self._catalog = getattr(core, "catalog", None)
 
     def set_blocked(self, reason: str | None) -> None:
@@ -71,8 +69,6 @@ class AmqpBroker:
     # -- startup ----------------------------------------------------------------------
     def open(self) -> None:
         """Restore durable entities; drop transient ones (a restart, as RabbitMQ does)."""
-        clock = getattr(self.core, "clock", None)
-        self.boot_ms = clock.now_ms() if clock is not None else 0
         for vhost in self.vhosts:
             self._ensure_vhost(vhost)
         if self._catalog is None:
@@ -464,16 +460,6 @@ class AmqpBroker:
                 return 0, False
             return await self.bridge.send(target, env)
         return await self.bridge.publish(target.router, env, headers)
-
-
-def is_stale_transient(message: Any, boot_ms: int) -> bool:
-    """A non-persistent AMQP message stored before this broker started: RabbitMQ loses
-    those in a restart, so they are discarded instead of delivered."""
-    return (
-        message.sent_timestamp < boot_ms
-        and META_PERSISTENT not in message.meta
-        and META_PROPS in message.meta
-    )
 
 
 def _e2e(rec: ExchangeRecord) -> list[BindingRecord]:

@@ -32,7 +32,6 @@ from mqlite.core.errors import QueueNotFound
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp.broker import is_stale_transient
 from mqlite.protocols.amqp.frames import (
     DeliverEncoder,
     basic_ack_frame,
@@ -247,15 +246,11 @@ class Channel:
         no_ack = consumer.no_ack
         tag = self.next_tag
         qrec = consumer.qrec
-        boot_ms = self.broker.boot_ms
         enc = consumer.encoder
         if enc is None:
             enc = consumer.encoder = DeliverEncoder(self.number, consumer.tag, self.conn.frame_max)
         add = enc.add
         for m in msgs:
-            if m.sent_timestamp < boot_ms and is_stale_transient(m, boot_ms):
-                queue.delete(m.receipt)
-                continue
             meta = m.meta
             raw = meta.get(META_PROPS)
             add(out, tag, m.receive_count > 1, meta.get(META_EXCHANGE), m.routing_key,

@@ -33,7 +33,6 @@ from mqlite.core.message import Attribute, Envelope, Message
 
 META_PROPS = "amqp.p"
 META_EXCHANGE = "amqp.x"
-META_PERSISTENT = "amqp.dm"
 
 _H = struct.Struct(">H")
 _FLAG_HEADERS = 0x2000
@@ -149,8 +148,6 @@ def envelope_for(
 ) -> Envelope:
     """The core Envelope for one Basic.Publish."""
     meta = {META_PROPS: raw, META_EXCHANGE: exchange.encode()}
-    if facts.delivery_mode == 2:
-        meta[META_PERSISTENT] = b"2"
     return Envelope(
         body=body,
         attributes=header_attributes(facts.headers),
@@ -158,6 +155,7 @@ def envelope_for(
         routing_key=routing_key,
         priority=facts.priority,
         ttl_ms=facts.ttl_ms,
+        persistent=facts.delivery_mode == 2,  # transient ones go in a restart (core drops them)
     )
 
 
