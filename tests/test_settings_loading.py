@@ -66,3 +66,9 @@ def test_settings_replace_returns_a_new_frozen_copy() -> None:
     base = Settings()
     assert base.replace(host="0.0.0.0").host == "0.0.0.0"
     assert base.host == "127.0.0.1"
+
+
+def test_redis_users_parse_from_flags_and_environment() -> None:
+    settings = load_settings({"redis_users": ["alice:s3cret"]}, environ={"MQLITE_REDIS_PASSWORD": "pw"})
+    assert settings.redis_users == (("alice", "s3cret"),)
+    assert settings.redis_password == "pw"

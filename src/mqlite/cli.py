@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require SASL with these users (repeatable)")
     serve.add_argument("--amqp-user", action="append", dest="amqp_users", metavar="USER:PASSWORD",
                        help="AMQP users (default guest:guest, loopback only)")
-    serve.add_argument("--redis-password", help="require AUTH with this password")
+    serve.add_argument("--redis-password", help="require AUTH with this password (user 'default')")
+    serve.add_argument("--redis-user", action="append", dest="redis_users", metavar="USER:PASSWORD",
+                       help="ACL-style Redis users for AUTH user password (repeatable)")
     serve.add_argument("--log-level", help="debug | info | warning | error (default info)")
     return parser
 

@@ -20,7 +20,7 @@ from mqlite.errors import MqliteError
 from mqlite.settings import Settings
 
 PORT_FIELDS = ("http_port", "kafka_port", "amqp_port", "redis_port")
-PAIR_FIELDS = ("aws_keys", "kafka_users", "amqp_users")  # "ID:SECRET" entries
+PAIR_FIELDS = ("aws_keys", "kafka_users", "amqp_users", "redis_users")  # "ID:SECRET" entries
 PATH_FIELDS = ("data_dir", "s3_dir")
 BOOL_FIELDS = ("kafka_auto_create_topics",)
 INT_FIELDS = ("kafka_default_partitions", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes")
