@@ -5,8 +5,12 @@ Layout on disk (data directory mode):
     <data_dir>/<kind>s/<name>/<partition>/     one FileLog (segments + indexes)
     <data_dir>/mqlite.lock                     exclusive lock (one process per dir)
 
-`kind` is the registry's noun ('stream', 'queue', 'queue-journal', 'router', ...);
-names are used as directory names, so registries pass only validated names. In memory
+`kind` is the registry's noun ('stream', 'queue', 'queue-journal', 'router', ...).
+A name made of `[A-Za-z0-9._-]` (not '.' or '..') is its own directory name; any other
+(AMQP queue names may hold '/', '%', any UTF-8) is percent-encoded byte by byte outside
+`[A-Za-z0-9_-]`, and one still longer than 200 characters is cut and suffixed with
+`~<sha256>`. Encoded names always hold '%' and plain ones never do, so two names never
+share a directory and none escapes `<data_dir>/<kind>s/`. In memory
 mode (`data_dir is None`) every log is a `MemoryLog` and nothing touches the disk.
 
 Invariants: one open Log per (kind, name, partition); `delete(kind, name)` closes the
@@ -19,9 +23,12 @@ Concurrency: called from core's event loop only; the logs themselves are thread-
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.errors import StorageError
@@ -77,7 +84,7 @@ class LogFactory:
     def path(self, kind: str, name: str, partition: int | None = None) -> Path:
         if self.data_dir is None:
             raise ValueError("a memory broker has no log directories")
-        base = self.data_dir / f"{kind}s" / name
+        base = self.data_dir / f"{kind}s" / dir_name(name)
         return base if partition is None else base / str(partition)
 
     def open(
@@ -118,7 +125,9 @@ class LogFactory:
         if self.data_dir is None:
             return sorted({k[1] for k in self._open if k[0] == kind})
         base = self.data_dir / f"{kind}s"
-        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        if not base.is_dir():
+            return []
+        return sorted(unquote(p.name) for p in base.iterdir() if p.is_dir() and "~" not in p.name)
 
     def exists(self, kind: str, name: str) -> bool:
         if any(k[0] == kind and k[1] == name for k in self._open):
@@ -161,6 +170,22 @@ class LogFactory:
             if release is not None:
                 release()
             self._lock = None
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_MAX_DIR_NAME = 200
+
+
+def dir_name(name: str) -> str:
+    """The directory name of an entity name (see the module docstring)."""
+    if _SAFE_NAME.fullmatch(name) and name not in (".", ".."):
+        return name
+    encoded = quote(name.encode("utf-8", "surrogatepass"), safe="")
+    encoded = encoded.replace(".", "%2E").replace("~", "%7E")
+    if len(encoded) > _MAX_DIR_NAME:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        encoded = encoded[: _MAX_DIR_NAME - 65] + "~" + digest
+    return encoded
 
 
 def _make_committer(config: CoreConfig) -> GroupCommitter:

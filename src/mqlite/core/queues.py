@@ -7,8 +7,9 @@ queue's two logs: `logs.open('queue', name, 0)` (messages) and
 
 Names: by default the SQS rule (`core.naming.validate_queue_name`: 1-80 of
 `[A-Za-z0-9_-]`, `.fifo` suffix exactly for FIFO queues). AMQP queues pass
-`name_rule="amqp"`: 1-255 UTF-8 bytes (AMQP shortstr) without '/' or control
-characters (names become directory names).
+`name_rule="amqp"`: 1-255 UTF-8 bytes (AMQP shortstr), anything else allowed as
+RabbitMQ does ('/' included; the `amq.` prefix is the front-end's rule). Names become
+directory names only through `LogFactory`, which encodes unsafe ones.
 
 Invariants: every queue in memory has its catalog row and vice versa; `open()` restores
 every queue in the catalog (journal replay). `create` is idempotent with an identical
@@ -33,7 +34,7 @@ from mqlite.storage.log import LogConfig
 
 KIND = "queue"
 JOURNAL_KIND = "queue-journal"
-AMQP_NAME_RULE = "queue-name (AMQP): 1-255 UTF-8 bytes, no '/' or control characters"
+AMQP_NAME_RULE = "queue-name (AMQP): 1-255 bytes of UTF-8"
 
 
 def _log_config(config: QueueConfig) -> LogConfig:
@@ -53,13 +54,11 @@ _JOURNAL_LOG = LogConfig(
 
 
 def validate_amqp_queue_name(name: str) -> str:
-    if (
-        not isinstance(name, str)
-        or not 1 <= len(name.encode()) <= 255
-        or "/" in name
-        or name in (".", "..")
-        or any(ord(c) < 32 for c in name)
-    ):
+    try:
+        size = len(name.encode()) if isinstance(name, str) else 0
+    except UnicodeEncodeError:  # lone surrogates are not UTF-8
+        size = 0
+    if not 1 <= size <= 255:
         raise InvalidName(f"invalid queue name {name!r}", rule=AMQP_NAME_RULE)
     return name
 

@@ -8,9 +8,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from queue_support import open_core, run, with_core
 
 from mqlite.core.clock import ManualClock
+from mqlite.core.errors import InvalidName
 from mqlite.core.message import Envelope
 from mqlite.core.queue import journal as journal_mod
 
@@ -247,3 +249,43 @@ def test_transient_marker_survives_journal_compaction(tmp_path: Path, monkeypatc
             assert core.get_queue("aq").counts().total == 0
 
     run(main())
+
+
+def test_amqp_queue_names_with_slashes_and_percents_never_collide_or_escape(tmp_path: Path) -> None:
+    """RabbitMQ queue names are up to 255 bytes of UTF-8 ('/' allowed). Names become
+    directories, so unsafe ones are encoded: 'a/b' and 'a%2Fb' get different
+    directories, '..' and '../x' stay inside the data dir, and all survive a restart."""
+    names = ["a/b", "a%2Fb", "a%252Fb", "..", "../escape", ".", "a.b", "tilde~", "é/ü",
+             "x" * 200 + "/" + "y" * 54, "x" * 200 + "/" + "z" * 54]
+
+    async def main() -> None:
+        async with open_core(tmp_path) as core:
+            for name in names:
+                q = core.queues.create(name, name_rule="amqp")
+                await q.send(name.encode())
+        queue_dirs = {p.resolve() for p in (tmp_path / "queues").iterdir()}
+        assert len(queue_dirs) == len(names)
+        assert all(d.parent == (tmp_path / "queues").resolve() for d in queue_dirs)
+        assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
+        async with open_core(tmp_path) as core:
+            for name in names:
+                [m] = await core.get_queue(name).receive()
+                assert m.body == name.encode()
+            core.delete_queue("a/b")
+            assert core.get_queue("a%2Fb").counts().in_flight == 1  # untouched by the delete
+        async with open_core(tmp_path) as core:
+            assert "a/b" not in core.list_queues() and "a%2Fb" in core.list_queues()
+
+    run(main())
+
+
+def test_amqp_queue_name_rule_is_255_bytes_of_utf8() -> None:
+    """RabbitMQ: queue names up to 255 bytes of UTF-8 characters."""
+
+    async def main(core, clock):
+        core.queues.create("é" * 127, name_rule="amqp")  # 254 bytes
+        with pytest.raises(InvalidName) as info:
+            core.queues.create("é" * 128, name_rule="amqp")  # 256 bytes
+        assert "255 bytes" in info.value.rule
+
+    with_core(main)

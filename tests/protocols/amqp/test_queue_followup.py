@@ -83,3 +83,13 @@ def test_transient_messages_are_gone_and_not_counted_after_restart(mqlite_server
     assert body == b"p" and props.delivery_mode == 2
     assert ch.basic_get("mixed")[0] is None
     conn.close()
+
+
+def test_queue_names_may_contain_slashes(channel: Any) -> None:
+    """RabbitMQ queue names: up to 255 bytes of UTF-8, '/' included."""
+    ch = channel
+    for name in ("orders/eu", "orders%2Feu", "../up", "café/ü"):
+        assert ch.queue_declare(name, durable=True).method.queue == name
+        ch.basic_publish("", name, name.encode())
+    for name in ("orders/eu", "orders%2Feu", "../up", "café/ü"):
+        assert ch.basic_get(name, auto_ack=True)[2] == name.encode()

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from mqlite.protocols.amqp.channel import Channel
 
 
+class _DeclareOk(commands.Queue.DeclareOk):
+    """Queue.DeclareOk without pamqp's queue-name pattern: RabbitMQ queue names are any
+    UTF-8 up to 255 bytes ('%', non-ASCII), which the broker has checked already."""
+
+    def validate(self) -> None:
+        if self.queue is not None and len(self.queue.encode()) > 255:
+            raise ValueError("Max length exceeded for queue")
+
+
 def queue_declare(ch: Channel, m: Any) -> None:
     """Queue.Declare (server-named, passive, durable, exclusive, auto-delete, x-arguments)."""
     name = m.queue or (ch.last_queue if m.passive else "")
@@ -27,7 +36,7 @@ def queue_declare(ch: Channel, m: Any) -> None:
     )
     ch.last_queue = rec.name
     if not m.nowait:
-        ch.send_method(commands.Queue.DeclareOk(
+        ch.send_method(_DeclareOk(
             queue=rec.name, message_count=_ready(rec.queue.counts()), consumer_count=len(rec.consumers)))
 
 
