@@ -33,7 +33,9 @@ Invariants: `encode_batch` always produces a batch `validate_batch` accepts;
 Input records for `encode_batch` may be `RecordIn` (key, value, headers, timestamp),
 plain tuples of 2 to 4 of those fields in that order, or `Record`s (offset ignored).
 The value types (`Record`, `RecordIn`, `BatchHeader`) and the header-only checks
-(`parse_header`, `validate_batch`, ...) live in batchheader.py and are re-exported here.
+(`parse_header`, `validate_batch`, ...) live in batchheader.py, the record decoder
+(`decode_records`, with its uniform-run fast path) in recorddecode.py; all are
+re-exported here.
 Pure functions over bytes; thread-safe.
 """
 
@@ -67,6 +69,7 @@ from mqlite.storage.batchheader import (
 )
 from mqlite.storage.compression import Compression, compress, decompress
 from mqlite.storage.errors import InvalidBatch
+from mqlite.storage.recorddecode import decode_records
 from mqlite.storage.varint import MINUS_ONE, TABLE, TABLE_SIZE, encode_varint
 
 __all__ = [
@@ -241,137 +244,6 @@ def encode_batch(
 
 
 # ---------------------------------------------------------------------------- decode
-
-
-def _varint_slow(buf: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return (result >> 1) ^ -(result & 1), pos
-        shift += 7
-        if shift > 63:
-            raise InvalidBatch("varint longer than 10 bytes")
-
-
-def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
-    """Decode the (uncompressed) record section of a batch whose header is `h`."""
-    out: list[Record] = []
-    append = out.append
-    base_off = h.base_offset
-    base_ts = h.base_timestamp
-    log_append = h.attributes & ATTR_TIMESTAMP_TYPE
-    max_ts = h.max_timestamp
-    slow = _varint_slow
-    mk = tuple.__new__
-    cls = Record
-    pos = 0
-    end_all = len(body)
-    try:
-        for _ in range(h.record_count):
-            # Fast paths: lengths and offset deltas are non-negative, so a one-byte
-            # varint with the low bit clear is just b >> 1; two-byte ones are inlined.
-            b = body[pos]
-            if b < 0x80 and not b & 1:
-                length = b >> 1
-                pos += 1
-            else:
-                c = body[pos + 1]
-                if b >= 0x80 and c < 0x80 and not b & 1:
-                    length = ((b & 0x7F) | (c << 7)) >> 1
-                    pos += 2
-                else:
-                    length, pos = slow(body, pos)
-            end = pos + length
-            if length < 6 or end > end_all:
-                raise InvalidBatch(f"record length {length} runs past the batch")
-            b = body[pos + 1]  # skips the record attributes byte
-            if b < 0x80:
-                tsd = (b >> 1) ^ -(b & 1)
-                pos += 2
-            else:
-                tsd, pos = slow(body, pos + 1)
-            b = body[pos]
-            if b < 0x80 and not b & 1:
-                od = b >> 1
-                pos += 1
-            else:
-                od, pos = slow(body, pos)
-            b = body[pos]
-            if b == 1:
-                key: bytes | None = None
-                pos += 1
-            else:
-                if b < 0x80 and not b & 1:
-                    kl = b >> 1
-                    pos += 1
-                else:
-                    kl, pos = slow(body, pos)
-                    if kl < -1:
-                        raise InvalidBatch(f"negative key length {kl}")
-                key = body[pos : pos + kl] if kl >= 0 else None
-                pos += max(kl, 0)
-            b = body[pos]
-            if b == 1:
-                value: bytes | None = None
-                pos += 1
-            else:
-                if b < 0x80 and not b & 1:
-                    vl = b >> 1
-                    pos += 1
-                else:
-                    c = body[pos + 1]
-                    if b >= 0x80 and c < 0x80 and not b & 1:
-                        vl = ((b & 0x7F) | (c << 7)) >> 1
-                        pos += 2
-                    else:
-                        vl, pos = slow(body, pos)
-                        if vl < -1:
-                            raise InvalidBatch(f"negative value length {vl}")
-                value = body[pos : pos + vl] if vl >= 0 else None
-                pos += max(vl, 0)
-            b = body[pos]
-            if b == 0:
-                headers: tuple[tuple[str, bytes | None], ...] = ()
-                pos += 1
-            else:
-                hc, pos = slow(body, pos)
-                hl: list[tuple[str, bytes | None]] = []
-                for _h in range(hc):
-                    hkl, pos = slow(body, pos)
-                    hk = body[pos : pos + hkl].decode()
-                    pos += hkl
-                    hvl, pos = slow(body, pos)
-                    if hvl >= 0:
-                        hl.append((hk, body[pos : pos + hvl]))
-                        pos += hvl
-                    else:
-                        hl.append((hk, None))
-                headers = tuple(hl)
-            if pos != end:
-                raise InvalidBatch(
-                    f"record at offset delta {od} declares {length} bytes but holds {pos - end + length}"
-                )
-            append(
-                mk(
-                    cls,
-                    (
-                        base_off + od,
-                        max_ts if log_append else base_ts + tsd,
-                        key,
-                        value,
-                        headers,
-                    ),
-                )
-            )
-    except IndexError:
-        raise InvalidBatch("record section truncated") from None
-    except UnicodeDecodeError:
-        raise InvalidBatch("record header key is not UTF-8") from None
-    return out
 
 
 def decode_batch(
