@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from mqlite.core.matchers.index import (
     compile_matcher,
     matcher_kind,
 )
+from mqlite.core.matchers.ranges import RangeIndex
 from mqlite.core.message import Attribute
 
 
@@ -78,17 +80,27 @@ def test_a_malformed_body_fails_only_content_bindings() -> None:
     assert [e.seq for e in idx.match(MessageView("", b"\xff not json", {}))] == [1]
 
 
-values = st.sampled_from(["a", "b", "c", "ab", "abc", 1, 2])
+values = st.sampled_from(["a", "b", "c", "ab", "abc", "cab", 1, 2, 2.5, -1])
 prefixes = st.builds(lambda p: {"prefix": p}, st.sampled_from(["", "a", "ab", "b", "abcd"]))
+suffixes = st.builds(lambda p: {"suffix": p}, st.sampled_from(["", "b", "ab", "c", "xab"]))
+bounds = st.sampled_from([-1, 0, 1, 2, 2.5, 3])
+numerics = st.one_of(
+    st.builds(lambda op, n: {"numeric": [op, n]}, st.sampled_from(["<", "<=", "=", ">", ">="]),
+              bounds),
+    st.builds(lambda lo, w, op1, op2: {"numeric": [op1, lo, op2, lo + w]}, bounds,
+              st.sampled_from([0.5, 1, 2]), st.sampled_from([">", ">="]),
+              st.sampled_from(["<", "<="])),
+)
+indexable = st.one_of(values, prefixes, suffixes, numerics)
 sns_attr_policies = st.dictionaries(
     st.sampled_from(["k1", "k2"]),
-    st.lists(st.one_of(values, st.just({"exists": True}), prefixes,
+    st.lists(st.one_of(values, st.just({"exists": True}), prefixes, suffixes, numerics,
                        st.just({"anything-but": "a"})), min_size=1, max_size=3),
     max_size=2,
 )
 ep_policies = st.one_of(
     st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(values, min_size=1, max_size=3), max_size=2),
-    st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(st.one_of(values, prefixes), min_size=1,
+    st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(indexable, min_size=1,
                                                            max_size=3), max_size=2),
     st.builds(lambda a, b: {"$or": [a, b]},
               st.dictionaries(st.sampled_from(["k1", "k2"]), st.lists(values, min_size=1, max_size=2),
@@ -103,9 +115,12 @@ def _attr(v: Any) -> Attribute:
     return Attribute("String", v) if isinstance(v, str) else Attribute("Number", str(v))
 
 
+attr_values = st.one_of(values, st.sampled_from([float("nan"), float("inf"), -float("inf")]))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(sns_attr_policies, max_size=6), st.lists(ep_policies, max_size=6),
-       st.dictionaries(st.sampled_from(["k1", "k2"]), values, max_size=2),
+       st.dictionaries(st.sampled_from(["k1", "k2"]), attr_values, max_size=2),
        st.dictionaries(st.sampled_from(["k1", "k2", "n"]),
                        st.one_of(values, st.lists(values, max_size=2),
                                  st.dictionaries(st.just("k1"), values)), max_size=3))
@@ -119,7 +134,122 @@ def test_indexed_lookup_equals_full_scan(sns_ps, ep_ps, attrs, body) -> None:
     assert idx.match(view) == scan(es, view)
     for e in es:
         idx.remove(e)
+    assert_empty(idx)
+
+
+def assert_empty(idx: BindingIndex) -> None:
     assert idx._content == {} and idx._prefix_lens == {} and idx._scan == {}
+    assert idx._suffix_lens == {} and idx._ranges == {} and idx._freq == {}
+    assert idx._conds == {} and idx._chosen == {} and idx._repicked == {}
+
+
+# Many bindings sharing fields (the EventBridge case: every rule on a bus names the
+# same `source`): whatever condition each is filed under, and however often buckets are
+# re-picked as they grow and shrink, lookup equals a full scan.
+shared_patterns = st.builds(
+    lambda src, kind, extra: {"source": [src], "detail": {"kind": kind, **extra}},
+    st.sampled_from(["app.orders", "app.users"]),
+    st.lists(indexable, min_size=1, max_size=2),
+    st.dictionaries(st.sampled_from(["id", "n"]), st.lists(indexable, min_size=1, max_size=2),
+                    max_size=2),
+)
+shared_events = st.builds(
+    lambda src, kind, extra: {"source": src, "detail": {"kind": kind, **extra}},
+    st.sampled_from(["app.orders", "app.users", "other"]),
+    st.one_of(values, st.lists(values, max_size=2)),
+    st.dictionaries(st.sampled_from(["id", "n"]), st.one_of(values, st.lists(values, max_size=2)),
+                    max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(shared_patterns, min_size=1, max_size=40), st.lists(shared_events, min_size=1,
+       max_size=4), st.data())
+def test_indexed_lookup_equals_full_scan_with_many_bindings_sharing_fields(
+    patterns, events, data
+) -> None:
+    """Content filtering semantics (AWS event patterns) do not depend on the index."""
+    es = [entry("event_pattern", p, i) for i, p in enumerate(patterns)]
+    idx = BindingIndex()
+    for e in es:
+        idx.add(e)
+    gone = data.draw(st.sets(st.sampled_from(range(len(es)))))
+    for i in sorted(gone):
+        idx.remove(es[i])
+    live = [e for i, e in enumerate(es) if i not in gone]
+    for ev in events:
+        view = MessageView("", json.dumps(ev).encode(), {})
+        assert idx.match(view) == scan(live, view)
+    for e in live:
+        idx.remove(e)
+    assert_empty(idx)
+
+
+def test_rules_sharing_source_are_filed_under_their_rarest_condition() -> None:
+    """100 rules on one bus share source and detail-type and differ in detail.id: each
+    event is checked against the one rule with its id, not all 100."""
+    idx = BindingIndex()
+    es = [entry("event_pattern", {"source": ["app"], "detail-type": ["Order"],
+                                  "detail": {"id": [f"o{i}"]}}, i) for i in range(100)]
+    for e in es:
+        idx.add(e)
+    sizes = [len(m) for by_value in idx._content.values() for m in by_value.values()]
+    assert max(sizes) == 1
+    assert sum(sizes) == 100
+    view = MessageView("", json.dumps({"source": "app", "detail-type": "Order",
+                                       "detail": {"id": "o42"}}).encode(), {})
+    assert [e.seq for e in idx.match(view)] == [42]
+
+
+def test_bindings_filed_under_a_condition_that_became_common_move() -> None:
+    """The first rules see every condition equally rare; once their bucket grows they are
+    re-filed under the condition that stays rare."""
+    idx = BindingIndex()
+    es = [entry("event_pattern", {"detail": {"id": [f"o{i}"]}, "source": ["app"]}, i)
+          for i in range(3)]
+    es += [entry("event_pattern", {"source": ["app"], "detail": {"id": [f"o{i}"]}}, i)
+           for i in range(3, 64)]
+    for e in es:
+        idx.add(e)
+    assert max(len(m) for bv in idx._content.values() for m in bv.values()) <= 2
+
+
+def test_suffix_and_numeric_conditions_are_indexed_not_scanned() -> None:
+    """SNS suffix-only and numeric-only filter policies are found by lookup (suffix by
+    length, ranges in an interval tree), not evaluated one by one."""
+    idx = BindingIndex()
+    es = [entry("sns", {"customer": [{"suffix": f"-{i}"}]}, i) for i in range(50)]
+    es += [entry("sns", {"price": [{"numeric": [">=", i, "<", i + 1]}]}, 100 + i)
+           for i in range(50)]
+    es.append(entry("sns", {"price": [{"numeric": ["=", 7]}]}, 200))
+    for e in es:
+        idx.add(e)
+    assert idx._scan == {}
+    view = MessageView("", b"{}", {"customer": Attribute("String", "cust-17"),
+                                   "price": Attribute("Number", "7")})
+    assert [e.seq for e in idx.match(view)] == [17, 107, 200]
+    assert idx.match(view) == scan(es, view)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([-float("inf"), -2.0, 0.0, 1.0, 1.5, 3.0]),
+                          st.sampled_from([0.0, 1.0, 2.0, 3.0, float("inf")])), max_size=30),
+       st.lists(st.sampled_from([-3.0, -2.0, 0.0, 0.5, 1.0, 2.0, 3.0, 9.0, float("inf"),
+                                 -float("inf"), float("nan")]), min_size=1, max_size=5),
+       st.data())
+def test_range_index_stab_finds_every_interval_containing_the_value(ivs, points, data) -> None:
+    """The interval tree answers exactly the closed intervals holding a number (all for NaN)."""
+    rng = RangeIndex()
+    keys = {("r", lo, hi) for lo, hi in ivs if lo <= hi}
+    for k in keys:
+        rng.add(k)
+    for k in data.draw(st.sets(st.sampled_from(sorted(keys)))) if keys else ():
+        rng.discard(k)
+        keys.discard(k)
+    for v in points:
+        want = set(keys) if math.isnan(v) else {k for k in keys if k[1] <= v <= k[2]}
+        got = rng.stab(v)
+        assert len(got) == len(set(got)) and set(got) == want
 
 
 def test_prefix_conditions_are_indexed_not_scanned() -> None:

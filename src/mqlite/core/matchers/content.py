@@ -20,7 +20,6 @@ Concurrency: pure functions; safe from any thread.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,8 +27,10 @@ from typing import Any
 
 Pred = Callable[[Any], bool]
 
-#: an index hint: (path, key) where key is a canonical exact value (`canon`) or
-#: ("p", text) for a string prefix; see `index_hints`.
+#: an index hint: (path, key) where key is a canonical exact value (`canon`),
+#: ("p", text) a string prefix, ("x", text) a string suffix, or ("r", lo, hi) a closed
+#: numeric interval (possibly infinite; an over-approximation of open ends); see
+#: `index_hints`.
 Hint = tuple[tuple[str, ...], tuple[Any, ...]]
 
 
@@ -83,7 +84,7 @@ class Leaf:
     preds: tuple[Pred, ...]
     exists_true: bool  # some match value is {"exists": true}
     exists_false: bool  # some match value is {"exists": false}
-    keys: tuple[tuple[Any, ...], ...] | None  # index keys when every value is exact/prefix
+    keys: tuple[tuple[Any, ...], ...] | None  # index keys when every value is indexable
 
     def matches(self, values: list[Any], present: bool) -> bool:
         if present and values:
@@ -120,8 +121,11 @@ def exact_pred(value: Any) -> Pred:
     return lambda v: (type(v) is int or type(v) is float) and v == fv
 
 
-def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
-    """`["op", n]` or `[">"|">=", lo, "<"|"<=", hi]` with AWS's validation messages."""
+def numeric_bounds(
+    spec: Any, fail: Callable[[str], PatternError]
+) -> tuple[float, bool, float, bool]:
+    """`["op", n]` or `[">"|">=", lo, "<"|"<=", hi]` with AWS's validation messages, as
+    (lo, lo_inclusive, hi, hi_inclusive) (infinite where unbounded)."""
     if not isinstance(spec, list):
         raise fail("Value of numeric must be an array.")
     if not spec:
@@ -151,8 +155,8 @@ def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
         if len(spec) > 4:
             raise fail("Too many terms in numeric range expression")
         checks.append((op2, second))
-    lo = -float("inf")
-    hi = float("inf")
+    lo = -math.inf
+    hi = math.inf
     lo_incl = hi_incl = True
     for o, n in checks:
         if o == "=":
@@ -165,7 +169,10 @@ def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
             hi, hi_incl = n, False
         else:
             hi, hi_incl = n, True
+    return lo, lo_incl, hi, hi_incl
 
+
+def range_pred(lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Pred:
     def pred(v: Any) -> bool:
         if type(v) is not int and type(v) is not float:
             return False
@@ -176,6 +183,11 @@ def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
     return pred
 
 
+def numeric_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
+    """The predicate of a `numeric` match value (see `numeric_bounds`)."""
+    return range_pred(*numeric_bounds(spec, fail))
+
+
 def cidr_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
     if not isinstance(spec, str):
         raise fail("prefix match pattern must be a string")
@@ -184,6 +196,8 @@ def cidr_pred(spec: Any, fail: Callable[[str], PatternError]) -> Pred:
         raise fail("Malformed CIDR, one '/' required")
     if not parts[1].isdigit():
         raise fail("Malformed CIDR, mask bits must be an integer")
+    import ipaddress  # lazily: only patterns with cidr pay for the module
+
     try:
         net = ipaddress.ip_network(spec, strict=False)
     except ValueError:
@@ -331,10 +345,18 @@ def compile_leaf(values: list[Any], d: Dialect) -> Leaf:
                     exists_f = True
                 keys = None
                 continue
+            if op == "numeric":
+                lo, lo_incl, hi, hi_incl = numeric_bounds(arg, _fail)
+                preds.append(range_pred(lo, lo_incl, hi, hi_incl))
+                if keys is not None:  # "=" is an exact number; else a closed interval
+                    keys.append(("n", lo) if lo == hi else ("r", lo, hi))
+                continue
             preds.append(compile_operator(op, arg, d))
             if keys is not None:
                 if op == "prefix" and isinstance(arg, str):
                     keys.append(("p", arg))
+                elif op == "suffix" and isinstance(arg, str):
+                    keys.append(("x", arg))
                 else:
                     keys = None
         elif isinstance(mv, list):
@@ -538,59 +560,3 @@ def eval_node(node: Node, obj: dict[str, Any]) -> bool:
         if not any(eval_node(b, obj) for b in group):
             return False
     return True
-
-
-# -- index hints ----------------------------------------------------------------------------
-
-
-def index_hints(node: Node, path: tuple[str, ...] = ()) -> frozenset[Hint] | None:
-    """A set of (path, key) of which any matching event satisfies at least one: key is an
-    exact value (`canon`) the event holds at path, or ("p", text) a prefix of a string
-    the event holds at path.
-
-    None when no such set exists (the pattern must then be evaluated for every event).
-    The router uses it to evaluate only candidate bindings against an event.
-    """
-    best: frozenset[Hint] | None = None
-    for key, sub in node.fields:
-        if type(sub) is Leaf:
-            if sub.keys is not None and not sub.exists_false and not sub.exists_true:
-                h = frozenset(((*path, key), e) for e in sub.keys)
-            else:
-                continue
-        else:
-            h2 = index_hints(sub, (*path, key))  # type: ignore[arg-type]
-            if h2 is None:
-                continue
-            h = h2
-        if best is None or len(h) < len(best):
-            best = h
-    for group in node.ors:
-        acc: set[Hint] = set()
-        for b in group:
-            hb = index_hints(b, path)
-            if hb is None:
-                break
-            acc |= hb
-        else:
-            if best is None or len(acc) < len(best):
-                best = frozenset(acc)
-    return best
-
-
-def path_values(obj: Any, path: tuple[str, ...]) -> list[Any]:
-    """Every leaf value of an event at `path` (arrays transparent at every level)."""
-    cur: list[Any] = [obj]
-    for key in path:
-        nxt: list[Any] = []
-        for o in cur:
-            for d in _objects(o):
-                if key in d:
-                    nxt.append(d[key])
-        cur = nxt
-        if not cur:
-            return cur
-    out: list[Any] = []
-    for v in cur:
-        leaf_values(v, out)
-    return out

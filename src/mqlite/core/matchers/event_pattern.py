@@ -28,8 +28,8 @@ from mqlite.core.matchers.content import (
     PatternError,
     compile_node,
     eval_node,
-    index_hints,
 )
+from mqlite.core.matchers.hints import index_hints
 
 LANGUAGE = "event_pattern"
 PREFIX = "Event pattern is not valid. Reason: "

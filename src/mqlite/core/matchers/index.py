@@ -2,9 +2,19 @@
 
 Owns, for one router, an index per matcher kind so that a publish does not scan every
 binding: direct keys in a dict, topic keys in RabbitMQ's trie, fanout in a list, SNS
-filter policies and EventBridge patterns by one of their exact (path, value) conditions
-(`content.index_hints`: an exact value, or a string prefix probed for each prefix length
-in use; AWS-style candidate selection, then the full check on the few candidates), and only headers, glob and unindexable policies scanned.
+filter policies and EventBridge patterns by a set of their conditions (`hints.index_hints`:
+exact values by dict; string prefixes and suffixes probed for each prefix/suffix length
+in use; numeric ranges in an interval tree, `ranges.RangeIndex`): AWS-style candidate
+selection, then the full check on the few candidates. Only headers, glob and policies
+with no indexable condition (anything-but / exists / cidr / wildcard only) are scanned.
+
+Selectivity: a content entry is filed under the alternative whose conditions the fewest
+entries share (`_freq` counts, per (scope, path, key), the entries having that condition;
+numeric intervals count per path), so rules that all share `source` are filed under
+their distinguishing field. A bucket that reaches REPICK_MIN entries, and again each
+time it doubles, has its entries re-picked against the current counts (amortised O(1)
+per add), so entries filed early under a then-rare condition move when it becomes
+common.
 
 `MatcherKind` names the languages; `compile_matcher(kind, spec, args)` validates and
 compiles one binding's matcher (InvalidPattern with the real system's message).
@@ -13,9 +23,11 @@ headers table), whatever number of bindings look at it.
 
 Entries are any hashable objects with `.matcher`, `.spec`, `.compiled` and `.seq`
 (the router's `Binding`). Invariants: an entry is in exactly the structures its kind
-selects; `match` returns entries in `seq` order, each once; a matcher that raises on a
-message counts as no match. The direct+topic result of a routing key is cached (at most
-KEY_CACHE_SIZE keys); any direct/topic add or remove clears the cache. Concurrency: single-threaded (core's loop).
+selects (a content entry: in the buckets of exactly one sound hint set, `_chosen[e]`);
+`match` returns entries in `seq` order, each once, exactly those a full scan would; a
+matcher that raises on a message counts as no match. The direct+topic result of a
+routing key is cached (at most KEY_CACHE_SIZE keys); any direct/topic add or remove
+clears the cache. Concurrency: single-threaded (core's loop).
 """
 
 from __future__ import annotations
@@ -28,10 +40,12 @@ from typing import Any, Protocol
 import orjson
 
 from mqlite.core.errors import InvalidValue
-from mqlite.core.matchers.content import canon, eval_node, path_values
+from mqlite.core.matchers.content import Hint, canon, eval_node
 from mqlite.core.matchers.event_pattern import compile_event_pattern
 from mqlite.core.matchers.glob import compile_glob
 from mqlite.core.matchers.headers import compile_headers
+from mqlite.core.matchers.hints import condition_keys, index_hints, path_values
+from mqlite.core.matchers.ranges import RangeIndex
 from mqlite.core.matchers.sns_filter import (
     attributes_view,
     compile_sns_filter,
@@ -176,7 +190,11 @@ def check(e: Entry, view: MessageView) -> bool:
 
 
 KEY_CACHE_SIZE = 8192
-_NONE = object()
+#: a bucket of content entries this large (and at each doubling) has its entries re-filed
+#: under their currently rarest conditions
+REPICK_MIN = 4
+#: the frequency key counting, per (src, path), the entries with a numeric interval there
+RANGES = ("r*",)
 
 
 def _seq(e: Entry) -> int:
@@ -198,8 +216,19 @@ class BindingIndex:
         self._always: dict[Entry, None] = {}
         self._scan: dict[Entry, None] = {}
         self._content: dict[tuple[str, tuple[str, ...]], dict[Any, dict[Entry, None]]] = {}
-        # (src, path) -> {prefix length: how many prefix keys of that length}
+        # (src, path) -> {prefix (suffix) length: how many prefix (suffix) keys of it}
         self._prefix_lens: dict[tuple[str, tuple[str, ...]], dict[int, int]] = {}
+        self._suffix_lens: dict[tuple[str, tuple[str, ...]], dict[int, int]] = {}
+        # (src, path) -> the numeric interval keys there
+        self._ranges: dict[tuple[str, tuple[str, ...]], RangeIndex] = {}
+        # selectivity: how many content entries have each (src, path, key) condition
+        # (path, RANGES) counts entries with any interval at path; each content entry's
+        # conditions and the hint set it is filed under
+        self._freq: dict[tuple[Any, ...], int] = {}
+        self._conds: dict[Entry, tuple[tuple[Any, ...], ...]] = {}
+        self._chosen: dict[Entry, frozenset[Hint]] = {}
+        # (src, path, key) -> bucket size at its last re-pick (re-pick again at double)
+        self._repicked: dict[tuple[Any, ...], int] = {}
         # routing key -> its direct+topic matches; cleared whenever those bindings change
         self._key_cache: dict[str, tuple[Entry, ...]] = {}
 
@@ -214,17 +243,7 @@ class BindingIndex:
         elif m is MatcherKind.FANOUT:
             self._always[e] = None
         elif m is MatcherKind.SNS or m is MatcherKind.EVENT_PATTERN:
-            hints = e.compiled.hints()
-            if hints is None:
-                self._scan[e] = None
-            else:
-                src = _source(e)
-                for path, value in hints:
-                    members = self._content.setdefault((src, path), {}).setdefault(value, {})
-                    if not members and value[0] == "p":
-                        lens = self._prefix_lens.setdefault((src, path), {})
-                        lens[len(value[1])] = lens.get(len(value[1]), 0) + 1
-                    members[e] = None
+            self._add_content(e)
         else:
             self._scan[e] = None
 
@@ -244,21 +263,110 @@ class BindingIndex:
             self._always.pop(e, None)
         else:
             self._scan.pop(e, None)
-            if m is MatcherKind.SNS or m is MatcherKind.EVENT_PATTERN:
+            chosen = self._chosen.pop(e, None)
+            if chosen is not None:
                 src = _source(e)
-                for path, value in e.compiled.hints() or ():
-                    by_value = self._content.get((src, path))
-                    if by_value is None:
-                        continue
-                    members = by_value.get(value)
-                    if members is not None:
-                        members.pop(e, None)
-                        if not members:
-                            del by_value[value]
-                            if value[0] == "p":
-                                self._forget_prefix(src, path, len(value[1]))
-                    if not by_value:
-                        del self._content[(src, path)]
+                self._unfile(e, src, chosen)
+                freq = self._freq
+                for c in self._conds.pop(e, ()):
+                    left = freq[c] - 1
+                    if left:
+                        freq[c] = left
+                    else:
+                        del freq[c]
+
+    # -- content entries: filed under their rarest conditions -----------------------------
+
+    def _add_content(self, e: Entry) -> None:
+        root = e.compiled.root
+        if index_hints(root) is None:
+            self._scan[e] = None
+            return
+        src = _source(e)
+        conds: set[tuple[Any, ...]] = set()
+        for path, key in condition_keys(root):
+            conds.add((src, path, key))
+            if key[0] == "r":
+                conds.add((src, path, RANGES))
+        freq = self._freq
+        for c in conds:
+            freq[c] = freq.get(c, 0) + 1
+        self._conds[e] = tuple(conds)
+        chosen = self._pick(src, root)
+        self._chosen[e] = chosen
+        self._file(e, src, chosen)
+        for path, key in chosen:
+            members = self._content[(src, path)][key]
+            n = len(members)
+            if n >= REPICK_MIN and n >= 2 * self._repicked.get((src, path, key), 0):
+                self._repicked[(src, path, key)] = n
+                self._repick(src, list(members))
+
+    def _pick(self, src: str, root: Any) -> frozenset[Hint]:
+        """The entry's hint set whose keys the fewest entries share (then the smallest)."""
+        freq = self._freq
+
+        def cost(h: frozenset[Hint]) -> tuple[int, int]:
+            total = 0
+            for path, key in h:
+                total += freq.get((src, path, RANGES if key[0] == "r" else key), 0)
+            return total, len(h)
+
+        hints = index_hints(root, cost=cost)
+        assert hints is not None
+        return hints
+
+    def _repick(self, src: str, entries: list[Entry]) -> None:
+        """Re-file entries of a crowded bucket under their now rarest conditions."""
+        for m in entries:
+            old = self._chosen.get(m)
+            if old is None:
+                continue
+            new = self._pick(src, m.compiled.root)
+            if new != old:
+                self._unfile(m, src, old)
+                self._file(m, src, new)
+                self._chosen[m] = new
+
+    def _file(self, e: Entry, src: str, hints: frozenset[Hint]) -> None:
+        for path, key in hints:
+            by_value = self._content.setdefault((src, path), {})
+            members = by_value.get(key)
+            if members is None:
+                members = by_value[key] = {}
+                kind = key[0]
+                if kind == "p" or kind == "x":
+                    table = self._prefix_lens if kind == "p" else self._suffix_lens
+                    lens = table.setdefault((src, path), {})
+                    lens[len(key[1])] = lens.get(len(key[1]), 0) + 1
+                elif kind == "r":
+                    rng = self._ranges.get((src, path))
+                    if rng is None:
+                        rng = self._ranges[(src, path)] = RangeIndex()
+                    rng.add(key)
+            members[e] = None
+
+    def _unfile(self, e: Entry, src: str, hints: frozenset[Hint]) -> None:
+        for path, key in hints:
+            by_value = self._content.get((src, path))
+            if by_value is None:
+                continue
+            members = by_value.get(key)
+            if members is not None:
+                members.pop(e, None)
+                if not members:
+                    del by_value[key]
+                    self._repicked.pop((src, path, key), None)
+                    kind = key[0]
+                    if kind == "p" or kind == "x":
+                        self._forget_affix(kind, src, path, len(key[1]))
+                    elif kind == "r":
+                        rng = self._ranges[(src, path)]
+                        rng.discard(key)
+                        if not len(rng):
+                            del self._ranges[(src, path)]
+            if not by_value:
+                del self._content[(src, path)]
 
     def _keyed(self, rk: str) -> tuple[Entry, ...]:
         """Direct and topic matches of a routing key, in seq order (then cached)."""
@@ -273,8 +381,9 @@ class BindingIndex:
         self._key_cache[rk] = keyed
         return keyed
 
-    def _forget_prefix(self, src: str, path: tuple[str, ...], length: int) -> None:
-        lens = self._prefix_lens.get((src, path))
+    def _forget_affix(self, kind: str, src: str, path: tuple[str, ...], length: int) -> None:
+        table = self._prefix_lens if kind == "p" else self._suffix_lens
+        lens = table.get((src, path))
         if lens is None:
             return
         left = lens.get(length, 0) - 1
@@ -283,7 +392,7 @@ class BindingIndex:
         else:
             lens.pop(length, None)
             if not lens:
-                del self._prefix_lens[(src, path)]
+                del table[(src, path)]
 
     @property
     def keyed_only(self) -> bool:
@@ -310,36 +419,43 @@ class BindingIndex:
             out.update(self._always)
         if self._content:
             seen: set[Entry] = set()
+
+            def visit(members: dict[Entry, None] | None) -> None:
+                if members:
+                    for e in members:
+                        if e not in seen:
+                            seen.add(e)
+                            if check(e, view):
+                                out[e] = None
+
             for (src, path), by_value in self._content.items():
-                if src == "attr":
-                    av = view.attrs().get(path[0], _NONE)
-                    values = av if type(av) is list else (av,) if av is not _NONE else None
-                else:
-                    body = view.body()
-                    values = path_values(body, path) if type(body) is dict else None
+                obj = view.attrs() if src == "attr" else view.body()
+                if type(obj) is not dict:
+                    continue
+                values = path_values(obj, path)
                 if not values:
                     continue
-                lens = self._prefix_lens.get((src, path))
+                plens = self._prefix_lens.get((src, path))
+                slens = self._suffix_lens.get((src, path))
+                rng = self._ranges.get((src, path))
                 for v in values:
                     key = canon(v)
-                    members = by_value.get(key) if key is not None else None
-                    if members:
-                        for e in members:
-                            if e not in seen:
-                                seen.add(e)
-                                if check(e, view):
-                                    out[e] = None
-                    if lens and type(v) is str:
+                    if key is not None:
+                        visit(by_value.get(key))
+                    tv = type(v)
+                    if tv is str:
                         n = len(v)
-                        for length in lens:
-                            if length <= n:
-                                members = by_value.get(("p", v[:length]))
-                                if members:
-                                    for e in members:
-                                        if e not in seen:
-                                            seen.add(e)
-                                            if check(e, view):
-                                                out[e] = None
+                        if plens:
+                            for length in plens:
+                                if length <= n:
+                                    visit(by_value.get(("p", v[:length])))
+                        if slens:
+                            for length in slens:
+                                if length <= n:
+                                    visit(by_value.get(("x", v[n - length:])))
+                    elif rng is not None and (tv is int or tv is float):
+                        for rkey in rng.stab(v):
+                            visit(by_value.get(rkey))
         for e in self._scan:
             if check(e, view):
                 out[e] = None

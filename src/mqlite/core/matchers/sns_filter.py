@@ -32,8 +32,8 @@ from mqlite.core.matchers.content import (
     PatternError,
     compile_node,
     eval_node,
-    index_hints,
 )
+from mqlite.core.matchers.hints import index_hints
 
 LANGUAGE = "sns"
 PREFIX = "Invalid parameter: FilterPolicy: "

@@ -8,9 +8,8 @@ router registry: rebuilt from this catalog at start, so the catalog is the one t
 Each enabled rule with an event pattern has one binding per target on its bus's router
 (matcher `event_pattern`, args `{"rule": key, "target": id}`); each archive has one
 binding (args `{"archive": key}`). `EventsState.sync_rule(rule)` keeps the bindings
-equal to the rule's state; `rebalance(region, bus)` (run before routing after rules
-changed) re-orders every rule's pattern fields so the router indexes each rule by its
-rarest condition (selectivity.py). `state_for(core)` gives the one state per broker core.
+equal to the rule's state (the router's index files each rule under its rarest
+condition itself). `state_for(core)` gives the one state per broker core.
 Invariants: a rule's bindings exist iff it is ENABLED, has an EventPattern, and its
 targets exist; the `default` bus exists in every region served.
 Concurrency: the server's event loop only.
@@ -21,7 +20,6 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +27,6 @@ import orjson
 
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.router import Binding, Destination, Router
-from mqlite.protocols.aws.events.selectivity import key_counts, order_pattern
 
 KIND = "event_bus"
 NS = "events/"
@@ -117,8 +114,6 @@ class EventsState:
         self.tags = Store(catalog, "tags")  # key: ARN -> {"tags": {k: v}}
         self._rule_bindings: dict[str, list[str]] = {}
         self._archive_bindings: dict[str, str] = {}
-        self._dirty: set[str] = set()  # buses whose rules changed since the last rebalance
-        self._freq: dict[str, Counter[Any]] = {}
         self.delivery: Any = None  # set by build(): delivery.Dispatcher
         self.scheduler: Any = None  # set by build(): schedule.Scheduler
         self.replayer: Any = None
@@ -188,18 +183,14 @@ class EventsState:
             if router is not None:
                 router.unbind(bid)
 
-    def sync_rule(self, rule: dict[str, Any], *, rebalancing: bool = False) -> None:
+    def sync_rule(self, rule: dict[str, Any]) -> None:
         """Make the rule's bindings match its state, pattern and targets."""
         key = self.rule_key(rule["region"], rule["bus"], rule["name"])
-        bus_key = f"{rule['region']}/{rule['bus']}"
         self._unbind_rule(key, rule)
-        if not rebalancing:
-            self._dirty.add(bus_key)
         if rule.get("state", "ENABLED") != "ENABLED" or not rule.get("pattern"):
             return
         router = self._router(rule["region"], rule["bus"])
-        pattern = orjson.loads(rule["pattern"])
-        spec = order_pattern(pattern, self._freq.get(bus_key, Counter()))
+        spec = orjson.loads(rule["pattern"])
         ids = []
         for tid in rule.get("targets", {}):
             b: Binding = router.bind(
@@ -208,22 +199,6 @@ class EventsState:
             )
             ids.append(b.id)
         self._rule_bindings[key] = ids
-
-    def rebalance(self, region: str, bus: str) -> None:
-        """After rules changed: recount the bus's exact conditions and rebind its rules so
-        the router indexes each by its rarest condition (selectivity.py)."""
-        bus_key = f"{region}/{bus}"
-        if bus_key not in self._dirty:
-            return
-        self._dirty.discard(bus_key)
-        rules = [r for r in self.rules.values(f"{bus_key}/")
-                 if r.get("state", "ENABLED") == "ENABLED" and r.get("pattern")]
-        freq: Counter[Any] = Counter()
-        for r in rules:
-            freq.update(key_counts(orjson.loads(r["pattern"])))
-        self._freq[bus_key] = freq
-        for r in rules:
-            self.sync_rule(r, rebalancing=True)
 
     # -- archives ------------------------------------------------------------------------
     def sync_archive(self, archive: dict[str, Any]) -> None:

@@ -99,7 +99,6 @@ class Dispatcher:
         router = self.state.router(region, bus)
         if router is None:
             return 0
-        self.state.rebalance(region, bus)
         visited = visited if visited is not None else set()
         visited.add(f"{region}/{bus}")
         env = Envelope(body)
