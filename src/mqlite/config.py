@@ -23,7 +23,8 @@ PORT_FIELDS = ("http_port", "kafka_port", "amqp_port", "redis_port")
 PAIR_FIELDS = ("aws_keys", "kafka_users", "amqp_users", "redis_users")  # "ID:SECRET" entries
 PATH_FIELDS = ("data_dir", "s3_dir")
 BOOL_FIELDS = ("kafka_auto_create_topics",)
-INT_FIELDS = ("kafka_default_partitions", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes")
+INT_FIELDS = ("kafka_default_partitions", "kafka_max_frame_bytes", "kafka_initial_rebalance_delay_ms",
+              "kafka_group_min_session_timeout_ms", "kafka_group_max_session_timeout_ms", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes")
 
 
 class ConfigError(MqliteError):

@@ -37,6 +37,10 @@ class Settings:
     kafka_auto_create_topics: bool = True
     kafka_default_partitions: int = 1
     kafka_users: tuple[tuple[str, str], ...] = ()  # SASL users; empty = no auth
+    kafka_max_frame_bytes: int = 100 * 1024 * 1024  # socket.request.max.bytes
+    kafka_initial_rebalance_delay_ms: int = 3000  # group.initial.rebalance.delay.ms
+    kafka_group_min_session_timeout_ms: int = 6000  # group.min.session.timeout.ms
+    kafka_group_max_session_timeout_ms: int = 1_800_000  # group.max.session.timeout.ms
     # -- AMQP -------------------------------------------------------------------------
     amqp_users: tuple[tuple[str, str], ...] = (("guest", "guest"),)
     amqp_heartbeat: int = 60

@@ -23,15 +23,13 @@ with warnings.catch_warnings():
     import kafka.producer
     import kafka.structs
 
-FAST_GROUPS = {"kafka_initial_rebalance_delay_ms": "200"}
+FAST_GROUPS = {"kafka_initial_rebalance_delay_ms": 200}
 
 
 @pytest.fixture
 def kafka_factory(mqlite_server_factory: Callable[..., Any]) -> Callable[..., Any]:
     def make(**overrides: Any) -> Any:
-        extra = dict(FAST_GROUPS)
-        extra.update(overrides.pop("extra", {}))
-        settings: dict[str, Any] = {"http_port": None, "amqp_port": None, "redis_port": None, "extra": extra}
+        settings: dict[str, Any] = {"http_port": None, "amqp_port": None, "redis_port": None, **FAST_GROUPS}
         settings.update(overrides)
         return mqlite_server_factory(**settings)
 

@@ -128,7 +128,7 @@ def test_a_new_member_triggers_a_rebalance_seen_through_heartbeats(kafka: Any) -
 def test_leaving_member_and_session_timeout_shrink_the_group(kafka_factory: Any) -> None:
     """LeaveGroup removes a member at once; a member silent for its session timeout is
     removed by the coordinator; an emptied group is Empty with its next generation."""
-    server = kafka_factory(extra={"kafka_group_min_session_timeout_ms": "100"})
+    server = kafka_factory(kafka_group_min_session_timeout_ms=100)
     c = _client(server)
     joined = _join_fully(c, "quiet", session_ms=300)
     assert joined["GenerationId"] == 1

@@ -91,7 +91,7 @@ def test_garbled_and_truncated_requests_close_the_connection(kafka: Any) -> None
 
 def test_frame_over_the_size_limit_closes_the_connection(kafka_factory: Any) -> None:
     """socket.request.max.bytes: an oversized frame is refused from its size alone."""
-    server = kafka_factory(extra={"kafka_max_frame_bytes": "4096"})
+    server = kafka_factory(kafka_max_frame_bytes=4096)
     c = _client(server)
     c.send_raw(struct.pack(">i", 1 << 20))
     assert c.is_closed_by_server()

@@ -68,8 +68,7 @@ class KafkaFrontEnd:
 
         self.core = core
         self.settings = settings
-        extra = settings.extra or {}
-        self.max_frame_bytes = int(extra.get("kafka_max_frame_bytes", 100 * 1024 * 1024))
+        self.max_frame_bytes = settings.kafka_max_frame_bytes
         self.users: dict[str, str] = dict(settings.kafka_users)
         self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
         self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}

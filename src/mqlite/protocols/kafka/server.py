@@ -5,7 +5,7 @@ Owns `start(core, settings, host, port) -> Listener` and `KafkaConnection`, the
 
 Invariants (Kafka protocol guide, "network"): every request is an int32 size plus
 payload; a frame over the size cap (`socket.request.max.bytes`, 100 MiB, or
-`settings.extra["kafka_max_frame_bytes"]`) closes the connection, as do an unknown API
+`settings.kafka_max_frame_bytes`) closes the connection, as do an unknown API
 key, an unparsable request, and a request other than ApiVersions/SASL before SASL
 authentication when users are configured. Requests on one connection are processed
 one at a time in arrival order (Kafka mutes a channel while a request is in flight),

@@ -7,8 +7,8 @@ and protocol are durable there, as are committed offsets):
 - A join moves a group to PreparingRebalance; the rebalance completes when every
   known member has rejoined, or at the rebalance timeout (the largest of the members'),
   when members that did not rejoin are removed. An empty group's first rebalance waits
-  `group.initial.rebalance.delay.ms` (3000, `settings.extra
-  ["kafka_initial_rebalance_delay_ms"]`) for more members, each newcomer extending the
+  `group.initial.rebalance.delay.ms` (3000, `settings.kafka_initial_rebalance_delay_ms`)
+  for more members, each newcomer extending the
   wait by that delay, up to the rebalance timeout.
 - Completion bumps the generation, picks the protocol every member supports (most
   first-choice votes), keeps or elects the leader; the leader's JoinGroup response
@@ -27,7 +27,7 @@ and protocol are durable there, as are committed offsets):
   resumes the current generation without a rebalance (also as the leader).
 - A member without a heartbeat for its session timeout is removed and the group
   rebalances. Session timeouts must lie within [group.min.session.timeout.ms (6000),
-  group.max.session.timeout.ms (1800000)] (`settings.extra` overrides), else
+  group.max.session.timeout.ms (1800000)] (`settings.kafka_group_*_session_timeout_ms`), else
   INVALID_SESSION_TIMEOUT.
 
 Time comes from `core.clock.monotonic()` (injectable); a ticker checks deadlines.
@@ -67,10 +67,10 @@ class Coordinator:
 
     def __init__(self, fe: Any) -> None:
         self.fe = fe
-        extra = fe.settings.extra or {}
-        self.initial_delay = int(extra.get("kafka_initial_rebalance_delay_ms", 3000)) / 1000.0
-        self.min_session = int(extra.get("kafka_group_min_session_timeout_ms", 6000))
-        self.max_session = int(extra.get("kafka_group_max_session_timeout_ms", 1_800_000))
+        settings = fe.settings
+        self.initial_delay = settings.kafka_initial_rebalance_delay_ms / 1000.0
+        self.min_session = settings.kafka_group_min_session_timeout_ms
+        self.max_session = settings.kafka_group_max_session_timeout_ms
         self.active: dict[str, Any] = {}  # groups with members or pending work
         self._task: asyncio.Task[None] | None = None
 
