@@ -6,9 +6,11 @@ and 1,000 SNS filter policies, and channel fan-out to 100 subscribers.
 Targets: >= 100,000 decisions/s (1,000 topic bindings, trie), >= 20,000 decisions/s
 (1,000 filter policies), >= 500,000 channel deliveries/s (100 subscribers).
 A "decision" is `Router.match(envelope)`: every binding the message matches, found and
-verified. Also reported: full `publish` (match + delivery to live channels) and an
-indexed-by-prefix case (1,000 prefix-only policies) and an unindexable worst case
-(1,000 suffix-only policies: every policy is evaluated).
+verified. Also reported: full `publish` (match + delivery to live channels), the
+policies with no exact value (1,000 prefix-only, suffix-only, numeric-range-only
+policies: prefix/suffix tables and an interval tree), the unindexable worst case
+(1,000 anything-but-only policies: every policy is evaluated), and an EventBridge bus
+with 100 rules sharing `source` and `detail-type` (indexed by their rarest condition).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import random
 import sys
 import time
 from collections.abc import Callable
+
+import orjson
 
 from mqlite.core.catalog import Catalog
 from mqlite.core.channels import BufferedSubscriber, Channels
@@ -143,9 +147,44 @@ def sns_bench(seconds: float) -> tuple[float, float, float, float]:
     for i in range(1000):
         worst.bind(Destination.channel(f"w{i}"), "sns", {"customer": [{"suffix": f"-{i}"}]},
                    durable=False)
-    scan = timed("sns: match vs 1,000 suffix-only policies (no index: scan)", seconds / 2,
-                 lambda i: (worst.match(envs[i & 4095]), 1)[1])
-    return indexed, full, prefix, scan
+    suffix = timed("sns: match vs 1,000 suffix-only policies (suffix index)", seconds / 2,
+                   lambda i: (worst.match(envs[i & 4095]), 1)[1])
+    num = reg.create("bench.sns.numeric", "sns", {"durable": False})
+    for i in range(1000):
+        lo = i % 100 + (i // 100) / 10
+        num.bind(Destination.channel(f"n{i}"), "sns",
+                 {"price": [{"numeric": [">=", lo, "<", lo + 1]}]}, durable=False)
+    print(f"  (numeric: {sum(len(num.match(e)) for e in envs[:1000]) / 1000:.1f} policies "
+          "matched per message on average)")
+    numeric = timed("sns: match vs 1,000 numeric-range-only policies (interval tree)",
+                    seconds / 2, lambda i: (num.match(envs[i & 4095]), 1)[1])
+    ab = reg.create("bench.sns.anything_but", "sns", {"durable": False})
+    for i in range(1000):
+        ab.bind(Destination.channel(f"a{i}"), "sns", {"customer": [{"anything-but": f"cust-{i}"}]},
+                durable=False)
+    scan = timed("sns: match vs 1,000 anything-but-only policies (no index: scan)",
+                 seconds / 4, lambda i: (ab.match(envs[i & 4095]), 1)[1])
+    return indexed, full, prefix, suffix, numeric, scan
+
+
+def eventbridge_bench(seconds: float) -> float:
+    """100 rules on one bus, all with the same source and detail-type, differing in
+    detail.id (the EventBridge engineer's case)."""
+    rng = random.Random(3)
+    reg = RouterRegistry(Catalog(None), None, Clock(), _Core())
+    bus = reg.create("bench.bus", "event_bus", {"durable": False})
+    for i in range(100):
+        bus.bind(Destination.channel(f"r{i}"), "event_pattern",
+                 {"source": ["app.orders"], "detail-type": ["OrderPlaced"],
+                  "detail": {"id": [f"o{i}"], "amount": [{"numeric": [">", 0]}]}},
+                 durable=False)
+    envs = [Envelope(orjson.dumps({"source": "app.orders", "detail-type": "OrderPlaced",
+                                   "detail": {"id": f"o{rng.randrange(120)}", "amount": 5}}))
+            for _ in range(4096)]
+    print(f"  (event bus: {sum(len(bus.match(e)) for e in envs[:1000]) / 1000:.2f} rules "
+          "matched per event on average)")
+    return timed("event bus: match vs 100 rules sharing source + detail-type", seconds / 2,
+                 lambda i: (bus.match(envs[i & 4095]), 1)[1])
 
 
 def channel_bench(seconds: float) -> tuple[float, float]:
@@ -189,7 +228,8 @@ def main() -> None:
     print(f"mqlite routing benchmark - Python {sys.version.split()[0]}, {platform.machine()}, "
           f"{platform.processor() or platform.platform()}")
     topic, topic_warm = topic_bench(a.seconds)
-    sns, sns_full, sns_prefix, sns_scan = sns_bench(a.seconds)
+    sns, sns_full, sns_prefix, sns_suffix, sns_numeric, sns_scan = sns_bench(a.seconds)
+    bus = eventbridge_bench(a.seconds)
     chan, chan_pat = channel_bench(a.seconds)
     print("\nsummary (target):")
     print(f"  topic decisions/s       {topic:>12,.0f}  (>= 100,000) {'OK' if topic >= 100_000 else 'MISS'}"
@@ -197,7 +237,9 @@ def main() -> None:
     print(f"  filter decisions/s      {sns:>12,.0f}  (>= 20,000)  {'OK' if sns >= 20_000 else 'MISS'}")
     print(f"  channel deliveries/s    {chan:>12,.0f}  (>= 500,000) {'OK' if chan >= 500_000 else 'MISS'}")
     print(f"  (sns publish {sns_full:,.0f}/s, prefix policies {sns_prefix:,.0f}/s, "
-          f"unindexed suffix policies {sns_scan:,.0f}/s, "
+          f"suffix policies {sns_suffix:,.0f}/s, numeric policies {sns_numeric:,.0f}/s, "
+          f"unindexable anything-but policies {sns_scan:,.0f}/s, "
+          f"event bus 100 rules {bus:,.0f}/s = {1e6 / bus:,.1f} us/event, "
           f"channel+patterns {chan_pat:,.0f}/s)")
 
 

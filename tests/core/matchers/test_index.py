@@ -202,16 +202,18 @@ def test_rules_sharing_source_are_filed_under_their_rarest_condition() -> None:
 
 
 def test_bindings_filed_under_a_condition_that_became_common_move() -> None:
-    """The first rules see every condition equally rare; once their bucket grows they are
-    re-filed under the condition that stays rare."""
+    """Rules filed under `type` while it was rare are re-filed once many rules share it,
+    so an event is not checked against every rule of that type."""
     idx = BindingIndex()
-    es = [entry("event_pattern", {"detail": {"id": [f"o{i}"]}, "source": ["app"]}, i)
-          for i in range(3)]
-    es += [entry("event_pattern", {"source": ["app"], "detail": {"id": [f"o{i}"]}}, i)
-           for i in range(3, 64)]
+    es = [entry("event_pattern", {"source": ["s"], "type": [f"t{i % 2}"]}, i) for i in range(16)]
+    es += [entry("event_pattern", {"type": ["t0"], "x": [f"x{j}"]}, 100 + j) for j in range(100)]
     for e in es:
         idx.add(e)
-    assert max(len(m) for bv in idx._content.values() for m in bv.values()) <= 2
+    t0 = idx._content.get(("body", ("type",)), {}).get(("s", "t0"), {})
+    assert len(t0) < 4
+    view = MessageView("", json.dumps({"source": "s", "type": "t0", "x": "x5"}).encode(), {})
+    assert [e.seq for e in idx.match(view)] == [*range(0, 16, 2), 105]
+    assert idx.match(view) == scan(es, view)
 
 
 def test_suffix_and_numeric_conditions_are_indexed_not_scanned() -> None:

@@ -11,10 +11,10 @@ with no indexable condition (anything-but / exists / cidr / wildcard only) are s
 Selectivity: a content entry is filed under the alternative whose conditions the fewest
 entries share (`_freq` counts, per (scope, path, key), the entries having that condition;
 numeric intervals count per path), so rules that all share `source` are filed under
-their distinguishing field. A bucket that reaches REPICK_MIN entries, and again each
-time it doubles, has its entries re-picked against the current counts (amortised O(1)
-per add), so entries filed early under a then-rare condition move when it becomes
-common.
+their distinguishing field. When a condition's count reaches REPICK_MIN, and again
+each time it doubles, the entries filed under it are re-picked against the current
+counts (amortised O(1) per add), so entries filed early under a then-rare condition
+move when it becomes common.
 
 `MatcherKind` names the languages; `compile_matcher(kind, spec, args)` validates and
 compiles one binding's matcher (InvalidPattern with the real system's message).
@@ -190,8 +190,9 @@ def check(e: Entry, view: MessageView) -> bool:
 
 
 KEY_CACHE_SIZE = 8192
-#: a bucket of content entries this large (and at each doubling) has its entries re-filed
-#: under their currently rarest conditions
+_NONE = object()
+#: when this many content entries share a condition (and at each doubling), those filed
+#: under it are re-filed under their currently rarest conditions
 REPICK_MIN = 4
 #: the frequency key counting, per (src, path), the entries with a numeric interval there
 RANGES = ("r*",)
@@ -227,7 +228,7 @@ class BindingIndex:
         self._freq: dict[tuple[Any, ...], int] = {}
         self._conds: dict[Entry, tuple[tuple[Any, ...], ...]] = {}
         self._chosen: dict[Entry, frozenset[Hint]] = {}
-        # (src, path, key) -> bucket size at its last re-pick (re-pick again at double)
+        # condition -> its frequency at its last re-pick (re-pick again at double)
         self._repicked: dict[tuple[Any, ...], int] = {}
         # routing key -> its direct+topic matches; cleared whenever those bindings change
         self._key_cache: dict[str, tuple[Entry, ...]] = {}
@@ -274,6 +275,7 @@ class BindingIndex:
                         freq[c] = left
                     else:
                         del freq[c]
+                        self._repicked.pop(c, None)
 
     # -- content entries: filed under their rarest conditions -----------------------------
 
@@ -289,18 +291,29 @@ class BindingIndex:
             if key[0] == "r":
                 conds.add((src, path, RANGES))
         freq = self._freq
+        repicked = self._repicked
+        crowded = []
         for c in conds:
-            freq[c] = freq.get(c, 0) + 1
+            n = freq[c] = freq.get(c, 0) + 1
+            if n >= REPICK_MIN and n >= 2 * repicked.get(c, 0):
+                repicked[c] = n
+                crowded.append(c)
         self._conds[e] = tuple(conds)
         chosen = self._pick(src, root)
         self._chosen[e] = chosen
         self._file(e, src, chosen)
-        for path, key in chosen:
-            members = self._content[(src, path)][key]
-            n = len(members)
-            if n >= REPICK_MIN and n >= 2 * self._repicked.get((src, path, key), 0):
-                self._repicked[(src, path, key)] = n
-                self._repick(src, list(members))
+        for _src, path, key in crowded:  # entries filed under a condition now common
+            by_value = self._content.get((src, path))
+            if not by_value:
+                continue
+            if key == RANGES:
+                rng = self._ranges.get((src, path))
+                keys: Any = list(rng._keys) if rng is not None else ()
+            else:
+                keys = (key,)
+            members = [m for k in keys for m in by_value.get(k, ())]
+            if members:
+                self._repick(src, members)
 
     def _pick(self, src: str, root: Any) -> frozenset[Hint]:
         """The entry's hint set whose keys the fewest entries share (then the smallest)."""
@@ -418,44 +431,62 @@ class BindingIndex:
         if self._always:
             out.update(self._always)
         if self._content:
-            seen: set[Entry] = set()
-
-            def visit(members: dict[Entry, None] | None) -> None:
-                if members:
-                    for e in members:
-                        if e not in seen:
-                            seen.add(e)
-                            if check(e, view):
-                                out[e] = None
-
+            buckets: list[dict[Entry, None]] = []
             for (src, path), by_value in self._content.items():
-                obj = view.attrs() if src == "attr" else view.body()
-                if type(obj) is not dict:
-                    continue
-                values = path_values(obj, path)
-                if not values:
-                    continue
+                if src == "attr":  # flat: one attribute name
+                    v = view.attrs().get(path[0], _NONE)
+                    if v is _NONE:
+                        continue
+                    values: Any = (v,) if type(v) is not list else path_values(v, ())
+                else:
+                    body = view.body()
+                    if type(body) is not dict:
+                        continue
+                    if len(path) == 1:
+                        v = body.get(path[0], _NONE)
+                        if v is _NONE:
+                            continue
+                        values = (v,) if type(v) is not list else path_values(v, ())
+                    else:
+                        values = path_values(body, path)
                 plens = self._prefix_lens.get((src, path))
                 slens = self._suffix_lens.get((src, path))
                 rng = self._ranges.get((src, path))
                 for v in values:
-                    key = canon(v)
-                    if key is not None:
-                        visit(by_value.get(key))
+                    members = by_value.get(canon(v))
+                    if members:
+                        buckets.append(members)
                     tv = type(v)
                     if tv is str:
                         n = len(v)
                         if plens:
                             for length in plens:
                                 if length <= n:
-                                    visit(by_value.get(("p", v[:length])))
+                                    members = by_value.get(("p", v[:length]))
+                                    if members:
+                                        buckets.append(members)
                         if slens:
                             for length in slens:
                                 if length <= n:
-                                    visit(by_value.get(("x", v[n - length:])))
+                                    members = by_value.get(("x", v[n - length:]))
+                                    if members:
+                                        buckets.append(members)
                     elif rng is not None and (tv is int or tv is float):
                         for rkey in rng.stab(v):
-                            visit(by_value.get(rkey))
+                            buckets.append(by_value[rkey])
+            if buckets:
+                if len(buckets) == 1:
+                    for e in buckets[0]:
+                        if check(e, view):
+                            out[e] = None
+                else:
+                    seen: set[Entry] = set()
+                    for members in buckets:
+                        for e in members:
+                            if e not in seen:
+                                seen.add(e)
+                                if check(e, view):
+                                    out[e] = None
         for e in self._scan:
             if check(e, view):
                 out[e] = None
