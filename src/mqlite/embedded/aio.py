@@ -110,10 +110,13 @@ class AsyncQueue:
         """Send many as one append: each entry a body, or a dict of `send`'s keyword
         arguments. Returns the message ids in order; if any entry was refused, the
         others are sent and the first entry's error is raised."""
-        envelopes = []
+        envelopes: list[Envelope | bytes] = []
         for entry in bodies:
-            if type(entry) is bytes or type(entry) is str:  # the common case, fast
-                envelopes.append(Envelope(body=_body(entry)))
+            if type(entry) is bytes:  # the common case: core takes a plain body as is
+                envelopes.append(entry)
+                continue
+            if type(entry) is str:
+                envelopes.append(entry.encode())
                 continue
             spec: dict[str, Any] = dict(entry) if isinstance(entry, Mapping) else {"body": entry}
             unknown = set(spec) - {"body", "attributes", "delay", "group_id", "dedup_id"}

@@ -2,8 +2,11 @@
 
 `Broker` runs a private event-loop thread (uvloop where available) with its own
 `BrokerCore`, and every call of its facades (`Queue`, `Stream`, `Group`, `Topic`) is
-handed to that loop with `asyncio.run_coroutine_threadsafe` and waited for, so any
-number of threads may share one `Broker`; calls are serialised on the loop. Each facade
+handed to that loop with one `loop.call_soon_threadsafe` and waited for on a lock
+(`_Call`), so any number of threads may share one `Broker`; calls are
+serialised on the loop. On the loop the call's coroutine runs its first step at once
+and gets a Task only if it has to wait (a long poll, an fsync): the thread hop is the
+only per-call overhead. Each facade
 wraps the async facade of the same name (`embedded.aio`), which holds the semantics.
 
 Invariants: after `close()` (idempotent) the core is closed, the loop thread has ended,
@@ -16,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from _thread import allocate_lock as _allocate_lock
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -36,6 +40,87 @@ from mqlite.storage.recordbatch import Record
 T = TypeVar("T")
 
 __all__ = ["Broker", "Group", "Queue", "Stream", "Topic"]
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+class _Call:
+    """One blocking call in flight: the caller waits on `lock` (taken at creation), the
+    loop sets `value` or `error` and releases it. Cheaper than a concurrent Future (no
+    Condition, no callbacks): the hop is one call_soon_threadsafe and one lock."""
+
+    __slots__ = ("error", "lock", "value")
+
+    def __init__(self) -> None:
+        self.lock = _allocate_lock()
+        self.lock.acquire()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def finish(self, value: Any, error: BaseException | None) -> None:
+        self.value = value
+        self.error = error
+        self.lock.release()
+
+
+def _start(coro: Coroutine[Any, Any, Any], call: _Call) -> None:
+    """On the loop: run `coro`'s first step now; only if it suspends does a Task carry
+    the rest (most queue calls finish in that first step: no Task at all)."""
+    try:
+        yielded = coro.send(None)
+    except StopIteration as stop:
+        call.finish(stop.value, None)
+        return
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        call.finish(None, exc)
+        return
+    asyncio.ensure_future(_resume(coro, yielded, call))
+
+
+async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any, call: _Call) -> None:
+    """Drive a coroutine that suspended in `_start`, as a Task would."""
+    while True:
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                await _settled(yielded)
+        except asyncio.CancelledError:  # the loop is shutting down: pass it in
+            try:
+                yielded = coro.throw(asyncio.CancelledError())
+            except StopIteration as stop:
+                call.finish(stop.value, None)
+                return
+            except BaseException as exc:  # noqa: BLE001
+                call.finish(None, exc)
+                return
+            continue
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            call.finish(stop.value, None)
+            return
+        except BaseException as exc:  # noqa: BLE001
+            call.finish(None, exc)
+            return
+
+
+async def _settled(waited: Any) -> None:
+    """Wait until a future the coroutine yielded is done, without consuming its result
+    (the coroutine reads it when resumed)."""
+    waiter = asyncio.get_running_loop().create_future()
+
+    def wake(_: Any) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    waited.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        waited.remove_done_callback(wake)
 
 
 class _LoopThread:
@@ -62,23 +147,20 @@ class _LoopThread:
     def run(self, awaitable: Awaitable[T]) -> T:
         if threading.current_thread() is self.thread:
             raise RuntimeError("a blocking Broker call from inside its own loop would deadlock")
-
-        async def runner() -> T:
-            return await awaitable
-
-        try:
-            fut = asyncio.run_coroutine_threadsafe(runner(), self.loop)
+        coro = awaitable if asyncio.iscoroutine(awaitable) else _as_coroutine(awaitable)
+        call = _Call()
+        try:  # one call_soon_threadsafe; no Task unless the call has to wait
+            self.loop.call_soon_threadsafe(_start, coro, call)
         except RuntimeError:  # the loop is closed
-            if asyncio.iscoroutine(awaitable):
-                awaitable.close()
+            coro.close()
             raise RuntimeError("the broker is closed") from None
-        while True:  # poll, so a call racing close() cannot wait forever
-            try:
-                return fut.result(timeout=0.5)
-            except TimeoutError:
-                if not self.thread.is_alive():
-                    fut.cancel()
-                    raise RuntimeError("the broker is closed") from None
+        lock = call.lock
+        while not lock.acquire(timeout=0.5):  # poll, so a call racing close() cannot hang
+            if not self.thread.is_alive():
+                raise RuntimeError("the broker is closed") from None
+        if call.error is not None:
+            raise call.error
+        return call.value  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
