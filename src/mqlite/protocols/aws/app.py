@@ -8,9 +8,14 @@ to the server's aiohttp application. Routing, in order:
    service is the SigV4 credential scope's service name, else a path-routed service
    (SQS queue URLs `/<account>/<queue>`), else the one service that has the action.
 Then SigV4 is verified (when `settings.aws_keys` is set), the input decoded and
-validated by the wire codec, the handler awaited, and the result or error encoded.
+validated by the wire codec, the handler awaited, and the result or error encoded; an
+`AwsStream` result is written with `aiohttp.web.StreamResponse` as its iterator yields.
+Routing needs only the services' routing facts and handler names, so mounting builds no
+service model: each model is loaded on its service's first request (`wire.model`).
 Services are found by module name (`SERVICE_MODULES`): each exposes `build(core,
-settings) -> ServiceFrontend`; a module that does not exist yet is skipped.
+settings) -> ServiceFrontend`; a module that does not exist yet is skipped. Services in
+`LAZY_SERVICES` are built on their first request (routing them needs only static facts),
+the others at mount.
 Invariant: every request gets an AWS-shaped answer (never a traceback, never a dropped
 connection); an unexpected exception is logged and answered `InternalFailure` (500).
 Concurrency: runs on the server's event loop; handlers may await (long polls).
@@ -22,14 +27,17 @@ import asyncio
 import importlib
 import logging
 import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws import sigv4
-from mqlite.protocols.aws.frontend import AwsContext, ServiceFrontend
+from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
 from mqlite.protocols.aws.wire import (
+    ROUTING,
     AwsError,
     Protocol,
     decode_json,
@@ -47,23 +55,106 @@ SERVICE_MODULES = ("sqs", "sts", "sns", "kinesis", "firehose", "events")
 MAX_REQUEST_BYTES = 16 * 1024 * 1024  # JSON escaping can inflate a 1 MiB message 6x
 
 
-def _load_frontends(core: Any, settings: Settings) -> list[ServiceFrontend]:
-    """Every service module that exists and builds; one broken service is logged and
-    skipped rather than taking the others down."""
-    frontends = []
+# Services whose `build` has no start-up duty (nothing to resume on a running loop) are
+# built on their first request. Routing them needs, besides `wire.ROUTING`, the
+# query-protocol actions they serve (JSON services route by target prefix alone) and
+# whether they take resource URLs as the path. Checked against `build(...).handlers` by
+# tests/protocols/aws/test_lazy_services.py. Other services (firehose resumes delivery,
+# events arms its scheduler) are built at mount.
+@dataclass(frozen=True, slots=True)
+class LazyRouting:
+    query_actions: frozenset[str]
+    path_routed: bool = False
+
+
+LAZY_SERVICES: dict[str, LazyRouting] = {
+    "sqs": LazyRouting(frozenset({
+        "AddPermission", "CancelMessageMoveTask", "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch", "CreateQueue", "DeleteMessage", "DeleteMessageBatch",
+        "DeleteQueue", "GetQueueAttributes", "GetQueueUrl", "ListDeadLetterSourceQueues",
+        "ListMessageMoveTasks", "ListQueueTags", "ListQueues", "PurgeQueue", "ReceiveMessage",
+        "RemovePermission", "SendMessage", "SendMessageBatch", "SetQueueAttributes",
+        "StartMessageMoveTask", "TagQueue", "UntagQueue",
+    }), path_routed=True),
+    "sts": LazyRouting(frozenset({"GetCallerIdentity"})),
+    "sns": LazyRouting(frozenset({
+        "AddPermission", "CheckIfPhoneNumberIsOptedOut", "ConfirmSubscription",
+        "CreatePlatformApplication", "CreatePlatformEndpoint", "CreateSMSSandboxPhoneNumber",
+        "CreateTopic", "DeleteEndpoint", "DeletePlatformApplication",
+        "DeleteSMSSandboxPhoneNumber", "DeleteTopic", "GetDataProtectionPolicy",
+        "GetEndpointAttributes", "GetPlatformApplicationAttributes", "GetSMSAttributes",
+        "GetSMSSandboxAccountStatus", "GetSubscriptionAttributes", "GetTopicAttributes",
+        "ListEndpointsByPlatformApplication", "ListOriginationNumbers",
+        "ListPhoneNumbersOptedOut", "ListPlatformApplications", "ListSMSSandboxPhoneNumbers",
+        "ListSubscriptions", "ListSubscriptionsByTopic", "ListTagsForResource", "ListTopics",
+        "OptInPhoneNumber", "Publish", "PublishBatch", "PutDataProtectionPolicy",
+        "RemovePermission", "SetEndpointAttributes", "SetPlatformApplicationAttributes",
+        "SetSMSAttributes", "SetSubscriptionAttributes", "SetTopicAttributes", "Subscribe",
+        "TagResource", "Unsubscribe", "UntagResource", "VerifySMSSandboxPhoneNumber",
+    })),
+    "kinesis": LazyRouting(frozenset()),
+}
+
+
+class ServiceSlot:
+    """One service module: its front-end, built at mount or on first use."""
+
+    __slots__ = ("_build", "_core", "_failed", "_frontend", "_settings", "name")
+
+    def __init__(self, name: str, build: Callable[[Any, Settings], ServiceFrontend],
+                 core: Any, settings: Settings) -> None:
+        self.name = name
+        self._build = build
+        self._core = core
+        self._settings = settings
+        self._frontend: ServiceFrontend | None = None
+        self._failed = False
+
+    @property
+    def built(self) -> ServiceFrontend | None:
+        return self._frontend
+
+    def frontend(self) -> ServiceFrontend:
+        """The front-end, built now if it was not (raises `AwsError` if it cannot be)."""
+        fe = self._frontend
+        if fe is None:
+            if self._failed:
+                raise _unavailable(self.name)
+            try:
+                fe = self._frontend = self._build(self._core, self._settings)
+            except Exception:
+                self._failed = True
+                log.exception("AWS service %s failed to load", self.name)
+                raise _unavailable(self.name) from None
+        return fe
+
+
+def _unavailable(name: str) -> AwsError:
+    return AwsError("ServiceUnavailable", f"The {name} service failed to load.", 503, sender=False)
+
+
+def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
+    """A slot for every service module that exists; services not in `LAZY_SERVICES` are
+    built now. One broken service is logged and skipped rather than taking the others
+    down."""
+    slots = []
     for name in SERVICE_MODULES:
         module_name = f"mqlite.protocols.aws.{name}"
         try:
             module = importlib.import_module(module_name)
             build = getattr(module, "build", None)
-            if build is not None:
-                frontends.append(build(core, settings))
+            if build is None:
+                continue
+            slot = ServiceSlot(name, build, core, settings)
+            if name not in LAZY_SERVICES or name not in ROUTING:
+                slot.frontend()
+            slots.append(slot)
         except ModuleNotFoundError as exc:
             if exc.name != module_name:
                 log.exception("AWS service %s failed to load; skipped", name)
         except Exception:
             log.exception("AWS service %s failed to load; skipped", name)
-    return frontends
+    return slots
 
 
 class AwsApp:
@@ -73,24 +164,38 @@ class AwsApp:
         self.core = core
         self.settings = settings
         self.keys = dict(settings.aws_keys)
-        self.frontends = _load_frontends(core, settings)
-        self.by_target: dict[str, ServiceFrontend] = {}
-        self.by_scope: dict[str, ServiceFrontend] = {}
-        self.by_action: dict[str, list[ServiceFrontend]] = {}
-        self.path_routed: ServiceFrontend | None = None
-        for fe in self.frontends:
-            svc = fe.service
-            if svc.target_prefix:
-                self.by_target[svc.target_prefix] = fe
-            self.by_scope.setdefault(svc.signing_name, fe)
-            self.by_scope.setdefault(svc.metadata.get("endpointPrefix", svc.name), fe)
-            for op in fe.handlers:
-                self.by_action.setdefault(op, []).append(fe)
-            if fe.path_routed and self.path_routed is None:
-                self.path_routed = fe
+        self.slots = _load_slots(core, settings)
+        self.by_target: dict[str, ServiceSlot] = {}
+        self.by_scope: dict[str, ServiceSlot] = {}
+        self.by_action: dict[str, list[ServiceSlot]] = {}
+        self.path_routed: ServiceSlot | None = None
+        for slot in self.slots:
+            fe = slot.built
+            if fe is not None:
+                svc = fe.service
+                target, signing, endpoint = svc.target_prefix, svc.signing_name, svc.endpoint_prefix
+                actions: Iterable[str] = fe.handlers
+                path_routed = fe.path_routed
+            else:
+                facts, lazy = ROUTING[slot.name], LAZY_SERVICES[slot.name]
+                target, signing, endpoint = facts.target_prefix, facts.signing_name, facts.endpoint_prefix
+                actions, path_routed = lazy.query_actions, lazy.path_routed
+            if target:
+                self.by_target[target] = slot
+            self.by_scope.setdefault(signing, slot)
+            self.by_scope.setdefault(endpoint, slot)
+            for op in actions:
+                self.by_action.setdefault(op, []).append(slot)
+            if path_routed and self.path_routed is None:
+                self.path_routed = slot
+
+    @property
+    def frontends(self) -> list[ServiceFrontend]:
+        """The front-ends built so far."""
+        return [fe for fe in (slot.built for slot in self.slots) if fe is not None]
 
     # -- routing ------------------------------------------------------------------------
-    def _query_frontend(self, action: str, scope: sigv4.Credential | None, path: str) -> ServiceFrontend | None:
+    def _query_slot(self, action: str, scope: sigv4.Credential | None, path: str) -> ServiceSlot | None:
         if scope is not None and scope.service in self.by_scope:
             return self.by_scope[scope.service]
         if path not in ("", "/") and self.path_routed is not None:
@@ -98,7 +203,7 @@ class AwsApp:
         candidates = self.by_action.get(action, [])
         return candidates[0] if candidates else None
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         fe: ServiceFrontend | None = None
         protocol = Protocol.QUERY
@@ -109,7 +214,9 @@ class AwsApp:
             if target:
                 protocol = Protocol.JSON
                 prefix, operation = split_target(target)
-                fe = self.by_target.get(prefix)
+                slot = self.by_target.get(prefix)
+                if slot is not None:
+                    fe = slot.frontend()
             try:
                 body = await self._read_body(request)
             except AwsError:
@@ -141,9 +248,10 @@ class AwsApp:
                     raise AwsError("MissingAction", "Missing required parameter Action", 400)
             scope = sigv4.credential_scope(headers, dict(url_query) if url_query else {})
             if fe is None:
-                fe = self._query_frontend(operation, scope, request.path)
-                if fe is None:
+                found = self._query_slot(operation, scope, request.path)
+                if found is None:
                     raise AwsError("InvalidAction", f"The action {operation} is not valid for this endpoint.", 400)
+                fe = found.frontend()
             if self.keys:
                 scope = sigv4.verify(
                     sigv4.SignedRequest(
@@ -182,6 +290,8 @@ class AwsApp:
                 if mapped is None:
                     raise
                 raise mapped from exc
+            if isinstance(result, AwsStream):
+                return await self._stream(request, result, request_id)
             wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
             wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
@@ -192,6 +302,34 @@ class AwsApp:
         response = web.Response(status=wire.status, headers=wire.headers, body=wire.body)
         if too_large:
             response.force_close()  # the unread rest of the body makes the connection unusable
+        return response
+
+    async def _stream(self, request: web.Request, stream: AwsStream, request_id: str) -> web.StreamResponse:
+        """Send `stream`'s chunks as they come; stop when the client goes away."""
+        response = web.StreamResponse(
+            status=200,
+            headers={"Content-Type": stream.content_type, "x-amzn-RequestId": request_id,
+                     **dict(stream.headers)},
+        )
+        body = stream.body
+        try:
+            await response.prepare(request)
+            async for chunk in body:
+                if request.transport is None or request.transport.is_closing():
+                    break
+                await response.write(chunk)
+            else:
+                await response.write_eof()
+                return response
+        except (ConnectionResetError, ConnectionError):
+            pass  # the client went away: nothing more to say
+        except Exception:
+            log.exception("AWS streamed response failed (request id %s)", request_id)
+        finally:
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        response.force_close()  # the body ended early: the connection cannot be reused
         return response
 
     async def _read_body(self, request: web.Request) -> bytes:

@@ -7,6 +7,13 @@ shape's members as Python values (blobs as bytes, timestamps as datetime or epoc
 seconds; only members of the shape, absent ones left out rather than None: the codec
 hands pure subtrees to orjson unchanged); it raises `AwsError` for a client's
 mistake, or lets a core error propagate for `map_error` to translate.
+Two other results are supported: `RawResult(body, content_type=None)` (from `wire`), a
+body the handler rendered itself, sent unchanged; and `AwsStream(content_type, body,
+headers=())`, a streamed body: the app sends status 200 and the headers at once, then
+writes each chunk the async iterator yields as it comes (HTTP/1.1 chunked), and closes
+the iterator (`aclose`) when the client goes away. A handler validates its input before
+returning a stream: once streaming, errors can only be reported inside the body
+(event-stream exception messages, for instance).
 `AwsContext` is one request's facts: region (credential scope, else the configured
 default), account, the Host the client dialled (for URLs it builds), the protocol, the
 request id, and the URL path (query-protocol SQS sends to the queue URL).
@@ -15,11 +22,13 @@ Values only; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol
+from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol, RawResult
+
+__all__ = ["AwsContext", "AwsStream", "Handler", "RawResult", "ServiceFrontend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,18 @@ class AwsContext:
         return f"{self.scheme}://{self.host}"
 
 
-Handler = Callable[[AwsContext, dict[str, Any]], Awaitable[Mapping[str, Any] | None]]
+@dataclass(frozen=True, slots=True)
+class AwsStream:
+    """A streamed response body (see module docstring)."""
+
+    content_type: str
+    body: AsyncIterator[bytes]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Handler = Callable[
+    [AwsContext, dict[str, Any]], Awaitable[Mapping[str, Any] | RawResult | AwsStream | None]
+]
 
 
 def _no_mapping(exc: Exception) -> AwsError | None:

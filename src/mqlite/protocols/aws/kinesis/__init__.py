@@ -7,23 +7,21 @@ resharding, `records` PutRecord(s)/GetRecords, `iterators` GetShardIterator,
 catalog) and the core streams: a Kinesis stream is an mqlite stream, shard n is
 partition n (see `shards.py` for resharding, `sequence.py` for sequence numbers).
 
-SubscribeToShard answers with an event-stream body: the service model here is botocore's
-with SubscribeToShard's output rendered as an opaque string, and the handler returns an
-`orjson.Fragment` of the encoded events, which the JSON encoder copies verbatim.
-GetRecords does the same with its JSON (rendered in one `orjson.dumps`, the records
+SubscribeToShard answers with a live event stream (`AwsStream`, see `consumers.py`).
+GetRecords returns its JSON pre-rendered (`RawResult`: one `orjson.dumps`, the records
 already base64-encoded): the generic per-shape converter cost ~4 us per record.
-Both only on the `json` protocol, the only one Kinesis speaks.
+Both only on the `json` protocol, the only one Kinesis speaks. The service model is
+botocore's, unchanged, loaded on the first Kinesis request.
 Settings (`settings.extra`): `kinesis_create_delay_ms` (CREATING -> ACTIVE, default
-200), `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait_s` (5).
+200), `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait_s` (5),
+`kinesis_subscribe_duration_s` (300).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from botocore.model import Shape, StringShape
 
 from mqlite.protocols.aws.frontend import AwsContext, Handler, ServiceFrontend
 from mqlite.protocols.aws.kinesis.consumers import ConsumerActions
@@ -33,45 +31,17 @@ from mqlite.protocols.aws.kinesis.records import RecordActions
 from mqlite.protocols.aws.kinesis.reshard import ReshardActions
 from mqlite.protocols.aws.kinesis.state import KinesisState
 from mqlite.protocols.aws.kinesis.streams import StreamActions
-from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol
+from mqlite.protocols.aws.wire import AwsError, AwsService, RawResult
 from mqlite.settings import Settings
 
-_RAW_OUTPUT = StringShape("EventStreamBody", {"type": "string"})
+_SERVICE: AwsService | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _RawOperation:
-    """An operation whose output the handler has already encoded (event streams)."""
-
-    name: str
-    input_shape: Shape | None
-    output_shape: Shape
-
-
-_RAW_OPS = frozenset({"SubscribeToShard", "GetRecords"})
-
-
-class KinesisService(AwsService):
-    """botocore's Kinesis model; the outputs of SubscribeToShard (an event stream) and
-    GetRecords (pre-rendered JSON, the hot read path) pass through verbatim."""
-
-    __slots__ = ()
-
-    def operation(self, name: str, protocol: Protocol) -> Any:
-        op = AwsService.operation(self, name, protocol)
-        if name in _RAW_OPS and protocol is Protocol.JSON:
-            return _RawOperation(name, op.input_shape, _RAW_OUTPUT)
-        return op
-
-
-_SERVICE: KinesisService | None = None
-
-
-def service() -> KinesisService:
+def service() -> AwsService:
+    """The Kinesis service model (built on first use), one per process."""
     global _SERVICE
     if _SERVICE is None:
-        _SERVICE = KinesisService.load("kinesis")  # type: ignore[assignment]
-    assert _SERVICE is not None
+        _SERVICE = AwsService.load("kinesis")
     return _SERVICE
 
 
@@ -83,11 +53,8 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     reshard = ReshardActions(core, state)
     records = RecordActions(core, state)
 
-    async def subscribe(ctx: AwsContext, p: dict[str, Any]) -> Any:
-        return orjson.Fragment(await consumers.subscribe_to_shard(ctx, p))
-
-    async def get_records(ctx: AwsContext, p: dict[str, Any]) -> Any:
-        return orjson.Fragment(orjson.dumps(await records.get_records(ctx, p)))
+    async def get_records(ctx: AwsContext, p: dict[str, Any]) -> RawResult:
+        return RawResult(orjson.dumps(await records.get_records(ctx, p)))
 
     handlers: dict[str, Handler] = {
         "CreateStream": streams.create_stream,
@@ -124,7 +91,7 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "DeregisterStreamConsumer": consumers.deregister_stream_consumer,
         "DescribeStreamConsumer": consumers.describe_stream_consumer,
         "ListStreamConsumers": consumers.list_stream_consumers,
-        "SubscribeToShard": subscribe,
+        "SubscribeToShard": consumers.subscribe_to_shard,
     }
 
     def map_error(exc: Exception) -> AwsError | None:

@@ -6,36 +6,42 @@ value = {consumer name: {arn, created}}); at most 20 per stream (Kinesis's limit
 They are ACTIVE as soon as registered. ConsumerARN =
 `<stream ARN>/consumer/<name>:<creation epoch seconds>`.
 
-SubscribeToShard answers in botocore's event-stream framing (`eventstream.py`): an
-`initial-response` event, then `SubscribeToShardEvent`s (Records, ContinuationSequenceNumber,
-MillisBehindLatest, ChildShards). What works, precisely: boto3's client consumes it over
-plain HTTP/1.1 (botocore reads the body as an event stream whatever the transport).
-The AWS HTTP layer answers with a complete body (it has no streaming response hook
-yet), so a subscription here is *bounded*: it sends every record available from the
-starting position (up to `MAX_EVENTS` events of up to 10,000 records), or, when
-there is none, waits up to `kinesis_subscribe_wait_s` (default 5 s) for new records
-and then ends. A real subscription lasts 5 minutes; clients re-subscribe from
-ContinuationSequenceNumber either way, which is what SDK consumers (and KCL) do.
-Concurrency: the server's event loop; the wait is `Stream.wait_for_data`.
+SubscribeToShard streams, as Kinesis does: it validates the request, then answers
+`application/vnd.amazon.eventstream` (`eventstream.py`) through the AWS app's streaming
+hook (`AwsStream`): an `initial-response` event, then a `SubscribeToShardEvent`
+(Records, ContinuationSequenceNumber, MillisBehindLatest; ChildShards once the shard is
+closed and read to its end) as soon as records arrive (up to 10,000 records an event),
+and an empty one after every `kinesis_subscribe_wait_s` (default 5) without any. The
+subscription ends after `kinesis_subscribe_duration_s` (default 300, Kinesis's 5
+minutes, measured on `core.clock`'s monotonic time), when the shard is closed and read,
+when the client disconnects, or with an exception event when the stream goes away.
+Clients re-subscribe from the last ContinuationSequenceNumber (AFTER_SEQUENCE_NUMBER).
+Concurrency: the server's event loop; waits are `Stream.wait_for_data` in slices of at
+most `POLL_S`, checking for a disconnected client and the deadline between them.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
-from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.errors import MqliteError
+from mqlite.protocols.aws.frontend import AwsContext, AwsStream
 from mqlite.protocols.aws.kinesis import errors, eventstream
 from mqlite.protocols.aws.kinesis.sequence import encode_seq
 from mqlite.protocols.aws.kinesis.shards import child_shards_shape
 from mqlite.protocols.aws.kinesis.state import KinesisState
+from mqlite.protocols.aws.wire import AwsError
 
 NS = "kinesis.consumers"
 MAX_CONSUMERS = 20
-MAX_EVENTS = 10
+MAX_EVENT_RECORDS = 10_000
+POLL_S = 1.0  # longest wait between checks of the client and the deadline
+EVENTSTREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 _CONSUMER_ARN = re.compile(r"(arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+))/consumer/([a-zA-Z0-9_.-]+):\d+")
 
 
@@ -46,6 +52,7 @@ class ConsumerActions:
         self.iterators = iterators
         extra = getattr(state, "extra", None) or {}
         self.wait_s = float(extra.get("kinesis_subscribe_wait_s", 5))
+        self.duration_s = float(extra.get("kinesis_subscribe_duration_s", 300))
 
     # -- store --------------------------------------------------------------------------
     def for_stream(self, stream: str) -> dict[str, Any]:
@@ -137,47 +144,73 @@ class ConsumerActions:
             out["NextToken"] = base64.urlsafe_b64encode(page[-1][0].encode()).decode()
         return out
 
-    async def subscribe_to_shard(self, ctx: AwsContext, p: dict[str, Any]) -> bytes:
-        """SubscribeToShard: a bounded event stream (see module docstring). Returns the
-        encoded event-stream body (the service wrapper passes it through verbatim)."""
+    async def subscribe_to_shard(self, ctx: AwsContext, p: dict[str, Any]) -> AwsStream:
+        """SubscribeToShard: validates, then streams events (see module docstring)."""
         stream_name, _, _ = self._find({"ConsumerARN": p["ConsumerARN"]})
         start = p["StartingPosition"]
-        offset = self.iterators.resolve(stream_name, p["ShardId"], start["Type"],
+        shard_id = p["ShardId"]
+        offset = self.iterators.resolve(stream_name, shard_id, start["Type"],
                                         start.get("SequenceNumber"), start.get("Timestamp"))
-        meta = self.state.meta(stream_name)
-        info = self.state.shard_of(meta, p["ShardId"])
-        stream = self.core.get_stream(stream_name)
-        q = info.partition
-        out = [eventstream.event("initial-response", b"{}")]
-        if offset >= stream.latest(q) and info.open:
-            await stream.wait_for_data({q: offset}, self.wait_s)
-        for _ in range(MAX_EVENTS):
-            latest = stream.latest(q)
-            end = latest if info.open else min(info.closed_at or 0, latest)
-            offset = max(offset, stream.earliest(q))
-            got = stream.read(q, offset, min(10000, end - offset)) if offset < end else []
-            records = []
-            last_ts = None
-            for r in got:
-                records.append({
-                    "SequenceNumber": encode_seq(q, r.offset),
-                    "ApproximateArrivalTimestamp": r.timestamp / 1000,
-                    "Data": base64.b64encode(r.value or b"").decode(),
-                    "PartitionKey": r.key.decode("utf-8", "replace") if r.key is not None else str(q),
-                })
-                offset = r.offset + 1
-                last_ts = r.timestamp
-            now = self.core.clock.now_ms()
-            body: dict[str, Any] = {
-                "Records": records,
-                "ContinuationSequenceNumber": encode_seq(q, offset - 1),
-                "MillisBehindLatest": 0 if offset >= latest or last_ts is None else now - last_ts,
-            }
-            if not info.open and offset >= end:
-                body["ChildShards"] = child_shards_shape(meta.shards, q)
-                out.append(eventstream.event("SubscribeToShardEvent", orjson.dumps(body)))
-                break
-            out.append(eventstream.event("SubscribeToShardEvent", orjson.dumps(body)))
-            if offset >= end:
-                break
-        return b"".join(out)
+        self.state.shard_of(self.state.meta(stream_name), shard_id)
+        return AwsStream(EVENTSTREAM_CONTENT_TYPE,
+                         self._events(ctx, stream_name, shard_id, offset))
+
+    async def _events(self, ctx: AwsContext, stream_name: str, shard_id: str,
+                      offset: int) -> AsyncIterator[bytes]:
+        clock = self.core.clock
+        deadline = clock.monotonic() + self.duration_s
+        yield eventstream.event("initial-response", b"{}")
+        idle_since = clock.monotonic()
+        try:
+            stream = self.core.get_stream(stream_name)
+            while not ctx.disconnected():
+                meta = self.state.meta(stream_name)
+                info = self.state.shard_of(meta, shard_id)
+                q = info.partition
+                latest = stream.latest(q)
+                end = latest if info.open else min(info.closed_at or 0, latest)
+                offset = max(offset, stream.earliest(q))
+                got = stream.read(q, offset, min(MAX_EVENT_RECORDS, end - offset)) if offset < end else []
+                done = not info.open and (got[-1].offset + 1 if got else offset) >= end
+                now = clock.monotonic()
+                if got or done or now - idle_since >= self.wait_s:
+                    body, offset = self._event_body(q, offset, got, latest)
+                    if done:
+                        body["ChildShards"] = child_shards_shape(meta.shards, q)
+                    yield eventstream.event("SubscribeToShardEvent", orjson.dumps(body))
+                    idle_since = now
+                    if done:
+                        return
+                    if got:
+                        continue  # more may be waiting: read again before sleeping
+                remaining = deadline - clock.monotonic()
+                if remaining <= 0:
+                    return
+                await stream.wait_for_data({q: offset}, min(POLL_S, remaining, self.wait_s))
+        except AwsError as exc:
+            yield eventstream.exception(exc.code, orjson.dumps({"message": exc.message}))
+        except MqliteError as exc:
+            mapped = errors.map_core_error(exc, self.state.account)
+            if mapped is None:
+                raise
+            yield eventstream.exception(mapped.code, orjson.dumps({"message": mapped.message}))
+
+    def _event_body(self, q: int, offset: int, got: list[Any], latest: int) -> tuple[dict[str, Any], int]:
+        records = []
+        last_ts = None
+        for r in got:
+            records.append({
+                "SequenceNumber": encode_seq(q, r.offset),
+                "ApproximateArrivalTimestamp": r.timestamp / 1000,
+                "Data": base64.b64encode(r.value or b"").decode(),
+                "PartitionKey": r.key.decode("utf-8", "replace") if r.key is not None else str(q),
+            })
+            offset = r.offset + 1
+            last_ts = r.timestamp
+        behind = 0 if offset >= latest or last_ts is None else self.core.clock.now_ms() - last_ts
+        body: dict[str, Any] = {
+            "Records": records,
+            "ContinuationSequenceNumber": encode_seq(q, offset - 1),
+            "MillisBehindLatest": max(0, behind),
+        }
+        return body, offset

@@ -13,6 +13,9 @@ Responses:
 - `encode_error(service, protocol, error, request_id)`: JSON `{"__type", "message"}` (+
   `x-amzn-query-error` on awsQueryCompatible services), or query `<ErrorResponse><Error>
   <Type/><Code/><Message/><Detail/></Error><RequestId/></ErrorResponse>`.
+A handler may also return a `RawResult(body, content_type=None)`: a body it rendered
+itself (Kinesis GetRecords' JSON), which `encode_result` sends unchanged with the
+protocol's content type unless one is given.
 Every response carries `x-amzn-RequestId`. No service knowledge lives here: the service's
 botocore model (and its query overlay, see `model.py`) decides everything.
 Pure functions, no I/O, no asyncio.
@@ -47,6 +50,14 @@ class WireResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RawResult:
+    """A pre-rendered result body, sent as is (the output shape is not consulted)."""
+
+    body: bytes
+    content_type: str | None = None
 
 
 _ID_BASE = str(uuid.uuid4())[:23]  # random per process; the counter fills the last group
@@ -108,10 +119,17 @@ def encode_result(
     service: AwsService,
     protocol: Protocol,
     operation: str,
-    result: Mapping[str, Any] | None,
+    result: Mapping[str, Any] | RawResult | None,
     request_id: str,
 ) -> WireResponse:
-    """Serialize a handler's result dict per the operation's output shape."""
+    """Serialize a handler's result dict per the operation's output shape (a
+    `RawResult` is sent unchanged)."""
+    if isinstance(result, RawResult):
+        if protocol is Protocol.JSON:
+            ctype = result.content_type or f"application/x-amz-json-{service.json_version}"
+        else:
+            ctype = result.content_type or "text/xml"
+        return WireResponse(200, (("Content-Type", ctype), ("x-amzn-RequestId", request_id)), result.body)
     op = service.operation(operation, protocol)
     result = result or {}
     if protocol is Protocol.JSON:
@@ -150,7 +168,7 @@ def encode_error(
     status = error.status or modeled_status or (400 if error.sender else 500)
     fault = "Sender" if error.sender else "Receiver"
     if protocol is Protocol.JSON:
-        prefix = service.metadata.get("endpointPrefix", service.name) if service else "aws"
+        prefix = service.endpoint_prefix if service else "aws"
         body = orjson.dumps({"__type": f"com.amazonaws.{prefix}#{error.code}", "message": error.message})
         headers = _json_headers(service, request_id) if service else [
             ("Content-Type", "application/x-amz-json-1.0"),

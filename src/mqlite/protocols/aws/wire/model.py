@@ -1,19 +1,25 @@
-"""Service models: botocore's shipped JSON models, loaded once, in two protocol views.
+"""Service models: botocore's shipped JSON models, loaded lazily, in two protocol views.
 
-`AwsService.load(name, query_overlay=None)` reads `<name>/<version>/service-2.json` through
-botocore's public `Loader` and builds two `botocore.model.ServiceModel`s:
+`AwsService.load(name, query_overlay=None)` is cheap: it records the name and overlay.
+The routing facts (target prefix, signing name, endpoint prefix) come from the static
+`ROUTING` table (checked against botocore's models by a test), so mounting the AWS
+front-end neither imports botocore nor parses a model. The models are built on first
+use (the service's first request), reading `<name>/<version>/service-2.json` once
+through botocore's public `Loader` (which caches it; nothing here mutates it):
 
 - `json_model`: the model exactly as shipped (used for the `json` protocol);
 - `query_model`: the same model with every operation output given the query result
-  wrapper (`<Op>Result`, unless modeled) and `query_overlay` deep-merged in. The overlay
-  is data a front-end supplies to restore traits a service's current model lost when it
+  wrapper (`<Op>Result`, unless modeled) and `query_overlay` merged in. The overlay is
+  data a front-end supplies to restore traits a service's current model lost when it
   moved from `query` to `json` (member `locationName`s, flattened names, the historical
-  error codes); it is how the wire layer stays free of service knowledge.
+  error codes); it is how the wire layer stays free of service knowledge. The view is
+  built copy-on-write: shallow copies of just the dicts it changes, sharing the rest
+  with the loader's cached model (no deep copy).
 
 `query_model_dict(...)` returns that patched dict with `protocol` set to `query`, so tests
 can build a real botocore client that speaks `query` the way older SDKs did.
-Invariant: loaded models are immutable and cached per (name, overlay identity).
-Concurrency: none needed (built at mount time, read-only afterwards).
+Invariant: models, the overlay and the loader's cached dicts are never mutated.
+Concurrency: built on first use on the server's loop (or any one thread), read-only after.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ from __future__ import annotations
 import copy
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from botocore.loaders import Loader
-from botocore.model import OperationModel, ServiceModel
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, ServiceModel
 
-_LOADER = Loader()
+_LOADER: Any = None
 
 
 class Protocol(enum.Enum):
@@ -35,104 +41,197 @@ class Protocol(enum.Enum):
     QUERY = "query"
 
 
-def _deep_merge(into: dict[str, Any], patch: Mapping[str, Any]) -> None:
+@dataclass(frozen=True, slots=True)
+class RoutingFacts:
+    """What routing needs before a service's model is loaded (botocore's metadata)."""
+
+    target_prefix: str | None
+    signing_name: str
+    endpoint_prefix: str
+
+
+# Checked against botocore's metadata by tests/protocols/aws/test_lazy_models.py.
+ROUTING: dict[str, RoutingFacts] = {
+    "sqs": RoutingFacts("AmazonSQS", "sqs", "sqs"),
+    "sts": RoutingFacts(None, "sts", "sts"),
+    "sns": RoutingFacts(None, "sns", "sns"),
+    "kinesis": RoutingFacts("Kinesis_20131202", "kinesis", "kinesis"),
+    "firehose": RoutingFacts("Firehose_20150804", "firehose", "firehose"),
+    "events": RoutingFacts("AWSEvents", "events", "events"),
+}
+
+
+def _raw_model(name: str) -> Mapping[str, Any]:
+    """botocore's model of `name`, parsed once per process (the loader caches it)."""
+    global _LOADER
+    if _LOADER is None:
+        from botocore.loaders import Loader
+
+        _LOADER = Loader()
+    return _LOADER.load_service_model(name, "service-2")  # type: ignore[no-any-return]
+
+
+def _merged(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `patch` merged in, copying only the dicts on the patched paths."""
+    out = dict(base)
     for key, value in patch.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
+        current = out.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            out[key] = _merged(current, value)
         else:
-            into[key] = copy.deepcopy(value)
+            out[key] = value
+    return out
 
 
 def load_model_dict(name: str) -> dict[str, Any]:
-    """The botocore model of service `name` as a plain dict (a fresh deep copy)."""
-    raw = _LOADER.load_service_model(name, "service-2")
-    return copy.deepcopy(dict(raw))
+    """The botocore model of service `name` as a plain dict (a fresh deep copy: for
+    callers that want to edit it; the server itself never copies models)."""
+    return copy.deepcopy(dict(_raw_model(name)))
 
 
 def query_model_dict(name: str, query_overlay: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The service model as the `query` protocol sees it (result wrappers + overlay)."""
-    model = load_model_dict(name)
-    for op_name, op in model["operations"].items():
+    """The service model as the `query` protocol sees it (result wrappers + overlay).
+    Shares unchanged parts with the cached model: treat it as read-only."""
+    raw = _raw_model(name)
+    operations: dict[str, Any] = {}
+    for op_name, op in raw["operations"].items():
         out = op.get("output")
         if out is not None and "resultWrapper" not in out:
-            out["resultWrapper"] = f"{op_name}Result"
+            op = {**op, "output": {**out, "resultWrapper": f"{op_name}Result"}}
+        operations[op_name] = op
+    model: dict[str, Any] = {**raw, "operations": operations}
     if query_overlay:
-        _deep_merge(model, query_overlay)
-    model["metadata"]["protocol"] = "query"
-    model["metadata"]["protocols"] = ["query"]
+        model = _merged(model, query_overlay)
+    model["metadata"] = {**model["metadata"], "protocol": "query", "protocols": ["query"]}
     return model
 
 
-@dataclass(slots=True)
 class AwsService:
-    """One AWS service's models and the protocol facts the codec needs."""
+    """One AWS service's models and the protocol facts the codec needs (lazy)."""
 
-    name: str
-    json_model: ServiceModel
-    query_model: ServiceModel
-    _ops_json: dict[str, OperationModel] = field(default_factory=dict)
-    _ops_query: dict[str, OperationModel] = field(default_factory=dict)
-    _errors: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    __slots__ = (
+        "_errors",
+        "_json_model",
+        "_op_names",
+        "_ops_json",
+        "_ops_query",
+        "_overlay",
+        "_query_model",
+        "_routing",
+        "name",
+    )
+
+    def __init__(self, name: str, query_overlay: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self._overlay = query_overlay
+        self._routing = ROUTING.get(name)
+        self._json_model: ServiceModel | None = None
+        self._query_model: ServiceModel | None = None
+        self._op_names: frozenset[str] | None = None
+        self._ops_json: dict[str, OperationModel] = {}
+        self._ops_query: dict[str, OperationModel] = {}
+        self._errors: dict[str, tuple[str, int | None]] | None = None
 
     @classmethod
     def load(cls, name: str, query_overlay: Mapping[str, Any] | None = None) -> AwsService:
-        json_model = ServiceModel(load_model_dict(name), service_name=name)
-        query_model = ServiceModel(query_model_dict(name, query_overlay), service_name=name)
-        svc = cls(name, json_model, query_model)
-        for op in json_model.operation_names:
-            svc._ops_json[op] = json_model.operation_model(op)
-            svc._ops_query[op] = query_model.operation_model(op)
-        for shape in query_model.error_shapes:
-            err = shape.metadata.get("error", {})
-            svc._errors[shape.name] = (err.get("code", shape.name), err.get("httpStatusCode"))
-        return svc
+        """A service whose models are built on first use (see module docstring)."""
+        return cls(name, query_overlay)
 
+    def __repr__(self) -> str:
+        return f"AwsService({self.name!r}, loaded={self._json_model is not None})"
+
+    # -- models (built on first use) -----------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._json_model is not None
+
+    @property
+    def json_model(self) -> ServiceModel:
+        if self._json_model is None:
+            from botocore.model import ServiceModel
+
+            self._json_model = ServiceModel(_raw_model(self.name), service_name=self.name)
+        return self._json_model
+
+    @property
+    def query_model(self) -> ServiceModel:
+        if self._query_model is None:
+            from botocore.model import ServiceModel
+
+            self._query_model = ServiceModel(
+                query_model_dict(self.name, self._overlay), service_name=self.name)
+        return self._query_model
+
+    # -- facts --------------------------------------------------------------------------
     @property
     def metadata(self) -> Mapping[str, Any]:
         return self.json_model.metadata
 
     @property
     def target_prefix(self) -> str | None:
-        return self.json_model.metadata.get("targetPrefix")
+        if self._routing is not None:
+            return self._routing.target_prefix
+        return self.metadata.get("targetPrefix")
 
     @property
-    def json_version(self) -> str:
-        return self.json_model.metadata.get("jsonVersion", "1.0")
-
-    @property
-    def api_version(self) -> str:
-        return self.json_model.metadata["apiVersion"]
+    def endpoint_prefix(self) -> str:
+        if self._routing is not None:
+            return self._routing.endpoint_prefix
+        return str(self.metadata.get("endpointPrefix", self.name))
 
     @property
     def signing_name(self) -> str:
-        md = self.json_model.metadata
+        if self._routing is not None:
+            return self._routing.signing_name
+        md = self.metadata
         return md.get("signingName") or md.get("endpointPrefix") or self.name
 
     @property
+    def json_version(self) -> str:
+        return self.metadata.get("jsonVersion", "1.0")
+
+    @property
+    def api_version(self) -> str:
+        return self.metadata["apiVersion"]
+
+    @property
     def query_compatible(self) -> bool:
-        return "awsQueryCompatible" in self.json_model.metadata
+        return "awsQueryCompatible" in self.metadata
 
     @property
     def native_protocol(self) -> Protocol:
-        proto = self.json_model.metadata.get("protocol", "json")
+        proto = self.metadata.get("protocol", "json")
         return Protocol.QUERY if proto == "query" else Protocol.JSON
 
     @property
     def xml_namespace(self) -> str:
-        ns = self.json_model.metadata.get("xmlNamespace")
+        ns = self.metadata.get("xmlNamespace")
         if isinstance(ns, Mapping):
             ns = ns.get("uri")
         if ns:
             return str(ns)
-        return f"http://{self.json_model.metadata.get('endpointPrefix', self.name)}.amazonaws.com/doc/{self.api_version}/"
+        return f"http://{self.endpoint_prefix}.amazonaws.com/doc/{self.api_version}/"
 
+    # -- operations ---------------------------------------------------------------------
     def has_operation(self, name: str) -> bool:
-        return name in self._ops_json
+        if self._op_names is None:
+            self._op_names = frozenset(self.json_model.operation_names)
+        return name in self._op_names
 
     def operation(self, name: str, protocol: Protocol) -> OperationModel:
         table = self._ops_query if protocol is Protocol.QUERY else self._ops_json
-        return table[name]
+        op = table.get(name)
+        if op is None:
+            model = self.query_model if protocol is Protocol.QUERY else self.json_model
+            op = table[name] = model.operation_model(name)
+        return op
 
     def error_facts(self, code: str) -> tuple[str, int | None]:
         """(query error code, modeled HTTP status) for a modeled error name, else (code, None)."""
+        if self._errors is None:
+            errors: dict[str, tuple[str, int | None]] = {}
+            for shape in self.query_model.error_shapes:
+                err = shape.metadata.get("error", {})
+                errors[shape.name] = (err.get("code", shape.name), err.get("httpStatusCode"))
+            self._errors = errors
         return self._errors.get(code, (code, None))

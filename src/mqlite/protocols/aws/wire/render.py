@@ -14,12 +14,13 @@ import base64
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from botocore.model import Shape
-
 from mqlite.protocols.aws.wire.shapes import _FLOAT_TYPES, _INT_TYPES, _serialized_name
+
+if TYPE_CHECKING:
+    from botocore.model import Shape
 
 # -- JSON output ---------------------------------------------------------------------
 

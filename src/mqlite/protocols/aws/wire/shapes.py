@@ -18,11 +18,12 @@ import base64
 import binascii
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
-
-from botocore.model import Shape
+from typing import TYPE_CHECKING, Any
 
 from mqlite.protocols.aws.wire.errors import AwsError, missing_parameter
+
+if TYPE_CHECKING:
+    from botocore.model import Shape
 
 _INT_TYPES = ("integer", "long", "short", "byte")
 _FLOAT_TYPES = ("float", "double")
