@@ -38,9 +38,8 @@ from typing import Any
 from mqlite.core.errors import StreamNotFound
 from mqlite.protocols.resp.errors import CommandError
 from mqlite.protocols.resp.model import (
-    CHECKPOINT_EVERY,
+    ID_HEADER,
     Consumer,
-    Fields,
     Group,
     PendingEntry,
     RedisStream,
@@ -51,7 +50,6 @@ from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
 
 log = logging.getLogger("mqlite.resp.store")
 GROUPS_NS = "resp/groups"
-ID_HEADER = "redis-id"
 OP_HEADER = "redis-op"
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
@@ -131,7 +129,7 @@ class StreamStore:
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._reclaim: set[str] = set()
+        self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
         self._flush_interval = MIN_FLUSH_INTERVAL
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
 
@@ -199,11 +197,12 @@ class StreamStore:
         return self.core.stream(name)
 
     def _load(self, name: str) -> RedisStream:
-        rs = RedisStream(name)
         try:
             stream = self.core.get_stream(name)
         except StreamNotFound:  # a new key: room for Redis-sized entries
             stream = self.core.create_stream(name, 1, {"max_message_bytes": MAX_MESSAGE_BYTES})
+        read = stream.read
+        rs = RedisStream(name, lambda offset, count: read(0, offset, count))
         limit = stream.effective_config.max_message_bytes or MAX_MESSAGE_BYTES
         rs.max_value = max(0, int(limit) - RECORD_OVERHEAD)
         offset = stream.earliest(0)
@@ -253,19 +252,13 @@ class StreamStore:
         headers = dict(rec.headers or ())
         rid = headers.get(ID_HEADER)
         if rid is not None:
-            sid = _parse_id(rid)
-            rs.add(sid, bytes(rec.value or b""))
-            rs.checkpoint(sid, rec.offset)
+            rs.add(_parse_id(rid), rec.offset)
             return auto
         op = headers.get(OP_HEADER)
         if op is None:  # a record from another front-end
             ts = max(int(rec.timestamp), 0)
             sid = (ts, 0) if ts > rs.last_id[0] else (rs.last_id[0], rs.last_id[1] + 1)
-            fields: Fields = []
-            if rec.key is not None:
-                fields += [b"key", bytes(rec.key)]
-            fields += [b"value", bytes(rec.value or b"")]
-            rs.add(sid, encode_fields(fields))
+            rs.add(sid, rec.offset)  # its fields are read from the record (record_fields)
             return sid
         value = bytes(rec.value or b"")
         if op == b"del":
@@ -316,8 +309,7 @@ class StreamStore:
                     done.set_result(None)  # every record of `q` is durable
                     done = None
                 if name in self._reclaim and not self._queues.get(name):
-                    self._reclaim.discard(name)
-                    self._cut(name, stream)
+                    self._cut(name, stream, self._reclaim.pop(name))
         except Exception as exc:
             log.exception("resp: journaling stream %r failed", name)
             if done is not None and not done.done():
@@ -336,35 +328,33 @@ class StreamStore:
             return
         if contiguous and rs.log_end == base:
             rs.log_end = int(result.last_offset) + 1  # nothing foreign in between
-        first = int(result.base_offset)
-        for i, rec in enumerate(batch):
-            if rec[2][0][0] == ID_HEADER:
-                rs.since_checkpoint += 1
-                if rs.since_checkpoint >= CHECKPOINT_EVERY:
-                    rs.since_checkpoint = 0
-                    rs.checkpoints.append((_parse_id(rec[2][0][1]), first + i))
+        offset = int(result.base_offset)
+        note = rs.note_written
+        for rec in batch:
+            header = rec[2][0]
+            if header[0] == ID_HEADER:
+                text = header[1]
+                dash = text.index(b"-")
+                note((int(text[:dash]), int(text[dash + 1 :])), offset)
+            offset += 1
 
     # -- reclaiming trimmed log space -------------------------------------------------
     def trimmed(self, rs: RedisStream, ts: int) -> None:
-        """After XTRIM/MAXLEN/MINID: when a checkpoint far enough past the last cut is
-        wholly trimmed, write a `setid` snapshot (the counters survive the cut) and let
+        """After XTRIM/MAXLEN/MINID: when the log offset of the first live entry is far
+        enough past the last cut, write a `setid` snapshot (the counters survive the cut) and let
         the writer cut the log there (`Stream.delete_records`)."""
         cut = rs.cut_offset()
         if cut is None or cut - rs.reclaimed_to < RECLAIM_MIN_RECORDS:
             return
-        self.journal_setid(rs, ts)
-        self._reclaim.add(rs.name)
+        self.journal_setid(rs, ts)  # above `cut`: the cut never removes this snapshot
+        self._reclaim[rs.name] = cut
 
-    def _cut(self, name: str, stream: Any) -> None:
+    def _cut(self, name: str, stream: Any, cut: int) -> None:
         rs = self.streams.get(name)
-        if rs is None:
-            return
-        cut = rs.cut_offset()
-        if cut is None or cut <= stream.earliest(0):
+        if rs is None or cut <= stream.earliest(0):
             return
         stream.delete_records(0, cut)
         rs.reclaimed_to = cut
-        rs.checkpoints = [cp for cp in rs.checkpoints if cp[1] >= cut]
 
     def durable(self, name: str) -> asyncio.Future[None]:
         """A future resolved once every record queued so far for `name` is durable
@@ -395,6 +385,7 @@ class StreamStore:
         existed = self.exists(name)
         self.streams.pop(name, None)
         self._queues.pop(name, None)
+        self._reclaim.pop(name, None)
         waiting = self._durable_waits.pop(name, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(None)  # the entries are gone with the key

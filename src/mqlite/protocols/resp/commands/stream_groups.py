@@ -136,9 +136,10 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
 
 # -- XREADGROUP ---------------------------------------------------------------------------
 def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: int, noack: bool) -> list[Any]:
-    got = rs.after(g.last_id, count)
-    if not got:
+    positions = rs.after(g.last_id, count)
+    if not positions:
         return []
+    got = rs.sids(positions)
     now = now_ms(conn)
     c = g.consumer(consumer, now)
     assert c is not None
@@ -155,7 +156,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
         g.pel[sid] = PendingEntry(consumer, now, 1)
         c.pending[sid] = None
     _changed(conn, rs)
-    return entries_reply(rs, got)
+    return entries_reply(rs, positions)
 
 
 def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, start: StreamID, count: int) -> list[Any]:
@@ -167,11 +168,10 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
     if count:
         sids = sids[:count]
     out = []
-    for sid in sids:
+    for sid, fields in zip(sids, rs.fields_many(sids)):
         pe = g.pel[sid]
         pe.delivery_time = now
         pe.delivery_count += 1
-        fields = rs.fields(sid)
         out.append([fmt(sid), fields if fields is not None else NULL_ARRAY])  # deleted: nil array
     _changed(conn, rs)
     return out
@@ -397,8 +397,9 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
         g.last_id = lastid
     delivery_time = min(delivery_time, now)
     out: list[Any] = []
+    claimed: list[StreamID] = []
     for sid in sids:
-        exists = sid in rs.entries
+        exists = rs.contains(sid)
         pe = g.pel.get(sid)
         if pe is None:
             if not (force and exists):
@@ -410,7 +411,11 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
         if min_idle and now - pe.delivery_time < min_idle:
             continue
         _claim_one(rs, g, sid, consumer, now, delivery_time, retry, justid)
-        out.append(fmt(sid) if justid else [fmt(sid), rs.fields(sid)])
+        claimed.append(sid)
+    if justid:
+        out = [fmt(sid) for sid in claimed]
+    else:
+        out = [[fmt(sid), f] for sid, f in zip(claimed, rs.fields_many(claimed))]
     c = g.consumers.get(consumer)  # XCLAIM creates the consumer only when it claims
     if c is not None:
         c.seen_time = now
@@ -454,7 +459,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
         idx += 1
         attempts -= 1
         pe = g.pel[sid]
-        if sid not in rs.entries:
+        if not rs.contains(sid):
             _drop_deleted(g, sid)
             deleted.append(fmt(sid))
             count -= 1  # Redis: a deleted entry uses up COUNT too
@@ -462,9 +467,13 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
         if min_idle and now - pe.delivery_time < min_idle:
             continue
         _claim_one(rs, g, sid, consumer, now, now, None, justid)
-        claimed.append(fmt(sid) if justid else [fmt(sid), rs.fields(sid)])
+        claimed.append(sid)
     if idx < len(pending):
         nxt = pending[idx]
     g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
     _changed(conn, rs)
-    return [fmt(nxt), claimed, deleted]
+    if justid:
+        replies: list[Any] = [fmt(sid) for sid in claimed]
+    else:
+        replies = [[fmt(sid), f] for sid, f in zip(claimed, rs.fields_many(claimed))]
+    return [fmt(nxt), replies, deleted]

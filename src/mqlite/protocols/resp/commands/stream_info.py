@@ -5,7 +5,9 @@ STREAM has length, radix-tree-keys/nodes (estimated as 100-entry nodes),
 last-generated-id, max-deleted-entry-id, entries-added, recorded-first-entry-id, groups,
 first-entry, last-entry (FULL: entries and groups with PELs and consumers); GROUPS has
 name, consumers, pending, last-delivered-id, entries-read, lag; CONSUMERS has name,
-pending, idle, inactive. Read-only.
+pending, idle, inactive. MEMORY USAGE key: the bytes a stream key holds in RAM (its
+ID index, values still queued for the log, PELs; the entries themselves live in the
+log). Read-only.
 """
 
 from __future__ import annotations
@@ -83,10 +85,10 @@ def xinfo(conn: Any, argv: list[bytes]) -> Any:
     if not full:
         return Map(head + [
             ("groups", len(rs.groups)),
-            ("first-entry", _entry_or_nil(rs, rs.ids[0] if rs.ids else None)),
-            ("last-entry", _entry_or_nil(rs, rs.ids[-1] if rs.ids else None)),
+            ("first-entry", _entry_or_nil(rs, rs.first_live())),
+            ("last-entry", _entry_or_nil(rs, rs.last_live())),
         ])
-    sids = rs.ids if count <= 0 else rs.ids[:count]
+    positions = rs.head_positions(max(count, 0))
     groups = []
     for g in rs.groups.values():
         pel_sorted = sorted(g.pel)
@@ -109,4 +111,23 @@ def xinfo(conn: Any, argv: list[bytes]) -> Any:
             ("pending", [[fmt(s), g.pel[s].consumer, g.pel[s].delivery_time, g.pel[s].delivery_count] for s in pel_sorted]),
             ("consumers", consumers),
         ]))
-    return Map(head + [("entries", entries_reply(rs, sids)), ("groups", groups)])
+    return Map(head + [("entries", entries_reply(rs, positions)), ("groups", groups)])
+
+
+@command("memory", -2, group="server", keys=(2, 2, 1), flags=("readonly",), subcommands=("usage", "help"))
+def memory(conn: Any, argv: list[bytes]) -> Any:
+    """MEMORY USAGE key [SAMPLES count] | HELP: a key's resident bytes (nil if none)."""
+    sub = argv[1].lower()
+    if sub == b"help":
+        return [b"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                b"USAGE <key> [SAMPLES <count>]", b"HELP"]
+    if sub != b"usage":
+        raise unknown_subcommand("memory", argv[1])
+    if len(argv) not in (3, 5):
+        raise wrong_arity("memory|usage") if len(argv) < 3 else syntax()
+    if len(argv) == 5:
+        if argv[3].lower() != b"samples":
+            raise syntax()
+        to_int(argv[4])
+    rs = get_stream(conn, argv[2])
+    return None if rs is None else rs.resident_bytes()

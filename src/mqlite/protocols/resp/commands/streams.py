@@ -25,7 +25,7 @@ from mqlite.protocols.resp.errors import (
     syntax,
     wrong_arity,
 )
-from mqlite.protocols.resp.model import RedisStream, decode_fields, encode_fields
+from mqlite.protocols.resp.model import RedisStream, encode_fields
 from mqlite.protocols.resp.store import StreamStore, stream_name
 from mqlite.protocols.resp.stream_ids import StreamID, fmt
 
@@ -42,9 +42,9 @@ def entry_reply(rs: RedisStream, sid: StreamID) -> list[Any]:
     return [fmt(sid), rs.fields(sid)]
 
 
-def entries_reply(rs: RedisStream, sids: list[StreamID]) -> list[Any]:
-    entries = rs.entries
-    return [[b"%d-%d" % s, decode_fields(entries[s])] for s in sids]
+def entries_reply(rs: RedisStream, positions: list[int]) -> list[Any]:
+    """`[[id, [f, v, ...]], ...]` of index positions (values read from the log)."""
+    return rs.entries(positions) if positions else []
 
 
 def now_ms(conn: Any) -> int:
@@ -105,7 +105,7 @@ def trim(conn: Any, rs: RedisStream, spec: TrimSpec) -> int:
     if count <= 0:
         return 0
     removed = rs.trim_before(count)
-    nxt = rs.ids[0] if rs.ids else (ids.incr(rs.last_id) or rs.last_id)
+    nxt = rs.first_live() or ids.incr(rs.last_id) or rs.last_id
     ts = now_ms(conn)
     conn.state.store.journal_op(rs, b"trim", fmt(nxt), ts)
     conn.state.store.trimmed(rs, ts)
@@ -164,11 +164,7 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
             f"ERR entry of {len(value)} bytes is over the stream's max.message.bytes "
             f"({rs.max_value} bytes of fields)"
         )
-    # RedisStream.add, inline: `sid` is above every ID so far (checked just above)
-    rs.ids.append(sid)
-    rs.entries[sid] = value
-    rs.last_id = sid
-    rs.entries_added += 1
+    rs.append_new(sid, value)  # `sid` is above every ID so far (checked just above)
     text = b"%d-%d" % sid
     store.journal_add(rs, text, value, ts)
     if spec is not None and (spec.maxlen is not None or spec.minid is not None):
@@ -313,8 +309,9 @@ def xread(conn: Any, argv: list[bytes]) -> Any:
         if raw == b"$":
             starts.append(rs.last_id if rs is not None else ids.MIN_ID)
         elif raw == b"+":
-            if rs is not None and rs.ids:
-                starts.append(ids.decr(rs.ids[-1]) or ids.MIN_ID)
+            top = rs.last_live() if rs is not None else None
+            if top is not None:
+                starts.append(ids.decr(top) or ids.MIN_ID)
             else:
                 starts.append(rs.last_id if rs is not None else ids.MIN_ID)
         else:
@@ -399,7 +396,8 @@ def xsetid(conn: Any, argv: list[bytes]) -> Any:
     rs = get_stream(conn, argv[1])
     if rs is None:
         raise CommandError("ERR no such key")
-    if len(rs) and last < rs.ids[-1]:
+    top = rs.last_live()
+    if top is not None and last < top:
         raise CommandError("ERR The ID specified in XSETID is smaller than the target stream top item")
     if added is not None and len(rs) > added:
         raise CommandError("ERR The entries_added specified in XSETID is smaller than the target stream length")
