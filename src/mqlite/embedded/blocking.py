@@ -1,13 +1,17 @@
 """The blocking, thread-safe flavour of the embedded API: `mqlite.Broker`.
 
-`Broker` runs a private event-loop thread (uvloop where available) with its own
-`BrokerCore`, and every call of its facades (`Queue`, `Stream`, `Group`, `Topic`) is
-handed to that loop with one `loop.call_soon_threadsafe` and waited for on a lock
-(`_Call`), so any number of threads may share one `Broker`; calls are
-serialised on the loop. On the loop the call's coroutine runs its first step at once
-and gets a Task only if it has to wait (a long poll, an fsync): the thread hop is the
-only per-call overhead. Each facade
-wraps the async facade of the same name (`embedded.aio`), which holds the semantics.
+`Broker` runs a private event-loop thread (a stdlib selector loop) with its own
+`BrokerCore`. Core objects are single-threaded by contract; here that is kept by a
+*core lock*: the loop thread holds it except while it is parked in `select()`, and a
+facade call (`Queue`, `Stream`, `Group`, `Topic`) takes it, marks the broker's loop as
+running in the calling thread and runs the call's coroutine right there. Most calls
+(a send, a receive without wait, a delete under an fsync interval) finish in that step
+and never cross threads; a call that has to wait (a long poll, an fsync under
+`always`) is handed to the loop thread as a Task and the caller waits on a lock
+(`_Call`). Anything the inline step scheduled (a woken long poll, a timer) wakes the
+loop thread. So any number of threads may share one `Broker`; calls are serialised by
+the core lock. Each facade wraps the async facade of the same name (`embedded.aio`),
+which holds the semantics.
 
 Invariants: after `close()` (idempotent) the core is closed, the loop thread has ended,
 and every further call raises RuntimeError("the broker is closed"). A call made from
@@ -17,7 +21,9 @@ the broker's own loop thread raises instead of deadlocking.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import selectors
 import threading
 from _thread import allocate_lock as _allocate_lock
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -65,22 +71,8 @@ class _Call:
         self.lock.release()
 
 
-def _start(coro: Coroutine[Any, Any, Any], call: _Call) -> None:
-    """On the loop: run `coro`'s first step now; only if it suspends does a Task carry
-    the rest (most queue calls finish in that first step: no Task at all)."""
-    try:
-        yielded = coro.send(None)
-    except StopIteration as stop:
-        call.finish(stop.value, None)
-        return
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-        call.finish(None, exc)
-        return
-    asyncio.ensure_future(_resume(coro, yielded, call))
-
-
 async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any, call: _Call) -> None:
-    """Drive a coroutine that suspended in `_start`, as a Task would."""
+    """Drive a coroutine that suspended in its inline first step, as a Task would."""
     while True:
         try:
             if yielded is None:
@@ -123,22 +115,72 @@ async def _settled(waited: Any) -> None:
         waited.remove_done_callback(wake)
 
 
-class _LoopThread:
-    def __init__(self) -> None:
-        try:
-            import uvloop
+class _UnlockingSelector(selectors.DefaultSelector):
+    """The loop thread holds the core lock at all times except while it blocks in
+    `select()`: that is when a caller thread may run a call inline."""
 
-            self.loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-        except ImportError:  # pragma: no cover - uvloop is pinned where it exists
-            self.loop = asyncio.new_event_loop()
+    def __init__(self, core_lock: Any) -> None:
+        super().__init__()
+        self._core_lock = core_lock
+
+    def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        self._core_lock.release()
+        try:
+            return super().select(timeout)
+        finally:
+            self._core_lock.acquire()
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """Notes whether anything was scheduled, so an inline call knows to wake the loop
+    thread (a Task, a timer, a future's callbacks: all go through these two)."""
+
+    touched = False
+
+    def call_soon(self, callback: Any, *args: Any, context: Any = None) -> asyncio.Handle:
+        self.touched = True
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(
+        self, when: float, callback: Any, *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        self.touched = True
+        return super().call_at(when, callback, *args, context=context)
+
+
+def _noop() -> None:
+    pass
+
+
+def _hand_over(coro: Coroutine[Any, Any, Any], yielded: Any, call: _Call) -> None:
+    asyncio.ensure_future(_resume(coro, yielded, call))
+
+
+class _LoopThread:
+    """The broker's loop thread and the core lock. A blocking call takes the core lock
+    (the loop thread is then parked in select), marks the loop as running in the calling
+    thread and runs the call's coroutine right there; most calls finish in that step and
+    never cross threads. A call that has to wait (a long poll, an fsync) is handed to the
+    loop thread as a Task and the caller waits on its `_Call`. Anything the inline step
+    scheduled wakes the loop thread."""
+
+    def __init__(self) -> None:
+        self.core_lock = _allocate_lock()
+        self.core_lock.acquire()  # the loop thread's until it parks in select
+        self.loop = _Loop(_UnlockingSelector(self.core_lock))
+        self.closed = False
         ready = threading.Event()
 
         def run() -> None:
             asyncio.set_event_loop(self.loop)
             self.loop.call_soon(ready.set)
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-            self.loop.close()
+            try:
+                self.loop.run_forever()
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+                self.loop.close()
+            finally:
+                self.closed = True
+                self.core_lock.release()
 
         self.thread = threading.Thread(target=run, name="mqlite-broker", daemon=True)
         self.thread.start()
@@ -148,14 +190,33 @@ class _LoopThread:
         if threading.current_thread() is self.thread:
             raise RuntimeError("a blocking Broker call from inside its own loop would deadlock")
         coro = awaitable if asyncio.iscoroutine(awaitable) else _as_coroutine(awaitable)
-        call = _Call()
-        try:  # one call_soon_threadsafe; no Task unless the call has to wait
-            self.loop.call_soon_threadsafe(_start, coro, call)
-        except RuntimeError:  # the loop is closed
-            coro.close()
-            raise RuntimeError("the broker is closed") from None
-        lock = call.lock
-        while not lock.acquire(timeout=0.5):  # poll, so a call racing close() cannot hang
+        loop = self.loop
+        lock = self.core_lock
+        lock.acquire()
+        call: _Call | None = None
+        try:
+            if self.closed:
+                coro.close()
+                raise RuntimeError("the broker is closed")
+            outer = asyncio._get_running_loop()
+            asyncio._set_running_loop(loop)
+            loop.touched = False
+            try:
+                yielded = coro.send(None)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            finally:
+                asyncio._set_running_loop(outer)
+            call = _Call()
+            loop.call_soon(_hand_over, coro, yielded, call)
+        finally:
+            touched = loop.touched
+            lock.release()
+            if touched and not self.closed:
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    loop.call_soon_threadsafe(_noop)  # wake it: work was scheduled
+        wait = call.lock
+        while not wait.acquire(timeout=0.5):  # poll, so a call racing close() cannot hang
             if not self.thread.is_alive():
                 raise RuntimeError("the broker is closed") from None
         if call.error is not None:
@@ -163,7 +224,8 @@ class _LoopThread:
         return call.value  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
 
 
