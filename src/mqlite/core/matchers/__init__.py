@@ -8,6 +8,11 @@
     sns           SNS filter policies (both scopes)           sns_filter.compile_sns_filter
     event_pattern EventBridge event patterns                  event_pattern.compile_event_pattern
 
+Shared by sns and event_pattern: `content` (compile + evaluate), `hints` (which
+conditions a binding can be indexed by). `index.BindingIndex` is what a router matches
+with (per-kind indexes; content bindings filed under their rarest condition; prefix,
+suffix and numeric-range lookups via `ranges.RangeIndex`).
+
 Every compiler validates at compile time and raises `mqlite.core.errors.InvalidPattern`
 with the real system's message; compiled predicates never raise on any message.
 The two public one-shot entry points are `test_event_pattern` and `sns_filter_matches`.
