@@ -65,7 +65,7 @@ def test_query_view_is_built_without_touching_the_cached_model() -> None:
 
 
 def test_server_starts_without_loading_botocore_and_loads_a_model_on_first_request(tmp_path: Any) -> None:
-    """Start-up imports no botocore and builds no lazy service; the first SQS request
+    """Start-up imports neither botocore nor the lazy services; the first SQS request
     builds SQS (and only SQS) and is answered normally."""
     script = textwrap.dedent("""
         import asyncio, sys, urllib.request
@@ -77,6 +77,8 @@ def test_server_starts_without_loading_botocore_and_loads_a_model_on_first_reque
                                                  amqp_port=None, redis_port=None))
             try:
                 print("botocore-at-start", "botocore" in sys.modules)
+                print("sqs-at-start", "mqlite.protocols.aws.sqs" in sys.modules)
+                print("kinesis-at-start", "mqlite.protocols.aws.kinesis" in sys.modules)
                 url = f"http://127.0.0.1:{server.ports['http']}/"
                 req = urllib.request.Request(url, data=b'{"QueueName": "q"}', headers={
                     "X-Amz-Target": "AmazonSQS.CreateQueue",
@@ -93,5 +95,6 @@ def test_server_starts_without_loading_botocore_and_loads_a_model_on_first_reque
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=tmp_path, check=True).stdout
     assert "botocore-at-start False" in out
+    assert "sqs-at-start False" in out and "kinesis-at-start False" in out
     assert '"QueueUrl":"http://127.0.0.1:' in out and "/000000000000/q" in out
     assert "loaded True False" in out

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -134,20 +135,23 @@ def _unavailable(name: str) -> AwsError:
 
 
 def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
-    """A slot for every service module that exists; services not in `LAZY_SERVICES` are
-    built now. One broken service is logged and skipped rather than taking the others
-    down."""
+    """A slot for every service module that exists. Services in `LAZY_SERVICES` are
+    imported and built on first use; the others now. One broken service is logged and
+    skipped rather than taking the others down."""
     slots = []
     for name in SERVICE_MODULES:
         module_name = f"mqlite.protocols.aws.{name}"
         try:
+            if name in LAZY_SERVICES and name in ROUTING:
+                if importlib.util.find_spec(module_name) is not None:
+                    slots.append(ServiceSlot(name, _import_build(module_name), core, settings))
+                continue
             module = importlib.import_module(module_name)
             build = getattr(module, "build", None)
             if build is None:
                 continue
             slot = ServiceSlot(name, build, core, settings)
-            if name not in LAZY_SERVICES or name not in ROUTING:
-                slot.frontend()
+            slot.frontend()
             slots.append(slot)
         except ModuleNotFoundError as exc:
             if exc.name != module_name:
@@ -155,6 +159,13 @@ def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
         except Exception:
             log.exception("AWS service %s failed to load; skipped", name)
     return slots
+
+
+def _import_build(module_name: str) -> Callable[[Any, Settings], ServiceFrontend]:
+    def build(core: Any, settings: Settings) -> ServiceFrontend:
+        return importlib.import_module(module_name).build(core, settings)  # type: ignore[no-any-return]
+
+    return build
 
 
 class AwsApp:
