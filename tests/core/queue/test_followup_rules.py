@@ -289,3 +289,21 @@ def test_amqp_queue_name_rule_is_255_bytes_of_utf8() -> None:
         assert "255 bytes" in info.value.rule
 
     with_core(main)
+
+
+def test_tick_expires_queue_ttl_at_the_head_behind_an_unacked_message() -> None:
+    """x-message-ttl: a message that reaches the head after its TTL is dead (RabbitMQ),
+    also while the oldest message is out unacknowledged and nobody receives."""
+
+    async def main(core, clock):
+        q = core.queues.create("qttl", name_rule="amqp", message_ttl_ms=1000)
+        await q.send(b"first")
+        await q.send(b"second")
+        await q.receive(1, visibility_timeout=float("inf"), owner="ch")
+        clock.advance(2)
+        core.queues.tick()
+        await _yield()
+        c = q.counts()
+        assert (c.visible, c.in_flight) == (0, 1)
+
+    with_core(main)

@@ -164,7 +164,13 @@ class Queue(QueueState):
         self._unpop(head)
         if self._expiry_reason(head, now) is not None:
             return True
-        self._ttl_due = head.expire_at or NEVER
+        cfg = self.config  # the head's own expiry: per-message, queue TTL, retention
+        due = head.timestamp + int(cfg.retention * 1000)
+        if head.expire_at:
+            due = min(due, head.expire_at)
+        if cfg.message_ttl_ms is not None:
+            due = min(due, head.timestamp + cfg.message_ttl_ms)
+        self._ttl_due = due
         return False
 
     async def expire_heads(self) -> int:
@@ -384,9 +390,13 @@ class Queue(QueueState):
         if st.transient and self._transient_from < 0:
             self._transient_from = st.offset  # recovery scans from here for transient ones
             self._journal_write(["n", st.offset])
-        if st.expire_at:
-            self._ttl_floor = min(self._ttl_floor, st.expire_at)
-            self._ttl_due = min(self._ttl_due, st.expire_at)
+        expire = st.expire_at
+        ttl = self.config.message_ttl_ms
+        if ttl is not None and (not expire or st.timestamp + ttl < expire):
+            expire = st.timestamp + ttl
+        if expire:
+            self._ttl_floor = min(self._ttl_floor, expire)
+            self._ttl_due = min(self._ttl_due, expire)
         if st.dedup_id is not None and self._fifo:
             self._dedup.put(self._dedup_key(st.group_id, st.dedup_id), now, st.id,
                             f"{st.offset:020d}")
@@ -755,4 +765,5 @@ class Queue(QueueState):
                                rule="fifo: fixed at creation")
         self.config = config
         self._age_check = (-1, 0)  # age limits may have changed: look again
+        self._ttl_floor = self._ttl_due = 0
         self._notify()
