@@ -57,7 +57,7 @@ class ServerState:
         self.settings = settings
         # `--fsync always` = Redis's `appendfsync always`: XADD replies once durable
         self.durable_replies = str(settings.fsync).lower() == "always"
-        self.store = StreamStore(core)
+        self.store = StreamStore(core, str(settings.fsync))
         self.pubsub = PubSubHub(core)
         self.channels = core.channels
         self.clients: dict[int, RespConnection] = {}

@@ -17,9 +17,17 @@ durability of everything in `model.RedisStream`:
   Replaying the log in order rebuilds the in-memory index exactly.
 - Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
   name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
-  Writes are coalesced: a change marks the stream dirty and one flush per 50 ms (longer
-  for huge PELs: at most ~10% of the loop) and on close writes it, like Redis's
-  `appendfsync everysec` trade-off for the PEL.
+  A change marks the stream dirty; one flush writes every dirty stream in ONE catalog
+  transaction. The durability rule for group changes (XGROUP, XREADGROUP, XACK,
+  XCLAIM, XAUTOCLAIM) follows `--fsync`, like Redis's `appendfsync`:
+    * `always`: the flush runs on the next loop iteration (so the changes of all
+      commands handled in one iteration share one commit, SQLite synchronous=FULL) and
+      those commands reply only after it committed (`groups_durable`);
+    * an interval of N ms: flushes are batched, at least 50 ms apart (longer for huge
+      PELs: a flush costs at most ~10% of the loop) but never more than N ms after the
+      change, so a crash loses at most the same window as the log's entries;
+    * `never`: batched 50 ms .. 5 s apart by the same cost rule.
+  Close writes everything.
 
 Appends are queued per stream and written by one writer task in ID order, in batches;
 XADD replies before the write reaches the page cache, as Redis replies before its AOF
@@ -120,17 +128,24 @@ def _name(b: bytes) -> str:
 class StreamStore:
     """All Redis stream keys of one server; see module docstring."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Any, fsync: str = "never") -> None:
         self.core = core
+        policy = str(fsync).lower()
+        self.sync_groups = policy == "always"  # group-changing commands reply once committed
+        self._min_flush, self._max_flush = MIN_FLUSH_INTERVAL, MAX_FLUSH_INTERVAL
+        if policy not in ("always", "never"):
+            bound = max(0.0, int(policy) / 1000.0)  # the fsync interval bounds the window
+            self._min_flush, self._max_flush = min(MIN_FLUSH_INTERVAL, bound), min(MAX_FLUSH_INTERVAL, bound)
+        self._groups_done: asyncio.Future[None] | None = None
         self.streams: dict[str, RedisStream] = {}
         # per stream: records waiting for the writer, as storage's RecordIn tuples
         self._queues: dict[str, list[tuple[None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_handle: asyncio.Handle | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
-        self._flush_interval = MIN_FLUSH_INTERVAL
+        self._flush_interval = self._min_flush
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
 
     # -- blocking readers ---------------------------------------------------------------
@@ -410,26 +425,51 @@ class StreamStore:
         self._dirty.add(rs.name)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(self._flush_interval, self.flush_groups)
+            if self.sync_groups:
+                self._flush_handle = loop.call_soon(self.flush_groups)
+            else:
+                self._flush_handle = loop.call_later(self._flush_interval, self.flush_groups)
+
+    def groups_durable(self) -> asyncio.Future[None] | None:
+        """A future resolved once every group change made so far is committed to the
+        catalog (None when nothing is waiting to be written)."""
+        if not self._dirty:
+            return None
+        fut = self._groups_done
+        if fut is None:
+            fut = self._groups_done = asyncio.get_running_loop().create_future()
+        return fut
 
     def flush_groups(self) -> None:
-        """Write the group state of every dirty stream. The next flush waits at least
-        10x as long as this one took (50 ms .. 5 s), so a huge PEL costs at most ~10%
-        of the loop; the window of group changes a crash can lose grows with it."""
+        """Write the group state of every dirty stream in one catalog transaction. The
+        next flush waits at least 10x as long as this one took, within the bounds the
+        fsync policy sets (see module docstring)."""
         self._flush_handle = None
         dirty, self._dirty = self._dirty, set()
+        done, self._groups_done = self._groups_done, None
         catalog = self.core.catalog
         started = time.perf_counter()
-        for name in dirty:
-            rs = self.streams.get(name)
-            if rs is None:
-                continue
-            if not rs.groups:
-                catalog.kv_delete(GROUPS_NS, name)
-            else:
-                catalog.kv_put(GROUPS_NS, name, [_dump_group(g) for g in rs.groups.values()])
+        try:
+            with catalog.transaction():
+                for name in dirty:
+                    rs = self.streams.get(name)
+                    if rs is None:
+                        continue
+                    if not rs.groups:
+                        catalog.kv_delete(GROUPS_NS, name)
+                    else:
+                        catalog.kv_put(GROUPS_NS, name, [_dump_group(g) for g in rs.groups.values()])
+        except Exception as exc:
+            log.exception("resp: writing consumer-group state failed")
+            self._dirty |= dirty  # retried by the next change's flush
+            if done is not None and not done.done():
+                done.set_exception(exc)
+                done.exception()  # retrieved: the waiting commands reply with the error
+            return
+        if done is not None and not done.done():
+            done.set_result(None)
         took = time.perf_counter() - started
-        self._flush_interval = min(MAX_FLUSH_INTERVAL, max(MIN_FLUSH_INTERVAL, 10 * took))
+        self._flush_interval = min(self._max_flush, max(self._min_flush, 10 * took))
 
     def _load_groups(self, rs: RedisStream) -> None:
         data = self.core.catalog.kv_get(GROUPS_NS, rs.name)

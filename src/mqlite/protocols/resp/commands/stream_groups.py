@@ -6,12 +6,17 @@ entries list) with consumer, delivery time and count (not with NOACK); an explic
 re-reads the consumer's own PEL (history, count incremented, deleted entries as
 `[id, nil]`). XACK removes from the PEL; XCLAIM/XAUTOCLAIM move idle entries to
 another consumer, dropping PEL entries whose stream entry was deleted. Every change
-marks the stream's group state dirty (`store.groups_changed`), which persists it.
+marks the stream's group state dirty (`store.groups_changed`), which persists it;
+under `--fsync always` these commands reply once that write committed (`durable`).
 State touched: the stream store (groups live on `RedisStream.groups`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Callable
+from types import CoroutineType
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
@@ -49,6 +54,35 @@ def _changed(conn: Any, rs: RedisStream) -> None:
     conn.state.store.groups_changed(rs)
 
 
+def durable(fn: Callable[[Any, list[bytes]], Any]) -> Callable[[Any, list[bytes]], Any]:
+    """`--fsync always`: the command's reply waits until its group change committed."""
+
+    @functools.wraps(fn)
+    def run(conn: Any, argv: list[bytes]) -> Any:
+        result = fn(conn, argv)
+        if not conn.state.durable_replies:
+            return result
+        if type(result) is CoroutineType:  # blocked: the change happens when woken
+            return _then_durable(conn, result)
+        fut = conn.state.store.groups_durable()
+        return result if fut is None else _after(fut, result)
+
+    return run
+
+
+async def _after(fut: asyncio.Future[None], reply: Any) -> Any:
+    await asyncio.shield(fut)
+    return reply
+
+
+async def _then_durable(conn: Any, coro: Any) -> Any:
+    result = await coro
+    fut = conn.state.store.groups_durable()
+    if fut is not None:
+        await asyncio.shield(fut)
+    return result
+
+
 def _group_id(rs: RedisStream, raw: bytes) -> StreamID:
     return rs.last_id if raw == b"$" else ids.parse(raw, 0, strict=True)
 
@@ -63,6 +97,7 @@ def _entries_read_arg(raw: bytes) -> int:
 # -- XGROUP -------------------------------------------------------------------------------
 @command("xgroup", -2, group="stream", keys=(2, 2, 1), flags=("write",),
          subcommands=("create", "destroy", "setid", "createconsumer", "delconsumer", "help"))
+@durable
 def xgroup(conn: Any, argv: list[bytes]) -> Any:
     """XGROUP CREATE|DESTROY|SETID|CREATECONSUMER|DELCONSUMER key group ..."""
     sub = argv[1].lower()
@@ -178,6 +213,7 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
 
 
 @command("xreadgroup", -7, group="stream", keys=(0, 0, 0), flags=("write", "blocking"))
+@durable
 def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
     """XREADGROUP GROUP group consumer [COUNT n] [BLOCK ms] [NOACK] STREAMS key [...] id [...]"""
     if argv[1].lower() != b"group":
@@ -251,6 +287,7 @@ def _group(conn: Any, raw_key: bytes, gname: bytes) -> tuple[RedisStream | None,
 
 
 @command("xack", -4, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+@durable
 def xack(conn: Any, argv: list[bytes]) -> Any:
     """XACK key group id [id ...]: acknowledge; returns how many were pending."""
     parsed = [ids.parse(raw, 0, strict=True) for raw in argv[3:]]
@@ -348,6 +385,7 @@ def _drop_deleted(g: Group, sid: StreamID) -> None:
 
 
 @command("xclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+@durable
 def xclaim(conn: Any, argv: list[bytes]) -> Any:
     """XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms]
     [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]"""
@@ -424,6 +462,7 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
 
 
 @command("xautoclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
+@durable
 def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
     """XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]"""
     consumer = argv[3]
