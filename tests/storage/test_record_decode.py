@@ -307,11 +307,10 @@ def test_uniform_run_falls_back_at_the_first_record_of_another_shape():
     h = parse_header(raw)
     body = raw[HEADER_SIZE:]
     out: list[Record] = []
-    pos = _decode_uniform(h, body, out)
-    assert (
-        len(out) == 64
-    )  # the 1-byte offset-delta run; 64..8191 holds the keyed record
-    _decode_generic(h, body, pos, len(out), out)
+    pos, index = _decode_uniform(h, body, out, 0, 8300)
+    # the 1-byte offset-delta run; the 2-byte one (64..8191) holds the keyed record
+    assert len(out) == index == 64
+    _decode_generic(h, body, pos, index, out)
     assert out == reference_decode(0, 5, 8300, body)
     assert decode_records(h, body) == out
 
@@ -372,3 +371,44 @@ def test_log_append_time_uniform_batch_gives_every_record_the_max_timestamp():
     recs = [(None, b"v", (), 1000 + i) for i in range(100)]
     raw = encode_batch(recs, timestamp_type=TimestampType.LOG_APPEND_TIME)
     assert {r.timestamp for r in decode_batch(raw)[1]} == {1099}
+
+
+@st.composite
+def batches_for_ranges(draw: st.DrawFn) -> bytes:
+    """Dense uniform, dense mixed, gapped, and shuffled offset deltas."""
+    n = draw(st.sampled_from([1, 5, 8, 63, 64, 65, 200]))
+    kind = draw(st.sampled_from(["uniform", "mixed", "gaps", "shuffled"]))
+    if kind == "uniform":
+        return encode_batch([(None, b"u" * 20)] * n, base_offset=100, now_ms=1)
+    sizes = [draw(st.sampled_from([0, 3, 70])) for _ in range(n)]
+    ods = list(range(n))
+    if kind == "gaps":
+        ods = sorted(draw(st.sets(st.integers(0, 3 * n), min_size=n, max_size=n)))
+    elif kind == "shuffled":
+        ods = draw(st.permutations(ods))
+    body = b"".join(raw_record(od, 0, None, b"m" * s) for od, s in zip(ods, sizes))
+    raw = bytearray(raw_batch(body, n, 100, 1))
+    # lastOffsetDelta as Kafka sets it: the last record's offset delta
+    raw[23:27] = max(ods[-1], n - 1).to_bytes(4, "big")
+    tail_crc = crc32c(bytes(raw[21:]))
+    raw[17:21] = tail_crc.to_bytes(4, "big")
+    return bytes(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    batches_for_ranges(),
+    st.none() | st.integers(90, 400),
+    st.none() | st.integers(0, 80),
+)
+def test_decoding_a_range_gives_the_filtered_records(raw, first_offset, max_records):
+    """decode_records(first_offset, max_records) == the records with offset >=
+    first_offset, the first max_records of them (Log.read_records' contract per batch),
+    whether the batch's offset deltas are dense, gapped or out of order."""
+    h = parse_header(raw)
+    body = raw[HEADER_SIZE:]
+    full = decode_records(h, body)
+    expected = [r for r in full if first_offset is None or r.offset >= first_offset]
+    if max_records is not None:
+        expected = expected[:max_records]
+    assert decode_records(h, body, first_offset, max_records) == expected

@@ -32,7 +32,7 @@ from mqlite.storage.recordbatch import (
     HEADER_SIZE,
     BatchHeader,
     Record,
-    decode_batch,
+    decode_batch_from,
     encode_batch,
     parse_header,
     validate_batch,
@@ -239,14 +239,10 @@ class Log(abc.ABC):
                 break
             for raw in batches:
                 try:
-                    h, records = decode_batch(raw)
+                    # only the records wanted are built (none before `offset`)
+                    h, records = decode_batch_from(raw, offset, max_records - len(out))
                 except InvalidBatch as exc:
                     raise self._stored_batch_invalid(raw, exc) from exc
-                if h.base_offset < offset:
-                    if h.record_count == h.last_offset_delta + 1:  # dense: slice
-                        records = records[offset - h.base_offset :]
-                    else:
-                        records = [r for r in records if r.offset >= offset]
                 out.extend(records)
                 if len(out) >= max_records:
                     del out[max_records:]

@@ -254,6 +254,19 @@ def decode_batch(
     Offsets are absolute (baseOffset + delta); timestamps absolute (LogAppendTime
     batches give every record the batch's maxTimestamp, as Kafka does).
     """
+    return decode_batch_from(data, None, None, verify_crc=verify_crc)
+
+
+def decode_batch_from(
+    data: bytes | bytearray | memoryview,
+    first_offset: int | None,
+    max_records: int | None,
+    *,
+    verify_crc: bool = True,
+) -> tuple[BatchHeader, list[Record]]:
+    """`decode_batch` keeping only records with offset >= `first_offset`, at most
+    `max_records` (None: no bound); records outside are not built (storage-internal,
+    for `Log.read_records`)."""
     h = validate_batch(data) if verify_crc else parse_header(data)
     end = h.size
     if end > len(data):
@@ -262,4 +275,4 @@ def decode_batch(
     codec = h.attributes & ATTR_COMPRESSION_MASK
     if codec:
         body = decompress(codec, body)
-    return h, decode_records(h, body)
+    return h, decode_records(h, body, first_offset, max_records)

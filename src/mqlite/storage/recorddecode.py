@@ -148,12 +148,13 @@ def _run_layout(body: bytes, pos: int, od_expected: int) -> tuple[int, ...] | No
 
 
 def _uniform_run(
-    body: bytes, pos: int, lo: int, hi: int, layout: tuple[int, ...]
+    body: bytes, pos: int, lo: int, hi: int, layout: tuple[int, ...], a: int, b: int
 ) -> tuple[bytes | None, list[bytes] | None, list[bytes] | None] | None:
-    """Check records lo..hi-1 at `pos` all have `layout`; return their columns.
+    """Check records lo..hi-1 at `pos` all have `layout`; return columns of a..b-1.
 
     Returns (timestamp-delta bytes or None when all equal to record lo's, keys,
-    values) with None meaning "all null"; None if any framing byte differs.
+    values) of records a..b-1 (lo <= a <= b <= hi), None meaning "all null"; returns
+    None if any framing byte of lo..hi-1 differs.
     """
     size, tsd_at, od_at, od_size, key_at, kl, value_at, vl = layout
     m = hi - lo
@@ -181,21 +182,25 @@ def _uniform_run(
         return None
     tsd: bytes | None = None
     if tcol.count(tcol[0]) != m:
-        tsd = tcol
+        tsd = tcol[a - lo : b - lo]
+    first_at, end_at = (a - lo) * size, (b - lo) * size
     keys: list[bytes] | None = None
     if kl >= 0:
-        keys = [seg[s : s + kl] for s in range(key_at, m * size, size)]
+        keys = [seg[s : s + kl] for s in range(first_at + key_at, end_at, size)]
     values: list[bytes] | None = None
     if vl >= 0:
-        values = [seg[s : s + vl] for s in range(value_at, m * size, size)]
+        values = [seg[s : s + vl] for s in range(first_at + value_at, end_at, size)]
     return tsd, keys, values
 
 
-def _decode_uniform(h: BatchHeader, body: bytes, out: list[Record]) -> int:
-    """Decode leading uniform runs of `body` into `out`; returns the byte position reached.
+def _decode_uniform(
+    h: BatchHeader, body: bytes, out: list[Record], skip: int, stop: int
+) -> tuple[int, int]:
+    """Decode records skip..stop-1 found in leading uniform runs into `out`.
 
-    Stops at the first class range that is not one uniform run; the caller decodes the
-    rest (records `len(out)`.. from the returned position) with the generic loop.
+    Returns (byte position, record index) reached: runs are checked whole (one offset
+    delta size class at a time) and stop at the first class that is not one uniform
+    run, or once `stop` is reached; the caller decodes the rest from there.
     """
     n = h.record_count
     base_off = h.base_offset
@@ -205,51 +210,82 @@ def _decode_uniform(h: BatchHeader, body: bytes, out: list[Record]) -> int:
     cls = Record
     pos = 0
     for lo, hi in _CLASS_BOUNDS:
-        if lo >= n:
-            break
+        if lo >= stop:
+            return pos, lo
         hi = min(hi, n)
         try:
             layout = _run_layout(body, pos, lo)
         except (IndexError, InvalidBatch):
-            return pos
+            return pos, lo
         if layout is None:
-            return pos
-        cols = _uniform_run(body, pos, lo, hi, layout)
+            return pos, lo
+        a, b = min(max(skip, lo), hi), min(stop, hi)
+        cols = _uniform_run(body, pos, lo, hi, layout, a, b)
         if cols is None:
-            return pos
+            return pos, lo
         tsd, keys, values = cols
-        m = hi - lo
-        if log_append:
-            ts_it: Iterator[int] = repeat(h.max_timestamp, m)
-        elif tsd is None:
-            ts_it = repeat(base_ts + Z1[body[pos + layout[1]]], m)  # type: ignore[operator]
-        else:
-            table = [base_ts + z for z in Z1[:128]]  # type: ignore[operator]
-            ts_it = map(table.__getitem__, tsd)
-        out.extend(
-            map(
-                mk,
-                repeat(cls, m),
-                zip(
-                    range(base_off + lo, base_off + hi),
-                    ts_it,
-                    repeat(None, m) if keys is None else keys,
-                    repeat(None, m) if values is None else values,
-                    repeat(_EMPTY, m),
-                ),
+        m = b - a
+        if m > 0:
+            if log_append:
+                ts_it: Iterator[int] = repeat(h.max_timestamp, m)
+            elif tsd is None:
+                ts_it = repeat(base_ts + Z1[body[pos + layout[1]]], m)  # type: ignore[operator]
+            else:
+                table = [base_ts + z for z in Z1[:128]]  # type: ignore[operator]
+                ts_it = map(table.__getitem__, tsd)
+            out.extend(
+                map(
+                    mk,
+                    repeat(cls, m),
+                    zip(
+                        range(base_off + a, base_off + b),
+                        ts_it,
+                        repeat(None, m) if keys is None else keys,
+                        repeat(None, m) if values is None else values,
+                        repeat(_EMPTY, m),
+                    ),
+                )
             )
-        )
-        pos += m * layout[0]
-    return pos
+        pos += (hi - lo) * layout[0]
+        if hi >= n:
+            return pos, hi
+    return pos, _CLASS_BOUNDS[-1][1]  # more than 2^20 records: the rest is generic
 
 
 # ------------------------------------------------------------------ generic loop
 
 
+def _skip_records(body: bytes, pos: int, count: int) -> int:
+    """Byte position after `count` records from `pos`, reading only their lengths."""
+    z1 = Z1
+    for _ in range(count):
+        length = z1[body[pos]]
+        if length is None:
+            length, pos = _varint(body, pos)
+        else:
+            pos += 1
+        if length < 6:
+            raise InvalidBatch(f"record length {length} is below the minimum")
+        pos += length
+    if pos > len(body):
+        raise InvalidBatch("record section truncated")
+    return pos
+
+
 def _decode_generic(
-    h: BatchHeader, body: bytes, pos: int, first: int, out: list[Record]
+    h: BatchHeader,
+    body: bytes,
+    pos: int,
+    first: int,
+    out: list[Record],
+    skip: int = 0,
+    stop: int | None = None,
 ) -> None:
-    """Decode records `first`.. of the batch starting at byte `pos` into `out`."""
+    """Decode records max(first, skip)..stop-1, the record `first` starting at byte
+    `pos`, into `out` (records before `skip` are stepped over by length only)."""
+    if first < skip:
+        pos = _skip_records(body, pos, skip - first)
+        first = skip
     append = out.append
     base_off = h.base_offset
     base_ts = h.base_timestamp
@@ -261,7 +297,7 @@ def _decode_generic(
     mk = tuple.__new__
     cls = Record
     empty = _EMPTY
-    for _ in range(first, h.record_count):
+    for _ in range(first, h.record_count if stop is None else stop):
         # record length (1-3 bytes inline)
         b = body[pos]
         length = z1[b]
@@ -372,24 +408,41 @@ def _decode_generic(
 
 
 def _headers(body: bytes, pos: int) -> tuple[tuple[tuple[str, bytes | None], ...], int]:
-    hc, pos = _varint(body, pos)
+    """The header array at `pos` (count, then key/value pairs); one-byte varints inline."""
+    z1 = Z1
+    slow = _varint
+    n = z1[body[pos]]
+    if n is None:
+        hc, pos = slow(body, pos)
+    else:
+        hc = n
+        pos += 1
     if hc < 0:
         raise InvalidBatch(f"negative header count {hc}")
     hl: list[tuple[str, bytes | None]] = []
+    append = hl.append
     for _h in range(hc):
-        hkl, pos = _varint(body, pos)
-        if hkl < 0:
-            raise InvalidBatch(f"negative header key length {hkl}")
-        hk = body[pos : pos + hkl].decode()
-        pos += hkl
-        hvl, pos = _varint(body, pos)
-        if hvl >= 0:
-            hl.append((hk, body[pos : pos + hvl]))
-            pos += hvl
-        elif hvl == -1:
-            hl.append((hk, None))
+        n = z1[body[pos]]
+        if n is None:
+            n, pos = slow(body, pos)
         else:
-            raise InvalidBatch(f"negative header value length {hvl}")
+            pos += 1
+        if n < 0:
+            raise InvalidBatch(f"negative header key length {n}")
+        hk = body[pos : pos + n].decode()
+        pos += n
+        n = z1[body[pos]]
+        if n is None:
+            n, pos = slow(body, pos)
+        else:
+            pos += 1
+        if n >= 0:
+            append((hk, body[pos : pos + n]))
+            pos += n
+        elif n == -1:
+            append((hk, None))
+        else:
+            raise InvalidBatch(f"negative header value length {n}")
     if pos > len(body):  # the last slice ran past the body: no IndexError caught it
         raise InvalidBatch("record headers run past the batch")
     return tuple(hl), pos
@@ -398,17 +451,54 @@ def _headers(body: bytes, pos: int) -> tuple[tuple[tuple[str, bytes | None], ...
 # ------------------------------------------------------------------ public
 
 
-def decode_records(h: BatchHeader, body: bytes) -> list[Record]:
-    """Decode the (uncompressed) record section of a batch whose header is `h`."""
+def decode_records(
+    h: BatchHeader,
+    body: bytes,
+    first_offset: int | None = None,
+    max_records: int | None = None,
+) -> list[Record]:
+    """Decode the (uncompressed) record section of a batch whose header is `h`.
+
+    With `first_offset` / `max_records`: only the records with offset >= first_offset,
+    at most max_records of them (what `Log.read_records` needs from each batch). In a
+    dense batch (offset delta == index, as every producer writes) the records before
+    are stepped over by their lengths and those after are not read at all.
+    """
+    n = h.record_count
+    skip, stop = 0, n
+    if first_offset is not None or max_records is not None:
+        if h.last_offset_delta + 1 != n:  # offset deltas with gaps: decode, filter
+            return _filtered(h, body, first_offset, max_records)
+        if first_offset is not None:
+            skip = min(max(first_offset - h.base_offset, 0), n)
+        if max_records is not None:
+            stop = min(n, skip + max(max_records, 0))
     out: list[Record] = []
-    pos = 0
-    if h.record_count >= UNIFORM_MIN:
-        pos = _decode_uniform(h, body, out)
+    pos = index = 0
+    if n >= UNIFORM_MIN:
+        pos, index = _decode_uniform(h, body, out, skip, stop)
     try:
-        if len(out) < h.record_count:
-            _decode_generic(h, body, pos, len(out), out)
+        if index < stop:
+            mark = len(out)
+            _decode_generic(h, body, pos, index, out, skip, stop)
+            if (skip, stop) != (0, n):
+                # Stepping over records assumed offset delta == index: check it held.
+                start = h.base_offset + max(index, skip)
+                if [r[0] for r in out[mark:]] != list(
+                    range(start, start + len(out) - mark)
+                ):
+                    return _filtered(h, body, first_offset, max_records)
     except IndexError:
         raise InvalidBatch("record section truncated") from None
     except UnicodeDecodeError:
         raise InvalidBatch("record header key is not UTF-8") from None
     return out
+
+
+def _filtered(
+    h: BatchHeader, body: bytes, first_offset: int | None, max_records: int | None
+) -> list[Record]:
+    found = decode_records(h, body)
+    if first_offset is not None:
+        found = [r for r in found if r[0] >= first_offset]
+    return found if max_records is None else found[: max(max_records, 0)]
