@@ -123,8 +123,15 @@ def test_index_matches_a_plain_list_under_random_adds_deletes_and_trims() -> Non
             del live[:k]
         elif pending:  # the writer lands a few records
             k = rnd.randint(1, 20)
+            run: list[tuple[int, int] | None] = []
+            first = len(log.records)
             for sid, value in pending[:k]:
-                rs.note_written(sid, log.append(sid, value))
+                if rnd.random() < 0.1:  # a control record (XDEL/XTRIM) between entries
+                    log.append((0, 0), b"")
+                    run.append(None)
+                log.append(sid, value)
+                run.append(sid)
+            rs.note_written_run(run, first)  # how the store's writer reports a batch
             del pending[:k]
         assert len(rs) == len(live)
     for sid, value in pending:

@@ -51,6 +51,9 @@ MAX_READ = 1024  # records per log read
 def encode_fields(fields: Fields) -> bytes:
     """Field/value pairs as stored (the record value): `( u32be len | bytes )*`."""
     pack = _U32.pack
+    if len(fields) == 2:  # the usual `XADD key * field value`
+        f, v = fields
+        return pack(len(f)) + f + pack(len(v)) + v
     return b"".join([pack(len(f)) + f for f in fields])
 
 
@@ -249,6 +252,32 @@ class RedisStream:
                 return  # trimmed and compacted away meanwhile
         off[p] = offset
         self.next_unwritten = self.base + p + 1
+
+    def note_written_run(self, sids: list[StreamID | None], offset: int) -> None:
+        """`note_written` for consecutive records from `offset` (None: not an entry).
+        Fast path: all entries, landing on the next unwritten slots in order."""
+        k = len(sids)
+        p = self.next_unwritten - self.base
+        off = self.off
+        n = len(off)
+        if (
+            k and p >= 0 and p + k <= n and sids[0] is not None and sids[-1] is not None
+            and self.ms[p] == sids[0][0] and self.seq[p] == sids[0][1]
+            and self.ms[p + k - 1] == sids[-1][0] and self.seq[p + k - 1] == sids[-1][1]
+            and off[p : p + k].count(-1) == k and None not in sids
+        ):
+            off[p : p + k] = array("q", range(offset, offset + k))
+            self.next_unwritten = self.base + p + k
+            unwritten = self.unwritten
+            if p + k == n:  # no slot after these: nothing else is unwritten
+                unwritten.clear()
+            else:
+                for sid in sids:
+                    unwritten.pop(sid, None)  # type: ignore[arg-type]
+            return
+        for i, sid in enumerate(sids):
+            if sid is not None:
+                self.note_written(sid, offset + i)
 
     def delete(self, sid: StreamID) -> bool:
         p = self.position(sid)

@@ -140,6 +140,7 @@ class StreamStore:
         self.streams: dict[str, RedisStream] = {}
         # per stream: records waiting for the writer, as storage's RecordIn tuples
         self._queues: dict[str, list[tuple[None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
+        self._qsids: dict[str, list[StreamID | None]] = {}  # per queued record: its entry ID
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
@@ -289,11 +290,16 @@ class StreamStore:
         return auto
 
     # -- journaling -------------------------------------------------------------------
-    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes) -> None:
+    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes,
+                 sid: StreamID | None = None) -> None:
         q = self._queues.get(name)
         if q is None:
             q = self._queues[name] = []
         q.append((None, value, headers, ts))
+        qs = self._qsids.get(name)
+        if qs is None:
+            qs = self._qsids[name] = []
+        qs.append(sid)
         if name not in self._writers:
             self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
 
@@ -306,20 +312,21 @@ class StreamStore:
                 if not q:
                     break
                 self._queues[name] = []
+                qs = self._qsids.get(name) or []
+                self._qsids[name] = []
                 done = self._durable_waits.pop(name, None)
                 # (key, value, headers, timestamp): storage's RecordIn shape, in batches
                 # under the log's batch-size limit
-                batch: list[Any] = []
+                start = 0
                 size = 0
-                for rec in q:
+                for i, rec in enumerate(q):
                     rsize = len(rec[1]) + 64
-                    if batch and size + rsize > BATCH_BYTES:
-                        await self._append(name, stream, batch)
-                        batch, size = [], 0
-                    batch.append(rec)
+                    if i > start and size + rsize > BATCH_BYTES:
+                        await self._append(name, stream, q[start:i], qs[start:i])
+                        start, size = i, 0
                     size += rsize
-                if batch:
-                    await self._append(name, stream, batch)
+                if start < len(q):
+                    await self._append(name, stream, q[start:] if start else q, qs[start:] if start else qs)
                 if done is not None:
                     done.set_result(None)  # every record of `q` is durable
                     done = None
@@ -334,7 +341,7 @@ class StreamStore:
             if self._queues.get(name):
                 self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
 
-    async def _append(self, name: str, stream: Any, batch: list[Any]) -> None:
+    async def _append(self, name: str, stream: Any, batch: list[Any], sids: list[StreamID | None]) -> None:
         rs = self.streams.get(name)
         base = stream.latest(0)
         contiguous = rs is not None and rs.log_end == base
@@ -343,15 +350,7 @@ class StreamStore:
             return
         if contiguous and rs.log_end == base:
             rs.log_end = int(result.last_offset) + 1  # nothing foreign in between
-        offset = int(result.base_offset)
-        note = rs.note_written
-        for rec in batch:
-            header = rec[2][0]
-            if header[0] == ID_HEADER:
-                text = header[1]
-                dash = text.index(b"-")
-                note((int(text[:dash]), int(text[dash + 1 :])), offset)
-            offset += 1
+        rs.note_written_run(sids, int(result.base_offset))
 
     # -- reclaiming trimmed log space -------------------------------------------------
     def trimmed(self, rs: RedisStream, ts: int) -> None:
@@ -379,14 +378,15 @@ class StreamStore:
             fut = self._durable_waits[name] = asyncio.get_running_loop().create_future()
         return fut
 
-    def journal_add(self, rs: RedisStream, sid_text: bytes, value: bytes, ts: int) -> None:
+    def journal_add(self, rs: RedisStream, sid: StreamID, sid_text: bytes, value: bytes, ts: int) -> None:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
         rs.version += 1
         q = self._queues.get(rs.name)
         if q:
             q.append((None, value, ((ID_HEADER, sid_text),), ts))
+            self._qsids[rs.name].append(sid)
         else:
-            self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value)
+            self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value, sid)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         rs.version += 1
@@ -400,6 +400,7 @@ class StreamStore:
         existed = self.exists(name)
         self.streams.pop(name, None)
         self._queues.pop(name, None)
+        self._qsids.pop(name, None)
         self._reclaim.pop(name, None)
         waiting = self._durable_waits.pop(name, None)
         if waiting is not None and not waiting.done():

@@ -166,7 +166,7 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
         )
     rs.append_new(sid, value)  # `sid` is above every ID so far (checked just above)
     text = b"%d-%d" % sid
-    store.journal_add(rs, text, value, ts)
+    store.journal_add(rs, sid, text, value, ts)
     if spec is not None and (spec.maxlen is not None or spec.minid is not None):
         trim(conn, rs, spec)
     if name in store.waiting:
