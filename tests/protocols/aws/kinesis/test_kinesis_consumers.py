@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EventStreamError
 from kinesis_support import kinesis_client
 
 from mqlite.core.clock import ManualClock
@@ -124,6 +124,23 @@ def test_subscription_ends_after_five_minutes(mqlite_server_factory: Any) -> Non
         if len(events) == 1:
             server.call(lambda: clock.advance(301))  # on the server loop
     assert [r["Data"] for e in events for r in e["Records"]] == [b"one"]
+
+
+def test_deleting_the_stream_ends_a_subscription_with_resource_not_found(kinesis: Any) -> None:
+    """Errors after the response started arrive as event-stream exception messages
+    (SubscribeToShard's EventStream errors): a stream deleted under an open
+    subscription ends it with ResourceNotFoundException."""
+    consumer = _consumer(kinesis)
+    kinesis.put_record(StreamName="s", Data=b"x", PartitionKey="k")
+    resp = kinesis.subscribe_to_shard(ConsumerARN=consumer, ShardId="shardId-000000000000",
+                                      StartingPosition={"Type": "TRIM_HORIZON"})
+    events = iter(resp["EventStream"])
+    assert [r["Data"] for r in next(events)["SubscribeToShardEvent"]["Records"]] == [b"x"]
+    kinesis.delete_stream(StreamName="s", EnforceConsumerDeletion=True)
+    with pytest.raises(EventStreamError) as exc:
+        for _ in events:
+            pass
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_subscription_to_a_closed_shard_ends_with_child_shards(kinesis: Any) -> None:

@@ -22,6 +22,7 @@ most `POLL_S`, checking for a disconnected client and the deadline between them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator
@@ -164,6 +165,8 @@ class ConsumerActions:
         try:
             stream = self.core.get_stream(stream_name)
             while not ctx.disconnected():
+                if self.core.get_stream(stream_name) is not stream:  # deleted and re-created
+                    raise errors.stream_not_found(stream_name, self.state.account)
                 meta = self.state.meta(stream_name)
                 info = self.state.shard_of(meta, shard_id)
                 q = info.partition
@@ -171,6 +174,7 @@ class ConsumerActions:
                 end = latest if info.open else min(info.closed_at or 0, latest)
                 offset = max(offset, stream.earliest(q))
                 got = stream.read(q, offset, min(MAX_EVENT_RECORDS, end - offset)) if offset < end else []
+                got = [r for r in got if r.offset < end]  # a closed shard ends at `end`
                 done = not info.open and (got[-1].offset + 1 if got else offset) >= end
                 now = clock.monotonic()
                 if got or done or now - idle_since >= self.wait_s:
@@ -186,7 +190,10 @@ class ConsumerActions:
                 remaining = deadline - clock.monotonic()
                 if remaining <= 0:
                     return
-                await stream.wait_for_data({q: offset}, min(POLL_S, remaining, self.wait_s))
+                if offset < end:  # nothing readable below `end` (a gap): do not spin
+                    await asyncio.sleep(min(POLL_S, remaining))
+                else:
+                    await stream.wait_for_data({q: offset}, min(POLL_S, remaining, self.wait_s))
         except AwsError as exc:
             yield eventstream.exception(exc.code, orjson.dumps({"message": exc.message}))
         except MqliteError as exc:
