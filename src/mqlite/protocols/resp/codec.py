@@ -50,6 +50,10 @@ class RespProtocolError(ProtocolError):
 
 
 # --------------------------------------------------------------------------- parsing
+_DIGITS = [len(str(i)) for i in range(1 << 16)]  # decimal digits of small lengths
+_digits = _DIGITS.__getitem__
+
+
 class RequestParser:
     """Incremental parser of client requests; see module docstring."""
 
@@ -141,7 +145,11 @@ class RequestParser:
                     return self._fallback(out)
                 n = len(cmd)
                 lens = list(map(len, cmd))  # TypeError on a non-bulk element (int, nil)
-                consumed += 3 + len(str(n)) + 5 * n + sum(lens) + sum(map(len, map(str, lens)))
+                try:  # decimal digits of each length, from a table (the hot path)
+                    digits = _DIGITS[n] + sum(map(_digits, lens))
+                except IndexError:
+                    digits = len(str(n)) + sum(map(len, map(str, lens)))
+                consumed += 3 + 5 * n + sum(lens) + digits
                 if n:
                     out.append(cmd)
         except (hiredis.ProtocolError, TypeError):
