@@ -17,6 +17,7 @@ from mqlite.protocols.aws.wire import (
     AwsError,
     AwsService,
     Protocol,
+    RawResult,
     decode_json,
     decode_query,
     encode_error,
@@ -196,3 +197,19 @@ def test_sns_query_result_and_modeled_error_code() -> None:
     parsed = parser.parse({"status_code": err.status, "headers": dict(err.headers), "body": err.body}, None)
     assert parsed["Error"]["Code"] == "NotFound"
     assert err.status == 404
+
+
+def test_raw_result_is_sent_unchanged_and_parses_in_botocore() -> None:
+    """A handler's pre-rendered `RawResult` skips the output shape: the bytes go out as
+    they are, with the protocol's content type (Kinesis GetRecords relies on this)."""
+    kinesis = AwsService.load("kinesis")
+    body = b'{"Records":[],"MillisBehindLatest":0,"NextShardIterator":"it"}'
+    wire = encode_result(kinesis, Protocol.JSON, "GetRecords", RawResult(body), "rid")
+    assert wire.body == body and wire.status == 200
+    assert dict(wire.headers)["Content-Type"] == "application/x-amz-json-1.1"
+    parsed = parsers.create_parser("json").parse(
+        {"status_code": 200, "headers": dict(wire.headers), "body": wire.body},
+        kinesis.json_model.operation_model("GetRecords").output_shape)
+    assert parsed["NextShardIterator"] == "it" and parsed["Records"] == []
+    custom = encode_result(kinesis, Protocol.JSON, "GetRecords", RawResult(b"x", "text/plain"), "rid")
+    assert dict(custom.headers)["Content-Type"] == "text/plain"
