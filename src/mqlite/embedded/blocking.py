@@ -169,6 +169,7 @@ class _LoopThread:
         self.core_lock.acquire()  # the loop thread's until it parks in select
         self.loop = _Loop(_UnlockingSelector(self.core_lock))
         self.closed = False
+        self.inline_owner: int | None = None  # the thread running a call inline
         ready = threading.Event()
 
         def run() -> None:
@@ -187,12 +188,16 @@ class _LoopThread:
         ready.wait()
 
     def run(self, awaitable: Awaitable[T]) -> T:
-        if threading.current_thread() is self.thread:
+        me = threading.get_ident()
+        if threading.current_thread() is self.thread or self.inline_owner == me:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
             raise RuntimeError("a blocking Broker call from inside its own loop would deadlock")
         coro = awaitable if asyncio.iscoroutine(awaitable) else _as_coroutine(awaitable)
         loop = self.loop
         lock = self.core_lock
         lock.acquire()
+        self.inline_owner = me
         call: _Call | None = None
         try:
             if self.closed:
@@ -211,6 +216,7 @@ class _LoopThread:
             loop.call_soon(_hand_over, coro, yielded, call)
         finally:
             touched = loop.touched
+            self.inline_owner = None
             lock.release()
             if touched and not self.closed:
                 with contextlib.suppress(RuntimeError):  # closed meanwhile

@@ -79,3 +79,21 @@ def test_many_threads_send_receive_and_delete_without_loss_or_duplicates() -> No
             seen.extend(m.body for m in rest)
         assert len(seen) == len(set(seen)) == 4 * 50 * 4
         assert q.counts().total == 0
+
+
+def test_a_blocking_call_from_inside_broker_call_raises_instead_of_deadlocking() -> None:
+    """Calls are serialised by the core lock; one made from code the broker is running
+    (`Broker.call`) would wait for itself, so it raises (as from the loop thread)."""
+    with mqlite.Broker() as broker:
+        q = broker.queue("q")
+
+        def nested(core: object) -> str:
+            try:
+                q.send(b"x")
+            except RuntimeError as exc:
+                return str(exc)
+            return "no error"
+
+        assert "deadlock" in broker.call(nested)
+        q.send(b"after")  # the broker still works
+        assert [m.body for m in q.receive(10)] == [b"after"]

@@ -574,13 +574,15 @@ class Queue(QueueState):
         self._advance(self.clock.now_ms())
         results: list[CoreError | None] = []
         done: list[int] = []
+        token, end = self._token, self._log.end_offset
+        delete_one = self._delete_one
         for receipt in receipts:
             try:
-                off, rc = self._lookup(receipt)
+                off, rc = parse_receipt(token, receipt, end)
             except CoreError as exc:
                 results.append(exc)
                 continue
-            if self._delete_one(off, rc):
+            if delete_one(off, rc):
                 done.append(off)
             results.append(None)
         if done:
