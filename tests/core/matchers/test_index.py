@@ -240,7 +240,7 @@ def test_suffix_and_numeric_conditions_are_indexed_not_scanned() -> None:
                                  -float("inf"), float("nan")]), min_size=1, max_size=5),
        st.data())
 def test_range_index_stab_finds_every_interval_containing_the_value(ivs, points, data) -> None:
-    """The interval tree answers exactly the closed intervals holding a number (all for NaN)."""
+    """The interval tree answers exactly the closed intervals holding a number (none for NaN)."""
     rng = RangeIndex()
     keys = {("r", lo, hi) for lo, hi in ivs if lo <= hi}
     for k in keys:
@@ -249,7 +249,7 @@ def test_range_index_stab_finds_every_interval_containing_the_value(ivs, points,
         rng.discard(k)
         keys.discard(k)
     for v in points:
-        want = set(keys) if math.isnan(v) else {k for k in keys if k[1] <= v <= k[2]}
+        want = set() if math.isnan(v) else {k for k in keys if k[1] <= v <= k[2]}
         got = rng.stab(v)
         assert len(got) == len(set(got)) and set(got) == want
 
@@ -263,3 +263,16 @@ def test_prefix_conditions_are_indexed_not_scanned() -> None:
     assert idx._scan == {}
     view = MessageView("", json.dumps({"source": "team7.orders"}).encode(), {})
     assert [e.seq for e in idx.match(view)] == [7]
+
+
+def test_a_nan_number_attribute_matches_no_numeric_condition() -> None:
+    """A Number attribute "NaN" is not a number any numeric condition holds (SNS numeric
+    matching compares values; NaN compares false), in the index and in the full check."""
+    idx = BindingIndex()
+    es = [entry("sns", {"k": [{"numeric": ["=", -1]}]}, 1),
+          entry("sns", {"k": [{"numeric": [">", 0]}]}, 2),
+          entry("sns", {"k": [{"numeric": ["<", 0]}]}, 3)]
+    for e in es:
+        idx.add(e)
+    view = MessageView("", b"{}", {"k": Attribute("Number", "NaN")})
+    assert idx.match(view) == [] == scan(es, view)

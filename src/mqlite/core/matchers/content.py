@@ -175,7 +175,8 @@ def numeric_bounds(
 
 def range_pred(lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Pred:
     def pred(v: Any) -> bool:
-        if type(v) is not int and type(v) is not float:
+        t = type(v)
+        if t is not int and (t is not float or math.isnan(v)):  # NaN is in no range
             return False
         if v < lo or (v == lo and not lo_incl):
             return False

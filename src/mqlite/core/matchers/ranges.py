@@ -3,9 +3,9 @@
 Stores interval keys `("r", lo, hi)` (closed; lo may be -inf, hi +inf) and answers a
 stab query `stab(v)` -> every stored key with lo <= v <= hi, with a centered interval
 tree (built lazily on the first query after a change: O(n log n); a query is
-O(log n + answers)). NaN is contained in no interval by comparison, but a numeric
-predicate compares NaN as "within any range", so `stab(nan)` returns every key: the
-caller re-checks candidates anyway, so over-answering is safe and under-answering is not.
+O(log n + answers)). NaN is in no interval (as for the numeric predicates): `stab(nan)`
+is empty. The caller re-checks candidates, so over-answering would be safe and
+under-answering is not.
 
 Invariants: `stab` never misses a stored interval containing v.
 Concurrency: single-threaded (core's loop), like its owner `BindingIndex`.
@@ -66,9 +66,9 @@ class RangeIndex:
             self._built = False
 
     def stab(self, v: float) -> list[RangeKey]:
-        """Every stored interval containing v (all of them for NaN)."""
+        """Every stored interval containing v (none for NaN)."""
         if math.isnan(v):
-            return list(self._keys)
+            return []
         if not self._built:
             self._tree = _build(list(self._keys))
             self._built = True
