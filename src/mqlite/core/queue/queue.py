@@ -302,12 +302,14 @@ class Queue(QueueState):
                 await w
         return results  # type: ignore[return-value]
 
-    def _prepare(self, env: Envelope | bytes, now: int) -> Stored:
+    def _prepare(self, entry: Envelope | bytes, now: int) -> Stored:
         cfg = self.config
-        if type(env) is bytes:  # a plain message given as its body (send_batch)
-            if not self._fifo and not cfg.delay and len(env) <= cfg.max_message_bytes:
-                return Stored(-1, now, "", env, _NO_ATTRS, _NO_ATTRS, None, None, 0, 0, 0, "")
-            env = Envelope(env)
+        if isinstance(entry, bytes):  # a plain message given as its body (send_batch)
+            if not self._fifo and not cfg.delay and len(entry) <= cfg.max_message_bytes:
+                return Stored(-1, now, "", entry, _NO_ATTRS, _NO_ATTRS, None, None, 0, 0, 0, "")
+            env = Envelope(entry)
+        else:
+            env = entry
         body = env.body
         if (  # fast path: a plain message on a standard queue
             not self._fifo and type(body) is bytes and not env.attributes and not env.meta
