@@ -1,21 +1,32 @@
 """Decoding the record section of a RecordBatch v2 (the layout is in recordbatch.py).
 
-Owns `decode_records` (bytes -> `Record`s). Two paths, one result:
+Owns `decode_records` (bytes -> `Record`s, optionally only an offset range). Two paths,
+one result:
 
-- uniform runs: producers mostly write batches whose records share one layout (same
-  key and value lengths, no headers, one-byte timestamp deltas, dense offset deltas).
-  Records `lo..hi` whose offset-delta varint has the same size then sit at a fixed
-  stride, so every framing byte is checked for the whole run with one extended slice
-  (`seg[j::stride]`, C speed) and keys/values are cut at computed positions. Any
-  mismatch (a byte of framing differs, a non-minimal varint, a gap in offset deltas)
-  makes the run fall back to the generic loop, so the output never depends on which
-  path ran.
-- generic loop: one pass over the body; one- to three-byte varints (every length,
-  offset delta and timestamp delta below 2^20) are decoded inline from two 256-entry
-  tables, longer ones by `_varint`. Records are built with `tuple.__new__`.
+- uniform runs: when the records of a batch share one layout (same key and value
+  lengths, no headers, one-byte timestamp deltas, offset delta == index: fixed-size
+  payloads, benchmarks, many producers), records `lo..hi` whose offset-delta varint has
+  the same size (1 byte below 64, 2 below 8192, 3 below 2^20) sit at a fixed stride.
+  Every framing byte of the run is then checked with one extended slice
+  (`seg[j::stride]`, C speed), the offset deltas against precomputed columns, and
+  keys/values are cut at computed positions. Any mismatch (a framing byte differs, a
+  non-minimal varint, a gap in offset deltas) hands the rest of the batch to the
+  generic loop, so the output never depends on which path ran.
+- generic loop: one pass; the common varint sizes are decoded inline from two 256-entry
+  tuples (record length 1-2 bytes, timestamp delta 1-2, offset delta 1-3, key length 1,
+  value length 1-3, header fields 1), anything else by `_varint`. Records are built
+  with `tuple.__new__`.
 
-Invariant: for any bytes, both paths return exactly what a straightforward varint
-decoder would, or raise `InvalidBatch`. Pure functions over immutable module tables
+Ranged decoding (`first_offset`, `max_records`, used by `Log.read_records`): in a
+dense batch the records before `first_offset` are stepped over by their length varints
+(or, in a uniform run, by arithmetic) and records after the limit are not read; the
+decoded offsets are checked against the index assumption, and a batch with gaps or
+reordered offset deltas is decoded whole and filtered instead.
+
+Cost floor: building the `Record`s and their key/value `bytes` (allocation plus the
+cyclic GC's young-generation passes) is ~0.3-0.5 us per record on CPython 3.11, paid by
+both paths. Invariant: for any bytes, the result equals a straightforward varint
+decoder's, or `InvalidBatch` is raised. Pure functions over immutable module tables
 (the offset-delta columns grow by replacing a tuple reference); thread-safe.
 """
 
@@ -113,8 +124,8 @@ def _run_layout(body: bytes, pos: int, od_expected: int) -> tuple[int, ...] | No
     if length < 6:
         return None
     end = pos + length
-    if body[start:pos] != TABLE[length] if length < len(TABLE) else True:
-        return None
+    if length >= len(TABLE) or body[start:pos] != TABLE[length]:
+        return None  # over 32 KiB, or a non-minimal length varint
     tsd_at = pos + 1 - start
     if body[pos + 1] >= 0x80:
         return None
