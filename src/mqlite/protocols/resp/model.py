@@ -17,7 +17,8 @@ larger than RAM works):
 
 Reads (`entries`, `fields_many`) take the values from `unwritten` or read the log
 through `reader(offset, max_records)` (the core stream's partition 0), batching
-nearby offsets into one read.
+nearby offsets into one read; a sequential reader reads ahead and the last long read
+is kept as a window (at most WINDOW_BYTES of values per stream).
 
 Invariants: (ms, seq) strictly increase over the slots; every live entry has a slot at
 or after `head` whose absolute index (`base + position`) is not in `deleted`; every PEL
@@ -46,6 +47,9 @@ ID_HEADER = "redis-id"  # header of an entry record written by XADD
 COMPACT_MIN = 4096  # compact the index arrays once this many dead slots lead them
 NEAR = 64  # offsets closer than this are read in one log read
 MAX_READ = 1024  # records per log read
+READ_AHEAD = 512  # records a sequential reader (XREADGROUP, XREAD) reads ahead
+WINDOW_MIN = 64  # reads at least this long are kept as the read-ahead window
+WINDOW_BYTES = 512 * 1024  # the window is kept only when its values are this small
 
 
 def encode_fields(fields: Fields) -> bytes:
@@ -138,6 +142,10 @@ class RedisStream:
         self.max_value = 1 << 62  # largest encoded entry the stream's log accepts
         self.reclaimed_to = 0  # the last log cut (store.reclaim)
         self.last_trimmed_offset = -1  # log offset of the newest trimmed entry, if known
+        # the last long log read (records at consecutive offsets), so that sequential
+        # readers do not re-decode a stored batch per call (bounded: WINDOW_BYTES)
+        self.window: list[Any] = []
+        self.window_first = -1
 
     # -- index ------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -399,24 +407,41 @@ class RedisStream:
         return out
 
     def _read(self, offsets: list[int]) -> dict[int, Fields]:
-        """Fields of the records at sorted `offsets`, nearby ones in one read."""
+        """Fields of the records at sorted `offsets`: from the read-ahead window, else
+        from the log, nearby offsets in one read."""
         res: dict[int, Fields] = {}
         reader = self.reader
         if reader is None:
             return res
+        win, wf = self.window, self.window_first
+        wn = len(win)
+        if wn:
+            rest = []
+            for o in offsets:
+                i = o - wf
+                if 0 <= i < wn and win[i].offset == o:
+                    res[o] = record_fields(win[i])
+                else:
+                    rest.append(o)
+            offsets = rest
         k, n = 0, len(offsets)
         while k < n:
             first = offsets[k]
             j = k
             while j + 1 < n and offsets[j + 1] - offsets[j] < NEAR and offsets[j + 1] - first < MAX_READ:
                 j += 1
+            want = offsets[j] - first + 1
+            ahead = first == wf + wn and want < READ_AHEAD  # a sequential reader: read ahead
             try:
-                recs = reader(first, offsets[j] - first + 1)
+                recs = reader(first, READ_AHEAD if ahead else want)
             except MqliteError:  # cut from the log meanwhile: reads as missing
                 recs = []
             if not recs:
                 k += 1
                 continue
+            if (ahead or len(recs) >= WINDOW_MIN) and sum(len(r.value or b"") for r in recs) <= WINDOW_BYTES:
+                self.window, self.window_first = recs, recs[0].offset
+                wf, wn = recs[0].offset, len(recs)
             start = k
             for rec in recs:
                 o = rec.offset

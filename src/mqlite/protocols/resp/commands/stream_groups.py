@@ -170,7 +170,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
 
 
 # -- XREADGROUP ---------------------------------------------------------------------------
-def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: int, noack: bool) -> list[Any]:
+def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: int, noack: bool) -> Any:
     positions = rs.after(g.last_id, count)
     if not positions:
         return []
@@ -179,10 +179,16 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
     c = g.consumer(consumer, now)
     assert c is not None
     c.seen_time = c.active_time = now
+    if g.entries_read >= 0 and (rs.max_deleted_id == ids.MIN_ID or got[0] > rs.max_deleted_id):
+        g.entries_read += len(got)  # no tombstone at or after got[0]: advance_group's +1 each
+        g.last_id = got[-1]
+    else:
+        for sid in got:
+            rs.advance_group(g, sid)
+    if noack:
+        _changed(conn, rs)
+        return entries_reply(rs, positions)
     for sid in got:
-        rs.advance_group(g, sid)
-        if noack:
-            continue
         old = g.pel.get(sid)
         if old is not None:
             prev = g.consumers.get(old.consumer)

@@ -16,7 +16,7 @@ import asyncio
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map, Raw
 from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.errors import (
     TIMEOUT_INVALID,
@@ -42,9 +42,22 @@ def entry_reply(rs: RedisStream, sid: StreamID) -> list[Any]:
     return [fmt(sid), rs.fields(sid)]
 
 
-def entries_reply(rs: RedisStream, positions: list[int]) -> list[Any]:
-    """`[[id, [f, v, ...]], ...]` of index positions (values read from the log)."""
-    return rs.entries(positions) if positions else []
+def entries_reply(rs: RedisStream, positions: list[int]) -> Any:
+    """`[[id, [f, v, ...]], ...]` of index positions (values read from the log),
+    pre-encoded: arrays of bulk strings read the same in RESP2 and RESP3."""
+    if not positions:
+        return []
+    ms, seq = rs.ms, rs.seq
+    out = [b"*%d\r\n" % len(positions)]
+    add = out.append
+    for p, fields in zip(positions, rs.values(positions)):
+        sid = b"%d-%d" % (ms[p], seq[p])
+        if fields is None:  # not readable (cut meanwhile): no fields
+            add(b"*2\r\n$%d\r\n%s\r\n*0\r\n" % (len(sid), sid))
+            continue
+        add(b"*2\r\n$%d\r\n%s\r\n*%d\r\n" % (len(sid), sid, len(fields)))
+        out += [b"$%d\r\n%s\r\n" % (len(f), f) for f in fields]
+    return Raw(b"".join(out))
 
 
 def now_ms(conn: Any) -> int:
