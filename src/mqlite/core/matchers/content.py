@@ -515,12 +515,13 @@ def leaf_values(v: Any, out: list[Any]) -> None:
         out.append(v)
 
 
-def _objects(v: Any) -> Iterator[dict[str, Any]]:
+def objects_in(v: Any) -> Iterator[dict[str, Any]]:
+    """The objects of an event value: itself if an object, those inside arrays."""
     if type(v) is dict:
         yield v
     elif type(v) is list:
         for x in v:
-            yield from _objects(x)
+            yield from objects_in(x)
 
 
 _EMPTY: dict[str, Any] = {}
@@ -551,7 +552,7 @@ def eval_node(node: Node, obj: dict[str, Any]) -> bool:
                     return False
         else:
             v = obj.get(key)
-            objs = list(_objects(v)) if v is not None else []
+            objs = list(objects_in(v)) if v is not None else []
             if objs:
                 if not any(eval_node(sub, o) for o in objs):  # type: ignore[arg-type]
                     return False

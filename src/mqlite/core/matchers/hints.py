@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mqlite.core.matchers.content import Hint, Leaf, Node, _objects, leaf_values
+from mqlite.core.matchers.content import Hint, Leaf, Node, leaf_values, objects_in
 
 
 def index_hints(
@@ -92,7 +92,7 @@ def path_values(obj: Any, path: tuple[str, ...]) -> list[Any]:
     for key in path:
         nxt: list[Any] = []
         for o in cur:
-            for d in _objects(o):
+            for d in objects_in(o):
                 if key in d:
                     nxt.append(d[key])
         cur = nxt
