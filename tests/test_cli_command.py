@@ -17,7 +17,7 @@ def test_version_prints_the_package_version(capsys) -> None:
 def test_bad_option_value_exits_2_with_one_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mqlite.cli", "serve", "--memory", "--http-port", "notaport"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True, text=True, timeout=30, check=False,
     )
     assert result.returncode == 2
     assert "http_port" in result.stderr or "http-port" in result.stderr

@@ -48,7 +48,7 @@ def test_serve_logs_every_address_and_stops_cleanly_on_sigterm(tmp_path: Path) -
         assert "http" in proc.ports
         body = get_json(f"http://127.0.0.1:{proc.ports['http']}/_mqlite/health")
         assert body["status"] == "ok"
-        for name, port in proc.ports.items():
+        for port in proc.ports.values():
             with socket.create_connection(("127.0.0.1", port), timeout=5):
                 pass  # every advertised port accepts connections
         proc.process.send_signal(signal.SIGTERM)

@@ -46,8 +46,7 @@ def parse_fsync(text: str | int) -> str:
     value = str(text).strip().lower()
     if value in ("always", "never"):
         return value
-    if value.endswith("ms"):
-        value = value[:-2]
+    value = value.removesuffix("ms")
     if not value.isdigit() or int(value) <= 0:
         raise ValueError("fsync must be 'always', 'never' or a positive number of milliseconds")
     return value

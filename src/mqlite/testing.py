@@ -56,7 +56,7 @@ class ServerHandle:
             asyncio.set_event_loop(loop)
             try:
                 self.server = loop.run_until_complete(start_server(self.settings, self.clock))
-            except BaseException as exc:  # report to the test thread, then end
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread, then end
                 ready.set_exception(exc)
                 loop.close()
                 return
@@ -224,7 +224,7 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
         if f"--{name}-port" not in flags:
             args += [f"--{name}-port", "0"]
     args += list(flags)
-    log_file = tempfile.TemporaryFile(mode="w+")
+    log_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - outlives this call, read by polling
     process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
