@@ -307,3 +307,24 @@ def test_tick_expires_queue_ttl_at_the_head_behind_an_unacked_message() -> None:
         assert (c.visible, c.in_flight) == (0, 1)
 
     with_core(main)
+
+
+def test_unlimited_retention_keeps_long_ttl_messages_past_14_days() -> None:
+    """RabbitMQ has no retention: a Celery delay-queue message with a TTL of 2^21 s
+    (~24 days) must live until its TTL, not die at SQS's 14-day maximum. AMQP queues
+    use retention 0 = unlimited."""
+
+    async def main(core, clock):
+        q = core.queues.create("celery_delay_21", name_rule="amqp", retention=0,
+                               message_ttl_ms=2**21 * 1000)
+        await q.send(b"later")
+        clock.advance(15 * 86400)
+        core.queues.tick()
+        await _yield()
+        assert q.counts().visible == 1
+        clock.advance(10 * 86400)
+        core.queues.tick()
+        await _yield()
+        assert q.counts().visible == 0
+
+    with_core(main)

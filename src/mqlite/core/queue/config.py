@@ -6,7 +6,7 @@ Ranges follow the SQS `SetQueueAttributes` reference and RabbitMQ's queue argume
 |---|---|---|
 | visibility_timeout | 0-43200 s (12 h) | SQS VisibilityTimeout |
 | delay | 0-900 s | SQS DelaySeconds |
-| retention | 60-1209600 s (1 min-14 days) | SQS MessageRetentionPeriod |
+| retention | 60-1209600 s (1 min-14 days), or 0 = unlimited | SQS MessageRetentionPeriod (0: AMQP queues, which keep messages until consumed or expired) |
 | max_message_bytes | 1024-134217728 (default 1 MiB) | SQS MaximumMessageSize (1 MiB max for SQS; larger for AMQP) |
 | receive_wait | 0-20 s | SQS ReceiveMessageWaitTimeSeconds |
 | redrive.max_receive_count | 1-1000 | SQS RedrivePolicy maxReceiveCount |
@@ -37,7 +37,7 @@ MIB = 1024 * 1024
 RULES: dict[str, str] = {
     "visibility_timeout": "visibility_timeout: 0-43200 seconds",
     "delay": "delay: 0-900 seconds",
-    "retention": "retention: 60-1209600 seconds",
+    "retention": "retention: 60-1209600 seconds, or 0 for unlimited",
     "max_message_bytes": "max_message_bytes: 1024-134217728 bytes",
     "receive_wait": "receive_wait: 0-20 seconds",
     "max_receive_count": "max_receive_count: 1-1000",
@@ -54,6 +54,7 @@ RULES: dict[str, str] = {
 }
 
 U32 = 4294967295
+RETENTION_UNLIMITED_MS = 1 << 62
 TTL_MAX = 2**63 - 1  # RabbitMQ takes any non-negative TTL (Celery declares 2^27 s)
 
 
@@ -100,7 +101,8 @@ class QueueConfig:
     def __post_init__(self) -> None:
         _number(self, "visibility_timeout", 0, 43200)
         _number(self, "delay", 0, 900)
-        _number(self, "retention", 60, 1209600)
+        if not (type(self.retention) in (int, float) and self.retention == 0):
+            _number(self, "retention", 60, 1209600)
         _integer(self, "max_message_bytes", 1024, 128 * MIB)
         _number(self, "receive_wait", 0, 20)
         _choice(self, "dedup_scope", ("queue", "messageGroup"))
@@ -156,6 +158,11 @@ class QueueConfig:
     @property
     def visibility_ms(self) -> int:
         return int(self.visibility_timeout * 1000)
+
+    @property
+    def retention_ms(self) -> int:
+        """Retention in milliseconds (0 = unlimited: a time no message reaches)."""
+        return int(self.retention * 1000) if self.retention else RETENTION_UNLIMITED_MS
 
     # -- catalog form ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -142,7 +142,7 @@ class Queue(QueueState):
             if self._expiry_reason(oldest, now) is not None:
                 return True
             ttl = self.config.message_ttl_ms
-            limit = int(self.config.retention * 1000)
+            limit = self.config.retention_ms
             if ttl is not None:
                 limit = min(limit, ttl)
             due = oldest.timestamp + limit
@@ -165,7 +165,7 @@ class Queue(QueueState):
         if self._expiry_reason(head, now) is not None:
             return True
         cfg = self.config  # the head's own expiry: per-message, queue TTL, retention
-        due = head.timestamp + int(cfg.retention * 1000)
+        due = head.timestamp + cfg.retention_ms
         if head.expire_at:
             due = min(due, head.expire_at)
         if cfg.message_ttl_ms is not None:

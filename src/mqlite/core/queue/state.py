@@ -334,7 +334,7 @@ class QueueState:
         return p
 
     def _expiry_reason(self, st: Stored, now: int) -> str | None:
-        if st.timestamp + int(self.config.retention * 1000) <= now:
+        if st.timestamp + self.config.retention_ms <= now:
             return "retention"
         if st.expire_at and st.expire_at <= now:
             return "expired"

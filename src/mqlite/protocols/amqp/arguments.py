@@ -84,7 +84,7 @@ def validate_queue_args(args: dict[str, Any], name: str, vhost: str) -> dict[str
 def queue_config_attributes(args: dict[str, Any], vhost: str) -> dict[str, Any]:
     """Core `QueueConfig` keyword attributes for validated AMQP args."""
     attrs: dict[str, Any] = {
-        "retention": 1209600.0,  # AMQP has no retention: keep messages as long as core allows
+        "retention": 0,  # AMQP has no retention: keep messages until consumed or expired
         "max_message_bytes": 128 * 1024 * 1024,
     }
     if "x-message-ttl" in args:
