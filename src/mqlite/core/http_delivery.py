@@ -2,17 +2,25 @@
 
 Used by router bindings whose destination is `Destination.http(url)` (SNS HTTP/S
 subscriptions, EventBridge API destinations). `submit(url, envelope, options,
-on_failure)` returns at once; a background task sends the request with aiohttp.
+on_failure, on_success=None)` returns at once; a background task sends the request with
+aiohttp. `await deliver(url, envelope, options)` submits and waits for the
+`DeliveryOutcome` (ok, attempts, reason, status).
 
 Options (a binding's args['http'], all optional): method ("POST"), headers (dict),
 content_type ("text/plain; charset=UTF-8"), max_attempts (3 attempts in all),
 timeout (15 s), base_backoff (1 s), max_backoff (20 s), rate_per_second (None: no
 limit; else requests to that URL are spaced 1/rate apart, like an EventBridge API
-destination's InvocationRateLimitPerSecond).
+destination's InvocationRateLimitPerSecond), delays (None; else an explicit retry
+schedule: the seconds to wait before each retry, `len(delays) + 1` attempts in all,
+overriding max_attempts/base_backoff/max_backoff - SNS's DeliveryPolicy phases).
+Per-message headers: `options["headers"]` is per submit; in addition, an envelope meta
+key `http.header.<name>` adds the header `<name>` (so a router binding, whose options are
+per binding, can still carry per-message headers such as `x-amz-sns-message-id`).
 Outcome of one attempt: 2xx succeeds; 429, 5xx, timeouts and connection errors are
 retried with exponential backoff (base * 2^(n-1), capped); any other status fails at
 once (a client error will not heal by retrying). After the last attempt,
-`on_failure(envelope, reason)` is awaited (the router dead-letters the message).
+`on_failure(envelope, reason)` is awaited (the router dead-letters the message); a
+success awaits `on_success(envelope)`. Either way the outcome is counted once.
 
 Invariants: at most `max_concurrency` requests are in flight; at most `max_pending`
 deliveries are queued (more fail immediately with reason "http backlog full"), so a
@@ -24,7 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mqlite.core.clock import Clock
@@ -33,6 +42,8 @@ from mqlite.core.message import Envelope
 log = logging.getLogger("mqlite.core.http_delivery")
 
 OnFailure = Callable[[Envelope, str], Coroutine[Any, Any, None]]
+OnSuccess = Callable[[Envelope], Coroutine[Any, Any, None]]
+HEADER_META = "http.header."
 Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULTS: dict[str, Any] = {
@@ -43,6 +54,26 @@ DEFAULTS: dict[str, Any] = {
     "base_backoff": 1.0,
     "max_backoff": 20.0,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """How one delivery ended: ok, attempts made, failure reason ("" when ok), last status."""
+
+    ok: bool
+    attempts: int
+    reason: str = ""
+    status: int | None = None
+
+
+def retry_delays(opts: Mapping[str, Any]) -> list[float]:
+    """The seconds to wait before each retry under `opts` (see module docstring)."""
+    explicit: Sequence[float] | None = opts.get("delays")
+    if explicit is not None:
+        return [max(0.0, float(d)) for d in explicit]
+    attempts = max(1, int(opts["max_attempts"]))
+    base, cap = float(opts["base_backoff"]), float(opts["max_backoff"])
+    return [min(cap, base * 2 ** (n - 1)) for n in range(1, attempts)]
 
 
 class HttpDelivery:
@@ -61,7 +92,7 @@ class HttpDelivery:
         self.max_concurrency = max_concurrency
         self.max_pending = max_pending
         self.defaults = {**DEFAULTS, **(defaults or {})}
-        self._sleep: Sleep = sleep or asyncio.sleep
+        self.sleep: Sleep = sleep or asyncio.sleep  # public: tests inject a recorder
         self._sem: asyncio.Semaphore | None = None
         self._session: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -82,17 +113,32 @@ class HttpDelivery:
         envelope: Envelope,
         options: Mapping[str, Any] | None = None,
         on_failure: OnFailure | None = None,
+        on_success: OnSuccess | None = None,
+        *,
+        outcome: asyncio.Future[DeliveryOutcome] | None = None,
     ) -> bool:
-        """Queue one delivery; False (and on_failure scheduled) when the backlog is full."""
+        """Queue one delivery; False (and on_failure scheduled) when the backlog is full.
+        `outcome`, if given, is resolved with the DeliveryOutcome when the delivery ends."""
         loop = asyncio.get_running_loop()
         if len(self._tasks) >= self.max_pending:
             self.failed += 1
+            if outcome is not None and not outcome.done():
+                outcome.set_result(DeliveryOutcome(False, 0, "http backlog full"))
             if on_failure is not None:
                 self._track(loop.create_task(on_failure(envelope, "http backlog full")))
             return False
         opts = {**self.defaults, **(options or {})}
-        self._track(loop.create_task(self._run(url, envelope, opts, on_failure)))
+        self._track(loop.create_task(self._run(url, envelope, opts, on_failure, on_success, outcome)))
         return True
+
+    async def deliver(
+        self, url: str, envelope: Envelope, options: Mapping[str, Any] | None = None,
+        on_failure: OnFailure | None = None, on_success: OnSuccess | None = None,
+    ) -> DeliveryOutcome:
+        """Submit one delivery and wait for its outcome (retries included)."""
+        fut: asyncio.Future[DeliveryOutcome] = asyncio.get_running_loop().create_future()
+        self.submit(url, envelope, options, on_failure, on_success, outcome=fut)
+        return await fut
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -104,26 +150,45 @@ class HttpDelivery:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _run(
-        self, url: str, env: Envelope, opts: dict[str, Any], on_failure: OnFailure | None
+        self, url: str, env: Envelope, opts: dict[str, Any], on_failure: OnFailure | None,
+        on_success: OnSuccess | None = None,
+        outcome: asyncio.Future[DeliveryOutcome] | None = None,
     ) -> None:
-        attempts = max(1, int(opts["max_attempts"]))
+        delays = retry_delays(opts)
+        attempts = len(delays) + 1
         reason = "not attempted"
+        status: int | None = None
         rate = opts.get("rate_per_second")
-        for attempt in range(1, attempts + 1):
-            if rate:
-                await self._throttle(url, float(rate))
-            retry, reason = await self._attempt(url, env, opts)
-            if reason == "":
-                self.delivered += 1
-                return
-            if not retry or attempt == attempts:
-                break
-            self.retries += 1
-            delay = min(float(opts["max_backoff"]), float(opts["base_backoff"]) * 2 ** (attempt - 1))
-            if delay > 0:
-                await self._sleep(delay)
+        attempt = 0
+        try:
+            for attempt in range(1, attempts + 1):
+                if rate:
+                    await self._throttle(url, float(rate))
+                retry, reason, status = await self._attempt(url, env, opts)
+                if reason == "":
+                    self.delivered += 1
+                    if outcome is not None and not outcome.done():
+                        outcome.set_result(DeliveryOutcome(True, attempt, "", status))
+                    if on_success is not None:
+                        try:
+                            await on_success(env)
+                        except Exception:
+                            log.exception("http success handler raised")
+                    return
+                if not retry or attempt == attempts:
+                    break
+                self.retries += 1
+                delay = delays[attempt - 1]
+                if delay > 0:
+                    await self.sleep(delay)
+        except asyncio.CancelledError:
+            if outcome is not None and not outcome.done():
+                outcome.set_result(DeliveryOutcome(False, attempt, "cancelled", status))
+            raise
         self.failed += 1
         log.info("http delivery to %s failed: %s", url, reason)
+        if outcome is not None and not outcome.done():
+            outcome.set_result(DeliveryOutcome(False, attempt, reason, status))
         if on_failure is not None:
             try:
                 await on_failure(env, f"http delivery failed after {attempt} attempt(s): {reason}")
@@ -136,10 +201,12 @@ class HttpDelivery:
         slot = max(now, self._next_slot.get(url, now))
         self._next_slot[url] = slot + 1.0 / rate
         if slot > now:
-            await self._sleep(slot - now)
+            await self.sleep(slot - now)
 
-    async def _attempt(self, url: str, env: Envelope, opts: dict[str, Any]) -> tuple[bool, str]:
-        """One request: ("" on success) or (retryable?, reason)."""
+    async def _attempt(
+        self, url: str, env: Envelope, opts: dict[str, Any]
+    ) -> tuple[bool, str, int | None]:
+        """One request: (False, "", status) on success, else (retryable?, reason, status)."""
         import aiohttp
 
         if self._sem is None:
@@ -152,6 +219,9 @@ class HttpDelivery:
                     self._session = aiohttp.ClientSession()
                 headers = {"Content-Type": str(opts["content_type"])}
                 headers.update({str(k): str(v) for k, v in (opts.get("headers") or {}).items()})
+                for key, value in env.meta.items():
+                    if key.startswith(HEADER_META):
+                        headers[key[len(HEADER_META):]] = value.decode("utf-8", "replace")
                 timeout = aiohttp.ClientTimeout(total=float(opts["timeout"]))
                 async with self._session.request(
                     str(opts["method"]), url, data=env.body, headers=headers, timeout=timeout
@@ -159,16 +229,16 @@ class HttpDelivery:
                     await resp.read()
                     status = resp.status
             except TimeoutError:
-                return True, "timeout"
+                return True, "timeout", None
             except aiohttp.ClientError as exc:
-                return True, f"{type(exc).__name__}: {exc}"
+                return True, f"{type(exc).__name__}: {exc}", None
             except ValueError as exc:  # a malformed URL
-                return False, f"invalid endpoint: {exc}"
+                return False, f"invalid endpoint: {exc}", None
             finally:
                 self.in_flight -= 1
         if 200 <= status < 300:
-            return False, ""
-        return (status == 429 or status >= 500), f"HTTP {status}"
+            return False, "", status
+        return (status == 429 or status >= 500), f"HTTP {status}", status
 
     async def close(self) -> None:
         """Cancel queued deliveries and close the HTTP session."""

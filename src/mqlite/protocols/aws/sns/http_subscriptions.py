@@ -13,9 +13,16 @@
   `x-amz-sns-subscription-arn`, Content-Type `text/plain; charset=UTF-8` and SNS's
   User-Agent.
 Retries follow the subscription's DeliveryPolicy (else the topic's `http` default,
-else AWS's default: 3 retries, 20 s apart): `numRetries` + 1 attempts; no delay when
-`numNoDelayRetries` covers every retry, else exponential from `minDelayTarget` capped at
-`maxDelayTarget`; `throttlePolicy.maxReceivesPerSecond` rate-limits the endpoint.
+else AWS's default: 3 retries, 20 s apart) in AWS's four phases (`retry_schedule`):
+`numNoDelayRetries` immediate retries, then `numMinDelayRetries` retries `minDelayTarget`
+apart, then the backoff phase (the retries left of `numRetries`) whose delays rise from
+`minDelayTarget` to `maxDelayTarget` by `backoffFunction` (linear: evenly; arithmetic:
+quadratically; geometric: by a constant ratio; exponential: 2^k - 1 steps, slowest at
+first - AWS documents only the shapes, these are our curves), then `numMaxDelayRetries`
+retries `maxDelayTarget` apart; the phases take the `numRetries` in that order (the
+post-backoff phase is kept before the backoff phase when they do not all fit), and the
+whole schedule is capped at AWS's 3,600 s total. No jitter (tests are deterministic).
+`throttlePolicy.maxReceivesPerSecond` rate-limits the endpoint.
 2xx is delivered; 429/5xx/timeouts/refused connections are retried; other statuses fail
 at once. A final failure goes to the subscription's RedrivePolicy dead-letter queue.
 The POSTs go through the core's shared `HttpDelivery` (bounded concurrency and backlog).
@@ -61,19 +68,60 @@ def _policy(state: SnsState, info: Mapping[str, Any], router_name: str) -> dict[
     return {"retry": retry, "throttle": throttle, "request": request}
 
 
+MAX_TOTAL_RETRY_SECONDS = 3600.0
+
+
+def _backoff(fn: str, lo: float, hi: float, n: int) -> list[float]:
+    """n delays rising from lo (first) to hi (last) by the named backoff function."""
+    if n <= 0:
+        return []
+    if n == 1 or hi <= lo:
+        return [lo] * n
+    out: list[float] = []
+    for k in range(n):
+        p = k / (n - 1)
+        if fn == "arithmetic":
+            v = lo + (hi - lo) * p * p
+        elif fn == "geometric":
+            v = lo * (hi / lo) ** p if lo > 0 else hi * p
+        elif fn == "exponential":
+            v = lo + (hi - lo) * (2 ** k - 1) / (2 ** (n - 1) - 1)
+        else:  # linear
+            v = lo + (hi - lo) * p
+        out.append(round(v, 6))
+    return out
+
+
+def retry_schedule(retry: Mapping[str, Any]) -> list[float]:
+    """The delay before each retry of a healthyRetryPolicy (see module docstring)."""
+    total = max(0, int(retry.get("numRetries", 3)))
+    lo = float(retry.get("minDelayTarget", 20))
+    hi = max(lo, float(retry.get("maxDelayTarget", 20)))
+    left = total
+    no_delay = min(left, max(0, int(retry.get("numNoDelayRetries", 0))))
+    left -= no_delay
+    pre = min(left, max(0, int(retry.get("numMinDelayRetries", 0))))
+    left -= pre
+    post = min(left, max(0, int(retry.get("numMaxDelayRetries", 0))))
+    left -= post
+    fn = str(retry.get("backoffFunction", "linear")).lower()
+    delays = [0.0] * no_delay + [lo] * pre + _backoff(fn, lo, hi, left) + [hi] * post
+    capped: list[float] = []
+    spent = 0.0
+    for d in delays:
+        if spent + d > MAX_TOTAL_RETRY_SECONDS:
+            break
+        spent += d
+        capped.append(d)
+    return capped
+
+
 def delivery_options(state: SnsState, info: Mapping[str, Any], router_name: str,
                      headers: dict[str, str]) -> dict[str, Any]:
     """HttpDelivery options for one POST (see module docstring for the mapping)."""
     policy = _policy(state, info, router_name)
-    retry = policy["retry"]
-    retries = int(retry.get("numRetries", 3))
-    no_delay = int(retry.get("numNoDelayRetries", 0))
-    min_delay = float(retry.get("minDelayTarget", 20))
-    max_delay = float(retry.get("maxDelayTarget", 20))
     opts: dict[str, Any] = {
-        "max_attempts": retries + 1,
-        "base_backoff": 0.0 if no_delay >= retries else min_delay,
-        "max_backoff": max_delay,
+        "delays": retry_schedule(policy["retry"]),
         "timeout": 15.0,
         "content_type": policy["request"].get("headerContentType", CONTENT_TYPE),
         "headers": headers,
