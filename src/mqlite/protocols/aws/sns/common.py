@@ -11,6 +11,13 @@
 - `SnsState` is per broker core (`state_for(core, settings)`): the signer (lazy), the
   outbox, FIFO topic dedup windows and sequence numbers; `build()` and the extra HTTP
   routes share it. Concurrency: the server's event loop only.
+- FIFO dedup windows are durable: each entry (dedup key -> first publish's ms, MessageId,
+  SequenceNumber) is also written to the catalog kv namespace `sns.dedup/<topic>`
+  (`remember_dedup` queues it, `flush_dedup` writes a request's entries in one
+  transaction before the request's messages are delivered); a window is loaded lazily on
+  its topic's first FIFO publish after a start (expired entries are dropped then), so a
+  retry after a restart within 5 minutes still returns the first MessageId. Sequence
+  numbers start from the clock (ms * 1000) at each start, so they keep increasing.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 FIFO_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,251}\.fifo$")
 MAX_MESSAGE_BYTES = 256 * 1024  # body + attributes, AWS's documented Publish limit
 DEDUP_WINDOW_MS = 5 * 60 * 1000  # FIFO topics deduplicate within 5 minutes
+DEDUP_NS = "sns.dedup/"  # + topic name: catalog kv of a FIFO topic's dedup window
+DedupEntry = tuple[int, str, str]  # (first publish ms, MessageId, SequenceNumber)
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 
 
@@ -86,7 +95,8 @@ class SnsState:
         self.settings = settings
         self._signer: Any = None
         self.outbox: list[dict[str, Any]] = []
-        self.dedup: dict[str, dict[str, tuple[int, str, str]]] = {}  # topic -> id -> (ms, msg id, seq)
+        self.dedup: dict[str, dict[str, DedupEntry]] = {}  # topic -> key -> entry (loaded lazily)
+        self._dedup_dirty: list[tuple[str, str, DedupEntry]] = []
         self._seq = itertools.count(now_ms() * 1000)
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
@@ -133,6 +143,57 @@ class SnsState:
 
     def next_sequence(self) -> str:
         return f"{next(self._seq):020d}"
+
+    # -- FIFO dedup windows (durable, see module docstring) --------------------------------
+    def dedup_window(self, topic: str) -> dict[str, DedupEntry]:
+        """The topic's live window, loaded from the catalog on first use after a start."""
+        window = self.dedup.get(topic)
+        if window is None:
+            window = {}
+            now = now_ms()
+            stale: list[str] = []
+            for key, value in self.core.catalog.kv_items(DEDUP_NS + topic):
+                if isinstance(value, list) and len(value) == 3 and now - int(value[0]) < DEDUP_WINDOW_MS:
+                    window[key] = (int(value[0]), str(value[1]), str(value[2]))
+                else:
+                    stale.append(key)
+            self._forget(topic, stale)
+            self.dedup[topic] = window
+        return window
+
+    def remember_dedup(self, topic: str, key: str, entry: DedupEntry) -> None:
+        """Record a first publish; written to the catalog by the next `flush_dedup`."""
+        window = self.dedup_window(topic)
+        if len(window) > 10_000:
+            now = entry[0]
+            old = [k for k, v in window.items() if now - v[0] >= DEDUP_WINDOW_MS]
+            for k in old:
+                del window[k]
+            self._forget(topic, old)
+        window[key] = entry
+        self._dedup_dirty.append((topic, key, entry))
+
+    def flush_dedup(self) -> None:
+        """Write the recorded dedup entries in one catalog transaction."""
+        if not self._dedup_dirty:
+            return
+        dirty, self._dedup_dirty = self._dedup_dirty, []
+        catalog = self.core.catalog
+        with catalog.transaction():
+            for topic, key, entry in dirty:
+                catalog.kv_put(DEDUP_NS + topic, key, list(entry))
+
+    def drop_dedup(self, topic: str) -> None:
+        """Forget a (deleted) topic's window, in memory and in the catalog."""
+        self.dedup.pop(topic, None)
+        self.core.catalog.kv_delete(DEDUP_NS + topic)
+
+    def _forget(self, topic: str, keys: list[str]) -> None:
+        if keys:
+            catalog = self.core.catalog
+            with catalog.transaction():
+                for key in keys:
+                    catalog.kv_delete(DEDUP_NS + topic, key)
 
     # -- topics ----------------------------------------------------------------------------
     @property

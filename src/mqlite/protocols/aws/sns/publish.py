@@ -9,7 +9,8 @@ String, Number, Binary or String.Array (custom `.suffix` allowed on the first th
 with a value; body + attributes at most 256 KiB. FIFO topics need MessageGroupId and a
 MessageDeduplicationId (or ContentBasedDeduplication: SHA-256 of the message); a
 repeated deduplication id within 5 minutes returns the first MessageId and
-SequenceNumber and delivers nothing. Standard topics refuse MessageDeduplicationId.
+SequenceNumber and delivers nothing (also across a restart: the windows are kept in the
+catalog, see common.py). Standard topics refuse MessageDeduplicationId.
 PublishBatch: 1-10 entries with distinct Ids (alphanumeric, - and _, at most 80), the
 whole batch at most 256 KiB; each entry succeeds or fails on its own; the accepted
 entries are delivered together (fanout.py: one append per subscribed queue).
@@ -229,16 +230,13 @@ class PublishActions:
             meta[M_STRUCTURE] = orjson.dumps(per)
         if fifo:
             assert dedup is not None
-            window = self.state.dedup.setdefault(router.name, {})
-            key = dedup if tattrs.get("FifoThroughputScope") != "MessageGroup" else f"{group}\x00{dedup}"
+            window = self.state.dedup_window(router.name)
+            key = dedup if tattrs.get("FifoThroughputScope") != "MessageGroup" else f"{group}\n{dedup}"
             hit = window.get(key)
             if hit is not None and now - hit[0] < DEDUP_WINDOW_MS:
                 return Envelope(body=b""), {"MessageId": hit[1], "SequenceNumber": hit[2]}
-            if len(window) > 10_000:
-                for k in [k for k, v in window.items() if now - v[0] >= DEDUP_WINDOW_MS]:
-                    del window[k]
             seq = self.state.next_sequence()
-            window[key] = (now, msg_id, seq)
+            self.state.remember_dedup(router.name, key, (now, msg_id, seq))
             meta[M_SEQ] = seq.encode()
         env = Envelope(body=body, attributes=attributes, meta=meta, group_id=group,
                        dedup_id=dedup if fifo else None, timestamp_ms=now)
@@ -248,6 +246,7 @@ class PublishActions:
         env, duplicate = self._prepare(ctx, router, params)
         if duplicate is not None:
             return duplicate
+        self.state.flush_dedup()
         await self.coalescer.deliver(router, env)
         return _reply(env)
 
@@ -288,6 +287,7 @@ class PublishActions:
             if duplicate is None:
                 routed.append(env)
             ok.append({"Id": entry["Id"], **reply})
+        self.state.flush_dedup()
         await deliver_batch(self.state, router, routed)
         return {"Successful": ok, "Failed": failed}
 

@@ -186,7 +186,7 @@ class TopicActions:
         router = self.state.registry.find(name)
         if router is not None and router.kind == KIND:
             self.state.registry.delete(name)
-            self.state.dedup.pop(name, None)
+            self.state.drop_dedup(name)
 
     async def list_topics(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """ListTopics: 100 per page, NextToken = the last name returned."""
