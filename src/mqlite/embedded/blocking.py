@@ -25,7 +25,6 @@ import contextlib
 import inspect
 import selectors
 import threading
-from _thread import allocate_lock as _allocate_lock
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -60,7 +59,7 @@ class _Call:
     __slots__ = ("error", "lock", "value")
 
     def __init__(self) -> None:
-        self.lock = _allocate_lock()
+        self.lock = threading.Lock()
         self.lock.acquire()
         self.value: Any = None
         self.error: BaseException | None = None
@@ -167,7 +166,7 @@ class _LoopThread:
     scheduled wakes the loop thread."""
 
     def __init__(self) -> None:
-        self.core_lock = _allocate_lock()
+        self.core_lock = threading.Lock()
         self.core_lock.acquire()  # the loop thread's until it parks in select
         self.loop = _Loop(_UnlockingSelector(self.core_lock))
         self.closed = False
