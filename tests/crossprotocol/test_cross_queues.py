@@ -9,6 +9,7 @@ import decimal
 from typing import Any
 
 import pika
+import pika.exceptions
 import pytest
 from cross_clients import amqp_channel, aws
 
@@ -175,3 +176,61 @@ def test_amqp_ack_deletes_for_sqs_and_sqs_delete_removes_for_amqp(mqlite_server:
     counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=ALL)["Attributes"]
     assert counts["ApproximateNumberOfMessages"] == "0"
     assert counts["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_amqp_push_consumer_receives_an_sqs_send_made_after_it_subscribed(mqlite_server: Any) -> None:
+    """basic.consume is a push subscription (AMQP 0-9-1 reference): a message another
+    front-end sends later is delivered to the waiting consumer."""
+    sqs = aws(mqlite_server, "sqs")
+    url = sqs.create_queue(QueueName="pushed")["QueueUrl"]
+    ch = amqp_channel(mqlite_server)
+    got: list[bytes] = []
+
+    def on_message(channel: Any, method: Any, _props: Any, body: bytes) -> None:
+        got.append(body)
+        channel.basic_ack(method.delivery_tag)
+        channel.stop_consuming()
+
+    ch.basic_consume("pushed", on_message)
+    ch.connection.process_data_events(time_limit=0.1)  # consume-ok before the send
+    sqs.send_message(QueueUrl=url, MessageBody="late")
+    ch.connection.call_later(15, ch.stop_consuming)
+    ch.start_consuming()
+    assert got == [b"late"]
+
+
+def test_sqs_long_poll_returns_a_message_published_over_amqp_meanwhile(mqlite_server: Any) -> None:
+    """ReceiveMessage with WaitTimeSeconds returns as soon as a message arrives (SQS long
+    polling docs), whichever front-end sent it."""
+    import threading
+
+    sqs = aws(mqlite_server, "sqs")
+    url = sqs.create_queue(QueueName="polled")["QueueUrl"]
+    out: list[Any] = []
+    poller = threading.Thread(target=lambda: out.append(
+        sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)))
+    poller.start()
+    ch = amqp_channel(mqlite_server)
+    ch.confirm_delivery()
+    ch.basic_publish("", "polled", b"hello poller")
+    poller.join(timeout=25)
+    bodies = [m["Body"] for m in out[0].get("Messages", [])] if out else []
+    if not bodies:  # the publish may have landed before the poll started: then it is waiting
+        bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])]
+    assert bodies == ["hello poller"]
+
+
+def test_amqp_publish_into_an_sqs_fifo_queue_is_nacked_for_lack_of_a_group_id(mqlite_server: Any) -> None:
+    """A FIFO queue needs a MessageGroupId (SQS FIFO docs); AMQP has no such property, so
+    the publish is refused and a confirming publisher gets Basic.Nack (RabbitMQ's answer
+    when a queue refuses a message), on a channel that stays open. Documented gap
+    (docs/cross-protocol.md)."""
+    sqs = aws(mqlite_server, "sqs")
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true",
+                                                                 "ContentBasedDeduplication": "true"})["QueueUrl"]
+    ch = amqp_channel(mqlite_server)
+    ch.confirm_delivery()
+    with pytest.raises(pika.exceptions.NackError):
+        ch.basic_publish("", "orders.fifo", b"no group")
+    assert ch.is_open
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
