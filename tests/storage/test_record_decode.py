@@ -18,11 +18,8 @@ from hypothesis import strategies as st
 from mqlite.storage import InvalidBatch, Record, decode_batch, encode_batch
 from mqlite.storage.batchheader import BODY_STRUCT, HEADER_SIZE, PREFIX_STRUCT
 from mqlite.storage.recordbatch import TimestampType, parse_header
-from mqlite.storage.recorddecode import (
-    _decode_generic,
-    _decode_uniform,
-    decode_records,
-)
+from mqlite.storage.recorddecode import _decode_generic, decode_records
+from mqlite.storage.uniformruns import decode_uniform
 from mqlite.storage.varint import encode_varint
 
 BOUNDARY_LENGTHS = [0, 1, 63, 64, 127, 128, 8191, 8192, 2**14, 2**20]
@@ -307,7 +304,7 @@ def test_uniform_run_falls_back_at_the_first_record_of_another_shape():
     h = parse_header(raw)
     body = raw[HEADER_SIZE:]
     out: list[Record] = []
-    pos, index = _decode_uniform(h, body, out, 0, 8300)
+    pos, index = decode_uniform(h, body, out, 0, 8300)
     # the 1-byte offset-delta run; the 2-byte one (64..8191) holds the keyed record
     assert len(out) == index == 64
     _decode_generic(h, body, pos, index, out)
@@ -375,9 +372,9 @@ def test_log_append_time_uniform_batch_gives_every_record_the_max_timestamp():
 
 @st.composite
 def batches_for_ranges(draw: st.DrawFn) -> bytes:
-    """Dense uniform, dense mixed, gapped, and shuffled offset deltas."""
+    """Dense uniform, dense mixed, gapped, shuffled and arbitrary offset deltas."""
     n = draw(st.sampled_from([1, 5, 8, 63, 64, 65, 200]))
-    kind = draw(st.sampled_from(["uniform", "mixed", "gaps", "shuffled"]))
+    kind = draw(st.sampled_from(["uniform", "mixed", "gaps", "shuffled", "wild"]))
     if kind == "uniform":
         return encode_batch([(None, b"u" * 20)] * n, base_offset=100, now_ms=1)
     sizes = [draw(st.sampled_from([0, 3, 70])) for _ in range(n)]
@@ -386,10 +383,12 @@ def batches_for_ranges(draw: st.DrawFn) -> bytes:
         ods = sorted(draw(st.sets(st.integers(0, 3 * n), min_size=n, max_size=n)))
     elif kind == "shuffled":
         ods = draw(st.permutations(ods))
+    elif kind == "wild":  # any deltas, even negative, under a header claiming 0..n-1
+        ods = draw(st.lists(st.integers(-5, 3 * n), min_size=n, max_size=n))
     body = b"".join(raw_record(od, 0, None, b"m" * s) for od, s in zip(ods, sizes))
     raw = bytearray(raw_batch(body, n, 100, 1))
     # lastOffsetDelta as Kafka sets it: the last record's offset delta
-    raw[23:27] = max(ods[-1], n - 1).to_bytes(4, "big")
+    raw[23:27] = (n - 1 if kind == "wild" else max(ods[-1], n - 1)).to_bytes(4, "big")
     tail_crc = crc32c(bytes(raw[21:]))
     raw[17:21] = tail_crc.to_bytes(4, "big")
     return bytes(raw)
@@ -412,3 +411,12 @@ def test_decoding_a_range_gives_the_filtered_records(raw, first_offset, max_reco
     if max_records is not None:
         expected = expected[:max_records]
     assert decode_records(h, body, first_offset, max_records) == expected
+
+
+def test_range_of_a_whole_batch_still_filters_offsets_below_first_offset():
+    """A batch claiming dense deltas (lastOffsetDelta == count - 1) whose only record
+    has delta -50: asking for offsets >= 100 gives nothing, not offset 50."""
+    raw = raw_batch(raw_record(-50, 0, None, b"x"), 1, 100, 1)
+    h = parse_header(raw)
+    assert decode_records(h, raw[HEADER_SIZE:]) == [Record(50, 1, None, b"x", ())]
+    assert decode_records(h, raw[HEADER_SIZE:], 100, 3) == []

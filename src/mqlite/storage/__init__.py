@@ -7,9 +7,9 @@ Public names (the contract in docs/architecture.md, section "storage"):
 `mqlite.storage.errors`. Imports only `mqlite.errors` from the rest of mqlite.
 
 Modules: recordbatch (v2 codec; byte layout) + batchheader (types, header checks) +
-recorddecode (record decoder: uniform-run and ranged fast paths), varint, compression,
-log (the `Log` contract), memlog, filelog, segment, index (offset + time index), commit
-(group commit), lock (data-dir lock), errors.
+recorddecode (record decoder, ranged decode) + uniformruns (its fixed-layout fast
+path), varint, compression, log (the `Log` contract), memlog, filelog, segment, index
+(offset + time index), commit (group commit), lock (data-dir lock), errors.
 """
 
 from __future__ import annotations

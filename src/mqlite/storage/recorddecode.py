@@ -3,25 +3,22 @@
 Owns `decode_records` (bytes -> `Record`s, optionally only an offset range). Two paths,
 one result:
 
-- uniform runs: when the records of a batch share one layout (same key and value
-  lengths, no headers, one-byte timestamp deltas, offset delta == index: fixed-size
-  payloads, benchmarks, many producers), records `lo..hi` whose offset-delta varint has
-  the same size (1 byte below 64, 2 below 8192, 3 below 2^20) sit at a fixed stride.
-  Every framing byte of the run is then checked with one extended slice
-  (`seg[j::stride]`, C speed), the offset deltas against precomputed columns, and
-  keys/values are cut at computed positions. Any mismatch (a framing byte differs, a
-  non-minimal varint, a gap in offset deltas) hands the rest of the batch to the
-  generic loop, so the output never depends on which path ran.
+- uniform runs (uniformruns.py): batches whose records share one layout (fixed-size
+  keys and values, no headers) are checked and cut column by column at C speed; any
+  mismatch hands the rest of the batch to the generic loop, so the output never
+  depends on which path ran.
 - generic loop: one pass; the common varint sizes are decoded inline from two 256-entry
   tuples (record length 1-2 bytes, timestamp delta 1-2, offset delta 1-3, key length 1,
   value length 1-3, header fields 1), anything else by `_varint`. Records are built
   with `tuple.__new__`.
 
 Ranged decoding (`first_offset`, `max_records`, used by `Log.read_records`): in a
-dense batch the records before `first_offset` are stepped over by their length varints
-(or, in a uniform run, by arithmetic) and records after the limit are not read; the
-decoded offsets are checked against the index assumption, and a batch with gaps or
-reordered offset deltas is decoded whole and filtered instead.
+dense batch the records before `first_offset` are stepped over by their length and
+offset-delta varints (or, in a uniform run, by arithmetic) and records after the limit
+are not read. Every offset delta met must equal its index, else (gaps, reordering) the
+batch is decoded whole and filtered. Records stepped over or past the limit are not
+otherwise validated: a malformed record there does not fail the read (the batch CRC
+still guards stored bytes).
 
 Cost floor: building the `Record`s and their key/value `bytes` (allocation plus the
 cyclic GC's young-generation passes) is ~0.3-0.5 us per record on CPython 3.11, paid by
@@ -32,28 +29,15 @@ decoder's, or `InvalidBatch` is raised. Pure functions over immutable module tab
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import repeat
-
 from mqlite.storage.batchheader import ATTR_TIMESTAMP_TYPE, BatchHeader, Record
 from mqlite.storage.errors import InvalidBatch
-from mqlite.storage.varint import TABLE
+from mqlite.storage.uniformruns import decode_uniform
+from mqlite.storage.varint import Z1, H
 
 __all__ = ["decode_records"]
 
-#: Z1[b]: value of the one-byte varint b (b < 0x80, may be negative); None for b >= 0x80.
-Z1: tuple[int | None, ...] = (
-    tuple((b >> 1) ^ -(b & 1) for b in range(128)) + (None,) * 128
-)
-#: H[b]: for a first byte b >= 0x80 of a varint of a non-negative value, its 6 value
-#: bits ((b >> 1) - 64); None otherwise (continuation clear, or a negative value).
-H: tuple[int | None, ...] = (None,) * 128 + tuple(
-    None if b & 1 else (b >> 1) - 64 for b in range(128, 256)
-)
-
 #: uniform runs are tried for batches of at least this many records
 UNIFORM_MIN = 8
-_CLASS_BOUNDS = ((0, 64), (64, 8192), (8192, 1 << 20))
 _EMPTY: tuple[tuple[str, bytes | None], ...] = ()
 
 
@@ -71,213 +55,32 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise InvalidBatch("varint longer than 10 bytes")
 
 
-# ------------------------------------------------------------------ offset-delta columns
-
-_od_cols: tuple[int, tuple[bytes, ...]] = (0, ())
-
-
-def _od_columns(hi: int) -> tuple[bytes, ...]:
-    """Byte j (j < 3) of the minimal varint of every i < hi, one bytes per j (cached).
-
-    `cols[j][i]` is that byte, or 0xFF where TABLE[i] is shorter than j + 1 bytes.
-    """
-    global _od_cols
-    have, cols = _od_cols
-    if hi <= have:
-        return cols
-    n = 1 << max(hi - 1, 255).bit_length()
-    rows = [TABLE[i] for i in range(min(n, len(TABLE)))]
-    rows += [_encode_plain(i) for i in range(len(rows), n)]
-    cols = tuple(bytes(r[j] if len(r) > j else 0xFF for r in rows) for j in range(3))
-    _od_cols = (n, cols)
-    return cols
-
-
-def _encode_plain(n: int) -> bytes:
-    z = n << 1
-    out = bytearray()
-    while z > 0x7F:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
-# ------------------------------------------------------------------ uniform runs
-
-
-def _run_layout(body: bytes, pos: int, od_expected: int) -> tuple[int, ...] | None:
-    """Layout of the record at `pos` if it can start a uniform run, else None.
-
-    Returns (size, tsd_at, od_at, od_size, key_at, key_len, value_at, value_len) with
-    positions relative to the record start; key_len -1 means a null key (same for
-    values). Needs: one-byte timestamp delta, minimal varints, offset delta ==
-    `od_expected`, no headers.
-    """
-    start = pos
-    b = body[pos]
-    length = Z1[b]
-    if length is None:
-        length, pos = _varint(body, pos)
-    else:
-        pos += 1
-    if length < 6:
-        return None
-    end = pos + length
-    if length >= len(TABLE) or body[start:pos] != TABLE[length]:
-        return None  # over 32 KiB, or a non-minimal length varint
-    tsd_at = pos + 1 - start
-    if body[pos + 1] >= 0x80:
-        return None
-    pos += 2
-    od_at = pos - start
-    enc = TABLE[od_expected] if od_expected < len(TABLE) else _encode_plain(od_expected)
-    if not body.startswith(enc, pos):
-        return None
-    pos += len(enc)
-    kl, p = _varint(body, pos)
-    if (
-        kl < -1
-        or kl >= len(TABLE)
-        or body[pos:p] != (TABLE[kl] if kl >= 0 else b"\x01")
-    ):
-        return None
-    key_at = p - start
-    pos = p + max(kl, 0)
-    vl, p = _varint(body, pos)
-    if (
-        vl < -1
-        or vl >= len(TABLE)
-        or body[pos:p] != (TABLE[vl] if vl >= 0 else b"\x01")
-    ):
-        return None
-    value_at = p - start
-    pos = p + max(vl, 0)
-    if pos + 1 != end or body[pos] != 0:
-        return None
-    return (end - start, tsd_at, od_at, len(enc), key_at, kl, value_at, vl)
-
-
-def _uniform_run(
-    body: bytes, pos: int, lo: int, hi: int, layout: tuple[int, ...], a: int, b: int
-) -> tuple[bytes | None, list[bytes] | None, list[bytes] | None] | None:
-    """Check records lo..hi-1 at `pos` all have `layout`; return columns of a..b-1.
-
-    Returns (timestamp-delta bytes or None when all equal to record lo's, keys,
-    values) of records a..b-1 (lo <= a <= b <= hi), None meaning "all null"; returns
-    None if any framing byte of lo..hi-1 differs.
-    """
-    size, tsd_at, od_at, od_size, key_at, kl, value_at, vl = layout
-    m = hi - lo
-    seg = body[pos : pos + m * size]
-    if len(seg) != m * size:
-        return None
-    first = seg[:size]
-    key_end = key_at + max(kl, 0)
-    value_end = value_at + max(vl, 0)
-    framing = (
-        *range(tsd_at),  # length varint, attributes
-        *range(od_at + od_size, key_at),  # key length varint
-        *range(key_end, value_at),  # value length varint
-        *range(value_end, size),  # header count
-    )
-    for j in framing:
-        if seg[j::size] != first[j : j + 1] * m:
-            return None
-    cols = _od_columns(hi)
-    for j in range(od_size):
-        if seg[od_at + j :: size] != cols[j][lo:hi]:
-            return None
-    tcol = seg[tsd_at::size]
-    if not tcol.isascii():
-        return None
-    tsd: bytes | None = None
-    if tcol.count(tcol[0]) != m:
-        tsd = tcol[a - lo : b - lo]
-    first_at, end_at = (a - lo) * size, (b - lo) * size
-    keys: list[bytes] | None = None
-    if kl >= 0:
-        keys = [seg[s : s + kl] for s in range(first_at + key_at, end_at, size)]
-    values: list[bytes] | None = None
-    if vl >= 0:
-        values = [seg[s : s + vl] for s in range(first_at + value_at, end_at, size)]
-    return tsd, keys, values
-
-
-def _decode_uniform(
-    h: BatchHeader, body: bytes, out: list[Record], skip: int, stop: int
-) -> tuple[int, int]:
-    """Decode records skip..stop-1 found in leading uniform runs into `out`.
-
-    Returns (byte position, record index) reached: runs are checked whole (one offset
-    delta size class at a time) and stop at the first class that is not one uniform
-    run, or once `stop` is reached; the caller decodes the rest from there.
-    """
-    n = h.record_count
-    base_off = h.base_offset
-    base_ts = h.base_timestamp
-    log_append = h.attributes & ATTR_TIMESTAMP_TYPE
-    mk = tuple.__new__
-    cls = Record
-    pos = 0
-    for lo, hi in _CLASS_BOUNDS:
-        if lo >= stop:
-            return pos, lo
-        hi = min(hi, n)
-        try:
-            layout = _run_layout(body, pos, lo)
-        except (IndexError, InvalidBatch):
-            return pos, lo
-        if layout is None:
-            return pos, lo
-        a, b = min(max(skip, lo), hi), min(stop, hi)
-        cols = _uniform_run(body, pos, lo, hi, layout, a, b)
-        if cols is None:
-            return pos, lo
-        tsd, keys, values = cols
-        m = b - a
-        if m > 0:
-            if log_append:
-                ts_it: Iterator[int] = repeat(h.max_timestamp, m)
-            elif tsd is None:
-                ts_it = repeat(base_ts + Z1[body[pos + layout[1]]], m)  # type: ignore[operator]
-            else:
-                table = [base_ts + z for z in Z1[:128]]  # type: ignore[operator]
-                ts_it = map(table.__getitem__, tsd)
-            out.extend(
-                map(
-                    mk,
-                    repeat(cls, m),
-                    zip(
-                        range(base_off + a, base_off + b),
-                        ts_it,
-                        repeat(None, m) if keys is None else keys,
-                        repeat(None, m) if values is None else values,
-                        repeat(_EMPTY, m),
-                    ),
-                )
-            )
-        pos += (hi - lo) * layout[0]
-        if hi >= n:
-            return pos, hi
-    return pos, _CLASS_BOUNDS[-1][1]  # more than 2^20 records: the rest is generic
-
-
 # ------------------------------------------------------------------ generic loop
 
 
-def _skip_records(body: bytes, pos: int, count: int) -> int:
-    """Byte position after `count` records from `pos`, reading only their lengths."""
+def _skip_records(body: bytes, pos: int, first: int, count: int) -> int | None:
+    """Byte position after records first..first+count-1 starting at `pos`, reading only
+    their lengths and offset deltas; None if an offset delta is not its index."""
     z1 = Z1
-    for _ in range(count):
+    slow = _varint
+    for i in range(first, first + count):
         length = z1[body[pos]]
         if length is None:
-            length, pos = _varint(body, pos)
+            length, p = slow(body, pos)
         else:
-            pos += 1
+            p = pos + 1
         if length < 6:
             raise InvalidBatch(f"record length {length} is below the minimum")
-        pos += length
+        pos = p + length
+        if body[p + 1] < 0x80:  # skips attributes and a one-byte timestamp delta
+            p += 2
+        else:
+            _, p = slow(body, p + 1)
+        od = z1[body[p]]
+        if od is None:
+            od, _ = slow(body, p)
+        if od != i:
+            return None
     if pos > len(body):
         raise InvalidBatch("record section truncated")
     return pos
@@ -289,14 +92,9 @@ def _decode_generic(
     pos: int,
     first: int,
     out: list[Record],
-    skip: int = 0,
     stop: int | None = None,
 ) -> None:
-    """Decode records max(first, skip)..stop-1, the record `first` starting at byte
-    `pos`, into `out` (records before `skip` are stepped over by length only)."""
-    if first < skip:
-        pos = _skip_records(body, pos, skip - first)
-        first = skip
+    """Decode records first..stop-1 (the first one starting at byte `pos`) into `out`."""
     append = out.append
     base_off = h.base_offset
     base_ts = h.base_timestamp
@@ -487,14 +285,19 @@ def decode_records(
     out: list[Record] = []
     pos = index = 0
     if n >= UNIFORM_MIN:
-        pos, index = _decode_uniform(h, body, out, skip, stop)
+        pos, index = decode_uniform(h, body, out, skip, stop)
     try:
         if index < stop:
+            if index < skip:
+                after = _skip_records(body, pos, index, skip - index)
+                if after is None:  # an offset delta is not its index
+                    return _filtered(h, body, first_offset, max_records)
+                pos, index = after, skip
             mark = len(out)
-            _decode_generic(h, body, pos, index, out, skip, stop)
-            if (skip, stop) != (0, n):
-                # Stepping over records assumed offset delta == index: check it held.
-                start = h.base_offset + max(index, skip)
+            _decode_generic(h, body, pos, index, out, stop)
+            if first_offset is not None or max_records is not None:
+                # The range was chosen assuming offset delta == index: check it held.
+                start = h.base_offset + index
                 if [r[0] for r in out[mark:]] != list(
                     range(start, start + len(out) - mark)
                 ):

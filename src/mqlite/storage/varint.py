@@ -2,7 +2,8 @@
 
 Owns the fast paths of the record codec: a precomputed table of the encodings of
 0..TABLE_SIZE-1 (so most lengths, offset deltas and timestamp deltas are one list
-lookup), and a decoder with a one-byte fast path. Values are zig-zag mapped
+lookup), a decoder with a one-byte fast path, and the two 256-entry decode tables the
+record decoder inlines (`Z1` one-byte values, `H` first-byte value bits). Values are zig-zag mapped
 (`(n << 1) ^ (n >> 63)`) then written 7 bits at a time, least significant group first,
 high bit set on every byte but the last. Pure functions and immutable tables; thread-safe.
 """
@@ -13,6 +14,8 @@ __all__ = [
     "MINUS_ONE",
     "TABLE",
     "TABLE_SIZE",
+    "Z1",
+    "H",
     "decode_varint",
     "encode_varint",
     "varint_size",
@@ -44,6 +47,16 @@ def _build_table() -> list[bytes]:
 #: TABLE[n] is the zig-zag varint encoding of n, for 0 <= n < TABLE_SIZE.
 TABLE: list[bytes] = _build_table()
 MINUS_ONE = b"\x01"
+
+#: Z1[b]: value of the one-byte varint b (b < 0x80, may be negative); None for b >= 0x80.
+Z1: tuple[int | None, ...] = (
+    tuple((b >> 1) ^ -(b & 1) for b in range(128)) + (None,) * 128
+)
+#: H[b]: for a first byte b >= 0x80 of a varint of a non-negative value, its 6 value
+#: bits ((b >> 1) - 64); None otherwise (continuation clear, or a negative value).
+H: tuple[int | None, ...] = (None,) * 128 + tuple(
+    None if b & 1 else (b >> 1) - 64 for b in range(128, 256)
+)
 
 
 def encode_varint(n: int) -> bytes:
