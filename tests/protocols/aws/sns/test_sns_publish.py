@@ -424,3 +424,44 @@ def test_firehose_subscription_appends_to_the_delivery_stream(sns: Any, sqs: Any
 
     (record,) = sns_server.call(records)
     assert json.loads(record)["Message"] == "audit me"
+
+
+def test_signatures_are_computed_once_per_message_and_never_for_raw_delivery(
+        sns_server: Any, sns: Any, sqs: Any) -> None:
+    """One RSA signature per message however many subscriptions get the signed envelope
+    (PublishBatch: signed ahead on worker threads), none when every subscriber is raw;
+    every delivered envelope still verifies against the SigningCertURL certificate."""
+    from mqlite.protocols.aws.sns.common import state_for
+
+    signed = sns.create_topic(Name="signed")["TopicArn"]
+    raw = sns.create_topic(Name="rawonly")["TopicArn"]
+    signed_urls = []
+    for i in range(3):
+        url, arn = make_queue(sqs, f"signed-{i}")
+        sns.subscribe(TopicArn=signed, Protocol="sqs", Endpoint=arn)
+        signed_urls.append(url)
+    raw_url, raw_arn = make_queue(sqs, "raw-only")
+    sns.subscribe(TopicArn=raw, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+    state = sns_server.call(lambda: state_for(sns_server.core, None))  # type: ignore[arg-type]
+    calls: list[int] = []
+    real = state.signer.sign
+
+    def counting(message: Any, version: str = "1") -> str:
+        calls.append(1)
+        return str(real(message, version))
+
+    state.signer.sign = counting
+    sns.publish(TopicArn=signed, Message="one")
+    sns.publish_batch(TopicArn=signed, PublishBatchRequestEntries=[
+        {"Id": f"e{i}", "Message": f"b{i}"} for i in range(5)])
+    assert len(calls) == 6  # 1 + 5 messages, each fanned out to 3 queues
+    sns.publish(TopicArn=raw, Message="plain")
+    sns.publish_batch(TopicArn=raw, PublishBatchRequestEntries=[{"Id": "a", "Message": "x"}])
+    assert len(calls) == 6
+    assert [m["Body"] for m in drain(sqs, raw_url, expect=2)] == ["plain", "x"]
+    cert = None
+    for url in signed_urls:
+        docs = bodies(drain(sqs, url, expect=6))
+        assert sorted(d["Message"] for d in docs) == ["b0", "b1", "b2", "b3", "b4", "one"]
+        cert = cert or urllib.request.urlopen(docs[0]["SigningCertURL"]).read()
+        assert all(verify(cert, d) for d in docs)

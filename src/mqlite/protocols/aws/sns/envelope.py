@@ -15,7 +15,10 @@ facts in `meta` (keys below); the transform turns it, per subscription, into:
   invoke, email, outbox) and the transform returns None (nothing for the router to do).
 With MessageStructure=json the message is the protocol's entry, else `default`, and
 attributes are not sent (AWS). Pending (unconfirmed) subscriptions get nothing.
-Signatures are computed once per message (and protocol message) and cached.
+Signatures are computed once per message (and protocol message) and cached
+(`sign_cache`), only for subscriptions that get a notification (`needs_signature`:
+never for raw deliveries); presign.py fills the cache ahead of a batch's transforms on
+worker threads.
 Concurrency: called synchronously by `Router.publish` on the core loop.
 """
 
@@ -68,18 +71,38 @@ def wire_attributes(attributes: Mapping[str, Attribute]) -> dict[str, dict[str, 
     return out
 
 
+def needs_signature(info: Mapping[str, Any]) -> bool:
+    """Whether a subscription's delivery is a signed notification (never for raw ones)."""
+    if not info.get("confirmed"):
+        return False
+    protocol = info.get("protocol")
+    if protocol in ("sqs", "http", "https", "firehose"):
+        return info.get("attrs", {}).get("RawMessageDelivery") != "true"
+    return protocol in ("lambda", "email-json")
+
+
+def cache_key(env: Envelope, protocol: str) -> str:
+    """The sign-cache key of a message's notification for `protocol`."""
+    variant = protocol if M_STRUCTURE in env.meta else ""
+    return f"{env.meta[M_ID].decode()}\x00{variant}"
+
+
+def remember(state: SnsState, key: str, common: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
+    cache = state.sign_cache
+    if len(cache) >= SIGN_CACHE:
+        del cache[next(iter(cache))]
+    cache[key] = common
+
+
 def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protocol: str) -> dict[str, Any]:
     """The JSON notification for one subscription (see module docstring)."""
     meta = env.meta
-    variant = protocol if M_STRUCTURE in meta else ""
-    key = f"{meta[M_ID].decode()}\x00{variant}"
+    key = cache_key(env, protocol)
     common = state.sign_cache.get(key)
     if common is None:
-        common = _common(state, env, protocol)
-        cache = state.sign_cache
-        if len(cache) >= SIGN_CACHE:
-            del cache[next(iter(cache))]
-        cache[key] = common
+        doc, attrs = unsigned_common(env, protocol)
+        common = signed_common(state, env, doc, attrs, state.signer.sign(doc, doc["SignatureVersion"]))
+        remember(state, key, common)
     doc = dict(common[0])
     doc["UnsubscribeURL"] = state.unsubscribe_url(meta[M_BASE].decode(), info["arn"])
     if common[1] is not None:
@@ -87,8 +110,8 @@ def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protoc
     return doc
 
 
-def _common(state: SnsState, env: Envelope, protocol: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The subscription-independent part of a notification, signed (once per message)."""
+def unsigned_common(env: Envelope, protocol: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The subscription-independent part of a notification, up to SignatureVersion."""
     meta = env.meta
     doc: dict[str, Any] = {"Type": "Notification", "MessageId": meta[M_ID].decode()}
     if M_SEQ in meta:
@@ -100,9 +123,15 @@ def _common(state: SnsState, env: Envelope, protocol: str) -> tuple[dict[str, An
     doc["Timestamp"] = iso_timestamp(int(meta[M_TS]))
     version = meta.get(M_SIGVER, b"1").decode()
     doc["SignatureVersion"] = version
-    doc["Signature"] = state.signer.sign(doc, version)
-    doc["SigningCertURL"] = state.cert_url(meta[M_BASE].decode())
     attrs = wire_attributes(env.attributes) if env.attributes and M_STRUCTURE not in meta else None
+    return doc, attrs
+
+
+def signed_common(state: SnsState, env: Envelope, doc: dict[str, Any], attrs: dict[str, Any] | None,
+                  signature: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Complete an `unsigned_common` part with its signature and SigningCertURL."""
+    doc["Signature"] = signature
+    doc["SigningCertURL"] = state.cert_url(env.meta[M_BASE].decode())
     return doc, attrs
 
 

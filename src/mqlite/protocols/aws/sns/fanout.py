@@ -4,6 +4,8 @@
 `Router.publish` would for SNS topics (every matching binding, `dedupe` off, the `sns`
 transform per binding), but groups the SQS deliveries by queue and hands each queue
 its messages in one `Queue.send_batch` (one log append instead of one per message).
+Before the transforms run, the signatures the chunk's notifications need are computed
+by `presign` (worker threads for two or more), `PRESIGN_CHUNK` messages at a time.
 Order: each queue receives the batch's messages in entry order (FIFO group order holds).
 A delivery that fails (the queue is gone, the queue refuses the message, the transform
 fails) is dead-lettered to the binding's `dead_letter` queue (the subscription's
@@ -29,14 +31,34 @@ from mqlite.core.message import Envelope
 from mqlite.core.router import Binding, Destination, DestinationKind, Router
 from mqlite.protocols.aws.sns.common import TRANSFORM, SnsState
 from mqlite.protocols.aws.sns.envelope import sns_transform
+from mqlite.protocols.aws.sns.presign import presign
 
 log = logging.getLogger("mqlite.aws.sns")
+PRESIGN_CHUNK = 64  # messages signed ahead at a time (well within envelope.SIGN_CACHE)
 
 
 async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Envelope]) -> None:
     per_queue: dict[str, list[tuple[Envelope, Binding]]] = {}
-    for env in envelopes:
-        matched = router.match(env)
+    for start in range(0, len(envelopes), PRESIGN_CHUNK):
+        chunk = [(env, router.match(env)) for env in envelopes[start:start + PRESIGN_CHUNK]]
+        await presign(state, [(env, m) for env, m in chunk
+                              if all(b.args.get("transform") == TRANSFORM for b in m)])
+        await _transform(state, router, chunk, per_queue)
+    for name, items in per_queue.items():
+        results: list[Any]
+        try:
+            results = await state.core.get_queue(name).send_batch([e for e, _ in items])
+        except Exception as exc:  # noqa: BLE001 - the queue is gone or closed
+            results = [exc] * len(items)
+        for (out, b), result in zip(items, results, strict=True):
+            if isinstance(result, Exception):
+                await dead_letter(state, router, b, out, f"{type(result).__name__}: {result}")
+
+
+async def _transform(state: SnsState, router: Router, chunk: list[tuple[Envelope, list[Binding]]],
+                     per_queue: dict[str, list[tuple[Envelope, Binding]]]) -> None:
+    """Run each matched binding's transform; queue deliveries are collected per queue."""
+    for env, matched in chunk:
         if any(b.args.get("transform") != TRANSFORM for b in matched):
             await router.publish(env)
             continue
@@ -52,15 +74,6 @@ async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Env
                 await router.publish(env)
                 continue
             per_queue.setdefault(b.destination.name, []).append((out, b))
-    for name, items in per_queue.items():
-        results: list[Any]
-        try:
-            results = await state.core.get_queue(name).send_batch([e for e, _ in items])
-        except Exception as exc:  # noqa: BLE001 - the queue is gone or closed
-            results = [exc] * len(items)
-        for (out, b), result in zip(items, results, strict=True):
-            if isinstance(result, Exception):
-                await dead_letter(state, router, b, out, f"{type(result).__name__}: {result}")
 
 
 async def dead_letter(state: SnsState, router: Router, b: Binding, env: Envelope, reason: str) -> None:
