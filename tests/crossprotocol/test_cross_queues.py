@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import datetime
+import json
 import decimal
 from typing import Any
 
 import pika
 import pika.exceptions
 import pytest
-from cross_clients import amqp_channel, aws
+from cross_clients import amqp_channel, aws, queue_arn
 
 ALL = ["All"]
 
@@ -234,3 +235,47 @@ def test_amqp_publish_into_an_sqs_fifo_queue_is_nacked_for_lack_of_a_group_id(mq
         ch.basic_publish("", "orders.fifo", b"no group")
     assert ch.is_open
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+def _redrive_pair(server: Any, max_receives: int) -> tuple[str, str]:
+    sqs = aws(server, "sqs")
+    dlq = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    policy = json.dumps({"deadLetterTargetArn": queue_arn("dead"), "maxReceiveCount": str(max_receives)})
+    src = sqs.create_queue(QueueName="work", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    return src, dlq
+
+
+def test_amqp_requeues_count_towards_the_sqs_redrive_limit(mqlite_server: Any) -> None:
+    """SQS RedrivePolicy: a message received more than maxReceiveCount times moves to the
+    dead-letter queue (SQS DLQ docs). AMQP deliveries are receives of the same queue, so
+    an AMQP consumer that keeps requeueing (basic.nack requeue=true) sends it there too."""
+    src, dlq = _redrive_pair(mqlite_server, 2)
+    sqs = aws(mqlite_server, "sqs")
+    sqs.send_message(QueueUrl=src, MessageBody="flaky")
+    ch = amqp_channel(mqlite_server)
+    for expected_redelivered in (False, True):
+        method, _p, body = ch.basic_get("work")
+        assert (body, method.redelivered) == (b"flaky", expected_redelivered)
+        ch.basic_nack(method.delivery_tag, requeue=True)
+    assert ch.basic_get("work")[0] is None
+    (moved,) = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1)["Messages"]
+    assert moved["Body"] == "flaky"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "core/queue/deadletter.py:dispose drops a 'rejected' message when the queue has no "
+    "dead_letter_exchange, even when it has an SQS RedrivePolicy dead-letter queue; fix: for "
+    "'rejected' (and 'expired'/'maxlen') without a DLX, move the message to the redrive DLQ "
+    "as 'redrive' does (keeping id, body, attributes), else drop as RabbitMQ does"))
+def test_amqp_reject_on_a_queue_with_an_sqs_redrive_policy_keeps_the_message_in_the_dlq(mqlite_server: Any) -> None:
+    """A queue whose owner configured a dead-letter queue (SQS RedrivePolicy) must not
+    lose a message an AMQP consumer rejects (basic.reject requeue=false): RabbitMQ
+    dead-letters rejected messages to the queue's dead-letter target when it has one."""
+    src, dlq = _redrive_pair(mqlite_server, 5)
+    sqs = aws(mqlite_server, "sqs")
+    sqs.send_message(QueueUrl=src, MessageBody="poison")
+    ch = amqp_channel(mqlite_server)
+    method, _p, _b = ch.basic_get("work")
+    ch.basic_reject(method.delivery_tag, requeue=False)
+    moved = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", [])
+    assert [m["Body"] for m in moved] == ["poison"]
