@@ -101,3 +101,31 @@ def test_sns_subscription_and_eventbridge_rule_survive_restart_and_deliver_to_am
         assert method is not None
         bodies.append(body)
     assert bodies[0] == b"via-sns" and json.loads(bodies[1])["source"] == "app"
+
+
+def test_redis_consumer_group_over_a_kafka_topic_resumes_after_restart(mqlite_server: Any) -> None:
+    """Redis consumer groups keep last-delivered-id and the PEL durably (resp/store.py);
+    foreign records get the same IDs after a restart (they derive from the log), so a
+    pending entry is still pending under its ID and `>` continues with what Kafka
+    produced before and after the restart (Redis docs: XREADGROUP, XPENDING)."""
+    producer = kafka_producer(mqlite_server)
+    for i in range(2):
+        producer.send("tasks", key=f"k{i}".encode(), value=f"task-{i}".encode(), partition=0)
+    producer.flush()
+    producer.close()
+    r = redis_client(mqlite_server)
+    r.xgroup_create("tasks", "workers", id="0")
+    ((_, first),) = r.xreadgroup("workers", "w1", {"tasks": ">"}, count=1)
+    (first_id, fields) = first[0]
+    assert fields == {b"key": b"k0", b"value": b"task-0"}
+    mqlite_server.restart()
+    producer = kafka_producer(mqlite_server)
+    producer.send("tasks", key=b"k2", value=b"task-2", partition=0)
+    producer.flush()
+    producer.close()
+    r = redis_client(mqlite_server)
+    pending = r.xpending_range("tasks", "workers", min="-", max="+", count=10)
+    assert [p["message_id"] for p in pending] == [first_id]
+    ((_, rest),) = r.xreadgroup("workers", "w1", {"tasks": ">"}, count=10)
+    assert [f[b"value"] for _, f in rest] == [b"task-1", b"task-2"]
+    assert r.xack("tasks", "workers", first_id) == 1

@@ -1,0 +1,71 @@
+"""Firehose across protocols: a delivery stream reading a Kinesis stream (which is a
+Kafka topic) and an EventBridge `firehose` target both end as S3 objects, written as
+local files under `settings.s3_dir` (firehose/s3_writer.py; Firehose developer guide,
+"Amazon S3 object name format": `<Prefix>YYYY/MM/DD/HH/<name>-<version>-<time>-<uuid>`,
+records concatenated with no delimiter).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from cross_clients import ACCOUNT, aws, kafka_producer
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/firehose"
+
+
+def _s3_objects(server: Any, bucket: str, count: int) -> list[bytes]:
+    """Wait (up to 20 s: delivery is a background task) until `count` objects exist."""
+    root = Path(server.settings.s3_dir or Path(server.data_dir) / "s3") / bucket
+    deadline = time.monotonic() + 20
+    while True:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if len(files) >= count or time.monotonic() > deadline:
+            return [p.read_bytes() for p in files]
+        time.sleep(0.1)
+
+
+def _s3_destination(bucket: str, prefix: str) -> dict[str, Any]:
+    return {"RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{bucket}", "Prefix": prefix,
+            "BufferingHints": {"IntervalInSeconds": 0, "SizeInMBs": 1}}
+
+
+def test_kafka_produce_reaches_s3_through_a_firehose_reading_the_stream(mqlite_server: Any) -> None:
+    """KinesisStreamAsSource: Firehose reads the Kinesis stream from LATEST at creation
+    (firehose/delivery.py); a Kafka topic is that stream, so Kafka records are delivered."""
+    kinesis = aws(mqlite_server, "kinesis")
+    kinesis.create_stream(StreamName="page-views", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName="page-views", WaiterConfig={"Delay": 0.2})
+    stream_arn = kinesis.describe_stream_summary(StreamName="page-views")["StreamDescriptionSummary"]["StreamARN"]
+    firehose = aws(mqlite_server, "firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="views-to-s3", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration=_s3_destination("lake", "views/"))
+    producer = kafka_producer(mqlite_server)
+    producer.send("page-views", key=b"u1", value=b'{"page": "/a"}\n', partition=0)
+    producer.send("page-views", key=b"u2", value=b'{"page": "/b"}\n', partition=0)
+    producer.flush()
+    producer.close()
+    objects = _s3_objects(mqlite_server, "lake", 1)
+    assert b"".join(objects) == b'{"page": "/a"}\n{"page": "/b"}\n'
+
+
+def test_eventbridge_firehose_target_reaches_s3(mqlite_server: Any) -> None:
+    """An EventBridge `firehose` target appends the event JSON to the delivery stream's
+    buffer (events/delivery.py), which Firehose writes to S3."""
+    firehose = aws(mqlite_server, "firehose")
+    firehose.create_delivery_stream(DeliveryStreamName="events-to-s3", DeliveryStreamType="DirectPut",
+                                    ExtendedS3DestinationConfiguration=_s3_destination("archive", "ev/"))
+    events = aws(mqlite_server, "events")
+    events.put_rule(Name="to-firehose", EventPattern=json.dumps({"source": ["billing"]}))
+    arn = firehose.describe_delivery_stream(DeliveryStreamName="events-to-s3")[
+        "DeliveryStreamDescription"]["DeliveryStreamARN"]
+    events.put_targets(Rule="to-firehose", Targets=[{"Id": "f", "Arn": arn}])
+    out = events.put_events(Entries=[{"Source": "billing", "DetailType": "Paid", "Detail": '{"n": 1}'}])
+    (obj,) = _s3_objects(mqlite_server, "archive", 1)
+    event = json.loads(obj)
+    assert (event["id"], event["detail"]) == (out["Entries"][0]["EventId"], {"n": 1})
