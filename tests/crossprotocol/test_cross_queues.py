@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import datetime
-import json
 import decimal
+import json
 from typing import Any
 
 import pika

@@ -9,7 +9,14 @@ import json
 from typing import Any
 
 import pika
-from cross_clients import amqp_channel, aws, kafka_producer, kafka_read, queue_arn, redis_client
+from cross_clients import (
+    amqp_channel,
+    aws,
+    kafka_producer,
+    kafka_read,
+    queue_arn,
+    redis_client,
+)
 
 
 def test_kafka_records_survive_restart_and_are_read_by_kinesis_and_redis(mqlite_server: Any) -> None:

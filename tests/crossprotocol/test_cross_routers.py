@@ -8,7 +8,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cross_clients import ACCOUNT, amqp_channel, aws, kafka_producer, kafka_read, queue_arn, redis_client
+from cross_clients import (
+    ACCOUNT,
+    amqp_channel,
+    aws,
+    kafka_producer,
+    kafka_read,
+    queue_arn,
+    redis_client,
+)
 
 
 def _subscribe_queue(server: Any, topic: str, queue: str, raw: bool) -> str:
@@ -128,7 +136,7 @@ def test_eventbridge_rule_with_sqs_target_is_consumed_with_pika(mqlite_server: A
     _put_order_other = events.put_events(Entries=[{"Source": "crm", "DetailType": "OrderPlaced", "Detail": "{}"}])
     assert _put_order_other["FailedEntryCount"] == 0
     ch = amqp_channel(mqlite_server)
-    method, props, body = ch.basic_get("order-work", auto_ack=True)
+    _method, props, body = ch.basic_get("order-work", auto_ack=True)
     event = json.loads(body)
     assert (event["id"], event["detail"]) == (event_id, {"order": 9})
     assert not props.headers and props.message_id
