@@ -60,12 +60,35 @@ def _auth_fields(header: str) -> dict[str, str]:
     return fields
 
 
+_SCOPES: dict[str, Credential | None] = {}  # Credential= value -> parsed (bounded)
+_SCOPES_MAX = 1024
+
+
+def _scope_of(cred: str) -> Credential | None:
+    hit = _SCOPES.get(cred, _SCOPES)
+    if hit is not _SCOPES:
+        return hit  # type: ignore[return-value]
+    parsed = _parse_credential(cred)
+    if len(_SCOPES) >= _SCOPES_MAX:
+        _SCOPES.clear()
+    _SCOPES[cred] = parsed
+    return parsed
+
+
 def credential_scope(headers: Mapping[str, str], query: Mapping[str, str]) -> Credential | None:
-    """The signer's credential scope, from `Authorization` or `X-Amz-Credential`."""
+    """The signer's credential scope, from `Authorization` or `X-Amz-Credential`.
+
+    Hot path (every request): the `Credential=` item is sliced out of the header without
+    splitting the rest, and parsed scopes are memoized (a client reuses one scope all day)."""
     auth = headers.get("authorization")
     if auth and auth.startswith(ALGORITHM):
-        cred = _auth_fields(auth).get("Credential")
-        return _parse_credential(cred) if cred else None
+        i = auth.find("Credential=", len(ALGORITHM))
+        if i < 0 or auth[i - 1] not in " ,\t":
+            cred = _auth_fields(auth).get("Credential")  # unusual spacing: the slow parse
+        else:
+            j = auth.find(",", i)
+            cred = (auth[i + 11:] if j < 0 else auth[i + 11:j]).strip()
+        return _scope_of(cred) if cred else None
     cred = query.get("X-Amz-Credential")
     return _parse_credential(cred) if cred else None
 

@@ -36,6 +36,10 @@ SYSTEM_ATTRIBUTES = (
 )
 
 
+# Members of a SendMessage / batch entry that need no rule beyond the body's.
+_PLAIN_KEYS = frozenset({"Id", "QueueUrl", "MessageBody"})
+
+
 def invalid(message: str) -> AwsError:
     return AwsError("InvalidParameterValue", message, 400)
 
@@ -109,10 +113,17 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
     text = p.get("MessageBody")
     if text is None or text == "":
         raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.", 400)
-    if _BAD_CHARS.search(text):
+    if not (text.isascii() and text.isprintable()) and _BAD_CHARS.search(text):
         raise AwsError("InvalidMessageContents", "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", 400)
     out = Prepared()
     out.body = text.encode()
+    if p.keys() <= _PLAIN_KEYS and not cfg.fifo and not (ctx.verified and ctx.access_key):
+        # Fast path, the common case: a body alone on a standard queue (the rules below
+        # would find nothing else to check or record).
+        if len(out.body) > cfg.max_message_bytes:
+            raise invalid(f"One or more parameters are invalid. Reason: Message must be shorter than {cfg.max_message_bytes} bytes.")
+        out.md5_body = md5_hex(out.body)
+        return out
     raw_attrs = p.get("MessageAttributes") or {}
     out.attributes, attr_size = _user_attributes(raw_attrs)
     if len(out.body) + attr_size > cfg.max_message_bytes:
@@ -193,11 +204,20 @@ def render_message(
     ctx: AwsContext, msg: Any, sys_names: set[str], attr_names: list[str], fifo: bool
 ) -> dict[str, Any]:
     """One received message in the SQS `Message` shape."""
-    body = msg.body.decode("utf-8", "replace") if isinstance(msg.body, (bytes, bytearray)) else str(msg.body)
+    raw = msg.body
+    if raw.__class__ is bytes:
+        try:
+            body = raw.decode()  # valid UTF-8 (every SQS-sent body): hash the stored bytes
+        except UnicodeDecodeError:
+            body = raw.decode("utf-8", "replace")
+            raw = body.encode()
+    else:
+        body = raw.decode("utf-8", "replace") if isinstance(raw, bytearray) else str(raw)
+        raw = body.encode()
     out: dict[str, Any] = {
         "MessageId": msg.id,
         "ReceiptHandle": msg.receipt,
-        "MD5OfBody": md5_hex(body.encode()),
+        "MD5OfBody": md5_hex(raw),
         "Body": body,
     }
     if sys_names:

@@ -113,6 +113,40 @@ def from_json(shape: Shape | None, value: Any, path: str = "") -> Any:
 _IN_CACHE: dict[int, Any] = {}
 
 
+# Compiled leaf validators: same results and messages as `from_json`, without its
+# per-call type dispatch (`_compile_in` and the structure loop test identity with them).
+def _str_in(value: Any) -> Any:
+    if value.__class__ is not str:
+        raise _Bad("a String", value)
+    return value
+
+
+def _int_in(value: Any) -> Any:
+    if value.__class__ is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad("an Integer", value)
+    return value
+
+
+def _bool_in(value: Any) -> Any:
+    if value.__class__ is not bool:
+        raise _Bad("a Boolean", value)
+    return value
+
+
+def _blob_in(value: Any) -> Any:
+    """Base64 (strict: only the alphabet, correct padding) -> bytes."""
+    if value.__class__ is not str:
+        raise _Bad("a Blob (base64 string)", value)
+    try:
+        return binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise _Bad("a base64-encoded Blob", value) from None
+
+
 class _Bad(Exception):
     """Raised inside compiled converters; carries the path (innermost first)."""
 
@@ -143,10 +177,13 @@ def _compile_in(shape: Shape) -> Any:
     t = shape.type_name
     fn: Any
     if t == "string":
-        def fn(value: Any) -> Any:
-            if value.__class__ is not str:
-                raise _Bad("a String", value)
-            return value
+        fn = _str_in
+    elif t in _INT_TYPES:
+        fn = _int_in
+    elif t == "boolean":
+        fn = _bool_in
+    elif t == "blob":
+        fn = _blob_in
     elif t == "structure":
         members = {k: _compile_in(m) for k, m in shape.members.items()}
         required = tuple(shape.required_members)
@@ -159,6 +196,10 @@ def _compile_in(shape: Shape) -> Any:
                 conv = members.get(k)
                 if conv is None or raw is None:
                     continue
+                if conv is _str_in:  # the common case, checked inline
+                    if raw.__class__ is str:
+                        out[k] = raw
+                        continue
                 try:
                     out[k] = conv(raw)
                 except _Bad as bad:
