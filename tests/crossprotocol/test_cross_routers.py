@@ -187,3 +187,24 @@ def test_redis_publish_reaches_only_redis_subscribers(mqlite_server: Any) -> Non
     assert (msg["type"], msg["channel"], msg["data"]) == ("pmessage", b"news.eu", b"hello")
     assert r.exists("news.eu") == 0  # not a stream key: nothing was stored
     sub.close()
+
+
+def test_sns_fifo_topic_to_sqs_fifo_queue_keeps_group_order_for_an_amqp_reader(mqlite_server: Any) -> None:
+    """SNS FIFO topics deliver to SQS FIFO queues in MessageGroupId order (SNS FIFO docs);
+    the AMQP reader of that queue gets the group's messages in publish order."""
+    sns = aws(mqlite_server, "sns")
+    sqs = aws(mqlite_server, "sqs")
+    sqs.create_queue(QueueName="ledger.fifo", Attributes={"FifoQueue": "true"})
+    arn = sns.create_topic(Name="ledger.fifo", Attributes={"FifoTopic": "true",
+                                                           "ContentBasedDeduplication": "true"})["TopicArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn("ledger.fifo"),
+                  Attributes={"RawMessageDelivery": "true"})
+    for i in range(3):
+        sns.publish(TopicArn=arn, Message=f"tx-{i}", MessageGroupId="acct-1")
+    ch = amqp_channel(mqlite_server)
+    bodies = []
+    for _ in range(3):
+        method, _props, body = ch.basic_get("ledger.fifo")
+        bodies.append(body)
+        ch.basic_ack(method.delivery_tag)
+    assert bodies == [b"tx-0", b"tx-1", b"tx-2"]
