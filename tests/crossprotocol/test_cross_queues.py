@@ -84,8 +84,8 @@ def test_amqp_properties_survive_an_sqs_visibility_timeout_back_to_amqp(mqlite_s
 
 
 def test_sqs_send_with_message_attributes_is_read_by_pika_basic_get(mqlite_server: Any) -> None:
-    """amqp-mapping.md "SQS -> AMQP": String -> long string, Number -> int/float when it
-    parses (else string), Binary -> byte array; message_id = MessageId; timestamp =
+    """amqp-mapping.md "SQS -> AMQP": String -> long string, Number -> int / decimal when
+    it fits (else its text), Binary -> byte array; message_id = MessageId; timestamp =
     SentTimestamp; exchange "" and empty routing key."""
     sqs = aws(mqlite_server, "sqs")
     url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
@@ -108,14 +108,6 @@ def test_sqs_send_with_message_attributes_is_read_by_pika_basic_get(mqlite_serve
     assert props.content_type is None and props.correlation_id is None
 
 
-NUMBER_FIX = ("protocols/amqp/properties.py:_attribute_value turns an SQS Number into a Python float, which "
-              "pamqp encodes as a 32-bit AMQP 'f' (lossy; struct overflow above 3.4e38) and an int beyond "
-              "64 bits, which pamqp cannot encode (TypeError in raw_properties_for closes the connection); "
-              "fix: int only within int64, else decimal.Decimal when it fits AMQP's decimal (scale <= 255, "
-              "unscaled value fits int32), else the decimal text as a long string")
-
-
-@pytest.mark.xfail(strict=True, reason=NUMBER_FIX)
 def test_sqs_fractional_number_attribute_reaches_pika_with_its_value(mqlite_server: Any) -> None:
     """SQS Number attributes are decimals of up to 38 digits (SQS message-attribute docs);
     an AMQP consumer must see 1.5, not 1 (today: 'f' float, which pika reads via int())."""
@@ -127,7 +119,6 @@ def test_sqs_fractional_number_attribute_reaches_pika_with_its_value(mqlite_serv
     assert props.headers["ratio"] in (decimal.Decimal("1.5"), "1.5")
 
 
-@pytest.mark.xfail(strict=True, reason=NUMBER_FIX)
 def test_sqs_number_attribute_beyond_int64_does_not_close_the_amqp_connection(mqlite_server: Any) -> None:
     """A valid SQS Number (38 digits of precision, SQS docs) must not break AMQP delivery:
     today basic.get of it kills the connection and the message is redelivered to the next

@@ -13,7 +13,9 @@ Owns the storage form of an AMQP message in core, documented in docs/amqp-mappin
   arrays, timestamps, void) -> `String.amqp.<type>` holding its text form.
 
 A message that did not come from AMQP (no `amqp.p`) is delivered with properties built
-from its attributes: String/Number -> headers str/number, Binary -> byte array; plus
+from its attributes: String -> long string, Number -> int (within int64), else AMQP
+decimal (scale <= 255, unscaled value within int32), else the number's text, Binary ->
+byte array, any value pamqp cannot encode -> its text; plus
 `message_id` (the core id) and `timestamp` (sent time).
 
 Concurrency: pure functions.
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pamqp import commands
+from pamqp import encode as pamqp_encode
 
 from mqlite.core.message import Attribute, Envelope, Message
 
@@ -159,37 +162,82 @@ def envelope_for(
     )
 
 
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_INT32_MIN = -(1 << 31)
+_INT32_MAX = (1 << 31) - 1
+
+
+def number_value(text: str) -> int | decimal.Decimal | str:
+    """An SQS Number (up to 38 digits, any exponent) as the closest exact AMQP value.
+
+    An integral value within int64 is an int (pamqp picks the narrowest integer type,
+    at most long long `l`); otherwise a `decimal.Decimal` when it fits AMQP's decimal
+    (`D`: scale 0-255, unscaled value fits int32); otherwise the decimal text as a long
+    string. Never a float: pamqp sends floats as 32-bit `f`, which is lossy and which
+    pika reads through `int()`.
+    """
+    try:
+        number = decimal.Decimal(text)
+    except (decimal.InvalidOperation, TypeError, ValueError):
+        return text
+    if not number.is_finite():
+        return text
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if number == number.to_integral_value():
+        whole = int(number)
+        if _INT64_MIN <= whole <= _INT64_MAX:
+            return whole
+    if exponent <= 0 and -exponent <= 255:
+        unscaled = int(number.scaleb(-exponent))
+        if _INT32_MIN <= unscaled <= _INT32_MAX:
+            return number
+    return text.strip()
+
+
 def _attribute_value(attr: Attribute) -> Any:
     kind = attr.data_type.split(".", 1)[0]
     if kind == "Binary":
         return bytearray(attr.value if isinstance(attr.value, bytes | bytearray) else str(attr.value).encode())
-    value = attr.value.decode() if isinstance(attr.value, bytes) else attr.value
+    value = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else str(attr.value)
     if kind == "Number":
-        try:
-            return int(value)
-        except ValueError:
-            try:
-                return float(value)
-            except ValueError:
-                return value
+        return number_value(value)
+    return value
+
+
+def _encodable(value: Any) -> Any:
+    """`value` if pamqp can encode it in a field table, else its text (never raises)."""
+    try:
+        pamqp_encode.encode_table_value(value)
+    except Exception:  # noqa: BLE001 - any failure means "send the text form instead"
+        return str(value)
     return value
 
 
 def raw_properties_for(message: Message) -> bytes:
-    """The property block to deliver `message` with (exact when it came from AMQP)."""
+    """The property block to deliver `message` with (exact when it came from AMQP).
+
+    Never raises for a message that did not come from AMQP: every header value is
+    checked against pamqp's encoder and falls back to its text form, so no attribute
+    can make a delivery fail (a failure would close the connection and release the
+    message to the next consumer, which would fail the same way).
+    """
     raw = message.meta.get(META_PROPS)
     if raw is not None:
         return bytes(raw)
-    headers = {k: _attribute_value(a) for k, a in message.attributes.items()} or None
-    props = Properties(
-        headers=headers,
-        message_id=message.id or None,
-        timestamp=datetime.datetime.fromtimestamp(message.sent_timestamp / 1000, tz=datetime.UTC)
+    headers = {k: _encodable(_attribute_value(a)) for k, a in message.attributes.items()} or None
+    timestamp = (
+        datetime.datetime.fromtimestamp(message.sent_timestamp / 1000, tz=datetime.UTC)
         if message.sent_timestamp
-        else None,
-        priority=message.priority or None,
+        else None
     )
-    return encode_properties(props)
+    priority = message.priority if message.priority and 0 <= message.priority <= 255 else None
+    props = Properties(headers=headers, message_id=message.id or None, timestamp=timestamp, priority=priority)
+    try:
+        return encode_properties(props)
+    except Exception:  # noqa: BLE001 - last resort: deliver without headers rather than fail
+        return encode_properties(Properties(message_id=message.id or None, timestamp=timestamp, priority=priority))
 
 
 def exchange_of(message: Message) -> str:
