@@ -28,9 +28,10 @@ from mqlite.core.queue.results import SendResult, _wrap
 
 if TYPE_CHECKING:
     from mqlite.core.queue.queue import Queue
+    from mqlite.core.queue.state import QueueState
 
 
-async def dispose(self: Queue, st: Stored, reason: str) -> bool:
+async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
     """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
     'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
     self._moving.add(st.offset)
@@ -64,7 +65,7 @@ async def dispose(self: Queue, st: Stored, reason: str) -> bool:
             await w
     return True
 
-def _target_queue(self: Queue, name: str | None) -> Queue | None:
+def _target_queue(self: QueueState, name: str | None) -> Queue | None:
     if not name or self.resolve_queue is None:
         return None
     try:
@@ -72,7 +73,7 @@ def _target_queue(self: Queue, name: str | None) -> Queue | None:
     except CoreError:
         return None
 
-async def _dead_letter_amqp(self: Queue, st: Stored, reason: str) -> None:
+async def _dead_letter_amqp(self: QueueState, st: Stored, reason: str) -> None:
     dlx = self.config.dead_letter_exchange
     if dlx is None or self.resolve_router is None:
         return

@@ -96,14 +96,9 @@ class JournalState:
         elif op == "P":
             end, kept = int(arg[0]), [int(o) for o in arg[1]]
             keep = set(kept)
-            runs = []
-            for i, off in enumerate(kept):
-                nxt = kept[i + 1] if i + 1 < len(kept) else end
-                if off + 1 < nxt:
-                    runs.append((off + 1, nxt))
             if kept:
                 self.lwm = max(self.lwm, min(kept[0], end))
-                self.done = OffsetSet(runs)
+                self.done = OffsetSet.between(kept, end)
             else:
                 self.lwm = max(self.lwm, end)
             self.counts = {o: v for o, v in self.counts.items() if o in keep}

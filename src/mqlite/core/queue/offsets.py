@@ -31,6 +31,18 @@ class OffsetSet:
             self._ends.append(b)
             self._count += b - a
 
+    @classmethod
+    def between(cls, kept: list[int], end: int) -> OffsetSet:
+        """The offsets in (kept[0], end) that are not in `kept` (sorted, ascending):
+        what a purge that keeps only the leased `kept` leaves done above its low-water
+        mark. Empty when `kept` is."""
+        runs: list[tuple[int, int]] = []
+        for i, off in enumerate(kept):
+            nxt = kept[i + 1] if i + 1 < len(kept) else end
+            if off + 1 < nxt:
+                runs.append((off + 1, nxt))
+        return cls(runs)
+
     def __len__(self) -> int:
         return self._count
 

@@ -5,7 +5,8 @@ structures (done set and low-water mark, receive counts, leases and their timer 
 delayed messages, the ready heap of standard queues, FIFO groups, the dedup window, the
 scan cursor with its read-ahead buffer) and the operations on them that never wait:
 restore from the journal, scan, classify, pop the head, lease, end a lease, expire
-timers, count. `Queue` (queue.py) builds the public, partly async API on top.
+timers, count. The public, partly async API is built on top by the mixins
+`Queue` (queue.py) combines: expiry.py, admission.py, delivery.py, acks.py.
 Concurrency: core's event loop only.
 """
 
