@@ -31,7 +31,6 @@ Concurrency: used from the server's event loop only.
 from __future__ import annotations
 
 import asyncio
-import struct
 import sys
 from array import array
 from collections.abc import Callable
@@ -39,51 +38,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mqlite.errors import MqliteError
+from mqlite.protocols.resp.fields import (
+    ID_HEADER,
+    Fields,
+    decode_fields,
+    encode_fields,
+    record_fields,
+)
 from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID
 
-Fields = list[bytes]  # flat [field, value, field, value, ...]
-_U32 = struct.Struct(">I")
-ID_HEADER = "redis-id"  # header of an entry record written by XADD
 COMPACT_MIN = 4096  # compact the index arrays once this many dead slots lead them
 NEAR = 64  # offsets closer than this are read in one log read
 MAX_READ = 1024  # records per log read
 READ_AHEAD = 512  # records a sequential reader (XREADGROUP, XREAD) reads ahead
 WINDOW_MIN = 64  # reads at least this long are kept as the read-ahead window
 WINDOW_BYTES = 512 * 1024  # the window is kept only when its values are this small
-
-
-def encode_fields(fields: Fields) -> bytes:
-    """Field/value pairs as stored (the record value): `( u32be len | bytes )*`."""
-    pack = _U32.pack
-    if len(fields) == 2:  # the usual `XADD key * field value`
-        f, v = fields
-        return pack(len(f)) + f + pack(len(v)) + v
-    return b"".join([pack(len(f)) + f for f in fields])
-
-
-def decode_fields(value: bytes) -> Fields:
-    out: Fields = []
-    pos, n = 0, len(value)
-    unpack = _U32.unpack_from
-    while pos + 4 <= n:
-        (ln,) = unpack(value, pos)
-        pos += 4
-        out.append(value[pos : pos + ln])
-        pos += ln
-    return out
-
-
-def record_fields(rec: Any) -> Fields:
-    """The fields of an entry record: ours (`redis-id`) or another front-end's
-    (`key` if any, then `value`)."""
-    h = rec.headers
-    if h and h[0][0] == ID_HEADER:
-        return decode_fields(bytes(rec.value or b""))
-    out: Fields = []
-    if rec.key is not None:
-        out += [b"key", bytes(rec.key)]
-    out += [b"value", bytes(rec.value or b"")]
-    return out
 
 
 @dataclass(slots=True)

@@ -14,7 +14,10 @@ durability of everything in `model.RedisStream`:
 - Other mutations are control records with the header `redis-op`:
   `del` (value: IDs, space separated), `trim` (value: the new first ID, exclusive of
   everything below), `setid` (value: `<last-id> <entries-added> <max-deleted-id>`).
-  Replaying the log in order rebuilds the in-memory index exactly.
+  Replaying the log in order rebuilds the ID index exactly (`model.RedisStream`: IDs
+  and log offsets only, 24 bytes per entry; field/values stay in the log and are read
+  back on XRANGE/XREAD/XREADGROUP/XCLAIM...). The log is cut below the first live
+  entry once trimming freed RECLAIM_MIN_RECORDS records (after a `setid` snapshot).
 - Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
   name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
   A change marks the stream dirty; one flush writes every dirty stream in ONE catalog
@@ -23,15 +26,16 @@ durability of everything in `model.RedisStream`:
     * `always`: the flush runs on the next loop iteration (so the changes of all
       commands handled in one iteration share one commit, SQLite synchronous=FULL) and
       those commands reply only after it committed (`groups_durable`);
-    * an interval of N ms: flushes are batched, at least 50 ms apart (longer for huge
-      PELs: a flush costs at most ~10% of the loop) but never more than N ms after the
-      change, so a crash loses at most the same window as the log's entries;
+    * an interval of N ms: flushes are batched, min(50 ms, N) apart or more (longer for
+      huge PELs: a flush costs at most ~10% of the loop) but never more than N ms
+      after the change, so a crash loses at most the same window as the log's entries;
     * `never`: batched 50 ms .. 5 s apart by the same cost rule.
   Close writes everything.
 
 Appends are queued per stream and written by one writer task in ID order, in batches;
 XADD replies before the write reaches the page cache, as Redis replies before its AOF
-write; `flush()` waits for every queued write.
+write (under `--fsync always` once its record is durable: `durable`); `flush()` waits
+for every queued write.
 Concurrency: everything runs on the server's event loop.
 """
 
@@ -39,17 +43,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from typing import Any
 
 from mqlite.core.errors import StreamNotFound
-from mqlite.protocols.resp.errors import CommandError
+from mqlite.protocols.resp.group_state import dump_group, load_group
+from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
 from mqlite.protocols.resp.model import (
     ID_HEADER,
-    Consumer,
-    Group,
-    PendingEntry,
     RedisStream,
     decode_fields,
     encode_fields,
@@ -65,64 +66,6 @@ MIN_FLUSH_INTERVAL = 0.05  # seconds between group-state writes (see flush_group
 MAX_FLUSH_INTERVAL = 5.0
 RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
-
-
-_VALID = re.compile(rb"[a-zA-Z0-9._-]{1,249}")
-ESCAPE_PREFIX = "__rk."
-
-
-_NAME_CACHE: dict[bytes, str] = {}
-
-
-def stream_name(key: bytes) -> str:
-    """Redis key -> mqlite stream name (cached; see `_stream_name`)."""
-    name = _NAME_CACHE.get(key)
-    if name is None:
-        name = _stream_name(key)
-        if len(_NAME_CACHE) > 10_000:
-            _NAME_CACHE.clear()
-        _NAME_CACHE[key] = name
-    return name
-
-
-def _stream_name(key: bytes) -> str:
-    """Redis key -> mqlite stream name: as-is when a valid stream name, else escaped.
-
-    Stream names allow `[a-zA-Z0-9._-]`; other keys (`orders:eu`) become
-    `__rk.<hex>`, and keys that start with the prefix are always escaped, so the
-    mapping is one-to-one both ways.
-    """
-    if _VALID.fullmatch(key) and key not in (b".", b"..") and not key.startswith(b"__rk."):
-        return key.decode()
-    name = ESCAPE_PREFIX + key.hex()
-    if len(name) > 249:
-        raise CommandError("ERR key too long for a stream name (at most 122 bytes)")
-    return name
-
-
-def key_of(name: str) -> bytes:
-    """mqlite stream name -> Redis key (inverse of `stream_name`)."""
-    if name.startswith(ESCAPE_PREFIX):
-        try:
-            return bytes.fromhex(name[len(ESCAPE_PREFIX) :])
-        except ValueError:
-            pass
-    return name.encode()
-
-
-def _parse_id(text: bytes | str) -> StreamID:
-    if isinstance(text, bytes):
-        text = text.decode()
-    ms, _, seq = text.partition("-")
-    return (int(ms), int(seq or 0))
-
-
-def _sid(s: StreamID) -> str:
-    return f"{s[0]}-{s[1]}"
-
-
-def _name(b: bytes) -> str:
-    return b.decode("latin-1")
 
 
 class StreamStore:
@@ -268,7 +211,7 @@ class StreamStore:
         headers = dict(rec.headers or ())
         rid = headers.get(ID_HEADER)
         if rid is not None:
-            rs.add(_parse_id(rid), rec.offset)
+            rs.add(parse_id(rid), rec.offset)
             return auto
         op = headers.get(OP_HEADER)
         if op is None:  # a record from another front-end
@@ -279,14 +222,14 @@ class StreamStore:
         value = bytes(rec.value or b"")
         if op == b"del":
             for part in value.split():
-                rs.delete(_parse_id(part))
+                rs.delete(parse_id(part))
         elif op == b"trim":
-            rs.trim_before(rs.count_below(_parse_id(value)))
+            rs.trim_before(rs.count_below(parse_id(value)))
         elif op == b"setid":
             last, added, maxdel = value.split()
-            rs.last_id = _parse_id(last)
+            rs.last_id = parse_id(last)
             rs.entries_added = int(added)
-            rs.max_deleted_id = _parse_id(maxdel)
+            rs.max_deleted_id = parse_id(maxdel)
         return auto
 
     # -- journaling -------------------------------------------------------------------
@@ -459,7 +402,7 @@ class StreamStore:
                     if not rs.groups:
                         catalog.kv_delete(GROUPS_NS, name)
                     else:
-                        catalog.kv_put(GROUPS_NS, name, [_dump_group(g) for g in rs.groups.values()])
+                        catalog.kv_put(GROUPS_NS, name, [dump_group(g) for g in rs.groups.values()])
         except Exception as exc:
             log.exception("resp: writing consumer-group state failed")
             self._dirty |= dirty  # retried by the next change's flush
@@ -475,7 +418,7 @@ class StreamStore:
     def _load_groups(self, rs: RedisStream) -> None:
         data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
         for gd in data or ():
-            g = _load_group(gd)
+            g = load_group(gd)
             rs.groups[g.name] = g
 
     async def flush(self) -> None:
@@ -487,30 +430,4 @@ class StreamStore:
         self.flush_groups()
 
 
-def _dump_group(g: Group) -> dict[str, Any]:
-    return {
-        "name": _name(g.name),
-        "last": _sid(g.last_id),
-        "read": g.entries_read,
-        "pel": [[_sid(sid), _name(p.consumer), p.delivery_time, p.delivery_count] for sid, p in g.pel.items()],
-        "consumers": [[_name(c.name), c.seen_time, c.active_time] for c in g.consumers.values()],
-    }
-
-
-def _load_group(d: dict[str, Any]) -> Group:
-    g = Group(d["name"].encode("latin-1"), _parse_id(d["last"]), int(d["read"]))
-    for name, seen, active in d["consumers"]:
-        b = name.encode("latin-1")
-        g.consumers[b] = Consumer(b, seen, active)
-    for sid_s, cname, dtime, dcount in d["pel"]:
-        sid = _parse_id(sid_s)
-        cb = cname.encode("latin-1")
-        g.pel[sid] = PendingEntry(cb, dtime, dcount)
-        c = g.consumers.get(cb)
-        if c is None:
-            c = g.consumers[cb] = Consumer(cb, dtime)
-        c.pending[sid] = None
-    return g
-
-
-__all__ = ["StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]
+__all__ = ["ESCAPE_PREFIX", "StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]

@@ -89,6 +89,7 @@ from mqlite.protocols.resp.commands import (  # noqa: F401
     other_types,
     pubsub,
     server_info,
+    stream_claims,
     stream_groups,
     stream_info,
     streams,

@@ -21,7 +21,7 @@ from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
 from mqlite.protocols.resp.codec import NULL_ARRAY, OK
-from mqlite.protocols.resp.commands import command, text, to_int
+from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.commands.streams import (
     block_until,
     entries_reply,
@@ -50,7 +50,7 @@ REQUIRES_KEY = (
 )
 
 
-def _changed(conn: Any, rs: RedisStream) -> None:
+def groups_changed(conn: Any, rs: RedisStream) -> None:
     conn.state.store.groups_changed(rs)
 
 
@@ -136,7 +136,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         if gname in rs.groups:
             raise CommandError(BUSYGROUP)
         rs.groups[gname] = Group(gname, last, entries_read if entries_read is not None else -1)
-        _changed(conn, rs)
+        groups_changed(conn, rs)
         return OK
     g = rs.groups.get(gname)
     if g is None:
@@ -145,19 +145,19 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         raise nogroup_for_key(argv[2], gname)
     if sub == b"destroy":
         del rs.groups[gname]
-        _changed(conn, rs)
+        groups_changed(conn, rs)
         conn.state.store.notify(rs.name)
         return 1
     if sub == b"setid":
         g.last_id = _group_id(rs, argv[4])
         g.entries_read = entries_read if entries_read is not None else -1
-        _changed(conn, rs)
+        groups_changed(conn, rs)
         return OK
     if sub == b"createconsumer":
         if argv[4] in g.consumers:
             return 0
         g.consumer(argv[4], now)
-        _changed(conn, rs)
+        groups_changed(conn, rs)
         return 1
     # delconsumer
     c = g.consumers.pop(argv[4], None)
@@ -165,7 +165,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         return 0
     for sid in c.pending:
         g.pel.pop(sid, None)
-    _changed(conn, rs)
+    groups_changed(conn, rs)
     return len(c.pending)
 
 
@@ -186,7 +186,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
         for sid in got:
             rs.advance_group(g, sid)
     if noack:
-        _changed(conn, rs)
+        groups_changed(conn, rs)
         return entries_reply(rs, positions)
     for sid in got:
         old = g.pel.get(sid)
@@ -196,7 +196,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
                 prev.pending.pop(sid, None)
         g.pel[sid] = PendingEntry(consumer, now, 1)
         c.pending[sid] = None
-    _changed(conn, rs)
+    groups_changed(conn, rs)
     return entries_reply(rs, positions)
 
 
@@ -214,7 +214,7 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
         pe.delivery_time = now
         pe.delivery_count += 1
         out.append([fmt(sid), fields if fields is not None else NULL_ARRAY])  # deleted: nil array
-    _changed(conn, rs)
+    groups_changed(conn, rs)
     return out
 
 
@@ -280,14 +280,14 @@ def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
     for _, name, _s in specs:
         rs = store.streams[name]
         rs.groups[gname].consumer(consumer, now_ms(conn))
-        _changed(conn, rs)
+        groups_changed(conn, rs)
     if block is None or conn.no_block or any(s is not None for _, _, s in specs):
         return NULL_ARRAY
     return block_until(conn, names, block, lambda: attempt(False))
 
 
 # -- XACK / XPENDING ----------------------------------------------------------------------
-def _group(conn: Any, raw_key: bytes, gname: bytes) -> tuple[RedisStream | None, Group | None]:
+def lookup_group(conn: Any, raw_key: bytes, gname: bytes) -> tuple[RedisStream | None, Group | None]:
     rs = get_stream(conn, raw_key)
     return rs, (rs.groups.get(gname) if rs is not None else None)
 
@@ -297,7 +297,7 @@ def _group(conn: Any, raw_key: bytes, gname: bytes) -> tuple[RedisStream | None,
 def xack(conn: Any, argv: list[bytes]) -> Any:
     """XACK key group id [id ...]: acknowledge; returns how many were pending."""
     parsed = [ids.parse(raw, 0, strict=True) for raw in argv[3:]]
-    rs, g = _group(conn, argv[1], argv[2])
+    rs, g = lookup_group(conn, argv[1], argv[2])
     if g is None or rs is None:
         return 0
     acked = 0
@@ -309,7 +309,7 @@ def xack(conn: Any, argv: list[bytes]) -> Any:
                 c.pending.pop(sid, None)
             acked += 1
     if acked:
-        _changed(conn, rs)
+        groups_changed(conn, rs)
     return acked
 
 
@@ -327,7 +327,7 @@ def xpending(conn: Any, argv: list[bytes]) -> Any:
             i = 5
         if n - i not in (3, 4):
             raise syntax()
-    rs, g = _group(conn, argv[1], argv[2])
+    rs, g = lookup_group(conn, argv[1], argv[2])
     if n > 3:
         start = ids.parse_range_start(argv[i])
         end = ids.parse_range_end(argv[i + 1])
@@ -360,165 +360,3 @@ def xpending(conn: Any, argv: list[bytes]) -> Any:
             continue
         out.append([fmt(sid), pe.consumer, idle, pe.delivery_count])
     return out
-
-
-# -- XCLAIM / XAUTOCLAIM ------------------------------------------------------------------
-def _claim_one(rs: RedisStream, g: Group, sid: StreamID, consumer: bytes, now: int,
-               delivery_time: int, retry: int | None, justid: bool) -> None:
-    pe = g.pel.get(sid)
-    assert pe is not None
-    old = g.consumers.get(pe.consumer)
-    if old is not None:
-        old.pending.pop(sid, None)
-    c = g.consumer(consumer, now)
-    assert c is not None
-    c.pending[sid] = None
-    c.active_time = now
-    pe.consumer = consumer
-    pe.delivery_time = delivery_time
-    if retry is not None:
-        pe.delivery_count = retry
-    elif not justid:
-        pe.delivery_count += 1
-
-
-def _drop_deleted(g: Group, sid: StreamID) -> None:
-    pe = g.pel.pop(sid, None)
-    if pe is not None:
-        c = g.consumers.get(pe.consumer)
-        if c is not None:
-            c.pending.pop(sid, None)
-
-
-@command("xclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
-@durable
-def xclaim(conn: Any, argv: list[bytes]) -> Any:
-    """XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms]
-    [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]"""
-    consumer = argv[3]
-    min_idle = to_int(argv[4], "ERR Invalid min-idle-time argument for XCLAIM")
-    min_idle = max(0, min_idle)
-    sids: list[StreamID] = []
-    i = 5
-    while i < len(argv):
-        try:
-            sids.append(ids.parse(argv[i], 0, strict=True))
-        except ids.StreamIDError:
-            break
-        i += 1
-    now = now_ms(conn)
-    delivery_time = now
-    retry: int | None = None
-    force = justid = False
-    lastid: StreamID | None = None
-    while i < len(argv):
-        opt = argv[i].lower()
-        more = i + 1 < len(argv)
-        if opt == b"force":
-            force = True
-            i += 1
-        elif opt == b"justid":
-            justid = True
-            i += 1
-        elif opt == b"idle" and more:
-            delivery_time = now - to_int(argv[i + 1], "ERR Invalid IDLE option argument for XCLAIM")
-            i += 2
-        elif opt == b"time" and more:
-            delivery_time = to_int(argv[i + 1], "ERR Invalid TIME option argument for XCLAIM")
-            i += 2
-        elif opt == b"retrycount" and more:
-            retry = to_int(argv[i + 1], "ERR Invalid RETRYCOUNT option argument for XCLAIM")
-            i += 2
-        elif opt == b"lastid" and more:
-            lastid = ids.parse(argv[i + 1], 0, strict=True)
-            i += 2
-        else:
-            raise CommandError(f"ERR Unrecognized XCLAIM option '{text(argv[i])}'")
-    rs, g = _group(conn, argv[1], argv[2])
-    if rs is None or g is None:
-        raise nogroup(argv[1], argv[2])
-    if lastid is not None and lastid > g.last_id:
-        g.last_id = lastid
-    delivery_time = min(delivery_time, now)
-    out: list[Any] = []
-    claimed: list[StreamID] = []
-    for sid in sids:
-        exists = rs.contains(sid)
-        pe = g.pel.get(sid)
-        if pe is None:
-            if not (force and exists):
-                continue
-            pe = g.pel[sid] = PendingEntry(consumer, now, 0)
-        elif not exists:
-            _drop_deleted(g, sid)
-            continue
-        if min_idle and now - pe.delivery_time < min_idle:
-            continue
-        _claim_one(rs, g, sid, consumer, now, delivery_time, retry, justid)
-        claimed.append(sid)
-    if justid:
-        out = [fmt(sid) for sid in claimed]
-    else:
-        out = [[fmt(sid), f] for sid, f in zip(claimed, rs.fields_many(claimed))]
-    c = g.consumers.get(consumer)  # XCLAIM creates the consumer only when it claims
-    if c is not None:
-        c.seen_time = now
-    _changed(conn, rs)
-    return out
-
-
-@command("xautoclaim", -6, group="stream", keys=(1, 1, 1), flags=("write", "fast"))
-@durable
-def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
-    """XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]"""
-    consumer = argv[3]
-    min_idle = max(0, to_int(argv[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM"))
-    start = ids.parse_range_start(argv[5])
-    count = 100
-    justid = False
-    i = 6
-    while i < len(argv):
-        opt = argv[i].lower()
-        if opt == b"count" and i + 1 < len(argv):
-            count = to_int(argv[i + 1])
-            if count < 1 or count > (1 << 63) // 10:
-                raise CommandError("ERR COUNT must be > 0")
-            i += 2
-        elif opt == b"justid":
-            justid = True
-            i += 1
-        else:
-            raise syntax()
-    rs, g = _group(conn, argv[1], argv[2])
-    if rs is None or g is None:
-        raise nogroup(argv[1], argv[2])
-    now = now_ms(conn)
-    attempts = count * 10
-    claimed: list[Any] = []
-    deleted: list[bytes] = []
-    nxt: StreamID = ids.MIN_ID
-    pending = sorted(s for s in g.pel if s >= start)
-    idx = 0
-    while idx < len(pending) and attempts > 0 and len(claimed) < count:  # count shrinks
-        sid = pending[idx]
-        idx += 1
-        attempts -= 1
-        pe = g.pel[sid]
-        if not rs.contains(sid):
-            _drop_deleted(g, sid)
-            deleted.append(fmt(sid))
-            count -= 1  # Redis: a deleted entry uses up COUNT too
-            continue
-        if min_idle and now - pe.delivery_time < min_idle:
-            continue
-        _claim_one(rs, g, sid, consumer, now, now, None, justid)
-        claimed.append(sid)
-    if idx < len(pending):
-        nxt = pending[idx]
-    g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
-    _changed(conn, rs)
-    if justid:
-        replies: list[Any] = [fmt(sid) for sid in claimed]
-    else:
-        replies = [[fmt(sid), f] for sid, f in zip(claimed, rs.fields_many(claimed))]
-    return [fmt(nxt), replies, deleted]
