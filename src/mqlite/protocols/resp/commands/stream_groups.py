@@ -1,11 +1,10 @@
-"""XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM: consumer groups.
+"""XGROUP, XREADGROUP, XACK, XPENDING: consumer groups (XCLAIM/XAUTOCLAIM: stream_claims).
 
 Redis's semantics (`t_stream.c`): a group has a last-delivered-id and entries-read;
 XREADGROUP `>` delivers entries after it and records each in the group's PEL (pending
 entries list) with consumer, delivery time and count (not with NOACK); an explicit ID
 re-reads the consumer's own PEL (history, count incremented, deleted entries as
-`[id, nil]`). XACK removes from the PEL; XCLAIM/XAUTOCLAIM move idle entries to
-another consumer, dropping PEL entries whose stream entry was deleted. Every change
+`[id, nil]`). XACK removes from the PEL. Every change
 marks the stream's group state dirty (`store.groups_changed`), which persists it;
 under `--fsync always` these commands reply once that write committed (`durable`).
 State touched: the stream store (groups live on `RedisStream.groups`).
