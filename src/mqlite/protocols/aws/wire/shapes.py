@@ -147,6 +147,9 @@ def _blob_in(value: Any) -> Any:
         raise _Bad("a base64-encoded Blob", value) from None
 
 
+_LEAF_CLASS: dict[Any, type] = {_str_in: str, _int_in: int, _bool_in: bool}
+
+
 class _Bad(Exception):
     """Raised inside compiled converters; carries the path (innermost first)."""
 
@@ -187,10 +190,38 @@ def _compile_in(shape: Shape) -> Any:
     elif t == "structure":
         members = {k: _compile_in(m) for k, m in shape.members.items()}
         required = tuple(shape.required_members)
+        # Members whose valid values pass unchanged, by their exact class: a dict holding
+        # only such members (none None, none unknown) is valid as it is and is returned
+        # itself rather than copied (SQS batch entries, most top-level inputs).
+        # Blob members (base64 text in, bytes out) are decoded into that same dict.
+        leaf = {k: _LEAF_CLASS[c] for k, c in members.items() if c in _LEAF_CLASS}
+        blobs = frozenset(k for k, c in members.items() if c is _blob_in)
 
         def fn(value: Any) -> Any:
             if value.__class__ is not dict:
                 raise _Bad("a structure", value)
+            pending = None
+            for k, raw in value.items():
+                if leaf.get(k) is not raw.__class__:
+                    if k in blobs and raw.__class__ is str:
+                        if pending is None:
+                            pending = [k]
+                        else:
+                            pending.append(k)
+                        continue
+                    break
+            else:
+                for req in required:
+                    if req not in value:
+                        raise _Bad("", None, missing=req)
+                if pending is not None:
+                    for k in pending:
+                        try:
+                            value[k] = _blob_in(value[k])
+                        except _Bad as bad:
+                            bad.parts.append(k)
+                            raise
+                return value
             out = {}
             for k, raw in value.items():
                 conv = members.get(k)
