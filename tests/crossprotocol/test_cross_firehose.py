@@ -12,8 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
+import kafka
+import kafka.admin
+import kafka.errors
 import pytest
-from cross_clients import ACCOUNT, aws, kafka_producer, redis_client
+from cross_clients import ACCOUNT, aws, bootstrap, kafka_producer, redis_client
+
+from mqlite.core.naming import is_internal_stream
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/firehose"
 
@@ -72,25 +78,59 @@ def test_eventbridge_firehose_target_reaches_s3(mqlite_server: Any) -> None:
     assert (event["id"], event["detail"]) == (out["Entries"][0]["EventId"], {"n": 1})
 
 
+def _internal_streams(server: Any) -> set[str]:
+    """A DirectPut delivery stream's buffer and an EventBridge archive: the two internal
+    streams of AWS front-ends (`core.naming.is_internal_stream`)."""
+    firehose = aws(server, "firehose")
+    firehose.create_delivery_stream(DeliveryStreamName="kept", DeliveryStreamType="DirectPut",
+                                    ExtendedS3DestinationConfiguration=_s3_destination("kept-bucket", ""))
+    events = aws(server, "events")
+    events.create_archive(ArchiveName="kept-archive", EventSourceArn=events.describe_event_bus()["Arn"])
+    names = set(server.call(lambda: server.core.list_streams()))
+    assert len(names) == 2 and all(is_internal_stream(n) for n in names)
+    return names
+
+
+def test_kafka_does_not_list_write_or_delete_firehose_buffers_or_eventbridge_archives(mqlite_server: Any) -> None:
+    """Kafka marks internal topics `IsInternal` (Metadata) and refuses ordinary clients'
+    writes ("Cannot append to internal topic": INVALID_TOPIC_EXCEPTION) and management
+    (TOPIC_AUTHORIZATION_FAILED); mqlite's internal streams are AWS front-ends' state, not
+    topics: not listed unless asked by name, never created, written or deleted by Kafka."""
+    internal = _internal_streams(mqlite_server)
+    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=bootstrap(mqlite_server))
+    try:
+        assert set(admin.list_topics()) == set()
+        described = admin.describe_topics(sorted(internal))
+        assert sorted((t["name"], t["is_internal"], t["error_code"]) for t in described) == [
+            (n, True, 0) for n in sorted(internal)]
+        for name in internal:
+            with pytest.raises(kafka.errors.TopicAuthorizationFailedError):
+                admin.delete_topics([name])
+        with pytest.raises(kafka.errors.InvalidTopicError):
+            admin.create_topics([kafka.admin.NewTopic("__mqlite.mine", 1, 1)])
+    finally:
+        admin.close()
+    # kafka-python will not even try to produce to an internal topic; librdkafka will
+    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap(mqlite_server),
+                                         "message.send.max.retries": 0})
+    errors: list[Any] = []
+    producer.produce(min(internal), b"not a firehose record", partition=0,
+                     on_delivery=lambda err, _msg: errors.append(err))
+    assert producer.flush(10) == 0
+    assert [e.code() for e in errors] == [confluent_kafka.KafkaError.TOPIC_EXCEPTION]
+    assert set(mqlite_server.call(lambda: mqlite_server.core.list_streams())) == internal
+
+
 @pytest.mark.xfail(strict=True, reason=(
-    "internal streams are ordinary Redis keys: protocols/resp/store.py StreamStore.names/exists "
-    "list every core stream, so KEYS shows and FLUSHALL/DEL delete Firehose's buffer "
-    "`__firehose.<name>` and EventBridge archives `aws.events.archive.<region>.<name>` (later "
-    "archive appends fail, logged only); Kafka Metadata lists them as topics too. Fix: a core rule "
-    "for internal streams (e.g. core/naming.py is_internal(name) for the `__` and "
-    "`aws.events.archive.` prefixes, or a StreamConfig flag set by their creators) that "
-    "resp/store.py skips in names()/exists()/FLUSHALL/DEL and the Kafka front-end reports as "
-    "internal (Metadata IsInternal) and refuses to delete"))
+    "internal streams are still Redis keys: protocols/resp/store.py StreamStore.names()/exists() "
+    "list every core stream, so KEYS shows and FLUSHALL/DEL delete Firehose buffers "
+    "`__mqlite.firehose.<name>` and EventBridge archives `__mqlite.events.archive.<region>.<name>`. "
+    "Fix (Redis owner): skip `mqlite.core.naming.is_internal_stream(name)` in StreamStore.names() "
+    "and exists() (Kafka and Kinesis already hide them)"))
 def test_redis_flushall_does_not_delete_firehose_buffers_or_eventbridge_archives(mqlite_server: Any) -> None:
     """Redis FLUSHALL "deletes all the keys of all the existing databases" (Redis docs);
     the buffers and archives of AWS services are not Redis keys and must survive it."""
-    firehose = aws(mqlite_server, "firehose")
-    firehose.create_delivery_stream(DeliveryStreamName="kept", DeliveryStreamType="DirectPut",
-                                    ExtendedS3DestinationConfiguration=_s3_destination("kept-bucket", ""))
-    events = aws(mqlite_server, "events")
-    events.create_archive(ArchiveName="kept-archive", EventSourceArn=events.describe_event_bus()["Arn"])
-    before = set(mqlite_server.call(lambda: mqlite_server.core.list_streams()))
-    assert len(before) == 2  # the buffer and the archive
+    before = _internal_streams(mqlite_server)
     r = redis_client(mqlite_server)
     assert r.keys() == []
     r.flushall()

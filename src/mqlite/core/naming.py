@@ -86,3 +86,27 @@ def is_valid_stream_name(name: str) -> bool:
     except InvalidName:
         return False
     return True
+
+
+# -- internal streams -----------------------------------------------------------------------
+# Streams that front-ends create for their own bookkeeping (Firehose buffers, EventBridge
+# archives) are core streams like any other, but no client protocol may see, write or
+# delete them as its own: Kafka marks them IsInternal and refuses DeleteTopics/CreateTopics
+# and Produce, Redis leaves them out of its key space, Kinesis hides them. ONE rule says
+# which streams are internal: the `__mqlite.` prefix. Their creators name them with
+# `internal_stream_name`. `LEGACY_INTERNAL_PREFIXES` are the names used before this rule
+# (data dirs written before 2026-11-27 15:00 UTC); they still count as internal so such a
+# data dir keeps its buffers and archives hidden and working (their owners keep reading
+# the old name when it is the one that exists).
+INTERNAL_STREAM_PREFIX = "__mqlite."
+LEGACY_INTERNAL_PREFIXES = ("__firehose.", "aws.events.archive.")
+
+
+def internal_stream_name(*parts: str) -> str:
+    """`__mqlite.<part>.<part>...`: the name of a front-end's internal stream."""
+    return INTERNAL_STREAM_PREFIX + ".".join(parts)
+
+
+def is_internal_stream(name: str) -> bool:
+    """True for a stream no client protocol may list, write or delete as its own."""
+    return name.startswith(INTERNAL_STREAM_PREFIX) or name.startswith(LEGACY_INTERNAL_PREFIXES)

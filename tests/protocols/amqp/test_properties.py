@@ -14,7 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mqlite.core.message import Attribute, Message
-from mqlite.protocols.amqp.properties import decode_properties, number_value, raw_properties_for
+from mqlite.protocols.amqp.properties import (
+    decode_properties,
+    number_value,
+    raw_properties_for,
+)
 
 
 def _message(attrs: dict[str, Attribute]) -> Message:

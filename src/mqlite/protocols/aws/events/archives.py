@@ -1,7 +1,7 @@
 """CreateArchive, DescribeArchive, ListArchives, UpdateArchive, DeleteArchive.
 
-An archive is an mqlite stream (`aws.events.archive.<region>.<name>`, one partition)
-holding every event of its source bus that matches its EventPattern (all events when
+An archive is an internal mqlite stream (`__mqlite.events.archive.<region>.<name>`, one
+partition; `core.naming.is_internal_stream`) holding every event of its source bus that matches its EventPattern (all events when
 none), appended by a binding on the bus's router (see common.py); RetentionDays (0 or
 absent = indefinitely) becomes the stream's retention. Names are 1-48 of
 `[.\\-_A-Za-z0-9]`; a second archive of a name is ResourceAlreadyExistsException; a
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.naming import internal_stream_name
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
@@ -34,7 +35,10 @@ DAY_MS = 86_400_000
 
 
 def stream_name(region: str, name: str) -> str:
-    return f"aws.events.archive.{region}.{name}"
+    """The archive's internal stream (`core.naming` rule). The archive record stores the
+    name it was created with, so archives of older data dirs keep their legacy
+    `aws.events.archive.<region>.<name>` stream (still internal: LEGACY_INTERNAL_PREFIXES)."""
+    return internal_stream_name("events", "archive", region, name)
 
 
 def require_archive(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:

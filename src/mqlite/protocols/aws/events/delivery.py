@@ -8,7 +8,7 @@ never for replayed events) or delivers it to one rule target. Targets by ARN:
 - `kinesis` stream (`stream/<name>`; key from KinesisParameters.PartitionKeyPath, else
   the event id; the shard chosen as Kinesis does for streams its front-end made);
 - `kafka` (the last ARN segment names an mqlite stream, i.e. a Kafka topic);
-- `firehose` (appended to the delivery stream's buffer stream `__firehose.<name>`, which
+- `firehose` (appended to the delivery stream's buffer stream `__mqlite.firehose.<name>`, which
   the Firehose front-end delivers from);
 - `events` event bus (cross-bus: the event is published on that bus, each bus once per
   event) or api-destination (HTTP through the registry's shared HttpDelivery, with the
@@ -261,7 +261,12 @@ class Dispatcher:
                          event: dict[str, Any], payload: bytes) -> None:
         name = resource.rsplit("/", 1)[-1]
         if service == "firehose":  # the delivery stream's durable buffer (Firehose front-end)
-            await self.core.get_stream(f"__firehose.{name}").append(payload, partition=0)
+            from mqlite.protocols.aws.firehose.delivery import find_buffer
+
+            buffer = find_buffer(self.core, name)
+            if buffer is None:
+                raise TargetError("SDK_CLIENT_ERROR", f"Firehose delivery stream {name} does not exist.", False)
+            await buffer.append(payload, partition=0)
             return
         key: bytes | None = str(event.get("id", "")).encode()
         path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")

@@ -1,7 +1,7 @@
 """The delivery loop: from a delivery stream's source to its destination, buffered.
 
-Durability: PutRecord(Batch) appends to the mqlite stream `__firehose.<name>` (one
-partition) and acknowledges once the append is durable, so acknowledged records survive
+Durability: PutRecord(Batch) appends to the internal mqlite stream `__mqlite.firehose.<name>`
+(one partition; `core.naming.is_internal_stream`: hidden from Kafka, Kinesis and Redis) and acknowledges once the append is durable, so acknowledged records survive
 a shutdown or crash. A KinesisStreamAsSource delivery stream reads the Kinesis stream's
 partitions directly (from LATEST at creation, as Firehose starts). The delivered
 positions are committed to the catalog (kv `firehose.positions`) only after the
@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from mqlite.core.naming import internal_stream_name
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
 
@@ -38,7 +39,22 @@ READ_BATCH = 1000
 
 
 def buffer_stream(name: str) -> str:
+    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule)."""
+    return internal_stream_name("firehose", name)
+
+
+def legacy_buffer_stream(name: str) -> str:
+    """The buffer's name before the internal-stream rule (data dirs of before 2026-11-27)."""
     return f"__firehose.{name}"
+
+
+def find_buffer(core: Any, name: str) -> Any:
+    """The buffer stream of `name`, or None: the current name, else the legacy one
+    (an old data dir keeps delivering from and appending to its existing buffer)."""
+    stream = core.streams.find(buffer_stream(name))
+    if stream is None:
+        stream = core.streams.find(legacy_buffer_stream(name))
+    return stream
 
 
 class Deliverer:
@@ -58,7 +74,7 @@ class Deliverer:
         core = self.service.core
         if cfg.get("type") == "KinesisStreamAsSource":
             return core.streams.find(cfg["source_stream"])
-        return core.streams.find(buffer_stream(self.name))
+        return find_buffer(core, self.name)
 
     def _dest(self, cfg: dict[str, Any]) -> tuple[str, dict[str, Any], Hints]:
         dest = cfg["destination"]

@@ -3,7 +3,7 @@
 Limits (Firehose API reference / quotas): a record's data at most 1,000 KiB (1,024,000
 bytes) before base64; PutRecordBatch 1-500 records and at most 4 MiB in total. A
 request breaking a limit is refused whole (nothing half-written). The records are
-appended to `__firehose.<name>` and acknowledged once durable; RecordId is an opaque
+appended to `__mqlite.firehose.<name>` and acknowledged once durable; RecordId is an opaque
 string derived from the buffer offset. Writing to a KinesisStreamAsSource delivery
 stream is InvalidArgumentException, as Firehose answers.
 Concurrency: the server's event loop.
@@ -14,7 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.aws.firehose import errors
-from mqlite.protocols.aws.firehose.delivery import DeliveryService, buffer_stream
+from mqlite.protocols.aws.firehose.delivery import (
+    DeliveryService,
+    buffer_stream,
+    find_buffer,
+)
 from mqlite.protocols.aws.firehose.streams import DeliveryStreamActions
 from mqlite.protocols.aws.frontend import AwsContext
 
@@ -40,7 +44,7 @@ class RecordActions:
             raise errors.invalid_argument(
                 f"This operation is not permitted on KinesisStreamAsSource type delivery stream "
                 f"{cfg['arn']}.")
-        stream = self.core.streams.find(buffer_stream(name))
+        stream = find_buffer(self.core, name)
         if stream is None:
             stream = self.core.create_stream(buffer_stream(name), partitions=1)
         self.delivery.ensure(name)

@@ -5,7 +5,7 @@ Start/StopDeliveryStreamEncryption.
 A delivery stream is a catalog kv row (`firehose.streams`, key = name): {arn, type
 (DirectPut | KinesisStreamAsSource), source_stream, source_arn, role, created,
 updated, version, destination: {id, kind (s3 | extended_s3 | http), config}, tags,
-encryption}. DirectPut streams get their buffer stream `__firehose.<name>` at creation.
+encryption}. DirectPut streams get their buffer stream `__mqlite.firehose.<name>` at creation.
 Supported destinations: S3DestinationConfiguration, ExtendedS3DestinationConfiguration,
 HttpEndpointDestinationConfiguration (which requires its S3Configuration for failed
 data, as Firehose does); others are InvalidArgumentException. Names 1-64 of
@@ -22,7 +22,12 @@ from typing import Any
 
 from mqlite.protocols.aws.firehose import errors
 from mqlite.protocols.aws.firehose.buffering import hints
-from mqlite.protocols.aws.firehose.delivery import DeliveryService, buffer_stream
+from mqlite.protocols.aws.firehose.delivery import (
+    DeliveryService,
+    buffer_stream,
+    find_buffer,
+    legacy_buffer_stream,
+)
 from mqlite.protocols.aws.frontend import AwsContext
 
 NS = "firehose.streams"
@@ -173,7 +178,7 @@ class DeliveryStreamActions:
                        role=src.get("RoleARN", ""))
             self.delivery.start_positions(name, {q: stream.latest(q) for q in range(stream.partition_count)})
         else:
-            if self.core.streams.find(buffer_stream(name)) is None:
+            if find_buffer(self.core, name) is None:
                 self.core.create_stream(buffer_stream(name), partitions=1)
             self.delivery.start_positions(name, {0: 0})
         self.store.put(name, cfg)
@@ -186,8 +191,9 @@ class DeliveryStreamActions:
         self.get(name)
         await self.delivery.stop(name)
         self.store.delete(name)
-        if self.core.streams.find(buffer_stream(name)) is not None:
-            self.core.delete_stream(buffer_stream(name))
+        for buffer in (buffer_stream(name), legacy_buffer_stream(name)):
+            if self.core.streams.find(buffer) is not None:
+                self.core.delete_stream(buffer)
 
     async def describe_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeDeliveryStream."""

@@ -15,6 +15,11 @@ Rules (Kafka protocol guide, `AdminManager`, topic configs reference):
   INVALID_CONFIG);
 - CreatePartitions only grows a topic (INVALID_PARTITIONS otherwise); a topic has at
   most 10,000 partitions (INVALID_PARTITIONS), a guard Kafka does not have.
+- internal streams (`core.naming.is_internal_stream`: Firehose buffers, EventBridge
+  archives) belong to other front-ends: CreateTopics of such a name is
+  INVALID_TOPIC_EXCEPTION; DeleteTopics, CreatePartitions, DeleteRecords and
+  (Incremental)AlterConfigs on one are TOPIC_AUTHORIZATION_FAILED (no client may manage
+  them, as no ordinary principal may manage Kafka's `__consumer_offsets`).
 Concurrency: the server's event loop; nothing here awaits.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
@@ -76,6 +82,13 @@ def parse_configs(pairs: list[tuple[str, str | None]]) -> dict[str, int | None]:
     return out
 
 
+INTERNAL_MESSAGE = "Topic '{}' is an internal mqlite stream and cannot be managed by Kafka clients."
+
+
+def _internal(name: str | None) -> bool:
+    return bool(name) and is_internal_stream(name or "")
+
+
 async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """CreateTopics: create topics (streams) with partitions and configs."""
     b = req.body
@@ -102,6 +115,9 @@ async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
             config = parse_configs([(c["Name"], c["Value"]) for c in t["Configs"]])
         except ConfigError as exc:
             res.update(ErrorCode=ErrorCode.INVALID_CONFIG, ErrorMessage=exc.message)
+            continue
+        if _internal(name):
+            res.update(ErrorCode=ErrorCode.INVALID_TOPIC_EXCEPTION, ErrorMessage=INTERNAL_MESSAGE.format(name))
             continue
         if find_topic(fe.core, name) is not None:
             res.update(ErrorCode=ErrorCode.TOPIC_ALREADY_EXISTS, ErrorMessage=f"Topic '{name}' already exists.")
@@ -130,6 +146,10 @@ async def delete_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         if find_topic(fe.core, name) is None:
             out.append({"Name": name, "ErrorCode": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "ErrorMessage": None})
             continue
+        if _internal(name):
+            out.append({"Name": name, "ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                        "ErrorMessage": INTERNAL_MESSAGE.format(name)})
+            continue
         fe.core.delete_stream(name)
         out.append({"Name": name, "ErrorCode": 0, "ErrorMessage": None})
     return {"ThrottleTimeMs": 0, "Responses": out}
@@ -146,6 +166,8 @@ async def create_partitions(fe: Any, session: Any, req: Request) -> dict[str, An
         out.append(res)
         if stream is None:
             res.update(ErrorCode=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        elif _internal(name):
+            res.update(ErrorCode=ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorMessage=INTERNAL_MESSAGE.format(name))
         elif count > MAX_PARTITIONS:
             res.update(ErrorCode=ErrorCode.INVALID_PARTITIONS,
                        ErrorMessage=f"Number of partitions must be at most {MAX_PARTITIONS}")
@@ -172,6 +194,10 @@ async def delete_records(fe: Any, session: Any, req: Request) -> dict[str, Any]:
             if stream is None or not 0 <= index < stream.partition_count:
                 parts.append({"PartitionIndex": index, "LowWatermark": -1,
                               "ErrorCode": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION})
+                continue
+            if _internal(t["Name"]):
+                parts.append({"PartitionIndex": index, "LowWatermark": -1,
+                              "ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED})
                 continue
             try:
                 low = stream.delete_records(index, p["Offset"])
@@ -229,6 +255,9 @@ def _alter(fe: Any, r: dict[str, Any], validate_only: bool, incremental: bool) -
     stream = find_topic(fe.core, name)
     if stream is None:
         res.update(ErrorCode=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        return res
+    if _internal(name):
+        res.update(ErrorCode=ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorMessage=INTERNAL_MESSAGE.format(name))
         return res
     try:
         if incremental:

@@ -6,6 +6,9 @@ advertises the address the client connected to (the socket's local address) unle
 `kafka_auto_create_topics` is on and the request allows it (v4+
 `AllowAutoTopicCreation`), as Kafka's `auto.create.topics.enable` does; an invalid
 name gets INVALID_TOPIC_EXCEPTION and a missing one UNKNOWN_TOPIC_OR_PARTITION.
+Internal streams (`core.naming.is_internal_stream`: Firehose buffers, EventBridge
+archives) are not listed in an all-topics request; asked by name they are described
+with `IsInternal` true (as Kafka marks `__consumer_offsets`), and never auto-created.
 Concurrency: the server's event loop; nothing here awaits.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.core.errors import InvalidName
-from mqlite.core.naming import validate_stream_name
+from mqlite.core.naming import is_internal_stream, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import create_topic, find_topic
@@ -57,7 +60,7 @@ def topic_entry(stream: Any) -> dict[str, Any]:
         "ErrorCode": 0,
         "Name": stream.name,
         "TopicId": getattr(stream, "id", None) or bytes(16),
-        "IsInternal": False,
+        "IsInternal": is_internal_stream(stream.name),
         "Partitions": _partitions(stream),
         "TopicAuthorizedOperations": -2147483648,
     }
@@ -74,6 +77,8 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
     if requested is None:
         for name in core.list_streams():
+            if is_internal_stream(name):
+                continue  # other front-ends' bookkeeping: listed only when asked by name
             stream = find_topic(core, name)
             if stream is not None:
                 topics.append(topic_entry(stream))
@@ -85,6 +90,8 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
             if stream is None:
                 try:
                     validate_stream_name(name or "")
+                    if is_internal_stream(name):
+                        raise InvalidName("internal topic names are reserved", rule="internal-stream")
                 except InvalidName:
                     topics.append(_error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
                     continue
