@@ -418,7 +418,9 @@ def test_firehose_subscription_appends_to_the_delivery_stream(sns: Any, sqs: Any
     assert [m["Body"] for m in drain(sqs, dlq_url, expect=1, wait=5)] == ["audit me"]
 
     async def records() -> list[bytes]:
-        stream = sns_server.core.streams.find("__firehose.audit")
+        from mqlite.protocols.aws.firehose.delivery import buffer_stream
+
+        stream = sns_server.core.streams.find(buffer_stream("audit"))
         await stream.wait_for_data({0: 0}, 10)  # the append runs as its own task
         return [r.value for r in stream.read(0, 0, 100)]
 
@@ -426,12 +428,16 @@ def test_firehose_subscription_appends_to_the_delivery_stream(sns: Any, sqs: Any
     assert json.loads(record)["Message"] == "audit me"
 
 
+@pytest.mark.parametrize("offload", [None, 2])
 def test_signatures_are_computed_once_per_message_and_never_for_raw_delivery(
-        sns_server: Any, sns: Any, sqs: Any) -> None:
+        sns_server: Any, sns: Any, sqs: Any, offload: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """One RSA signature per message however many subscriptions get the signed envelope
-    (PublishBatch: signed ahead on worker threads), none when every subscriber is raw;
-    every delivered envelope still verifies against the SigningCertURL certificate."""
+    (PublishBatch: signed ahead, inline or on worker threads), none when every subscriber
+    is raw; every delivered envelope still verifies against the SigningCertURL certificate."""
+    from mqlite.protocols.aws.sns import presign
     from mqlite.protocols.aws.sns.common import state_for
+
+    monkeypatch.setattr(presign, "MIN_OFFLOAD", offload)
 
     signed = sns.create_topic(Name="signed")["TopicArn"]
     raw = sns.create_topic(Name="rawonly")["TopicArn"]

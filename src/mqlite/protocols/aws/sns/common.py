@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 import uuid
@@ -84,7 +85,13 @@ def iso_timestamp(ms: int) -> str:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string, as SNS MessageIds are; ~3x cheaper than
+    `str(uuid.uuid4())`, which builds a UUID object per message."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class SnsState:

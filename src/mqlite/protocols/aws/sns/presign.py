@@ -1,14 +1,16 @@
-"""Signing ahead of delivery: a batch's RSA signatures on worker threads.
+"""Signing ahead of delivery: a batch's RSA signatures, inline or on worker threads.
 
 `presign(state, items)` takes the messages of one fan-out batch with their matched
 bindings, finds the notifications that will need a signature (`needs_signature`: a
 confirmed subscription that gets the JSON envelope; raw deliveries never do) and are not
 in `state.sign_cache` yet, signs them, and stores the completed common parts in the
-cache, so the `sns` transforms that run next only copy them. One job is signed inline
-(a worker-thread hop costs more than it saves for one ~0.3 ms signature); two or more
-are split over `WORKERS` threads (OpenSSL releases the GIL while signing), so the event
-loop keeps decoding requests while the signatures are computed: with the machine's
-second core the signed fan-out is no longer bound by one core's RSA rate.
+cache, so the `sns` transforms that run next only copy them. By default every signature
+is computed inline (`MIN_OFFLOAD = None`). With `MIN_OFFLOAD = n`, batches of n or more
+signatures are split over `WORKERS` threads (OpenSSL releases the GIL while signing) so
+the loop can decode requests meanwhile; measured on the shared, loaded 2-core machine
+(docs/benchmarks.md, SNS) that lost ~10-35% of PublishBatch throughput and CPU
+efficiency - each worker must win the GIL back from the busy loop (5 ms switch
+interval) - so it is off; it may pay where cores are idle.
 Invariant: a notification is signed at most once per message and protocol variant while
 it is cached; presign never changes what a transform produces (only when it is computed).
 Concurrency: called on the core loop; the worker threads only read the job documents
@@ -36,7 +38,7 @@ from mqlite.protocols.aws.sns.envelope import (
 )
 
 WORKERS = 2
-MIN_OFFLOAD = 2  # fewer signatures than this are computed inline
+MIN_OFFLOAD: int | None = None  # None: always inline; n: offload batches of >= n signatures
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -70,7 +72,7 @@ async def presign(state: SnsState, items: Sequence[tuple[Envelope, Sequence[Bind
         return 0
     signer = state.signer
     work = [(doc, doc["SignatureVersion"]) for _, _, doc, _ in jobs]
-    if len(jobs) < MIN_OFFLOAD:
+    if MIN_OFFLOAD is None or len(jobs) < MIN_OFFLOAD:
         signatures = signer.sign_many(work)
     else:
         loop = asyncio.get_running_loop()
