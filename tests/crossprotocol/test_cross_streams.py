@@ -15,7 +15,6 @@ import struct
 import threading
 from typing import Any
 
-import pytest
 from cross_clients import aws, kafka_producer, kafka_read, redis_client
 
 
@@ -157,15 +156,11 @@ def test_redis_reads_only_partition_zero_of_a_multi_partition_kafka_topic(mqlite
     assert [r["Data"] for r in _kinesis_records(mqlite_server, "wide", "shardId-000000000001")] == [b"p1"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "resp/store.py journals XDEL/XTRIM/XSETID as ordinary records with a `redis-op` header "
-    "(value = IDs text) in the same partition, and neither the Kafka fetch (raw batches) nor "
-    "kinesis/records.py RecordActions.get_records filters them, so they read as data; fix: write "
-    "redis-op records in control batches (storage encode_batch(is_control=True); Kafka clients "
-    "skip control batches) and skip control batches / redis-op records in Kinesis GetRecords"))
 def test_redis_stream_bookkeeping_is_not_read_as_data_by_kafka_or_kinesis(mqlite_server: Any) -> None:
     """Only entries are data: XDEL, XTRIM and XSETID change Redis's view of the stream
-    (Redis docs) and must not appear as messages to other protocols' consumers."""
+    (Redis docs) and must not appear as messages to other protocols' consumers (they are
+    written as Kafka control batches, which consumers skip: Kafka protocol guide,
+    "Control Batches"; core reads skip them, resp/store.py docstring)."""
     r = redis_client(mqlite_server)
     first = r.xadd("books", {"a": "1"})
     r.xadd("books", {"b": "2"})

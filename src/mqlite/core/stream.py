@@ -13,8 +13,14 @@ Invariants:
 - `append_batch(partition, raw)` stores the client's RecordBatch bytes unchanged except
   baseOffset and partitionLeaderEpoch (the Kafka produce path), so fetch returns the
   producer's bytes;
-- `read` returns exactly the stored records, whether from the log or from the
-  partition's cache of recent appends (`core/partition.py`).
+- `read` returns exactly the stored data records, whether from the log or from the
+  partition's cache of recent appends (`core/partition.py`); records of *control
+  batches* (Kafka transaction markers, Redis XDEL/XTRIM/XSETID bookkeeping) are skipped
+  unless the caller opts in with `include_control=True`, as Kafka consumers skip them
+  (so Kinesis GetRecords, Firehose, EventBridge replays and Redis entry reads never see
+  bookkeeping as data). A read may therefore return [] below `latest(p)` when only
+  control batches remain; `read_batches` returns the stored bytes, control batches
+  included (Kafka clients skip them themselves).
 
 Long-poll: `wait_for_data(positions, timeout)` / `wait_for_bytes(positions, min_bytes,
 timeout)` return as soon as any watched partition has data past its position (and, for
@@ -43,7 +49,9 @@ from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
 from mqlite.core.partition import Partition
 from mqlite.core.partitioner import RoundRobin, partition_for_key
-from mqlite.storage.recordbatch import Record, RecordIn, parse_header
+from mqlite.storage.errors import InvalidBatch
+from mqlite.storage.errors import OffsetOutOfRange as LogOffsetOutOfRange
+from mqlite.storage.recordbatch import Record, RecordIn, decode_batch_from, parse_header
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.core.streams import StreamRegistry
@@ -301,8 +309,14 @@ class Stream:
         if type(offset) is not int or not start <= offset <= end:
             raise OffsetOutOfRange(self.name, part.index, offset, start, end)
 
-    def read(self, partition: int, offset: int, max_records: int = 100) -> list[Record]:
-        """Up to `max_records` records from `offset` (the end offset gives [])."""
+    def read(
+        self, partition: int, offset: int, max_records: int = 100, *, include_control: bool = False
+    ) -> list[Record]:
+        """Up to `max_records` data records from `offset` (the end offset gives []).
+
+        Records of control batches are skipped (they do not count towards
+        `max_records`) unless `include_control` is True (the Redis store's recovery scan
+        reads its XDEL/XTRIM/XSETID bookkeeping that way)."""
         part = self._part(partition)
         self._check_offset(part, offset)
         if max_records < 1:
@@ -310,9 +324,11 @@ class Stream:
         if offset == part.log.end_offset:
             return []
         cached = part.cached(offset, max_records)
-        if cached is not None:
+        if cached is not None:  # never holds control records: append_batch empties it
             return cached
-        return list(part.log.read_records(offset, max_records))
+        if include_control:
+            return list(part.log.read_records(offset, max_records))
+        return _read_data_records(part.log, offset, max_records)
 
     def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
         """Whole stored batches from the one containing `offset`, up to about `max_bytes`
@@ -410,6 +426,40 @@ class Stream:
 
     def __repr__(self) -> str:
         return f"Stream({self.name!r}, partitions={len(self.partitions)})"
+
+
+def _read_data_records(log: Any, offset: int, max_records: int) -> list[Record]:
+    """`Log.read_records` without the records of control batches: whole batches are read
+    as storage does, each decoded from `offset` on, and a batch whose header has the
+    control attribute is stepped over (its few records are tiny: Kafka markers, Redis
+    bookkeeping)."""
+    out: list[Record] = []
+    pos = offset
+    budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
+    while len(out) < max_records:
+        try:
+            batches = log.read(pos, budget)
+        except LogOffsetOutOfRange:
+            if pos == offset:
+                raise
+            break
+        if not batches:
+            break
+        for raw in batches:
+            try:
+                h, records = decode_batch_from(raw, offset, max_records - len(out))
+            except InvalidBatch:
+                # let storage raise its own error for the stored batch (with the path)
+                log.read_records(pos, max_records)
+                raise
+            if not h.is_control:
+                out.extend(records)
+                if len(out) >= max_records:
+                    del out[max_records:]
+                    return out
+            pos = h.next_offset
+        budget = min(budget * 2, 4 * 1024 * 1024)
+    return out
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

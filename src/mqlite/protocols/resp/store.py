@@ -11,9 +11,16 @@ durability of everything in `model.RedisStream`:
   A record written by another front-end (Kafka, Kinesis) has no `redis-id`; it reads as
   the ID `<timestamp>-<n>` (n keeps IDs increasing) with the fields `key` (if any) and
   `value`.
-- Other mutations are control records with the header `redis-op`:
+- Other mutations are bookkeeping records with the header `redis-op`:
   `del` (value: IDs, space separated), `trim` (value: the new first ID, exclusive of
   everything below), `setid` (value: `<last-id> <entries-added> <max-deleted-id>`).
+  They are written in Kafka *control batches* (`encode_batch(is_control=True)`) with
+  the key `CONTROL_KEY` = version 0 + type `CONTROL_TYPE` (int16 each: a well-formed
+  control record key of a type no Kafka marker uses), so Kafka consumers skip them by
+  the protocol (checked with kafka-python, aiokafka and confluent-kafka) and core
+  reads (`Stream.read`: Kinesis, Firehose...) skip them by default; this store reads
+  them with `include_control=True`. Data dirs written before kept them as plain
+  records; `_replay` recognises both by the header.
   Replaying the log in order rebuilds the ID index exactly (`model.RedisStream`: IDs
   and log offsets only, 24 bytes per entry; field/values stay in the log and are read
   back on XRANGE/XREAD/XREADGROUP/XCLAIM...). The log is cut below the first live
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from typing import Any
 
@@ -56,10 +64,13 @@ from mqlite.protocols.resp.model import (
     encode_fields,
 )
 from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
+from mqlite.storage.recordbatch import encode_batch
 
 log = logging.getLogger("mqlite.resp.store")
 GROUPS_NS = "resp/groups"
 OP_HEADER = "redis-op"
+CONTROL_TYPE = 0x5244  # "RD": not a Kafka ControlRecordType (0 abort, 1 commit, 2-6 KRaft)
+CONTROL_KEY = struct.pack(">hh", 0, CONTROL_TYPE)  # control record key: version, type
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
 MIN_FLUSH_INTERVAL = 0.05  # seconds between group-state writes (see flush_groups)
@@ -81,8 +92,9 @@ class StreamStore:
             self._min_flush, self._max_flush = min(MIN_FLUSH_INTERVAL, bound), min(MAX_FLUSH_INTERVAL, bound)
         self._groups_done: asyncio.Future[None] | None = None
         self.streams: dict[str, RedisStream] = {}
-        # per stream: records waiting for the writer, as storage's RecordIn tuples
-        self._queues: dict[str, list[tuple[None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
+        # per stream: records waiting for the writer, as storage's RecordIn tuples (key:
+        # None for an entry, CONTROL_KEY for bookkeeping)
+        self._queues: dict[str, list[tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
         self._qsids: dict[str, list[StreamID | None]] = {}  # per queued record: its entry ID
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
@@ -161,14 +173,15 @@ class StreamStore:
         except StreamNotFound:  # a new key: room for Redis-sized entries
             stream = self.core.create_stream(name, 1, {"max_message_bytes": MAX_MESSAGE_BYTES})
         read = stream.read
-        rs = RedisStream(name, lambda offset, count: read(0, offset, count))
+        # with control records, so offsets stay dense for the model's read-ahead window
+        rs = RedisStream(name, lambda offset, count: read(0, offset, count, include_control=True))
         limit = stream.effective_config.max_message_bytes or MAX_MESSAGE_BYTES
         rs.max_value = max(0, int(limit) - RECORD_OVERHEAD)
         offset = stream.earliest(0)
         end = stream.latest(0)
         auto: StreamID = MIN_ID
         while offset < end:
-            records = stream.read(0, offset, 1000)
+            records = stream.read(0, offset, 1000, include_control=True)
             if not records:
                 break
             for rec in records:
@@ -192,7 +205,7 @@ class StreamStore:
         offset = max(rs.log_end, stream.earliest(0))
         added = False
         while offset < end:
-            records = stream.read(0, offset, 1000)
+            records = stream.read(0, offset, 1000, include_control=True)
             if not records:
                 break
             for rec in records:
@@ -234,11 +247,11 @@ class StreamStore:
 
     # -- journaling -------------------------------------------------------------------
     def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes,
-                 sid: StreamID | None = None) -> None:
+                 sid: StreamID | None = None, key: bytes | None = None) -> None:
         q = self._queues.get(name)
         if q is None:
             q = self._queues[name] = []
-        q.append((None, value, headers, ts))
+        q.append((key, value, headers, ts))
         qs = self._qsids.get(name)
         if qs is None:
             qs = self._qsids[name] = []
@@ -260,11 +273,12 @@ class StreamStore:
                 done = self._durable_waits.pop(name, None)
                 # (key, value, headers, timestamp): storage's RecordIn shape, in batches
                 # under the log's batch-size limit
+                # (bookkeeping records, key CONTROL_KEY, go in their own control batches)
                 start = 0
                 size = 0
                 for i, rec in enumerate(q):
                     rsize = len(rec[1]) + 64
-                    if i > start and size + rsize > BATCH_BYTES:
+                    if i > start and (size + rsize > BATCH_BYTES or (rec[0] is None) != (q[start][0] is None)):
                         await self._append(name, stream, q[start:i], qs[start:i])
                         start, size = i, 0
                     size += rsize
@@ -288,7 +302,10 @@ class StreamStore:
         rs = self.streams.get(name)
         base = stream.latest(0)
         contiguous = rs is not None and rs.log_end == base
-        result = await stream.append_records(0, batch)
+        if batch[0][0] is not None:  # bookkeeping: one control batch (see module docstring)
+            result = await stream.append_batch(0, encode_batch(batch, is_control=True))
+        else:
+            result = await stream.append_records(0, batch)
         if rs is None:
             return
         if contiguous and rs.log_end == base:
@@ -333,7 +350,7 @@ class StreamStore:
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         rs.version += 1
-        self._enqueue(rs.name, ts, ((OP_HEADER, op),), value)
+        self._enqueue(rs.name, ts, ((OP_HEADER, op),), value, key=CONTROL_KEY)
 
     def journal_setid(self, rs: RedisStream, ts: int) -> None:
         value = b"%s %d %s" % (fmt(rs.last_id), rs.entries_added, fmt(rs.max_deleted_id))
