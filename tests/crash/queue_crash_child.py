@@ -2,7 +2,9 @@
 each acknowledged operation (after it returned) until it is SIGKILLed.
 
 Usage: python queue_crash_child.py <data_dir> <queue name>
-Lines: "S <message id>" after `send` returned; "D <message id>" after `delete` returned.
+Lines: "S <message id>" after `send` returned; "d <message id>" before `delete` is
+called and "D <message id>" after it returned (a kill between the two may or may not
+have made the delete durable: it was never acknowledged).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ async def main(data_dir: Path, name: str) -> None:
         out.flush()
         got = await q.receive(4, visibility_timeout=30)
         for m in got[:3]:
+            out.write(f"d {m.id}\n")
+            out.flush()
             await q.delete(m.receipt)
             out.write(f"D {m.id}\n")
         out.flush()
