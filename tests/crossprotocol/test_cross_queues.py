@@ -215,8 +215,8 @@ def test_sqs_long_poll_returns_a_message_published_over_amqp_meanwhile(mqlite_se
 def test_amqp_publish_into_an_sqs_fifo_queue_is_nacked_for_lack_of_a_group_id(mqlite_server: Any) -> None:
     """A FIFO queue needs a MessageGroupId (SQS FIFO docs); AMQP has no such property, so
     the publish is refused and a confirming publisher gets Basic.Nack (RabbitMQ's answer
-    when a queue refuses a message), on a channel that stays open. Documented gap
-    (docs/cross-protocol.md)."""
+    when a queue refuses a message), on a channel that stays open, unless the publisher
+    sets the `x-message-group-id` header (docs/amqp-mapping.md "FIFO queues")."""
     sqs = aws(mqlite_server, "sqs")
     url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true",
                                                                  "ContentBasedDeduplication": "true"})["QueueUrl"]
@@ -226,6 +226,54 @@ def test_amqp_publish_into_an_sqs_fifo_queue_is_nacked_for_lack_of_a_group_id(mq
         ch.basic_publish("", "orders.fifo", b"no group")
     assert ch.is_open
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+
+def test_amqp_publish_with_group_and_dedup_headers_feeds_an_sqs_fifo_queue(mqlite_server: Any) -> None:
+    """docs/amqp-mapping.md "FIFO queues": `x-message-group-id` and
+    `x-message-deduplication-id` are the SQS MessageGroupId / MessageDeduplicationId, so
+    the FIFO rules hold (SQS FIFO docs): per-group order, a repeated deduplication id
+    within 5 minutes is accepted but not delivered again; the headers are not user
+    attributes."""
+    sqs = aws(mqlite_server, "sqs")
+    url = sqs.create_queue(QueueName="payments.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    ch = amqp_channel(mqlite_server)
+    ch.confirm_delivery()
+    for body, dedup in ((b"open", "d-1"), (b"pay", "d-2"), (b"pay again", "d-2"), (b"close", "d-3")):
+        props = pika.BasicProperties(delivery_mode=2, headers={
+            "x-message-group-id": "acct-7", "x-message-deduplication-id": dedup, "kind": "step"})
+        ch.basic_publish("", "payments.fifo", body, props)  # confirmed: no NackError
+    got = []
+    while True:
+        out = sqs.receive_message(QueueUrl=url, AttributeNames=ALL, MessageAttributeNames=ALL,
+                                  MaxNumberOfMessages=10)
+        if not out.get("Messages"):
+            break
+        for msg in out["Messages"]:
+            got.append((msg["Body"], msg["Attributes"]["MessageGroupId"],
+                        msg["Attributes"]["MessageDeduplicationId"], set(msg["MessageAttributes"])))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+    assert got == [("open", "acct-7", "d-1", {"kind"}), ("pay", "acct-7", "d-2", {"kind"}),
+                   ("close", "acct-7", "d-3", {"kind"})]
+
+
+def test_amqp_publish_with_only_a_group_header_uses_content_based_deduplication(mqlite_server: Any) -> None:
+    """Without a deduplication id a FIFO queue needs ContentBasedDeduplication (SQS FIFO
+    docs): with it the publish is accepted, without it the publisher gets Basic.Nack."""
+    sqs = aws(mqlite_server, "sqs")
+    cbd = sqs.create_queue(QueueName="cbd.fifo", Attributes={"FifoQueue": "true",
+                                                             "ContentBasedDeduplication": "true"})["QueueUrl"]
+    sqs.create_queue(QueueName="strict.fifo", Attributes={"FifoQueue": "true"})
+    ch = amqp_channel(mqlite_server)
+    ch.confirm_delivery()
+    props = pika.BasicProperties(headers={"x-message-group-id": "g"})
+    ch.basic_publish("", "cbd.fifo", b"same", props)
+    ch.basic_publish("", "cbd.fifo", b"same", props)  # a duplicate by content: accepted, dropped
+    with pytest.raises(pika.exceptions.NackError):
+        ch.basic_publish("", "strict.fifo", b"no dedup id", props)
+    assert ch.is_open
+    (msg,) = sqs.receive_message(QueueUrl=cbd, AttributeNames=ALL, MaxNumberOfMessages=10)["Messages"]
+    assert (msg["Body"], msg["Attributes"]["MessageGroupId"]) == ("same", "g")
 
 
 def _redrive_pair(server: Any, max_receives: int) -> tuple[str, str]:
@@ -253,11 +301,6 @@ def test_amqp_requeues_count_towards_the_sqs_redrive_limit(mqlite_server: Any) -
     assert moved["Body"] == "flaky"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core/queue/deadletter.py:dispose drops a 'rejected' message when the queue has no "
-    "dead_letter_exchange, even when it has an SQS RedrivePolicy dead-letter queue; fix: for "
-    "'rejected' (and 'expired'/'maxlen') without a DLX, move the message to the redrive DLQ "
-    "as 'redrive' does (keeping id, body, attributes), else drop as RabbitMQ does"))
 def test_amqp_reject_on_a_queue_with_an_sqs_redrive_policy_keeps_the_message_in_the_dlq(mqlite_server: Any) -> None:
     """A queue whose owner configured a dead-letter queue (SQS RedrivePolicy) must not
     lose a message an AMQP consumer rejects (basic.reject requeue=false): RabbitMQ

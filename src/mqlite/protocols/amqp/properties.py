@@ -8,7 +8,10 @@ Owns the storage form of an AMQP message in core, documented in docs/amqp-mappin
 - `meta["amqp.x"]`: the exchange the message was published to (Basic.Deliver's field).
 - `Envelope.routing_key`: the routing key; `priority` from `priority`; `ttl_ms` from
   `expiration`.
-- `attributes`: the `headers` table's entries, for non-AMQP readers (SQS): str ->
+- `Envelope.group_id` / `dedup_id`: the `x-message-group-id` /
+  `x-message-deduplication-id` headers (str, UTF-8 bytes or int), so an AMQP publisher
+  can feed a FIFO queue (without a group id a FIFO queue refuses the message: Basic.Nack).
+- `attributes`: the other `headers` entries, for non-AMQP readers (SQS): str ->
   String, int/float/Decimal -> Number, bytes -> Binary, anything else (bool, tables,
   arrays, timestamps, void) -> `String.amqp.<type>` holding its text form.
 
@@ -36,6 +39,9 @@ from mqlite.core.message import Attribute, Envelope, Message
 
 META_PROPS = "amqp.p"
 META_EXCHANGE = "amqp.x"
+#: Headers an AMQP publisher sets to feed a FIFO queue (docs/amqp-mapping.md "FIFO queues").
+HEADER_GROUP_ID = "x-message-group-id"
+HEADER_DEDUP_ID = "x-message-deduplication-id"
 
 _H = struct.Struct(">H")
 _FLAG_HEADERS = 0x2000
@@ -146,15 +152,40 @@ def header_attributes(headers: Mapping[str, Any] | None) -> dict[str, Attribute]
     return out
 
 
+def _header_text(value: Any) -> str | None:
+    """A group/deduplication id header as text: str, UTF-8 bytes or an integer."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def envelope_for(
     exchange: str, routing_key: str, raw: bytes, body: bytes, facts: PublishFacts
 ) -> Envelope:
-    """The core Envelope for one Basic.Publish."""
+    """The core Envelope for one Basic.Publish.
+
+    The headers `x-message-group-id` / `x-message-deduplication-id` become the
+    envelope's FIFO `group_id` / `dedup_id` (AMQP has no such properties); they are
+    not user attributes (SQS shows them as MessageGroupId / MessageDeduplicationId),
+    but stay in the property block, so an AMQP consumer sees the headers as sent.
+    """
     meta = {META_PROPS: raw, META_EXCHANGE: exchange.encode()}
+    headers = facts.headers
+    group_id = dedup_id = None
+    if headers and (HEADER_GROUP_ID in headers or HEADER_DEDUP_ID in headers):
+        group_id = _header_text(headers.get(HEADER_GROUP_ID))
+        dedup_id = _header_text(headers.get(HEADER_DEDUP_ID))
+        headers = {k: v for k, v in headers.items() if k not in (HEADER_GROUP_ID, HEADER_DEDUP_ID)}
     return Envelope(
         body=body,
-        attributes=header_attributes(facts.headers),
+        attributes=header_attributes(headers),
         meta=meta,
+        group_id=group_id,
+        dedup_id=dedup_id,
         routing_key=routing_key,
         priority=facts.priority,
         ttl_ms=facts.ttl_ms,
