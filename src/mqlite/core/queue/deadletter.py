@@ -4,8 +4,9 @@ Reasons: 'redrive' (SQS: receive count exceeded maxReceiveCount -> the RedrivePo
 dead-letter queue, keeping message id, body, attributes and sent timestamp; without an
 existing DLQ the message stays), 'expired' / 'maxlen' / 'rejected' (RabbitMQ
 dead-lettering -> `core.get_router(dead_letter_exchange).publish(Envelope)` with
-routing key `dead_letter_routing_key` or the original one; without a DLX, dropped), and
-'retention' (dropped).
+routing key `dead_letter_routing_key` or the original one; without a DLX but with an
+SQS RedrivePolicy, moved to the redrive DLQ; with neither, dropped), and 'retention'
+(dropped).
 
 x-death facts for the AMQP front-end travel in the envelope's meta (the front-end
 formats RabbitMQ's `x-death` header from them and from any earlier meta it stored):
@@ -37,22 +38,21 @@ async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
     self._moving.add(st.offset)
     self._full(st)
     try:
-        if reason == "redrive":
+        if reason == "redrive" or _redrives_amqp_reason(self, reason):
             target_name = self.config.redrive.dead_letter_target if self.config.redrive else None
             target = _target_queue(self, target_name)
-            if target is None:  # no DLQ: keep the message (SQS keeps it too)
+            result: SendResult | CoreError | None = None
+            if target is not None:
+                try:
+                    result = (await target._send([Envelope(st.body)], moved=[copy_for_move(st, self.name)]))[0]
+                except CoreError:  # the DLQ was deleted meanwhile
+                    result = None
+            if not isinstance(result, SendResult) and reason == "redrive":
+                # no DLQ, or it refused: the message stays here (SQS keeps it too)
                 self._moving.discard(st.offset)
                 self._unpop(st)
                 return False
-            moved = copy_for_move(st, self.name)
-            try:
-                result = (await target._send([Envelope(st.body)], moved=[moved]))[0]
-            except CoreError:  # the DLQ was deleted meanwhile
-                result = None
-            if not isinstance(result, SendResult):  # refused: the message stays here
-                self._moving.discard(st.offset)
-                self._unpop(st)
-                return False
+            # an AMQP reason whose DLQ is gone drops the message, as a missing DLX does
         elif reason in ("expired", "maxlen", "rejected"):
             await _dead_letter_amqp(self, st, reason)
     finally:
@@ -64,6 +64,16 @@ async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
         if w is not None:
             await w
     return True
+
+def _redrives_amqp_reason(self: QueueState, reason: str) -> bool:
+    """An AMQP dead-letter reason on a queue with an SQS RedrivePolicy and no DLX goes to
+    the redrive DLQ (the queue is shared by both protocols; dropping would lose it)."""
+    return (
+        reason in ("expired", "maxlen", "rejected")
+        and self.config.dead_letter_exchange is None
+        and self.config.redrive is not None
+    )
+
 
 def _target_queue(self: QueueState, name: str | None) -> Queue | None:
     if not name or self.resolve_queue is None:
