@@ -108,11 +108,18 @@ def decode_query(
     return action, result if result is not None else {}
 
 
+_JSON_CTYPES: dict[AwsService, str] = {}  # by identity; a handful of services per process
+
+
+def _json_ctype(service: AwsService) -> str:
+    ctype = _JSON_CTYPES.get(service)
+    if ctype is None:
+        ctype = _JSON_CTYPES[service] = f"application/x-amz-json-{service.json_version}"
+    return ctype
+
+
 def _json_headers(service: AwsService, request_id: str) -> list[tuple[str, str]]:
-    return [
-        ("Content-Type", f"application/x-amz-json-{service.json_version}"),
-        ("x-amzn-RequestId", request_id),
-    ]
+    return [("Content-Type", _json_ctype(service)), ("x-amzn-RequestId", request_id)]
 
 
 def encode_result(
@@ -126,7 +133,7 @@ def encode_result(
     `RawResult` is sent unchanged)."""
     if isinstance(result, RawResult):
         if protocol is Protocol.JSON:
-            ctype = result.content_type or f"application/x-amz-json-{service.json_version}"
+            ctype = result.content_type or _json_ctype(service)
         else:
             ctype = result.content_type or "text/xml"
         return WireResponse(200, (("Content-Type", ctype), ("x-amzn-RequestId", request_id)), result.body)
@@ -134,7 +141,7 @@ def encode_result(
     result = result or {}
     if protocol is Protocol.JSON:
         body = orjson.dumps(to_json_fast(op.output_shape, result))
-        return WireResponse(200, tuple(_json_headers(service, request_id)), body)
+        return WireResponse(200, (("Content-Type", _json_ctype(service)), ("x-amzn-RequestId", request_id)), body)
     out_shape = op.output_shape
     inner = to_xml(out_shape, result) if out_shape is not None else ""
     wrapper = (

@@ -227,10 +227,9 @@ def _compile_in(shape: Shape) -> Any:
                 conv = members.get(k)
                 if conv is None or raw is None:
                     continue
-                if conv is _str_in:  # the common case, checked inline
-                    if raw.__class__ is str:
-                        out[k] = raw
-                        continue
+                if conv is _str_in and raw.__class__ is str:  # the common case, inline
+                    out[k] = raw
+                    continue
                 try:
                     out[k] = conv(raw)
                 except _Bad as bad:
