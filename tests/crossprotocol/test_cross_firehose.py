@@ -121,12 +121,6 @@ def test_kafka_does_not_list_write_or_delete_firehose_buffers_or_eventbridge_arc
     assert set(mqlite_server.call(lambda: mqlite_server.core.list_streams())) == internal
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "internal streams are still Redis keys: protocols/resp/store.py StreamStore.names()/exists() "
-    "list every core stream, so KEYS shows and FLUSHALL/DEL delete Firehose buffers "
-    "`__mqlite.firehose.<name>` and EventBridge archives `__mqlite.events.archive.<region>.<name>`. "
-    "Fix (Redis owner): skip `mqlite.core.naming.is_internal_stream(name)` in StreamStore.names() "
-    "and exists() (Kafka and Kinesis already hide them)"))
 def test_redis_flushall_does_not_delete_firehose_buffers_or_eventbridge_archives(mqlite_server: Any) -> None:
     """Redis FLUSHALL "deletes all the keys of all the existing databases" (Redis docs);
     the buffers and archives of AWS services are not Redis keys and must survive it."""

@@ -55,6 +55,7 @@ import time
 from typing import Any
 
 from mqlite.core.errors import StreamNotFound
+from mqlite.core.naming import is_internal_stream
 from mqlite.protocols.resp.group_state import dump_group, load_group
 from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
 from mqlite.protocols.resp.model import (
@@ -134,8 +135,9 @@ class StreamStore:
 
     # -- lookup -----------------------------------------------------------------------
     def names(self) -> list[str]:
-        """Every stream is a Redis key (streams made by Kafka or Kinesis too)."""
-        return sorted(self.core.list_streams())
+        """Every stream is a Redis key (streams made by Kafka or Kinesis too), except the
+        broker's internal ones (Firehose buffers, EventBridge archives)."""
+        return sorted(n for n in self.core.list_streams() if not is_internal_stream(n))
 
     def core_stream_if_exists(self, name: str) -> Any:
         try:
@@ -144,6 +146,8 @@ class StreamStore:
             return None
 
     def exists(self, name: str) -> bool:
+        if is_internal_stream(name):
+            return False
         try:
             self.core.get_stream(name)
         except StreamNotFound:

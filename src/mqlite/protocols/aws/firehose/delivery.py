@@ -107,7 +107,11 @@ class Deliverer:
             for p in range(stream.partition_count):
                 pos = max(positions.get(p, 0), stream.earliest(p))
                 while self.buffer.size < h.size_bytes and pos < stream.latest(p):
-                    for r in stream.read(p, pos, READ_BATCH):
+                    records = stream.read(p, pos, READ_BATCH)
+                    if not records:  # only control batches (e.g. Redis bookkeeping) remain
+                        pos = stream.latest(p)
+                        break
+                    for r in records:
                         self.buffer.add(r.timestamp, r.value or b"", loop.time())
                         pos = r.offset + 1
                         if self.buffer.size >= h.size_bytes:
