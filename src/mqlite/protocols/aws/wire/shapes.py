@@ -278,7 +278,11 @@ def _compile_in(shape: Shape) -> Any:
 
 
 def from_json_fast(shape: Shape | None, value: Any) -> Any:
-    """`from_json` through a per-shape compiled validator (the hot path)."""
+    """`from_json` through a per-shape compiled validator (the hot path).
+
+    The result may be `value` itself, or share parts with it: a structure whose members
+    are all valid as sent is returned rather than copied, with blob members replaced by
+    their bytes in place (the caller owns the freshly decoded JSON)."""
     if shape is None:
         return {}
     if value is None:
