@@ -3,7 +3,8 @@
 `build(core, settings) -> ServiceFrontend` wires the action families (one module each:
 `streams` lifecycle/retention/tags/encryption/monitoring, `reshard` ListShards and
 resharding, `records` PutRecord(s)/GetRecords, `iterators` GetShardIterator,
-`consumers` enhanced fan-out) over `state.KinesisState` (Kinesis metadata in the
+`consumers` enhanced fan-out, `capacity` record-size limit, warm throughput and
+account settings) over `state.KinesisState` (Kinesis metadata in the
 catalog) and the core streams: a Kinesis stream is an mqlite stream, shard n is
 partition n (see `shards.py` for resharding, `sequence.py` for sequence numbers).
 
@@ -24,6 +25,7 @@ from typing import Any
 import orjson
 
 from mqlite.protocols.aws.frontend import AwsContext, Handler, ServiceFrontend
+from mqlite.protocols.aws.kinesis.capacity import CapacityActions
 from mqlite.protocols.aws.kinesis.consumers import ConsumerActions
 from mqlite.protocols.aws.kinesis.errors import map_core_error
 from mqlite.protocols.aws.kinesis.iterators import IteratorActions
@@ -49,7 +51,8 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     state = KinesisState(core, settings)
     iterators = IteratorActions(core, state)
     consumers = ConsumerActions(core, state, iterators)
-    streams = StreamActions(core, state, consumers)
+    capacity = CapacityActions(core, state)
+    streams = StreamActions(core, state, consumers, capacity)
     reshard = ReshardActions(core, state)
     records = RecordActions(core, state)
 
@@ -92,6 +95,10 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "DescribeStreamConsumer": consumers.describe_stream_consumer,
         "ListStreamConsumers": consumers.list_stream_consumers,
         "SubscribeToShard": consumers.subscribe_to_shard,
+        "UpdateMaxRecordSize": capacity.update_max_record_size,
+        "UpdateStreamWarmThroughput": capacity.update_stream_warm_throughput,
+        "DescribeAccountSettings": capacity.describe_account_settings,
+        "UpdateAccountSettings": capacity.update_account_settings,
     }
 
     def map_error(exc: Exception) -> AwsError | None:

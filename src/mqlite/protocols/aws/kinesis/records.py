@@ -4,8 +4,9 @@ Writes: a record goes to the open shard whose hash-key range holds MD5(Partition
 (or ExplicitHashKey), as Kinesis routes; it is stored as a storage record with key =
 the partition key's UTF-8 bytes and value = Data, so Kafka consumers see (key, value)
 and Kafka-produced records read back with PartitionKey = their key. Limits (Kinesis
-docs): Data <= 1 MiB, PartitionKey 1-256 characters, ExplicitHashKey in [0, 2^128-1],
-PutRecords 1-500 records and <= 5 MiB in total (data + keys). A bad record fails the
+docs): Data <= the stream's MaxRecordSizeInKiB (default 1 MiB, see `capacity.py`), PartitionKey 1-256 characters, ExplicitHashKey in [0, 2^128-1],
+PutRecords 1-500 records and <= 5 MiB in total (data + keys; more when the stream's
+record limit is larger). A bad record fails the
 whole request before anything is written (nothing half-written); no throttling, so
 PutRecords has no per-record failures today (FailedRecordCount 0).
 SequenceNumberForOrdering is accepted: sequence numbers are already strictly increasing
@@ -25,6 +26,7 @@ from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
+from mqlite.protocols.aws.kinesis.capacity import max_record_bytes, max_request_bytes
 from mqlite.protocols.aws.kinesis.iterators import (
     Position,
     check_fresh,
@@ -41,8 +43,6 @@ from mqlite.protocols.aws.kinesis.sequence import (
 from mqlite.protocols.aws.kinesis.shards import child_shards_shape
 from mqlite.protocols.aws.kinesis.state import KinesisState, StreamMeta
 
-MAX_RECORD = 1024 * 1024
-MAX_REQUEST = 5 * 1024 * 1024
 MAX_BATCH = 500
 MAX_GET_BYTES = 10 * 1024 * 1024
 
@@ -70,11 +70,11 @@ class RecordActions:
             raise errors.invalid_argument(f"No open shard of stream {meta.name} covers hash key {h}.")
         return p
 
-    def _check_data(self, data: bytes, index: int | None = None) -> None:
-        if len(data) > MAX_RECORD:
+    def _check_data(self, data: bytes, limit: int, index: int | None = None) -> None:
+        if len(data) > limit:
             where = "data" if index is None else f"records.{index + 1}.member.data"
             raise errors.validation(f"java.nio.HeapByteBuffer[pos=0 lim={len(data)} cap={len(data)}]",
-                                    where, "Member must have length less than or equal to 1048576")
+                                    where, f"Member must have length less than or equal to {limit}")
 
     async def put_record(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """PutRecord: PartitionKey (or ExplicitHashKey) -> shard; returns ShardId and
@@ -82,7 +82,7 @@ class RecordActions:
         name = self.state.name_of(p)
         meta = self.state.meta(name)
         data = p["Data"]
-        self._check_data(data)
+        self._check_data(data, max_record_bytes(meta))
         key = p["PartitionKey"]
         part = self._route(meta, key, p.get("ExplicitHashKey"))
         stream = self.core.get_stream(name)
@@ -104,12 +104,13 @@ class RecordActions:
         by_part: dict[int, list[tuple[bytes, bytes]]] = {}
         order: list[tuple[int, int]] = []
         route = meta.map.route
+        max_record = max_record_bytes(meta)
         for i, e in enumerate(entries):
             data = e["Data"]
             key = e["PartitionKey"]
             total += len(data) + len(key)
-            if len(data) > MAX_RECORD:
-                self._check_data(data, i)
+            if len(data) > max_record:
+                self._check_data(data, max_record, i)
             explicit = e.get("ExplicitHashKey")
             if explicit is None and 1 <= len(key) <= 256:
                 part = route(hash_key(key))
@@ -122,8 +123,10 @@ class RecordActions:
                 bucket = by_part[part] = []
             order.append((part, len(bucket)))
             bucket.append((data, key.encode()))
-        if total > MAX_REQUEST:
-            raise errors.invalid_argument(f"Records size exceeds 5 MB limit: {total} bytes.")
+        max_request = max_request_bytes(meta)
+        if total > max_request:
+            raise errors.invalid_argument(
+                f"Records size exceeds {max_request // (1024 * 1024)} MB limit: {total} bytes.")
         stream = self.core.get_stream(name)
         parts = list(by_part)
         results = await asyncio.gather(*(stream.append_many(by_part[q], partition=q) for q in parts))

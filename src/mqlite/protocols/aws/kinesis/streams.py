@@ -17,6 +17,12 @@ from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
+from mqlite.protocols.aws.kinesis.capacity import (
+    CapacityActions,
+    check_record_kib,
+    check_warm,
+    warm_shape,
+)
 from mqlite.protocols.aws.kinesis.sequence import shard_index
 from mqlite.protocols.aws.kinesis.state import HOUR_MS, KinesisState, StreamMeta
 
@@ -37,10 +43,11 @@ def _check_tags(tags: dict[str, str]) -> None:
 
 
 class StreamActions:
-    def __init__(self, core: Any, state: KinesisState, consumers: Any) -> None:
+    def __init__(self, core: Any, state: KinesisState, consumers: Any, capacity: CapacityActions) -> None:
         self.core = core
         self.state = state
         self.consumers = consumers
+        self.capacity = capacity
 
     def _summary(self, ctx: AwsContext, meta: StreamMeta) -> dict[str, Any]:
         d = meta.data
@@ -59,7 +66,8 @@ class StreamActions:
         return out
 
     async def create_stream(self, ctx: AwsContext, p: dict[str, Any]) -> None:
-        """CreateStream: ShardCount (PROVISIONED) or StreamModeDetails ON_DEMAND (4 shards)."""
+        """CreateStream: ShardCount (PROVISIONED) or StreamModeDetails ON_DEMAND (4 shards);
+        MaxRecordSizeInKiB and WarmThroughputMiBps as in `capacity.py`."""
         name = self.state.name_of(p)
         mode = (p.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
         if mode not in ("PROVISIONED", "ON_DEMAND"):
@@ -81,9 +89,21 @@ class StreamActions:
                 "Refer to the AWS Service Limits page for more information.")
         tags = dict(p.get("Tags") or {})
         _check_tags(tags)
+        kib = p.get("MaxRecordSizeInKiB")
+        if kib is not None:
+            check_record_kib(kib)
+        warm = p.get("WarmThroughputMiBps")
+        if warm is not None:
+            check_warm(warm, mode)
         if self.core.streams.find(name) is not None:
             raise errors.in_use(f"Stream {name} under account {self.state.account} already exists.")
-        self.state.create(name, count, mode, tags)
+        meta = self.state.create(name, count, mode, tags)
+        if warm is not None:
+            meta.data["warm_mibps"] = warm
+        if kib is not None:
+            self.capacity.apply_record_kib(meta, kib)  # saves the row
+        elif warm is not None:
+            self.state.save(meta)
 
     async def delete_stream(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """DeleteStream: refused while consumers exist unless EnforceConsumerDeletion."""
@@ -116,12 +136,17 @@ class StreamActions:
         return {"StreamDescription": desc}
 
     async def describe_stream_summary(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """DescribeStreamSummary: OpenShardCount and ConsumerCount, no shard list."""
+        """DescribeStreamSummary: OpenShardCount, ConsumerCount, MaxRecordSizeInKiB and
+        WarmThroughput (when set), no shard list."""
         meta = self.state.meta(self.state.name_of(p))
         out = self._summary(ctx, meta)
         out["StreamId"] = meta.data.get("id", "")
         out["OpenShardCount"] = len(meta.open_shards())
         out["ConsumerCount"] = len(self.consumers.for_stream(meta.name))
+        out["MaxRecordSizeInKiB"] = int(meta.data.get("max_record_kib", 1024))
+        warm = warm_shape(meta)
+        if warm is not None:
+            out["WarmThroughput"] = warm
         return {"StreamDescriptionSummary": out}
 
     async def list_streams(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
