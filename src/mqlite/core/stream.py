@@ -49,9 +49,7 @@ from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
 from mqlite.core.partition import Partition
 from mqlite.core.partitioner import RoundRobin, partition_for_key
-from mqlite.storage.errors import InvalidBatch
-from mqlite.storage.errors import OffsetOutOfRange as LogOffsetOutOfRange
-from mqlite.storage.recordbatch import Record, RecordIn, decode_batch_from, parse_header
+from mqlite.storage.recordbatch import Record, RecordIn, parse_header
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.core.streams import StreamRegistry
@@ -326,9 +324,7 @@ class Stream:
         cached = part.cached(offset, max_records)
         if cached is not None:  # never holds control records: append_batch empties it
             return cached
-        if include_control:
-            return list(part.log.read_records(offset, max_records))
-        return _read_data_records(part.log, offset, max_records)
+        return list(part.log.read_records(offset, max_records, include_control=include_control))
 
     def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
         """Whole stored batches from the one containing `offset`, up to about `max_bytes`
@@ -426,40 +422,6 @@ class Stream:
 
     def __repr__(self) -> str:
         return f"Stream({self.name!r}, partitions={len(self.partitions)})"
-
-
-def _read_data_records(log: Any, offset: int, max_records: int) -> list[Record]:
-    """`Log.read_records` without the records of control batches: whole batches are read
-    as storage does, each decoded from `offset` on, and a batch whose header has the
-    control attribute is stepped over (its few records are tiny: Kafka markers, Redis
-    bookkeeping)."""
-    out: list[Record] = []
-    pos = offset
-    budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
-    while len(out) < max_records:
-        try:
-            batches = log.read(pos, budget)
-        except LogOffsetOutOfRange:
-            if pos == offset:
-                raise
-            break
-        if not batches:
-            break
-        for raw in batches:
-            try:
-                h, records = decode_batch_from(raw, offset, max_records - len(out))
-            except InvalidBatch:
-                # let storage raise its own error for the stored batch (with the path)
-                log.read_records(pos, max_records)
-                raise
-            if not h.is_control:
-                out.extend(records)
-                if len(out) >= max_records:
-                    del out[max_records:]
-                    return out
-            pos = h.next_offset
-        budget = min(budget * 2, 4 * 1024 * 1024)
-    return out
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

@@ -223,8 +223,12 @@ class Log(abc.ABC):
         `OffsetOutOfRange`.
         """
 
-    def read_records(self, offset: int, max_records: int = 500) -> list[Record]:
-        """Decoded records with offsets >= `offset`, at most `max_records`."""
+    def read_records(
+        self, offset: int, max_records: int = 500, *, include_control: bool = True
+    ) -> list[Record]:
+        """Decoded records with offsets >= `offset`, at most `max_records`; with
+        `include_control=False` the records of control batches (Kafka markers, Redis
+        bookkeeping) are stepped over and do not count towards `max_records`."""
         out: list[Record] = []
         pos = offset
         budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
@@ -243,10 +247,11 @@ class Log(abc.ABC):
                     h, records = decode_batch_from(raw, offset, max_records - len(out))
                 except InvalidBatch as exc:
                     raise self._stored_batch_invalid(raw, exc) from exc
-                out.extend(records)
-                if len(out) >= max_records:
-                    del out[max_records:]
-                    return out
+                if include_control or not h.is_control:
+                    out.extend(records)
+                    if len(out) >= max_records:
+                        del out[max_records:]
+                        return out
                 pos = h.next_offset
             budget = min(budget * 2, 4 * 1024 * 1024)
         return out
