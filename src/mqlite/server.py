@@ -21,13 +21,13 @@ import os
 import signal
 import socket
 from dataclasses import dataclass, field
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core.clock import Clock
-from mqlite.protocols.http import health, metrics
 from mqlite.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiohttp import web
 
 log = logging.getLogger("mqlite.server")
 
@@ -50,7 +50,7 @@ class RunningServer:
     core: Any
     ports: dict[str, int] = field(default_factory=dict)
     _listeners: list[Any] = field(default_factory=list)
-    _http_runner: web.AppRunner | None = None
+    _http_runner: web.AppRunner | None = None  # aiohttp is imported only when HTTP is on
     _stopped: bool = False
 
     async def stop(self, *, graceful: bool = True) -> None:
@@ -129,6 +129,11 @@ async def start_server(settings: Settings, clock: Clock | None = None) -> Runnin
 
 
 async def _start_http(server: RunningServer) -> None:
+    # Imported here: with --http-port off, start-up skips aiohttp and prometheus-client.
+    from aiohttp import web
+
+    from mqlite.protocols.http import health, metrics
+
     settings = server.settings
     app = web.Application(client_max_size=HTTP_MAX_BODY)
 
