@@ -103,7 +103,8 @@ def test_sqs_send_with_message_attributes_is_read_by_pika_basic_get(mqlite_serve
     assert props.headers["blob"] == b"\x01\x02"
     assert props.headers["custom"] == "image/png"
     assert props.message_id == sent["MessageId"]
-    assert props.timestamp and props.timestamp > 1_700_000_000
+    sent_at = props.timestamp  # SQS SentTimestamp, in seconds (AMQP timestamps are)
+    assert sent_at and sent_at > 1_700_000_000
     assert (method.exchange, method.routing_key, method.redelivered) == ("", "", False)
     assert props.content_type is None and props.correlation_id is None
 
