@@ -261,7 +261,10 @@ class Channels:
     # -- publish -----------------------------------------------------------------------------
     def publish(self, channel: Name, payload: bytes) -> int:
         """PUBLISH: deliver to channel and pattern subscribers; return the receivers."""
-        ch = _b(channel)
+        ch = channel if type(channel) is bytes else _b(channel)
+        if not self._patterns and ch not in self._channels:  # nobody listens: count only
+            self.published += 1
+            return 0
         receivers = 0
         slow: list[Subscriber] | None = None
         subs = self._chan_snap.get(ch)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import hiredis
@@ -52,6 +53,7 @@ class RespProtocolError(ProtocolError):
 # --------------------------------------------------------------------------- parsing
 _DIGITS = [len(str(i)) for i in range(1 << 16)]  # decimal digits of small lengths
 _digits = _DIGITS.__getitem__
+_chain = chain.from_iterable
 
 
 class RequestParser:
@@ -135,25 +137,32 @@ class RequestParser:
         self._tail.append(data)
         self._tail_len += len(data)
         out: list[list[bytes]] = []
-        consumed = self._consumed
+        gets = hi.gets
         try:
             while True:
-                cmd = hi.gets()
+                cmd = gets()
                 if cmd is False:
                     break
                 if type(cmd) is not list:
-                    return self._fallback(out)
-                n = len(cmd)
-                lens = list(map(len, cmd))  # TypeError on a non-bulk element (int, nil)
-                try:  # decimal digits of each length, from a table (the hot path)
-                    digits = _DIGITS[n] + sum(map(_digits, lens))
-                except IndexError:
-                    digits = len(str(n)) + sum(map(len, map(str, lens)))
-                consumed += 3 + 5 * n + sum(lens) + digits
-                if n:
-                    out.append(cmd)
-        except (hiredis.ProtocolError, TypeError):
-            return self._fallback(out)
+                    return self._fallback(self._valid_prefix(out))
+                out.append(cmd)
+        except hiredis.ProtocolError:
+            return self._fallback(self._valid_prefix(out))
+        consumed = self._consumed
+        if out:
+            # canonical encoded size of the commands, counted in bulk (C-level maps)
+            try:
+                lens = list(map(len, _chain(out)))  # TypeError on a non-bulk element
+            except TypeError:
+                return self._fallback(self._valid_prefix(out))
+            counts = list(map(len, out))
+            try:  # decimal digits of each length, from a table (the hot path)
+                digits = sum(map(_digits, counts)) + sum(map(_digits, lens))
+            except IndexError:
+                digits = sum(map(len, map(str, counts))) + sum(map(len, map(str, lens)))
+            consumed += 3 * len(out) + 5 * len(lens) + sum(lens) + digits
+            if 0 in counts:  # `*0` requests are skipped
+                out = [c for c in out if c]
         if consumed == self._tail_len:  # idle: the next chunk may take either path
             self._hi = None
             self._consumed = 0
@@ -179,6 +188,20 @@ class RequestParser:
                 self.error = probe.error
                 self._hi = None
         return out
+
+    @staticmethod
+    def _valid_prefix(out: list[list[bytes]]) -> list[list[bytes]]:
+        """The non-empty commands of `out` before the first one with a non-bulk element
+        (that one and the rest are re-parsed by the Python parser)."""
+        good: list[list[bytes]] = []
+        for cmd in out:
+            try:
+                list(map(len, cmd))
+            except TypeError:
+                break
+            if cmd:
+                good.append(cmd)
+        return good
 
     def _fallback(self, out: list[list[bytes]]) -> list[list[bytes]]:
         """Hand the bytes since hiredis was last idle to the Python parser."""

@@ -196,20 +196,36 @@ class RespConnection(Connection):
             out.extend(self.push_buf)
             self.push_buf = []
             self.push_bytes = 0
+        pending = self.pending
+        state = self.state
+        publish = state.channels.publish
+        fast = self._publish_direct()
         try:
-            while self.pending and not self.closing:
-                argv = self.pending.popleft()
+            while pending and not self.closing:
+                argv = pending.popleft()
+                if fast and len(argv) == 3 and argv[0] in _PUBLISH:
+                    # PUBLISH as `execute` would run it, minus the lookups it cannot need
+                    state.commands += 1
+                    self.last_cmd = b"publish"
+                    try:
+                        n = publish(argv[1], argv[2])
+                    except Exception as exc:  # noqa: BLE001
+                        out.append(encode(Error(to_reply(exc)) if _known(exc) else self._internal(exc), self.resp3))
+                        continue
+                    out.append(_INTS[n] if n < 64 else b":%d\r\n" % n)
+                    continue
                 if not argv:
                     err = self.parser.error
                     out.append(b"-ERR %s\r\n" % (err.message if err else "Protocol error").encode())
                     self.closing = True
                     break
                 result = self.execute(argv)
+                fast = self._publish_direct()  # AUTH, MULTI, SUBSCRIBE... may change it
                 t = type(result)
                 if t is bytes:
                     out.append(b"$%d\r\n%s\r\n" % (len(result), result))
                 elif t is int:
-                    out.append(b":%d\r\n" % result)
+                    out.append(_INTS[result] if 0 <= result < 64 else b":%d\r\n" % result)
                 elif t is Raw:
                     out.append(result)  # a pre-encoded reply
                 elif result is None:
@@ -231,6 +247,13 @@ class RespConnection(Connection):
                 self.pause_reading()
         if self.closing and not self.busy:
             self.close()
+
+    def _publish_direct(self) -> bool:
+        """Whether PUBLISH would pass every check of `execute` now (authenticated, not
+        queuing a MULTI, not in RESP2 subscribed context)."""
+        return self.authed and self.multi is None and (
+            self.resp3 or not (self.channels or self.patterns or self.shard_channels)
+        )
 
     async def _await(self, awaitable: Any) -> None:
         try:
@@ -380,6 +403,8 @@ def _push_bytes(kind: str, channel: bytes, payload: bytes, pattern: bytes | None
     return data
 
 
+_PUBLISH = frozenset((b"PUBLISH", b"publish"))
+_INTS = tuple(b":%d\r\n" % i for i in range(64))  # pre-encoded small integer replies
 _NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"))
 _QUEUED = Raw(b"+QUEUED\r\n")
 
