@@ -180,3 +180,25 @@ def test_a_pipeline_that_never_pauses_at_a_command_boundary_keeps_buffering_boun
         got += len(p.feed(data[i : i + 4093]))
         assert p.buffered < len(cmd)
     assert got == 2000 and p.error is None
+
+
+def test_every_two_and_three_way_split_of_a_pipeline_parses_the_same() -> None:
+    """Redis parses a request stream the same however TCP splits it (`processInputBuffer`):
+    cuts at element boundaries leave the fast path mid-command, and what follows (an empty
+    multibulk, an inline command) must still come out in order."""
+    data = (
+        _encode_cmd([b"PUBLISH", b"ch", b"hello"])
+        + b"*0\r\n"
+        + _encode_cmd([b"PUBLISH", b"c\r\nh", b""])
+        + _encode_cmd([b"SET", b"k", b"v" * 12])
+        + b"PING x\r\n"
+        + _encode_cmd([b"ECHO", b"*0\r\n"])
+    )
+    expected = [[b"PUBLISH", b"ch", b"hello"], [b"PUBLISH", b"c\r\nh", b""], [b"SET", b"k", b"v" * 12],
+                [b"PING", b"x"], [b"ECHO", b"*0\r\n"]]
+    n = len(data)
+    for a in range(n + 1):
+        for b in range(a, n + 1, 3 if a else 1):
+            p = RequestParser()
+            got = p.feed(data[:a]) + p.feed(data[a:b]) + p.feed(data[b:])
+            assert p.error is None and got == expected, (a, b)

@@ -68,6 +68,7 @@ class RequestParser:
         "_consumed",
         "_hi",
         "_pos",
+        "_spare",
         "_tail",
         "_tail_cmds",
         "_tail_len",
@@ -86,6 +87,7 @@ class RequestParser:
         #: caller replies `-ERR <error.message>` after them and closes (Redis's order).
         self.error: RespProtocolError | None = None
         self._hi: hiredis.Reader | None = None  # set while hiredis holds a partial command
+        self._spare: hiredis.Reader | None = None  # an idle reader, kept for the next chunk
         self._tail: list[bytes] = []
         self._tail_cmds = 0
         self._tail_len = 0
@@ -128,7 +130,9 @@ class RequestParser:
         equals the bytes fed since it was last idle."""
         hi = self._hi
         if hi is None:
-            hi = self._hi = hiredis.Reader()
+            hi = self._spare or hiredis.Reader()
+            self._hi = hi
+            self._spare = None
             self._tail = []
             self._tail_len = 0
             self._tail_cmds = 0
@@ -148,9 +152,31 @@ class RequestParser:
                 out.append(cmd)
         except hiredis.ProtocolError:
             return self._fallback(self._valid_prefix(out))
+        rebuild = False
+        if not hi.has_data():
+            # Every byte fed is parsed: hiredis is idle unless the elements of a command
+            # end exactly here. Probe with an empty multibulk: only an idle reader hands
+            # it straight back (a pending command would swallow it: rebuilt below).
+            try:
+                hi.feed(b"*0\r\n")
+                probe = hi.gets()
+            except hiredis.ProtocolError:
+                probe = None
+            if type(probe) is list and not probe:
+                try:
+                    b"".join(_chain(out))  # TypeError on a non-bulk element (int, nil, array)
+                except TypeError:
+                    return self._fallback(self._valid_prefix(out))
+                self._hi = None
+                self._spare = hi
+                self._consumed = 0
+                self._tail = []
+                self._tail_len = 0
+                return [c for c in out if c] if [] in out else out  # `*0` requests are skipped
+            rebuild = True
         consumed = self._consumed
         if out:
-            # canonical encoded size of the commands, counted in bulk (C-level maps)
+            # canonical encoded size of the commands (C-level maps)
             try:
                 lens = list(map(len, _chain(out)))  # TypeError on a non-bulk element
             except TypeError:
@@ -163,6 +189,17 @@ class RequestParser:
             consumed += 3 * len(out) + 5 * len(lens) + sum(lens) + digits
             if 0 in counts:  # `*0` requests are skipped
                 out = [c for c in out if c]
+        if rebuild:
+            if not all(type(a) is bytes for c in out for a in c):
+                return self._fallback(self._valid_prefix(out))
+            joined = self._tail[0] if len(self._tail) == 1 else b"".join(self._tail)
+            rest = joined[consumed:]
+            hi = self._hi = hiredis.Reader()
+            hi.feed(rest)
+            self._tail = [rest]
+            self._tail_len = len(rest)
+            consumed = 0
+            self._checked = 0
         if consumed == self._tail_len:  # idle: the next chunk may take either path
             self._hi = None
             self._consumed = 0
@@ -195,9 +232,7 @@ class RequestParser:
         (that one and the rest are re-parsed by the Python parser)."""
         good: list[list[bytes]] = []
         for cmd in out:
-            try:
-                list(map(len, cmd))
-            except TypeError:
+            if not all(type(a) is bytes for a in cmd):
                 break
             if cmd:
                 good.append(cmd)
