@@ -162,3 +162,32 @@ def test_config_set_client_output_buffer_limit_applies_to_pubsub(resp_server: An
     with pytest.raises(redis.ResponseError, match="Invalid argument"):
         admin.config_set("client-output-buffer-limit", "pubsub 1mb")
     slow.close()
+
+
+def _cmd(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def test_publish_in_one_pipelined_read_follows_auth_multi_and_subscribed_state(mqlite_server_factory: Any) -> None:
+    """Redis's `processCommand` checks every PUBLISH of a pipeline against the state the
+    commands before it left: NOAUTH before AUTH, QUEUED inside MULTI, and in RESP2 the
+    subscribed-context error after SUBSCRIBE (until RESET)."""
+    srv = mqlite_server_factory(http_port=None, kafka_port=None, amqp_port=None, redis_password="pw")
+    pub = _cmd(b"PUBLISH", b"c", b"m")
+    data = (
+        pub + _cmd(b"AUTH", b"pw") + pub + _cmd(b"MULTI") + _cmd(b"publish", b"c", b"m") + _cmd(b"EXEC")
+        + _cmd(b"SUBSCRIBE", b"c") + pub + _cmd(b"RESET") + _cmd(b"AUTH", b"pw") + pub
+    )
+    with socket.create_connection(("127.0.0.1", srv.redis_port), timeout=5) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    assert out == (
+        b"-NOAUTH Authentication required.\r\n+OK\r\n:0\r\n+OK\r\n+QUEUED\r\n*1\r\n:0\r\n"
+        b"*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n"
+        b"-ERR Can't execute 'publish': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+        b"QUIT / RESET are allowed in this context\r\n"
+        b"+RESET\r\n+OK\r\n:0\r\n"
+    )
