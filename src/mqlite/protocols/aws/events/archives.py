@@ -21,6 +21,7 @@ from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
     drop_none,
+    filter_listing,
     now_s,
     paginate,
     resource_arn,
@@ -120,22 +121,8 @@ class ArchiveActions:
 
     async def list_archives(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListArchives: at most one filter of NamePrefix, EventSourceArn, State."""
-        filters = [k for k in ("NamePrefix", "EventSourceArn", "State") if p.get(k)]
-        if len(filters) > 1:
-            raise validation("At most one filter is allowed for ListArchives. "
-                             "Use either : State, EventSourceArn, or NamePrefix.")
-        state_filter = p.get("State")
-        if state_filter and state_filter not in STATES:
-            raise validation(
-                f"1 validation error detected: Value '{state_filter}' at 'state' failed to satisfy "
-                f"constraint: Member must satisfy enum value set: [{', '.join(STATES)}]"
-            )
-        items = [
-            a for a in self.state.archives.values(f"{ctx.region}/")
-            if a["name"].startswith(p.get("NamePrefix") or "")
-            and (not p.get("EventSourceArn") or a["source"] == p["EventSourceArn"])
-            and (not state_filter or a.get("state", "ENABLED") == state_filter)
-        ]
+        items = filter_listing("ListArchives", self.state.archives.values(f"{ctx.region}/"), p,
+                               STATES, default_state="ENABLED")
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Archives": [self._view(a, False) for a in page]}
         if token:

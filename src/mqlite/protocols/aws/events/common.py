@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -264,6 +264,32 @@ def paginate(items: list[Any], token: str | None, limit: int | None, default: in
     page = items[start : start + size]
     nxt = str(start + size) if start + size < len(items) else None
     return page, nxt
+
+
+def filter_listing(
+    action: str, items: Iterable[dict[str, Any]], p: dict[str, Any], states: tuple[str, ...],
+    default_state: str | None = None,
+) -> list[dict[str, Any]]:
+    """ListArchives / ListReplays: at most one of NamePrefix, EventSourceArn, State (with
+    EventBridge's wording for each mistake), then the matching items in order."""
+    from mqlite.protocols.aws.events.errors import validation
+
+    if sum(1 for k in ("NamePrefix", "EventSourceArn", "State") if p.get(k)) > 1:
+        raise validation(f"At most one filter is allowed for {action}. "
+                         "Use either : State, EventSourceArn, or NamePrefix.")
+    state = p.get("State")
+    if state and state not in states:
+        raise validation(
+            f"1 validation error detected: Value '{state}' at 'state' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(states)}]"
+        )
+    prefix, source = p.get("NamePrefix") or "", p.get("EventSourceArn")
+    return [
+        i for i in items
+        if i["name"].startswith(prefix)
+        and (not source or i["source"] == source)
+        and (not state or i.get("state", default_state) == state)
+    ]
 
 
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
     drop_none,
+    filter_listing,
     now_s,
     paginate,
     resource_arn,
@@ -160,22 +161,7 @@ class ReplayActions:
 
     async def list_replays(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListReplays: at most one filter of NamePrefix, EventSourceArn, State."""
-        filters = [k for k in ("NamePrefix", "EventSourceArn", "State") if p.get(k)]
-        if len(filters) > 1:
-            raise validation("At most one filter is allowed for ListReplays. "
-                             "Use either : State, EventSourceArn, or NamePrefix.")
-        state_filter = p.get("State")
-        if state_filter and state_filter not in STATES:
-            raise validation(
-                f"1 validation error detected: Value '{state_filter}' at 'state' failed to satisfy "
-                f"constraint: Member must satisfy enum value set: [{', '.join(STATES)}]"
-            )
-        items = [
-            r for r in self.state.replays.values(f"{ctx.region}/")
-            if r["name"].startswith(p.get("NamePrefix") or "")
-            and (not p.get("EventSourceArn") or r["source"] == p["EventSourceArn"])
-            and (not state_filter or r["state"] == state_filter)
-        ]
+        items = filter_listing("ListReplays", self.state.replays.values(f"{ctx.region}/"), p, STATES)
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Replays": [self._view(r, False) for r in page]}
         if token:
