@@ -139,35 +139,36 @@ def xml_value(xml: str, tag: str) -> str:
 
 # -- worker processes ---------------------------------------------------------------------
 def _worker(kind: str, endpoint: str, topic: str, duration: float, conc: int, out: Any) -> None:
-    import aiohttp
+    import uvloop
+    from lean_http import LeanConnection, prepare
+
+    host, port = urllib.parse.urlsplit(endpoint).hostname or "", urllib.parse.urlsplit(endpoint).port or 80
 
     async def main() -> tuple[int, float]:
         make = publish_params if kind == "publish" else batch_params
         per = 1 if kind == "publish" else 10
-        prepared = [sns_request(endpoint, make(topic, i)) for i in range(64)]
-        conn = aiohttp.TCPConnector(limit=conc)
-        async with aiohttp.ClientSession(connector=conn) as session:
-            deadline = time.monotonic() + duration
-            count = 0
-            last = time.time()
+        prepared = [prepare(host, port, *sns_request(endpoint, make(topic, i))) for i in range(64)]
+        deadline = time.monotonic() + duration
+        count = 0
+        last = time.time()
 
-            async def publisher(k: int) -> None:
-                nonlocal count, last
-                i = k
-                while time.monotonic() < deadline:
-                    body, h = prepared[i % len(prepared)]
-                    i += 1
-                    async with session.post(endpoint + "/", data=body, headers=h) as r:
-                        await r.read()
-                        if r.status != 200:
-                            raise RuntimeError(f"publish: {r.status}")
-                    count += per
-                    last = time.time()
+        async def publisher(k: int) -> None:
+            nonlocal count, last
+            conn = LeanConnection(host, port)
+            i = k
+            while time.monotonic() < deadline:
+                status, body = await conn.request(prepared[i % len(prepared)])
+                i += 1
+                if status != 200:
+                    raise RuntimeError(f"publish: {status} {body[:300]!r}")
+                count += per
+                last = time.time()
+            conn.close()
 
-            await asyncio.gather(*(publisher(k) for k in range(conc)))
-            return count, last
+        await asyncio.gather(*(publisher(k) for k in range(conc)))
+        return count, last
 
-    out.put(asyncio.run(main()))
+    out.put(uvloop.run(main()))
 
 
 def run_phase(kind: str, endpoint: str, topic: str, duration: float, procs: int, conc: int) -> tuple[int, float]:
@@ -176,7 +177,7 @@ def run_phase(kind: str, endpoint: str, topic: str, duration: float, procs: int,
     t0 = time.time()
     for p in ps:
         p.start()
-    results = [q.get() for _ in ps]
+    results = [q.get(timeout=duration + 60) for _ in ps]  # a worker that died raises Empty
     for p in ps:
         p.join()
     return sum(r[0] for r in results), max(r[1] for r in results) - t0

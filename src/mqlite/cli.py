@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--aws-key", action="append", dest="aws_keys", metavar="ID:SECRET",
                        help="accept SigV4 signatures of this key only (repeatable)")
     serve.add_argument("--s3-dir", help="where Firehose writes S3 objects (default <data-dir>/s3)")
+    serve.add_argument("--sns-sign-workers", help="SNS signing processes, 0 to sign inline (default: one per core, 0 on 1 core)")
     serve.add_argument("--kafka-advertised-host", help="host Kafka clients are told to dial")
     serve.add_argument("--kafka-user", action="append", dest="kafka_users", metavar="USER:PASSWORD",
                        help="require SASL with these users (repeatable)")

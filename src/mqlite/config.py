@@ -24,7 +24,8 @@ PAIR_FIELDS = ("aws_keys", "kafka_users", "amqp_users", "redis_users")  # "ID:SE
 PATH_FIELDS = ("data_dir", "s3_dir")
 BOOL_FIELDS = ("kafka_auto_create_topics",)
 INT_FIELDS = ("kafka_default_partitions", "kafka_max_frame_bytes", "kafka_initial_rebalance_delay_ms",
-              "kafka_group_min_session_timeout_ms", "kafka_group_max_session_timeout_ms", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes")
+              "kafka_group_min_session_timeout_ms", "kafka_group_max_session_timeout_ms", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes",
+              "sns_sign_workers")
 
 
 class ConfigError(MqliteError):

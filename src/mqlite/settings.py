@@ -32,6 +32,7 @@ class Settings:
     s3_dir: Path | None = None  # Firehose S3 destination root; default <data_dir>/s3
     lambda_endpoint: str | None = None  # local HTTP endpoint invoked for Lambda targets
     smtp_relay: str | None = None  # host:port for SNS email delivery
+    sns_sign_workers: int | None = None  # SNS signing processes; None = one per core (0 on 1 core)
     # -- Kafka ------------------------------------------------------------------------
     kafka_advertised_host: str | None = None  # default: the address the client dialled
     kafka_auto_create_topics: bool = True

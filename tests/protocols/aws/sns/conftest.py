@@ -27,6 +27,9 @@ def sns_server_factory(mqlite_server_factory: Callable[..., Any], monkeypatch: p
         monkeypatch.setattr(mqlite.server, "HTTP_FRONTENDS", (*mqlite.server.HTTP_FRONTENDS, ROUTES))
 
     def make(**overrides: Any) -> Any:
+        # Signing inline unless a test asks for worker processes (test_sns_sign_pool.py):
+        # short tests would pay for starting workers they hardly use.
+        overrides.setdefault("sns_sign_workers", 0)
         return mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None, **overrides)
 
     return make

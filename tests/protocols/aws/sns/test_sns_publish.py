@@ -6,12 +6,13 @@ errors for bad messages."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sns_support import bodies, drain, make_queue
+from sns_support import bodies, client, drain, make_queue
 
 from mqlite.protocols.aws.sns.signing import verify
 
@@ -428,17 +429,18 @@ def test_firehose_subscription_appends_to_the_delivery_stream(sns: Any, sqs: Any
     assert json.loads(record)["Message"] == "audit me"
 
 
-@pytest.mark.parametrize("offload", [None, 2])
+@pytest.mark.parametrize("workers", [0, 2])
 def test_signatures_are_computed_once_per_message_and_never_for_raw_delivery(
-        sns_server: Any, sns: Any, sqs: Any, offload: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+        sns_server_factory: Any, workers: int) -> None:
     """One RSA signature per message however many subscriptions get the signed envelope
-    (PublishBatch: signed ahead, inline or on worker threads), none when every subscriber
-    is raw; every delivered envelope still verifies against the SigningCertURL certificate."""
-    from mqlite.protocols.aws.sns import presign
+    (PublishBatch: signed ahead, inline or on worker processes), none when every
+    subscriber is raw; every delivered envelope still verifies against the
+    SigningCertURL certificate."""
     from mqlite.protocols.aws.sns.common import state_for
+    from mqlite.protocols.aws.sns.sign_pool import _Worker
 
-    monkeypatch.setattr(presign, "MIN_OFFLOAD", offload)
-
+    sns_server = sns_server_factory(sns_sign_workers=workers)
+    sns, sqs = client(sns_server, "sns"), client(sns_server, "sqs")
     signed = sns.create_topic(Name="signed")["TopicArn"]
     raw = sns.create_topic(Name="rawonly")["TopicArn"]
     signed_urls = []
@@ -449,18 +451,38 @@ def test_signatures_are_computed_once_per_message_and_never_for_raw_delivery(
     raw_url, raw_arn = make_queue(sqs, "raw-only")
     sns.subscribe(TopicArn=raw, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
     state = sns_server.call(lambda: state_for(sns_server.core, None))  # type: ignore[arg-type]
+    if workers:  # start the workers (the first signatures are inline) and wait for them
+        sns.publish(TopicArn=signed, Message="warm-up")
+        deadline = time.monotonic() + 30
+        while not sns_server.call(lambda: len(state.sign_pool.workers) == workers
+                                  and all(w.ready for w in state.sign_pool.workers)):
+            assert time.monotonic() < deadline, "signing workers did not start"
+            time.sleep(0.05)
+        for url in signed_urls:
+            drain(sqs, url, expect=1)
     calls: list[int] = []
-    real = state.signer.sign
+    offloaded: list[int] = []
+    real_sign, real_request = state.signer.sign, _Worker.request
 
     def counting(message: Any, version: str = "1") -> str:
         calls.append(1)
-        return str(real(message, version))
+        return str(real_sign(message, version))
+
+    def counting_request(self: Any, digests: Any) -> Any:
+        calls.extend([1] * len(digests))
+        offloaded.extend([1] * len(digests))
+        return real_request(self, digests)
 
     state.signer.sign = counting
-    sns.publish(TopicArn=signed, Message="one")
-    sns.publish_batch(TopicArn=signed, PublishBatchRequestEntries=[
-        {"Id": f"e{i}", "Message": f"b{i}"} for i in range(5)])
+    _Worker.request = counting_request  # type: ignore[method-assign]
+    try:
+        sns.publish(TopicArn=signed, Message="one")
+        sns.publish_batch(TopicArn=signed, PublishBatchRequestEntries=[
+            {"Id": f"e{i}", "Message": f"b{i}"} for i in range(5)])
+    finally:
+        _Worker.request = real_request  # type: ignore[method-assign]
     assert len(calls) == 6  # 1 + 5 messages, each fanned out to 3 queues
+    assert len(offloaded) == (6 if workers else 0)
     sns.publish(TopicArn=raw, Message="plain")
     sns.publish_batch(TopicArn=raw, PublishBatchRequestEntries=[{"Id": "a", "Message": "x"}])
     assert len(calls) == 6

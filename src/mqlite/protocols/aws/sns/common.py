@@ -101,6 +101,7 @@ class SnsState:
         self._core = weakref.ref(core)  # the core owns us (see state_for), not the reverse
         self.settings = settings
         self._signer: Any = None
+        self._sign_pool: Any = None  # sign_pool.SignPool, made on first use
         self.outbox: list[dict[str, Any]] = []
         self.dedup: dict[str, dict[str, DedupEntry]] = {}  # topic -> key -> entry (loaded lazily)
         self._dedup_dirty: list[tuple[str, str, DedupEntry]] = []
@@ -108,7 +109,7 @@ class SnsState:
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
         # message id (+ protocol variant) -> signed common notification part (envelope.py)
-        self.sign_cache: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        self.sign_cache: dict[str, Any] = {}  # values: envelope.Common
         _BY_TOKEN[self.token] = self
 
     @property
@@ -126,6 +127,15 @@ class SnsState:
             data_dir = getattr(self.core, "data_dir", None)
             self._signer = Signer.load_or_create(None if data_dir is None else data_dir / "sns")
         return self._signer
+
+    @property
+    def sign_pool(self) -> Any:
+        if self._sign_pool is None:
+            from mqlite.protocols.aws.sns.sign_pool import SignPool, default_workers
+
+            workers = self.settings.sns_sign_workers
+            self._sign_pool = SignPool(self.signer, default_workers() if workers is None else workers)
+        return self._sign_pool
 
     def cert_url(self, base_url: str) -> str:
         return f"{base_url}/_mqlite/sns/{self.signer.cert_name}"

@@ -17,8 +17,8 @@ With MessageStructure=json the message is the protocol's entry, else `default`, 
 attributes are not sent (AWS). Pending (unconfirmed) subscriptions get nothing.
 Signatures are computed once per message (and protocol message) and cached
 (`sign_cache`), only for subscriptions that get a notification (`needs_signature`:
-never for raw deliveries); presign.py fills the cache ahead of a batch's transforms on
-worker threads.
+never for raw deliveries); presign.py fills the cache ahead of a batch's transforms
+(signing on worker processes, sign_pool.py).
 Concurrency: called synchronously by `Router.publish` on the core loop.
 """
 
@@ -87,27 +87,57 @@ def cache_key(env: Envelope, protocol: str) -> str:
     return f"{env.meta[M_ID].decode()}\x00{variant}"
 
 
-def remember(state: SnsState, key: str, common: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
+class Common:
+    """A message's signed, subscription-independent notification part (what the sign
+    cache keeps): the document up to SigningCertURL and the wire MessageAttributes.
+    `body(url)` is the SQS notification JSON for one subscription; its bytes before and
+    after the UnsubscribeURL are encoded once, not once per subscription."""
+
+    __slots__ = ("doc", "attrs", "_head", "_tail")
+
+    def __init__(self, doc: dict[str, Any], attrs: dict[str, Any] | None) -> None:
+        self.doc = doc
+        self.attrs = attrs
+        self._head = b""
+        self._tail = b""
+
+    def document(self, unsubscribe_url: str) -> dict[str, Any]:
+        doc = dict(self.doc)
+        doc["UnsubscribeURL"] = unsubscribe_url
+        if self.attrs is not None:
+            doc["MessageAttributes"] = self.attrs
+        return doc
+
+    def body(self, unsubscribe_url: str) -> bytes:
+        if not self._head:
+            self._head = orjson.dumps(self.doc)[:-1] + b',"UnsubscribeURL":'
+            attrs = b',"MessageAttributes":' + orjson.dumps(self.attrs) if self.attrs is not None else b""
+            self._tail = attrs + b"}"
+        return self._head + orjson.dumps(unsubscribe_url) + self._tail
+
+
+def remember(state: SnsState, key: str, common: Common) -> None:
     cache = state.sign_cache
     if len(cache) >= SIGN_CACHE:
         del cache[next(iter(cache))]
     cache[key] = common
 
 
-def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protocol: str) -> dict[str, Any]:
-    """The JSON notification for one subscription (see module docstring)."""
-    meta = env.meta
+def signed(state: SnsState, env: Envelope, protocol: str) -> Common:
+    """The cached common part of a message's notification, signed now if not cached."""
     key = cache_key(env, protocol)
     common = state.sign_cache.get(key)
     if common is None:
         doc, attrs = unsigned_common(env, protocol)
         common = signed_common(state, env, doc, attrs, state.signer.sign(doc, doc["SignatureVersion"]))
         remember(state, key, common)
-    doc = dict(common[0])
-    doc["UnsubscribeURL"] = state.unsubscribe_url(meta[M_BASE].decode(), info["arn"])
-    if common[1] is not None:
-        doc["MessageAttributes"] = common[1]
-    return doc
+    return common
+
+
+def notification(state: SnsState, env: Envelope, info: Mapping[str, Any], protocol: str) -> dict[str, Any]:
+    """The JSON notification for one subscription (see module docstring)."""
+    url = state.unsubscribe_url(env.meta[M_BASE].decode(), info["arn"])
+    return signed(state, env, protocol).document(url)
 
 
 def unsigned_common(env: Envelope, protocol: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -128,11 +158,11 @@ def unsigned_common(env: Envelope, protocol: str) -> tuple[dict[str, Any], dict[
 
 
 def signed_common(state: SnsState, env: Envelope, doc: dict[str, Any], attrs: dict[str, Any] | None,
-                  signature: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                  signature: str) -> Common:
     """Complete an `unsigned_common` part with its signature and SigningCertURL."""
     doc["Signature"] = signature
     doc["SigningCertURL"] = state.cert_url(env.meta[M_BASE].decode())
-    return doc, attrs
+    return Common(doc, attrs)
 
 
 def raw_attributes(attributes: Mapping[str, Attribute]) -> Mapping[str, Attribute]:
@@ -161,8 +191,9 @@ def sns_transform(env: Envelope, binding: Binding) -> Envelope | None:
             body = message_for(env, "sqs").encode() if M_STRUCTURE in env.meta else env.body
             return Envelope(body=body, attributes=attrs, group_id=env.group_id,
                             dedup_id=env.dedup_id)
-        doc = notification(state, env, info, "sqs")
-        return Envelope(body=orjson.dumps(doc), group_id=env.group_id, dedup_id=env.dedup_id)
+        url = state.unsubscribe_url(env.meta[M_BASE].decode(), info["arn"])
+        return Envelope(body=signed(state, env, "sqs").body(url), group_id=env.group_id,
+                        dedup_id=env.dedup_id)
     from mqlite.protocols.aws.sns.delivery import deliver_elsewhere
 
     deliver_elsewhere(state, env, binding, info)

@@ -15,8 +15,8 @@ only when present, `<Name>\\n<value>\\n`:
 The signature is base64 of PKCS#1 v1.5 over that string, with SHA-1 (version 1) or
 SHA-256 (version 2). Invariant: one key per data directory, never rotated.
 Concurrency: pure CPU (RSA sign ~0.3-1 ms at 2048 bits); callers cache per message.
-`sign` and `sign_many` are thread-safe (the key object is immutable and OpenSSL releases
-the GIL while signing), so presign.py runs batches of them on worker threads. The
+`sign` and `sign_many` are thread-safe (the key object is immutable); sign_pool.py
+signs `digest`s on worker processes instead when the machine has cores to spare. The
 digest is computed with hashlib and handed to the key as `Prehashed` (~10% faster
 than letting cryptography hash the short canonical string).
 """
@@ -86,6 +86,14 @@ class Signer:
             (directory / "signing-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return cls(key, cert)
 
+    @staticmethod
+    def digest(message: Mapping[str, str], version: str = "1") -> tuple[int, bytes]:
+        """(version byte, digest of the canonical string): what sign_worker.py signs."""
+        data = string_to_sign(message)
+        if version == "2":
+            return ord("2"), hashlib.sha256(data).digest()
+        return ord("1"), hashlib.sha1(data).digest()
+
     def sign(self, message: Mapping[str, str], version: str = "1") -> str:
         """Base64 signature of `message` (its canonical string) for SignatureVersion."""
         data = string_to_sign(message)
@@ -96,7 +104,7 @@ class Signer:
         return base64.b64encode(sig).decode()
 
     def sign_many(self, jobs: list[tuple[Mapping[str, str], str]]) -> list[str]:
-        """`sign` for each (message, version), in order (one worker-thread call)."""
+        """`sign` for each (message, version), in order."""
         return [self.sign(message, version) for message, version in jobs]
 
 

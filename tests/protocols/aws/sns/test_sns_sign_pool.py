@@ -1,0 +1,99 @@
+"""SNS signing on worker processes (sign_pool.py), driven through boto3 publishes.
+
+The pool is the default on a machine with two or more cores; these tests start it
+explicitly, wait until its workers have answered their handshake, and check that what
+they sign verifies against the SigningCertURL certificate, that a killed worker's share
+is signed inline (nothing is lost and nothing goes unsigned), and that closing the
+broker stops the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import urllib.request
+from typing import Any
+
+from sns_support import bodies, client, drain, make_queue
+
+from mqlite.protocols.aws.sns.common import state_for
+from mqlite.protocols.aws.sns.signing import verify
+
+
+def _started(server: Any, sns: Any, topic: str, urls: list[str], workers: int) -> Any:
+    """Publish once (which starts the pool) and wait for every worker to be ready."""
+    sns.publish(TopicArn=topic, Message="warm-up")
+    state = server.call(lambda: state_for(server.core, None))  # type: ignore[arg-type]
+    deadline = time.monotonic() + 30
+    while not server.call(lambda: len(state.sign_pool.workers) == workers
+                          and all(w.ready for w in state.sign_pool.workers)):
+        assert time.monotonic() < deadline, "signing workers did not start"
+        time.sleep(0.05)
+    for url in urls:
+        drain(sqs_of(server), url, expect=1)
+    return state
+
+
+def sqs_of(server: Any) -> Any:
+    return client(server, "sqs")
+
+
+def _fanout(server: Any, queues: int) -> tuple[Any, Any, str, list[str]]:
+    sns, sqs = client(server, "sns"), sqs_of(server)
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    urls = []
+    for i in range(queues):
+        url, arn = make_queue(sqs, f"q{i}")
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        urls.append(url)
+    return sns, sqs, topic, urls
+
+
+def test_worker_signatures_verify_for_both_signature_versions(sns_server_factory: Any) -> None:
+    server = sns_server_factory(sns_sign_workers=2)
+    sns, sqs, topic, urls = _fanout(server, 2)
+    _started(server, sns, topic, urls, 2)
+    for version in ("1", "2"):
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="SignatureVersion", AttributeValue=version)
+        sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": f"e{i}", "Message": f"v{version}-{i}", "Subject": "s",
+             "MessageAttributes": {"n": {"DataType": "Number", "StringValue": str(i)}}}
+            for i in range(10)])
+        sns.publish(TopicArn=topic, Message=f"v{version}-single")
+        for url in urls:
+            docs = bodies(drain(sqs, url, expect=11))
+            assert {d["SignatureVersion"] for d in docs} == {version}
+            cert = urllib.request.urlopen(docs[0]["SigningCertURL"]).read()
+            assert all(verify(cert, d) for d in docs)
+            assert sorted(d["Message"] for d in docs)[-1] == f"v{version}-single"
+
+
+def test_a_killed_worker_is_replaced_by_inline_signing(sns_server_factory: Any) -> None:
+    server = sns_server_factory(sns_sign_workers=2)
+    sns, sqs, topic, urls = _fanout(server, 2)
+    state = _started(server, sns, topic, urls, 2)
+    victim = server.call(lambda: state.sign_pool.workers[0].proc.pid)
+    os.kill(victim, signal.SIGKILL)
+    for n in range(5):  # the batches in flight when it died, and those after
+        sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": f"e{i}", "Message": f"{n}-{i}"} for i in range(10)])
+    for url in urls:
+        docs = bodies(drain(sqs, url, expect=50))
+        assert sorted(d["Message"] for d in docs) == sorted(f"{n}-{i}" for n in range(5) for i in range(10))
+        cert = urllib.request.urlopen(docs[0]["SigningCertURL"]).read()
+        assert all(verify(cert, d) for d in docs)
+    alive = server.call(lambda: [w.alive for w in state.sign_pool.workers])
+    assert alive == [False, True]
+
+
+def test_closing_the_pool_stops_its_workers(sns_server_factory: Any) -> None:
+    server = sns_server_factory(sns_sign_workers=1)
+    sns, _, topic, urls = _fanout(server, 1)
+    state = _started(server, sns, topic, urls, 1)
+    proc = server.call(lambda: state.sign_pool.workers[0].proc)
+    server.call(state.sign_pool.close)
+    assert proc.poll() is not None  # exited on stdin EOF and was reaped
+    sns.publish(TopicArn=topic, Message="after close")  # inline again
+    (doc,) = bodies(drain(sqs_of(server), urls[0], expect=1))
+    assert doc["Message"] == "after close"
