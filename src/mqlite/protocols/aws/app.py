@@ -27,7 +27,6 @@ import asyncio
 import importlib
 import importlib.util
 import logging
-import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from mqlite.protocols.aws.wire import (
     new_request_id,
     split_target,
 )
+from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.aws")
@@ -234,7 +234,7 @@ class AwsApp:
                 too_large = True
                 raise
             qs = request.query_string
-            url_query = urllib.parse.parse_qsl(qs, keep_blank_values=True) if qs else []
+            url_query = parse_form(qs) if qs else []
             pairs: dict[str, str] = {}
             if target:
                 if fe is None:
@@ -250,7 +250,7 @@ class AwsApp:
                     if "json" in ctype:
                         raise AwsError("UnknownOperationException", "Missing X-Amz-Target header", 400)
                     try:
-                        form = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False)
+                        form = parse_form(body.decode())
                     except UnicodeDecodeError:
                         raise AwsError("MalformedQueryString", "The request body is not form-encoded UTF-8", 400) from None
                     pairs.update(form)

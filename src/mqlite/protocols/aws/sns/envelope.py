@@ -183,21 +183,30 @@ def sns_transform(env: Envelope, binding: Binding) -> Envelope | None:
     state = state_by_token(token.decode()) if token else None
     if state is None or M_ID not in env.meta:
         return _foreign(env, info)
-    protocol = info["protocol"]
-    raw = info.get("attrs", {}).get("RawMessageDelivery") == "true"
-    if protocol == "sqs":
-        if raw:
-            attrs = raw_attributes(env.attributes) if M_STRUCTURE not in env.meta else _NO_ATTRS
-            body = message_for(env, "sqs").encode() if M_STRUCTURE in env.meta else env.body
-            return Envelope(body=body, attributes=attrs, group_id=env.group_id,
-                            dedup_id=env.dedup_id)
-        url = state.unsubscribe_url(env.meta[M_BASE].decode(), info["arn"])
-        return Envelope(body=signed(state, env, "sqs").body(url), group_id=env.group_id,
-                        dedup_id=env.dedup_id)
+    if info["protocol"] == "sqs":
+        out = sqs_delivery(state, env, info)
+        return Envelope(body=out) if isinstance(out, bytes) else out
     from mqlite.protocols.aws.sns.delivery import deliver_elsewhere
 
     deliver_elsewhere(state, env, binding, info)
     return None
+
+
+def sqs_delivery(state: SnsState, env: Envelope, info: Mapping[str, Any]) -> Envelope | bytes:
+    """What a confirmed `sqs` subscription's queue gets for a message published here:
+    the notification JSON, or the raw message; a plain body as bytes (no attributes, no
+    FIFO ids), `Queue.send_batch`'s cheapest form, which fanout.py hands over as it is."""
+    meta = env.meta
+    if info.get("attrs", {}).get("RawMessageDelivery") == "true":
+        structured = M_STRUCTURE in meta
+        attrs = _NO_ATTRS if structured else raw_attributes(env.attributes)
+        body = message_for(env, "sqs").encode() if structured else env.body
+    else:
+        attrs = _NO_ATTRS
+        body = signed(state, env, "sqs").body(state.unsubscribe_url(meta[M_BASE].decode(), info["arn"]))
+    if not attrs and env.group_id is None and env.dedup_id is None:
+        return body
+    return Envelope(body=body, attributes=attrs, group_id=env.group_id, dedup_id=env.dedup_id)
 
 
 def _foreign(env: Envelope, info: Mapping[str, Any]) -> Envelope | None:

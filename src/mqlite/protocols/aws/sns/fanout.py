@@ -30,7 +30,7 @@ from typing import Any
 from mqlite.core.message import Envelope
 from mqlite.core.router import Binding, Destination, DestinationKind, Router
 from mqlite.protocols.aws.sns.common import TRANSFORM, SnsState
-from mqlite.protocols.aws.sns.envelope import sns_transform
+from mqlite.protocols.aws.sns.envelope import M_ID, M_STATE, sns_transform, sqs_delivery
 from mqlite.protocols.aws.sns.presign import presign
 
 log = logging.getLogger("mqlite.aws.sns")
@@ -38,7 +38,7 @@ PRESIGN_CHUNK = 64  # messages signed ahead at a time (well within envelope.SIGN
 
 
 async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Envelope]) -> None:
-    per_queue: dict[str, list[tuple[Envelope, Binding]]] = {}
+    per_queue: dict[str, list[tuple[Envelope | bytes, Binding]]] = {}
     for start in range(0, len(envelopes), PRESIGN_CHUNK):
         chunk = [(env, router.match(env)) for env in envelopes[start:start + PRESIGN_CHUNK]]
         await presign(state, [(env, m) for env, m in chunk
@@ -47,33 +47,35 @@ async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Env
     for name, items in per_queue.items():
         results: list[Any]
         try:
-            results = await state.core.get_queue(name).send_batch([_entry(e) for e, _ in items])
+            results = await state.core.get_queue(name).send_batch([e for e, _ in items])
         except Exception as exc:  # noqa: BLE001 - the queue is gone or closed
             results = [exc] * len(items)
         for (out, b), result in zip(items, results, strict=True):
             if isinstance(result, Exception):
-                await dead_letter(state, router, b, out, f"{type(result).__name__}: {result}")
-
-
-def _entry(env: Envelope) -> Envelope | bytes:
-    """A plain delivery as its body alone: `Queue.send_batch`'s cheapest form."""
-    if (env.group_id is None and env.dedup_id is None and not env.attributes and not env.meta
-            and env.delay is None and env.priority is None and env.ttl_ms is None
-            and env.persistent and not env.routing_key and env.timestamp_ms is None):
-        return env.body
-    return env
+                failed = Envelope(body=out) if isinstance(out, bytes) else out
+                await dead_letter(state, router, b, failed, f"{type(result).__name__}: {result}")
 
 
 async def _transform(state: SnsState, router: Router, chunk: list[tuple[Envelope, list[Binding]]],
-                     per_queue: dict[str, list[tuple[Envelope, Binding]]]) -> None:
-    """Run each matched binding's transform; queue deliveries are collected per queue."""
+                     per_queue: dict[str, list[tuple[Envelope | bytes, Binding]]]) -> None:
+    """Run each matched binding's transform; queue deliveries are collected per queue.
+    A confirmed `sqs` subscription to a message published here skips the generic
+    transform's lookups (`sqs_delivery` directly; the same result)."""
+    token = state.token.encode()
     for env, matched in chunk:
         if any(b.args.get("transform") != TRANSFORM for b in matched):
             await router.publish(env)
             continue
+        own = env.meta.get(M_STATE) == token and M_ID in env.meta
         for b in matched:
+            info = b.args.get("sns")
+            out: Envelope | bytes | None
             try:
-                out = sns_transform(env, b)
+                if (own and type(info) is dict and info.get("confirmed") and info.get("protocol") == "sqs"
+                        and b.destination.kind is DestinationKind.QUEUE):
+                    out = sqs_delivery(state, env, info)
+                else:
+                    out = sns_transform(env, b)
             except Exception as exc:  # noqa: BLE001 - contained per binding, as in Router
                 await dead_letter(state, router, b, env, f"transform failed: {exc}")
                 continue

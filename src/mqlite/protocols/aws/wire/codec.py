@@ -39,7 +39,7 @@ from mqlite.protocols.aws.wire.errors import (
 )
 from mqlite.protocols.aws.wire.model import AwsService, Protocol
 from mqlite.protocols.aws.wire.render import to_json_fast, to_xml
-from mqlite.protocols.aws.wire.shapes import QueryParams, from_json_fast, from_query
+from mqlite.protocols.aws.wire.shapes import from_json_fast, from_query, query_tree
 
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -103,8 +103,7 @@ def decode_query(
     if not service.has_operation(action):
         raise unknown_operation(action, True)
     op = service.operation(action, Protocol.QUERY)
-    params = QueryParams({k: v for k, v in pairs.items() if k not in ("Action", "Version")})
-    result = from_query(op.input_shape, params)
+    result = from_query(op.input_shape, query_tree({k: v for k, v in pairs.items() if k not in ("Action", "Version")}))
     return action, result if result is not None else {}
 
 

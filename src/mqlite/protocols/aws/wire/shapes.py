@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _INT_TYPES = ("integer", "long", "short", "byte")
 _FLOAT_TYPES = ("float", "double")
+_EMPTY: dict[Any, Any] = {}  # an absent query-tree node (never written to)
 
 
 def _type_error(path: str, expected: str, value: object, query: bool) -> AwsError:
@@ -323,75 +324,109 @@ def _timestamp_in(value: Any, path: str, query: bool) -> float:
 # -- query input ---------------------------------------------------------------------
 
 
-class QueryParams:
-    """The flat `Key.1.Sub=value` pairs of a query request, with prefix lookup."""
-
-    __slots__ = ("prefixes", "values")
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = dict(values)
-        prefixes: set[str] = set()
-        for key in self.values:
-            parts = key.split(".")
-            for i in range(1, len(parts)):
-                prefixes.add(".".join(parts[:i]))
-        self.prefixes = prefixes
-
-    def has(self, prefix: str) -> bool:
-        return prefix in self.values or prefix in self.prefixes
+def query_tree(values: Mapping[str, str]) -> dict[Any, Any]:
+    """The flat `Key.1.Sub=value` pairs of a query request as a tree: one node (dict) per
+    dotted prefix, children by component, the node's own value (if any) under None."""
+    root: dict[Any, Any] = {}
+    for key, value in values.items():
+        node = root
+        for part in key.split("."):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        node[None] = value
+    return root
 
 
 def _serialized_name(shape: Shape, default: str) -> str:
     return shape.serialization.get("name", default)
 
 
-def from_query(shape: Shape | None, params: QueryParams, prefix: str = "") -> Any:
-    """Decode the flattened query parameters under `prefix` against `shape`."""
+def _flattened_item_name(shape: Shape) -> str | None:
+    """A flattened list whose member has its own name keeps its items under that name,
+    beside the list's own (SQS's `AttributeName.1`, ...)."""
+    if shape.type_name == "list" and shape.serialization.get("flattened"):
+        name = shape.member.serialization.get("name")
+        return str(name) if name else None
+    return None
+
+
+_MEMBERS: dict[Shape, tuple[tuple[str, Shape, str, str | None, bool], ...]] = {}
+
+
+def _members(shape: Shape) -> tuple[tuple[str, Shape, str, str | None, bool], ...]:
+    """A structure's members as (key, shape, serialized name, flattened item name, is a
+    string), computed once per shape (the models' shapes live as long as the process)."""
+    found = _MEMBERS.get(shape)
+    if found is None:
+        found = _MEMBERS[shape] = tuple(
+            (key, member, _serialized_name(member, key), _flattened_item_name(member),
+             member.type_name == "string")
+            for key, member in shape.members.items())
+    return found
+
+
+def from_query(shape: Shape | None, node: dict[Any, Any], prefix: str = "", parent: dict[Any, Any] | None = None) -> Any:
+    """Decode the query tree `node` (the parameters under `prefix`) against `shape`;
+    `parent` is the node above it (where a flattened named list keeps its items)."""
     if shape is None:
         return {}
     t = shape.type_name
     if t == "structure":
         out: dict[str, Any] = {}
-        for key, member in shape.members.items():
-            name = _serialized_name(member, key)
-            mp = f"{prefix}.{name}" if prefix else name
-            if member.type_name not in ("list", "map") and not params.has(mp):
-                continue
-            val = from_query(member, params, mp)
+        for key, member, name, item_name, is_string in _members(shape):
+            child = node.get(name)
+            if child is None:
+                if item_name is None or item_name not in node:
+                    continue
+                child = _EMPTY
+            if is_string:  # the common leaf, decoded here rather than by a call
+                val = child.get(None)
+            else:
+                val = from_query(member, child, f"{prefix}.{name}" if prefix else name, node)
             if val is not None:
                 out[key] = val
         _check_required(shape, out, prefix)
         return out
     if t == "list":
-        if params.values.get(prefix) == "" and prefix not in params.prefixes:
+        has_items = len(node) > (None in node)
+        if not has_items and node.get(None) == "":
             return []
         if shape.serialization.get("flattened"):
-            list_prefix = prefix
-            if shape.member.serialization.get("name"):
-                list_prefix = ".".join(prefix.split(".")[:-1] + [shape.member.serialization["name"]])
+            item_name = _flattened_item_name(shape)
+            if item_name is not None:
+                holder = (parent or {}).get(item_name, _EMPTY)
+                list_prefix = ".".join(prefix.split(".")[:-1] + [item_name])
+            else:
+                holder, list_prefix = node, prefix
         else:
-            list_prefix = f"{prefix}.{shape.member.serialization.get('name', 'member')}"
+            item_name = shape.member.serialization.get("name", "member")
+            holder, list_prefix = node.get(item_name, _EMPTY), f"{prefix}.{item_name}"
         items: list[Any] = []
         i = 1
-        while params.has(f"{list_prefix}.{i}"):
-            items.append(from_query(shape.member, params, f"{list_prefix}.{i}"))
+        while (item := holder.get(str(i))) is not None:
+            items.append(from_query(shape.member, item, f"{list_prefix}.{i}", holder))
             i += 1
-        return items if items or prefix in params.values else None
+        return items if items or None in node else None
     if t == "map":
-        full = prefix if shape.serialization.get("flattened") else f"{prefix}.entry"
+        flattened = shape.serialization.get("flattened")
+        entries = node if flattened else node.get("entry", _EMPTY)
+        full = prefix if flattened else f"{prefix}.entry"
         kname = _serialized_name(shape.key, "key")
         vname = _serialized_name(shape.value, "value")
         result: dict[str, Any] = {}
         i = 1
-        while params.has(f"{full}.{i}"):
-            kp, vp = f"{full}.{i}.{kname}", f"{full}.{i}.{vname}"
-            if not params.has(kp):
-                raise missing_parameter(kp)
-            key = from_query(shape.key, params, kp)
-            result[key] = from_query(shape.value, params, vp) if params.has(vp) else None
+        while (entry := entries.get(str(i))) is not None:
+            knode = entry.get(kname)
+            if knode is None:
+                raise missing_parameter(f"{full}.{i}.{kname}")
+            key = from_query(shape.key, knode, f"{full}.{i}.{kname}", entry)
+            vnode = entry.get(vname)
+            result[key] = None if vnode is None else from_query(shape.value, vnode, f"{full}.{i}.{vname}", entry)
             i += 1
-        return result if result or prefix in params.values else None
-    raw = params.values.get(prefix)
+        return result if result or None in node else None
+    raw = node.get(None)
     if raw is None:
         return None
     if t == "string":
