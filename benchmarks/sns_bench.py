@@ -138,16 +138,18 @@ def xml_value(xml: str, tag: str) -> str:
 
 
 # -- worker processes ---------------------------------------------------------------------
-def _worker(kind: str, endpoint: str, topic: str, duration: float, conc: int, out: Any) -> None:
+def _worker(kind: str, endpoint: str, topic: str, duration: float, conc: int, out: Any,
+            start: Any) -> None:
     import uvloop
     from lean_http import LeanConnection, prepare
 
     host, port = urllib.parse.urlsplit(endpoint).hostname or "", urllib.parse.urlsplit(endpoint).port or 80
+    make = publish_params if kind == "publish" else batch_params
+    per = 1 if kind == "publish" else 10
+    prepared = [prepare(host, port, *sns_request(endpoint, make(topic, i))) for i in range(64)]
+    start.wait()  # every process is ready: the clock starts now, in all of them
 
     async def main() -> tuple[int, float]:
-        make = publish_params if kind == "publish" else batch_params
-        per = 1 if kind == "publish" else 10
-        prepared = [prepare(host, port, *sns_request(endpoint, make(topic, i))) for i in range(64)]
         deadline = time.monotonic() + duration
         count = 0
         last = time.time()
@@ -172,11 +174,15 @@ def _worker(kind: str, endpoint: str, topic: str, duration: float, conc: int, ou
 
 
 def run_phase(kind: str, endpoint: str, topic: str, duration: float, procs: int, conc: int) -> tuple[int, float]:
+    """Messages published and seconds taken by `procs` load processes of `conc`
+    connections each; the clock starts when all of them are ready to send."""
     q: Any = mp.Queue()
-    ps = [mp.Process(target=_worker, args=(kind, endpoint, topic, duration, conc, q)) for _ in range(procs)]
-    t0 = time.time()
+    start = mp.Barrier(procs + 1)
+    ps = [mp.Process(target=_worker, args=(kind, endpoint, topic, duration, conc, q, start)) for _ in range(procs)]
     for p in ps:
         p.start()
+    start.wait(timeout=120)
+    t0 = time.time()
     results = [q.get(timeout=duration + 60) for _ in ps]  # a worker that died raises Empty
     for p in ps:
         p.join()

@@ -192,10 +192,12 @@ def sns_transform(env: Envelope, binding: Binding) -> Envelope | None:
     return None
 
 
-def sqs_delivery(state: SnsState, env: Envelope, info: Mapping[str, Any]) -> Envelope | bytes:
+def sqs_delivery(state: SnsState, env: Envelope, info: Mapping[str, Any],
+                 common: Common | None = None) -> Envelope | bytes:
     """What a confirmed `sqs` subscription's queue gets for a message published here:
     the notification JSON, or the raw message; a plain body as bytes (no attributes, no
-    FIFO ids), `Queue.send_batch`'s cheapest form, which fanout.py hands over as it is."""
+    FIFO ids), `Queue.send_batch`'s cheapest form, which fanout.py hands over as it is.
+    `common`: the message's `signed(state, env, "sqs")`, when the caller has it."""
     meta = env.meta
     if info.get("attrs", {}).get("RawMessageDelivery") == "true":
         structured = M_STRUCTURE in meta
@@ -203,7 +205,9 @@ def sqs_delivery(state: SnsState, env: Envelope, info: Mapping[str, Any]) -> Env
         body = message_for(env, "sqs").encode() if structured else env.body
     else:
         attrs = _NO_ATTRS
-        body = signed(state, env, "sqs").body(state.unsubscribe_url(meta[M_BASE].decode(), info["arn"]))
+        if common is None:
+            common = signed(state, env, "sqs")
+        body = common.body(state.unsubscribe_url(meta[M_BASE].decode(), info["arn"]))
     if not attrs and env.group_id is None and env.dedup_id is None:
         return body
     return Envelope(body=body, attributes=attrs, group_id=env.group_id, dedup_id=env.dedup_id)

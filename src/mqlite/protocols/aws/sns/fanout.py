@@ -30,7 +30,15 @@ from typing import Any
 from mqlite.core.message import Envelope
 from mqlite.core.router import Binding, Destination, DestinationKind, Router
 from mqlite.protocols.aws.sns.common import TRANSFORM, SnsState
-from mqlite.protocols.aws.sns.envelope import M_ID, M_STATE, sns_transform, sqs_delivery
+from mqlite.protocols.aws.sns.envelope import (
+    M_ID,
+    M_STATE,
+    Common,
+    needs_signature,
+    signed,
+    sns_transform,
+    sqs_delivery,
+)
 from mqlite.protocols.aws.sns.presign import presign
 
 log = logging.getLogger("mqlite.aws.sns")
@@ -67,13 +75,16 @@ async def _transform(state: SnsState, router: Router, chunk: list[tuple[Envelope
             await router.publish(env)
             continue
         own = env.meta.get(M_STATE) == token and M_ID in env.meta
+        common: Common | None = None  # the message's signed part, looked up once
         for b in matched:
             info = b.args.get("sns")
             out: Envelope | bytes | None
             try:
                 if (own and type(info) is dict and info.get("confirmed") and info.get("protocol") == "sqs"
                         and b.destination.kind is DestinationKind.QUEUE):
-                    out = sqs_delivery(state, env, info)
+                    if common is None and needs_signature(info):
+                        common = signed(state, env, "sqs")
+                    out = sqs_delivery(state, env, info, common)
                 else:
                     out = sns_transform(env, b)
             except Exception as exc:  # noqa: BLE001 - contained per binding, as in Router

@@ -41,15 +41,14 @@ async def presign(state: SnsState, items: Sequence[tuple[Envelope, Sequence[Bind
     for env, matched in items:
         if M_ID not in env.meta or env.meta.get(M_STATE) != token:
             continue
-        for b in matched:
-            info = b.args.get("sns")
-            if not isinstance(info, dict) or not needs_signature(info):
-                continue
-            key = cache_key(env, info["protocol"])
+        protocols = {info["protocol"] for b in matched
+                     if type(info := b.args.get("sns")) is dict and needs_signature(info)}
+        for protocol in protocols:
+            key = cache_key(env, protocol)
             if key in seen or key in cache:
                 continue
             seen.add(key)
-            doc, attrs = unsigned_common(env, info["protocol"])
+            doc, attrs = unsigned_common(env, protocol)
             jobs.append((key, env, doc, attrs))
     if not jobs:
         return 0

@@ -60,6 +60,7 @@ from mqlite.protocols.aws.wire import AwsError
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 MAX_BATCH = 10
+_GOOD_NAMES: set[str] = set()  # attribute names that passed the checks (publishers reuse a few)
 
 
 def _check_attributes(raw: dict[str, Any] | None) -> tuple[dict[str, Attribute], int]:
@@ -67,9 +68,12 @@ def _check_attributes(raw: dict[str, Any] | None) -> tuple[dict[str, Attribute],
     out: dict[str, Attribute] = {}
     size = 0
     for name, spec in (raw or {}).items():
-        if (not ATTR_NAME.match(name) or name.startswith(".") or name.endswith(".") or ".." in name
-                or name.lower().startswith(("aws.", "amazon."))):
-            raise invalid_value(f"Invalid attribute name: {name}")
+        if name not in _GOOD_NAMES:
+            if (not ATTR_NAME.match(name) or name.startswith(".") or name.endswith(".") or ".." in name
+                    or name.lower().startswith(("aws.", "amazon."))):
+                raise invalid_value(f"Invalid attribute name: {name}")
+            if len(_GOOD_NAMES) < 10_000:
+                _GOOD_NAMES.add(name)
         dtype = spec.get("DataType") or ""
         base = dtype.split(".", 1)[0]
         if dtype != "String.Array" and base not in ("String", "Number", "Binary"):
