@@ -47,7 +47,7 @@ log = logging.getLogger("mqlite.aws.sns")
 M_ID, M_TS, M_SUBJECT, M_TOPIC, M_BASE = "sns.id", "sns.ts", "sns.subject", "sns.topic", "sns.base"
 M_STATE, M_STRUCTURE, M_SIGVER, M_SEQ = "sns.state", "sns.structure", "sns.sigver", "sns.seq"
 MAX_RAW_ATTRIBUTES = 10
-SIGN_CACHE = 256  # messages whose signed common part is kept
+SIGN_CACHE = 1024  # messages whose signed common part is kept
 _NO_ATTRS: Mapping[str, Attribute] = {}
 
 

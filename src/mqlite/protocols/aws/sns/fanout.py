@@ -4,18 +4,20 @@
 `Router.publish` would for SNS topics (every matching binding, `dedupe` off, the `sns`
 transform per binding), but groups the SQS deliveries by queue and hands each queue
 its messages in one `Queue.send_batch` (one log append instead of one per message).
-Before the transforms run, the signatures the chunk's notifications need are computed
-by `presign` (worker threads for two or more), `PRESIGN_CHUNK` messages at a time.
+Before the transforms run, the signatures the batch's notifications need are computed
+together by `presign` (on the signing worker processes when there are any), and handed
+to the transforms.
 Order: each queue receives the batch's messages in entry order (FIFO group order holds).
 A delivery that fails (the queue is gone, the queue refuses the message, the transform
 fails) is dead-lettered to the binding's `dead_letter` queue (the subscription's
 RedrivePolicy) with the same `mqlite.dlq.*` meta the router adds. A message whose
 matches include a binding that is not an SNS subscription (a binding made by another
 front-end on the topic's router) goes through `Router.publish` unchanged.
-`Coalescer.deliver(router, envelope)` is the single-message Publish path: the Publish
-requests handled in one event-loop iteration for one topic (concurrent clients) are
-delivered together by one `deliver_batch` scheduled with `call_soon`, so N concurrent
-publishes cost one append per queue instead of N; each request awaits its batch.
+`Coalescer.deliver(router, envelope)` (Publish) and `deliver_many` (PublishBatch's
+accepted entries): the publishes handled in one event-loop iteration for one topic
+(concurrent clients) are delivered together, in arrival order, by one `deliver_batch`
+scheduled with `call_soon`, so N concurrent requests cost one append per queue (and one
+round of signing) instead of N; each request awaits its batch.
 Concurrency: the core loop; awaits each queue's append in turn.
 """
 
@@ -34,6 +36,7 @@ from mqlite.protocols.aws.sns.envelope import (
     M_ID,
     M_STATE,
     Common,
+    cache_key,
     needs_signature,
     signed,
     sns_transform,
@@ -42,16 +45,28 @@ from mqlite.protocols.aws.sns.envelope import (
 from mqlite.protocols.aws.sns.presign import presign
 
 log = logging.getLogger("mqlite.aws.sns")
-PRESIGN_CHUNK = 64  # messages signed ahead at a time (well within envelope.SIGN_CACHE)
+# A standard topic's coalesced batch is delivered once it holds this many messages, so
+# its signing overlaps with the next batch's requests (a FIFO topic keeps one batch per
+# loop iteration and orders its batches, see deliver_batch).
+COALESCE_MAX = 64
 
 
-async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Envelope]) -> None:
+def _is_fifo(router: Router) -> bool:
+    return bool((router.config.get("sns") or {}).get("attributes", {}).get("FifoTopic") == "true")
+
+
+async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Envelope],
+                        after: asyncio.Future[None] | None = None) -> None:
+    """Route, sign, transform and append `envelopes`; with `after` (the topic's previous
+    batch), nothing is appended before that batch is done, so the signing of consecutive
+    batches overlaps but their messages reach every queue in publish order."""
     per_queue: dict[str, list[tuple[Envelope | bytes, Binding]]] = {}
-    for start in range(0, len(envelopes), PRESIGN_CHUNK):
-        chunk = [(env, router.match(env)) for env in envelopes[start:start + PRESIGN_CHUNK]]
-        await presign(state, [(env, m) for env, m in chunk
-                              if all(b.args.get("transform") == TRANSFORM for b in m)])
-        await _transform(state, router, chunk, per_queue)
+    matched = [(env, router.match(env)) for env in envelopes]
+    presigned = await presign(state, [(env, m) for env, m in matched
+                                      if all(b.args.get("transform") == TRANSFORM for b in m)])
+    if after is not None and not after.done():
+        await asyncio.wait([after])  # its outcome is its own requests' to report
+    await _transform(state, router, matched, presigned, per_queue)
     for name, items in per_queue.items():
         results: list[Any]
         try:
@@ -65,6 +80,7 @@ async def deliver_batch(state: SnsState, router: Router, envelopes: Sequence[Env
 
 
 async def _transform(state: SnsState, router: Router, chunk: list[tuple[Envelope, list[Binding]]],
+                     presigned: dict[str, Common],
                      per_queue: dict[str, list[tuple[Envelope | bytes, Binding]]]) -> None:
     """Run each matched binding's transform; queue deliveries are collected per queue.
     A confirmed `sqs` subscription to a message published here skips the generic
@@ -83,7 +99,7 @@ async def _transform(state: SnsState, router: Router, chunk: list[tuple[Envelope
                 if (own and type(info) is dict and info.get("confirmed") and info.get("protocol") == "sqs"
                         and b.destination.kind is DestinationKind.QUEUE):
                     if common is None and needs_signature(info):
-                        common = signed(state, env, "sqs")
+                        common = presigned.get(cache_key(env, "sqs")) or signed(state, env, "sqs")
                     out = sqs_delivery(state, env, info, common)
                 else:
                     out = sns_transform(env, b)
@@ -115,33 +131,62 @@ async def dead_letter(state: SnsState, router: Router, b: Binding, env: Envelope
         log.warning("sns: dead-letter queue %s refused a message: %s", dest.name, exc)
 
 
+class _Batch:
+    """The publishes collected for one topic, and the future their requests await."""
+
+    __slots__ = ("done", "envs", "flushed", "router")
+
+    def __init__(self, router: Router, done: asyncio.Future[None]) -> None:
+        self.router = router
+        self.envs: list[Envelope] = []
+        self.done = done
+        self.flushed = False
+
+
 class Coalescer:
-    """Batches the single publishes of one loop iteration per topic (see module docstring)."""
+    """Batches the publishes of one loop iteration per topic (see module docstring)."""
 
     def __init__(self, state: SnsState) -> None:
         self.state = state
-        self._pending: dict[str, tuple[Router, list[Envelope], asyncio.Future[None]]] = {}
+        self._pending: dict[str, _Batch] = {}
+        self._last: dict[str, asyncio.Task[None]] = {}  # FIFO topic -> its newest batch
         self.batches = 0  # statistics: batches delivered, messages in them
         self.messages = 0
 
     async def deliver(self, router: Router, env: Envelope) -> None:
-        entry = self._pending.get(router.name)
-        if entry is None or entry[0] is not router:
-            loop = asyncio.get_running_loop()
-            entry = (router, [], loop.create_future())
-            self._pending[router.name] = entry
-            loop.call_soon(self._flush, router.name, entry)
-        entry[1].append(env)
-        # shielded: a client that goes away must not cancel its neighbours' delivery
-        await asyncio.shield(entry[2])
+        await self.deliver_many(router, (env,))
 
-    def _flush(self, name: str, entry: tuple[Router, list[Envelope], asyncio.Future[None]]) -> None:
-        if self._pending.get(name) is entry:
+    async def deliver_many(self, router: Router, envs: Sequence[Envelope]) -> None:
+        """Deliver `envs` (in order) with the rest of this loop iteration's publishes."""
+        if not envs:
+            return
+        batch = self._pending.get(router.name)
+        if batch is not None and len(batch.envs) >= COALESCE_MAX and not _is_fifo(router):
+            self._flush(router.name, batch)  # full: its signing starts now, beside the next
+            batch = None
+        if batch is None or batch.router is not router:
+            loop = asyncio.get_running_loop()
+            batch = self._pending[router.name] = _Batch(router, loop.create_future())
+            loop.call_soon(self._flush, router.name, batch)
+        batch.envs.extend(envs)
+        # shielded: a client that goes away must not cancel its neighbours' delivery
+        await asyncio.shield(batch.done)
+
+    def _flush(self, name: str, batch: _Batch) -> None:
+        if self._pending.get(name) is batch:
             del self._pending[name]
-        router, envs, done = entry
+        if batch.flushed:
+            return  # flushed early, when it filled up
+        batch.flushed = True
+        router, envs, done = batch.router, batch.envs, batch.done
         self.batches += 1
         self.messages += len(envs)
-        task = asyncio.get_running_loop().create_task(deliver_batch(self.state, router, envs))
+        fifo = _is_fifo(router)
+        after = self._last.get(name) if fifo else None
+        task = asyncio.get_running_loop().create_task(deliver_batch(self.state, router, envs, after))
+        if fifo:
+            self._last[name] = task
+            task.add_done_callback(lambda t: self._last.get(name) is t and self._last.pop(name))
 
         def finished(t: asyncio.Task[None]) -> None:
             if done.done():

@@ -5,8 +5,8 @@ bindings, finds the notifications that will need a signature (`needs_signature`:
 confirmed subscription that gets the JSON envelope; raw deliveries never do) and are not
 in `state.sign_cache` yet, has them signed together by the state's `SignPool` (worker
 processes when the machine has cores to spare, else inline; sign_pool.py), and stores
-the completed common parts in the cache, so the `sns` transforms that run next only
-copy them. While a batch waits for its signatures the loop serves other requests.
+the completed common parts in the cache (for deliveries made later, HTTP retries...) and
+returns them, so the transforms that run next only copy them. While a batch waits for its signatures the loop serves other requests.
 Invariant: a notification is signed at most once per message and protocol variant while
 it is cached; presign never changes what a transform produces (only when it is computed).
 Concurrency: called on the core loop; the job documents are built before signing and
@@ -23,6 +23,7 @@ from mqlite.core.router import Binding
 from mqlite.protocols.aws.sns.common import SnsState
 from mqlite.protocols.aws.sns.envelope import (
     M_ID,
+    Common,
     M_STATE,
     cache_key,
     needs_signature,
@@ -32,10 +33,11 @@ from mqlite.protocols.aws.sns.envelope import (
 )
 
 
-async def presign(state: SnsState, items: Sequence[tuple[Envelope, Sequence[Binding]]]) -> int:
-    """Sign what `items` will need (see module docstring); returns how many were signed."""
+async def presign(state: SnsState, items: Sequence[tuple[Envelope, Sequence[Binding]]]) -> dict[str, Common]:
+    """Sign what `items` will need (see module docstring); returns every needed common
+    part by `cache_key` (those found in the cache too), for the transforms to use."""
     jobs: list[tuple[str, Envelope, dict[str, Any], dict[str, Any] | None]] = []
-    seen: set[str] = set()
+    found: dict[str, Common] = {}
     cache = state.sign_cache
     token = state.token.encode()
     for env, matched in items:
@@ -45,14 +47,18 @@ async def presign(state: SnsState, items: Sequence[tuple[Envelope, Sequence[Bind
                      if type(info := b.args.get("sns")) is dict and needs_signature(info)}
         for protocol in protocols:
             key = cache_key(env, protocol)
-            if key in seen or key in cache:
+            if key in found:
                 continue
-            seen.add(key)
+            hit = cache.get(key)
+            if hit is not None:
+                found[key] = hit
+                continue
             doc, attrs = unsigned_common(env, protocol)
+            found[key] = None  # type: ignore[assignment]  # filled below
             jobs.append((key, env, doc, attrs))
-    if not jobs:
-        return 0
-    signatures = await state.sign_pool.sign_many([(doc, doc["SignatureVersion"]) for _, _, doc, _ in jobs])
-    for (key, env, doc, attrs), signature in zip(jobs, signatures, strict=True):
-        remember(state, key, signed_common(state, env, doc, attrs, signature))
-    return len(jobs)
+    if jobs:
+        signatures = await state.sign_pool.sign_many([(doc, doc["SignatureVersion"]) for _, _, doc, _ in jobs])
+        for (key, env, doc, attrs), signature in zip(jobs, signatures, strict=True):
+            common = found[key] = signed_common(state, env, doc, attrs, signature)
+            remember(state, key, common)
+    return found

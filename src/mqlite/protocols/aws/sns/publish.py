@@ -54,7 +54,7 @@ from mqlite.protocols.aws.sns.envelope import (
     M_TS,
 )
 from mqlite.protocols.aws.sns.errors import invalid_parameter, invalid_value, not_found
-from mqlite.protocols.aws.sns.fanout import Coalescer, deliver_batch
+from mqlite.protocols.aws.sns.fanout import Coalescer
 from mqlite.protocols.aws.wire import AwsError
 
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
@@ -292,7 +292,7 @@ class PublishActions:
                 routed.append(env)
             ok.append({"Id": entry["Id"], **reply})
         self.state.flush_dedup()
-        await deliver_batch(self.state, router, routed)
+        await self.coalescer.deliver_many(router, routed)
         return {"Successful": ok, "Failed": failed}
 
 
