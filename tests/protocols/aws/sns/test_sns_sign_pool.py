@@ -97,3 +97,46 @@ def test_closing_the_pool_stops_its_workers(sns_server_factory: Any) -> None:
     sns.publish(TopicArn=topic, Message="after close")  # inline again
     (doc,) = bodies(drain(sqs_of(server), urls[0], expect=1))
     assert doc["Message"] == "after close"
+
+
+def test_fifo_topic_order_holds_while_batches_are_signed_concurrently(sns_server_factory: Any) -> None:
+    """Concurrent publishers to one message group of a FIFO topic: the batches of
+    consecutive loop iterations are signed on the workers at the same time, yet each
+    subscribed FIFO queue receives the messages in SNS sequence-number order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = sns_server_factory(sns_sign_workers=2)
+    sns, sqs = client(server, "sns"), sqs_of(server)
+    topic = sns.create_topic(Name="ledger.fifo", Attributes={
+        "FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    urls = []
+    for i in range(2):
+        url, arn = make_queue(sqs, f"ledger-{i}.fifo", FifoQueue="true")
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        urls.append(url)
+    state = server.call(lambda: state_for(server.core, None))  # type: ignore[arg-type]
+    sns.publish(TopicArn=topic, Message="warm-up", MessageGroupId="g")
+    deadline = time.monotonic() + 30
+    while not server.call(lambda: len(state.sign_pool.workers) == 2
+                          and all(w.ready for w in state.sign_pool.workers)):
+        assert time.monotonic() < deadline, "signing workers did not start"
+        time.sleep(0.05)
+
+    def publisher(k: int) -> None:
+        own = client(server, "sns")
+        for n in range(10):
+            if n % 2:
+                own.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+                    {"Id": f"e{i}", "Message": f"{k}-{n}-{i}", "MessageGroupId": "g"} for i in range(5)])
+            else:
+                own.publish(TopicArn=topic, Message=f"{k}-{n}", MessageGroupId="g")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(publisher, range(8)))
+    for url in urls:
+        docs = bodies(drain(sqs, url, expect=1 + 8 * (5 + 5 * 5)))
+        assert len(docs) == 1 + 8 * 30
+        seqs = [int(d["SequenceNumber"]) for d in docs]
+        assert seqs == sorted(seqs)
+        cert = urllib.request.urlopen(docs[-1]["SigningCertURL"]).read()
+        assert verify(cert, docs[-1])
