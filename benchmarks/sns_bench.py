@@ -78,13 +78,15 @@ def cpu_seconds(pid: int) -> float:
     """CPU seconds of a server process and its live child processes (mqlite's SNS
     signing workers): user + system, from /proc."""
     total = 0
-    for stat in [f"/proc/{pid}/stat", *(f"/proc/{p}/stat" for p in os.listdir("/proc") if p.isdigit())]:
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            with open(stat) as f:
+            with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if stat == f"/proc/{pid}/stat" or int(fields[1]) == pid:  # fields[1]: the parent pid
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent pid
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
