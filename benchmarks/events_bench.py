@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sqs_bench import cpu_seconds, free_port, wait_http  # noqa: E402
+from sqs_bench import cpu_seconds, free_port, wait_http
 
 RULES = 100
 QUEUES = 10

@@ -49,6 +49,20 @@ def drain(sqs: Any, url: str, expect: int | None = None, wait: int = 0, **kw: An
     return got
 
 
+def signing_workers_ready(server: Any, workers: int) -> Any:
+    """Wait until the server's SNS sign pool has `workers` processes that answered their
+    handshake (a signed publish must have started the pool); returns the SnsState."""
+    from mqlite.protocols.aws.sns.common import state_for
+
+    state = server.call(lambda: state_for(server.core, None))
+    deadline = time.monotonic() + 30
+    while not server.call(lambda: len(state.sign_pool.workers) == workers
+                          and all(w.ready for w in state.sign_pool.workers)):
+        assert time.monotonic() < deadline, "signing workers did not start"
+        time.sleep(0.05)
+    return state
+
+
 def bodies(msgs: list[dict[str, Any]]) -> list[Any]:
     return [json.loads(m["Body"]) for m in msgs]
 

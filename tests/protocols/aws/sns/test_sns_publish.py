@@ -6,13 +6,12 @@ errors for bad messages."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sns_support import bodies, client, drain, make_queue
+from sns_support import bodies, client, drain, make_queue, signing_workers_ready
 
 from mqlite.protocols.aws.sns.signing import verify
 
@@ -453,11 +452,7 @@ def test_signatures_are_computed_once_per_message_and_never_for_raw_delivery(
     state = sns_server.call(lambda: state_for(sns_server.core, None))  # type: ignore[arg-type]
     if workers:  # start the workers (the first signatures are inline) and wait for them
         sns.publish(TopicArn=signed, Message="warm-up")
-        deadline = time.monotonic() + 30
-        while not sns_server.call(lambda: len(state.sign_pool.workers) == workers
-                                  and all(w.ready for w in state.sign_pool.workers)):
-            assert time.monotonic() < deadline, "signing workers did not start"
-            time.sleep(0.05)
+        signing_workers_ready(sns_server, workers)
         for url in signed_urls:
             drain(sqs, url, expect=1)
     calls: list[int] = []

@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import urllib.request
 from typing import Any
 
-from sns_support import bodies, client, drain, make_queue
+from sns_support import bodies, client, drain, make_queue, signing_workers_ready
 
-from mqlite.protocols.aws.sns.common import state_for
 from mqlite.protocols.aws.sns.signing import verify
 
 
 def _started(server: Any, sns: Any, topic: str, urls: list[str], workers: int) -> Any:
     """Publish once (which starts the pool) and wait for every worker to be ready."""
     sns.publish(TopicArn=topic, Message="warm-up")
-    state = server.call(lambda: state_for(server.core, None))  # type: ignore[arg-type]
-    deadline = time.monotonic() + 30
-    while not server.call(lambda: len(state.sign_pool.workers) == workers
-                          and all(w.ready for w in state.sign_pool.workers)):
-        assert time.monotonic() < deadline, "signing workers did not start"
-        time.sleep(0.05)
+    state = signing_workers_ready(server, workers)
     for url in urls:
         drain(sqs_of(server), url, expect=1)
     return state
@@ -66,7 +59,7 @@ def test_worker_signatures_verify_for_both_signature_versions(sns_server_factory
             assert {d["SignatureVersion"] for d in docs} == {version}
             cert = urllib.request.urlopen(docs[0]["SigningCertURL"]).read()
             assert all(verify(cert, d) for d in docs)
-            assert sorted(d["Message"] for d in docs)[-1] == f"v{version}-single"
+            assert max(d["Message"] for d in docs) == f"v{version}-single"
 
 
 def test_a_killed_worker_is_replaced_by_inline_signing(sns_server_factory: Any) -> None:
@@ -114,13 +107,8 @@ def test_fifo_topic_order_holds_while_batches_are_signed_concurrently(sns_server
         url, arn = make_queue(sqs, f"ledger-{i}.fifo", FifoQueue="true")
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
         urls.append(url)
-    state = server.call(lambda: state_for(server.core, None))  # type: ignore[arg-type]
     sns.publish(TopicArn=topic, Message="warm-up", MessageGroupId="g")
-    deadline = time.monotonic() + 30
-    while not server.call(lambda: len(state.sign_pool.workers) == 2
-                          and all(w.ready for w in state.sign_pool.workers)):
-        assert time.monotonic() < deadline, "signing workers did not start"
-        time.sleep(0.05)
+    signing_workers_ready(server, 2)
 
     def publisher(k: int) -> None:
         own = client(server, "sns")

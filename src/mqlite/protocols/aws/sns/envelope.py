@@ -93,7 +93,7 @@ class Common:
     `body(url)` is the SQS notification JSON for one subscription; its bytes before and
     after the UnsubscribeURL are encoded once, not once per subscription."""
 
-    __slots__ = ("doc", "attrs", "_head", "_tail")
+    __slots__ = ("_head", "_tail", "attrs", "doc")
 
     def __init__(self, doc: dict[str, Any], attrs: dict[str, Any] | None) -> None:
         self.doc = doc

@@ -23,8 +23,8 @@ from mqlite.core.router import Binding
 from mqlite.protocols.aws.sns.common import SnsState
 from mqlite.protocols.aws.sns.envelope import (
     M_ID,
-    Common,
     M_STATE,
+    Common,
     cache_key,
     needs_signature,
     remember,

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
