@@ -5,7 +5,8 @@ it is asked to sign (each gets the key over its stdin), and `await pool.sign_man
 hashes each job's canonical string here and has the RSA done by the workers, a batch
 split over the least-loaded ones. Until a worker has answered its start-up handshake,
 and whenever none is alive, signatures are computed inline (`Signer.sign_many`), so
-signing never waits for a process to start and never fails because one died.
+signing never waits for a process to start and never fails because one died; a dead
+worker is replaced (at most one start per RESTART_INTERVAL).
 Why processes, not threads: OpenSSL releases the GIL while signing, but a thread then
 has to win the GIL back from the busy event loop (up to the 5 ms switch interval)
 before its next signature, which lost throughput on 2 cores (docs/benchmarks.md, SNS).
@@ -26,6 +27,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 
@@ -35,6 +37,7 @@ from mqlite.protocols.aws.sns.signing import Signer
 
 log = logging.getLogger("mqlite.aws.sns")
 _FRAME = struct.Struct(">I")
+RESTART_INTERVAL = 5.0  # seconds between starting replacements for dead workers
 
 
 def default_workers() -> int:
@@ -176,6 +179,7 @@ class SignPool:
         self.size = workers
         self.workers: list[_Worker] = []
         self._started = False
+        self._last_restart = -RESTART_INTERVAL
         self._pem = signer.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         self._finalizer = weakref.finalize(self, _close_all, self.workers)
@@ -184,6 +188,8 @@ class SignPool:
         """Base64 signatures of `jobs` ((message, SignatureVersion) pairs), in order."""
         if not self._started:
             self._start()
+        elif any(not w.alive for w in self.workers):
+            self._replace_dead()
         ready = sorted((w for w in self.workers if w.ready and w.alive), key=lambda w: w.load)
         if not ready or not jobs:
             return self.signer.sign_many(list(jobs))
@@ -209,6 +215,21 @@ class SignPool:
                 self.workers.append(_Worker(loop, self._pem))
         except OSError as exc:
             log.warning("SNS signing workers not started (%s); signing inline", exc)
+
+    def _replace_dead(self) -> None:
+        """Start a new worker in place of a dead one, at most one per RESTART_INTERVAL
+        seconds (a worker that keeps dying costs no more than inline signing)."""
+        now = time.monotonic()
+        if now - self._last_restart < RESTART_INTERVAL:
+            return
+        self._last_restart = now
+        for i, w in enumerate(self.workers):
+            if not w.alive:
+                try:
+                    self.workers[i] = _Worker(asyncio.get_running_loop(), self._pem)
+                except OSError as exc:
+                    log.warning("SNS signing worker not restarted (%s); signing inline", exc)
+                return
 
     def close(self) -> None:
         self._finalizer()
