@@ -21,33 +21,24 @@ import asyncio
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
 import orjson
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sqs_bench import cpu_seconds, free_port, wait_http
+from aws_servers import cpu_seconds, moto_server, mqlite_server, sigv4_headers
 
 RULES = 100
 QUEUES = 10
 
 
 def signed(endpoint: str, target: str, body: bytes) -> dict[str, str]:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     service, ctype = ("events", "1.1") if target.startswith("AWSEvents") else ("sqs", "1.0")
-    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers={
-        "Content-Type": f"application/x-amz-json-{ctype}", "X-Amz-Target": target})
-    SigV4Auth(Credentials("AKIDBENCH", "secret"), service, "us-east-1").add_auth(req)
-    return dict(req.headers.items())
+    return sigv4_headers(endpoint, service, body, {"Content-Type": f"application/x-amz-json-{ctype}",
+                                                   "X-Amz-Target": target})
 
 
 async def call(session: Any, endpoint: str, target: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -188,32 +179,12 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     results: dict[str, dict[str, Any]] = {}
-    data = tempfile.mkdtemp(prefix="mqlite-events-bench-")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", args.fsync,
-         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
-         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_http(endpoint + "/_mqlite/health")
-        results["mqlite"] = bench("mqlite", endpoint, args, server.pid)
-    finally:
-        server.terminate()
-        server.wait(20)
-        shutil.rmtree(data, ignore_errors=True)
+    with mqlite_server(args.fsync) as (endpoint, pid):
+        results["mqlite"] = bench("mqlite", endpoint, args, pid)
     if not args.skip_moto:
-        mport = free_port()
-        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(mport)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            endpoint = f"http://127.0.0.1:{mport}"
-            wait_http(endpoint + "/moto-api/")
+        with moto_server() as (endpoint, pid):
             results["moto"] = bench("moto", endpoint, argparse.Namespace(**{**vars(args), "samples": args.moto_samples}),
-                                    moto.pid)
-        finally:
-            moto.terminate()
-            moto.wait(20)
+                                    pid)
     print("\n| server | PutEvents events/s (matched + delivered) | events/server CPU-s | delivered/accepted "
           "| PutEvents -> visible p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")

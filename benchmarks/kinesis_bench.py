@@ -22,44 +22,21 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
 import orjson
 
+sys.path.insert(0, os.path.dirname(__file__))
+from aws_servers import cpu_seconds, moto_server, mqlite_server, sigv4_headers
+
 TARGET = "Kinesis_20131202"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU seconds of a process (Linux /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def headers_for(endpoint: str, op: str, body: bytes) -> dict[str, str]:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET}.{op}"})
-    SigV4Auth(Credentials("AKIDBENCH", "secret"), "kinesis", "us-east-1").add_auth(req)
-    return {k: v for k, v in req.headers.items() if k.lower() != "content-length"}
+    return sigv4_headers(endpoint, "kinesis", body, {"Content-Type": "application/x-amz-json-1.1",
+                                                     "X-Amz-Target": f"{TARGET}.{op}"})
 
 
 async def call(session: Any, endpoint: str, op: str, payload: dict[str, Any] | bytes,
@@ -178,32 +155,6 @@ def bench(name: str, endpoint: str, pid: int, args: argparse.Namespace, duration
             "out": n_out / t_out, "out_cpu": n_out / max(c2 - c1, 1e-9), "n_in": n_in, "n_out": n_out}
 
 
-def start_mqlite(data_dir: str) -> tuple[subprocess.Popen[str], str]:
-    from mqlite.testing import spawn_server
-
-    proc = spawn_server(__import__("pathlib").Path(data_dir), "--kafka-port", "off", "--amqp-port", "off",
-                        "--redis-port", "off")
-    return proc.process, f"http://127.0.0.1:{proc.ports['http']}"
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    import urllib.request
-
-    port = free_port()
-    exe = shutil.which("moto_server")
-    cmd = [exe, "-p", str(port)] if exe else [sys.executable, "-m", "moto.server", "-p", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).read()
-            break
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.2)
-    return proc, url
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=6)
@@ -216,20 +167,11 @@ def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cpus, {platform.python_implementation()} "
           f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}", flush=True)
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_mqlite(os.path.join(tmp, "data"))
-        try:
-            results["mqlite"] = bench("mqlite", url, proc.pid, args, args.duration)
-        finally:
-            proc.terminate()
-            proc.wait(20)
+    with mqlite_server("1000") as (url, pid):
+        results["mqlite"] = bench("mqlite", url, pid, args, args.duration)
     if not args.skip_moto:
-        mproc, murl = start_moto()
-        try:
-            results["moto"] = bench("moto", murl, mproc.pid, args, args.moto_duration)
-        finally:
-            mproc.terminate()
-            mproc.wait(20)
+        with moto_server() as (murl, mpid):
+            results["moto"] = bench("moto", murl, mpid, args, args.moto_duration)
     print("\n| measurement | " + " | ".join(results) + (" | ratio |" if len(results) == 2 else " |"))
     print("|---" * (len(results) + 2) + "|")
     for key, label in (("in", "PutRecords 500 x 100 B, records/s"), ("in_cpu", "  per server CPU-second"),

@@ -32,17 +32,16 @@ import asyncio
 import multiprocessing as mp
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from typing import Any
 
 import orjson
+
+sys.path.insert(0, os.path.dirname(__file__))
+from aws_servers import cpu_seconds, moto_server, mqlite_server, sigv4_headers
 
 BODY = "x" * 100
 POLICIES = [
@@ -53,52 +52,8 @@ POLICIES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except Exception as exc:  # noqa: BLE001 - not up yet
-            if getattr(exc, "code", None):
-                return
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of a server process and its live child processes (mqlite's SNS
-    signing workers): user + system, from /proc."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent pid
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def sign(endpoint: str, service: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
-    SigV4Auth(Credentials("AKIDBENCH", "secret"), service, "us-east-1").add_auth(req)
-    return dict(req.headers.items())
+    return sigv4_headers(endpoint, service, body, headers)
 
 
 def sns_request(endpoint: str, params: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -328,39 +283,16 @@ def main() -> None:
     RAW = args.raw
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     results: dict[str, dict[str, Any]] = {}
-    data = tempfile.mkdtemp(prefix="mqlite-snsbench-")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", args.fsync,
-         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
-         "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_http(endpoint + "/_mqlite/health")
+    with mqlite_server(args.fsync) as (endpoint, pid):
         # Like moto below, mqlite is measured at two load shapes and its best counts: the
         # default 2 x 16 connections, and 1 x 64 (one client process fewer on the 2 cores,
         # more requests per server loop iteration).
-        results["mqlite"] = bench_target("mqlite", endpoint, args, server.pid,
-                                         [(args.procs, args.conc), (1, 64)])
-    finally:
-        server.terminate()
-        server.wait(20)
-        shutil.rmtree(data, ignore_errors=True)
+        results["mqlite"] = bench_target("mqlite", endpoint, args, pid, [(args.procs, args.conc), (1, 64)])
     if not args.skip_moto:
-        mport = free_port()
-        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(mport)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            endpoint = f"http://127.0.0.1:{mport}"
-            wait_http(endpoint + "/moto-api/")
+        with moto_server() as (endpoint, pid):
             # moto's threaded server slows down badly under many concurrent requests: it
             # is measured at 1 and 4 concurrent requests too, and its best level counts.
-            results["moto"] = bench_target("moto", endpoint, args, moto.pid,
-                                           [(1, 1), (1, 4), (args.procs, args.conc)])
-        finally:
-            moto.terminate()
-            moto.wait(20)
+            results["moto"] = bench_target("moto", endpoint, args, pid, [(1, 1), (1, 4), (args.procs, args.conc)])
     print("\n| server | Publish msg/s (x4 deliveries) | PublishBatch msg/s | Publish msg/CPU-s "
           "| PublishBatch msg/CPU-s | publish->visible p50 ms | p99 ms | Publish request p99 ms |")
     print("|---|---|---|---|---|---|---|---|")

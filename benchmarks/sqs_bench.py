@@ -20,61 +20,23 @@ import asyncio
 import multiprocessing as mp
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
 import orjson
 
+sys.path.insert(0, os.path.dirname(__file__))
+from aws_servers import cpu_seconds, moto_server, mqlite_server, sigv4_headers
+
 BODY = "x" * 100
 ACCOUNT = "000000000000"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except Exception as exc:  # noqa: BLE001 - not up yet
-            if getattr(exc, "code", None):
-                return
-            time.sleep(0.1)
-    raise TimeoutError(url)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU seconds of a process (Linux /proc), for load-independent rates."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def signed_headers(endpoint: str, target: str, body: bytes) -> dict[str, str]:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers={
-        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"AmazonSQS.{target}"})
-    SigV4Auth(Credentials("AKIDBENCH", "secret"), "sqs", "us-east-1").add_auth(req)
-    return dict(req.headers.items())
+    return sigv4_headers(endpoint, "sqs", body, {"Content-Type": "application/x-amz-json-1.0",
+                                                 "X-Amz-Target": f"AmazonSQS.{target}"})
 
 
 async def call(session: Any, endpoint: str, target: str, payload: dict[str, Any],
@@ -92,7 +54,7 @@ async def call(session: Any, endpoint: str, target: str, payload: dict[str, Any]
 def _worker(kind: str, endpoint: str, url: str, duration: float, conc: int, out: Any) -> None:
     import aiohttp
 
-    async def main() -> int:
+    async def main() -> tuple[int, float]:
         conn = aiohttp.TCPConnector(limit=conc)
         async with aiohttp.ClientSession(connector=conn) as session:
             entries = [{"Id": str(i), "MessageBody": BODY} for i in range(10)]
@@ -218,32 +180,11 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     results: dict[str, dict[str, Any]] = {}
-    data = tempfile.mkdtemp(prefix="mqlite-bench-")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", args.fsync,
-         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
-         "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_http(endpoint + "/_mqlite/health")
-        results["mqlite"] = bench_target("mqlite", endpoint, args, args.rounds, server.pid)
-    finally:
-        server.terminate()
-        server.wait(20)
-        shutil.rmtree(data, ignore_errors=True)
+    with mqlite_server(args.fsync) as (endpoint, pid):
+        results["mqlite"] = bench_target("mqlite", endpoint, args, args.rounds, pid)
     if not args.skip_moto:
-        mport = free_port()
-        moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(mport)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            endpoint = f"http://127.0.0.1:{mport}"
-            wait_http(endpoint + "/moto-api/")
-            results["moto"] = bench_target("moto", endpoint, args, 1, moto.pid)
-        finally:
-            moto.terminate()
-            moto.wait(20)
+        with moto_server() as (endpoint, pid):
+            results["moto"] = bench_target("moto", endpoint, args, 1, pid)
     print("\n| server | SendMessageBatch msg/s | Receive+DeleteBatch msg/s | send msg/CPU-s "
           "| recv+del msg/CPU-s | wake-up p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|")
