@@ -26,9 +26,8 @@ from mqlite.protocols.resp.commands.streams import (
     entries_reply,
     get_stream,
     now_ms,
-    parse_block,
+    read_options,
     read_reply,
-    split_streams,
 )
 from mqlite.protocols.resp.errors import (
     BUSYGROUP,
@@ -224,29 +223,7 @@ def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
     if argv[1].lower() != b"group":
         raise CommandError("ERR Missing GROUP option for XREADGROUP")
     gname, consumer = argv[2], argv[3]
-    count = 0
-    block: float | None = None
-    noack = False
-    i = 4
-    while i < len(argv):
-        opt = argv[i].lower()
-        if opt == b"count" and i + 1 < len(argv):
-            count = max(0, to_int(argv[i + 1]))
-            i += 2
-        elif opt == b"block" and i + 1 < len(argv):
-            block = parse_block(argv[i + 1])
-            i += 2
-        elif opt == b"noack":
-            noack = True
-            i += 1
-        elif opt == b"streams":
-            i += 1
-            break
-        else:
-            raise syntax()
-    else:
-        raise syntax()
-    keys, raw_ids = split_streams(argv, i, "xreadgroup")
+    count, block, noack, keys, raw_ids = read_options(argv, 4, "xreadgroup", noack_allowed=True)
     store = conn.state.store
     names = [stream_name(k) for k in keys]
     specs: list[tuple[bytes, str, StreamID | None]] = []

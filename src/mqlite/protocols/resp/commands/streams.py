@@ -245,6 +245,35 @@ def parse_block(raw: bytes) -> float:
     return MAX_BLOCK_S if ms == 0 else ms / 1000.0
 
 
+def read_options(argv: list[bytes], i: int, cmd: str, noack_allowed: bool = False
+                 ) -> tuple[int, float | None, bool, list[bytes], list[bytes]]:
+    """XREAD's and XREADGROUP's `[COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...` from
+    argv[i]: (count, block seconds or None, noack, keys, ids); NOACK only if allowed."""
+    count = 0
+    block: float | None = None
+    noack = False
+    while i < len(argv):
+        opt = argv[i].lower()
+        if opt == b"count" and i + 1 < len(argv):
+            count = max(0, to_int(argv[i + 1]))
+            i += 2
+        elif opt == b"block" and i + 1 < len(argv):
+            block = parse_block(argv[i + 1])
+            i += 2
+        elif opt == b"noack" and noack_allowed:
+            noack = True
+            i += 1
+        elif opt == b"streams":
+            i += 1
+            break
+        else:
+            raise syntax()
+    else:
+        raise syntax()
+    keys, raw_ids = split_streams(argv, i, cmd)
+    return count, block, noack, keys, raw_ids
+
+
 def split_streams(argv: list[bytes], i: int, cmd: str) -> tuple[list[bytes], list[bytes]]:
     rest = argv[i:]
     if not rest or len(rest) % 2:
@@ -295,25 +324,7 @@ async def block_until(conn: Any, names: list[str], timeout: float, attempt: Any)
 @command("xread", -4, group="stream", keys=(0, 0, 0), flags=("readonly", "blocking"))
 def xread(conn: Any, argv: list[bytes]) -> Any:
     """XREAD [COUNT count] [BLOCK ms] STREAMS key [key ...] id [id ...]"""
-    count = 0
-    block: float | None = None
-    i = 1
-    while i < len(argv):
-        opt = argv[i].lower()
-        if opt == b"count" and i + 1 < len(argv):
-            count = max(0, to_int(argv[i + 1]))
-            i += 2
-        elif opt == b"block" and i + 1 < len(argv):
-            block = parse_block(argv[i + 1])
-            i += 2
-        elif opt == b"streams":
-            i += 1
-            break
-        else:
-            raise syntax()
-    else:
-        raise syntax()
-    keys, raw_ids = split_streams(argv, i, "xread")
+    count, block, _, keys, raw_ids = read_options(argv, 1, "xread")
     store: StreamStore = conn.state.store
     names = [stream_name(k) for k in keys]
     starts: list[StreamID] = []
