@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import re
@@ -79,15 +80,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_last_second: list[Any] = [None, ""]  # (whole second, its formatted text): batches share it
+
+
 def iso_timestamp(ms: int) -> str:
     """SNS's Timestamp format: 2012-04-25T21:49:25.719Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+    second = ms // 1000
+    if _last_second[0] != second:
+        _last_second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_last_second[1]}.{ms % 1000:03d}Z"
+
+
+_RANDOM = bytearray()  # os.urandom read 4 KiB at a time: one system call per 256 ids
 
 
 def new_id() -> str:
     """A random (version 4) UUID string, as SNS MessageIds are; ~3x cheaper than
-    `str(uuid.uuid4())`, which builds a UUID object per message."""
-    b = bytearray(os.urandom(16))
+    `str(uuid.uuid4())`, which builds a UUID object (and reads os.urandom) per message."""
+    if not _RANDOM:
+        _RANDOM.extend(os.urandom(4096))
+    b = _RANDOM[-16:]
+    del _RANDOM[-16:]
     b[6] = (b[6] & 0x0F) | 0x40
     b[8] = (b[8] & 0x3F) | 0x80
     h = b.hex()
@@ -109,7 +122,7 @@ class SnsState:
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
         # message id (+ protocol variant) -> signed common notification part (envelope.py)
-        self.sign_cache: dict[str, Any] = {}  # values: envelope.Common
+        self.sign_cache: collections.OrderedDict[str, Any] = collections.OrderedDict()  # -> envelope.Common
         _BY_TOKEN[self.token] = self
 
     @property

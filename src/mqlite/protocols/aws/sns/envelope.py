@@ -119,7 +119,7 @@ class Common:
 def remember(state: SnsState, key: str, common: Common) -> None:
     cache = state.sign_cache
     if len(cache) >= SIGN_CACHE:
-        del cache[next(iter(cache))]
+        cache.popitem(last=False)  # O(1); next(iter(dict)) slows as deletions pile up
     cache[key] = common
 
 
