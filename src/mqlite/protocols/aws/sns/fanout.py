@@ -1,4 +1,4 @@
-"""PublishBatch fan-out: the router's routing decision, with one queue append per queue.
+"""SNS fan-out: published messages routed, signed and appended, one append per queue.
 
 `deliver_batch(state, router, envelopes)` routes a batch of published messages the way
 `Router.publish` would for SNS topics (every matching binding, `dedupe` off, the `sns`
@@ -17,8 +17,11 @@ front-end on the topic's router) goes through `Router.publish` unchanged.
 accepted entries): the publishes handled in one event-loop iteration for one topic
 (concurrent clients) are delivered together, in arrival order, by one `deliver_batch`
 scheduled with `call_soon`, so N concurrent requests cost one append per queue (and one
-round of signing) instead of N; each request awaits its batch.
-Concurrency: the core loop; awaits each queue's append in turn.
+round of signing) instead of N; each request awaits its batch. A standard topic's batch
+is delivered as soon as it holds COALESCE_MAX messages, so the signing of one batch
+overlaps with the requests of the next; a FIFO topic's batches may be signed at the
+same time but each appends only after the previous one is done (publish order).
+Concurrency: the core loop; a batch awaits its signatures, then each queue's append.
 """
 
 from __future__ import annotations
