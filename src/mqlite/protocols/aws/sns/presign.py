@@ -6,7 +6,8 @@ confirmed subscription that gets the JSON envelope; raw deliveries never do) and
 in `state.sign_cache` yet, has them signed together by the state's `SignPool` (worker
 processes when the machine has cores to spare, else inline; sign_pool.py), and stores
 the completed common parts in the cache (for deliveries made later, HTTP retries...) and
-returns them, so the transforms that run next only copy them. While a batch waits for its signatures the loop serves other requests.
+returns them, so the transforms that run next only copy them. While a batch waits for
+its signatures the loop serves other requests.
 Invariant: a notification is signed at most once per message and protocol variant while
 it is cached; presign never changes what a transform produces (only when it is computed).
 Concurrency: called on the core loop; the job documents are built before signing and
