@@ -137,3 +137,12 @@ def test_fifo_topic_order_holds_while_batches_are_signed_concurrently(sns_server
         assert seqs == sorted(seqs)
         cert = urllib.request.urlopen(docs[-1]["SigningCertURL"]).read()
         assert verify(cert, docs[-1])
+
+
+def test_stopping_the_server_stops_the_signing_workers(sns_server_factory: Any) -> None:
+    server = sns_server_factory(sns_sign_workers=2)
+    sns, _, topic, urls = _fanout(server, 1)
+    state = _started(server, sns, topic, urls, 2)
+    procs = server.call(lambda: [w.proc for w in state.sign_pool.workers])
+    server.stop()
+    assert all(p.poll() is not None for p in procs)

@@ -93,4 +93,8 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     }
     missing = set(service().query_model.operation_names) - set(handlers)
     assert not missing, f"SNS actions without a handler: {sorted(missing)}"
-    return ServiceFrontend(service(), handlers, map_error)
+
+    async def close() -> None:  # the server's shutdown: stop the signing workers
+        state.close_signing()
+
+    return ServiceFrontend(service(), handlers, map_error, extra={"close": close})

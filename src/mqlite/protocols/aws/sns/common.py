@@ -150,6 +150,11 @@ class SnsState:
             self._sign_pool = SignPool(self.signer, default_workers() if workers is None else workers)
         return self._sign_pool
 
+    def close_signing(self) -> None:
+        """Stop the signing workers (signing is inline afterwards)."""
+        if self._sign_pool is not None:
+            self._sign_pool.close()
+
     def cert_url(self, base_url: str) -> str:
         return f"{base_url}/_mqlite/sns/{self.signer.cert_name}"
 
