@@ -72,21 +72,31 @@ def sigv4_headers(endpoint: str, service: str, body: bytes, headers: Mapping[str
 
 
 @contextmanager
+def _child_server(cmd: list[str], port: int, ready_path: str) -> Iterator[tuple[str, int]]:
+    """Run `cmd` (a server on `port`) until the block ends; (endpoint, pid) once
+    `ready_path` answers."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_http(endpoint + ready_path)
+        yield endpoint, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+@contextmanager
 def mqlite_server(fsync: str = "1000") -> Iterator[tuple[str, int]]:
     """`mqlite serve` with only its HTTP port, on a fresh data directory."""
     data = tempfile.mkdtemp(prefix="mqlite-bench-")
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", fsync,
-         "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
-         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", fsync,
+           "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
+           "--log-level", "warning"]
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_http(endpoint + "/_mqlite/health")
-        yield endpoint, server.pid
+        with _child_server(cmd, port, "/_mqlite/health") as served:
+            yield served
     finally:
-        server.terminate()
-        server.wait(20)
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -94,12 +104,5 @@ def mqlite_server(fsync: str = "1000") -> Iterator[tuple[str, int]]:
 def moto_server() -> Iterator[tuple[str, int]]:
     """moto's server (`python -m moto.server`), the peer every AWS benchmark compares with."""
     port = free_port()
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_http(endpoint + "/moto-api/")
-        yield endpoint, moto.pid
-    finally:
-        moto.terminate()
-        moto.wait(20)
+    with _child_server([sys.executable, "-m", "moto.server", "-p", str(port)], port, "/moto-api/") as served:
+        yield served
