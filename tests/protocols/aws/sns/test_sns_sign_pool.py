@@ -146,3 +146,33 @@ def test_stopping_the_server_stops_the_signing_workers(sns_server_factory: Any) 
     procs = server.call(lambda: [w.proc for w in state.sign_pool.workers])
     server.stop()
     assert all(p.poll() is not None for p in procs)
+
+
+def test_closing_the_pool_mid_request_signs_that_request_inline() -> None:
+    """A batch waiting on a worker when the pool closes (the server shutting down) is
+    signed inline, not left waiting."""
+    import asyncio
+
+    from mqlite.protocols.aws.sns.sign_pool import SignPool
+    from mqlite.protocols.aws.sns.signing import Signer
+
+    signer = Signer.load_or_create(None)
+    jobs = [({"Type": "Notification", "MessageId": f"m{i}", "Message": "x", "Timestamp": "t",
+              "TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "SignatureVersion": "1"}, "1")
+            for i in range(20)]
+
+    async def scenario() -> list[str]:
+        pool = SignPool(signer, 1)
+        await pool.sign_many(jobs[:1])  # starts the worker (inline meanwhile)
+        deadline = time.monotonic() + 30
+        while not all(w.ready for w in pool.workers):
+            assert time.monotonic() < deadline, "signing worker did not start"
+            await asyncio.sleep(0.05)
+        pending = asyncio.ensure_future(pool.sign_many(jobs))
+        await asyncio.sleep(0)  # the request is on its way to the worker
+        pool.close()
+        return await asyncio.wait_for(pending, 10)
+
+    signatures = asyncio.run(scenario())
+    assert all(verify(signer.cert_pem, {**doc, "Signature": sig})
+               for (doc, _), sig in zip(jobs, signatures, strict=True))

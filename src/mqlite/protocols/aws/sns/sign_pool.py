@@ -41,7 +41,7 @@ RESTART_INTERVAL = 5.0  # seconds between starting replacements for dead workers
 
 
 def default_workers() -> int:
-    """One worker per core beyond the first, at most 4; none on a single core."""
+    """One worker per core, at most 4; none on a single core (signing stays inline)."""
     cores = os.cpu_count() or 1
     return 0 if cores < 2 else min(4, cores)
 
@@ -137,15 +137,14 @@ class _Worker:
     def _fail(self, exc: Exception) -> None:
         if not self.alive:
             return
-        self.alive = False
         log.warning("SNS signing worker %s stopped (%s); signing inline", self.proc.pid, exc)
-        self.close()
-        while self.pending:
-            fut, _ = self.pending.popleft()
-            if not fut.done():
-                fut.set_exception(exc)
+        self._shut(exc)
 
     def close(self) -> None:
+        """Stop the process; requests still waiting are signed inline by their callers."""
+        self._shut(ConnectionError("the SNS signing pool was closed"))
+
+    def _shut(self, exc: Exception) -> None:
         self.alive = False
         for remove, fd in ((self.loop.remove_reader, self.rfd), (self.loop.remove_writer, self.wfd)):
             try:
@@ -153,6 +152,14 @@ class _Worker:
             except (RuntimeError, ValueError, OSError):  # the loop is closed already
                 pass
         _stop(self.proc)
+        while self.pending:
+            fut, count = self.pending.popleft()
+            if fut.done():
+                continue
+            if count:
+                fut.set_exception(exc)  # SignPool.sign_many signs that share inline
+            else:
+                fut.cancel()  # the handshake: nobody awaits it
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
