@@ -240,3 +240,48 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
         time.sleep(0.05)
     process.kill()
     raise TimeoutError("mqlite serve did not report ready")
+
+
+class HttpEndpoint:
+    """An aiohttp application served on 127.0.0.1 (a free port) by its own thread and
+    event loop: the webhook, Lambda or API-destination endpoint a test points mqlite at.
+
+        endpoint = HttpEndpoint(app)    # serving when this returns
+        endpoint.url                    # "http://127.0.0.1:<port>"
+        endpoint.close()
+    """
+
+    def __init__(self, app: Any) -> None:
+        from aiohttp import web
+
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._runner = web.AppRunner(app, access_log=None)
+        started = threading.Event()
+
+        async def start() -> None:
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(start())
+            started.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="mqlite-test-http", daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("the test HTTP endpoint did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()

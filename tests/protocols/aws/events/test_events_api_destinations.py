@@ -11,10 +11,8 @@ invoke the configured local endpoint; missing resources are ResourceNotFoundExce
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import threading
 import time
 from typing import Any
 
@@ -22,43 +20,22 @@ import pytest
 from aiohttp import web
 from botocore.exceptions import ClientError
 
+from mqlite.testing import HttpEndpoint
+
 ACCOUNT = "000000000000"
 
 
 class Recorder:
-    """A local aiohttp server (own thread and loop) that records every request."""
+    """A local HTTP endpoint (`mqlite.testing.HttpEndpoint`) that records every request."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.tokens_issued = 0
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        ready = threading.Event()
-        self.runner: web.AppRunner | None = None
-
-        async def start() -> None:
-            app = web.Application()
-            app.router.add_route("*", "/token", self.token)
-            app.router.add_route("*", "/{tail:.*}", self.record)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(start())
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        ready.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        app = web.Application()
+        app.router.add_route("*", "/token", self.token)
+        app.router.add_route("*", "/{tail:.*}", self.record)
+        self.endpoint = HttpEndpoint(app)
+        self.url = self.endpoint.url
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -82,14 +59,7 @@ class Recorder:
         raise AssertionError(f"expected {n} requests, got {self.requests}")
 
     def close(self) -> None:
-        async def stop() -> None:
-            if self.runner is not None:
-                await self.runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        self.endpoint.close()
 
 
 @pytest.fixture

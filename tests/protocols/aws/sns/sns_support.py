@@ -8,7 +8,6 @@ next status of its script.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -17,6 +16,8 @@ from typing import Any
 import boto3
 from aiohttp import web
 from botocore.config import Config
+
+from mqlite.testing import HttpEndpoint
 
 CREDS = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "secret"}
 CONFIG = Config(retries={"max_attempts": 1}, read_timeout=30)
@@ -74,9 +75,6 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
         self._cond = threading.Condition()
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        started = threading.Event()
 
         async def handle(request: web.Request) -> web.Response:
             body = await request.read()
@@ -87,28 +85,10 @@ class Receiver:
                 self._cond.notify_all()
             return web.Response(status=status)
 
-        async def start() -> None:
-            app = web.Application()
-            app.router.add_route("*", "/{tail:.*}", handle)
-            self.runner = web.AppRunner(app, access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(start())
-            started.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        started.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handle)
+        self.endpoint = HttpEndpoint(app)
+        self.url = self.endpoint.url
 
     def wait_for(self, n: int, timeout: float = 20) -> list[dict[str, Any]]:
         """Block until `n` requests arrived (a deadline only guards against hangs)."""
@@ -122,6 +102,4 @@ class Receiver:
             return list(self.requests)
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        self.endpoint.close()
