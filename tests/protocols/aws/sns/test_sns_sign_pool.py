@@ -176,3 +176,39 @@ def test_closing_the_pool_mid_request_signs_that_request_inline() -> None:
     signatures = asyncio.run(scenario())
     assert all(verify(signer.cert_pem, {**doc, "Signature": sig})
                for (doc, _), sig in zip(jobs, signatures, strict=True))
+
+
+def test_fifo_order_holds_across_sns_and_eventbridge_publishers(sns_server_factory: Any) -> None:
+    """A FIFO topic published to by SNS clients and by an EventBridge rule at once: both
+    go through the one coalescer of the core, so the queue still receives the messages in
+    SNS sequence-number order while batches are signed concurrently."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = sns_server_factory(sns_sign_workers=2)
+    sns, sqs, events = client(server, "sns"), sqs_of(server), client(server, "events")
+    topic = sns.create_topic(Name="mixed.fifo", Attributes={
+        "FifoTopic": "true", "ContentBasedDeduplication": "true"})["TopicArn"]
+    url, arn = make_queue(sqs, "mixed.fifo", FifoQueue="true")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    events.put_rule(Name="to-fifo", EventPattern='{"source": ["shop"]}')
+    events.put_targets(Rule="to-fifo", Targets=[{"Id": "t", "Arn": topic}])
+    sns.publish(TopicArn=topic, Message="warm-up", MessageGroupId="default")
+    signing_workers_ready(server, 2)
+
+    def sns_publisher(k: int) -> None:
+        own = client(server, "sns")
+        for n in range(15):
+            own.publish(TopicArn=topic, Message=f"sns-{k}-{n}", MessageGroupId="default")
+
+    def events_publisher(k: int) -> None:
+        own = client(server, "events")
+        for n in range(15):
+            own.put_events(Entries=[{"Source": "shop", "DetailType": "order", "Detail": f'{{"n": "{k}-{n}"}}'}])
+
+    with ThreadPoolExecutor(8) as pool:
+        for f in [pool.submit(sns_publisher, k) for k in range(4)] + [pool.submit(events_publisher, k) for k in range(4)]:
+            f.result()
+    docs = bodies(drain(sqs, url, expect=1 + 8 * 15, wait=2))
+    assert len(docs) == 1 + 8 * 15
+    seqs = [int(d["SequenceNumber"]) for d in docs]
+    assert seqs == sorted(seqs)

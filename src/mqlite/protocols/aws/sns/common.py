@@ -115,6 +115,7 @@ class SnsState:
         self.settings = settings
         self._signer: Any = None
         self._sign_pool: Any = None  # sign_pool.SignPool, made on first use
+        self._coalescer: Any = None  # fanout.Coalescer, made on first use
         self.outbox: list[dict[str, Any]] = []
         self.dedup: dict[str, dict[str, DedupEntry]] = {}  # topic -> key -> entry (loaded lazily)
         self._dedup_dirty: list[tuple[str, str, DedupEntry]] = []
@@ -149,6 +150,17 @@ class SnsState:
             workers = self.settings.sns_sign_workers
             self._sign_pool = SignPool(self.signer, default_workers() if workers is None else workers)
         return self._sign_pool
+
+    @property
+    def coalescer(self) -> Any:
+        """The fanout.Coalescer of every publish on this core (SNS's own Publish and
+        PublishBatch, EventBridge's SNS targets): one, so a FIFO topic's batches keep
+        their order whoever published them."""
+        if self._coalescer is None:
+            from mqlite.protocols.aws.sns.fanout import Coalescer
+
+            self._coalescer = Coalescer(self)
+        return self._coalescer
 
     def close_signing(self) -> None:
         """Stop the signing workers (signing is inline afterwards)."""

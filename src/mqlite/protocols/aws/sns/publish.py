@@ -54,7 +54,6 @@ from mqlite.protocols.aws.sns.envelope import (
     M_TS,
 )
 from mqlite.protocols.aws.sns.errors import invalid_parameter, invalid_value, not_found
-from mqlite.protocols.aws.sns.fanout import Coalescer
 from mqlite.protocols.aws.wire import AwsError
 
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
@@ -130,7 +129,7 @@ class PublishActions:
 
     def __init__(self, state: SnsState) -> None:
         self.state = state
-        self.coalescer = Coalescer(state)
+        self.coalescer = state.coalescer  # one per core: EventBridge's publishes share it
 
     def _target(self, params: dict[str, Any]) -> Router | None:
         topic, target, phone = params.get("TopicArn"), params.get("TargetArn"), params.get("PhoneNumber")
