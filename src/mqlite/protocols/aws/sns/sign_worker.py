@@ -15,17 +15,17 @@ The worker exits when stdin closes. Invariant: one response per request, in orde
 
 from __future__ import annotations
 
-import base64
 import signal
 import struct
 import sys
 from typing import BinaryIO
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-_PAD = padding.PKCS1v15()
-_ALGORITHMS = {ord("1"): (20, utils.Prehashed(hashes.SHA1())), ord("2"): (32, utils.Prehashed(hashes.SHA256()))}
+from mqlite.protocols.aws.sns.signing import sign_digest
+
+_DIGEST_BYTES = {ord("1"): 20, ord("2"): 32}  # SHA-1, SHA-256
 
 
 def _read_frame(stream: BinaryIO) -> bytes | None:
@@ -43,10 +43,10 @@ def sign_request(key: rsa.RSAPrivateKey, payload: bytes) -> bytes:
     pos = 2
     out = []
     for _ in range(count):
-        size, algorithm = _ALGORITHMS[payload[pos]]
-        digest = payload[pos + 1:pos + 1 + size]
+        version = payload[pos]
+        size = _DIGEST_BYTES[version]
+        out.append(sign_digest(key, version, payload[pos + 1:pos + 1 + size]))
         pos += 1 + size
-        out.append(base64.b64encode(key.sign(digest, _PAD, algorithm)))
     return b"\n".join(out)
 
 

@@ -39,8 +39,13 @@ KEY_BITS = 2048
 NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 CONFIRMATION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
 _PAD = padding.PKCS1v15()
-_SHA1 = utils.Prehashed(hashes.SHA1())
-_SHA256 = utils.Prehashed(hashes.SHA256())
+# SignatureVersion (as a byte) -> its prehashed digest: 1 is SHA1withRSA, 2 SHA256withRSA
+_PREHASHED = {ord("1"): utils.Prehashed(hashes.SHA1()), ord("2"): utils.Prehashed(hashes.SHA256())}
+
+
+def sign_digest(key: rsa.RSAPrivateKey, version: int, digest: bytes) -> bytes:
+    """Base64 PKCS#1 v1.5 signature of a `Signer.digest` (here and in sign_worker.py)."""
+    return base64.b64encode(key.sign(digest, _PAD, _PREHASHED[version]))
 
 
 def string_to_sign(message: Mapping[str, str]) -> bytes:
@@ -96,12 +101,7 @@ class Signer:
 
     def sign(self, message: Mapping[str, str], version: str = "1") -> str:
         """Base64 signature of `message` (its canonical string) for SignatureVersion."""
-        data = string_to_sign(message)
-        if version == "2":
-            sig = self.key.sign(hashlib.sha256(data).digest(), _PAD, _SHA256)
-        else:
-            sig = self.key.sign(hashlib.sha1(data).digest(), _PAD, _SHA1)  # SignatureVersion 1 is SHA1withRSA
-        return base64.b64encode(sig).decode()
+        return sign_digest(self.key, *self.digest(message, version)).decode()
 
     def sign_many(self, jobs: list[tuple[Mapping[str, str], str]]) -> list[str]:
         """`sign` for each (message, version), in order."""
