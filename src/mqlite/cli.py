@@ -1,14 +1,16 @@
 """The `mqlite` command: `mqlite serve [options]` and `mqlite version`.
 
-Flags mirror the fields of `Settings` (see `mqlite.config` for precedence). Errors in
-the options print one line and exit 2, as argparse does; a broker that cannot start
-(e.g. its data directory is locked by another process) prints why and exits 1.
+`serve`'s flags are generated from the settings declarations (`mqlite.config`), so a
+flag, its `MQLITE_*` variable and its TOML key always agree. Errors in the options print
+one line and exit 2, as argparse does; a broker that cannot start (port in use, data
+directory unusable or locked) prints one line saying why and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,48 +21,31 @@ from mqlite.errors import MqliteError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mqlite.config import add_arguments
+
     parser = argparse.ArgumentParser(prog="mqlite", description=mqlite.__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mqlite {mqlite.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("version", help="print the version")
 
-    serve = sub.add_parser("serve", help="run the broker and its protocol front-ends")
-    serve.add_argument("--config", type=Path, help="TOML file of settings (flags win)")
-    serve.add_argument("--data-dir", help="data directory (default ./mqlite-data)")
-    serve.add_argument("--memory", action="store_true", default=None, help="no data directory: keep everything in memory")
-    serve.add_argument("--fsync", help="always | never | <milliseconds> (default 1000)")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    for name, default in (("http", 4566), ("kafka", 9092), ("amqp", 5672), ("redis", 6379)):
-        serve.add_argument(f"--{name}-port", help=f"port, 0 for any, or off (default {default})")
-    serve.add_argument("--aws-account", help="AWS account id in ARNs and URLs (default 000000000000)")
-    serve.add_argument("--aws-region", help="default AWS region (default us-east-1)")
-    serve.add_argument("--aws-key", action="append", dest="aws_keys", metavar="ID:SECRET",
-                       help="accept SigV4 signatures of this key only (repeatable)")
-    serve.add_argument("--s3-dir", help="where Firehose writes S3 objects (default <data-dir>/s3)")
-    serve.add_argument("--sns-sign-workers", help="SNS signing processes, 0 to sign inline (default: one per core, 0 on 1 core)")
-    serve.add_argument("--kafka-advertised-host", help="host Kafka clients are told to dial")
-    serve.add_argument("--kafka-user", action="append", dest="kafka_users", metavar="USER:PASSWORD",
-                       help="require SASL with these users (repeatable)")
-    serve.add_argument("--amqp-user", action="append", dest="amqp_users", metavar="USER:PASSWORD",
-                       help="AMQP users (default guest:guest, loopback only)")
-    serve.add_argument("--redis-password", help="require AUTH with this password (user 'default')")
-    serve.add_argument("--redis-user", action="append", dest="redis_users", metavar="USER:PASSWORD",
-                       help="ACL-style Redis users for AUTH user password (repeatable)")
-    serve.add_argument("--log-level", help="debug | info | warning | error (default info)")
+    serve = sub.add_parser("serve", help="run the broker and its protocol front-ends",
+                           description="Run the broker. Every option is also an MQLITE_* variable and a "
+                                       "TOML key of the same name (docs/configuration.md).")
+    serve.add_argument("--config", type=Path, help="TOML file of settings; flags and variables win [MQLITE_CONFIG]")
+    add_arguments(serve)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    early = _EarlySignals()  # before anything slow: a SIGTERM now still stops cleanly
     args = build_parser().parse_args(argv)
     if args.command == "version":
         print(f"mqlite {mqlite.__version__}")
         return 0
-    from mqlite import server
-    from mqlite.config import load_settings
+    from mqlite.config import flag_values, load_settings
 
-    flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
     try:
-        settings = load_settings(flags, config_file=args.config)
+        settings = load_settings(flag_values(args), config_file=args.config)
     except MqliteError as exc:
         print(f"mqlite: {exc}", file=sys.stderr)
         return 2
@@ -68,14 +53,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if early.received is not None:
+        return 0
+    from mqlite import server
+
     try:
-        return server.run(settings)
+        return server.run(settings, early_signal=early)
     except MqliteError as exc:
         print(f"mqlite: cannot start: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"mqlite: cannot start: {exc}", file=sys.stderr)
+        print(f"mqlite: cannot start: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+
+class _EarlySignals:
+    """Records SIGTERM/SIGINT until the event loop installs its own handlers."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._record)
+
+    def _record(self, signum: int, frame: Any) -> None:
+        self.received = signum
 
 
 if __name__ == "__main__":  # pragma: no cover

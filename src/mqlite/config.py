@@ -1,114 +1,127 @@
-"""Build `Settings` from the three sources the CLI accepts: flags, `MQLITE_*`, TOML.
+"""Build `Settings` from flags, `MQLITE_*` variables and TOML, all derived from the one
+declaration of each setting in `mqlite.settings`.
 
-Precedence is flag > environment > config file > default, field by field. Every field
-of `Settings` can be set in each source under the same name: `--http-port`,
-`MQLITE_HTTP_PORT`, `http_port = 4566` (or `http-port`) in the TOML file. Ports take
-an integer, `0` (any free port) or `off`; the fsync policy takes `always`, `never` or
-milliseconds. Parsing errors raise `ConfigError` naming the source and the field.
+Precedence is flag > environment > config file > default, setting by setting. Every
+setting has the same name in each source: `--kafka-port`, `MQLITE_KAFKA_PORT`,
+`kafka_port` (or `kafka-port`) in TOML. An unknown `MQLITE_*` variable or TOML key stops
+the start, as does any value that does not parse: `ConfigError` is one line naming the
+option as it was spelled and what it accepts. `python -m mqlite.config --markdown`
+prints the table of docs/configuration.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mqlite.errors import MqliteError
+from mqlite.setting_kinds import Kind
 from mqlite.settings import Settings
 
-PORT_FIELDS = ("http_port", "kafka_port", "amqp_port", "redis_port")
-PAIR_FIELDS = ("aws_keys", "kafka_users", "amqp_users", "redis_users")  # "ID:SECRET" entries
-PATH_FIELDS = ("data_dir", "s3_dir")
-BOOL_FIELDS = ("kafka_auto_create_topics",)
-INT_FIELDS = ("kafka_default_partitions", "kafka_max_frame_bytes", "kafka_initial_rebalance_delay_ms",
-              "kafka_group_min_session_timeout_ms", "kafka_group_max_session_timeout_ms", "amqp_heartbeat", "amqp_frame_max", "redis_pubsub_buffer_bytes",
-              "sns_sign_workers")
+ENV_PREFIX = "MQLITE_"
+# Variables read by the command line itself rather than a setting.
+ENV_COMMAND = {"MQLITE_CONFIG": "config"}
 
 
 class ConfigError(MqliteError):
     """A setting could not be parsed; the message names where it came from."""
 
 
-def parse_port(text: str | int | None) -> int | None:
-    if text is None or isinstance(text, int):
-        return text
-    if text.strip().lower() in ("off", "none", "disabled"):
-        return None
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port {port} out of range 0-65535")
-    return port
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting as users see it: its public name and the field it fills."""
+
+    name: str  # public name, snake_case: `aws_key`
+    field: str  # Settings attribute: `aws_keys`
+    kind: Kind
+    help: str
+    group: str
+    default: Any
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
 
 
-def parse_fsync(text: str | int) -> str:
-    value = str(text).strip().lower()
-    if value in ("always", "never"):
-        return value
-    value = value.removesuffix("ms")
-    if not value.isdigit() or int(value) <= 0:
-        raise ValueError("fsync must be 'always', 'never' or a positive number of milliseconds")
-    return value
+def options() -> tuple[Option, ...]:
+    """Every setting, in declaration order."""
+    return _OPTIONS
 
 
-def parse_pairs(value: Any) -> tuple[tuple[str, str], ...]:
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    pairs = []
-    for item in items:
-        item = str(item).strip()
-        if not item:
-            continue
-        if ":" not in item:
-            raise ValueError(f"expected NAME:SECRET, got {item!r}")
-        name, secret = item.split(":", 1)
-        pairs.append((name, secret))
-    return tuple(pairs)
+def _build_options() -> tuple[Option, ...]:
+    found = []
+    for f in dataclasses.fields(Settings):
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        found.append(Option(meta.get("name") or f.name, f.name, meta["kind"], meta["help"], meta["group"], default))
+    return tuple(found)
 
 
-def _convert(name: str, value: Any) -> Any:
-    if name in PORT_FIELDS:
-        return parse_port(value)
-    if name == "fsync":
-        return parse_fsync(value)
-    if name in PAIR_FIELDS:
-        return parse_pairs(value)
-    if name in PATH_FIELDS:
-        return None if value in (None, "") else Path(value)
-    if name in BOOL_FIELDS:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-    if name in INT_FIELDS:
-        return int(value)
-    return value
+_OPTIONS = _build_options()
+_BY_NAME = {o.name: o for o in _OPTIONS}
 
 
-def _apply(values: dict[str, Any], source: Mapping[str, Any], where: str) -> None:
-    names = {f.name for f in dataclasses.fields(Settings)}
+def _convert(option: Option, value: Any, spelled: str) -> Any:
+    try:
+        return option.kind.parse(value)
+    except (TypeError, ValueError) as exc:
+        if option.kind.secret:
+            raise ConfigError(f"{spelled}: {exc}") from None
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        accepts = option.kind.accepts.replace("`", "")
+        raise ConfigError(f"{spelled}: expected {accepts}, got {shown}") from None
+
+
+def _apply(values: dict[str, Any], source: Mapping[str, Any], spell: Any, unknown: str) -> None:
     for raw_name, raw_value in source.items():
-        name = raw_name.replace("-", "_")
-        if name == "memory":
-            if raw_value in (True, "1", "true", "yes", "on"):
-                values["data_dir"] = None
-            continue
-        if name not in names or name == "extra":
-            raise ConfigError(f"{where}: unknown setting {raw_name!r}")
-        try:
-            values[name] = _convert(name, raw_value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {raw_name}: {exc}") from None
+        option = _BY_NAME.get(raw_name.replace("-", "_").lower())
+        if option is None:
+            raise ConfigError(unknown.format(name=raw_name))
+        values[option.field] = _convert(option, raw_value, spell(option, raw_name))
 
 
 def env_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The `MQLITE_*` variables as setting names (MQLITE_HTTP_PORT -> http_port)."""
-    names = {f.name for f in dataclasses.fields(Settings)} | {"memory"}
+    """The `MQLITE_*` variables by public name; an unknown one is an error, since a
+    misspelled security setting must never leave the server silently open."""
     found = {}
     for key, value in environ.items():
-        if key.startswith("MQLITE_"):
-            name = key[len("MQLITE_"):].lower()
-            if name in names:
-                found[name] = value
+        if not key.startswith(ENV_PREFIX) or key in ENV_COMMAND:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown environment variable {key} (see docs/configuration.md; "
+                              f"unset it or fix its name)")
+        found[name] = value
     return found
+
+
+def read_toml(config_file: Path) -> dict[str, Any]:
+    try:
+        with open(config_file, "rb") as fh:
+            document = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {config_file} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {config_file} is a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {config_file}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {config_file}: {exc}") from None
+    table = document.get("mqlite", document)  # a flat file or a [mqlite] table
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {config_file}: [mqlite] must be a table")
+    return table
 
 
 def load_settings(
@@ -116,17 +129,105 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
-    """Merge defaults, TOML file, environment and flags (later wins), then validate."""
+    """Merge defaults, TOML file, environment and flags (later wins), then check the
+    combination. `flags` are keyed by public name (`aws_key`) or field (`aws_keys`)."""
     values: dict[str, Any] = {}
+    explicit: dict[str, str] = {}  # field -> how it was spelled, for combination errors
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get("MQLITE_CONFIG"):
+        config_file = Path(environ["MQLITE_CONFIG"])
     if config_file is not None:
-        try:
-            with open(config_file, "rb") as fh:
-                document = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{config_file}: {exc}") from None
-        # Accept both a flat file and a [mqlite] table.
-        _apply(values, document.get("mqlite", document), str(config_file))
-    _apply(values, env_settings(os.environ if environ is None else environ), "environment")
+        table = read_toml(config_file)
+        _apply(values, table, lambda o, raw: f"{config_file}: {raw}",
+               f"{config_file}: unknown setting {{name!r}} (see docs/configuration.md)")
+        explicit.update({_BY_NAME[n.replace('-', '_').lower()].field: f"{n} in {config_file}" for n in table})
+    env = env_settings(environ)
+    _apply(values, env, lambda o, raw: o.env, "unknown environment variable {name}")
+    explicit.update({_BY_NAME[n].field: _BY_NAME[n].env for n in env})
     if flags:
-        _apply(values, {k: v for k, v in flags.items() if v is not None}, "command line")
+        given = {_public(k): v for k, v in flags.items() if v is not None}
+        _apply(values, given, lambda o, raw: o.flag, "unknown option {name}")
+        explicit.update({_BY_NAME[n].field: _BY_NAME[n].flag for n in given})
+    _check_combination(values, explicit)
     return Settings(**values)
+
+
+_FIELD_TO_NAME = {o.field: o.name for o in _OPTIONS}
+
+
+def _public(key: str) -> str:
+    return _FIELD_TO_NAME.get(key, key)
+
+
+PORT_FIELDS = tuple(o.field for o in _OPTIONS if o.group == "ports")
+
+
+def _check_combination(values: dict[str, Any], explicit: dict[str, str]) -> None:
+    if values.get("memory") and values.get("data_dir") is not None:
+        raise ConfigError(f"--memory and {explicit.get('data_dir', '--data-dir')} together: "
+                          "choose one (memory keeps no data directory)")
+    ports = {f: values.get(f, _BY_NAME[_public(f)].default) for f in PORT_FIELDS}
+    if all(port is None for port in ports.values()):
+        raise ConfigError("every port is off: enable at least one of " +
+                          ", ".join(_BY_NAME[_public(f)].flag for f in PORT_FIELDS))
+
+
+# -- the command line -----------------------------------------------------------------
+GROUP_TITLES = {
+    "process": "process", "ports": "ports (a port, 0 for any free port, or off)",
+    "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting, grouped as in docs/configuration.md. Values stay strings
+    here; `load_settings` parses them so every source gives the same errors."""
+    groups: dict[str, Any] = {}
+    for option in _OPTIONS:
+        group = groups.get(option.group)
+        if group is None:
+            group = groups[option.group] = parser.add_argument_group(GROUP_TITLES.get(option.group, option.group))
+        text = f"{option.help} [{option.env}]"
+        if option.kind.is_switch:
+            group.add_argument(option.flag, dest=option.name, action="store_const", const=True, default=None, help=text)
+        elif option.kind.repeatable:
+            group.add_argument(option.flag, dest=option.name, action="append", metavar=option.kind.name.upper(), help=text)
+        else:
+            group.add_argument(option.flag, dest=option.name, metavar=option.kind.name.upper(), help=text)
+
+
+def flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The setting flags a parsed command line gave (None = not given)."""
+    return {o.name: getattr(args, o.name) for o in _OPTIONS if getattr(args, o.name, None) is not None}
+
+
+# -- docs/configuration.md ------------------------------------------------------------
+def _shown_default(option: Option) -> str:
+    value = option.default
+    if value is None or value == ():
+        return "—"
+    if isinstance(value, tuple):
+        return "`" + ",".join(":".join(item) if isinstance(item, tuple) else str(item) for item in value) + "`"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    return f"`{value}`"
+
+
+def markdown_rows() -> Iterator[str]:
+    for group, title in GROUP_TITLES.items():
+        yield f"\n### {title[0].upper() + title[1:]}\n"
+        yield "| flag | variable | TOML key | default | accepts | meaning |"
+        yield "|---|---|---|---|---|---|"
+        for o in _OPTIONS:
+            if o.group == group:
+                yield (f"| `{o.flag}` | `{o.env}` | `{o.name}` | {_shown_default(o)} | "
+                       f"{o.kind.accepts} | {o.help} |")
+
+
+def markdown_table() -> str:
+    return "\n".join(markdown_rows()).lstrip("\n") + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - used to regenerate the docs page
+    if sys.argv[1:] == ["--markdown"]:
+        sys.stdout.write(markdown_table())

@@ -14,6 +14,7 @@ loop (uvloop when available) and blocks until shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib
 import logging
@@ -21,9 +22,12 @@ import os
 import signal
 import socket
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.clock import Clock
+from mqlite.preflight import check_data_dir, check_port
+from mqlite.readiness import READY, STOPPING, Readiness
 from mqlite.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,13 +48,14 @@ HTTP_MAX_BODY = 64 * 1024 * 1024  # AWS front-ends enforce their own, smaller li
 
 @dataclass
 class RunningServer:
-    """A started server: its settings, core, and the actual bound ports."""
+    """A started server: its settings, core, readiness and the actual bound ports."""
 
     settings: Settings
     core: Any
+    readiness: Readiness
     ports: dict[str, int] = field(default_factory=dict)
     _listeners: list[Any] = field(default_factory=list)
-    _http_runner: web.AppRunner | None = None  # aiohttp is imported only when HTTP is on
+    _http_runners: list[web.AppRunner] = field(default_factory=list)  # aiohttp only when HTTP is on
     _stopped: bool = False
 
     async def stop(self, *, graceful: bool = True) -> None:
@@ -58,21 +63,24 @@ class RunningServer:
         if self._stopped:
             return
         self._stopped = True
+        self.readiness.phase = STOPPING
         for listener in self._listeners:
             if not graceful:
                 for conn in list(listener.registry.connections):
                     conn.abort()
             await listener.close()
-        if self._http_runner is not None:
-            await self._http_runner.cleanup()
-        await self.core.close()
+        for runner in reversed(self._http_runners):
+            await runner.cleanup()
+        if self.core is not None:
+            await self.core.close()
         log.info("mqlite stopped")
 
 
 def _core_config(settings: Settings) -> Any:
     from mqlite.core.config import CoreConfig
 
-    return CoreConfig(fsync=settings.fsync)
+    return CoreConfig(fsync=settings.fsync, disk_free_limit=settings.amqp_disk_free_limit,
+                      memory_limit=settings.amqp_memory_limit)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -100,15 +108,40 @@ def _import_frontend(module: str) -> Any | None:
     return None
 
 
+def enabled_ports(settings: Settings) -> dict[str, int]:
+    """Front-end name -> configured port (0 = any), for every enabled front-end."""
+    ports = {"http": settings.http_port}
+    ports.update({name: getattr(settings, port_field) for name, (port_field, _) in TCP_FRONTENDS.items()})
+    return {name: port for name, port in ports.items() if port is not None}
+
+
+def preflight(settings: Settings) -> None:
+    """Fail fast, in one line, on a held port or an unusable data directory."""
+    for name, port in enabled_ports(settings).items():
+        check_port(name, f"--{name}-port", settings.host, port)
+    if settings.data_dir is not None:
+        check_data_dir(settings.data_dir)
+
+
 async def start_server(settings: Settings, clock: Clock | None = None) -> RunningServer:
-    """Open the core and start every enabled listener on the running loop."""
+    """Open the core and start every enabled listener on the running loop.
+
+    Order: checks, then the HTTP port answering 503 "starting", then recovery (the
+    core), then the TCP listeners, then the full HTTP app; only then "mqlite ready"."""
     from mqlite.core.broker import BrokerCore
 
-    core = await BrokerCore.open(settings.data_dir, _core_config(settings), clock or Clock())
-    server = RunningServer(settings=settings, core=core)
+    preflight(settings)
+    readiness = Readiness(settings.host, enabled_ports(settings))
+    server = RunningServer(settings=settings, core=None, readiness=readiness)
     try:
+        http_sock = None
         if settings.http_port is not None:
-            await _start_http(server)
+            http_sock = _bind(settings.host, settings.http_port)
+            server.ports["http"] = http_sock.getsockname()[1]
+            await _serve_starting(server, http_sock)
+        server.core = await BrokerCore.open(settings.data_dir, _core_config(settings), clock or Clock())
+        readiness.core_open = True
+        readiness.resources = server.core.resources
         for name, (port_field, module_name) in TCP_FRONTENDS.items():
             port = getattr(settings, port_field)
             if port is None:
@@ -116,51 +149,74 @@ async def start_server(settings: Settings, clock: Clock | None = None) -> Runnin
             module = _import_frontend(module_name)
             if module is None:
                 continue
-            listener = await module.start(core, settings, settings.host, port)
+            listener = await module.start(server.core, settings, settings.host, port)
             server._listeners.append(listener)
             server.ports[name] = listener.port
+            readiness.listener_ready(name, listener.port)
+        if http_sock is not None:
+            await _start_http(server, http_sock)
     except BaseException:
         await server.stop(graceful=False)
         raise
+    readiness.phase = READY
     where = "memory" if settings.data_dir is None else str(settings.data_dir)
     ports = " ".join(f"{name}={port}" for name, port in server.ports.items())
     log.info("mqlite ready: %s (data: %s, fsync: %s)", ports, where, settings.fsync)
     return server
 
 
-async def _start_http(server: RunningServer) -> None:
-    # Imported here: with --http-port off, start-up skips aiohttp and prometheus-client.
-    from aiohttp import web
-
-    from mqlite.protocols.http import health, metrics
-
+def _describe(server: RunningServer) -> Callable[[], dict[str, Any]]:
     settings = server.settings
-    app = web.Application(client_max_size=HTTP_MAX_BODY)
 
     def describe() -> dict[str, Any]:
         return {
             "data_dir": None if settings.data_dir is None else str(settings.data_dir.resolve()),
             "memory": settings.data_dir is None,
-            "listeners": {name: f"{settings.host}:{port}" for name, port in server.ports.items()},
         }
+
+    return describe
+
+
+async def _serve_starting(server: RunningServer, sock: socket.socket) -> None:
+    """Answer on the HTTP port while recovery runs: health 503 with what is pending.
+    Served on a duplicate of the socket, so closing it leaves the port listening for
+    the full app (connections queue in the kernel meanwhile)."""
+    from aiohttp import web
+
+    from mqlite.protocols.http import health
+
+    runner = web.AppRunner(health.starting_app(server.readiness, _describe(server)),
+                           access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.SockSite(runner, sock.dup()).start()
+    server._http_runners.append(runner)
+
+
+async def _start_http(server: RunningServer, sock: socket.socket) -> None:
+    # Imported here: with --http-port off, start-up skips aiohttp and prometheus-client.
+    from aiohttp import web
+
+    from mqlite.protocols.http import health, metrics
+
+    app = web.Application(client_max_size=HTTP_MAX_BODY)
 
     def connections() -> dict[str, int]:
         return {lst.name: len(lst.registry.connections) for lst in server._listeners}
 
-    health.mount(app, describe)
+    health.mount(app, server.readiness, _describe(server))
     metrics.mount(app, server.core, connections)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:
-            module.mount(app, server.core, settings)
+            module.mount(app, server.core, server.settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    assert settings.http_port is not None
-    sock = _bind(settings.host, settings.http_port)
     await web.SockSite(runner, sock).start()
-    server._http_runner = runner
-    server.ports["http"] = sock.getsockname()[1]
-    log.info("http (AWS APIs, /_mqlite/) listening on %s:%d", settings.host, server.ports["http"])
+    starting = server._http_runners.pop()  # the 503 app: stop it once the full app serves
+    await starting.cleanup()
+    server._http_runners.append(runner)
+    server.readiness.listener_ready("http", server.ports["http"])
+    log.info("http (AWS APIs, /_mqlite/) listening on %s:%d", server.settings.host, server.ports["http"])
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -181,8 +237,10 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 50)
 
 
-def run(settings: Settings) -> int:
-    """Serve until SIGTERM/SIGINT; return the process exit code."""
+def run(settings: Settings, early_signal: Any = None) -> int:
+    """Serve until SIGTERM/SIGINT; return the process exit code. Signal handlers are
+    installed before start-up, so a signal during recovery still stops cleanly;
+    `early_signal.received` carries one that arrived before this was called."""
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
@@ -198,15 +256,37 @@ def run(settings: Settings) -> int:
         stop.set()
 
     async def main() -> None:
-        server = await start_server(settings)
+        starting = asyncio.ensure_future(start_server(settings))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # a signal during start-up: start_server cleans up
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            log.info("mqlite stopped")
+            return
+        server = starting.result()
         tune_gc()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, on_signal, signum)
-        await stop.wait()
+        await stopping
         await server.stop()
 
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    if early_signal is not None and early_signal.received is not None:
+        on_signal(early_signal.received)
     try:
         loop.run_until_complete(main())
     finally:
+        _cancel_leftovers(loop)
         loop.close()
     return 0
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and await tasks still pending at exit, so none is reported destroyed."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())

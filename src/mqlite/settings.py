@@ -1,61 +1,107 @@
-"""Server settings: one frozen dataclass, filled from flags, `MQLITE_*` env and TOML.
+"""Server settings: one declaration per setting, the single source of flags, variables,
+TOML keys and docs/configuration.md.
 
-The option names here are the public contract (`--data-dir`, `--http-port`, ...): docs,
-scripts and users rely on them. Precedence: flag > environment > config file > default.
-A port of `0` picks a free port; `None` (spelled `off`) disables that front-end.
-Each front-end reads only its own block of fields.
+Each field of `Settings` is declared with `setting(default, kind, help)`. From that one
+declaration `mqlite.config` derives the command-line flag (`--kafka-port`), the
+environment variable (`MQLITE_KAFKA_PORT`) and the TOML key (`kafka_port`, or
+`kafka-port`): the same name in all three. A repeatable flag has a singular public name
+(`--aws-key ID:SECRET` fills `aws_keys`; `MQLITE_AWS_KEY=id1:s1,id2:s2`). Precedence is
+flag > environment > config file > default. A port of `0` picks a free port; `None`
+(spelled `off`) disables that front-end. Each front-end reads only its own block.
+
+To add a setting: add a field here with `setting(...)`; the flag, variable, TOML key and
+the docs table follow (`python -m mqlite.config --markdown` regenerates the docs page,
+and a test fails while it is stale).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from mqlite import setting_kinds as k
+
+
+def setting(default: Any, kind: k.Kind, help: str, *, name: str | None = None,
+            group: str = "process", cli: bool = True) -> Any:
+    """Declare one setting: its default, value kind, one-line meaning, and (when the
+    public name differs from the field, as for repeatable flags) its public name."""
+    metadata = {"kind": kind, "help": help, "name": name, "group": group, "cli": cli}
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _group(name: str) -> Any:
+    def declare(default: Any, kind: k.Kind, help: str, **options: Any) -> Any:
+        return setting(default, kind, help, group=name, **options)
+
+    return declare
+
+
+_aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
+_ports = _group("ports")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     # -- process ---------------------------------------------------------------------
-    data_dir: Path | None = Path("mqlite-data")  # None = --memory
-    fsync: str = "1000"  # "always" | "never" | interval in milliseconds
-    host: str = "127.0.0.1"
-    log_level: str = "info"
+    data_dir: Path | None = setting(Path("mqlite-data"), k.PATH, "data directory (created if missing)")
+    memory: bool = setting(False, k.SWITCH, "keep everything in memory: no data directory")
+    fsync: str = setting("1000", k.FSYNC, "when appends reach the disk: `always` (before the ack), `never` (left to the OS) or at most every N ms")
+    host: str = setting("127.0.0.1", k.TEXT, "address every listener binds to")
+    log_level: str = setting("info", k.LOG_LEVEL, "log verbosity")
     # -- ports (None = off, 0 = any free port) ----------------------------------------
-    http_port: int | None = 4566
-    kafka_port: int | None = 9092
-    amqp_port: int | None = 5672
-    redis_port: int | None = 6379
+    http_port: int | None = _ports(4566, k.PORT, "HTTP: the AWS APIs and `/_mqlite/`")
+    kafka_port: int | None = _ports(9092, k.PORT, "Kafka wire protocol")
+    amqp_port: int | None = _ports(5672, k.PORT, "AMQP 0-9-1")
+    redis_port: int | None = _ports(6379, k.PORT, "Redis RESP")
     # -- AWS front-ends ---------------------------------------------------------------
-    aws_account: str = "000000000000"
-    aws_region: str = "us-east-1"
-    aws_keys: tuple[tuple[str, str], ...] = ()  # (access key id, secret); empty = accept any
-    s3_dir: Path | None = None  # Firehose S3 destination root; default <data_dir>/s3
-    lambda_endpoint: str | None = None  # local HTTP endpoint invoked for Lambda targets
-    smtp_relay: str | None = None  # host:port for SNS email delivery
-    sns_sign_workers: int | None = None  # SNS signing processes; None = one per core (0 on 1 core)
+    aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
+    aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
+    aws_keys: tuple[tuple[str, str], ...] = _aws((), k.pairs("ID:SECRET"), "accept SigV4 signatures of these access keys only (none: any key)", name="aws_key")
+    s3_dir: Path | None = _aws(None, k.PATH, "root of the S3 objects Firehose writes (default `<data-dir>/s3`)")
+    lambda_endpoint: str | None = _aws(None, k.TEXT, "HTTP endpoint invoked for Lambda targets and subscriptions")
+    smtp_relay: str | None = _aws(None, k.TEXT, "HOST:PORT of an SMTP relay for SNS email subscriptions")
+    sns_sign_workers: int | None = _aws(None, k.integer(0), "SNS signing processes, 0 to sign inline (default: one per core, 0 on one core)")
+    events_schedule_interval: float = _aws(1.0, k.seconds(0.001), "how often EventBridge schedules are checked")
+    events_retry_base: float = _aws(1.0, k.seconds(0), "first back-off of EventBridge target retries (doubles per retry)")
+    firehose_create_delay_ms: int = _aws(0, k.milliseconds(), "Firehose delivery streams stay CREATING this long")
+    kinesis_create_delay_ms: int = _aws(200, k.milliseconds(), "Kinesis streams stay CREATING this long (AWS: seconds)")
+    kinesis_iterator_ttl_ms: int = _aws(300_000, k.milliseconds(None), "Kinesis shard iterators expire after this long (AWS: 5 minutes)")
+    kinesis_subscribe_wait: float = _aws(5.0, k.seconds(0), "SubscribeToShard sends an empty event after this long without records")
+    kinesis_subscribe_duration: float = _aws(300.0, k.seconds(0), "SubscribeToShard subscriptions end after this long (AWS: 5 minutes)")
     # -- Kafka ------------------------------------------------------------------------
-    kafka_advertised_host: str | None = None  # default: the address the client dialled
-    kafka_auto_create_topics: bool = True
-    kafka_default_partitions: int = 1
-    kafka_users: tuple[tuple[str, str], ...] = ()  # SASL users; empty = no auth
-    kafka_max_frame_bytes: int = 100 * 1024 * 1024  # socket.request.max.bytes
-    kafka_initial_rebalance_delay_ms: int = 3000  # group.initial.rebalance.delay.ms
-    kafka_group_min_session_timeout_ms: int = 6000  # group.min.session.timeout.ms
-    kafka_group_max_session_timeout_ms: int = 1_800_000  # group.max.session.timeout.ms
+    kafka_advertised_host: str | None = _kafka(None, k.TEXT, "host Kafka clients are told to dial (default: the address they dialled)")
+    kafka_auto_create_topics: bool = _kafka(True, k.BOOL, "create a topic on first produce or metadata request (`auto.create.topics.enable`)")
+    kafka_default_partitions: int = _kafka(1, k.integer(1), "partitions of auto-created topics (`num.partitions`)")
+    kafka_users: tuple[tuple[str, str], ...] = _kafka((), k.pairs("USER:PASSWORD"), "require SASL (PLAIN, SCRAM) with these users (none: no auth)", name="kafka_user")
+    kafka_max_frame_bytes: int = _kafka(100 * 1024 * 1024, k.SIZE, "largest request accepted (`socket.request.max.bytes`)")
+    kafka_initial_rebalance_delay_ms: int = _kafka(0, k.milliseconds(), "wait for more members before a new group's first rebalance (`group.initial.rebalance.delay.ms`; Kafka's default is 3000)")
+    kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
+    kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
     # -- AMQP -------------------------------------------------------------------------
-    amqp_users: tuple[tuple[str, str], ...] = (("guest", "guest"),)
-    amqp_heartbeat: int = 60
-    amqp_frame_max: int = 131072
+    amqp_users: tuple[tuple[str, str], ...] = _amqp((("guest", "guest"),), k.pairs("USER:PASSWORD"), "AMQP users (default guest:guest)", name="amqp_user")
+    amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")
+    amqp_heartbeat: int = _amqp(60, k.integer(0), "heartbeat interval offered to clients, in seconds (0: none)")
+    amqp_frame_max: int = _amqp(131072, k.integer(4096), "largest frame offered to clients, in bytes")
+    amqp_disk_free_limit: int = _amqp(50_000_000, k.SIZE, "block publishers when free space under the data directory falls below this (`disk_free_limit`)")
+    amqp_memory_limit: int | None = _amqp(None, k.SIZE, "block publishers when resident memory rises above this (default 40% of RAM, `vm_memory_high_watermark`)")
     # -- Redis ------------------------------------------------------------------------
-    redis_password: str | None = None
-    redis_users: tuple[tuple[str, str], ...] = ()  # ACL-style AUTH users besides `default`
-    redis_pubsub_buffer_bytes: int = 32 * 1024 * 1024  # client-output-buffer-limit pubsub
-    # -- free-form, for options a front-end grows before they earn a field ------------
-    extra: dict[str, str] = field(default_factory=dict)
+    redis_password: str | None = _redis(None, k.TEXT, "require AUTH with this password (user `default`)")
+    redis_users: tuple[tuple[str, str], ...] = _redis((), k.pairs("USER:PASSWORD"), "ACL-style users for `AUTH user password`", name="redis_user")
+    redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
+
+    def __post_init__(self) -> None:
+        # One fact, two spellings: `memory` and a missing data directory mean the same.
+        if self.memory and self.data_dir is not None:
+            object.__setattr__(self, "data_dir", None)
+        elif self.data_dir is None and not self.memory:
+            object.__setattr__(self, "memory", True)
 
     def replace(self, **changes: object) -> Settings:
+        if changes.get("data_dir") is not None and "memory" not in changes:
+            changes["memory"] = False
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
-
-    @property
-    def memory(self) -> bool:
-        return self.data_dir is None

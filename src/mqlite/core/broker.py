@@ -37,6 +37,7 @@ from mqlite.core.logs import LogFactory
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.queue import Queue
 from mqlite.core.queues import QueueRegistry
+from mqlite.core.resources import ResourceMonitor
 from mqlite.core.router import Router
 from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import Stream
@@ -61,6 +62,7 @@ class BrokerCore:
         self.queues: QueueRegistry = None  # type: ignore[assignment]
         self.routers: RouterRegistry = None  # type: ignore[assignment]
         self.channels: Channels = None  # type: ignore[assignment]
+        self.resources = ResourceMonitor(data_dir, config.disk_free_limit, config.memory_limit)
         self._opened: list[Any] = []
         self._maintenance: asyncio.Task[None] | None = None
         self.closed = False
@@ -97,6 +99,7 @@ class BrokerCore:
         self.queues = await self._start(QueueRegistry(self.catalog, self.logs, self.clock, self))
         self.routers = await self._start(RouterRegistry(self.catalog, self.logs, self.clock, self))
         self.channels = await self._start(Channels(self.clock))
+        self.resources.sample()
         if self.config.maintenance_interval > 0:
             self._maintenance = asyncio.get_running_loop().create_task(
                 self._maintain(), name="mqlite-core-maintenance"
@@ -118,7 +121,9 @@ class BrokerCore:
                 log.exception("core maintenance pass failed")
 
     def tick(self) -> None:
-        """One maintenance pass: every registry's `tick()` (retention, expiries)."""
+        """One maintenance pass: resource alarms, then every registry's `tick()`
+        (retention, expiries)."""
+        self.resources.sample()
         for registry in list(self._opened):
             tick = getattr(registry, "tick", None)
             if tick is not None:

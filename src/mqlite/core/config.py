@@ -130,6 +130,10 @@ class CoreConfig:
     stream_tail_cache_bytes: int = 64 << 20
     #: Take the data directory's exclusive lock (one broker process per directory).
     lock_data_dir: bool = True
+    #: Resource alarm thresholds (see core/resources.py): free bytes under the data
+    #: directory, and resident bytes (None = 40% of RAM).
+    disk_free_limit: int = 50_000_000
+    memory_limit: int | None = None
 
     def __post_init__(self) -> None:
         parse_fsync(self.fsync)

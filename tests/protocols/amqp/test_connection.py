@@ -190,7 +190,7 @@ def test_publisher_is_told_connection_blocked_under_disk_alarm(mqlite_server_fac
     is no longer read (publishers are blocked, not dropped)."""
     from pamqp.header import ContentHeader
 
-    server = mqlite_server_factory(extra={"amqp_disk_free_limit": str(10**18)})
+    server = mqlite_server_factory(amqp_disk_free_limit=10**18)
     time.sleep(0.1)
     sock = _handshake(server.amqp_port)
     sock.sendall(pframe.marshal(commands.Channel.Open(), 1))
@@ -207,7 +207,7 @@ def test_publisher_is_told_connection_blocked_under_memory_alarm(mqlite_server_f
     """RabbitMQ vm_memory_high_watermark: the memory alarm blocks publishers too."""
     from pamqp.header import ContentHeader
 
-    server = mqlite_server_factory(extra={"amqp_memory_limit": "1"})
+    server = mqlite_server_factory(amqp_memory_limit=1)
     time.sleep(0.1)
     sock = _handshake(server.amqp_port)
     sock.sendall(pframe.marshal(commands.Channel.Open(), 1))
@@ -231,7 +231,7 @@ def test_server_shutdown_closes_clients_with_connection_forced(mqlite_server: An
 
 def test_virtual_hosts_are_separate_namespaces(mqlite_server_factory: Any) -> None:
     """Entities of one vhost are invisible from another (vhost '/' is the default)."""
-    server = mqlite_server_factory(extra={"amqp_vhosts": "tenant-a"})
+    server = mqlite_server_factory(amqp_vhosts=("tenant-a",))
     a = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port,
                                                           virtual_host="tenant-a")).channel()
     root = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port)).channel()

@@ -50,9 +50,7 @@ class AmqpBroker:
         self.bridge = Bridge(core)
         self.exchanges: dict[tuple[str, str], ExchangeRecord] = {}
         self.queues: dict[tuple[str, str], QueueRecord] = {}
-        self.vhosts: set[str] = {"/"} | {
-            v for v in (settings.extra.get("amqp_vhosts", "") if settings is not None else "").split(",") if v
-        }
+        self.vhosts: set[str] = {"/"} | set(settings.amqp_vhosts if settings is not None else ())
         self.users: dict[str, str] = dict(getattr(settings, "amqp_users", (("guest", "guest"),)))
         self.connections: set[Any] = set()
         self.reply_to: dict[str, Any] = {}  # token -> Consumer

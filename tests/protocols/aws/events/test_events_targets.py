@@ -168,7 +168,7 @@ def test_failing_http_target_exhausts_retries_then_dlq(events: Any, sqs: Any, mq
     EXHAUSTED_RETRY_CONDITION=MaximumRetryAttempts."""
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
                                    lambda_endpoint="http://127.0.0.1:9",
-                                   extra={"events_retry_base_seconds": "0.01"})
+                                   events_retry_base=0.01)
     ev = client_factory(service="events", server=server)
     sq = client_factory(service="sqs", server=server)
     dlq_url, dlq_arn = queue(sq, "dlq")
@@ -214,7 +214,7 @@ def test_full_queue_is_retried_then_dead_lettered(mqlite_server_factory: Any, cl
     """A retryable failure (the target queue refuses: full) is retried per RetryPolicy,
     then dead-lettered with EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS."""
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"events_retry_base_seconds": "0.01"})
+                                   events_retry_base=0.01)
     ev = client_factory(service="events", server=server)
     sq = client_factory(service="sqs", server=server)
     server.call(lambda: server.core.create_queue("tiny", max_length=1, overflow="reject-publish"))

@@ -202,7 +202,7 @@ def test_kinesis_stream_as_source(mqlite_server_factory: Any, tmp_path: Path) ->
     from botocore.exceptions import ClientError
 
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None, s3_dir=tmp_path / "s3",
-                                   extra={"kinesis_create_delay_ms": "0"})
+                                   kinesis_create_delay_ms=0)
     kinesis = boto3.client("kinesis", endpoint_url=server.endpoint_url, region_name="us-east-1",
                            aws_access_key_id="a", aws_secret_access_key="b")
     kinesis.create_stream(StreamName="src", ShardCount=2)

@@ -12,7 +12,7 @@ from kinesis_support import kinesis_client
 @pytest.fixture
 def kserver(mqlite_server_factory: Callable[..., Any]) -> Any:
     return mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                 extra={"kinesis_create_delay_ms": "0"})
+                                 kinesis_create_delay_ms=0)
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_account_settings_commitment_lasts_until_its_earliest_allowed_end(
     disable; a Status outside [ENABLED, DISABLED] is a ValidationException."""
     clock = ManualClock()
     server = mqlite_server_factory(clock=clock, kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"kinesis_create_delay_ms": "0"})
+                                   kinesis_create_delay_ms=0)
     client = kinesis_client(server)
     assert client.describe_account_settings()["MinimumThroughputBillingCommitment"] == {
         "Status": "DISABLED"}

@@ -112,7 +112,7 @@ def test_subscription_ends_after_five_minutes(mqlite_server_factory: Any) -> Non
     finishes; the client then re-subscribes from ContinuationSequenceNumber."""
     clock = ManualClock()
     server = mqlite_server_factory(clock=clock, kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"kinesis_create_delay_ms": "0"})
+                                   kinesis_create_delay_ms=0)
     client = kinesis_client(server)
     consumer = _consumer(client)
     client.put_record(StreamName="s", Data=b"one", PartitionKey="k")

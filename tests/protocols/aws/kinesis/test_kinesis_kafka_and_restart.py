@@ -28,7 +28,7 @@ def test_records_produced_with_kafka_are_read_with_get_records(mqlite_server_fac
 def test_records_put_with_kinesis_are_consumed_with_kafka(mqlite_server_factory: Any) -> None:
     """The reverse: PutRecords, then a Kafka consumer sees key = PartitionKey, value = Data."""
     server = mqlite_server_factory(amqp_port=None, redis_port=None,
-                                   extra={"kinesis_create_delay_ms": "0"})
+                                   kinesis_create_delay_ms=0)
     client = kinesis_client(server)
     client.create_stream(StreamName="events", ShardCount=2)
     out = client.put_records(StreamName="events", Records=[
@@ -50,7 +50,7 @@ def test_streams_shards_consumers_and_records_survive_restart(mqlite_server_fact
     """Durability: after a clean restart the stream, its resharded lineage, tags,
     retention, consumers and records are all there, and sequence numbers still resolve."""
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"kinesis_create_delay_ms": "0"})
+                                   kinesis_create_delay_ms=0)
     client = kinesis_client(server)
     client.create_stream(StreamName="s", ShardCount=1, Tags={"team": "a"})
     client.increase_stream_retention_period(StreamName="s", RetentionPeriodHours=72)

@@ -184,7 +184,7 @@ def test_expired_iterator_is_expired_iterator_exception(mqlite_server_factory: A
     """An iterator older than its lifetime (5 minutes on Kinesis; -1 ms here, so every
     iterator is already expired) gets ExpiredIteratorException with Kinesis's wording."""
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"kinesis_iterator_ttl_ms": "-1", "kinesis_create_delay_ms": "0"})
+                                   kinesis_iterator_ttl_ms=-1, kinesis_create_delay_ms=0)
     client = kinesis_client(server)
     client.create_stream(StreamName="s", ShardCount=1)
     it = client.get_shard_iterator(StreamName="s", ShardId="shardId-000000000000",

@@ -16,7 +16,7 @@ def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 def test_create_stream_goes_creating_then_active_and_waiter_returns(mqlite_server_factory: Any) -> None:
     """CreateStream: the stream is CREATING, then ACTIVE; the stream_exists waiter works."""
     server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                   extra={"kinesis_create_delay_ms": "300"})
+                                   kinesis_create_delay_ms=300)
     client = kinesis_client(server)
     client.create_stream(StreamName="s", ShardCount=2)
     first = client.describe_stream(StreamName="s")["StreamDescription"]["StreamStatus"]

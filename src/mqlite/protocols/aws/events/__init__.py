@@ -5,8 +5,8 @@
 `archives`, `replays`, `connections`, `api_destinations`, `tags`) into one dispatch table
 with the EventBridge error table (`errors.map_error`), on the per-core `EventsState`
 (common.py), the target `Dispatcher` (delivery.py) and the `Scheduler` (schedule.py),
-whose task runs on the server loop (every `events_schedule_interval` seconds of
-`settings.extra`, default 1) and reads `core.clock`.
+whose task runs on the server loop (every `events_schedule_interval` seconds,
+default 1) and reads `core.clock`.
 Concurrency: the server's event loop only.
 """
 
@@ -81,7 +81,7 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
                                 rule["schedule"], rule.get("state") == "ENABLED")
     try:
         asyncio.get_running_loop()
-        state.scheduler.start(float(settings.extra.get("events_schedule_interval", 1.0)))
+        state.scheduler.start(settings.events_schedule_interval)
     except RuntimeError:
         pass  # no loop (built outside the server): tests call fire_due() themselves
     buses = BusActions(state)

@@ -83,7 +83,7 @@ class Dispatcher:
         self.state = state
         self.core = state.core
         self.settings = state.settings
-        self.retry_base = float(self.settings.extra.get("events_retry_base_seconds", 1.0))
+        self.retry_base = self.settings.events_retry_base
         self._tasks: set[asyncio.Task[Any]] = set()
         self.tokens: dict[str, tuple[str, float]] = {}  # connection ARN -> (token, expiry)
         self.delivered = 0

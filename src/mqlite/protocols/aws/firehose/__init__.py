@@ -8,7 +8,7 @@ start lazily from the first handler call, or right after start-up when delivery 
 exist (they need the server's running loop), and are flushed by the `close` hook the
 AWS app awaits on shutdown.
 Settings: `settings.s3_dir` (default `<data_dir>/s3`), `settings.lambda_endpoint`,
-`settings.extra['firehose_create_delay_ms']` (CREATING -> ACTIVE, default 0).
+`settings.firehose_create_delay_ms` (CREATING -> ACTIVE, default 0).
 """
 
 from __future__ import annotations

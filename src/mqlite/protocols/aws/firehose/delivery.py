@@ -194,6 +194,7 @@ class DeliveryService:
         root = settings.s3_dir
         if root is None:
             root = Path(settings.data_dir) / "s3" if settings.data_dir is not None else None
+        self._temp_root = root is None  # --memory: a temporary root, removed at close
         if root is None:
             import tempfile
             root = Path(tempfile.mkdtemp(prefix="mqlite-s3-"))
@@ -252,3 +253,6 @@ class DeliveryService:
         self.tasks.clear()
         if self._session is not None:
             await self._session.close()
+        if self._temp_root:
+            import shutil
+            shutil.rmtree(self.s3_root, ignore_errors=True)

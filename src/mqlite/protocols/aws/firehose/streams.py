@@ -116,8 +116,7 @@ class DeliveryStreamActions:
         self.store = store
         self.delivery = delivery
         self.account = settings.aws_account
-        extra = dict(getattr(settings, "extra", {}) or {})
-        self.create_delay_ms = int(extra.get("firehose_create_delay_ms", 0))
+        self.create_delay_ms = settings.firehose_create_delay_ms
 
     def arn(self, name: str, region: str) -> str:
         return f"arn:aws:firehose:{region}:{self.account}:deliverystream/{name}"

@@ -13,9 +13,9 @@ GetRecords returns its JSON pre-rendered (`RawResult`: one `orjson.dumps`, the r
 already base64-encoded): the generic per-shape converter cost ~4 us per record.
 Both only on the `json` protocol, the only one Kinesis speaks. The service model is
 botocore's, unchanged, loaded on the first Kinesis request.
-Settings (`settings.extra`): `kinesis_create_delay_ms` (CREATING -> ACTIVE, default
-200), `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait_s` (5),
-`kinesis_subscribe_duration_s` (300).
+Settings: `kinesis_create_delay_ms` (CREATING -> ACTIVE, default 200),
+`kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait` (5 s),
+`kinesis_subscribe_duration` (300 s).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ SubscribeToShard streams, as Kinesis does: it validates the request, then answer
 hook (`AwsStream`): an `initial-response` event, then a `SubscribeToShardEvent`
 (Records, ContinuationSequenceNumber, MillisBehindLatest; ChildShards once the shard is
 closed and read to its end) as soon as records arrive (up to 10,000 records an event),
-and an empty one after every `kinesis_subscribe_wait_s` (default 5) without any. The
-subscription ends after `kinesis_subscribe_duration_s` (default 300, Kinesis's 5
+and an empty one after every `kinesis_subscribe_wait` (default 5) without any. The
+subscription ends after `kinesis_subscribe_duration` (default 300, Kinesis's 5
 minutes, measured on `core.clock`'s monotonic time), when the shard is closed and read,
 when the client disconnects, or with an exception event when the stream goes away.
 Clients re-subscribe from the last ContinuationSequenceNumber (AFTER_SEQUENCE_NUMBER).
@@ -51,9 +51,8 @@ class ConsumerActions:
         self.core = core
         self.state = state
         self.iterators = iterators
-        extra = getattr(state, "extra", None) or {}
-        self.wait_s = float(extra.get("kinesis_subscribe_wait_s", 5))
-        self.duration_s = float(extra.get("kinesis_subscribe_duration_s", 300))
+        self.wait_s = state.settings.kinesis_subscribe_wait
+        self.duration_s = state.settings.kinesis_subscribe_duration
 
     # -- store --------------------------------------------------------------------------
     def for_stream(self, stream: str) -> dict[str, Any]:

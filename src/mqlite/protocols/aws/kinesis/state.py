@@ -6,7 +6,7 @@ metrics, policy, synthetic, shards: [ShardInfo dicts]}. It is loaded lazily; a s
 that exists in core without a row (created by Kafka or Redis) gets one synthesized on
 first Kinesis use (uniform hash ranges over its partitions, ACTIVE, 24 h retention
 reported from its config). `ShardMap`s are cached in memory and rebuilt on change.
-Status: CREATING until `ready_ms` (creation + `settings.extra['kinesis_create_delay_ms']`,
+Status: CREATING until `ready_ms` (creation + `settings.kinesis_create_delay_ms`,
 default 200 ms), then ACTIVE; writes are accepted meanwhile (lenient, so code that does
 not wait still works).
 
@@ -60,9 +60,9 @@ class KinesisState:
         self.core = core
         self.account: str = settings.aws_account
         self.region: str = settings.aws_region
-        extra = self.extra = dict(getattr(settings, "extra", {}) or {})
-        self.create_delay_ms = int(extra.get("kinesis_create_delay_ms", 200))
-        self.iterator_ttl_ms = int(extra.get("kinesis_iterator_ttl_ms", 300_000))
+        self.settings = settings
+        self.create_delay_ms: int = settings.kinesis_create_delay_ms
+        self.iterator_ttl_ms: int = settings.kinesis_iterator_ttl_ms
         self._cache: dict[str, StreamMeta] = {}
 
     # -- names ------------------------------------------------------------------------
