@@ -175,6 +175,7 @@ def _check_combination(values: dict[str, Any], explicit: dict[str, str]) -> None
 # -- the command line -----------------------------------------------------------------
 GROUP_TITLES = {
     "process": "process", "ports": "ports (a port, 0 for any free port, or off)",
+    "storage": "storage: defaults of every stream",
     "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis",
 }
 

@@ -42,7 +42,8 @@ def _group(name: str) -> Any:
 
 
 _aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
-_ports = _group("ports")
+_ports, _storage = _group("ports"), _group("storage")
+WEEK_MS = 7 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,13 @@ class Settings:
     fsync: str = setting("1000", k.FSYNC, "when appends reach the disk: `always` (before the ack), `never` (left to the OS) or at most every N ms")
     host: str = setting("127.0.0.1", k.TEXT, "address every listener binds to")
     log_level: str = setting("info", k.LOG_LEVEL, "log verbosity")
+    # -- storage: defaults of every stream (Kafka topic, Kinesis stream, Redis stream) --
+    retention_ms: int = _storage(WEEK_MS, k.milliseconds(-1), "delete stream records older than this, -1 never (`log.retention.ms`)")
+    retention_bytes: int = _storage(-1, k.integer(-1), "delete a partition's oldest records beyond this many bytes, -1 never (`log.retention.bytes`)")
+    segment_bytes: int = _storage(64 * 1024 * 1024, k.SIZE, "roll a partition's segment file at this size (`log.segment.bytes`)")
+    segment_ms: int = _storage(WEEK_MS, k.milliseconds(1), "roll a partition's segment file after this long (`log.roll.ms`)")
+    max_message_bytes: int = _storage(1024 * 1024 + 12, k.SIZE, "largest record batch a stream accepts (`message.max.bytes`)")
+    tail_cache_bytes: int = _storage(64 << 20, k.SIZE, "recently appended records kept decoded for tailing readers, over all partitions")
     # -- ports (None = off, 0 = any free port) ----------------------------------------
     http_port: int | None = _ports(4566, k.PORT, "HTTP: the AWS APIs and `/_mqlite/`")
     kafka_port: int | None = _ports(9092, k.PORT, "Kafka wire protocol")
