@@ -238,6 +238,18 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 50)
+    release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hand the heap pages start-up freed (module compilation, parsed service models)
+    back to the OS: glibc keeps them otherwise, and idle RSS is what users see."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def run(settings: Settings, early_signal: Any = None) -> int:

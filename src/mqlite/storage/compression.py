@@ -22,9 +22,9 @@ Pure functions; thread-safe.
 from __future__ import annotations
 
 import enum
+import functools
 import struct
-
-import cramjam
+from typing import Any
 
 from mqlite.storage.errors import InvalidBatch, UnsupportedCompression
 
@@ -41,6 +41,15 @@ class Compression(enum.IntEnum):
     ZSTD = 4
 
 
+@functools.cache
+def _cramjam() -> Any:
+    """cramjam, imported on the first compressed batch: most brokers never see one, and
+    the extension costs start-up time and resident memory."""
+    import cramjam
+
+    return cramjam
+
+
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
 _XERIAL_HEADER = _XERIAL_MAGIC + struct.pack(">ii", 1, 1)
 _XERIAL_BLOCK = 32 * 1024
@@ -51,7 +60,7 @@ def _snappy_encode(data: bytes) -> bytes:
     out = [_XERIAL_HEADER]
     view = memoryview(data)
     for start in range(0, len(data), _XERIAL_BLOCK):
-        block = bytes(cramjam.snappy.compress_raw(view[start : start + _XERIAL_BLOCK]))
+        block = bytes(_cramjam().snappy.compress_raw(view[start : start + _XERIAL_BLOCK]))
         out.append(_I32.pack(len(block)))
         out.append(block)
     return b"".join(out)
@@ -59,7 +68,7 @@ def _snappy_encode(data: bytes) -> bytes:
 
 def _snappy_decode(data: bytes) -> bytes:
     if data[:8] != _XERIAL_MAGIC:
-        return bytes(cramjam.snappy.decompress_raw(data))
+        return bytes(_cramjam().snappy.decompress_raw(data))
     out = []
     pos = 16
     end = len(data)
@@ -71,7 +80,7 @@ def _snappy_decode(data: bytes) -> bytes:
         pos += 4
         if n < 0 or pos + n > end:
             raise InvalidBatch("truncated xerial snappy block")
-        out.append(bytes(cramjam.snappy.decompress_raw(view[pos : pos + n])))
+        out.append(bytes(_cramjam().snappy.decompress_raw(view[pos : pos + n])))
         pos += n
     return b"".join(out)
 
@@ -81,13 +90,13 @@ def compress(codec: Compression, data: bytes) -> bytes:
     if codec == Compression.NONE:
         return data
     if codec == Compression.GZIP:
-        return bytes(cramjam.gzip.compress(data))
+        return bytes(_cramjam().gzip.compress(data))
     if codec == Compression.SNAPPY:
         return _snappy_encode(data)
     if codec == Compression.LZ4:
-        return bytes(cramjam.lz4.compress(data))
+        return bytes(_cramjam().lz4.compress(data))
     if codec == Compression.ZSTD:
-        return bytes(cramjam.zstd.compress(data))
+        return bytes(_cramjam().zstd.compress(data))
     raise UnsupportedCompression(f"unknown compression codec {int(codec)}")
 
 
@@ -97,13 +106,13 @@ def decompress(codec: int, data: bytes | memoryview) -> bytes:
         if codec == 0:
             return bytes(data)
         if codec == 1:
-            return bytes(cramjam.gzip.decompress(data))
+            return bytes(_cramjam().gzip.decompress(data))
         if codec == 2:
             return _snappy_decode(bytes(data))
         if codec == 3:
-            return bytes(cramjam.lz4.decompress(data))
+            return bytes(_cramjam().lz4.decompress(data))
         if codec == 4:
-            return bytes(cramjam.zstd.decompress(data))
+            return bytes(_cramjam().zstd.decompress(data))
     except InvalidBatch:
         raise
     except Exception as exc:  # cramjam raises its own DecompressionError types

@@ -60,8 +60,7 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024  # JSON escaping can inflate a 1 MiB messag
 # built on their first request. Routing them needs, besides `wire.ROUTING`, the
 # query-protocol actions they serve (JSON services route by target prefix alone) and
 # whether they take resource URLs as the path. Checked against `build(...).handlers` by
-# tests/protocols/aws/test_lazy_services.py. Other services (firehose resumes delivery,
-# events arms its scheduler) are built at mount.
+# tests/protocols/aws/test_lazy_services.py.
 @dataclass(frozen=True, slots=True)
 class LazyRouting:
     query_actions: frozenset[str]
@@ -94,7 +93,23 @@ LAZY_SERVICES: dict[str, LazyRouting] = {
         "TagResource", "Unsubscribe", "UntagResource", "VerifySMSSandboxPhoneNumber",
     })),
     "kinesis": LazyRouting(frozenset()),
+    "firehose": LazyRouting(frozenset()),
+    "events": LazyRouting(frozenset()),
 }
+
+# Services with a start-up duty are lazy only while that duty is empty: firehose has
+# no delivery stream to resume, events no rule to schedule nor replay to continue.
+# Each names the catalog namespaces whose rows make it start at mount.
+BUILD_AT_MOUNT_IF_STORED: dict[str, tuple[str, ...]] = {
+    "firehose": ("firehose.streams",),
+    "events": ("events/rules", "events/replays"),
+}
+
+
+def _lazy(name: str, core: Any) -> bool:
+    if name not in LAZY_SERVICES or name not in ROUTING:
+        return False
+    return not any(core.catalog.kv_items(ns) for ns in BUILD_AT_MOUNT_IF_STORED.get(name, ()))
 
 
 class ServiceSlot:
@@ -142,7 +157,7 @@ def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
     for name in SERVICE_MODULES:
         module_name = f"mqlite.protocols.aws.{name}"
         try:
-            if name in LAZY_SERVICES and name in ROUTING:
+            if _lazy(name, core):
                 if importlib.util.find_spec(module_name) is not None:
                     slots.append(ServiceSlot(name, _import_build(module_name), core, settings))
                 continue

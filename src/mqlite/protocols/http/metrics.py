@@ -1,75 +1,31 @@
 """GET /_mqlite/metrics: Prometheus text exposition of the broker's state.
 
-Gauges are computed at scrape time from the core (no counters threaded through hot
-paths): queue depths by state, stream partition offsets and sizes, router and binding
-counts, open connections per front-end, and process facts from prometheus-client's
-default collectors. A scrape walks every queue and stream once, so it is O(entities).
+The route is mounted at start; prometheus-client and the collector
+(`metrics_collector`) are imported on the first scrape, so a broker nobody scrapes
+does not pay their start-up time and memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.registry import Collector
-
-
-class CoreCollector(Collector):
-    """Reads the core's registries on each scrape; see module docstring."""
-
-    def __init__(self, core: Any, connections: Callable[[], dict[str, int]]) -> None:
-        self.core = core
-        self.connections = connections
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("mqlite_queue_messages", "Messages in a queue by state",
-                                  labels=["queue", "state"])
-        for name in self.core.list_queues():
-            counts = self.core.get_queue(name).counts()
-            depth.add_metric([name, "visible"], counts.visible)
-            depth.add_metric([name, "in_flight"], counts.in_flight)
-            depth.add_metric([name, "delayed"], counts.delayed)
-        yield depth
-
-        end = GaugeMetricFamily("mqlite_stream_end_offset", "Next offset of a stream partition",
-                                labels=["stream", "partition"])
-        start = GaugeMetricFamily("mqlite_stream_start_offset",
-                                  "First retained offset of a stream partition",
-                                  labels=["stream", "partition"])
-        for name in self.core.list_streams():
-            stream = self.core.get_stream(name)
-            for partition in range(stream.partition_count):
-                end.add_metric([name, str(partition)], stream.latest(partition))
-                start.add_metric([name, str(partition)], stream.earliest(partition))
-        yield end
-        yield start
-
-        routers = GaugeMetricFamily("mqlite_router_bindings", "Bindings of a router",
-                                    labels=["router", "kind"])
-        for name in self.core.list_routers():
-            router = self.core.get_router(name)
-            routers.add_metric([name, str(router.kind)], len(router.bindings()))
-        yield routers
-
-        conns = GaugeMetricFamily("mqlite_connections", "Open client connections",
-                                  labels=["frontend"])
-        for frontend, count in self.connections().items():
-            conns.add_metric([frontend], count)
-        yield conns
 
 
 def mount(app: web.Application, core: Any, connections: Callable[[], dict[str, int]]) -> None:
     """Add `/_mqlite/metrics`; `connections()` maps front-end name -> open connections."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(CoreCollector(core, connections))
-    registry.register(ProcessCollector(registry=None))
+    built: list[Any] = []
 
     async def metrics(request: web.Request) -> web.Response:
-        body = generate_latest(registry)
+        from prometheus_client import generate_latest
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+        from mqlite.protocols.http import metrics_collector
+
+        if not built:
+            built.append(metrics_collector.registry(core, connections))
+        body = generate_latest(built[0])
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.router.add_get("/_mqlite/metrics", metrics)

@@ -37,13 +37,8 @@ from mqlite.settings import Settings
 
 
 def mount(app: web.Application, core: Any, settings: Settings) -> None:
-    from mqlite.protocols.aws.sns import service
-    from mqlite.protocols.aws.sns.errors import map_error
-    from mqlite.protocols.aws.sns.subscriptions import SubscriptionActions
-
     state = state_for(core, settings)
     state.routes_mounted = True
-    subs = SubscriptionActions(state)
 
     async def cert(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -61,6 +56,12 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
         return web.Response(body=orjson.dumps({"messages": messages}), content_type="application/json")
 
     async def link(request: web.Request) -> web.Response:
+        # The SNS front-end's modules load on first use, as the service itself does.
+        from mqlite.protocols.aws.sns import service
+        from mqlite.protocols.aws.sns.errors import map_error
+        from mqlite.protocols.aws.sns.subscriptions import SubscriptionActions
+
+        subs = SubscriptionActions(state)
         operation = "ConfirmSubscription" if request.path.endswith("/confirm") else "Unsubscribe"
         request_id = new_request_id()
         ctx = AwsContext(settings.aws_region, settings.aws_account, request.host, request.scheme,
