@@ -78,12 +78,14 @@ class RunningServer:
 
 def _core_config(settings: Settings) -> Any:
     from mqlite.core.config import CoreConfig, StreamConfig
+    from mqlite.transforms import STANDARD
 
     defaults = StreamConfig(retention_ms=settings.retention_ms, retention_bytes=settings.retention_bytes,
                             segment_bytes=settings.segment_bytes, segment_ms=settings.segment_ms,
                             max_message_bytes=settings.max_message_bytes)
     return CoreConfig(fsync=settings.fsync, stream_defaults=defaults, stream_tail_cache_bytes=settings.tail_cache_bytes,
-                      disk_free_limit=settings.amqp_disk_free_limit, memory_limit=settings.amqp_memory_limit)
+                      disk_free_limit=settings.amqp_disk_free_limit, memory_limit=settings.amqp_memory_limit,
+                      transforms=STANDARD)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -21,7 +21,6 @@ from mqlite.core.router import (
     Destination,
     MatcherKind,
     RouteResult,
-    register_transform,
 )
 
 CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
@@ -252,11 +251,10 @@ def test_transform_hook_rewrites_drops_or_dead_letters() -> None:
     def boom(env: Envelope, b: Binding) -> Envelope:
         raise ValueError("bad template")
 
-    register_transform("test.upper", upper)
-    register_transform("test.drop", drop)
-    register_transform("test.boom", boom)
-
     async def t(core: BrokerCore) -> None:
+        core.transforms.register("test.upper", upper)
+        core.transforms.register("test.drop", drop)
+        core.transforms.register("test.boom", boom)
         for q in ("a", "b", "c", "dlq"):
             core.create_queue(q)
         ex = core.create_router("x", "fanout", {"dead_letter": Q("dlq").to_json()})
@@ -336,9 +334,8 @@ def test_transformed_envelopes_are_matched_on_their_own_content() -> None:
     def rekey(env: Envelope, b: Binding) -> Envelope:
         return replace(env, routing_key="after", body=b'{"k": "after"}')
 
-    register_transform("test.rekey", rekey)
-
     async def t(core: BrokerCore) -> None:
+        core.transforms.register("test.rekey", rekey)
         core.create_queue("q")
         first = core.create_router("first", "fanout")
         second = core.create_router("second", "direct")

@@ -42,6 +42,7 @@ from mqlite.core.router import Router
 from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import Stream
 from mqlite.core.streams import StreamRegistry
+from mqlite.core.transforms import TransformRegistry
 
 log = logging.getLogger("mqlite.core")
 
@@ -62,6 +63,7 @@ class BrokerCore:
         self.queues: QueueRegistry = None  # type: ignore[assignment]
         self.routers: RouterRegistry = None  # type: ignore[assignment]
         self.channels: Channels = None  # type: ignore[assignment]
+        self.transforms = TransformRegistry(config.transforms)
         self.resources = ResourceMonitor(data_dir, config.disk_free_limit, config.memory_limit)
         self._opened: list[Any] = []
         self._maintenance: asyncio.Task[None] | None = None

@@ -134,6 +134,9 @@ class CoreConfig:
     #: directory, and resident bytes (None = 40% of RAM).
     disk_free_limit: int = 50_000_000
     memory_limit: int | None = None
+    #: Binding transforms this broker knows: (name, "module:function") pairs, resolved
+    #: on first use (core/transforms.py; `mqlite.transforms.STANDARD` is the product's).
+    transforms: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         parse_fsync(self.fsync)

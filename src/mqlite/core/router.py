@@ -15,7 +15,7 @@ Shapes (all frozen, slotted; see also `RouterRegistry` in routers.py for persist
     Binding(id, router, destination, matcher, spec, args, seq)
                                   args: durable free-form options, part of the binding's
                                   identity (e.g. AMQP arguments). Reserved keys: 'scope',
-                                  'transform' (a name given to `register_transform`),
+                                  'transform' (a name the broker's transforms know),
                                   'transform_args', 'dead_letter' ({'kind','name'}),
                                   'http' (options for HTTP delivery).
     RouteResult(routed, destinations, failed, dead_lettered, via_alternate)
@@ -41,7 +41,7 @@ to-exchange; each router is visited at most once per publish, so cycles terminat
 -> the registry's `HttpDelivery` (asynchronous; final failures are dead-lettered). A
 destination reached by several bindings gets the message once (RabbitMQ), unless the
 router's config has `dedupe: False` (EventBridge rules, SNS subscriptions). A binding's
-transform (`register_transform(name, fn)`, fn(envelope, binding) -> Envelope | None) runs
+transform (`core.transforms`, see core/transforms.py; fn(envelope, binding) -> Envelope | None) runs
 before its delivery; None drops the message for that binding.
 
 Fallbacks (router config): `alternate` (a router name; AMQP alternate-exchange) takes
@@ -191,12 +191,6 @@ class RouteResult:
 DLQ_REASON = "mqlite.dlq.reason"
 
 Transform = Callable[[Envelope, Binding], "Envelope | None"]
-_TRANSFORMS: dict[str, Transform] = {}
-
-
-def register_transform(name: str, fn: Transform) -> None:
-    """Make a named transform available to bindings (args['transform'] = name)."""
-    _TRANSFORMS[name] = fn
 
 
 def _freeze(v: Any) -> Any:
@@ -448,7 +442,7 @@ class Router:
             out = env
             tname = b.args.get("transform")
             if tname:
-                fn = _TRANSFORMS.get(tname)
+                fn = self.core.transforms.get(tname)
                 try:
                     if fn is None:
                         raise LookupError(f"transform {tname!r} is not registered")

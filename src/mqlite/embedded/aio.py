@@ -22,6 +22,7 @@ from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig
 from mqlite.core.errors import InvalidValue
 from mqlite.core.groups import CommittedOffset
+from mqlite.transforms import STANDARD
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.router import Destination
@@ -311,7 +312,9 @@ class AsyncBroker:
         clock: Clock | None = None,
     ) -> None:
         self.path = None if path is None else Path(path)
-        self._config = config or CoreConfig(fsync=fsync)
+        config = config or CoreConfig(fsync=fsync)
+        # The product's transforms, so data any front-end made routes the same here.
+        self._config = config if config.transforms else config.replace(transforms=STANDARD)
         self._clock = clock or Clock()
         self._core: BrokerCore | None = None
 

@@ -17,10 +17,8 @@ from typing import Any
 
 from mqlite.core.errors import CoreError, QueueFull
 from mqlite.core.message import Envelope
-from mqlite.core.router import Destination, DestinationKind, register_transform
-from mqlite.protocols.amqp.dead_letter import TRANSFORM, dead_letter_transform
-
-register_transform(TRANSFORM, dead_letter_transform)
+from mqlite.core.router import Destination, DestinationKind
+from mqlite.protocols.amqp.dead_letter import TRANSFORM
 
 
 class Bridge:

@@ -15,9 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.aws.frontend import ServiceFrontend
-from mqlite.protocols.aws.sns import (
-    envelope as _envelope,  # registers the `sns` transform
-)
 from mqlite.protocols.aws.sns.common import state_for
 from mqlite.protocols.aws.sns.errors import map_error
 from mqlite.protocols.aws.sns.platform import PlatformActions
@@ -30,7 +27,6 @@ from mqlite.settings import Settings
 
 __all__ = ["build", "mount_routes", "service"]
 _SERVICE: AwsService | None = None
-assert _envelope.TRANSFORM == "sns"
 
 
 def service() -> AwsService:

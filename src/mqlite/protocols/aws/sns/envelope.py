@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from mqlite.core.message import Attribute, Envelope
-from mqlite.core.router import Binding, register_transform
+from mqlite.core.router import Binding
 from mqlite.protocols.aws.sns.common import (
     TRANSFORM,
     SnsState,
@@ -220,5 +220,3 @@ def _foreign(env: Envelope, info: Mapping[str, Any]) -> Envelope | None:
         return None
     return replace(env, meta={})
 
-
-register_transform(TRANSFORM, sns_transform)
