@@ -6,6 +6,7 @@ status 1 (cannot start) or 2 (bad options), never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,16 +75,24 @@ def test_a_data_directory_under_a_file_is_named(tmp_path: Path) -> None:
     assert one_line(result) == f"mqlite: cannot start: cannot create data directory {path}: a parent of it is a file"
 
 
-@pytest.fixture
-def tiny_filesystem(tmp_path: Path):
-    """A 64 KiB tmpfs, filled to the last byte: a full disk without filling a real one."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at `path` (skips the test where mounting is not permitted)."""
+    path.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
                       capture_output=True, check=False).returncode != 0:
         pytest.skip("mounting a tmpfs is not permitted here")
     try:
-        (mount / "data").mkdir()
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_full_disk_is_named(tmp_path: Path) -> None:
+    """A 64 KiB tmpfs filled to the last byte: a full disk without filling a real one."""
+    with tmpfs(tmp_path / "tiny", "size=64k") as mount:
+        path = mount / "data"
+        path.mkdir()
         fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
         try:
             while os.write(fd, b"\0" * 4096):
@@ -91,28 +101,14 @@ def tiny_filesystem(tmp_path: Path):
             pass
         finally:
             os.close(fd)
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def test_a_full_disk_is_named(tiny_filesystem: Path) -> None:
-    path = tiny_filesystem / "data"
-    result = serve("--data-dir", str(path), *FREE_PORTS)
+        result = serve("--data-dir", str(path), *FREE_PORTS)
     assert result.returncode == 1
     assert one_line(result) == f"mqlite: cannot start: data directory {path} is not usable: no space left on device"
 
 
 def test_a_read_only_data_directory_is_named(tmp_path: Path) -> None:
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)],
-                      capture_output=True, check=False).returncode != 0:
-        pytest.skip("mounting a tmpfs is not permitted here")
-    try:
+    with tmpfs(tmp_path / "ro", "size=1m,ro") as mount:
         result = serve("--data-dir", str(mount), *FREE_PORTS)
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
     assert result.returncode == 1
     assert one_line(result) == f"mqlite: cannot start: data directory {mount} is not usable: read-only file system"
 
