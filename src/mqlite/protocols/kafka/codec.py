@@ -337,7 +337,7 @@ def request_header_version(api_key: int, version: int, flexible: bool) -> int:
 
 
 def response_header_version(api_key: int, flexible: bool) -> int:
-    if api_key == 18:  # ApiVersions: always v0 (see SOURCE.md)
+    if api_key == 18:  # ApiVersions: always v0 (see schemas/README.md)
         return 0
     return 1 if flexible else 0
 

@@ -1,26 +1,27 @@
 """Kafka's JSON message schemas, loaded once: messages, fields, version ranges.
 
-Owns: reading `shared/specs/kafka/*.json` (Apache Kafka's
-`clients/src/main/resources/common/message/`, JSON with `//` comments) into immutable
-`MessageSpec`/`FieldSpec` values that `codec` compiles into encoders and decoders.
+Owns: reading the package data `mqlite/protocols/kafka/schemas/*.json` (Apache Kafka's
+`clients/src/main/resources/common/message/`, JSON with `//` comments; provenance and
+licence in that directory's README.md and NOTICE) into immutable `MessageSpec`/`FieldSpec`
+values that `codec` compiles into encoders and decoders.
 
-Rules the JSON does not spell out (see the spec's SOURCE.md): version ranges are
+Rules the JSON does not spell out (see the schemas' README.md): version ranges are
 "N", "N+", "N-M" or "none"; a field's own `flexibleVersions` ("none" for the request
 header's ClientId) overrides the message's; `commonStructs` name struct types shared
 by several fields; a nested struct is named by its `type` (`[]Name` or `Name`).
 
 Invariants: specs are plain data (frozen dataclasses), built at import of `codec` and
-never mutated. No I/O besides reading the schema directory once.
+never mutated. No I/O besides reading the packaged schema files, each once.
 Concurrency: read-only after load; safe from any thread.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import orjson
@@ -88,17 +89,9 @@ class MessageSpec:
     unstable: bool
 
 
-def spec_dir() -> Path:
-    """Where the schemas live: `MQLITE_KAFKA_SPECS`, else the shared spec checkout."""
-    env = os.environ.get("MQLITE_KAFKA_SPECS")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        for candidate in (parent / "shared" / "specs" / "kafka", parent.parent / "shared" / "specs" / "kafka"):
-            if (candidate / "SOURCE.md").exists():
-                return candidate
-    return Path("/work/shared/specs/kafka")
+def spec_dir() -> Traversable:
+    """The schemas shipped inside the package (never a path outside it)."""
+    return files(__package__) / "schemas"
 
 
 _TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*')
@@ -147,15 +140,16 @@ def parse_message(text: str) -> MessageSpec:
 @cache
 def load(name: str) -> MessageSpec:
     """Load one message by file stem, e.g. `load("FetchRequest")`."""
-    return parse_message((spec_dir() / f"{name}.json").read_text())
+    return parse_message((spec_dir() / f"{name}.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def api_names() -> dict[int, str]:
     """API key -> API name (the request file stem without `Request`)."""
     out: dict[int, str] = {}
-    for path in sorted(spec_dir().glob("*Request.json")):
-        spec = load(path.stem)
+    stems = sorted(p.name.removesuffix(".json") for p in spec_dir().iterdir() if p.name.endswith("Request.json"))
+    for stem in stems:
+        spec = load(stem)
         if spec.api_key is not None and spec.kind == "request":
-            out[spec.api_key] = path.stem[: -len("Request")]
+            out[spec.api_key] = stem[: -len("Request")]
     return out
