@@ -4,7 +4,7 @@
 confirmed subscriptions whose protocol is not `sqs`: `http`/`https` -> an HTTP POST
 (http_subscriptions), `lambda` -> an invocation of `settings.lambda_endpoint`
 (lambda_invoke; the outbox without one), `firehose` -> a record appended to the
-delivery stream's durable buffer (the Firehose front-end's `__firehose.<name>` stream,
+delivery stream's durable buffer (the Firehose front-end's `__mqlite.firehose.<name>` stream,
 which its delivery loop ships to the destination at its next buffer flush: the raw
 message with RawMessageDelivery, else the notification JSON; a missing delivery stream
 dead-letters the message), `email`/`email-json` -> the SMTP relay
