@@ -1,5 +1,6 @@
-"""The examples in docs/sns.md, docs/firehose.md and docs/eventbridge.md run as written
-against a real `mqlite serve`, and print what their comments say.
+"""The examples in docs/sns.md, docs/firehose.md, docs/eventbridge.md (and the AWS CLI
+lines of docs/aws.md) run as written against a real `mqlite serve`, and print what
+their comments say.
 
 Each ```python block runs as a script with the environment the docs tell users to set
 (`AWS_ENDPOINT_URL`, dummy credentials and region; `KAFKA_BOOTSTRAP`), from the
@@ -23,12 +24,13 @@ from mqlite.testing import ServerProcess, spawn_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("sns.md", "firehose.md", "eventbridge.md")
+CLI_DOCS = (*DOCS, "aws.md")
 EXPECT = re.compile(r"^\s*print\(.*\)\s+#\s*(.+?)\s*$", re.MULTILINE)
 
 
-def _blocks(lang: str) -> list[tuple[str, int, str]]:
+def _blocks(lang: str, docs: tuple[str, ...] = DOCS) -> list[tuple[str, int, str]]:
     found = []
-    for doc in DOCS:
+    for doc in docs:
         text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
         for i, block in enumerate(re.findall(rf"```{lang}\n(.*?)```", text, flags=re.DOTALL)):
             found.append((doc, i, block))
@@ -36,7 +38,7 @@ def _blocks(lang: str) -> list[tuple[str, int, str]]:
 
 
 PYTHON = _blocks("python")
-SHELL = [(doc, i, line) for doc, i, block in _blocks("sh") for line in block.splitlines() if line.startswith("aws ")]
+SHELL = [(doc, i, line) for doc, i, block in _blocks("sh", CLI_DOCS) for line in block.splitlines() if line.startswith("aws ")]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
 def test_each_doc_has_runnable_examples() -> None:
     for doc in DOCS:
         assert any(d == doc for d, _, _ in PYTHON), f"{doc} has no python example"
+    for doc in CLI_DOCS:
         assert any(d == doc for d, _, _ in SHELL), f"{doc} has no aws CLI example"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mqlite import server
-from mqlite.core.config import DEFAULT_STREAM_CONFIG, CoreConfig
+from mqlite.core.config import CoreConfig
 from mqlite.core.http_delivery import DEFAULTS as HTTP_DEFAULTS
 from mqlite.core.http_delivery import HttpDelivery
 from mqlite.core.naming import QUEUE_NAME_MAX
@@ -18,7 +18,6 @@ from mqlite.core.queue.config import QueueConfig
 from mqlite.core.streams import MAX_PARTITIONS
 from mqlite.protocols.amqp import connection as amqp_connection
 from mqlite.protocols.amqp import frames as amqp_frames
-from mqlite.protocols.amqp import server as amqp_server
 from mqlite.protocols.aws import app as aws_app
 from mqlite.protocols.aws.events import api_destinations, delivery, put_events, rules, targets
 from mqlite.protocols.aws.firehose import buffering
@@ -59,16 +58,16 @@ def _http_delivery_defaults() -> tuple[int, int]:
 CHECKS: dict[tuple[str, str], list[str]] = {
     ("Storage and durability", "data directory"): [f"`./{S.data_dir}`"],
     ("Storage and durability", "fsync"): [f"every {S.fsync} ms"],
-    ("Storage and durability", "stream segment size"): [_sizes(DEFAULT_STREAM_CONFIG.segment_bytes)],
+    ("Storage and durability", "stream segment size"): [_sizes(S.segment_bytes)],
     ("Storage and durability", "retention passes"): [f"every {CoreConfig().retention_check_interval:g} s"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "retention of a Kafka topic"):
-        [f"{DEFAULT_STREAM_CONFIG.retention_ms // DAY_MS} days"],
+        [f"{S.retention_ms // DAY_MS} days"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "retention of a Kinesis stream"):
         [f"{state.DEFAULT_RETENTION_H} hours"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "retention of a stream created by Redis XADD"):
-        [f"{DEFAULT_STREAM_CONFIG.retention_ms // DAY_MS} days"],
+        [f"{S.retention_ms // DAY_MS} days"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "largest Kafka record batch"):
-        [_sizes(DEFAULT_STREAM_CONFIG.max_message_bytes)],
+        [_sizes(S.max_message_bytes)],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "largest Kafka request"):
         [_sizes(S.kafka_max_frame_bytes)],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "partitions per stream"):
@@ -77,6 +76,14 @@ CHECKS: dict[tuple[str, str], list[str]] = {
         [f"| {S.kafka_default_partitions} ✓"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kafka consumer group session timeout"):
         [f"{S.kafka_group_min_session_timeout_ms // 1000} s - {S.kafka_group_max_session_timeout_ms // 60_000} min"],
+    ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kafka group initial rebalance delay"):
+        [f"{S.kafka_initial_rebalance_delay_ms} ms"],
+    ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kinesis shard iterator"):
+        [f"expires after {S.kinesis_iterator_ttl_ms // 60_000} minutes"],
+    ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kinesis SubscribeToShard"):
+        [f"{S.kinesis_subscribe_duration / 60:g} minutes", f"every {S.kinesis_subscribe_wait:g} s"],
+    ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kinesis CreateStream"):
+        [f"CREATING for {S.kinesis_create_delay_ms} ms"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "largest Redis stream entry"):
         [_sizes(resp_store.MAX_MESSAGE_BYTES)],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "Kinesis record"):
@@ -109,12 +116,13 @@ CHECKS: dict[tuple[str, str], list[str]] = {
     ("EventBridge", "targets per rule"): [f"{targets.MAX_TARGETS} ✓"],
     ("EventBridge", "target retries"): [f"{delivery.DEFAULT_MAX_RETRIES} attempts", f"{delivery.DEFAULT_MAX_AGE // 3600} hours"],
     ("EventBridge", "retrying deliveries held at once"): [f"{delivery.MAX_PENDING:,} ✓"],
+    ("EventBridge", "schedules"): [f"every {S.events_schedule_interval:g} s"],
     ("EventBridge", "API destination rate"): [f"{api_destinations.DEFAULT_RATE} invocations per second"],
     ("AMQP 0-9-1", "frame max"): [f"{S.amqp_frame_max:,} bytes"],
     ("AMQP 0-9-1", "channels per connection"): [f"{amqp_connection.CHANNEL_MAX:,} ✓"],
     ("AMQP 0-9-1", "heartbeat"): [f"{S.amqp_heartbeat} s"],
     ("AMQP 0-9-1", "largest message"): [_sizes(amqp_frames.MAX_MESSAGE_SIZE)],
-    ("AMQP 0-9-1", "disk alarm"): [f"less than {amqp_server.DISK_FREE_LIMIT // 1_000_000} MB free"],
+    ("AMQP 0-9-1", "disk alarm"): [f"less than {S.amqp_disk_free_limit // 1_000_000} MB free"],
     ("Redis", "Pub/Sub output buffer"): [f"{_sizes(S.redis_pubsub_buffer_bytes)} hard"],
     ("Redis", "bulk string"): [_sizes(resp_codec.PROTO_MAX_BULK_LEN)],
     ("Redis", "inline command"): [_sizes(resp_codec.PROTO_INLINE_MAX_SIZE)],
@@ -162,4 +170,4 @@ def test_streams_created_by_redis_keep_the_default_retention(mqlite_server: Any)
     admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{mqlite_server.kafka_port}"})
     resource = ConfigResource("topic", "made-by-redis")
     config = admin.describe_configs([resource])[resource].result(timeout=30)
-    assert int(config["retention.ms"].value) == DEFAULT_STREAM_CONFIG.retention_ms
+    assert int(config["retention.ms"].value) == S.retention_ms
