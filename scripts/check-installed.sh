@@ -56,7 +56,7 @@ cp "$ROOT/tests/installed/drive_installed.py" "$WORK/run/"
 
 # 3. Drive it from $WORK/run with a clean environment (no PYTHONPATH, no MQLITE_*).
 RUN=(env -i "PATH=$WORK/venv/bin:/usr/local/bin:/usr/bin:/bin" "HOME=$WORK/run" "LANG=C.UTF-8"
-     "TMPDIR=$WORK/run" "MQLITE_CHECKOUT=$ROOT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+     "TMPDIR=$WORK/run" "DRIVE_INSTALLED_CHECKOUT=$ROOT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
      AWS_DEFAULT_REGION=us-east-1 "$VPY" "$WORK/run/drive_installed.py")
 hide=("$ROOT")
 for dir in "$ROOT/../shared" "$(dirname "$ROOT")/../shared" /work/shared; do

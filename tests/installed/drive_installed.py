@@ -38,7 +38,7 @@ def check_isolation() -> None:
 
     where = Path(mqlite.__file__).resolve()
     assert where.is_relative_to(Path(sys.prefix).resolve()), f"mqlite imported from {where}, not the venv"
-    checkout = os.environ.get("MQLITE_CHECKOUT")
+    checkout = os.environ.get("DRIVE_INSTALLED_CHECKOUT")
     if checkout:
         root = Path(checkout).resolve()
         assert not Path.cwd().resolve().is_relative_to(root), "cwd is inside the checkout"
