@@ -2,7 +2,8 @@
 
 Run by `scripts/check-installed.sh` with the Python of a fresh venv that holds only the
 built wheel, its dependencies and the client libraries, from a working directory where
-no checkout (and no `shared/` spec directory) is reachable. It starts
+no checkout (and no `shared/` spec directory) is reachable. It checks the distribution
+(LICENSE and the Kafka schemas' NOTICE installed, the `mqlite` script works), starts
 `python -m mqlite serve --memory` with every port 0, then:
 
 - HTTP: GET /_mqlite/health answers 200;
@@ -17,8 +18,10 @@ the server's log. Standalone on purpose: it imports nothing from the checkout.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +47,13 @@ def check_isolation() -> None:
         assert not Path.cwd().resolve().is_relative_to(root), "cwd is inside the checkout"
         for entry in sys.path:
             assert not (entry and Path(entry).resolve().is_relative_to(root)), f"{entry} on sys.path"
+    shipped = {str(f) for f in importlib.metadata.files("mqlite") or ()}
+    assert any(f.endswith("LICENSE") for f in shipped), "no LICENSE in the installed distribution"
+    assert any(f.endswith("schemas/NOTICE") for f in shipped), "no Kafka schema NOTICE installed"
+    script = shutil.which("mqlite")
+    assert script and Path(script).resolve().is_relative_to(Path(sys.prefix).resolve()), script
+    version = subprocess.run([script, "version"], capture_output=True, text=True, timeout=STEP_TIMEOUT, check=True)
+    assert version.stdout.strip() == f"mqlite {mqlite.__version__}", version.stdout
     print(f"drive-installed: mqlite {mqlite.__version__} from {where.parent}")
 
 
