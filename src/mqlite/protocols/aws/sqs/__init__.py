@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.sqs.batches import BatchActions
@@ -35,6 +36,7 @@ def service() -> AwsService:
 
 def build(core: Any, settings: Settings) -> ServiceFrontend:
     state = SqsState(core.catalog)
+    on_reset(core, state.reset)
     queues = QueueActions(core, state)
     messages = MessageActions(core)
     batches = BatchActions(core)

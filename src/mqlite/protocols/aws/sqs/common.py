@@ -110,3 +110,8 @@ class SqsState:
     def delete(self, name: str) -> None:
         self._cache.pop(name, None)
         self.catalog.kv_delete(STATE_NS, name)
+
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the facts of the deleted queues."""
+        for name in list(self._cache) if sel.everything else sorted(sel.queues):
+            self.delete(name)
