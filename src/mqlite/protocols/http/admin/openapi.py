@@ -76,8 +76,10 @@ def schema_of(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
                     props[f.name]["description"] = f.metadata["doc"]
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     required.append(f.name)
-            components[name] = {"type": "object", "properties": props,
-                                "description": (tp.__doc__ or "").strip().split("\n")[0]}
+            components[name] = {"type": "object", "properties": props}
+            text = (tp.__doc__ or "").strip()
+            if text and not text.startswith(f"{name}("):  # not dataclass's generated one
+                components[name]["description"] = text.split("\n")[0]
             if required:
                 components[name]["required"] = required
         return {"$ref": f"#/components/schemas/{name}"}
