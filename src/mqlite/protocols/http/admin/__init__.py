@@ -122,6 +122,17 @@ class AdminApi:
         result = await ops.publish(self.core, kind, name, [decode(M.PublishRequest, data)])
         return _json(result[0], 201)
 
+    async def commit_offset(self, request: web.Request) -> web.Response:
+        req = await _body(request, M.CommitOffset)
+        stream = views.find(self.core, "streams", req.stream)
+        if not 0 <= req.partition < stream.partition_count:
+            raise Problem.invalid("body.partition", f"must be between 0 and {stream.partition_count - 1}")
+        if req.offset < 0:
+            raise Problem.invalid("body.offset", "must be 0 or more")
+        group = self.core.groups.get(request.match_info["name"])
+        group.commit(req.stream, req.partition, req.offset)
+        return _json(views.group_info(self.core, group))
+
     async def list_connections(self, request: web.Request) -> web.Response:
         return _json([M.ConnectionInfo(p, n) for p, n in sorted(self.connections().items())])
 
@@ -182,6 +193,8 @@ def routes(api: AdminApi) -> list[Route]:
               response=M.Stats, errors=()),
         Route("POST", f"{API}/reset", "Delete all state, or one kind's or one service's", api.reset,
               tag="server", body=M.ResetRequest, response=M.ResetReply, errors=(400,)),
+        Route("POST", f"{API}/groups/{{name}}/offsets", "Commit a group's offset in one partition",
+              api.commit_offset, body=M.CommitOffset, response=M.GroupInfo, path_params=("name",)),
         Route("GET", f"{API}/{{kind}}", "List the entities of one kind", api.list_kind,
               response=M.EntityList, path_params=kp),
         Route("POST", f"{API}/{{kind}}", "Create a queue, stream or SNS topic", api.create_entity,

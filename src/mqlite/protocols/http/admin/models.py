@@ -115,6 +115,15 @@ class GroupInfo:
 
 
 @dataclass
+class CommitOffset:
+    """Commit a group's position in one partition (the next offset it will read)."""
+
+    stream: str
+    partition: int
+    offset: int
+
+
+@dataclass
 class ConnectionInfo:
     protocol: str
     connections: int
