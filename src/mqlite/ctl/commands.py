@@ -348,7 +348,7 @@ def cmd_export(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_import(client: Client, args: argparse.Namespace) -> int:
-    from mqlite.provision.loader import load_file
+    from mqlite.protocols.provision.loader import load_file
 
     try:
         doc = load_file(Path(args.file))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import weakref
 from typing import Any
 
 from mqlite.core.message import Envelope
@@ -40,6 +41,14 @@ from mqlite.protocols.amqp.entities import (
 log = logging.getLogger("mqlite.amqp")
 
 REPLY_TO = "amq.rabbitmq.reply-to"
+# core -> a weak reference to its AmqpBroker (provisioning declares entities through it)
+_BROKERS: weakref.WeakKeyDictionary[Any, weakref.ref[AmqpBroker]] = weakref.WeakKeyDictionary()
+
+
+def broker_for(core: Any) -> AmqpBroker | None:
+    """The AMQP view of `core`, when the AMQP front-end is running."""
+    ref = _BROKERS.get(core)
+    return None if ref is None else ref()
 
 
 class AmqpBroker:
@@ -58,6 +67,7 @@ class AmqpBroker:
         self.default_routers: dict[str, Any] = {}  # vhost -> core router of exchange ""
         self.blocked_reason: str | None = None
         self._catalog = getattr(core, "catalog", None)
+        _BROKERS[core] = weakref.ref(self)
         on_reset(core, self.reset_before, "before")
         on_reset(core, self.reset_after, "after")
 
@@ -101,6 +111,11 @@ class AmqpBroker:
                            cfg["routing_key"], cfg.get("arguments", {}), persist=False)
             except E.AmqpError:
                 self._catalog.kv_delete(NS_BINDINGS, key)
+
+    def add_vhost(self, vhost: str) -> None:
+        """A new virtual host with its default and built-in exchanges (provisioning)."""
+        self.vhosts.add(vhost)
+        self._ensure_vhost(vhost)
 
     def _ensure_vhost(self, vhost: str) -> None:
         cname = core_name(vhost, "")

@@ -133,6 +133,29 @@ class AdminApi:
         group.commit(req.stream, req.partition, req.offset)
         return _json(views.group_info(self.core, group))
 
+    async def export_topology(self, request: web.Request) -> web.Response:
+        from mqlite.protocols.provision.export import export
+
+        return _json(await export(self.core, self.settings))
+
+    async def import_topology(self, request: web.Request) -> web.Response:
+        from mqlite.protocols.provision.apply import apply
+        from mqlite.protocols.provision.loader import ProvisionError, from_rabbit, is_rabbit, parse
+
+        raw = await request.read()
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise Problem.invalid("body", f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
+        if not isinstance(doc, dict):
+            raise Problem.invalid("body", "must be a JSON object")
+        try:
+            topo = parse(from_rabbit(doc) if is_rabbit(doc) else doc, "body")
+            counts = await apply(self.core, self.settings, topo, "body")
+        except ProvisionError as exc:
+            raise Problem(400, "Invalid topology", str(exc), "about:blank") from None
+        return _json(M.ImportResult(counts))
+
     async def list_connections(self, request: web.Request) -> web.Response:
         return _json([M.ConnectionInfo(p, n) for p, n in sorted(self.connections().items())])
 
@@ -193,6 +216,11 @@ def routes(api: AdminApi) -> list[Route]:
               response=M.Stats, errors=()),
         Route("POST", f"{API}/reset", "Delete all state, or one kind's or one service's", api.reset,
               tag="server", body=M.ResetRequest, response=M.ResetReply, errors=(400,)),
+        Route("GET", f"{API}/topology", "The topology in the --init format (mqlite export)",
+              api.export_topology, tag="provisioning", response=dict[str, Any], errors=()),
+        Route("POST", f"{API}/topology", "Apply a topology (the --init format or RabbitMQ definitions), "
+              "all or nothing", api.import_topology, tag="provisioning", body=dict[str, Any],
+              response=M.ImportResult, errors=(400,)),
         Route("POST", f"{API}/groups/{{name}}/offsets", "Commit a group's offset in one partition",
               api.commit_offset, body=M.CommitOffset, response=M.GroupInfo, path_params=("name",)),
         Route("GET", f"{API}/{{kind}}", "List the entities of one kind", api.list_kind,

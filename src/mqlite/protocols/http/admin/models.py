@@ -258,6 +258,12 @@ class ResetReply:
 
 
 @dataclass
+class ImportResult:
+    applied: dict[str, int] = doc("entities declared, per section (existing ones included)",
+                                  default_factory=dict)
+
+
+@dataclass
 class Stats:
     """Totals now, for rate computation by the caller (the CLI samples twice)."""
 
