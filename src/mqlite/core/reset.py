@@ -157,8 +157,7 @@ async def reset(core: Any, scope: str | None = None) -> ResetResult:
     from mqlite.core.router import Destination  # core-internal; imported late for start-up
 
     with catalog.transaction():
-        for name in sorted(sel.routers):
-            core.routers.delete(name)
+        core.routers.delete_many(sorted(sel.routers))
         for name in sorted(sel.queues):
             if not sel.everything:
                 core.routers.remove_destination(Destination.queue(name))
