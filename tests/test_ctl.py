@@ -112,3 +112,28 @@ def test_errors_are_one_line_with_an_exit_status(mqlite_server, args, status, te
 def test_no_server_is_exit_69(mqlite_server):
     out = mq(mqlite_server, "ls", url="http://127.0.0.1:9")
     assert out.returncode == 69 and "cannot reach mqlite" in out.stderr
+
+
+def test_export_reset_import(mqlite_server, tmp_path):
+    sqs = boto3.client("sqs", endpoint_url=mqlite_server.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    sqs.create_queue(QueueName="kept", Attributes={"VisibilityTimeout": "50"})
+    redis.Redis(port=mqlite_server.redis_port).xadd("rs", {"a": "1"})
+    path = tmp_path / "topology.json"
+    out = mq(mqlite_server, "export", str(path))
+    assert out.returncode == 0 and out.stdout == ""  # the document went to the file
+    exported = json.loads(path.read_text())
+    assert exported["queues"] == [{"name": "kept", "attributes": {"VisibilityTimeout": "50"}}]
+    assert mq(mqlite_server, "reset").returncode == 0
+    out = mq(mqlite_server, "import", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "1 queues" in out.stdout and "1 streams" in out.stdout
+    assert json.loads(mq(mqlite_server, "export").stdout) == exported
+
+
+def test_import_of_a_bad_file_names_file_entity_and_field(mqlite_server, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[streams]]\nname = "s"\npartitions = "two"\n')
+    out = mq(mqlite_server, "import", str(bad))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"mqlite import: {bad}: streams[s].partitions must be integer"

@@ -348,11 +348,12 @@ def cmd_export(client: Client, args: argparse.Namespace) -> int:
 
 
 def cmd_import(client: Client, args: argparse.Namespace) -> int:
-    from mqlite.protocols.provision.loader import load_file
+    from mqlite.protocols.provision.loader import ProvisionError, load_file, parse
 
-    try:
+    try:  # checked here first, so the error names the file (the server re-checks)
         doc = load_file(Path(args.file))
-    except Exception as exc:  # a ProvisionError names the file, entity and field
+        parse(doc, args.file)
+    except ProvisionError as exc:  # names the file, the entity and the field
         raise CtlError(str(exc), 2) from None
     with Progress(1, "importing") as progress:
         res = client.post("/topology", doc)

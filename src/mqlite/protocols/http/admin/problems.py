@@ -15,7 +15,7 @@ from aiohttp import web
 
 from mqlite.errors import MqliteError
 
-TYPE_BASE = "https://mqlite.dev/problems/"
+TYPE_BASE = "urn:mqlite:problem:"  # + invalid-request, not-found, conflict, forbidden
 
 
 @dataclass(eq=False)
