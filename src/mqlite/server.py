@@ -211,7 +211,7 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
 
     health.mount(app, server.readiness, _describe(server))
     metrics.mount(app, server.core, connections)
-    importlib.import_module("mqlite.protocols.http.admin").mount(app, server.core, settings, connections)
+    importlib.import_module("mqlite.protocols.http.admin").mount(app, server.core, server.settings, connections)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:
