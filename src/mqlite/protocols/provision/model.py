@@ -68,27 +68,27 @@ class StreamSpec:
 
 
 @dataclass
-class ExchangeSpec:
-    """An AMQP exchange."""
+class AmqpSpec:
+    """What AMQP exchanges and queues both declare."""
 
     name: str
-    type: str = "direct"
     vhost: str = "/"
     durable: bool = True
     auto_delete: bool = False
-    internal: bool = False
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class AmqpQueueSpec:
-    """An AMQP queue."""
+class ExchangeSpec(AmqpSpec):
+    """An AMQP exchange."""
 
-    name: str
-    vhost: str = "/"
-    durable: bool = True
-    auto_delete: bool = False
-    arguments: dict[str, Any] = field(default_factory=dict)
+    type: str = "direct"
+    internal: bool = False
+
+
+@dataclass
+class AmqpQueueSpec(AmqpSpec):
+    """An AMQP queue."""
 
 
 @dataclass
