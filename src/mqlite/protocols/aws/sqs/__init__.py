@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.sqs.batches import BatchActions
-from mqlite.protocols.aws.sqs.common import SqsState
+from mqlite.protocols.aws.sqs.common import state_for
 from mqlite.protocols.aws.sqs.messages import MessageActions
 from mqlite.protocols.aws.sqs.moves import MoveActions
 from mqlite.protocols.aws.sqs.query_traits import QUERY_OVERLAY
@@ -35,8 +34,7 @@ def service() -> AwsService:
 
 
 def build(core: Any, settings: Settings) -> ServiceFrontend:
-    state = SqsState(core.catalog)
-    on_reset(core, state.reset)
+    state = state_for(core)
     queues = QueueActions(core, state)
     messages = MessageActions(core)
     batches = BatchActions(core)
