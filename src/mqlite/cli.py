@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import mqlite
+from mqlite import ctl
 from mqlite.errors import MqliteError
 
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "TOML key of the same name (docs/configuration.md).")
     serve.add_argument("--config", type=Path, help="TOML file of settings; flags and variables win [MQLITE_CONFIG]")
     add_arguments(serve)
+    ctl.register(sub)
     return parser
 
 
@@ -42,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"mqlite {mqlite.__version__}")
         return 0
+    if args.command in ctl.COMMANDS:
+        return ctl.run(args)
     from mqlite.config import flag_values, load_settings
 
     try:

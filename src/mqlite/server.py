@@ -160,6 +160,7 @@ async def start_server(settings: Settings, clock: Clock | None = None) -> Runnin
             readiness.listener_ready(name, listener.port)
         if http_sock is not None:
             await _start_http(server, http_sock)
+        await importlib.import_module("mqlite.protocols.provision").apply_init(server.core, settings)
     except BaseException:
         await server.stop(graceful=False)
         raise
@@ -210,6 +211,7 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
 
     health.mount(app, server.readiness, _describe(server))
     metrics.mount(app, server.core, connections)
+    importlib.import_module("mqlite.protocols.http.admin").mount(app, server.core, server.settings, connections)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:

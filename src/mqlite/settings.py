@@ -54,6 +54,7 @@ class Settings:
     fsync: str = setting("1000", k.FSYNC, "when appends reach the disk: `always` (before the ack), `never` (left to the OS) or at most every N ms")
     host: str = setting("127.0.0.1", k.TEXT, "address every listener binds to")
     log_level: str = setting("info", k.LOG_LEVEL, "log verbosity")
+    init: Path | None = setting(None, k.PATH, "topology file (TOML, JSON or RabbitMQ definitions) declared before ready (docs/admin.md)")
     # -- storage: defaults of every stream (Kafka topic, Kinesis stream, Redis stream) --
     retention_ms: int = _storage(WEEK_MS, k.milliseconds(-1), "delete stream records older than this, -1 never (`log.retention.ms`)")
     retention_bytes: int = _storage(-1, k.integer(-1), "delete a partition's oldest records beyond this many bytes, -1 never (`log.retention.bytes`)")

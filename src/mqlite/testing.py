@@ -1,6 +1,19 @@
 """Test support: a real mqlite server on free ports, in-process or as a child process.
 
-A pytest plugin (enabled in pyproject's `addopts`) with two fixtures:
+A pytest plugin, installed with mqlite (the `pytest11` entry point `mqlite.testing`, so
+it loads by itself; `-p mqlite.testing` names it explicitly, `-p no:mqlite.testing`
+turns it off). For application tests (documented in README "Testing with pytest"):
+
+- `mqlite`: ONE in-memory server per test session, reset (everything deleted, in
+  place, same ports) before each test that uses it: fast isolation for whole suites.
+- `mqlite_env`: `mqlite` plus the environment clients read: `AWS_ENDPOINT_URL`, dummy
+  AWS credentials and region, `KAFKA_BOOTSTRAP_SERVERS`, `AMQP_URL`, `REDIS_URL`
+  (restored after the test); returns the variables.
+- `mqlite_broker`: an embedded in-memory `mqlite.Broker` (no sockets), closed after.
+- `mqlite_clock`: a `ManualClock` (pass it to `mqlite_server_factory(clock=...)` or
+  `mqlite.Broker(clock=...)`), so expiries and schedules run without sleeping.
+
+And for mqlite's own suite:
 
 - `mqlite_server`: a server on a background thread with its own event loop, all ports
   free (`0`), data in a temporary directory, fsync `never` (tests that need
@@ -188,6 +201,63 @@ def mqlite_server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerHandle
 @pytest.fixture
 def mqlite_server(mqlite_server_factory: Callable[..., ServerHandle]) -> ServerHandle:
     return mqlite_server_factory()
+
+
+# -- application-test fixtures (see module docstring) ---------------------------------------
+@pytest.fixture(scope="session")
+def mqlite_session_server() -> Iterator[ServerHandle]:
+    """The one in-memory server of the session behind `mqlite` and `mqlite_env`."""
+    handle = ServerHandle(test_settings(None))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def mqlite(mqlite_session_server: ServerHandle) -> ServerHandle:
+    """The session's server, reset before this test."""
+    from mqlite.core.reset import reset
+
+    mqlite_session_server.call(lambda: reset(mqlite_session_server.core))
+    return mqlite_session_server
+
+
+def client_env(server: ServerHandle) -> dict[str, str]:
+    """The environment variables that point clients at `server`."""
+    host = server.host
+    return {
+        "AWS_ENDPOINT_URL": server.endpoint_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": server.settings.aws_region,
+        "AWS_REGION": server.settings.aws_region,
+        "KAFKA_BOOTSTRAP_SERVERS": f"{host}:{server.kafka_port}",
+        "AMQP_URL": f"amqp://guest:guest@{host}:{server.amqp_port}/%2F",
+        "REDIS_URL": f"redis://{host}:{server.redis_port}/0",
+    }
+
+
+@pytest.fixture
+def mqlite_env(mqlite: ServerHandle, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = client_env(mqlite)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def mqlite_clock() -> Any:
+    from mqlite.core.clock import ManualClock
+
+    return ManualClock()
+
+
+@pytest.fixture
+def mqlite_broker() -> Iterator[Any]:
+    import mqlite as package
+
+    broker = package.Broker()
+    yield broker
+    broker.close()
 
 
 # -- child processes --------------------------------------------------------------------

@@ -133,5 +133,15 @@ class Catalog:
         ).fetchall()
         return [(key, orjson.loads(value)) for key, value in rows]
 
+    def clear(self, *, keep_kinds: frozenset[str] = frozenset(),
+              keep_namespaces: frozenset[str] = frozenset()) -> None:
+        """Delete every entity and kv row except the kept kinds and namespaces (reset)."""
+        kinds, spaces = sorted(keep_kinds), sorted(keep_namespaces)
+        with self.transaction():
+            self._db.execute(
+                f"DELETE FROM entities WHERE kind NOT IN ({','.join('?' * len(kinds))})", kinds)
+            self._db.execute(
+                f"DELETE FROM kv WHERE namespace NOT IN ({','.join('?' * len(spaces))})", spaces)
+
     def close(self) -> None:
         self._db.close()

@@ -13,8 +13,9 @@ A name made of `[A-Za-z0-9._-]` (not '.' or '..') is its own directory name; any
 share a directory and none escapes `<data_dir>/<kind>s/`. In memory
 mode (`data_dir is None`) every log is a `MemoryLog` and nothing touches the disk.
 
-Invariants: one open Log per (kind, name, partition); `delete(kind, name)` closes the
-entity's open logs and removes its directory; `close()` flushes and closes every open
+Invariants: one open Log per (kind, name, partition); `delete(kind, name)` discards the
+entity's open logs and moves its directory to `<data_dir>/.trash/` at once (removed by
+a background thread: `trash.py`); `close()` flushes and closes every open
 log, stops the committer and releases the lock.
 Concurrency: called from core's event loop only; the logs themselves are thread-safe
 (storage's contract) and the committer runs its own fsync thread.
@@ -25,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from mqlite.core.config import CoreConfig, StreamConfig
+from mqlite.core.trash import Trash
 from mqlite.errors import StorageError
 from mqlite.storage import (
     FileLog,
@@ -69,12 +70,15 @@ class LogFactory:
         self.config = config
         self.memory = data_dir is None
         self._open: dict[tuple[str, str, int], Log] = {}
+        self._parts: dict[tuple[str, str], set[int]] = {}  # (kind, name) -> open partitions
         self._lock: Any = None
         self.committer: Any = None
+        self._trash: Trash | None = None
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             if config.lock_data_dir:
                 self._lock = _acquire_lock(data_dir)
+            self._trash = Trash(data_dir)
         try:
             self.committer = _make_committer(config)
         except BaseException:
@@ -104,6 +108,7 @@ class LogFactory:
             directory.mkdir(parents=True, exist_ok=True)
             new = FileLog(directory, log_config, self.committer)
         self._open[key] = new
+        self._parts.setdefault((kind, name), set()).add(partition)
         return new
 
     def _log_config(self, config: Any) -> Any:
@@ -135,12 +140,17 @@ class LogFactory:
         return self.data_dir is not None and self.path(kind, name).exists()
 
     def delete(self, kind: str, name: str) -> None:
-        """Close the entity's open logs and remove its data."""
-        for key in [k for k in self._open if k[0] == kind and k[1] == name]:
+        """Close the entity's open logs and remove its data. The logs are discarded, not
+        flushed: their files go next, so fsyncing them first would only cost time."""
+        for partition in self._parts.pop((kind, name), ()):
+            log = self._open.pop((kind, name, partition), None)
+            if log is None:
+                continue
             with contextlib.suppress(StorageError):  # the data goes anyway
-                self._open.pop(key).close()
-        if self.data_dir is not None:
-            shutil.rmtree(self.path(kind, name), ignore_errors=True)
+                discard = getattr(log, "discard", None)
+                discard() if discard is not None else log.close()
+        if self._trash is not None:
+            self._trash.discard(self.path(kind, name))
 
     def flush(self) -> None:
         for each in list(self._open.values()):
@@ -157,9 +167,12 @@ class LogFactory:
                 except Exception as exc:  # noqa: BLE001 - close the others regardless
                     first_error = first_error or exc
             self._open.clear()
+            self._parts.clear()
             if self.committer is not None:
                 self.committer.close()
         finally:
+            if self._trash is not None:
+                self._trash.drain(timeout=30)
             self._release_lock()
         if first_error is not None:
             raise first_error

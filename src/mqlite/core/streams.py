@@ -195,8 +195,7 @@ class StreamRegistry:
         for part in stream.partitions:
             part.wake()
             part.forget()
-            part.log.close()
-        self.logs.delete(KIND, name)
+        self.logs.delete(KIND, name)  # discards the partitions' logs: no fsync before deletion
         groups = getattr(self.core, "groups", None)
         if groups is not None:
             groups.forget_stream(name)

@@ -511,5 +511,19 @@ class FileLog(Log):
         if self._own_committer:
             self._committer.close()
 
+    def discard(self) -> None:
+        """Close without making anything durable (no fsync, no index or clean-shutdown
+        files): for a log whose directory is deleted next. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for seg in self._segments:
+                seg.drop_fd()
+            self._loaded.clear()
+        self._committer.forget(self)
+        if self._own_committer:
+            self._committer.close()
+
     def __repr__(self) -> str:
         return f"FileLog({str(self.directory)!r}, start={self._logical_start}, end={self.end_offset}, segments={len(self._segments)})"

@@ -324,6 +324,11 @@ class Log(abc.ABC):
     def close(self) -> None:
         """Flush and release files; later calls raise `LogClosed` (close is idempotent)."""
 
+    def discard(self) -> None:
+        """Release files without flushing, before the log's data is deleted (default:
+        `close`; `FileLog` skips its fsyncs)."""
+        self.close()
+
     # -- idempotent producers --------------------------------------------------------
     @abc.abstractmethod
     def _iter_headers_from(self, offset: int) -> Iterator[BatchHeader]:

@@ -136,6 +136,12 @@ class Segment:
             os.close(self.fd)
             self.fd = None
 
+    def drop_fd(self) -> None:
+        """Close without writing or fsyncing (the segment is being deleted)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
     def file_size(self) -> int:
         self.open()
         assert self.fd is not None

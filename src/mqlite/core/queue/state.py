@@ -487,6 +487,24 @@ class QueueState:
         visible = max(0, live - in_flight - delayed)
         return QueueCounts(visible, in_flight, delayed)
 
+    def browse(self, limit: int = 10, offset: int = 0) -> list[tuple[Stored, str]]:
+        """Up to `limit` live messages from `offset` on, oldest first, each with its
+        state ('visible', 'in_flight', 'delayed'), changing nothing (no lease, no
+        receive count): the admin API's peek and LocalStack's SQS message browser."""
+        self._check_alive()
+        out: list[tuple[Stored, str]] = []
+        now = self.clock.now_ms()
+        for st in self._iter_log(max(offset, self._lwm), self._log.end_offset):
+            if len(out) >= limit:
+                break
+            off = st.offset
+            if off in self._done or off in self._moving:
+                continue
+            state = ("in_flight" if off in self._leases
+                     else "delayed" if off in self._delayed or st.visible_at > now else "visible")
+            out.append((st, state))
+        return out
+
     @property
     def lwm(self) -> int:
         return self._lwm

@@ -16,9 +16,11 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import weakref
 from typing import Any
 
 from mqlite.core.message import Envelope
+from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
 from mqlite.protocols.amqp import errors as E
@@ -39,6 +41,14 @@ from mqlite.protocols.amqp.entities import (
 log = logging.getLogger("mqlite.amqp")
 
 REPLY_TO = "amq.rabbitmq.reply-to"
+# core -> a weak reference to its AmqpBroker (provisioning declares entities through it)
+_BROKERS: weakref.WeakKeyDictionary[Any, weakref.ref[AmqpBroker]] = weakref.WeakKeyDictionary()
+
+
+def broker_for(core: Any) -> AmqpBroker | None:
+    """The AMQP view of `core`, when the AMQP front-end is running."""
+    ref = _BROKERS.get(core)
+    return None if ref is None else ref()
 
 
 class AmqpBroker:
@@ -57,6 +67,9 @@ class AmqpBroker:
         self.default_routers: dict[str, Any] = {}  # vhost -> core router of exchange ""
         self.blocked_reason: str | None = None
         self._catalog = getattr(core, "catalog", None)
+        _BROKERS[core] = weakref.ref(self)
+        on_reset(core, self.reset_before, "before")
+        on_reset(core, self.reset_after, "after")
 
     def set_blocked(self, reason: str | None) -> None:
         """A resource alarm started (reason) or cleared (None): tell every connection."""
@@ -99,6 +112,11 @@ class AmqpBroker:
             except E.AmqpError:
                 self._catalog.kv_delete(NS_BINDINGS, key)
 
+    def add_vhost(self, vhost: str) -> None:
+        """A new virtual host with its default and built-in exchanges (provisioning)."""
+        self.vhosts.add(vhost)
+        self._ensure_vhost(vhost)
+
     def _ensure_vhost(self, vhost: str) -> None:
         cname = core_name(vhost, "")
         default = self.bridge.find_router(cname) or self.bridge.create_router(cname, "direct", {"durable": True})
@@ -107,6 +125,32 @@ class AmqpBroker:
             if (vhost, name) not in self.exchanges:
                 rec = self._make_exchange(vhost, name, kind, True, False, False, {}, persist=False)
                 rec.builtin = True
+
+    # -- reset (core/reset.py) ---------------------------------------------------------
+    def reset_before(self, sel: Selection) -> None:
+        """Delete the selected queues and exchanges as Queue.Delete/Exchange.Delete do
+        (consumers are cancelled with basic.cancel); built-in exchanges come back after."""
+        for rec in [r for r in self.queues.values() if r.core_name in sel.queues]:
+            self.drop_queue(rec)
+        for rec in [r for r in self.exchanges.values() if core_name(r.vhost, r.name) in sel.routers]:
+            if not rec.builtin and (rec.vhost, rec.name) in self.exchanges:
+                self._drop_exchange(rec)
+
+    def reset_after(self, sel: Selection) -> None:
+        """Forget records whose core entity is gone; re-create each vhost's default and
+        built-in exchanges, and the default-exchange binding of every queue left."""
+        for key, ex in list(self.exchanges.items()):
+            if ex.router is None or ex.router.deleted:
+                del self.exchanges[key]
+        for key, rec in list(self.queues.items()):
+            if rec.queue is None or rec.queue.deleted:
+                del self.queues[key]
+        rebuilt = {v for v, r in self.default_routers.items() if r.deleted}
+        for vhost in self.vhosts:
+            self._ensure_vhost(vhost)
+        for rec in self.queues.values():
+            if rec.vhost in rebuilt:
+                self._bind_default(rec)
 
     # -- exchanges --------------------------------------------------------------------
     def exchange(self, vhost: str, name: str) -> ExchangeRecord:

@@ -56,6 +56,7 @@ from typing import Any
 
 from mqlite.core.errors import StreamNotFound
 from mqlite.core.naming import is_internal_stream
+from mqlite.core.reset import on_reset
 from mqlite.protocols.resp.group_state import dump_group, load_group
 from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
 from mqlite.protocols.resp.model import (
@@ -104,6 +105,16 @@ class StreamStore:
         self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
         self._flush_interval = self._min_flush
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
+        on_reset(core, self.reset)
+
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the loaded model and unwritten group
+        state of every deleted stream (a stream re-created under the same name starts
+        empty), and wake its blocked readers."""
+        for name in sorted(set(self.streams) & sel.streams if not sel.everything else set(self.streams)):
+            del self.streams[name]
+            self._dirty.discard(name)
+            self.notify(name)
 
     # -- blocking readers ---------------------------------------------------------------
     def waiter(self, names: list[str]) -> asyncio.Future[None]:

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from mqlite.core.matchers.index import MatcherKind
+from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Destination, Router
 
 KIND = "event_bus"
@@ -123,6 +124,30 @@ class EventsState:
             self.sync_rule(rule)
         for archive in list(self.archives.values()):
             self.sync_archive(archive)
+        on_reset(core, self.reset)
+
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the deleted buses with their rules
+        (schedules disarmed); a full reset forgets every resource (the catalog rows are
+        gone already). The default bus comes back on its region's next request."""
+        gone = [b for b in self.buses.values()
+                if sel.everything or router_name(b["region"], b["name"]) in sel.routers]
+        for bus in gone:
+            for rule in list(self.rules.values(f"{bus['region']}/{bus['name']}/")):
+                key = self.rule_key(rule["region"], rule["bus"], rule["name"])
+                if self.scheduler is not None:
+                    self.scheduler.disarm(key)
+                self._rule_bindings.pop(key, None)
+                self.rules.delete(key)
+                self.tags.delete(rule["arn"])
+            self.buses.delete(f"{bus['region']}/{bus['name']}")
+            self.tags.delete(bus["arn"])
+        if sel.everything:
+            for store in (self.buses, self.rules, self.archives, self.replays, self.connections,
+                          self.api_destinations, self.tags):
+                store.items.clear()
+            self._rule_bindings.clear()
+            self._archive_bindings.clear()
 
     # -- buses ---------------------------------------------------------------------------
     def ensure_region(self, region: str) -> None:

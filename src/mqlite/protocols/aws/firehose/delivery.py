@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 
 from mqlite.core.naming import internal_stream_name
+from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
 
@@ -202,6 +203,17 @@ class DeliveryService:
         self.tasks: dict[str, Deliverer] = {}
         self._session: aiohttp.ClientSession | None = None
         self._started = False
+        on_reset(core, self.reset, "before")
+
+    async def reset(self, sel: Any) -> None:
+        """Before a full or a Firehose reset (core/reset.py): stop every delivery task and
+        forget every delivery stream (their buffer streams are deleted by the core)."""
+        if not (sel.everything or sel.scope == "firehose"):
+            return
+        for name in list(self.tasks):
+            await self.stop(name)
+        for name, _ in self.store.items():
+            self.store.delete(name)
 
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_index, uniform_ranges
 from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
@@ -64,6 +65,14 @@ class KinesisState:
         self.create_delay_ms: int = settings.kinesis_create_delay_ms
         self.iterator_ttl_ms: int = settings.kinesis_iterator_ttl_ms
         self._cache: dict[str, StreamMeta] = {}
+        on_reset(core, self.reset)
+
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the shard maps of deleted streams."""
+        for name in list(self._cache) if sel.everything else sorted(sel.streams):
+            self._cache.pop(name, None)
+            if not sel.everything:
+                self.core.catalog.kv_delete(NS, name)
 
     # -- names ------------------------------------------------------------------------
     def arn(self, name: str, region: str | None = None) -> str:

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Router
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found
@@ -230,6 +231,13 @@ class SnsState:
             for topic, key, entry in dirty:
                 catalog.kv_put(DEDUP_NS + topic, key, list(entry))
 
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the dedup windows of deleted topics."""
+        gone = set(self.dedup) if sel.everything else sel.routers
+        for topic in sorted(gone & set(self.dedup)):
+            self.drop_dedup(topic)
+        self._dedup_dirty = [] if sel.everything else [d for d in self._dedup_dirty if d[0] not in gone]
+
     def drop_dedup(self, topic: str) -> None:
         """Forget a (deleted) topic's window, in memory and in the catalog."""
         self.dedup.pop(topic, None)
@@ -294,6 +302,7 @@ def state_for(core: Any, settings: Settings) -> SnsState:
     state = _STATES.get(core)
     if state is None:
         state = _STATES[core] = SnsState(core, settings)
+        on_reset(core, state.reset)
     return state
 
 

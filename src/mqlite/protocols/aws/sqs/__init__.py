@@ -13,7 +13,7 @@ from typing import Any
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.sqs.batches import BatchActions
-from mqlite.protocols.aws.sqs.common import SqsState
+from mqlite.protocols.aws.sqs.common import state_for
 from mqlite.protocols.aws.sqs.messages import MessageActions
 from mqlite.protocols.aws.sqs.moves import MoveActions
 from mqlite.protocols.aws.sqs.query_traits import QUERY_OVERLAY
@@ -34,7 +34,7 @@ def service() -> AwsService:
 
 
 def build(core: Any, settings: Settings) -> ServiceFrontend:
-    state = SqsState(core.catalog)
+    state = state_for(core)
     queues = QueueActions(core, state)
     messages = MessageActions(core)
     batches = BatchActions(core)

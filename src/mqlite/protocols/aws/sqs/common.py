@@ -16,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.wire import AwsError
 
@@ -87,6 +89,19 @@ def now_s() -> int:
     return int(time.time())
 
 
+_STATES: weakref.WeakKeyDictionary[Any, SqsState] = weakref.WeakKeyDictionary()
+
+
+def state_for(core: Any) -> SqsState:
+    """The one SqsState of `core` (every SQS front-end built for it shares the cache,
+    e.g. the server's and provisioning's); it forgets deleted queues at a reset."""
+    state = _STATES.get(core)
+    if state is None:
+        state = _STATES[core] = SqsState(core.catalog)
+        on_reset(core, state.reset)
+    return state
+
+
 class SqsState:
     """Per-queue SQS-only facts, durable in the catalog (see module docstring)."""
 
@@ -110,3 +125,8 @@ class SqsState:
     def delete(self, name: str) -> None:
         self._cache.pop(name, None)
         self.catalog.kv_delete(STATE_NS, name)
+
+    def reset(self, sel: Any) -> None:
+        """After a reset (core/reset.py): forget the facts of the deleted queues."""
+        for name in list(self._cache) if sel.everything else sorted(sel.queues):
+            self.delete(name)
