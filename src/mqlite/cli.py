@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import mqlite
 from mqlite import ctl
@@ -39,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    early = _EarlySignals()  # before anything slow: a SIGTERM now still stops cleanly
+    from mqlite.server_signals import EarlySignals
+
+    early = EarlySignals()  # before anything slow: a SIGTERM now still stops cleanly
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        early.restore()  # other commands keep Ctrl-C's default: stop at once
     if args.command == "version":
         print(f"mqlite {mqlite.__version__}")
         return 0
@@ -69,18 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"mqlite: cannot start: {exc.strerror or exc}", file=sys.stderr)
         return 1
-
-
-class _EarlySignals:
-    """Records SIGTERM/SIGINT until the event loop installs its own handlers."""
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._record)
-
-    def _record(self, signum: int, frame: Any) -> None:
-        self.received = signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mqlite.core.clock import Clock
 from mqlite.preflight import check_data_dir, check_port
 from mqlite.readiness import READY, STOPPING, Readiness
+from mqlite.server_signals import EarlySignals
 from mqlite.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,14 +129,15 @@ def preflight(settings: Settings) -> None:
         check_data_dir(settings.data_dir)
 
 
-async def start_server(settings: Settings, clock: Clock | None = None) -> RunningServer:
+async def start_server(settings: Settings, clock: Clock | None = None, *, checked: bool = False) -> RunningServer:
     """Open the core and start every enabled listener on the running loop.
 
     Order: checks, then the HTTP port answering 503 "starting", then recovery (the
     core), then the TCP listeners, then the full HTTP app; only then "mqlite ready"."""
     from mqlite.core.broker import BrokerCore
 
-    preflight(settings)
+    if not checked:
+        preflight(settings)
     readiness = Readiness(settings.host, enabled_ports(settings))
     server = RunningServer(settings=settings, core=None, readiness=readiness)
     try:
@@ -257,9 +259,9 @@ def release_free_memory() -> None:
 
 
 def run(settings: Settings, early_signal: Any = None) -> int:
-    """Serve until SIGTERM/SIGINT; return the process exit code. Signal handlers are
-    installed before start-up, so a signal during recovery still stops cleanly;
-    `early_signal.received` carries one that arrived before this was called."""
+    """Serve until SIGTERM/SIGINT; return the process exit code. Signals are caught
+    from before start-up (`early_signal`, an `EarlySignals` made as early as the caller
+    could), so one during recovery still stops cleanly."""
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
@@ -275,30 +277,40 @@ def run(settings: Settings, early_signal: Any = None) -> int:
         stop.set()
 
     async def main() -> None:
-        starting = asyncio.ensure_future(start_server(settings))
+        # The loop's handlers only once it runs (uvloop drops a signal that arrives
+        # between add_signal_handler and run); until then `early` records it.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        if early.received is not None:
+            on_signal(early.received)
+        starting = asyncio.ensure_future(start_server(settings, checked=True))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():  # a signal during start-up: start_server cleans up
+        if not starting.done():  # a signal during start-up: start_server cleans up and logs
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
-            log.info("mqlite stopped")
             return
         server = starting.result()
         tune_gc()
         await stopping
         await server.stop()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, on_signal, signum)
-    if early_signal is not None and early_signal.received is not None:
-        on_signal(early_signal.received)
+    early = early_signal if early_signal is not None else EarlySignals()
+    preflight(settings)  # a held port or an unusable data directory: one line, nothing logged
+    log.info("mqlite %s starting (pid %d)", _version(), os.getpid())
     try:
         loop.run_until_complete(main())
     finally:
         _cancel_leftovers(loop)
         loop.close()
     return 0
+
+
+def _version() -> str:
+    import mqlite
+
+    return mqlite.__version__
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
