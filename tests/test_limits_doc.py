@@ -65,7 +65,7 @@ CHECKS: dict[tuple[str, str], list[str]] = {
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "retention of a Kinesis stream"):
         [f"{state.DEFAULT_RETENTION_H} hours"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "retention of a stream created by Redis XADD"):
-        [f"{S.retention_ms // DAY_MS} days"],
+        ["none"],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "largest Kafka record batch"):
         [_sizes(S.max_message_bytes)],
     ("Streams: Kafka topics, Kinesis streams, Redis stream keys", "largest Kafka request"):
@@ -158,9 +158,9 @@ def test_every_checked_figure_has_a_check() -> None:
     assert marked - set(CHECKS) == set()
 
 
-def test_streams_created_by_redis_keep_the_default_retention(mqlite_server: Any) -> None:
-    """The row's claim, end to end: a stream made by XADD reports Kafka's default
-    retention to a Kafka admin client (so its entries do not live forever)."""
+def test_streams_created_by_redis_are_kept_until_trimmed(mqlite_server: Any) -> None:
+    """The row's claim, end to end: a stream made by XADD reports no retention to a
+    Kafka admin client: as in Redis, its entries stay until XTRIM, XDEL or MAXLEN."""
     import redis
     from confluent_kafka.admin import AdminClient, ConfigResource
 
@@ -170,4 +170,5 @@ def test_streams_created_by_redis_keep_the_default_retention(mqlite_server: Any)
     admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{mqlite_server.kafka_port}"})
     resource = ConfigResource("topic", "made-by-redis")
     config = admin.describe_configs([resource])[resource].result(timeout=30)
-    assert int(config["retention.ms"].value) == S.retention_ms
+    assert int(config["retention.ms"].value) == -1
+    assert int(config["retention.bytes"].value) == -1

@@ -185,8 +185,10 @@ class StreamStore:
     def _load(self, name: str) -> RedisStream:
         try:
             stream = self.core.get_stream(name)
-        except StreamNotFound:  # a new key: room for Redis-sized entries
-            stream = self.core.create_stream(name, 1, {"max_message_bytes": MAX_MESSAGE_BYTES})
+        except StreamNotFound:  # a new key: room for Redis-sized entries, kept until trimmed
+            # (Redis never expires stream entries: only XTRIM/XDEL/MAXLEN remove them)
+            stream = self.core.create_stream(name, 1, {"max_message_bytes": MAX_MESSAGE_BYTES,
+                                                       "retention_ms": -1, "retention_bytes": -1})
         read = stream.read
         # with control records, so offsets stay dense for the model's read-ahead window
         rs = RedisStream(name, lambda offset, count: read(0, offset, count, include_control=True))
