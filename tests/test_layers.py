@@ -19,7 +19,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mqlite"
 ALLOWED: dict[str, tuple[str, ...]] = {
     "storage": ("mqlite.storage", "mqlite.errors"),
     "core": ("mqlite.core", "mqlite.storage", "mqlite.errors"),
-    "protocols": ("mqlite.protocols", "mqlite.core", "mqlite.storage", "mqlite.errors", "mqlite.settings"),
+    "protocols": ("mqlite.protocols", "mqlite.core", "mqlite.storage", "mqlite.errors", "mqlite.settings",
+                  "mqlite.security"),
+    "security": ("mqlite.security", "mqlite.errors", "mqlite.settings"),
 }
 
 

@@ -177,6 +177,7 @@ GROUP_TITLES = {
     "process": "process", "ports": "ports (a port, 0 for any free port, or off)",
     "storage": "storage: defaults of every stream",
     "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis",
+    "security": "security: users and TLS (docs/security.md)",
 }
 
 

@@ -163,6 +163,24 @@ def _pairs(what: str) -> Callable[[Any], tuple[tuple[str, str], ...]]:
     return parse
 
 
+def _users(value: Any) -> tuple[str, ...]:
+    from mqlite.security.users import parse_user  # the one definition of the syntax
+
+    specs = tuple(_items(value))
+    for spec in specs:
+        parse_user(spec)
+    return specs
+
+
+def _tls_mode(value: Any) -> str | None:
+    text = _text(value).lower()
+    if text in ("", *OFF_WORDS):
+        return None
+    if text != "auto":
+        raise ValueError("choice")
+    return text
+
+
 def _names(value: Any) -> tuple[str, ...]:
     return tuple(_items(value))
 
@@ -186,6 +204,9 @@ FSYNC = Kind("fsync", "`always`, `never` or an interval in milliseconds (e.g. `1
 SIZE = Kind("size", "a size in bytes, with an optional unit (`64KiB`, `10MB`, `1GiB`)", _size)
 LOG_LEVEL = Kind("choice", "`debug`, `info`, `warning` or `error`", _choice("debug", "info", "warning", "error"))
 NAMES = Kind("list", "comma-separated names", _names, repeatable=True)
+USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the variable)", _users,
+             repeatable=True, secret=True)
+TLS_MODE = Kind("choice", "`auto` or `off`", _tls_mode)
 
 
 def integer(minimum: int | None = None) -> Kind:

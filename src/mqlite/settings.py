@@ -42,7 +42,7 @@ def _group(name: str) -> Any:
 
 
 _aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
-_ports, _storage = _group("ports"), _group("storage")
+_ports, _storage, _security = _group("ports"), _group("storage"), _group("security")
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -92,7 +92,7 @@ class Settings:
     kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
     kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
     # -- AMQP -------------------------------------------------------------------------
-    amqp_users: tuple[tuple[str, str], ...] = _amqp((("guest", "guest"),), k.pairs("USER:PASSWORD"), "AMQP users (default guest:guest)", name="amqp_user")
+    amqp_users: tuple[tuple[str, str], ...] = _amqp((), k.pairs("USER:PASSWORD"), "AMQP users, aliases of `--user` (with no user anywhere: guest:guest, from loopback only)", name="amqp_user")
     amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")
     amqp_heartbeat: int = _amqp(60, k.integer(0), "heartbeat interval offered to clients, in seconds (0: none)")
     amqp_frame_max: int = _amqp(131072, k.integer(4096), "largest frame offered to clients, in bytes")
@@ -102,6 +102,14 @@ class Settings:
     redis_password: str | None = _redis(None, k.TEXT, "require AUTH with this password (user `default`)")
     redis_users: tuple[tuple[str, str], ...] = _redis((), k.pairs("USER:PASSWORD"), "ACL-style users for `AUTH user password`", name="redis_user")
     redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
+    # -- security (mqlite.security; docs/security.md) ----------------------------------
+    users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")
+    users_file: Path | None = _security(None, k.PATH, "file of users, one NAME:SECRET[:ROLES] a line, `#` comments")
+    insecure: bool = _security(False, k.SWITCH, "let a non-loopback `--host` run without authentication")
+    tls: str | None = _security(None, k.TLS_MODE, "`auto`: make (once) a local CA and a server certificate in the data directory and serve TLS")
+    tls_cert: Path | None = _security(None, k.PATH, "PEM server certificate (and chain): every listener speaks TLS")
+    tls_key: Path | None = _security(None, k.PATH, "PEM private key of `--tls-cert`")
+    tls_ca: Path | None = _security(None, k.PATH, "PEM CA certificates: clients must present a certificate they signed (mTLS)")
 
     def __post_init__(self) -> None:
         # One fact, two spellings: `memory` and a missing data directory mean the same.

@@ -25,6 +25,7 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
+from mqlite.security.users import Users
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
@@ -61,7 +62,11 @@ class AmqpBroker:
         self.exchanges: dict[tuple[str, str], ExchangeRecord] = {}
         self.queues: dict[tuple[str, str], QueueRecord] = {}
         self.vhosts: set[str] = {"/"} | set(settings.amqp_vhosts if settings is not None else ())
-        self.users: dict[str, str] = dict(getattr(settings, "amqp_users", (("guest", "guest"),)))
+        # every configured user (mqlite.security.users); with none, RabbitMQ's default
+        # guest:guest, which logs in from loopback only
+        users = Users.from_settings(settings).secrets() if settings is not None else {}
+        self.auth_enabled = bool(users)
+        self.users: dict[str, str] = users or {"guest": "guest"}
         self.connections: set[Any] = set()
         self.reply_to: dict[str, Any] = {}  # token -> Consumer
         self.default_routers: dict[str, Any] = {}  # vhost -> core router of exchange ""

@@ -17,6 +17,7 @@ Concurrency: the server's event loop. `on_data` parses and dispatches synchronou
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import logging
 import struct
@@ -289,6 +290,11 @@ class AmqpConnection(Connection):
         if not self.closed:
             self.abort()
 
+    @property
+    def principal(self) -> str | None:
+        """The authenticated user's name; None while auth is off (guest mode)."""
+        return self.user or None if self.broker.auth_enabled else None
+
     # -- connection class -------------------------------------------------------------
     def _send_start(self) -> None:
         props = {
@@ -338,7 +344,9 @@ class AmqpConnection(Connection):
         caps = self.client_properties.get("capabilities") or {}
         self.capabilities = dict(caps) if isinstance(caps, dict) else {}
         user, password = _credentials(m.mechanism, m.response)
-        ok = user is not None and self.broker.users.get(user) == password
+        expected = self.broker.users.get(user) if user is not None else None
+        ok = expected is not None and password is not None and hmac.compare_digest(
+            expected.encode(), password.encode())
         if ok and user == "guest" and not _loopback(self.peername):
             ok = False
         if not ok:

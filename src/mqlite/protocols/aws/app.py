@@ -7,7 +7,7 @@ to the server's aiohttp application. Routing, in order:
 2. otherwise the `query` protocol: `Action=` from the URL query or the form body; the
    service is the SigV4 credential scope's service name, else a path-routed service
    (SQS queue URLs `/<account>/<queue>`), else the one service that has the action.
-Then SigV4 is verified (when `settings.aws_keys` is set), the input decoded and
+Then SigV4 is verified (when any user is configured, `mqlite.security.users`), the input decoded and
 validated by the wire codec, the handler awaited, and the result or error encoded; an
 `AwsStream` result is written with `aiohttp.web.StreamResponse` as its iterator yields.
 Routing needs only the services' routing facts and handler names, so mounting builds no
@@ -48,6 +48,7 @@ from mqlite.protocols.aws.wire import (
     split_target,
 )
 from mqlite.protocols.aws.wire.form import parse_form
+from mqlite.security.users import Users
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.aws")
@@ -189,7 +190,7 @@ class AwsApp:
     def __init__(self, core: Any, settings: Settings) -> None:
         self.core = core
         self.settings = settings
-        self.keys = dict(settings.aws_keys)
+        self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
         self.slots = _load_slots(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
         self.by_scope: dict[str, ServiceSlot] = {}

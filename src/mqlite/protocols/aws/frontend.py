@@ -46,6 +46,11 @@ class AwsContext:
     disconnected: Callable[[], bool] = field(default=lambda: False)
 
     @property
+    def principal(self) -> str | None:
+        """The authenticated user's name (the access key id); None while auth is off."""
+        return self.access_key if self.verified else None
+
+    @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.host}"
 

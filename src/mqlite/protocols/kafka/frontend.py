@@ -32,6 +32,7 @@ from mqlite.protocols.kafka.codec import (
     encode_response_parts,
 )
 from mqlite.protocols.kafka.schema import Versions
+from mqlite.security.users import Users
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.kafka")
@@ -69,7 +70,8 @@ class KafkaFrontEnd:
         self.core = core
         self.settings = settings
         self.max_frame_bytes = settings.kafka_max_frame_bytes
-        self.users: dict[str, str] = dict(settings.kafka_users)
+        # every configured user (mqlite.security.users), name -> secret; empty = no SASL
+        self.users: dict[str, str] = Users.from_settings(settings).secrets()
         self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
         self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}
         self.coordinator = Coordinator(self)

@@ -42,6 +42,7 @@ from mqlite.protocols.resp.errors import (
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
+from mqlite.security.users import Users
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.resp")
@@ -74,11 +75,10 @@ class ServerState:
         self.pubsub_soft_seconds = 60.0
         self.stats = {"connections": 0, "rejected": 0}
         self.commands = 0  # total commands processed (INFO stats)
-        # AUTH users: `default` has `redis_password`; `redis_users` adds ACL-style ones.
-        # With neither, no authentication is required (Redis's `nopass` default user).
-        self.users: dict[str, str] = dict(settings.redis_users)
-        if settings.redis_password is not None:
-            self.users["default"] = settings.redis_password
+        # AUTH users: every configured user (mqlite.security.users; `--redis-password`
+        # is user `default`). With none, no authentication is required (Redis's
+        # `nopass` default user); with some, `default` without a password is disabled.
+        self.users: dict[str, str] = Users.from_settings(settings).secrets()
         self.auth_required = bool(self.users)
 
     def set_output_limit(self, value: str) -> None:
@@ -170,6 +170,11 @@ class RespConnection(Connection):
         self.state.pubsub.drop(self)
         if self.blocked_task is not None and not self.blocked_task.done():
             self.blocked_task.cancel()
+
+    @property
+    def principal(self) -> str | None:
+        """The authenticated user's name; None while auth is off."""
+        return self.user if self.state.auth_required and self.authed else None
 
     @property
     def subscriptions(self) -> int:

@@ -174,9 +174,11 @@ class SnsState:
     @property
     def unsigned_links(self) -> bool:
         """SubscribeURL/UnsubscribeURL must avoid the query API: it demands SigV4 when
-        `aws_keys` is set (AWS serves these links unauthenticated), so they point at
-        this front-end's own routes (routes.py), when those are mounted."""
-        return bool(self.settings.aws_keys) and self.routes_mounted
+        any user is configured (AWS serves these links unauthenticated), so they point
+        at this front-end's own routes (routes.py), when those are mounted."""
+        from mqlite.security.users import Users
+
+        return self.routes_mounted and Users.from_settings(self.settings).enabled
 
     def subscribe_url(self, base_url: str, topic_arn: str, token: str) -> str:
         arn = quote(topic_arn, safe=":")

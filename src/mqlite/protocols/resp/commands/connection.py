@@ -31,8 +31,8 @@ REDIS_VERSION = "7.2.4"
 def _check_password(conn: Any, user: str, password: bytes) -> None:
     users: dict[str, str] = conn.state.users
     expected = users.get(user)
-    if user == "default" and "default" not in users:
-        conn.authed = True  # the default user is `nopass` unless a password is set
+    if user == "default" and not conn.state.auth_required:
+        conn.authed = True  # the default user is `nopass` unless a user is configured
         conn.user = user
         return
     if expected is None or not hmac.compare_digest(expected.encode(), password):
@@ -47,7 +47,7 @@ def auth(conn: Any, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise CommandError("ERR syntax error")
     if len(argv) == 2:
-        if "default" not in conn.state.users:
+        if not conn.state.auth_required:
             raise CommandError(
                 "ERR AUTH <password> called without any password configured for the default user. "
                 "Are you sure your configuration is correct?"
