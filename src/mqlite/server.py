@@ -135,7 +135,9 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
     Order: checks, then the HTTP port answering 503 "starting", then recovery (the
     core), then the TCP listeners, then the full HTTP app; only then "mqlite ready"."""
     from mqlite.core.broker import BrokerCore
+    from mqlite.security import startup
 
+    settings = startup.prepare(settings)  # users file read, TLS files checked, no open network server
     if not checked:
         preflight(settings)
     readiness = Readiness(settings.host, enabled_ports(settings))
@@ -167,6 +169,8 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
         await server.stop(graceful=False)
         raise
     readiness.phase = READY
+    for line in startup.auth_lines(settings, server.ports):
+        log.info("%s", line)
     where = "memory" if settings.data_dir is None else str(settings.data_dir)
     ports = " ".join(f"{name}={port}" for name, port in server.ports.items())
     log.info("mqlite ready: %s (data: %s, fsync: %s)", ports, where, settings.fsync)
@@ -191,12 +195,13 @@ async def _serve_starting(server: RunningServer, sock: socket.socket) -> None:
     the full app (connections queue in the kernel meanwhile)."""
     from aiohttp import web
 
-    from mqlite.protocols.http import health
+    from mqlite.protocols.http import health, tls_site
+    from mqlite.security import tls
 
     runner = web.AppRunner(health.starting_app(server.readiness, _describe(server)),
                            access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, sock.dup()).start()
+    await tls_site.site(runner, sock.dup(), tls.server_context(server.settings), None).start()
     server._http_runners.append(runner)
 
 
@@ -204,9 +209,11 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
     # Imported here: with --http-port off, start-up skips aiohttp and prometheus-client.
     from aiohttp import web
 
-    from mqlite.protocols.http import health, metrics
+    from mqlite.protocols.http import admin_guard, health, metrics, tls_site
+    from mqlite.security import tls
 
     app = web.Application(client_max_size=HTTP_MAX_BODY)
+    admin_guard.install(app, server.core, server.settings)
 
     def connections() -> dict[str, int]:
         return {lst.name: len(lst.registry.connections) for lst in server._listeners}
@@ -220,12 +227,14 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
             module.mount(app, server.core, server.settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    await web.SockSite(runner, sock).start()
+    ssl_context = tls.server_context(server.settings)
+    await tls_site.site(runner, sock, ssl_context, server.core).start()
     starting = server._http_runners.pop()  # the 503 app: stop it once the full app serves
     await starting.cleanup()
     server._http_runners.append(runner)
     server.readiness.listener_ready("http", server.ports["http"])
-    log.info("http (AWS APIs, /_mqlite/) listening on %s:%d", server.settings.host, server.ports["http"])
+    log.info("%s (AWS APIs, /_mqlite/) listening on %s:%d", "https" if ssl_context else "http",
+             server.settings.host, server.ports["http"])
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

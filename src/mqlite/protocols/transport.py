@@ -8,6 +8,10 @@ lot awaits `drain()`, which blocks while the kernel buffer is over the high-wate
 (asyncio's `pause_writing`/`resume_writing`). Reading pauses while `on_data` reports
 backlog via `pause_reading()`/`resume_reading()`, so a fast peer cannot grow memory.
 
+TLS: `listen(..., ssl_context=ctx)` serves TLS (see `tls_accept`); a failed handshake is
+logged once with the client's address and the reason. On a plaintext listener, a client
+whose first bytes are a TLS ClientHello is told nothing and closed, with one log line.
+
 Concurrency: everything here runs on the server's one event loop; nothing blocks.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +42,8 @@ class Connection(asyncio.Protocol):
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._idle_handle: asyncio.TimerHandle | None = None
         self._last_read = 0.0
+        self._first_read = True
+        self.tls = False  # the transport is TLS (set at connection_made)
         self.loop = asyncio.get_event_loop()
 
     # -- asyncio.Protocol -------------------------------------------------------------
@@ -45,6 +52,7 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         self.peername = transport.get_extra_info("peername")
         self.sockname = transport.get_extra_info("sockname")
+        self.tls = transport.get_extra_info("sslcontext") is not None
         self.registry.add(self)
         self._last_read = self.loop.time()
         if self.idle_timeout:
@@ -53,6 +61,12 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._last_read = self.loop.time()
+        if self._first_read:
+            self._first_read = False
+            if not self.tls and data[:2] == b"\x16\x03":  # a TLS record: handshake
+                log.info("%s %s: TLS handshake on a plaintext port; closing", self.registry.name, self.peername)
+                self.abort()
+                return
         try:
             self.on_data(data)
         except Exception:  # a bug in a handler must cost one connection, not the server
@@ -155,7 +169,8 @@ class Connection(asyncio.Protocol):
 class ConnectionRegistry:
     """The live connections of one listener, so shutdown can close them all."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # the listener's name, for log lines
         self.connections: set[Connection] = set()
 
     def add(self, conn: Connection) -> None:
@@ -192,12 +207,22 @@ class Listener:
 
 
 async def listen(
-    name: str, host: str, port: int, factory: Callable[[ConnectionRegistry], Connection]
+    name: str, host: str, port: int, factory: Callable[[ConnectionRegistry], Connection],
+    ssl_context: ssl.SSLContext | None = None, owner: Any = None,
 ) -> Listener:
-    """Bind `host:port` (0 = a free port) and serve `factory(registry)` per connection."""
-    registry = ConnectionRegistry()
+    """Bind `host:port` (0 = a free port) and serve `factory(registry)` per connection,
+    over TLS when `ssl_context` is given (failed handshakes count as failed logins of
+    `owner`'s server, see `mqlite.security.throttle`)."""
+    registry = ConnectionRegistry(name)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: factory(registry), host, port, reuse_address=True)
+    if ssl_context is None:
+        server = await loop.create_server(lambda: factory(registry), host, port, reuse_address=True)
+    else:
+        from mqlite.protocols.tls_accept import TlsAccept
+
+        server = await loop.create_server(
+            lambda: TlsAccept(name, ssl_context, lambda: factory(registry), owner), host, port,
+            reuse_address=True)
     listener = Listener(name, server, registry)
-    log.info("%s listening on %s:%d", name, listener.host, listener.port)
+    log.info("%s listening on %s:%d%s", name, listener.host, listener.port, " (TLS)" if ssl_context else "")
     return listener

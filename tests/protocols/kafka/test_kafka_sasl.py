@@ -71,13 +71,17 @@ def test_requests_before_authentication_close_the_connection(secured: Any) -> No
     assert c.is_closed_by_server()
 
 
-def test_wrong_plain_password_is_sasl_authentication_failed(secured: Any) -> None:
-    """SaslAuthenticate with a wrong password answers SASL_AUTHENTICATION_FAILED (58);
-    the right one then succeeds."""
+def test_wrong_plain_password_is_refused_and_the_connection_closed(secured: Any) -> None:
+    """SaslAuthenticate with a wrong password answers SASL_AUTHENTICATION_FAILED (58),
+    then the server closes the connection (Kafka's SaslServerAuthenticator): one guess
+    per connection. A new connection with the right password succeeds."""
     c = RawClient("127.0.0.1", secured.kafka_port)
     assert c.request(17, 1, {"Mechanism": "PLAIN"})["ErrorCode"] == 0
     bad = c.request(36, 1, {"AuthBytes": b"\0alice\0nope"})
     assert bad["ErrorCode"] == 58 and bad["ErrorMessage"]
+    assert c.is_closed_by_server()
+    c = RawClient("127.0.0.1", secured.kafka_port)
+    assert c.request(17, 1, {"Mechanism": "PLAIN"})["ErrorCode"] == 0
     good = c.request(36, 1, {"AuthBytes": b"\0alice\0s3cret"})
     assert good["ErrorCode"] == 0
     assert c.request(3, 5, {"Topics": None, "AllowAutoTopicCreation": False})["Brokers"][0]["NodeId"] == 0

@@ -44,6 +44,7 @@ from mqlite.protocols.amqp.frames import (
     encode_method,
 )
 from mqlite.protocols.transport import Connection, ConnectionRegistry
+from mqlite.security import throttle
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.broker import AmqpBroker
@@ -354,15 +355,21 @@ class AmqpConnection(Connection):
                     "For details see the broker logfile.")
             if user is None:
                 text = f"ACCESS_REFUSED - unsupported authentication mechanism '{m.mechanism}'"
-            self.send_method(0, commands.Connection.Close(reply_code=E.ACCESS_REFUSED, reply_text=text,
-                                                          class_id=10, method_id=11))
+            log.info("amqp %s: login refused for user %r (mechanism %s)", self.peername, user, m.mechanism)
             self.state = "dead"
-            self.close()
+            delay = throttle.for_server(self.broker.core).failed(throttle.address_of(self.peername))
+            self.loop.call_later(delay, self._refuse_login, text)
             return
         self.user = user or ""
         self.send_method(0, commands.Connection.Tune(
             channel_max=CHANNEL_MAX, frame_max=self.server_frame_max, heartbeat=self.server_heartbeat))
         self.state = "tune_ok"
+
+    def _refuse_login(self, text: str) -> None:
+        """Connection.Close 403 ACCESS_REFUSED, then close (after the throttle's delay)."""
+        self.send_method(0, commands.Connection.Close(reply_code=E.ACCESS_REFUSED, reply_text=text,
+                                                      class_id=10, method_id=11))
+        self.close()
 
     def _tune_ok(self, m: Any) -> None:
         if m.frame_max and m.frame_max < 4096:

@@ -16,6 +16,7 @@ from typing import Any
 from mqlite.protocols.amqp.broker import AmqpBroker
 from mqlite.protocols.amqp.connection import AmqpConnection
 from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
+from mqlite.security import tls
 
 log = logging.getLogger("mqlite.amqp")
 
@@ -28,7 +29,7 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
     def factory(registry: ConnectionRegistry) -> AmqpConnection:
         return AmqpConnection(registry, broker, settings)
 
-    listener = await listen("amqp", host, port, factory)
+    listener = await listen("amqp", host, port, factory, ssl_context=tls.server_context(settings), owner=core)
     # RabbitMQ's alarms: publishers are blocked while the core's resource monitor
     # reports low disk or memory (a read-only data directory counts as no disk).
     resources = core.resources

@@ -56,6 +56,8 @@ class Session:
     mechanism: str | None = None
     principal: str | None = None
     sasl: Any = None  # a mechanism's server state between SaslAuthenticate rounds
+    sasl_user: str | None = None  # the user name a SASL exchange claims, for log lines
+    close_after_response: bool = False  # send this response, then close (failed SASL)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
+from mqlite.security import tls
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.kafka")
@@ -92,6 +93,10 @@ class KafkaConnection(Connection):
                     self._flush(pending)
                     self.close()
                     return
+                if session.close_after_response:  # a failed SASL authentication: one guess per connection
+                    self._flush(pending)
+                    self.close()
+                    return
                 if pending and (not queue or len(pending) > 64):
                     self._flush(pending)
                     if self._write_paused:
@@ -128,7 +133,8 @@ class KafkaConnection(Connection):
 async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
     """Serve the Kafka protocol on `host:port` over `core` (port 0 = any free port)."""
     frontend = KafkaFrontEnd(core, settings)
-    listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend))
+    listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend),
+                            ssl_context=tls.server_context(settings), owner=core)
     frontend.start()
     original_close = listener.close
 

@@ -42,6 +42,7 @@ from mqlite.protocols.resp.errors import (
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
+from mqlite.security import tls
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -129,6 +130,7 @@ class RespConnection(Connection):
         self.out: list[bytes] = []
         self.resp3 = False
         self.authed = not state.auth_required
+        self.auth_failure_logged = False  # a refused AUTH or command is logged once per connection
         self.user = "default"
         self.name = b""
         self.lib_name = b""
@@ -302,6 +304,9 @@ class RespConnection(Connection):
             self.multi_dirty = self.multi is not None
             return Error(wrong_arity(cmd.name).text)
         if not self.authed and not cmd.noauth:
+            if not self.auth_failure_logged:
+                self.auth_failure_logged = True
+                log.info("redis %s: %s before AUTH; refused (NOAUTH)", self.peername, cmd.name)
             return Error(NOAUTH)
         if self.multi is not None and name not in _NOT_QUEUED and not self.no_block:
             self.multi.append(argv)
@@ -423,7 +428,8 @@ def _known(exc: Exception) -> bool:
 async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
     """Serve Redis RESP on `host:port` for `core` (the contract `mqlite.server` calls)."""
     state = ServerState(core, settings)
-    listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state))
+    listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state),
+                            ssl_context=tls.server_context(settings), owner=core)
     rl = RespListener(listener.name, listener.server, listener.registry)
     rl.state = state
     return rl

@@ -6,6 +6,10 @@ SaslHandshake and SaslAuthenticate (the server closes it otherwise). SaslHandsha
 v1 picks the mechanism (UNSUPPORTED_SASL_MECHANISM lists the enabled ones); the SASL
 tokens then travel in SaslAuthenticate requests. A wrong password is
 SASL_AUTHENTICATION_FAILED; an authenticate before a handshake is ILLEGAL_SASL_STATE.
+After any failed SaslAuthenticate the connection is closed once the error is sent, as
+Kafka's `SaslServerAuthenticator` does, so one connection gets one guess; the failure is
+logged once (user name, never the secret) and answered after the delay of
+`mqlite.security.throttle`, which counts failures per client address for all protocols.
 SCRAM credentials are derived at first use from the configured plaintext password with
 a random salt and 4096 iterations, and kept in memory.
 Concurrency: the server's event loop; PBKDF2 runs once per user and mechanism.
@@ -13,15 +17,20 @@ Concurrency: the server's event loop; PBKDF2 runs once per user and mechanism.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.security import throttle
+
+log = logging.getLogger("mqlite.kafka")
 
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 _HASH = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
@@ -73,6 +82,19 @@ async def sasl_handshake(fe: Any, session: Any, req: Request) -> dict[str, Any]:
 
 async def sasl_authenticate(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """SaslAuthenticate: one round of the chosen mechanism's exchange."""
+    result = _authenticate(fe, session, req)
+    if result["ErrorCode"]:
+        session.close_after_response = True
+        who = session.sasl_user if session.sasl_user is not None else "?"
+        log.info("kafka %s: SASL %s authentication failed (user %r): %s; closing",
+                 session.peer_host, session.mechanism, who, result["ErrorMessage"])
+        delay = throttle.for_server(fe.core).failed(session.peer_host)
+        if delay:
+            await asyncio.sleep(delay)
+    return result
+
+
+def _authenticate(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     mechanism = session.mechanism
     token: bytes = req.body["AuthBytes"] or b""
     if mechanism is None:
@@ -83,6 +105,7 @@ async def sasl_authenticate(fe: Any, session: Any, req: Request) -> dict[str, An
         if len(parts) != 3:
             return _fail("Invalid SASL/PLAIN token")
         user, password = parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
+        session.sasl_user = user
         expected = fe.users.get(user)
         if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
             return _fail("Authentication failed: Invalid username or password")
@@ -112,6 +135,7 @@ def _scram(fe: Any, session: Any, mechanism: str, token: bytes) -> dict[str, Any
         attrs = _attrs(bare)
         user = attrs.get("n", "").replace("=2C", ",").replace("=3D", "=")
         cnonce = attrs.get("r", "")
+        session.sasl_user = user
         creds = _credentials(fe, mechanism, user)
         if creds is None or not cnonce:
             return _fail(f"Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}")

@@ -2,7 +2,7 @@
 
 Implements Redis's connection family as clients use it: `HELLO 2|3 [AUTH u p]
 [SETNAME n]` (switches RESP version, replies the server map), `AUTH [user] password`
-against the `default` user (`settings.redis_password`), `CLIENT SETNAME/GETNAME/ID/
+against the configured users (`mqlite.security.users`; `--redis-password` is `default`), `CLIENT SETNAME/GETNAME/ID/
 SETINFO/INFO/LIST/KILL/NO-EVICT/NO-TOUCH/REPLY/HELP`, `SELECT 0`, `PING [msg]` (the
 `["pong", msg]` array when subscribed in RESP2), `ECHO`, `QUIT`, `RESET`.
 State touched: only the calling connection (and the client registry for CLIENT).
@@ -10,7 +10,9 @@ State touched: only the calling connection (and the client registry for CLIENT).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import time
 from typing import Any
 
@@ -24,21 +26,39 @@ from mqlite.protocols.resp.errors import (
     unknown_subcommand,
     wrong_arity,
 )
+from mqlite.security import throttle
+
+log = logging.getLogger("mqlite.resp")
 
 REDIS_VERSION = "7.2.4"
 
 
-def _check_password(conn: Any, user: str, password: bytes) -> None:
+def _check_password(conn: Any, user: str, password: bytes) -> Any:
+    """None when `user` and `password` match; else WRONGPASS, raised or (when the
+    address has failed often, `mqlite.security.throttle`) from an awaitable that
+    answers after the delay. A failure is logged once per connection, without secrets."""
     users: dict[str, str] = conn.state.users
     expected = users.get(user)
     if user == "default" and not conn.state.auth_required:
         conn.authed = True  # the default user is `nopass` unless a user is configured
         conn.user = user
-        return
+        return None
     if expected is None or not hmac.compare_digest(expected.encode(), password):
-        raise CommandError(WRONGPASS)
+        if not conn.auth_failure_logged:
+            conn.auth_failure_logged = True
+            log.info("redis %s: AUTH failed for user %r", conn.peername, user)
+        delay = throttle.for_server(conn.state.core).failed(throttle.address_of(conn.peername))
+        if not delay:
+            raise CommandError(WRONGPASS)
+        return _wrongpass_after(delay)
     conn.authed = True
     conn.user = user
+    return None
+
+
+async def _wrongpass_after(delay: float) -> Any:
+    await asyncio.sleep(delay)
+    raise CommandError(WRONGPASS)
 
 
 @command("auth", -2, noauth=True, group="connection")
@@ -52,10 +72,10 @@ def auth(conn: Any, argv: list[bytes]) -> Any:
                 "ERR AUTH <password> called without any password configured for the default user. "
                 "Are you sure your configuration is correct?"
             )
-        _check_password(conn, "default", argv[1])
+        refused = _check_password(conn, "default", argv[1])
     else:
-        _check_password(conn, text(argv[1]), argv[2])
-    return OK
+        refused = _check_password(conn, text(argv[1]), argv[2])
+    return OK if refused is None else refused
 
 
 @command("hello", -1, noauth=True, group="connection")
@@ -75,7 +95,9 @@ def hello(conn: Any, argv: list[bytes]) -> Any:
     while i < len(argv):
         opt = argv[i].lower()
         if opt == b"auth" and i + 2 < len(argv):
-            _check_password(conn, text(argv[i + 1]), argv[i + 2])
+            refused = _check_password(conn, text(argv[i + 1]), argv[i + 2])
+            if refused is not None:
+                return refused
             i += 3
         elif opt == b"setname" and i + 1 < len(argv):
             name = _valid_name(argv[i + 1])
