@@ -162,7 +162,14 @@ class ServerHandle:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.http_port}"
+        scheme = "https" if self.settings.tls or self.settings.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.http_port}"
+
+    @property
+    def tls_ca_file(self) -> Path:
+        """The CA a client trusts for this server's `--tls auto` certificate."""
+        assert self.settings.data_dir is not None, "--tls auto with --memory keeps its CA in a temp dir"
+        return self.settings.data_dir / "tls" / "ca.pem"
 
 
 def test_settings(data_dir: Path | None, **overrides: Any) -> Settings:

@@ -7,7 +7,7 @@ instead of vanishing inside asyncio), then hands the TLS transport to the real
 protocol (a `transport.Connection` or aiohttp's request handler) and gets out of the
 way: `set_protocol` routes every later event straight to it. Bytes that arrive
 between the end of the handshake and the hand-over are kept and replayed in order.
-Concurrency: the server's event loop; one task per connection, for the handshake.
+Concurrency: the server's event loop; the handshake is driven by future callbacks.
 """
 
 from __future__ import annotations
@@ -44,22 +44,33 @@ class TlsAccept(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.raw = transport
         self.peer = transport.get_extra_info("peername")
-        transport.pause_reading()  # start_tls must see the ClientHello
-        asyncio.get_running_loop().create_task(self._handshake())
-
-    async def _handshake(self) -> None:
         loop = asyncio.get_running_loop()
+        # start_tls's first step (pause, install its SSL protocol) must run now, inside
+        # connection_made: uvloop starts reading right after it returns, ignoring a
+        # pause made here, so a task started later would find the ClientHello gone.
+        # Python 3.11 has no eager tasks, so the coroutine is stepped by hand.
+        self._step(loop.start_tls(transport, self, self.context, server_side=True,
+                                  ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
+
+    def _step(self, coro: Any) -> None:
         try:
-            tls = await loop.start_tls(self.raw, self, self.context, server_side=True,
-                                       ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
-        except (OSError, asyncio.TimeoutError, EOFError) as exc:  # ssl.SSLError is an OSError
-            reason = getattr(exc, "reason", None) or type(exc).__name__
-            log.info("%s %s: TLS handshake failed (%s); closing", self.name, self.peer, reason)
-            if self.owner is not None and isinstance(exc, ssl.SSLError):
-                throttle.for_server(self.owner).failed(throttle.address_of(self.peer))
-            if not self.raw.is_closing():
-                self.raw.abort()
-            return
+            waiting = coro.send(None)
+        except StopIteration as done:
+            self._handed_over(done.value)
+        except Exception as exc:  # noqa: BLE001 - ssl.SSLError, timeouts, resets: one failed client
+            self._failed(exc)
+        else:
+            waiting.add_done_callback(lambda _: self._step(coro))
+
+    def _failed(self, exc: BaseException) -> None:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        log.info("%s %s: TLS handshake failed (%s); closing", self.name, self.peer, reason)
+        if self.owner is not None and isinstance(exc, ssl.SSLError):
+            throttle.for_server(self.owner).failed(throttle.address_of(self.peer))
+        if not self.raw.is_closing():
+            self.raw.abort()
+
+    def _handed_over(self, tls: Any) -> None:
         if tls is None:  # the peer went away during the handshake
             return
         protocol = self.protocol = self.make()
