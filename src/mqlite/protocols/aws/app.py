@@ -48,6 +48,7 @@ from mqlite.protocols.aws.wire import (
     split_target,
 )
 from mqlite.protocols.aws.wire.form import parse_form
+from mqlite.security import throttle
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -280,13 +281,17 @@ class AwsApp:
                     raise AwsError("InvalidAction", f"The action {operation} is not valid for this endpoint.", 400)
                 fe = found.frontend()
             if self.keys:
-                scope = sigv4.verify(
-                    sigv4.SignedRequest(
-                        request.method, request.raw_path.split("?", 1)[0], url_query,
-                        {k.lower(): v for k, v in headers.items()}, body,
-                    ),
-                    self.keys,
-                )
+                try:
+                    scope = sigv4.verify(
+                        sigv4.SignedRequest(
+                            request.method, request.raw_path.split("?", 1)[0], url_query,
+                            {k.lower(): v for k, v in headers.items()}, body,
+                        ),
+                        self.keys,
+                    )
+                except AwsError as exc:
+                    await self._refused(request, exc, scope)
+                    raise
             if protocol is Protocol.JSON:
                 params = decode_json(fe.service, operation, body)
             else:
@@ -330,6 +335,16 @@ class AwsApp:
         if too_large:
             response.force_close()  # the unread rest of the body makes the connection unusable
         return response
+
+    async def _refused(self, request: web.Request, exc: AwsError, scope: sigv4.Credential | None) -> None:
+        """A request whose signature failed: log it (the access key id, never a secret),
+        then wait as `mqlite.security.throttle` says for this client address."""
+        key = scope.access_key if scope is not None else None
+        log.info("aws %s: %s %s refused: %s (access key %r)", request.remote, request.method, request.path,
+                 exc.code, key)
+        delay = throttle.for_server(self.core).failed(request.remote or "")
+        if delay:
+            await asyncio.sleep(delay)
 
     async def _stream(self, request: web.Request, stream: AwsStream, request_id: str) -> web.StreamResponse:
         """Send `stream`'s chunks as they come; stop when the client goes away."""

@@ -130,7 +130,8 @@ class RespConnection(Connection):
         self.out: list[bytes] = []
         self.resp3 = False
         self.authed = not state.auth_required
-        self.auth_failure_logged = False  # a refused AUTH or command is logged once per connection
+        self.auth_failure_logged = False  # a failed AUTH is logged once per connection
+        self.noauth_logged = False  # so is a command refused before AUTH
         self.user = "default"
         self.name = b""
         self.lib_name = b""
@@ -304,8 +305,8 @@ class RespConnection(Connection):
             self.multi_dirty = self.multi is not None
             return Error(wrong_arity(cmd.name).text)
         if not self.authed and not cmd.noauth:
-            if not self.auth_failure_logged:
-                self.auth_failure_logged = True
+            if not self.noauth_logged:
+                self.noauth_logged = True
                 log.info("redis %s: %s before AUTH; refused (NOAUTH)", self.peername, cmd.name)
             return Error(NOAUTH)
         if self.multi is not None and name not in _NOT_QUEUED and not self.no_block:
