@@ -70,7 +70,7 @@ class Settings:
     # -- AWS front-ends ---------------------------------------------------------------
     aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
     aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
-    aws_keys: tuple[tuple[str, str], ...] = _aws((), k.pairs("ID:SECRET"), "accept SigV4 signatures of these access keys only (none: any key)", name="aws_key")
+    aws_keys: tuple[tuple[str, str], ...] = _aws((), k.pairs("ID:SECRET"), "SigV4 access keys, aliases of `--user` (with no user anywhere: any key is accepted)", name="aws_key")
     s3_dir: Path | None = _aws(None, k.PATH, "root of the S3 objects Firehose writes (default `<data-dir>/s3`)")
     lambda_endpoint: str | None = _aws(None, k.TEXT, "HTTP endpoint invoked for Lambda targets and subscriptions")
     smtp_relay: str | None = _aws(None, k.TEXT, "HOST:PORT of an SMTP relay for SNS email subscriptions")
@@ -86,7 +86,7 @@ class Settings:
     kafka_advertised_host: str | None = _kafka(None, k.TEXT, "host Kafka clients are told to dial (default: the address they dialled)")
     kafka_auto_create_topics: bool = _kafka(True, k.BOOL, "create a topic on first produce or metadata request (`auto.create.topics.enable`)")
     kafka_default_partitions: int = _kafka(1, k.integer(1), "partitions of auto-created topics (`num.partitions`)")
-    kafka_users: tuple[tuple[str, str], ...] = _kafka((), k.pairs("USER:PASSWORD"), "require SASL (PLAIN, SCRAM) with these users (none: no auth)", name="kafka_user")
+    kafka_users: tuple[tuple[str, str], ...] = _kafka((), k.pairs("USER:PASSWORD"), "SASL (PLAIN, SCRAM) users, aliases of `--user` (with no user anywhere: no SASL)", name="kafka_user")
     kafka_max_frame_bytes: int = _kafka(100 * 1024 * 1024, k.SIZE, "largest request accepted (`socket.request.max.bytes`)")
     kafka_initial_rebalance_delay_ms: int = _kafka(0, k.milliseconds(), "wait for more members before a new group's first rebalance (`group.initial.rebalance.delay.ms`; Kafka's default is 3000)")
     kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
@@ -99,8 +99,8 @@ class Settings:
     amqp_disk_free_limit: int = _amqp(50_000_000, k.SIZE, "block publishers when free space under the data directory falls below this (`disk_free_limit`)")
     amqp_memory_limit: int | None = _amqp(None, k.SIZE, "block publishers when resident memory rises above this (default 40% of RAM, `vm_memory_high_watermark`)")
     # -- Redis ------------------------------------------------------------------------
-    redis_password: str | None = _redis(None, k.TEXT, "require AUTH with this password (user `default`)")
-    redis_users: tuple[tuple[str, str], ...] = _redis((), k.pairs("USER:PASSWORD"), "ACL-style users for `AUTH user password`", name="redis_user")
+    redis_password: str | None = _redis(None, k.TEXT, "password of the user `default`, an alias of `--user default:PASSWORD`")
+    redis_users: tuple[tuple[str, str], ...] = _redis((), k.pairs("USER:PASSWORD"), "users for `AUTH user password`, aliases of `--user`", name="redis_user")
     redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
     # -- security (mqlite.security; docs/security.md) ----------------------------------
     users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")

@@ -19,7 +19,7 @@ from mqlite.security.startup import is_loopback
 @pytest.fixture
 def secured(mqlite_server_factory: Callable[..., Any]) -> Any:
     return mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None,
-                                 user=("root:r00t-pw:admin", "app:app-pw"))
+                                 users=("root:r00t-pw:admin", "app:app-pw"))
 
 
 def _get(server: Any, path: str, user: str | None = None, secret: str = "") -> tuple[int, bytes]:
@@ -68,7 +68,7 @@ def test_open_server_on_a_network_address_refuses_to_start(capsys: pytest.Captur
 def test_network_address_with_insecure_or_users_starts(mqlite_server_factory: Callable[..., Any]) -> None:
     ports = {"http_port": None, "kafka_port": None, "amqp_port": None}
     assert mqlite_server_factory(host="0.0.0.0", insecure=True, **ports).redis_port
-    assert mqlite_server_factory(host="0.0.0.0", user=("a:b",), **ports).redis_port
+    assert mqlite_server_factory(host="0.0.0.0", users=("a:b",), **ports).redis_port
 
 
 @pytest.mark.parametrize(("host", "loopback"), [
@@ -97,3 +97,18 @@ def test_failures_are_counted_per_server_across_protocols() -> None:
     owner_a, owner_b = object.__new__(type("Core", (), {})), object.__new__(type("Core", (), {}))
     assert throttle.for_server(owner_a) is throttle.for_server(owner_a)
     assert throttle.for_server(owner_a) is not throttle.for_server(owner_b)
+
+
+def test_admin_api_needs_an_admin_user(secured: Any) -> None:
+    """The admin API (`/_mqlite/api/`) applies the same rule: only the admin role."""
+    assert _get(secured, "/_mqlite/api/queues")[0] == 403
+    assert _get(secured, "/_mqlite/api/queues", "app", "app-pw")[0] == 403
+    assert _get(secured, "/_mqlite/api/queues", "root", "r00t-pw")[0] == 200
+
+
+def test_without_any_admin_role_every_user_administers(mqlite_server_factory: Callable[..., Any]) -> None:
+    """Only per-protocol aliases (no roles anywhere): each user is an administrator, so
+    `--aws-key` setups keep their admin access."""
+    server = mqlite_server_factory(kafka_port=None, amqp_port=None, redis_port=None, aws_keys=(("AKID", "sk"),))
+    assert _get(server, "/_mqlite/metrics")[0] == 401
+    assert _get(server, "/_mqlite/metrics", "AKID", "sk")[0] == 200

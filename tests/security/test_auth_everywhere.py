@@ -24,7 +24,7 @@ SECRET = "pw-0x5eCr3t"
 
 @pytest.fixture
 def secured(mqlite_server_factory: Callable[..., Any]) -> Any:
-    return mqlite_server_factory(user=(f"alice:{SECRET}:admin", "bob:bobs-pw"))
+    return mqlite_server_factory(users=(f"alice:{SECRET}:admin", "bob:bobs-pw"))
 
 
 def _sqs(server: Any, key: str, secret: str) -> Any:
@@ -160,7 +160,7 @@ def test_aws_requires_a_known_key_and_its_secret(secured: Any, caplog: pytest.Lo
 def test_startup_states_the_auth_mode_of_each_listener(
         mqlite_server_factory: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="mqlite.server"):
-        mqlite_server_factory(user=("alice:pw",))
+        mqlite_server_factory(users=("alice:pw",))
         mqlite_server_factory()
     lines = [r.getMessage() for r in caplog.records if " auth: " in r.getMessage()]
     assert {line.split(" ")[0] for line in lines} == {"http", "kafka", "amqp", "redis"}

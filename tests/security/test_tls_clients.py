@@ -34,7 +34,7 @@ def tls_server(mqlite_server_factory: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def tls_sasl_server(mqlite_server_factory: Callable[..., Any]) -> Any:
-    return mqlite_server_factory(tls="auto", user=("alice:s3cret:admin",), **FAST)
+    return mqlite_server_factory(tls="auto", users=("alice:s3cret:admin",), **FAST)
 
 
 def test_boto3_sqs_over_https_with_the_ca(tls_server: Any) -> None:

@@ -1,7 +1,7 @@
 """Start-up security checks: resolve users and TLS once, refuse an open network server,
 and say each listener's auth mode.
 
-`prepare(settings)` reads the users file into `Settings.user` (so front-ends never read
+`prepare(settings)` reads the users file into `Settings.users` (so front-ends never read
 it again), makes the `--tls auto` certificates, checks the TLS files, and refuses a
 non-loopback `host` without authentication unless `insecure` is set (RabbitMQ's
 loopback-only `guest` is the model: open is for this machine only). It raises
@@ -39,7 +39,7 @@ def prepare(settings: Settings) -> Settings:
     """The settings the front-ends run with (users resolved, TLS files checked)."""
     users = Users.from_settings(settings)
     settings = settings.replace(
-        user=tuple(f"{u.name}:{u.secret}:{ROLE_SEPARATOR.join(u.roles)}" for u in users), users_file=None)
+        users=tuple(f"{u.name}:{u.secret}:{ROLE_SEPARATOR.join(u.roles)}" for u in users), users_file=None)
     if not users and not is_loopback(settings.host):
         if not settings.insecure:
             raise InsecureError(

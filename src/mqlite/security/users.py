@@ -12,7 +12,8 @@ users file (`Settings.users_file`: one user per line, `#` comments, blank lines)
 the per-protocol aliases `--aws-key`, `--kafka-user`, `--amqp-user`, `--redis-user`
 (no roles) and `--redis-password` (user `default`). One name defined twice with
 different secrets or roles is an error. The role `admin` is the administrator
-(`/_mqlite/*` endpoints).
+(`/_mqlite/*` endpoints and the admin API); while no user has it, every user is one
+(`Users.may_administer`), so setups with only `--aws-key` keep their admin access.
 
 Each authenticated connection or request carries its principal, the user name (None
 while auth is off): `Session.principal` (Kafka), `AmqpConnection.principal`,
@@ -153,6 +154,11 @@ class Users:
     def secrets(self) -> dict[str, str]:
         """name -> secret, the shape SigV4 verification and SCRAM derivation read."""
         return {u.name: u.secret for u in self.by_name.values()}
+
+    def may_administer(self, user: User) -> bool:
+        """Whether `user` is an administrator: has the `admin` role or, while no user
+        has it (only per-protocol aliases, or `--user` without roles), any user."""
+        return user.admin or not any(u.admin for u in self.by_name.values())
 
     def check(self, name: str, secret: str | bytes) -> User | None:
         """The user if `secret` is theirs (compared in constant time), else None."""

@@ -2,8 +2,10 @@
 
 With any user configured (`mqlite.security.users`), every `/_mqlite/*` route needs
 HTTP Basic credentials (`Authorization: Basic base64(NAME:SECRET)`, as `curl -u`
-sends) of a user with the role `admin`; without them the answer is 401 with
-`WWW-Authenticate: Basic realm="mqlite"`, and a user without the role gets 403. Basic
+sends) of an administrator (`Users.may_administer`: the role `admin`); without them the
+answer is 401 with `WWW-Authenticate: Basic realm="mqlite"`, and a user who is not an
+administrator gets 403. The admin API (`/_mqlite/api/`, `/_mqlite/reset`) applies the
+same rule itself (`admin.auth.require_admin`), answering with problem documents. Basic
 sends the secret as it is: use TLS (`--tls-cert` or `--tls auto`) off this machine.
 Public all the same, because probes and subscribers call them without credentials:
 `/_mqlite/health` (and `/_mqlite/ready`), and the SNS links AWS serves to anyone who
@@ -32,6 +34,9 @@ log = logging.getLogger("mqlite.http")
 PREFIX = "/_mqlite/"
 PUBLIC = frozenset({"/_mqlite/health", "/_mqlite/ready", "/_mqlite/sns/confirm", "/_mqlite/sns/unsubscribe"})
 PUBLIC_PREFIXES = ("/_mqlite/sns/SimpleNotificationService-",)  # the SNS signing certificate
+# The admin API and reset guard themselves with the same rule (`admin.auth.require_admin`,
+# 403 problem documents), so they are left to it.
+ADMIN_API = ("/_mqlite/api/", "/_mqlite/reset")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -49,7 +54,7 @@ def install(app: web.Application, core: Any, settings: Settings) -> None:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if not path.startswith(PREFIX) or is_public(path):
+        if not path.startswith(PREFIX) or is_public(path) or path.startswith(ADMIN_API):
             return await handler(request)
         name, secret = _basic(request.headers.get("Authorization", ""))
         user = users.check(name, secret) if name is not None else None
@@ -62,7 +67,7 @@ def install(app: web.Application, core: Any, settings: Settings) -> None:
             return web.json_response(
                 {"error": "Unauthorized", "message": "an admin user's credentials are required (HTTP Basic)"},
                 status=401, headers={"WWW-Authenticate": 'Basic realm="mqlite", charset="UTF-8"'})
-        if not user.admin:
+        if not users.may_administer(user):
             return web.json_response(
                 {"error": "Forbidden", "message": f"user {user.name!r} does not have the admin role"}, status=403)
         return await handler(request)

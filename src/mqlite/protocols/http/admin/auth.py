@@ -1,22 +1,23 @@
 """The one authorization hook of the admin and reset endpoints: `require_admin`.
 
-Today's rule: with no credentials configured (`Settings.aws_keys` empty) every caller
-is an admin, as on a developer's machine; with AWS keys configured, a caller must
-present one of them as HTTP Basic credentials (access key id : secret access key),
-otherwise the request is refused with a 403 problem. The user model (roles per user)
-plugs in here: this function is the only place that decides.
+The rule (`mqlite.security.users`): with no user configured every caller is an admin,
+as on a developer's machine; with users configured (`--user`, `--users-file` or the
+per-protocol aliases such as `--aws-key`), a caller must present an administrator's
+name and secret (for an AWS key: access key id and secret access key) as HTTP Basic
+credentials, otherwise the request is refused with a 403 problem. An administrator
+has the role `admin`, or is any user while no user has that role.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import Any
 
 from aiohttp import web
 
 from mqlite.protocols.http.admin.problems import TYPE_BASE, Problem
+from mqlite.security.users import Users
 
 
 def _basic(request: web.Request) -> tuple[str, str] | None:
@@ -31,13 +32,12 @@ def _basic(request: web.Request) -> tuple[str, str] | None:
 
 
 def is_admin(request: web.Request, settings: Any) -> bool:
-    keys = dict(getattr(settings, "aws_keys", ()) or ())
-    if not keys:
+    users = Users.from_settings(settings)
+    if not users:
         return True
     creds = _basic(request)
-    if creds is None or creds[0] not in keys:
-        return False
-    return hmac.compare_digest(keys[creds[0]].encode(), creds[1].encode())
+    user = users.check(*creds) if creds is not None else None
+    return user is not None and users.may_administer(user)
 
 
 def require_admin(request: web.Request, settings: Any) -> None:
