@@ -17,14 +17,13 @@ With auth off, everything stays open, as before.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from mqlite.protocols.http.admin.auth import basic_credentials
 from mqlite.security import throttle
 from mqlite.security.users import Users
 from mqlite.settings import Settings
@@ -56,8 +55,9 @@ def install(app: web.Application, core: Any, settings: Settings) -> None:
         path = request.path
         if not path.startswith(PREFIX) or is_public(path) or path.startswith(ADMIN_API):
             return await handler(request)
-        name, secret = _basic(request.headers.get("Authorization", ""))
-        user = users.check(name, secret) if name is not None else None
+        creds = basic_credentials(request)
+        name = creds[0] if creds is not None else None
+        user = users.check(*creds) if creds is not None else None
         if user is None:
             if name is not None:
                 log.info("http %s: %s %s: wrong credentials for user %r", request.remote, request.method, path, name)
@@ -74,14 +74,3 @@ def install(app: web.Application, core: Any, settings: Settings) -> None:
 
     app.middlewares.append(guard)
 
-
-def _basic(header: str) -> tuple[str | None, str]:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None, ""
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, ""
-    name, sep, secret = decoded.partition(":")
-    return (name, secret) if sep else (None, "")

@@ -20,7 +20,8 @@ from mqlite.protocols.http.admin.problems import TYPE_BASE, Problem
 from mqlite.security.users import Users
 
 
-def _basic(request: web.Request) -> tuple[str, str] | None:
+def basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    """(name, secret) of an `Authorization: Basic` header, or None."""
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("basic "):
         return None
@@ -35,7 +36,7 @@ def is_admin(request: web.Request, settings: Any) -> bool:
     users = Users.from_settings(settings)
     if not users:
         return True
-    creds = _basic(request)
+    creds = basic_credentials(request)
     user = users.check(*creds) if creds is not None else None
     return user is not None and users.may_administer(user)
 
