@@ -145,3 +145,21 @@ def test_tls_auto_reuses_its_ca_and_certificate(mqlite_server_factory: Callable[
     second = mqlite_server_factory(data_dir=data, tls="auto", kafka_port=None, amqp_port=None, http_port=None)
     assert (data / "tls" / "ca.pem").read_bytes() == ca and (data / "tls" / "server.pem").read_bytes() == cert
     assert redis.Redis(port=second.redis_port, ssl=True, ssl_ca_certs=str(data / "tls" / "ca.pem")).ping()
+
+
+def test_tls_auto_in_memory_uses_a_temporary_directory_removed_at_exit() -> None:
+    """--memory --tls auto: the CA lives in a temp dir the log names, gone after exit."""
+    import re
+
+    from mqlite.testing import spawn_server
+
+    server = spawn_server(None, "--tls", "auto", "--http-port", "off", "--kafka-port", "off",
+                          "--amqp-port", "off")
+    try:
+        found = next(m for m in (re.search(r"signed by the local CA (\S+)", line) for line in server.log_lines) if m)
+        ca = Path(found.group(1))
+        assert ca.exists()
+        assert redis.Redis(port=server.ports["redis"], ssl=True, ssl_ca_certs=str(ca)).ping()
+    finally:
+        assert server.stop() == 0
+    assert not ca.parent.exists()
