@@ -137,7 +137,7 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
     from mqlite.core.broker import BrokerCore
     from mqlite.security import startup
 
-    settings = startup.prepare(settings)  # users file read, TLS files checked, no open network server
+    settings = startup.prepare(settings)  # users file read, TLS files checked, no open network server (idempotent)
     if not checked:
         preflight(settings)
     readiness = Readiness(settings.host, enabled_ports(settings))
@@ -306,6 +306,9 @@ def run(settings: Settings, early_signal: Any = None) -> int:
         await server.stop()
 
     early = early_signal if early_signal is not None else EarlySignals()
+    from mqlite.security import startup
+
+    settings = startup.prepare(settings)  # bad users file or TLS files, open network server: one line
     preflight(settings)  # a held port or an unusable data directory: one line, nothing logged
     log.info("mqlite %s starting (pid %d)", _version(), os.getpid())
     try:
