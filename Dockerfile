@@ -23,4 +23,4 @@ VOLUME /data
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4566/_mqlite/health', timeout=4)"]
 
-CMD ["mqlite", "serve", "--host", "0.0.0.0", "--data-dir", "/data"]
+CMD ["mqlite", "serve", "--host", "0.0.0.0", "--data-dir", "/data", "--insecure"]

@@ -71,6 +71,8 @@ def test_cmd_starts_the_broker_and_the_healthcheck_passes_against_it(tmp_path: P
     cmd = _exec_form(_one("CMD"))
     assert cmd[:2] == ["mqlite", "serve"]
     flags = cmd[2:]
+    assert flags[-1] == "--insecure"  # an open dev broker, which a non-loopback host must say
+    flags = flags[:-1]
     options = dict(zip(flags[::2], flags[1::2], strict=True))
     assert options.pop("--host") == "0.0.0.0"  # reachable through published ports
     assert options.pop("--data-dir") == _one("VOLUME")

@@ -105,7 +105,7 @@ class Settings:
     # -- security (mqlite.security; docs/security.md) ----------------------------------
     users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")
     users_file: Path | None = _security(None, k.PATH, "file of users, one NAME:SECRET[:ROLES] a line, `#` comments")
-    insecure: bool = _security(False, k.SWITCH, "let a non-loopback `--host` run without authentication")
+    insecure: bool = _security(False, k.SWITCH, "let a non-loopback `--host` run without authentication (AMQP's guest may then log in from anywhere)")
     tls: str | None = _security(None, k.TLS_MODE, "`auto`: make (once) a local CA and a server certificate in the data directory and serve TLS")
     tls_cert: Path | None = _security(None, k.PATH, "PEM server certificate (and chain): every listener speaks TLS")
     tls_key: Path | None = _security(None, k.PATH, "PEM private key of `--tls-cert`")

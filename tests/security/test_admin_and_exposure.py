@@ -71,6 +71,22 @@ def test_network_address_with_insecure_or_users_starts(mqlite_server_factory: Ca
     assert mqlite_server_factory(host="0.0.0.0", users=("a:b",), **ports).redis_port
 
 
+@pytest.mark.parametrize(("user", "peer", "insecure", "allowed"), [
+    ("guest", ("127.0.0.1", 5), False, True),
+    ("guest", ("192.0.2.7", 5), False, False),  # RabbitMQ's loopback_users = [guest]
+    ("guest", ("192.0.2.7", 5), True, True),    # --insecure: loopback_users = none
+    ("app", ("192.0.2.7", 5), False, True),
+])
+def test_guest_logs_in_from_loopback_unless_insecure(user: str, peer: tuple, insecure: bool, allowed: bool) -> None:
+    """A container's published AMQP port reaches the broker from a non-loopback address:
+    with --insecure (the image's default command) guest works there, as it does with
+    RabbitMQ's `loopback_users = none`. The refusal itself is tested end to end in
+    tests/protocols/amqp/test_connection.py (a non-loopback guest gets ACCESS_REFUSED)."""
+    from mqlite.protocols.amqp.connection import login_allowed_from
+
+    assert login_allowed_from(user, peer, insecure) is allowed
+
+
 @pytest.mark.parametrize(("host", "loopback"), [
     ("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.0.0.2", True),
     ("0.0.0.0", False), ("::", False), ("10.1.2.3", False), ("example.com", False)])

@@ -61,7 +61,9 @@ def auth_lines(settings: Settings, ports: dict[str, int]) -> list[str]:
         "kafka": (f"SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 required ({n} users), "
                   f"security.protocol={'SASL_SSL' if secure else 'SASL_PLAINTEXT'}"
                   if n else f"no authentication, security.protocol={'SSL' if secure else 'PLAINTEXT'}"),
-        "amqp": (f"PLAIN/AMQPLAIN required ({n} users)" if n else "guest:guest from loopback only"),
+        "amqp": (f"PLAIN/AMQPLAIN required ({n} users)" if n else
+                 "guest:guest from any address (--insecure)" if settings.insecure else
+                 "guest:guest from loopback only"),
         "redis": (f"AUTH required ({n} users)" if n else "no authentication (default user nopass)"),
     }
     return [f"{name} auth: {modes.get(name, 'n/a')}; {wire}" for name in ports]

@@ -76,6 +76,7 @@ class AmqpConnection(Connection):
         self.settings = settings
         self.server_frame_max = int(getattr(settings, "amqp_frame_max", 131072))
         self.server_heartbeat = int(getattr(settings, "amqp_heartbeat", 60))
+        self.settings_insecure = bool(getattr(settings, "insecure", False))
         self.reader = FrameReader(self.server_frame_max)
         self.frame_max = self.server_frame_max
         self.channel_max = CHANNEL_MAX
@@ -348,7 +349,7 @@ class AmqpConnection(Connection):
         expected = self.broker.users.get(user) if user is not None else None
         ok = expected is not None and password is not None and hmac.compare_digest(
             expected.encode(), password.encode())
-        if ok and user == "guest" and not _loopback(self.peername):
+        if ok and not login_allowed_from(user, self.peername, self.settings_insecure):
             ok = False
         if not ok:
             text = (f"ACCESS_REFUSED - Login was refused using authentication mechanism {m.mechanism}. "
@@ -454,6 +455,12 @@ def _credentials(mechanism: str, response: Any) -> tuple[str | None, str | None]
             password = bytes(password).decode()
         return str(login or ""), (None if password is None else str(password))
     return None, None
+
+
+def login_allowed_from(user: str | None, peer: Any, insecure: bool) -> bool:
+    """RabbitMQ's `loopback_users = [guest]`: guest logs in from loopback only, unless
+    `--insecure` (the operator opened the broker to the network: `loopback_users = none`)."""
+    return user != "guest" or insecure or _loopback(peer)
 
 
 def _loopback(peer: Any) -> bool:
