@@ -177,7 +177,7 @@ def test_every_setting_has_a_flag_a_variable_and_a_key_of_one_name() -> None:
 
 def test_docs_configuration_table_is_generated_from_the_declarations() -> None:
     """docs/configuration.md holds the generated table; regenerate it with
-    `python -m mqlite.config --markdown` when a setting changes."""
+    `python -m mqlite.config --update docs/configuration.md` when a setting changes."""
     text = DOCS.read_text()
     begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
     assert begin in text and end in text

@@ -230,6 +230,20 @@ def markdown_table() -> str:
     return "\n".join(markdown_rows()).lstrip("\n") + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover - used to regenerate the docs page
+BEGIN, END = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+
+
+def update_docs(path: Path) -> None:
+    """Rewrite the generated table between the markers of docs/configuration.md."""
+    text = path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + BEGIN + markdown_table() + END + rest.split(END, 1)[1])
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the docs page
     if sys.argv[1:] == ["--markdown"]:
         sys.stdout.write(markdown_table())
+    elif sys.argv[1:2] == ["--update"] and len(sys.argv) == 3:
+        update_docs(Path(sys.argv[2]))
+    else:
+        sys.exit("usage: python -m mqlite.config --markdown | --update docs/configuration.md")

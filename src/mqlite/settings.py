@@ -10,8 +10,8 @@ flag > environment > config file > default. A port of `0` picks a free port; `No
 (spelled `off`) disables that front-end. Each front-end reads only its own block.
 
 To add a setting: add a field here with `setting(...)`; the flag, variable, TOML key and
-the docs table follow (`python -m mqlite.config --markdown` regenerates the docs page,
-and a test fails while it is stale).
+the docs table follow (`python -m mqlite.config --update docs/configuration.md` regenerates the
+docs page, and a test fails while it is stale).
 """
 
 from __future__ import annotations
