@@ -25,7 +25,7 @@ from mqlite.protocols.resp.errors import (
     wrong_arity,
 )
 
-REDIS_VERSION = "7.2.4"
+REDIS_VERSION = "7.4.2"  # the Redis whose behaviour mqlite follows (INFO, HELLO)
 
 
 def _check_password(conn: Any, user: str, password: bytes) -> None:

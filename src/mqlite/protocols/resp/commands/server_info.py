@@ -138,6 +138,7 @@ def _info_text(conn: Any, section: str) -> str:
         ],
         "replication": [("role", "master"), ("connected_slaves", 0)],
         "cpu": [("used_cpu_sys", f"{ru.ru_stime:.6f}"), ("used_cpu_user", f"{ru.ru_utime:.6f}")],
+        "cluster": [("cluster_enabled", 0)],
         "keyspace": [],
     }
     n = len(state.store.names())
