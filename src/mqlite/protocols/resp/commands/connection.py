@@ -36,6 +36,7 @@ def _check_password(conn: Any, user: str, password: bytes) -> None:
         conn.user = user
         return
     if expected is None or not hmac.compare_digest(expected.encode(), password):
+        conn.state.stats["auth_denied"] += 1
         raise CommandError(WRONGPASS)
     conn.authed = True
     conn.user = user
