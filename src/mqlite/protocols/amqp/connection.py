@@ -330,6 +330,11 @@ class AmqpConnection(Connection):
             self.close()
         elif isinstance(m, commands.Connection.Blocked | commands.Connection.Unblocked):
             return
+        elif isinstance(m, commands.Connection.UpdateSecret) and state == "opened":
+            # RabbitMQ's internal (password) backend keeps the user and answers OK: the
+            # secret matters to token backends (OAuth 2), which mqlite does not have
+            log.info("amqp: %s updated its secret (%s)", self.user, m.reason)
+            self.send_method(0, commands.Connection.UpdateSecretOk())
         else:
             raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} in state {state}", *_ids(m))
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Starts (or stops) Debian's rabbitmq-server as a private peer for conformance runs and
+# benchmarks: its own node name, ports, Erlang cookie, data and log directories under DIR,
+# so it never touches the system's node or the default ports (5672, 25672, 4369).
+#
+#   scripts/rabbitmq-peer.sh start DIR AMQP_PORT   # returns once the node answers AMQP
+#   scripts/rabbitmq-peer.sh stop DIR
+#
+# The node's distribution port is AMQP_PORT+1 and its epmd port AMQP_PORT+2.
+set -euo pipefail
+cmd=$1 dir=$2
+port=${3:-47672}
+bin=/usr/lib/rabbitmq/bin
+if [ ! -x "$bin/rabbitmq-server" ]; then
+  echo "rabbitmq-peer: rabbitmq-server is not installed (scripts/install-test-deps.sh)" >&2
+  exit 2
+fi
+mkdir -p "$dir"
+envfile="$dir/env.sh"
+if [ "$cmd" = start ]; then
+  cat >"$envfile" <<EOF
+export HOME="$dir"
+export RABBITMQ_NODENAME="mqlitepeer$port@localhost"
+export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+export RABBITMQ_NODE_PORT=$port
+export RABBITMQ_DIST_PORT=$((port + 1))
+export ERL_EPMD_PORT=$((port + 2))
+export ERL_EPMD_ADDRESS=127.0.0.1
+export RABBITMQ_MNESIA_BASE="$dir/mnesia"
+export RABBITMQ_LOG_BASE="$dir/log"
+export RABBITMQ_PID_FILE="$dir/rabbit.pid"
+export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+export RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
+export RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
+EOF
+  printf '[].\n' >"$dir/enabled_plugins"
+  printf '[].\n' >"$dir/advanced.config"
+  # loopback_users none: pika's tests log in as guest; quorum/stream queues need no plugin
+  printf 'loopback_users = none\nlog.console = false\nlog.file.level = warning\n' >"$dir/rabbitmq.conf"
+  # shellcheck disable=SC1090
+  . "$envfile"
+  echo "rabbitmq-peer: starting $RABBITMQ_NODENAME on 127.0.0.1:$port (data in $dir)"
+  nohup "$bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
+  echo $! >"$dir/launcher.pid"
+  for _ in $(seq 120); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; then
+      "$bin/rabbitmqctl" -q await_startup >/dev/null 2>&1 && { echo "rabbitmq-peer: up"; exit 0; }
+    fi
+    sleep 1
+  done
+  echo "rabbitmq-peer: did not start; see $dir/server.out" >&2
+  exit 1
+elif [ "$cmd" = stop ]; then
+  [ -f "$envfile" ] || exit 0
+  # shellcheck disable=SC1090
+  . "$envfile"
+  "$bin/rabbitmqctl" -q stop >/dev/null 2>&1 || true
+  epmd_pid=$(pgrep -f "epmd.*-port $ERL_EPMD_PORT" || true)
+  [ -n "$epmd_pid" ] && kill "$epmd_pid" 2>/dev/null || true
+  echo "rabbitmq-peer: stopped $RABBITMQ_NODENAME"
+else
+  echo "usage: $0 start|stop DIR [AMQP_PORT]" >&2
+  exit 2
+fi
