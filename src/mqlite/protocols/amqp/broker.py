@@ -23,8 +23,10 @@ from mqlite.core.message import Envelope
 from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
+from mqlite.protocols.amqp import queue_types
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
+from mqlite.protocols.amqp.stream_queue import StreamQueue
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
@@ -270,6 +272,9 @@ class AmqpBroker:
         if rec is None and name.startswith("amq.") and not generated:
             raise E.access_refused_name("queue", name, vhost)
         args = qargs.validate_queue_args(arguments, name, vhost)
+        if rec is None:
+            queue_types.check_declare(queue_types.queue_type(args), name, vhost, generated, durable,
+                                      exclusive, auto_delete, args)
         if rec is not None:
             if rec.exclusive_owner is not None and rec.exclusive_owner is not conn:
                 raise E.resource_locked(name, vhost)
@@ -292,14 +297,18 @@ class AmqpBroker:
         args: dict[str, Any], *, persist: bool = True,
     ) -> QueueRecord:
         cname = core_name(vhost, name)
-        queue = self.bridge.find_queue(cname)
+        if queue_types.queue_type(args) == "stream":
+            queue: Any = StreamQueue(self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
+        else:
+            queue = self.bridge.find_queue(cname)
         if queue is None:
             try:
                 queue = self.bridge.create_queue(cname, qargs.queue_config_attributes(args, vhost))
             except MqliteError as exc:  # a core validation error
                 raise E.from_core(exc, name=name, vhost=vhost) from None
         rec = QueueRecord(vhost, name, durable, owner, auto_delete, args, queue,
-                          single_active=bool(args.get("x-single-active-consumer")))
+                          single_active=bool(args.get("x-single-active-consumer")),
+                          kind=queue_types.queue_type(args), delivery_limit=queue_types.delivery_limit(args))
         self.queues[(vhost, name)] = rec
         if persist and self._catalog is not None:
             self._catalog.kv_put(NS_QUEUES, kv_key(vhost, name), rec.to_dict())
@@ -311,7 +320,7 @@ class AmqpBroker:
         a core binding, so core dead-lettering to exchange "" reaches the queue."""
         router = self.default_routers.get(rec.vhost)
         if router is not None:
-            self.bridge.bind(router, "queue", rec.core_name, rec.name, {}, rec.durable)
+            self.bridge.bind(router, rec.dest_kind, rec.core_name, rec.name, {}, rec.durable)
 
     def delete_queue(self, conn: Any, vhost: str, name: str, if_unused: bool, if_empty: bool) -> int:
         """Queue.Delete: returns the number of messages deleted."""
@@ -341,7 +350,10 @@ class AmqpBroker:
             consumer.channel.server_cancel(consumer)
         for b in list(rec.bindings):
             self._remove_binding(rec.vhost, b)
-        self.bridge.delete_queue(rec.core_name)
+        if rec.kind == "stream":
+            self.bridge.delete_stream(rec.core_name)
+        else:
+            self.bridge.delete_queue(rec.core_name)
         if self._catalog is not None:
             self._catalog.kv_delete(NS_QUEUES, kv_key(rec.vhost, rec.name))
 
@@ -349,6 +361,8 @@ class AmqpBroker:
         """RabbitMQ: purge removes the messages not awaiting acknowledgement; returns
         how many (Queue.PurgeOk message_count)."""
         rec = self.queue(vhost, name, conn)
+        if rec.kind == "stream":
+            raise rec.queue.not_supported("queue.purge")
         return int(rec.queue.purge(include_in_flight=False).count)
 
     # -- consumers and lifecycles -----------------------------------------------------
@@ -431,7 +445,8 @@ class AmqpBroker:
                 return
             durable = drec.durable and ex.durable
         try:
-            b.handle = self.bridge.bind(ex.router, dest_kind, core_name(vhost, destination), routing_key,
+            kind = qrec.dest_kind if dest_kind == "queue" else dest_kind
+            b.handle = self.bridge.bind(ex.router, kind, core_name(vhost, destination), routing_key,
                                         _plain_args(args), durable)
         except MqliteError as exc:
             raise E.from_core(exc, vhost=vhost) from None
