@@ -24,7 +24,7 @@ from pamqp import commands
 
 from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError
-from mqlite.protocols.amqp import eager
+from mqlite.protocols.amqp import delayed, eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import REPLY_TO, _ready
 from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
@@ -80,6 +80,8 @@ def publish(ch: Channel, p: Publish) -> None:
     except E.AmqpError as exc:
         exc.class_id, exc.method_id = 60, 40
         raise
+    if not is_queue and target.type == delayed.TYPE:
+        delayed.delay_of(facts.headers)  # an x-delay the plugin cannot read closes the connection
     env = envelope_for(p.exchange, p.routing_key, raw, p.body, facts)
     if ch.tx:
         ch.tx_ops.append(("publish", target, is_queue, env, p, raw, facts.headers))

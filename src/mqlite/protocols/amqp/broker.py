@@ -25,7 +25,9 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
 from mqlite.protocols.amqp import queue_types
 from mqlite.protocols.amqp import errors as E
+from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
+from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
 from mqlite.protocols.amqp.stream_queue import StreamQueue
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
@@ -72,6 +74,7 @@ class AmqpBroker:
         _BROKERS[core] = weakref.ref(self)
         on_reset(core, self.reset_before, "before")
         on_reset(core, self.reset_after, "after")
+        self.delayed = delayed.DelayedMessages(self._catalog, self._publish_delayed)
 
     def set_blocked(self, reason: str | None) -> None:
         """A resource alarm started (reason) or cleared (None): tell every connection."""
@@ -113,6 +116,7 @@ class AmqpBroker:
                            cfg["routing_key"], cfg.get("arguments", {}), persist=False)
             except E.AmqpError:
                 self._catalog.kv_delete(NS_BINDINGS, key)
+        self.delayed.restore()
 
     def add_vhost(self, vhost: str) -> None:
         """A new virtual host with its default and built-in exchanges (provisioning)."""
@@ -173,8 +177,9 @@ class AmqpBroker:
             if rec is None:
                 raise E.not_found_exchange(name, vhost)
             return rec
-        if kind not in EXCHANGE_TYPES:
+        if kind not in EXCHANGE_TYPES and kind != delayed.TYPE:
             raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unknown exchange type '{kind}'")
+        delayed.routing_type(kind, {k: _text(v) for k, v in (arguments or {}).items()})
         if rec is None:
             if name.startswith("amq."):
                 raise E.access_refused_name("exchange", name, vhost)
@@ -197,12 +202,13 @@ class AmqpBroker:
         if args.get("alternate-exchange"):
             config["alternate"] = core_name(vhost, args["alternate-exchange"])
         cname = core_name(vhost, name)
+        rkind = delayed.routing_type(kind, args)  # a delayed exchange routes as x-delayed-type
         router = self.bridge.find_router(cname)
         if router is None:
-            router = self.bridge.create_router(cname, kind, config)
-        elif router.config != config or router.kind != kind:
+            router = self.bridge.create_router(cname, rkind, config)
+        elif router.config != config or router.kind != rkind:
             self.bridge.delete_router(cname)
-            router = self.bridge.create_router(cname, kind, config)
+            router = self.bridge.create_router(cname, rkind, config)
         rec = ExchangeRecord(vhost, name, kind, durable, auto_delete, internal, args, router)
         rec.bindings_out = len(router.bindings())
         self.exchanges[(vhost, name)] = rec
@@ -516,7 +522,21 @@ class AmqpBroker:
             if target is None:
                 return 0, False
             return await self.bridge.send(target, env)
+        if target.type == delayed.TYPE:
+            delay = delayed.delay_of(headers)
+            if delay is not None:  # held (durably), routed later; counts as routed now
+                raw = with_header(bytes(env.meta.get(META_PROPS) or b"\x00\x00"), "x-delay", -delay)
+                self.delayed.hold(vhost, target.name, env.routing_key, raw, env.body, delay)
+                return 1, False
         return await self.bridge.publish(target.router, env, headers)
+
+    async def _publish_delayed(self, vhost: str, exchange: str, routing_key: str, raw: bytes, body: bytes) -> None:
+        """Route a held message through its delayed exchange now (gone exchange: dropped)."""
+        ex = self.exchanges.get((vhost, exchange))
+        if ex is None:
+            return
+        facts = PublishFacts(raw)
+        await self.bridge.publish(ex.router, envelope_for(exchange, routing_key, raw, body, facts), facts.headers)
 
 
 def _e2e(rec: ExchangeRecord) -> list[BindingRecord]:

@@ -68,6 +68,10 @@ class StreamQueue:
         self.name = name
         self.vhost = vhost
 
+    @property
+    def deleted(self) -> bool:
+        return bool(self.stream.deleted)
+
     def counts(self) -> _Counts:
         s = self.stream
         return _Counts(max(0, s.latest(0) - s.earliest(0)))
