@@ -4,7 +4,7 @@
 # redis-server in the same run, and prints both counts. Exits non-zero when a test that
 # passes on redis-server fails on mqlite.
 #
-#   scripts/conformance-redis.sh            # ports: REDIS_PORT (47001), MQLITE_PORT (47010)
+#   scripts/conformance-redis.sh            # redis-server on REDIS_PORT (47001); mqlite on any free port
 #
 # Needs: scripts/install-test-deps.sh (redis-server, the project with its test extras).
 # Takes about 3 minutes on 2 cores. Not part of CI (too slow); results go in docs/protocols.md.
@@ -13,7 +13,6 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 WORK=${CONFORMANCE_DIR:-/tmp/mqlite-conformance-redis}
 REDIS_PORT=${REDIS_PORT:-47001}
-MQLITE_PORT=${MQLITE_PORT:-47010}
 VERSION=8.1.0
 mkdir -p "$WORK"
 cd "$WORK"
@@ -31,10 +30,9 @@ echo "conformance-redis: redis-server $(redis-server --version | awk '{print $3}
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
   --logfile "$WORK/redis-server.log" &
 pids+=($!)
+pids+=("$(bash "$ROOT/scripts/mqlite-peer.sh" redis "$WORK/mqlite.log")")
+MQLITE_PORT=$(cat "$WORK/mqlite.log.port")
 echo "conformance-redis: mqlite (this checkout) on port $MQLITE_PORT"
-PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" python3 -c "from mqlite.cli import main; main()" serve --memory \
-  --http-port off --kafka-port off --amqp-port off --redis-port "$MQLITE_PORT" >"$WORK/mqlite.log" 2>&1 &
-pids+=($!)
 for port in "$REDIS_PORT" "$MQLITE_PORT"; do
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.2; done
   redis-cli -p "$port" ping >/dev/null || { echo "conformance-redis: nothing answers on $port"; exit 2; }

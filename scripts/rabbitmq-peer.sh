@@ -33,18 +33,28 @@ export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
 export RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
 export RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
 EOF
+  # the CLI reads the cookie from the real user's home: hand it the node's explicitly
+  [ -f "$dir/.erlang.cookie" ] || { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie"; chmod 400 "$dir/.erlang.cookie"; }
   printf '[].\n' >"$dir/enabled_plugins"
   printf '[].\n' >"$dir/advanced.config"
   # loopback_users none: pika's tests log in as guest; quorum/stream queues need no plugin
   printf 'loopback_users = none\nlog.console = false\nlog.file.level = warning\n' >"$dir/rabbitmq.conf"
   # shellcheck disable=SC1090
   . "$envfile"
+  # a just-stopped node leaves TIME_WAIT sockets on its port, and RabbitMQ binds without
+  # SO_REUSEADDR: wait until the port is clear (TIME_WAIT lasts 60 s)
+  for _ in $(seq 90); do
+    [ -z "$(ss -tanH "sport = :$port")" ] && break
+    sleep 1
+  done
   echo "rabbitmq-peer: starting $RABBITMQ_NODENAME on 127.0.0.1:$port (data in $dir)"
   nohup "$bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
   echo $! >"$dir/launcher.pid"
   for _ in $(seq 120); do
     if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; then
-      "$bin/rabbitmqctl" -q await_startup >/dev/null 2>&1 && { echo "rabbitmq-peer: up"; exit 0; }
+    # answering AMQP is not enough: another node could hold the port
+      "$bin/rabbitmqctl" --erlang-cookie "$(cat "$dir/.erlang.cookie")" -q await_startup >/dev/null 2>&1 \
+        && { echo "rabbitmq-peer: up"; exit 0; }
     fi
     sleep 1
   done
@@ -54,8 +64,10 @@ elif [ "$cmd" = stop ]; then
   [ -f "$envfile" ] || exit 0
   # shellcheck disable=SC1090
   . "$envfile"
-  "$bin/rabbitmqctl" -q stop >/dev/null 2>&1 || true
-  epmd_pid=$(pgrep -f "epmd.*-port $ERL_EPMD_PORT" || true)
+  "$bin/rabbitmqctl" --erlang-cookie "$(cat "$dir/.erlang.cookie")" -q stop >/dev/null 2>&1 || true
+  # the node's own pid file, then its epmd (started for this node's port only)
+  if [ -f "$RABBITMQ_PID_FILE" ]; then kill "$(cat "$RABBITMQ_PID_FILE")" 2>/dev/null || true; fi
+  epmd_pid=$(ss -ltnpH "sport = :$ERL_EPMD_PORT" | sed -n 's/.*"epmd",pid=\([0-9]*\).*/\1/p' | head -1)
   [ -n "$epmd_pid" ] && kill "$epmd_pid" 2>/dev/null || true
   echo "rabbitmq-peer: stopped $RABBITMQ_NODENAME"
 else
