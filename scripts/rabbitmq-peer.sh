@@ -41,22 +41,23 @@ EOF
   printf 'loopback_users = none\nlog.console = false\nlog.file.level = warning\n' >"$dir/rabbitmq.conf"
   # shellcheck disable=SC1090
   . "$envfile"
-  # a just-stopped node leaves TIME_WAIT sockets on its port, and RabbitMQ binds without
-  # SO_REUSEADDR: wait until the port is clear (TIME_WAIT lasts 60 s)
-  for _ in $(seq 90); do
-    [ -z "$(ss -tanH "sport = :$port")" ] && break
-    sleep 1
-  done
+  # the port is in the kernel's ephemeral range, so a client's outgoing connection can
+  # hold it for a while (RabbitMQ then fails with eaddrinuse): try a few times
   echo "rabbitmq-peer: starting $RABBITMQ_NODENAME on 127.0.0.1:$port (data in $dir)"
-  nohup "$bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
-  echo $! >"$dir/launcher.pid"
-  for _ in $(seq 120); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; then
-    # answering AMQP is not enough: another node could hold the port
-      "$bin/rabbitmqctl" --erlang-cookie "$(cat "$dir/.erlang.cookie")" -q await_startup >/dev/null 2>&1 \
-        && { echo "rabbitmq-peer: up"; exit 0; }
-    fi
-    sleep 1
+  for attempt in 1 2 3 4 5; do
+    nohup "$bin/rabbitmq-server" >"$dir/server.out" 2>&1 &
+    launcher=$!
+    echo "$launcher" >"$dir/launcher.pid"
+    for _ in $(seq 120); do
+      if ! kill -0 "$launcher" 2>/dev/null; then break; fi  # the node gave up
+      if "$bin/rabbitmqctl" --erlang-cookie "$(cat "$dir/.erlang.cookie")" -q await_startup -t 1 >/dev/null 2>&1; then
+        echo "rabbitmq-peer: up"
+        exit 0
+      fi
+      sleep 1
+    done
+    echo "rabbitmq-peer: attempt $attempt failed ($(grep -o 'eaddrinuse' "$dir/server.out" | head -1)); retrying" >&2
+    sleep 3
   done
   echo "rabbitmq-peer: did not start; see $dir/server.out" >&2
   exit 1
