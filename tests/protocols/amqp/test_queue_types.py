@@ -264,3 +264,26 @@ def test_stream_queue_refuses_get_purge_and_nack(connect: Any, action: str, what
             ch.basic_nack(tags[0], requeue=True)
             conn.process_data_events(1)
     assert err.value.args == (540, f"NOT_IMPLEMENTED - {what} not supported by stream queues queue 's' in vhost '/'")
+
+
+def test_stream_and_quorum_queues_survive_a_restart(mqlite_server: Any) -> None:
+    def connection() -> Any:
+        return pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+
+    conn = connection()
+    ch = conn.channel()
+    ch.queue_declare("log", durable=True, arguments={**STREAM, "x-max-age": "1D"})
+    ch.queue_declare("jobs", durable=True, arguments={**QUORUM, "x-delivery-limit": 3})
+    ch.confirm_delivery()
+    ch.basic_publish("", "log", b"kept", pika.BasicProperties(delivery_mode=2))
+    ch.basic_publish("", "jobs", b"job", pika.BasicProperties(delivery_mode=2))
+    conn.close()
+    mqlite_server.restart()
+    conn = connection()
+    assert _consume(conn, "log", 1, "first") == [(b"kept", 0)]
+    ch = conn.channel()
+    method, props, body = ch.basic_get("jobs", auto_ack=True)
+    assert body == b"job" and props.headers == {"x-delivery-count": 0}
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as err:  # the type is remembered
+        ch.queue_declare("log", durable=True)
+    assert err.value.reply_code == 406 and "x-queue-type" in err.value.reply_text

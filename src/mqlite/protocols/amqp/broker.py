@@ -3,8 +3,10 @@
 Owns the per-vhost exchange/queue/binding records (`entities.py`), the rules of
 Exchange/Queue declare, bind, unbind, purge and delete as RabbitMQ applies them
 (equivalence checks, `amq.` prefix, exclusive ownership, auto-delete, x-expires),
-routing a publish (default exchange, alternate exchanges), direct reply-to, and the
-Connection.Blocked state. Core objects are reached only through `bridge.Bridge`.
+routing a publish (default exchange, alternate exchanges, delayed exchanges via
+`delayed.py`), direct reply-to, and the Connection.Blocked state. A quorum queue is a
+core queue with RabbitMQ's quorum rules (`queue_types.py`); a stream queue's `queue` is a
+`StreamQueue` over the core stream of its name (`stream_queue.py`). Core objects are reached only through `bridge.Bridge`.
 
 Invariants: every record has its core object; a deleted queue's consumers are
 cancelled and its bindings removed; an exclusive queue dies with its connection.

@@ -1,4 +1,4 @@
-"""Connection.Start/StartOk/Tune/TuneOk/Open/Close, heartbeats, Blocked, channel dispatch.
+"""Connection.Start/StartOk/Tune/TuneOk/Open/Close/UpdateSecret, heartbeats, Blocked, channel dispatch.
 
 Owns one client connection's state machine:
 
@@ -7,7 +7,9 @@ Owns one client connection's state machine:
 Start advertises product `mqlite`, its version, mechanisms `PLAIN AMQPLAIN` and the
 capabilities RabbitMQ clients check. Users come from `Settings.amqp_users`; `guest` may
 log in from loopback only (RabbitMQ's `loopback_users`). Heartbeats: we send one every
-half interval and close a peer silent for two intervals. A channel error sends
+half interval and close a peer silent for two intervals. UpdateSecret on an open
+connection is answered UpdateSecretOk (RabbitMQ's internal backend keeps the user; the
+secret matters only to token backends, which mqlite has not). A channel error sends
 Channel.Close and ignores that channel until Close-Ok; a connection error sends
 Connection.Close and ignores everything but Close-Ok (frame errors close at once
 after the Close, since the stream can no longer be parsed).
