@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine: the package with
-# its test extras (real client libraries) and the Debian tools the tests drive (kcat,
-# redis-cli, and redis-server for the differential RESP tests). Idempotent; prints
-# what it does.
+# its test extras (real client libraries), the Debian tools the tests drive (kcat,
+# redis-cli, redis-server for the differential RESP tests, rabbitmq-server for
+# scripts/conformance-amqp.sh; its service is not started) and the pinned npm clients
+# (ioredis, node-redis, amqplib; `npm ci` from the package-lock.json files under tests/).
+# Idempotent; prints what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
@@ -10,13 +12,30 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v kcat >/dev/null 2>&1 || need+=(kcat)
   command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # differential tests
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)  # conformance peer
+  command -v npm >/dev/null 2>&1 || need+=(npm)
   if [ ${#need[@]} -gt 0 ]; then
     echo "install-test-deps: apt-get install ${need[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
+    # services installed here (redis-server, rabbitmq-server) must not start on their
+    # default ports: a policy-rc.d that denies starts, only while installing
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+      $SUDO chmod +x /usr/sbin/policy-rc.d
+      made_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+    [ -z "$made_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
   fi
 fi
 echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+for dir in tests/protocols/resp/node tests/protocols/amqp/node; do
+  if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
+    echo "install-test-deps: npm ci in $dir"
+    npm ci --silent --no-audit --no-fund --prefix "$dir"
+  fi
+done
 echo "install-test-deps: done"

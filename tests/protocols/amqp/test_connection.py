@@ -267,3 +267,15 @@ def test_guest_may_log_in_from_loopback_only(mqlite_server_factory: Any) -> None
         addr, server.amqp_port, credentials=pika.PlainCredentials("app", "secret")))
     assert conn.is_open
     conn.close()
+
+
+def test_update_secret_is_answered_and_the_connection_stays_usable(connect: Any) -> None:
+    """Connection.UpdateSecret (RabbitMQ 3.8+): the server answers UpdateSecretOk, as
+    RabbitMQ's internal backend does, and the channel keeps working."""
+    conn = connect()
+    ch = conn.channel()
+    conn.update_secret("new-secret", "token refreshed")
+    q = ch.queue_declare("", exclusive=True).method.queue
+    ch.basic_publish("", q, b"after the secret update")
+    assert ch.basic_get(q, auto_ack=True)[2] == b"after the secret update"
+    assert conn.is_open

@@ -177,15 +177,16 @@ class Acks(Expiry):
             self._notify(len(released))
         return len(released)
 
-    async def reject(self, receipt: str) -> None:
+    async def reject(self, receipt: str, reason: str = "rejected") -> None:
         """Negative acknowledgement without requeue (AMQP basic.reject/nack
-        requeue=false): dead-letter with reason 'rejected', or drop."""
+        requeue=false): dead-letter with `reason` ('rejected'; 'delivery_limit' for a
+        quorum queue's poison message), or drop."""
         lease = self._live_lease(receipt)
         if lease is None:
             return
         self._end_lease(lease, requeue=False)
         self._moving.add(lease.offset)
-        await self._dispose(lease.stored, "rejected")
+        await self._dispose(lease.stored, reason)
 
     def purge(self, include_in_flight: bool = True) -> Ack:
         """Delete every message that is not leased, and the leased ones too when

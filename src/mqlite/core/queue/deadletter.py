@@ -2,15 +2,15 @@
 
 Reasons: 'redrive' (SQS: receive count exceeded maxReceiveCount -> the RedrivePolicy's
 dead-letter queue, keeping message id, body, attributes and sent timestamp; without an
-existing DLQ the message stays), 'expired' / 'maxlen' / 'rejected' (RabbitMQ
-dead-lettering -> `core.get_router(dead_letter_exchange).publish(Envelope)` with
+existing DLQ the message stays), 'expired' / 'maxlen' / 'rejected' / 'delivery_limit'
+(RabbitMQ dead-lettering; the last for a quorum queue's poison message -> `core.get_router(dead_letter_exchange).publish(Envelope)` with
 routing key `dead_letter_routing_key` or the original one; without a DLX but with an
 SQS RedrivePolicy, moved to the redrive DLQ; with neither, dropped), and 'retention'
 (dropped).
 
 x-death facts for the AMQP front-end travel in the envelope's meta (the front-end
 formats RabbitMQ's `x-death` header from them and from any earlier meta it stored):
-`dlx.reason` (b"expired"|b"maxlen"|b"rejected"), `dlx.queue` (source queue name),
+`dlx.reason` (b"expired"|b"maxlen"|b"rejected"|b"delivery_limit"), `dlx.queue` (source queue name),
 `dlx.time_ms` (when), `dlx.routing_key` (the original routing key), and
 `dlx.expiration_ms` (the per-message TTL, when one was set).
 
@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from mqlite.core.queue.queue import Queue
     from mqlite.core.queue.state import QueueState
 
+AMQP_REASONS = ("expired", "maxlen", "rejected", "delivery_limit")  # RabbitMQ's x-death reasons
+
 
 async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
     """Finish a message that leaves the queue without delivery: 'redrive' (SQS DLQ),
-    'expired'/'maxlen'/'rejected' (AMQP dead-lettering), 'retention' (drop)."""
+    'expired'/'maxlen'/'rejected'/'delivery_limit' (AMQP dead-lettering), 'retention' (drop)."""
     self._moving.add(st.offset)
     self._full(st)
     try:
@@ -53,7 +55,7 @@ async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
                 self._unpop(st)
                 return False
             # an AMQP reason whose DLQ is gone drops the message, as a missing DLX does
-        elif reason in ("expired", "maxlen", "rejected"):
+        elif reason in AMQP_REASONS:
             await _dead_letter_amqp(self, st, reason)
     finally:
         self._moving.discard(st.offset)
@@ -69,7 +71,7 @@ def _redrives_amqp_reason(self: QueueState, reason: str) -> bool:
     """An AMQP dead-letter reason on a queue with an SQS RedrivePolicy and no DLX goes to
     the redrive DLQ (the queue is shared by both protocols; dropping would lose it)."""
     return (
-        reason in ("expired", "maxlen", "rejected")
+        reason in AMQP_REASONS
         and self.config.dead_letter_exchange is None
         and self.config.redrive is not None
     )

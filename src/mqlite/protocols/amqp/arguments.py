@@ -11,7 +11,8 @@ compared on re-declare) and their translation to the core `QueueConfig` fields:
 | x-dead-letter-exchange / x-dead-letter-routing-key | dead_letter_exchange (core router name) / dead_letter_routing_key |
 | x-max-priority | max_priority |
 | x-expires | handled by the AMQP layer (unused = no consumers, no get, no redeclare) |
-| x-queue-type (classic, quorum, stream), x-single-active-consumer, x-queue-mode, x-queue-master-locator | accepted; SAC enforced by the AMQP layer |
+| x-single-active-consumer, x-queue-mode, x-queue-master-locator | accepted; SAC enforced by the AMQP layer |
+| x-queue-type (classic, quorum, stream) | quorum/stream rules in `queue_types.py`; a stream queue is a core stream (`stream_queue.py`) |
 
 Concurrency: pure functions.
 """

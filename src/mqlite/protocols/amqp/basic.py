@@ -24,7 +24,7 @@ from pamqp import commands
 
 from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError
-from mqlite.protocols.amqp import eager
+from mqlite.protocols.amqp import delayed, eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import REPLY_TO, _ready
 from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
@@ -35,12 +35,14 @@ from mqlite.protocols.amqp.frames import (
     get_ok_payload,
     return_payload,
 )
+from mqlite.protocols.amqp.stream_queue import StreamConsumer, start_offset
 from mqlite.protocols.amqp.properties import (
     PublishFacts,
     encode_properties,
     envelope_for,
     exchange_of,
     raw_properties_for,
+    with_header,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +80,8 @@ def publish(ch: Channel, p: Publish) -> None:
     except E.AmqpError as exc:
         exc.class_id, exc.method_id = 60, 40
         raise
+    if not is_queue and target.type == delayed.TYPE:
+        delayed.delay_of(facts.headers)  # an x-delay the plugin cannot read closes the connection
     env = envelope_for(p.exchange, p.routing_key, raw, p.body, facts)
     if ch.tx:
         ch.tx_ops.append(("publish", target, is_queue, env, p, raw, facts.headers))
@@ -229,12 +233,27 @@ def basic_consume(ch: Channel, m: Any) -> None:
     exclusive_use = any(c.exclusive for c in rec.consumers.values()) or (m.exclusive and rec.consumers)
     if exclusive_use:
         raise E.AmqpError(E.ACCESS_REFUSED, f"ACCESS_REFUSED - queue '{name}' in vhost '{ch.vhost}' in exclusive use", 60, 20)
-    consumer = Consumer(ch, rec, tag, m.no_ack, m.exclusive, ch.prefetch, dict(m.arguments or {}))
+    args = dict(m.arguments or {})
+    if rec.kind == "stream":
+        consumer: Consumer = _stream_consumer(ch, rec, tag, m, args)
+    else:
+        consumer = Consumer(ch, rec, tag, m.no_ack, m.exclusive, ch.prefetch, args)
     ch.consumers[tag] = consumer
     broker.consumer_added(rec, consumer)
     if not m.nowait:
         ch.send_method(commands.Basic.ConsumeOk(consumer_tag=tag))
     consumer.start()
+
+
+def _stream_consumer(ch: Channel, rec: Any, tag: str, m: Any, args: dict[str, Any]) -> Consumer:
+    """RabbitMQ's stream-queue consume rules (stream_queue.py), then the consumer."""
+    if m.no_ack:
+        raise rec.queue.not_supported("automatic acknowledgement")
+    if not ch.prefetch:
+        raise E.AmqpError(E.PRECONDITION_FAILED, "PRECONDITION_FAILED - consumer prefetch count is not set "
+                          f"for 'queue '{rec.name}' in vhost '{ch.vhost}''", 60, 20)
+    position = start_offset(rec.queue.stream, args.get("x-stream-offset"), "x-stream-offset" in args)
+    return StreamConsumer(ch, rec, tag, m.exclusive, ch.prefetch, args, position)
 
 
 def basic_cancel(ch: Channel, m: Any) -> None:
@@ -249,6 +268,8 @@ def basic_cancel(ch: Channel, m: Any) -> None:
 def basic_get(ch: Channel, m: Any) -> None:
     """Basic.Get -> Get-Ok with one message, or Get-Empty."""
     rec = ch.broker.queue(ch.vhost, m.queue or ch.last_queue, ch.conn)
+    if rec.kind == "stream":
+        raise rec.queue.not_supported("basic.get")
     ch.broker.touch(rec)
     queue = rec.queue
 
@@ -271,7 +292,10 @@ def basic_get(ch: Channel, m: Any) -> None:
         out: list[bytes] = []
         payload = get_ok_payload(tag, msg.receive_count > 1, exchange_of(msg), msg.routing_key,
                                  _ready(queue.counts()))
-        content_frames(out, ch.number, payload, raw_properties_for(msg), msg.body, ch.conn.frame_max)
+        props = raw_properties_for(msg)
+        if rec.kind == "quorum":  # on every delivery, 0 the first time (as RabbitMQ)
+            props = with_header(props, "x-delivery-count", msg.receive_count - 1)
+        content_frames(out, ch.number, payload, props, msg.body, ch.conn.frame_max)
         if m.no_ack:
             queue.delete(msg.receipt)
         else:

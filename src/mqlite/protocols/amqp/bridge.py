@@ -20,6 +20,8 @@ from mqlite.core.message import Envelope
 from mqlite.core.router import Destination, DestinationKind
 from mqlite.protocols.amqp.dead_letter import TRANSFORM
 
+_KINDS = {"queue": DestinationKind.QUEUE, "stream": DestinationKind.STREAM}
+
 
 class Bridge:
     """Core access for one AMQP front-end (see module docstring)."""
@@ -43,6 +45,23 @@ class Bridge:
         if routers:
             routers.remove_destination(Destination(DestinationKind.QUEUE, name))
 
+    # -- streams (stream queues) --------------------------------------------------------
+    def stream_for(self, name: str, config: dict[str, Any]) -> Any:
+        """The core stream of a stream queue (a Kafka topic of that name is adopted)."""
+        try:
+            stream = self.core.get_stream(name)
+        except CoreError:
+            return self.core.create_stream(name, 1, config or None)
+        if config:
+            stream.set_config(**config)
+        return stream
+
+    def delete_stream(self, name: str) -> None:
+        self.core.delete_stream(name)
+        routers = getattr(self.core, "routers", None)
+        if routers:
+            routers.remove_destination(Destination(DestinationKind.STREAM, name))
+
     # -- routers -------------------------------------------------------------------------
     def create_router(self, name: str, kind: str, config: dict[str, Any]) -> Any:
         return self.core.create_router(name, kind, config)
@@ -58,7 +77,7 @@ class Bridge:
 
     def bind(self, router: Any, dest_kind: str, dest_name: str, routing_key: str,
              args: dict[str, Any], durable: bool) -> Any:
-        dest = Destination(DestinationKind.QUEUE if dest_kind == "queue" else DestinationKind.ROUTER, dest_name)
+        dest = Destination(_KINDS.get(dest_kind, DestinationKind.ROUTER), dest_name)
         if router.kind == "headers":
             return router.bind(dest, "headers", dict(args), {"routing_key": routing_key, "transform": TRANSFORM},
                                durable=durable)

@@ -3,8 +3,10 @@
 Owns the per-vhost exchange/queue/binding records (`entities.py`), the rules of
 Exchange/Queue declare, bind, unbind, purge and delete as RabbitMQ applies them
 (equivalence checks, `amq.` prefix, exclusive ownership, auto-delete, x-expires),
-routing a publish (default exchange, alternate exchanges), direct reply-to, and the
-Connection.Blocked state. Core objects are reached only through `bridge.Bridge`.
+routing a publish (default exchange, alternate exchanges, delayed exchanges via
+`delayed.py`), direct reply-to, and the Connection.Blocked state. A quorum queue is a
+core queue with RabbitMQ's quorum rules (`queue_types.py`); a stream queue's `queue` is a
+`StreamQueue` over the core stream of its name (`stream_queue.py`). Core objects are reached only through `bridge.Bridge`.
 
 Invariants: every record has its core object; a deleted queue's consumers are
 cancelled and its bindings removed; an exclusive queue dies with its connection.
@@ -23,9 +25,16 @@ from mqlite.core.message import Envelope
 from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
+from mqlite.protocols.amqp import queue_types
 from mqlite.protocols.amqp import errors as E
+from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
+<<<<<<< HEAD
 from mqlite.security.users import Users
+=======
+from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
+from mqlite.protocols.amqp.stream_queue import StreamQueue
+>>>>>>> amqpredis
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
@@ -75,6 +84,7 @@ class AmqpBroker:
         _BROKERS[core] = weakref.ref(self)
         on_reset(core, self.reset_before, "before")
         on_reset(core, self.reset_after, "after")
+        self.delayed = delayed.DelayedMessages(self._catalog, self._publish_delayed)
 
     def set_blocked(self, reason: str | None) -> None:
         """A resource alarm started (reason) or cleared (None): tell every connection."""
@@ -116,6 +126,7 @@ class AmqpBroker:
                            cfg["routing_key"], cfg.get("arguments", {}), persist=False)
             except E.AmqpError:
                 self._catalog.kv_delete(NS_BINDINGS, key)
+        self.delayed.restore()
 
     def add_vhost(self, vhost: str) -> None:
         """A new virtual host with its default and built-in exchanges (provisioning)."""
@@ -176,8 +187,9 @@ class AmqpBroker:
             if rec is None:
                 raise E.not_found_exchange(name, vhost)
             return rec
-        if kind not in EXCHANGE_TYPES:
+        if kind not in EXCHANGE_TYPES and kind != delayed.TYPE:
             raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unknown exchange type '{kind}'")
+        delayed.routing_type(kind, {k: _text(v) for k, v in (arguments or {}).items()})
         if rec is None:
             if name.startswith("amq."):
                 raise E.access_refused_name("exchange", name, vhost)
@@ -200,12 +212,13 @@ class AmqpBroker:
         if args.get("alternate-exchange"):
             config["alternate"] = core_name(vhost, args["alternate-exchange"])
         cname = core_name(vhost, name)
+        rkind = delayed.routing_type(kind, args)  # a delayed exchange routes as x-delayed-type
         router = self.bridge.find_router(cname)
         if router is None:
-            router = self.bridge.create_router(cname, kind, config)
-        elif router.config != config or router.kind != kind:
+            router = self.bridge.create_router(cname, rkind, config)
+        elif router.config != config or router.kind != rkind:
             self.bridge.delete_router(cname)
-            router = self.bridge.create_router(cname, kind, config)
+            router = self.bridge.create_router(cname, rkind, config)
         rec = ExchangeRecord(vhost, name, kind, durable, auto_delete, internal, args, router)
         rec.bindings_out = len(router.bindings())
         self.exchanges[(vhost, name)] = rec
@@ -275,6 +288,9 @@ class AmqpBroker:
         if rec is None and name.startswith("amq.") and not generated:
             raise E.access_refused_name("queue", name, vhost)
         args = qargs.validate_queue_args(arguments, name, vhost)
+        if rec is None:
+            queue_types.check_declare(queue_types.queue_type(args), name, vhost, generated, durable,
+                                      exclusive, auto_delete, args)
         if rec is not None:
             if rec.exclusive_owner is not None and rec.exclusive_owner is not conn:
                 raise E.resource_locked(name, vhost)
@@ -297,14 +313,18 @@ class AmqpBroker:
         args: dict[str, Any], *, persist: bool = True,
     ) -> QueueRecord:
         cname = core_name(vhost, name)
-        queue = self.bridge.find_queue(cname)
+        if queue_types.queue_type(args) == "stream":
+            queue: Any = StreamQueue(self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
+        else:
+            queue = self.bridge.find_queue(cname)
         if queue is None:
             try:
                 queue = self.bridge.create_queue(cname, qargs.queue_config_attributes(args, vhost))
             except MqliteError as exc:  # a core validation error
                 raise E.from_core(exc, name=name, vhost=vhost) from None
         rec = QueueRecord(vhost, name, durable, owner, auto_delete, args, queue,
-                          single_active=bool(args.get("x-single-active-consumer")))
+                          single_active=bool(args.get("x-single-active-consumer")),
+                          kind=queue_types.queue_type(args), delivery_limit=queue_types.delivery_limit(args))
         self.queues[(vhost, name)] = rec
         if persist and self._catalog is not None:
             self._catalog.kv_put(NS_QUEUES, kv_key(vhost, name), rec.to_dict())
@@ -316,7 +336,7 @@ class AmqpBroker:
         a core binding, so core dead-lettering to exchange "" reaches the queue."""
         router = self.default_routers.get(rec.vhost)
         if router is not None:
-            self.bridge.bind(router, "queue", rec.core_name, rec.name, {}, rec.durable)
+            self.bridge.bind(router, rec.dest_kind, rec.core_name, rec.name, {}, rec.durable)
 
     def delete_queue(self, conn: Any, vhost: str, name: str, if_unused: bool, if_empty: bool) -> int:
         """Queue.Delete: returns the number of messages deleted."""
@@ -346,7 +366,10 @@ class AmqpBroker:
             consumer.channel.server_cancel(consumer)
         for b in list(rec.bindings):
             self._remove_binding(rec.vhost, b)
-        self.bridge.delete_queue(rec.core_name)
+        if rec.kind == "stream":
+            self.bridge.delete_stream(rec.core_name)
+        else:
+            self.bridge.delete_queue(rec.core_name)
         if self._catalog is not None:
             self._catalog.kv_delete(NS_QUEUES, kv_key(rec.vhost, rec.name))
 
@@ -354,6 +377,8 @@ class AmqpBroker:
         """RabbitMQ: purge removes the messages not awaiting acknowledgement; returns
         how many (Queue.PurgeOk message_count)."""
         rec = self.queue(vhost, name, conn)
+        if rec.kind == "stream":
+            raise rec.queue.not_supported("queue.purge")
         return int(rec.queue.purge(include_in_flight=False).count)
 
     # -- consumers and lifecycles -----------------------------------------------------
@@ -436,7 +461,8 @@ class AmqpBroker:
                 return
             durable = drec.durable and ex.durable
         try:
-            b.handle = self.bridge.bind(ex.router, dest_kind, core_name(vhost, destination), routing_key,
+            kind = qrec.dest_kind if dest_kind == "queue" else dest_kind
+            b.handle = self.bridge.bind(ex.router, kind, core_name(vhost, destination), routing_key,
                                         _plain_args(args), durable)
         except MqliteError as exc:
             raise E.from_core(exc, vhost=vhost) from None
@@ -506,7 +532,21 @@ class AmqpBroker:
             if target is None:
                 return 0, False
             return await self.bridge.send(target, env)
+        if target.type == delayed.TYPE:
+            delay = delayed.delay_of(headers)
+            if delay is not None:  # held (durably), routed later; counts as routed now
+                raw = with_header(bytes(env.meta.get(META_PROPS) or b"\x00\x00"), "x-delay", -delay)
+                self.delayed.hold(vhost, target.name, env.routing_key, raw, env.body, delay)
+                return 1, False
         return await self.bridge.publish(target.router, env, headers)
+
+    async def _publish_delayed(self, vhost: str, exchange: str, routing_key: str, raw: bytes, body: bytes) -> None:
+        """Route a held message through its delayed exchange now (gone exchange: dropped)."""
+        ex = self.exchanges.get((vhost, exchange))
+        if ex is None:
+            return
+        facts = PublishFacts(raw)
+        await self.bridge.publish(ex.router, envelope_for(exchange, routing_key, raw, body, facts), facts.headers)
 
 
 def _e2e(rec: ExchangeRecord) -> list[BindingRecord]:

@@ -41,6 +41,7 @@ from mqlite.protocols.amqp.properties import (
     META_EXCHANGE,
     META_PROPS,
     raw_properties_for,
+    with_header,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +62,14 @@ POLL_WAIT = 5.0
 def _ignore(_: Any, exc: BaseException | None) -> None:
     if exc is not None and not isinstance(exc, QueueNotFound):
         log.warning("dead-lettering failed: %r", exc)
+
+
+def _over_limit(d: Delivery) -> bool:
+    """A quorum queue's delivery returned more often than x-delivery-limit allows
+    (RabbitMQ: the count of returns exceeds the limit)."""
+    qrec = d.qrec
+    limit = qrec.delivery_limit if qrec is not None else None
+    return limit is not None and d.message.receive_count > limit
 
 
 class Consumer:
@@ -247,14 +256,17 @@ class Channel:
         tag = self.next_tag
         qrec = consumer.qrec
         enc = consumer.encoder
+        quorum = qrec is not None and qrec.kind == "quorum"
         if enc is None:
             enc = consumer.encoder = DeliverEncoder(self.number, consumer.tag, self.conn.frame_max)
         add = enc.add
         for m in msgs:
             meta = m.meta
             raw = meta.get(META_PROPS)
-            add(out, tag, m.receive_count > 1, meta.get(META_EXCHANGE), m.routing_key,
-                raw_properties_for(m) if raw is None else raw, m.body)
+            props = raw_properties_for(m) if raw is None else raw
+            if quorum:  # RabbitMQ sets it on every quorum-queue delivery (0 the first time)
+                props = with_header(props, "x-delivery-count", m.receive_count - 1)
+            add(out, tag, m.receive_count > 1, meta.get(META_EXCHANGE), m.routing_key, props, m.body)
             if no_ack:
                 queue.delete(m.receipt)
             else:
@@ -313,13 +325,12 @@ class Channel:
 
     def nack(self, tag: int, multiple: bool, requeue: bool) -> None:
         """Basic.Nack / Basic.Reject: requeue at the original position, or dead-letter."""
+        d0 = self.unacked.get(tag)
+        if d0 is not None and getattr(d0.queue, "kind", "") == "stream":
+            raise d0.queue.not_supported("basic.nack and basic.reject")
         settled = self._settle(tag, multiple)
         if requeue:
-            for d in reversed(settled):
-                try:
-                    d.queue.release(d.receipt)
-                except MqliteError:
-                    pass  # the queue was deleted meanwhile
+            self._return(settled)
         else:
             for d in settled:  # core dead-letters (reason 'rejected') or drops
                 eager.start(d.queue.reject(d.receipt), _ignore)
@@ -329,12 +340,20 @@ class Channel:
         """Basic.Recover: requeue every unacked message of this channel."""
         settled = list(self.unacked.values())
         self.unacked.clear()
+        self._return(settled)
+        self._released(settled)
+
+    def _return(self, settled: list[Delivery]) -> None:
+        """Requeue at the original positions; a quorum queue's message returned more
+        often than its `x-delivery-limit` is dead-lettered instead ('delivery_limit')."""
         for d in reversed(settled):
+            if _over_limit(d):
+                eager.start(d.queue.reject(d.receipt, "delivery_limit"), _ignore)
+                continue
             try:
                 d.queue.release(d.receipt)
             except MqliteError:
                 pass  # the queue was deleted meanwhile
-        self._released(settled)
 
     # -- publisher confirms -----------------------------------------------------------
     def confirm_done(self, entry: list[Any], ok: bool) -> None:
@@ -384,6 +403,9 @@ class Channel:
             self.remove_consumer(consumer)
         if self.reply_token:
             self.broker.reply_to.pop(self.reply_token, None)
+        for d in self.unacked.values():  # returned by the close: poison messages go
+            if _over_limit(d):
+                eager.start(d.queue.reject(d.receipt, "delivery_limit"), _ignore)
         self.unacked.clear()
         for queue in self.leased.values():
             try:

@@ -1,4 +1,4 @@
-"""Connection.Start/StartOk/Tune/TuneOk/Open/Close, heartbeats, Blocked, channel dispatch.
+"""Connection.Start/StartOk/Tune/TuneOk/Open/Close/UpdateSecret, heartbeats, Blocked, channel dispatch.
 
 Owns one client connection's state machine:
 
@@ -7,7 +7,9 @@ Owns one client connection's state machine:
 Start advertises product `mqlite`, its version, mechanisms `PLAIN AMQPLAIN` and the
 capabilities RabbitMQ clients check. Users come from `Settings.amqp_users`; `guest` may
 log in from loopback only (RabbitMQ's `loopback_users`). Heartbeats: we send one every
-half interval and close a peer silent for two intervals. A channel error sends
+half interval and close a peer silent for two intervals. UpdateSecret on an open
+connection is answered UpdateSecretOk (RabbitMQ's internal backend keeps the user; the
+secret matters only to token backends, which mqlite has not). A channel error sends
 Channel.Close and ignores that channel until Close-Ok; a connection error sends
 Connection.Close and ignores everything but Close-Ok (frame errors close at once
 after the Close, since the stream can no longer be parsed).
@@ -338,6 +340,11 @@ class AmqpConnection(Connection):
             self.close()
         elif isinstance(m, commands.Connection.Blocked | commands.Connection.Unblocked):
             return
+        elif isinstance(m, commands.Connection.UpdateSecret) and state == "opened":
+            # RabbitMQ's internal (password) backend keeps the user and answers OK: the
+            # secret matters to token backends (OAuth 2), which mqlite does not have
+            log.info("amqp: %s updated its secret (%s)", self.user, m.reason)
+            self.send_method(0, commands.Connection.UpdateSecretOk())
         else:
             raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} in state {state}", *_ids(m))
 

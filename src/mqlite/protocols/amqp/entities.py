@@ -106,10 +106,17 @@ class QueueRecord:
     had_consumer: bool = False
     expiry_handle: Any = None
     single_active: bool = False
+    kind: str = "classic"  # x-queue-type: classic | quorum | stream
+    delivery_limit: int | None = None  # quorum queues' x-delivery-limit
 
     @property
     def core_name(self) -> str:
         return core_name(self.vhost, self.name)
+
+    @property
+    def dest_kind(self) -> str:
+        """The core destination kind bindings deliver to: a stream queue is a core stream."""
+        return "stream" if self.kind == "stream" else "queue"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -271,6 +271,13 @@ def raw_properties_for(message: Message) -> bytes:
         return encode_properties(Properties(message_id=message.id or None, timestamp=timestamp, priority=priority))
 
 
+def with_header(raw: bytes, name: str, value: Any) -> bytes:
+    """A property block with one more header (quorum queues' `x-delivery-count`)."""
+    props = decode_properties(raw)
+    props.headers = {**(props.headers or {}), name: value}
+    return encode_properties(props)
+
+
 def exchange_of(message: Message) -> str:
     raw = message.meta.get(META_EXCHANGE)
     return raw.decode() if raw is not None else ""

@@ -41,4 +41,11 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
 
     resources.on_change(on_alarm)
     on_alarm(resources.reasons)
+    original_close = listener.close
+
+    async def close() -> None:
+        broker.delayed.close()  # held messages stay in the catalog for the next start
+        await original_close()
+
+    listener.close = close  # type: ignore[method-assign]
     return listener

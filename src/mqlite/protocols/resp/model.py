@@ -463,8 +463,11 @@ class RedisStream:
 
     def group_lag(self, g: Group) -> int | None:
         """XINFO's `lag`; None (nil) when it cannot be known."""
-        if not self.entries_added:
+        if not self.entries_added or not len(self):
             return 0
+        first = self.first_id
+        if g.last_id < first and self.max_deleted_id < first:
+            return len(self)  # Redis 7.4: everything is still ahead of the group
         if g.entries_read >= 0 and not self.has_tombstones(g.last_id):
             return self.entries_added - g.entries_read
         est = self.estimate_entries_read(g.last_id)

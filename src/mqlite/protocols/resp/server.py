@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
+import secrets
 import socket
 import struct
 import time
 from collections import deque
+from time import perf_counter_ns
 from types import CoroutineType
 from typing import Any
 
@@ -74,13 +77,43 @@ class ServerState:
         self.pubsub_limit = settings.redis_pubsub_buffer_bytes  # hard limit
         self.pubsub_soft_limit = 8 * 1024 * 1024  # Redis's default `pubsub 32mb 8mb 60`
         self.pubsub_soft_seconds = 60.0
-        self.stats = {"connections": 0, "rejected": 0}
-        self.commands = 0  # total commands processed (INFO stats)
+        self.run_id = secrets.token_hex(20)  # INFO's run_id / master_replid
+        self.startup_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.reset_stats()
         # AUTH users: every configured user (mqlite.security.users; `--redis-password`
         # is user `default`). With none, no authentication is required (Redis's
         # `nopass` default user); with some, `default` without a password is disabled.
         self.users: dict[str, str] = Users.from_settings(settings).secrets()
         self.auth_required = bool(self.users)
+
+    def reset_stats(self) -> None:
+        """Zero INFO's counters (start, CONFIG RESETSTAT)."""
+        self.stats = {"connections": 0, "rejected": 0, "cut_off": 0, "auth_denied": 0}
+        self.commands = 0  # total commands processed (INFO stats)
+        self.net_in = self.net_out = self.reads = self.writes = 0
+        #: INFO commandstats: command -> [calls, usec, rejected_calls, failed_calls]
+        self.cmdstats: dict[bytes, list[int]] = {}
+        self.errorstats: dict[str, int] = {}  # INFO errorstats: error code -> replies
+        self._sample = (time.time(), 0, 0, 0)
+
+    def count_error(self, reply: str, cmd: bytes | None, rejected: bool) -> None:
+        """One error reply: errorstats by its code, and the command's failed/rejected calls."""
+        code = reply.split(" ", 1)[0] or "ERR"
+        self.errorstats[code] = self.errorstats.get(code, 0) + 1
+        if cmd is not None:
+            st = self.cmdstats.get(cmd)
+            if st is None:
+                st = self.cmdstats[cmd] = [0, 0, 0, 0]
+            st[2 if rejected else 3] += 1
+
+    def sample_rates(self, now: float) -> tuple[int, float, float]:
+        """Ops/s and input/output KB/s since the previous INFO (Redis samples every 100 ms)."""
+        t0, c0, i0, o0 = self._sample
+        self._sample = (now, self.commands, self.net_in, self.net_out)
+        dt = now - t0
+        if dt <= 0:
+            return 0, 0.0, 0.0
+        return int((self.commands - c0) / dt), (self.net_in - i0) / dt / 1024, (self.net_out - o0) / dt / 1024
 
     def set_output_limit(self, value: str) -> None:
         """`CONFIG SET client-output-buffer-limit "<class> <hard> <soft> <seconds> ..."`:
@@ -186,6 +219,9 @@ class RespConnection(Connection):
     # -- input ------------------------------------------------------------------------
     def on_data(self, data: bytes) -> None:
         self.last_time = time.time()
+        state = self.state
+        state.net_in += len(data)
+        state.reads += 1
         cmds = self.parser.feed(data)
         if cmds:
             self.pending.extend(cmds)
@@ -248,7 +284,10 @@ class RespConnection(Connection):
             self.running = False
         if out:
             self.out = []
-            self.send(b"".join(out) if len(out) > 1 else out[0])
+            data = b"".join(out) if len(out) > 1 else out[0]
+            state.net_out += len(data)
+            state.writes += 1
+            self.send(data)
             if self._write_paused and not self.reading_paused:
                 # the client is not reading its replies: stop reading its requests
                 self.reading_paused = True
@@ -284,7 +323,9 @@ class RespConnection(Connection):
     def _error_reply(self, exc: Exception) -> bytes:
         if not _known(exc):
             log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
-        return encode(Error(to_reply(exc)))
+        reply = to_reply(exc)
+        self.state.count_error(reply, self.last_cmd, False)
+        return encode(Error(reply))
 
     # -- dispatch ---------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> Any:
@@ -298,26 +339,39 @@ class RespConnection(Connection):
         if cmd is None:
             state.stats["rejected"] += 1
             self.multi_dirty = self.multi is not None
-            return Error(unknown_command(argv).text)
+            return self._rejected(unknown_command(argv).text, None)
         n = len(argv)
         if (cmd.arity > 0 and n != cmd.arity) or (cmd.arity < 0 and n < -cmd.arity):
             state.stats["rejected"] += 1
             self.multi_dirty = self.multi is not None
-            return Error(wrong_arity(cmd.name).text)
+            return self._rejected(wrong_arity(cmd.name).text, name)
         if not self.authed and not cmd.noauth:
             if not self.noauth_logged:
                 self.noauth_logged = True
                 log.info("redis %s: %s before AUTH; refused (NOAUTH)", self.peername, cmd.name)
-            return Error(NOAUTH)
+            return self._rejected(NOAUTH, name)
         if self.multi is not None and name not in _NOT_QUEUED and not self.no_block:
             self.multi.append(argv)
             return _QUEUED
         if not self.resp3 and (self.channels or self.patterns or self.shard_channels) and not cmd.pubsub_ok:
-            return Error(subscribed_context(cmd.name).text)
+            return self._rejected(subscribed_context(cmd.name).text, name)
+        st = state.cmdstats.get(name)
+        if st is None:
+            st = state.cmdstats[name] = [0, 0, 0, 0]
+        st[0] += 1
+        t0 = perf_counter_ns()
         try:
             return cmd.handler(self, argv)
         except Exception as exc:  # noqa: BLE001
-            return Error(to_reply(exc)) if _known(exc) else self._internal(exc)
+            err = Error(to_reply(exc)) if _known(exc) else self._internal(exc)
+            state.count_error(err.text, name, False)
+            return err
+        finally:
+            st[1] += (perf_counter_ns() - t0) // 1000
+
+    def _rejected(self, reply: str, name: bytes | None) -> Error:
+        self.state.count_error(reply, name, True)
+        return Error(reply)
 
     def _internal(self, exc: Exception) -> Error:
         log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
@@ -362,10 +416,13 @@ class RespConnection(Connection):
         buf, self.push_buf = self.push_buf, []
         self.push_bytes = 0
         if buf:
-            self.send(b"".join(buf))
+            data = b"".join(buf)
+            self.state.net_out += len(data)
+            self.send(data)
 
     def cut_off(self, reason: str) -> None:
         log.info("resp: client %d cut off: %s", self.id, reason)
+        self.state.stats["cut_off"] += 1
         self.channels.clear()
         self.patterns.clear()
         self.shard_channels.clear()

@@ -86,6 +86,7 @@ def text(raw: bytes) -> str:
 
 from mqlite.protocols.resp.commands import (  # noqa: F401
     connection,
+    info,
     other_types,
     pubsub,
     server_info,

@@ -30,7 +30,7 @@ from mqlite.security import throttle
 
 log = logging.getLogger("mqlite.resp")
 
-REDIS_VERSION = "7.2.4"
+REDIS_VERSION = "7.4.2"  # the Redis whose behaviour mqlite follows (INFO, HELLO)
 
 
 def _check_password(conn: Any, user: str, password: bytes) -> Any:
@@ -44,6 +44,7 @@ def _check_password(conn: Any, user: str, password: bytes) -> Any:
         conn.user = user
         return None
     if expected is None or not hmac.compare_digest(expected.encode(), password):
+<<<<<<< HEAD
         if not conn.auth_failure_logged:
             conn.auth_failure_logged = True
             log.info("redis %s: AUTH failed for user %r", conn.peername, user)
@@ -51,6 +52,10 @@ def _check_password(conn: Any, user: str, password: bytes) -> Any:
         if not delay:
             raise CommandError(WRONGPASS)
         return _wrongpass_after(delay)
+=======
+        conn.state.stats["auth_denied"] += 1
+        raise CommandError(WRONGPASS)
+>>>>>>> amqpredis
     conn.authed = True
     conn.user = user
     return None

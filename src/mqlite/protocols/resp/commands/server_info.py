@@ -3,24 +3,18 @@ KEYS, SCAN: server introspection and the key space (which holds streams only).
 
 Every mqlite stream is a key of type `stream`; `FLUSHDB`/`FLUSHALL` delete them all.
 `COMMAND` answers for the commands implemented here, in Redis's reply shapes
-(`COMMAND`, `COUNT`, `INFO`, `DOCS`, `LIST`). `INFO` has the server, clients, memory,
-stats and keyspace sections. `CONFIG GET` answers the keys clients ask for; `CONFIG SET`
+(`COMMAND`, `COUNT`, `INFO`, `DOCS`, `LIST`); `INFO` is in `info.py`. `CONFIG GET` answers the keys clients ask for; `CONFIG SET`
 accepts `client-output-buffer-limit` (pubsub class applies) and stores others.
 State touched: the listener's `ServerState` and the stream store.
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import resource
-import sys
 import time
 from typing import Any
 
-from mqlite.protocols.resp.codec import OK, Map, Simple, Verbatim
+from mqlite.protocols.resp.codec import OK, Map, Simple
 from mqlite.protocols.resp.commands import COMMANDS, command, text, to_int
-from mqlite.protocols.resp.commands.connection import REDIS_VERSION
 from mqlite.protocols.resp.errors import (
     CommandError,
     syntax,
@@ -104,62 +98,6 @@ def _info(c: Any) -> list[Any]:
     return [c.name.encode(), c.arity, flags, c.first_key, c.last_key, c.step, [], [], [], []]
 
 
-def _info_text(conn: Any, section: str) -> str:
-    state = conn.state
-    now = time.time()
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    sections: dict[str, list[tuple[str, Any]]] = {
-        "server": [
-            ("redis_version", REDIS_VERSION), ("redis_mode", "standalone"), ("mqlite", "1"),
-            ("os", f"{platform.system()} {platform.release()} {platform.machine()}"),
-            ("arch_bits", 64), ("process_id", os.getpid()), ("tcp_port", conn.sockname[1] if conn.sockname else 0),
-            ("uptime_in_seconds", int(now - state.started)), ("uptime_in_days", int((now - state.started) // 86400)),
-            ("executable", sys.executable), ("python_version", platform.python_version()),
-        ],
-        "clients": [
-            ("connected_clients", len(state.clients)),
-            ("blocked_clients", sum(1 for c in state.clients.values() if c.busy)),
-            ("pubsub_clients", sum(1 for c in state.clients.values() if c.subscriptions)),
-            ("maxclients", 10000),
-        ],
-        "memory": [
-            ("used_memory", ru.ru_maxrss * 1024), ("used_memory_human", f"{ru.ru_maxrss / 1024:.2f}M"),
-            ("used_memory_rss", ru.ru_maxrss * 1024), ("used_memory_peak", ru.ru_maxrss * 1024),
-            ("maxmemory", 0), ("maxmemory_policy", "noeviction"), ("mem_allocator", "libc"),
-        ],
-        "persistence": [("loading", 0), ("aof_enabled", 1), ("rdb_changes_since_last_save", 0)],
-        "stats": [
-            ("total_connections_received", state.stats["connections"]),
-            ("total_commands_processed", state.commands),
-            ("rejected_calls", state.stats["rejected"]),
-            ("pubsub_channels", len(state.pubsub.active_channels())),
-            ("pubsub_patterns", state.pubsub.numpat()),
-            ("pubsubshard_channels", len(state.pubsub.active_channels(shard=True))),
-        ],
-        "replication": [("role", "master"), ("connected_slaves", 0)],
-        "cpu": [("used_cpu_sys", f"{ru.ru_stime:.6f}"), ("used_cpu_user", f"{ru.ru_utime:.6f}")],
-        "keyspace": [],
-    }
-    n = len(state.store.names())
-    if n:
-        sections["keyspace"] = [("db0", f"keys={n},expires=0,avg_ttl=0")]
-    wanted = sections if section in ("", "all", "default", "everything") else {
-        k: v for k, v in sections.items() if k == section
-    }
-    parts = []
-    for name, fields in wanted.items():
-        parts.append(f"# {name.capitalize()}\r\n" + "".join(f"{k}:{v}\r\n" for k, v in fields))
-    return "\r\n".join(parts)
-
-
-@command("info", -1, group="server")
-def info(conn: Any, argv: list[bytes]) -> Any:
-    """INFO [section ...]: server, clients, memory, stats, keyspace..."""
-    if len(argv) == 1:
-        return Verbatim(_info_text(conn, "").encode())
-    return Verbatim("\r\n".join(_info_text(conn, text(a).lower()) for a in argv[1:]).encode())
-
-
 @command("config", -2, group="server", subcommands=("get", "set", "resetstat", "rewrite", "help"))
 def config(conn: Any, argv: list[bytes]) -> Any:
     """CONFIG GET pattern [pattern ...] | SET param value [...] | RESETSTAT | REWRITE."""
@@ -195,9 +133,7 @@ def config(conn: Any, argv: list[bytes]) -> Any:
                 raise CommandError(f"ERR Unknown option or number of arguments for CONFIG SET - '{k}'")
         return OK
     if sub == b"resetstat":
-        for k in state.stats:
-            state.stats[k] = 0
-        state.commands = 0
+        state.reset_stats()
         return OK
     if sub == b"rewrite":
         return OK

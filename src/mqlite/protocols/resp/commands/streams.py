@@ -114,7 +114,8 @@ def trim(conn: Any, rs: RedisStream, spec: TrimSpec) -> int:
         limit = spec.limit if spec.limit is not None else 100 * NODE_ENTRIES
         if limit:
             count = min(count, limit)
-        count -= count % NODE_ENTRIES
+        if count < len(rs):  # trimming all: every node goes whole, the partial tail one too
+            count -= count % NODE_ENTRIES
     if count <= 0:
         return 0
     removed = rs.trim_before(count)
