@@ -29,12 +29,8 @@ from mqlite.protocols.amqp import queue_types
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
-<<<<<<< HEAD
-from mqlite.security.users import Users
-=======
 from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
 from mqlite.protocols.amqp.stream_queue import StreamQueue
->>>>>>> amqpredis
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
@@ -47,6 +43,7 @@ from mqlite.protocols.amqp.entities import (
     core_name,
     kv_key,
 )
+from mqlite.security.users import Users
 
 log = logging.getLogger("mqlite.amqp")
 

@@ -44,7 +44,7 @@ def _check_password(conn: Any, user: str, password: bytes) -> Any:
         conn.user = user
         return None
     if expected is None or not hmac.compare_digest(expected.encode(), password):
-<<<<<<< HEAD
+        conn.state.stats["auth_denied"] += 1
         if not conn.auth_failure_logged:
             conn.auth_failure_logged = True
             log.info("redis %s: AUTH failed for user %r", conn.peername, user)
@@ -52,10 +52,6 @@ def _check_password(conn: Any, user: str, password: bytes) -> Any:
         if not delay:
             raise CommandError(WRONGPASS)
         return _wrongpass_after(delay)
-=======
-        conn.state.stats["auth_denied"] += 1
-        raise CommandError(WRONGPASS)
->>>>>>> amqpredis
     conn.authed = True
     conn.user = user
     return None
