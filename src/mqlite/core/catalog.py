@@ -80,13 +80,18 @@ class Catalog:
         else:
             self._db.execute(f"RELEASE sp{depth}")
 
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        """One statement. A statement is atomic by itself (SQLite undoes a failed one),
+        so inside a transaction it needs no savepoint, and outside one it commits on
+        its own (autocommit): one `execute` instead of three."""
+        return self._db.execute(sql, params)
+
     # -- entities ---------------------------------------------------------------------
     def put_entity(self, kind: str, name: str, config: dict[str, Any]) -> None:
-        with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO entities(kind, name, config) VALUES (?, ?, ?)",
-                (kind, name, orjson.dumps(config).decode()),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO entities(kind, name, config) VALUES (?, ?, ?)",
+            (kind, name, orjson.dumps(config).decode()),
+        )
 
     def get_entity(self, kind: str, name: str) -> dict[str, Any] | None:
         row = self._db.execute(
@@ -95,8 +100,7 @@ class Catalog:
         return None if row is None else orjson.loads(row[0])
 
     def delete_entity(self, kind: str, name: str) -> bool:
-        with self.transaction():
-            cur = self._db.execute("DELETE FROM entities WHERE kind = ? AND name = ?", (kind, name))
+        cur = self._write("DELETE FROM entities WHERE kind = ? AND name = ?", (kind, name))
         return cur.rowcount > 0
 
     def list_entities(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -107,11 +111,10 @@ class Catalog:
 
     # -- key-value --------------------------------------------------------------------
     def kv_put(self, namespace: str, key: str, value: Any) -> None:
-        with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO kv(namespace, key, value) VALUES (?, ?, ?)",
-                (namespace, key, orjson.dumps(value).decode()),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO kv(namespace, key, value) VALUES (?, ?, ?)",
+            (namespace, key, orjson.dumps(value).decode()),
+        )
 
     def kv_get(self, namespace: str, key: str) -> Any:
         row = self._db.execute(
@@ -121,11 +124,10 @@ class Catalog:
 
     def kv_delete(self, namespace: str, key: str | None = None) -> None:
         """Delete one key, or the whole namespace when `key` is None."""
-        with self.transaction():
-            if key is None:
-                self._db.execute("DELETE FROM kv WHERE namespace = ?", (namespace,))
-            else:
-                self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+        if key is None:
+            self._write("DELETE FROM kv WHERE namespace = ?", (namespace,))
+        else:
+            self._write("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
 
     def kv_items(self, namespace: str) -> list[tuple[str, Any]]:
         rows = self._db.execute(

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -74,6 +76,7 @@ class LogFactory:
         self._lock: Any = None
         self.committer: Any = None
         self._trash: Trash | None = None
+        self._deferred: dict[str, set[str]] | None = None  # inside bulk_delete()
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
             if config.lock_data_dir:
@@ -149,7 +152,36 @@ class LogFactory:
             with contextlib.suppress(StorageError):  # the data goes anyway
                 discard = getattr(log, "discard", None)
                 discard() if discard is not None else log.close()
-        if self._trash is not None:
+        if self._deferred is not None:
+            self._deferred.setdefault(kind, set()).add(name)
+        elif self._trash is not None:
+            self._trash.discard(self.path(kind, name))
+
+    @contextlib.contextmanager
+    def bulk_delete(self) -> Iterator[None]:
+        """Deletions inside move their directories at the end: a kind whose every
+        directory was deleted goes to the trash whole, in one rename (a reset)."""
+        self._deferred = {}
+        try:
+            yield
+        finally:
+            deferred, self._deferred = self._deferred, None
+            for kind, names in deferred.items():
+                self._discard_dirs(kind, names)
+
+    def _discard_dirs(self, kind: str, names: set[str]) -> None:
+        if self._trash is None or self.data_dir is None:
+            return
+        base = self.data_dir / f"{kind}s"
+        gone = {dir_name(n) for n in names}
+        try:
+            on_disk = set(os.listdir(base))
+        except FileNotFoundError:
+            return
+        if on_disk <= gone and not any(k == kind for k, _ in self._parts):
+            self._trash.discard(base)
+            return
+        for name in names:
             self._trash.discard(self.path(kind, name))
 
     def flush(self) -> None:

@@ -156,7 +156,7 @@ async def reset(core: Any, scope: str | None = None) -> ResetResult:
     catalog = core.catalog
     from mqlite.core.router import Destination  # core-internal; imported late for start-up
 
-    with catalog.transaction():
+    with core.logs.bulk_delete(), catalog.transaction():
         core.routers.delete_many(sorted(sel.routers))
         for name in sorted(sel.queues):
             if not sel.everything:

@@ -179,5 +179,6 @@ def test_reset_on_disk_removes_the_data(mqlite_server):
     assert post(f"{mqlite_server.endpoint_url}/_mqlite/reset")[0] == 200
     after = directory_names(data)
     assert not any("ondisk" in n for n in after)
-    mqlite_server.restart()
+    mqlite_server.restart()  # a clean stop waits for the trash to empty
+    assert not any("ondisk" in d for _, dirs, _ in os.walk(data) for d in dirs)
     assert sqs.list_queues().get("QueueUrls", []) == []
