@@ -97,6 +97,12 @@ def origin_of_queue(core: Any, name: str) -> str:
     return "amqp" if entry.get("name_rule") == "amqp" else "sqs"
 
 
+def queue_origins(core: Any) -> dict[str, str]:
+    """`origin_of_queue` of every queue, in one catalog read."""
+    return {name: "amqp" if entry.get("name_rule") == "amqp" else "sqs"
+            for name, entry in core.catalog.list_entities("queue")}
+
+
 def origin_of_router(router: Any) -> str:
     kind = str(getattr(router, "kind", ""))
     if kind == "sns":
@@ -127,7 +133,7 @@ def select(core: Any, scope: str) -> Selection:
     if scope in ("all", "groups", "kafka"):
         sel.groups = set(core.groups.list())
     if scope in ("sqs", "amqp"):
-        sel.queues = {q for q in core.list_queues() if origin_of_queue(core, q) == scope}
+        sel.queues = {q for q, origin in queue_origins(core).items() if origin == scope}
     if scope in ("amqp", "sns", "events"):
         sel.routers = {r.name for r in core.routers.routers() if origin_of_router(r) == scope}
     if scope in ("kinesis", "firehose", "kafka", "redis", "events"):

@@ -54,8 +54,8 @@ LOCALSTACK_SERVICES = {"sqs": "sqs", "sns": "sns", "kinesis": "kinesis", "fireho
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
-    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-    return web.Response(status=status, body=orjson.dumps(data), content_type="application/json")
+    # orjson serialises dataclasses itself, ~10x faster than dataclasses.asdict
+    return web.Response(status=status, body=orjson.dumps(value), content_type="application/json")
 
 
 async def _body(request: web.Request, cls: type) -> Any:

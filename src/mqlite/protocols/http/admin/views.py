@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mqlite.core.reset import KINESIS_NS, origin_of_queue, origin_of_router, origin_of_stream
+from mqlite.core.reset import KINESIS_NS, origin_of_queue, origin_of_router, origin_of_stream, queue_origins
 from mqlite.protocols.http.admin import models as M
 from mqlite.protocols.http.admin.problems import Problem
 
@@ -108,9 +108,10 @@ def listing(core: Any, kinds: list[str], prefix: str = "") -> M.EntityList:
     """One row per entity of `kinds`, names starting with `prefix`."""
     items: list[M.EntitySummary] = []
     if "queues" in kinds:
+        origins = queue_origins(core)
         for name in core.list_queues(prefix):
             c = core.queues.get(name).counts()
-            items.append(M.EntitySummary("queue", name, origin_of_queue(core, name),
+            items.append(M.EntitySummary("queue", name, origins.get(name, "sqs"),
                                          c.visible + c.in_flight + c.delayed))
     if "streams" in kinds:
         kinesis = {k for k, _ in core.catalog.kv_items(KINESIS_NS)}
