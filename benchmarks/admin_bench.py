@@ -152,7 +152,8 @@ def bench_admin(count: int, samples: int) -> dict[str, tuple[float, float]]:
 @contextmanager
 def rabbitmq() -> Iterator[tuple[int, int]]:
     """Debian's rabbitmq-server with the management plugin on 42672 (AMQP), 42673
-    (management), 42674 (distribution), epmd 42675; its files in a temporary directory."""
+    (management), 42674 (distribution), its own epmd on 42675 (stopped after); its files
+    in a temporary directory."""
     base = Path(tempfile.mkdtemp(prefix="rabbit-admin-bench-"))
     (base / "enabled_plugins").write_text("[rabbitmq_management].\n")
     (base / "rabbitmq.conf").write_text("listeners.tcp.default = 42672\nmanagement.tcp.port = 42673\n"
@@ -161,18 +162,22 @@ def rabbitmq() -> Iterator[tuple[int, int]]:
            "RABBITMQ_DIST_PORT": "42674", "ERL_EPMD_PORT": "42675", "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
            "RABBITMQ_LOG_BASE": str(base / "log"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
            "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"), "HOME": str(base)}
-    proc = subprocess.Popen(["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    # Debian's /usr/sbin wrapper switches to the rabbitmq user, who cannot read our
+    # temporary directory: run the real script as ourselves
+    bin_dir = "/usr/lib/rabbitmq/bin"
+    proc = subprocess.Popen([f"{bin_dir}/rabbitmq-server"], env=env, cwd=base, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_http("http://127.0.0.1:42673/api/overview", timeout=120)
         yield 42672, 42673
     finally:
-        subprocess.run(["rabbitmqctl", "-n", "operate-bench@localhost", "stop"], env=env,
+        subprocess.run([f"{bin_dir}/rabbitmqctl", "-n", "operate-bench@localhost", "stop"], env=env,
                        capture_output=True, timeout=120)
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
+        subprocess.run(["epmd", "-kill"], env=env, capture_output=True, timeout=30)  # ours, on 42675
         shutil.rmtree(base, ignore_errors=True)
 
 
