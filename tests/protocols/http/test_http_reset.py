@@ -182,3 +182,41 @@ def test_reset_on_disk_removes_the_data(mqlite_server):
     mqlite_server.restart()  # a clean stop waits for the trash to empty
     assert not any("ondisk" in d for _, dirs, _ in os.walk(data) for d in dirs)
     assert sqs.list_queues().get("QueueUrls", []) == []
+
+
+def test_a_kafka_consumer_group_and_an_amqp_consumer_live_through_a_reset(mqlite_server):
+    bootstrap = f"127.0.0.1:{mqlite_server.kafka_port}"
+    p = Producer({"bootstrap.servers": bootstrap})
+    p.produce("live", b"before")
+    p.flush(10)
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "live-group", "auto.offset.reset": "earliest",
+                  "topic.metadata.refresh.interval.ms": 500})
+    c.subscribe(["live"])
+
+    def next_value():
+        for _ in range(60):
+            m = c.poll(0.5)
+            if m is not None and m.error() is None:
+                return m.value()
+        return None
+
+    assert next_value() == b"before"
+    conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+    ch = conn.channel()
+    ch.queue_declare("work")
+    cancelled = []
+    ch.add_on_cancel_callback(lambda frame: cancelled.append(frame.method.consumer_tag))
+    tag = ch.basic_consume("work", lambda *a: None)
+
+    assert post(f"{mqlite_server.endpoint_url}/_mqlite/reset")[0] == 200
+    for _ in range(100):
+        if cancelled:
+            break
+        conn.process_data_events(time_limit=0.2)
+    assert cancelled == [tag]  # RabbitMQ's consumer_cancel_notify, as for a deleted queue
+    conn.close()
+
+    p.produce("live", b"after")
+    p.flush(10)
+    assert next_value() == b"after"  # the group re-joined the re-created topic
+    c.close()
