@@ -168,7 +168,7 @@ def rabbitmq() -> Iterator[tuple[int, int]]:
     proc = subprocess.Popen([f"{bin_dir}/rabbitmq-server"], env=env, cwd=base, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_http("http://127.0.0.1:42673/api/overview", timeout=120)
+        wait_http("http://127.0.0.1:42673/api/overview", timeout=300)
         yield 42672, 42673
     finally:
         subprocess.run([f"{bin_dir}/rabbitmqctl", "-n", "operate-bench@localhost", "stop"], env=env,
@@ -245,18 +245,22 @@ def main() -> None:
     parser.add_argument("--tail-messages", type=int, default=100_000)
     parser.add_argument("--skip-rabbit", action="store_true")
     parser.add_argument("--skip-moto", action="store_true")
+    parser.add_argument("--only", choices=("reset", "admin", "tail"), help="run one part")
     opts = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
-    print("reset:", flush=True)
-    bench_reset([10, 100, 1000], opts.samples)
-    if not opts.skip_moto:
-        bench_moto_reset([10, 100, 1000], opts.samples)
-    print("admin API:", flush=True)
-    bench_admin(opts.entities, opts.samples * 3)
-    if not opts.skip_rabbit:
-        bench_rabbit_admin(opts.entities // 2, opts.samples * 3)
-    print("CLI tail:", flush=True)
-    bench_tail(opts.tail_messages)
+    if opts.only in (None, "reset"):
+        print("reset:", flush=True)
+        bench_reset([10, 100, 1000], opts.samples)
+        if not opts.skip_moto:
+            bench_moto_reset([10, 100, 1000], opts.samples)
+    if opts.only in (None, "admin"):
+        print("admin API:", flush=True)
+        bench_admin(opts.entities, opts.samples * 3)
+        if not opts.skip_rabbit:
+            bench_rabbit_admin(opts.entities // 2, opts.samples * 3)
+    if opts.only in (None, "tail"):
+        print("CLI tail:", flush=True)
+        bench_tail(opts.tail_messages)
     print(f"load average at end: {os.getloadavg()[0]:.2f}", flush=True)
 
 
