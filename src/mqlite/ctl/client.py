@@ -1,6 +1,6 @@
 """A small blocking client of the admin API (`/_mqlite/api/`), for the CLI.
 
-Standard library only (urllib), so `mqlite ls` starts fast. An answer with an RFC 9457
+urllib and orjson only, so `mqlite ls` starts fast. An answer with an RFC 9457
 problem document, a refused connection or a timeout raises `CtlError` with one line to
 print and the exit status to return: 1 for a refused request, 69 (EX_UNAVAILABLE) when
 no server answers.
@@ -15,6 +15,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+import orjson
 
 API = "/_mqlite/api"
 DEFAULT_URL = "http://127.0.0.1:4566"
@@ -57,7 +59,7 @@ class Client:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise CtlError(f"cannot reach mqlite at {self.url}: {reason}", EX_UNAVAILABLE) from None
-        return json.loads(raw) if raw else None
+        return orjson.loads(raw) if raw else None
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query or None)

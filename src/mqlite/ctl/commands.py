@@ -17,12 +17,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mqlite.ctl.client import DEFAULT_URL, Client, CtlError
 from mqlite.ctl.output import Progress, emit_json, table
 
 COMMANDS = ("ls", "show", "send", "tail", "purge", "delete", "reset", "groups", "stats", "export", "import")
 KIND_CHOICES = ("queues", "streams", "routers", "groups", "queue", "stream", "router", "group")
-BATCH = 500
+BATCH = 500  # messages per publish request
+PAGE = 1000  # messages per peek request (the API's maximum)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -196,14 +199,11 @@ def _start(spec: str) -> dict[str, Any]:
     return {"from_time": int(when.timestamp() * 1000)}
 
 
-def _print_message(m: dict[str, Any], args: argparse.Namespace) -> None:
-    if args.json:
-        sys.stdout.write(json.dumps(m, sort_keys=True) + "\n")
-    else:
-        where = f"{m['partition']}/{m['offset']}"
-        key = f" key={m['key']}" if m.get("key") else ""
-        sys.stdout.write(f"{where}{key} {m['body']}\n")
-    sys.stdout.flush()
+def _format(m: dict[str, Any], as_json: bool) -> str:
+    if as_json:
+        return orjson.dumps(m, option=orjson.OPT_SORT_KEYS).decode() + "\n"
+    key = f" key={m['key']}" if m.get("key") else ""
+    return f"{m['partition']}/{m['offset']}{key} {m['body']}\n"
 
 
 def cmd_tail(client: Client, args: argparse.Namespace) -> int:
@@ -240,7 +240,7 @@ def cmd_tail(client: Client, args: argparse.Namespace) -> int:
     while True:
         got = 0
         for part, pos in positions.items():
-            query: dict[str, Any] = {"limit": 500 if args.limit is None else min(500, args.limit - printed)}
+            query: dict[str, Any] = {"limit": PAGE if args.limit is None else min(PAGE, args.limit - printed)}
             if kind == "streams":
                 query["partition"] = part
             if pos is not None:
@@ -250,11 +250,13 @@ def cmd_tail(client: Client, args: argparse.Namespace) -> int:
             if query["limit"] <= 0:
                 break
             page = client.get(f"/{kind}/{_q(args.name)}/messages", **query)
-            for m in page["messages"]:
-                _print_message(m, args)
-                positions[part] = m["offset"] + 1
-                printed += 1
-            got += len(page["messages"])
+            messages = page["messages"]
+            if messages:  # one write per page
+                sys.stdout.write("".join(_format(m, args.json) for m in messages))
+                sys.stdout.flush()
+                positions[part] = messages[-1]["offset"] + 1
+                printed += len(messages)
+            got += len(messages)
             if args.group and page["messages"]:
                 client.post(f"/groups/{_q(args.group)}/offsets",
                             {"stream": args.name, "partition": part, "offset": positions[part]})
