@@ -175,3 +175,23 @@ def test_creating_an_existing_queue_differently_is_a_conflict(mqlite_server):
     assert call(mqlite_server, "POST", f"{API}/queues", {"name": "c"})[0] == 201
     status, problem, _ = call(mqlite_server, "POST", f"{API}/queues", {"name": "c", "attributes": {"delay": 5}})
     assert status == 409 and problem["title"] == "Conflict"
+
+
+def test_publishing_to_an_sns_topic_goes_through_sns(mqlite_server):
+    sqs = boto3.client("sqs", endpoint_url=mqlite_server.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    sns = boto3.client("sns", endpoint_url=mqlite_server.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    url = sqs.create_queue(QueueName="sub")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="news")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    status, res, _ = call(mqlite_server, "POST", f"{API}/routers/news/messages",
+                          {"body": "hi", "attributes": {"k": "v"}})
+    assert status == 201 and res["message_id"]
+    envelope = json.loads(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"][0]["Body"])
+    assert (envelope["Type"], envelope["Message"], envelope["MessageId"]) == ("Notification", "hi", res["message_id"])
+    assert envelope["MessageAttributes"]["k"] == {"Type": "String", "Value": "v"}
+    status, problem, _ = call(mqlite_server, "POST", f"{API}/routers/news/messages",
+                              {"body": "/w==", "body_encoding": "base64"})
+    assert status == 400 and problem["field"] == "body.messages[0].body"

@@ -33,7 +33,7 @@ log = logging.getLogger("mqlite.provision")
 Undo = Callable[[], Any]
 
 
-class _Run:
+class Run:
     """One application: the AWS handlers, the AMQP broker, and what to undo."""
 
     def __init__(self, core: Any, settings: Any, source: str) -> None:
@@ -79,7 +79,7 @@ class _Run:
         return ProvisionError(f"{self.source}: {entity}: {prefix}{text}")
 
 
-def _amqp(run: _Run, topo: T.Topology) -> Any:
+def _amqp(run: Run, topo: T.Topology) -> Any:
     if not (topo.vhosts or topo.exchanges or topo.amqp_queues or topo.bindings):
         return None
     from mqlite.protocols.amqp.broker import broker_for
@@ -91,7 +91,7 @@ def _amqp(run: _Run, topo: T.Topology) -> Any:
     return broker
 
 
-def _check_references(run: _Run, topo: T.Topology, broker: Any) -> None:
+def _check_references(run: Run, topo: T.Topology, broker: Any) -> None:
     queues = {q.name for q in topo.queues} | set(run.core.list_queues())
     for q in topo.queues:
         if q.dead_letter is not None and q.dead_letter.queue not in queues:
@@ -123,7 +123,7 @@ def _check_references(run: _Run, topo: T.Topology, broker: Any) -> None:
                                      f"{b.destination!r} in vhost {b.vhost!r}")
 
 
-async def _queues(run: _Run, topo: T.Topology) -> None:
+async def _queues(run: Run, topo: T.Topology) -> None:
     # dead-letter queues first, so a RedrivePolicy names an existing queue
     targets = {q.dead_letter.queue for q in topo.queues if q.dead_letter}
     for q in sorted(topo.queues, key=lambda q: q.name not in targets):
@@ -144,7 +144,7 @@ async def _queues(run: _Run, topo: T.Topology) -> None:
             raise run.fail(f"queues[{q.name}]", exc) from None
 
 
-async def _topics(run: _Run, topo: T.Topology) -> None:
+async def _topics(run: Run, topo: T.Topology) -> None:
     for t in topo.topics:
         existed = run.core.routers.find(t.name) is not None
         try:
@@ -174,7 +174,7 @@ async def _topics(run: _Run, topo: T.Topology) -> None:
                     run.undo.append(lambda r=router, bid=b.id: r.unbind(bid))
 
 
-def _streams(run: _Run, topo: T.Topology) -> None:
+def _streams(run: Run, topo: T.Topology) -> None:
     for s in topo.streams:
         where = f"streams[{s.name}]"
         try:
@@ -196,7 +196,7 @@ def _streams(run: _Run, topo: T.Topology) -> None:
             raise run.fail(where, exc) from None
 
 
-def _amqp_entities(run: _Run, topo: T.Topology, broker: Any) -> None:
+def _amqp_entities(run: Run, topo: T.Topology, broker: Any) -> None:
     for v in topo.vhosts:
         if v not in broker.vhosts:
             broker.add_vhost(v)
@@ -228,7 +228,7 @@ def _amqp_entities(run: _Run, topo: T.Topology, broker: Any) -> None:
                                                   b.destination, b.routing_key, dict(b.arguments)))
 
 
-async def _event_buses(run: _Run, topo: T.Topology) -> None:
+async def _event_buses(run: Run, topo: T.Topology) -> None:
     from mqlite.protocols.aws.events.common import state_for
 
     state = state_for(run.core, run.settings)
@@ -280,7 +280,7 @@ def _delete_rule(state: Any, region: str, bus: str, name: str) -> None:
 
 async def apply(core: Any, settings: Any, topo: T.Topology, source: str) -> dict[str, int]:
     """Apply `topo` (see module docstring); returns the declared counts per section."""
-    run = _Run(core, settings, source)
+    run = Run(core, settings, source)
     broker = _amqp(run, topo)
     _check_references(run, topo, broker)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from mqlite.core.naming import is_internal_stream
 from mqlite.core.reset import origin_of_queue
-from mqlite.protocols.provision.apply import _Run
+from mqlite.protocols.provision.apply import Run
 
 SQS_SETTABLE = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
                 "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedriveAllowPolicy",
@@ -29,7 +29,7 @@ SUB_SETTABLE = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "Redr
                 "DeliveryPolicy", "SubscriptionRoleArn")
 
 
-async def _queues(run: _Run) -> list[dict[str, Any]]:
+async def _queues(run: Run) -> list[dict[str, Any]]:
     out = []
     for name in run.core.list_queues():
         if origin_of_queue(run.core, name) != "sqs":
@@ -51,14 +51,14 @@ async def _queues(run: _Run) -> list[dict[str, Any]]:
     return out
 
 
-def _endpoint(run: _Run, protocol: str, endpoint: str) -> str:
+def _endpoint(run: Run, protocol: str, endpoint: str) -> str:
     prefix = run.arn("sqs", "")
     if protocol == "sqs" and endpoint.startswith(prefix):
         return endpoint[len(prefix):]
     return endpoint
 
 
-async def _topics(run: _Run) -> list[dict[str, Any]]:
+async def _topics(run: Run) -> list[dict[str, Any]]:
     out = []
     for router in run.core.routers.routers():
         if router.kind != "sns":
@@ -79,7 +79,7 @@ async def _topics(run: _Run) -> list[dict[str, Any]]:
     return out
 
 
-def _streams(run: _Run) -> list[dict[str, Any]]:
+def _streams(run: Run) -> list[dict[str, Any]]:
     out = []
     for name in run.core.list_streams():
         if is_internal_stream(name):
@@ -89,7 +89,7 @@ def _streams(run: _Run) -> list[dict[str, Any]]:
     return out
 
 
-def _amqp(run: _Run, doc: dict[str, Any]) -> None:
+def _amqp(run: Run, doc: dict[str, Any]) -> None:
     from mqlite.protocols.amqp.broker import broker_for
 
     broker = broker_for(run.core)
@@ -128,7 +128,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _event_buses(run: _Run) -> list[dict[str, Any]]:
+def _event_buses(run: Run) -> list[dict[str, Any]]:
     from mqlite.protocols.aws.events.common import find_state
 
     state = find_state(run.core)
@@ -155,7 +155,7 @@ def _event_buses(run: _Run) -> list[dict[str, Any]]:
 
 async def export(core: Any, settings: Any) -> dict[str, Any]:
     """The topology document of `core` (see module docstring)."""
-    run = _Run(core, settings, "export")
+    run = Run(core, settings, "export")
     doc: dict[str, Any] = {"queues": await _queues(run), "topics": await _topics(run),
                            "streams": _streams(run)}
     _amqp(run, doc)

@@ -82,6 +82,7 @@ class AdminApi:
         self.core = core
         self.settings = settings
         self.connections = connections
+        self._aws_run: Any = None
 
     async def list_entities(self, request: web.Request) -> web.Response:
         return _json(views.listing(self.core, list(KINDS), request.query.get("prefix", "")))
@@ -118,9 +119,17 @@ class AdminApi:
             raise Problem.invalid("body", f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
         if isinstance(data, dict) and "messages" in data:
             reqs = decode(M.PublishBatch, data).messages
-            return _json(M.PublishBatchResult(await ops.publish(self.core, kind, name, reqs)), 201)
-        result = await ops.publish(self.core, kind, name, [decode(M.PublishRequest, data)])
+            return _json(M.PublishBatchResult(await ops.publish(self.core, kind, name, reqs, self._aws())), 201)
+        result = await ops.publish(self.core, kind, name, [decode(M.PublishRequest, data)], self._aws())
         return _json(result[0], 201)
+
+    def _aws(self) -> Any:
+        """The AWS handlers (SNS Publish), as provisioning calls them; made once."""
+        if self._aws_run is None:
+            from mqlite.protocols.provision.apply import Run
+
+            self._aws_run = Run(self.core, self.settings, "admin API")
+        return self._aws_run
 
     async def commit_offset(self, request: web.Request) -> web.Response:
         req = await _body(request, M.CommitOffset)

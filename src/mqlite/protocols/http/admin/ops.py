@@ -97,14 +97,38 @@ async def _publish_one(kind: str, obj: Any, req: M.PublishRequest, body: bytes) 
     return M.PublishResult(routed=result.routed)
 
 
-async def publish(core: Any, kind: str, name: str, reqs: list[M.PublishRequest]) -> list[M.PublishResult]:
-    """Publish messages in order; all are checked before the first is sent."""
+async def _publish_sns(aws: Any, topic: str, req: M.PublishRequest, body: bytes) -> M.PublishResult:
+    """An SNS topic: through SNS's own Publish, so subscribers get SNS's envelope."""
+    params: dict[str, Any] = {"TopicArn": aws.arn("sns", topic), "Message": body.decode(),
+                              "MessageAttributes": {k: {"DataType": "String", "StringValue": v}
+                                                    for k, v in req.attributes.items()}}
+    if req.group_id is not None:
+        params["MessageGroupId"] = req.group_id
+    if req.dedup_id is not None:
+        params["MessageDeduplicationId"] = req.dedup_id
+    res = await aws.aws("sns", "Publish", params)
+    return M.PublishResult(message_id=res.get("MessageId"), routed=None)
+
+
+async def publish(core: Any, kind: str, name: str, reqs: list[M.PublishRequest],
+                  aws: Any = None) -> list[M.PublishResult]:
+    """Publish messages in order; all are checked before the first is sent. `aws` (a
+    provisioning run) sends to SNS topics through SNS's Publish."""
     obj = find(core, kind, name)
     bodies = [_check(core, kind, obj, r, f"body.messages[{i}]") for i, r in enumerate(reqs)]
+    sns = kind == "routers" and obj.kind == "sns" and aws is not None
+    if sns:
+        for i, body in enumerate(bodies):
+            try:
+                body.decode()
+            except UnicodeDecodeError:
+                raise Problem.invalid(f"body.messages[{i}].body", "must be text: SNS messages are UTF-8") from None
     out = []
     try:
         for req, body in zip(reqs, bodies, strict=True):
-            out.append(await _publish_one(kind, obj, req, body))
+            out.append(await (_publish_sns(aws, name, req, body) if sns else _publish_one(kind, obj, req, body)))
     except MqliteError as exc:
+        if hasattr(exc, "code") and isinstance(getattr(exc, "code", None), str):  # an SNS error
+            raise Problem(400, "Invalid request", f"{exc.code}: {exc}", "about:blank") from None  # type: ignore[attr-defined]
         raise from_core(exc) from None
     return out
