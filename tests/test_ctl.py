@@ -137,3 +137,17 @@ def test_import_of_a_bad_file_names_file_entity_and_field(mqlite_server, tmp_pat
     out = mq(mqlite_server, "import", str(bad))
     assert out.returncode == 2
     assert out.stderr.strip() == f"mqlite import: {bad}: streams[s].partitions must be integer"
+
+
+def test_tail_a_queue_from_latest_prints_only_what_comes_after(mqlite_server):
+    import urllib.request
+
+    req = urllib.request.Request(mqlite_server.endpoint_url + "/_mqlite/api/queues", method="POST",
+                                 data=json.dumps({"name": "late"}).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+    for i in range(3):
+        assert mq(mqlite_server, "send", "late", f"old {i}").returncode == 0
+    out = mq(mqlite_server, "tail", "late", "--from", "latest")
+    assert out.returncode == 0 and out.stdout == ""
+    out = mq(mqlite_server, "tail", "late", "--from", "earliest", "--json")
+    assert [json.loads(line)["body"] for line in out.stdout.splitlines()] == ["old 0", "old 1", "old 2"]

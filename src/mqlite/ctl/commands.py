@@ -232,9 +232,12 @@ def cmd_tail(client: Client, args: argparse.Namespace) -> int:
             positions[p["partition"]] = pos
     else:
         positions[0] = start.get("offset")
-        if "latest" in start:
-            info = client.get(f"/queues/{_q(args.name)}/messages", limit=1000)
-            positions[0] = info["next_offset"]
+        if "latest" in start:  # after the last live message: page to the end once
+            page = {"next_offset": 0, "messages": [None] * PAGE}
+            while len(page["messages"]) == PAGE:
+                page = client.get(f"/queues/{_q(args.name)}/messages", limit=PAGE,
+                                  offset=page["next_offset"])
+                positions[0] = page["next_offset"] if page["next_offset"] is not None else positions[0]
     from_time = start.get("from_time")
     printed = 0
     while True:
