@@ -85,11 +85,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one subcommand; print errors on one line; return the exit status."""
     import os
-    import signal
 
-    # `mqlite` records early signals for `serve`; a CLI command stops on Ctrl-C at once
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     client = Client(args.url or os.environ.get("MQLITE_URL") or DEFAULT_URL, args.auth)
     try:
         return int(HANDLERS[args.command](client, args) or 0)
