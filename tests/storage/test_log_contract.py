@@ -309,6 +309,18 @@ def test_closed_log_refuses_operations(make_log):
         log.read(0, 10)
 
 
+def test_discarded_log_refuses_operations_and_discard_is_idempotent(make_log):
+    """`discard` (before the log's data is deleted) releases it without flushing."""
+    log = make_log()
+    log.append([(None, b"a")], now_ms=1)
+    log.discard()
+    log.discard()
+    with pytest.raises(LogClosed):
+        log.append([(None, b"b")], now_ms=1)
+    with pytest.raises(LogClosed):
+        log.read(0, 10)
+
+
 def test_reopen_keeps_acknowledged_records(make_log):
     log = make_log(LogConfig(segment_bytes=300))
     for i in range(20):
