@@ -53,12 +53,12 @@ def test_entry_point_and_dash_p_register_the_plugin_once(tmp_path):
         assert "2 passed" in out.stdout
 
 
-def test_env_points_every_client_at_the_session_server(mqlite_env, mqlite):
+def test_env_points_every_client_at_the_session_server(mqlite_env, mqlite_fresh):
     import pika
     import redis
     from kafka import KafkaProducer
 
-    assert os.environ["AWS_ENDPOINT_URL"] == mqlite.endpoint_url
+    assert os.environ["AWS_ENDPOINT_URL"] == mqlite_fresh.endpoint_url
     boto3.client("sqs").create_queue(QueueName="made-here")
     conn = pika.BlockingConnection(pika.URLParameters(os.environ["AMQP_URL"]))
     conn.channel().queue_declare("via-amqp-url")
@@ -67,12 +67,12 @@ def test_env_points_every_client_at_the_session_server(mqlite_env, mqlite):
     producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
     producer.send("via-kafka", b"x").get(timeout=10)
     producer.close()
-    assert {"made-here", "via-amqp-url"} <= set(mqlite.core.list_queues())
-    assert {"via-redis-url", "via-kafka"} <= set(mqlite.core.list_streams())
+    assert {"made-here", "via-amqp-url"} <= set(mqlite_fresh.core.list_queues())
+    assert {"via-redis-url", "via-kafka"} <= set(mqlite_fresh.core.list_streams())
 
 
-def test_the_next_test_sees_none_of_it(mqlite):
-    assert mqlite.core.list_queues() == [] and mqlite.core.list_streams() == []
+def test_the_next_test_sees_none_of_it(mqlite_fresh):
+    assert mqlite_fresh.core.list_queues() == [] and mqlite_fresh.core.list_streams() == []
 
 
 def test_embedded_broker_and_manual_clock(mqlite_broker, mqlite_clock):

@@ -4,9 +4,9 @@ A pytest plugin, installed with mqlite (the `pytest11` entry point `mqlite.testi
 it loads by itself; `-p mqlite.testing` names it explicitly, `-p no:mqlite.testing`
 turns it off). For application tests (documented in README "Testing with pytest"):
 
-- `mqlite`: ONE in-memory server per test session, reset (everything deleted, in
+- `mqlite_fresh`: ONE in-memory server per test session, reset (everything deleted, in
   place, same ports) before each test that uses it: fast isolation for whole suites.
-- `mqlite_env`: `mqlite` plus the environment clients read: `AWS_ENDPOINT_URL`, dummy
+- `mqlite_env`: `mqlite_fresh` plus the environment clients read: `AWS_ENDPOINT_URL`, dummy
   AWS credentials and region, `KAFKA_BOOTSTRAP_SERVERS`, `AMQP_URL`, `REDIS_URL`
   (restored after the test); returns the variables.
 - `mqlite_broker`: an embedded in-memory `mqlite.Broker` (no sockets), closed after.
@@ -213,14 +213,14 @@ def mqlite_server(mqlite_server_factory: Callable[..., ServerHandle]) -> ServerH
 # -- application-test fixtures (see module docstring) ---------------------------------------
 @pytest.fixture(scope="session")
 def mqlite_session_server() -> Iterator[ServerHandle]:
-    """The one in-memory server of the session behind `mqlite` and `mqlite_env`."""
+    """The one in-memory server of the session behind `mqlite_fresh` and `mqlite_env`."""
     handle = ServerHandle(test_settings(None))
     yield handle
     handle.stop()
 
 
 @pytest.fixture
-def mqlite(mqlite_session_server: ServerHandle) -> ServerHandle:
+def mqlite_fresh(mqlite_session_server: ServerHandle) -> ServerHandle:
     """The session's server, reset before this test."""
     from mqlite.core.reset import reset
 
@@ -244,8 +244,8 @@ def client_env(server: ServerHandle) -> dict[str, str]:
 
 
 @pytest.fixture
-def mqlite_env(mqlite: ServerHandle, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = client_env(mqlite)
+def mqlite_env(mqlite_fresh: ServerHandle, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = client_env(mqlite_fresh)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
