@@ -17,9 +17,10 @@ declare -A ARGS=(
   [kafka]=""
   [resp]=""
   [amqp]="--messages 20000 --rabbit-port 25672"
+  [admin]="--samples 30"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(storage core_stream core_queue routing sqs sns kinesis events kafka resp amqp)
+[ ${#names[@]} -gt 0 ] || names=(storage core_stream core_queue routing sqs sns kinesis events kafka resp amqp admin)
 for name in "${names[@]}"; do
   script="benchmarks/${name}_bench.py"
   echo "== $(date -u +%H:%M:%S) $name: python $script ${ARGS[$name]}  (load: $(cut -d' ' -f1-3 /proc/loadavg))"
