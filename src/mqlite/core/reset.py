@@ -38,6 +38,7 @@ from typing import Any
 
 from mqlite.core.errors import InvalidValue
 from mqlite.core.naming import INTERNAL_STREAM_PREFIX
+from mqlite.core.router import Destination
 
 KINDS = ("queues", "streams", "routers", "groups")
 SERVICES = ("sqs", "amqp", "sns", "events", "kinesis", "firehose", "kafka", "redis")
@@ -160,8 +161,6 @@ async def reset(core: Any, scope: str | None = None) -> ResetResult:
     sel = select(core, scope)
     await _run_hooks(core, "before", sel)
     catalog = core.catalog
-    from mqlite.core.router import Destination  # core-internal; imported late for start-up
-
     with core.logs.bulk_delete(), catalog.transaction():
         core.routers.delete_many(sorted(sel.routers))
         for name in sorted(sel.queues):
