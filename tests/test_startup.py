@@ -157,10 +157,15 @@ def test_memory_mode_leaves_no_temporary_directory(tmp_path: Path) -> None:
 def test_sigterm_during_start_up_stops_cleanly(tmp_path: Path) -> None:
     proc = subprocess.Popen([*SERVE, "--data-dir", str(tmp_path / "data"), *FREE_PORTS],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    first = proc.stdout.readline()  # type: ignore[union-attr]
-    assert "mqlite 0" in first and "starting (pid" in first, first
-    proc.send_signal(signal.SIGTERM)  # start-up (imports, recovery, listeners) follows that line
-    output, _ = proc.communicate(timeout=30)
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        assert "mqlite 0" in first and "starting (pid" in first, first
+        proc.send_signal(signal.SIGTERM)  # start-up (imports, recovery, listeners) follows that line
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # never leave a server behind, whatever failed
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, output
     assert "Traceback" not in output and "Task was destroyed" not in output
 
