@@ -59,6 +59,9 @@ def to_log_config(config: StreamConfig | None, defaults: StreamConfig) -> LogCon
         retention_ms=_unlimited(cfg.retention_ms),
         retention_bytes=_unlimited(cfg.retention_bytes),
         max_batch_bytes=cfg.max_message_bytes or base.max_batch_bytes,
+        timestamp_type=cfg.timestamp_type or 0,
+        timestamp_before_max_ms=_unlimited(cfg.timestamp_before_max_ms),
+        timestamp_after_max_ms=_unlimited(cfg.timestamp_after_max_ms),
     )
 
 

@@ -289,13 +289,17 @@ class Stream:
             await self._durable(fut)
         return [(p, bases[p] + i) for p, i in order]
 
-    async def append_batch(self, partition: int, raw: bytes) -> Any:
+    async def append_batch(self, partition: int, raw: bytes, *, client: bool = False) -> Any:
         """Kafka produce: store a client's RecordBatch bytes unchanged but for the base
-        offset. Returns storage's `AppendResult` (base_offset, last_offset, ...) once
-        durable. Storage errors (InvalidBatch, CorruptBatch, RecordTooLarge) propagate."""
+        offset (and a wrong maxTimestamp, which storage corrects). Returns storage's
+        `AppendResult` (base_offset, last_offset, ...) once durable. `client=True`
+        applies Kafka's rules for a producer's batch. Storage errors (InvalidBatch,
+        CorruptBatch, InvalidRecord, InvalidTimestamp, RecordTooLarge) propagate."""
         self._check_open()
         part = self._part(partition)
-        result = part.log.append_batch(raw)
+        result = part.log.append_batch(
+            raw, client=client, now_ms=self._registry.clock.now_ms()
+        )
         part.forget()
         part.wake()
         await self._durable(result.durable)

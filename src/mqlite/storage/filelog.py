@@ -199,6 +199,9 @@ class FileLog(Log):
             self.config = config
             self._active.index_interval = config.index_interval_bytes
 
+    def _where(self) -> str:
+        return f"{self.directory.parent.name}-{self.directory.name}"
+
     def _check_open(self) -> None:
         if self._closed:
             raise LogClosed(f"log {self.directory} is closed")

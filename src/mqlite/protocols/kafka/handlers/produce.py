@@ -13,7 +13,11 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
   is UNKNOWN_TOPIC_OR_PARTITION;
 - an internal stream (`core.naming.is_internal_stream`) is INVALID_TOPIC_EXCEPTION, as
   Kafka answers an ordinary producer of an internal topic;
-- idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`.
+- idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`;
+- storage checks the records against the header as Kafka's LogValidator does
+  (`storage/batchcheck.py`): INVALID_RECORD (base offset, counts, control batches,
+  malformed records), INVALID_TIMESTAMP (with RecordErrors, v8+), and a wrong
+  maxTimestamp is corrected before the batch is stored.
 Concurrency: the server's event loop; awaits each append's durability.
 """
 
@@ -31,14 +35,15 @@ from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
 
-def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1, message: str | None = None) -> dict[str, Any]:
+def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1,
+            message: str | None = None, record_errors: Any = (), append_time: int = -1) -> dict[str, Any]:
     return {
         "Index": index,
         "ErrorCode": code,
         "BaseOffset": base_offset,
-        "LogAppendTimeMs": -1,
+        "LogAppendTimeMs": append_time,
         "LogStartOffset": log_start,
-        "RecordErrors": [],
+        "RecordErrors": [{"BatchIndex": i, "BatchIndexErrorMessage": m} for i, m in record_errors],
         "ErrorMessage": message,
     }
 
@@ -67,10 +72,14 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
         if duplicate is not None:
             return _result(index, ErrorCode.NONE, duplicate, stream.earliest(index))
     try:
-        result = await stream.append_batch(index, records)
+        result = await stream.append_batch(index, records, client=True)
     except MqliteError as exc:
-        return _result(index, code_for(exc), message=exc.message)
-    return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index))
+        return _result(index, code_for(exc), message=exc.message,
+                       record_errors=getattr(exc, "record_errors", ()))
+    # LogAppendTime topics tell the producer the time they stamped (Kafka: -1 otherwise)
+    append_time = int(result.max_timestamp) if stream.effective_config.timestamp_type else -1
+    return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index),
+                   append_time=append_time)
 
 
 async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
@@ -99,4 +108,4 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
     return {"Responses": responses, "ThrottleTimeMs": 0}
 
 
-APIS = {0: (3, 7, produce)}
+APIS = {0: (3, 8, produce)}
