@@ -143,5 +143,10 @@ class Catalog:
             self._db.execute(
                 f"DELETE FROM kv WHERE namespace NOT IN ({','.join('?' * len(spaces))})", spaces)
 
+    def quick_check(self) -> str:
+        """SQLite's `PRAGMA quick_check` verdict: "ok" or the first problem found."""
+        rows = self._db.execute("PRAGMA quick_check").fetchall()
+        return "; ".join(str(r[0]) for r in rows[:3])
+
     def close(self) -> None:
         self._db.close()

@@ -150,6 +150,9 @@ class CoreConfig:
     #: Binding transforms this broker knows: (name, "module:function") pairs, resolved
     #: on first use (core/transforms.py; `mqlite.transforms.STANDARD` is the product's).
     transforms: tuple[tuple[str, str], ...] = ()
+    #: Start even when the catalog is missing but data is present, rebuilding its
+    #: entities from the directories (`mqlite repair --apply`); off: refuse to start.
+    rebuild_catalog: bool = False
 
     def __post_init__(self) -> None:
         parse_fsync(self.fsync)

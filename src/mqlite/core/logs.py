@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mqlite.core import ondisk
 from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.core.trash import Trash
 from mqlite.errors import StorageError
@@ -109,6 +110,7 @@ class LogFactory:
         else:
             directory = self.path(kind, name, partition)
             directory.mkdir(parents=True, exist_ok=True)
+            ondisk.write_name(directory.parent, name)  # recovery reads names from it
             new = FileLog(directory, log_config, self.committer)
         self._open[key] = new
         self._parts.setdefault((kind, name), set()).add(partition)
