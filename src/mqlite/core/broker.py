@@ -97,9 +97,11 @@ class BrokerCore:
             catalog_path = self.data_dir / CATALOG_FILE
             if not catalog_path.exists() and not self.config.rebuild_catalog:
                 refuse_without_catalog(self.data_dir, catalog_path)
+        mode = self.config.fsync_spec.mode
         self.catalog = open_catalog(
             None if self.data_dir is None else self.data_dir / CATALOG_FILE,
-            fsync=self.config.fsync_spec.mode == "always",
+            fsync=mode == "always",
+            committer=self.logs.committer if mode == "interval" and self.data_dir else None,
         )
         self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
         self.groups = GroupStore(self.catalog, self.clock, self.streams.get)

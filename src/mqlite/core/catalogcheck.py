@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
@@ -37,11 +38,11 @@ def refuse_without_catalog(data_dir: Path, catalog_path: Path) -> None:
         )
 
 
-def open_catalog(path: Path | None, *, fsync: bool) -> Catalog:
+def open_catalog(path: Path | None, *, fsync: bool, committer: Any = None) -> Catalog:
     """The catalog at `path`, checked (`PRAGMA quick_check`); `CatalogUnusable` when
     SQLite cannot read it."""
     try:
-        catalog = Catalog(path, fsync=fsync)
+        catalog = Catalog(path, fsync=fsync, committer=committer)
     except sqlite3.DatabaseError as exc:
         raise CatalogUnusable(f"catalog {path} is damaged ({exc}); " + _repair_hint(path.parent if path else Path("."))) from None
     if path is None:

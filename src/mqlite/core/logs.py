@@ -109,12 +109,26 @@ class LogFactory:
             new: Log = MemoryLog(log_config)
         else:
             directory = self.path(kind, name, partition)
-            directory.mkdir(parents=True, exist_ok=True)
+            if not directory.is_dir():
+                self._make_durable_dirs(directory)
             ondisk.write_name(directory.parent, name)  # recovery reads names from it
             new = FileLog(directory, log_config, self.committer)
         self._open[key] = new
         self._parts.setdefault((kind, name), set()).add(partition)
         return new
+
+    def _make_durable_dirs(self, directory: Path) -> None:
+        """Create a log's directory and fsync each parent whose entries changed, so a
+        power cut cannot drop a new entity's directory while its data was fsynced."""
+        assert self.data_dir is not None
+        missing = []
+        d = directory
+        while not d.exists() and d != self.data_dir:
+            missing.append(d)
+            d = d.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        for created in reversed(missing):
+            ondisk.fsync_dir(created.parent)
 
     def _log_config(self, config: Any) -> Any:
         if config is None or isinstance(config, StreamConfig):

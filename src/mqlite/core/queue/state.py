@@ -64,6 +64,7 @@ class QueueState:
         self.config = config
         self.clock = clock
         self.deleted = False
+        self._flush_scheduled = False  # a _flush_soon is queued on the loop
         self.last_purge_ms = 0
         self.last_used_ms = clock.now_ms()
         self.resolve_queue = resolve_queue
@@ -243,9 +244,24 @@ class QueueState:
         return fut
 
     def _journal_pend(self, entry: list[Any]) -> None:
-        """Journal lazily: the entry rides the next write (see journal.py)."""
+        """Journal lazily: the entry rides the next write (see journal.py), at the
+        latest at the end of this loop iteration, so a process crash loses no lease or
+        visibility change a client was told about (only the fsync policy's window of a
+        power cut remains)."""
         if self._journal.pend(entry):
             self._journal_write(["d", []])
+        elif not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous caller): tick/close write it
+                return
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if not self.deleted and not self._journal.log.closed:
+            self._journal_flush()
 
     def _journal_flush(self) -> Future[Any] | None:
         """Write what is pending; the future covering it (for Ack)."""
