@@ -47,10 +47,13 @@ class PowerCut:
         self.shadow.mkdir(exist_ok=True)
         self.server: ServerProcess | None = None
 
-    def spawn(self, data_dir: Path, *flags: str) -> ServerProcess:
+    def spawn(self, data_dir: Path, *flags: str, fsync_delay_ms: int = 0) -> ServerProcess:
+        """`mqlite serve` under the shim; `fsync_delay_ms` slows each log fsync."""
         data_dir.mkdir(parents=True, exist_ok=True)
         env = {"LD_PRELOAD": str(self.lib), "POWERCUT_DIR": str(data_dir.resolve()),
                "POWERCUT_LOG": str(self.log), "POWERCUT_SHADOW": str(self.shadow)}
+        if fsync_delay_ms:
+            env["POWERCUT_DELAY_US"] = str(fsync_delay_ms * 1000)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:

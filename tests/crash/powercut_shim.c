@@ -10,6 +10,9 @@
  * it also copies the whole file to $POWERCUT_SHADOW/<inode> (the durable image).
  * Directory fsyncs pass through unrecorded: the model treats names (create, rename,
  * unlink) as durable at once and only file contents as volatile.
+ * $POWERCUT_DELAY_US (optional) delays each fsync of a non-SQLite file under
+ * $POWERCUT_DIR by that many microseconds, widening the window in which a write is
+ * in the page cache but not yet durable (so a test can cut inside it reliably).
  * Build: cc -shared -fPIC -O2 -o powercut_shim.so powercut_shim.c -ldl
  */
 #define _GNU_SOURCE
@@ -68,9 +71,22 @@ static void record(int fd, const struct stat *before) {
     close(log);
 }
 
+static void maybe_delay(int fd) {
+    const char *delay = getenv("POWERCUT_DELAY_US");
+    const char *dir = getenv("POWERCUT_DIR");
+    if (!delay || !dir) return;
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n < 0) return;
+    path[n] = 0;
+    if (strncmp(path, dir, strlen(dir)) == 0 && !strstr(path, ".sqlite3")) usleep((useconds_t)atol(delay));
+}
+
 static int wrapped(int (*real)(int), int fd) {
     struct stat st;
     int have = fstat(fd, &st) == 0;
+    maybe_delay(fd);
     int rc = real(fd);
     if (rc == 0 && have) record(fd, &st);
     return rc;

@@ -225,3 +225,43 @@ def test_the_shim_drops_unsynced_writes(tmp_path: Path) -> None:
     assert dropped["bytes"] > 0
     assert all(p.stat().st_size == 0 for p in data.rglob("*.log"))
     shutil.rmtree(data)
+
+
+@pytest.mark.parametrize("action", ["xreadgroup", "xdel"])
+def test_redis_acks_wait_for_the_records_they_depend_on_through_a_power_cut(tmp_path: Path, action: str) -> None:
+    """#26 item 5, the corrupt stream entry: an entry is readable (in memory) while its
+    record's fsync is still running; an XREADGROUP that delivers it, or an XDEL, must
+    not be acknowledged (nor its state committed) before the records it depends on are
+    durable. Before, a power cut left the group's last-delivered ID and PEL naming an
+    entry the log never kept, and brought back an acknowledged XDEL. The shim slows
+    each log fsync by 400 ms so the cut lands inside that window every time."""
+    data = tmp_path / "data"
+    pc = PowerCut(tmp_path / "pc")
+    srv = pc.spawn(data, "--fsync", "always", fsync_delay_ms=400)
+    port = srv.ports["redis"]
+    r = redis.Redis(port=port)
+    first = r.xadd("k", {"n": "1"})  # acknowledged: durable
+    r.xgroup_create("k", "g", id="0")
+    unacked = redis.Connection(port=port)
+    unacked.send_command("XADD", "k", "*", "n", "2")  # never acknowledged to us
+    while r.xlen("k") < 2:  # in the server's memory, its fsync under way
+        time.sleep(0.005)
+    if action == "xreadgroup":
+        delivered = [eid for eid, _ in r.xreadgroup("g", "c", {"k": ">"})[0][1]]
+    else:
+        assert r.xdel("k", first) == 1
+    pc.kill()  # right after that reply
+    pc.cut(data)
+    srv = spawn_server(data)
+    try:
+        r = redis.Redis(port=srv.ports["redis"])
+        entries = [eid for eid, _ in r.xrange("k")]
+        [group] = r.xinfo_groups("k")
+        if action == "xdel":
+            assert first not in entries  # the acknowledged XDEL held
+        else:  # whatever the group says was delivered exists in the log
+            pending = [p["message_id"] for p in r.xpending_range("k", "g", "-", "+", 100)]
+            assert pending == delivered and set(delivered) <= set(entries)
+            assert group["last-delivered-id"] == delivered[-1]
+    finally:
+        srv.stop()

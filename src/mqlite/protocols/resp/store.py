@@ -88,6 +88,7 @@ class StreamStore:
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
+        self._group_chain: dict[str, asyncio.Task[Exception | None]] = {}  # stream -> its last delayed commit
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
@@ -300,6 +301,10 @@ class StreamStore:
             self._writers.pop(name, None)
             if self._queues.get(name):
                 self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
+            else:  # asked for while the last batch was being written: that covered it
+                late = self._durable_waits.pop(name, None)
+                if late is not None and not late.done():
+                    late.set_result(None)
 
     async def _append(self, name: str, stream: Any, batch: list[Any], sids: list[StreamID | None]) -> None:
         rs = self.streams.get(name)
@@ -403,30 +408,88 @@ class StreamStore:
         return fut
 
     def flush_groups(self) -> None:
-        """Write the group state of every dirty stream in one catalog transaction."""
+        """Commit the group state of every dirty stream, in one catalog transaction.
+
+        A group state names entries (last-delivered ID, PEL) whose records may still be
+        on their way to the log: committed first, a power cut kept a PEL and a
+        last-delivered ID pointing past the log's end (#26). So the state is
+        snapshotted now and a stream with records in flight commits its snapshot once
+        they are written (`durable`), after any earlier snapshot of the same stream;
+        the commands waiting on `groups_durable` reply when every snapshot is in."""
         self._flush_handle = None
         dirty, self._dirty = self._dirty, set()
         done, self._groups_done = self._groups_done, None
-        catalog = self.core.catalog
+        now: dict[str, Any] = {}
+        later: dict[str, Any] = {}
+        for name in dirty:
+            rs = self.streams.get(name)
+            if rs is None:
+                continue
+            snap = [dump_group(g) for g in rs.groups.values()] or None
+            busy = name in self._writers or self._queues.get(name) or name in self._group_chain
+            (later if busy else now)[name] = snap
+        waits = []
+        for name, snap in later.items():
+            after = [self.durable(name)] if name in self._writers or self._queues.get(name) else []
+            prev = self._group_chain.get(name)
+            if prev is not None:
+                after.append(prev)
+            task = asyncio.get_running_loop().create_task(self._commit_after(after, name, snap))
+            self._group_chain[name] = task
+            task.add_done_callback(lambda t, n=name: self._group_chain.pop(n, None) if self._group_chain.get(n) is t else None)
+            waits.append(task)
         try:
-            with catalog.transaction():
-                for name in dirty:
-                    rs = self.streams.get(name)
-                    if rs is None:
-                        continue
-                    if not rs.groups:
-                        catalog.kv_delete(GROUPS_NS, name)
-                    else:
-                        catalog.kv_put(GROUPS_NS, name, [dump_group(g) for g in rs.groups.values()])
+            self._commit(now)
         except Exception as exc:
-            log.exception("resp: writing consumer-group state failed")
-            self._dirty |= dirty  # retried by the next change's flush
+            self._dirty |= set(now)  # retried by the next change's flush
             if done is not None and not done.done():
                 done.set_exception(exc)
                 done.exception()  # retrieved: the waiting commands reply with the error
             return
-        if done is not None and not done.done():
-            done.set_result(None)
+        if done is None:
+            return
+        if not waits:
+            if not done.done():
+                done.set_result(None)
+            return
+
+        def finish(_: Any) -> None:
+            if all(t.done() for t in waits) and not done.done():
+                errors = [t.result() for t in waits if not t.cancelled() and t.result() is not None]
+                if errors:
+                    done.set_exception(errors[0])
+                    done.exception()
+                else:
+                    done.set_result(None)
+
+        for t in waits:
+            t.add_done_callback(finish)
+
+    async def _commit_after(self, after: list[Any], name: str, snap: Any) -> Exception | None:
+        await asyncio.gather(*after, return_exceptions=True)
+        try:
+            self._commit({name: snap})
+        except Exception as exc:  # logged by _commit; the waiting commands get it
+            self._dirty.add(name)  # retried by the next change's flush
+            return exc
+        return None
+
+    def _commit(self, snaps: dict[str, Any]) -> None:
+        if not snaps:
+            return
+        catalog = self.core.catalog
+        try:
+            with catalog.transaction():
+                for name, snap in snaps.items():
+                    if name not in self.streams:
+                        continue  # deleted meanwhile: its state went with it
+                    if snap is None:
+                        catalog.kv_delete(GROUPS_NS, name)
+                    else:
+                        catalog.kv_put(GROUPS_NS, name, snap)
+        except Exception:
+            log.exception("resp: writing consumer-group state failed")
+            raise
 
     def _load_groups(self, rs: RedisStream) -> None:
         data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
@@ -441,6 +504,8 @@ class StreamStore:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
         self.flush_groups()
+        while self._group_chain:
+            await asyncio.gather(*list(self._group_chain.values()), return_exceptions=True)
 
 
 __all__ = ["ESCAPE_PREFIX", "StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]
