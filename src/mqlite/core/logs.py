@@ -171,6 +171,11 @@ class LogFactory:
         if self._trash is not None:
             self._trash.discard(self.path(kind, name))
 
+    def corrupt_records_skipped(self) -> dict[tuple[str, str, int], int]:
+        """(kind, name, partition) -> offsets a reader stepped over as corrupt (CRC
+        failures in logs feeding queues and internal state), for the logs that have any."""
+        return {k: n for k, log in self._open.items() if (n := getattr(log, "corrupt_records_skipped", 0))}
+
     def flush(self) -> None:
         for each in list(self._open.values()):
             if not _closed(each):

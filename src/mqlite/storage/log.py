@@ -21,6 +21,7 @@ shared `GroupCommitter` per its `FsyncPolicy`.
 from __future__ import annotations
 
 import abc
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -29,7 +30,7 @@ from typing import Any, Self
 
 from mqlite.storage.batchcheck import check_batch
 from mqlite.storage.compression import Compression
-from mqlite.storage.errors import InvalidBatch, OffsetOutOfRange, RecordTooLarge
+from mqlite.storage.errors import CorruptSegment, InvalidBatch, OffsetOutOfRange, RecordTooLarge
 from mqlite.storage.recordbatch import (
     HEADER_SIZE,
     BatchHeader,
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 DAY_MS = 24 * 3600 * 1000
+log = logging.getLogger("mqlite.storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,11 +264,21 @@ class Log(abc.ABC):
         """
 
     def read_records(
-        self, offset: int, max_records: int = 500, *, include_control: bool = True
+        self,
+        offset: int,
+        max_records: int = 500,
+        *,
+        include_control: bool = True,
+        skip_corrupt: bool = False,
     ) -> list[Record]:
         """Decoded records with offsets >= `offset`, at most `max_records`; with
         `include_control=False` the records of control batches (Kafka markers, Redis
-        bookkeeping) are stepped over and do not count towards `max_records`."""
+        bookkeeping) are stepped over and do not count towards `max_records`.
+
+        A stored batch that fails its CRC or does not parse raises `CorruptSegment`
+        (`InvalidBatch` for a MemoryLog); with `skip_corrupt` (readers that feed queues
+        and internal state, which no client can check) it is stepped over instead, with
+        a logged warning and `corrupt_records_skipped` counting the offsets lost."""
         out: list[Record] = []
         pos = offset
         budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
@@ -277,14 +289,23 @@ class Log(abc.ABC):
                 if pos == offset:
                     raise
                 break
+            except CorruptSegment as exc:
+                if not skip_corrupt:
+                    raise
+                pos = self._skip_corrupt(pos, exc)
+                continue
             if not batches:
                 break
             for raw in batches:
                 try:
                     # only the records wanted are built (none before `offset`)
-                    h, records = decode_batch_from(raw, offset, max_records - len(out))
+                    h, records = decode_batch_from(raw, max(offset, pos), max_records - len(out))
                 except InvalidBatch as exc:
-                    raise self._stored_batch_invalid(raw, exc) from exc
+                    error = self._stored_batch_invalid(raw, exc)
+                    if not skip_corrupt:
+                        raise error from exc
+                    pos = self._skip_corrupt(pos, error)
+                    break
                 if include_control or not h.is_control:
                     out.extend(records)
                     if len(out) >= max_records:
@@ -293,6 +314,22 @@ class Log(abc.ABC):
                 pos = h.next_offset
             budget = min(budget * 2, 4 * 1024 * 1024)
         return out
+
+    corrupt_records_skipped = 0
+
+    def _skip_corrupt(self, offset: int, error: Exception) -> int:
+        """Step over the corrupt batch holding `offset`; returns where reading resumes."""
+        resume = max(offset + 1, min(self._next_readable(offset), self.end_offset))
+        self.corrupt_records_skipped += resume - offset
+        log.warning("skipped corrupt records at offsets [%d, %d) of %s: %s (%d skipped in"
+                    " this log so far)", offset, resume, self._where(), error,
+                    self.corrupt_records_skipped)
+        return resume
+
+    def _next_readable(self, offset: int) -> int:
+        """The offset of the first valid batch after the corrupt one holding `offset`
+        (a MemoryLog holds no corrupt bytes: the next offset)."""
+        return offset + 1
 
     def _stored_batch_invalid(self, raw: bytes, exc: InvalidBatch) -> Exception:
         """The error to raise when a stored batch fails to decode (FileLog adds the path)."""

@@ -167,7 +167,7 @@ class Journal:
         end = self.log.end_offset
         n = 0
         while offset < end:
-            records = self.log.read_records(offset, 1000)
+            records = self.log.read_records(offset, 1000, skip_corrupt=True)
             if not records:
                 break
             for rec in records:

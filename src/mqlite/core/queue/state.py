@@ -170,7 +170,7 @@ class QueueState:
     def _iter_log(self, offset: int, end: int) -> Generator[Stored, None, None]:
         offset = max(offset, self._log.start_offset)
         while offset < end:
-            recs = self._log.read_records(offset, READ_AHEAD)
+            recs = self._log.read_records(offset, READ_AHEAD, skip_corrupt=True)
             if not recs:
                 return
             for r in recs:
@@ -180,7 +180,7 @@ class QueueState:
     def _read_one(self, offset: int) -> Stored | None:
         if offset < self._log.start_offset or offset >= self._log.end_offset:
             return None
-        recs = self._log.read_records(offset, 1)
+        recs = self._log.read_records(offset, 1, skip_corrupt=True)
         return decode(recs[0], self._prefix) if recs and recs[0].offset == offset else None
 
     # ================================================================== helpers
@@ -314,7 +314,7 @@ class QueueState:
             if self._cursor < self._log.start_offset:
                 self._cursor = self._log.start_offset
                 continue
-            recs = self._log.read_records(self._cursor, READ_AHEAD)
+            recs = self._log.read_records(self._cursor, READ_AHEAD, skip_corrupt=True)
             if not recs:
                 return None
             buf.extend(decode(r, self._prefix) for r in recs)

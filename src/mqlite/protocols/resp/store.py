@@ -185,7 +185,7 @@ class StreamStore:
         end = stream.latest(0)
         auto: StreamID = MIN_ID
         while offset < end:
-            records = stream.read(0, offset, 1000, include_control=True)
+            records = stream.read(0, offset, 1000, include_control=True, skip_corrupt=True)
             if not records:
                 break
             for rec in records:
@@ -209,7 +209,7 @@ class StreamStore:
         offset = max(rs.log_end, stream.earliest(0))
         added = False
         while offset < end:
-            records = stream.read(0, offset, 1000, include_control=True)
+            records = stream.read(0, offset, 1000, include_control=True, skip_corrupt=True)
             if not records:
                 break
             for rec in records:
