@@ -116,11 +116,8 @@ def amqp_check(srv: ServerProcess, expect: dict[str, Any]) -> None:
     conn = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", srv.ports["amqp"]))
     ch = conn.channel()
     got = []
-    while True:
-        method, _, body = ch.basic_get("plamqp", auto_ack=True)
-        if method is None:
-            break
-        got.append(body)
+    while (msg := ch.basic_get("plamqp", auto_ack=True))[0] is not None:
+        got.append(msg[2])
     conn.close()
     assert got == expect["bodies"]
 

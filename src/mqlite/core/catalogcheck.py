@@ -44,7 +44,8 @@ def open_catalog(path: Path | None, *, fsync: bool, committer: Any = None) -> Ca
     try:
         catalog = Catalog(path, fsync=fsync, committer=committer)
     except sqlite3.DatabaseError as exc:
-        raise CatalogUnusable(f"catalog {path} is damaged ({exc}); " + _repair_hint(path.parent if path else Path("."))) from None
+        where = path.parent if path else Path(".")
+        raise CatalogUnusable(f"catalog {path} is damaged ({exc}); " + _repair_hint(where)) from None
     if path is None:
         return catalog
     try:

@@ -117,7 +117,8 @@ def repair(data_dir: Path, *, apply: bool = False) -> list[str]:
         if entity.name is None:
             actions.append(f"leave {entity.path} in place: its name cannot be recovered")
         else:
-            actions.append(f"restore {entity.kind} {entity.name!r} ({entity.partitions} partitions, default config)")
+            actions.append(f"restore {entity.kind} {entity.name!r} ({entity.partitions} partitions,"
+                           " default config)")
     if apply and actions:
         asyncio.run(_rebuild(data_dir))
     return actions

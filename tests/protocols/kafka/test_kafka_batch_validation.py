@@ -27,7 +27,7 @@ from kafka.admin import NewTopic
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.storage.recordbatch import decode_batch, encode_batch, parse_header
+from mqlite.storage.recordbatch import decode_batch, encode_batch
 
 from kafka_raw import RawClient
 from kafka_support import bootstrap, kafka, kafka_factory

@@ -2,8 +2,9 @@
 
 Gauges are computed at scrape time from the core (no counters threaded through hot
 paths): queue depths by state, stream partition offsets and sizes, router and binding
-counts, corrupt records skipped per log, open connections per front-end, and process facts from prometheus-client's
-default collectors. A scrape walks every queue and stream once, so it is O(entities).
+counts, corrupt records skipped per log, open connections per front-end, and process
+facts from prometheus-client's default collectors. A scrape walks every queue and
+stream once, so it is O(entities).
 """
 
 from __future__ import annotations
