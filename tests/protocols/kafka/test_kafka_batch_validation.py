@@ -157,6 +157,16 @@ def test_inconsistent_headers_are_invalid_record_and_nothing_is_stored(kafka: An
     assert _produce(kafka, "strict", encode_batch([(b"k", b"fine")]))["ErrorCode"] == 0
 
 
+def test_zstd_batch_before_produce_v7_is_unsupported_compression_type(kafka: Any, bootstrap: str) -> None:
+    """KIP-110: a broker refuses zstd batches in Produce requests older than v7."""
+    from mqlite.storage.compression import Compression
+
+    _create(bootstrap, "zstd")
+    batch = encode_batch([(b"k", b"v" * 50)], compression=Compression.ZSTD)
+    assert _produce(kafka, "zstd", batch, version=6)["ErrorCode"] == ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+    assert _produce(kafka, "zstd", batch, version=7)["ErrorCode"] == 0
+
+
 def test_crc_mismatch_is_corrupt_message(kafka: Any, bootstrap: str) -> None:
     _create(bootstrap, "crc")
     batch = bytearray(encode_batch([(b"k", b"v")]))

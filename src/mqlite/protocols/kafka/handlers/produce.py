@@ -14,6 +14,7 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
 - an internal stream (`core.naming.is_internal_stream`) is INVALID_TOPIC_EXCEPTION, as
   Kafka answers an ordinary producer of an internal topic;
 - idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`;
+- a zstd batch needs Produce v7+ (UNSUPPORTED_COMPRESSION_TYPE, KIP-110);
 - storage checks the records against the header as Kafka's LogValidator does
   (`storage/batchcheck.py`): INVALID_RECORD (base offset, counts, control batches,
   malformed records), INVALID_TIMESTAMP (with RecordErrors, v8+), and a wrong
@@ -48,7 +49,11 @@ def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1,
     }
 
 
-async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, Any]:
+ZSTD = 4
+ZSTD_MIN_PRODUCE_VERSION = 7  # KIP-110: zstd batches need Produce v7+
+
+
+async def _append(stream: Any, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
     if not 0 <= index < stream.partition_count:
         return _result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
@@ -62,6 +67,9 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
                        message="Produce requests with version 3 are only allowed to contain exactly one record batch")
     if header.size > len(records):
         return _result(index, ErrorCode.CORRUPT_MESSAGE, message="record batch truncated")
+    if header.compression == ZSTD and version < ZSTD_MIN_PRODUCE_VERSION:
+        return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+                       message="Produce requests with ZStandard compression need version 7 or later")
     partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
@@ -101,7 +109,7 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
                 parts.append(_result(index, ErrorCode.INVALID_TOPIC_EXCEPTION,
                                      message=f"Cannot append to internal topic {name}"))
             else:
-                parts.append(await _append(stream, index, pdata["Records"]))
+                parts.append(await _append(stream, index, pdata["Records"], req.api_version))
         responses.append({"Name": name, "PartitionResponses": parts})
     if acks == 0:
         return None
