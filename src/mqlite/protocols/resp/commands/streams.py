@@ -16,7 +16,7 @@ import asyncio
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map, Raw
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Deferred, Map, Raw
 from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.errors import (
     TIMEOUT_INVALID,
@@ -189,15 +189,10 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
 
 
 def logged(conn: Any, name: str, reply: Any) -> Any:
-    """The reply, once the records just journaled for `name` are in the log (fsynced
-    under `--fsync always`, Redis's `appendfsync always`; written otherwise)."""
+    """The reply, sent once the records just journaled for `name` are in the log
+    (fsynced under `--fsync always`, Redis's `appendfsync always`; written otherwise)."""
     if conn.state.durable_replies:
-        return _after(conn.state.store.durable(name), reply)
-    return reply
-
-
-async def _after(fut: asyncio.Future[None], reply: Any) -> Any:
-    await asyncio.shield(fut)
+        return Deferred(conn.state.store.durable(name), reply)
     return reply
 
 
