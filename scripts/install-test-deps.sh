@@ -3,7 +3,7 @@
 # its test extras (real client libraries), the Debian tools the tests drive (kcat,
 # redis-cli, redis-server for the differential RESP tests, rabbitmq-server for
 # scripts/conformance-amqp.sh; its service is not started) and the pinned npm clients
-# (ioredis, node-redis, amqplib; `npm ci` from the package-lock.json files under tests/).
+# (ioredis, node-redis, amqplib, kafkajs; `npm ci` from the package-lock.json files under tests/).
 # Idempotent; prints what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ if command -v apt-get >/dev/null 2>&1; then
 fi
 echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
-for dir in tests/protocols/resp/node tests/protocols/amqp/node; do
+for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node; do
   if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
     echo "install-test-deps: npm ci in $dir"
     npm ci --silent --no-audit --no-fund --prefix "$dir"

@@ -1,4 +1,4 @@
-"""The `mqlite` command: `mqlite serve [options]` and `mqlite version`.
+"""The `mqlite` command: `mqlite serve [options]`, `mqlite check|repair DIR`, `mqlite version`.
 
 `serve`'s flags are generated from the settings declarations (`mqlite.config`), so a
 flag, its `MQLITE_*` variable and its TOML key always agree. Errors in the options print
@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="TOML file of settings; flags and variables win [MQLITE_CONFIG]")
     add_arguments(serve)
     ctl.register(sub)
+    for name, text in (("check", "report the data directory's state (read-only)"),
+                       ("repair", "rebuild a missing or damaged catalog from the data (dry run unless --apply)")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("data_dir", type=Path, help="the data directory")
+        if name == "repair":
+            cmd.add_argument("--apply", action="store_true", help="make the changes")
     return parser
 
 
@@ -48,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command in ctl.COMMANDS:
         return ctl.run(args)
+    if args.command in ("check", "repair"):
+        from mqlite.core.repair import run_command
+
+        return run_command(args.command, args.data_dir, getattr(args, "apply", False))
     from mqlite.config import flag_values, load_settings
 
     try:

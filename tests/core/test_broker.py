@@ -201,23 +201,20 @@ def test_deleted_stream_data_is_gone_after_restart(tmp_path: Path) -> None:
     run(main())
 
 
-def test_a_leftover_log_directory_does_not_leak_into_a_new_stream(tmp_path: Path) -> None:
-    """Rule: a stream's data exists only while its catalog row does (a crash between
-    the catalog delete and the directory removal must not resurrect records)."""
+def test_a_deleted_stream_leaves_neither_data_nor_catalog_row(tmp_path: Path) -> None:
+    """Rule: a delete removes the data first (to the trash), then the catalog row, so a
+    crash in between never leaves data without a row (which the next start would
+    restore rather than delete, #26); after a clean delete nothing of it comes back."""
 
     async def main() -> None:
         core = await BrokerCore.open(tmp_path, CONFIG)
         s = core.create_stream("x")
         await s.append(b"old")
+        core.delete_stream("x")
         await core.close()
-        # simulate the crash window: the catalog row is gone, the directory is not
-        from mqlite.core.catalog import Catalog
-
-        catalog = Catalog(tmp_path / "catalog.sqlite3")
-        catalog.delete_entity("stream", "x")
-        catalog.close()
         core = await BrokerCore.open(tmp_path, CONFIG)
-        assert not (tmp_path / "streams" / "x").exists()  # removed at open
+        assert core.list_streams() == []
+        assert not (tmp_path / "streams" / "x").exists()
         assert core.create_stream("x").latest(0) == 0
         await core.close()
 

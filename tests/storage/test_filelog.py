@@ -378,3 +378,42 @@ def test_a_snapshot_ahead_of_the_data_is_ignored(tmp_path):
     log = FileLog(tmp_path)
     assert set(log.producer_states()) == {1}
     log.close()
+
+
+def test_truncating_a_torn_tail_is_logged_with_file_offset_and_bytes(tmp_path, caplog):
+    """#26 item 7: a torn tail cut at start is never silent."""
+    log = FileLog(tmp_path, LogConfig())
+    _fill(log, 10)
+    _crash(log)
+    seg = tmp_path / "00000000000000000000.log"
+    good = seg.stat().st_size
+    with open(seg, "ab") as f:
+        f.write(b"\x00" * 77)
+    with caplog.at_level("WARNING", logger="mqlite.storage"):
+        FileLog(tmp_path, LogConfig()).close()
+    [line] = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert str(seg) in line and f"at byte {good} (offset 10)" in line and "77 bytes dropped" in line
+
+
+def test_a_plausible_but_wrong_index_is_detected_and_rebuilt_on_seek(tmp_path, caplog):
+    """#26 item 8: a sorted .index whose entries point at the wrong batches must not
+    make seeks land on the wrong records; the entry is checked against the segment."""
+    import struct
+
+    cfg = LogConfig(index_interval_bytes=100, segment_bytes=2000)
+    log = FileLog(tmp_path, cfg)
+    _fill(log, 50, size=40)
+    assert log.segment_count > 1  # the first segment is inactive: its index is trusted
+    log.close()
+    index = tmp_path / "00000000000000000000.index"
+    entries = [struct.unpack(">II", index.read_bytes()[i : i + 8]) for i in range(0, index.stat().st_size, 8)]
+    assert len(entries) >= 3
+    # shift offsets by -5: still strictly increasing, each entry names a batch 5 offsets
+    # before the one at its position, so a seek to those offsets lands too late
+    index.write_bytes(b"".join(struct.pack(">II", rel - 5, pos) for rel, pos in entries if rel >= 5))
+    log = FileLog(tmp_path, cfg)
+    with caplog.at_level("WARNING", logger="mqlite.storage"):
+        for off in range(50):
+            assert log.read_records(off, 1)[0].offset == off
+    assert any("rebuilt" in r.getMessage() for r in caplog.records)
+    log.close()

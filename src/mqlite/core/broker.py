@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mqlite.core.catalog import Catalog
+from mqlite.core.catalogcheck import open_catalog, refuse_without_catalog
 from mqlite.core.channels import Channels
 from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
@@ -92,9 +93,15 @@ class BrokerCore:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         # The lock first: a second process must fail before touching the catalog.
         self.logs = LogFactory(self.data_dir, self.config)
-        self.catalog = Catalog(
+        if self.data_dir is not None:
+            catalog_path = self.data_dir / CATALOG_FILE
+            if not catalog_path.exists() and not self.config.rebuild_catalog:
+                refuse_without_catalog(self.data_dir, catalog_path)
+        mode = self.config.fsync_spec.mode
+        self.catalog = open_catalog(
             None if self.data_dir is None else self.data_dir / CATALOG_FILE,
-            fsync=self.config.fsync_spec.mode == "always",
+            fsync=mode == "always",
+            committer=self.logs.committer if mode == "interval" and self.data_dir else None,
         )
         self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
         self.groups = GroupStore(self.catalog, self.clock, self.streams.get)

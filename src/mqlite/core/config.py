@@ -51,7 +51,11 @@ class StreamConfig:
 
     retention_ms / retention_bytes: -1 = unlimited (Kafka `retention.ms`/`.bytes`,
     bytes per partition); segment_bytes / segment_ms: when a segment rolls;
-    max_message_bytes: the largest batch accepted (Kafka `max.message.bytes`).
+    max_message_bytes: the largest batch accepted (Kafka `max.message.bytes`);
+    timestamp_type: 0 CreateTime, 1 LogAppendTime (Kafka `message.timestamp.type`);
+    timestamp_before_max_ms / timestamp_after_max_ms: how far a producer's record
+    timestamp may be behind / ahead of the broker clock (Kafka
+    `message.timestamp.before.max.ms` / `after.max.ms`; -1 or None = unlimited).
     """
 
     retention_ms: int | None = None
@@ -59,6 +63,9 @@ class StreamConfig:
     segment_bytes: int | None = None
     segment_ms: int | None = None
     max_message_bytes: int | None = None
+    timestamp_type: int | None = None
+    timestamp_before_max_ms: int | None = None
+    timestamp_after_max_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -85,6 +92,9 @@ class StreamConfig:
             if value < low:
                 raise InvalidValue(key, f"{key} must be >= {low}, got {value}",
                                    rule="stream-config")
+        if self.timestamp_type not in (None, 0, 1):
+            raise InvalidValue("timestamp_type", "timestamp_type must be 0 (CreateTime) or "
+                               f"1 (LogAppendTime), got {self.timestamp_type!r}", rule="stream-config")
 
     def merged(self, other: StreamConfig) -> StreamConfig:
         """This config with `other`'s non-None fields on top."""
@@ -103,6 +113,9 @@ _MINIMUM = {
     "segment_bytes": 64,
     "segment_ms": 1,
     "max_message_bytes": 64,
+    "timestamp_type": 0,
+    "timestamp_before_max_ms": -1,
+    "timestamp_after_max_ms": -1,
 }
 
 DEFAULT_STREAM_CONFIG = StreamConfig(
@@ -137,6 +150,9 @@ class CoreConfig:
     #: Binding transforms this broker knows: (name, "module:function") pairs, resolved
     #: on first use (core/transforms.py; `mqlite.transforms.STANDARD` is the product's).
     transforms: tuple[tuple[str, str], ...] = ()
+    #: Start even when the catalog is missing but data is present, rebuilding its
+    #: entities from the directories (`mqlite repair --apply`); off: refuse to start.
+    rebuild_catalog: bool = False
 
     def __post_init__(self) -> None:
         parse_fsync(self.fsync)

@@ -112,3 +112,11 @@ class OffsetOutOfRange(CoreError):
         self.offset = offset
         self.start = start
         self.end = end
+
+
+class CatalogUnusable(CoreError):
+    """The catalog is missing while the data directory holds data, or it is damaged:
+    the broker refuses to start rather than treat the data as orphans."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, rule="catalog-explains-data")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mqlite.core import ondisk
 from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.core.trash import Trash
 from mqlite.errors import StorageError
@@ -61,6 +62,9 @@ def to_log_config(config: StreamConfig | None, defaults: StreamConfig) -> LogCon
         retention_ms=_unlimited(cfg.retention_ms),
         retention_bytes=_unlimited(cfg.retention_bytes),
         max_batch_bytes=cfg.max_message_bytes or base.max_batch_bytes,
+        timestamp_type=cfg.timestamp_type or 0,
+        timestamp_before_max_ms=_unlimited(cfg.timestamp_before_max_ms),
+        timestamp_after_max_ms=_unlimited(cfg.timestamp_after_max_ms),
     )
 
 
@@ -108,11 +112,26 @@ class LogFactory:
             new: Log = MemoryLog(log_config)
         else:
             directory = self.path(kind, name, partition)
-            directory.mkdir(parents=True, exist_ok=True)
+            if not directory.is_dir():
+                self._make_durable_dirs(directory)
+            ondisk.write_name(directory.parent, name)  # recovery reads names from it
             new = FileLog(directory, log_config, self.committer)
         self._open[key] = new
         self._parts.setdefault((kind, name), set()).add(partition)
         return new
+
+    def _make_durable_dirs(self, directory: Path) -> None:
+        """Create a log's directory and fsync each parent whose entries changed, so a
+        power cut cannot drop a new entity's directory while its data was fsynced."""
+        assert self.data_dir is not None
+        missing = []
+        d = directory
+        while not d.exists() and d != self.data_dir:
+            missing.append(d)
+            d = d.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        for created in reversed(missing):
+            ondisk.fsync_dir(created.parent)
 
     def _log_config(self, config: Any) -> Any:
         if config is None or isinstance(config, StreamConfig):
@@ -183,6 +202,11 @@ class LogFactory:
             return
         for name in names:
             self._trash.discard(self.path(kind, name))
+
+    def corrupt_records_skipped(self) -> dict[tuple[str, str, int], int]:
+        """(kind, name, partition) -> offsets a reader stepped over as corrupt (CRC
+        failures in logs feeding queues and internal state), for the logs that have any."""
+        return {k: n for k, log in self._open.items() if (n := getattr(log, "corrupt_records_skipped", 0))}
 
     def flush(self) -> None:
         for each in list(self._open.values()):

@@ -20,9 +20,11 @@ Concurrency: core's single event loop (see docs/architecture.md); no locks.
 from __future__ import annotations
 
 import builtins
+import logging
 import secrets
 from typing import Any
 
+from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.errors import InvalidName, InvalidValue, QueueExists, QueueNotFound
@@ -31,6 +33,8 @@ from mqlite.core.queue import moves
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.queue import Queue
 from mqlite.storage.log import LogConfig
+
+log = logging.getLogger("mqlite.core")
 
 KIND = "queue"
 JOURNAL_KIND = "queue-journal"
@@ -86,6 +90,34 @@ class QueueRegistry:
         for name, entry in self.catalog.list_entities(KIND):
             config = QueueConfig.from_dict(entry.get("config"))
             self._queues[name] = self._build(name, config, entry["token"])
+        if self.logs.data_dir is not None:
+            self._adopt_orphans(self.logs.data_dir)
+
+    def _adopt_orphans(self, data_dir: Any) -> None:
+        """A queue's message log without a catalog row (the catalog lagged its logs at a
+        power cut) is never deleted: the queue is restored with the default config (FIFO
+        when the name ends in .fifo) and a new receipt token, and logged."""
+        for found in ondisk.entities_on_disk(data_dir, KIND):
+            name = found.name
+            if name is None or name in self._queues:
+                if name is None:
+                    log.warning("queue data in %s has no catalog entry and no recoverable"
+                                " name; left in place", found.path)
+                continue
+            config = QueueConfig(fifo=name.endswith(".fifo"))
+            try:
+                validate_queue_name(name, config.fifo)
+                rule = "sqs"
+            except InvalidName:
+                rule = "amqp"
+            token = secrets.token_hex(6)
+            self.catalog.put_entity(KIND, name, {
+                "config": config.to_dict(), "token": token,
+                "created_ms": self.clock.now_ms(), "name_rule": rule, "recovered": True,
+            })
+            self._queues[name] = self._build(name, config, token)
+            log.warning("queue %r had data on disk (%s) but no catalog entry: restored with"
+                        " the default config", name, found.path)
 
     def _build(self, name: str, config: QueueConfig, token: str) -> Queue:
         log = self.logs.open(KIND, name, 0, _log_config(config))
@@ -182,9 +214,11 @@ class QueueRegistry:
         if queue is None:
             return False
         queue.mark_deleted()
-        self.catalog.delete_entity(KIND, name)
+        # the data first (moved to the trash at once), then the catalog row: a crash in
+        # between leaves a row without data, never data without a row
         self.logs.delete(KIND, name)
         self.logs.delete(JOURNAL_KIND, name)
+        self.catalog.delete_entity(KIND, name)
         return True
 
     def list(self, prefix: str = "") -> list[str]:

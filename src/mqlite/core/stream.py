@@ -289,13 +289,17 @@ class Stream:
             await self._durable(fut)
         return [(p, bases[p] + i) for p, i in order]
 
-    async def append_batch(self, partition: int, raw: bytes) -> Any:
+    async def append_batch(self, partition: int, raw: bytes, *, client: bool = False) -> Any:
         """Kafka produce: store a client's RecordBatch bytes unchanged but for the base
-        offset. Returns storage's `AppendResult` (base_offset, last_offset, ...) once
-        durable. Storage errors (InvalidBatch, CorruptBatch, RecordTooLarge) propagate."""
+        offset (and a wrong maxTimestamp, which storage corrects). Returns storage's
+        `AppendResult` (base_offset, last_offset, ...) once durable. `client=True`
+        applies Kafka's rules for a producer's batch. Storage errors (InvalidBatch,
+        CorruptBatch, InvalidRecord, InvalidTimestamp, RecordTooLarge) propagate."""
         self._check_open()
         part = self._part(partition)
-        result = part.log.append_batch(raw)
+        result = part.log.append_batch(
+            raw, client=client, now_ms=self._registry.clock.now_ms()
+        )
         part.forget()
         part.wake()
         await self._durable(result.durable)
@@ -308,13 +312,15 @@ class Stream:
             raise OffsetOutOfRange(self.name, part.index, offset, start, end)
 
     def read(
-        self, partition: int, offset: int, max_records: int = 100, *, include_control: bool = False
+        self, partition: int, offset: int, max_records: int = 100, *, include_control: bool = False,
+        skip_corrupt: bool = False,
     ) -> list[Record]:
         """Up to `max_records` data records from `offset` (the end offset gives []).
 
         Records of control batches are skipped (they do not count towards
         `max_records`) unless `include_control` is True (the Redis store's recovery scan
-        reads its XDEL/XTRIM/XSETID bookkeeping that way)."""
+        reads its XDEL/XTRIM/XSETID bookkeeping that way). `skip_corrupt` steps over a
+        batch that fails its CRC (logged, counted) instead of raising CorruptSegment."""
         part = self._part(partition)
         self._check_offset(part, offset)
         if max_records < 1:
@@ -324,7 +330,8 @@ class Stream:
         cached = part.cached(offset, max_records)
         if cached is not None:  # never holds control records: append_batch empties it
             return cached
-        return list(part.log.read_records(offset, max_records, include_control=include_control))
+        return list(part.log.read_records(offset, max_records, include_control=include_control,
+                                          skip_corrupt=skip_corrupt))
 
     def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
         """Whole stored batches from the one containing `offset`, up to about `max_bytes`

@@ -15,10 +15,12 @@ Concurrency: core's single event loop (see docs/architecture.md); no locks.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.config import StreamConfig
@@ -28,6 +30,8 @@ from mqlite.core.naming import validate_stream_name
 from mqlite.core.partition import Partition, TailBudget
 from mqlite.core.stream import Stream
 from mqlite.storage import LogConfig
+
+log = logging.getLogger("mqlite.core")
 
 KIND = "stream"
 MAX_PARTITIONS = 10_000
@@ -61,8 +65,27 @@ class StreamRegistry:
         self._last_retention = clock.monotonic()
         for name, saved in catalog.list_entities(KIND):
             self._streams[name] = self._open(name, saved)
-        for orphan in set(logs.names(KIND)) - set(self._streams):
-            logs.delete(KIND, orphan)  # data of a stream whose catalog row is gone
+        if logs.data_dir is not None:
+            self._adopt_orphans(logs.data_dir)
+
+    def _adopt_orphans(self, data_dir: Any) -> None:
+        """Data of a stream whose catalog row is gone (a catalog that lagged its logs at a
+        power cut) is never deleted: the row is rebuilt from the directory (name,
+        partition count; default config) and the stream served again."""
+        for found in ondisk.entities_on_disk(data_dir, KIND):
+            if found.name is None:
+                log.warning("stream data in %s has no catalog entry and no recoverable name;"
+                            " left in place", found.path)
+                continue
+            if found.name in self._streams:
+                continue
+            saved = {"partitions": max(found.partitions, 1), "config": {},
+                     "id": uuid.uuid4().hex, "created": self.clock.now_ms()}
+            self._streams[found.name] = self._open(found.name, saved)
+            self.catalog.put_entity(KIND, found.name, saved)
+            log.warning("stream %r had data on disk (%s) but no catalog entry: restored with"
+                        " %d partitions and the default config", found.name, found.path,
+                        saved["partitions"])
 
     # -- internals ------------------------------------------------------------------------
     def _log_config(self, config: StreamConfig) -> LogConfig:
@@ -150,8 +173,9 @@ class StreamRegistry:
         cfg = config if isinstance(config, StreamConfig) else StreamConfig.from_dict(
             dict(config) if config else None
         )
-        if self.logs.exists(KIND, name):  # left over by a crash mid-delete/create
-            self.logs.delete(KIND, name)
+        if self.logs.exists(KIND, name) and self.logs.data_dir is not None:
+            aside = ondisk.set_aside(self.logs.path(KIND, name))
+            log.warning("stream %r: data without a catalog entry was set aside as %s", name, aside)
         saved = {
             "partitions": partitions,
             "config": cfg.to_dict(),
@@ -191,11 +215,14 @@ class StreamRegistry:
         if stream is None:
             return False
         stream.deleted = True
-        self.catalog.delete_entity(KIND, name)
         for part in stream.partitions:
             part.wake()
             part.forget()
+        # the directory first (moved to the trash at once), then the catalog row: a crash
+        # in between leaves a row without data (an empty stream), never data without a
+        # row, which the next start would restore (`_adopt_orphans`)
         self.logs.delete(KIND, name)  # discards the partitions' logs: no fsync before deletion
+        self.catalog.delete_entity(KIND, name)
         groups = getattr(self.core, "groups", None)
         if groups is not None:
             groups.forget_stream(name)

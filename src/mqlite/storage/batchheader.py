@@ -16,7 +16,12 @@ from typing import NamedTuple
 from crc32c import crc32c
 
 from mqlite.storage.compression import Compression
-from mqlite.storage.errors import CorruptBatch, InvalidBatch, UnsupportedCompression
+from mqlite.storage.errors import (
+    CorruptBatch,
+    InvalidBatch,
+    InvalidRecord,
+    UnsupportedCompression,
+)
 
 __all__ = [
     "HEADER_SIZE",
@@ -167,10 +172,11 @@ def validate_batch(data: bytes | bytearray | memoryview, pos: int = 0) -> BatchH
         raise InvalidBatch(
             f"record batch truncated: declares {h.size} bytes, {len(data) - pos} present"
         )
+    # Kafka's LogValidator answers these INVALID_RECORD (batchcheck.py has its texts)
     if h.record_count <= 0:
-        raise InvalidBatch("record batch holds no records")
+        raise InvalidRecord("record batch holds no records")
     if h.last_offset_delta < 0 or h.last_offset_delta + 1 < h.record_count:
-        raise InvalidBatch(
+        raise InvalidRecord(
             f"record batch lastOffsetDelta {h.last_offset_delta} does not fit {h.record_count} records"
         )
     if h.attributes & ATTR_COMPRESSION_MASK > 4:

@@ -17,6 +17,8 @@ __all__ = [
     "CorruptSegment",
     "DataDirLocked",
     "InvalidBatch",
+    "InvalidRecord",
+    "InvalidTimestamp",
     "LogClosed",
     "LogWriteError",
     "OffsetOutOfRange",
@@ -119,3 +121,24 @@ class DataDirLocked(StorageError):
         super().__init__(msg)
         self.path = Path(path)
         self.holder = holder
+
+
+class InvalidRecord(InvalidBatch):
+    """A batch breaks a rule Kafka's LogValidator enforces on a client's batch: a base
+    offset that is not 0, an inconsistent offset range or count, a control batch, a
+    producer id without a sequence, malformed records (Kafka: INVALID_RECORD).
+
+    `record_errors` lists (batch index, message) of the records at fault, if any."""
+
+    rule = "kafka-log-validator"
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors
+
+
+class InvalidTimestamp(InvalidRecord):
+    """A record's timestamp is outside the topic's `message.timestamp.before.max.ms` /
+    `after.max.ms` bounds, or a producer set LogAppendTime (Kafka: INVALID_TIMESTAMP)."""
+
+    rule = "kafka-message-timestamp"

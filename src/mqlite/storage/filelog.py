@@ -54,6 +54,7 @@ from mqlite.storage.recordbatch import (
     BatchHeader,
     decode_batch,
     parse_header,
+    validate_batch,
 )
 from mqlite.storage.segment import Segment
 
@@ -199,6 +200,9 @@ class FileLog(Log):
             self.config = config
             self._active.index_interval = config.index_interval_bytes
 
+    def _where(self) -> str:
+        return f"{self.directory.parent.name}-{self.directory.name}"
+
     def _check_open(self) -> None:
         if self._closed:
             raise LogClosed(f"log {self.directory} is closed")
@@ -307,6 +311,43 @@ class FileLog(Log):
             except CorruptSegment as inner:
                 return inner
         return CorruptSegment(seg.path, pos, base, str(exc))
+
+    def _next_readable(self, offset: int) -> int:
+        """After the corrupt batch at `offset`: the batch its header says comes next, if
+        one starts there; else the first position further on where a whole batch
+        with a valid CRC and a higher base offset starts; else the next segment."""
+        with self._lock:
+            seg = self._segments[max(bisect.bisect_right(self._bases, offset) - 1, 0)]
+            self._touch(seg)
+            try:
+                pos = seg.find_position(offset)
+            except CorruptSegment as exc:
+                pos = exc.position
+            seg.flush_writes()
+            data = seg.read_at(pos, max(seg.size - pos, 0))
+        try:
+            h = parse_header(data)
+            if h.base_offset >= offset and h.size < len(data):
+                nxt = parse_header(data, h.size)
+                if nxt.base_offset == h.next_offset:
+                    return h.next_offset
+            elif h.base_offset >= offset and h.size == len(data):
+                return seg.next_offset
+        except InvalidBatch:
+            pass
+        p = 1
+        while True:  # resynchronise on the next magic byte that starts a valid batch
+            i = data.find(b"\x02", p + 16)
+            if i < 0 or i - 16 + HEADER_SIZE > len(data):
+                return seg.next_offset
+            p = i - 16
+            try:
+                h = validate_batch(data, p)
+                if h.base_offset > offset:
+                    return h.base_offset
+            except InvalidBatch:
+                pass
+            p += 1
 
     def offset_for_timestamp(self, timestamp: int) -> int | None:
         with self._lock:

@@ -21,13 +21,16 @@ shared `GroupCommitter` per its `FsyncPolicy`.
 from __future__ import annotations
 
 import abc
+import logging
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Self
 
+from mqlite.storage.batchcheck import check_batch
 from mqlite.storage.compression import Compression
-from mqlite.storage.errors import InvalidBatch, OffsetOutOfRange, RecordTooLarge
+from mqlite.storage.errors import CorruptSegment, InvalidBatch, OffsetOutOfRange, RecordTooLarge
 from mqlite.storage.recordbatch import (
     HEADER_SIZE,
     BatchHeader,
@@ -48,6 +51,7 @@ __all__ = [
 ]
 
 DAY_MS = 24 * 3600 * 1000
+log = logging.getLogger("mqlite.storage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,9 @@ class LogConfig:
     max_batch_bytes: int = 1024 * 1024 + 12
     index_interval_bytes: int = 4096
     leader_epoch: int = 0
+    timestamp_type: int = 0
+    timestamp_before_max_ms: int | None = None
+    timestamp_after_max_ms: int | None = None
 
     def __post_init__(self) -> None:
         if self.segment_bytes < HEADER_SIZE:
@@ -75,7 +82,10 @@ class LogConfig:
             raise ValueError(f"max_batch_bytes must be >= {HEADER_SIZE}")
         if self.index_interval_bytes < 0:
             raise ValueError("index_interval_bytes must be >= 0")
-        for name in ("segment_ms", "retention_ms", "retention_bytes"):
+        if self.timestamp_type not in (0, 1):
+            raise ValueError("timestamp_type must be 0 (CreateTime) or 1 (LogAppendTime)")
+        for name in ("segment_ms", "retention_ms", "retention_bytes",
+                     "timestamp_before_max_ms", "timestamp_after_max_ms"):
             v = getattr(self, name)
             if v is not None and v < 0:
                 raise ValueError(f"{name} must be >= 0 or None")
@@ -198,15 +208,45 @@ class Log(abc.ABC):
             raise RecordTooLarge(len(raw), self.config.max_batch_bytes)
         return self._append_validated([(parse_header(raw), memoryview(raw))])
 
-    def append_batch(self, raw: bytes | bytearray | memoryview) -> AppendResult:
+    def append_batch(
+        self,
+        raw: bytes | bytearray | memoryview,
+        *,
+        client: bool = False,
+        now_ms: int | None = None,
+    ) -> AppendResult:
         """Append one or more pre-encoded v2 batches (the Kafka produce path).
 
-        Validates header, length and CRC-32C of each, rewrites baseOffset and
-        partitionLeaderEpoch, and stores the rest byte for byte.
+        Validates header, length and CRC-32C of each, then its records against its
+        header as Kafka's LogValidator does (`batchcheck.check_batch`; `client=True`
+        adds the rules for a producer's batch: base offset 0, no control batch, ...);
+        rewrites baseOffset and partitionLeaderEpoch, and stores the rest byte for byte
+        unless maxTimestamp or the timestamp type were wrong (then the header and CRC
+        are corrected). `now_ms` (default: wall clock) bounds record timestamps.
         """
         if isinstance(raw, bytearray):
             raw = bytes(raw)  # the caller may mutate a bytearray after we return
-        return self._append_validated(split_batches(raw, self.config.max_batch_bytes))
+        cfg = self.config
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        if client:  # Kafka checks each batch's base offset before its size and CRC
+            first = parse_header(raw)
+            if first.base_offset != 0:
+                check_batch(first, memoryview(raw), now_ms=now, where=self._where())
+        checked = []
+        for h, view in split_batches(raw, cfg.max_batch_bytes):
+            checked.append(check_batch(
+                h, view, now_ms=now, timestamp_type=cfg.timestamp_type,
+                before_max_ms=cfg.timestamp_before_max_ms,
+                after_max_ms=cfg.timestamp_after_max_ms, client=client,
+                where=self._where(),
+            ))
+        return self._append_validated(
+            [(h, v if isinstance(v, memoryview) else memoryview(v)) for h, v in checked]
+        )
+
+    def _where(self) -> str:
+        """How error messages name this log's partition."""
+        return "partition"
 
     @abc.abstractmethod
     def _append_validated(
@@ -224,11 +264,21 @@ class Log(abc.ABC):
         """
 
     def read_records(
-        self, offset: int, max_records: int = 500, *, include_control: bool = True
+        self,
+        offset: int,
+        max_records: int = 500,
+        *,
+        include_control: bool = True,
+        skip_corrupt: bool = False,
     ) -> list[Record]:
         """Decoded records with offsets >= `offset`, at most `max_records`; with
         `include_control=False` the records of control batches (Kafka markers, Redis
-        bookkeeping) are stepped over and do not count towards `max_records`."""
+        bookkeeping) are stepped over and do not count towards `max_records`.
+
+        A stored batch that fails its CRC or does not parse raises `CorruptSegment`
+        (`InvalidBatch` for a MemoryLog); with `skip_corrupt` (readers that feed queues
+        and internal state, which no client can check) it is stepped over instead, with
+        a logged warning and `corrupt_records_skipped` counting the offsets lost."""
         out: list[Record] = []
         pos = offset
         budget = min(1024 * 1024, max(16 * 1024, max_records * 128))
@@ -239,14 +289,23 @@ class Log(abc.ABC):
                 if pos == offset:
                     raise
                 break
+            except CorruptSegment as exc:
+                if not skip_corrupt:
+                    raise
+                pos = self._skip_corrupt(pos, exc)
+                continue
             if not batches:
                 break
             for raw in batches:
                 try:
                     # only the records wanted are built (none before `offset`)
-                    h, records = decode_batch_from(raw, offset, max_records - len(out))
+                    h, records = decode_batch_from(raw, max(offset, pos), max_records - len(out))
                 except InvalidBatch as exc:
-                    raise self._stored_batch_invalid(raw, exc) from exc
+                    error = self._stored_batch_invalid(raw, exc)
+                    if not skip_corrupt:
+                        raise error from exc
+                    pos = self._skip_corrupt(pos, error)
+                    break
                 if include_control or not h.is_control:
                     out.extend(records)
                     if len(out) >= max_records:
@@ -255,6 +314,22 @@ class Log(abc.ABC):
                 pos = h.next_offset
             budget = min(budget * 2, 4 * 1024 * 1024)
         return out
+
+    corrupt_records_skipped = 0
+
+    def _skip_corrupt(self, offset: int, error: Exception) -> int:
+        """Step over the corrupt batch holding `offset`; returns where reading resumes."""
+        resume = max(offset + 1, min(self._next_readable(offset), self.end_offset))
+        self.corrupt_records_skipped += resume - offset
+        log.warning("skipped corrupt records at offsets [%d, %d) of %s: %s (%d skipped in"
+                    " this log so far)", offset, resume, self._where(), error,
+                    self.corrupt_records_skipped)
+        return resume
+
+    def _next_readable(self, offset: int) -> int:
+        """The offset of the first valid batch after the corrupt one holding `offset`
+        (a MemoryLog holds no corrupt bytes: the next offset)."""
+        return offset + 1
 
     def _stored_batch_invalid(self, raw: bytes, exc: InvalidBatch) -> Exception:
         """The error to raise when a stored batch fails to decode (FileLog adds the path)."""

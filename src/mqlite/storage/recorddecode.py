@@ -93,8 +93,9 @@ def _decode_generic(
     first: int,
     out: list[Record],
     stop: int | None = None,
-) -> None:
-    """Decode records first..stop-1 (the first one starting at byte `pos`) into `out`."""
+) -> int:
+    """Decode records first..stop-1 (the first one starting at byte `pos`) into `out`;
+    returns the byte position after the last one."""
     append = out.append
     base_off = h.base_offset
     base_ts = h.base_timestamp
@@ -214,6 +215,7 @@ def _decode_generic(
                 ),
             )
         )
+    return pos
 
 
 def _headers(body: bytes, pos: int) -> tuple[tuple[tuple[str, bytes | None], ...], int]:
@@ -265,6 +267,8 @@ def decode_records(
     body: bytes,
     first_offset: int | None = None,
     max_records: int | None = None,
+    *,
+    exact: bool = False,
 ) -> list[Record]:
     """Decode the (uncompressed) record section of a batch whose header is `h`.
 
@@ -294,7 +298,7 @@ def decode_records(
                     return _filtered(h, body, first_offset, max_records)
                 pos, index = after, skip
             mark = len(out)
-            _decode_generic(h, body, pos, index, out, stop)
+            pos = _decode_generic(h, body, pos, index, out, stop)
             if first_offset is not None or max_records is not None:
                 # The range was chosen assuming offset delta == index: check it held.
                 start = h.base_offset + index
@@ -306,6 +310,8 @@ def decode_records(
         raise InvalidBatch("record section truncated") from None
     except UnicodeDecodeError:
         raise InvalidBatch("record header key is not UTF-8") from None
+    if exact and pos != len(body):
+        raise InvalidBatch("Incorrect declared batch size, records still remaining in file")
     return out
 
 

@@ -22,6 +22,7 @@ Concurrency contract: none of its own; the owning `FileLog`'s lock guards every 
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 from collections.abc import Iterator
@@ -44,6 +45,8 @@ __all__ = ["Segment", "segment_name"]
 
 # baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes, lastOffsetDelta,
 # baseTimestamp, maxTimestamp  (the first 43 bytes of a header)
+log = logging.getLogger("mqlite.storage")
+
 _WALK = struct.Struct(">qiibIhiqq")
 _WALK_SIZE = _WALK.size
 _LEN = struct.Struct(">qi")
@@ -256,6 +259,16 @@ class Segment:
         """File position of the batch that contains `offset` (which must be in the segment)."""
         e = self.index.floor(offset - self.base_offset)
         pos = 0 if e is None else e[1]
+        if e is not None and not self._entry_verifies(e[0], pos):
+            # a plausible but wrong .index (sorted, yet not pointing at the batch it
+            # names) would make seeks land on the wrong batch: rebuild it from the data
+            log.warning("index %s: entry (offset %d, byte %d) does not match the segment;"
+                        " rebuilt", self.index.path, self.base_offset + e[0], pos)
+            self.flush_writes()
+            next_offset = self.next_offset
+            self.rebuild(next_offset)
+            e = self.index.floor(offset - self.base_offset)
+            pos = 0 if e is None else e[1]
         while pos < self.size:
             hdr = self.read_at(pos, _WALK_SIZE)
             if len(hdr) < _WALK_SIZE:
@@ -269,6 +282,16 @@ class Segment:
                 return pos
             pos += length + LOG_OVERHEAD
         return self.size
+
+    def _entry_verifies(self, relative: int, pos: int) -> bool:
+        """An offset-index entry names the base offset of the batch starting at `pos`."""
+        if pos >= self.size:
+            return False
+        hdr = self.read_at(pos, _WALK_SIZE)
+        if len(hdr) < _WALK_SIZE:
+            return False
+        base, length, _, magic, _, _, _, _, _ = _WALK.unpack(hdr)
+        return magic == MAGIC and base == self.base_offset + relative and length >= HEADER_SIZE - LOG_OVERHEAD
 
     def read_batches(
         self, pos: int, budget: int, must_take_first: bool
@@ -393,8 +416,12 @@ class Segment:
         self.index.reset()
         self.time_index.reset()
         size = os.fstat(self.fd).st_size
-        end, _reason = self.scan(True)
+        end, reason = self.scan(True)
         if end < size:
+            log.warning(
+                "recovery: truncated %s at byte %d (offset %d): %s; %d bytes dropped",
+                self.path, end, self.next_offset, reason, size - end,
+            )
             os.ftruncate(self.fd, end)
             os.fsync(self.fd)
         self.size = self.written = end

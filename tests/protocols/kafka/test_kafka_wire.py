@@ -58,7 +58,7 @@ def test_unsupported_api_versions_version_gets_error_35_in_v0_format(kafka: Any)
     correlation, error, count = struct.unpack_from(">ihi", reply)
     assert (correlation, error) == (5, ErrorCode.UNSUPPORTED_VERSION)
     keys = [struct.unpack_from(">hhh", reply, 10 + 6 * i) for i in range(count)]
-    assert (API_VERSIONS, 0, 3) in keys and (PRODUCE, 3, 7) in keys
+    assert (API_VERSIONS, 0, 3) in keys and (PRODUCE, 3, 8) in keys
     c.close()
 
 

@@ -23,12 +23,14 @@ is one JSON array (orjson) describing one operation on many messages:
 Replaying from the journal's start gives `JournalState`; a snapshot resets the state,
 so compaction = append a snapshot, then (once it is durable) `delete_before` it.
 Durability: entries are *pended* and written together with the next write, by
-`flush_pending` (on tick, flush and close, and when 512 are pending), or at once for a
-purge or a batch delete. A caller that needs a delete durable (SQS DeleteMessage, the
-embedded API) awaits the delete's `Ack`, which flushes and waits for the fsync under
-fsync=always, so an acknowledged delete never comes back. Un-awaited entries (AMQP
-acks, which have no reply; receives; visibility changes) lost in a crash only mean a
-redelivery, an under-counted receive or an early end of a lease: at-least-once holds.
+`flush_pending` (at the end of the loop iteration that pended them, on tick, flush and
+close, and when 512 are pending), or at once for a purge or a batch delete, so a killed
+process loses none of them. A caller that needs a delete durable (SQS DeleteMessage,
+the embedded API) awaits the delete's `Ack`, which flushes and waits for the fsync
+under fsync=always, so an acknowledged delete never comes back. Under an fsync interval
+a power cut loses at most the interval's entries (AMQP acks, which have no reply;
+receives; visibility changes): a redelivery, an under-counted receive or an early end
+of a lease: at-least-once holds.
 Concurrency: core's event loop only.
 """
 
@@ -165,7 +167,7 @@ class Journal:
         end = self.log.end_offset
         n = 0
         while offset < end:
-            records = self.log.read_records(offset, 1000)
+            records = self.log.read_records(offset, 1000, skip_corrupt=True)
             if not records:
                 break
             for rec in records:

@@ -64,6 +64,7 @@ class QueueState:
         self.config = config
         self.clock = clock
         self.deleted = False
+        self._flush_scheduled = False  # a _flush_soon is queued on the loop
         self.last_purge_ms = 0
         self.last_used_ms = clock.now_ms()
         self.resolve_queue = resolve_queue
@@ -169,7 +170,7 @@ class QueueState:
     def _iter_log(self, offset: int, end: int) -> Generator[Stored, None, None]:
         offset = max(offset, self._log.start_offset)
         while offset < end:
-            recs = self._log.read_records(offset, READ_AHEAD)
+            recs = self._log.read_records(offset, READ_AHEAD, skip_corrupt=True)
             if not recs:
                 return
             for r in recs:
@@ -179,7 +180,7 @@ class QueueState:
     def _read_one(self, offset: int) -> Stored | None:
         if offset < self._log.start_offset or offset >= self._log.end_offset:
             return None
-        recs = self._log.read_records(offset, 1)
+        recs = self._log.read_records(offset, 1, skip_corrupt=True)
         return decode(recs[0], self._prefix) if recs and recs[0].offset == offset else None
 
     # ================================================================== helpers
@@ -243,9 +244,24 @@ class QueueState:
         return fut
 
     def _journal_pend(self, entry: list[Any]) -> None:
-        """Journal lazily: the entry rides the next write (see journal.py)."""
+        """Journal lazily: the entry rides the next write (see journal.py), at the
+        latest at the end of this loop iteration, so a process crash loses no lease or
+        visibility change a client was told about (only the fsync policy's window of a
+        power cut remains)."""
         if self._journal.pend(entry):
             self._journal_write(["d", []])
+        elif not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous caller): tick/close write it
+                return
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if not self.deleted and not self._journal.log.closed:
+            self._journal_flush()
 
     def _journal_flush(self) -> Future[Any] | None:
         """Write what is pending; the future covering it (for Ack)."""
@@ -298,7 +314,7 @@ class QueueState:
             if self._cursor < self._log.start_offset:
                 self._cursor = self._log.start_offset
                 continue
-            recs = self._log.read_records(self._cursor, READ_AHEAD)
+            recs = self._log.read_records(self._cursor, READ_AHEAD, skip_corrupt=True)
             if not recs:
                 return None
             buf.extend(decode(r, self._prefix) for r in recs)

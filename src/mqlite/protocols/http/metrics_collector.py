@@ -2,8 +2,9 @@
 
 Gauges are computed at scrape time from the core (no counters threaded through hot
 paths): queue depths by state, stream partition offsets and sizes, router and binding
-counts, open connections per front-end, and process facts from prometheus-client's
-default collectors. A scrape walks every queue and stream once, so it is O(entities).
+counts, corrupt records skipped per log, open connections per front-end, and process
+facts from prometheus-client's default collectors. A scrape walks every queue and
+stream once, so it is O(entities).
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ class CoreCollector(Collector):
             router = self.core.get_router(name)
             routers.add_metric([name, str(router.kind)], len(router.bindings()))
         yield routers
+
+        skipped = GaugeMetricFamily("mqlite_corrupt_records_skipped",
+                                    "Offsets stepped over as corrupt since start (CRC failures)",
+                                    labels=["kind", "name", "partition"])
+        logs = getattr(self.core, "logs", None)
+        for (kind, name, partition), count in (logs.corrupt_records_skipped() if logs else {}).items():
+            skipped.add_metric([kind, name, str(partition)], count)
+        yield skipped
 
         conns = GaugeMetricFamily("mqlite_connections", "Open client connections",
                                   labels=["frontend"])

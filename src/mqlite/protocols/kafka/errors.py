@@ -78,6 +78,8 @@ class ErrorCode(enum.IntEnum):
 # Order matters: the first matching class wins (subclasses before their bases).
 _TABLE: tuple[tuple[type[BaseException], ErrorCode], ...] = (
     (storage_errors.CorruptBatch, ErrorCode.CORRUPT_MESSAGE),
+    (storage_errors.InvalidTimestamp, ErrorCode.INVALID_TIMESTAMP),
+    (storage_errors.InvalidRecord, ErrorCode.INVALID_RECORD),
     (storage_errors.UnsupportedCompression, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE),
     (storage_errors.InvalidBatch, ErrorCode.CORRUPT_MESSAGE),
     (storage_errors.RecordTooLarge, ErrorCode.MESSAGE_TOO_LARGE),

@@ -448,6 +448,16 @@ class Raw(bytes):
     __slots__ = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A reply known now but sent only once `done` (an awaitable with `.done()`, the
+    write it reports) completes: the connection goes on running the commands pipelined
+    after it and holds the replies, in order, until then."""
+
+    done: Any
+    reply: Any
+
+
 class _NullArray:
     """RESP2 `*-1` (null array, e.g. XREAD timeout); `_` in RESP3."""
 

@@ -4,8 +4,10 @@ Owns `start(core, settings, host, port) -> Listener` and `RespConnection`, one p
 client. Bytes go through `codec.RequestParser`; each complete command runs in arrival
 order. A command whose handler returns an awaitable (XREAD/XREADGROUP BLOCK) makes the
 connection busy: later pipelined commands queue (reading pauses past a backlog) and run
-after it, so replies stay in request order, as in Redis. Replies produced by one read
-are written with one `write`.
+after it, so replies stay in request order, as in Redis. A `Deferred` reply (a write
+command that replies once its record is in the log) does not stop the run: the
+commands after it run too, and the run's replies are sent, in order, once the writes
+they report are done. Replies produced by one read are written with one `write`.
 
 Rules kept here (Redis's `processCommand`): unknown command and arity errors with
 Redis's texts; `NOAUTH` before AUTH when a password is set; in RESP2 a subscribed client
@@ -33,7 +35,7 @@ from types import CoroutineType
 from typing import Any
 
 from mqlite.protocols.resp import codec
-from mqlite.protocols.resp.codec import Error, Raw, encode
+from mqlite.protocols.resp.codec import Deferred, Error, Raw, encode
 from mqlite.protocols.resp.commands import BY_SPELLING, COMMANDS, Command
 from mqlite.protocols.resp.errors import (
     NOAUTH,
@@ -60,8 +62,11 @@ class ServerState:
         self.core = core
         self.clock = core.clock
         self.settings = settings
-        # `--fsync always` = Redis's `appendfsync always`: XADD replies once durable
-        self.durable_replies = str(settings.fsync).lower() == "always"
+        # XADD and group-changing commands reply once their write is in the log / the
+        # catalog: durable under `--fsync always` (Redis's `appendfsync always`), in the
+        # page cache otherwise (Redis writes its AOF before replying, so a killed
+        # process loses nothing acknowledged; a power cut loses at most the interval)
+        self.durable_replies = True
         self.store = StreamStore(core, str(settings.fsync))
         self.pubsub = PubSubHub(core)
         self.channels = core.channels
@@ -243,6 +248,8 @@ class RespConnection(Connection):
         pending = self.pending
         state = self.state
         publish = state.channels.publish
+        held: list[Any] = []  # writes that Deferred replies in `out` wait for
+        blocked: Any = None  # a command that must await (XREAD BLOCK...): runs last
         fast = self._publish_direct()
         try:
             while pending and not self.closing:
@@ -274,14 +281,26 @@ class RespConnection(Connection):
                     out.append(result)  # a pre-encoded reply
                 elif result is None:
                     out.append(b"_\r\n" if self.resp3 else b"$-1\r\n")
+                elif t is Deferred:
+                    out.append(result)  # encoded once its write is done (`_release`)
+                    if not result.done.done():
+                        held.append(result.done)
                 elif t is CoroutineType or t is asyncio.Future:
-                    self.busy = True
-                    self.blocked_task = self.loop.create_task(self._await(result))
+                    blocked = result
                     break
                 else:
                     out.append(encode(result, self.resp3))
         finally:
             self.running = False
+        if held or blocked is not None:
+            self.busy = True
+            if held:  # replies wait for the writes they report, in request order
+                self.out = []
+                self.blocked_task = self.loop.create_task(self._release(out, held, blocked))
+                return
+            self.blocked_task = self.loop.create_task(self._await(blocked))
+        if any(type(x) is Deferred for x in out):
+            out[:] = [encode(x.reply, self.resp3) if type(x) is Deferred else x for x in out]
         if out:
             self.out = []
             data = b"".join(out) if len(out) > 1 else out[0]
@@ -301,6 +320,32 @@ class RespConnection(Connection):
         return self.authed and self.multi is None and (
             self.resp3 or not (self.channels or self.patterns or self.shard_channels)
         )
+
+    async def _release(self, out: list[Any], held: list[Any], blocked: Any) -> None:
+        """Send the replies of a pipelined run once the writes they report are done,
+        then go on (with the command that must await, if the run stopped at one)."""
+        # shielded: a closing connection cancels this task, not the store's futures
+        await asyncio.gather(*(asyncio.shield(f) for f in held), return_exceptions=True)
+        replies = []
+        for item in out:
+            if type(item) is Deferred:
+                exc = item.done.exception() if item.done.done() and not item.done.cancelled() else None
+                replies.append(self._error_reply(exc) if exc else encode(item.reply, self.resp3))
+            else:
+                replies.append(item)
+        if self.closed:
+            return
+        if replies:
+            self.send(b"".join(replies))
+        if blocked is not None:
+            await self._await(blocked)
+            return
+        self.busy = False
+        self.blocked_task = None
+        if not self._write_paused:
+            self.reading_paused = False
+            self.resume_reading()
+        self._run()
 
     async def _await(self, awaitable: Any) -> None:
         try:

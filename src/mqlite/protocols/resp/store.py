@@ -28,21 +28,17 @@ durability of everything in `model.RedisStream`:
 - Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
   name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
   A change marks the stream dirty; one flush writes every dirty stream in ONE catalog
-  transaction. The durability rule for group changes (XGROUP, XREADGROUP, XACK,
-  XCLAIM, XAUTOCLAIM) follows `--fsync`, like Redis's `appendfsync`:
-    * `always`: the flush runs on the next loop iteration (so the changes of all
-      commands handled in one iteration share one commit, SQLite synchronous=FULL) and
-      those commands reply only after it committed (`groups_durable`);
-    * an interval of N ms: flushes are batched, min(50 ms, N) apart or more (longer for
-      huge PELs: a flush costs at most ~10% of the loop) but never more than N ms
-      after the change, so a crash loses at most the same window as the log's entries;
-    * `never`: batched 50 ms .. 5 s apart by the same cost rule.
-  Close writes everything.
+  transaction. Group changes (XGROUP, XREADGROUP, XACK, XCLAIM, XAUTOCLAIM) are
+  flushed on the next loop iteration (the changes of all commands handled in one
+  iteration share one commit) and those commands reply only after it committed
+  (`groups_durable`), in every fsync mode, as Redis writes its AOF before replying: a
+  killed process loses nothing acknowledged. The commit's durability against power
+  loss follows `--fsync` (SQLite FULL under `always`; under an interval the catalog's
+  WAL is fsynced each interval by the group committer). Close writes everything.
 
 Appends are queued per stream and written by one writer task in ID order, in batches;
-XADD replies before the write reaches the page cache, as Redis replies before its AOF
-write (under `--fsync always` once its record is durable: `durable`); `flush()` waits
-for every queued write.
+XADD replies once its record is in the log (`durable`: the page cache, or fsynced
+under `--fsync always`); `flush()` waits for every queued write.
 Concurrency: everything runs on the server's event loop.
 """
 
@@ -51,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-import time
 from typing import Any
 
 from mqlite.core.errors import StreamNotFound
@@ -75,8 +70,6 @@ CONTROL_TYPE = 0x5244  # "RD": not a Kafka ControlRecordType (0 abort, 1 commit,
 CONTROL_KEY = struct.pack(">hh", 0, CONTROL_TYPE)  # control record key: version, type
 BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch bytes
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
-MIN_FLUSH_INTERVAL = 0.05  # seconds between group-state writes (see flush_groups)
-MAX_FLUSH_INTERVAL = 5.0
 RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
 
@@ -85,13 +78,7 @@ class StreamStore:
     """All Redis stream keys of one server; see module docstring."""
 
     def __init__(self, core: Any, fsync: str = "never") -> None:
-        self.core = core
-        policy = str(fsync).lower()
-        self.sync_groups = policy == "always"  # group-changing commands reply once committed
-        self._min_flush, self._max_flush = MIN_FLUSH_INTERVAL, MAX_FLUSH_INTERVAL
-        if policy not in ("always", "never"):
-            bound = max(0.0, int(policy) / 1000.0)  # the fsync interval bounds the window
-            self._min_flush, self._max_flush = min(MIN_FLUSH_INTERVAL, bound), min(MAX_FLUSH_INTERVAL, bound)
+        self.core = core  # `fsync` is kept for callers; every policy replies once written
         self._groups_done: asyncio.Future[None] | None = None
         self.streams: dict[str, RedisStream] = {}
         # per stream: records waiting for the writer, as storage's RecordIn tuples (key:
@@ -101,9 +88,9 @@ class StreamStore:
         self._writers: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
+        self._group_chain: dict[str, asyncio.Task[Exception | None]] = {}  # stream -> its last delayed commit
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
-        self._flush_interval = self._min_flush
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
         on_reset(core, self.reset)
 
@@ -198,7 +185,7 @@ class StreamStore:
         end = stream.latest(0)
         auto: StreamID = MIN_ID
         while offset < end:
-            records = stream.read(0, offset, 1000, include_control=True)
+            records = stream.read(0, offset, 1000, include_control=True, skip_corrupt=True)
             if not records:
                 break
             for rec in records:
@@ -222,7 +209,7 @@ class StreamStore:
         offset = max(rs.log_end, stream.earliest(0))
         added = False
         while offset < end:
-            records = stream.read(0, offset, 1000, include_control=True)
+            records = stream.read(0, offset, 1000, include_control=True, skip_corrupt=True)
             if not records:
                 break
             for rec in records:
@@ -314,6 +301,10 @@ class StreamStore:
             self._writers.pop(name, None)
             if self._queues.get(name):
                 self._writers[name] = asyncio.get_running_loop().create_task(self._write(name))
+            else:  # asked for while the last batch was being written: that covered it
+                late = self._durable_waits.pop(name, None)
+                if late is not None and not late.done():
+                    late.set_result(None)
 
     async def _append(self, name: str, stream: Any, batch: list[Any], sids: list[StreamID | None]) -> None:
         rs = self.streams.get(name)
@@ -402,11 +393,9 @@ class StreamStore:
         rs.version += 1
         self._dirty.add(rs.name)
         if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            if self.sync_groups:
-                self._flush_handle = loop.call_soon(self.flush_groups)
-            else:
-                self._flush_handle = loop.call_later(self._flush_interval, self.flush_groups)
+            # next iteration, whatever the fsync policy: a change held in memory for a
+            # timer was lost by a SIGKILL after its reply (#26)
+            self._flush_handle = asyncio.get_running_loop().call_soon(self.flush_groups)
 
     def groups_durable(self) -> asyncio.Future[None] | None:
         """A future resolved once every group change made so far is committed to the
@@ -419,35 +408,88 @@ class StreamStore:
         return fut
 
     def flush_groups(self) -> None:
-        """Write the group state of every dirty stream in one catalog transaction. The
-        next flush waits at least 10x as long as this one took, within the bounds the
-        fsync policy sets (see module docstring)."""
+        """Commit the group state of every dirty stream, in one catalog transaction.
+
+        A group state names entries (last-delivered ID, PEL) whose records may still be
+        on their way to the log: committed first, a power cut kept a PEL and a
+        last-delivered ID pointing past the log's end (#26). So the state is
+        snapshotted now and a stream with records in flight commits its snapshot once
+        they are written (`durable`), after any earlier snapshot of the same stream;
+        the commands waiting on `groups_durable` reply when every snapshot is in."""
         self._flush_handle = None
         dirty, self._dirty = self._dirty, set()
         done, self._groups_done = self._groups_done, None
-        catalog = self.core.catalog
-        started = time.perf_counter()
+        now: dict[str, Any] = {}
+        later: dict[str, Any] = {}
+        for name in dirty:
+            rs = self.streams.get(name)
+            if rs is None:
+                continue
+            snap = [dump_group(g) for g in rs.groups.values()] or None
+            busy = name in self._writers or self._queues.get(name) or name in self._group_chain
+            (later if busy else now)[name] = snap
+        waits = []
+        for name, snap in later.items():
+            after = [self.durable(name)] if name in self._writers or self._queues.get(name) else []
+            prev = self._group_chain.get(name)
+            if prev is not None:
+                after.append(prev)
+            task = asyncio.get_running_loop().create_task(self._commit_after(after, name, snap))
+            self._group_chain[name] = task
+            task.add_done_callback(lambda t, n=name: self._group_chain.pop(n, None) if self._group_chain.get(n) is t else None)
+            waits.append(task)
         try:
-            with catalog.transaction():
-                for name in dirty:
-                    rs = self.streams.get(name)
-                    if rs is None:
-                        continue
-                    if not rs.groups:
-                        catalog.kv_delete(GROUPS_NS, name)
-                    else:
-                        catalog.kv_put(GROUPS_NS, name, [dump_group(g) for g in rs.groups.values()])
+            self._commit(now)
         except Exception as exc:
-            log.exception("resp: writing consumer-group state failed")
-            self._dirty |= dirty  # retried by the next change's flush
+            self._dirty |= set(now)  # retried by the next change's flush
             if done is not None and not done.done():
                 done.set_exception(exc)
                 done.exception()  # retrieved: the waiting commands reply with the error
             return
-        if done is not None and not done.done():
-            done.set_result(None)
-        took = time.perf_counter() - started
-        self._flush_interval = min(self._max_flush, max(self._min_flush, 10 * took))
+        if done is None:
+            return
+        if not waits:
+            if not done.done():
+                done.set_result(None)
+            return
+
+        def finish(_: Any) -> None:
+            if all(t.done() for t in waits) and not done.done():
+                errors = [t.result() for t in waits if not t.cancelled() and t.result() is not None]
+                if errors:
+                    done.set_exception(errors[0])
+                    done.exception()
+                else:
+                    done.set_result(None)
+
+        for t in waits:
+            t.add_done_callback(finish)
+
+    async def _commit_after(self, after: list[Any], name: str, snap: Any) -> Exception | None:
+        await asyncio.gather(*after, return_exceptions=True)
+        try:
+            self._commit({name: snap})
+        except Exception as exc:  # logged by _commit; the waiting commands get it
+            self._dirty.add(name)  # retried by the next change's flush
+            return exc
+        return None
+
+    def _commit(self, snaps: dict[str, Any]) -> None:
+        if not snaps:
+            return
+        catalog = self.core.catalog
+        try:
+            with catalog.transaction():
+                for name, snap in snaps.items():
+                    if name not in self.streams:
+                        continue  # deleted meanwhile: its state went with it
+                    if snap is None:
+                        catalog.kv_delete(GROUPS_NS, name)
+                    else:
+                        catalog.kv_put(GROUPS_NS, name, snap)
+        except Exception:
+            log.exception("resp: writing consumer-group state failed")
+            raise
 
     def _load_groups(self, rs: RedisStream) -> None:
         data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
@@ -462,6 +504,8 @@ class StreamStore:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
         self.flush_groups()
+        while self._group_chain:
+            await asyncio.gather(*list(self._group_chain.values()), return_exceptions=True)
 
 
 __all__ = ["ESCAPE_PREFIX", "StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]

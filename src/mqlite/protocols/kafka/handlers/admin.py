@@ -7,9 +7,10 @@ Rules (Kafka protocol guide, `AdminManager`, topic configs reference):
   an existing name is TOPIC_ALREADY_EXISTS, an invalid one INVALID_TOPIC_EXCEPTION;
   `validateOnly` checks without creating;
 - topic configs mapped onto the stream: retention.ms, retention.bytes, segment.bytes,
-  segment.ms, max.message.bytes; cleanup.policy, compression.type,
-  message.timestamp.type and min.insync.replicas are accepted only at their fixed
-  values (delete, producer, CreateTime, 1); any other name or value is INVALID_CONFIG;
+  segment.ms, max.message.bytes, message.timestamp.type (CreateTime | LogAppendTime),
+  message.timestamp.before.max.ms / after.max.ms (checked per record on produce);
+  cleanup.policy, compression.type and min.insync.replicas are accepted only at their
+  fixed values (delete, producer, 1); any other name or value is INVALID_CONFIG;
 - AlterConfigs replaces a topic's whole dynamic config; IncrementalAlterConfigs applies
   SET (0) and DELETE (1) per key (APPEND/SUBTRACT apply to list configs only:
   INVALID_CONFIG);
@@ -47,13 +48,17 @@ MAPPED = {
     "segment.bytes": "segment_bytes",
     "segment.ms": "segment_ms",
     "max.message.bytes": "max_message_bytes",
+    "message.timestamp.type": "timestamp_type",
+    "message.timestamp.before.max.ms": "timestamp_before_max_ms",
+    "message.timestamp.after.max.ms": "timestamp_after_max_ms",
 }
 FIXED = {
     "cleanup.policy": "delete",
     "compression.type": "producer",
-    "message.timestamp.type": "CreateTime",
     "min.insync.replicas": "1",
 }
+#: message.timestamp.type's values <-> StreamConfig.timestamp_type
+TIMESTAMP_TYPES = {"CreateTime": 0, "LogAppendTime": 1}
 
 
 class ConfigError(Exception):
@@ -71,8 +76,11 @@ def parse_configs(pairs: list[tuple[str, str | None]]) -> dict[str, int | None]:
                 out[MAPPED[name]] = None
                 continue
             try:
-                out[MAPPED[name]] = int(value)
-            except ValueError:
+                if name == "message.timestamp.type":
+                    out[MAPPED[name]] = TIMESTAMP_TYPES[value]
+                else:
+                    out[MAPPED[name]] = int(value)
+            except (ValueError, KeyError):
                 raise ConfigError(f"Invalid value {value} for configuration {name}") from None
         elif name in FIXED:
             if value is not None and value != FIXED[name]:
@@ -215,6 +223,8 @@ def _topic_configs(stream: Any, keys: list[str] | None) -> list[dict[str, Any]]:
     for kname, field in MAPPED.items():
         value = getattr(effective, field)
         is_set = getattr(overrides, field) is not None
+        if field == "timestamp_type":
+            value = next(k for k, v in TIMESTAMP_TYPES.items() if v == (value or 0))
         entries.append((kname, None if value is None else str(value), not is_set))
     for kname, value in FIXED.items():
         entries.append((kname, value, True))

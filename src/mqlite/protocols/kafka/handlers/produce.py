@@ -13,7 +13,12 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
   is UNKNOWN_TOPIC_OR_PARTITION;
 - an internal stream (`core.naming.is_internal_stream`) is INVALID_TOPIC_EXCEPTION, as
   Kafka answers an ordinary producer of an internal topic;
-- idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`.
+- idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`;
+- a zstd batch needs Produce v7+ (UNSUPPORTED_COMPRESSION_TYPE, KIP-110);
+- storage checks the records against the header as Kafka's LogValidator does
+  (`storage/batchcheck.py`): INVALID_RECORD (base offset, counts, control batches,
+  malformed records), INVALID_TIMESTAMP (with RecordErrors, v8+), and a wrong
+  maxTimestamp is corrected before the batch is stored.
 Concurrency: the server's event loop; awaits each append's durability.
 """
 
@@ -31,19 +36,24 @@ from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
 
-def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1, message: str | None = None) -> dict[str, Any]:
+def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1,
+            message: str | None = None, record_errors: Any = (), append_time: int = -1) -> dict[str, Any]:
     return {
         "Index": index,
         "ErrorCode": code,
         "BaseOffset": base_offset,
-        "LogAppendTimeMs": -1,
+        "LogAppendTimeMs": append_time,
         "LogStartOffset": log_start,
-        "RecordErrors": [],
+        "RecordErrors": [{"BatchIndex": i, "BatchIndexErrorMessage": m} for i, m in record_errors],
         "ErrorMessage": message,
     }
 
 
-async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, Any]:
+ZSTD = 4
+ZSTD_MIN_PRODUCE_VERSION = 7  # KIP-110: zstd batches need Produce v7+
+
+
+async def _append(stream: Any, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
     if not 0 <= index < stream.partition_count:
         return _result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
@@ -57,6 +67,9 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
                        message="Produce requests with version 3 are only allowed to contain exactly one record batch")
     if header.size > len(records):
         return _result(index, ErrorCode.CORRUPT_MESSAGE, message="record batch truncated")
+    if header.compression == ZSTD and version < ZSTD_MIN_PRODUCE_VERSION:
+        return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+                       message="Produce requests with ZStandard compression need version 7 or later")
     partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
@@ -67,10 +80,14 @@ async def _append(stream: Any, index: int, records: bytes | None) -> dict[str, A
         if duplicate is not None:
             return _result(index, ErrorCode.NONE, duplicate, stream.earliest(index))
     try:
-        result = await stream.append_batch(index, records)
+        result = await stream.append_batch(index, records, client=True)
     except MqliteError as exc:
-        return _result(index, code_for(exc), message=exc.message)
-    return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index))
+        return _result(index, code_for(exc), message=exc.message,
+                       record_errors=getattr(exc, "record_errors", ()))
+    # LogAppendTime topics tell the producer the time they stamped (Kafka: -1 otherwise)
+    append_time = int(result.max_timestamp) if stream.effective_config.timestamp_type else -1
+    return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index),
+                   append_time=append_time)
 
 
 async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
@@ -92,11 +109,11 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
                 parts.append(_result(index, ErrorCode.INVALID_TOPIC_EXCEPTION,
                                      message=f"Cannot append to internal topic {name}"))
             else:
-                parts.append(await _append(stream, index, pdata["Records"]))
+                parts.append(await _append(stream, index, pdata["Records"], req.api_version))
         responses.append({"Name": name, "PartitionResponses": parts})
     if acks == 0:
         return None
     return {"Responses": responses, "ThrottleTimeMs": 0}
 
 
-APIS = {0: (3, 7, produce)}
+APIS = {0: (3, 8, produce)}

@@ -19,7 +19,7 @@ from types import CoroutineType
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Deferred
 from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.commands.streams import (
     block_until,
@@ -63,14 +63,9 @@ def durable(fn: Callable[[Any, list[bytes]], Any]) -> Callable[[Any, list[bytes]
         if type(result) is CoroutineType:  # blocked: the change happens when woken
             return _then_durable(conn, result)
         fut = conn.state.store.groups_durable()
-        return result if fut is None else _after(fut, result)
+        return result if fut is None else Deferred(fut, result)
 
     return run
-
-
-async def _after(fut: asyncio.Future[None], reply: Any) -> Any:
-    await asyncio.shield(fut)
-    return reply
 
 
 async def _then_durable(conn: Any, coro: Any) -> Any:

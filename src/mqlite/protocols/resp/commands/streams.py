@@ -16,7 +16,7 @@ import asyncio
 from typing import Any
 
 from mqlite.protocols.resp import stream_ids as ids
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Map, Raw
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Deferred, Map, Raw
 from mqlite.protocols.resp.commands import command, to_int
 from mqlite.protocols.resp.errors import (
     TIMEOUT_INVALID,
@@ -185,14 +185,14 @@ def xadd(conn: Any, argv: list[bytes]) -> Any:
         trim(conn, rs, spec)
     if name in store.waiting:
         store.notify(name)
-    if state.durable_replies:
-        return _after(store.durable(name), text)
-    return text
+    return logged(conn, name, text)
 
 
-async def _after(fut: asyncio.Future[None], reply: bytes) -> bytes:
-    """`--fsync always` (Redis's `appendfsync always`): reply once the entry is durable."""
-    await asyncio.shield(fut)
+def logged(conn: Any, name: str, reply: Any) -> Any:
+    """The reply, sent once the records just journaled for `name` are in the log
+    (fsynced under `--fsync always`, Redis's `appendfsync always`; written otherwise)."""
+    if conn.state.durable_replies:
+        return Deferred(conn.state.store.durable(name), reply)
     return reply
 
 
@@ -372,7 +372,8 @@ def xdel(conn: Any, argv: list[bytes]) -> Any:
     deleted = [sid for sid in parsed if rs.delete(sid)]
     if deleted:
         conn.state.store.journal_op(rs, b"del", b" ".join(fmt(s) for s in deleted), now_ms(conn))
-    return len(deleted)
+        return logged(conn, rs.name, len(deleted))
+    return 0
 
 
 @command("xtrim", -4, group="stream", keys=(1, 1, 1), flags=("write",))
@@ -394,7 +395,8 @@ def xtrim(conn: Any, argv: list[bytes]) -> Any:
     rs = get_stream(conn, argv[1])
     if rs is None:
         return 0
-    return trim(conn, rs, spec)
+    removed = trim(conn, rs, spec)
+    return logged(conn, rs.name, removed) if removed else removed
 
 
 @command("xsetid", -3, group="stream", keys=(1, 1, 1), flags=("write",))
@@ -432,5 +434,5 @@ def xsetid(conn: Any, argv: list[bytes]) -> Any:
     if maxdel is not None:
         rs.max_deleted_id = maxdel
     conn.state.store.journal_setid(rs, now_ms(conn))
-    return OK
+    return logged(conn, rs.name, OK)
 

@@ -12,10 +12,11 @@ State touched: the calling connection (`conn.multi`, `conn.multi_dirty`, `conn.w
 
 from __future__ import annotations
 
+import asyncio
 from types import CoroutineType
 from typing import Any
 
-from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Error
+from mqlite.protocols.resp.codec import NULL_ARRAY, OK, Deferred, Error
 from mqlite.protocols.resp.commands import command
 from mqlite.protocols.resp.errors import CommandError
 from mqlite.protocols.resp.store import stream_name
@@ -59,6 +60,8 @@ def exec_(conn: Any, argv: list[bytes]) -> Any:
     try:
         for i, cmd in enumerate(queued):
             result = conn.execute(cmd)
+            if type(result) is Deferred:  # EXEC replies once every write is done
+                result = _when_done(result)
             if type(result) is CoroutineType:
                 return _finish(conn, results, result, queued[i + 1 :])
             results.append(result)
@@ -74,12 +77,19 @@ async def _finish(conn: Any, results: list[Any], pending: Any, rest: list[list[b
         results.append(await _reply(pending))
         for cmd in rest:
             result = conn.execute(cmd)
+            if type(result) is Deferred:
+                result = _when_done(result)
             if type(result) is CoroutineType:
                 result = await _reply(result)
             results.append(result)
     finally:
         conn.no_block = False
     return results
+
+
+async def _when_done(deferred: Deferred) -> Any:
+    await asyncio.shield(deferred.done)
+    return deferred.reply
 
 
 async def _reply(coro: Any) -> Any:
