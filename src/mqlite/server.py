@@ -164,7 +164,8 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
             readiness.listener_ready(name, listener.port)
         if http_sock is not None:
             await _start_http(server, http_sock)
-        await importlib.import_module("mqlite.protocols.provision").apply_init(server.core, settings)
+        if settings.init is not None:  # imported only when asked: it pulls in the admin API's codecs
+            await importlib.import_module("mqlite.protocols.provision").apply_init(server.core, settings)
     except BaseException:
         await server.stop(graceful=False)
         raise

@@ -15,13 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.aws.frontend import ServiceFrontend
-from mqlite.protocols.aws.sns.common import state_for
-from mqlite.protocols.aws.sns.errors import map_error
-from mqlite.protocols.aws.sns.platform import PlatformActions
-from mqlite.protocols.aws.sns.publish import PublishActions
-from mqlite.protocols.aws.sns.routes import mount as mount_routes
-from mqlite.protocols.aws.sns.subscriptions import SubscriptionActions
-from mqlite.protocols.aws.sns.topics import TopicActions
 from mqlite.protocols.aws.wire import AwsService
 from mqlite.settings import Settings
 
@@ -37,7 +30,24 @@ def service() -> AwsService:
     return _SERVICE
 
 
+def mount_routes(app: Any, core: Any, settings: Settings) -> None:
+    """The SNS routes outside the query API (routes.py)."""
+    from mqlite.protocols.aws.sns.routes import mount
+
+    mount(app, core, settings)
+
+
 def build(core: Any, settings: Settings) -> ServiceFrontend:
+    # The action families are imported here, on the first SNS request: importing a
+    # submodule (routes, envelope) imports this package first, and start-up should
+    # not pay for every SNS action then.
+    from mqlite.protocols.aws.sns.common import state_for
+    from mqlite.protocols.aws.sns.errors import map_error
+    from mqlite.protocols.aws.sns.platform import PlatformActions
+    from mqlite.protocols.aws.sns.publish import PublishActions
+    from mqlite.protocols.aws.sns.subscriptions import SubscriptionActions
+    from mqlite.protocols.aws.sns.topics import TopicActions
+
     state = state_for(core, settings)
     topics = TopicActions(state)
     subs = SubscriptionActions(state)
