@@ -107,8 +107,7 @@ def test_change_visibility_extends_and_zero_makes_visible_now() -> None:
         q.change_visibility(m.receipt, 0)
         [m2] = await q.receive()
         assert m2.receive_count == 2
-        with pytest.raises(MessageNotInflight):
-            q.change_visibility(m.receipt, 5)  # stale handle
+        q.change_visibility(m.receipt, 5)  # an older handle of an in-flight message (SQS allows it)
         with pytest.raises(InvalidValue):
             q.change_visibility(m2.receipt, 43201)
         q.change_visibility(m2.receipt, 43200)

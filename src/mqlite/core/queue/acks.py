@@ -9,8 +9,10 @@ lease of a closed channel), reject it (AMQP nack/reject without requeue: dead-le
 AMQP queue.purge without).
 
 Invariants: a receipt names (offset, receive count) and only the latest count settles
-the message: a stale receipt is a successful no-op for delete/release/reject and
-MessageNotInflight for change_visibility; a receipt never issued raises
+the message: a stale receipt is a successful no-op for delete/release/reject; for
+change_visibility any receipt of a message that is in flight (under a later delivery
+too: SQS allows it) changes that delivery's timeout, and a message not in flight is
+MessageNotInflight; a receipt never issued raises
 InvalidReceipt; a delete of a message whose visibility ran out still deletes it unless
 it was received again since (SQS); the total visibility may not exceed 12 hours from
 the receive (MAX_VISIBILITY_MS); every settlement is journaled ('d', 'v', 'p'/'P')
@@ -118,7 +120,7 @@ class Acks(Expiry):
         now = self.clock.now_ms()
         self._advance(now)
         lease = self._leases.get(off)
-        if lease is None or lease.rc != rc:
+        if lease is None or lease.rc < rc:
             raise MessageNotInflight(
                 "the message is not in flight under this receipt handle",
                 rule="change_visibility: the message must be in flight",

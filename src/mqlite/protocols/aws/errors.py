@@ -15,7 +15,7 @@ from mqlite.protocols.aws.wire import AwsError
 _SQS_TABLE: tuple[tuple[type[BaseException], str, int, str], ...] = (
     (core.QueueNotFound, "QueueDoesNotExist", 400, "The specified queue does not exist."),
     (core.QueueExists, "QueueNameExists", 400, "A queue already exists with the same name and a different value for an attribute."),
-    (core.InvalidReceipt, "ReceiptHandleIsInvalid", 404, ""),
+    (core.InvalidReceipt, "ReceiptHandleIsInvalid", 404, "The input receipt handle is invalid."),
     (core.MessageNotInflight, "MessageNotInflight", 400, "Message is not in flight."),
     (core.PurgeInProgress, "PurgeQueueInProgress", 403, ""),
     (core.QueueFull, "OverLimit", 403, ""),

@@ -17,6 +17,7 @@ from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_url
 from mqlite.protocols.aws.sqs.messages import (
+    NO_DEDUP_ID,
     _param_range,
     prepare_send,
     send_reply,
@@ -26,9 +27,11 @@ from mqlite.protocols.aws.wire import AwsError
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 
 
-def check_entries(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def check_entries(entries: list[dict[str, Any]] | None, kind: str) -> list[dict[str, Any]]:
+    """The whole-request rules; `kind` names the entry type in EmptyBatchRequest's text
+    (`SendMessage`, `DeleteMessage`, `ChangeMessageVisibility`)."""
     if not entries:
-        raise AwsError("EmptyBatchRequest", "There should be at least one SendMessageBatchRequestEntry in the request.", 400)
+        raise AwsError("EmptyBatchRequest", f"There should be at least one {kind}BatchRequestEntry in the request.", 400)
     if len(entries) > 10:
         raise AwsError("TooManyEntriesInBatchRequest", f"Maximum number of entries per request are 10. You have sent {len(entries)}.", 400)
     seen: set[str] = set()
@@ -42,10 +45,13 @@ def check_entries(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return entries
 
 
-def failure(eid: str, exc: BaseException) -> dict[str, Any]:
+def failure(eid: str, exc: BaseException, receipt: str | None = None) -> dict[str, Any]:
     err = exc if isinstance(exc, AwsError) else map_core_error(exc)
     if err is None:
         raise exc
+    if err.code == "ReceiptHandleIsInvalid" and receipt is not None:
+        # A batch entry names the handle (a single DeleteMessage does not).
+        err = AwsError(err.code, f'The input receipt handle "{receipt}" is not a valid receipt handle.', err.status)
     return {"Id": eid, "SenderFault": err.sender, "Code": _entry_code(err.code), "Message": err.message}
 
 
@@ -67,7 +73,7 @@ class BatchActions:
     async def send_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """SendMessageBatch."""
         queue = self.queue(p["QueueUrl"])
-        entries = check_entries(p.get("Entries"))
+        entries = check_entries(p.get("Entries"), "SendMessage")
         if _batch_bytes(entries) > MAX_SQS_MESSAGE:
             raise AwsError("BatchRequestTooLong", f"Batch requests cannot be longer than {MAX_SQS_MESSAGE} bytes. You have sent {_batch_bytes(entries, exact=True)} bytes.", 400)
         ok: list[dict[str, Any]] = []
@@ -77,6 +83,8 @@ class BatchActions:
             try:
                 prepared.append((e["Id"], prepare_send(ctx, queue, e)))
             except AwsError as exc:
+                if exc.code == "MissingParameter" or exc.message == NO_DEDUP_ID:
+                    raise  # a FIFO entry without its group or deduplication id fails the request
                 failed.append(failure(e["Id"], exc))
         if prepared:
             results = await _send_all(queue, [prep for _, prep in prepared])
@@ -90,14 +98,14 @@ class BatchActions:
     async def delete_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DeleteMessageBatch."""
         queue = self.queue(p["QueueUrl"])
-        entries = check_entries(p.get("Entries"))
+        entries = check_entries(p.get("Entries"), "DeleteMessage")
         ok, failed = [], []
         results = await queue.delete_batch([e["ReceiptHandle"] for e in entries])
         for e, err in zip(entries, results):
             if err is None:
                 ok.append({"Id": e["Id"]})
             else:
-                failed.append(failure(e["Id"], err))
+                failed.append(failure(e["Id"], err, e["ReceiptHandle"]))
         return {"Successful": ok, "Failed": failed}
 
     async def change_message_visibility_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +114,7 @@ class BatchActions:
         ok: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         valid: list[dict[str, Any]] = []
-        for e in check_entries(p.get("Entries")):
+        for e in check_entries(p.get("Entries"), "ChangeMessageVisibility"):
             try:
                 vis = e.get("VisibilityTimeout")
                 if vis is None:
@@ -121,7 +129,7 @@ class BatchActions:
                 if err is None:
                     ok.append({"Id": e["Id"]})
                 else:
-                    failed.append(failure(e["Id"], err))
+                    failed.append(failure(e["Id"], err, e["ReceiptHandle"]))
         return {"Successful": ok, "Failed": failed}
 
 

@@ -8,7 +8,7 @@ Send rules (SendMessage reference): body non-empty, only XML-allowed characters
 id unless ContentBasedDeduplication (then SHA-256 of the body). Receive: MaxNumberOfMessages
 1-10, WaitTimeSeconds 0-20 (default: the queue's ReceiveMessageWaitTimeSeconds),
 VisibilityTimeout 0-43200; system attributes by name or `All`; message attributes by
-name, `All`, `.*` or a `prefix.*`. MD5OfMessageBody/MD5OfMessageAttributes as SQS
+name, `All`, `.*` or a `prefix.*` (every name starting with the prefix). MD5OfMessageBody/MD5OfMessageAttributes as SQS
 computes them. Concurrency: the server's event loop; receive may await (long poll).
 """
 
@@ -34,6 +34,9 @@ SYSTEM_ATTRIBUTES = (
     "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
     "DeadLetterQueueSourceArn",
 )
+
+
+NO_DEDUP_ID = "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
 
 
 # Members of a SendMessage / batch entry that need no rule beyond the body's.
@@ -83,11 +86,11 @@ def _user_attributes(attrs: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, 
             not _ATTR_NAME.match(name) or name.startswith(".") or name.endswith(".") or ".." in name
             or low.startswith(("aws.", "amazon."))
         ):
-            raise invalid(f"Message (user) attribute name '{name}' is invalid.")
+            raise invalid(f"The message attribute name '{name}' is invalid. Attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.) characters.")
         dtype = value.get("DataType") or ""
         base = dtype.split(".", 1)[0]
         if base not in ("String", "Number", "Binary") or len(dtype) > 256:
-            raise invalid(f"The type of message (user) attribute '{name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.")
+            raise invalid(f"The message attribute '{name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.")
         if base == "Binary":
             raw = value.get("BinaryValue")
             if raw is None or len(raw) == 0:
@@ -130,7 +133,8 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
         raise invalid(f"One or more parameters are invalid. Reason: Message must be shorter than {cfg.max_message_bytes} bytes.")
     delay = p.get("DelaySeconds")
     if delay is not None:
-        _param_range("DelaySeconds", delay, 0, 900)
+        if not 0 <= delay <= 900:
+            raise invalid(f"Value {delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.")
         if cfg.fifo and delay != 0:
             raise invalid(f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.")
         out.delay = delay
@@ -141,7 +145,7 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
             raise AwsError("MissingParameter", "The request must contain the parameter MessageGroupId.", 400)
         if dedup is None:
             if not cfg.content_based_dedup:
-                raise invalid("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+                raise AwsError("InvalidParameterValue", NO_DEDUP_ID, 400)
             dedup = hashlib.sha256(out.body).hexdigest()
     elif dedup is not None:
         raise invalid(f"Value {dedup} for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.")
@@ -195,7 +199,7 @@ def _wire_attribute(attr: Attribute) -> dict[str, Any]:
 
 def _wants(names: list[str], name: str) -> bool:
     for n in names:
-        if n in ("All", ".*") or n == name or (n.endswith(".*") and name.startswith(n[:-1])):
+        if n in ("All", ".*") or n == name or (n.endswith(".*") and name.startswith(n[:-2])):
             return True
     return False
 
@@ -316,7 +320,7 @@ class MessageActions:
 
 def _receipt(handle: str) -> str:
     if not handle:
-        raise AwsError("ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.', 404)
+        raise AwsError("ReceiptHandleIsInvalid", "The input receipt handle is invalid.", 404)
     return handle
 
 

@@ -64,7 +64,8 @@ class QueueActions:
     async def create_queue(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """CreateQueue."""
         name = p["QueueName"]
-        attrs: dict[str, str] = p.get("Attributes") or {}
+        # SQS ignores whitespace around attribute names at CreateQueue.
+        attrs: dict[str, str] = {k.strip(): v for k, v in (p.get("Attributes") or {}).items()}
         fifo_attr = attrs.get("FifoQueue", "false").strip().lower()
         if fifo_attr not in ("true", "false"):
             raise AwsError("InvalidAttributeValue", "Invalid value for the parameter FifoQueue.", 400)

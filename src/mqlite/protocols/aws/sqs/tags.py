@@ -1,8 +1,10 @@
 """TagQueue, UntagQueue, ListQueueTags, AddPermission, RemovePermission.
 
 Tags: at most 50 per queue, keys 1-128 and values 0-256 characters, kept in the queue's
-SQS state. Permissions become statements of the queue's `Policy` attribute (Sid =
-Label); a repeated label or an unknown one is `InvalidParameterValue`.
+SQS state; an empty TagQueue or UntagQueue is refused. Permissions become statements of
+the queue's `Policy` attribute (Sid = Label), with single principals and actions as
+scalars the way SQS writes them; at most 7 actions, only those a non-owner may be
+granted; a repeated label or an unknown one is `InvalidParameterValue`.
 Concurrency: the server's event loop.
 """
 
@@ -15,6 +17,16 @@ import orjson
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import SqsState, name_from_url, now_s, queue_arn
 from mqlite.protocols.aws.wire import AwsError
+
+# The actions AddPermission may grant (AddPermission reference: the owner keeps the rest).
+GRANTABLE = frozenset({
+    "*", "ChangeMessageVisibility", "DeleteMessage", "GetQueueAttributes", "GetQueueUrl",
+    "ListDeadLetterSourceQueues", "PurgeQueue", "ReceiveMessage", "SendMessage",
+})
+
+
+def _one_or_many(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
 
 
 class TagActions:
@@ -30,12 +42,14 @@ class TagActions:
         name = self._name(p["QueueUrl"])
         state = dict(self.state.get(name))
         tags = dict(state.get("tags") or {})
-        for k, v in (p.get("Tags") or {}).items():
+        if not p.get("Tags"):
+            raise AwsError("MissingParameter", "The request must contain the parameter Tags.", 400)
+        for k, v in p["Tags"].items():
             if not 1 <= len(k) <= 128 or len(v or "") > 256:
                 raise AwsError("InvalidParameterValue", f"Tag {k} is invalid.", 400)
             tags[k] = v or ""
         if len(tags) > 50:
-            raise AwsError("InvalidParameterValue", "Too many tags added for queue. Maximum 50.", 400)
+            raise AwsError("InvalidParameterValue", f"Too many tags added for queue {name}.", 400)
         state["tags"] = tags
         self.state.put(name, state)
 
@@ -44,7 +58,9 @@ class TagActions:
         name = self._name(p["QueueUrl"])
         state = dict(self.state.get(name))
         tags = dict(state.get("tags") or {})
-        for k in p.get("TagKeys") or []:
+        if not p.get("TagKeys"):
+            raise AwsError("InvalidParameterValue", "Tag keys must be between 1 and 128 characters in length.", 400)
+        for k in p["TagKeys"]:
             tags.pop(k, None)
         state["tags"] = tags
         self.state.put(name, state)
@@ -59,10 +75,15 @@ class TagActions:
         name = self._name(p["QueueUrl"])
         label = p["Label"]
         accounts, actions = p.get("AWSAccountIds") or [], p.get("Actions") or []
-        if not accounts:
-            raise AwsError("MissingParameter", "The request must contain the parameter AWSAccountIds.", 400)
         if not actions:
             raise AwsError("MissingParameter", "The request must contain the parameter Actions.", 400)
+        if not accounts:
+            raise AwsError("InvalidParameterValue", "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.", 400)
+        if len(actions) > 7:
+            raise AwsError("OverLimit", f"{len(actions)} Actions were found, maximum allowed is 7.", 403)
+        for action in actions:
+            if action not in GRANTABLE:
+                raise AwsError("InvalidParameterValue", f"Value SQS:{action} for parameter ActionName is invalid. Reason: Only the queue owner is allowed to invoke this action.", 400)
         state = dict(self.state.get(name))
         policy: dict[str, Any] = orjson.loads(state["policy"]) if state.get("policy") else {
             "Version": "2012-10-17", "Id": f"{queue_arn(ctx, name)}/SQSDefaultPolicy", "Statement": []}
@@ -72,8 +93,8 @@ class TagActions:
         statements.append({
             "Sid": label,
             "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-            "Action": [f"SQS:{a}" for a in actions],
+            "Principal": {"AWS": _one_or_many([f"arn:aws:iam::{a}:root" for a in accounts])},
+            "Action": _one_or_many([f"SQS:{a}" for a in actions]),
             "Resource": queue_arn(ctx, name),
         })
         state["policy"] = orjson.dumps(policy).decode()
