@@ -124,7 +124,7 @@ def test_permissions_edit_the_topic_policy(sns: Any) -> None:
     assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID", "pub"]
     with pytest.raises(ClientError) as exc:
         sns.add_permission(TopicArn=arn, Label="pub", AWSAccountId=["1"], ActionName=["Publish"])
-    assert code_of(exc) == ("InvalidParameter", "Invalid parameter: Statement already exists")
+    assert code_of(exc) == ("InvalidParameter", "Statement already exists")
     sns.remove_permission(TopicArn=arn, Label="pub")
     policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
     assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID"]
@@ -140,15 +140,12 @@ def test_data_protection_policy_round_trips(sns: Any) -> None:
 
 
 def test_sms_and_platform_actions_answer_as_for_an_unconfigured_account(sns: Any, sns_server: Any) -> None:
-    """No platform applications; SMS sandbox with no numbers; nobody opted out."""
+    """No platform applications until made; SMS sandbox with no numbers; nobody opted out."""
     assert sns.list_platform_applications()["PlatformApplications"] == []
-    with pytest.raises(ClientError) as exc:
-        sns.create_platform_application(Name="app", Platform="GCM", Attributes={"PlatformCredential": "x"})
-    assert code_of(exc)[0] == "InvalidParameter"
     app_arn = "arn:aws:sns:us-east-1:000000000000:app/GCM/app"
     with pytest.raises(ClientError) as exc:
         sns.get_platform_application_attributes(PlatformApplicationArn=app_arn)
-    assert code_of(exc)[0] == "NotFound"
+    assert code_of(exc) == ("NotFound", "PlatformApplication does not exist")
     for call in (
         lambda: sns.create_platform_endpoint(PlatformApplicationArn=app_arn, Token="t"),
         lambda: sns.set_platform_application_attributes(PlatformApplicationArn=app_arn, Attributes={"a": "b"}),
@@ -164,6 +161,9 @@ def test_sms_and_platform_actions_answer_as_for_an_unconfigured_account(sns: Any
         sns.get_endpoint_attributes(EndpointArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/x")
     assert code_of(exc)[0] == "NotFound"
     sns.delete_endpoint(EndpointArn="arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/x")
+    with pytest.raises(ClientError) as exc:
+        sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100-bad")
+    assert code_of(exc)[0] == "InvalidParameter"
     assert sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")["isOptedOut"] is False
     assert sns.list_phone_numbers_opted_out()["phoneNumbers"] == []
     sns.set_sms_attributes(attributes={"DefaultSMSType": "Transactional"})
@@ -183,3 +183,33 @@ def test_sms_and_platform_actions_answer_as_for_an_unconfigured_account(sns: Any
     sns.delete_sms_sandbox_phone_number(PhoneNumber="+15555550100")
     assert sns.list_origination_numbers()["PhoneNumbers"] == []
     sns.opt_in_phone_number(phoneNumber="+15555550100")
+
+
+def test_platform_applications_and_endpoints_are_stored_and_answered(sns: Any) -> None:
+    """CreatePlatformApplication/Endpoint are kept (across calls), endpoints are idempotent
+    per token, Publish to an enabled endpoint is accepted and to a disabled one refused."""
+    app = sns.create_platform_application(Name="app", Platform="GCM",
+                                          Attributes={"PlatformCredential": "key"})["PlatformApplicationArn"]
+    assert app == "arn:aws:sns:us-east-1:000000000000:app/GCM/app"
+    assert sns.get_platform_application_attributes(PlatformApplicationArn=app)["Attributes"] == {
+        "PlatformCredential": "key"}
+    ep = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="tok", CustomUserData="u")["EndpointArn"]
+    assert ep.startswith("arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/")
+    assert sns.create_platform_endpoint(PlatformApplicationArn=app, Token="tok", CustomUserData="u")["EndpointArn"] == ep
+    with pytest.raises(ClientError) as exc:
+        sns.create_platform_endpoint(PlatformApplicationArn=app, Token="tok", CustomUserData="other")
+    assert code_of(exc) == ("InvalidParameter", f"Invalid parameter: Token Reason: Endpoint {ep} already exists with the same Token, but different attributes.")
+    assert sns.get_endpoint_attributes(EndpointArn=ep)["Attributes"] == {
+        "CustomUserData": "u", "Enabled": "true", "Token": "tok"}
+    assert sns.publish(TargetArn=ep, Message="hi")["MessageId"]
+    sns.set_endpoint_attributes(EndpointArn=ep, Attributes={"Enabled": "false"})
+    with pytest.raises(ClientError) as exc:
+        sns.publish(TargetArn=ep, Message="hi")
+    assert code_of(exc) == ("EndpointDisabled", "Endpoint is disabled")
+    listed = sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)["Endpoints"]
+    assert [e["EndpointArn"] for e in listed] == [ep]
+    sns.delete_platform_application(PlatformApplicationArn=app)
+    assert sns.list_platform_applications()["PlatformApplications"] == []
+    with pytest.raises(ClientError) as exc:
+        sns.get_endpoint_attributes(EndpointArn=ep)
+    assert code_of(exc) == ("NotFound", "Endpoint does not exist")

@@ -53,6 +53,7 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     subs = SubscriptionActions(state)
     pub = PublishActions(state)
     plat = PlatformActions(state)
+    pub.platform = plat
     handlers = {
         "CreateTopic": topics.create_topic,
         "DeleteTopic": topics.delete_topic,
@@ -76,20 +77,20 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "Publish": pub.publish,
         "PublishBatch": pub.publish_batch,
         "CreatePlatformApplication": plat.create_platform_application,
-        "GetPlatformApplicationAttributes": plat.platform_not_found,
-        "SetPlatformApplicationAttributes": plat.platform_not_found,
-        "ListEndpointsByPlatformApplication": plat.platform_not_found,
-        "CreatePlatformEndpoint": plat.platform_not_found,
-        "DeletePlatformApplication": plat.nothing,
+        "GetPlatformApplicationAttributes": plat.get_platform_application_attributes,
+        "SetPlatformApplicationAttributes": plat.set_platform_application_attributes,
+        "ListEndpointsByPlatformApplication": plat.list_endpoints_by_platform_application,
+        "CreatePlatformEndpoint": plat.create_platform_endpoint,
+        "DeletePlatformApplication": plat.delete_platform_application,
         "ListPlatformApplications": plat.list_platform_applications,
-        "GetEndpointAttributes": plat.endpoint_not_found,
-        "SetEndpointAttributes": plat.endpoint_not_found,
-        "DeleteEndpoint": plat.nothing,
+        "GetEndpointAttributes": plat.get_endpoint_attributes,
+        "SetEndpointAttributes": plat.set_endpoint_attributes,
+        "DeleteEndpoint": plat.delete_endpoint,
         "GetSMSAttributes": plat.get_sms_attributes,
         "SetSMSAttributes": plat.set_sms_attributes,
         "CheckIfPhoneNumberIsOptedOut": plat.check_if_phone_number_is_opted_out,
         "ListPhoneNumbersOptedOut": plat.list_phone_numbers_opted_out,
-        "OptInPhoneNumber": plat.nothing,
+        "OptInPhoneNumber": plat.opt_in_phone_number,
         "GetSMSSandboxAccountStatus": plat.get_sms_sandbox_account_status,
         "ListSMSSandboxPhoneNumbers": plat.list_sms_sandbox_phone_numbers,
         "CreateSMSSandboxPhoneNumber": plat.create_sms_sandbox_phone_number,

@@ -1,15 +1,18 @@
-"""SMS and mobile-push (platform) actions, answered as AWS does for an account that has
-neither configured: no platform applications or endpoints exist (their lookups are
-`NotFound`; creating one fails credential validation, as AWS's push services reject
-invented credentials), the SMS account is in the sandbox with no verified numbers and
-nothing opted out. SetSMSAttributes values are kept (in memory) and read back.
+"""SMS and mobile-push (platform) actions: platform applications and endpoints are stored
+(in the catalog, so they survive a restart) and answered; a Publish to an endpoint is
+accepted (or refused when the endpoint is disabled) and delivered nowhere. The SMS
+account is in the sandbox with no verified numbers; OptInPhoneNumber and the opt-out
+list act on numbers this server knows opted out (none until a person's STOP could reach
+it: never, locally). SetSMSAttributes values are kept (in memory) and read back.
 CreateSMSSandboxPhoneNumber records the number and leaves its one-time password in the
 outbox; VerifySMSSandboxPhoneNumber with that password verifies it.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
 from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
@@ -21,6 +24,13 @@ from mqlite.protocols.aws.sns.errors import (
 )
 from mqlite.protocols.aws.wire import AwsError
 
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+PHONE = re.compile(r"^\+?[0-9]{1,15}$")  # E.164: up to 15 digits
+
+
+_PLATFORMS = ("ADM", "APNS", "APNS_SANDBOX", "GCM", "BAIDU", "MPNS", "WNS")
+APPS_NS, ENDPOINTS_NS = "sns/platform-apps", "sns/platform-endpoints"
+
 
 class PlatformActions:
     """See module docstring."""
@@ -29,31 +39,113 @@ class PlatformActions:
         self.state = state
         self.sms_attributes: dict[str, str] = {}
         self.sandbox: dict[str, dict[str, str]] = {}  # phone -> {status, otp}
+        self.opted_out: set[str] = set()  # numbers OptInPhoneNumber has not yet opted back in
+
+    @property
+    def _kv(self) -> Any:
+        return self.state.core.catalog
 
     # -- platform applications and endpoints -----------------------------------------------
+    def _app(self, arn: Any) -> dict[str, Any]:
+        app = self._kv.kv_get(APPS_NS, str(arn)) if arn else None
+        if app is None:
+            raise not_found("PlatformApplication does not exist")
+        return dict(app)
+
+    def _endpoint(self, arn: Any) -> dict[str, Any]:
+        ep = self._kv.kv_get(ENDPOINTS_NS, str(arn)) if arn else None
+        if ep is None:
+            raise not_found("Endpoint does not exist")
+        return dict(ep)
+
     async def create_platform_application(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """CreatePlatformApplication: the push service would reject local credentials."""
-        platform = params.get("Platform", "")
-        if platform not in ("ADM", "APNS", "APNS_SANDBOX", "GCM", "BAIDU", "MPNS", "WNS"):
+        """CreatePlatformApplication: stored (credentials are kept, never used)."""
+        name, platform = params.get("Name", ""), params.get("Platform", "")
+        if platform not in _PLATFORMS:
             raise invalid_parameter("Invalid parameter: Platform")
-        raise invalid_parameter("Invalid parameter: Attributes Reason: Platform credentials are invalid")
+        if not NAME.match(name):
+            raise invalid_parameter("Invalid parameter: Name")
+        arn = f"arn:aws:sns:{ctx.region}:{ctx.account}:app/{platform}/{name}"
+        self._kv.kv_put(APPS_NS, arn, {"attributes": dict(params.get("Attributes") or {})})
+        return {"PlatformApplicationArn": arn}
 
-    async def platform_not_found(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """Get/SetPlatformApplicationAttributes, CreatePlatformEndpoint,
-        ListEndpointsByPlatformApplication: no such application."""
-        raise not_found("PlatformApplication does not exist")
+    async def get_platform_application_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Attributes": self._app(params.get("PlatformApplicationArn"))["attributes"]}
 
-    async def endpoint_not_found(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """Get/SetEndpointAttributes: no such endpoint."""
-        raise not_found("Endpoint does not exist")
-
-    async def nothing(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """DeletePlatformApplication, DeleteEndpoint, OptInPhoneNumber: nothing to do."""
+    async def set_platform_application_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params.get("PlatformApplicationArn")
+        app = self._app(arn)
+        app["attributes"] = {**app["attributes"], **(params.get("Attributes") or {})}
+        self._kv.kv_put(APPS_NS, str(arn), app)
         return {}
 
     async def list_platform_applications(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """ListPlatformApplications: none."""
-        return {"PlatformApplications": []}
+        return {"PlatformApplications": [
+            {"PlatformApplicationArn": arn, "Attributes": app["attributes"]}
+            for arn, app in self._kv.kv_items(APPS_NS)]}
+
+    async def delete_platform_application(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        """DeletePlatformApplication: its endpoints go with it; idempotent."""
+        arn = str(params.get("PlatformApplicationArn"))
+        for ep_arn, ep in self._kv.kv_items(ENDPOINTS_NS):
+            if ep["app"] == arn:
+                self._kv.kv_delete(ENDPOINTS_NS, ep_arn)
+        self._kv.kv_delete(APPS_NS, arn)
+        return {}
+
+    async def create_platform_endpoint(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        """CreatePlatformEndpoint: idempotent for the same token and attributes."""
+        app_arn = str(params.get("PlatformApplicationArn"))
+        self._app(app_arn)
+        token = params.get("Token") or ""
+        if not token:
+            raise invalid_parameter("Invalid parameter: Token Reason: cannot be empty")
+        attrs = dict(params.get("Attributes") or {})
+        user_data = params.get("CustomUserData")
+        if user_data is not None:
+            attrs["CustomUserData"] = user_data
+        attrs.setdefault("Enabled", "true")
+        attrs["Token"] = token
+        for arn, ep in self._kv.kv_items(ENDPOINTS_NS):
+            if ep["app"] == app_arn and ep["attributes"].get("Token") == token:
+                if ep["attributes"] == attrs:
+                    return {"EndpointArn": arn}
+                raise invalid_parameter(
+                    f"Invalid parameter: Token Reason: Endpoint {arn} already exists with the same Token, but different attributes.")
+        _, _, rest = app_arn.partition(":app/")
+        arn = f"arn:aws:sns:{ctx.region}:{ctx.account}:endpoint/{rest}/{uuid.uuid4()}"
+        self._kv.kv_put(ENDPOINTS_NS, arn, {"app": app_arn, "attributes": attrs})
+        return {"EndpointArn": arn}
+
+    async def list_endpoints_by_platform_application(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        app_arn = str(params.get("PlatformApplicationArn"))
+        self._app(app_arn)
+        return {"Endpoints": [{"EndpointArn": arn, "Attributes": ep["attributes"]}
+                              for arn, ep in self._kv.kv_items(ENDPOINTS_NS) if ep["app"] == app_arn]}
+
+    async def get_endpoint_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Attributes": self._endpoint(params.get("EndpointArn"))["attributes"]}
+
+    async def set_endpoint_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        arn = params.get("EndpointArn")
+        ep = self._endpoint(arn)
+        ep["attributes"] = {**ep["attributes"], **(params.get("Attributes") or {})}
+        self._kv.kv_put(ENDPOINTS_NS, str(arn), ep)
+        return {}
+
+    async def delete_endpoint(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        """DeleteEndpoint: idempotent."""
+        self._kv.kv_delete(ENDPOINTS_NS, str(params.get("EndpointArn")))
+        return {}
+
+    def publish_to_endpoint(self, arn: str) -> dict[str, Any]:
+        """Publish with an endpoint TargetArn: accepted and recorded, nothing delivered."""
+        ep = self._kv.kv_get(ENDPOINTS_NS, arn)
+        if ep is None:
+            raise invalid_parameter("Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
+        if str(ep["attributes"].get("Enabled", "true")).lower() != "true":
+            raise AwsError("EndpointDisabledException", "Endpoint is disabled")
+        return {"MessageId": str(uuid.uuid4())}
 
     # -- SMS ---------------------------------------------------------------------------------
     async def get_sms_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +159,7 @@ class PlatformActions:
         allowed = {"MonthlySpendLimit", "DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate",
                    "DefaultSenderID", "DefaultSMSType", "UsageReportS3Bucket"}
         for k, v in (params.get("attributes") or {}).items():
-            if k not in allowed:
+            if k not in allowed and not k.strip():
                 raise invalid_parameter(f"Invalid parameter: {k}")
             if k == "DefaultSMSType" and v not in ("Promotional", "Transactional"):
                 raise invalid_parameter("Invalid parameter: DefaultSMSType")
@@ -75,14 +167,23 @@ class PlatformActions:
         return {}
 
     async def check_if_phone_number_is_opted_out(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """CheckIfPhoneNumberIsOptedOut: nobody has opted out."""
-        if not params.get("phoneNumber"):
-            raise invalid_parameter("Invalid parameter: PhoneNumber")
-        return {"isOptedOut": False}
+        """CheckIfPhoneNumberIsOptedOut."""
+        phone = params.get("phoneNumber") or ""
+        if not PHONE.match(phone):
+            raise invalid_parameter("Invalid parameter: PhoneNumber Reason: input incorrectly formatted")
+        return {"isOptedOut": phone in self.opted_out}
 
     async def list_phone_numbers_opted_out(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """ListPhoneNumbersOptedOut: none."""
-        return {"phoneNumbers": []}
+        """ListPhoneNumbersOptedOut."""
+        return {"phoneNumbers": sorted(self.opted_out)}
+
+    async def opt_in_phone_number(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        """OptInPhoneNumber."""
+        phone = params.get("phoneNumber") or ""
+        if not PHONE.match(phone):
+            raise invalid_parameter("Invalid parameter: PhoneNumber Reason: input incorrectly formatted")
+        self.opted_out.discard(phone)
+        return {}
 
     async def get_sms_sandbox_account_status(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """GetSMSSandboxAccountStatus: in the sandbox."""

@@ -130,8 +130,9 @@ class PublishActions:
     def __init__(self, state: SnsState) -> None:
         self.state = state
         self.coalescer = state.coalescer  # one per core: EventBridge's publishes share it
+        self.platform: Any = None  # PlatformActions, for Publish to a platform endpoint
 
-    def _target(self, params: dict[str, Any]) -> Router | None:
+    def _target(self, params: dict[str, Any]) -> Router | str | None:
         topic, target, phone = params.get("TopicArn"), params.get("TargetArn"), params.get("PhoneNumber")
         given = [x for x in (topic, target, phone) if x]
         if not given:
@@ -146,8 +147,7 @@ class PublishActions:
         arn = topic or target
         parts = str(arn).split(":")
         if target and len(parts) >= 6 and parts[2] == "sns" and parts[5].startswith("endpoint/"):
-            raise invalid_parameter(
-                "Invalid parameter: TargetArn Reason: No endpoint found for the target arn specified")
+            return str(target)  # a platform endpoint (see publish)
         return self.state.topic_by_arn(arn, "TopicArn" if topic else "TargetArn")
 
     async def publish(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +155,10 @@ class PublishActions:
         router = self._target(params)
         if router is None:
             return self._sms(params)
+        if isinstance(router, str):
+            if not params.get("Message"):
+                raise invalid_parameter("Invalid parameter: Empty message")
+            return self.platform.publish_to_endpoint(router)
         return await self._publish_one(ctx, router, params)
 
     def _sms(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -174,9 +178,9 @@ class PublishActions:
         if message is None or message == "":
             raise invalid_parameter("Invalid parameter: Empty message")
         subject = params.get("Subject")
-        if subject is not None and (
-            not subject or len(subject) > 100 or any(not (32 <= ord(c) < 127) for c in subject)
-        ):
+        if subject is not None and len(subject) > 100:
+            raise invalid_parameter("Subject must be less than 100 characters")
+        if subject is not None and (not subject or any(not (32 <= ord(c) < 127) for c in subject)):
             raise invalid_parameter("Invalid parameter: Subject")
         structure = params.get("MessageStructure")
         per: dict[str, Any] | None = None
@@ -186,8 +190,7 @@ class PublishActions:
             try:
                 per = orjson.loads(message)
             except orjson.JSONDecodeError:
-                raise invalid_parameter(
-                    "Invalid parameter: Message Structure - JSON message body failed to parse") from None
+                raise invalid_parameter("Message is not valid JSON.") from None
             if not isinstance(per, dict) or not isinstance(per.get("default"), str):
                 raise invalid_parameter(
                     "Invalid parameter: Message Structure - No default entry in JSON message body")
@@ -201,7 +204,7 @@ class PublishActions:
         group = params.get("MessageGroupId")
         dedup = params.get("MessageDeduplicationId")
         if fifo:
-            if not group:
+            if not group:  # (in a PublishBatch, this fails the whole request)
                 raise invalid_parameter(
                     "Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
             if not dedup:
@@ -281,6 +284,8 @@ class PublishActions:
             try:
                 env, duplicate = self._prepare(ctx, router, entry)
             except AwsError as exc:
+                if "MessageGroupId parameter is required" in exc.message:
+                    raise
                 code = {"InvalidParameterException": "InvalidParameter",
                         "InvalidParameterValueException": "ParameterValueInvalid"}.get(exc.code, exc.code)
                 failed.append({"Id": entry["Id"], "Code": code, "Message": exc.message,

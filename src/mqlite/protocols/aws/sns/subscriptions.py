@@ -156,7 +156,9 @@ def bind(router: Router, info: dict[str, Any], *, subscribing: bool) -> None:
             router.bind(dest, "fanout", None, args, binding_id=info["id"])
     except InvalidPattern as exc:
         message = str(exc.message if hasattr(exc, "message") else exc)
-        if subscribing and message.startswith("Invalid parameter: FilterPolicy: "):
+        # AWS names the Attributes at Subscribe, except for the complexity limit.
+        if (subscribing and message.startswith("Invalid parameter: FilterPolicy: ")
+                and not message.endswith("Filter policy is too complex")):
             message = "Invalid parameter: Attributes Reason: FilterPolicy: " + message[33:]
         raise invalid_parameter(message) from None
 

@@ -148,6 +148,11 @@ class TopicActions:
                 raise invalid_parameter(
                     "Invalid parameter: Topic Name Reason: FIFO topic names must be created with"
                     " the FifoTopic attribute set to true")
+            if fifo:
+                raise invalid_parameter(
+                    "Fifo Topic names must end with .fifo and must be made up of only uppercase and"
+                    " lowercase ASCII letters, numbers, underscores, and hyphens, and must be"
+                    " between 1 and 256 characters long.")
             raise invalid_parameter("Invalid parameter: Topic Name")
         stored = {k: _check_attribute(k, v, fifo, creating=True) for k, v in attrs.items()}
         if params.get("DataProtectionPolicy"):
@@ -189,20 +194,18 @@ class TopicActions:
             self.state.drop_dedup(name)
 
     async def list_topics(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
-        """ListTopics: 100 per page, NextToken = the last name returned."""
-        token = params.get("NextToken") or ""
-        arns: list[tuple[str, str]] = []
-        more = None
-        for router in self.state.topics():
-            if router.name <= token:
-                continue
-            if len(arns) == PAGE:
-                more = arns[-1][1]
-                break
-            arns.append((SnsState.topic_info(router).get("arn") or topic_arn(ctx, router.name), router.name))
-        out: dict[str, Any] = {"Topics": [{"TopicArn": a} for a, _ in arns]}
-        if more:
-            out["NextToken"] = more
+        """ListTopics: 100 per page in name order, NextToken = the position of the next page
+        (as ListSubscriptions pages)."""
+        token = params.get("NextToken") or "0"
+        if not token.isdigit():
+            raise invalid_parameter("Invalid parameter: NextToken")
+        start = int(token)
+        routers = sorted(self.state.topics(), key=lambda r: r.name)
+        page = routers[start:start + PAGE]
+        out: dict[str, Any] = {"Topics": [
+            {"TopicArn": SnsState.topic_info(r).get("arn") or topic_arn(ctx, r.name)} for r in page]}
+        if start + PAGE < len(routers):
+            out["NextToken"] = str(start + PAGE)
         return out
 
     async def get_topic_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -302,7 +305,7 @@ class TopicActions:
         label = params.get("Label", "")
         statements = policy.setdefault("Statement", [])
         if any(s.get("Sid") == label for s in statements):
-            raise invalid_parameter("Invalid parameter: Statement already exists")
+            raise invalid_parameter("Statement already exists")
         actions = params.get("ActionName") or []
         if any(":" in a and not a.lower().startswith("sns:") for a in actions):
             raise invalid_parameter("Invalid parameter: Policy statement action out of service scope!")
