@@ -62,3 +62,4 @@ class Message:
     priority: int = 0
     routing_key: str = ""
     offset: int = -1  # position in the queue's log
+    source: str | None = None  # the queue it was dead-lettered from (SQS DeadLetterQueueSourceArn)

@@ -138,7 +138,7 @@ class Acks(Expiry):
             return
         lease.until = INF if ms == INF else now + ms
         if lease.until != INF:
-            heapq.heappush(self._lease_heap, (lease.until, off, rc))
+            heapq.heappush(self._lease_heap, (lease.until, off, lease.rc))
         self._journal_pend(["v", [[off, lease.until]]])
 
     def change_visibility_batch(self, items: list[tuple[str, float]]) -> list[CoreError | None]:

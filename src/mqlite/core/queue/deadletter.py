@@ -46,7 +46,9 @@ async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
             result: SendResult | CoreError | None = None
             if target is not None:
                 try:
-                    result = (await target._send([Envelope(st.body)], moved=[copy_for_move(st, self.name)]))[0]
+                    receives = self._counts.get(st.offset, (0, 0))[0]
+                    moved = copy_for_move(st, self.name, receives)
+                    result = (await target._send([Envelope(st.body)], moved=[moved]))[0]
                 except CoreError:  # the DLQ was deleted meanwhile
                     result = None
             if not isinstance(result, SendResult) and reason == "redrive":
@@ -108,8 +110,10 @@ async def _dead_letter_amqp(self: QueueState, st: Stored, reason: str) -> None:
     await router.publish(env)
 
 
-def copy_for_move(st: Stored, source: str) -> Stored:
-    """The same message (id, body, attributes, sent timestamp) for another queue."""
+def copy_for_move(st: Stored, source: str, receives: int = 0) -> Stored:
+    """The same message (id, body, attributes, sent timestamp) for another queue, which
+    remembers the source and the `receives` it had there (SQS's ApproximateReceiveCount
+    counts "across all queues")."""
     moved = Stored(
         -1, st.timestamp, st.id, st.body, st.attributes, st.meta, st.group_id, st.dedup_id,
         st.priority, 0, st.expire_at, st.routing_key, st.source or source,
@@ -117,4 +121,5 @@ def copy_for_move(st: Stored, source: str) -> Stored:
     moved.size = st.size
     moved.own_id = True
     moved.transient = st.transient
+    moved.prior_receives = st.prior_receives + receives
     return moved

@@ -13,6 +13,7 @@ Record layout (storage's RecordBatch v2 record; `key` unused):
                ("x", b"<expire-at ms>")               per-message TTL (absolute)
                ("k", routing key)                     AMQP routing key, when set
                ("s", source queue name)               set when dead-lettered here
+               ("c", receives before dead-lettering)  set when dead-lettered here
                ("n", b"")                             transient (Envelope.persistent
                                                       False): dropped on recovery
     timestamp = sent timestamp (ms), kept across dead-letter moves
@@ -51,6 +52,7 @@ class Stored:
         "meta",
         "offset",
         "own_id",
+        "prior_receives",
         "priority",
         "routing_key",
         "size",
@@ -93,6 +95,7 @@ class Stored:
         self.own_id = False  # True: the id is not the queue's derived one (store it)
         self.dropped = False  # True: body released from RAM while leased (re-read on use)
         self.transient = False  # True: not kept across a restart (Envelope.persistent False)
+        self.prior_receives = 0  # receives in the queue it was dead-lettered from (SQS counts them)
 
     def __repr__(self) -> str:
         return f"Stored(offset={self.offset}, id={self.id!r}, group={self.group_id!r})"
@@ -123,7 +126,7 @@ def encode(st: Stored) -> RecordIn:
     if not (
         st.own_id or st.attributes or st.meta or st.group_id is not None
         or st.dedup_id is not None or st.priority or st.visible_at or st.expire_at
-        or st.routing_key or st.source is not None or st.transient
+        or st.routing_key or st.source is not None or st.transient or st.prior_receives
     ):
         return RecordIn(None, st.body, (), st.timestamp)
     headers: list[tuple[str, bytes | None]] = []
@@ -151,6 +154,8 @@ def encode(st: Stored) -> RecordIn:
         headers.append(("s", st.source.encode()))
     if st.transient:
         headers.append(("n", b""))
+    if st.prior_receives:
+        headers.append(("c", str(st.prior_receives).encode()))
     return RecordIn(None, st.body, tuple(headers), st.timestamp)
 
 
@@ -163,6 +168,7 @@ def decode(rec: Record, prefix: str) -> Stored:
     priority = visible = expire = 0
     rkey = ""
     transient = False
+    prior = 0
     for name, value in headers:
         v = value or b""
         if name == "i":
@@ -193,10 +199,13 @@ def decode(rec: Record, prefix: str) -> Stored:
             source = v.decode()
         elif name == "n":
             transient = True
+        elif name == "c":
+            prior = int(v)
     st = Stored(
         rec.offset, rec.timestamp, mid or message_id(prefix, rec.offset), rec.value or b"",
         attributes, meta, group, dedup, priority, visible, expire, rkey, source,
     )
     st.own_id = bool(mid)
     st.transient = transient
+    st.prior_receives = prior
     return st

@@ -463,9 +463,9 @@ class QueueState:
         self._inflight_bytes += st.size
         entries.append([off, rc, until, first])
         msg = _message(
-            st.id, st.body, st.attributes, st.meta, make_receipt(self._token, off, rc), rc,
-            st.timestamp, first, st.group_id, st.dedup_id, f"{off:020d}", st.priority,
-            st.routing_key, off,
+            st.id, st.body, st.attributes, st.meta, make_receipt(self._token, off, rc),
+            rc + st.prior_receives, st.timestamp, first, st.group_id, st.dedup_id, f"{off:020d}",
+            st.priority, st.routing_key, off, st.source,
         )
         if st.size >= KEEP_BODY_BELOW:  # in-flight RAM: large bodies are re-read if needed
             st.body = b""

@@ -132,23 +132,27 @@ def test_endpoint_rules_per_protocol(sns: Any) -> None:
 
 
 def test_fifo_topics_and_fifo_queues_only_go_together(sns: Any, sqs: Any) -> None:
-    """AWS: a FIFO queue cannot subscribe to a standard topic, a FIFO topic takes only
-    FIFO SQS queues; the refused subscription is not created."""
+    """AWS: a FIFO queue cannot subscribe to a standard topic, and a FIFO topic takes SQS
+    queues only (standard ones too, since 2023: ordering is then not kept); the refused
+    subscription is not created."""
     std = sns.create_topic(Name="std")["TopicArn"]
-    fifo = sns.create_topic(Name="f.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    fifo = sns.create_topic(Name="f.fifo", Attributes={"FifoTopic": "true",
+                                                       "ContentBasedDeduplication": "true"})["TopicArn"]
     _u1, fifo_q = make_queue(sqs, "q.fifo", FifoQueue="true")
-    _u2, std_q = make_queue(sqs, "q-std")
+    std_url, std_q = make_queue(sqs, "q-std")
     with pytest.raises(ClientError) as exc:
         sns.subscribe(TopicArn=std, Protocol="sqs", Endpoint=fifo_q)
     assert err(exc) == ("InvalidParameter", ("Invalid parameter: Invalid parameter: Endpoint Reason:"
                         " FIFO SQS Queues can not be subscribed to standard SNS topics"))
     with pytest.raises(ClientError) as exc:
-        sns.subscribe(TopicArn=fifo, Protocol="sqs", Endpoint=std_q)
-    assert err(exc)[0] == "InvalidParameter"
-    with pytest.raises(ClientError) as exc:
         sns.subscribe(TopicArn=fifo, Protocol="http", Endpoint="http://127.0.0.1:1/")
     assert err(exc)[0] == "InvalidParameter"
     assert sns.list_subscriptions()["Subscriptions"] == []
+    sns.subscribe(TopicArn=fifo, Protocol="sqs", Endpoint=std_q,
+                  Attributes={"RawMessageDelivery": "true"})
+    sns.publish(TopicArn=fifo, Message="to a standard queue", MessageGroupId="g")
+    got = sqs.receive_message(QueueUrl=std_url, WaitTimeSeconds=5)["Messages"]
+    assert [m["Body"] for m in got] == ["to a standard queue"]
 
 
 def test_email_subscription_is_pending_until_confirmed_with_its_token(sns: Any, sns_server: Any) -> None:

@@ -22,11 +22,16 @@ __all__ = ["build", "mount_routes", "service"]
 _SERVICE: AwsService | None = None
 
 
+# The query protocol cannot carry an empty map: `Attributes={}` arrives as no Attributes
+# at all, so CreatePlatformApplication takes it as optional (an empty map).
+_QUERY_OVERLAY = {"shapes": {"CreatePlatformApplicationInput": {"required": ["Name", "Platform"]}}}
+
+
 def service() -> AwsService:
     """The SNS service model, loaded once per process."""
     global _SERVICE
     if _SERVICE is None:
-        _SERVICE = AwsService.load("sns")
+        _SERVICE = AwsService.load("sns", _QUERY_OVERLAY)
     return _SERVICE
 
 

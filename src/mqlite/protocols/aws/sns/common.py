@@ -65,8 +65,10 @@ def parse_topic_arn(arn: Any, param: str = "TopicArn") -> str:
 def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[str, str]:
     """(topic name, subscription id) of a subscription ARN."""
     parts = arn.split(":") if isinstance(arn, str) else []
-    if len(parts) != 7 or parts[0] != "arn" or parts[2] != "sns" or not parts[5] or not parts[6]:
+    if len(parts) != 7 or parts[0] != "arn" or not parts[5] or not parts[6]:
         raise invalid_parameter(f"Invalid parameter: {param}")
+    if parts[2] != "sns":  # a well-formed ARN of another service names no subscription
+        raise not_found("Subscription does not exist")
     return parts[5], parts[6]
 
 

@@ -57,6 +57,7 @@ from mqlite.protocols.aws.sns.errors import invalid_parameter, invalid_value, no
 from mqlite.protocols.aws.wire import AwsError
 
 ATTR_NAME = re.compile(r"^[A-Za-z0-9_\-.]{1,256}$")
+E164 = re.compile(r"^\+?[1-9][0-9]{1,14}$")
 BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 MAX_BATCH = 10
 _GOOD_NAMES: set[str] = set()  # attribute names that passed the checks (publishers reuse a few)
@@ -165,8 +166,12 @@ class PublishActions:
         from mqlite.protocols.aws.sns.outbox import keep
 
         message = params.get("Message") or ""
+        if not E164.match(params["PhoneNumber"]):
+            raise invalid_parameter("Invalid parameter: PhoneNumber Reason: Phone number does not meet the E164 format")
         if not message:
             raise invalid_parameter("Invalid parameter: Empty message")
+        if len(message) > 1600:
+            raise invalid_parameter("Invalid parameter: Message Reason: Message must be less than 1600 characters long")
         msg_id = new_id()
         keep(self.state, {"Type": "Notification", "Protocol": "sms", "Endpoint": params["PhoneNumber"],
                           "MessageId": msg_id, "Message": message})

@@ -49,7 +49,7 @@ SUB_ATTRIBUTES = frozenset({
     "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy",
 })
 RAW_PROTOCOLS = ("sqs", "http", "https", "firehose")
-PHONE = re.compile(r"^\+?[0-9]{5,15}$")
+PHONE = re.compile(r"^\+?[1-9][0-9]{1,14}$")  # E.164
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -72,9 +72,7 @@ def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -
             raise invalid_parameter(
                 "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be"
                 " subscribed to standard SNS topics")
-        if fifo_topic and not fifo_queue:
-            raise invalid_parameter(
-                "Invalid parameter: Invalid parameter: Endpoint Reason: Please use FIFO SQS queue")
+        # A FIFO topic may fan out to standard queues (AWS allows it; order is not kept there).
     elif protocol in ("http", "https"):
         if not endpoint.lower().startswith(protocol + "://") or len(endpoint) <= len(protocol) + 3:
             raise invalid_parameter("Invalid parameter: Endpoint must match the specified protocol")
@@ -82,7 +80,9 @@ def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -
         if not EMAIL.match(endpoint):
             raise invalid_parameter("Invalid parameter: Email address")
     elif protocol == "sms":
-        if not PHONE.match(endpoint.replace("-", "").replace(" ", "")):
+        # Separators (. / - space) are allowed singly between digits; the rest is E.164.
+        if (re.search(r"[./ -]{2,}|^[./ -]|[./ -]$", endpoint)
+                or not PHONE.match(re.sub(r"[./ -]", "", endpoint))):
             raise invalid_parameter(f"Invalid SMS endpoint: {endpoint}")
     elif protocol == "lambda":
         if not endpoint.startswith("arn:aws:lambda:"):

@@ -131,6 +131,13 @@ def check_tags(tags: list[dict[str, Any]] | None) -> dict[str, str]:
     return out
 
 
+def _sns_actions() -> frozenset[str]:
+    """Every SNS API action name (what a topic policy's `SNS:` actions may name)."""
+    from mqlite.protocols.aws.sns import service
+
+    return frozenset(service().query_model.operation_names)
+
+
 class TopicActions:
     """Topic lifecycle, attributes, tags and permissions (see module docstring)."""
 
@@ -307,13 +314,19 @@ class TopicActions:
         if any(s.get("Sid") == label for s in statements):
             raise invalid_parameter("Statement already exists")
         actions = params.get("ActionName") or []
-        if any(":" in a and not a.lower().startswith("sns:") for a in actions):
-            raise invalid_parameter("Invalid parameter: Policy statement action out of service scope!")
+        known = _sns_actions()
+        for a in actions:
+            bare = a[4:] if a.lower().startswith("sns:") else a
+            if bare != "*" and bare not in known:
+                raise invalid_parameter("Policy statement action out of service scope!")
+        principals = [f"arn:aws:iam::{a}:root" for a in params.get("AWSAccountId") or []]
+        sns_actions = [f"SNS:{a}" for a in actions]
         statements.append({
             "Sid": label,
             "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in params.get("AWSAccountId") or []]},
-            "Action": [f"SNS:{a}" for a in actions],
+            # one principal or action is written as a scalar, as AWS normalises policies
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": sns_actions[0] if len(sns_actions) == 1 else sns_actions,
             "Resource": arn,
         })
         attrs["Policy"] = orjson.dumps(policy).decode()

@@ -12,7 +12,7 @@ Responses:
   <RequestId>..</RequestId></ResponseMetadata></OpResponse>`.
 - `encode_error(service, protocol, error, request_id)`: JSON `{"__type", "message"}` (+
   `x-amzn-query-error` on awsQueryCompatible services), or query `<ErrorResponse><Error>
-  <Type/><Code/><Message/><Detail/></Error><RequestId/></ErrorResponse>`.
+  <Type/><Code/><Message/>[<Detail/>, SQS only]</Error><RequestId/></ErrorResponse>`.
 A handler may also return a `RawResult(body, content_type=None)`: a body it rendered
 itself (Kinesis GetRecords' JSON), which `encode_result` sends unchanged with the
 protocol's content type unless one is given.
@@ -159,6 +159,13 @@ def encode_result(
     return WireResponse(200, headers, "".join(parts).encode())
 
 
+# JSON `__type`s of AWS's common (unmodelled) errors where they differ from the query code.
+_JSON_TYPES = {"InvalidParameterValue": "InvalidParameterValueException"}
+# Query services whose error responses carry an empty `<Detail/>` (SQS's do; SNS's and
+# STS's do not).
+_EMPTY_DETAIL = frozenset({"sqs"})
+
+
 def encode_error(
     service: AwsService | None,
     protocol: Protocol,
@@ -175,7 +182,8 @@ def encode_error(
     fault = "Sender" if error.sender else "Receiver"
     if protocol is Protocol.JSON:
         prefix = service.endpoint_prefix if service else "aws"
-        body = orjson.dumps({"__type": f"com.amazonaws.{prefix}#{error.code}", "message": error.message})
+        json_type = _JSON_TYPES.get(error.code, error.code)
+        body = orjson.dumps({"__type": f"com.amazonaws.{prefix}#{json_type}", "message": error.message})
         headers = _json_headers(service, request_id) if service else [
             ("Content-Type", "application/x-amz-json-1.0"),
             ("x-amzn-RequestId", request_id),
@@ -184,9 +192,10 @@ def encode_error(
             headers.append(("x-amzn-query-error", f"{query_code};{fault}"))
         return WireResponse(status, tuple(headers), body)
     ns = service.xml_namespace if service else "http://aws.amazon.com/doc/"
+    detail = "<Detail/>" if service is None or service.endpoint_prefix in _EMPTY_DETAIL else ""
     body_s = (
         f'<?xml version="1.0"?><ErrorResponse xmlns="{ns}"><Error><Type>{fault}</Type>'
-        f"<Code>{escape(query_code)}</Code><Message>{escape(error.message)}</Message><Detail/>"
+        f"<Code>{escape(query_code)}</Code><Message>{escape(error.message)}</Message>{detail}"
         f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     headers2 = (("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id))
