@@ -1,0 +1,95 @@
+"""SNS behaviours as AWS answers them, found by moto's own test suite (issue 19), through
+real boto3 clients: query error documents without an empty `<Detail/>`; SMS endpoints
+and phone numbers validated as E.164 (single separators allowed at Subscribe); a
+well-formed ARN of another service names no subscription (404); topic permissions
+name real SNS actions and keep single members scalar; ListTopics pages; a platform
+application may be created with no attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    return str(err["Code"]), str(err["Message"])
+
+
+def test_query_errors_have_no_empty_detail(sns_server: Any) -> None:
+    form = urllib.parse.urlencode({"Action": "GetTopicAttributes", "Version": "2010-03-31",
+                                   "TopicArn": "arn:aws:sns:us-east-1:000000000000:missing"}).encode()
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(sns_server.endpoint_url + "/", data=form)
+    body = info.value.read().decode()
+    assert info.value.code == 404
+    assert "<Code>NotFound</Code><Message>Topic does not exist</Message></Error>" in body
+    assert "<Detail" not in body
+
+
+def test_sms_endpoints_and_numbers_are_e164(sns: Any) -> None:
+    topic = sns.create_topic(Name="sms")["TopicArn"]
+    assert sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint="+15/55-123.4567")["SubscriptionArn"]
+    for bad in ("+15--551234567", "+15551234567.", "NAA+15551234567"):
+        with pytest.raises(ClientError) as exc:
+            sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint=bad)
+        assert error(exc) == ("InvalidParameter", f"Invalid SMS endpoint: {bad}")
+    with pytest.raises(ClientError) as exc:
+        sns.publish(PhoneNumber="NAA+15551234567", Message="hi")
+    assert error(exc)[0] == "InvalidParameter" and "E164" in error(exc)[1]
+    with pytest.raises(ClientError) as exc:
+        sns.publish(PhoneNumber="+15551234567", Message="a" * 1601)
+    assert "1600" in error(exc)[1]
+    assert sns.publish(PhoneNumber="+15551234567", Message="ok")["MessageId"]
+    with pytest.raises(ClientError) as exc:
+        sns.check_if_phone_number_is_opted_out(phoneNumber="+44-74")
+    assert error(exc)[0] == "InvalidParameter"
+    assert sns.check_if_phone_number_is_opted_out(phoneNumber="+447428545399")["isOptedOut"] is False
+    sns.opt_in_phone_number(phoneNumber="+447428545399")
+
+
+def test_an_arn_of_another_service_names_no_subscription(sns: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        sns.get_subscription_attributes(SubscriptionArn="arn:aws:sqs:us-east-1:000000000000:q:66d97e76-31e5-444f-8fa7-b60b680d0d39")
+    assert error(exc) == ("NotFound", "Subscription does not exist")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_permissions_name_sns_actions_and_keep_single_members_scalar(sns: Any) -> None:
+    topic = sns.create_topic(Name="perm")["TopicArn"]
+    sns.add_permission(TopicArn=topic, Label="one", AWSAccountId=["999999999999"], ActionName=["Publish"])
+    statement = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])["Statement"][-1]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::999999999999:root"}
+    assert statement["Action"] == "SNS:Publish"
+    with pytest.raises(ClientError) as exc:
+        sns.add_permission(TopicArn=topic, Label="two", AWSAccountId=["1"], ActionName=["NotExistingAction"])
+    assert error(exc) == ("InvalidParameter", "Policy statement action out of service scope!")
+    with pytest.raises(ClientError) as exc:
+        sns.add_permission(TopicArn=topic, Label="one", AWSAccountId=["1"], ActionName=["Publish"])
+    assert error(exc) == ("InvalidParameter", "Statement already exists")
+
+
+def test_list_topics_pages_by_hundred(sns: Any) -> None:
+    for i in range(150):
+        sns.create_topic(Name=f"t{i:03d}")
+    first = sns.list_topics()
+    assert len(first["Topics"]) == 100 and first["NextToken"] == "100"
+    rest = sns.list_topics(NextToken=first["NextToken"])
+    assert len(rest["Topics"]) == 50 and "NextToken" not in rest
+    assert len({t["TopicArn"] for t in first["Topics"] + rest["Topics"]}) == 150
+    with pytest.raises(ClientError) as exc:
+        sns.list_topics(NextToken="not-a-token")
+    assert error(exc) == ("InvalidParameter", "Invalid parameter: NextToken")
+
+
+def test_platform_application_without_attributes(sns: Any) -> None:
+    arn = sns.create_platform_application(Name="bare", Platform="APNS", Attributes={})["PlatformApplicationArn"]
+    assert sns.get_platform_application_attributes(PlatformApplicationArn=arn)["Attributes"] == {}
+    assert [a["PlatformApplicationArn"] for a in sns.list_platform_applications()["PlatformApplications"]] == [arn]
