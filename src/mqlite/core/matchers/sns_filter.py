@@ -41,6 +41,7 @@ MAX_KEYS = 5
 MAX_COMBINATIONS = 150
 MAX_POLICY_BYTES = 256 * 1024
 SCOPES = ("MessageAttributes", "MessageBody")
+NUMBER_DIGITS = 5  # "5 digits accuracy after the decimal point" (filter policy constraints)
 
 DIALECT = Dialect(
     name="sns",
@@ -104,6 +105,20 @@ class FilterPolicy:
         return index_hints(self.root)
 
 
+def _five(v: Any) -> Any:
+    """SNS compares numbers with five digits of accuracy after the decimal point."""
+    return round(v, NUMBER_DIGITS) if type(v) is float else v
+
+
+def _rounded(obj: Any) -> Any:
+    """A filter policy with its numbers at SNS's accuracy (see `_five`)."""
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return _five(obj)
+
+
 def attribute_values(attr: Any) -> list[Any] | None:
     """The comparable values of one SNS message attribute (None: unusable type)."""
     if hasattr(attr, "data_type"):
@@ -121,13 +136,14 @@ def attribute_values(attr: Any) -> list[Any] | None:
             arr = orjson.loads(value)
         except (orjson.JSONDecodeError, TypeError):
             return []
-        return arr if isinstance(arr, list) else [arr]
+        # a value that is not an array matches nothing (SNS)
+        return [_five(x) for x in arr] if isinstance(arr, list) else []
     if base == "Number":
         try:
             num = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return []
-        return [int(num) if num.is_integer() and abs(num) < 2**53 else num]
+        return [int(num) if num.is_integer() and abs(num) < 2**53 else _five(num)]
     if base == "String":
         return [value.decode() if isinstance(value, bytes) else value]
     return [OPAQUE]  # Binary: present, but never compared
@@ -183,7 +199,8 @@ def compile_sns_filter(
     if combinations(obj) > MAX_COMBINATIONS:
         raise _error("Filter policy is too complex")
     try:
-        root = compile_node(obj, DIALECT)
+        # attribute values are rounded the same way (attribute_values); body values are not
+        root = compile_node(_rounded(obj) if scope == "MessageAttributes" else obj, DIALECT)
     except PatternError as exc:
         if exc.reason == "__nested__":  # pragma: no cover - handled above
             raise _error("Filter policy scope MessageAttributes does not support nested"

@@ -93,3 +93,23 @@ def test_platform_application_without_attributes(sns: Any) -> None:
     arn = sns.create_platform_application(Name="bare", Platform="APNS", Attributes={})["PlatformApplicationArn"]
     assert sns.get_platform_application_attributes(PlatformApplicationArn=arn)["Attributes"] == {}
     assert [a["PlatformApplicationArn"] for a in sns.list_platform_applications()["PlatformApplications"]] == [arn]
+
+
+def test_filter_numbers_match_at_five_decimals_and_non_arrays_match_nothing(sns: Any, sqs: Any) -> None:
+    """Filter policy constraints: numbers compare with 5 digits after the decimal point;
+    a String.Array attribute that is not an array is accepted and matches nothing."""
+    from sns_support import drain, make_queue
+
+    topic = sns.create_topic(Name="nums")["TopicArn"]
+    url, arn = make_queue(sqs, "nums")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"price": [100.123456789, 500]})})
+    num = {"DataType": "Number", "StringValue": "100.1234567"}
+    sns.publish(TopicArn=topic, Message="close enough", MessageAttributes={"price": num})
+    sns.publish(TopicArn=topic, Message="too far", MessageAttributes={"price": {"DataType": "Number", "StringValue": "100.12"}})
+    sns.publish(TopicArn=topic, Message="array", MessageAttributes={
+        "price": {"DataType": "String.Array", "StringValue": json.dumps([100.1234567, 50])}})
+    for text in ("500", "one hundred"):
+        sns.publish(TopicArn=topic, Message=f"not an array: {text}", MessageAttributes={
+            "price": {"DataType": "String.Array", "StringValue": text}})
+    assert sorted(m["Body"] for m in drain(sqs, url, expect=2, wait=2)) == ["array", "close enough"]

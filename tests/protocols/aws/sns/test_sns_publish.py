@@ -258,7 +258,7 @@ def test_publish_refuses_what_aws_refuses(sns: Any) -> None:
          " attribute type 'String'.")),
         ({"Message": "x", "MessageAttributes": {"AWS.reserved": s("v")}}, "ParameterValueInvalid",
          "Invalid attribute name: AWS.reserved"),
-        ({"Message": "x", "MessageAttributes": {"arr": {"DataType": "String.Array", "StringValue": "nope"}}},
+        ({"Message": "x", "MessageAttributes": {"arr": {"DataType": "String.Array", "StringValue": '[["nested"]]'}}},
          "InvalidParameter", ""),
         ({"Message": "x", "MessageDeduplicationId": "d"}, "InvalidParameter", ""),
     ]

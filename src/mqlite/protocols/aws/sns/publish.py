@@ -107,7 +107,9 @@ def _check_attributes(raw: dict[str, Any] | None) -> tuple[dict[str, Attribute],
                     arr = orjson.loads(text)
                 except orjson.JSONDecodeError:
                     arr = None
-                if not isinstance(arr, list) or any(isinstance(x, (dict, list)) for x in arr):
+                # A value that is not an array is accepted (it matches no filter); nested
+                # objects or arrays inside one are refused.
+                if isinstance(arr, list) and any(isinstance(x, (dict, list)) for x in arr):
                     raise invalid_parameter(
                         f"Invalid parameter: Message attribute '{name}' String.Array value must be"
                         " a JSON array of strings, numbers, booleans or null")
