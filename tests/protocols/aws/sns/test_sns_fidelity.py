@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -113,3 +114,27 @@ def test_filter_numbers_match_at_five_decimals_and_non_arrays_match_nothing(sns:
         sns.publish(TopicArn=topic, Message=f"not an array: {text}", MessageAttributes={
             "price": {"DataType": "String.Array", "StringValue": text}})
     assert sorted(m["Body"] for m in drain(sqs, url, expect=2, wait=2)) == ["array", "close enough"]
+
+
+def test_regions_are_isolated(sns_server: Any) -> None:
+    """A topic belongs to the region it was created in: its ARN carries that region, other
+    regions neither list nor find it, and the same name may exist in each region."""
+    from sns_support import client
+
+    east = client(sns_server, "sns")
+    west = boto3.client("sns", endpoint_url=sns_server.endpoint_url, region_name="us-west-2",
+                        aws_access_key_id="AKID", aws_secret_access_key="s")
+    e_arn = east.create_topic(Name="same")["TopicArn"]
+    w_arn = west.create_topic(Name="same")["TopicArn"]
+    assert (e_arn, w_arn) == ("arn:aws:sns:us-east-1:000000000000:same", "arn:aws:sns:us-west-2:000000000000:same")
+    assert [t["TopicArn"] for t in west.list_topics()["Topics"]] == [w_arn]
+    assert [t["TopicArn"] for t in east.list_topics()["Topics"]] == [e_arn]
+    with pytest.raises(ClientError) as exc:
+        east.get_topic_attributes(TopicArn=w_arn)
+    assert error(exc) == ("NotFound", "Topic does not exist")
+    sub = west.subscribe(TopicArn=w_arn, Protocol="sms", Endpoint="+15551234567")["SubscriptionArn"]
+    assert sub.startswith(w_arn + ":")
+    assert west.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["TopicArn"] == w_arn
+    assert east.list_subscriptions()["Subscriptions"] == []
+    west.delete_topic(TopicArn=w_arn)
+    assert [t["TopicArn"] for t in east.list_topics()["Topics"]] == [e_arn]

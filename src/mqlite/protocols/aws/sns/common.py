@@ -3,7 +3,13 @@
 - Topic ARNs `arn:aws:sns:<region>:<account>:<name>`; subscription ARNs
   `<topic arn>:<uuid>`; SQS endpoints are queue ARNs `arn:aws:sqs:<r>:<a>:<queue>` and
   name the core queue `<queue>`.
-- A topic is a core router of kind `sns` named by the topic name; its config holds
+- Regions are isolated: a topic of the server's default region (`--aws-region`) is the
+  core router named by the topic name; a topic of another region is the router
+  `<name>@<region>` (`core_topic_name`). While a request is served (`REQUEST_REGION`,
+  set by `build()`'s handlers) an ARN of another region names no topic, and listings
+  show the request's region only; without a request (EventBridge targets) the ARN's
+  region decides alone.
+- A topic is a core router of kind `sns` named as above; its config holds
   `dedupe: False` and `sns: {attributes, tags, arn}` (durable through the registry).
 - A subscription is a binding of that router with id = the subscription's uuid; its
   args hold `transform: "sns"` and `sns: {...}` (protocol, endpoint, attributes,
@@ -21,6 +27,8 @@
 """
 
 from __future__ import annotations
+
+import contextvars
 
 import collections
 import itertools
@@ -54,22 +62,55 @@ def topic_arn(ctx: AwsContext, name: str) -> str:
     return f"arn:aws:sns:{ctx.region}:{ctx.account}:{name}"
 
 
+# (request region, server default region) while an SNS request is served; see docstring.
+REQUEST_REGION: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "sns_request_region", default=None)
+
+
+def core_topic_name(name: str, region: str | None) -> str:
+    """The core router of topic `name` in `region` (see module docstring)."""
+    current = REQUEST_REGION.get()
+    default = current[1] if current is not None else None
+    if region is None or default is None or region == default:
+        return name
+    return f"{name}@{region}"
+
+
+def in_request_region(router_name: str) -> bool:
+    """Whether a topic's router belongs to the region of the request being served."""
+    current = REQUEST_REGION.get()
+    if current is None:
+        return True
+    region, default = current
+    _, at, suffix = router_name.rpartition("@")
+    return suffix == region if at else region == default
+
+
+def _arn_region(region: str, what: str) -> str:
+    current = REQUEST_REGION.get()
+    if current is not None and region != current[0]:
+        raise not_found(what)  # another region's resource: invisible here
+    return region
+
+
 def parse_topic_arn(arn: Any, param: str = "TopicArn") -> str:
-    """The topic name in a topic ARN; InvalidParameter when it is not one."""
+    """The core router name of the topic in a topic ARN (see `core_topic_name`);
+    InvalidParameter when it is not one, NotFound when it is another region's."""
     parts = arn.split(":") if isinstance(arn, str) else []
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
         raise invalid_parameter(f"Invalid parameter: {param}")
-    return parts[5]
+    return core_topic_name(parts[5], _arn_region(parts[3], "Topic does not exist"))
 
 
 def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[str, str]:
-    """(topic name, subscription id) of a subscription ARN."""
+    """(core topic name, subscription id) of a subscription ARN."""
     parts = arn.split(":") if isinstance(arn, str) else []
     if len(parts) != 7 or parts[0] != "arn" or not parts[5] or not parts[6]:
         raise invalid_parameter(f"Invalid parameter: {param}")
     if parts[2] != "sns":  # a well-formed ARN of another service names no subscription
         raise not_found("Subscription does not exist")
-    return parts[5], parts[6]
+    region = _arn_region(parts[3], "Subscription does not exist")
+    return core_topic_name(parts[5], region), parts[6]
 
 
 def queue_name_from_arn(arn: str) -> str | None:
@@ -269,7 +310,8 @@ class SnsState:
         return self.topic(parse_topic_arn(arn, param))
 
     def topics(self) -> list[Router]:
-        return [r for r in self.registry.routers() if r.kind == KIND]
+        """The topics of the request's region (all of them outside a request)."""
+        return [r for r in self.registry.routers() if r.kind == KIND and in_request_region(r.name)]
 
     @staticmethod
     def topic_info(router: Router) -> dict[str, Any]:
