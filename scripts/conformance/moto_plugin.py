@@ -33,8 +33,8 @@ def _fresh_server() -> None:
     _state["server"] = ServerHandle(settings)
 
 
-def pytest_collection_modifyitems(items: list) -> None:
-    _state["total"] = len(items)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _state["total"] = len(session.items)  # after --deselect
 
 
 @pytest.hookimpl(tryfirst=True)
