@@ -74,9 +74,12 @@ class PlatformActions:
 
     async def set_platform_application_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         arn = params.get("PlatformApplicationArn")
-        app = self._app(arn)
-        app["attributes"] = {**app["attributes"], **(params.get("Attributes") or {})}
-        self._kv.kv_put(APPS_NS, str(arn), app)
+        return self._merge(APPS_NS, arn, self._app(arn), params)
+
+    def _merge(self, ns: str, arn: Any, entry: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """Set*Attributes: the given attributes replace those of the same name."""
+        entry["attributes"] = {**entry["attributes"], **(params.get("Attributes") or {})}
+        self._kv.kv_put(ns, str(arn), entry)
         return {}
 
     async def list_platform_applications(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -128,10 +131,7 @@ class PlatformActions:
 
     async def set_endpoint_attributes(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         arn = params.get("EndpointArn")
-        ep = self._endpoint(arn)
-        ep["attributes"] = {**ep["attributes"], **(params.get("Attributes") or {})}
-        self._kv.kv_put(ENDPOINTS_NS, str(arn), ep)
-        return {}
+        return self._merge(ENDPOINTS_NS, arn, self._endpoint(arn), params)
 
     async def delete_endpoint(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """DeleteEndpoint: idempotent."""
