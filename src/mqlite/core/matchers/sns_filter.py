@@ -136,8 +136,8 @@ def attribute_values(attr: Any) -> list[Any] | None:
             arr = orjson.loads(value)
         except (orjson.JSONDecodeError, TypeError):
             return []
-        # a value that is not an array matches nothing (SNS)
-        return [_five(x) for x in arr] if isinstance(arr, list) else []
+        # a JSON scalar counts as a one-element array; text that is no JSON matches nothing
+        return [_five(x) for x in arr] if isinstance(arr, list) else [_five(arr)]
     if base == "Number":
         try:
             num = float(value)  # type: ignore[arg-type]

@@ -208,6 +208,14 @@ def test_platform_applications_and_endpoints_are_stored_and_answered(sns: Any) -
     assert code_of(exc) == ("EndpointDisabled", "Endpoint is disabled")
     listed = sns.list_endpoints_by_platform_application(PlatformApplicationArn=app)["Endpoints"]
     assert [e["EndpointArn"] for e in listed] == [ep]
+    ep2 = sns.create_platform_endpoint(PlatformApplicationArn=app, Token="t2", CustomUserData="param",
+                                       Attributes={"CustomUserData": "attribute"})["EndpointArn"]
+    assert sns.get_endpoint_attributes(EndpointArn=ep2)["Attributes"]["CustomUserData"] == "attribute"
+    topic = sns.create_topic(Name="push")["TopicArn"]
+    sns.delete_endpoint(EndpointArn=ep2)
+    with pytest.raises(ClientError) as exc:
+        sns.subscribe(TopicArn=topic, Protocol="application", Endpoint=ep2)
+    assert code_of(exc) == ("InvalidParameter", f"Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn{ep2}")
     sns.delete_platform_application(PlatformApplicationArn=app)
     assert sns.list_platform_applications()["PlatformApplications"] == []
     with pytest.raises(ClientError) as exc:

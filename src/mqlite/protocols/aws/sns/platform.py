@@ -105,8 +105,8 @@ class PlatformActions:
             raise invalid_parameter("Invalid parameter: Token Reason: cannot be empty")
         attrs = dict(params.get("Attributes") or {})
         user_data = params.get("CustomUserData")
-        if user_data is not None:
-            attrs["CustomUserData"] = user_data
+        if user_data is not None:  # an Attributes entry of the same name wins
+            attrs.setdefault("CustomUserData", user_data)
         attrs.setdefault("Enabled", "true")
         attrs["Token"] = token
         for arn, ep in self._kv.kv_items(ENDPOINTS_NS):

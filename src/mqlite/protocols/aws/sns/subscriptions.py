@@ -88,7 +88,10 @@ def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -
         if not endpoint.startswith("arn:aws:lambda:"):
             raise invalid_parameter("Invalid parameter: Lambda endpoint ARN")
     elif protocol == "application":
-        if not endpoint.startswith("arn:aws:sns:") or ":endpoint/" not in endpoint:
+        from mqlite.protocols.aws.sns.platform import ENDPOINTS_NS
+
+        if (not endpoint.startswith("arn:aws:sns:") or ":endpoint/" not in endpoint
+                or core.catalog.kv_get(ENDPOINTS_NS, endpoint) is None):
             raise invalid_parameter(
                 f"Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn{endpoint}")
     elif protocol == "firehose" and not endpoint.startswith("arn:aws:firehose:"):
