@@ -35,18 +35,18 @@ def test_attribute_names_are_trimmed_at_create_queue(sqs: Any) -> None:
 
 def test_message_attribute_name_and_type_texts(sqs: Any) -> None:
     url = sqs.create_queue(QueueName="texts")["QueueUrl"]
-    with pytest.raises(ClientError) as info:
-        sqs.send_message(QueueUrl=url, MessageBody="x",
-                         MessageAttributes={"öther": {"DataType": "String", "StringValue": "v"}})
-    assert error(info) == ("InvalidParameterValue", (
-        "The message attribute name 'öther' is invalid. Attribute name can contain A-Z, a-z, 0-9, "
-        "underscore (_), hyphen (-), and period (.) characters."))
-    with pytest.raises(ClientError) as info:
-        sqs.send_message(QueueUrl=url, MessageBody="x",
-                         MessageAttributes={"ts": {"DataType": "Timestamp", "StringValue": "1"}})
-    assert error(info) == ("InvalidParameterValue", (
-        "The message attribute 'ts' has an invalid message attribute type, the set of supported "
-        "type prefixes is Binary, Number, and String."))
+    cases = [
+        ({"öther": {"DataType": "String", "StringValue": "v"}},
+         "The message attribute name 'öther' is invalid. Attribute name can contain A-Z, a-z, "
+         "0-9, underscore (_), hyphen (-), and period (.) characters."),
+        ({"ts": {"DataType": "Timestamp", "StringValue": "1"}},
+         "The message attribute 'ts' has an invalid message attribute type, the set of "
+         "supported type prefixes is Binary, Number, and String."),
+    ]
+    for attributes, text in cases:
+        with pytest.raises(ClientError) as info:
+            sqs.send_message(QueueUrl=url, MessageBody="x", MessageAttributes=attributes)
+        assert error(info) == ("InvalidParameterValue", text)
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
 
 
