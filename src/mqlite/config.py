@@ -189,7 +189,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         group = groups.get(option.group)
         if group is None:
             group = groups[option.group] = parser.add_argument_group(GROUP_TITLES.get(option.group, option.group))
-        text = f"{option.help} [{option.env}]"
+        text = f"{option.help} [{option.env}]".replace("%", "%%")  # argparse %-formats help
         if option.kind.is_switch:
             group.add_argument(option.flag, dest=option.name, action="store_const", const=True, default=None, help=text)
         elif option.kind.repeatable:
