@@ -278,6 +278,14 @@ class ServerProcess:
     process: subprocess.Popen[str]
     ports: dict[str, int]
     log_lines: list[str]
+    log_file: Any = None
+
+    def log_text(self) -> str:
+        """Everything the server has logged so far."""
+        if self.log_file is None:
+            return "\n".join(self.log_lines)
+        self.log_file.seek(0)
+        return str(self.log_file.read())
 
     def stop(self, timeout: float = 20) -> int:
         if self.process.poll() is None:
@@ -293,8 +301,11 @@ class ServerProcess:
         self.process.wait()
 
 
-def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> ServerProcess:
-    """Start `mqlite serve` with every port free unless `flags` say otherwise."""
+def spawn_server(
+    data_dir: Path | None, *flags: str, timeout: float = 30, rlimit_nofile: tuple[int, int] | None = None
+) -> ServerProcess:
+    """Start `mqlite serve` with every port free unless `flags` say otherwise;
+    `rlimit_nofile` = (soft, hard) descriptor limits for the child."""
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
     args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
     for name in ("http", "kafka", "amqp", "redis"):
@@ -302,7 +313,14 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
             args += [f"--{name}-port", "0"]
     args += list(flags)
     log_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - outlives this call, read by polling
-    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+    def limit_descriptors() -> None:
+        import resource
+
+        assert rlimit_nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, rlimit_nofile)
+
+    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=limit_descriptors if rlimit_nofile else None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         log_file.seek(0)
@@ -311,7 +329,7 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
             match = READY.search(line)
             if match:
                 ports = dict(item.split("=") for item in match["ports"].split())
-                return ServerProcess(process, {k: int(v) for k, v in ports.items()}, lines)
+                return ServerProcess(process, {k: int(v) for k, v in ports.items()}, lines, log_file)
         if process.poll() is not None:
             raise RuntimeError("mqlite serve exited early:\n" + "\n".join(lines))
         time.sleep(0.05)
