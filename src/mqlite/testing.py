@@ -30,6 +30,7 @@ Nothing here mocks a protocol: clients dial real sockets.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -380,3 +381,35 @@ class HttpEndpoint:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+
+
+# -- helpers for fault tests ------------------------------------------------------------
+def wait_until(predicate: Callable[[], Any], what: str, limit: float = 20.0) -> None:
+    """Poll until `predicate()` is true; the deadline only turns a hang into a failure."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """`mount_tmpfs(mib)` -> a fresh tmpfs of that size (a disk that really fills);
+    skips the test where mounting is not permitted (not root, no mount)."""
+    mounted: list[Path] = []
+
+    def mount(mib: int) -> Path:
+        mnt = tmp_path / f"tmpfs{len(mounted)}"
+        mnt.mkdir()
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mib}m", "tmpfs", str(mnt)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

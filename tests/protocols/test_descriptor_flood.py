@@ -17,15 +17,7 @@ from typing import Any
 import pika
 import redis
 
-from mqlite.testing import spawn_server
-
-
-def wait_until(predicate: Any, what: str, limit: float = 20.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
+from mqlite.testing import spawn_server, wait_until
 
 
 def closed_by_server(sock: socket.socket, limit: float = 20.0) -> bool:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +22,14 @@ from botocore.exceptions import ClientError
 from kafka import KafkaProducer
 from kafka.errors import KafkaStorageError
 
+from mqlite.testing import wait_until
+
 MiB = 1024 * 1024
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def small_disk(mount_tmpfs: Any) -> Path:
+    return mount_tmpfs(16)  # type: ignore[no-any-return]
 
 
 def fill(path: Path, leave: int) -> None:
@@ -55,14 +44,6 @@ def fill(path: Path, leave: int) -> None:
                 f.flush()
             except OSError:
                 return
-
-
-def wait_until(predicate: Any, what: str, limit: float = 20.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
 
 
 def test_full_disk_is_answered_per_protocol_and_recovers(small_disk: Path, mqlite_server_factory: Any,

@@ -25,17 +25,9 @@ from pamqp import commands
 from pamqp import frame as pframe
 
 from mqlite.protocols import limits, read_budget
+from mqlite.testing import wait_until
 
 MiB = 1024 * 1024
-
-
-def wait_until(predicate: Callable[[], bool], what: str, limit: float = 20.0) -> None:
-    """Poll until `predicate()` holds (a deadline only to fail instead of hanging)."""
-    deadline = time.monotonic() + limit
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.02)
 
 
 def budget_state(server: Any) -> tuple[int, int, int]:

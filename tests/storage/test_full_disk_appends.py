@@ -5,10 +5,8 @@ buffered for them), and appends resume by themselves when space returns."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,21 +15,8 @@ from mqlite.storage import FileLog, GroupCommitter, LogWriteError
 MiB = 1024 * 1024
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def test_refused_appends_are_not_kept_in_memory_and_appends_resume(small_disk: Path) -> None:
+def test_refused_appends_are_not_kept_in_memory_and_appends_resume(mount_tmpfs: Any) -> None:
+    small_disk: Path = mount_tmpfs(4)
     with GroupCommitter("always") as committer:
         log = FileLog(small_disk / "log", None, committer)
         filler = small_disk / "filler"
