@@ -173,6 +173,7 @@ def run(name: str) -> None:
         server.stop()
         if data_dir is not None:
             subprocess.run(["umount", "-l", str(data_dir.parent)], check=False)
+            data_dir.parent.rmdir()
 
 
 def _alive(sock: socket.socket) -> bool:

@@ -50,6 +50,7 @@ class Soak:
         self.tmpfs = tmpfs
         self.fsync = fsync
         self.server: ServerProcess = spawn_server(data_dir, "--fsync", fsync, rlimit_nofile=NOFILE)
+        self.spawned = [self.server]  # every server started, so none outlives the run
         self.ports = dict(self.server.ports)
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -71,6 +72,7 @@ class Soak:
         for attempt in range(50):
             try:
                 self.server = spawn_server(self.data_dir, "--fsync", self.fsync, *flags, rlimit_nofile=NOFILE)
+                self.spawned.append(self.server)
                 break
             except RuntimeError:  # a port still held by the old process: try again
                 time.sleep(0.2 * (attempt + 1))
@@ -171,11 +173,11 @@ class Soak:
                     s.close()
             else:
                 filler = self.data_dir.parent / "filler"
-                with open(filler, "wb") as f, contextlib.suppress(OSError):
+                with contextlib.suppress(OSError), open(filler, "wb") as f:
                     while True:
                         f.write(b"\0" * MiB)
                 self.stop.wait(3)
-                filler.unlink()
+                filler.unlink(missing_ok=True)
 
     # -- the end ---------------------------------------------------------------------------
     def collect(self) -> dict[str, set[str]]:
@@ -227,7 +229,24 @@ def run(args: argparse.Namespace) -> int:
         tmpfs = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={args.disk_mib}m", "tmpfs", str(mnt)],
                                capture_output=True).returncode == 0
     data_dir = (workdir / "disk" / "data") if tmpfs else (workdir / "data")
+    try:
+        return _soak(args, data_dir, tmpfs)
+    finally:
+        if tmpfs:
+            subprocess.run(["umount", "-l", str(workdir / "disk")], check=False)
+
+
+def _soak(args: argparse.Namespace, data_dir: Path, tmpfs: bool) -> int:
     soak = Soak(data_dir, tmpfs, args.fsync)
+    try:
+        return _run_soak(args, soak, tmpfs)
+    finally:
+        for server in soak.spawned:
+            if server.process.poll() is None:
+                server.kill()
+
+
+def _run_soak(args: argparse.Namespace, soak: Soak, tmpfs: bool) -> int:
     started = time.monotonic()
     threads = [threading.Thread(target=fn, daemon=True) for fn in (soak.sqs, soak.kafka, soak.redis, soak.amqp)]
     threads.append(threading.Thread(target=soak.chaos, args=(random.Random(args.seed),), daemon=True))
@@ -240,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         soak.stop.set()
         for t in threads:
-            t.join(timeout=60)
+            t.join(timeout=None if t is threads[-1] else 60)  # the chaos thread may be restarting
     baseline_fds = soak.samples[0][2] if soak.samples else 0
     time.sleep(2)
     soak.sample()
@@ -271,8 +290,6 @@ def run(args: argparse.Namespace) -> int:
               f"(client errors {r['client_errors']})", file=sys.stderr)
     print(f"max RSS {report['max_rss_mib']} MiB, max fds {report['max_fds']} "
           f"(start {baseline_fds}, after load {settled_fds})", file=sys.stderr)
-    if tmpfs:
-        subprocess.run(["umount", "-l", str(workdir / "disk")], check=False)
     if args.fuzz_cases:
         env = dict(os.environ, MQLITE_FUZZ_CASES=str(args.fuzz_cases), MQLITE_FUZZ_SEED=str(args.seed))
         root = Path(__file__).resolve().parent.parent
@@ -288,7 +305,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=600, help="seconds of load and chaos (default 600)")
     parser.add_argument("--fsync", default="always", help="the server's fsync policy (default always)")
     parser.add_argument("--seed", type=int, default=26, help="chaos and fuzz seed")
-    parser.add_argument("--disk-mib", type=int, default=512, help="tmpfs size when running as root")
+    parser.add_argument("--disk-mib", type=int, default=4096,
+                        help="tmpfs size when running as root (the load alone writes ~1 GiB in 10 minutes)")
     parser.add_argument("--no-tmpfs", action="store_true", help="never mount a tmpfs (no disk-full faults)")
     parser.add_argument("--fuzz-cases", type=int, default=0, help="then run tests/fuzz with this many cases each")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
