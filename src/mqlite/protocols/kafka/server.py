@@ -29,8 +29,8 @@ import struct
 from collections import deque
 from typing import Any
 
-from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols import limits
+from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.security import tls
