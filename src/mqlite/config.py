@@ -175,7 +175,7 @@ def _check_combination(values: dict[str, Any], explicit: dict[str, str]) -> None
 # -- the command line -----------------------------------------------------------------
 GROUP_TITLES = {
     "process": "process", "ports": "ports (a port, 0 for any free port, or off)",
-    "storage": "storage: defaults of every stream",
+    "storage": "storage: defaults of every stream", "limits": "limits under hostile load",
     "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis",
     "security": "security: users and TLS (docs/security.md)",
 }

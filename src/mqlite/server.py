@@ -135,11 +135,13 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
     Order: checks, then the HTTP port answering 503 "starting", then recovery (the
     core), then the TCP listeners, then the full HTTP app; only then "mqlite ready"."""
     from mqlite.core.broker import BrokerCore
+    from mqlite.protocols.connection_guard import raise_fd_limit
     from mqlite.security import startup
 
     settings = startup.prepare(settings)  # users file read, TLS files checked, no open network server (idempotent)
     if not checked:
         preflight(settings)
+    raise_fd_limit()
     readiness = Readiness(settings.host, enabled_ports(settings))
     server = RunningServer(settings=settings, core=None, readiness=readiness)
     try:
@@ -210,6 +212,7 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
     # Imported here: with --http-port off, start-up skips aiohttp and prometheus-client.
     from aiohttp import web
 
+    from mqlite.protocols import limits
     from mqlite.protocols.http import admin_guard, health, metrics, tls_site
     from mqlite.security import tls
 
@@ -229,7 +232,8 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     ssl_context = tls.server_context(server.settings)
-    await tls_site.site(runner, sock, ssl_context, server.core).start()
+    guard = limits.http_guard(server.core, server.settings)  # the TCP front-ends' connection caps
+    await tls_site.site(runner, sock, ssl_context, server.core, wrap=guard).start()
     starting = server._http_runners.pop()  # the 503 app: stop it once the full app serves
     await starting.cleanup()
     server._http_runners.append(runner)

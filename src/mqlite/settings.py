@@ -43,6 +43,7 @@ def _group(name: str) -> Any:
 
 _aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
 _ports, _storage, _security = _group("ports"), _group("storage"), _group("security")
+_limits = _group("limits")
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -62,6 +63,12 @@ class Settings:
     segment_ms: int = _storage(WEEK_MS, k.milliseconds(1), "roll a partition's segment file after this long (`log.roll.ms`)")
     max_message_bytes: int = _storage(1024 * 1024 + 12, k.SIZE, "largest record batch a stream accepts (`message.max.bytes`)")
     tail_cache_bytes: int = _storage(64 << 20, k.SIZE, "recently appended records kept decoded for tailing readers, over all partitions")
+    # -- limits under hostile load (docs/reliability.md, "Hostile conditions") -------
+    read_budget_bytes: int = _limits(256 * 1024 * 1024, k.SIZE, "bytes all connections may hold in partial requests; beyond it, reads pause")
+    max_connections_per_listener: int = _limits(10_000, k.integer(1), "connections one listener holds; more are closed at once (logged once)")
+    max_connections_per_address: int = _limits(1_000, k.integer(1), "connections one client address holds on one listener")
+    unauthenticated_timeout: float = _limits(30.0, k.seconds(0), "close a connection still not logged in after this long (0: never)")
+    fd_reserve: int = _limits(64, k.integer(0), "file descriptors kept free for the data directory and the listeners")
     # -- ports (None = off, 0 = any free port) ----------------------------------------
     http_port: int | None = _ports(4566, k.PORT, "HTTP: the AWS APIs and `/_mqlite/`")
     kafka_port: int | None = _ports(9092, k.PORT, "Kafka wire protocol")
@@ -88,6 +95,7 @@ class Settings:
     kafka_default_partitions: int = _kafka(1, k.integer(1), "partitions of auto-created topics (`num.partitions`)")
     kafka_users: tuple[tuple[str, str], ...] = _kafka((), k.pairs("USER:PASSWORD"), "SASL (PLAIN, SCRAM) users, aliases of `--user` (with no user anywhere: no SASL)", name="kafka_user")
     kafka_max_frame_bytes: int = _kafka(100 * 1024 * 1024, k.SIZE, "largest request accepted (`socket.request.max.bytes`)")
+    kafka_sasl_max_receive_bytes: int = _kafka(524288, k.SIZE, "largest request accepted before SASL completes (`sasl.server.max.receive.size`)")
     kafka_initial_rebalance_delay_ms: int = _kafka(0, k.milliseconds(), "wait for more members before a new group's first rebalance (`group.initial.rebalance.delay.ms`; Kafka's default is 3000)")
     kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
     kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
@@ -96,11 +104,14 @@ class Settings:
     amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")
     amqp_heartbeat: int = _amqp(60, k.integer(0), "heartbeat interval offered to clients, in seconds (0: none)")
     amqp_frame_max: int = _amqp(131072, k.integer(4096), "largest frame offered to clients, in bytes")
+    amqp_max_message_size: int = _amqp(16 * 1024 * 1024, k.SIZE, "largest message body accepted (`max_message_size`; RabbitMQ 4.x: 16 MiB)")
     amqp_disk_free_limit: int = _amqp(50_000_000, k.SIZE, "block publishers when free space under the data directory falls below this (`disk_free_limit`)")
     amqp_memory_limit: int | None = _amqp(None, k.SIZE, "block publishers when resident memory rises above this (default 40% of RAM, `vm_memory_high_watermark`)")
     # -- Redis ------------------------------------------------------------------------
     redis_password: str | None = _redis(None, k.TEXT, "password of the user `default`, an alias of `--user default:PASSWORD`")
     redis_users: tuple[tuple[str, str], ...] = _redis((), k.pairs("USER:PASSWORD"), "users for `AUTH user password`, aliases of `--user`", name="redis_user")
+    redis_proto_max_bulk_len: int = _redis(512 * 1024 * 1024, k.SIZE, "largest argument accepted (`proto-max-bulk-len`)")
+    redis_client_query_buffer_limit: int = _redis(1024 * 1024 * 1024, k.SIZE, "largest pending command; a client over it is closed (`client-query-buffer-limit`)")
     redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
     # -- security (mqlite.security; docs/security.md) ----------------------------------
     users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")

@@ -30,6 +30,7 @@ Nothing here mocks a protocol: clients dial real sockets.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -278,6 +279,14 @@ class ServerProcess:
     process: subprocess.Popen[str]
     ports: dict[str, int]
     log_lines: list[str]
+    log_file: Any = None
+
+    def log_text(self) -> str:
+        """Everything the server has logged so far."""
+        if self.log_file is None:
+            return "\n".join(self.log_lines)
+        self.log_file.seek(0)
+        return str(self.log_file.read())
 
     def stop(self, timeout: float = 20) -> int:
         if self.process.poll() is None:
@@ -293,8 +302,11 @@ class ServerProcess:
         self.process.wait()
 
 
-def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> ServerProcess:
-    """Start `mqlite serve` with every port free unless `flags` say otherwise."""
+def spawn_server(
+    data_dir: Path | None, *flags: str, timeout: float = 30, rlimit_nofile: tuple[int, int] | None = None
+) -> ServerProcess:
+    """Start `mqlite serve` with every port free unless `flags` say otherwise;
+    `rlimit_nofile` = (soft, hard) descriptor limits for the child."""
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
     args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
     for name in ("http", "kafka", "amqp", "redis"):
@@ -302,7 +314,14 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
             args += [f"--{name}-port", "0"]
     args += list(flags)
     log_file = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - outlives this call, read by polling
-    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True)
+    def limit_descriptors() -> None:
+        import resource
+
+        assert rlimit_nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, rlimit_nofile)
+
+    process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=limit_descriptors if rlimit_nofile else None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         log_file.seek(0)
@@ -311,7 +330,7 @@ def spawn_server(data_dir: Path | None, *flags: str, timeout: float = 30) -> Ser
             match = READY.search(line)
             if match:
                 ports = dict(item.split("=") for item in match["ports"].split())
-                return ServerProcess(process, {k: int(v) for k, v in ports.items()}, lines)
+                return ServerProcess(process, {k: int(v) for k, v in ports.items()}, lines, log_file)
         if process.poll() is not None:
             raise RuntimeError("mqlite serve exited early:\n" + "\n".join(lines))
         time.sleep(0.05)
@@ -362,3 +381,35 @@ class HttpEndpoint:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+
+
+# -- helpers for fault tests ------------------------------------------------------------
+def wait_until(predicate: Callable[[], Any], what: str, limit: float = 20.0) -> None:
+    """Poll until `predicate()` is true; the deadline only turns a hang into a failure."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """`mount_tmpfs(mib)` -> a fresh tmpfs of that size (a disk that really fills);
+    skips the test where mounting is not permitted (not root, no mount)."""
+    mounted: list[Path] = []
+
+    def mount(mib: int) -> Path:
+        mnt = tmp_path / f"tmpfs{len(mounted)}"
+        mnt.mkdir()
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={mib}m", "tmpfs", str(mnt)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mqlite.core import alarms
 from mqlite.core.catalog import Catalog
 from mqlite.core.catalogcheck import open_catalog, refuse_without_catalog
 from mqlite.core.channels import Channels
@@ -126,8 +127,9 @@ class BrokerCore:
             await asyncio.sleep(self.config.maintenance_interval)
             try:
                 self.tick()
-            except Exception:  # a failing pass must not stop future passes
-                log.exception("core maintenance pass failed")
+            except Exception as exc:  # a failing pass must not stop future passes
+                if alarms.note_failure(self, exc) is None:  # a full disk is logged once, by the alarm
+                    log.exception("core maintenance pass failed")
 
     def tick(self) -> None:
         """One maintenance pass: resource alarms, then every registry's `tick()`

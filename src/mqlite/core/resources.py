@@ -5,6 +5,10 @@ for everyone who acts on it: AMQP blocks publishers (RabbitMQ's disk and memory 
 `/_mqlite/health` reports `degraded` with the reasons. The thresholds are RabbitMQ's:
 `disk_free_limit` (50 MB) and `vm_memory_high_watermark` (40% of RAM).
 
+A write that fails for lack of space or an I/O error (`report_failure`, fed by
+`core/alarms.py`) raises the disk alarm at once, whatever the threshold says; it clears
+when a sample finds at least `max(disk_free_limit, 1 MiB)` free again.
+
 Invariants: `reasons` is the last sample, a tuple of one-line texts, empty when healthy;
 a change is logged once, not per sample.
 Concurrency: sampled from the server's loop (a few syscalls, no blocking I/O).
@@ -22,6 +26,7 @@ from pathlib import Path
 log = logging.getLogger("mqlite.resources")
 
 DISK_FREE_LIMIT = 50_000_000
+_FREE_AFTER_FAILURE = 1024 * 1024
 
 
 def default_memory_limit() -> int:
@@ -49,6 +54,7 @@ class ResourceMonitor:
         self.disk_free_limit = disk_free_limit
         self.memory_limit = default_memory_limit() if memory_limit is None else memory_limit
         self.reasons: tuple[str, ...] = ()
+        self.failure: str | None = None  # a write failed on storage (report_failure)
         self._listeners: list[Callable[[tuple[str, ...]], None]] = []
 
     def on_change(self, callback: Callable[[tuple[str, ...]], None]) -> None:
@@ -62,9 +68,24 @@ class ResourceMonitor:
     def memory_alarm(self) -> bool:
         return any(r.startswith("low on memory") for r in self.reasons)
 
+    def report_failure(self, reason: str) -> None:
+        """A write failed on storage: raise the disk alarm now (see module docstring)."""
+        if self.failure is None:
+            self.failure = reason
+            self.sample()
+
     def sample(self) -> tuple[str, ...]:
         """Check now; notify and log when the set of reasons changed."""
         reasons = []
+        if self.failure is not None:
+            try:
+                free = shutil.disk_usage(self.data_dir).free if self.data_dir is not None else 0
+            except OSError:
+                free = 0
+            if free >= max(self.disk_free_limit, _FREE_AFTER_FAILURE):
+                self.failure = None
+            else:
+                reasons.append(f"low on disk: a write failed: {self.failure}")
         if self.data_dir is not None:
             reasons.extend(self._disk_reasons(self.data_dir))
         rss = resident_bytes()

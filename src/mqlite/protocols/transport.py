@@ -6,7 +6,15 @@ written once so the front-ends hold only protocol logic. A front-end subclasses
 and optionally `on_close(exc)`. Writing is `send(bytes)`; a handler that produces a
 lot awaits `drain()`, which blocks while the kernel buffer is over the high-water mark
 (asyncio's `pause_writing`/`resume_writing`). Reading pauses while `on_data` reports
-backlog via `pause_reading()`/`resume_reading()`, so a fast peer cannot grow memory.
+backlog via `pause_reading()`/`resume_reading()`, so a fast peer cannot grow memory;
+pauses have reasons (the front-end's own, the read budget's) and reading resumes only
+when none is left. A front-end that buffers partial requests overrides `held_bytes()`
+(the bytes they are declared to need) and calls `account()` when that changes (after
+every read it is called for it): the registry's `ReadBudget` then reserves them or
+pauses the connection (`read_budget.py`). Every accepted connection first passes the
+server's `ConnectionGuard` (descriptor reserve, per-listener and per-address caps) or is
+closed at once; one that is still not `authenticated` after `unauthenticated_timeout`
+seconds is closed (`limits.py`).
 
 TLS: `listen(..., ssl_context=ctx)` serves TLS (see `tls_accept`); a failed handshake is
 logged once with the client's address and the reason. On a plaintext listener, a client
@@ -23,6 +31,8 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+from mqlite.protocols.limits import ServerLimits
+
 log = logging.getLogger("mqlite.transport")
 
 
@@ -31,6 +41,9 @@ class Connection(asyncio.Protocol):
 
     #: Seconds without any received byte before the connection is closed; None = never.
     idle_timeout: float | None = None
+    #: The largest single request the protocol allows (the read budget lets a connection
+    #: alone go over the budget up to this); front-ends set it from their caps.
+    max_request_bytes: int = 0
 
     def __init__(self, registry: ConnectionRegistry) -> None:
         self.registry = registry
@@ -44,6 +57,8 @@ class Connection(asyncio.Protocol):
         self._last_read = 0.0
         self._first_read = True
         self.tls = False  # the transport is TLS (set at connection_made)
+        self._pauses: set[str] = set()
+        self._address: str | None = None  # set once admitted by the connection guard
         self.loop = asyncio.get_event_loop()
 
     # -- asyncio.Protocol -------------------------------------------------------------
@@ -53,6 +68,17 @@ class Connection(asyncio.Protocol):
         self.peername = transport.get_extra_info("peername")
         self.sockname = transport.get_extra_info("sockname")
         self.tls = transport.get_extra_info("sslcontext") is not None
+        limits = self.registry.limits
+        if limits is not None:
+            address = str(self.peername[0]) if self.peername else ""
+            sock = transport.get_extra_info("socket")
+            if not limits.guard.admit(self.registry.name, address, sock.fileno() if sock is not None else 0):
+                self.closed = True
+                transport.abort()  # type: ignore[attr-defined]
+                return
+            self._address = address
+            if limits.unauthenticated_timeout and not self.authenticated:
+                self.loop.call_later(limits.unauthenticated_timeout, self._check_authenticated)
         self.registry.add(self)
         self._last_read = self.loop.time()
         if self.idle_timeout:
@@ -72,13 +98,22 @@ class Connection(asyncio.Protocol):
         except Exception:  # a bug in a handler must cost one connection, not the server
             log.exception("connection %s: handler failed; closing", self.peername)
             self.abort()
+            return
+        if self.registry.limits is not None and not self.closed:
+            self.account()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        limits = self.registry.limits
+        if limits is not None and self._address is None:
+            return  # refused by the connection guard: nothing was set up
         self.closed = True
         self.registry.discard(self)
+        if limits is not None:
+            limits.budget.forget(self)
+            limits.guard.release(self.registry.name, self._address or "")
         if self._idle_handle:
             self._idle_handle.cancel()
         self._wake_drainers(exc or ConnectionResetError("connection lost"))
@@ -119,13 +154,50 @@ class Connection(asyncio.Protocol):
         self._drain_waiters.append(fut)
         await fut
 
-    def pause_reading(self) -> None:
-        if self.transport is not None and not self.closed:
+    def pause_reading(self, reason: str = "app") -> None:
+        first = not self._pauses
+        self._pauses.add(reason)
+        if first and self.transport is not None and not self.closed:
             self.transport.pause_reading()
 
-    def resume_reading(self) -> None:
-        if self.transport is not None and not self.closed:
+    def resume_reading(self, reason: str = "app") -> None:
+        if reason not in self._pauses:
+            return
+        self._pauses.discard(reason)
+        if not self._pauses and self.transport is not None and not self.closed:
             self.transport.resume_reading()
+
+    @property
+    def reading_paused_for(self) -> frozenset[str]:
+        """Why reading is paused now (empty = reading)."""
+        return frozenset(self._pauses)
+
+    def held_bytes(self) -> int:
+        """Bytes this connection's partial requests are declared to need (see module doc)."""
+        return 0
+
+    def account(self) -> None:
+        """Report `held_bytes()` to the read budget (reserve, release or pause)."""
+        limits = self.registry.limits
+        if limits is not None and not self.closed:
+            limits.budget.update(self, self.held_bytes())
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the peer has logged in (front-ends with authentication override)."""
+        return True
+
+    def _check_authenticated(self) -> None:
+        if self.closed or self.authenticated:
+            return
+        limits = self.registry.limits
+        log.info("connection %s not authenticated after %.0fs; closing", self.peername,
+                 limits.unauthenticated_timeout if limits else 0)
+        self.abort()
+
+    def evict(self, reason: str) -> None:
+        """The read budget cut this connection off; a front-end may say so first."""
+        self.abort()
 
     def close(self) -> None:
         """Flush what was sent, then close."""
@@ -169,9 +241,10 @@ class Connection(asyncio.Protocol):
 class ConnectionRegistry:
     """The live connections of one listener, so shutdown can close them all."""
 
-    def __init__(self, name: str = "") -> None:
-        self.name = name  # the listener's name, for log lines
+    def __init__(self, name: str = "", limits: ServerLimits | None = None) -> None:
         self.connections: set[Connection] = set()
+        self.name = name  # the listener's name, for log lines
+        self.limits = limits
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -208,12 +281,15 @@ class Listener:
 
 async def listen(
     name: str, host: str, port: int, factory: Callable[[ConnectionRegistry], Connection],
-    ssl_context: ssl.SSLContext | None = None, owner: Any = None,
+    ssl_context: ssl.SSLContext | None = None, owner: Any = None, limits: ServerLimits | None = None,
 ) -> Listener:
     """Bind `host:port` (0 = a free port) and serve `factory(registry)` per connection,
     over TLS when `ssl_context` is given (failed handshakes count as failed logins of
-    `owner`'s server, see `mqlite.security.throttle`)."""
-    registry = ConnectionRegistry(name)
+    `owner`'s server, see `mqlite.security.throttle`); `limits` are the server's
+    (`limits.for_server`), None = unbounded."""
+    registry = ConnectionRegistry(name, limits)
+    if limits is not None:
+        limits.guard.add_listener(name)
     loop = asyncio.get_running_loop()
     if ssl_context is None:
         server = await loop.create_server(lambda: factory(registry), host, port, reuse_address=True)

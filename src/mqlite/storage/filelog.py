@@ -41,7 +41,7 @@ from pathlib import Path
 
 from mqlite.storage.batchheader import PREFIX_STRUCT
 from mqlite.storage.commit import GroupCommitter
-from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed
+from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed, LogWriteError
 from mqlite.storage.log import (
     AppendResult,
     Log,
@@ -88,6 +88,7 @@ class FileLog(Log):
         self._bases: list[int] = []
         self._loaded: OrderedDict[int, Segment] = OrderedDict()
         self._unsynced: list[Segment] = []
+        self._write_failed = False  # a buffered write failed and no write has succeeded since
         self._dir_dirty = False
         self._closed = False
         self._producers = None
@@ -228,6 +229,12 @@ class FileLog(Log):
         epoch = self.config.leader_epoch
         with self._lock:
             self._check_open()
+            if self._write_failed and self._buffered:
+                # the last write failed (disk full): retry it now, and refuse this append
+                # at once while it still fails, rather than buffer more in memory
+                for seg in [*self._unsynced, self._active]:
+                    seg.flush_writes()
+                self._write_failed = False
             first = base = self.end_offset
             max_ts = -1
             for h, view in batches:
@@ -507,12 +514,19 @@ class FileLog(Log):
             if self._closed:
                 return
             fds = []
-            for seg in self._unsynced:
-                fd = seg.sync_fd()
-                if fd is not None:
-                    fds.append(fd)
+            try:
+                for seg in self._unsynced:
+                    fd = seg.sync_fd()
+                    if fd is not None:
+                        fds.append(fd)
+                fd = self._active.sync_fd()
+            except LogWriteError:
+                self._write_failed = True  # later appends are refused until a write succeeds
+                for fd in fds:
+                    os.close(fd)
+                raise
             self._unsynced.clear()
-            fd = self._active.sync_fd()
+            self._write_failed = False
             if fd is not None:
                 fds.append(fd)
             dir_dirty, self._dir_dirty = self._dir_dirty, False

@@ -54,6 +54,9 @@ SCAN_CHUNK = 8 * 1024 * 1024
 _MAX_IOV = 512
 
 
+_PENDING_MAX = 4 * 1024 * 1024  # buffered bytes (fsync `always`) handed to the kernel at once
+
+
 def segment_name(base_offset: int) -> str:
     return f"{base_offset:020d}"
 
@@ -204,6 +207,8 @@ class Segment:
         """
         position = self.size
         if buffered:
+            if self.pending and self.pending_bytes + nbytes >= _PENDING_MAX:
+                self.flush_writes()  # may raise: then nothing of this batch was taken
             self.pending.extend(pieces)
             self.pending_bytes += nbytes
         else:
@@ -215,8 +220,11 @@ class Segment:
         self._account(base, last, max_ts, position, nbytes)
         self.size += nbytes
         self.dirty = True
-        if buffered and self.pending_bytes >= 4 * 1024 * 1024:
-            self.flush_writes()
+        if buffered and self.pending_bytes >= _PENDING_MAX:
+            try:
+                self.flush_writes()
+            except LogWriteError:
+                pass  # the batch is taken; its durability future reports the failure
 
     def flush_writes(self) -> None:
         """Hand pending bytes to the kernel (one pwritev)."""
@@ -248,9 +256,20 @@ class Segment:
     # -- reads ---------------------------------------------------------------------
     def read_at(self, pos: int, n: int) -> bytes:
         if pos + n > self.written:
-            self.flush_writes()
+            try:
+                self.flush_writes()
+            except LogWriteError:
+                return self._read_with_pending(pos, n)  # disk full: serve them from memory
         assert self.fd is not None
         return os.pread(self.fd, n, pos)
+
+    def _read_with_pending(self, pos: int, n: int) -> bytes:
+        """Bytes at `pos` when the tail is still in `pending` (its write failed)."""
+        assert self.fd is not None
+        head = os.pread(self.fd, max(0, self.written - pos), pos) if pos < self.written else b""
+        tail = b"".join(bytes(p) for p in self.pending)
+        start = max(0, pos - self.written)
+        return head + tail[start : start + n - len(head)]
 
     def _corrupt(self, pos: int, offset: int | None, reason: str) -> CorruptSegment:
         return CorruptSegment(self.path, pos, offset, reason)

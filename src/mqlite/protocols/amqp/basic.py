@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pamqp import commands
 
+from mqlite.core import alarms
 from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import delayed, eager
@@ -161,7 +162,9 @@ def _published(ch: Channel, p: Publish, raw: bytes, entry: list[Any] | None, res
     routed = 0
     if exc is not None:
         ok = False
-        if not isinstance(exc, core_errors.QueueFull):
+        if alarms.note_failure(ch.broker.core, exc) is not None:
+            pass  # logged once by the alarm; the publisher gets a nack
+        elif not isinstance(exc, core_errors.QueueFull):
             log.warning("publish to %r failed: %r", p.exchange, exc)
         routed = 1  # refused, not unroutable: no Basic.Return
     else:

@@ -556,7 +556,8 @@ def _plain_args(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes | bytearray) else value
+    # any bytes may arrive (a long string is not checked as UTF-8 on the wire)
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes | bytearray) else value
 
 
 def _ready(counts: Any) -> int:

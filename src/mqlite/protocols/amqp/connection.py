@@ -29,14 +29,17 @@ from pamqp import commands
 from pamqp import decode as pdecode
 
 import mqlite
+from mqlite.core import alarms
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import basic, eager, exchanges, queues
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.channel import Channel
 from mqlite.protocols.amqp.frames import (
     HEARTBEAT_FRAME,
+    MAX_MESSAGE_SIZE,
     PROTOCOL_HEADER,
     BadProtocolHeader,
+    ChannelFault,
     FrameError,
     FrameReader,
     HeartbeatEvent,
@@ -79,7 +82,8 @@ class AmqpConnection(Connection):
         self.server_frame_max = int(getattr(settings, "amqp_frame_max", 131072))
         self.server_heartbeat = int(getattr(settings, "amqp_heartbeat", 60))
         self.settings_insecure = bool(getattr(settings, "insecure", False))
-        self.reader = FrameReader(self.server_frame_max)
+        self.reader = FrameReader(
+            self.server_frame_max, int(getattr(settings, "amqp_max_message_size", MAX_MESSAGE_SIZE)), opened=False)
         self.frame_max = self.server_frame_max
         self.channel_max = CHANNEL_MAX
         self.heartbeat = 0
@@ -99,6 +103,17 @@ class AmqpConnection(Connection):
         self.acks: dict[Any, list[str]] = {}  # queue -> receipts acked during one on_data
 
     # -- transport hooks --------------------------------------------------------------
+    @property
+    def authenticated(self) -> bool:  # type: ignore[override]
+        return self.state not in ("header", "start_ok", "tune_ok", "open")
+
+    @property
+    def max_request_bytes(self) -> int:  # type: ignore[override]
+        return self.reader.max_message_size + self.frame_max
+
+    def held_bytes(self) -> int:
+        return self.reader.declared
+
     def on_connect(self) -> None:
         self.last_rx = self.loop.time()
         self.broker.connections.add(self)
@@ -126,7 +141,14 @@ class AmqpConnection(Connection):
                 if self.acks and not (type(ev) is MethodEvent and type(ev.method) is _ACK):
                     self.flush_acks()
             try:
-                self.dispatch(ev)
+                try:
+                    self.dispatch(ev)
+                except Exception as exc:
+                    reason = alarms.note_failure(self.broker.core, exc)
+                    if reason is None or isinstance(exc, E.AmqpError):
+                        raise
+                    # a soft error, as RabbitMQ answers a method it lacks resources for
+                    raise E.AmqpError(E.RESOURCE_ERROR, f"RESOURCE_ERROR - {reason}", *_ids(getattr(ev, "method", None))) from exc
             except E.AmqpError as err:
                 channel = getattr(ev, "channel", 0)
                 if err.hard or channel == 0:
@@ -214,6 +236,10 @@ class AmqpConnection(Connection):
             return
         if type(ev) is HeartbeatEvent:
             return
+        if type(ev) is ChannelFault:
+            if ev.channel not in self.channels:
+                raise E.AmqpError(E.CHANNEL_ERROR, "CHANNEL_ERROR - expected 'channel.open'", 60, 40)
+            raise E.AmqpError(ev.reply_code, ev.text, ev.class_id, ev.method_id)
         if type(ev) is ProtocolHeaderEvent:
             self._send_start()
 
@@ -398,6 +424,7 @@ class AmqpConnection(Connection):
             raise E.AmqpError(E.NOT_ALLOWED, f"NOT_ALLOWED - vhost {vhost} not found", 10, 40)
         self.vhost = vhost
         self.state = "opened"
+        self.reader.opened = True  # the negotiated frame_max and publishing from now on
         self.send_method(0, commands.Connection.OpenOk())
 
     # -- heartbeats and blocking ------------------------------------------------------

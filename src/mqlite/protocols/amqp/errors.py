@@ -48,7 +48,9 @@ class AmqpError(ProtocolError):
     def __init__(self, code: int, text: str, class_id: int = 0, method_id: int = 0, *, hard: bool | None = None) -> None:
         super().__init__(text, rule=f"amqp-{code}")
         self.code = code
-        self.text = text[:255]
+        # a shortstr: at most 255 bytes of valid UTF-8, whatever a client's bytes were
+        raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode()[:255]
+        self.text = raw.decode("utf-8", "ignore")
         self.class_id = class_id
         self.method_id = method_id
         self.hard = code in HARD_ERRORS if hard is None else hard

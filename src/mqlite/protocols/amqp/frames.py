@@ -12,6 +12,13 @@ Invariants:
   `FrameError` the reader is dead (the connection must close with `reply_code`).
 - A publish is emitted only once its whole body has arrived: nothing is half-published.
 - The input buffer never holds more than one frame beyond `frame_max` + header.
+- Until `opened` (Connection.Open accepted) frames are capped at `FRAME_MIN_SIZE` and a
+  publish is refused, so a client that has not logged in holds at most one 4 KiB frame.
+- A content header declaring a body over `max_message_size` (RabbitMQ 4.x's
+  `max_message_size`, 16 MiB) yields `ChannelFault` (406 PRECONDITION_FAILED, a channel
+  error as in RabbitMQ) and the channel's remaining content frames are skipped: the body
+  is never buffered. `declared` is what the partial frame and the half-assembled bodies
+  are declared to need (the read budget reserves it).
 
 Concurrency: none; plain objects, no asyncio.
 """
@@ -50,8 +57,9 @@ _Q = struct.Struct(">Q")
 
 _BasicAck = commands.Basic.Ack
 
-# Max accumulated body, as RabbitMQ's default max_message_size (128 MiB).
-MAX_MESSAGE_SIZE = 128 * 1024 * 1024
+# Max accumulated body, as RabbitMQ 4.x's default max_message_size (16 MiB; it was
+# 128 MiB up to 3.13: rabbitmq-server#11455).
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 
 class FrameError(ProtocolError):
@@ -95,6 +103,17 @@ class Publish:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelFault:
+    """A channel-level refusal found while framing (the channel closes, not the connection)."""
+
+    channel: int
+    reply_code: int
+    text: str
+    class_id: int = 60
+    method_id: int = 40
+
+
+@dataclass(frozen=True, slots=True)
 class HeartbeatEvent:
     channel: int
 
@@ -132,8 +151,11 @@ def decode_publish(payload: bytes) -> tuple[str, str, bool, bool]:
 class FrameReader:
     """Incremental parser for one connection; see module docstring for invariants."""
 
-    def __init__(self, frame_max: int = 131072) -> None:
+    def __init__(self, frame_max: int = 131072, max_message_size: int = MAX_MESSAGE_SIZE, *, opened: bool = True) -> None:
         self.frame_max = frame_max
+        self.max_message_size = max_message_size
+        #: False until Connection.Open is accepted: no publish, frames capped at FRAME_MIN_SIZE
+        self.opened = opened
         self.header_done = False
         self._buf = bytearray()
         self._assembling: dict[int, _Assembly] = {}
@@ -163,7 +185,7 @@ class FrameReader:
             self.header_done = True
             events.append(ProtocolHeaderEvent())
             pos = 8
-        frame_max = self.frame_max
+        frame_max = self.frame_max if self.opened else min(self.frame_max or FRAME_MIN_SIZE, FRAME_MIN_SIZE)
         append = events.append
         assembling = self._assembling
         unpack = _HDR.unpack_from
@@ -217,6 +239,8 @@ class FrameReader:
                 raise FrameError(501, "FRAME_ERROR - method frame too short")
             index = _IDX.unpack_from(payload)[0]
             if index == _PUBLISH_INDEX:
+                if not self.opened:
+                    raise FrameError(503, "COMMAND_INVALID - unexpected method basic.publish before connection.open", 60, 40)
                 try:
                     ex, rk, mand, imm = decode_publish(payload)
                 except (IndexError, ValueError, UnicodeDecodeError) as exc:
@@ -248,9 +272,11 @@ class FrameReader:
             class_id, _weight, size = _CONTENT_HDR.unpack_from(payload)
             if class_id != 60:
                 raise FrameError(505, f"UNEXPECTED_FRAME - expected content header for class 60, got class {class_id}")
-            if size > MAX_MESSAGE_SIZE:
-                raise FrameError(
-                    406, f"PRECONDITION_FAILED - message size {size} is larger than configured max size {MAX_MESSAGE_SIZE}"
+            if size > self.max_message_size:
+                self.discard_channel(channel, ignore=True)  # its body frames are skipped, never buffered
+                return ChannelFault(
+                    channel, 406,
+                    f"PRECONDITION_FAILED - message size {size} is larger than configured max size {self.max_message_size}",
                 )
             asm.size = size
             asm.props = payload[12:]
@@ -279,6 +305,15 @@ class FrameReader:
         parts = asm.parts
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         return Publish(channel, asm.exchange, asm.routing_key, asm.mandatory, asm.immediate, asm.props, body)
+
+    @property
+    def declared(self) -> int:
+        """Bytes the partial frame and the half-assembled bodies are declared to need."""
+        buf = self._buf
+        frame = len(buf)
+        if self.header_done and frame >= 7:
+            frame = max(frame, 8 + _HDR.unpack_from(buf, 0)[2])
+        return frame + sum(max(asm.size, asm.got) for asm in self._assembling.values())
 
     def discard_channel(self, channel: int, *, ignore: bool = False) -> None:
         """Forget a half-assembled publish on a closed channel; with `ignore`, skip its

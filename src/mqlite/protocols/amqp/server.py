@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from mqlite.protocols import limits
 from mqlite.protocols.amqp.broker import AmqpBroker
 from mqlite.protocols.amqp.connection import AmqpConnection
 from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
@@ -29,7 +30,8 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
     def factory(registry: ConnectionRegistry) -> AmqpConnection:
         return AmqpConnection(registry, broker, settings)
 
-    listener = await listen("amqp", host, port, factory, ssl_context=tls.server_context(settings), owner=core)
+    listener = await listen("amqp", host, port, factory, ssl_context=tls.server_context(settings), owner=core,
+                            limits=limits.for_server(core, settings))
     # RabbitMQ's alarms: publishers are blocked while the core's resource monitor
     # reports low disk or memory (a read-only data directory counts as no disk).
     resources = core.resources

@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mqlite.core import alarms
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws import sigv4
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
@@ -318,6 +319,7 @@ class AwsApp:
             except MqliteError as exc:
                 if isinstance(exc, AwsError):
                     raise
+                _raise_if_storage_failure(self.core, exc)
                 mapped = fe.map_error(exc)
                 if mapped is None:
                     raise
@@ -327,7 +329,12 @@ class AwsApp:
             wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
             wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
-        except Exception:
+        except Exception as exc:
+            try:
+                _raise_if_storage_failure(self.core, exc)
+            except AwsError as unavailable:
+                wire = encode_error(fe.service if fe else None, protocol, unavailable, request_id)
+                return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
             log.exception("AWS request failed (request id %s)", request_id)
             err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
             wire = encode_error(fe.service if fe else None, protocol, err, request_id)
@@ -407,3 +414,11 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
                 await close()
 
     app.on_cleanup.append(cleanup)
+
+
+def _raise_if_storage_failure(core: Any, exc: BaseException) -> None:
+    """A write failed on storage (disk full, I/O error): AWS's 503 for a temporary
+    server-side failure, and the broker's disk alarm (`core/alarms.py`)."""
+    if alarms.note_failure(core, exc) is not None:
+        raise AwsError("ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                       503, sender=False) from exc

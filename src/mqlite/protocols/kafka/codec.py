@@ -117,8 +117,24 @@ def _compile_type(f: FieldSpec, version: int, flexible: bool) -> tuple[Decoder, 
         if not f.is_array and f.nullable.lo <= version <= f.nullable.hi:
             pair = _nullable_struct(pair)
     if f.is_array:
-        return _array(pair, flexible)
+        pair = _array(pair, flexible)
+    if (f.is_array or element in ("string", "bytes", "records")) and version not in f.nullable:
+        pair = _not_null(pair, f.name)
     return pair
+
+
+def _not_null(pair: tuple[Decoder, Encoder], name: str) -> tuple[Decoder, Encoder]:
+    """Kafka's generated readers refuse null for a field that is not nullable at the
+    version ("non-nullable field X was serialized as null"): the request is invalid."""
+    inner, enc = pair
+
+    def dec(buf: bytes, pos: int) -> tuple[Any, int]:
+        value, pos = inner(buf, pos)
+        if value is None:
+            raise KafkaDecodeError(f"non-nullable field {name} was serialized as null")
+        return value, pos
+
+    return dec, enc
 
 
 def _nullable_struct(pair: tuple[Decoder, Encoder]) -> tuple[Decoder, Encoder]:

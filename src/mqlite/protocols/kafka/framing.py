@@ -17,19 +17,20 @@ _S_i = struct.Struct(">i")
 
 
 class FrameTooLarge(ProtocolError):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"frame of {size} bytes over limit {limit}", rule="socket.request.max.bytes")
+    def __init__(self, size: int, limit: int, rule: str = "socket.request.max.bytes") -> None:
+        super().__init__(f"frame of {size} bytes over limit {limit} ({rule})", rule=rule)
         self.size = size
 
 
 class FrameReader:
     """Splits a byte stream into Kafka frames (int32 size + payload); caps frame size."""
 
-    __slots__ = ("_buf", "max_frame")
+    __slots__ = ("_buf", "max_frame", "rule")
 
-    def __init__(self, max_frame: int = 100 * 1024 * 1024) -> None:
+    def __init__(self, max_frame: int = 100 * 1024 * 1024, rule: str = "socket.request.max.bytes") -> None:
         self._buf = bytearray()
         self.max_frame = max_frame
+        self.rule = rule  # the setting named when a frame is refused
 
     def feed(self, data: bytes) -> list[bytes]:
         """Append `data`; return every complete frame payload. Raises `FrameTooLarge`.
@@ -50,7 +51,7 @@ class FrameReader:
             while n - pos >= 4:
                 size = _S_i.unpack_from(src, pos)[0]
                 if size < 0 or size > self.max_frame:
-                    raise FrameTooLarge(size, self.max_frame)
+                    raise FrameTooLarge(size, self.max_frame, self.rule)
                 if n - pos - 4 < size:
                     break
                 frames.append(bytes(view[pos + 4 : pos + 4 + size]))
@@ -67,3 +68,11 @@ class FrameReader:
     @property
     def buffered(self) -> int:
         return len(self._buf)
+
+    @property
+    def declared(self) -> int:
+        """Bytes the partial frame will occupy once complete (its size field + 4)."""
+        n = len(self._buf)
+        if n < 4:
+            return n
+        return 4 + _S_i.unpack_from(self._buf, 0)[0]

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mqlite.core import alarms
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import (
     KafkaDecodeError,
@@ -74,6 +75,7 @@ class KafkaFrontEnd:
         self.max_frame_bytes = settings.kafka_max_frame_bytes
         # every configured user (mqlite.security.users), name -> secret; empty = no SASL
         self.users: dict[str, str] = Users.from_settings(settings).secrets()
+        self.sasl_max_receive_bytes = int(getattr(settings, "kafka_sasl_max_receive_bytes", 524288))
         self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
         self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}
         self.coordinator = Coordinator(self)
@@ -131,7 +133,14 @@ class KafkaFrontEnd:
         try:
             result = await handler(self, session, req)
         except MqliteError as exc:  # a refusal no handler mapped: close, as Kafka does on errors it cannot encode
+            alarms.note_failure(self.core, exc)
             log.warning("kafka %s: %s v%d refused (%s); closing", session.peer_host, req.api_name, req.api_version, exc)
+            return False
+        except Exception as exc:
+            reason = alarms.note_failure(self.core, exc)
+            if reason is None:
+                raise
+            log.info("kafka %s: %s failed on storage (%s); closing", session.peer_host, req.api_name, reason)
             return False
         if result is None:
             return None

@@ -5,7 +5,8 @@ Owns `start(core, settings, host, port) -> Listener` and `KafkaConnection`, the
 
 Invariants (Kafka protocol guide, "network"): every request is an int32 size plus
 payload; a frame over the size cap (`socket.request.max.bytes`, 100 MiB, or
-`settings.kafka_max_frame_bytes`) closes the connection, as do an unknown API
+`settings.kafka_max_frame_bytes`; before SASL completes, when users are configured,
+`sasl.server.max.receive.size`, 512 KiB) closes the connection, as do an unknown API
 key, an unparsable request, and a request other than ApiVersions/SASL before SASL
 authentication when users are configured. Requests on one connection are processed
 one at a time in arrival order (Kafka mutes a channel while a request is in flight),
@@ -15,7 +16,9 @@ requests are gathered and written together (one write for many small answers), b
 never held back behind a request that may wait.
 
 Concurrency: the server's one event loop. Each connection has at most one worker task
-draining its queue of frames; reading pauses when the queue grows past a bound.
+draining its queue of frames; reading pauses when the queue grows past a bound, and
+when the server's read budget cannot reserve a partial frame's declared size plus the
+queued frames (`read_budget.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import struct
 from collections import deque
 from typing import Any
 
+from mqlite.protocols import limits
 from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
@@ -44,27 +48,48 @@ _MAY_WAIT = frozenset(struct.pack(">h", key) for key in (1, 11, 14))
 class KafkaConnection(Connection):
     """One Kafka client connection; see module docstring."""
 
+    idle_timeout = 600.0  # connections.max.idle.ms (10 minutes)
+
     def __init__(self, registry: ConnectionRegistry, frontend: KafkaFrontEnd) -> None:
         super().__init__(registry)
         self.frontend = frontend
         self.reader = FrameReader(frontend.max_frame_bytes)
         self.queue: deque[bytes] = deque()
+        self.queued_bytes = 0
         self.worker: asyncio.Task[None] | None = None
         self.session: Session | None = None
         self._reading_paused = False
 
     def on_connect(self) -> None:
         self.session = self.frontend.new_session(self.peername, self.sockname)
+        if not self.session.authenticated:
+            self.reader.max_frame = self.frontend.sasl_max_receive_bytes
+            self.reader.rule = "sasl.server.max.receive.size"
+
+    @property
+    def authenticated(self) -> bool:  # type: ignore[override]
+        return self.session is None or self.session.authenticated
+
+    @property
+    def max_request_bytes(self) -> int:  # type: ignore[override]
+        return self.reader.max_frame + 4
+
+    def held_bytes(self) -> int:
+        return self.reader.declared + self.queued_bytes
 
     def on_data(self, data: bytes) -> None:
+        reader = self.reader
+        if reader.rule != "socket.request.max.bytes" and self.session is not None and self.session.authenticated:
+            reader.max_frame, reader.rule = self.frontend.max_frame_bytes, "socket.request.max.bytes"
         try:
-            frames = self.reader.feed(data)
+            frames = reader.feed(data)
         except FrameTooLarge as exc:
             log.warning("kafka %s: %s; closing", self.peername, exc)
             self.abort()
             return
         if not frames:
             return
+        self.queued_bytes += sum(map(len, frames))
         self.queue.extend(frames)
         if len(self.queue) > _QUEUE_HIGH and not self._reading_paused:
             self._reading_paused = True
@@ -79,8 +104,12 @@ class KafkaConnection(Connection):
             session = self.session
             assert session is not None
             dispatch = self.frontend.dispatch
+            budget = self.registry.limits
             while queue and not self.closed:
                 frame = queue.popleft()
+                self.queued_bytes -= len(frame)
+                if budget is not None:
+                    self.account()
                 if self._reading_paused and len(queue) < _QUEUE_LOW:
                     self._reading_paused = False
                     self.resume_reading()
@@ -124,6 +153,7 @@ class KafkaConnection(Connection):
 
     def on_close(self, exc: Exception | None) -> None:
         self.queue.clear()
+        self.queued_bytes = 0
         if self.worker is not None:
             self.worker.cancel()
         if self.session is not None:
@@ -134,7 +164,8 @@ async def start(core: Any, settings: Settings, host: str, port: int) -> Listener
     """Serve the Kafka protocol on `host:port` over `core` (port 0 = any free port)."""
     frontend = KafkaFrontEnd(core, settings)
     listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend),
-                            ssl_context=tls.server_context(settings), owner=core)
+                            ssl_context=tls.server_context(settings), owner=core,
+                            limits=limits.for_server(core, settings))
     frontend.start()
     original_close = listener.close
 

@@ -12,7 +12,14 @@ Owns the byte level of Redis's protocol, server side:
   `proto-max-bulk-len` (512 MB), a multibulk count over 1024*1024*1024, an inline line or
   multibulk header over 64 KB without a newline. A violation sets `parser.error`, a `RespProtocolError`
   whose message is Redis's own text (`Protocol error: invalid bulk length`); the server
-  replies `-ERR <text>` and closes that connection, as Redis does.
+  replies `-ERR <text>` and closes that connection, as Redis does. While `unauth` is set
+  (a password is required and AUTH has not succeeded) the limits are Redis's for
+  unauthenticated clients: at most 10 arguments (`Protocol error: unauthenticated
+  multibulk length`) of at most 16 KiB (`... unauthenticated bulk length`), and one
+  command is parsed per `feed` (the caller runs it, then feeds `b""`), so an AUTH lifts
+  the limits for the very next command of the same pipeline. A partial command whose
+  declared size (`declared`) passes `query_buffer_limit` (`client-query-buffer-limit`,
+  1 GiB) sets `QueryBufferExceeded`: Redis closes such a client without a reply.
 - `encode(value, resp3)`: reply values -> bytes. Python values map to RESP types:
   `bytes`/`str` bulk string, `int` integer, `None` null, `list`/`tuple` array, `bool`
   RESP3 boolean (integer 1/0 in RESP2), `float` double (bulk string in RESP2); wrappers
@@ -42,12 +49,21 @@ from mqlite.errors import ProtocolError
 PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
 PROTO_MAX_MULTIBULK_LEN = 1024 * 1024 * 1024
 PROTO_INLINE_MAX_SIZE = 64 * 1024
+CLIENT_QUERY_BUFFER_LIMIT = 1024 * 1024 * 1024
+UNAUTH_MAX_MULTIBULK = 10  # Redis networking.c: limits while authRequired(c)
+UNAUTH_MAX_BULK = 16384
+# a pending command bigger than this leaves hiredis (which would hold a second copy)
+_FAST_PATH_PENDING_MAX = 1 << 20
 CRLF = b"\r\n"
 _HEADER_AT_END = re.compile(rb"[$*]-?\d+\r\n\Z")
 
 
 class RespProtocolError(ProtocolError):
     """The client broke RESP framing; `message` is Redis's text (without `ERR `)."""
+
+
+class QueryBufferExceeded(RespProtocolError):
+    """The pending command passed `client-query-buffer-limit`: close without a reply."""
 
 
 # --------------------------------------------------------------------------- parsing
@@ -62,9 +78,9 @@ class RequestParser:
     __slots__ = (
         "_argc",
         "_argv",
+        "_argv_bytes",
         "_buf",
         "_bulk",
-        "_checked",
         "_consumed",
         "_hi",
         "_pos",
@@ -74,13 +90,21 @@ class RequestParser:
         "_tail_len",
         "error",
         "max_bulk_len",
+        "query_buffer_limit",
+        "unauth",
     )
 
-    def __init__(self, max_bulk_len: int = PROTO_MAX_BULK_LEN) -> None:
+    def __init__(
+        self, max_bulk_len: int = PROTO_MAX_BULK_LEN, query_buffer_limit: int = CLIENT_QUERY_BUFFER_LIMIT,
+        *, unauth: bool = False,
+    ) -> None:
         self._buf = bytearray()
         self._pos = 0
         self._argc = 0  # remaining bulk args of the current multibulk; 0 = none open
         self._argv: list[bytes] = []
+        self._argv_bytes = 0
+        self.query_buffer_limit = query_buffer_limit
+        self.unauth = unauth
         self._bulk = -1  # length of the bulk being waited for, -1 = header expected
         self.max_bulk_len = max_bulk_len
         #: set once framing is broken: the commands before it are still returned, and the
@@ -91,17 +115,27 @@ class RequestParser:
         self._tail: list[bytes] = []
         self._tail_cmds = 0
         self._tail_len = 0
-        self._checked = 0
         self._consumed = 0
 
     @property
     def buffered(self) -> int:
         return len(self._buf) - self._pos + (self._tail_len if self._hi is not None else 0)
 
+    @property
+    def declared(self) -> int:
+        """Bytes the pending partial command holds or is declared to need: what is
+        buffered, the arguments already taken out, and the rest of the bulk being read."""
+        if self._hi is not None:
+            return self._tail_len
+        unread = len(self._buf) - self._pos
+        return unread + self._argv_bytes + (max(0, self._bulk + 2 - unread) if self._argc and self._bulk >= 0 else 0)
+
     def feed(self, data: bytes) -> list[list[bytes]]:
         """Append `data`; return the complete commands now available (maybe none)."""
         if self.error is not None:
             return []
+        if self.unauth:
+            return self._feed_py(data)
         if self._hi is not None or (
             data[:1] == b"*" and self._argc == 0 and self._pos >= len(self._buf)
         ):
@@ -117,6 +151,8 @@ class RequestParser:
         out: list[list[bytes]] = []
         try:
             self._parse(out)
+            if self._argc and self.declared > self.query_buffer_limit:
+                raise QueryBufferExceeded("closing client that reached max query buffer length")
         except RespProtocolError as exc:
             self.error = exc
         return out
@@ -136,7 +172,6 @@ class RequestParser:
             self._tail = []
             self._tail_len = 0
             self._tail_cmds = 0
-            self._checked = 0
         hi.feed(data)
         self._tail.append(data)
         self._tail_len += len(data)
@@ -199,7 +234,6 @@ class RequestParser:
             self._tail = [rest]
             self._tail_len = len(rest)
             consumed = 0
-            self._checked = 0
         if consumed == self._tail_len:  # idle: the next chunk may take either path
             self._hi = None
             self._consumed = 0
@@ -212,18 +246,18 @@ class RequestParser:
             self._tail = [rest]
             self._tail_len = len(rest)
             consumed = 0
-            self._checked = 0
         self._consumed = consumed
         self._tail_cmds = 0
-        # A partial command is pending: check its headers against the limits when the
-        # data ends in a header or the pending bytes grew large (rare; O(tail)).
-        if self._tail_len > max(self._checked * 2, 1 << 20) or _HEADER_AT_END.search(data) is not None:
-            self._checked = self._tail_len
-            probe = RequestParser(self.max_bulk_len)
-            probe._feed_py(b"".join(self._tail))
-            if probe.error is not None:
-                self.error = probe.error
-                self._hi = None
+        # A partial command is pending. When the data ends in a header (a length to
+        # check against the limits) or the command grew large (hiredis would keep a
+        # second copy of it), the exact Python parser takes over until it is complete.
+        if self._tail_len > _FAST_PATH_PENDING_MAX or _HEADER_AT_END.search(data) is not None:
+            tail = self._tail[0] if len(self._tail) == 1 else b"".join(self._tail)
+            self._hi = None
+            self._tail = []
+            self._tail_len = 0
+            self._consumed = 0
+            out += self._feed_py(tail)
         return out
 
     @staticmethod
@@ -268,6 +302,8 @@ class RequestParser:
                         argv = split_inline(line)
                         if argv:
                             out.append(argv)
+                            if self.unauth:
+                                return
                         continue
                     nl = buf.find(b"\r\n", pos)
                     if nl < 0:
@@ -280,11 +316,14 @@ class RequestParser:
                         raise RespProtocolError("Protocol error: invalid multibulk length") from None
                     if count > PROTO_MAX_MULTIBULK_LEN:
                         raise RespProtocolError("Protocol error: invalid multibulk length")
+                    if count > UNAUTH_MAX_MULTIBULK and self.unauth:
+                        raise RespProtocolError("Protocol error: unauthenticated multibulk length")
                     pos = nl + 2
                     if count <= 0:
                         continue
                     self._argc = count
                     self._argv = []
+                    self._argv_bytes = 0
                     self._bulk = -1
                 # inside a multibulk
                 if self._bulk < 0:
@@ -304,18 +343,28 @@ class RequestParser:
                         raise RespProtocolError("Protocol error: invalid bulk length") from None
                     if blen < 0 or blen > self.max_bulk_len:
                         raise RespProtocolError("Protocol error: invalid bulk length")
+                    if blen > UNAUTH_MAX_BULK and self.unauth:
+                        raise RespProtocolError("Protocol error: unauthenticated bulk length")
                     pos = nl + 2
                     self._bulk = blen
                 end = pos + self._bulk
                 if end + 2 > n:
                     return
-                self._argv.append(bytes(buf[pos:end]))
+                if self._bulk < 65536:
+                    self._argv.append(bytes(buf[pos:end]))
+                else:  # one copy, not two (a bytearray slice, then bytes)
+                    with memoryview(buf) as view:
+                        self._argv.append(bytes(view[pos:end]))
+                self._argv_bytes += self._bulk
                 pos = end + 2
                 self._bulk = -1
                 self._argc -= 1
                 if self._argc == 0:
                     out.append(self._argv)
                     self._argv = []
+                    self._argv_bytes = 0
+                    if self.unauth:
+                        return  # one command at a time until AUTH (see module docstring)
         finally:
             self._pos = pos
 
@@ -499,12 +548,13 @@ def _enc(v: Any, r3: bool, out: list[bytes]) -> None:
     elif v is None:
         out.append(b"_\r\n" if r3 else b"$-1\r\n")
     elif t is str:
-        b = v.encode()
+        b = v.encode("utf-8", "surrogateescape")
         out.append(b"$%d\r\n%s\r\n" % (len(b), b))
     elif t is Simple:
-        out.append(b"+%s\r\n" % v.text.encode())
+        out.append(b"+%s\r\n" % v.text.encode("utf-8", "surrogateescape"))
     elif t is Error:
-        out.append(b"-%s\r\n" % v.text.replace("\r", " ").replace("\n", " ").encode())
+        # arguments echoed in errors may hold any bytes (decoded with surrogateescape)
+        out.append(b"-%s\r\n" % v.text.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape"))
     elif t is Map:
         out.append((b"%%%d\r\n" if r3 else b"*%d\r\n") % (len(v.items) if r3 else 2 * len(v.items)))
         for k, item in v.items:

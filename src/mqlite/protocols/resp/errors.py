@@ -9,6 +9,9 @@ Pure functions; no state.
 
 from __future__ import annotations
 
+import errno
+import os
+
 from mqlite.core import errors as core_errors
 from mqlite.errors import MqliteError, ProtocolError, StorageError
 
@@ -81,6 +84,18 @@ def nogroup_for_key(key: bytes, group: bytes) -> CommandError:
     k = key.decode("utf-8", "replace")
     g = group.decode("utf-8", "replace")
     return CommandError(f"NOGROUP No such consumer group '{g}' for key name '{k}'")
+
+
+def misconf(exc: BaseException) -> str:
+    """Redis's answer to a write it cannot persist (an AOF write that failed)."""
+    cause = exc
+    while cause is not None and getattr(cause, "errno", None) is None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    err = getattr(cause, "errno", None)
+    if err is None and "full" in str(exc):  # SQLite's "database or disk is full"
+        err = errno.ENOSPC
+    text = os.strerror(err) if err else str(exc)
+    return f"MISCONF Errors writing to the AOF file: {text}"
 
 
 def subscribed_context(name: str) -> CommandError:

@@ -16,7 +16,10 @@ may only run (P|S)(UN)SUBSCRIBE, PING, QUIT, RESET; a protocol error replies
 Pub/sub messages are pushed in order with replies; a subscriber whose unsent output
 exceeds the pub/sub output-buffer limit (`settings.redis_pubsub_buffer_bytes`, or
 `CONFIG SET client-output-buffer-limit "pubsub <hard> ..."`) is disconnected, like
-Redis's `client-output-buffer-limit pubsub`.
+Redis's `client-output-buffer-limit pubsub`. Requests are bounded as in Redis
+(`proto-max-bulk-len`, `client-query-buffer-limit`, and 10 arguments of 16 KiB before
+AUTH when a password is set: `codec.RequestParser`), and the bytes of partial commands
+count against the server's read budget (`read_budget.py`).
 Concurrency: one event loop; `ServerState` is shared by the connections of a listener.
 """
 
@@ -34,11 +37,14 @@ from time import perf_counter_ns
 from types import CoroutineType
 from typing import Any
 
+from mqlite.core import alarms
+from mqlite.protocols import limits
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.codec import Deferred, Error, Raw, encode
 from mqlite.protocols.resp.commands import BY_SPELLING, COMMANDS, Command
 from mqlite.protocols.resp.errors import (
     NOAUTH,
+    misconf,
     subscribed_context,
     to_reply,
     unknown_command,
@@ -161,13 +167,18 @@ class RespConnection(Connection):
     def __init__(self, registry: ConnectionRegistry, state: ServerState) -> None:
         super().__init__(registry)
         self.state = state
-        self.parser = codec.RequestParser()
+        settings = state.settings
+        self.parser = codec.RequestParser(
+            int(getattr(settings, "redis_proto_max_bulk_len", codec.PROTO_MAX_BULK_LEN)),
+            int(getattr(settings, "redis_client_query_buffer_limit", codec.CLIENT_QUERY_BUFFER_LIMIT)),
+            unauth=state.auth_required,
+        )
         self.pending: deque[list[bytes]] = deque()
         self.busy = False
         self.running = False
         self.out: list[bytes] = []
         self.resp3 = False
-        self.authed = not state.auth_required
+        self._authed = not state.auth_required
         self.auth_failure_logged = False  # a failed AUTH is logged once per connection
         self.noauth_logged = False  # so is a command refused before AUTH
         self.user = "default"
@@ -221,22 +232,55 @@ class RespConnection(Connection):
     def subscriptions(self) -> int:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
+    @property
+    def authed(self) -> bool:
+        return self._authed
+
+    @authed.setter
+    def authed(self, value: bool) -> None:
+        # the parser's unauthenticated limits follow the connection's state
+        self._authed = value
+        self.parser.unauth = not value
+
+    @property
+    def authenticated(self) -> bool:  # type: ignore[override]
+        return self._authed
+
+    @property
+    def max_request_bytes(self) -> int:  # type: ignore[override]
+        return self.parser.query_buffer_limit
+
+    def held_bytes(self) -> int:
+        return self.parser.declared
+
     # -- input ------------------------------------------------------------------------
     def on_data(self, data: bytes) -> None:
         self.last_time = time.time()
         state = self.state
         state.net_in += len(data)
         state.reads += 1
-        cmds = self.parser.feed(data)
-        if cmds:
-            self.pending.extend(cmds)
-        if self.parser.error is not None:
-            self.pending.append([])  # marker: protocol error after the commands before it
-        if not self.busy:
-            self._run()
-        elif len(self.pending) > MAX_BACKLOG and not self.reading_paused:
-            self.reading_paused = True
-            self.pause_reading()
+        parser = self.parser
+        while True:
+            unauth = parser.unauth
+            cmds = parser.feed(data)
+            if cmds:
+                self.pending.extend(cmds)
+            if parser.error is not None:
+                if isinstance(parser.error, codec.QueryBufferExceeded):
+                    log.warning("resp: closing client %d (%s) that reached max query buffer length (%d bytes)",
+                                self.id, self.peername, parser.query_buffer_limit)
+                    self.abort()
+                    return
+                self.pending.append([])  # marker: protocol error after the commands before it
+            if not self.busy:
+                self._run()
+            elif len(self.pending) > MAX_BACKLOG and not self.reading_paused:
+                self.reading_paused = True
+                self.pause_reading()
+            # unauthenticated: one command per feed, so AUTH lifts the limits for the next
+            if not (unauth and cmds) or parser.error is not None or self.closing or self.closed or self.busy:
+                return
+            data = b""
 
     def _run(self) -> None:
         self.running = True
@@ -366,8 +410,10 @@ class RespConnection(Connection):
         self._run()
 
     def _error_reply(self, exc: Exception) -> bytes:
-        if not _known(exc):
-            log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
+        if not _known(exc) or _storage(exc):
+            err = self._internal(exc)
+            self.state.count_error(err.text, self.last_cmd, False)
+            return encode(err)
         reply = to_reply(exc)
         self.state.count_error(reply, self.last_cmd, False)
         return encode(Error(reply))
@@ -408,7 +454,7 @@ class RespConnection(Connection):
         try:
             return cmd.handler(self, argv)
         except Exception as exc:  # noqa: BLE001
-            err = Error(to_reply(exc)) if _known(exc) else self._internal(exc)
+            err = Error(to_reply(exc)) if _known(exc) and not _storage(exc) else self._internal(exc)
             state.count_error(err.text, name, False)
             return err
         finally:
@@ -419,6 +465,9 @@ class RespConnection(Connection):
         return Error(reply)
 
     def _internal(self, exc: Exception) -> Error:
+        reason = alarms.note_failure(self.state.core, exc)
+        if reason is not None:  # Redis refuses writes it cannot persist with MISCONF
+            return Error(misconf(exc))
         log.exception("resp: command %r failed", self.last_cmd, exc_info=exc)
         return Error(to_reply(exc))
 
@@ -522,6 +571,10 @@ _NOT_QUEUED = frozenset((b"exec", b"discard", b"multi", b"watch", b"quit", b"res
 _QUEUED = Raw(b"+QUEUED\r\n")
 
 
+def _storage(exc: Exception) -> bool:
+    return alarms.storage_failure(exc) is not None
+
+
 def _known(exc: Exception) -> bool:
     from mqlite.errors import MqliteError
 
@@ -532,7 +585,8 @@ async def start(core: Any, settings: Settings, host: str, port: int) -> Listener
     """Serve Redis RESP on `host:port` for `core` (the contract `mqlite.server` calls)."""
     state = ServerState(core, settings)
     listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state),
-                            ssl_context=tls.server_context(settings), owner=core)
+                            ssl_context=tls.server_context(settings), owner=core,
+                            limits=limits.for_server(core, settings))
     rl = RespListener(listener.name, listener.server, listener.registry)
     rl.state = state
     return rl

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core import alarms
 from mqlite.core.errors import InvalidName
 from mqlite.core.naming import is_internal_stream, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
@@ -96,7 +97,13 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
                     topics.append(_error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
                     continue
                 if allow and fe.settings.kafka_auto_create_topics:
-                    stream = create_topic(core, name, fe.settings.kafka_default_partitions)
+                    try:
+                        stream = create_topic(core, name, fe.settings.kafka_default_partitions)
+                    except Exception as exc:
+                        if alarms.note_failure(core, exc) is None:
+                            raise
+                        topics.append(_error_topic(name, ErrorCode.KAFKA_STORAGE_ERROR))
+                        continue
                 else:
                     topics.append(_error_topic(name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                     continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core import alarms
 from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
@@ -53,7 +54,7 @@ ZSTD = 4
 ZSTD_MIN_PRODUCE_VERSION = 7  # KIP-110: zstd batches need Produce v7+
 
 
-async def _append(stream: Any, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
+async def _append(core: Any, stream: Any, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
     if not 0 <= index < stream.partition_count:
         return _result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
@@ -81,9 +82,14 @@ async def _append(stream: Any, index: int, records: bytes | None, version: int =
             return _result(index, ErrorCode.NONE, duplicate, stream.earliest(index))
     try:
         result = await stream.append_batch(index, records, client=True)
-    except MqliteError as exc:
-        return _result(index, code_for(exc), message=exc.message,
-                       record_errors=getattr(exc, "record_errors", ()))
+    except Exception as exc:
+        reason = alarms.note_failure(core, exc)
+        if reason is not None:  # disk full or I/O error: Kafka's answer for an offline log dir
+            return _result(index, ErrorCode.KAFKA_STORAGE_ERROR, message=reason)
+        if isinstance(exc, MqliteError):
+            return _result(index, code_for(exc), message=exc.message,
+                           record_errors=getattr(exc, "record_errors", ()))
+        raise
     # LogAppendTime topics tell the producer the time they stamped (Kafka: -1 otherwise)
     append_time = int(result.max_timestamp) if stream.effective_config.timestamp_type else -1
     return _result(index, ErrorCode.NONE, int(result.base_offset), stream.earliest(index),
@@ -109,7 +115,7 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
                 parts.append(_result(index, ErrorCode.INVALID_TOPIC_EXCEPTION,
                                      message=f"Cannot append to internal topic {name}"))
             else:
-                parts.append(await _append(stream, index, pdata["Records"], req.api_version))
+                parts.append(await _append(fe.core, stream, index, pdata["Records"], req.api_version))
         responses.append({"Name": name, "PartitionResponses": parts})
     if acks == 0:
         return None

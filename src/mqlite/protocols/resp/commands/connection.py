@@ -173,7 +173,7 @@ def client(conn: Any, argv: list[bytes]) -> Any:
             raise CommandError(f"ERR Unrecognized option '{text(argv[2])}'")
         return OK
     if sub == b"info":
-        return Verbatim((client_line(conn) + "\n").encode())
+        return Verbatim((client_line(conn) + "\n").encode("utf-8", "surrogateescape"))
     if sub == b"list":
         clients = list(conn.state.clients.values())
         if n >= 4 and argv[2].lower() == b"id":
@@ -191,7 +191,7 @@ def client(conn: Any, argv: list[bytes]) -> Any:
                 raise CommandError(f"ERR Unknown client type '{text(argv[3])}'")
         elif n != 2:
             raise syntax()
-        return Verbatim("".join(client_line(c) + "\n" for c in clients).encode())
+        return Verbatim("".join(client_line(c) + "\n" for c in clients).encode("utf-8", "surrogateescape"))
     if sub == b"kill":
         return _client_kill(conn, argv)
     if sub in (b"no-evict", b"no-touch"):

@@ -241,4 +241,4 @@ def info_text(conn: Any, sections: list[str]) -> str:
 @command("info", -1, group="server")
 def info(conn: Any, argv: list[bytes]) -> Any:
     """INFO [section ...]: server, clients, memory, persistence, stats, replication, cpu..."""
-    return Verbatim(info_text(conn, [text(a).lower() for a in argv[1:]]).encode())
+    return Verbatim(info_text(conn, [text(a).lower() for a in argv[1:]]).encode("utf-8", "surrogateescape"))
