@@ -92,8 +92,13 @@ class Catalog:
     def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
         """One statement. A statement is atomic by itself (SQLite undoes a failed one),
         so inside a transaction it needs no savepoint, and outside one it commits on
-        its own (autocommit): one `execute` instead of three."""
-        return self._db.execute(sql, params)
+        its own (autocommit): one `execute` instead of three. An autocommitted write
+        is a commit, so under an fsync interval it marks the WAL for the next sync, as
+        `transaction()` does."""
+        cursor = self._db.execute(sql, params)
+        if self._depth == 0 and self._committer is not None:
+            self._committer.durable_future(self)
+        return cursor
 
     # -- entities ---------------------------------------------------------------------
     def put_entity(self, kind: str, name: str, config: dict[str, Any]) -> None:
