@@ -24,6 +24,7 @@ Concurrency: runs on the server's event loop; handlers may await (long polls).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import importlib.util
 import logging
@@ -197,6 +198,7 @@ class AwsApp:
         self.by_scope: dict[str, ServiceSlot] = {}
         self.by_action: dict[str, list[ServiceSlot]] = {}
         self.path_routed: ServiceSlot | None = None
+        self._sig_rules: dict[str, sigv4.ServiceRules] = {}
         for slot in self.slots:
             fe = slot.built
             if fe is not None:
@@ -216,6 +218,12 @@ class AwsApp:
                 self.by_action.setdefault(op, []).append(slot)
             if path_routed and self.path_routed is None:
                 self.path_routed = slot
+
+    def _rules(self, signing_name: str) -> sigv4.ServiceRules:
+        rules = self._sig_rules.get(signing_name)
+        if rules is None:
+            rules = self._sig_rules[signing_name] = sigv4.rules_for(signing_name)
+        return rules
 
     @property
     def frontends(self) -> list[ServiceFrontend]:
@@ -288,6 +296,8 @@ class AwsApp:
                             {k.lower(): v for k, v in headers.items()}, body,
                         ),
                         self.keys,
+                        dt.datetime.fromtimestamp(self.core.clock.now_ms() / 1000, dt.UTC),
+                        self._rules(fe.service.signing_name),
                     )
                 except AwsError as exc:
                     await self._refused(request, exc, scope)
