@@ -128,7 +128,7 @@ class Dispatcher:
         if archive is None:
             return
         try:
-            stream = self.core.get_stream(archive["stream"])
+            stream = self.core.streams.get(archive["stream"])
             await stream.append(body)
         except Exception as exc:  # noqa: BLE001 - an archive failure never fails PutEvents
             log.warning("archive %s: append failed: %s", key, exc)

@@ -74,7 +74,7 @@ class Deliverer:
     def _source(self, cfg: dict[str, Any]) -> Any:
         core = self.service.core
         if cfg.get("type") == "KinesisStreamAsSource":
-            return core.streams.find(cfg["source_stream"])
+            return core.find_stream(cfg["source_stream"])
         return find_buffer(core, self.name)
 
     def _dest(self, cfg: dict[str, Any]) -> tuple[str, dict[str, Any], Hints]:

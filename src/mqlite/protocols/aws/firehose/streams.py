@@ -170,7 +170,7 @@ class DeliveryStreamActions:
             m = _KINESIS_ARN.fullmatch(src.get("KinesisStreamARN", ""))
             if m is None:
                 raise errors.invalid_argument("KinesisStreamSourceConfiguration.KinesisStreamARN is invalid.")
-            stream = self.core.streams.find(m.group(1))
+            stream = self.core.find_stream(m.group(1))
             if stream is None:
                 raise errors.invalid_argument(f"Kinesis stream {src['KinesisStreamARN']} does not exist.")
             cfg.update(source_stream=m.group(1), source_arn=src["KinesisStreamARN"],
@@ -178,7 +178,7 @@ class DeliveryStreamActions:
             self.delivery.start_positions(name, {q: stream.latest(q) for q in range(stream.partition_count)})
         else:
             if find_buffer(self.core, name) is None:
-                self.core.create_stream(buffer_stream(name), partitions=1)
+                self.core.streams.create(buffer_stream(name), 1)
             self.delivery.start_positions(name, {0: 0})
         self.store.put(name, cfg)
         self.delivery.ensure(name)
@@ -192,7 +192,7 @@ class DeliveryStreamActions:
         self.store.delete(name)
         for buffer in (buffer_stream(name), legacy_buffer_stream(name)):
             if self.core.streams.find(buffer) is not None:
-                self.core.delete_stream(buffer)
+                self.core.streams.delete(buffer)
 
     async def describe_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeDeliveryStream."""
