@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.protocols.aws.firehose import errors
+from mqlite.protocols.aws.firehose import errors, s3_writer
 from mqlite.protocols.aws.firehose.buffering import hints
 from mqlite.protocols.aws.firehose.delivery import (
     DeliveryService,
@@ -65,6 +65,29 @@ class Store:
         return sorted(self.core.catalog.kv_items(NS))
 
 
+_MEMBER = {"extended_s3": "extendedS3DestinationConfiguration", "s3": "s3DestinationConfiguration",
+           "http": "httpEndpointDestinationConfiguration.s3Configuration"}
+
+
+def _check_s3(kind: str, s3: dict[str, Any]) -> None:
+    """The bucket and prefixes of an S3 configuration: Firehose's model pattern for the
+    ARN, S3's bucket naming rules, and keys that stay under --s3-dir (s3_writer)."""
+    arn = s3.get("BucketARN") or ""
+    if not s3_writer.BUCKET_ARN.fullmatch(arn):
+        raise errors.validation(arn, f"{_MEMBER[kind]}.bucketARN",
+                                "Member must satisfy regular expression pattern: "
+                                "arn:.*:s3:::[\\w\\.\\-]{1,255}")
+    problem = s3_writer.bucket_problem(s3_writer.bucket_name(arn))
+    if problem is not None:
+        raise errors.invalid_argument(f"BucketARN {arn} is not a valid S3 bucket: {problem}")
+    for member in ("Prefix", "ErrorOutputPrefix"):
+        prefix = s3.get(member) or ""
+        # expanded as delivery would expand it: a timestamp format could spell '../'
+        problem = s3_writer.key_problem(s3_writer.object_key(prefix, "s", 1, 0, "", "error"))
+        if problem is not None:
+            raise errors.invalid_argument(f"{member} {prefix!r} is not valid: {problem}")
+
+
 def _check_dest(kind: str, conf: dict[str, Any]) -> None:
     if kind == "http":
         hints("http", conf.get("BufferingHints"))
@@ -72,10 +95,12 @@ def _check_dest(kind: str, conf: dict[str, Any]) -> None:
             raise errors.invalid_argument("EndpointConfiguration.Url is required.")
         if not (conf.get("S3Configuration") or {}).get("BucketARN"):
             raise errors.invalid_argument("S3Configuration is required for HTTP endpoint destinations.")
+        _check_s3(kind, conf["S3Configuration"])
     else:
         hints("s3", conf.get("BufferingHints"))
         if not conf.get("BucketARN"):
             raise errors.invalid_argument("BucketARN is required.")
+        _check_s3(kind, conf)
         fmt = conf.get("CompressionFormat", "UNCOMPRESSED")
         if fmt not in ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"):
             raise errors.validation(fmt, "compressionFormat",
