@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.core.naming import internal_stream_name
+from mqlite.core.naming import internal_stream_name, is_dot_name
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
@@ -81,6 +81,8 @@ class ArchiveActions:
     async def create_archive(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """CreateArchive: a stream of the source bus's matching events, with retention."""
         name = p["ArchiveName"]
+        if is_dot_name(name):
+            raise validation(f"Archive name {name} is not valid.")
         if not ARCHIVE_NAME.match(name):
             raise validation(
                 f"1 validation error detected: Value '{name}' at 'archiveName' failed to satisfy "

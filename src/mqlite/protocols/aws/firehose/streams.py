@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.naming import is_dot_name
 from mqlite.protocols.aws.firehose import errors, s3_writer
 from mqlite.protocols.aws.firehose.buffering import hints
 from mqlite.protocols.aws.firehose.delivery import (
@@ -157,6 +158,8 @@ class DeliveryStreamActions:
         if not _NAME.fullmatch(name):
             raise errors.validation(name, "deliveryStreamName",
                                     "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        if is_dot_name(name):
+            raise errors.invalid_argument(f"Delivery stream name {name} is not valid.")
         return name
 
     async def create_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
