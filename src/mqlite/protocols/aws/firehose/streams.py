@@ -153,6 +153,14 @@ class DeliveryStreamActions:
             raise errors.not_found(name, self.account)
         return cfg
 
+    def _check_url(self, kind: str, conf: dict[str, Any]) -> None:
+        """An HTTP endpoint destination's URL must be within --http-destination."""
+        if kind == "http":
+            url = conf["EndpointConfiguration"]["Url"]
+            refusal = self.core.routers.http.policy.refusal(url)
+            if refusal is not None:
+                raise errors.invalid_argument(f"EndpointConfiguration.Url {url} is not allowed: {refusal}")
+
     def _name(self, p: dict[str, Any]) -> str:
         name = p["DeliveryStreamName"]
         if not _NAME.fullmatch(name):
@@ -180,6 +188,7 @@ class DeliveryStreamActions:
         kind = _CONFIG_TO_KIND[given[0]]
         conf = dict(p[given[0]])
         _check_dest(kind, conf)
+        self._check_url(kind, conf)
         tags = {t["Key"]: t.get("Value", "") for t in p.get("Tags") or []}
         if len(tags) > 50:
             raise errors.limit_exceeded("A delivery stream cannot have more than 50 tags.")
@@ -288,6 +297,7 @@ class DeliveryStreamActions:
             if kind == "http" and "S3Update" in conf:
                 conf["S3Configuration"] = conf.pop("S3Update")
         _check_dest(kind, conf)
+        self._check_url(kind, conf)
         cfg["destination"] = {"id": dest["id"], "kind": kind, "config": conf}
         cfg["version"] = int(cfg["version"]) + 1
         cfg["updated"] = self.core.clock.now_ms()
