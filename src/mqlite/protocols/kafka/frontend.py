@@ -32,6 +32,7 @@ from mqlite.protocols.kafka.codec import (
     encode_response_parts,
 )
 from mqlite.protocols.kafka.schema import Versions
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -74,6 +75,7 @@ class KafkaFrontEnd:
         self.max_frame_bytes = settings.kafka_max_frame_bytes
         # every configured user (mqlite.security.users), name -> secret; empty = no SASL
         self.users: dict[str, str] = Users.from_settings(settings).secrets()
+        self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
         self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}
         self.coordinator = Coordinator(self)

@@ -20,7 +20,7 @@ from mqlite.core.errors import InvalidName
 from mqlite.core.naming import is_internal_stream, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.topics import create_topic, find_topic
+from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
 
 NODE_ID = 0
 
@@ -77,6 +77,8 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
     if requested is None:
         for name in core.list_streams():  # internal streams are not listed (core)
+            if not describable(fe, session, name):
+                continue  # Kafka lists only the topics a principal may describe
             stream = find_topic(core, name)
             if stream is not None:
                 topics.append(topic_entry(stream))
@@ -84,6 +86,10 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         allow = body["AllowAutoTopicCreation"] if req.api_version >= 4 else True
         for item in requested:
             name = item["Name"]
+            if not describable(fe, session, name) and not (
+                    find_topic(core, name) is None and permitted(fe, session, "create", "stream", name)):
+                topics.append(_error_topic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                continue
             stream = find_topic(core, name)
             if stream is None:
                 try:
@@ -92,6 +98,9 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
                         raise InvalidName("internal topic names are reserved", rule="internal-stream")
                 except InvalidName:
                     topics.append(_error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                    continue
+                if not permitted(fe, session, "create", "stream", name):
+                    topics.append(_error_topic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                     continue
                 if allow and fe.settings.kafka_auto_create_topics:
                     stream = create_topic(core, name, fe.settings.kafka_default_partitions)

@@ -30,7 +30,7 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers import producer_ids
-from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
@@ -97,11 +97,13 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
     for topic in body["TopicData"]:
         name = topic["Name"]
         parts = []
-        stream = find_topic(fe.core, name)
+        stream = topic_for(fe, session, name, "write")
         for pdata in topic["PartitionData"]:
             index = pdata["Index"]
             if acks not in (0, 1, -1):
                 parts.append(_result(index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif stream is DENIED:
+                parts.append(_result(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
             elif stream is None:
                 parts.append(_result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
             else:
