@@ -60,6 +60,7 @@ class Rule:
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "ops", tuple(o for o in OPS if o in self.ops))  # one order: equality
         object.__setattr__(self, "regex", re.compile(".*".join(map(re.escape, self.pattern.split("*")))))
 
     def matches(self, principal: str, op: str, kind: str, name: str) -> bool:

@@ -35,7 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from mqlite.errors import MqliteError
-from mqlite.protocols.aws import sigv4
+from mqlite.protocols.aws import access, sigv4
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
 from mqlite.protocols.aws.wire import (
     ROUTING,
@@ -50,6 +50,7 @@ from mqlite.protocols.aws.wire import (
 )
 from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.security import throttle
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -193,6 +194,7 @@ class AwsApp:
         self.core = core
         self.settings = settings
         self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
+        self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.slots = _load_slots(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
         self.by_scope: dict[str, ServiceSlot] = {}
@@ -224,6 +226,19 @@ class AwsApp:
         if rules is None:
             rules = self._sig_rules[signing_name] = sigv4.rules_for(signing_name)
         return rules
+
+    def _authorize(self, service: str, operation: str, params: dict[str, Any],
+                   scope: sigv4.Credential | None) -> None:
+        """The one authorization check (security/authz.py) for the entity the call touches."""
+        found = access.target(service, operation, params)
+        if found is None:
+            return
+        principal = scope.access_key if scope is not None and self.keys else None
+        op, kind, name = found
+        if not self.authz.allowed(principal, op, kind, name):
+            region = scope.region if scope is not None and scope.region else self.settings.aws_region
+            raise access.denied(service, operation, principal or "anonymous", self.settings.aws_account,
+                                region, name)
 
     @property
     def frontends(self) -> list[ServiceFrontend]:
@@ -311,6 +326,8 @@ class AwsApp:
             handler = fe.handlers.get(operation)
             if handler is None:
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            if self.authz.enabled:
+                self._authorize(fe.service.name, operation, params, scope)
             ctx = AwsContext(
                 region=scope.region if scope is not None and scope.region else self.settings.aws_region,
                 account=self.settings.aws_account,
