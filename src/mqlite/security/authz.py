@@ -105,13 +105,11 @@ class Authorizer:
         # Whether any rule exists (no rules: every user may do everything); an attribute,
         # as the hot path reads it on every check.
         self.enabled = bool(self.fixed or self.added)
-
-    @property
-    def rules(self) -> tuple[Rule, ...]:
-        return self.fixed + tuple(self.added)
+        self.rules: tuple[Rule, ...] = self.fixed + tuple(self.added)
 
     def _changed(self) -> None:
         self.enabled = bool(self.fixed or self.added)
+        self.rules = self.fixed + tuple(self.added)
         self._cache.clear()
 
     def allowed(self, principal: str | None, op: str, kind: str, name: str) -> bool:
@@ -136,7 +134,12 @@ class Authorizer:
 
     def check(self, principal: str | None, op: str, kind: str, name: str) -> None:
         """Raise `AccessDenied` unless `principal` may `op` the `kind` named `name`."""
-        if self.enabled and not self.allowed(principal, op, kind, name):
+        if not self.enabled:
+            return
+        hit = self._cache.get((principal, op, kind, name))
+        if hit is None:
+            hit = self.allowed(principal, op, kind, name)
+        if not hit:
             raise AccessDenied(principal or ANONYMOUS, op, kind, name)
 
     def is_admin(self, principal: str | None) -> bool:
