@@ -128,3 +128,32 @@ def test_redis_users_meet_their_rules_and_acl_commands_share_them(server) -> Non
         assert [(a.operation, a.resource_pattern.resource_name) for a in acls] == [(ACLOperation.READ, "alice-s")]
     finally:
         admin.close()
+
+
+def _aws(server: Any, service: str, user: str) -> Any:
+    return boto3.client(service, endpoint_url=server.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id=user, aws_secret_access_key=f"{user}pw",
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def test_aws_lists_show_only_readable_entities_and_every_service_checks(server) -> None:
+    alice, bob = _sqs(server, "alice"), _sqs(server, "bob")
+    alice.create_queue(QueueName="alice-shared")
+    alice.create_queue(QueueName="alice-private")
+    assert [u.rsplit("/", 1)[-1] for u in bob.list_queues().get("QueueUrls", [])] == ["alice-shared"]
+    assert sorted(u.rsplit("/", 1)[-1] for u in alice.list_queues()["QueueUrls"]) == ["alice-private", "alice-shared"]
+    kinesis = _aws(server, "kinesis", "bob")
+    with pytest.raises(ClientError) as info:
+        kinesis.create_stream(StreamName="bob-stream", ShardCount=1)
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+    events = _aws(server, "events", "bob")
+    with pytest.raises(ClientError) as info:
+        events.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": "{}"}])
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
+    firehose = _aws(server, "firehose", "alice")
+    firehose.create_delivery_stream(DeliveryStreamName="alice-fh", ExtendedS3DestinationConfiguration={
+        "RoleARN": "arn:aws:iam::000000000000:role/r", "BucketARN": "arn:aws:s3:::alice-bucket"})
+    assert _aws(server, "firehose", "bob").list_delivery_streams()["DeliveryStreamNames"] == []
+    with pytest.raises(ClientError) as info:
+        _aws(server, "firehose", "bob").put_record(DeliveryStreamName="alice-fh", Record={"Data": b"x"})
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"

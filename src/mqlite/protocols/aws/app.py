@@ -230,15 +230,12 @@ class AwsApp:
     def _authorize(self, service: str, operation: str, params: dict[str, Any],
                    scope: sigv4.Credential | None) -> None:
         """The one authorization check (security/authz.py) for the entity the call touches."""
-        found = access.target(service, operation, params)
-        if found is None:
-            return
         principal = scope.access_key if scope is not None and self.keys else None
-        op, kind, name = found
-        if not self.authz.allowed(principal, op, kind, name):
-            region = scope.region if scope is not None and scope.region else self.settings.aws_region
-            raise access.denied(service, operation, principal or "anonymous", self.settings.aws_account,
-                                region, name)
+        for op, kind, name in access.targets(service, operation, params):
+            if not self.authz.allowed(principal, op, kind, name):
+                region = scope.region if scope is not None and scope.region else self.settings.aws_region
+                raise access.denied(service, operation, principal or "anonymous", self.settings.aws_account,
+                                    region, name)
 
     @property
     def frontends(self) -> list[ServiceFrontend]:
@@ -349,6 +346,10 @@ class AwsApp:
                 if mapped is None:
                     raise
                 raise mapped from exc
+            if self.authz.enabled and operation.startswith("List"):
+                principal = ctx.access_key if self.keys else None
+                result = access.filter_list(fe.service.name, operation, result,
+                                            lambda kind, name: self.authz.allowed(principal, "read", kind, name))
             if isinstance(result, AwsStream):
                 return await self._stream(request, result, request_id)
             wire = encode_result(fe.service, protocol, operation, result, request_id)
