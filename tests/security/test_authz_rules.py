@@ -60,7 +60,7 @@ def test_a_bad_acl_is_a_one_line_start_up_error() -> None:
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     (line,) = bad.stderr.strip().splitlines()
-    assert line.startswith("mqlite: ") and "operations are create+write+read+admin or *" in line
+    assert line.startswith("mqlite: ") and "--acl" in line and "[!]USER:OPS:KIND:PATTERN" in line
 
 
 def test_rules_added_by_clients_survive_a_restart(mqlite_server_factory: Any) -> None:
