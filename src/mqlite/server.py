@@ -173,7 +173,7 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
         log.info("%s", line)
     where = "memory" if settings.data_dir is None else str(settings.data_dir)
     ports = " ".join(f"{name}={port}" for name, port in server.ports.items())
-    log.info("outbound HTTP destinations: %s", core.config.destination_policy.describe())
+    log.info("outbound HTTP destinations: %s", server.core.config.destination_policy.describe())
     log.info("mqlite ready: %s (data: %s, fsync: %s)", ports, where, settings.fsync)
     return server
 
