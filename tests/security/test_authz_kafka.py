@@ -27,7 +27,7 @@ ACLS = ("alice:read+write+create:stream:orders-*", "alice:read:group:alice-*")
 
 @pytest.fixture
 def server(mqlite_server_factory: Any) -> Any:
-    return mqlite_server_factory(http_port=None, amqp_port=None, redis_port=None, user=USERS, acl=ACLS)
+    return mqlite_server_factory(http_port=None, amqp_port=None, redis_port=None, users=USERS, acl=ACLS)
 
 
 def _conf(server: Any, user: str) -> dict[str, Any]:

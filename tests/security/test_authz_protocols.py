@@ -29,7 +29,7 @@ ACLS = ("alice:*:queue:alice-*", "alice:write:router:amq.default", "alice:*:stre
 
 @pytest.fixture
 def server(mqlite_server_factory: Any) -> Any:
-    return mqlite_server_factory(user=USERS, acl=ACLS)
+    return mqlite_server_factory(users=USERS, acl=ACLS)
 
 
 def _sqs(server: Any, user: str) -> Any:

@@ -65,7 +65,7 @@ def test_a_bad_acl_is_a_one_line_start_up_error() -> None:
 
 def test_rules_added_by_clients_survive_a_restart(mqlite_server_factory: Any) -> None:
     server = mqlite_server_factory(http_port=None, kafka_port=None, amqp_port=None,
-                                   user=("root:rootpw:admin", "bob:bobpw"), acl=("bob:read:stream:none",))
+                                   users=("root:rootpw:admin", "bob:bobpw"), acl=("bob:read:stream:none",))
     root = redis.Redis(host="127.0.0.1", port=server.redis_port, username="root", password="rootpw")
     root.xadd("logs", {"f": "v"})
     root.execute_command("ACL", "SETUSER", "bob", "%R~logs")
