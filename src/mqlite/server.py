@@ -86,7 +86,7 @@ def _core_config(settings: Settings) -> Any:
                             max_message_bytes=settings.max_message_bytes)
     return CoreConfig(fsync=settings.fsync, stream_defaults=defaults, stream_tail_cache_bytes=settings.tail_cache_bytes,
                       disk_free_limit=settings.amqp_disk_free_limit, memory_limit=settings.amqp_memory_limit,
-                      transforms=STANDARD)
+                      transforms=STANDARD, http_destinations=settings.http_destinations)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -176,6 +176,7 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
         log.info("%s", line)
     where = "memory" if settings.data_dir is None else str(settings.data_dir)
     ports = " ".join(f"{name}={port}" for name, port in server.ports.items())
+    log.info("outbound HTTP destinations: %s", server.core.config.destination_policy.describe())
     log.info("mqlite ready: %s (data: %s, fsync: %s)", ports, where, settings.fsync)
     return server
 

@@ -172,6 +172,23 @@ def _users(value: Any) -> tuple[str, ...]:
     return specs
 
 
+def _destinations(value: Any) -> tuple[str, ...]:
+    from mqlite.core.destinations import DestinationPolicy  # the one definition of the syntax
+
+    items = tuple(_items(value))
+    DestinationPolicy.parse(items)
+    return items
+
+
+def _acl(value: Any) -> tuple[str, ...]:
+    from mqlite.security.authz import parse_rule  # the one definition of the syntax
+
+    items = tuple(_items(value))
+    for item in items:
+        parse_rule(item)
+    return items
+
+
 def _tls_mode(value: Any) -> str | None:
     text = _text(value).lower()
     if text in ("", *OFF_WORDS):
@@ -207,6 +224,10 @@ NAMES = Kind("list", "comma-separated names", _names, repeatable=True)
 USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the variable)", _users,
              repeatable=True, secret=True)
 TLS_MODE = Kind("choice", "`auto` or `off`", _tls_mode)
+DESTINATIONS = Kind("list", "host names, `*.domains`, addresses or networks (repeatable; comma-separated in the variable)",
+                    _destinations, repeatable=True)
+ACL = Kind("rules", "`[!]USER:OPS:KIND:PATTERN` rules (repeatable; comma-separated in the variable)", _acl,
+           repeatable=True)
 
 
 def integer(minimum: int | None = None) -> Kind:

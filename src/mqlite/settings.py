@@ -121,6 +121,8 @@ class Settings:
     tls_cert: Path | None = _security(None, k.PATH, "PEM server certificate (and chain): every listener speaks TLS")
     tls_key: Path | None = _security(None, k.PATH, "PEM private key of `--tls-cert`")
     tls_ca: Path | None = _security(None, k.PATH, "PEM CA certificates: clients must present a certificate they signed (mTLS)")
+    acl: tuple[str, ...] = _security((), k.ACL, "authorization rules, e.g. `alice:read+write:queue:orders-*` (security/authz.py; none: every user may do everything; role `admin` bypasses them)")
+    http_destinations: tuple[str, ...] = _security((), k.DESTINATIONS, "hosts and networks that SNS HTTP/S subscriptions, EventBridge API destinations and Firehose HTTP endpoints may reach (none: any, for local use)", name="http_destination")
 
     def __post_init__(self) -> None:
         # One fact, two spellings: `memory` and a missing data directory mean the same.

@@ -90,39 +90,9 @@ def _internal_streams(server: Any) -> set[str]:
                                     ExtendedS3DestinationConfiguration=_s3_destination("kept-bucket", ""))
     events = aws(server, "events")
     events.create_archive(ArchiveName="kept-archive", EventSourceArn=events.describe_event_bus()["Arn"])
-    names = set(server.call(lambda: server.core.list_streams()))
+    names = set(server.call(lambda: server.core.streams.list()))
     assert len(names) == 2 and all(is_internal_stream(n) for n in names)
     return names
-
-
-def test_kafka_does_not_list_write_or_delete_firehose_buffers_or_eventbridge_archives(mqlite_server: Any) -> None:
-    """Kafka marks internal topics `IsInternal` (Metadata) and refuses ordinary clients'
-    writes ("Cannot append to internal topic": INVALID_TOPIC_EXCEPTION) and management
-    (TOPIC_AUTHORIZATION_FAILED); mqlite's internal streams are AWS front-ends' state, not
-    topics: not listed unless asked by name, never created, written or deleted by Kafka."""
-    internal = _internal_streams(mqlite_server)
-    admin = kafka.admin.KafkaAdminClient(bootstrap_servers=bootstrap(mqlite_server))
-    try:
-        assert set(admin.list_topics()) == set()
-        described = admin.describe_topics(sorted(internal))
-        assert sorted((t["name"], t["is_internal"], t["error_code"]) for t in described) == [
-            (n, True, 0) for n in sorted(internal)]
-        for name in internal:
-            with pytest.raises(kafka.errors.TopicAuthorizationFailedError):
-                admin.delete_topics([name])
-        with pytest.raises(kafka.errors.InvalidTopicError):
-            admin.create_topics([kafka.admin.NewTopic("__mqlite.mine", 1, 1)])
-    finally:
-        admin.close()
-    # kafka-python will not even try to produce to an internal topic; librdkafka will
-    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap(mqlite_server),
-                                         "message.send.max.retries": 0})
-    errors: list[Any] = []
-    producer.produce(min(internal), b"not a firehose record", partition=0,
-                     on_delivery=lambda err, _msg: errors.append(err))
-    assert producer.flush(10) == 0
-    assert [e.code() for e in errors] == [confluent_kafka.KafkaError.TOPIC_EXCEPTION]
-    assert set(mqlite_server.call(lambda: mqlite_server.core.list_streams())) == internal
 
 
 def test_redis_flushall_does_not_delete_firehose_buffers_or_eventbridge_archives(mqlite_server: Any) -> None:
@@ -132,4 +102,4 @@ def test_redis_flushall_does_not_delete_firehose_buffers_or_eventbridge_archives
     r = redis_client(mqlite_server)
     assert r.keys() == []
     r.flushall()
-    assert set(mqlite_server.call(lambda: mqlite_server.core.list_streams())) == before
+    assert set(mqlite_server.call(lambda: mqlite_server.core.streams.list())) == before

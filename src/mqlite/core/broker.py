@@ -34,8 +34,10 @@ from mqlite.core.catalogcheck import open_catalog, refuse_without_catalog
 from mqlite.core.channels import Channels
 from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
+from mqlite.core.errors import InvalidName, StreamNotFound
 from mqlite.core.groups import GroupStore
 from mqlite.core.logs import LogFactory
+from mqlite.core.naming import is_internal_stream
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.queue import Queue
 from mqlite.core.queues import QueueRegistry
@@ -49,6 +51,12 @@ from mqlite.core.transforms import TransformRegistry
 log = logging.getLogger("mqlite.core")
 
 CATALOG_FILE = "catalog.sqlite3"
+
+
+def _refuse_internal(name: str) -> None:
+    if is_internal_stream(name):
+        raise InvalidName(f"stream name {name!r} is reserved for the broker's internal streams",
+                          rule="internal-stream")
 
 
 class BrokerCore:
@@ -190,26 +198,41 @@ class BrokerCore:
     def memory(self) -> bool:
         return self.data_dir is None
 
-    # -- streams -------------------------------------------------------------------------------
+    # -- streams: the user-visible surface ------------------------------------------------------
+    # Every front-end reaches streams by a client-given name through these five calls, and
+    # they are where internal streams (`naming.is_internal_stream`: Firehose buffers,
+    # EventBridge archives) are hidden, once for every protocol: looked up, deleted or
+    # found they are absent, listed they are left out, and their names cannot be created.
+    # The front-ends that own internal streams use the registry, `core.streams`, directly.
     def create_stream(
         self, name: str, partitions: int = 1, config: StreamConfig | Mapping[str, Any] | None = None
     ) -> Stream:
+        _refuse_internal(name)
         return self.streams.create(name, partitions, config)
 
     def get_stream(self, name: str) -> Stream:
+        if is_internal_stream(name):
+            raise StreamNotFound(name)
         return self.streams.get(name)
+
+    def find_stream(self, name: str) -> Stream | None:
+        """The stream, or None when there is none (or it is internal)."""
+        return None if is_internal_stream(name) else self.streams.find(name)
 
     def stream(
         self, name: str, partitions: int = 1, config: StreamConfig | Mapping[str, Any] | None = None
     ) -> Stream:
         """Get or create."""
+        _refuse_internal(name)
         return self.streams.get_or_create(name, partitions, config)
 
     def delete_stream(self, name: str) -> bool:
+        if is_internal_stream(name):
+            return False
         return self.streams.delete(name)
 
     def list_streams(self, prefix: str = "") -> list[str]:
-        return self.streams.list(prefix)
+        return [n for n in self.streams.list(prefix) if not is_internal_stream(n)]
 
     # -- queues (QueueRegistry, issue #3 queue part) -----------------------------------------------
     def create_queue(self, name: str, config: QueueConfig | None = None, **attributes: Any) -> Queue:

@@ -153,9 +153,21 @@ class CoreConfig:
     #: Start even when the catalog is missing but data is present, rebuilding its
     #: entities from the directories (`mqlite repair --apply`); off: refuse to start.
     rebuild_catalog: bool = False
+    #: Where client-chosen HTTP endpoints may be (core/destinations.py); empty = any.
+    http_destinations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parse_fsync(self.fsync)
+        self.destination_policy  # noqa: B018 - a bad entry fails here, at start
+
+    @property
+    def destination_policy(self) -> Any:
+        from mqlite.core.destinations import DestinationPolicy
+
+        try:
+            return DestinationPolicy.parse(self.http_destinations)
+        except ValueError as exc:
+            raise InvalidValue("http_destinations", str(exc), rule="http-destinations") from None
 
     @property
     def fsync_spec(self) -> FsyncSpec:

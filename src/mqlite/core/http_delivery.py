@@ -16,6 +16,8 @@ overriding max_attempts/base_backoff/max_backoff - SNS's DeliveryPolicy phases).
 Per-message headers: `options["headers"]` is per submit; in addition, an envelope meta
 key `http.header.<name>` adds the header `<name>` (so a router binding, whose options are
 per binding, can still carry per-message headers such as `x-amz-sns-message-id`).
+Destinations: a URL outside `policy` (core/destinations.py; `options["policy"] = False`
+exempts the operator's own endpoints) fails at once, as does a name resolving outside it.
 Outcome of one attempt: 2xx succeeds; 429, 5xx, timeouts and connection errors are
 retried with exponential backoff (base * 2^(n-1), capped); any other status fails at
 once (a client error will not heal by retrying). After the last attempt,
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mqlite.core.clock import Clock
+from mqlite.core.destinations import DestinationPolicy, DestinationRefused
 from mqlite.core.message import Envelope
 
 log = logging.getLogger("mqlite.core.http_delivery")
@@ -87,8 +90,11 @@ class HttpDelivery:
         max_pending: int = 10_000,
         sleep: Sleep | None = None,
         defaults: Mapping[str, Any] | None = None,
+        policy: DestinationPolicy | None = None,
     ) -> None:
         self.clock = clock or Clock()
+        self.policy = policy or DestinationPolicy()
+        self._trusted_session: Any = None
         self.max_concurrency = max_concurrency
         self.max_pending = max_pending
         self.defaults = {**DEFAULTS, **(defaults or {})}
@@ -209,27 +215,34 @@ class HttpDelivery:
         """One request: (False, "", status) on success, else (retryable?, reason, status)."""
         import aiohttp
 
+        checked = opts.get("policy", True)
+        refusal = self.policy.refusal(url) if checked else None
+        if refusal is not None:
+            return False, f"refused by the HTTP destination policy: {refusal}", None
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.max_concurrency)
         async with self._sem:
             self.in_flight += 1
             self.max_in_flight_seen = max(self.max_in_flight_seen, self.in_flight)
             try:
-                if self._session is None or self._session.closed:
-                    self._session = aiohttp.ClientSession()
+                session = self._sessions(checked)
                 headers = {"Content-Type": str(opts["content_type"])}
                 headers.update({str(k): str(v) for k, v in (opts.get("headers") or {}).items()})
                 for key, value in env.meta.items():
                     if key.startswith(HEADER_META):
                         headers[key[len(HEADER_META):]] = value.decode("utf-8", "replace")
                 timeout = aiohttp.ClientTimeout(total=float(opts["timeout"]))
-                async with self._session.request(
+                async with session.request(
                     str(opts["method"]), url, data=env.body, headers=headers, timeout=timeout
                 ) as resp:
                     await resp.read()
                     status = resp.status
             except TimeoutError:
                 return True, "timeout", None
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, DestinationRefused):
+                    return False, f"refused by the HTTP destination policy: {exc.os_error}", None
+                return True, f"{type(exc).__name__}: {exc}", None
             except aiohttp.ClientError as exc:
                 return True, f"{type(exc).__name__}: {exc}", None
             except ValueError as exc:  # a malformed URL
@@ -240,12 +253,26 @@ class HttpDelivery:
             return False, "", status
         return (status == 429 or status >= 500), f"HTTP {status}", status
 
+    def _sessions(self, checked: bool) -> Any:
+        """The session for policy-checked URLs, or the plain one for the operator's own
+        endpoints (`options["policy"] = False`: a configured Lambda endpoint)."""
+        if checked:
+            if self._session is None or self._session.closed:
+                self._session = self.policy.session()
+            return self._session
+        if self._trusted_session is None or self._trusted_session.closed:
+            import aiohttp
+
+            self._trusted_session = aiohttp.ClientSession()
+        return self._trusted_session
+
     async def close(self) -> None:
-        """Cancel queued deliveries and close the HTTP session."""
+        """Cancel queued deliveries and close the HTTP sessions."""
         for t in list(self._tasks):
             t.cancel()
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._trusted_session):
+            if session is not None:
+                await session.close()
+        self._session = self._trusted_session = None

@@ -80,6 +80,12 @@ def validate_stream_name(name: str) -> str:
     return name
 
 
+def is_dot_name(name: str) -> bool:
+    """`.` and `..`: names no entity may take, whatever its protocol's character set
+    allows (they are path segments wherever a name becomes part of a path or URL)."""
+    return name in (".", "..")
+
+
 def is_valid_stream_name(name: str) -> bool:
     try:
         validate_stream_name(name)

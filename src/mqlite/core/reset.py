@@ -128,7 +128,7 @@ def select(core: Any, scope: str) -> Selection:
     if scope in ("all", "queues"):
         sel.queues = set(core.list_queues())
     if scope in ("all", "streams"):
-        sel.streams = set(core.list_streams())
+        sel.streams = set(core.streams.list())  # the registry: internal streams too
     if scope in ("all", "routers"):
         sel.routers = set(core.list_routers())
     if scope in ("all", "groups", "kafka"):
@@ -140,7 +140,7 @@ def select(core: Any, scope: str) -> Selection:
     if scope in ("kinesis", "firehose", "kafka", "redis", "events"):
         kinesis = {k for k, _ in core.catalog.kv_items(KINESIS_NS)}
         want = "kafka" if scope == "redis" else scope
-        sel.streams = {s for s in core.list_streams() if origin_of_stream(core, s, kinesis) == want}
+        sel.streams = {s for s in core.streams.list() if origin_of_stream(core, s, kinesis) == want}
     return sel
 
 

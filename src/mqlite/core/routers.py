@@ -93,7 +93,9 @@ class RouterRegistry:
         if self._http is None:
             from mqlite.core.http_delivery import HttpDelivery
 
-            self._http = HttpDelivery(self.clock)
+            config = getattr(self.core, "config", None)
+            policy = config.destination_policy if config is not None else None
+            self._http = HttpDelivery(self.clock, policy=policy)
         return self._http
 
     async def close(self) -> None:

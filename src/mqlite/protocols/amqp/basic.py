@@ -73,6 +73,8 @@ def publish(ch: Channel, p: Publish) -> None:
         props.reply_to = f"{REPLY_TO}.{ch.reply_token}"
         raw = encode_properties(props)
     broker = ch.broker
+    if broker.authz is not None and broker.authz.enabled:
+        broker.authorize(ch.conn, ch.vhost, "write", "router", p.exchange or "amq.default", 60, 40)
     if p.exchange == "" and p.routing_key.startswith(REPLY_TO + "."):
         _publish_reply(ch, p, raw)
         return
@@ -232,6 +234,7 @@ def basic_consume(ch: Channel, m: Any) -> None:
         if not m.nowait:
             ch.send_method(commands.Basic.ConsumeOk(consumer_tag=tag))
         return
+    broker.authorize(ch.conn, ch.vhost, "read", "queue", name, 60, 20)
     rec = broker.queue(ch.vhost, name, ch.conn)
     exclusive_use = any(c.exclusive for c in rec.consumers.values()) or (m.exclusive and rec.consumers)
     if exclusive_use:
@@ -270,6 +273,7 @@ def basic_cancel(ch: Channel, m: Any) -> None:
 
 def basic_get(ch: Channel, m: Any) -> None:
     """Basic.Get -> Get-Ok with one message, or Get-Empty."""
+    ch.broker.authorize(ch.conn, ch.vhost, "read", "queue", m.queue or ch.last_queue, 60, 70)
     rec = ch.broker.queue(ch.vhost, m.queue or ch.last_queue, ch.conn)
     if rec.kind == "stream":
         raise rec.queue.not_supported("basic.get")

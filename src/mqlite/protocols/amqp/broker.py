@@ -31,6 +31,7 @@ from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
 from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
 from mqlite.protocols.amqp.stream_queue import StreamQueue
+from mqlite.security.authz import authorizer_for
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
@@ -82,6 +83,22 @@ class AmqpBroker:
         on_reset(core, self.reset_before, "before")
         on_reset(core, self.reset_after, "after")
         self.delayed = delayed.DelayedMessages(self._catalog, self._publish_delayed)
+        self.authz = authorizer_for(core, settings) if settings is not None else None
+
+    def authorize(self, conn: Any, vhost: str, op: str, kind: str, name: str,
+                  class_id: int, method_id: int) -> None:
+        """The one authorization check (security/authz.py), answered as RabbitMQ refuses
+        a permission: 403 ACCESS_REFUSED naming the resource, vhost and user. RabbitMQ's
+        configure / write / read permissions map onto create+admin / write / read rules;
+        a queue is kind `queue`, an exchange kind `router` (the default one `amq.default`)."""
+        authz = self.authz
+        if authz is None or not authz.enabled:
+            return
+        principal = conn.principal if conn is not None else None
+        if not authz.allowed(principal, op, kind, name):
+            what = "queue" if kind == "queue" else "exchange"
+            raise E.AmqpError(E.ACCESS_REFUSED, f"ACCESS_REFUSED - access to {what} '{name}' in vhost "
+                              f"'{vhost}' refused for user '{principal or 'anonymous'}'", class_id, method_id)
 
     def set_blocked(self, reason: str | None) -> None:
         """A resource alarm started (reason) or cleared (None): tell every connection."""

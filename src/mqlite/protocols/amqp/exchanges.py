@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 def exchange_declare(ch: Channel, m: Any) -> None:
     """Exchange.Declare (type, passive, durable, auto-delete, internal, alternate-exchange)."""
+    if m.exchange:
+        ch.broker.authorize(ch.conn, ch.vhost, "read" if m.passive else "create", "router", m.exchange, 40, 10)
     ch.broker.declare_exchange(
         ch.vhost, m.exchange, m.exchange_type, passive=m.passive, durable=m.durable,
         auto_delete=m.auto_delete, internal=m.internal, arguments=dict(m.arguments or {}),
@@ -28,6 +30,7 @@ def exchange_declare(ch: Channel, m: Any) -> None:
 
 def exchange_delete(ch: Channel, m: Any) -> None:
     """Exchange.Delete (if-unused)."""
+    ch.broker.authorize(ch.conn, ch.vhost, "admin", "router", m.exchange, 40, 20)
     ch.broker.delete_exchange(ch.vhost, m.exchange, m.if_unused)
     if not m.nowait:
         ch.send_method(commands.Exchange.DeleteOk())

@@ -30,6 +30,8 @@ class _DeclareOk(commands.Queue.DeclareOk):
 def queue_declare(ch: Channel, m: Any) -> None:
     """Queue.Declare (server-named, passive, durable, exclusive, auto-delete, x-arguments)."""
     name = m.queue or (ch.last_queue if m.passive else "")
+    if name:  # RabbitMQ: configure permission (a passive declare only looks: read)
+        ch.broker.authorize(ch.conn, ch.vhost, "read" if m.passive else "create", "queue", name, 50, 10)
     rec = ch.broker.declare_queue(
         ch.conn, ch.vhost, name, passive=m.passive, durable=m.durable, exclusive=m.exclusive,
         auto_delete=m.auto_delete, arguments=dict(m.arguments or {}),
@@ -43,6 +45,8 @@ def queue_declare(ch: Channel, m: Any) -> None:
 def queue_bind(ch: Channel, m: Any) -> None:
     """Queue.Bind (an empty queue name means the channel's last declared queue)."""
     queue = m.queue or ch.last_queue
+    ch.broker.authorize(ch.conn, ch.vhost, "write", "queue", queue, 50, 20)  # RabbitMQ: write on the queue,
+    ch.broker.authorize(ch.conn, ch.vhost, "read", "router", m.exchange or "amq.default", 50, 20)  # read on the exchange
     ch.broker.bind(ch.conn, ch.vhost, m.exchange, "queue", queue, m.routing_key, dict(m.arguments or {}))
     if not m.nowait:
         ch.send_method(commands.Queue.BindOk())
@@ -57,6 +61,7 @@ def queue_unbind(ch: Channel, m: Any) -> None:
 
 def queue_purge(ch: Channel, m: Any) -> None:
     """Queue.Purge: drop ready messages (unacked ones stay)."""
+    ch.broker.authorize(ch.conn, ch.vhost, "read", "queue", m.queue or ch.last_queue, 50, 30)
     count = ch.broker.purge_queue(ch.conn, ch.vhost, m.queue or ch.last_queue)
     if not m.nowait:
         ch.send_method(commands.Queue.PurgeOk(message_count=count))
@@ -64,6 +69,7 @@ def queue_purge(ch: Channel, m: Any) -> None:
 
 def queue_delete(ch: Channel, m: Any) -> None:
     """Queue.Delete (if-unused, if-empty)."""
+    ch.broker.authorize(ch.conn, ch.vhost, "admin", "queue", m.queue or ch.last_queue, 50, 40)
     count = ch.broker.delete_queue(ch.conn, ch.vhost, m.queue or ch.last_queue, m.if_unused, m.if_empty)
     if not m.nowait:
         ch.send_method(commands.Queue.DeleteOk(message_count=count))

@@ -24,6 +24,7 @@ Concurrency: runs on the server's event loop; handlers may await (long polls).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import importlib.util
 import logging
@@ -35,7 +36,7 @@ from aiohttp import web
 
 from mqlite.core import alarms
 from mqlite.errors import MqliteError
-from mqlite.protocols.aws import sigv4
+from mqlite.protocols.aws import access, sigv4
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
 from mqlite.protocols.aws.wire import (
     ROUTING,
@@ -50,6 +51,7 @@ from mqlite.protocols.aws.wire import (
 )
 from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.security import throttle
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -193,11 +195,13 @@ class AwsApp:
         self.core = core
         self.settings = settings
         self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
+        self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.slots = _load_slots(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
         self.by_scope: dict[str, ServiceSlot] = {}
         self.by_action: dict[str, list[ServiceSlot]] = {}
         self.path_routed: ServiceSlot | None = None
+        self._sig_rules: dict[str, sigv4.ServiceRules] = {}
         for slot in self.slots:
             fe = slot.built
             if fe is not None:
@@ -217,6 +221,22 @@ class AwsApp:
                 self.by_action.setdefault(op, []).append(slot)
             if path_routed and self.path_routed is None:
                 self.path_routed = slot
+
+    def _rules(self, signing_name: str) -> sigv4.ServiceRules:
+        rules = self._sig_rules.get(signing_name)
+        if rules is None:
+            rules = self._sig_rules[signing_name] = sigv4.rules_for(signing_name)
+        return rules
+
+    def _authorize(self, service: str, operation: str, params: dict[str, Any],
+                   scope: sigv4.Credential | None) -> None:
+        """The one authorization check (security/authz.py) for the entity the call touches."""
+        principal = scope.access_key if scope is not None and self.keys else None
+        for op, kind, name in access.targets(service, operation, params):
+            if not self.authz.allowed(principal, op, kind, name):
+                region = scope.region if scope is not None and scope.region else self.settings.aws_region
+                raise access.denied(service, operation, principal or "anonymous", self.settings.aws_account,
+                                    region, name)
 
     @property
     def frontends(self) -> list[ServiceFrontend]:
@@ -289,6 +309,8 @@ class AwsApp:
                             {k.lower(): v for k, v in headers.items()}, body,
                         ),
                         self.keys,
+                        dt.datetime.fromtimestamp(self.core.clock.now_ms() / 1000, dt.UTC),
+                        self._rules(fe.service.signing_name),
                     )
                 except AwsError as exc:
                     await self._refused(request, exc, scope)
@@ -302,6 +324,8 @@ class AwsApp:
             handler = fe.handlers.get(operation)
             if handler is None:
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            if self.authz.enabled:
+                self._authorize(fe.service.name, operation, params, scope)
             ctx = AwsContext(
                 region=scope.region if scope is not None and scope.region else self.settings.aws_region,
                 account=self.settings.aws_account,
@@ -324,6 +348,10 @@ class AwsApp:
                 if mapped is None:
                     raise
                 raise mapped from exc
+            if self.authz.enabled and operation.startswith("List"):
+                principal = ctx.access_key if self.keys else None
+                result = access.filter_list(fe.service.name, operation, result,
+                                            lambda kind, name: self.authz.allowed(principal, "read", kind, name))
             if isinstance(result, AwsStream):
                 return await self._stream(request, result, request_id)
             wire = encode_result(fe.service, protocol, operation, result, request_id)

@@ -33,6 +33,7 @@ from mqlite.protocols.kafka.codec import (
     encode_response_parts,
 )
 from mqlite.protocols.kafka.schema import Versions
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -76,6 +77,7 @@ class KafkaFrontEnd:
         # every configured user (mqlite.security.users), name -> secret; empty = no SASL
         self.users: dict[str, str] = Users.from_settings(settings).secrets()
         self.sasl_max_receive_bytes = int(getattr(settings, "kafka_sasl_max_receive_bytes", 524288))
+        self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.handlers: dict[int, tuple[Versions, Handler]] = HANDLERS
         self.supported: dict[int, Versions] = {k: v for k, (v, _) in HANDLERS.items()}
         self.coordinator = Coordinator(self)

@@ -54,6 +54,8 @@ from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.security import tls
+from mqlite.protocols.resp.access import denial
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
 
@@ -96,6 +98,7 @@ class ServerState:
         # `nopass` default user); with some, `default` without a password is disabled.
         self.users: dict[str, str] = Users.from_settings(settings).secrets()
         self.auth_required = bool(self.users)
+        self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
 
     def reset_stats(self) -> None:
         """Zero INFO's counters (start, CONFIG RESETSTAT)."""
@@ -359,9 +362,9 @@ class RespConnection(Connection):
             self.close()
 
     def _publish_direct(self) -> bool:
-        """Whether PUBLISH would pass every check of `execute` now (authenticated, not
-        queuing a MULTI, not in RESP2 subscribed context)."""
-        return self.authed and self.multi is None and (
+        """Whether PUBLISH would pass every check of `execute` now (authenticated, no
+        authorization rules to check, not queuing a MULTI, not in RESP2 subscribed context)."""
+        return self.authed and self.multi is None and not self.state.authz.enabled and (
             self.resp3 or not (self.channels or self.patterns or self.shard_channels)
         )
 
@@ -441,6 +444,11 @@ class RespConnection(Connection):
                 self.noauth_logged = True
                 log.info("redis %s: %s before AUTH; refused (NOAUTH)", self.peername, cmd.name)
             return self._rejected(NOAUTH, name)
+        if state.authz.enabled:
+            refused = denial(self, cmd, argv)
+            if refused is not None:
+                self.multi_dirty = self.multi is not None
+                return self._rejected(refused, name)
         if self.multi is not None and name not in _NOT_QUEUED and not self.no_block:
             self.multi.append(argv)
             return _QUEUED

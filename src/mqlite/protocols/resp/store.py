@@ -50,7 +50,6 @@ import struct
 from typing import Any
 
 from mqlite.core.errors import StreamNotFound
-from mqlite.core.naming import is_internal_stream
 from mqlite.core.reset import on_reset
 from mqlite.protocols.resp.group_state import dump_group, load_group
 from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
@@ -135,7 +134,7 @@ class StreamStore:
     def names(self) -> list[str]:
         """Every stream is a Redis key (streams made by Kafka or Kinesis too), except the
         broker's internal ones (Firehose buffers, EventBridge archives)."""
-        return sorted(n for n in self.core.list_streams() if not is_internal_stream(n))
+        return sorted(self.core.list_streams())
 
     def core_stream_if_exists(self, name: str) -> Any:
         try:
@@ -144,8 +143,6 @@ class StreamStore:
             return None
 
     def exists(self, name: str) -> bool:
-        if is_internal_stream(name):
-            return False
         try:
             self.core.get_stream(name)
         except StreamNotFound:

@@ -45,7 +45,7 @@ def _connection_name(state: EventsState, ctx: AwsContext, arn: str) -> str:
     raise not_found(f"Connection '{arn}' does not exist.")
 
 
-def _check(p: dict[str, Any]) -> None:
+def _check(p: dict[str, Any], policy: Any) -> None:
     method = p.get("HttpMethod")
     if method is not None and method not in METHODS:
         raise validation(f"1 validation error detected: Value '{method}' at 'httpMethod' failed to satisfy "
@@ -53,6 +53,9 @@ def _check(p: dict[str, Any]) -> None:
     endpoint = p.get("InvocationEndpoint")
     if endpoint is not None and not re.match(r"^https?://", endpoint):
         raise validation("Parameter InvocationEndpoint is not valid. Reason: Must be an http(s) URL.")
+    refusal = policy.refusal(endpoint) if endpoint is not None else None
+    if refusal is not None:  # the operator's --http-destination policy
+        raise validation(f"Parameter InvocationEndpoint is not valid. Reason: {refusal}.")
     rate = p.get("InvocationRateLimitPerSecond")
     if rate is not None and rate < 1:
         raise validation("Parameter InvocationRateLimitPerSecond is not valid. Reason: Must be at least 1.")
@@ -83,7 +86,7 @@ class ApiDestinationActions:
                              "constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
         if self.state.api_destinations.get(f"{ctx.region}/{name}") is not None:
             raise already_exists(f"An api-destination '{name}' already exists.")
-        _check(p)
+        _check(p, self.state.core.routers.http.policy)
         connection = _connection_name(self.state, ctx, p["ConnectionArn"])
         now = now_s()
         uid = str(uuid.uuid4())
@@ -118,7 +121,7 @@ class ApiDestinationActions:
     async def update_api_destination(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """UpdateApiDestination: any of description, connection, endpoint, method, rate."""
         d = dict(require_destination(self.state, ctx, p["Name"]))
-        _check(p)
+        _check(p, self.state.core.routers.http.policy)
         if p.get("ConnectionArn"):
             d["connection"] = _connection_name(self.state, ctx, p["ConnectionArn"])
             d["connection_arn"] = p["ConnectionArn"]

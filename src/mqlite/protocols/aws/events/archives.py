@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.core.naming import internal_stream_name
+from mqlite.core.naming import internal_stream_name, is_dot_name
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
@@ -59,7 +59,7 @@ class ArchiveActions:
 
     def _counts(self, archive: dict[str, Any]) -> tuple[int, int]:
         try:
-            stream = self.state.core.get_stream(archive["stream"])
+            stream = self.state.core.streams.get(archive["stream"])
         except Exception:  # noqa: BLE001 - a deleted stream counts as empty
             return 0, 0
         part = stream.describe()["partitions"][0]
@@ -81,6 +81,8 @@ class ArchiveActions:
     async def create_archive(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """CreateArchive: a stream of the source bus's matching events, with retention."""
         name = p["ArchiveName"]
+        if is_dot_name(name):
+            raise validation(f"Archive name {name} is not valid.")
         if not ARCHIVE_NAME.match(name):
             raise validation(
                 f"1 validation error detected: Value '{name}' at 'archiveName' failed to satisfy "
@@ -102,9 +104,9 @@ class ArchiveActions:
             raise validation("Parameter RetentionDays is not valid.")
         sname = stream_name(ctx.region, name)
         core = self.state.core
-        if sname in core.list_streams():
-            core.delete_stream(sname)  # a leftover of an archive deleted earlier
-        core.create_stream(sname, 1, {"retention_ms": _retention_ms(retention)})
+        if core.streams.find(sname) is not None:
+            core.streams.delete(sname)  # a leftover of an archive deleted earlier
+        core.streams.create(sname, 1, {"retention_ms": _retention_ms(retention)})
         archive = drop_none({
             "name": name, "region": ctx.region, "bus": bus["name"], "source": bus["arn"],
             "arn": resource_arn(ctx.region, ctx.account, "archive", name), "stream": sname,
@@ -142,7 +144,7 @@ class ArchiveActions:
             archive["kms"] = p["KmsKeyIdentifier"]
         if "RetentionDays" in p:
             archive["retention"] = p["RetentionDays"] or 0
-            self.state.core.get_stream(archive["stream"]).set_config(
+            self.state.core.streams.get(archive["stream"]).set_config(
                 retention_ms=_retention_ms(archive["retention"])
             )
         archive = drop_none(archive)
@@ -157,6 +159,6 @@ class ArchiveActions:
         self.state.unbind_archive(archive)
         self.state.archives.delete(f"{ctx.region}/{archive['name']}")
         self.state.set_tags(archive["arn"], {})
-        if archive["stream"] in self.state.core.list_streams():
-            self.state.core.delete_stream(archive["stream"])
+        if self.state.core.streams.find(archive["stream"]) is not None:
+            self.state.core.streams.delete(archive["stream"])
         return {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.naming import is_dot_name
 from mqlite.protocols.aws.events.common import (
     BUS_NAME,
     DEFAULT_BUS,
@@ -52,7 +53,7 @@ class BusActions:
         if source:
             if not name.startswith("aws.partner/") or name != source:
                 raise validation("Event source name must match event bus name for partner event buses.")
-        elif not BUS_NAME.match(name) or "/" in name:
+        elif not BUS_NAME.match(name) or "/" in name or is_dot_name(name):
             raise validation(f"Event bus name {name} is not valid.")
         if name == DEFAULT_BUS:
             raise already_exists(f"Event bus {name} already exists.")

@@ -60,7 +60,7 @@ def _redacted(auth: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_auth(kind: str, auth: dict[str, Any]) -> None:
+def _check_auth(kind: str, auth: dict[str, Any], policy: Any) -> None:
     if kind not in AUTH_TYPES:
         raise validation(f"1 validation error detected: Value '{kind}' at 'authorizationType' failed to "
                          f"satisfy constraint: Member must satisfy enum value set: [{', '.join(AUTH_TYPES)}]")
@@ -70,6 +70,9 @@ def _check_auth(kind: str, auth: dict[str, Any]) -> None:
         oauth = auth["OAuthParameters"]
         if not oauth.get("ClientParameters") or not oauth.get("AuthorizationEndpoint"):
             raise validation("Parameter(s) ClientParameters and AuthorizationEndpoint must be specified.")
+        refusal = policy.refusal(oauth["AuthorizationEndpoint"])
+        if refusal is not None:  # the operator's --http-destination policy
+            raise validation(f"Parameter AuthorizationEndpoint is not valid. Reason: {refusal}.")
 
 
 class ConnectionActions:
@@ -91,7 +94,7 @@ class ConnectionActions:
             raise already_exists(f"Connection {name} already exists.")
         kind = p["AuthorizationType"]
         auth = p["AuthParameters"]
-        _check_auth(kind, auth)
+        _check_auth(kind, auth, self.state.core.routers.http.policy)
         now = now_s()
         uid = str(uuid.uuid4())
         conn = drop_none({
@@ -146,7 +149,7 @@ class ConnectionActions:
                 else:
                     auth[key] = value
             c["auth"] = auth
-        _check_auth(kind, c["auth"])
+        _check_auth(kind, c["auth"], self.state.core.routers.http.policy)
         c["auth_type"] = kind
         c["modified"] = c["authorized"] = now_s()
         c["state"] = "AUTHORIZED"

@@ -128,7 +128,7 @@ class Dispatcher:
         if archive is None:
             return
         try:
-            stream = self.core.get_stream(archive["stream"])
+            stream = self.core.streams.get(archive["stream"])
             await stream.append(body)
         except Exception as exc:  # noqa: BLE001 - an archive failure never fails PutEvents
             log.warning("archive %s: append failed: %s", key, exc)
@@ -377,7 +377,11 @@ class Dispatcher:
         headers.setdefault("Authorization", "Basic " + base64.b64encode(secret).decode())
         method = oauth.get("HttpMethod", "POST")
         timeout = aiohttp.ClientTimeout(total=15)
-        async with aiohttp.ClientSession() as session, session.request(
+        policy = self.core.routers.http.policy
+        refusal = policy.refusal(oauth["AuthorizationEndpoint"])
+        if refusal is not None:
+            raise RuntimeError(f"refused by the HTTP destination policy: {refusal}")
+        async with policy.session() as session, session.request(
             method, oauth["AuthorizationEndpoint"], data=form, params=params, headers=headers, timeout=timeout,
         ) as resp:
             if resp.status // 100 != 2:
@@ -399,7 +403,7 @@ class Dispatcher:
         url = f"{endpoint.rstrip('/')}/2015-03-31/functions/{urllib.parse.quote(name, safe='')}/invocations"
         opts = {"method": "POST", "headers": {"X-Amz-Invocation-Type": "Event"},
                 "content_type": "application/json", "max_attempts": self._max_retries(target) + 1,
-                "base_backoff": self.retry_base}
+                "base_backoff": self.retry_base, "policy": False}  # the operator's endpoint
         self._submit_http(rule, target, url, payload, opts)
 
     def _submit_http(self, rule: dict[str, Any], target: Mapping[str, Any], url: str, payload: bytes,

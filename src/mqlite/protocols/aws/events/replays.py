@@ -108,7 +108,7 @@ class ReplayActions:
             self._save(dict(current, state="RUNNING"))
             if archive is None:
                 raise LookupError("the archive was deleted")
-            stream = self.state.core.get_stream(archive["stream"])
+            stream = self.state.core.streams.get(archive["stream"])
             only = set(replay["destination"].get("FilterArns") or []) or None
             lo, hi = int(replay["start"] * 1000), int(replay["end"] * 1000)
             offset, end_offset = stream.earliest(0), stream.latest(0)

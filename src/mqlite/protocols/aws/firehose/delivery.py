@@ -74,7 +74,7 @@ class Deliverer:
     def _source(self, cfg: dict[str, Any]) -> Any:
         core = self.service.core
         if cfg.get("type") == "KinesisStreamAsSource":
-            return core.streams.find(cfg["source_stream"])
+            return core.find_stream(cfg["source_stream"])
         return find_buffer(core, self.name)
 
     def _dest(self, cfg: dict[str, Any]) -> tuple[str, dict[str, Any], Hints]:
@@ -154,7 +154,7 @@ class Deliverer:
             arn = transform.lambda_arn(conf)
             if arn is not None:
                 records, failed, _ = await transform.run(
-                    await svc.session(), svc.settings.lambda_endpoint, arn, cfg["arn"], svc.region, records)
+                    await svc.trusted_session(), svc.settings.lambda_endpoint, arn, cfg["arn"], svc.region, records)
                 if failed and s3_conf.get("BucketARN"):
                     await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version,
                                             failed, "processing-failed")
@@ -163,9 +163,14 @@ class Deliverer:
             if kind == "http":
                 if conf.get("S3BackupMode") == "AllData" and s3_conf.get("BucketARN"):
                     await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version, records)
-                ok, attempts, code, message = await http_endpoint.deliver(
-                    await svc.session(), conf, cfg["arn"], records) if not self.closing else \
-                    await self._one_attempt(conf, cfg, records)
+                refusal = svc.core.routers.http.policy.refusal(conf["EndpointConfiguration"]["Url"])
+                if refusal is not None:  # a failed delivery, as for an unreachable endpoint
+                    ok, attempts, code, message = False, 1, "HttpEndpoint.DestinationException", \
+                        f"refused by the HTTP destination policy: {refusal}"
+                else:
+                    ok, attempts, code, message = await http_endpoint.deliver(
+                        await svc.session(), conf, cfg["arn"], records) if not self.closing else \
+                        await self._one_attempt(conf, cfg, records)
                 if not ok and s3_conf.get("BucketARN"):
                     lines = http_endpoint.failed_lines(records, attempts, code, message,
                                                        conf["EndpointConfiguration"]["Url"])
@@ -202,6 +207,7 @@ class DeliveryService:
         self.s3_root = Path(root)
         self.tasks: dict[str, Deliverer] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._trusted: aiohttp.ClientSession | None = None
         self._started = False
         on_reset(core, self.reset, "before")
 
@@ -216,9 +222,16 @@ class DeliveryService:
             self.store.delete(name)
 
     async def session(self) -> aiohttp.ClientSession:
+        """The session for clients' endpoint URLs (held to the HTTP destination policy)."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
+            self._session = self.core.routers.http.policy.session()
         return self._session
+
+    async def trusted_session(self) -> aiohttp.ClientSession:
+        """The session for the operator's own Lambda endpoint (not policed)."""
+        if self._trusted is None or self._trusted.closed:
+            self._trusted = aiohttp.ClientSession()
+        return self._trusted
 
     def positions(self, name: str, stream: Any) -> dict[int, int]:
         saved = self.core.catalog.kv_get(POSITIONS, name) or {}
@@ -263,8 +276,9 @@ class DeliveryService:
             for t in late:
                 t.cancel()
         self.tasks.clear()
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._trusted):
+            if session is not None:
+                await session.close()
         if self._temp_root:
             import shutil
             shutil.rmtree(self.s3_root, ignore_errors=True)

@@ -46,7 +46,7 @@ class RecordActions:
                 f"{cfg['arn']}.")
         stream = find_buffer(self.core, name)
         if stream is None:
-            stream = self.core.create_stream(buffer_stream(name), partitions=1)
+            stream = self.core.streams.create(buffer_stream(name), 1)
         self.delivery.ensure(name)
         return name, cfg, stream
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.protocols.aws.firehose import errors
+from mqlite.core.naming import is_dot_name
+from mqlite.protocols.aws.firehose import errors, s3_writer
 from mqlite.protocols.aws.firehose.buffering import hints
 from mqlite.protocols.aws.firehose.delivery import (
     DeliveryService,
@@ -65,6 +66,29 @@ class Store:
         return sorted(self.core.catalog.kv_items(NS))
 
 
+_MEMBER = {"extended_s3": "extendedS3DestinationConfiguration", "s3": "s3DestinationConfiguration",
+           "http": "httpEndpointDestinationConfiguration.s3Configuration"}
+
+
+def _check_s3(kind: str, s3: dict[str, Any]) -> None:
+    """The bucket and prefixes of an S3 configuration: Firehose's model pattern for the
+    ARN, S3's bucket naming rules, and keys that stay under --s3-dir (s3_writer)."""
+    arn = s3.get("BucketARN") or ""
+    if not s3_writer.BUCKET_ARN.fullmatch(arn):
+        raise errors.validation(arn, f"{_MEMBER[kind]}.bucketARN",
+                                "Member must satisfy regular expression pattern: "
+                                "arn:.*:s3:::[\\w\\.\\-]{1,255}")
+    problem = s3_writer.bucket_problem(s3_writer.bucket_name(arn))
+    if problem is not None:
+        raise errors.invalid_argument(f"BucketARN {arn} is not a valid S3 bucket: {problem}")
+    for member in ("Prefix", "ErrorOutputPrefix"):
+        prefix = s3.get(member) or ""
+        # expanded as delivery would expand it: a timestamp format could spell '../'
+        problem = s3_writer.key_problem(s3_writer.object_key(prefix, "s", 1, 0, "", "error"))
+        if problem is not None:
+            raise errors.invalid_argument(f"{member} {prefix!r} is not valid: {problem}")
+
+
 def _check_dest(kind: str, conf: dict[str, Any]) -> None:
     if kind == "http":
         hints("http", conf.get("BufferingHints"))
@@ -72,10 +96,12 @@ def _check_dest(kind: str, conf: dict[str, Any]) -> None:
             raise errors.invalid_argument("EndpointConfiguration.Url is required.")
         if not (conf.get("S3Configuration") or {}).get("BucketARN"):
             raise errors.invalid_argument("S3Configuration is required for HTTP endpoint destinations.")
+        _check_s3(kind, conf["S3Configuration"])
     else:
         hints("s3", conf.get("BufferingHints"))
         if not conf.get("BucketARN"):
             raise errors.invalid_argument("BucketARN is required.")
+        _check_s3(kind, conf)
         fmt = conf.get("CompressionFormat", "UNCOMPRESSED")
         if fmt not in ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"):
             raise errors.validation(fmt, "compressionFormat",
@@ -127,11 +153,21 @@ class DeliveryStreamActions:
             raise errors.not_found(name, self.account)
         return cfg
 
+    def _check_url(self, kind: str, conf: dict[str, Any]) -> None:
+        """An HTTP endpoint destination's URL must be within --http-destination."""
+        if kind == "http":
+            url = conf["EndpointConfiguration"]["Url"]
+            refusal = self.core.routers.http.policy.refusal(url)
+            if refusal is not None:
+                raise errors.invalid_argument(f"EndpointConfiguration.Url {url} is not allowed: {refusal}")
+
     def _name(self, p: dict[str, Any]) -> str:
         name = p["DeliveryStreamName"]
         if not _NAME.fullmatch(name):
             raise errors.validation(name, "deliveryStreamName",
                                     "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        if is_dot_name(name):
+            raise errors.invalid_argument(f"Delivery stream name {name} is not valid.")
         return name
 
     async def create_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +188,7 @@ class DeliveryStreamActions:
         kind = _CONFIG_TO_KIND[given[0]]
         conf = dict(p[given[0]])
         _check_dest(kind, conf)
+        self._check_url(kind, conf)
         tags = {t["Key"]: t.get("Value", "") for t in p.get("Tags") or []}
         if len(tags) > 50:
             raise errors.limit_exceeded("A delivery stream cannot have more than 50 tags.")
@@ -170,7 +207,7 @@ class DeliveryStreamActions:
             m = _KINESIS_ARN.fullmatch(src.get("KinesisStreamARN", ""))
             if m is None:
                 raise errors.invalid_argument("KinesisStreamSourceConfiguration.KinesisStreamARN is invalid.")
-            stream = self.core.streams.find(m.group(1))
+            stream = self.core.find_stream(m.group(1))
             if stream is None:
                 raise errors.invalid_argument(f"Kinesis stream {src['KinesisStreamARN']} does not exist.")
             cfg.update(source_stream=m.group(1), source_arn=src["KinesisStreamARN"],
@@ -178,7 +215,7 @@ class DeliveryStreamActions:
             self.delivery.start_positions(name, {q: stream.latest(q) for q in range(stream.partition_count)})
         else:
             if find_buffer(self.core, name) is None:
-                self.core.create_stream(buffer_stream(name), partitions=1)
+                self.core.streams.create(buffer_stream(name), 1)
             self.delivery.start_positions(name, {0: 0})
         self.store.put(name, cfg)
         self.delivery.ensure(name)
@@ -192,7 +229,7 @@ class DeliveryStreamActions:
         self.store.delete(name)
         for buffer in (buffer_stream(name), legacy_buffer_stream(name)):
             if self.core.streams.find(buffer) is not None:
-                self.core.delete_stream(buffer)
+                self.core.streams.delete(buffer)
 
     async def describe_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeDeliveryStream."""
@@ -260,6 +297,7 @@ class DeliveryStreamActions:
             if kind == "http" and "S3Update" in conf:
                 conf["S3Configuration"] = conf.pop("S3Update")
         _check_dest(kind, conf)
+        self._check_url(kind, conf)
         cfg["destination"] = {"id": dest["id"], "kind": kind, "config": conf}
         cfg["version"] = int(cfg["version"]) + 1
         cfg["updated"] = self.core.clock.now_ms()

@@ -99,7 +99,7 @@ class KinesisState:
 
     # -- rows -------------------------------------------------------------------------
     def stream(self, name: str) -> Any:
-        s = self.core.streams.find(name)
+        s = self.core.find_stream(name)
         if s is None or not self.visible(name):
             self._cache.pop(name, None)
             raise errors.stream_not_found(name, self.account)

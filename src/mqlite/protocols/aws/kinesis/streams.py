@@ -95,7 +95,7 @@ class StreamActions:
         warm = p.get("WarmThroughputMiBps")
         if warm is not None:
             check_warm(warm, mode)
-        if self.core.streams.find(name) is not None:
+        if self.core.find_stream(name) is not None:
             raise errors.in_use(f"Stream {name} under account {self.state.account} already exists.")
         meta = self.state.create(name, count, mode, tags)
         if warm is not None:

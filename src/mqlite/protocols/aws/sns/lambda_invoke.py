@@ -65,6 +65,7 @@ def invoke(state: SnsState, env: Envelope, binding: Binding, info: Mapping[str, 
     url = (f"{endpoint.rstrip('/')}/2015-03-31/functions/"
            f"{quote(function_name(info['endpoint']), safe='')}/invocations")
     opts = delivery_options(state, info, binding.router, {"X-Amz-Invocation-Type": "Event"})
+    opts["policy"] = False  # the operator's own Lambda endpoint, not a client's URL
     opts["content_type"] = "application/json"
 
     async def failed(out: Envelope, reason: str) -> None:

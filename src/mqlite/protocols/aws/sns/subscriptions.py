@@ -76,6 +76,9 @@ def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -
     elif protocol in ("http", "https"):
         if not endpoint.lower().startswith(protocol + "://") or len(endpoint) <= len(protocol) + 3:
             raise invalid_parameter("Invalid parameter: Endpoint must match the specified protocol")
+        refusal = core.routers.http.policy.refusal(endpoint)
+        if refusal is not None:  # the operator's --http-destination policy
+            raise invalid_parameter(f"Invalid parameter: Endpoint Reason: {refusal}")
     elif protocol in ("email", "email-json"):
         if not EMAIL.match(endpoint):
             raise invalid_parameter("Invalid parameter: Email address")

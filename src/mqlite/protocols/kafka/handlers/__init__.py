@@ -16,6 +16,7 @@ from mqlite.protocols.kafka.schema import Versions
 
 def _collect() -> dict[int, tuple[Versions, Any]]:
     from mqlite.protocols.kafka.handlers import (
+        acls,
         admin,
         fetch,
         group_admin,
@@ -28,7 +29,7 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
     )
 
     table: dict[int, tuple[Versions, Any]] = {}
-    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, producer_ids, sasl):
+    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl):
         for key, (lo, hi, fn) in module.APIS.items():
             table[key] = (Versions(lo, hi), fn)
     return dict(sorted(table.items()))

@@ -32,7 +32,7 @@ from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
-from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.protocols.kafka.handlers.topics import DENIED, find_topic, permitted, topic_for
 
 TOPIC = 2
 #: A guard against a garbled or hostile request creating millions of logs (each
@@ -127,6 +127,9 @@ async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         if _internal(name):
             res.update(ErrorCode=ErrorCode.INVALID_TOPIC_EXCEPTION, ErrorMessage=INTERNAL_MESSAGE.format(name))
             continue
+        if not permitted(fe, session, "create", "stream", name):
+            res.update(ErrorCode=ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorMessage="Authorization failed.")
+            continue
         if find_topic(fe.core, name) is not None:
             res.update(ErrorCode=ErrorCode.TOPIC_ALREADY_EXISTS, ErrorMessage=f"Topic '{name}' already exists.")
             continue
@@ -151,6 +154,9 @@ async def delete_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     names = req.body["TopicNames"] or [t["Name"] for t in (req.body["Topics"] or [])]
     out = []
     for name in names:
+        if not permitted(fe, session, "admin", "stream", name):
+            out.append({"Name": name, "ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED, "ErrorMessage": None})
+            continue
         if find_topic(fe.core, name) is None:
             out.append({"Name": name, "ErrorCode": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "ErrorMessage": None})
             continue
@@ -169,10 +175,12 @@ async def create_partitions(fe: Any, session: Any, req: Request) -> dict[str, An
     out = []
     for t in b["Topics"]:
         name, count = t["Name"], t["Count"]
-        stream = find_topic(fe.core, name)
+        stream = topic_for(fe, session, name, "admin")
         res: dict[str, Any] = {"Name": name, "ErrorCode": 0, "ErrorMessage": None}
         out.append(res)
-        if stream is None:
+        if stream is DENIED:
+            res.update(ErrorCode=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+        elif stream is None:
             res.update(ErrorCode=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
         elif _internal(name):
             res.update(ErrorCode=ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorMessage=INTERNAL_MESSAGE.format(name))
@@ -195,10 +203,14 @@ async def delete_records(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """DeleteRecords: move partitions' log start offsets forward."""
     out = []
     for t in req.body["Topics"]:
-        stream = find_topic(fe.core, t["Name"])
+        stream = topic_for(fe, session, t["Name"], "admin")
         parts = []
         for p in t["Partitions"]:
             index = p["PartitionIndex"]
+            if stream is DENIED:
+                parts.append({"PartitionIndex": index, "LowWatermark": -1,
+                              "ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED})
+                continue
             if stream is None or not 0 <= index < stream.partition_count:
                 parts.append({"PartitionIndex": index, "LowWatermark": -1,
                               "ErrorCode": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION})
@@ -256,6 +268,14 @@ async def describe_configs(fe: Any, session: Any, req: Request) -> dict[str, Any
     return {"ThrottleTimeMs": 0, "Results": out}
 
 
+def _alter_checked(fe: Any, session: Any, r: dict[str, Any], validate_only: bool,
+                   incremental: bool) -> dict[str, Any]:
+    if r["ResourceType"] == TOPIC and not permitted(fe, session, "admin", "stream", r["ResourceName"]):
+        return {"ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED, "ErrorMessage": None,
+                "ResourceType": r["ResourceType"], "ResourceName": r["ResourceName"]}
+    return _alter(fe, r, validate_only, incremental)
+
+
 def _alter(fe: Any, r: dict[str, Any], validate_only: bool, incremental: bool) -> dict[str, Any]:
     rtype, name = r["ResourceType"], r["ResourceName"]
     res: dict[str, Any] = {"ErrorCode": 0, "ErrorMessage": None, "ResourceType": rtype, "ResourceName": name}
@@ -295,13 +315,15 @@ def _alter(fe: Any, r: dict[str, Any], validate_only: bool, incremental: bool) -
 async def alter_configs(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """AlterConfigs: replace a topic's dynamic configs."""
     b = req.body
-    return {"ThrottleTimeMs": 0, "Responses": [_alter(fe, r, b["ValidateOnly"], False) for r in b["Resources"]]}
+    return {"ThrottleTimeMs": 0, "Responses": [_alter_checked(fe, session, r, b["ValidateOnly"], False)
+                                                   for r in b["Resources"]]}
 
 
 async def incremental_alter_configs(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """IncrementalAlterConfigs: set or delete individual topic configs."""
     b = req.body
-    return {"ThrottleTimeMs": 0, "Responses": [_alter(fe, r, b["ValidateOnly"], True) for r in b["Resources"]]}
+    return {"ThrottleTimeMs": 0, "Responses": [_alter_checked(fe, session, r, b["ValidateOnly"], True)
+                                                   for r in b["Resources"]]}
 
 
 APIS = {

@@ -24,7 +24,7 @@ from typing import Any
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
-from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 
 FETCH_SESSION_ID_NOT_FOUND = 70
 
@@ -51,6 +51,10 @@ def _build(fe: Any, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_byt
         presp = []
         for p in parts:
             index = p["Partition"]
+            if stream is DENIED:
+                presp.append(_partition(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                error = True
+                continue
             if stream is None or stream.deleted or not 0 <= index < stream.partition_count:
                 presp.append(_partition(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
                 error = True
@@ -102,14 +106,14 @@ async def fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     if body["SessionId"] != 0:
         return {"ThrottleTimeMs": 0, "ErrorCode": FETCH_SESSION_ID_NOT_FOUND, "SessionId": 0, "Responses": []}
     max_bytes = body["MaxBytes"] if req.api_version >= 3 else 0x7FFFFFFF
-    topics = [(t["Topic"], find_topic(fe.core, t["Topic"]), t["Partitions"]) for t in body["Topics"]]
+    topics = [(t["Topic"], topic_for(fe, session, t["Topic"], "read"), t["Partitions"]) for t in body["Topics"]]
     responses, total, error = _build(fe, topics, max_bytes)
     min_bytes = max(body["MinBytes"], 1)
     max_wait = body["MaxWaitMs"] / 1000.0
     if total < min_bytes and not error and max_wait > 0:
         watch = []
         for _name, stream, parts in topics:
-            if stream is not None:
+            if stream is not None and stream is not DENIED:
                 positions = {p["Partition"]: p["FetchOffset"] for p in parts}
                 if positions:
                     watch.append((stream, positions))

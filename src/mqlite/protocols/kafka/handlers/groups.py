@@ -11,10 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.kafka.codec import Request
+from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.topics import permitted
 
 
 async def join_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """JoinGroup: join (or rejoin) a group; answered when the rebalance completes."""
+    if not permitted(fe, session, "read", "group", req.body["GroupId"]):
+        return {"ThrottleTimeMs": 0, "ErrorCode": ErrorCode.GROUP_AUTHORIZATION_FAILED, "GenerationId": -1,
+                "ProtocolType": None, "ProtocolName": None, "Leader": "", "SkipAssignment": False,
+                "MemberId": "", "Members": []}
     result: dict[str, Any] = await fe.coordinator.join(session, req)
     return result
 

@@ -7,8 +7,8 @@ advertises the address the client connected to (the socket's local address) unle
 `AllowAutoTopicCreation`), as Kafka's `auto.create.topics.enable` does; an invalid
 name gets INVALID_TOPIC_EXCEPTION and a missing one UNKNOWN_TOPIC_OR_PARTITION.
 Internal streams (`core.naming.is_internal_stream`: Firehose buffers, EventBridge
-archives) are not listed in an all-topics request; asked by name they are described
-with `IsInternal` true (as Kafka marks `__consumer_offsets`), and never auto-created.
+archives) do not exist for Kafka clients (core hides them from every front-end): not
+listed, asked by name INVALID_TOPIC_EXCEPTION (a reserved name), never auto-created.
 Concurrency: the server's event loop; nothing here awaits.
 """
 
@@ -21,7 +21,7 @@ from mqlite.core.errors import InvalidName
 from mqlite.core.naming import is_internal_stream, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.topics import create_topic, find_topic
+from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
 
 NODE_ID = 0
 
@@ -61,7 +61,7 @@ def topic_entry(stream: Any) -> dict[str, Any]:
         "ErrorCode": 0,
         "Name": stream.name,
         "TopicId": getattr(stream, "id", None) or bytes(16),
-        "IsInternal": is_internal_stream(stream.name),
+        "IsInternal": False,  # core never shows a Kafka client an internal stream
         "Partitions": _partitions(stream),
         "TopicAuthorizedOperations": -2147483648,
     }
@@ -77,9 +77,9 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         requested = None  # v0: an empty list means all topics
     topics: list[dict[str, Any]] = []
     if requested is None:
-        for name in core.list_streams():
-            if is_internal_stream(name):
-                continue  # other front-ends' bookkeeping: listed only when asked by name
+        for name in core.list_streams():  # internal streams are not listed (core)
+            if not describable(fe, session, name):
+                continue  # Kafka lists only the topics a principal may describe
             stream = find_topic(core, name)
             if stream is not None:
                 topics.append(topic_entry(stream))
@@ -87,6 +87,10 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         allow = body["AllowAutoTopicCreation"] if req.api_version >= 4 else True
         for item in requested:
             name = item["Name"]
+            if not describable(fe, session, name) and not (
+                    find_topic(core, name) is None and permitted(fe, session, "create", "stream", name)):
+                topics.append(_error_topic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+                continue
             stream = find_topic(core, name)
             if stream is None:
                 try:
@@ -95,6 +99,9 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
                         raise InvalidName("internal topic names are reserved", rule="internal-stream")
                 except InvalidName:
                     topics.append(_error_topic(name, ErrorCode.INVALID_TOPIC_EXCEPTION))
+                    continue
+                if not permitted(fe, session, "create", "stream", name):
+                    topics.append(_error_topic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
                     continue
                 if allow and fe.settings.kafka_auto_create_topics:
                     try:

@@ -21,7 +21,7 @@ from typing import Any
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
-from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.protocols.kafka.handlers.topics import DENIED, permitted, topic_for
 
 OFFSET_METADATA_TOO_LARGE = 12
 METADATA_MAX_BYTES = 4096
@@ -34,6 +34,10 @@ def _list_partition(stream: Any, p: dict[str, Any]) -> dict[str, Any]:
     index = p["PartitionIndex"]
     out = {"PartitionIndex": index, "ErrorCode": 0, "Timestamp": -1, "Offset": -1, "LeaderEpoch": 0,
            "OldStyleOffsets": []}
+    if stream is DENIED:
+        out["ErrorCode"] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        out["LeaderEpoch"] = -1
+        return out
     if stream is None or not 0 <= index < stream.partition_count:
         out["ErrorCode"] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         out["LeaderEpoch"] = -1
@@ -60,7 +64,7 @@ async def list_offsets(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """ListOffsets: earliest, latest or by-timestamp offsets per partition."""
     topics = []
     for t in req.body["Topics"]:
-        stream = find_topic(fe.core, t["Name"])
+        stream = topic_for(fe, session, t["Name"], "read")
         topics.append({"Name": t["Name"], "Partitions": [_list_partition(stream, p) for p in t["Partitions"]]})
     return {"ThrottleTimeMs": 0, "Topics": topics}
 
@@ -71,17 +75,21 @@ async def offset_commit(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     group_id = body["GroupId"]
     code = fe.coordinator.check_commit(group_id, body["GenerationIdOrMemberEpoch"], body["MemberId"],
                                        body.get("GroupInstanceId"))
+    if not permitted(fe, session, "read", "group", group_id):
+        code = ErrorCode.GROUP_AUTHORIZATION_FAILED
     topics_out = []
     to_commit: dict[tuple[str, int], tuple[int, str, int]] = {}
     results: dict[tuple[str, int], int] = {}
     for t in body["Topics"]:
         name = t["Name"]
-        stream = find_topic(fe.core, name)
+        stream = topic_for(fe, session, name, "read")
         for p in t["Partitions"]:
             index = p["PartitionIndex"]
             metadata = p["CommittedMetadata"] or ""
             if code:
                 results[(name, index)] = code
+            elif stream is DENIED:
+                results[(name, index)] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
             elif stream is None or not 0 <= index < stream.partition_count:
                 results[(name, index)] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             elif len(metadata.encode()) > METADATA_MAX_BYTES:
@@ -121,6 +129,8 @@ def _fetch_partition(group: Any, name: str, index: int) -> dict[str, Any]:
 async def offset_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """OffsetFetch: a group's committed offsets (and their metadata)."""
     body = req.body
+    if not permitted(fe, session, "read", "group", body["GroupId"]):
+        return {"ThrottleTimeMs": 0, "Topics": [], "ErrorCode": ErrorCode.GROUP_AUTHORIZATION_FAILED}
     group = fe.core.groups.find(body["GroupId"])
     topics = body["Topics"]
     out = []

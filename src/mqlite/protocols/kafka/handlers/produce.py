@@ -11,8 +11,8 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
   `max_batch_bytes`, which core sets from the topic config, refuses it);
 - a topic that does not exist (Produce never auto-creates) or a partition out of range
   is UNKNOWN_TOPIC_OR_PARTITION;
-- an internal stream (`core.naming.is_internal_stream`) is INVALID_TOPIC_EXCEPTION, as
-  Kafka answers an ordinary producer of an internal topic;
+- an internal stream (`core.naming.is_internal_stream`) does not exist for Kafka clients
+  (core hides it): UNKNOWN_TOPIC_OR_PARTITION;
 - idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`;
 - a zstd batch needs Produce v7+ (UNSUPPORTED_COMPRESSION_TYPE, KIP-110);
 - storage checks the records against the header as Kafka's LogValidator does
@@ -27,12 +27,11 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.core import alarms
-from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers import producer_ids
-from mqlite.protocols.kafka.handlers.topics import find_topic
+from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
@@ -104,16 +103,15 @@ async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
     for topic in body["TopicData"]:
         name = topic["Name"]
         parts = []
-        stream = find_topic(fe.core, name)
+        stream = topic_for(fe, session, name, "write")
         for pdata in topic["PartitionData"]:
             index = pdata["Index"]
             if acks not in (0, 1, -1):
                 parts.append(_result(index, ErrorCode.INVALID_REQUIRED_ACKS))
+            elif stream is DENIED:
+                parts.append(_result(index, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
             elif stream is None:
                 parts.append(_result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
-            elif is_internal_stream(name):  # Kafka: "Cannot append to internal topic"
-                parts.append(_result(index, ErrorCode.INVALID_TOPIC_EXCEPTION,
-                                     message=f"Cannot append to internal topic {name}"))
             else:
                 parts.append(await _append(fe.core, stream, index, pdata["Records"], req.api_version))
         responses.append({"Name": name, "PartitionResponses": parts})

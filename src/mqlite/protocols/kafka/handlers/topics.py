@@ -1,6 +1,7 @@
 """Topic lookup shared by handlers: a Kafka topic is an mqlite stream.
 
-`find_topic` returns the stream or None; `ensure_topic` auto-creates one the way
+`find_topic` returns the stream or None; `topic_for` also applies the session's
+authorization (`DENIED`, answered TOPIC_AUTHORIZATION_FAILED); `ensure_topic` auto-creates one the way
 Kafka's `auto.create.topics.enable` does (with `kafka_default_partitions`).
 Concurrency: the server's event loop; creation is synchronous in core.
 """
@@ -10,6 +11,28 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.core.errors import StreamExists, StreamNotFound
+
+
+DENIED: Any = object()  # a topic the session may not use: TOPIC_AUTHORIZATION_FAILED
+
+
+def permitted(fe: Any, session: Any, op: str, kind: str, name: str | None) -> bool:
+    """Whether the session's principal may `op` (create/write/read/admin) the `kind`
+    ("stream" for topics, "group") named `name` (security/authz.py: one check for all)."""
+    authz = fe.authz
+    return not authz.enabled or authz.allowed(session.principal, op, kind, name or "")
+
+
+def describable(fe: Any, session: Any, name: str) -> bool:
+    """Kafka's DESCRIBE on a topic, implied by READ, WRITE and the admin operations."""
+    return any(permitted(fe, session, op, "stream", name) for op in ("read", "write", "admin"))
+
+
+def topic_for(fe: Any, session: Any, name: str | None, op: str) -> Any:
+    """The topic's stream, None when there is none, or DENIED."""
+    if not permitted(fe, session, op, "stream", name):
+        return DENIED
+    return find_topic(fe.core, name)
 
 
 def find_topic(core: Any, name: str | None) -> Any:

@@ -16,7 +16,8 @@ import logging
 import time
 from typing import Any
 
-from mqlite.protocols.resp.codec import OK, Map, Simple, Verbatim
+from mqlite.protocols.resp import access
+from mqlite.protocols.resp.codec import OK, Error, Map, Simple, Verbatim
 from mqlite.protocols.resp.commands import command, text, to_int
 from mqlite.protocols.resp.errors import (
     DB_INDEX,
@@ -303,12 +304,26 @@ def reset(conn: Any, argv: list[bytes]) -> Any:
     return Simple("RESET")
 
 
-@command("acl", -2, group="server", subcommands=("whoami", "users"))
+@command("acl", -2, group="server", subcommands=("whoami", "users", "list", "setuser"))
 def acl(conn: Any, argv: list[bytes]) -> Any:
-    """ACL WHOAMI | USERS: the connection's user; the configured users."""
+    """ACL WHOAMI | USERS | LIST | SETUSER: the connection's user; the configured users;
+    the authorization rules (security/authz.py) as Redis ACL lines; adding key and
+    channel permissions to them (admin role only)."""
     sub = argv[1].lower()
     if sub == b"whoami":
         return conn.user.encode()
     if sub == b"users":
         return [u.encode() for u in sorted({"default", *conn.state.users})]
+    authz = conn.state.authz
+    if sub == b"list":
+        return access.acl_list(authz, conn.state.users)
+    if sub == b"setuser" and len(argv) >= 3:
+        if not authz.is_admin(conn.principal):
+            return Error(f"NOPERM User {conn.principal or 'default'} has no permissions to run the 'acl|setuser' command")
+        rules = access.setuser_rules(argv[2].decode("utf-8", "surrogateescape"), argv[3:])
+        if isinstance(rules, str):
+            return Error(rules)
+        for rule in rules:
+            authz.add(rule)
+        return Simple("OK")
     raise unknown_subcommand("acl", argv[1])
