@@ -203,6 +203,7 @@ PATH = Kind("path", "a path", _path)
 FSYNC = Kind("fsync", "`always`, `never` or an interval in milliseconds (e.g. `1000`)", _fsync)
 SIZE = Kind("size", "a size in bytes, with an optional unit (`64KiB`, `10MB`, `1GiB`)", _size)
 LOG_LEVEL = Kind("choice", "`debug`, `info`, `warning` or `error`", _choice("debug", "info", "warning", "error"))
+LOG_FORMAT = Kind("choice", "`text` or `json` (one JSON object a line)", _choice("text", "json"))
 NAMES = Kind("list", "comma-separated names", _names, repeatable=True)
 USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the variable)", _users,
              repeatable=True, secret=True)
