@@ -221,6 +221,23 @@ def milliseconds(minimum: float | None = 0) -> Kind:
     return Kind("duration", "milliseconds, or a duration with a unit (`500ms`, `3s`, `5m`)", _duration(1.0, minimum))
 
 
+def fine_milliseconds() -> Kind:
+    """A duration held in milliseconds, fractions kept (`0.5`, `250us` is not a unit)."""
+    in_seconds = _duration(1000.0, 0)
+
+    def parse(value: Any) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("a duration")
+            return float(value)
+        match = _NUMBER_UNIT.match(_text(value))
+        if match is not None and not match.group(2):  # a bare number is milliseconds
+            return parse(float(match.group(1)))
+        return float(in_seconds(value)) * 1000.0
+
+    return Kind("duration", "milliseconds (fractions allowed), or a duration with a unit (`500ms`, `2s`)", parse)
+
+
 def seconds(minimum: float | None = 0) -> Kind:
     """A duration held in seconds (`1.5`, `1500ms`, `2m`)."""
     return Kind("duration", "seconds, or a duration with a unit (`500ms`, `3s`, `5m`)", _duration(1000.0, minimum))

@@ -57,7 +57,7 @@ class Settings:
     log_level: str = setting("info", k.LOG_LEVEL, "log verbosity")
     log_format: str = setting("text", k.LOG_FORMAT, "log line format: `text`, or `json` lines")
     log_requests: bool = setting(False, k.SWITCH, "log one line per request (protocol, client, action, entity, status, duration); also at `--log-level debug`")
-    slow_request_ms: int = setting(1000, k.milliseconds(0), "log requests slower than this at info even without `--log-requests` (long polls excepted), 0 never")
+    slow_request_ms: float = setting(1000.0, k.fine_milliseconds(), "log requests slower than this at info even without `--log-requests` (long polls excepted), 0 never")
     metrics_max_entities: int = setting(500, k.integer(0), "per-entity metrics for this many queues/streams/groups each; the rest are summed under entity `_other`")
     init: Path | None = setting(None, k.PATH, "topology file (TOML, JSON or RabbitMQ definitions) declared before ready (docs/admin.md)")
     # -- storage: defaults of every stream (Kafka topic, Kinesis stream, Redis stream) --

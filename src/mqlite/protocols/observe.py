@@ -73,6 +73,8 @@ def entity_name(entity: Any) -> str | None:
 def _log(level: int, prefix: str, protocol: str, action: str, entity: Any, peer: Any,
          error: str | None, seconds: float) -> None:
     entity = entity_name(entity)
+    if callable(peer):
+        peer = peer()
     client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "-")
     fields = {"protocol": protocol, "client": client, "action": action, "entity": entity,
               "status": error or "ok", "duration_ms": round(seconds * 1000, 3)}

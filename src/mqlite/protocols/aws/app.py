@@ -369,7 +369,7 @@ class AwsApp:
         service = fe.service.endpoint_prefix if fe is not None else "aws"
         # an unknown operation is a client's free text: one label for all of them
         action = operation if fe is not None and operation in fe.handlers else "unknown"
-        self.observer.done(service, action, params, request.remote, error, started)
+        self.observer.done(service, action, params, lambda: _peer(request), error, started)
 
     async def _stream(self, request: web.Request, stream: AwsStream, request_id: str) -> web.StreamResponse:
         """Send `stream`'s chunks as they come; stop when the client goes away."""
@@ -416,6 +416,12 @@ class AwsApp:
                 raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _peer(request: web.Request) -> Any:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return peer or request.remote
 
 
 def mount(app: web.Application, core: Any, settings: Settings) -> None:
