@@ -36,8 +36,7 @@ def kafka_round(n: int) -> tuple[float, float]:
     from mqlite.testing import spawn_server
 
     tmp = Path(tempfile.mkdtemp(prefix="metrics-bench-"))
-    server = spawn_server(tmp / "data", "--http-port", "off", "--amqp-port", "off", "--redis-port", "off",
-                          "--log-level", "warning")
+    server = spawn_server(tmp / "data", "--http-port", "off", "--amqp-port", "off", "--redis-port", "off")
     try:
         bootstrap = f"127.0.0.1:{server.ports['kafka']}"
         kafka_bench.create(bootstrap, ["t"])

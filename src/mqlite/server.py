@@ -224,7 +224,9 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
 
     health.mount(app, server.readiness, _describe(server))
     metrics.mount(app, server.core, connections, server.settings, lambda: list(server._listeners))
-    importlib.import_module("mqlite.protocols.http.admin").mount(app, server.core, server.settings, connections)
+    importlib.import_module("mqlite.protocols.http.admin").mount(
+        app, server.core, server.settings, connections, lambda: dict(server.ports))
+    importlib.import_module("mqlite.protocols.http.console").mount(app, server.core, server.settings)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:

@@ -58,6 +58,15 @@ if TYPE_CHECKING:  # pragma: no cover
 Headers = Mapping[str, "bytes | str | None"] | Iterable[tuple[str, "bytes | str | None"]] | None
 
 
+def _payload_bytes(record: Any) -> int:
+    """Key + value bytes of a `Record`, a `RecordIn` or a plain (key, value, headers, ts)."""
+    if type(record) is tuple:
+        key, value = record[0], record[1]
+    else:
+        key, value = record.key, record.value
+    return (len(value) if value else 0) + (len(key) if key else 0)
+
+
 def _as_bytes(value: bytes | bytearray | memoryview | str | None, what: str) -> bytes | None:
     if value is None or type(value) is bytes:
         return value  # type: ignore[return-value]
@@ -227,7 +236,7 @@ class Stream:
         part.wake()
         flow = self.flow
         flow.messages_in += len(records)
-        flow.bytes_in += sum(len(r.value or b"") + len(r.key or b"") for r in records)
+        flow.bytes_in += sum(map(_payload_bytes, records))
         await self._durable(result.durable)
         return result
 
