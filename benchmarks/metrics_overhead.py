@@ -9,6 +9,11 @@ Each round: Kafka produce (confluent-kafka, N x 100 B, acks=1, linger.ms 5, the
 C coroutines for D seconds). Reports msg/s and msg per server CPU-second (the steadier
 figure on a shared machine), best of R rounds per tree, and the 1-minute load average.
 
+On a loaded machine identical rounds differ by more than the effect, so the script also
+measures the hook itself in-process (`hook`): the time of one `Observer.done()` (what
+every request pays: two clock reads, a histogram bisect, a dict lookup) against each
+benchmark's server CPU time per request.
+
     git archive <base> src | tar -x -C /tmp/before
     python benchmarks/metrics_overhead.py --before /tmp/before/src [--rounds 3]
         [--messages 300000] [--duration 4] [--procs 2] [--conc 16]
@@ -63,6 +68,32 @@ def sqs_round(args: argparse.Namespace) -> tuple[float, float]:
     return sent / dt, sent / max(cpu, 1e-9)
 
 
+def hook_seconds(calls: int = 200_000) -> float:
+    """Seconds one request's hook costs (no log line: the default)."""
+    import time
+
+    from mqlite.core.telemetry import Telemetry
+    from mqlite.protocols.observe import Observer
+
+    class Core:
+        telemetry = Telemetry()
+
+    class Settings:
+        log_requests = False
+        slow_request_ms = 1000.0
+
+    observer = Observer(Core(), Settings())
+    done = observer.done
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(calls):
+            started = time.perf_counter()
+            done("sqs", "SendMessageBatch", None, ("127.0.0.1", 1), None, started)
+        best = min(best, (time.perf_counter() - t) / calls)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="src/ directory of the tree without metrics")
@@ -85,6 +116,13 @@ def main() -> None:
                 print(f"round {r + 1} {tree:6} {bench:5} {rate:12,.0f} msg/s {per_cpu:12,.0f} msg/CPU-s "
                       f"(load {os.getloadavg()[0]:.2f})", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    hook = hook_seconds()
+    print(f"\nhook: {hook * 1e6:.2f} us per request (Observer.done, no log line)")
+    kafka_per_request = 1 / best["after"]["kafka"][1] * (1024 * 1024 / 170)  # ~1 MiB batches of 100 B records
+    sqs_per_request = 1 / best["after"]["sqs"][1] * 10  # 10 messages per SendMessageBatch
+    print(f"server CPU per request: Kafka Produce (1 MiB batch) {kafka_per_request * 1e6:,.0f} us "
+          f"-> hook {hook / kafka_per_request * 100:.3f}%; SQS SendMessageBatch {sqs_per_request * 1e6:,.0f} us "
+          f"-> hook {hook / sqs_per_request * 100:.2f}%")
     print("\n| benchmark | before msg/s | after msg/s | change | before msg/CPU-s | after msg/CPU-s | change |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for bench in ("kafka", "sqs"):

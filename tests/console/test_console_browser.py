@@ -122,14 +122,14 @@ def load(page: Page, address: str, ready: str) -> None:
 def test_every_page_loads_without_console_errors(mqlite_server: Any, page: Page, shots: Path) -> None:
     populate(mqlite_server)
     pages = [
-        ("overview", url(mqlite_server, "/"), "document.querySelector('#listeners tbody tr')"),
+        ("overview", url(mqlite_server, "/"), "document.querySelector('#listeners tbody tr') && document.querySelector('polyline')"),
         ("entities", url(mqlite_server, "/entities"), "document.querySelectorAll('#entities tbody tr').length >= 6"),
         ("queue", entity_url(mqlite_server, "queues", "orders"),
-         "document.querySelector('#messages .message') && document.querySelector('#graph svg')"),
+         "document.querySelector('#messages .message') && document.querySelector('#graph svg') && document.querySelector('#chart polyline')"),
         ("stream", entity_url(mqlite_server, "streams", "clicks"),
          "document.querySelector('#messages .message') && document.querySelector('#partitions')"),
         ("router", entity_url(mqlite_server, "routers", "order-events"), "document.querySelector('#bindings tbody tr')"),
-        ("group", entity_url(mqlite_server, "groups", "dashboard"), "document.querySelector('#offsets tbody tr')"),
+        ("group", entity_url(mqlite_server, "groups", "dashboard"), "document.querySelector('#offsets tbody tr') && document.querySelector('#chart polyline')"),
     ]
     for name, address, ready in pages:
         load(page, address, ready)

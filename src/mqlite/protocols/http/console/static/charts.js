@@ -18,11 +18,10 @@ function svgText(x, y, text, cls, anchor) {
 
 // A line chart of up to 3 series: series = [{name, values: [numbers]}].
 function lineChart(container, series, unit) {
-  const W = 600, H = 160, L = 48, R = 8, T = 8, B = 18;
-  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", preserveAspectRatio: "none",
-                              role: "img" });
+  const W = 1000, H = 170, L = 48, R = 8, T = 8, B = 18;
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img" });
   let max = 0, n = 0;
-  for (const s of series) { for (const v of s.values) max = Math.max(max, v); n = Math.max(n, s.values.length); }
+  for (const s of series) { for (const v of s.values) max = Math.max(max, v); n = Math.max(n, s.values.length, 2); }
   max = max <= 0 ? 1 : max * 1.1;
   for (let i = 0; i <= 4; i++) {
     const y = T + (H - T - B) * i / 4;
@@ -32,9 +31,10 @@ function lineChart(container, series, unit) {
   svg.appendChild(svgText(W - R, H - 4, unit || "", "", "end"));
   series.forEach((s, idx) => {
     if (!s.values.length) return;
+    const values = s.values.length === 1 ? [s.values[0], s.values[0]] : s.values;  // one sample: a short flat line
     const step = (W - L - R) / Math.max(1, n - 1);
-    const offset = n - s.values.length;
-    const points = s.values.map((v, i) =>
+    const offset = Math.max(0, n - values.length);
+    const points = values.map((v, i) =>
       `${(L + (i + offset) * step).toFixed(1)},${(T + (H - T - B) * (1 - v / max)).toFixed(1)}`);
     svg.appendChild(svgEl("polyline", { points: points.join(" "), class: `series-${idx}` }));
   });
@@ -80,7 +80,7 @@ function flowGraph(container, self, edges, hrefFor) {
     container.replaceChildren(p);
     return;
   }
-  const rowH = 34, W = 760, boxW = 220, boxH = 24;
+  const rowH = 34, W = 1000, boxW = 230, boxH = 24;
   const rows = Math.max(left.length, right.length, 1);
   const H = rows * rowH + 16;
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "graph", role: "img" });

@@ -60,8 +60,9 @@ function setStatus(text, bad) {
 }
 
 function card(label, value, id) {
+  const text = String(value);
   return el("div", { class: "card" }, el("div", { class: "label", text: label }),
-            el("div", { class: "value", text: value, id }));
+            el("div", { class: text.length > 14 ? "value small" : "value", text, id }));
 }
 
 function fmt(v) { return formatNumber(v); }
