@@ -53,6 +53,28 @@ def kafka_round(n: int) -> tuple[float, float]:
     return n / elapsed, n / max(cpu, 1e-9)
 
 
+def redis_round(n: int) -> tuple[float, float]:
+    """redis-benchmark PUBLISH, 50 clients, pipelines of 16: the RESP fast path."""
+    import shutil
+    import subprocess
+
+    from mqlite.testing import spawn_server
+
+    if shutil.which("redis-benchmark") is None:
+        return float("nan"), float("nan")
+    server = spawn_server(None, "--http-port", "off", "--amqp-port", "off", "--kafka-port", "off")
+    try:
+        c0 = cpu_seconds(server.process.pid)
+        out = subprocess.run(["redis-benchmark", "-p", str(server.ports["redis"]), "-c", "50", "-P", "16",
+                              "-n", str(n), "-q", "PUBLISH", "ch", "hello"],
+                             capture_output=True, text=True, check=True).stdout
+        cpu = cpu_seconds(server.process.pid) - c0
+    finally:
+        server.stop()
+    rate = float(out.replace("\r", "\n").strip().splitlines()[-1].split(":")[1].split()[0])
+    return rate, n / max(cpu, 1e-9)
+
+
 def sqs_round(args: argparse.Namespace) -> tuple[float, float]:
     with mqlite_server("1000") as (endpoint, pid):
         async def setup() -> str:
@@ -102,6 +124,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=4.0)
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--conc", type=int, default=16)
+    ap.add_argument("--redis-requests", type=int, default=1_000_000)
     args = ap.parse_args()
     trees = {"before": str(Path(args.before).resolve()), "after": str(HERE)}
     best: dict[str, dict[str, tuple[float, float]]] = {t: {} for t in trees}
@@ -109,7 +132,8 @@ def main() -> None:
     for r in range(args.rounds):
         for tree, path in trees.items():
             os.environ["PYTHONPATH"] = path  # the child servers import mqlite from this tree
-            results: dict[str, Any] = {"kafka": kafka_round(args.messages), "sqs": sqs_round(args)}
+            results: dict[str, Any] = {"kafka": kafka_round(args.messages), "sqs": sqs_round(args),
+                                       "redis": redis_round(args.redis_requests)}
             for bench, (rate, per_cpu) in results.items():
                 old = best[tree].get(bench, (0.0, 0.0))
                 best[tree][bench] = (max(old[0], rate), max(old[1], per_cpu))
@@ -125,7 +149,7 @@ def main() -> None:
           f"-> hook {hook / sqs_per_request * 100:.2f}%")
     print("\n| benchmark | before msg/s | after msg/s | change | before msg/CPU-s | after msg/CPU-s | change |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for bench in ("kafka", "sqs"):
+    for bench in ("kafka", "sqs", "redis"):
         b, a = best["before"][bench], best["after"][bench]
         print(f"| {bench} | {b[0]:,.0f} | {a[0]:,.0f} | {(a[0] / b[0] - 1) * 100:+.1f}% | "
               f"{b[1]:,.0f} | {a[1]:,.0f} | {(a[1] / b[1] - 1) * 100:+.1f}% |")

@@ -27,20 +27,11 @@ class Flow:
 
 
 class Telemetry:
-    """Request counts, latencies and errors keyed by (protocol, action)."""
+    """Request latencies (count included) and errors keyed by (protocol, action); filled
+    by `protocols.observe.Observer.done`, read by the metrics scrape."""
 
     __slots__ = ("errors", "latency")
 
     def __init__(self) -> None:
         self.latency: dict[tuple[str, str], Histogram] = {}
         self.errors: dict[tuple[str, str, str], int] = {}
-
-    def request(self, protocol: str, action: str, seconds: float, error: str | None) -> None:
-        key = (protocol, action)
-        hist = self.latency.get(key)
-        if hist is None:
-            hist = self.latency[key] = Histogram()
-        hist.observe(seconds)
-        if error is not None:
-            ekey = (protocol, action, error)
-            self.errors[ekey] = self.errors.get(ekey, 0) + 1

@@ -1,6 +1,7 @@
 """What the request hook (`protocols.observe`) is told about a Redis command: its name
 as Redis spells it in `INFO commandstats` (`XADD`), the error prefix of an error reply
-(`ERR`, `WRONGTYPE`, `NOGROUP`) and the key it names."""
+(`ERR`, `WRONGTYPE`, `NOGROUP`). The key it names is the argv's first argument
+(`protocols.observe.entity_name` reads it when a line is logged)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,3 @@ def error_of(result: Any) -> str | None:
         return result.text.split(" ", 1)[0]
     return None
 
-
-def entity_of(argv: list[bytes]) -> str | None:
-    """The first argument, usually the key (computed only when a line is logged)."""
-    return argv[1].decode(errors="replace") if len(argv) > 1 else None

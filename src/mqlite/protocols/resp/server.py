@@ -50,7 +50,7 @@ from mqlite.protocols.resp.errors import (
     unknown_command,
     wrong_arity,
 )
-from mqlite.protocols.resp.observed import action_of, entity_of, error_of
+from mqlite.protocols.resp.observed import action_of, error_of
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
 from mqlite.protocols.observe import Observer
@@ -372,8 +372,8 @@ class RespConnection(Connection):
             self.close()
 
     def _observe(self, argv: list[bytes], result: Any, started: float) -> None:
-        self.state.observer.done("redis", action_of(argv[0]), lambda: entity_of(argv),
-                                 self.peername, error_of(result), started)
+        self.state.observer.done("redis", action_of(argv[0]), argv, self.peername,
+                                 error_of(result) if type(result) is Error else None, started)
 
     def _publish_direct(self) -> bool:
         """Whether PUBLISH would pass every check of `execute` now (authenticated, not
