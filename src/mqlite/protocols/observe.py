@@ -62,6 +62,22 @@ class Observer:
         elif self._every:
             _log(self._level, "", protocol, action, entity, peer, error, seconds)
 
+    @property
+    def logs_every(self) -> bool:
+        """Whether every request is logged (then a front-end must call `done` per request)."""
+        return self._every
+
+    def many(self, protocol: str, action: str, n: int, seconds_each: float) -> None:
+        """Count `n` successful requests that took `seconds_each` on average: for a
+        pipeline of requests too cheap to time one by one (Redis PUBLISH); an upper
+        bound, as the mean includes the other commands of the same run."""
+        key = (protocol, action)
+        hist = self._latency.get(key)
+        if hist is None:
+            hist = self._latency[key] = Histogram()
+        hist.counts[bisect_left(hist.bounds, seconds_each)] += n
+        hist.sum += seconds_each * n
+
 
 #: Request parameters naming the entity, in the order looked for (AWS front-ends pass
 #: their decoded parameters; the name is only extracted when a line is logged).

@@ -115,6 +115,10 @@ def test_amqp_and_redis_requests_are_counted(mqlite_server: Any) -> None:
     r.xadd("s1", {"f": "v"})
     with pytest.raises(redis.ResponseError):
         r.xgroup_create("nostream", "g")
+    pipe = r.pipeline(transaction=False)
+    for i in range(5):
+        pipe.publish("news", f"n{i}")
+    assert pipe.execute() == [0] * 5
     r.close()
 
     m = scrape(mqlite_server)
@@ -123,6 +127,7 @@ def test_amqp_and_redis_requests_are_counted(mqlite_server: Any) -> None:
     assert value(m, "mqlite_messages_in_total", kind="queue", entity="jobs", protocol="amqp") == 1
     assert value(m, "mqlite_request_duration_seconds_count", protocol="redis", action="XADD") == 1
     assert value(m, "mqlite_request_errors_total", protocol="redis", action="XGROUP", code="ERR") == 1
+    assert value(m, "mqlite_request_duration_seconds_count", protocol="redis", action="PUBLISH") == 5
 
 
 def test_fsync_and_group_commit_histograms(mqlite_server_factory: Any) -> None:
