@@ -70,7 +70,7 @@ def test_missing_entities_and_kinds_are_404_pages(mqlite_server: Any) -> None:
 def test_console_asks_for_admin_credentials_when_keys_are_set(mqlite_server_factory: Any) -> None:
     server = mqlite_server_factory(aws_keys=(("AKIDADMIN", "s3cret"),))
     status, headers, _ = get(server, "/_mqlite/")
-    assert status == 401 and headers["WWW-Authenticate"] == 'Basic realm="mqlite"'
+    assert status == 401 and headers["WWW-Authenticate"].startswith('Basic realm="mqlite"')
     assert get(server, "/_mqlite/api/overview")[0] == 403
     auth = {"Authorization": "Basic " + base64.b64encode(b"AKIDADMIN:s3cret").decode()}
     assert get(server, "/_mqlite/", auth)[0] == 200

@@ -8,8 +8,9 @@ admin API with DOM text nodes only, never markup built from data):
                                           publish, purge, delete (404 page when missing)
     GET /_mqlite/static/{file}            the console's own CSS and JavaScript
 The shell is served with status 404 and page `notfound` for an entity that does not
-exist. Pages need an admin as the API does (`admin.auth`): a browser is asked for HTTP
-Basic credentials (401) when keys are configured. Assets are package data read once.
+exist. Pages need an admin as the API does: `admin_guard` (the HTTP app's middleware
+for `/_mqlite/*`) asks a browser for HTTP Basic credentials (401) once users are
+configured. Assets are package data read once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 
 from aiohttp import web
 
-from mqlite.protocols.http.admin.auth import is_admin
 from mqlite.protocols.http.admin.views import find
 
 BASE = "/_mqlite"
@@ -44,9 +44,6 @@ class Console:
         self.assets = {name: _asset(name) for name in ("console.css", "console.js", "charts.js")}
 
     def _page(self, request: web.Request, page: str, status: int = 200) -> web.Response:
-        if not is_admin(request, self.settings):
-            return web.Response(status=401, text="401: mqlite console needs an admin's credentials\n",
-                                headers={"WWW-Authenticate": 'Basic realm="mqlite"'})
         body = self.shell.replace("__PAGE__", page)  # a fixed word, never request data
         return web.Response(status=status, text=body, content_type="text/html", charset="utf-8",
                             headers=_headers())
