@@ -48,13 +48,18 @@ def lines_until(server: ServerProcess, needle: str) -> list[str]:
     return server.log_text().splitlines()
 
 
-def test_json_request_lines_for_every_protocol(tmp_path: Path) -> None:
-    server = spawn_server(tmp_path / "data", "--log-requests", "--log-format", "json")
+def log_of_traffic(data_dir: Path, needle: str | None, *flags: str) -> list[str]:
+    """The server's log after `traffic()`: once a line contains `needle` (None: at once)."""
+    server = spawn_server(data_dir, *flags)
     try:
         traffic(server)
-        out = lines_until(server, '"XADD"')
+        return lines_until(server, needle) if needle is not None else server.output()
     finally:
         server.stop()
+
+
+def test_json_request_lines_for_every_protocol(tmp_path: Path) -> None:
+    out = log_of_traffic(tmp_path / "data", '"XADD"', "--log-requests", "--log-format", "json")
     records = [json.loads(line) for line in out if line.startswith("{")]
     assert records and len(records) == len([line for line in out if line.strip()])  # every line is JSON
     requests = [r for r in records if r.get("logger") == "mqlite.requests"]
@@ -69,44 +74,22 @@ def test_json_request_lines_for_every_protocol(tmp_path: Path) -> None:
 
 
 def test_text_request_lines(tmp_path: Path) -> None:
-    server = spawn_server(tmp_path / "data", "--log-requests")
-    try:
-        traffic(server)
-        out = lines_until(server, " XADD ")
-    finally:
-        server.stop()
-    lines = [line for line in out if "mqlite.requests" in line]
-    send = next(line for line in lines if " SendMessage " in line)
+    out = log_of_traffic(tmp_path / "data", " XADD ", "--log-requests")
+    send = next(line for line in out if "mqlite.requests" in line and " SendMessage " in line)
     assert " INFO mqlite.requests: sqs 127.0.0.1:" in send and " logged-q ok " in send and send.endswith("ms")
 
 
 def test_no_request_lines_by_default_but_slow_ones(tmp_path: Path) -> None:
-    quiet = spawn_server(tmp_path / "quiet")
-    try:
-        traffic(quiet)
-        out = quiet.output()
-    finally:
-        quiet.stop()
-    assert not [line for line in out if "mqlite.requests" in line]
+    quiet = log_of_traffic(tmp_path / "quiet", None)
+    assert any("mqlite ready" in line for line in quiet)
+    assert not [line for line in quiet if "mqlite.requests" in line]
     # every request is "slow" over a 1 ns threshold (0 turns it off)
-    slow = spawn_server(tmp_path / "slow", "--slow-request-ms", "0.000001")
-    try:
-        traffic(slow)
-        out = lines_until(slow, "XADD")
-    finally:
-        slow.stop()
-    flagged = [line for line in out if "slow request: " in line]
+    flagged = [line for line in log_of_traffic(tmp_path / "slow", "XADD", "--slow-request-ms", "0.000001")
+               if "slow request: " in line]
     assert any(" SendMessage logged-q ok " in line for line in flagged)
     assert any(" XADD " in line for line in flagged)
 
 
 def test_debug_level_logs_requests(tmp_path: Path) -> None:
-    server = spawn_server(tmp_path / "data", "--log-level", "debug")
-    try:
-        traffic(server)
-        out = lines_until(server, " XADD ")
-    finally:
-        server.stop()
+    out = log_of_traffic(tmp_path / "data", " XADD ", "--log-level", "debug")
     assert any("DEBUG mqlite.requests: redis" in line and " XADD " in line for line in out)
-
-
