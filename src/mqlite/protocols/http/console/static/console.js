@@ -169,9 +169,9 @@ function entitiesPage(main) {
     count.textContent = `${shown.length} of ${items.length}`;
     const rows = shown.map(e => {
       const [rin, rout] = latest.get(e.kind + "\u0000" + e.name) || [0, 0];
-      const href = entityHref(e.kind, e.name);
+      const href = e.name ? entityHref(e.kind, e.name) : null;  // AMQP's default exchange has no name
       return el("tr", {}, el("td", {}, el("span", { class: "badge", text: e.kind })),
-                el("td", { class: "name" }, href ? el("a", { href, text: e.name }) : e.name),
+                el("td", { class: "name" }, href ? el("a", { href, text: e.name }) : el("span", { class: "muted", text: "(default exchange)" })),
                 el("td", { text: e.origin }), el("td", { class: "num", text: fmt(e.depth) }),
                 el("td", { class: "num", text: e.kind === "queue" || e.kind === "stream" ? fmt(rin) : "–" }),
                 el("td", { class: "num", text: e.kind === "queue" || e.kind === "stream" ? fmt(rout) : "–" }));
