@@ -127,7 +127,7 @@ def test_every_page_loads_without_console_errors(mqlite_server: Any, page: Page,
         ("queue", entity_url(mqlite_server, "queues", "orders"),
          "document.querySelector('#messages .message') && document.querySelector('#graph svg') && document.querySelector('#chart polyline')"),
         ("stream", entity_url(mqlite_server, "streams", "clicks"),
-         "document.querySelector('#messages .message') && document.querySelector('#partitions')"),
+         "document.querySelector('#messages .message') && document.querySelector('#partitions') && document.querySelector('#stream-group-lag tbody tr')"),
         ("router", entity_url(mqlite_server, "routers", "order-events"), "document.querySelector('#bindings tbody tr')"),
         ("group", entity_url(mqlite_server, "groups", "dashboard"), "document.querySelector('#offsets tbody tr') && document.querySelector('#chart polyline')"),
     ]
@@ -138,6 +138,9 @@ def test_every_page_loads_without_console_errors(mqlite_server: Any, page: Page,
         assert page.errors == [], (name, page.errors)
     # the group page shows the lag of each partition: 10 records, 1 committed
     assert page.evaluate("document.querySelector('#offsets tbody tr td:last-child').textContent") == "9"
+    load(page, entity_url(mqlite_server, "streams", "clicks"), "document.querySelector('#stream-group-lag tbody tr')")
+    assert page.evaluate("Array.from(document.querySelectorAll('#stream-group-lag tbody td')).map(td => td.textContent)") \
+        == ["dashboard", "Empty", "0", "1", "9"]
 
 
 def test_binary_bodies_are_hex_and_json_is_pretty(mqlite_server: Any, page: Page) -> None:

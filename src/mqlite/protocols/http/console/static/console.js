@@ -337,15 +337,38 @@ function entityPage(main) {
   } else if (kind === "routers") {
     sections.push(el("h2", { text: "Publish" }), publishForm(kind, name, () => {}));
   }
+  const lagHolder = el("div", { id: "stream-groups" });
+  if (kind === "streams") sections.splice(sections.indexOf(details) + 1, 0, lagHolder);
   main.replaceChildren(...sections);
-  let tick = 0;
+  let tick = 0, groups = [];
+
+  // Consumer groups reading this stream, with their lag per partition.
+  async function groupLag() {
+    const rows = [];
+    for (const g of groups) {
+      let info;
+      try { info = await api("GET", entityPath("groups", g)); } catch (e) { continue; }  // deleted meanwhile
+      for (const o of info.offsets.filter(o => o.stream === name)) {
+        rows.push(el("tr", {}, el("td", { class: "name" }, el("a", { href: entityHref("group", g), text: g })),
+                     el("td", { text: info.state }), el("td", { class: "num", text: o.partition }),
+                     el("td", { class: "num", text: o.committed }), el("td", { class: "num", text: o.lag })));
+      }
+    }
+    lagHolder.replaceChildren(el("h2", { text: "Consumer groups" }), rows.length
+      ? table(["Group", "State", { label: "Partition", num: true }, { label: "Committed", num: true }, { label: "Lag", num: true }], rows, "stream-group-lag")
+      : el("p", { class: "muted", text: "No consumer group has committed an offset here." }));
+  }
   poll(async () => {
     const info = await api("GET", entityPath(kind, name));
     const now = Date.now();
     if (tick++ % 5 === 0) {
-      api("GET", "/graph").then(g => flowGraph(graph, { kind: singular, name }, g.edges, entityHref))
-        .catch(e => setStatus("graph failed: " + e.message, true));
+      api("GET", "/graph").then(g => {
+        flowGraph(graph, { kind: singular, name }, g.edges, entityHref);
+        groups = g.edges.filter(e => e.source_kind === "stream" && e.source === name && e.destination_kind === "group")
+                        .map(e => e.destination);
+      }).catch(e => setStatus("graph failed: " + e.message, true));
     }
+    if (kind === "streams") await groupLag();
     if (kind === "queues") queueView(info, now);
     else if (kind === "streams") streamView(info, now);
     else if (kind === "routers") routerView(info);
