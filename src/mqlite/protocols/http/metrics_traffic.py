@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from mqlite.core.reset import KINESIS_NS, origin_of_queue, origin_of_stream
+from mqlite.core.reset import KINESIS_NS, origin_of_stream, queue_origins
 
 OTHER = "_other"
 FLOW_FIELDS = (
@@ -65,10 +65,11 @@ class TrafficCollector(Collector):
         out: list[tuple[str, str, str, Any]] = []
         queues = list(core.list_queues())
         label = bounded(queues, self.limit)
+        origins = queue_origins(core)
         for name in queues:
             q = _safe(lambda n=name: core.queues.get(n))
             if q is not None:
-                out.append(("queue", label(name), _safe(lambda n=name: origin_of_queue(core, n)) or "sqs", q))
+                out.append(("queue", label(name), origins.get(name, "sqs"), q))
         streams = list(core.list_streams())
         label = bounded(streams, self.limit)
         kinesis = {k for k, _ in core.catalog.kv_items(KINESIS_NS)}
