@@ -53,7 +53,7 @@ def log_of_traffic(data_dir: Path, needle: str | None, *flags: str) -> list[str]
     server = spawn_server(data_dir, *flags)
     try:
         traffic(server)
-        return lines_until(server, needle) if needle is not None else server.output()
+        return lines_until(server, needle) if needle is not None else server.log_text().splitlines()
     finally:
         server.stop()
 
