@@ -3,8 +3,8 @@
 # its test extras (real client libraries), the Debian tools the tests drive (kcat,
 # redis-cli, redis-server for the differential RESP tests, rabbitmq-server for
 # scripts/conformance-amqp.sh; its service is not started) and the pinned npm clients
-# (ioredis, node-redis, amqplib, kafkajs; `npm ci` from the package-lock.json files under tests/).
-# Idempotent; prints what it does.
+# (ioredis, node-redis, amqplib, kafkajs; `npm ci` from the package-lock.json files under tests/),
+# and chromium for the web console's browser tests. Idempotent; prints what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if command -v apt-get >/dev/null 2>&1; then
@@ -14,6 +14,7 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # differential tests
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)  # conformance peer
   command -v npm >/dev/null 2>&1 || need+=(npm)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the web console's browser tests
   if [ ${#need[@]} -gt 0 ]; then
     echo "install-test-deps: apt-get install ${need[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -9,7 +9,6 @@ directory unusable or locked) prints one line saying why and exits 1.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,10 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MqliteError as exc:
         print(f"mqlite: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from mqlite import logformat
+
+    logformat.configure(settings.log_level, settings.log_format)
     if early.received is not None:
         return 0
     from mqlite import server

@@ -224,8 +224,10 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
         return {lst.name: len(lst.registry.connections) for lst in server._listeners}
 
     health.mount(app, server.readiness, _describe(server))
-    metrics.mount(app, server.core, connections)
-    importlib.import_module("mqlite.protocols.http.admin").mount(app, server.core, server.settings, connections)
+    metrics.mount(app, server.core, connections, server.settings, lambda: list(server._listeners))
+    importlib.import_module("mqlite.protocols.http.admin").mount(
+        app, server.core, server.settings, connections, lambda: dict(server.ports))
+    importlib.import_module("mqlite.protocols.http.console").mount(app, server.core, server.settings)
     for module_name in HTTP_FRONTENDS:
         module = _import_frontend(module_name)
         if module is not None:

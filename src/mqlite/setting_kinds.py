@@ -220,6 +220,7 @@ PATH = Kind("path", "a path", _path)
 FSYNC = Kind("fsync", "`always`, `never` or an interval in milliseconds (e.g. `1000`)", _fsync)
 SIZE = Kind("size", "a size in bytes, with an optional unit (`64KiB`, `10MB`, `1GiB`)", _size)
 LOG_LEVEL = Kind("choice", "`debug`, `info`, `warning` or `error`", _choice("debug", "info", "warning", "error"))
+LOG_FORMAT = Kind("choice", "`text` or `json` (one JSON object a line)", _choice("text", "json"))
 NAMES = Kind("list", "comma-separated names", _names, repeatable=True)
 USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the variable)", _users,
              repeatable=True, secret=True)
@@ -239,6 +240,23 @@ def integer(minimum: int | None = None) -> Kind:
 def milliseconds(minimum: float | None = 0) -> Kind:
     """A duration held in milliseconds (`3000`, `3s`, `500ms`)."""
     return Kind("duration", "milliseconds, or a duration with a unit (`500ms`, `3s`, `5m`)", _duration(1.0, minimum))
+
+
+def fine_milliseconds() -> Kind:
+    """A duration held in milliseconds, fractions kept (`0.5`, `250us` is not a unit)."""
+    in_seconds = _duration(1000.0, 0)
+
+    def parse(value: Any) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("a duration")
+            return float(value)
+        match = _NUMBER_UNIT.match(_text(value))
+        if match is not None and not match.group(2):  # a bare number is milliseconds
+            return parse(float(match.group(1)))
+        return float(in_seconds(value)) * 1000.0
+
+    return Kind("duration", "milliseconds (fractions allowed), or a duration with a unit (`500ms`, `2s`)", parse)
 
 
 def seconds(minimum: float | None = 0) -> Kind:

@@ -55,6 +55,10 @@ class Settings:
     fsync: str = setting("1000", k.FSYNC, "when appends reach the disk: `always` (before the ack), `never` (left to the OS) or at most every N ms")
     host: str = setting("127.0.0.1", k.TEXT, "address every listener binds to")
     log_level: str = setting("info", k.LOG_LEVEL, "log verbosity")
+    log_format: str = setting("text", k.LOG_FORMAT, "log line format: `text`, or `json` lines")
+    log_requests: bool = setting(False, k.SWITCH, "log one line per request (protocol, client, action, entity, status, duration); also at `--log-level debug`")
+    slow_request_ms: float = setting(1000.0, k.fine_milliseconds(), "log requests slower than this at info even without `--log-requests` (long polls excepted), 0 never")
+    metrics_max_entities: int = setting(500, k.integer(0), "per-entity metrics for this many queues/streams/groups each; the rest are summed under entity `_other`")
     init: Path | None = setting(None, k.PATH, "topology file (TOML, JSON or RabbitMQ definitions) declared before ready (docs/admin.md)")
     # -- storage: defaults of every stream (Kafka topic, Kinesis stream, Redis stream) --
     retention_ms: int = _storage(WEEK_MS, k.milliseconds(-1), "delete stream records older than this, -1 never (`log.retention.ms`)")

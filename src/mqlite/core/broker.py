@@ -46,6 +46,7 @@ from mqlite.core.router import Router
 from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import Stream
 from mqlite.core.streams import StreamRegistry
+from mqlite.core.telemetry import Telemetry
 from mqlite.core.transforms import TransformRegistry
 
 log = logging.getLogger("mqlite.core")
@@ -75,6 +76,8 @@ class BrokerCore:
         self.channels: Channels = None  # type: ignore[assignment]
         self.transforms = TransformRegistry(config.transforms)
         self.resources = ResourceMonitor(data_dir, config.disk_free_limit, config.memory_limit)
+        self.telemetry = Telemetry()  # request counts and latencies (protocols.observe fills it)
+        self.started_ms = clock.now_ms()
         self._opened: list[Any] = []
         self._maintenance: asyncio.Task[None] | None = None
         self.closed = False

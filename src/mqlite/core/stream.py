@@ -49,12 +49,22 @@ from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
 from mqlite.core.partition import Partition
 from mqlite.core.partitioner import RoundRobin, partition_for_key
+from mqlite.core.telemetry import Flow
 from mqlite.storage.recordbatch import Record, RecordIn, parse_header
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.core.streams import StreamRegistry
 
 Headers = Mapping[str, "bytes | str | None"] | Iterable[tuple[str, "bytes | str | None"]] | None
+
+
+def _payload_bytes(record: Any) -> int:
+    """Key + value bytes of a `Record`, a `RecordIn` or a plain (key, value, headers, ts)."""
+    if type(record) is tuple:
+        key, value = record[0], record[1]
+    else:
+        key, value = record.key, record.value
+    return (len(value) if value else 0) + (len(key) if key else 0)
 
 
 def _as_bytes(value: bytes | bytearray | memoryview | str | None, what: str) -> bytes | None:
@@ -95,6 +105,7 @@ class Stream:
         self._registry = registry
         self.name = name
         self.partitions = partitions
+        self.flow = Flow()
         self.config = config  # as set by the user (None fields = broker defaults)
         self.id = stream_id  # 16 bytes (Kafka topic id)
         self.created_ms = created_ms
@@ -206,6 +217,9 @@ class Stream:
         size = (len(value) if value else 0) + (len(key) if key else 0)
         part.remember(base, [Record(base, ts, key, value, hdrs)], size)
         part.wake()
+        flow = self.flow
+        flow.messages_in += 1
+        flow.bytes_in += size
         await self._durable(result.durable)
         return p, base
 
@@ -220,6 +234,9 @@ class Stream:
         result = part.log.append(list(records))
         part.forget()
         part.wake()
+        flow = self.flow
+        flow.messages_in += len(records)
+        flow.bytes_in += sum(map(_payload_bytes, records))
         await self._durable(result.durable)
         return result
 
@@ -243,12 +260,11 @@ class Stream:
             part = self.partitions[p]
             result = part.log.append([(None, v, (), ts) for v in plain])
             base = int(result.base_offset)
-            part.remember(
-                base,
-                [Record(base + i, ts, None, v, ()) for i, v in enumerate(plain)],
-                sum(map(len, plain)),
-            )
+            size = sum(map(len, plain))
+            part.remember(base, [Record(base + i, ts, None, v, ()) for i, v in enumerate(plain)], size)
             part.wake()
+            self.flow.messages_in += len(plain)
+            self.flow.bytes_in += size
             await self._durable(result.durable)
             return [(p, base + i) for i in range(len(plain))]
         keyless = partition if partition is not None else None
@@ -274,15 +290,16 @@ class Stream:
             bucket.append(RecordIn(key, value, headers, ts))
         bases: dict[int, int] = {}
         futures = []
+        flow = self.flow
         for p, records in by_part.items():
             part = self.partitions[p]
             result = part.log.append(records)
             base = bases[p] = int(result.base_offset)
+            size = sum(len(r.value or b"") + len(r.key or b"") for r in records)
             part.remember(
-                base,
-                [Record(base + i, r.timestamp or ts, r.key, r.value, r.headers) for i, r in enumerate(records)],
-                sum(len(r.value or b"") + len(r.key or b"") for r in records),
-            )
+                base, [Record(base + i, r.timestamp or ts, r.key, r.value, r.headers) for i, r in enumerate(records)], size)
+            flow.messages_in += len(records)
+            flow.bytes_in += size
             futures.append(result.durable)
             part.wake()
         for fut in futures:
@@ -302,6 +319,9 @@ class Stream:
         )
         part.forget()
         part.wake()
+        flow = self.flow
+        flow.messages_in += int(result.last_offset) - int(result.base_offset) + 1
+        flow.bytes_in += len(raw)
         await self._durable(result.durable)
         return result
 
@@ -328,10 +348,11 @@ class Stream:
         if offset == part.log.end_offset:
             return []
         cached = part.cached(offset, max_records)
-        if cached is not None:  # never holds control records: append_batch empties it
-            return cached
-        return list(part.log.read_records(offset, max_records, include_control=include_control,
-                                          skip_corrupt=skip_corrupt))
+        if cached is None:  # the cache never holds control records: append_batch empties it
+            cached = list(part.log.read_records(offset, max_records, include_control=include_control,
+                                                skip_corrupt=skip_corrupt))
+        self.flow.messages_out += len(cached)
+        return cached
 
     def read_batches(self, partition: int, offset: int, max_bytes: int) -> list[bytes]:
         """Whole stored batches from the one containing `offset`, up to about `max_bytes`
@@ -340,7 +361,12 @@ class Stream:
         self._check_offset(part, offset)
         if offset == part.log.end_offset:
             return []
-        return list(part.log.read(offset, max_bytes))
+        batches = list(part.log.read(offset, max_bytes))
+        if batches:
+            flow = self.flow
+            flow.messages_out += parse_header(batches[-1]).next_offset - offset
+            flow.bytes_out += sum(map(len, batches))
+        return batches
 
     # -- long poll ----------------------------------------------------------------------
     def _has_data(self, positions: Mapping[int, int]) -> bool:

@@ -207,6 +207,7 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         """Close at once, dropping unsent bytes."""
         if self.transport is not None and not self.closed:
+            self.registry.aborted += 1
             self.transport.abort()
 
     @property
@@ -245,9 +246,12 @@ class ConnectionRegistry:
         self.connections: set[Connection] = set()
         self.name = name  # the listener's name, for log lines
         self.limits = limits
+        self.accepted = 0  # connections opened since start (metrics)
+        self.aborted = 0  # connections the server cut off: bad frames, failed auth, idle
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
+        self.accepted += 1
 
     def discard(self, conn: Connection) -> None:
         self.connections.discard(conn)

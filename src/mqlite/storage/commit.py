@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol, Self
+
+from mqlite.storage.histogram import COUNT_BUCKETS, Histogram
 
 __all__ = ["DONE", "FsyncMode", "FsyncPolicy", "GroupCommitter", "Syncable"]
 
@@ -106,6 +109,8 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.syncs = 0  # fsync rounds run (for tests and metrics)
+        self.batch_sizes = Histogram(COUNT_BUCKETS)  # appends covered by one round (`always`)
+        self.sync_seconds = Histogram()  # how long one log's sync took
 
     @property
     def buffers_writes(self) -> bool:
@@ -184,12 +189,17 @@ class GroupCommitter:
         if not targets:
             return
         errors: dict[int, Exception] = {}
+        clock = time.perf_counter
         for key, target in targets.items():
+            began = clock()
             try:
                 target.sync()
             except Exception as exc:  # noqa: BLE001 - reported to the appends that waited on it
                 errors[key] = exc
+            self.sync_seconds.observe(clock() - began)
         self.syncs += 1
+        if waiting:
+            self.batch_sizes.observe(len(waiting))
         for target, fut in waiting:
             error = errors.get(id(target))
             if error is None:

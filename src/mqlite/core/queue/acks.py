@@ -91,6 +91,7 @@ class Acks(Expiry):
                 return False  # stale receipt: never deletes the newer delivery
             self._end_lease(lease, requeue=False)
             self._mark_done(lease.stored)
+            self.flow.acked += 1
             return True
         # Not in flight: its visibility ran out. The receipt still deletes it unless the
         # message was received again since (SQS).
@@ -111,6 +112,7 @@ class Acks(Expiry):
         if st is None:
             return False
         self._mark_done(st)
+        self.flow.acked += 1
         return True
 
     def change_visibility(self, receipt: str, seconds: float) -> None:

@@ -241,6 +241,9 @@ class Admission(Expiry):
     def _admit(self, st: Stored, now: int) -> None:
         """Account for a message just appended at `st.offset`."""
         self._live_bytes += st.size
+        flow = self.flow
+        flow.messages_in += 1
+        flow.bytes_in += st.size
         if st.transient and self._transient_from < 0:
             self._transient_from = st.offset  # recovery scans from here for transient ones
             self._journal_write(["n", st.offset])

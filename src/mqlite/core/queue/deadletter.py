@@ -62,6 +62,11 @@ async def dispose(self: QueueState, st: Stored, reason: str) -> bool:
     finally:
         self._moving.discard(st.offset)
     if not self.deleted and st.offset >= self._lwm and st.offset not in self._done:
+        if reason == "redrive" or _redrives_amqp_reason(self, reason) or (
+                reason != "retention" and self.config.dead_letter_exchange is not None):
+            self.flow.dead_lettered += 1
+        elif reason in ("expired", "retention"):
+            self.flow.expired += 1
         self._mark_done(st)
         fut = self._journal_write(["d", [st.offset]])
         w = _wrap(fut)

@@ -31,6 +31,7 @@ from mqlite.core.queue.leases import INF, Lease, make_receipt
 from mqlite.core.queue.offsets import OffsetSet
 from mqlite.core.queue.records import Stored, decode, id_prefix
 from mqlite.core.queue.results import QueueCounts, fast_constructor
+from mqlite.core.telemetry import Flow
 
 # Message is a frozen slotted dataclass whose generated __init__ costs more than the
 # rest of a delivery; deliveries build it through its slot descriptors instead.
@@ -63,6 +64,7 @@ class QueueState:
         self.name = name
         self.config = config
         self.clock = clock
+        self.flow = Flow()
         self.deleted = False
         self._flush_scheduled = False  # a _flush_soon is queued on the loop
         self.last_purge_ms = 0
@@ -454,6 +456,9 @@ class QueueState:
             first = now
         self._counts[off] = (rc, first)
         self._ttl_due = self._ttl_floor  # the head moved on: look at the new one
+        flow = self.flow
+        flow.messages_out += 1
+        flow.bytes_out += st.size
         until = INF if vis_ms == INF else now + vis_ms
         self._leases[off] = Lease(off, rc, until, owner, first, now, st)
         if until != INF:

@@ -44,6 +44,7 @@ from mqlite.protocols.amqp.entities import (
     core_name,
     kv_key,
 )
+from mqlite.protocols.observe import Observer
 from mqlite.security.users import Users
 
 log = logging.getLogger("mqlite.amqp")
@@ -66,6 +67,7 @@ class AmqpBroker:
         self.core = core
         self.settings = settings
         self.bridge = Bridge(core)
+        self.observer = Observer(core, settings)
         self.exchanges: dict[tuple[str, str], ExchangeRecord] = {}
         self.queues: dict[tuple[str, str], QueueRecord] = {}
         self.vhosts: set[str] = {"/"} | set(settings.amqp_vhosts if settings is not None else ())

@@ -23,6 +23,7 @@ import hmac
 import ipaddress
 import logging
 import struct
+import time
 from typing import TYPE_CHECKING, Any
 
 from pamqp import commands
@@ -34,6 +35,7 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import basic, eager, exchanges, queues
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.channel import Channel
+from mqlite.protocols.amqp.observed import action_of, entity_of
 from mqlite.protocols.amqp.frames import (
     HEARTBEAT_FRAME,
     MAX_MESSAGE_SIZE,
@@ -140,6 +142,7 @@ class AmqpConnection(Connection):
                     self.flush_batch()
                 if self.acks and not (type(ev) is MethodEvent and type(ev.method) is _ACK):
                     self.flush_acks()
+            started = time.perf_counter()
             try:
                 try:
                     self.dispatch(ev)
@@ -150,6 +153,7 @@ class AmqpConnection(Connection):
                     # a soft error, as RabbitMQ answers a method it lacks resources for
                     raise E.AmqpError(E.RESOURCE_ERROR, f"RESOURCE_ERROR - {reason}", *_ids(getattr(ev, "method", None))) from exc
             except E.AmqpError as err:
+                self._observe(ev, str(err.code), started)
                 channel = getattr(ev, "channel", 0)
                 if err.hard or channel == 0:
                     self.connection_error(err)
@@ -157,10 +161,17 @@ class AmqpConnection(Connection):
                     ch = self.channels.get(channel)
                     if ch is not None:
                         self.channel_error(ch, err)
+            else:
+                self._observe(ev, None, started)
         if self.batch is not None:
             self.flush_batch()
         if self.acks:
             self.flush_acks()
+
+    def _observe(self, ev: Any, error: str | None, started: float) -> None:
+        action = action_of(ev)
+        if action is not None:
+            self.broker.observer.done("amqp", action, lambda: entity_of(ev), self.peername, error, started)
 
     def flush_acks(self) -> None:
         """Delete the messages acked during this read: one `delete_batch` per queue."""
@@ -308,6 +319,7 @@ class AmqpConnection(Connection):
         if self.state in ("closing", "dead", "closed"):
             return
         log.debug("connection error: %s", err.text)
+        self.registry.aborted += 1
         self.send_method(0, commands.Connection.Close(
             reply_code=err.code, reply_text=err.text, class_id=err.class_id, method_id=err.method_id))
         self.state = "closing"

@@ -28,6 +28,7 @@ import datetime as dt
 import importlib
 import importlib.util
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from mqlite.protocols.aws.wire import (
     split_target,
 )
 from mqlite.protocols.aws.wire.form import parse_form
+from mqlite.protocols.observe import Observer
 from mqlite.security import throttle
 from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
@@ -197,6 +199,7 @@ class AwsApp:
         self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
         self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.slots = _load_slots(core, settings)
+        self.observer = Observer(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
         self.by_scope: dict[str, ServiceSlot] = {}
         self.by_action: dict[str, list[ServiceSlot]] = {}
@@ -253,10 +256,14 @@ class AwsApp:
         return candidates[0] if candidates else None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
         request_id = new_request_id()
         fe: ServiceFrontend | None = None
         protocol = Protocol.QUERY
         too_large = False
+        operation = ""
+        params: Any = None
+        error: str | None = None
         try:
             headers = request.headers  # case-insensitive
             target = headers.get("x-amz-target")
@@ -353,9 +360,11 @@ class AwsApp:
                 result = access.filter_list(fe.service.name, operation, result,
                                             lambda kind, name: self.authz.allowed(principal, "read", kind, name))
             if isinstance(result, AwsStream):
+                self._observe(fe, operation, params, request, None, started)
                 return await self._stream(request, result, request_id)
             wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
+            error = exc.code
             wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
         except Exception as exc:
             try:
@@ -365,7 +374,9 @@ class AwsApp:
                 return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
             log.exception("AWS request failed (request id %s)", request_id)
             err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
+            error = err.code
             wire = encode_error(fe.service if fe else None, protocol, err, request_id)
+        self._observe(fe, operation, params, request, error, started)
         response = web.Response(status=wire.status, headers=wire.headers, body=wire.body)
         if too_large:
             response.force_close()  # the unread rest of the body makes the connection unusable
@@ -380,6 +391,13 @@ class AwsApp:
         delay = throttle.for_server(self.core).failed(request.remote or "")
         if delay:
             await asyncio.sleep(delay)
+
+    def _observe(self, fe: ServiceFrontend | None, operation: str, params: Any,
+                 request: web.Request, error: str | None, started: float) -> None:
+        service = fe.service.endpoint_prefix if fe is not None else "aws"
+        # an unknown operation is a client's free text: one label for all of them
+        action = operation if fe is not None and operation in fe.handlers else "unknown"
+        self.observer.done(service, action, params, lambda: _peer(request), error, started)
 
     async def _stream(self, request: web.Request, stream: AwsStream, request_id: str) -> web.StreamResponse:
         """Send `stream`'s chunks as they come; stop when the client goes away."""
@@ -426,6 +444,12 @@ class AwsApp:
                 raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _peer(request: web.Request) -> Any:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return peer or request.remote
 
 
 def mount(app: web.Application, core: Any, settings: Settings) -> None:

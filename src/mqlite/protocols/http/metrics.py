@@ -13,8 +13,10 @@ from typing import Any
 from aiohttp import web
 
 
-def mount(app: web.Application, core: Any, connections: Callable[[], dict[str, int]]) -> None:
-    """Add `/_mqlite/metrics`; `connections()` maps front-end name -> open connections."""
+def mount(app: web.Application, core: Any, connections: Callable[[], dict[str, int]],
+          settings: Any = None, listeners: Callable[[], list[Any]] = list) -> None:
+    """Add `/_mqlite/metrics`; `connections()` maps front-end name -> open connections,
+    `listeners()` gives the TCP listeners (their registries count connections)."""
     built: list[Any] = []
 
     async def metrics(request: web.Request) -> web.Response:
@@ -24,7 +26,7 @@ def mount(app: web.Application, core: Any, connections: Callable[[], dict[str, i
         from mqlite.protocols.http import metrics_collector
 
         if not built:
-            built.append(metrics_collector.registry(core, connections))
+            built.append(metrics_collector.registry(core, connections, settings, listeners))
         body = generate_latest(built[0])
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -5,6 +5,9 @@ paths): queue depths by state, stream partition offsets and sizes, router and bi
 counts, corrupt records skipped per log, open connections per front-end, and process
 facts from prometheus-client's default collectors. A scrape walks every queue and
 stream once, so it is O(entities).
+Counters and histograms (message flow, requests, fsync) are `metrics_traffic`'s. Queue
+and stream labels are bounded as there (`metrics_max_entities`, then `_other`); an
+entity deleted mid-scrape is skipped.
 """
 
 from __future__ import annotations
@@ -16,22 +19,32 @@ from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from mqlite.protocols.http.metrics_traffic import OTHER, TrafficCollector, bounded, _safe
+
 
 class CoreCollector(Collector):
     """Reads the core's registries on each scrape; see module docstring."""
 
-    def __init__(self, core: Any, connections: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, core: Any, connections: Callable[[], dict[str, int]], limit: int = 500) -> None:
         self.core = core
         self.connections = connections
+        self.limit = limit
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("mqlite_queue_messages", "Messages in a queue by state",
                                   labels=["queue", "state"])
-        for name in self.core.list_queues():
-            counts = self.core.get_queue(name).counts()
-            depth.add_metric([name, "visible"], counts.visible)
-            depth.add_metric([name, "in_flight"], counts.in_flight)
-            depth.add_metric([name, "delayed"], counts.delayed)
+        names = list(self.core.list_queues())
+        label = bounded(names, self.limit)
+        rows: dict[tuple[str, str], int] = {}
+        for name in names:
+            counts = _safe(lambda n=name: self.core.get_queue(n).counts())
+            if counts is None:
+                continue
+            for state in ("visible", "in_flight", "delayed"):
+                key = (label(name), state)
+                rows[key] = rows.get(key, 0) + getattr(counts, state)
+        for key, value in rows.items():
+            depth.add_metric(list(key), value)
         yield depth
 
         end = GaugeMetricFamily("mqlite_stream_end_offset", "Next offset of a stream partition",
@@ -39,19 +52,39 @@ class CoreCollector(Collector):
         start = GaugeMetricFamily("mqlite_stream_start_offset",
                                   "First retained offset of a stream partition",
                                   labels=["stream", "partition"])
-        for name in self.core.list_streams():
-            stream = self.core.get_stream(name)
+        size = GaugeMetricFamily("mqlite_stream_size_bytes", "Bytes a stream holds on disk or in memory",
+                                 labels=["stream"])
+        names = list(self.core.list_streams())
+        label = bounded(names, self.limit)
+        sizes: dict[str, int] = {}
+        for name in names:
+            stream = _safe(lambda n=name: self.core.get_stream(n))
+            if stream is None:
+                continue
+            bytes_ = _safe(stream.size_bytes) or 0
+            sizes[label(name)] = sizes.get(label(name), 0) + bytes_
+            if label(name) == OTHER:
+                continue
             for partition in range(stream.partition_count):
-                end.add_metric([name, str(partition)], stream.latest(partition))
-                start.add_metric([name, str(partition)], stream.earliest(partition))
+                latest = _safe(lambda p=partition: stream.latest(p))
+                earliest = _safe(lambda p=partition: stream.earliest(p))
+                if latest is not None and earliest is not None:
+                    end.add_metric([name, str(partition)], latest)
+                    start.add_metric([name, str(partition)], earliest)
+        for name, value in sizes.items():
+            size.add_metric([name], value)
         yield end
         yield start
+        yield size
 
         routers = GaugeMetricFamily("mqlite_router_bindings", "Bindings of a router",
                                     labels=["router", "kind"])
-        for name in self.core.list_routers():
-            router = self.core.get_router(name)
-            routers.add_metric([name, str(router.kind)], len(router.bindings()))
+        names = list(self.core.list_routers())
+        label = bounded(names, self.limit)
+        for name in names:
+            router = _safe(lambda n=name: self.core.get_router(n))
+            if router is not None and label(name) != OTHER:
+                routers.add_metric([name, str(router.kind)], len(router.bindings()))
         yield routers
 
         skipped = GaugeMetricFamily("mqlite_corrupt_records_skipped",
@@ -69,11 +102,14 @@ class CoreCollector(Collector):
         yield conns
 
 
-def registry(core: Any, connections: Callable[[], dict[str, int]]) -> Any:
-    """A prometheus-client registry of the core's gauges and the process facts."""
+def registry(core: Any, connections: Callable[[], dict[str, int]], settings: Any = None,
+             listeners: Callable[[], list[Any]] = list) -> Any:
+    """A prometheus-client registry of the core's gauges and counters, and the process facts."""
     from prometheus_client import CollectorRegistry, ProcessCollector
 
     found = CollectorRegistry(auto_describe=False)
-    found.register(CoreCollector(core, connections))
+    limit = int(getattr(settings, "metrics_max_entities", 500))
+    found.register(CoreCollector(core, connections, limit))
+    found.register(TrafficCollector(core, settings, listeners))
     found.register(ProcessCollector(registry=None))
     return found

@@ -17,6 +17,7 @@ Concurrency: the server's one event loop; handlers may await.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,9 @@ from mqlite.protocols.kafka.codec import (
     encode_response,
     encode_response_parts,
 )
+from mqlite.protocols.kafka.observed import entity_of, first_error
 from mqlite.protocols.kafka.schema import Versions
+from mqlite.protocols.observe import Observer
 from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
 from mqlite.settings import Settings
@@ -83,6 +86,7 @@ class KafkaFrontEnd:
         self.coordinator = Coordinator(self)
         self.producer_ids = ProducerIds(self)
         self.cluster_id = "mqlite-kafka-cluster"
+        self.observer = Observer(core, settings)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -132,18 +136,24 @@ class KafkaFrontEnd:
             log.info("kafka %s: %s before SASL authentication; closing", session.peer_host, req.api_name)
             return False
         _versions, handler = self.handlers[req.api_key]
+        started = time.perf_counter()
+        peer = (session.peer_host, session.peer_port)
         try:
             result = await handler(self, session, req)
         except MqliteError as exc:  # a refusal no handler mapped: close, as Kafka does on errors it cannot encode
             alarms.note_failure(self.core, exc)
             log.warning("kafka %s: %s v%d refused (%s); closing", session.peer_host, req.api_name, req.api_version, exc)
+            self.observer.done("kafka", req.api_name, lambda: entity_of(req.body), peer, "refused", started)
             return False
         except Exception as exc:
             reason = alarms.note_failure(self.core, exc)
             if reason is None:
                 raise
             log.info("kafka %s: %s failed on storage (%s); closing", session.peer_host, req.api_name, reason)
+            self.observer.done("kafka", req.api_name, lambda: entity_of(req.body), peer, "storage", started)
             return False
+        self.observer.done("kafka", req.api_name, lambda: entity_of(req.body), peer,
+                           None if result is None else first_error(result), started)
         if result is None:
             return None
         return encode_response_parts(req.api_key, req.api_version, req.correlation_id, result)

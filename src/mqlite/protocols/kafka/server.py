@@ -119,6 +119,7 @@ class KafkaConnection(Connection):
                 if isinstance(out, list):
                     pending.extend(out)
                 elif out is False:  # close, as Kafka does
+                    self.registry.aborted += 1
                     self._flush(pending)
                     self.close()
                     return

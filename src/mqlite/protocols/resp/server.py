@@ -50,8 +50,10 @@ from mqlite.protocols.resp.errors import (
     unknown_command,
     wrong_arity,
 )
+from mqlite.protocols.resp.observed import action_of, error_of
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
 from mqlite.protocols.resp.store import StreamStore
+from mqlite.protocols.observe import Observer
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.security import tls
 from mqlite.protocols.resp.access import denial
@@ -70,6 +72,7 @@ class ServerState:
         self.core = core
         self.clock = core.clock
         self.settings = settings
+        self.observer = Observer(core, settings)
         # XADD and group-changing commands reply once their write is in the log / the
         # catalog: durable under `--fsync always` (Redis's `appendfsync always`), in the
         # page cache otherwise (Redis writes its AOF before replying, so a killed
@@ -199,6 +202,7 @@ class RespConnection(Connection):
         self.shard_channels: set[bytes] = set()
         self.closing = False
         self.blocked_task: asyncio.Task[None] | None = None
+        self.blocked_obs: tuple[list[bytes], float] = ([b"?"], 0.0)  # for the request hook
         self.push_buf: list[bytes] = []
         self.push_bytes = 0
         self.push_scheduled = False
@@ -294,10 +298,18 @@ class RespConnection(Connection):
             self.push_bytes = 0
         pending = self.pending
         state = self.state
+        clock = time.perf_counter
         publish = state.channels.publish
         held: list[Any] = []  # writes that Deferred replies in `out` wait for
         blocked: Any = None  # a command that must await (XREAD BLOCK...): runs last
         fast = self._publish_direct()
+        # Pipelined PUBLISH costs about a microsecond: timing each one would cost half as
+        # much again, so the fast path counts them and observes the run's mean once
+        # (each line is still logged with --log-requests).
+        observer = state.observer
+        one_by_one = observer.logs_every
+        published = 0
+        run_started = clock()
         try:
             while pending and not self.closing:
                 argv = pending.popleft()
@@ -305,11 +317,18 @@ class RespConnection(Connection):
                     # PUBLISH as `execute` would run it, minus the lookups it cannot need
                     state.commands += 1
                     self.last_cmd = b"publish"
+                    started = clock() if one_by_one else 0.0
                     try:
                         n = publish(argv[1], argv[2])
                     except Exception as exc:  # noqa: BLE001
-                        out.append(encode(Error(to_reply(exc)) if _known(exc) else self._internal(exc), self.resp3))
+                        reply = Error(to_reply(exc)) if _known(exc) else self._internal(exc)
+                        self._observe(argv, reply, started or clock())
+                        out.append(encode(reply, self.resp3))
                         continue
+                    if one_by_one:
+                        self._observe(argv, None, started)
+                    else:
+                        published += 1
                     out.append(_INTS[n] if n < 64 else b":%d\r\n" % n)
                     continue
                 if not argv:
@@ -317,9 +336,12 @@ class RespConnection(Connection):
                     out.append(b"-ERR %s\r\n" % (err.message if err else "Protocol error").encode())
                     self.closing = True
                     break
+                started = clock()
                 result = self.execute(argv)
                 fast = self._publish_direct()  # AUTH, MULTI, SUBSCRIBE... may change it
                 t = type(result)
+                if t is not CoroutineType and t is not asyncio.Future:
+                    self._observe(argv, result, started)
                 if t is bytes:
                     out.append(b"$%d\r\n%s\r\n" % (len(result), result))
                 elif t is int:
@@ -334,11 +356,14 @@ class RespConnection(Connection):
                         held.append(result.done)
                 elif t is CoroutineType or t is asyncio.Future:
                     blocked = result
+                    self.blocked_obs = (argv, started)
                     break
                 else:
                     out.append(encode(result, self.resp3))
         finally:
             self.running = False
+            if published:
+                observer.many("redis", "PUBLISH", published, (clock() - run_started) / published)
         if held or blocked is not None:
             self.busy = True
             if held:  # replies wait for the writes they report, in request order
@@ -360,6 +385,10 @@ class RespConnection(Connection):
                 self.pause_reading()
         if self.closing and not self.busy:
             self.close()
+
+    def _observe(self, argv: list[bytes], result: Any, started: float) -> None:
+        self.state.observer.done("redis", action_of(argv[0]), argv, self.peername,
+                                 error_of(result) if type(result) is Error else None, started)
 
     def _publish_direct(self) -> bool:
         """Whether PUBLISH would pass every check of `execute` now (authenticated, no
@@ -395,13 +424,16 @@ class RespConnection(Connection):
         self._run()
 
     async def _await(self, awaitable: Any) -> None:
+        argv, started = self.blocked_obs  # the command that must await, and when it began
         try:
             result = await awaitable
             reply = encode(result, self.resp3)
+            self._observe(argv, result, started)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # noqa: BLE001 - every failure becomes an error reply
             reply = self._error_reply(exc)
+            self._observe(argv, Error(to_reply(exc)), started)
         self.out.append(reply)
         self.busy = False
         self.blocked_task = None

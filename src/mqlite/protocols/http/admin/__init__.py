@@ -16,6 +16,7 @@ Routes (kinds: queues, streams, routers, groups):
     GET    /_mqlite/api/{kind}/{name}/messages   peek: no state changes
     POST   /_mqlite/api/{kind}/{name}/messages   publish one or a batch
     GET    /_mqlite/api/connections, /_mqlite/api/stats
+    GET    /_mqlite/api/overview, /_mqlite/api/graph   the console's overview and flow graph
     POST   /_mqlite/api/reset, /_mqlite/reset    reset (body or ?scope=)
     POST   /moto-api/reset                        moto's reset: {"status": "ok"}
     POST   /_localstack/state/reset, /_localstack/state/{service}/reset
@@ -38,7 +39,7 @@ import mqlite
 from mqlite.core import reset as core_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.http.admin import models as M
-from mqlite.protocols.http.admin import ops, views
+from mqlite.protocols.http.admin import insight, ops, views
 from mqlite.protocols.http.admin.auth import require_admin
 from mqlite.protocols.http.admin.openapi import Route, decode, decode_query, document
 from mqlite.protocols.http.admin.problems import Problem, from_core
@@ -78,11 +79,14 @@ def _kind(request: web.Request) -> str:
 class AdminApi:
     """The handlers; `ROUTES` below declares them with their types."""
 
-    def __init__(self, core: Any, settings: Any, connections: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, core: Any, settings: Any, connections: Callable[[], dict[str, int]],
+                 ports: Callable[[], dict[str, int]] = dict) -> None:
         self.core = core
         self.settings = settings
         self.connections = connections
         self._aws_run: Any = None
+        self.ports = ports
+        self.started = time.time()
 
     async def list_entities(self, request: web.Request) -> web.Response:
         return _json(views.listing(self.core, list(KINDS), request.query.get("prefix", "")))
@@ -180,6 +184,12 @@ class AdminApi:
             bytes_in_streams=sum(s.size_bytes() for s in streams),
             connections=self.connections()))
 
+    async def overview(self, request: web.Request) -> web.Response:
+        return _json(insight.overview(self.core, self.settings, self.ports(), self.connections(), self.started))
+
+    async def graph(self, request: web.Request) -> web.Response:
+        return _json(insight.graph(self.core))
+
     async def reset(self, request: web.Request) -> web.Response:
         req = await _body(request, M.ResetRequest)
         scope = request.query.get("scope", req.scope)
@@ -223,6 +233,10 @@ def routes(api: AdminApi) -> list[Route]:
               tag="server", response=list[M.ConnectionInfo], errors=()),
         Route("GET", f"{API}/stats", "Totals now (sample twice for rates)", api.stats, tag="server",
               response=M.Stats, errors=()),
+        Route("GET", f"{API}/overview", "The server at a glance: listeners, uptime, totals, alarms",
+              api.overview, tag="server", response=M.Overview, errors=()),
+        Route("GET", f"{API}/graph", "Where messages flow: bindings, subscriptions, rule targets, "
+              "dead-letter routes, groups", api.graph, response=M.Graph, errors=()),
         Route("POST", f"{API}/reset", "Delete all state, or one kind's or one service's", api.reset,
               tag="server", body=M.ResetRequest, response=M.ResetReply, errors=(400,)),
         Route("GET", f"{API}/topology", "The topology in the --init format (mqlite export)",
@@ -253,9 +267,11 @@ def routes(api: AdminApi) -> list[Route]:
 
 
 def mount(app: web.Application, core: Any, settings: Any,
-          connections: Callable[[], dict[str, int]] = dict) -> None:
-    """Add the admin API, reset and compatibility routes to the server's aiohttp app."""
-    api = AdminApi(core, settings, connections)
+          connections: Callable[[], dict[str, int]] = dict,
+          ports: Callable[[], dict[str, int]] = dict) -> None:
+    """Add the admin API, reset and compatibility routes to the server's aiohttp app;
+    `ports()` maps each listening protocol to its port."""
+    api = AdminApi(core, settings, connections, ports)
     table = routes(api)
     api.document = document(table, mqlite.__version__)  # type: ignore[attr-defined]
     open_paths = {f"{API}/openapi.json", "/_localstack/health"}

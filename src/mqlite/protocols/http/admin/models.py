@@ -23,6 +23,20 @@ def doc(text: str, **kw: Any) -> Any:
 
 
 @dataclass
+class FlowInfo:
+    """Messages and bytes through an entity since the broker started (counters: sample
+    twice for rates)."""
+
+    messages_in: int = 0
+    bytes_in: int = 0
+    messages_out: int = doc("queues: deliveries, redeliveries included; streams: records read", default=0)
+    bytes_out: int = 0
+    acked: int = 0
+    dead_lettered: int = 0
+    expired: int = 0
+
+
+@dataclass
 class QueueInfo:
     """A queue: depth by state, dead-letter policy and attributes."""
 
@@ -36,6 +50,8 @@ class QueueInfo:
     max_receive_count: int | None
     created_ms: int
     attributes: dict[str, Any]
+    flow: FlowInfo = field(default_factory=FlowInfo)
+    oldest_ms: int | None = doc("timestamp of the oldest message (ms since epoch), none when empty", default=None)
 
 
 @dataclass
@@ -60,6 +76,7 @@ class StreamInfo:
     retention_ms: int | None
     retention_bytes: int | None
     config: dict[str, Any]
+    flow: FlowInfo = field(default_factory=FlowInfo)
 
 
 @dataclass
@@ -138,6 +155,8 @@ class EntitySummary:
     origin: str
     depth: int = doc("queue: visible + in flight + delayed; stream: messages; group: lag; router: bindings",
                      default=0)
+    messages_in: int = doc("queues and streams: messages in since start (sample twice for a rate)", default=0)
+    messages_out: int = doc("queues and streams: messages out since start", default=0)
 
 
 @dataclass
@@ -276,3 +295,38 @@ class Stats:
     messages_in_streams: int
     bytes_in_streams: int
     connections: dict[str, int]
+
+
+@dataclass
+class Overview:
+    """The server at a glance: what the console's overview page shows."""
+
+    version: str
+    time_ms: int
+    uptime_s: float
+    data_dir: str | None
+    fsync: str
+    listeners: dict[str, int] = doc("protocol -> port")
+    connections: dict[str, int] = doc("protocol -> open connections")
+    alarms: list[str] = doc("disk or memory alarms in force (publishers blocked)")
+    messages_in: int = doc("all queues and streams, since start", default=0)
+    messages_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    entities: dict[str, int] = doc("kind -> how many", default_factory=dict)
+
+
+@dataclass
+class Edge:
+    """Where messages flow: a binding, subscription or rule target, or a dead-letter route."""
+
+    source_kind: str
+    source: str
+    destination_kind: str
+    destination: str
+    label: str
+
+
+@dataclass
+class Graph:
+    edges: list[Edge]

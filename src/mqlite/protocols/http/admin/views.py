@@ -45,6 +45,11 @@ def find(core: Any, kind: str, name: str) -> Any:
 
 
 # -- describe ---------------------------------------------------------------------------
+def flow_info(flow: Any) -> M.FlowInfo:
+    return M.FlowInfo(flow.messages_in, flow.bytes_in, flow.messages_out, flow.bytes_out,
+                      flow.acked, flow.dead_lettered, flow.expired)
+
+
 def queue_info(core: Any, q: Any) -> M.QueueInfo:
     c = q.counts()
     cfg = q.config
@@ -54,7 +59,8 @@ def queue_info(core: Any, q: Any) -> M.QueueInfo:
         visible=c.visible, in_flight=c.in_flight, delayed=c.delayed,
         dead_letter_queue=redrive.dead_letter_target if redrive else None,
         max_receive_count=redrive.max_receive_count if redrive else None,
-        created_ms=core.queues.created_ms(q.name), attributes=cfg.to_dict(),
+        created_ms=core.queues.created_ms(q.name), attributes=cfg.to_dict(), flow=flow_info(q.flow),
+        oldest_ms=head[0][0].timestamp if (head := q.browse(1, 0)) else None,
     )
 
 
@@ -66,7 +72,7 @@ def stream_info(core: Any, s: Any, kinesis: set[str] | None = None) -> M.StreamI
         name=s.name, origin=origin_of_stream(core, s.name, kinesis), partitions=parts,
         messages=sum(p.latest - p.earliest for p in parts), bytes=sum(p.bytes for p in parts),
         retention_ms=cfg.retention_ms, retention_bytes=cfg.retention_bytes,
-        config=s.config.to_dict(),
+        config=s.config.to_dict(), flow=flow_info(s.flow),
     )
 
 
@@ -110,15 +116,18 @@ def listing(core: Any, kinds: list[str], prefix: str = "") -> M.EntityList:
     if "queues" in kinds:
         origins = queue_origins(core)
         for name in core.list_queues(prefix):
-            c = core.queues.get(name).counts()
+            q = core.queues.get(name)
+            c = q.counts()
             items.append(M.EntitySummary("queue", name, origins.get(name, "sqs"),
-                                         c.visible + c.in_flight + c.delayed))
+                                         c.visible + c.in_flight + c.delayed,
+                                         q.flow.messages_in, q.flow.messages_out))
     if "streams" in kinds:
         kinesis = {k for k, _ in core.catalog.kv_items(KINESIS_NS)}
         for name in core.list_streams(prefix):
             s = core.streams.get(name)
             depth = sum(s.latest(p) - s.earliest(p) for p in range(s.partition_count))
-            items.append(M.EntitySummary("stream", name, origin_of_stream(core, name, kinesis), depth))
+            items.append(M.EntitySummary("stream", name, origin_of_stream(core, name, kinesis), depth,
+                                         s.flow.messages_in, s.flow.messages_out))
     if "routers" in kinds:
         for r in core.routers.routers():
             if r.name.startswith(prefix):
