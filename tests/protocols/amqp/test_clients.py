@@ -72,6 +72,23 @@ def test_kombu_producer_and_consumer(mqlite_server: Any) -> None:
         assert got == [{"hello": "world"}]
 
 
+def test_deleting_the_queue_its_own_channel_consumes_answers_delete_ok_before_the_cancel(mqlite_server: Any) -> None:
+    """py-amqp raises ConsumerCancelled on a Basic.Cancel that arrives while it waits for
+    Queue.DeleteOk; RabbitMQ sends the deleting channel's cancel after the DeleteOk (as in
+    kombu's integration test test_ack_from_another_thread)."""
+    import amqp
+
+    with amqp.Connection(f"127.0.0.1:{mqlite_server.amqp_port}") as conn:
+        conn.connect()
+        ch = conn.channel()
+        ch.queue_declare("own-doomed")
+        cancelled: list[str] = []
+        tag = ch.basic_consume("own-doomed", callback=lambda m: None, on_cancel=cancelled.append)
+        assert ch.queue_delete("own-doomed") == 0
+        conn.drain_events(timeout=5)
+        assert cancelled == [tag]
+
+
 def _celery_app(port: int, **conf: Any) -> Any:
     from celery import Celery
 

@@ -222,6 +222,9 @@ class Channel:
         self.broker = conn.broker
         self.vhost = conn.vhost
         self.closing = False
+        # Basic.Cancel frames held back while this channel's own Queue.Delete runs:
+        # RabbitMQ sends them after the DeleteOk (py-amqp raises on a cancel before it)
+        self.held_cancels: list[Any] | None = None
         self.consumers: dict[str, Consumer] = {}
         self.prefetch = 0
         self.global_prefetch = 0
@@ -393,7 +396,11 @@ class Channel:
         """The queue went away: Basic.Cancel to a client that said consumer_cancel_notify."""
         self.remove_consumer(consumer)
         if self.conn.capabilities.get("consumer_cancel_notify") and not self.closing:
-            self.send_method(commands.Basic.Cancel(consumer_tag=consumer.tag, nowait=True))
+            cancel = commands.Basic.Cancel(consumer_tag=consumer.tag, nowait=True)
+            if self.held_cancels is not None:
+                self.held_cancels.append(cancel)
+            else:
+                self.send_method(cancel)
 
     # -- close ------------------------------------------------------------------------
     def cleanup(self) -> None:

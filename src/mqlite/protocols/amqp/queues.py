@@ -68,11 +68,18 @@ def queue_purge(ch: Channel, m: Any) -> None:
 
 
 def queue_delete(ch: Channel, m: Any) -> None:
-    """Queue.Delete (if-unused, if-empty)."""
+    """Queue.Delete (if-unused, if-empty); this channel's own consumers of the queue
+    hear Basic.Cancel after the DeleteOk, as on RabbitMQ."""
     ch.broker.authorize(ch.conn, ch.vhost, "admin", "queue", m.queue or ch.last_queue, 50, 40)
-    count = ch.broker.delete_queue(ch.conn, ch.vhost, m.queue or ch.last_queue, m.if_unused, m.if_empty)
-    if not m.nowait:
-        ch.send_method(commands.Queue.DeleteOk(message_count=count))
+    ch.held_cancels = []
+    try:
+        count = ch.broker.delete_queue(ch.conn, ch.vhost, m.queue or ch.last_queue, m.if_unused, m.if_empty)
+        if not m.nowait:
+            ch.send_method(commands.Queue.DeleteOk(message_count=count))
+    finally:
+        held, ch.held_cancels = ch.held_cancels, None
+    for cancel in held:
+        ch.send_method(cancel)
 
 
 HANDLERS = {
