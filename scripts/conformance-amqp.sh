@@ -39,15 +39,8 @@ EOF
   tar xzf "python-pika_$PIKA.orig.tar.gz"
 fi
 
-cleanup() {
-  [ -n "${mq_pid:-}" ] && kill "$mq_pid" 2>/dev/null || true
-  bash "$ROOT/scripts/rabbitmq-peer.sh" stop "$WORK/rabbitmq-node" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-bash "$ROOT/scripts/rabbitmq-peer.sh" start "$WORK/rabbitmq-node" "$RABBITMQ_PORT"
-mq_pid=$(bash "$ROOT/scripts/mqlite-peer.sh" amqp "$WORK/mqlite.log")
-MQLITE_PORT=$(cat "$WORK/mqlite.log.port")
-echo "conformance-amqp: mqlite (this checkout) on port $MQLITE_PORT"
+TAG=conformance-amqp
+source "$ROOT/scripts/amqp-peers.sh"
 
 run() {  # name port
   local name=$1 port=$2
