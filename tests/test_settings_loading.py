@@ -128,6 +128,12 @@ def test_unparsable_toml_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_the_admin_cli_and_test_harness_variables_are_not_refused() -> None:
+    """`MQLITE_URL` (the `mqlite ls` CLI's server) in a user's shell must not stop `serve`."""
+    environ = {"MQLITE_URL": "http://127.0.0.1:4566", "MQLITE_ADMIN_AUTH": "a:b", "MQLITE_FUZZ_CASES": "5"}
+    assert load_settings(environ=environ).http_port == 4566
+
+
 def test_unknown_mqlite_variable_stops_the_start() -> None:
     with pytest.raises(ConfigError, match="unknown environment variable MQLITE_AWS_KEYZ"):
         load_settings(environ={"MQLITE_AWS_KEYZ": "a:b"})

@@ -26,8 +26,13 @@ from mqlite.setting_kinds import Kind
 from mqlite.settings import Settings
 
 ENV_PREFIX = "MQLITE_"
-# Variables read by the command line itself rather than a setting.
-ENV_COMMAND = {"MQLITE_CONFIG": "config"}
+# Variables that are not server settings, so `serve` must not refuse them: the command
+# line's own (`MQLITE_CONFIG`), the admin CLI's (`mqlite ls --url`, its credentials), and
+# the test and conformance harnesses' (docs/reliability.md, docs/console.md,
+# docs/aws-fidelity.md). Anything else spelled MQLITE_* that no setting declares is a typo.
+ENV_COMMAND = {"MQLITE_CONFIG": "config", "MQLITE_URL": "ctl", "MQLITE_ADMIN_AUTH": "ctl",
+               "MQLITE_FUZZ_CASES": "tests", "MQLITE_FUZZ_SEED": "tests",
+               "MQLITE_CONSOLE_SCREENSHOTS": "tests", "MQLITE_CONFORMANCE_CACHE": "scripts"}
 
 
 class ConfigError(MqliteError):
