@@ -1,8 +1,10 @@
 """Which entity an AWS API call touches, and how, for the one authorization check.
 
-`targets(service, operation, params) -> [(op, kind, name)]` reads the request's entities
-(SQS queue, SNS topic, Kinesis stream, Firehose delivery stream, EventBridge bus) from
-their own parameters, and the operation class (create, write, read, admin;
+`targets(service, operation, params, ns) -> [(op, kind, name)]` reads the request's
+entities (SQS queue, SNS topic, Kinesis stream, Firehose delivery stream, EventBridge
+bus) from their own parameters, as core names (`namespace.py`: `<account>:` and
+`@<region>` outside the home account and region, so rules name them as every protocol
+sees them), and the operation class (create, write, read, admin;
 security/authz.py) from the table below; calls that touch no named entity are []. List
 calls (ListQueues, ListTopics, ListStreams, ListDeliveryStreams) are answered with only
 the entities the caller may read (`filter_list`). `denied(service, ...)` is the error AWS
@@ -13,16 +15,17 @@ perform: <service>:<Action> on resource: <arn>". Pure data and functions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from mqlite.protocols.aws.namespace import Namespace
 from mqlite.protocols.aws.wire import AwsError
 
 _SQS_READ = ("ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
              "ChangeMessageVisibilityBatch", "GetQueueAttributes", "GetQueueUrl", "ListQueueTags",
              "ListDeadLetterSourceQueues")
 _SQS_ADMIN = ("DeleteQueue", "PurgeQueue", "SetQueueAttributes", "TagQueue", "UntagQueue",
-              "AddPermission", "RemovePermission")
+              "AddPermission", "RemovePermission", "StartMessageMoveTask", "ListMessageMoveTasks")
 _SNS_READ = ("Subscribe", "GetTopicAttributes", "ListSubscriptionsByTopic")
 _SNS_ADMIN = ("DeleteTopic", "SetTopicAttributes", "AddPermission", "RemovePermission",
               "PutDataProtectionPolicy", "GetDataProtectionPolicy")
@@ -63,67 +66,115 @@ TABLE: dict[str, dict[str, tuple[str, str]]] = {
                **{o: ("admin", "router") for o in _EVENTS_ADMIN}},
 }
 # List calls whose answer is filtered to the entities the caller may read:
-# service -> operation -> (result member, kind, name of one item)
-LISTS: dict[str, dict[str, tuple[str, str, Any]]] = {
-    "sqs": {"ListQueues": ("QueueUrls", "queue", lambda url: url.rstrip("/").rsplit("/", 1)[-1])},
-    "sns": {"ListTopics": ("Topics", "router", lambda t: t["TopicArn"].rsplit(":", 1)[-1])},
-    "kinesis": {"ListStreams": ("StreamNames", "stream", lambda n: n)},
-    "firehose": {"ListDeliveryStreams": ("DeliveryStreamNames", "stream", lambda n: n)},
+# service -> operation -> (result member, kind, core name of one item in the namespace)
+LISTS: dict[str, dict[str, tuple[str, str, Callable[[Namespace, Any], str | None]]]] = {
+    "sqs": {"ListQueues": ("QueueUrls", "queue", lambda ns, url: ns.core_of_url(url))},
+    "sns": {"ListTopics": ("Topics", "router", lambda ns, t: ns.core_of_arn(t["TopicArn"], "sns"))},
+    "kinesis": {"ListStreams": ("StreamNames", "stream", lambda ns, n: ns.core(n))},
+    "firehose": {"ListDeliveryStreams": ("DeliveryStreamNames", "stream", lambda ns, n: ns.core(n))},
 }
 
 
-def _name(service: str, params: Mapping[str, Any]) -> str | None:
+def _events_bus(ns: Namespace, bus: str) -> str | None:
+    if bus.startswith("arn:"):
+        return ns.core_of_arn(bus, "events", "event-bus/")
+    return ns.core(bus)
+
+
+# EventBridge calls whose `Name` is the bus's (rules are administered on their bus)
+_BUS_NAMED = frozenset({"CreateEventBus", "DescribeEventBus", "DeleteEventBus", "UpdateEventBus"})
+
+
+def _name(service: str, operation: str, params: Mapping[str, Any], ns: Namespace) -> str | None:
+    """The core name (namespace.py) of the entity the call names."""
     if service == "sqs":
-        if params.get("QueueName"):
-            return str(params["QueueName"])
-        url = str(params.get("QueueUrl") or "")
-        return url.rstrip("/").rsplit("/", 1)[-1] or None
+        if params.get("QueueName"):  # GetQueueUrl may name the owner's account
+            return ns.at(params.get("QueueOwnerAWSAccountId") or None).core(str(params["QueueName"]))
+        if params.get("SourceArn"):  # message move tasks: the dead-letter queue's
+            return ns.core_of_arn(str(params["SourceArn"]), "sqs")
+        return ns.core_of_url(str(params.get("QueueUrl") or ""))
     if service == "sns":
         if params.get("Name"):
-            return str(params["Name"])
-        arn = str(params.get("TopicArn") or "")
-        return arn.rsplit(":", 1)[-1] or None
+            return ns.core(str(params["Name"]))
+        return ns.core_of_arn(str(params.get("TopicArn") or ""), "sns")
     if service == "firehose":
-        return str(params.get("DeliveryStreamName") or "") or None
+        return ns.core(str(params.get("DeliveryStreamName") or ""))
     if service == "events":
-        if params.get("Name"):
-            return str(params["Name"])
-        bus = str(params.get("EventBusName") or "default")
-        return bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+        if operation in _BUS_NAMED and params.get("Name"):  # the bus (name or ARN)
+            return _events_bus(ns, str(params["Name"]))
+        return _events_bus(ns, str(params.get("EventBusName") or "default"))
     if params.get("StreamName"):
-        return str(params["StreamName"])
+        return ns.core(str(params["StreamName"]))
     arn = str(params.get("StreamARN") or params.get("ConsumerARN") or "")
-    return arn.split(":stream/", 1)[1].split("/", 1)[0] if ":stream/" in arn else None
+    if ":stream/" not in arn:
+        return None
+    stream_arn = arn.split("/consumer/", 1)[0]
+    return ns.core_of_arn(stream_arn, "kinesis", "stream/")
 
 
-def targets(service: str, operation: str, params: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(op, kind, name) of each named entity the call touches (PutEvents: each bus)."""
+def targets(service: str, operation: str, params: Mapping[str, Any],
+            ns: Namespace) -> list[tuple[str, str, str]]:
+    """(op, kind, core name) of each named entity the call touches (PutEvents: each bus)."""
     found = TABLE.get(service, {}).get(operation)
     if found is None:
         return []
     if service == "events" and operation == "PutEvents":
         buses = {str(e.get("EventBusName") or "default") for e in params.get("Entries") or []}
-        names = sorted(b.rsplit("/", 1)[-1] if b.startswith("arn:") else b for b in buses)
+        names = sorted(n for n in (_events_bus(ns, b) for b in buses) if n is not None)
     else:
-        name = _name(service, params)
+        name = _name(service, operation, params, ns)
         names = [] if name is None else [name]
-    return [(found[0], found[1], n) for n in names]
+    out = [(found[0], found[1], n) for n in names]
+    if service == "events" and operation == "PutTargets":
+        out += _target_writes(params, ns)
+    return out
 
 
-def filter_list(service: str, operation: str, result: Any, allowed: Any) -> Any:
-    """A List call's result without the entities `allowed(kind, name)` refuses."""
+# EventBridge target ARNs: service -> (kind, resource prefix) of the entity a rule writes to
+_TARGETS = {"sqs": ("queue", ""), "sns": ("router", ""), "kinesis": ("stream", "stream/"),
+            "firehose": ("stream", "deliverystream/"), "events": ("router", "event-bus/")}
+
+
+def _target_writes(params: Mapping[str, Any], ns: Namespace) -> list[tuple[str, str, str]]:
+    """A rule's targets (and their dead-letter queues) are written to by its deliveries."""
+    out = []
+    for target in params.get("Targets") or []:
+        arns = [str(target.get("Arn") or ""), str((target.get("DeadLetterConfig") or {}).get("Arn") or "")]
+        for arn in arns:
+            service = arn.split(":", 3)[2] if arn.count(":") >= 5 else ""
+            if service in _TARGETS:
+                kind, prefix = _TARGETS[service]
+                name = ns.core_of_arn(arn, service, prefix)
+                if name is not None:
+                    out.append(("write", kind, name))
+    return out
+
+
+def filter_list(service: str, operation: str, result: Any, allowed: Any, ns: Namespace) -> Any:
+    """A List call's result without the entities `allowed(kind, core name)` refuses."""
     found = LISTS.get(service, {}).get(operation)
     if found is None or not isinstance(result, dict) or found[0] not in result:
         return result
     member, kind, name_of = found
-    return {**result, member: [item for item in result[member] if allowed(kind, name_of(item))]}
+    return {**result, member: [item for item in result[member] if allowed(kind, name_of(ns, item) or "")]}
 
 
-def denied(service: str, operation: str, principal: str, account: str, region: str, name: str) -> AwsError:
-    """The error AWS answers when IAM refuses the call."""
+def permits(authz: Any, auth_on: bool, principal: str | None, op: str, kind: str, name: str,
+            ns: Namespace) -> bool:
+    """The one decision for an AWS caller on a core entity: the rules (security/authz.py),
+    and for another account's entity, while authentication is on, the `admin` role or a
+    rule naming it even when no rule exists at all (accounts are isolated, as AWS needs a
+    resource policy for cross-account access)."""
+    if not authz.allowed(principal, op, kind, name):
+        return False
+    return not auth_on or ns.split(name)[0] == ns.account or authz.granted(principal, op, kind, name)
+
+
+def denied(service: str, operation: str, principal: str, ns: Namespace, name: str) -> AwsError:
+    """The error AWS answers when IAM refuses the call (`name`: the core name)."""
     kind = {"kinesis": "stream/", "firehose": "deliverystream/", "events": "event-bus/"}.get(service, "")
-    arn = f"arn:aws:{service}:{region}:{account}:{kind}{name}"
-    message = (f"User: arn:aws:iam::{account}:user/{principal} is not authorized to perform: "
+    arn = ns.arn(service, name, kind)
+    message = (f"User: arn:aws:iam::{ns.account}:user/{principal} is not authorized to perform: "
                f"{service}:{operation} on resource: {arn}")
     if service == "sns":
         return AwsError("AuthorizationError", message, 403)

@@ -16,7 +16,9 @@ returning a stream: once streaming, errors can only be reported inside the body
 (event-stream exception messages, for instance).
 `AwsContext` is one request's facts: region (credential scope, else the configured
 default), account, the Host the client dialled (for URLs it builds), the protocol, the
-request id, and the URL path (query-protocol SQS sends to the queue URL).
+request id, and the URL path (query-protocol SQS sends to the queue URL). The account
+is the access key's (`--aws-account-of`, STS temporary credentials), else the server's;
+`namespace.of(ctx)` turns names, URLs and ARNs into core names.
 Values only; no I/O.
 """
 
@@ -42,6 +44,10 @@ class AwsContext:
     path: str = "/"
     access_key: str | None = None
     verified: bool = False  # the signature was checked against configured keys
+    # The server's default account and region ("" = this request's): entities of that
+    # namespace keep bare core names (namespace.py).
+    home_account: str = ""
+    home_region: str = ""
     # True once the client has gone away (a long poll can then give its messages back).
     disconnected: Callable[[], bool] = field(default=lambda: False)
 

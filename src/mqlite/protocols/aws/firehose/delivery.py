@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from mqlite.core.naming import internal_stream_name
+from mqlite.core.naming import internal_stream_name, namespace_parts
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
@@ -40,8 +40,10 @@ READ_BATCH = 1000
 
 
 def buffer_stream(name: str) -> str:
-    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule)."""
-    return internal_stream_name("firehose", name)
+    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule),
+    in the delivery stream's AWS namespace (protocols/aws/namespace.py)."""
+    prefix, body, suffix = namespace_parts(name)
+    return prefix + internal_stream_name("firehose", body) + suffix
 
 
 def legacy_buffer_stream(name: str) -> str:
