@@ -6,8 +6,10 @@ AssumeRole's temporary credentials the assumed role (`AROA...:<session>`,
 `arn:aws:sts::<account>:assumed-role/<role>/<session>`). AssumeRole hands out temporary
 credentials (`sts_credentials.py`) that act in the role ARN's account: the way to reach
 a second account's queues, topics and streams, as moto's multi-account tests do. No IAM
-is modelled: any caller may assume any role; authorization rules still apply to the
-user who assumed it (docs/security.md).
+is modelled: while authentication is off any caller may assume any role (as moto and
+LocalStack allow); while it is on, a role in another account than the caller's needs the
+`admin` role (accounts are isolated), and the rules apply to the user who assumed it
+(docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ DEFAULT_DURATION_S = 3600
 
 
 def build(core: Any, settings: Settings) -> ServiceFrontend:
+    from mqlite.security.authz import authorizer_for
+
+    users = authorizer_for(core, settings).users
+
+    def _is_admin(principal: str | None) -> bool:
+        user = users.get(principal)
+        return user is not None and user.admin
+
     async def get_caller_identity(ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """GetCallerIdentity."""
         cred = sts_credentials.find(core, ctx.access_key) if ctx.access_key else None
@@ -50,7 +60,12 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
                            f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to "
                            "satisfy constraint: Member must have value less than or equal to 43200", 400)
         session = str(params["RoleSessionName"])
-        cred = sts_credentials.issue(core, found.group(1), ctx.principal, role_arn, session, duration)
+        account = found.group(1)
+        if ctx.verified and account != ctx.account and not _is_admin(ctx.principal):
+            # accounts are isolated: only the admin role may act in another (docs/security.md)
+            raise AwsError("AccessDenied", f"User: arn:aws:iam::{ctx.account}:user/{ctx.principal} is not "
+                           f"authorized to perform: sts:AssumeRole on resource: {role_arn}", 403)
+        cred = sts_credentials.issue(core, account, ctx.principal, role_arn, session, duration)
         expires = dt.datetime.fromtimestamp(cred.expires_ms / 1000, dt.UTC)
         out: dict[str, Any] = {
             "Credentials": {"AccessKeyId": cred.access_key, "SecretAccessKey": cred.secret,

@@ -16,7 +16,6 @@ from mqlite.protocols.aws.events.common import (
     BUS_NAME,
     DEFAULT_BUS,
     EventsState,
-    bus_name_of,
     bus_scope,
     drop_none,
     now_s,

@@ -27,8 +27,7 @@ import orjson
 from mqlite.protocols.aws.events.common import (
     DEFAULT_BUS,
     EventsState,
-    bus_name_of,
-    scope,
+    bus_scope,
 )
 from mqlite.protocols.aws.events.errors import validation
 from mqlite.protocols.aws.frontend import AwsContext
