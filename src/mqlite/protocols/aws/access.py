@@ -5,9 +5,12 @@ entities (SQS queue, SNS topic, Kinesis stream, Firehose delivery stream, EventB
 bus) from their own parameters, as core names (`namespace.py`: `<account>:` and
 `@<region>` outside the home account and region, so rules name them as every protocol
 sees them), and the operation class (create, write, read, admin;
-security/authz.py) from the table below; calls that touch no named entity are []. List
-calls (ListQueues, ListTopics, ListStreams, ListDeliveryStreams) are answered with only
-the entities the caller may read (`filter_list`). `denied(service, ...)` is the error AWS
+security/authz.py) from the table below; calls that touch no named entity are []. EventBridge
+archives are checked as streams, connections and API destinations as routers, by their
+names; a rule's targets need write on what they name. List calls (ListQueues,
+ListTopics, ListStreams, ListDeliveryStreams, ListEventBuses, ListArchives,
+ListConnections, ListApiDestinations) are answered with only the entities the caller may
+read (`filter_list`). `denied(service, ...)` is the error AWS
 answers: SQS `AccessDenied` (403), SNS `AuthorizationError` (403), Kinesis, Firehose and
 EventBridge `AccessDeniedException` (400), with IAM's wording "User: <arn> is not authorized to
 perform: <service>:<Action> on resource: <arn>". Pure data and functions.
@@ -72,6 +75,10 @@ LISTS: dict[str, dict[str, tuple[str, str, Callable[[Namespace, Any], str | None
     "sns": {"ListTopics": ("Topics", "router", lambda ns, t: ns.core_of_arn(t["TopicArn"], "sns"))},
     "kinesis": {"ListStreams": ("StreamNames", "stream", lambda ns, n: ns.core(n))},
     "firehose": {"ListDeliveryStreams": ("DeliveryStreamNames", "stream", lambda ns, n: ns.core(n))},
+    "events": {"ListEventBuses": ("EventBuses", "router", lambda ns, b: ns.core(b["Name"])),
+               "ListArchives": ("Archives", "stream", lambda ns, a: ns.core(a["ArchiveName"])),
+               "ListConnections": ("Connections", "router", lambda ns, c: ns.core(c["Name"])),
+               "ListApiDestinations": ("ApiDestinations", "router", lambda ns, d: ns.core(d["Name"]))},
 }
 
 
@@ -115,6 +122,8 @@ def _name(service: str, operation: str, params: Mapping[str, Any], ns: Namespace
 def targets(service: str, operation: str, params: Mapping[str, Any],
             ns: Namespace) -> list[tuple[str, str, str]]:
     """(op, kind, core name) of each named entity the call touches (PutEvents: each bus)."""
+    if service == "events" and operation in EVENTS_ENTITIES:
+        return [(op, kind, name) for op, kind, name in _events_entities(operation, params, ns) if name]
     found = TABLE.get(service, {}).get(operation)
     if found is None:
         return []
@@ -130,6 +139,41 @@ def targets(service: str, operation: str, params: Mapping[str, Any],
     return out
 
 
+def _resource(ns: Namespace, arn: str, prefix: str) -> str | None:
+    """The core name of an EventBridge resource ARN `...:<prefix><name>[/<uuid>]`."""
+    found = ns.of_arn(arn, "events")
+    if found is None or not found[1].startswith(prefix):
+        return None
+    return found[0].core(found[1][len(prefix):].split("/", 1)[0])
+
+
+def _events_entities(operation: str, params: Mapping[str, Any], ns: Namespace) -> list[tuple[str, str, str | None]]:
+    """Archives (kind `stream`: a stored log of events), connections and API
+    destinations (kind `router`: where events are sent), each checked by its name."""
+    if operation in _ARCHIVE_OPS:
+        out = [(_ARCHIVE_OPS[operation], "stream", ns.core(str(params.get("ArchiveName") or "")))]
+        if operation == "CreateArchive":  # the archive reads its source bus
+            out.append(("read", "router", _events_bus(ns, str(params.get("EventSourceArn") or ""))))
+        return out
+    if operation == "StartReplay":  # reads the archive, writes into the destination bus
+        destination = str((params.get("Destination") or {}).get("Arn") or "")
+        return [("read", "stream", _resource(ns, str(params.get("EventSourceArn") or ""), "archive/")),
+                ("write", "router", _events_bus(ns, destination))]
+    out = [(_ENDPOINT_OPS[operation], "router", ns.core(str(params.get("Name") or "")))]
+    if params.get("ConnectionArn"):  # an API destination uses its connection's credentials
+        out.append(("read", "router", _resource(ns, str(params["ConnectionArn"]), "connection/")))
+    return out
+
+
+_ARCHIVE_OPS = {"CreateArchive": "create", "DescribeArchive": "read", "UpdateArchive": "admin",
+                "DeleteArchive": "admin"}
+_ENDPOINT_OPS = {"CreateConnection": "create", "DescribeConnection": "read", "UpdateConnection": "admin",
+                 "DeleteConnection": "admin", "DeauthorizeConnection": "admin",
+                 "CreateApiDestination": "create", "DescribeApiDestination": "read",
+                 "UpdateApiDestination": "admin", "DeleteApiDestination": "admin"}
+EVENTS_ENTITIES = frozenset(_ARCHIVE_OPS) | frozenset(_ENDPOINT_OPS) | {"StartReplay"}
+
+
 # EventBridge target ARNs: service -> (kind, resource prefix) of the entity a rule writes to
 _TARGETS = {"sqs": ("queue", ""), "sns": ("router", ""), "kinesis": ("stream", "stream/"),
             "firehose": ("stream", "deliverystream/"), "events": ("router", "event-bus/")}
@@ -142,7 +186,11 @@ def _target_writes(params: Mapping[str, Any], ns: Namespace) -> list[tuple[str, 
         arns = [str(target.get("Arn") or ""), str((target.get("DeadLetterConfig") or {}).get("Arn") or "")]
         for arn in arns:
             service = arn.split(":", 3)[2] if arn.count(":") >= 5 else ""
-            if service in _TARGETS:
+            if service == "events" and ":api-destination/" in arn:
+                name = _resource(ns, arn, "api-destination/")
+                if name is not None:
+                    out.append(("write", "router", name))
+            elif service in _TARGETS:
                 kind, prefix = _TARGETS[service]
                 name = ns.core_of_arn(arn, service, prefix)
                 if name is not None:
