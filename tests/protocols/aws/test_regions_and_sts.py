@@ -144,3 +144,13 @@ def test_with_auth_temporary_credentials_need_their_token_and_other_accounts_nee
         RoleArn="arn:aws:iam::111111111111:role/r", RoleSessionName="ops")["Credentials"]
     assert client(server, "sqs", key=root["AccessKeyId"], secret=root["SecretAccessKey"],
                   token=root["SessionToken"]).create_queue(QueueName="q")["QueueUrl"].endswith("/111111111111/q")
+
+
+def test_queue_urls_carry_the_advertised_host(mqlite_server_factory: Any) -> None:
+    """`--aws-advertised-host`: the host of a port mapping or proxy, as clients dial it."""
+    server = mqlite_server_factory(aws_advertised_host="sqs.example.test:8443")
+    sqs = client(server, "sqs", "eu-central-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    assert url == f"http://sqs.example.test:8443/{HOME}/q"
+    sqs.send_message(QueueUrl=url, MessageBody="via the advertised URL")
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["via the advertised URL"]

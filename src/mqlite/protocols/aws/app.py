@@ -361,7 +361,7 @@ class AwsApp:
             ctx = AwsContext(
                 region=region,
                 account=account,
-                host=request.host,
+                host=self.settings.aws_advertised_host or request.host,
                 scheme=request.scheme,
                 protocol=protocol,
                 request_id=request_id,
