@@ -107,10 +107,14 @@ def test_topics_are_per_account_and_another_accounts_arn_is_refused(server: Any)
     assert [t["TopicArn"] for t in alice.list_topics()["Topics"]] == [a_arn]
     assert [t["TopicArn"] for t in bob.list_topics()["Topics"]] == [b_arn]
     assert bob.get_topic_attributes(TopicArn=b_arn)["Attributes"]["TopicArn"] == b_arn
+    sub = alice.subscribe(TopicArn=a_arn, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:{HOME}:q")
     for call in (lambda: bob.get_topic_attributes(TopicArn=a_arn),
                  lambda: bob.publish(TopicArn=a_arn, Message="x"),
                  lambda: bob.delete_topic(TopicArn=a_arn),
-                 lambda: bob.list_subscriptions_by_topic(TopicArn=a_arn)):
+                 lambda: bob.list_subscriptions_by_topic(TopicArn=a_arn),
+                 lambda: bob.list_tags_for_resource(ResourceArn=a_arn),
+                 lambda: bob.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"]),
+                 lambda: bob.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])):
         with pytest.raises(ClientError) as info:
             call()
         assert _code(info) == "AuthorizationError"
@@ -157,7 +161,9 @@ def test_kinesis_streams_are_per_account(server: Any) -> None:
     bob.put_record(StreamName="clicks", Data=b"b", PartitionKey="k")
     for call in (lambda: bob.describe_stream_summary(StreamARN=a["StreamARN"]),
                  lambda: bob.put_record(StreamARN=a["StreamARN"], Data=b"x", PartitionKey="k"),
-                 lambda: bob.delete_stream(StreamARN=a["StreamARN"])):
+                 lambda: bob.delete_stream(StreamARN=a["StreamARN"]),
+                 lambda: bob.list_tags_for_resource(ResourceARN=a["StreamARN"]),
+                 lambda: bob.put_resource_policy(ResourceARN=a["StreamARN"], Policy="{}")):
         with pytest.raises(ClientError) as info:
             call()
         assert _code(info) == "AccessDeniedException"
@@ -204,7 +210,9 @@ def test_eventbridge_buses_and_rules_are_per_account(server: Any) -> None:
     assert _code(info) == "ResourceNotFoundException"
     for call in (lambda: alice.describe_event_bus(Name=b_bus),
                  lambda: alice.put_rule(Name="x", EventBusName=b_bus, EventPattern='{"source": ["a"]}'),
-                 lambda: alice.delete_event_bus(Name=b_bus)):
+                 lambda: alice.delete_event_bus(Name=b_bus),
+                 lambda: alice.describe_rule(Name="r", EventBusName=b_bus),
+                 lambda: alice.list_targets_by_rule(Rule="r", EventBusName=b_bus)):
         with pytest.raises(ClientError) as info:
             call()
         assert _code(info) == "AccessDeniedException"

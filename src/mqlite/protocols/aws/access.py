@@ -29,20 +29,23 @@ _SQS_READ = ("ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "ChangeMes
              "ListDeadLetterSourceQueues")
 _SQS_ADMIN = ("DeleteQueue", "PurgeQueue", "SetQueueAttributes", "TagQueue", "UntagQueue",
               "AddPermission", "RemovePermission", "StartMessageMoveTask", "ListMessageMoveTasks")
-_SNS_READ = ("Subscribe", "GetTopicAttributes", "ListSubscriptionsByTopic")
+_SNS_READ = ("Subscribe", "GetTopicAttributes", "ListSubscriptionsByTopic", "ConfirmSubscription",
+             "Unsubscribe", "GetSubscriptionAttributes", "SetSubscriptionAttributes", "ListTagsForResource")
 _SNS_ADMIN = ("DeleteTopic", "SetTopicAttributes", "AddPermission", "RemovePermission",
-              "PutDataProtectionPolicy", "GetDataProtectionPolicy")
+              "PutDataProtectionPolicy", "GetDataProtectionPolicy", "TagResource", "UntagResource")
 _KINESIS_READ = ("GetShardIterator", "DescribeStream", "DescribeStreamSummary", "ListShards",
                  "DescribeStreamConsumer", "ListStreamConsumers", "RegisterStreamConsumer",
-                 "ListTagsForStream")
+                 "ListTagsForStream", "SubscribeToShard", "ListTagsForResource", "GetResourcePolicy")
 _KINESIS_ADMIN = ("DeleteStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod",
                   "UpdateShardCount", "SplitShard", "MergeShards", "AddTagsToStream",
                   "RemoveTagsFromStream", "StartStreamEncryption", "StopStreamEncryption",
                   "EnableEnhancedMonitoring", "DisableEnhancedMonitoring", "UpdateStreamMode",
-                  "DeregisterStreamConsumer")
+                  "DeregisterStreamConsumer", "TagResource", "UntagResource", "PutResourcePolicy",
+                  "DeleteResourcePolicy")
 
 _FIREHOSE_ADMIN = ("DeleteDeliveryStream", "UpdateDestination", "TagDeliveryStream", "UntagDeliveryStream",
                    "StartDeliveryStreamEncryption", "StopDeliveryStreamEncryption")
+_EVENTS_READ = ("DescribeEventBus", "ListRules", "DescribeRule", "ListTargetsByRule")
 _EVENTS_ADMIN = ("DeleteEventBus", "PutRule", "DeleteRule", "PutTargets", "RemoveTargets", "EnableRule",
                  "DisableRule", "PutPermission", "RemovePermission", "UpdateEventBus")
 
@@ -65,7 +68,7 @@ TABLE: dict[str, dict[str, tuple[str, str]]] = {
                  **{o: ("admin", "stream") for o in _FIREHOSE_ADMIN}},
     # an EventBridge bus is a router; rules and targets are administered on their bus
     "events": {"CreateEventBus": ("create", "router"), "PutEvents": ("write", "router"),
-               "DescribeEventBus": ("read", "router"), "ListRules": ("read", "router"),
+               **{o: ("read", "router") for o in _EVENTS_READ},
                **{o: ("admin", "router") for o in _EVENTS_ADMIN}},
 }
 # List calls whose answer is filtered to the entities the caller may read:
@@ -103,7 +106,10 @@ def _name(service: str, operation: str, params: Mapping[str, Any], ns: Namespace
     if service == "sns":
         if params.get("Name"):
             return ns.core(str(params["Name"]))
-        return ns.core_of_arn(str(params.get("TopicArn") or ""), "sns")
+        arn = str(params.get("TopicArn") or params.get("ResourceArn") or "")
+        if not arn and params.get("SubscriptionArn"):  # <topic arn>:<id>: the topic's
+            arn = str(params["SubscriptionArn"]).rsplit(":", 1)[0]
+        return ns.core_of_arn(arn, "sns")
     if service == "firehose":
         return ns.core(str(params.get("DeliveryStreamName") or ""))
     if service == "events":
@@ -112,7 +118,7 @@ def _name(service: str, operation: str, params: Mapping[str, Any], ns: Namespace
         return _events_bus(ns, str(params.get("EventBusName") or "default"))
     if params.get("StreamName"):
         return ns.core(str(params["StreamName"]))
-    arn = str(params.get("StreamARN") or params.get("ConsumerARN") or "")
+    arn = str(params.get("StreamARN") or params.get("ConsumerARN") or params.get("ResourceARN") or "")
     if ":stream/" not in arn:
         return None
     stream_arn = arn.split("/consumer/", 1)[0]
