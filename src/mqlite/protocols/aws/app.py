@@ -200,6 +200,7 @@ class AwsApp:
         self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
         self.accounts = dict(settings.aws_accounts)  # access key id -> account (--aws-account-of)
         self.keyring = sts_credentials.KeyRing(self.keys, core)  # + STS temporary keys
+        self._namespaces: dict[tuple[str, str], namespace.Namespace] = {}
         self.slots = _load_slots(core, settings)
         self.observer = Observer(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
@@ -240,6 +241,16 @@ class AwsApp:
         for op, kind, name in access.targets(service, operation, params, ns):
             if not access.permits(self.authz, bool(self.keys), principal, op, kind, name, ns):
                 raise access.denied(service, operation, principal or "anonymous", ns, name)
+
+    def _namespace(self, account: str, region: str) -> namespace.Namespace:
+        """The (cached: one per account and region) namespace of a request."""
+        found = self._namespaces.get((account, region))
+        if found is None:
+            if len(self._namespaces) >= 1024:  # regions are client-given while auth is off
+                self._namespaces.clear()
+            found = self._namespaces[(account, region)] = namespace.Namespace(
+                account, region, self.settings.aws_account, self.settings.aws_region)
+        return found
 
     def _principal(self, access_key: str | None, headers: Any) -> str | None:
         """The user a verified request acts as: its access key's, or for an STS temporary
@@ -355,7 +366,7 @@ class AwsApp:
             principal = self._principal(access_key, headers) if self.keys else None
             region = scope.region if scope is not None and scope.region else self.settings.aws_region
             account = self._account(access_key)
-            ns = namespace.Namespace(account, region, self.settings.aws_account, self.settings.aws_region)
+            ns = self._namespace(account, region)
             if self.authz.enabled or self.keys:
                 self._authorize(fe.service.name, operation, params, principal, ns)
             ctx = AwsContext(

@@ -108,10 +108,13 @@ class Namespace:
     def core_of_url(self, url: str) -> str | None:
         """The core name of a queue URL `.../<account>/<name>` (the account segment
         names the account, as SQS's does; the region is the request's)."""
-        path = urlsplit(url).path if "://" in url else url
-        segments = [unquote(s) for s in path.strip("/").split("/")]
-        name = segments[-1] if segments else ""
-        account = segments[-2] if len(segments) >= 2 and ACCOUNT.match(segments[-2]) else None
+        path = urlsplit(url).path if "?" in url or "#" in url else url
+        head, _, name = path.rstrip("/").rpartition("/")
+        if "%" in name:
+            name = unquote(name)
+        account = head.rpartition("/")[2]
+        if account == self.account or not ACCOUNT.match(account):
+            return self.core(name)  # the common case: the caller's own queue
         return self.at(account).core(name)
 
 
