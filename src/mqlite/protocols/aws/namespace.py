@@ -137,3 +137,22 @@ def current(settings: Any = None) -> Namespace | None:
     if ns is None and settings is not None:
         return home(settings)
     return ns
+
+
+class RequestScoped:
+    """Mixin for a service's per-core state (needs `settings`): the namespace, account and
+    region of the request being served, the home ones outside a request."""
+
+    settings: Any
+
+    @property
+    def ns(self) -> Namespace:
+        return current(self.settings) or home(self.settings)
+
+    @property
+    def account(self) -> str:
+        return self.ns.account
+
+    @property
+    def region(self) -> str:
+        return self.ns.region

@@ -136,22 +136,13 @@ def _described(kind: str, conf: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class DeliveryStreamActions:
+class DeliveryStreamActions(namespace.RequestScoped):
     def __init__(self, core: Any, settings: Any, store: Store, delivery: DeliveryService) -> None:
         self.core = core
         self.settings = settings
         self.store = store
         self.delivery = delivery
         self.create_delay_ms = settings.firehose_create_delay_ms
-
-    @property
-    def ns(self) -> namespace.Namespace:
-        """The request's namespace (the home one outside a request)."""
-        return namespace.current(self.settings)  # type: ignore[return-value]
-
-    @property
-    def account(self) -> str:
-        return self.ns.account
 
     def arn(self, name: str, region: str | None = None) -> str:
         """The ARN of the delivery stream with core name `name` (namespace.py)."""

@@ -60,7 +60,7 @@ class StreamMeta:
         return [s for s in self.shards if s.open]
 
 
-class KinesisState:
+class KinesisState(namespace.RequestScoped):
     def __init__(self, core: Any, settings: Any) -> None:
         self.core = core
         self.settings = settings
@@ -77,19 +77,6 @@ class KinesisState:
                 self.core.catalog.kv_delete(NS, name)
 
     # -- names ------------------------------------------------------------------------
-    @property
-    def ns(self) -> namespace.Namespace:
-        """The request's namespace (the home one outside a request)."""
-        return namespace.current(self.settings)  # type: ignore[return-value]
-
-    @property
-    def account(self) -> str:
-        return self.ns.account
-
-    @property
-    def region(self) -> str:
-        return self.ns.region
-
     def arn(self, name: str, region: str | None = None) -> str:
         """The ARN of the core stream `name` (its account and region are in the name)."""
         return self.ns.arn("kinesis", name, "stream/")
