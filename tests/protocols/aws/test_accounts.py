@@ -13,6 +13,8 @@ even while no rule exists at all. Driven with boto3 against a real server.
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,6 +36,16 @@ def client(server: Any, service: str, user: str, region: str = "us-east-1") -> A
     return boto3.client(service, endpoint_url=server.endpoint_url, region_name=region,
                         aws_access_key_id=user, aws_secret_access_key=f"{user}pw",
                         config=Config(retries={"max_attempts": 1}))
+
+
+def _objects(root: Path) -> list[Path]:
+    """The objects Firehose wrote under `root`, once there is one (20 s at most)."""
+    deadline = time.monotonic() + 20
+    while True:
+        found = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _code(info: Any) -> str:
@@ -172,9 +184,11 @@ def test_kinesis_streams_are_per_account(server: Any) -> None:
     assert _code(info) == "ResourceNotFoundException"
 
 
-def test_firehose_delivery_streams_are_per_account(server: Any, tmp_path: Any) -> None:
+def test_firehose_delivery_streams_are_per_account(mqlite_server_factory: Any, tmp_path: Any) -> None:
+    server = mqlite_server_factory(users=USERS, aws_accounts=(("bob", BOB),), s3_dir=tmp_path / "s3")
     alice, bob = client(server, "firehose", "alice"), client(server, "firehose", "bob")
-    dest = {"RoleARN": "arn:aws:iam::000000000000:role/f", "BucketARN": "arn:aws:s3:::bucket"}
+    dest = {"RoleARN": "arn:aws:iam::000000000000:role/f", "BucketARN": "arn:aws:s3:::bucket",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}}
     alice.create_delivery_stream(DeliveryStreamName="logs", S3DestinationConfiguration=dest)
     bob.create_delivery_stream(DeliveryStreamName="logs", S3DestinationConfiguration=dest)
     bob.create_delivery_stream(DeliveryStreamName="bob-logs", S3DestinationConfiguration=dest)
@@ -184,6 +198,8 @@ def test_firehose_delivery_streams_are_per_account(server: Any, tmp_path: Any) -
     assert desc["DeliveryStreamName"] == "logs"
     assert desc["DeliveryStreamARN"] == f"arn:aws:firehose:us-east-1:{BOB}:deliverystream/logs"
     bob.put_record(DeliveryStreamName="logs", Record={"Data": b"bob"})
+    found = _objects(tmp_path / "s3")  # the object key names the delivery stream as Firehose does
+    assert [p.name.split("-")[0] for p in found] == ["logs"] and found[0].read_bytes() == b"bob"
     with pytest.raises(ClientError) as info:
         alice.describe_delivery_stream(DeliveryStreamName="bob-logs")
     assert _code(info) == "ResourceNotFoundException"
