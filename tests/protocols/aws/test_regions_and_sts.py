@@ -124,7 +124,8 @@ def test_assume_role_refuses_a_malformed_role_arn(mqlite_server: Any) -> None:
 
 def test_with_auth_temporary_credentials_need_their_token_and_other_accounts_need_admin(
         mqlite_server_factory: Any) -> None:
-    server = mqlite_server_factory(users=("root:rootpw:admin", "alice:alicepw"))
+    server = mqlite_server_factory(users=("root:rootpw:admin", "alice:alicepw"),
+                                   acl=("alice:*:*:q*", "alice:*:*:default"))
     alice_sts = client(server, "sts", key="alice", secret="alicepw")
     with pytest.raises(ClientError) as info:
         alice_sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/r", RoleSessionName="s0")
@@ -132,6 +133,12 @@ def test_with_auth_temporary_credentials_need_their_token_and_other_accounts_nee
     own = alice_sts.assume_role(RoleArn=f"arn:aws:iam::{HOME}:role/r", RoleSessionName="s0")["Credentials"]
     ok = client(server, "sqs", key=own["AccessKeyId"], secret=own["SecretAccessKey"], token=own["SessionToken"])
     assert ok.create_queue(QueueName="q")["QueueUrl"].endswith(f"/{HOME}/q")
+    with pytest.raises(ClientError) as info:  # the credentials act as alice: her rules apply
+        ok.create_queue(QueueName="other")
+    assert _code(info) == "AccessDenied"
+    sns = client(server, "sns", key=own["AccessKeyId"], secret=own["SecretAccessKey"], token=own["SessionToken"])
+    topic = sns.create_topic(Name="qt")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:{HOME}:q")  # write on q
     no_token = client(server, "sqs", key=own["AccessKeyId"], secret=own["SecretAccessKey"])
     with pytest.raises(ClientError) as info:
         no_token.list_queues()

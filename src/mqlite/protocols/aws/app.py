@@ -382,6 +382,7 @@ class AwsApp:
                 disconnected=lambda: request.transport is None or request.transport.is_closing(),
                 home_account=self.settings.aws_account,
                 home_region=self.settings.aws_region,
+                assumed_by=principal if principal != access_key else None,
             )
             ns_token = namespace.CURRENT.set(ns)
             try:

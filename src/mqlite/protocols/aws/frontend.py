@@ -48,13 +48,18 @@ class AwsContext:
     # namespace keep bare core names (namespace.py).
     home_account: str = ""
     home_region: str = ""
+    # The user an STS temporary key acts for (None: the access key is the user).
+    assumed_by: str | None = None
     # True once the client has gone away (a long poll can then give its messages back).
     disconnected: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def principal(self) -> str | None:
-        """The authenticated user's name (the access key id); None while auth is off."""
-        return self.access_key if self.verified else None
+        """The authenticated user's name (the access key id, or the user who assumed the
+        role of an STS temporary key); None while auth is off."""
+        if not self.verified:
+            return None
+        return self.assumed_by if self.assumed_by is not None else self.access_key
 
     @property
     def base_url(self) -> str:
