@@ -28,7 +28,7 @@ from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.errors import InvalidName, InvalidValue, QueueExists, QueueNotFound
-from mqlite.core.naming import validate_queue_name
+from mqlite.core.naming import is_fifo_name, validate_queue_name
 from mqlite.core.queue import moves
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.queue import Queue
@@ -104,7 +104,7 @@ class QueueRegistry:
                     log.warning("queue data in %s has no catalog entry and no recoverable"
                                 " name; left in place", found.path)
                 continue
-            config = QueueConfig(fifo=name.endswith(".fifo"))
+            config = QueueConfig(fifo=is_fifo_name(name))
             try:
                 validate_queue_name(name, config.fifo)
                 rule = "sqs"

@@ -166,7 +166,7 @@ class StreamRegistry:
         config: StreamConfig | Mapping[str, Any] | None = None,
     ) -> Stream:
         """Create a stream (StreamExists if the name is taken)."""
-        validate_stream_name(name)
+        validate_stream_name(name, qualified=True)
         _check_partitions(partitions)
         if name in self._streams:
             raise StreamExists(name)

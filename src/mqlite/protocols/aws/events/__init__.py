@@ -21,7 +21,7 @@ import orjson
 from mqlite.protocols.aws.events.api_destinations import ApiDestinationActions
 from mqlite.protocols.aws.events.archives import ArchiveActions
 from mqlite.protocols.aws.events.buses import BusActions
-from mqlite.protocols.aws.events.common import EventsState, state_for
+from mqlite.protocols.aws.events.common import EventsState, split_scope, state_for
 from mqlite.protocols.aws.events.connections import ConnectionActions
 from mqlite.protocols.aws.events.delivery import Dispatcher
 from mqlite.protocols.aws.events.errors import map_error
@@ -49,10 +49,11 @@ def service() -> AwsService:
 
 def scheduled_event(state: EventsState, rule: dict[str, Any]) -> dict[str, Any]:
     """The event a scheduled rule sends its targets (EventBridge's "Scheduled Event")."""
+    account, region = split_scope(rule["region"], state.account)
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": state.account,
-        "time": iso_time(state.core.clock.now_ms() / 1000), "region": rule["region"],
+        "source": "aws.events", "account": account,
+        "time": iso_time(state.core.clock.now_ms() / 1000), "region": region,
         "resources": [rule["arn"]], "detail": {},
     }
 

@@ -2,7 +2,10 @@
 connections and API destinations, durable in the catalog; ARNs and names.
 
 Model: every resource is a JSON-able dict in the catalog kv namespace `events/<kind>`
-keyed `<region>/<name>` (rules `<region>/<bus>/<rule>`), cached in memory. An event bus
+keyed `<region>/<name>` (rules `<region>/<bus>/<rule>`), cached in memory; outside the
+server's home account the region is `<account>:<region>` (`scope`: accounts are
+isolated, and the home account's keys stay those of older data dirs). A resource's
+`region` field holds that scope key; its ARN the real account and region. An event bus
 is a core router of kind `event_bus` named `events:<region>:<bus>` (not durable in the
 router registry: rebuilt from this catalog at start, so the catalog is the one truth).
 Each enabled rule with an event pattern has one binding per target on its bus's router
@@ -56,6 +59,38 @@ def rule_arn(region: str, account: str, bus: str, rule: str) -> str:
 
 def resource_arn(region: str, account: str, kind: str, name: str) -> str:
     return f"arn:aws:events:{region}:{account}:{kind}/{name}"
+
+
+def scope(ctx: Any) -> str:
+    """The key of a request's account and region in this front-end's stores and router
+    names: the region in the server's home account (keys of data dirs written before
+    accounts), `<account>:<region>` in another (protocols/aws/namespace.py)."""
+    if ctx.home_account and ctx.account != ctx.home_account:
+        return f"{ctx.account}:{ctx.region}"
+    return str(ctx.region)
+
+
+def bus_scope(ctx: Any, value: str) -> tuple[str, str]:
+    """(scope key, bus name) of an EventBusName parameter: a bus ARN names its account
+    (another account's bus: authorization decides), a name the caller's."""
+    account = ctx.account
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) == 6 and parts[4]:
+            account = parts[4]
+    home = ctx.home_account or ctx.account
+    return scope_of(account, ctx.region, home), bus_name_of(value)
+
+
+def split_scope(key: str, home_account: str) -> tuple[str, str]:
+    """(account, region) of a scope key."""
+    account, colon, region = key.rpartition(":")
+    return (account, region) if colon else (home_account, key)
+
+
+def scope_of(account: str, region: str, home_account: str) -> str:
+    """The scope key of an account and region (an ARN's)."""
+    return region if account in ("", home_account) else f"{account}:{region}"
 
 
 def router_name(region: str, bus: str) -> str:
@@ -157,7 +192,8 @@ class EventsState:
 
     def put_bus(self, region: str, name: str, extra: dict[str, Any]) -> dict[str, Any]:
         now = now_s()
-        bus = {"name": name, "region": region, "arn": bus_arn(region, self.account, name),
+        account, real_region = split_scope(region, self.account)
+        bus = {"name": name, "region": region, "arn": bus_arn(real_region, account, name),
                "created": now, "modified": now, **extra}
         self.buses.put(f"{region}/{name}", bus)
         self._router(region, name)

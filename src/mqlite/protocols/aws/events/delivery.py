@@ -41,7 +41,13 @@ import orjson
 
 from mqlite.core import errors as core_errors
 from mqlite.core.message import Attribute, Envelope
-from mqlite.protocols.aws.events.common import EventsState, bus_name_of
+from mqlite.protocols.aws import namespace
+from mqlite.protocols.aws.events.common import (
+    EventsState,
+    bus_name_of,
+    scope_of,
+    split_scope,
+)
 from mqlite.protocols.aws.events.transform import (
     MISSING,
     extract,
@@ -192,17 +198,18 @@ class Dispatcher:
         visited: set[str] | None,
     ) -> None:
         arn = str(target.get("Arn", ""))
-        service, region, _account, resource = arn_parts(arn)
+        service, region, account, resource = arn_parts(arn)
+        ns = self._target_ns(rule, account, region)
         try:
             if service == "sqs":
-                await self._to_queue(resource, target, event, payload)
+                await self._to_queue(self._core(ns, resource), target, event, payload)
             elif service == "sns":
-                await self._to_topic(arn, resource, target, event, payload)
+                await self._to_topic(arn, ns, target, event, payload)
             elif service in ("kinesis", "kafka", "firehose"):
-                await self._to_stream(service, resource, target, event, payload)
+                await self._to_stream(service, resource, target, event, payload, ns)
             elif service == "events" and resource.startswith("event-bus/"):
                 bus = bus_name_of(arn)
-                region = region or rule["region"]
+                region = scope_of(ns.account, ns.region, self.state.account)
                 if self.state.bus(region, bus) is None:
                     raise TargetError("RESOURCE_NOT_FOUND", f"Event bus {bus} does not exist.", False)
                 seen = visited if visited is not None else set()
@@ -224,19 +231,32 @@ class Dispatcher:
             log.warning("rule %s target %s: delivery raised", rule["name"], target.get("Id"), exc_info=True)
             raise TargetError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", True) from None
 
+    def _target_ns(self, rule: dict[str, Any], account: str, region: str) -> namespace.Namespace:
+        """The namespace a target ARN names: its account and region, the rule's when empty."""
+        rule_account, rule_region = split_scope(rule["region"], self.state.account)
+        return namespace.home(self.settings).at(account or rule_account, region or rule_region)
+
+    @staticmethod
+    def _core(ns: namespace.Namespace, name: str) -> str:
+        found = ns.core(name)
+        if found is None:
+            raise TargetError("RESOURCE_NOT_FOUND", f"{name} does not exist.", False)
+        return found
+
     async def _to_queue(self, name: str, target: Mapping[str, Any], event: dict[str, Any], payload: bytes) -> None:
         queue = self.core.get_queue(name)
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        fifo = name.endswith(".fifo")
+        fifo = bool(queue.config.fifo)
         await queue.send(
             payload, None, group_id=group if fifo else None,
             dedup_id=str(event.get("id")) if fifo else None,
         )
 
-    async def _to_topic(self, arn: str, name: str, target: Mapping[str, Any], event: dict[str, Any],
-                        payload: bytes) -> None:
-        """Publish through the SNS front-end (notification envelopes, FIFO, signatures);
-        without it, straight into the topic's router."""
+    async def _to_topic(self, arn: str, ns: namespace.Namespace, target: Mapping[str, Any],
+                        event: dict[str, Any], payload: bytes) -> None:
+        """Publish through the SNS front-end (notification envelopes, FIFO, signatures),
+        in the topic's account and region; without it, straight into the topic's router."""
+        name = self._core(ns, arn_parts(arn)[3])
         router = self.core.routers.find(name)
         if router is None or router.kind != "sns":
             raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
@@ -247,19 +267,25 @@ class Dispatcher:
             await router.publish(Envelope(payload))
             return
         params: dict[str, Any] = {"TopicArn": arn, "Message": payload.decode()}
-        if name.endswith(".fifo"):
+        if arn_parts(arn)[3].endswith(".fifo"):
             params["MessageGroupId"] = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
             params["MessageDeduplicationId"] = str(event.get("id"))
-        ctx = AwsContext(region=arn_parts(arn)[1], account=self.state.account, host=self.state.host,
-                         scheme="http", protocol=Protocol.JSON, request_id="events")
+        ctx = AwsContext(region=ns.region, account=ns.account, host=self.state.host,
+                         scheme="http", protocol=Protocol.JSON, request_id="events",
+                         home_account=ns.home_account, home_region=ns.home_region)
+        token = namespace.CURRENT.set(ns)
         try:
             await PublishActions(sns_state(self.core, self.settings)).publish(ctx, params)
         except AwsError as exc:
             raise TargetError("SDK_CLIENT_ERROR", f"{exc.code}: {exc.message}", False) from None
+        finally:
+            namespace.CURRENT.reset(token)
 
     async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
-                         event: dict[str, Any], payload: bytes) -> None:
+                         event: dict[str, Any], payload: bytes, ns: namespace.Namespace) -> None:
         name = resource.rsplit("/", 1)[-1]
+        if service != "kafka":  # Kafka topics have no AWS namespace
+            name = self._core(ns, name)
         if service == "firehose":  # the delivery stream's durable buffer (Firehose front-end)
             from mqlite.protocols.aws.firehose.delivery import find_buffer
 
@@ -430,7 +456,7 @@ class Dispatcher:
         log.info("rule %s target %s failed: %s %s", rule["name"], target.get("Id"), code, message)
         if not dlq:
             return
-        _service, _r, _a, name = arn_parts(dlq)
+        _service, region, account, name = arn_parts(dlq)
         attrs = {
             "RULE_ARN": Attribute("String", rule["arn"]),
             "TARGET_ARN": Attribute("String", str(target.get("Arn", ""))),
@@ -441,6 +467,7 @@ class Dispatcher:
         if condition:
             attrs["EXHAUSTED_RETRY_CONDITION"] = Attribute("String", condition)
         try:
+            name = self._core(self._target_ns(rule, account, region), name)
             await self.core.get_queue(name).send(body, attrs)
         except Exception as exc:  # noqa: BLE001 - a missing DLQ drops the event (as AWS)
             log.warning("dead-letter queue %s of rule %s: %s", dlq, rule["name"], exc)

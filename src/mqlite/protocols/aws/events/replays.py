@@ -29,6 +29,7 @@ from mqlite.protocols.aws.events.common import (
     now_s,
     paginate,
     resource_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import (
     already_exists,
@@ -46,7 +47,7 @@ FINAL = ("COMPLETED", "CANCELLED", "FAILED")
 
 
 def require_replay(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:
-    replay = state.replays.get(f"{ctx.region}/{name}")
+    replay = state.replays.get(f"{scope(ctx)}/{name}")
     if replay is None:
         raise not_found(f"Replay {name} does not exist.")
     return replay
@@ -74,7 +75,7 @@ class ReplayActions:
                              "constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
         source = p["EventSourceArn"]
         archive_name = source.rsplit("/", 1)[-1] if ":archive/" in source else ""
-        archive = self.state.archives.get(f"{ctx.region}/{archive_name}")
+        archive = self.state.archives.get(f"{scope(ctx)}/{archive_name}")
         if archive is None:
             raise validation(f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does not exist.")
         dest = p["Destination"]
@@ -85,10 +86,10 @@ class ReplayActions:
         start, end = float(p["EventStartTime"]), float(p["EventEndTime"])
         if start >= end:
             raise validation("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
-        if self.state.replays.get(f"{ctx.region}/{name}") is not None:
+        if self.state.replays.get(f"{scope(ctx)}/{name}") is not None:
             raise already_exists(f"Replay {name} already exists.")
         replay = drop_none({
-            "name": name, "region": ctx.region, "arn": resource_arn(ctx.region, ctx.account, "replay", name),
+            "name": name, "region": scope(ctx), "arn": resource_arn(ctx.region, ctx.account, "replay", name),
             "description": p.get("Description"), "source": archive["arn"], "archive": archive_name,
             "bus": archive["bus"], "destination": dest, "start": start, "end": end,
             "state": "STARTING", "started": now_s(),
@@ -161,7 +162,7 @@ class ReplayActions:
 
     async def list_replays(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListReplays: at most one filter of NamePrefix, EventSourceArn, State."""
-        items = filter_listing("ListReplays", self.state.replays.values(f"{ctx.region}/"), p, STATES)
+        items = filter_listing("ListReplays", self.state.replays.values(f"{scope(ctx)}/"), p, STATES)
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Replays": [self._view(r, False) for r in page]}
         if token:

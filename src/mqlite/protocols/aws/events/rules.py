@@ -31,6 +31,7 @@ from mqlite.protocols.aws.events.common import (
     drop_none,
     paginate,
     rule_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import (
     limit_exceeded,
@@ -66,7 +67,7 @@ def check_rule_name(name: str) -> None:
 
 def require_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str | None) -> dict[str, Any]:
     bus = require_bus(state, ctx, bus_param)
-    rule = state.rule(ctx.region, bus["name"], name)
+    rule = state.rule(scope(ctx), bus["name"], name)
     if rule is None:
         raise rule_not_found(name, bus["name"])
     return rule
@@ -114,14 +115,14 @@ class RuleActions:
                 f"1 validation error detected: Value '{state_value}' at 'state' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(STATES)}]"
             )
-        existing = self.state.rule(ctx.region, bus["name"], name)
+        existing = self.state.rule(scope(ctx), bus["name"], name)
         if existing is None:
-            count = sum(1 for _ in self.state.rules.values(f"{ctx.region}/{bus['name']}/"))
+            count = sum(1 for _ in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/"))
             if count >= MAX_RULES_PER_BUS:
                 raise limit_exceeded("The requested resource exceeds the maximum number allowed.")
         arn = rule_arn(ctx.region, ctx.account, bus["name"], name)
         rule = drop_none({
-            "name": name, "bus": bus["name"], "region": ctx.region, "arn": arn,
+            "name": name, "bus": bus["name"], "region": scope(ctx), "arn": arn,
             "pattern": pattern, "schedule": schedule, "state": state_value,
             "description": p.get("Description"), "role": p.get("RoleArn"),
             "targets": dict(existing["targets"]) if existing else {},
@@ -146,7 +147,7 @@ class RuleActions:
         """ListRules: a bus's rules by NamePrefix, paged with Limit/NextToken."""
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
         prefix = p.get("NamePrefix") or ""
-        rules = [r for r in self.state.rules.values(f"{ctx.region}/{bus['name']}/")
+        rules = [r for r in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/")
                  if r["name"].startswith(prefix)]
         page, token = paginate(rules, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Rules": [rule_view(r, ctx.account) for r in page]}
@@ -158,7 +159,7 @@ class RuleActions:
         """ListRuleNamesByTarget: names of the bus's rules with a target of that ARN."""
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
         arn = p["TargetArn"]
-        names = [r["name"] for r in self.state.rules.values(f"{ctx.region}/{bus['name']}/")
+        names = [r["name"] for r in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/")
                  if any(t.get("Arn") == arn for t in r.get("targets", {}).values())]
         page, token = paginate(names, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"RuleNames": page}
@@ -185,14 +186,14 @@ class RuleActions:
         """DeleteRule: refused while targets exist unless Force; a missing rule is a no-op."""
         check_rule_name(p["Name"])
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
-        rule = self.state.rule(ctx.region, bus["name"], p["Name"])
+        rule = self.state.rule(scope(ctx), bus["name"], p["Name"])
         if rule is None:
             return {}
         if rule.get("targets") and not p.get("Force"):
             raise validation("Rule can't be deleted since it has targets.")
         self.state.delete_rule(rule)
         if self.state.scheduler is not None:
-            self.state.scheduler.disarm(self.state.rule_key(ctx.region, bus["name"], rule["name"]))
+            self.state.scheduler.disarm(self.state.rule_key(scope(ctx), bus["name"], rule["name"]))
         return {}
 
     async def test_event_pattern(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:

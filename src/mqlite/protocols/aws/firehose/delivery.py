@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from mqlite.core.naming import internal_stream_name
+from mqlite.core.naming import internal_stream_name, namespace_parts
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
@@ -40,8 +40,10 @@ READ_BATCH = 1000
 
 
 def buffer_stream(name: str) -> str:
-    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule)."""
-    return internal_stream_name("firehose", name)
+    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule),
+    in the delivery stream's AWS namespace (protocols/aws/namespace.py)."""
+    prefix, body, suffix = namespace_parts(name)
+    return prefix + internal_stream_name("firehose", body) + suffix
 
 
 def legacy_buffer_stream(name: str) -> str:
@@ -61,7 +63,8 @@ def find_buffer(core: Any, name: str) -> Any:
 class Deliverer:
     def __init__(self, service: DeliveryService, name: str) -> None:
         self.service = service
-        self.name = name
+        self.name = name  # the core name (protocols/aws/namespace.py)
+        self.aws_name = namespace_parts(name)[1]  # the name in S3 object keys, as Firehose's
         self.buffer = Buffer()
         self.closing = False
         self.wake = asyncio.Event()
@@ -156,13 +159,13 @@ class Deliverer:
                 records, failed, _ = await transform.run(
                     await svc.trusted_session(), svc.settings.lambda_endpoint, arn, cfg["arn"], svc.region, records)
                 if failed and s3_conf.get("BucketARN"):
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version,
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version,
                                             failed, "processing-failed")
                 if not records:
                     return True
             if kind == "http":
                 if conf.get("S3BackupMode") == "AllData" and s3_conf.get("BucketARN"):
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version, records)
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version, records)
                 refusal = svc.core.routers.http.policy.refusal(conf["EndpointConfiguration"]["Url"])
                 if refusal is not None:  # a failed delivery, as for an unreachable endpoint
                     ok, attempts, code, message = False, 1, "HttpEndpoint.DestinationException", \
@@ -174,10 +177,10 @@ class Deliverer:
                 if not ok and s3_conf.get("BucketARN"):
                     lines = http_endpoint.failed_lines(records, attempts, code, message,
                                                        conf["EndpointConfiguration"]["Url"])
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version,
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version,
                                             lines, "http-endpoint-failed")
                 return True
-            await asyncio.to_thread(s3_writer.deliver, svc.s3_root, conf, self.name, version, records)
+            await asyncio.to_thread(s3_writer.deliver, svc.s3_root, conf, self.aws_name, version, records)
             return True
         except Exception:
             log.exception("Firehose delivery of %s failed; retrying", self.name)

@@ -38,7 +38,7 @@ class RecordActions:
         self.delivery = delivery
 
     def _target(self, p: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
-        name = p["DeliveryStreamName"]
+        name = self.streams.name_of(p)
         cfg = self.streams.get(name)
         if cfg.get("type") != "DirectPut":
             raise errors.invalid_argument(

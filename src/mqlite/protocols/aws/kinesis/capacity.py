@@ -104,7 +104,7 @@ class CapacityActions:
         meta.data["warm_mibps"] = check_warm(p.get("WarmThroughputMiBps"),
                                              meta.data.get("mode", "PROVISIONED"))
         self.state.save(meta)
-        return {"StreamARN": self.state.arn(meta.name, ctx.region), "StreamName": meta.name,
+        return {"StreamARN": self.state.arn(meta.name, ctx.region), "StreamName": meta.aws_name,
                 "WarmThroughput": warm_shape(meta)}
 
     # -- account settings -----------------------------------------------------------------

@@ -70,7 +70,7 @@ class ConsumerActions:
             m = _CONSUMER_ARN.fullmatch(arn)
             if m is None:
                 raise errors.invalid_argument(f"ConsumerARN {arn} is invalid.")
-            stream, name = m.group(2), m.group(3)
+            stream, name = self._stream_from_arn(m.group(1)), m.group(3)
         else:
             if p.get("StreamARN") is None or p.get("ConsumerName") is None:
                 raise errors.invalid_argument(

@@ -67,7 +67,7 @@ class RecordActions:
             h = hash_key(key)
         p = meta.map.route(h)
         if p is None:  # no open shard covers h (cannot happen for a Kinesis-made stream)
-            raise errors.invalid_argument(f"No open shard of stream {meta.name} covers hash key {h}.")
+            raise errors.invalid_argument(f"No open shard of stream {meta.aws_name} covers hash key {h}.")
         return p
 
     def _check_data(self, data: bytes, limit: int, index: int | None = None) -> None:

@@ -104,7 +104,7 @@ class ReshardActions:
         info = self.state.shard_of(meta, shard)
         if not info.open:
             raise errors.in_use(
-                f"Shard {shard_id(info.partition)} in stream {meta.name} under account "
+                f"Shard {shard_id(info.partition)} in stream {meta.aws_name} under account "
                 f"{self.state.account} has already been merged or split, and thus is not eligible "
                 "for merging or splitting.")
         return info
@@ -130,7 +130,7 @@ class ReshardActions:
         if not info.start + 1 <= new <= info.end:
             raise errors.invalid_argument(
                 f"NewStartingHashKey {raw} used in SplitShard() on shard {shard_id(info.partition)} in "
-                f"stream {meta.name} under account {self.state.account} is not both greater than one "
+                f"stream {meta.aws_name} under account {self.state.account} is not both greater than one "
                 f"plus the shard's StartingHashKey {info.start} and less than the shard's "
                 f"EndingHashKey {info.end}.")
         stream = self.core.get_stream(meta.name)
@@ -146,7 +146,7 @@ class ReshardActions:
         b = self._open_shard(meta, p["AdjacentShardToMerge"])
         if not (a.end + 1 == b.start or b.end + 1 == a.start):
             raise errors.invalid_argument(
-                f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.name} "
+                f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.aws_name} "
                 f"under account {self.state.account} are not an adjacent pair of shards eligible "
                 "for merging")
         stream = self.core.get_stream(meta.name)
@@ -168,7 +168,7 @@ class ReshardActions:
             raise errors.validation(target, "targetShardCount", "Member must have value between 1 and 500")
         if target > 2 * current or 2 * target < current:
             raise errors.invalid_argument(
-                f"UpdateShardCount failed for {meta.name}. Target shard count {target} must be "
+                f"UpdateShardCount failed for {meta.aws_name}. Target shard count {target} must be "
                 f"between {(current + 1) // 2} and {current * 2} (half and double the current open "
                 f"shard count {current}).")
         if target != current:
@@ -185,7 +185,7 @@ class ReshardActions:
                 adj = last.partition if last and last is not first else None
                 specs.append((a, b, parent, adj))
             self._children(meta, stream, specs)
-        return {"StreamName": meta.name, "CurrentShardCount": current,
+        return {"StreamName": meta.aws_name, "CurrentShardCount": current,
                 "TargetShardCount": target, "StreamARN": self.state.arn(meta.name, ctx.region)}
 
 

@@ -52,7 +52,7 @@ class StreamActions:
     def _summary(self, ctx: AwsContext, meta: StreamMeta) -> dict[str, Any]:
         d = meta.data
         out: dict[str, Any] = {
-            "StreamName": meta.name,
+            "StreamName": meta.aws_name,
             "StreamARN": self.state.arn(meta.name, ctx.region),
             "StreamStatus": self.state.status(meta),
             "StreamModeDetails": {"StreamMode": d.get("mode", "PROVISIONED")},
@@ -164,16 +164,16 @@ class StreamActions:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError:
                 raise errors.invalid_argument(f"Invalid NextToken {token}.") from None
-        names = [n for n in self.core.list_streams() if self.state.visible(n)]
+        names = self.state.listed()
         if after is not None:
-            names = [n for n in names if n > after]
+            names = [n for n in names if n[0] > after]
         page = names[:limit]
-        out: dict[str, Any] = {"StreamNames": page, "HasMoreStreams": len(names) > limit}
+        out: dict[str, Any] = {"StreamNames": [local for local, _ in page], "HasMoreStreams": len(names) > limit}
         summaries = []
-        for n in page:
+        for local, n in page:
             meta = self.state.meta(n)
             summaries.append({
-                "StreamName": n,
+                "StreamName": local,
                 "StreamARN": self.state.arn(n, ctx.region),
                 "StreamStatus": self.state.status(meta),
                 "StreamModeDetails": {"StreamMode": meta.data.get("mode", "PROVISIONED")},
@@ -181,7 +181,7 @@ class StreamActions:
             })
         out["StreamSummaries"] = summaries
         if len(names) > limit:
-            out["NextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+            out["NextToken"] = base64.urlsafe_b64encode(page[-1][0].encode()).decode()
         return out
 
     # -- retention ----------------------------------------------------------------------
@@ -205,7 +205,7 @@ class StreamActions:
         current = int(meta.data.get("retention_h", 24))
         if hours < current:
             raise errors.invalid_argument(
-                f"Requested retention period ({hours} hours) for stream {meta.name} can not be "
+                f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
                 f"shorter than existing retention period ({current} hours). Use "
                 "DecreaseRetentionPeriod API.")
         self._set_retention(meta, hours)
@@ -217,7 +217,7 @@ class StreamActions:
         current = int(meta.data.get("retention_h", 24))
         if hours > current:
             raise errors.invalid_argument(
-                f"Requested retention period ({hours} hours) for stream {meta.name} can not be "
+                f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
                 f"longer than existing retention period ({current} hours). Use "
                 "IncreaseRetentionPeriod API.")
         self._set_retention(meta, hours)
@@ -229,7 +229,7 @@ class StreamActions:
         merged.update(tags)
         if len(merged) > MAX_TAGS:
             raise errors.invalid_argument(
-                f"Failed to add tags to stream {meta.name} under account {self.state.account} "
+                f"Failed to add tags to stream {meta.aws_name} under account {self.state.account} "
                 f"because a given stream cannot have more than {MAX_TAGS} tags.")
         meta.data["tags"] = merged
         self.state.save(meta)
@@ -308,7 +308,7 @@ class StreamActions:
         new = sorted(set(current) | set(asked)) if enable else sorted(set(current) - set(asked))
         meta.data["metrics"] = new
         self.state.save(meta)
-        return {"StreamName": meta.name, "StreamARN": self.state.arn(meta.name),
+        return {"StreamName": meta.aws_name, "StreamARN": self.state.arn(meta.name),
                 "CurrentShardLevelMetrics": current, "DesiredShardLevelMetrics": new}
 
     async def enable_enhanced_monitoring(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -327,7 +327,7 @@ class StreamActions:
 
     async def describe_limits(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeLimits."""
-        names = [n for n in self.core.list_streams() if self.state.visible(n)]
+        names = [n for _, n in self.state.listed()]
         open_shards = sum(len(self.state.meta(n).open_shards()) for n in names)
         on_demand = sum(1 for n in names if self.state.meta(n).data.get("mode") == "ON_DEMAND")
         return {"ShardLimit": MAX_SHARDS_PER_STREAM, "OpenShardCount": open_shards,

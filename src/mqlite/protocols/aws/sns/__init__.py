@@ -42,20 +42,6 @@ def mount_routes(app: Any, core: Any, settings: Settings) -> None:
     mount(app, core, settings)
 
 
-def _in_region(handler: Any, default_region: str) -> Any:
-    """`handler` serving with the request's region known to ARN lookups (common.py)."""
-    from mqlite.protocols.aws.sns.common import REQUEST_REGION
-
-    async def serve(ctx: Any, params: dict[str, Any]) -> Any:
-        token = REQUEST_REGION.set((ctx.region, default_region))
-        try:
-            return await handler(ctx, params)
-        finally:
-            REQUEST_REGION.reset(token)
-
-    return serve
-
-
 def build(core: Any, settings: Settings) -> ServiceFrontend:
     # The action families are imported here, on the first SNS request: importing a
     # submodule (routes, envelope) imports this package first, and start-up should
@@ -117,7 +103,6 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "DeleteSMSSandboxPhoneNumber": plat.delete_sms_sandbox_phone_number,
         "ListOriginationNumbers": plat.list_origination_numbers,
     }
-    handlers = {action: _in_region(handler, settings.aws_region) for action, handler in handlers.items()}
     missing = set(service().query_model.operation_names) - set(handlers)
     assert not missing, f"SNS actions without a handler: {sorted(missing)}"
 

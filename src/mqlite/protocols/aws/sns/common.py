@@ -3,12 +3,13 @@
 - Topic ARNs `arn:aws:sns:<region>:<account>:<name>`; subscription ARNs
   `<topic arn>:<uuid>`; SQS endpoints are queue ARNs `arn:aws:sqs:<r>:<a>:<queue>` and
   name the core queue `<queue>`.
-- Regions are isolated: a topic of the server's default region (`--aws-region`) is the
-  core router named by the topic name; a topic of another region is the router
-  `<name>@<region>` (`core_topic_name`). While a request is served (`REQUEST_REGION`,
-  set by `build()`'s handlers) an ARN of another region names no topic, and listings
-  show the request's region only; without a request (EventBridge targets) the ARN's
-  region decides alone.
+- Accounts and regions are isolated: a topic is the core router named by
+  `namespace.py` (bare in the server's default account and region, `<name>@<region>` in
+  another region, `<account>:<name>` in another account). While a request is served
+  (`namespace.CURRENT`, set by the HTTP app) an ARN of another region names no topic, an
+  ARN of another account names that account's topic (authorization decides), and
+  listings show the request's account and region only; without a request the ARN is
+  taken as the home namespace's.
 - A topic is a core router of kind `sns` named as above; its config holds
   `dedupe: False` and `sns: {attributes, tags, arn}` (durable through the registry).
 - A subscription is a binding of that router with id = the subscription's uuid; its
@@ -28,8 +29,6 @@
 
 from __future__ import annotations
 
-import contextvars
-
 import collections
 import itertools
 import os
@@ -43,6 +42,7 @@ from urllib.parse import quote
 
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Router
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found
 from mqlite.settings import Settings
@@ -59,47 +59,46 @@ PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application"
 
 
 def topic_arn(ctx: AwsContext, name: str) -> str:
+    """The ARN of topic `name` (an SNS name) in the request's account and region."""
     return f"arn:aws:sns:{ctx.region}:{ctx.account}:{name}"
 
 
-# (request region, server default region) while an SNS request is served; see docstring.
-REQUEST_REGION: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
-    "sns_request_region", default=None)
-
-
-def core_topic_name(name: str, region: str | None) -> str:
-    """The core router of topic `name` in `region` (see module docstring)."""
-    current = REQUEST_REGION.get()
-    default = current[1] if current is not None else None
-    if region is None or default is None or region == default:
-        return name
-    return f"{name}@{region}"
+def core_topic_name(name: str, ctx: AwsContext) -> str:
+    """The core router of topic `name` in the request's namespace (see module docstring)."""
+    return namespace.of(ctx).core(name) or name
 
 
 def in_request_region(router_name: str) -> bool:
-    """Whether a topic's router belongs to the region of the request being served."""
-    current = REQUEST_REGION.get()
-    if current is None:
-        return True
-    region, default = current
-    _, at, suffix = router_name.rpartition("@")
-    return suffix == region if at else region == default
+    """Whether a topic's router belongs to the namespace (account and region) of the
+    request being served (every topic outside a request)."""
+    ns = namespace.CURRENT.get()
+    return ns is None or ns.local(router_name) is not None
 
 
-def _arn_region(region: str, what: str) -> str:
-    current = REQUEST_REGION.get()
-    if current is not None and region != current[0]:
+def _arn_namespace(account: str, region: str, what: str) -> namespace.Namespace | None:
+    ns = namespace.CURRENT.get()
+    if ns is not None and region != ns.region:
         raise not_found(what)  # another region's resource: invisible here
-    return region
+    return None if ns is None else ns.at(account or None)
+
+
+def _core(ns: namespace.Namespace | None, name: str, what: str) -> str:
+    if ns is None:
+        return name
+    found = ns.core(name)
+    if found is None:
+        raise not_found(what)
+    return found
 
 
 def parse_topic_arn(arn: Any, param: str = "TopicArn") -> str:
-    """The core router name of the topic in a topic ARN (see `core_topic_name`);
+    """The core router name of the topic in a topic ARN (its account; namespace.py);
     InvalidParameter when it is not one, NotFound when it is another region's."""
     parts = arn.split(":") if isinstance(arn, str) else []
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
         raise invalid_parameter(f"Invalid parameter: {param}")
-    return core_topic_name(parts[5], _arn_region(parts[3], "Topic does not exist"))
+    what = "Topic does not exist"
+    return _core(_arn_namespace(parts[4], parts[3], what), parts[5], what)
 
 
 def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[str, str]:
@@ -109,15 +108,20 @@ def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[st
         raise invalid_parameter(f"Invalid parameter: {param}")
     if parts[2] != "sns":  # a well-formed ARN of another service names no subscription
         raise not_found("Subscription does not exist")
-    region = _arn_region(parts[3], "Subscription does not exist")
-    return core_topic_name(parts[5], region), parts[6]
+    what = "Subscription does not exist"
+    return _core(_arn_namespace(parts[4], parts[3], what), parts[5], what), parts[6]
 
 
 def queue_name_from_arn(arn: str) -> str | None:
+    """The core queue an SQS endpoint ARN names, in the ARN's account and region (a
+    subscription may deliver to another region's or account's queue, as SNS does)."""
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
         return None
-    return parts[5]
+    ns = namespace.CURRENT.get()
+    if ns is None:
+        return parts[5]
+    return ns.at(parts[4] or None, parts[3] or None).core(parts[5])
 
 
 def now_ms() -> int:

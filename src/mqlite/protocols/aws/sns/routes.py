@@ -24,6 +24,7 @@ import orjson
 from aiohttp import web
 
 from mqlite.errors import MqliteError
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.common import state_for
 from mqlite.protocols.aws.wire import (
@@ -64,9 +65,15 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
         subs = SubscriptionActions(state)
         operation = "ConfirmSubscription" if request.path.endswith("/confirm") else "Unsubscribe"
         request_id = new_request_id()
-        ctx = AwsContext(settings.aws_region, settings.aws_account, request.host, request.scheme,
-                         Protocol.QUERY, request_id, request.path)
         params = dict(request.query)
+        # the link names its topic by ARN: serve it in that ARN's account and region
+        parts = str(params.get("TopicArn") or params.get("SubscriptionArn") or "").split(":")
+        ns = namespace.home(settings)
+        if len(parts) >= 6:
+            ns = ns.at(parts[4] or None, parts[3] or None)
+        ctx = AwsContext(ns.region, ns.account, request.host, request.scheme, Protocol.QUERY, request_id,
+                         request.path, home_account=ns.home_account, home_region=ns.home_region)
+        ns_token = namespace.CURRENT.set(ns)
         try:
             try:
                 handler = subs.confirm_subscription if operation == "ConfirmSubscription" else subs.unsubscribe
@@ -79,6 +86,8 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
             wire = encode_result(service(), Protocol.QUERY, operation, result, request_id)
         except AwsError as exc:
             wire = encode_error(service(), Protocol.QUERY, exc, request_id)
+        finally:
+            namespace.CURRENT.reset(ns_token)
         return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
 
     app.router.add_get("/_mqlite/sns/outbox", outbox)

@@ -17,7 +17,12 @@ import orjson
 
 from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_arn, queue_arn
+from mqlite.protocols.aws.sqs.common import (
+    MAX_SQS_MESSAGE,
+    local_names,
+    name_from_arn,
+    queue_arn,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 # SQS name -> (QueueConfig field, low, high)
@@ -135,6 +140,8 @@ def _redrive(value: str, core: Any, fifo: bool) -> dict[str, Any] | None:
     if not 1 <= count <= 1000:
         raise _bad_value("RedrivePolicy", "Value for maxReceiveCount must be between 1 and 1000.")
     target = name_from_arn(str(policy["deadLetterTargetArn"]), "RedrivePolicy")
+    if not local_names([target]):  # SQS: the dead-letter queue is in the source's account and region
+        raise _bad_value("RedrivePolicy", "Dead-letter target owner should be same as the source.")
     try:
         dlq = core.get_queue(target)
     except CoreError:  # QueueNotFound
@@ -190,7 +197,7 @@ def describe(
         out["KmsDataKeyReusePeriodSeconds"] = str(state.get("kms_reuse", 300))
     out["SqsManagedSseEnabled"] = "true" if state.get("sse", not state.get("kms")) else "false"
     if cfg.redrive is not None:
-        arn = f"arn:aws:sqs:{ctx.region}:{ctx.account}:{cfg.redrive.dead_letter_target}"
+        arn = queue_arn(ctx, cfg.redrive.dead_letter_target)
         out["RedrivePolicy"] = orjson.dumps(
             {"deadLetterTargetArn": arn, "maxReceiveCount": cfg.redrive.max_receive_count}
         ).decode()
@@ -199,7 +206,7 @@ def describe(
         body: dict[str, Any] = {"redrivePermission": p.permission}
         if p.source_queues:
             body["sourceQueueArns"] = [
-                f"arn:aws:sqs:{ctx.region}:{ctx.account}:{n}" for n in p.source_queues
+                queue_arn(ctx, n) for n in p.source_queues
             ]
         out["RedriveAllowPolicy"] = orjson.dumps(body).decode()
     if cfg.fifo:

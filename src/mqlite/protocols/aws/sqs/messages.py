@@ -21,7 +21,12 @@ from typing import Any
 
 from mqlite.core.message import Attribute, Envelope
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.sqs.common import md5_hex, md5_of_attributes, name_from_url
+from mqlite.protocols.aws.sqs.common import (
+    md5_hex,
+    md5_of_attributes,
+    name_from_url,
+    queue_arn,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 _BAD_CHARS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -243,7 +248,7 @@ def render_message(
             facts["AWSTraceHeader"] = meta[TRACE_META].decode()
         source = getattr(msg, "source", None)
         if source:
-            facts["DeadLetterQueueSourceArn"] = f"arn:aws:sqs:{ctx.region}:{ctx.account}:{source}"
+            facts["DeadLetterQueueSourceArn"] = queue_arn(ctx, source)
         chosen = {k: v for k, v in facts.items() if every or k in sys_names}
         if chosen:
             out["Attributes"] = chosen

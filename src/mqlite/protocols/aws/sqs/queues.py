@@ -17,6 +17,7 @@ from typing import Any
 
 from mqlite.core.errors import CoreError
 from mqlite.core.queue.config import QueueConfig
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs import attributes as qattrs
 from mqlite.protocols.aws.sqs.common import (
@@ -78,6 +79,7 @@ class QueueActions:
                 msg = "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
             raise AwsError("InvalidParameterValue", msg, 400)
         changes, state_changes = qattrs.config_changes(attrs, self.core, fifo, creating=True)
+        name = namespace.of(ctx).core(name) or name  # valid names hold no separator
         existing = self._exists(name)
         if existing is not None:
             current = qattrs.describe(ctx, existing, self.state.get(name), existing.counts())
@@ -104,13 +106,18 @@ class QueueActions:
 
     async def get_queue_url(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """GetQueueUrl."""
-        name = p["QueueName"]
+        owner = p.get("QueueOwnerAWSAccountId") or None
+        name = namespace.of(ctx).at(owner).core(p["QueueName"])
+        if name is None:
+            raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
         self.core.get_queue(name)
         return {"QueueUrl": queue_url(ctx, name)}
 
     async def list_queues(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListQueues."""
-        names = self.core.list_queues(p.get("QueueNamePrefix") or "")
+        ns, prefix = namespace.of(ctx), p.get("QueueNamePrefix") or ""
+        names = [n for n in self.core.list_queues(prefix if ns.is_home else "")
+                 if (local := ns.local(n)) is not None and local.startswith(prefix)]
         urls, token = _page(names, p)
         out: dict[str, Any] = {}
         if urls:

@@ -18,7 +18,7 @@ from typing import Any
 
 from mqlite.core import alarms
 from mqlite.core.errors import InvalidName
-from mqlite.core.naming import is_internal_stream, validate_stream_name
+from mqlite.core.naming import is_internal_stream, namespace_body, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
@@ -78,6 +78,8 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
     if requested is None:
         for name in core.list_streams():  # internal streams are not listed (core)
+            if name != namespace_body(name):
+                continue  # an AWS account's or region's stream: no Kafka topic name (namespace.py)
             if not describable(fe, session, name):
                 continue  # Kafka lists only the topics a principal may describe
             stream = find_topic(core, name)
