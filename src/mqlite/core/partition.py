@@ -20,6 +20,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Any
 
+from mqlite.storage.log import Log
 from mqlite.storage.recordbatch import Record
 
 #: Per-partition cap on cached records and on their estimated bytes.
@@ -56,7 +57,7 @@ class Partition:
         "budget", "extra", "index", "log", "tail", "tail_base", "tail_bytes", "waiters",
     )
 
-    def __init__(self, index: int, log: Any, budget: TailBudget | None = None) -> None:
+    def __init__(self, index: int, log: Log, budget: TailBudget | None = None) -> None:
         self.index = index
         self.log = log
         self.waiters: set[asyncio.Future[None]] = set()

@@ -126,11 +126,11 @@ class StreamRegistry:
             Partition(p, self.logs.open(KIND, stream.name, p, effective), self.tail_budget)
             for p in range(stream.partition_count, total)
         ]
-        stream.partitions.extend(new)
+        stream._partitions.extend(new)
         try:
             self._save(stream)
         except BaseException:
-            del stream.partitions[-len(new):]
+            del stream._partitions[-len(new):]
             for part in new:
                 part.log.close()
             raise
@@ -154,7 +154,7 @@ class StreamRegistry:
         except BaseException:
             stream.config = old
             raise
-        for part in stream.partitions:
+        for part in stream._partitions:
             self.logs.reconfigure(part.log, effective)
         return new
 
@@ -186,7 +186,7 @@ class StreamRegistry:
         try:
             self.catalog.put_entity(KIND, name, saved)
         except BaseException:
-            for part in stream.partitions:
+            for part in stream._partitions:
                 part.log.close()
             self.logs.delete(KIND, name)
             raise
@@ -215,7 +215,7 @@ class StreamRegistry:
         if stream is None:
             return False
         stream.deleted = True
-        for part in stream.partitions:
+        for part in stream._partitions:
             part.wake()
             part.forget()
         # the directory first (moved to the trash at once), then the catalog row: a crash
@@ -261,7 +261,7 @@ class StreamRegistry:
         for stream in list(self._streams.values()):
             stream.deleted = True  # ends pending long-polls; later calls raise
             stream._wake_all()
-            for part in stream.partitions:
+            for part in stream._partitions:
                 part.forget()
                 part.log.close()
         self._streams.clear()

@@ -143,13 +143,14 @@ class TrafficCollector(Collector):
         yield errors
 
     def _commits(self) -> Iterator[Any]:
-        committer = getattr(self.core.logs, "committer", None)
+        histograms = self.core.commit_histograms()
         batch = HistogramMetricFamily("mqlite_group_commit_batch_size",
                                       "Appends made durable by one fsync round (fsync always)")
         fsync = HistogramMetricFamily("mqlite_fsync_duration_seconds", "Time one log's fsync took")
-        if committer is not None:
-            batch.add_metric([], committer.batch_sizes.cumulative(), committer.batch_sizes.sum)
-            fsync.add_metric([], committer.sync_seconds.cumulative(), committer.sync_seconds.sum)
+        if histograms is not None:
+            sizes, seconds = histograms
+            batch.add_metric([], sizes.cumulative(), sizes.sum)
+            fsync.add_metric([], seconds.cumulative(), seconds.sum)
         yield batch
         yield fsync
 

@@ -65,8 +65,7 @@ def queue_info(core: Any, q: Any) -> M.QueueInfo:
 
 
 def stream_info(core: Any, s: Any, kinesis: set[str] | None = None) -> M.StreamInfo:
-    parts = [M.PartitionInfo(p.index, int(p.log.start_offset), int(p.log.end_offset),
-                             int(p.log.size_bytes)) for p in s.partitions]
+    parts = [M.PartitionInfo(*s.partition_info(p)) for p in range(s.partition_count)]
     cfg = s.effective_config
     return M.StreamInfo(
         name=s.name, origin=origin_of_stream(core, s.name, kinesis), partitions=parts,

@@ -70,11 +70,11 @@ async def _append(core: Any, stream: Any, index: int, records: bytes | None, ver
     if header.compression == ZSTD and version < ZSTD_MIN_PRODUCE_VERSION:
         return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
                        message="Produce requests with ZStandard compression need version 7 or later")
-    partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
         first, last = header.base_sequence, header.last_sequence
-        code, duplicate = producer_ids.check(partition, pid, header.producer_epoch, first, last)
+        state = stream.producer_state(index, pid)
+        code, duplicate = producer_ids.check(state, header.producer_epoch, first, last)
         if code:
             return _result(index, code)
         if duplicate is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import ProducerState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 
@@ -55,12 +56,11 @@ class ProducerIds:
         return pid, epoch
 
 
-def check(partition: Any, producer_id: int, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
-    """(error, duplicate base offset) for a batch about to be appended to `partition`.
-
-    The producer state is the log's own (`Log.producer_state`), rebuilt from the stored
-    batches after a restart, as Kafka rebuilds its producer snapshots from the log."""
-    state = partition.log.producer_state(producer_id)
+def check(state: ProducerState | None, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
+    """(error, duplicate base offset) for a batch about to be appended by a producer
+    whose state on the partition is `state` (`Stream.producer_state`: storage's, rebuilt
+    from the stored batches after a restart, as Kafka rebuilds its producer snapshots
+    from the log; None for a producer the partition has not seen)."""
     if state is None:
         return ErrorCode.NONE, None
     if epoch < state.producer_epoch:
