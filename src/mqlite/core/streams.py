@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
@@ -30,6 +30,9 @@ from mqlite.core.naming import validate_stream_name
 from mqlite.core.partition import Partition, TailBudget
 from mqlite.core.stream import Stream
 from mqlite.storage import LogConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 log = logging.getLogger("mqlite.core")
 
@@ -52,7 +55,7 @@ class StreamRegistry:
 
     close_flushes = True  # closing a log flushes it (storage contract)
 
-    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
+    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: BrokerCore) -> None:
         self.catalog = catalog
         self.logs = logs
         self.clock = clock

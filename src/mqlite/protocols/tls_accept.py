@@ -49,6 +49,7 @@ class TlsAccept(asyncio.Protocol):
         # connection_made: uvloop starts reading right after it returns, ignoring a
         # pause made here, so a task started later would find the ClientHello gone.
         # Python 3.11 has no eager tasks, so the coroutine is stepped by hand.
+        assert isinstance(transport, asyncio.WriteTransport)  # a TCP server's transport
         self._step(loop.start_tls(transport, self, self.context, server_side=True,
                                   ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
 

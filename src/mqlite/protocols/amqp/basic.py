@@ -29,6 +29,7 @@ from mqlite.protocols.amqp import delayed, eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import REPLY_TO, _ready
 from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
+from mqlite.protocols.amqp.entities import AmqpQueue
 from mqlite.protocols.amqp.frames import (
     Publish,
     content_frames,
@@ -36,7 +37,6 @@ from mqlite.protocols.amqp.frames import (
     get_ok_payload,
     return_payload,
 )
-from mqlite.protocols.amqp.stream_queue import StreamConsumer, start_offset
 from mqlite.protocols.amqp.properties import (
     PublishFacts,
     encode_properties,
@@ -45,6 +45,7 @@ from mqlite.protocols.amqp.properties import (
     raw_properties_for,
     with_header,
 )
+from mqlite.protocols.amqp.stream_queue import StreamConsumer, StreamQueue, start_offset
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.channel import Channel
@@ -128,7 +129,7 @@ class PublishBatch:
 
     __slots__ = ("channel", "envs", "items", "queue")
 
-    def __init__(self, channel: Channel, queue: Any) -> None:
+    def __init__(self, channel: Channel, queue: AmqpQueue) -> None:
         self.channel = channel
         self.queue = queue
         self.items: list[tuple[Publish, bytes, list[Any] | None]] = []
@@ -241,7 +242,7 @@ def basic_consume(ch: Channel, m: Any) -> None:
         raise E.AmqpError(E.ACCESS_REFUSED, f"ACCESS_REFUSED - queue '{name}' in vhost '{ch.vhost}' in exclusive use", 60, 20)
     args = dict(m.arguments or {})
     if rec.kind == "stream":
-        consumer: Consumer = _stream_consumer(ch, rec, tag, m, args)
+        consumer = _stream_consumer(ch, rec, tag, m, args)
     else:
         consumer = Consumer(ch, rec, tag, m.no_ack, m.exclusive, ch.prefetch, args)
     ch.consumers[tag] = consumer
@@ -275,7 +276,7 @@ def basic_get(ch: Channel, m: Any) -> None:
     """Basic.Get -> Get-Ok with one message, or Get-Empty."""
     ch.broker.authorize(ch.conn, ch.vhost, "read", "queue", m.queue or ch.last_queue, 60, 70)
     rec = ch.broker.queue(ch.vhost, m.queue or ch.last_queue, ch.conn)
-    if rec.kind == "stream":
+    if isinstance(rec.queue, StreamQueue):
         raise rec.queue.not_supported("basic.get")
     ch.broker.touch(rec)
     queue = rec.queue

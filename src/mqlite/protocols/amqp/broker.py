@@ -21,31 +21,33 @@ import os
 import weakref
 from typing import Any
 
+from mqlite.core.api import BrokerCore, QueueCounts
 from mqlite.core.message import Envelope
 from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
-from mqlite.protocols.amqp import queue_types
+from mqlite.protocols.amqp import delayed, queue_types
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
-from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
-from mqlite.protocols.amqp.stream_queue import StreamQueue
-from mqlite.security.authz import authorizer_for
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
     NS_BINDINGS,
     NS_EXCHANGES,
     NS_QUEUES,
+    AmqpQueue,
     BindingRecord,
     ExchangeRecord,
     QueueRecord,
     core_name,
     kv_key,
 )
+from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
+from mqlite.protocols.amqp.stream_queue import StreamCounts, StreamQueue
 from mqlite.protocols.observe import Observer
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.amqp")
 
@@ -54,7 +56,7 @@ REPLY_TO = "amq.rabbitmq.reply-to"
 _BROKERS: weakref.WeakKeyDictionary[Any, weakref.ref[AmqpBroker]] = weakref.WeakKeyDictionary()
 
 
-def broker_for(core: Any) -> AmqpBroker | None:
+def broker_for(core: BrokerCore) -> AmqpBroker | None:
     """The AMQP view of `core`, when the AMQP front-end is running."""
     ref = _BROKERS.get(core)
     return None if ref is None else ref()
@@ -63,7 +65,7 @@ def broker_for(core: Any) -> AmqpBroker | None:
 class AmqpBroker:
     """See module docstring."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.bridge = Bridge(core)
@@ -164,9 +166,9 @@ class AmqpBroker:
         (consumers are cancelled with basic.cancel); built-in exchanges come back after."""
         for rec in [r for r in self.queues.values() if r.core_name in sel.queues]:
             self.drop_queue(rec)
-        for rec in [r for r in self.exchanges.values() if core_name(r.vhost, r.name) in sel.routers]:
-            if not rec.builtin and (rec.vhost, rec.name) in self.exchanges:
-                self._drop_exchange(rec)
+        for xrec in [r for r in self.exchanges.values() if core_name(r.vhost, r.name) in sel.routers]:
+            if not xrec.builtin and (xrec.vhost, xrec.name) in self.exchanges:
+                self._drop_exchange(xrec)
 
     def reset_after(self, sel: Selection) -> None:
         """Forget records whose core entity is gone; re-create each vhost's default and
@@ -330,7 +332,8 @@ class AmqpBroker:
     ) -> QueueRecord:
         cname = core_name(vhost, name)
         if queue_types.queue_type(args) == "stream":
-            queue: Any = StreamQueue(self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
+            queue: AmqpQueue | None = StreamQueue(
+                self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
         else:
             queue = self.bridge.find_queue(cname)
         if queue is None:
@@ -393,7 +396,7 @@ class AmqpBroker:
         """RabbitMQ: purge removes the messages not awaiting acknowledgement; returns
         how many (Queue.PurgeOk message_count)."""
         rec = self.queue(vhost, name, conn)
-        if rec.kind == "stream":
+        if isinstance(rec.queue, StreamQueue):
             raise rec.queue.not_supported("queue.purge")
         return int(rec.queue.purge(include_in_flight=False).count)
 
@@ -579,7 +582,7 @@ def _text(value: Any) -> Any:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes | bytearray) else value
 
 
-def _ready(counts: Any) -> int:
+def _ready(counts: QueueCounts | StreamCounts) -> int:
     for attr in ("visible", "ready", "messages", "available"):
         value = getattr(counts, attr, None)
         if isinstance(value, int):

@@ -35,7 +35,6 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import basic, eager, exchanges, queues
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.channel import Channel
-from mqlite.protocols.amqp.observed import action_of, entity_of
 from mqlite.protocols.amqp.frames import (
     HEARTBEAT_FRAME,
     MAX_MESSAGE_SIZE,
@@ -50,8 +49,10 @@ from mqlite.protocols.amqp.frames import (
     Publish,
     encode_method,
 )
+from mqlite.protocols.amqp.observed import action_of, entity_of
 from mqlite.protocols.transport import Connection, ConnectionRegistry
 from mqlite.security import throttle
+from mqlite.settings import Settings
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.broker import AmqpBroker
@@ -77,7 +78,7 @@ HANDLERS: dict[type, Any] = {**exchanges.HANDLERS, **queues.HANDLERS, **basic.HA
 class AmqpConnection(Connection):
     """See module docstring."""
 
-    def __init__(self, registry: ConnectionRegistry, broker: AmqpBroker, settings: Any) -> None:
+    def __init__(self, registry: ConnectionRegistry, broker: AmqpBroker, settings: Settings) -> None:
         super().__init__(registry)
         self.broker = broker
         self.settings = settings

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import (
     KafkaDecodeError,
@@ -69,7 +70,7 @@ class Session:
 class KafkaFrontEnd:
     """Shared front-end state; see module docstring."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         from mqlite.protocols.kafka.handlers import HANDLERS
         from mqlite.protocols.kafka.handlers.coordinator import Coordinator
         from mqlite.protocols.kafka.handlers.producer_ids import ProducerIds

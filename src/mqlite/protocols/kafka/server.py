@@ -29,6 +29,7 @@ import struct
 from collections import deque
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
@@ -161,7 +162,7 @@ class KafkaConnection(Connection):
             self.frontend.close_session(self.session)
 
 
-async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Serve the Kafka protocol on `host:port` over `core` (port 0 = any free port)."""
     frontend = KafkaFrontEnd(core, settings)
     listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend),

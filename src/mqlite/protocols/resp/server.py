@@ -36,6 +36,7 @@ from types import CoroutineType
 from typing import Any
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.access import denial
@@ -526,7 +527,7 @@ def _known(exc: Exception) -> bool:
     return isinstance(exc, MqliteError)
 
 
-async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Serve Redis RESP on `host:port` for `core` (the contract `mqlite.server` calls)."""
     state = ServerState(core, settings)
     listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.firehose.delivery import DeliveryService
 from mqlite.protocols.aws.firehose.errors import map_core_error
 from mqlite.protocols.aws.firehose.records import RecordActions
@@ -34,7 +35,7 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     store = Store(core)
     delivery = DeliveryService(core, settings, store)
     streams = DeliveryStreamActions(core, settings, store, delivery)

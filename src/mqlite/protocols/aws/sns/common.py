@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import collections
+import contextvars
 import itertools
 import os
 import re
@@ -40,6 +41,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from mqlite.core.api import BrokerCore, RouterRegistry, Selection
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Router
 from mqlite.protocols.aws import namespace
@@ -158,7 +160,7 @@ def new_id() -> str:
 class SnsState:
     """Per-core SNS state (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self._core = weakref.ref(core)  # the core owns us (see state_for), not the reverse
         self.settings = settings
         self._signer: Any = None
@@ -175,7 +177,7 @@ class SnsState:
         _BY_TOKEN[self.token] = self
 
     @property
-    def core(self) -> Any:
+    def core(self) -> BrokerCore:
         core = self._core()
         assert core is not None, "the broker core is gone"
         return core
@@ -280,7 +282,7 @@ class SnsState:
             for topic, key, entry in dirty:
                 catalog.kv_put(DEDUP_NS + topic, key, list(entry))
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the dedup windows of deleted topics."""
         gone = set(self.dedup) if sel.everything else sel.routers
         for topic in sorted(gone & set(self.dedup)):
@@ -301,7 +303,7 @@ class SnsState:
 
     # -- topics ----------------------------------------------------------------------------
     @property
-    def registry(self) -> Any:
+    def registry(self) -> RouterRegistry:
         return self.core.routers
 
     def topic(self, name: str) -> Router:
@@ -347,7 +349,7 @@ _STATES: weakref.WeakKeyDictionary[Any, SnsState] = weakref.WeakKeyDictionary()
 _BY_TOKEN: weakref.WeakValueDictionary[str, SnsState] = weakref.WeakValueDictionary()
 
 
-def state_for(core: Any, settings: Settings) -> SnsState:
+def state_for(core: BrokerCore, settings: Settings) -> SnsState:
     """The one SnsState of `core` (created on first call)."""
     state = _STATES.get(core)
     if state is None:

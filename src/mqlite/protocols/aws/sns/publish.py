@@ -161,7 +161,8 @@ class PublishActions:
         if isinstance(router, str):
             if not params.get("Message"):
                 raise invalid_parameter("Invalid parameter: Empty message")
-            return self.platform.publish_to_endpoint(router)
+            published: dict[str, Any] = self.platform.publish_to_endpoint(router)
+            return published
         return await self._publish_one(ctx, router, params)
 
     def _sms(self, params: dict[str, Any]) -> dict[str, Any]:
