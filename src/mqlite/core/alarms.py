@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.core.broker import BrokerCore

@@ -27,7 +27,6 @@ import logging
 import os
 import resource
 from collections import Counter
-from typing import Any
 
 from mqlite.settings import Settings
 

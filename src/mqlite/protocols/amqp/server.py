@@ -11,7 +11,6 @@ Concurrency: the server's event loop.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits

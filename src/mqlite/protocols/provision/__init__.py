@@ -7,7 +7,6 @@ format, `apply.py` for the all-or-nothing rule, `loader.py` for RabbitMQ definit
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from mqlite.core.api import BrokerCore
 from mqlite.protocols.provision.loader import ProvisionError, load

@@ -14,7 +14,6 @@ Settings: `settings.s3_dir` (default `<data_dir>/s3`), `settings.lambda_endpoint
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.firehose.delivery import DeliveryService

@@ -18,8 +18,6 @@ answers are the query API's XML). State is shared with the SNS front-end through
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiohttp import web
 

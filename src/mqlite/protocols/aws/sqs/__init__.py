@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import ServiceFrontend

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
 from aiohttp import web
 

@@ -16,7 +16,6 @@ configured. Assets are package data read once.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
 
 from aiohttp import web
 
