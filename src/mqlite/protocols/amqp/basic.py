@@ -52,9 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mqlite.amqp")
 
-#: Publishes in flight on one connection before it stops reading (flow control).
-INFLIGHT_HIGH = 4096
-INFLIGHT_LOW = 1024
 
 
 # -- publish ----------------------------------------------------------------------------
@@ -96,13 +93,10 @@ def publish(ch: Channel, p: Publish) -> None:
         entry = [ch.pub_seq, None]
         ch.confirms.append(entry)
     conn = ch.conn
-    if broker.blocked_reason and not conn.blocked_paused:
-        conn.set_blocked(broker.blocked_reason)  # RabbitMQ: told, then not read until clear
-        conn.blocked_paused = True
-        conn.pause_reading()
+    if broker.blocked_reason:
+        conn.block_publisher(broker.blocked_reason)
     conn.inflight += 1
-    if conn.inflight == INFLIGHT_HIGH:
-        conn.pause_reading()
+    conn.publishes.update(conn.inflight)
     if is_queue and target is not None:
         batch = conn.batch
         if batch is not None and (batch.channel is not ch or batch.queue is not target):
@@ -116,8 +110,7 @@ def publish(ch: Channel, p: Publish) -> None:
 
     def done(routed: Any, exc: BaseException | None) -> None:
         conn.inflight -= 1
-        if conn.inflight == INFLIGHT_LOW - 1:
-            conn.resume_reading()
+        conn.publishes.update(conn.inflight)
         _published(ch, p, raw, entry, routed, exc)
 
     eager.start(broker.route(ch.vhost, target, is_queue, env, facts.headers), done)
@@ -142,10 +135,8 @@ class PublishBatch:
 
         def done(results: Any, exc: BaseException | None) -> None:
             n = len(items)
-            before = conn.inflight
             conn.inflight -= n
-            if before >= INFLIGHT_LOW > conn.inflight:
-                conn.resume_reading()
+            conn.publishes.update(conn.inflight)
             for i, (p, raw, entry) in enumerate(items):
                 if exc is not None:
                     _published(ch, p, raw, entry, None, exc)

@@ -194,7 +194,7 @@ class Consumer:
                         queue.release(m.receipt)
                     return
                 ch.deliver(self, queue, msgs)
-                if conn._write_paused:
+                if conn.write_blocked:
                     await conn.drain()
         except asyncio.CancelledError:
             pass

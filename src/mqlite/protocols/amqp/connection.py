@@ -50,6 +50,7 @@ from mqlite.protocols.amqp.frames import (
     encode_method,
 )
 from mqlite.protocols.amqp.observed import action_of, entity_of
+from mqlite.protocols.flow import Pause
 from mqlite.protocols.transport import Connection, ConnectionRegistry
 from mqlite.security import throttle
 from mqlite.settings import Settings
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mqlite.amqp")
 
 CHANNEL_MAX = 2047
+#: Publishes in flight on one connection before it stops reading (`flow.Credit`).
+INFLIGHT_HIGH = 4096
+INFLIGHT_LOW = 1024
 CAPABILITIES = {
     "publisher_confirms": True,
     "exchange_exchange_bindings": True,
@@ -97,11 +101,11 @@ class AmqpConnection(Connection):
         self.client_properties: dict[str, Any] = {}
         self.user = ""
         self.vhost = "/"
-        self.inflight = 0
+        self.inflight = 0  # publishes awaiting their append (confirm or not)
+        self.publishes = self.credit(INFLIGHT_HIGH, INFLIGHT_LOW)  # flow control on them
         self.last_rx = 0.0
         self._hb_handle: Any = None
         self._blocked_sent = False
-        self.blocked_paused = False
         self.batch: Any = None  # basic.PublishBatch being gathered during one on_data
         self.acks: dict[Any, list[str]] = {}  # queue -> receipts acked during one on_data
 
@@ -455,8 +459,17 @@ class AmqpConnection(Connection):
         self.send(HEARTBEAT_FRAME)
         self._hb_handle = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
+    def block_publisher(self, reason: str) -> None:
+        """RabbitMQ's resource alarms: a connection that publishes while one holds is
+        told (Connection.Blocked) and then not read until it clears."""
+        self.set_blocked(reason)
+        self.pause_reading(Pause.RESOURCE_ALARM)
+
     def set_blocked(self, reason: str | None) -> None:
-        """Connection.Blocked / Unblocked (when the client supports it)."""
+        """Connection.Blocked / Unblocked (when the client supports it); when the alarm
+        clears, a blocked publisher is read again."""
+        if not reason:
+            self.resume_reading(Pause.RESOURCE_ALARM)
         if not self.capabilities.get("connection.blocked") or self.state != "opened":
             return
         if reason and not self._blocked_sent:
@@ -465,9 +478,6 @@ class AmqpConnection(Connection):
         elif not reason and self._blocked_sent:
             self._blocked_sent = False
             self.send_method(0, commands.Connection.Unblocked())
-        if not reason and self.blocked_paused:
-            self.blocked_paused = False
-            self.resume_reading()
 
 
 _ACK = commands.Basic.Ack

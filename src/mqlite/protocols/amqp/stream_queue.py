@@ -193,7 +193,7 @@ class StreamConsumer(Consumer):
                     return
                 self._deliver(ch, squeue, records)
                 self.position = records[-1].offset + 1
-                if conn._write_paused:
+                if conn.write_blocked:
                     await conn.drain()
         except asyncio.CancelledError:
             pass

@@ -113,7 +113,7 @@ class RespConnection(Connection):
         self.push_bytes = 0
         self.push_scheduled = False
         self.soft_since: float | None = None  # when output first went over the soft limit
-        self.reading_paused = False
+        self.backlog = self.credit(MAX_BACKLOG + 1, 1)  # lifted when the awaited command ends
         self.multi: list[list[bytes]] | None = None  # MULTI queue
         self.multi_dirty = False
         self.watched: dict[str, tuple[int, int]] = {}  # WATCH: key -> (stream id, version)
@@ -187,9 +187,8 @@ class RespConnection(Connection):
                 self.pending.append([])  # marker: protocol error after the commands before it
             if not self.busy:
                 self._run()
-            elif len(self.pending) > MAX_BACKLOG and not self.reading_paused:
-                self.reading_paused = True
-                self.pause_reading()
+            else:  # commands queued behind one that awaits: reading pauses past MAX_BACKLOG
+                self.backlog.update(len(self.pending))
             # unauthenticated: one command per feed, so AUTH lifts the limits for the next
             if not (unauth and cmds) or parser.error is not None or self.closing or self.closed or self.busy:
                 return
@@ -285,10 +284,8 @@ class RespConnection(Connection):
             state.net_out += len(data)
             state.writes += 1
             self.send(data)
-            if self._write_paused and not self.reading_paused:
-                # the client is not reading its replies: stop reading its requests
-                self.reading_paused = True
-                self.pause_reading()
+            # the client is not reading its replies: stop reading its requests
+            self.pause_while_client_buffer_full()
         if self.closing and not self.busy:
             self.close()
 
@@ -324,9 +321,7 @@ class RespConnection(Connection):
             return
         self.busy = False
         self.blocked_task = None
-        if not self._write_paused:
-            self.reading_paused = False
-            self.resume_reading()
+        self.backlog.update(0)
         self._run()
 
     async def _await(self, awaitable: Any) -> None:
@@ -345,9 +340,7 @@ class RespConnection(Connection):
         self.blocked_task = None
         if self.closed:
             return
-        if not self._write_paused:
-            self.reading_paused = False
-            self.resume_reading()
+        self.backlog.update(0)
         self._run()
 
     def _error_reply(self, exc: Exception) -> bytes:
@@ -444,12 +437,6 @@ class RespConnection(Connection):
             self.push_scheduled = True
             self.loop.call_soon(self._flush_pushes)
         return True
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if self.reading_paused and not self.busy:
-            self.reading_paused = False
-            self.resume_reading()
 
     def _flush_pushes(self) -> None:
         self.push_scheduled = False
