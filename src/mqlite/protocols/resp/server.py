@@ -51,6 +51,7 @@ from mqlite.protocols.resp.errors import (
     wrong_arity,
 )
 from mqlite.protocols.resp.observed import action_of, error_of
+from mqlite.protocols.resp.phase import Phase, check
 from mqlite.protocols.resp.state import ServerState
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.security import tls
@@ -91,6 +92,7 @@ class RespConnection(Connection):
         self.out: list[bytes] = []
         self.resp3 = False
         self._authed = not state.auth_required
+        self.phase = Phase.READY if self._authed else Phase.NOAUTH  # see phase.py
         self.auth_failure_logged = False  # a failed AUTH is logged once per connection
         self.noauth_logged = False  # so is a command refused before AUTH
         self.user = "default"
@@ -106,7 +108,6 @@ class RespConnection(Connection):
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()
         self.shard_channels: set[bytes] = set()
-        self.closing = False
         self.blocked_task: asyncio.Task[None] | None = None
         self.blocked_obs: tuple[list[bytes], float] = ([b"?"], 0.0)  # for the request hook
         self.push_buf: list[bytes] = []
@@ -131,6 +132,7 @@ class RespConnection(Connection):
         self.state.stats["connections"] += 1
 
     def on_close(self, exc: Exception | None) -> None:
+        self.phase = check(self.phase, Phase.CLOSED)
         self.state.clients.pop(self.id, None)
         self.state.pubsub.drop(self)
         if self.blocked_task is not None and not self.blocked_task.done():
@@ -154,6 +156,18 @@ class RespConnection(Connection):
         # the parser's unauthenticated limits follow the connection's state
         self._authed = value
         self.parser.unauth = not value
+        if self.phase in (Phase.NOAUTH, Phase.READY):
+            self.phase = check(self.phase, Phase.READY if value else Phase.NOAUTH)
+
+    @property
+    def closing(self) -> bool:
+        """Replies are being sent and nothing more runs; then the connection closes."""
+        return self.phase is Phase.CLOSING or self.phase is Phase.CLOSED
+
+    @closing.setter
+    def closing(self, value: bool) -> None:
+        if value:
+            self.phase = check(self.phase, Phase.CLOSING if not self.closed else Phase.CLOSED)
 
     @property
     def authenticated(self) -> bool:  # type: ignore[override]
