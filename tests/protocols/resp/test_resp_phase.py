@@ -3,9 +3,8 @@ checked on every move, and driven by real clients through AUTH, RESET and QUIT."
 
 from __future__ import annotations
 
-from typing import Any
-
 import socket
+from typing import Any
 
 import pytest
 
