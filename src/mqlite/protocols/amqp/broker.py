@@ -26,13 +26,12 @@ from mqlite.core.message import Envelope
 from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
-from mqlite.protocols.amqp import delayed, queue_types
+from mqlite.protocols.amqp import binding_view, delayed, queue_types
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.bridge import Bridge
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
-    NS_BINDINGS,
     NS_EXCHANGES,
     NS_QUEUES,
     AmqpQueue,
@@ -137,13 +136,8 @@ class AmqpBroker:
             rec = self._make_queue(vhost, name, True, None, cfg.get("auto_delete", False),
                                    cfg.get("arguments", {}), persist=False)
             self._bind_default(rec)
-        for key, cfg in self._catalog.kv_items(NS_BINDINGS):
-            vhost = key.split("\x1f", 1)[0]
-            try:
-                self._bind(vhost, cfg["source"], cfg["dest_kind"], cfg["destination"],
-                           cfg["routing_key"], cfg.get("arguments", {}), persist=False)
-            except E.AmqpError:
-                self._catalog.kv_delete(NS_BINDINGS, key)
+        binding_view.restore(self)  # bindings live once, in core: AMQP's view is rebuilt
+        binding_view.migrate_stored_twice(self, self._catalog)
         self.delayed.restore()
 
     def add_vhost(self, vhost: str) -> None:
@@ -461,10 +455,10 @@ class AmqpBroker:
             raise E.AmqpError(E.ACCESS_REFUSED, "ACCESS_REFUSED - operation not permitted on the default exchange")
         if dest_kind == "queue":
             self.queue(vhost, destination, conn)
-        self._bind(vhost, source, dest_kind, destination, routing_key, arguments)
+        self.add_binding(vhost, source, dest_kind, destination, routing_key, arguments)
 
-    def _bind(self, vhost: str, source: str, dest_kind: str, destination: str, routing_key: str,
-              arguments: dict[str, Any], *, persist: bool = True) -> None:
+    def add_binding(self, vhost: str, source: str, dest_kind: str, destination: str, routing_key: str,
+                    arguments: dict[str, Any]) -> None:
         ex = self.exchange(vhost, source)
         args = {k: v for k, v in (arguments or {}).items()}
         b = BindingRecord(source, destination, dest_kind, routing_key, args)
@@ -490,8 +484,6 @@ class AmqpBroker:
             qrec.bindings.append(b)
         else:
             e2e.append(b)
-        if persist and durable and self._catalog is not None:
-            self._catalog.kv_put(NS_BINDINGS, kv_key(vhost, repr(b.key())), b.to_dict())
 
     def unbind(self, conn: Any, vhost: str, source: str, dest_kind: str, destination: str,
                routing_key: str, arguments: dict[str, Any]) -> None:
@@ -522,8 +514,6 @@ class AmqpBroker:
             d = self.exchanges.get((vhost, b.destination))
             if d is not None and b in _e2e(d):
                 _e2e(d).remove(b)
-        if self._catalog is not None:
-            self._catalog.kv_delete(NS_BINDINGS, kv_key(vhost, repr(b.key())))
         if ex is not None:
             self.bridge.unbind(ex.router, b.handle)
             ex.bindings_out = max(0, ex.bindings_out - 1)

@@ -3,7 +3,7 @@
 Owns: the AMQP-only facts core does not model (exchange type/durable/auto-delete/
 internal/arguments, queue durable/exclusive owner/auto-delete/arguments, the binding
 list used for unbind and cleanup) and their persistence in the catalog's kv namespaces
-`amqp/exchanges`, `amqp/queues`, `amqp/bindings` (key `<vhost>\\x1f<name>`).
+`amqp/exchanges`, `amqp/queues` (key `<vhost>\\x1f<name>`); bindings live in core (`binding_view.py`).
 
 Names: in vhost `/` an AMQP entity's core name is its own name, so the same queue is
 reachable by SQS; in any other vhost it is `<vhost>|<name>` (see docs/amqp-mapping.md).
