@@ -25,6 +25,7 @@ from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.core.groups import CommittedOffset, ConsumerGroup, GroupState, GroupStore, Member
 from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.queue.config import QueueConfig
+from mqlite.core.queue.fifo import DEDUP_WINDOW_MS, DedupWindow
 from mqlite.core.queue.queue import Queue
 from mqlite.core.queue.results import Ack, QueueCounts, SendResult
 from mqlite.core.queues import QueueRegistry
@@ -37,8 +38,8 @@ from mqlite.storage.log import AppendResult, ProducerBatch, ProducerState
 from mqlite.storage.recordbatch import Record
 
 __all__ = [
-    "Ack", "AppendResult", "Attribute", "Binding", "BrokerCore", "Catalog", "Channels", "Clock",
-    "CommittedOffset", "ConsumerGroup", "CoreConfig", "Destination", "DestinationKind",
+    "DEDUP_WINDOW_MS", "Ack", "AppendResult", "Attribute", "Binding", "BrokerCore", "Catalog", "Channels",
+    "Clock", "CommittedOffset", "ConsumerGroup", "CoreConfig", "DedupWindow", "Destination", "DestinationKind",
     "Envelope", "GroupState", "GroupStore", "Member", "Message", "PartitionInfo",
     "ProducerBatch", "ProducerState", "Queue", "QueueConfig", "QueueCounts", "QueueRegistry",
     "Record", "RouteResult", "Router", "RouterRegistry", "Selection", "SendResult", "Stream",
