@@ -163,3 +163,20 @@ def test_the_storage_reach_check_sees_partitions_logs_and_imports(tmp_path: Path
     assert sorted(f.split(": ", 1)[1] for f in found) == sorted([
         ".partitions[...]", ".log.producer_state", ".committer", ".logs", "imports mqlite.core.partition",
     ]), found
+
+
+AWS_SERVICES = ("sqs", "sns", "kinesis", "firehose", "events")
+
+
+def test_aws_services_reach_each_other_only_through_the_targets_interface() -> None:
+    """Rule (docs/architecture.md, durable facts): EventBridge, SNS, Kinesis, Firehose
+    and SQS do not import each other's modules (handlers, stored rows); one delivers
+    into another through `protocols/aws/targets.py`."""
+    bad = []
+    for service in AWS_SERVICES:
+        for path in sorted((SRC / "protocols" / "aws" / service).rglob("*.py")):
+            for line, name in _imports(path):
+                other = name.split(".")[3] if name.startswith("mqlite.protocols.aws.") and name.count(".") >= 3 else ""
+                if other in AWS_SERVICES and other != service:
+                    bad.append(f"{path.relative_to(SRC)}:{line} imports {name}")
+    assert not bad, "AWS services importing each other:\n" + "\n".join(bad)

@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
 from mqlite.settings import Settings
 
 ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -132,7 +133,7 @@ def of(ctx: Any) -> Namespace:
     return Namespace(ctx.account, ctx.region, ctx.home_account or ctx.account, ctx.home_region or ctx.region)
 
 
-def current(settings: Settings = None) -> Namespace | None:
+def current(settings: Settings | None = None) -> Namespace | None:
     """The namespace of the request being served, else the home one of `settings`."""
     ns = CURRENT.get()
     if ns is None and settings is not None:

@@ -29,11 +29,11 @@ from typing import Any
 
 import aiohttp
 
+from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.naming import internal_stream_name, namespace_parts
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
-from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.firehose")
@@ -74,7 +74,8 @@ class Deliverer:
 
     # -- source -------------------------------------------------------------------------
     def _config(self) -> dict[str, Any] | None:
-        return self.service.store.find(self.name)
+        config: dict[str, Any] | None = self.service.store.find(self.name)
+        return config
 
     def _source(self, cfg: dict[str, Any]) -> Any:
         core = self.service.core

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.naming import is_dot_name, namespace_body
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.firehose import errors, s3_writer
@@ -31,7 +32,6 @@ from mqlite.protocols.aws.firehose.delivery import (
     legacy_buffer_stream,
 )
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.core.api import BrokerCore
 from mqlite.settings import Settings
 
 NS = "firehose.streams"

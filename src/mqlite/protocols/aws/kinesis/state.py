@@ -21,13 +21,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.naming import namespace_body
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_index, uniform_ranges
 from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
-from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.settings import Settings
 
 NS = "kinesis.streams"

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.wire import AwsService
 from mqlite.settings import Settings
-from mqlite.core.api import BrokerCore
 
 __all__ = ["build", "mount_routes", "service"]
 _SERVICE: AwsService | None = None

@@ -31,7 +31,6 @@
 from __future__ import annotations
 
 import collections
-import contextvars
 import itertools
 import os
 import re
