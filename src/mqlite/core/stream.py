@@ -32,8 +32,7 @@ the broker ends the wait (False). A cancelled wait leaves nothing behind.
 Kafka idempotence: storage tracks each producer id's epoch and last batches per log
 (rebuilt from the log after a restart); `producer_state(partition, producer_id)` exposes
 it, and the Kafka front-end makes the duplicate / out-of-order decision before calling
-`append_batch`. `Stream.extra` and `Partition.extra` are free-form, non-persistent dicts
-for any other per-stream / per-partition state a front-end wants next to the log.
+`append_batch`.
 
 Concurrency: core's single event loop; only `append*` and `wait_*` suspend.
 """
@@ -119,7 +118,6 @@ class Stream:
         self.config = config  # as set by the user (None fields = broker defaults)
         self.id = stream_id  # 16 bytes (Kafka topic id)
         self.created_ms = created_ms
-        self.extra: dict[str, Any] = {}
         self.deleted = False
         self._rr = RoundRobin()
 

@@ -503,9 +503,8 @@ def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
 
     async def cleanup(_: web.Application) -> None:
         for fe in aws.frontends:
-            close = fe.extra.get("close")
-            if close is not None:
-                await close()
+            if fe.close is not None:
+                await fe.close()
 
     app.on_cleanup.append(cleanup)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mqlite.core import alarms
@@ -64,7 +64,6 @@ class Session:
     sasl: Any = None  # a mechanism's server state between SaslAuthenticate rounds
     sasl_user: str | None = None  # the user name a SASL exchange claims, for log lines
     close_after_response: bool = False  # send this response, then close (failed SASL)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class KafkaFrontEnd:

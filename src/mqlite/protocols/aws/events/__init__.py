@@ -147,4 +147,4 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
         await replays.close()
         await state.delivery.close()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close, "state": state})
+    return ServiceFrontend(service(), handlers, map_error, close=close)

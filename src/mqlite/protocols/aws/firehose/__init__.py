@@ -57,7 +57,7 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
         asyncio.get_running_loop().call_soon(_resume, delivery)
     except RuntimeError:  # built outside a loop (tools, tests): the handlers start it
         pass
-    return ServiceFrontend(service(), handlers, map_core_error, extra={"close": delivery.close})
+    return ServiceFrontend(service(), handlers, map_core_error, close=delivery.close)
 
 
 def _resume(delivery: DeliveryService) -> None:

@@ -110,4 +110,4 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     async def close() -> None:  # the server's shutdown: stop the signing workers
         state.close_signing()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close})
+    return ServiceFrontend(service(), handlers, map_error, close=close)
