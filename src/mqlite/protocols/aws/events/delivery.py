@@ -63,14 +63,11 @@ DEFAULT_MAX_AGE = 86_400
 MAX_PENDING = 10_000  # retrying deliveries; beyond it a failure goes to the DLQ at once
 
 
-class TargetError(Exception):
+class TargetError(TargetFailed):
     """One delivery attempt failed; `retryable` False for a missing/invalid resource."""
 
     def __init__(self, code: str, message: str, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+        super().__init__(code, message, retryable)
 
 
 def arn_parts(arn: str) -> tuple[str, str, str, str]:
