@@ -115,7 +115,7 @@ class KinesisState(namespace.RequestScoped):
         return not name.startswith("__")
 
     # -- rows -------------------------------------------------------------------------
-    def stream(self, name: str) -> Any:
+    def stream(self, name: str) -> Stream:
         s = self.core.find_stream(name)
         if s is None or not self.visible(name):
             self._cache.pop(name, None)
