@@ -36,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws import access, namespace, sigv4, sts_credentials
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
@@ -113,7 +114,7 @@ BUILD_AT_MOUNT_IF_STORED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _lazy(name: str, core: Any) -> bool:
+def _lazy(name: str, core: BrokerCore) -> bool:
     if name not in LAZY_SERVICES or name not in ROUTING:
         return False
     return not any(core.catalog.kv_items(ns) for ns in BUILD_AT_MOUNT_IF_STORED.get(name, ()))
@@ -125,7 +126,7 @@ class ServiceSlot:
     __slots__ = ("_build", "_core", "_failed", "_frontend", "_settings", "name")
 
     def __init__(self, name: str, build: Callable[[Any, Settings], ServiceFrontend],
-                 core: Any, settings: Settings) -> None:
+                 core: BrokerCore, settings: Settings) -> None:
         self.name = name
         self._build = build
         self._core = core
@@ -156,7 +157,7 @@ def _unavailable(name: str) -> AwsError:
     return AwsError("ServiceUnavailable", f"The {name} service failed to load.", 503, sender=False)
 
 
-def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
+def _load_slots(core: BrokerCore, settings: Settings) -> list[ServiceSlot]:
     """A slot for every service module that exists. Services in `LAZY_SERVICES` are
     imported and built on first use; the others now. One broken service is logged and
     skipped rather than taking the others down."""
@@ -184,7 +185,7 @@ def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
 
 
 def _import_build(module_name: str) -> Callable[[Any, Settings], ServiceFrontend]:
-    def build(core: Any, settings: Settings) -> ServiceFrontend:
+    def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
         return importlib.import_module(module_name).build(core, settings)  # type: ignore[no-any-return]
 
     return build
@@ -193,7 +194,7 @@ def _import_build(module_name: str) -> Callable[[Any, Settings], ServiceFrontend
 class AwsApp:
     """The routing table and the one request handler; see module docstring."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
@@ -493,7 +494,7 @@ def _peer(request: web.Request) -> Any:
     return peer or request.remote
 
 
-def mount(app: web.Application, core: Any, settings: Settings) -> None:
+def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     """Add the AWS APIs (every service module found) to the server's aiohttp app."""
     aws = AwsApp(core, settings)
     # Everything except /_mqlite/*, whichever order the server mounts front-ends in.
@@ -502,14 +503,13 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
 
     async def cleanup(_: web.Application) -> None:
         for fe in aws.frontends:
-            close = fe.extra.get("close")
-            if close is not None:
-                await close()
+            if fe.close is not None:
+                await fe.close()
 
     app.on_cleanup.append(cleanup)
 
 
-def _raise_if_storage_failure(core: Any, exc: BaseException) -> None:
+def _raise_if_storage_failure(core: BrokerCore, exc: BaseException) -> None:
     """A write failed on storage (disk full, I/O error): AWS's 503 for a temporary
     server-side failure, and the broker's disk alarm (`core/alarms.py`)."""
     if alarms.note_failure(core, exc) is not None:

@@ -94,4 +94,5 @@ class ServiceFrontend:
     # (older SDKs send SQS actions to the queue URL without a QueueUrl parameter).
     path_routed: bool = False
     path_param: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # called once when the server stops (background delivery, signing workers...)
+    close: Callable[[], Awaitable[None]] | None = None

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from mqlite.settings import Settings
+
 ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 
@@ -121,7 +123,7 @@ class Namespace:
 CURRENT: contextvars.ContextVar[Namespace | None] = contextvars.ContextVar("aws_namespace", default=None)
 
 
-def home(settings: Any) -> Namespace:
+def home(settings: Settings) -> Namespace:
     """The server's home namespace (its default account and region)."""
     return Namespace(settings.aws_account, settings.aws_region, settings.aws_account, settings.aws_region)
 
@@ -131,7 +133,7 @@ def of(ctx: Any) -> Namespace:
     return Namespace(ctx.account, ctx.region, ctx.home_account or ctx.account, ctx.home_region or ctx.region)
 
 
-def current(settings: Any = None) -> Namespace | None:
+def current(settings: Settings | None = None) -> Namespace | None:
     """The namespace of the request being served, else the home one of `settings`."""
     ns = CURRENT.get()
     if ns is None and settings is not None:
@@ -143,7 +145,7 @@ class RequestScoped:
     """Mixin for a service's per-core state (needs `settings`): the namespace, account and
     region of the request being served, the home ones outside a request."""
 
-    settings: Any
+    settings: Settings
 
     @property
     def ns(self) -> Namespace:

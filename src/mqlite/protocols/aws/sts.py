@@ -22,12 +22,13 @@ from mqlite.protocols.aws import sts_credentials
 from mqlite.protocols.aws.frontend import AwsContext, ServiceFrontend
 from mqlite.protocols.aws.wire import AwsError, AwsService
 from mqlite.settings import Settings
+from mqlite.core.api import BrokerCore
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$")
 DEFAULT_DURATION_S = 3600
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     from mqlite.security.authz import authorizer_for
 
     users = authorizer_for(core, settings).users

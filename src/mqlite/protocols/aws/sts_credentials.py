@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from mqlite.core.api import BrokerCore
 
 _ALPHABET = string.ascii_uppercase + string.digits
 
@@ -45,18 +46,18 @@ class TempCredential:
 _BY_CORE: weakref.WeakKeyDictionary[Any, dict[str, TempCredential]] = weakref.WeakKeyDictionary()
 
 
-def _store(core: Any) -> dict[str, TempCredential]:
+def _store(core: BrokerCore) -> dict[str, TempCredential]:
     found = _BY_CORE.get(core)
     if found is None:
         found = _BY_CORE[core] = {}
     return found
 
 
-def _now_ms(core: Any) -> int:
+def _now_ms(core: BrokerCore) -> int:
     return int(core.clock.now_ms())
 
 
-def issue(core: Any, account: str, user: str | None, role_arn: str, session: str,
+def issue(core: BrokerCore, account: str, user: str | None, role_arn: str, session: str,
           duration_s: int) -> TempCredential:
     store = _store(core)
     now = _now_ms(core)
@@ -74,7 +75,7 @@ def issue(core: Any, account: str, user: str | None, role_arn: str, session: str
     return cred
 
 
-def find(core: Any, access_key: str) -> TempCredential | None:
+def find(core: BrokerCore, access_key: str) -> TempCredential | None:
     """The live temporary credential of an access key id, else None."""
     store = _BY_CORE.get(core)
     if not store:
@@ -85,7 +86,7 @@ def find(core: Any, access_key: str) -> TempCredential | None:
     return cred
 
 
-def account_of(core: Any, access_key: str) -> str | None:
+def account_of(core: BrokerCore, access_key: str) -> str | None:
     cred = find(core, access_key) if access_key.startswith("ASIA") else None
     return cred.account if cred is not None else None
 
@@ -93,7 +94,7 @@ def account_of(core: Any, access_key: str) -> str | None:
 class KeyRing(Mapping[str, str]):
     """The configured keys (access key id -> secret) plus the live temporary ones."""
 
-    def __init__(self, keys: Mapping[str, str], core: Any) -> None:
+    def __init__(self, keys: Mapping[str, str], core: BrokerCore) -> None:
         self.static = keys
         self.core = core
 

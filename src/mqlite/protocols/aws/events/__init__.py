@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.events.api_destinations import ApiDestinationActions
 from mqlite.protocols.aws.events.archives import ArchiveActions
 from mqlite.protocols.aws.events.buses import BusActions
@@ -71,7 +72,7 @@ def _fire(state: EventsState) -> Any:
     return fire
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     state = state_for(core, settings)
     state.ensure_region(settings.aws_region)
     state.delivery = Dispatcher(state)
@@ -146,4 +147,4 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         await replays.close()
         await state.delivery.close()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close, "state": state})
+    return ServiceFrontend(service(), handlers, map_error, close=close)

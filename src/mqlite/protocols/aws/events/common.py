@@ -28,9 +28,11 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore, Catalog, Selection
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Destination, Router
+from mqlite.settings import Settings
 
 KIND = "event_bus"
 NS = "events/"
@@ -109,7 +111,7 @@ def bus_name_of(value: str) -> str:
 class Store:
     """One resource kind: a dict cache over a catalog kv namespace."""
 
-    def __init__(self, catalog: Any, kind: str) -> None:
+    def __init__(self, catalog: Catalog, kind: str) -> None:
         self.catalog = catalog
         self.ns = NS + kind
         self.items: dict[str, dict[str, Any]] = {k: dict(v) for k, v in catalog.kv_items(self.ns)}
@@ -134,7 +136,7 @@ class Store:
 class EventsState:
     """Per-core EventBridge state (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.account: str = settings.aws_account
@@ -161,7 +163,7 @@ class EventsState:
             self.sync_archive(archive)
         on_reset(core, self.reset)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the deleted buses with their rules
         (schedules disarmed); a full reset forgets every resource (the catalog rows are
         gone already). The default bus comes back on its region's next request."""
@@ -298,14 +300,14 @@ class EventsState:
             self.tags.delete(arn)
 
 
-def state_for(core: Any, settings: Any) -> EventsState:
+def state_for(core: BrokerCore, settings: Settings) -> EventsState:
     state = _STATES.get(core)
     if state is None:
         state = _STATES[core] = EventsState(core, settings)
     return state
 
 
-def find_state(core: Any) -> EventsState | None:
+def find_state(core: BrokerCore) -> EventsState | None:
     """The state `build()` made for this core (tests drive the scheduler through it)."""
     return _STATES.get(core)
 

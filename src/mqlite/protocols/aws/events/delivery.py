@@ -54,8 +54,7 @@ from mqlite.protocols.aws.events.transform import (
     parse_path,
     render_input,
 )
-from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.wire import AwsError, Protocol
+from mqlite.protocols.aws.targets import Delivery, TargetFailed, target_for
 
 log = logging.getLogger("mqlite.aws.events.delivery")
 
@@ -64,14 +63,11 @@ DEFAULT_MAX_AGE = 86_400
 MAX_PENDING = 10_000  # retrying deliveries; beyond it a failure goes to the DLQ at once
 
 
-class TargetError(Exception):
+class TargetError(TargetFailed):
     """One delivery attempt failed; `retryable` False for a missing/invalid resource."""
 
     def __init__(self, code: str, message: str, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+        super().__init__(code, message, retryable)
 
 
 def arn_parts(arn: str) -> tuple[str, str, str, str]:
@@ -223,6 +219,8 @@ class Dispatcher:
                 raise TargetError("UNSUPPORTED_TARGET", f"Target {arn} is not supported by mqlite.", False)
         except TargetError:
             raise
+        except TargetFailed as exc:  # another service's target refused it
+            raise TargetError(exc.code, exc.message, exc.retryable) from None
         except (core_errors.QueueNotFound, core_errors.StreamNotFound, core_errors.RouterNotFound) as exc:
             raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
         except core_errors.CoreError as exc:
@@ -254,72 +252,32 @@ class Dispatcher:
 
     async def _to_topic(self, arn: str, ns: namespace.Namespace, target: Mapping[str, Any],
                         event: dict[str, Any], payload: bytes) -> None:
-        """Publish through the SNS front-end (notification envelopes, FIFO, signatures),
-        in the topic's account and region; without it, straight into the topic's router."""
+        """Publish through SNS's target (notification envelopes, FIFO, signatures), in
+        the topic's account and region."""
         name = self._core(ns, arn_parts(arn)[3])
-        router = self.core.routers.find(name)
-        if router is None or router.kind != "sns":
-            raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
-        try:
-            from mqlite.protocols.aws.sns.common import state_for as sns_state
-            from mqlite.protocols.aws.sns.publish import PublishActions
-        except ImportError:  # pragma: no cover - SNS front-end absent
-            await router.publish(Envelope(payload))
-            return
-        params: dict[str, Any] = {"TopicArn": arn, "Message": payload.decode()}
-        if arn_parts(arn)[3].endswith(".fifo"):
-            params["MessageGroupId"] = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
-            params["MessageDeduplicationId"] = str(event.get("id"))
-        ctx = AwsContext(region=ns.region, account=ns.account, host=self.state.host,
-                         scheme="http", protocol=Protocol.JSON, request_id="events",
-                         home_account=ns.home_account, home_region=ns.home_region)
-        token = namespace.CURRENT.set(ns)
-        try:
-            await PublishActions(sns_state(self.core, self.settings)).publish(ctx, params)
-        except AwsError as exc:
-            raise TargetError("SDK_CLIENT_ERROR", f"{exc.code}: {exc.message}", False) from None
-        finally:
-            namespace.CURRENT.reset(token)
+        fifo = arn_parts(arn)[3].endswith(".fifo")
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
+        delivery = Delivery(payload, arn=arn, namespace=ns, host=self.state.host,
+                            group_id=group if fifo else None, dedup_id=str(event.get("id")) if fifo else None)
+        await target_for(self.core, self.settings, "sns").deliver(name, delivery)
 
     async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
                          event: dict[str, Any], payload: bytes, ns: namespace.Namespace) -> None:
         name = resource.rsplit("/", 1)[-1]
-        if service != "kafka":  # Kafka topics have no AWS namespace
-            name = self._core(ns, name)
-        if service == "firehose":  # the delivery stream's durable buffer (Firehose front-end)
-            from mqlite.protocols.aws.firehose.delivery import find_buffer
-
-            buffer = find_buffer(self.core, name)
-            if buffer is None:
-                raise TargetError("SDK_CLIENT_ERROR", f"Firehose delivery stream {name} does not exist.", False)
-            await buffer.append(payload, partition=0)
+        if service == "kafka":  # a core stream: no AWS namespace, no front-end in between
+            await self.core.get_stream(name).append(payload, None)
             return
-        key: bytes | None = str(event.get("id", "")).encode()
+        name = self._core(ns, name)
+        if service == "firehose":  # the delivery stream's durable buffer
+            await target_for(self.core, self.settings, "firehose").deliver(name, Delivery(payload))
+            return
+        key = str(event.get("id", ""))
         path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
         if path:
             value = extract(parse_path(path), event)
             if value is not MISSING:
-                key = (value if isinstance(value, str) else orjson.dumps(value).decode()).encode()
-        partition = None
-        if service == "kafka":
-            key = None
-        elif key is not None:
-            partition = self._kinesis_shard(name, key.decode())
-        stream = self.core.get_stream(name)
-        await stream.append(payload, key, partition=partition)
-
-    def _kinesis_shard(self, name: str, partition_key: str) -> int | None:
-        """The partition Kinesis routes a partition key to (MD5 over the open shards'
-        hash-key ranges) for a stream the Kinesis front-end knows; else None (murmur2)."""
-        try:
-            from mqlite.protocols.aws.kinesis.sequence import hash_key
-            from mqlite.protocols.aws.kinesis.state import NS, StreamMeta
-        except ImportError:  # pragma: no cover - Kinesis front-end absent
-            return None
-        row = self.core.catalog.kv_get(NS, name)
-        if not row:
-            return None
-        return StreamMeta(name, row).map.route(hash_key(partition_key))
+                key = value if isinstance(value, str) else orjson.dumps(value).decode()
+        await target_for(self.core, self.settings, "kinesis").deliver(name, Delivery(payload, partition_key=key))
 
     # -- HTTP targets -----------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:

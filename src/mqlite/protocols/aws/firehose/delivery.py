@@ -29,10 +29,12 @@ from typing import Any
 
 import aiohttp
 
+from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.naming import internal_stream_name, namespace_parts
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.firehose")
 POSITIONS = "firehose.positions"
@@ -51,7 +53,7 @@ def legacy_buffer_stream(name: str) -> str:
     return f"__firehose.{name}"
 
 
-def find_buffer(core: Any, name: str) -> Any:
+def find_buffer(core: BrokerCore, name: str) -> Any:
     """The buffer stream of `name`, or None: the current name, else the legacy one
     (an old data dir keeps delivering from and appending to its existing buffer)."""
     stream = core.streams.find(buffer_stream(name))
@@ -72,7 +74,8 @@ class Deliverer:
 
     # -- source -------------------------------------------------------------------------
     def _config(self) -> dict[str, Any] | None:
-        return self.service.store.find(self.name)
+        config: dict[str, Any] | None = self.service.store.find(self.name)
+        return config
 
     def _source(self, cfg: dict[str, Any]) -> Any:
         core = self.service.core
@@ -195,7 +198,7 @@ class Deliverer:
 class DeliveryService:
     """Owns one `Deliverer` task per delivery stream (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Any, store: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings, store: Any) -> None:
         self.core = core
         self.settings = settings
         self.store = store
@@ -214,7 +217,7 @@ class DeliveryService:
         self._started = False
         on_reset(core, self.reset, "before")
 
-    async def reset(self, sel: Any) -> None:
+    async def reset(self, sel: Selection) -> None:
         """Before a full or a Firehose reset (core/reset.py): stop every delivery task and
         forget every delivery stream (their buffer streams are deleted by the core)."""
         if not (sel.everything or sel.scope == "firehose"):
@@ -236,7 +239,7 @@ class DeliveryService:
             self._trusted = aiohttp.ClientSession()
         return self._trusted
 
-    def positions(self, name: str, stream: Any) -> dict[int, int]:
+    def positions(self, name: str, stream: Stream) -> dict[int, int]:
         saved = self.core.catalog.kv_get(POSITIONS, name) or {}
         return {int(k): int(v) for k, v in saved.items()}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.firehose import errors
 from mqlite.protocols.aws.firehose.delivery import (
     DeliveryService,
@@ -32,7 +33,7 @@ def record_id(created_ms: int, offset: int) -> str:
 
 
 class RecordActions:
-    def __init__(self, core: Any, streams: DeliveryStreamActions, delivery: DeliveryService) -> None:
+    def __init__(self, core: BrokerCore, streams: DeliveryStreamActions, delivery: DeliveryService) -> None:
         self.core = core
         self.streams = streams
         self.delivery = delivery

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.naming import is_dot_name, namespace_body
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.firehose import errors, s3_writer
@@ -31,6 +32,7 @@ from mqlite.protocols.aws.firehose.delivery import (
     legacy_buffer_stream,
 )
 from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.settings import Settings
 
 NS = "firehose.streams"
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,64}")
@@ -51,7 +53,7 @@ _DESCRIPTION = {"extended_s3": "ExtendedS3DestinationDescription",
 
 
 class Store:
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.core = core
 
     def find(self, name: str) -> dict[str, Any] | None:
@@ -137,7 +139,7 @@ def _described(kind: str, conf: dict[str, Any]) -> dict[str, Any]:
 
 
 class DeliveryStreamActions(namespace.RequestScoped):
-    def __init__(self, core: Any, settings: Any, store: Store, delivery: DeliveryService) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings, store: Store, delivery: DeliveryService) -> None:
         self.core = core
         self.settings = settings
         self.store = store

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.state import MAX_BATCH_BYTES, KinesisState, StreamMeta
@@ -78,7 +79,7 @@ def warm_shape(meta: StreamMeta) -> dict[str, int] | None:
 
 
 class CapacityActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 

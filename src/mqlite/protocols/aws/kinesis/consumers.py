@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream
 from mqlite.protocols.aws.kinesis import errors, eventstream
@@ -47,7 +48,7 @@ _CONSUMER_ARN = re.compile(r"(arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z
 
 
 class ConsumerActions:
-    def __init__(self, core: Any, state: KinesisState, iterators: Any) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState, iterators: Any) -> None:
         self.core = core
         self.state = state
         self.iterators = iterators

@@ -24,6 +24,7 @@ import asyncio
 from binascii import b2a_base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import max_record_bytes, max_request_bytes
@@ -48,7 +49,7 @@ MAX_GET_BYTES = 10 * 1024 * 1024
 
 
 class RecordActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Stream
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index, uniform_ranges
@@ -28,7 +29,7 @@ FILTERS = ("AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST"
 
 
 class ReshardActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 
@@ -70,7 +71,7 @@ class ReshardActions:
             out["NextToken"] = base64.urlsafe_b64encode(f"{name}|{page[-1].partition}".encode()).decode()
         return out
 
-    def _filter(self, meta: StreamMeta, stream: Any, shards: list[ShardInfo], f: dict[str, Any]) -> list[ShardInfo]:
+    def _filter(self, meta: StreamMeta, stream: Stream, shards: list[ShardInfo], f: dict[str, Any]) -> list[ShardInfo]:
         kind = f.get("Type")
         if kind not in FILTERS:
             raise errors.validation(kind, "shardFilter.type", "Member must satisfy enum value set")
@@ -109,11 +110,11 @@ class ReshardActions:
                 "for merging or splitting.")
         return info
 
-    def _close(self, stream: Any, info: ShardInfo, now: int) -> None:
+    def _close(self, stream: Stream, info: ShardInfo, now: int) -> None:
         info.closed_at = stream.latest(info.partition)
         info.closed_ms = now
 
-    def _children(self, meta: StreamMeta, stream: Any, specs: list[tuple[int, int, int | None, int | None]]) -> None:
+    def _children(self, meta: StreamMeta, stream: Stream, specs: list[tuple[int, int, int | None, int | None]]) -> None:
         first = stream.partition_count
         stream.add_partitions(len(specs))
         for i, (a, b, parent, adj) in enumerate(specs):

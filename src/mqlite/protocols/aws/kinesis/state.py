@@ -21,12 +21,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.naming import namespace_body
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_index, uniform_ranges
 from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
+from mqlite.settings import Settings
 
 NS = "kinesis.streams"
 HOUR_MS = 3_600_000
@@ -61,7 +63,7 @@ class StreamMeta:
 
 
 class KinesisState(namespace.RequestScoped):
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.create_delay_ms: int = settings.kinesis_create_delay_ms
@@ -69,7 +71,7 @@ class KinesisState(namespace.RequestScoped):
         self._cache: dict[str, StreamMeta] = {}
         on_reset(core, self.reset)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the shard maps of deleted streams."""
         for name in list(self._cache) if sel.everything else sorted(sel.streams):
             self._cache.pop(name, None)
@@ -113,7 +115,7 @@ class KinesisState(namespace.RequestScoped):
         return not name.startswith("__")
 
     # -- rows -------------------------------------------------------------------------
-    def stream(self, name: str) -> Any:
+    def stream(self, name: str) -> Stream:
         s = self.core.find_stream(name)
         if s is None or not self.visible(name):
             self._cache.pop(name, None)
@@ -137,7 +139,7 @@ class KinesisState(namespace.RequestScoped):
             self._adopt_partitions(meta, stream.partition_count)
         return meta
 
-    def _synthesize(self, stream: Any) -> dict[str, Any]:
+    def _synthesize(self, stream: Stream) -> dict[str, Any]:
         n = stream.partition_count
         retention = stream.config.retention_ms
         hours = DEFAULT_RETENTION_H if not retention or retention < 0 else max(1, retention // HOUR_MS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import (
@@ -43,7 +44,7 @@ def _check_tags(tags: dict[str, str]) -> None:
 
 
 class StreamActions:
-    def __init__(self, core: Any, state: KinesisState, consumers: Any, capacity: CapacityActions) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState, consumers: Any, capacity: CapacityActions) -> None:
         self.core = core
         self.state = state
         self.consumers = consumers

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.wire import AwsService
 from mqlite.settings import Settings
@@ -35,14 +36,14 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def mount_routes(app: Any, core: Any, settings: Settings) -> None:
+def mount_routes(app: Any, core: BrokerCore, settings: Settings) -> None:
     """The SNS routes outside the query API (routes.py)."""
     from mqlite.protocols.aws.sns.routes import mount
 
     mount(app, core, settings)
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     # The action families are imported here, on the first SNS request: importing a
     # submodule (routes, envelope) imports this package first, and start-up should
     # not pay for every SNS action then.
@@ -109,4 +110,4 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     async def close() -> None:  # the server's shutdown: stop the signing workers
         state.close_signing()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close})
+    return ServiceFrontend(service(), handlers, map_error, close=close)

@@ -18,10 +18,11 @@
 - `SnsState` is per broker core (`state_for(core, settings)`): the signer (lazy), the
   outbox, FIFO topic dedup windows and sequence numbers; `build()` and the extra HTTP
   routes share it. Concurrency: the server's event loop only.
-- FIFO dedup windows are durable: each entry (dedup key -> first publish's ms, MessageId,
-  SequenceNumber) is also written to the catalog kv namespace `sns.dedup/<topic>`
-  (`remember_dedup` queues it, `flush_dedup` writes a request's entries in one
-  transaction before the request's messages are delivered); a window is loaded lazily on
+- FIFO dedup windows are core's `DedupWindow` (the one SQS FIFO queues use), made
+  durable here: each entry (dedup key -> first publish's ms, MessageId, SequenceNumber)
+  is also written to the catalog kv namespace `sns.dedup/<topic>` (`remember_dedup`
+  queues it, `flush_dedup` writes a request's entries, and deletes the rows of entries
+  that expired, in one transaction before the request's messages are delivered); a window is loaded lazily on
   its topic's first FIFO publish after a start (expired entries are dropped then), so a
   retry after a restart within 5 minutes still returns the first MessageId. Sequence
   numbers start from the clock (ms * 1000) at each start, so they keep increasing.
@@ -40,6 +41,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from mqlite.core.api import DEDUP_WINDOW_MS, BrokerCore, DedupWindow, RouterRegistry, Selection
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Router
 from mqlite.protocols.aws import namespace
@@ -52,7 +54,6 @@ TRANSFORM = "sns"
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 FIFO_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,251}\.fifo$")
 MAX_MESSAGE_BYTES = 256 * 1024  # body + attributes, AWS's documented Publish limit
-DEDUP_WINDOW_MS = 5 * 60 * 1000  # FIFO topics deduplicate within 5 minutes
 DEDUP_NS = "sns.dedup/"  # + topic name: catalog kv of a FIFO topic's dedup window
 DedupEntry = tuple[int, str, str]  # (first publish ms, MessageId, SequenceNumber)
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
@@ -158,15 +159,16 @@ def new_id() -> str:
 class SnsState:
     """Per-core SNS state (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self._core = weakref.ref(core)  # the core owns us (see state_for), not the reverse
         self.settings = settings
         self._signer: Any = None
         self._sign_pool: Any = None  # sign_pool.SignPool, made on first use
         self._coalescer: Any = None  # fanout.Coalescer, made on first use
         self.outbox: list[dict[str, Any]] = []
-        self.dedup: dict[str, dict[str, DedupEntry]] = {}  # topic -> key -> entry (loaded lazily)
+        self.dedup: dict[str, DedupWindow] = {}  # topic -> core's window (loaded lazily)
         self._dedup_dirty: list[tuple[str, str, DedupEntry]] = []
+        self._dedup_expired: list[tuple[str, list[str]]] = []  # catalog rows to delete
         self._seq = itertools.count(now_ms() * 1000)
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
@@ -175,7 +177,7 @@ class SnsState:
         _BY_TOKEN[self.token] = self
 
     @property
-    def core(self) -> Any:
+    def core(self) -> BrokerCore:
         core = self._core()
         assert core is not None, "the broker core is gone"
         return core
@@ -242,50 +244,61 @@ class SnsState:
         return f"{next(self._seq):020d}"
 
     # -- FIFO dedup windows (durable, see module docstring) --------------------------------
-    def dedup_window(self, topic: str) -> dict[str, DedupEntry]:
-        """The topic's live window, loaded from the catalog on first use after a start."""
+    def dedup_window(self, topic: str) -> DedupWindow:
+        """The topic's live window (core's `DedupWindow`, as SQS FIFO queues use), loaded
+        from the catalog on first use after a start."""
         window = self.dedup.get(topic)
         if window is None:
-            window = {}
+            window = DedupWindow()
             now = now_ms()
+            live: list[tuple[int, str, str, str]] = []
             stale: list[str] = []
             for key, value in self.core.catalog.kv_items(DEDUP_NS + topic):
                 if isinstance(value, list) and len(value) == 3 and now - int(value[0]) < DEDUP_WINDOW_MS:
-                    window[key] = (int(value[0]), str(value[1]), str(value[2]))
+                    live.append((int(value[0]), key, str(value[1]), str(value[2])))
                 else:
                     stale.append(key)
+            for sent, key, msg_id, seq in sorted(live):  # oldest first: they expire first
+                window.put(key, sent, msg_id, seq)
             self._forget(topic, stale)
             self.dedup[topic] = window
         return window
 
+    def find_duplicate(self, topic: str, key: str, now: int) -> tuple[str, str] | None:
+        """(MessageId, SequenceNumber) of the first publish of `key` in the last 5
+        minutes; entries that expired are deleted from the catalog by `flush_dedup`."""
+        window = self.dedup_window(topic)
+        gone = window.expire(now)
+        if gone:
+            self._dedup_expired.append((topic, gone))
+        return window.get(key, now)
+
     def remember_dedup(self, topic: str, key: str, entry: DedupEntry) -> None:
         """Record a first publish; written to the catalog by the next `flush_dedup`."""
-        window = self.dedup_window(topic)
-        if len(window) > 10_000:
-            now = entry[0]
-            old = [k for k, v in window.items() if now - v[0] >= DEDUP_WINDOW_MS]
-            for k in old:
-                del window[k]
-            self._forget(topic, old)
-        window[key] = entry
+        self.dedup_window(topic).put(key, *entry)
         self._dedup_dirty.append((topic, key, entry))
 
     def flush_dedup(self) -> None:
-        """Write the recorded dedup entries in one catalog transaction."""
-        if not self._dedup_dirty:
+        """Write the recorded dedup entries, and delete expired ones, in one transaction."""
+        if not self._dedup_dirty and not self._dedup_expired:
             return
         dirty, self._dedup_dirty = self._dedup_dirty, []
+        expired, self._dedup_expired = self._dedup_expired, []
         catalog = self.core.catalog
         with catalog.transaction():
+            for topic, keys in expired:
+                for key in keys:
+                    catalog.kv_delete(DEDUP_NS + topic, key)
             for topic, key, entry in dirty:
                 catalog.kv_put(DEDUP_NS + topic, key, list(entry))
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the dedup windows of deleted topics."""
         gone = set(self.dedup) if sel.everything else sel.routers
         for topic in sorted(gone & set(self.dedup)):
             self.drop_dedup(topic)
         self._dedup_dirty = [] if sel.everything else [d for d in self._dedup_dirty if d[0] not in gone]
+        self._dedup_expired = [] if sel.everything else [d for d in self._dedup_expired if d[0] not in gone]
 
     def drop_dedup(self, topic: str) -> None:
         """Forget a (deleted) topic's window, in memory and in the catalog."""
@@ -301,7 +314,7 @@ class SnsState:
 
     # -- topics ----------------------------------------------------------------------------
     @property
-    def registry(self) -> Any:
+    def registry(self) -> RouterRegistry:
         return self.core.routers
 
     def topic(self, name: str) -> Router:
@@ -347,7 +360,7 @@ _STATES: weakref.WeakKeyDictionary[Any, SnsState] = weakref.WeakKeyDictionary()
 _BY_TOKEN: weakref.WeakValueDictionary[str, SnsState] = weakref.WeakValueDictionary()
 
 
-def state_for(core: Any, settings: Settings) -> SnsState:
+def state_for(core: BrokerCore, settings: Settings) -> SnsState:
     """The one SnsState of `core` (created on first call)."""
     state = _STATES.get(core)
     if state is None:

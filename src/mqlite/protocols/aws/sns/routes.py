@@ -18,11 +18,10 @@ answers are the query API's XML). State is shared with the SNS front-end through
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiohttp import web
 
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
@@ -37,7 +36,7 @@ from mqlite.protocols.aws.wire import (
 from mqlite.settings import Settings
 
 
-def mount(app: web.Application, core: Any, settings: Settings) -> None:
+def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     state = state_for(core, settings)
     state.routes_mounted = True
 

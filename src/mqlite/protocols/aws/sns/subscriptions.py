@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.errors import InvalidPattern, QueueNotFound
 from mqlite.core.router import Destination, Router
 from mqlite.protocols.aws import access, namespace
@@ -55,7 +56,7 @@ PHONE = re.compile(r"^\+?[1-9][0-9]{1,14}$")  # E.164
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -> None:
+def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: BrokerCore) -> None:
     if protocol not in PROTOCOLS:
         raise invalid_parameter(
             f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")

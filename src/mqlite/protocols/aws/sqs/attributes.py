@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore, Queue, QueueCounts
 from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import (
@@ -74,7 +75,7 @@ def _int(name: str, value: str, lo: int, hi: int) -> int:
 
 
 def config_changes(
-    attrs: Mapping[str, str], core: Any, fifo: bool, *, creating: bool
+    attrs: Mapping[str, str], core: BrokerCore, fifo: bool, *, creating: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate SQS attributes; return (QueueConfig changes, SQS-only state changes)."""
     changes: dict[str, Any] = {}
@@ -124,7 +125,7 @@ def config_changes(
     return changes, state
 
 
-def _redrive(value: str, core: Any, fifo: bool) -> dict[str, Any] | None:
+def _redrive(value: str, core: BrokerCore, fifo: bool) -> dict[str, Any] | None:
     if not value:
         return None
     try:
@@ -173,7 +174,7 @@ def _redrive_allow(value: str) -> dict[str, Any] | None:
 
 
 def describe(
-    ctx: AwsContext, queue: Any, state: Mapping[str, Any], counts: Any, created_s: int = 0
+    ctx: AwsContext, queue: Queue, state: Mapping[str, Any], counts: QueueCounts, created_s: int = 0
 ) -> dict[str, str]:
     """Every attribute of the queue, as GetQueueAttributes(All) returns them."""
     cfg = queue.config
@@ -217,7 +218,7 @@ def describe(
     return out
 
 
-def _count(counts: Any, *names: str) -> int:
+def _count(counts: QueueCounts, *names: str) -> int:
     for name in names:
         value = getattr(counts, name, None)
         if value is not None:

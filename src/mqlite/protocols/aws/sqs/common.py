@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from mqlite.core.api import BrokerCore, Catalog, Selection
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
@@ -127,7 +128,7 @@ def now_s() -> int:
 _STATES: weakref.WeakKeyDictionary[Any, SqsState] = weakref.WeakKeyDictionary()
 
 
-def state_for(core: Any) -> SqsState:
+def state_for(core: BrokerCore) -> SqsState:
     """The one SqsState of `core` (every SQS front-end built for it shares the cache,
     e.g. the server's and provisioning's); it forgets deleted queues at a reset."""
     state = _STATES.get(core)
@@ -140,7 +141,7 @@ def state_for(core: Any) -> SqsState:
 class SqsState:
     """Per-queue SQS-only facts, durable in the catalog (see module docstring)."""
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._cache: dict[str, dict[str, Any]] = {}
 
@@ -161,7 +162,7 @@ class SqsState:
         self._cache.pop(name, None)
         self.catalog.kv_delete(STATE_NS, name)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the facts of the deleted queues."""
         for name in list(self._cache) if sel.everything else sorted(sel.queues):
             self.delete(name)

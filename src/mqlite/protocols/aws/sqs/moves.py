@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import local_names, name_from_arn, queue_arn
@@ -50,7 +51,7 @@ def _own(name: str) -> str:
 
 
 class MoveActions:
-    def __init__(self, core: Any, queues: QueueActions) -> None:
+    def __init__(self, core: BrokerCore, queues: QueueActions) -> None:
         self.core = core
         self.queues = queues
         self.implicit: set[str] = set()  # tasks started without a DestinationArn

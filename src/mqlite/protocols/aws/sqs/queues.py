@@ -15,6 +15,7 @@ import base64
 import time
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Queue
 from mqlite.core.errors import CoreError
 from mqlite.core.queue.config import QueueConfig
 from mqlite.protocols.aws import namespace
@@ -35,12 +36,12 @@ PURGE_INTERVAL_S = 60.0
 class QueueActions:
     """Handlers of the queue-lifecycle family, bound to one core and state store."""
 
-    def __init__(self, core: Any, state: SqsState) -> None:
+    def __init__(self, core: BrokerCore, state: SqsState) -> None:
         self.core = core
         self.state = state
         self._purged_at: dict[str, float] = {}
 
-    def queue(self, url: str) -> Any:
+    def queue(self, url: str) -> Queue:
         return self.core.get_queue(name_from_url(url))
 
     def _exists(self, name: str) -> Any | None:
@@ -55,7 +56,7 @@ class QueueActions:
         except CoreError:
             return 0
 
-    def reconfigure(self, queue: Any, changes: dict[str, Any]) -> None:
+    def reconfigure(self, queue: Queue, changes: dict[str, Any]) -> None:
         if changes:
             cfg = queue.config.replace(**changes)
             _check_fifo_throughput(cfg)
