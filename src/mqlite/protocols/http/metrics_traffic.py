@@ -48,6 +48,10 @@ def _safe(read: Callable[[], T]) -> T | None:
         return None
 
 
+def _ends(stream: Any, partition: int) -> tuple[int, int]:
+    return stream.earliest(partition), stream.latest(partition)
+
+
 class TrafficCollector(Collector):
     """See module docstring."""
 
@@ -121,12 +125,13 @@ class TrafficCollector(Collector):
                 s = core.streams.find(stream)
                 if s is None or part >= s.partition_count:
                     continue
-                latest = _safe(partial(s.latest, part))
-                if latest is None:
+                ends = _safe(partial(_ends, s, part))
+                if ends is None:
                     continue
+                earliest, latest = ends
                 g = label(name)
                 key = (g, stream if g != OTHER else OTHER, str(part) if g != OTHER else OTHER)
-                rows[key] = rows.get(key, 0) + max(0, latest - committed.offset)
+                rows[key] = rows.get(key, 0) + max(0, latest - committed.position(earliest, latest))
         for key, value in rows.items():
             lag.add_metric(list(key), value)
         yield lag

@@ -7,8 +7,9 @@ Rules (Kafka protocol guide; KIP-79; `GroupCoordinator.handleCommitOffsets`):
 - OffsetCommit from a member checks the member and generation with the coordinator
   (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS); generation -1 with no
   member id is a simple commit, allowed when the group has no members; metadata over
-  4096 bytes is OFFSET_METADATA_TOO_LARGE; commits are durable (core GroupStore) and
-  their metadata is returned by OffsetFetch;
+  4096 bytes is OFFSET_METADATA_TOO_LARGE; the offset is stored as sent, negative too
+  (Kafka 4.x `OffsetMetadataManager.commitOffset`: kafkajs's resetOffsets commits -2/-1);
+  commits are durable (core GroupStore) and their metadata is returned by OffsetFetch;
 - OffsetFetch returns -1 and empty metadata for partitions without a commit; a null
   topic list (v2+) returns every commit of the group.
 Concurrency: the server's event loop; nothing here awaits.
