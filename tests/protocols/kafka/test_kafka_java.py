@@ -1,0 +1,133 @@
+# ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
+"""The Java client (Apache Kafka's kafka-clients 4.x) and Kafka's own command-line tools,
+unmodified, against mqlite.
+
+Java sources in `java/` are compiled by the harness (`java_support.py`) against the jars
+that `scripts/install-test-deps.sh` fetches; everything here skips where there is no JDK
+or no jars. Rules checked: the producer (idempotent, acks=all) and a classic-protocol
+consumer group round-trip records with keys, headers and per-key order; commits are
+visible to the admin client; two members split a topic's partitions; the admin client's
+cluster, topic, config, offset and delete-records calls; kafka-topics,
+kafka-console-producer/-consumer, kafka-consumer-groups (--describe with lag,
+--reset-offsets) and the producer/consumer perf tools. A consumer asking for KIP-848's
+`group.protocol=consumer` gets the Java client's own clean error, as from a Kafka
+cluster without the new protocol (mqlite does not implement ConsumerGroupHeartbeat).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from java_support import (
+    CONSOLE_CONSUMER, CONSOLE_PRODUCER, CONSUMER_GROUPS, CONSUMER_PERF, PRODUCER_PERF, TOPICS,
+    java_classes, kafka_tool, lines, missing, run_java,
+)
+from kafka_support import bootstrap, kafka, kafka_factory
+
+pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+
+
+def _scenario(classes: Path, name: str, *args: str) -> dict[str, str]:
+    out = run_java("ClientsCheck", name, *args, classes=classes)
+    assert out.returncode == 0, out.stderr + out.stdout
+    return lines(out.stdout)
+
+
+def test_java_producer_and_classic_group_consumer(java_classes: Path, bootstrap: str) -> None:
+    got = _scenario(java_classes, "produce-consume", bootstrap, "java-pc")
+    assert got == {
+        "produced": "300", "partitions_written": "3", "consumed": "300", "ordered_per_key": "true",
+        "key_sticks_to_partition": "true", "headers_intact": "true", "committed_total": "300",
+        "committed_matches_ends": "true", "resumed_with": "after",
+    }
+
+
+def test_java_admin_client(java_classes: Path, bootstrap: str) -> None:
+    got = _scenario(java_classes, "admin", bootstrap)
+    assert got == {
+        "cluster_nodes": "1", "cluster_id_set": "true", "controller_id": "0",
+        "create_again": "TopicExistsException", "listed": "true", "partitions": "4",
+        "retention_ms": "3600000", "retention_ms_altered": "7200000", "latest": "5",
+        "earliest_after_delete": "2", "describe_missing": "UnknownTopicOrPartitionException",
+        "listed_after_delete": "false",
+    }
+
+
+def test_java_consumers_split_partitions(java_classes: Path, bootstrap: str) -> None:
+    got = _scenario(java_classes, "rebalance", bootstrap, "java-split")
+    assert got == {"alone": "4", "split": "2+2", "members": "2", "state": "Stable"}
+
+
+def test_java_consumer_protocol_kip848_is_refused_cleanly(java_classes: Path, bootstrap: str) -> None:
+    """ApiVersions does not offer ConsumerGroupHeartbeat, so the Java consumer stops with
+    its own UnsupportedVersionException (what a classic-only Kafka cluster gives)."""
+    got = _scenario(java_classes, "consumer-protocol", bootstrap, "java-848")
+    assert got["error"].startswith("UnsupportedVersionException: The cluster does not support the new CONSUMER")
+
+
+def test_kafka_topics_tool(bootstrap: str) -> None:
+    out = kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--create", "--topic", "cli-t",
+                     "--partitions", "3", "--config", "retention.ms=86400000")
+    assert "Created topic cli-t." in out
+    assert "cli-t" in kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--list").split()
+    described = kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--describe", "--topic", "cli-t")
+    assert re.search(r"Topic: cli-t\s+TopicId: \S+\s+PartitionCount: 3\s+ReplicationFactor: 1", described) \
+        or re.search(r"Topic: cli-t\s.*PartitionCount: 3", described), described
+    assert "retention.ms=86400000" in described
+    assert len(re.findall(r"Partition: \d\s+Leader: 0", described)) == 3
+    kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--alter", "--topic", "cli-t", "--partitions", "5")
+    assert "PartitionCount: 5" in kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--describe", "--topic", "cli-t")
+    kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--delete", "--topic", "cli-t")
+    assert "cli-t" not in kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--list").split()
+
+
+def _group_rows(out: str) -> dict[int, list[str]]:
+    """kafka-consumer-groups --describe's table rows by partition."""
+    rows = {}
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) >= 6 and cols[0] == "cli-g" and cols[2].isdigit():
+            rows[int(cols[2])] = cols
+    return rows
+
+
+def test_console_tools_and_consumer_groups_lag(bootstrap: str) -> None:
+    """Console producer -> console consumer in a group (4 of 10 read) -> consumer-groups
+    shows CURRENT-OFFSET 4, LOG-END-OFFSET 10, LAG 6; --reset-offsets --to-earliest
+    --execute moves it back to 0 and the lag to 10."""
+    kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--create", "--topic", "cli-c", "--partitions", "1")
+    lines_in = "".join(f"line-{i}\n" for i in range(10))
+    kafka_tool(CONSOLE_PRODUCER, "--bootstrap-server", bootstrap, "--topic", "cli-c", input=lines_in)
+    out = kafka_tool(CONSOLE_CONSUMER, "--bootstrap-server", bootstrap, "--topic", "cli-c", "--group", "cli-g",
+                     "--from-beginning", "--max-messages", "4")
+    assert out.split() == [f"line-{i}" for i in range(4)]
+    described = kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--describe", "--group", "cli-g")
+    # GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...
+    assert _group_rows(described)[0][1:6] == ["cli-c", "0", "4", "10", "6"], described
+    listed = kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--list")
+    assert "cli-g" in listed.split()
+    kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--reset-offsets", "--group", "cli-g",
+               "--topic", "cli-c", "--to-earliest", "--execute")
+    described = kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--describe", "--group", "cli-g")
+    assert _group_rows(described)[0][1:6] == ["cli-c", "0", "0", "10", "10"], described
+    out = kafka_tool(CONSOLE_CONSUMER, "--bootstrap-server", bootstrap, "--topic", "cli-c", "--group", "cli-g",
+                     "--max-messages", "10", "--formatter-property", "print.key=false")
+    assert out.split() == [f"line-{i}" for i in range(10)]
+
+
+def test_producer_and_consumer_perf_tools(bootstrap: str) -> None:
+    """kafka-producer-perf-test (100-byte records, acks=all) and kafka-consumer-perf-test
+    complete and account for every record."""
+    kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--create", "--topic", "cli-perf", "--partitions", "2")
+    out = kafka_tool(PRODUCER_PERF, "--topic", "cli-perf", "--num-records", "5000", "--record-size", "100",
+                     "--throughput", "-1", "--bootstrap-server", bootstrap,
+                     "--command-property", "acks=all")
+    assert re.search(r"^5000 records sent, [\d.]+ records/sec", out, re.MULTILINE), out
+    out = kafka_tool(CONSUMER_PERF, "--bootstrap-server", bootstrap, "--topic", "cli-perf", "--num-records", "5000")
+    header, row = out.strip().splitlines()[-2:]
+    fields = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in row.split(",")], strict=True))
+    assert fields["data.consumed.in.nMsg"] == "5000"
