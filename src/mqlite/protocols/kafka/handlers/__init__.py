@@ -26,10 +26,12 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
         produce,
         producer_ids,
         sasl,
+        transactions,
     )
 
     table: dict[int, tuple[Versions, Any]] = {}
-    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl):
+    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl,
+                   transactions):
         for key, (lo, hi, fn) in module.APIS.items():
             table[key] = (Versions(lo, hi), fn)
     return dict(sorted(table.items()))

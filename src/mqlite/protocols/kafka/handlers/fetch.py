@@ -11,8 +11,12 @@ Rules (Kafka protocol guide; KIP-74; KIP-227; `ReplicaManager.fetchMessages`):
   more (answering at once if any partition has an error);
 - no fetch sessions: the response's SessionId is 0, so clients keep sending full
   fetch requests (KIP-227); a request naming a session id gets
-  FETCH_SESSION_ID_NOT_FOUND. No transactions: the last stable offset is the high
-  watermark and there are no aborted transactions.
+  FETCH_SESSION_ID_NOT_FOUND;
+- transactions (KIP-98): every partition reports its last stable offset (core's
+  transaction coordinator); `IsolationLevel` 1 (read_committed) returns only batches
+  below it, with the aborted transactions (producer id, first offset) that overlap
+  the returned range, so the client drops their records; read_uncommitted gets
+  everything up to the high watermark and no aborted list.
 Concurrency: the server's event loop; the long poll awaits the streams' wait API.
 """
 
@@ -32,21 +36,24 @@ if TYPE_CHECKING:  # pragma: no cover
 FETCH_SESSION_ID_NOT_FOUND = 70
 
 
-def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: Any = b"") -> dict[str, Any]:
+def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: Any = b"", lso: int | None = None,
+               aborted: Any = ()) -> dict[str, Any]:
     return {
         "PartitionIndex": index,
         "ErrorCode": code,
         "HighWatermark": hw,
-        "LastStableOffset": hw,
+        "LastStableOffset": hw if lso is None else lso,
         "LogStartOffset": start,
-        "AbortedTransactions": None if code else [],
+        "AbortedTransactions": None if code else [{"ProducerId": p, "FirstOffset": f} for p, f in aborted],
         "PreferredReadReplica": -1,
         "Records": records,
     }
 
 
-def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int) -> tuple[list[dict[str, Any]], int, bool]:
-    """(response topics, bytes gathered, any partition error)."""
+def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int,
+           committed: bool = False) -> tuple[list[dict[str, Any]], int, bool]:
+    """(response topics, bytes gathered, any partition error); `committed`: read_committed."""
+    txns = fe.core.transactions
     out = []
     total = 0
     error = False
@@ -71,7 +78,9 @@ def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]
                 continue
             records: list[bytes] = []
             budget = min(p["PartitionMaxBytes"], max_bytes - total)
-            if offset < hw and (budget > 0 or total == 0):
+            lso = txns.last_stable(stream, index)
+            upto = lso if committed else hw
+            if offset < upto and (budget > 0 or total == 0):
                 try:
                     batches = stream.read_batches(index, offset, max(budget, 1))
                 except MqliteError as exc:
@@ -82,12 +91,26 @@ def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]
                 for b in batches:
                     if size + len(b) > budget and (size or total):
                         break
+                    if committed and int.from_bytes(b[:8], "big") >= upto:
+                        break  # an undecided transaction's batch: not for read_committed
                     records.append(b)
                     size += len(b)
                 total += size
-            presp.append(_partition(index, ErrorCode.NONE, hw, start, records))
+            aborted = txns.aborted(stream, index, offset, upto) if committed and records else ()
+            presp.append(_partition(index, ErrorCode.NONE, hw, start, records, lso, aborted))
         out.append({"Topic": name, "Partitions": presp})
     return out, total, error
+
+
+def _watch_from(fe: Any, stream: Any, p: dict[str, Any], committed: bool) -> int:
+    """Where a long poll waits for new data: read_committed waiting on an undecided
+    transaction waits for the next append (its marker or more data), not for data that
+    is already there but not yet readable."""
+    offset = p["FetchOffset"]
+    index = p["Partition"]
+    if committed and 0 <= index < stream.partition_count and offset >= fe.core.transactions.last_stable(stream, index):
+        return max(offset, stream.latest(index))
+    return offset
 
 
 async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout: float) -> None:
@@ -110,14 +133,15 @@ async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, 
         return {"ThrottleTimeMs": 0, "ErrorCode": FETCH_SESSION_ID_NOT_FOUND, "SessionId": 0, "Responses": []}
     max_bytes = body["MaxBytes"] if req.api_version >= 3 else 0x7FFFFFFF
     topics = [(t["Topic"], topic_for(fe, session, t["Topic"], "read"), t["Partitions"]) for t in body["Topics"]]
-    responses, total, error = _build(fe, topics, max_bytes)
+    committed = req.body.get("IsolationLevel", 0) == 1
+    responses, total, error = _build(fe, topics, max_bytes, committed)
     min_bytes = max(body["MinBytes"], 1)
     max_wait = body["MaxWaitMs"] / 1000.0
     if total < min_bytes and not error and max_wait > 0:
         watch = []
         for _name, stream, parts in topics:
             if stream is not None and stream is not DENIED:
-                positions = {p["Partition"]: p["FetchOffset"] for p in parts}
+                positions = {p["Partition"]: _watch_from(fe, stream, p, committed) for p in parts}
                 if positions:
                     watch.append((stream, positions))
         if watch:
@@ -128,7 +152,7 @@ async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, 
                 if remaining <= 0:
                     break
                 await _wait(watch, min_bytes if len(watch) == 1 else 1, remaining)
-                responses, total, error = _build(fe, topics, max_bytes)
+                responses, total, error = _build(fe, topics, max_bytes, committed)
                 if total >= min_bytes or error or len(watch) == 1:
                     break
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "SessionId": 0, "Responses": responses}
