@@ -269,9 +269,17 @@ class TransactionCoordinator:
 
     # -- the partitions' side ----------------------------------------------------------------
     def begin_append(self, pid: int, epoch: int, stream: Any, partition: int) -> None:
-        """Check a transactional batch about to be appended (call with no await before the
-        append): the producer's current epoch, a partition of its ongoing transaction.
-        Notes the transaction's first offset in the partition (the last stable offset)."""
+        """`check_append`, then note the transaction's first offset in the partition (the
+        last stable offset): call it with no await before the append."""
+        t, entry = self.check_append(pid, epoch, stream, partition)
+        if entry[1] < 0:
+            entry[1] = stream.latest(partition)
+            self._save(t)
+
+    def check_append(self, pid: int, epoch: int, stream: Any, partition: int) -> tuple[Txn, list[Any]]:
+        """Check a transactional batch: the producer's current epoch (before any sequence
+        check: a fenced zombie's retry is not a duplicate), a partition of its ongoing
+        transaction."""
         t = self._by_pid.get(pid)
         if t is None:
             raise TransactionError("unknown_producer", f"Producer id {pid} has no transactional id")
@@ -282,9 +290,7 @@ class TransactionCoordinator:
         if t.state is not TxnState.ONGOING or entry is None or entry[0] != stream.id.hex():
             raise TransactionError("invalid_state", f"The partition {stream.name}-{partition} was not added "
                                    "to the ongoing transaction")
-        if entry[1] < 0:
-            entry[1] = stream.latest(partition)
-            self._save(t)
+        return t, entry
 
     def last_stable(self, stream: Any, partition: int) -> int:
         """The offset below which every transaction is decided."""

@@ -9,7 +9,9 @@ consumer group round-trip records with keys, headers and per-key order; commits 
 visible to the admin client; two members split a topic's partitions; the admin client's
 cluster, topic, config, offset and delete-records calls; kafka-topics,
 kafka-console-producer/-consumer, kafka-consumer-groups (--describe with lag,
---reset-offsets) and the producer/consumer perf tools. A consumer asking for KIP-848's
+--reset-offsets) and the producer/consumer perf tools; KafkaProducer transactions
+(commit, abort, zombie fencing, consume-transform-produce with sendOffsetsToTransaction)
+read by read_committed consumers. A consumer asking for KIP-848's
 `group.protocol=consumer` gets the Java client's own clean error, as from a Kafka
 cluster without the new protocol (mqlite does not implement ConsumerGroupHeartbeat).
 """
@@ -131,3 +133,39 @@ def test_producer_and_consumer_perf_tools(bootstrap: str) -> None:
     header, row = out.strip().splitlines()[-2:]
     fields = dict(zip([h.strip() for h in header.split(",")], [v.strip() for v in row.split(",")], strict=True))
     assert fields["data.consumed.in.nMsg"] == "5000"
+
+
+def _txn(classes: Path, name: str, *args: str) -> dict[str, str]:
+    out = run_java("TxnCheck", name, *args, classes=classes)
+    assert out.returncode == 0, out.stderr + out.stdout
+    return lines(out.stdout)
+
+
+def test_java_transactions_commit_and_abort(java_classes: Path, bootstrap: str) -> None:
+    """KafkaProducer transactions: a read_committed KafkaConsumer sees the committed
+    records only and its end offset is the last stable offset; read_uncommitted sees all."""
+    got = _txn(java_classes, "basic", bootstrap, "jt-basic")
+    assert got["committed"] == "c0,c1,c2,c3"
+    assert got["uncommitted"] == "c0,c1,c2,a0,a1,c3"
+    # c0-c2, commit marker, a0 a1, abort marker, c3, commit marker
+    assert got["jt-basic_end_read_committed"] == got["jt-basic_end_read_uncommitted"] == "9"
+
+
+def test_java_zombie_producer_is_fenced(java_classes: Path, bootstrap: str) -> None:
+    """A second producer with the same transactional.id fences the first: its open
+    transaction is aborted, its next send is refused by the partition
+    (InvalidProducerEpochException) and its EndTxn by the coordinator (ProducerFencedException)."""
+    got = _txn(java_classes, "zombie", bootstrap, "jt-zombie")
+    assert got["zombie_send"] == "InvalidProducerEpochException"
+    assert got["zombie_end"] == "ProducerFencedException"
+    assert got["committed"] == "fresh-1"
+    assert got["uncommitted"] == "zombie-1,fresh-1"
+
+
+def test_java_consume_transform_produce(java_classes: Path, bootstrap: str) -> None:
+    """sendOffsetsToTransaction with the consumer's group metadata (KIP-447): the group
+    offset moves with the committed transaction and not with the aborted one."""
+    got = _txn(java_classes, "ctp", bootstrap, "jt-in", "jt-out")
+    assert got["group_offset"] == "10"
+    assert got["out_committed"] == ",".join(f"W{i}" for i in range(10))
+    assert got["out_uncommitted_count"] == "15"

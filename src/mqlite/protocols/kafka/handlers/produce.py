@@ -80,6 +80,11 @@ async def _append(core: BrokerCore, stream: Stream, index: int, records: bytes |
         return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
                        message="Produce requests with ZStandard compression need version 7 or later")
     pid = header.producer_id
+    if header.is_transactional:
+        try:
+            core.transactions.check_append(pid, header.producer_epoch, stream, index)
+        except TransactionError as exc:
+            return _result(index, CODES[exc.reason], message=exc.message)
     if pid >= 0 and header.base_sequence >= 0:
         first, last = header.base_sequence, header.last_sequence
         state = stream.producer_state(index, pid)
