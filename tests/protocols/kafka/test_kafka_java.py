@@ -49,12 +49,15 @@ def test_java_producer_and_classic_group_consumer(java_classes: Path, bootstrap:
 
 
 def test_java_admin_client(java_classes: Path, bootstrap: str) -> None:
+    """Cluster (DescribeCluster), topics, configs, offsets, DeleteRecords and OffsetDelete
+    (GROUP_SUBSCRIBED_TO_TOPIC while a member reads the topic)."""
     got = _scenario(java_classes, "admin", bootstrap)
     assert got == {
         "cluster_nodes": "1", "cluster_id_set": "true", "controller_id": "0",
         "create_again": "TopicExistsException", "listed": "true", "partitions": "4",
         "retention_ms": "3600000", "retention_ms_altered": "7200000", "latest": "5",
         "earliest_after_delete": "2", "describe_missing": "UnknownTopicOrPartitionException",
+        "delete_offsets_active": "GroupSubscribedToTopicException", "offsets_left": "3",
         "listed_after_delete": "false",
     }
 
@@ -100,7 +103,7 @@ def _group_rows(out: str) -> dict[int, list[str]]:
 def test_console_tools_and_consumer_groups_lag(bootstrap: str) -> None:
     """Console producer -> console consumer in a group (4 of 10 read) -> consumer-groups
     shows CURRENT-OFFSET 4, LOG-END-OFFSET 10, LAG 6; --reset-offsets --to-earliest
-    --execute moves it back to 0 and the lag to 10."""
+    --execute moves it back to 0 and the lag to 10; --delete-offsets forgets it."""
     kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--create", "--topic", "cli-c", "--partitions", "1")
     lines_in = "".join(f"line-{i}\n" for i in range(10))
     kafka_tool(CONSOLE_PRODUCER, "--bootstrap-server", bootstrap, "--topic", "cli-c", input=lines_in)
@@ -119,6 +122,11 @@ def test_console_tools_and_consumer_groups_lag(bootstrap: str) -> None:
     out = kafka_tool(CONSOLE_CONSUMER, "--bootstrap-server", bootstrap, "--topic", "cli-c", "--group", "cli-g",
                      "--max-messages", "10", "--formatter-property", "print.key=false")
     assert out.split() == [f"line-{i}" for i in range(10)]
+    out = kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--delete-offsets", "--group", "cli-g",
+                     "--topic", "cli-c")
+    assert re.search(r"cli-c\s+0\s+Successful", out), out
+    described = kafka_tool(CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--describe", "--group", "cli-g")
+    assert 0 not in _group_rows(described), described
 
 
 def test_producer_and_consumer_perf_tools(bootstrap: str) -> None:

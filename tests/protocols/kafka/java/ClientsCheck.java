@@ -192,6 +192,23 @@ public class ClientsCheck {
             } catch (ExecutionException e) {
                 System.out.println("describe_missing=" + errorName(e));
             }
+            // OffsetDelete: refused while a member subscribes to the topic, then done
+            String group = "adm-group";
+            Properties extra = new Properties();
+            try (KafkaConsumer<String, String> c = consumer(bootstrap, group, extra)) {
+                c.subscribe(List.of("adm-a"));
+                pollFor(c, 3);
+                c.commitSync();
+                try {
+                    admin.deleteConsumerGroupOffsets(group, Set.of(tp)).all().get();
+                    System.out.println("delete_offsets_active=ok");
+                } catch (ExecutionException e) {
+                    System.out.println("delete_offsets_active=" + errorName(e));
+                }
+            }
+            admin.deleteConsumerGroupOffsets(group, Set.of(tp)).all().get();
+            Set<TopicPartition> left = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().keySet();
+            System.out.println("offsets_left=" + left.size() + (left.contains(tp) ? "+deleted-one" : ""));
             admin.deleteTopics(List.of("adm-a")).all().get();
             System.out.println("listed_after_delete=" + admin.listTopics().names().get().contains("adm-a"));
         }

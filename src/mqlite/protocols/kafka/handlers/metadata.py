@@ -157,8 +157,30 @@ async def find_coordinator(fe: KafkaFrontEnd, session: Session, req: Request) ->
     }
 
 
+MISMATCHED_ENDPOINT_TYPE = 114
+UNSUPPORTED_ENDPOINT_TYPE = 115
+BROKERS_ENDPOINT = 1
+
+
+async def describe_cluster(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """DescribeCluster (KIP-700): this one broker, which is also the controller.
+    EndpointType (v1) 2, controllers, is MISMATCHED_ENDPOINT_TYPE at a broker, as in Kafka."""
+    host, port = fe.advertised(session)
+    endpoint = req.body.get("EndpointType", BROKERS_ENDPOINT)
+    out = {"ThrottleTimeMs": 0, "ErrorCode": 0, "ErrorMessage": None, "EndpointType": endpoint,
+           "ClusterId": fe.cluster_id, "ControllerId": NODE_ID,
+           "Brokers": [{"BrokerId": NODE_ID, "Host": host, "Port": port, "Rack": None}],
+           "ClusterAuthorizedOperations": -2147483648}
+    if endpoint != BROKERS_ENDPOINT:
+        out.update(ErrorCode=MISMATCHED_ENDPOINT_TYPE if endpoint == 2 else UNSUPPORTED_ENDPOINT_TYPE,
+                   ErrorMessage="The request was sent to an endpoint of the wrong type." if endpoint == 2
+                   else f"Unsupported endpoint type {endpoint}", Brokers=[], ControllerId=-1)
+    return out
+
+
 APIS = {
     18: (0, 3, api_versions),
     3: (0, 5, metadata),
     10: (0, 2, find_coordinator),
+    60: (0, 1, describe_cluster),
 }
