@@ -11,9 +11,7 @@ cluster, topic, config, offset and delete-records calls; kafka-topics,
 kafka-console-producer/-consumer, kafka-consumer-groups (--describe with lag,
 --reset-offsets) and the producer/consumer perf tools; KafkaProducer transactions
 (commit, abort, zombie fencing, consume-transform-produce with sendOffsetsToTransaction)
-read by read_committed consumers. A consumer asking for KIP-848's
-`group.protocol=consumer` gets the Java client's own clean error, as from a Kafka
-cluster without the new protocol (mqlite does not implement ConsumerGroupHeartbeat).
+read by read_committed consumers; consumers on KIP-848's `group.protocol=consumer`.
 """
 
 from __future__ import annotations
@@ -62,16 +60,20 @@ def test_java_admin_client(java_classes: Path, bootstrap: str) -> None:
     }
 
 
-def test_java_consumers_split_partitions(java_classes: Path, bootstrap: str) -> None:
-    got = _scenario(java_classes, "rebalance", bootstrap, "java-split")
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])
+def test_java_consumers_split_partitions(java_classes: Path, bootstrap: str, protocol: str) -> None:
+    """Two members of one group split a 4-partition topic, with the classic protocol
+    (JoinGroup/SyncGroup, client-side assignor) and with KIP-848's (ConsumerGroupHeartbeat,
+    broker-side assignment, revocation before reassignment)."""
+    got = _scenario(java_classes, "rebalance", bootstrap, f"java-split-{protocol}", protocol)
     assert got == {"alone": "4", "split": "2+2", "members": "2", "state": "Stable"}
 
 
-def test_java_consumer_protocol_kip848_is_refused_cleanly(java_classes: Path, bootstrap: str) -> None:
-    """ApiVersions does not offer ConsumerGroupHeartbeat, so the Java consumer stops with
-    its own UnsupportedVersionException (what a classic-only Kafka cluster gives)."""
+def test_java_consumer_protocol_kip848(java_classes: Path, bootstrap: str) -> None:
+    """A KafkaConsumer with group.protocol=consumer joins, is assigned both partitions,
+    reads every record and commits with its member epoch."""
     got = _scenario(java_classes, "consumer-protocol", bootstrap, "java-848")
-    assert got["error"].startswith("UnsupportedVersionException: The cluster does not support the new CONSUMER")
+    assert got == {"consumed": "10", "assigned": "2"}
 
 
 def test_kafka_topics_tool(bootstrap: str) -> None:

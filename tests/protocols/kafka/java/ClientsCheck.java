@@ -214,13 +214,16 @@ public class ClientsCheck {
         }
     }
 
-    static void rebalance(String bootstrap, String topic) throws Exception {
+    /** Two members split a 4-partition topic; `protocol`: classic or consumer (KIP-848). */
+    static void rebalance(String bootstrap, String topic, String protocol) throws Exception {
         try (Admin admin = admin(bootstrap)) {
             admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1))).all().get();
         }
         String group = topic + "-group";
-        try (KafkaConsumer<String, String> a = consumer(bootstrap, group, new Properties());
-             KafkaConsumer<String, String> b = consumer(bootstrap, group, new Properties())) {
+        Properties extra = new Properties();
+        extra.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        try (KafkaConsumer<String, String> a = consumer(bootstrap, group, extra);
+             KafkaConsumer<String, String> b = consumer(bootstrap, group, extra)) {
             a.subscribe(List.of(topic));
             long end = System.currentTimeMillis() + DEADLINE_MS;
             while (a.assignment().size() < 4) {
@@ -273,7 +276,7 @@ public class ClientsCheck {
         switch (args[0]) {
             case "produce-consume" -> produceConsume(args[1], args[2]);
             case "admin" -> adminCalls(args[1]);
-            case "rebalance" -> rebalance(args[1], args[2]);
+            case "rebalance" -> rebalance(args[1], args[2], args.length > 3 ? args[3] : "classic");
             case "consumer-protocol" -> consumerProtocol(args[1], args[2]);
             default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
         }

@@ -71,7 +71,8 @@ async def list_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict
         if wanted and group.state.value.lower() not in wanted:
             continue
         out.append({"GroupId": name, "ProtocolType": group.protocol_type or "consumer",
-                    "GroupState": group.state.value, "GroupType": "classic"})
+                    "GroupState": group.state.value,
+                    "GroupType": "consumer" if group.extra.get("kip848") else "classic"})
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
 
 
