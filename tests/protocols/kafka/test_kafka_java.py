@@ -11,7 +11,8 @@ cluster, topic, config, offset and delete-records calls; kafka-topics,
 kafka-console-producer/-consumer, kafka-consumer-groups (--describe with lag,
 --reset-offsets) and the producer/consumer perf tools; KafkaProducer transactions
 (commit, abort, zombie fencing, consume-transform-produce with sendOffsetsToTransaction)
-read by read_committed consumers; consumers on KIP-848's `group.protocol=consumer`.
+read by read_committed consumers, and kafka-transactions list/describe; consumers on
+KIP-848's `group.protocol=consumer`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 
 from java_support import (
-    CONSOLE_CONSUMER, CONSOLE_PRODUCER, CONSUMER_GROUPS, CONSUMER_PERF, PRODUCER_PERF, TOPICS,
+    CONSOLE_CONSUMER, CONSOLE_PRODUCER, CONSUMER_GROUPS, CONSUMER_PERF, PRODUCER_PERF, TOPICS, TRANSACTIONS,
     java_classes, kafka_tool, lines, missing, run_java,
 )
 from kafka_support import bootstrap, kafka, kafka_factory
@@ -179,3 +180,26 @@ def test_java_consume_transform_produce(java_classes: Path, bootstrap: str) -> N
     assert got["group_offset"] == "10"
     assert got["out_committed"] == ",".join(f"W{i}" for i in range(10))
     assert got["out_uncommitted_count"] == "15"
+
+
+def test_kafka_transactions_tool(bootstrap: str) -> None:
+    """kafka-transactions list / describe (ListTransactions, DescribeTransactions) show an
+    open transaction with its producer and partition; an unknown id is an error."""
+    from confluent_kafka import Producer
+
+    kafka_tool(TOPICS, "--bootstrap-server", bootstrap, "--create", "--topic", "cli-tx", "--partitions", "2")
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "cli-shown"})
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce("cli-tx", b"x", partition=1)
+    producer.flush(10)
+    listed = kafka_tool(TRANSACTIONS, "--bootstrap-server", bootstrap, "list")
+    assert re.search(r"^cli-shown\s+0\s+\d+\s+Ongoing", listed, re.MULTILINE), listed
+    described = kafka_tool(TRANSACTIONS, "--bootstrap-server", bootstrap, "describe", "--transactional-id",
+                           "cli-shown")
+    assert re.search(r"cli-shown\s+\d+\s+0\s+Ongoing\s+60000\s+\d+\s+\d+\s+cli-tx-1", described), described
+    producer.commit_transaction(10)
+    assert re.search(r"^cli-shown\s.*CompleteCommit", kafka_tool(TRANSACTIONS, "--bootstrap-server", bootstrap,
+                                                                  "list"), re.MULTILINE)
+    missing = run_java(TRANSACTIONS, "--bootstrap-server", bootstrap, "describe", "--transactional-id", "nope")
+    assert missing.returncode == 1 and "could not be found" in missing.stdout + missing.stderr

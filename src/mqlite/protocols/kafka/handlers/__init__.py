@@ -28,11 +28,12 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
         producer_ids,
         sasl,
         transactions,
+        txn_admin,
     )
 
     table: dict[int, tuple[Versions, Any]] = {}
     for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl,
-                   transactions, consumer_protocol):
+                   transactions, consumer_protocol, txn_admin):
         for key, (lo, hi, fn) in module.APIS.items():
             table[key] = (Versions(lo, hi), fn)
     return dict(sorted(table.items()))
