@@ -46,7 +46,10 @@ from mqlite.core.api import ConsumerGroup
 from mqlite.core.groups import GroupState, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.consumer_protocol import ConsumerProtocol, is_consumer_group
+from mqlite.protocols.kafka.handlers.consumer_protocol import (
+    ConsumerProtocol,
+    is_consumer_group,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session

@@ -9,9 +9,9 @@ Rules (Kafka protocol guide; KIP-74; KIP-227; `ReplicaManager.fetchMessages`):
   an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION;
 - when fewer than `MinBytes` are available the response waits up to `MaxWaitMs` for
   more (answering at once if any partition has an error);
-- no fetch sessions: the response's SessionId is 0, so clients keep sending full
-  fetch requests (KIP-227); a request naming a session id gets
-  FETCH_SESSION_ID_NOT_FOUND;
+- fetch sessions (KIP-227, v7+; `fetch_sessions.py`): a full fetch with epoch 0 opens
+  one, incremental fetches name only changed partitions and get back only partitions
+  with news;
 - transactions (KIP-98): every partition reports its last stable offset (core's
   transaction coordinator); `IsolationLevel` 1 (read_committed) returns only batches
   below it, with the aborted transactions (producer id, first offset) that overlap
@@ -32,8 +32,6 @@ from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
-
-FETCH_SESSION_ID_NOT_FOUND = 70
 
 
 def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: Any = b"", lso: int | None = None,
@@ -129,10 +127,14 @@ async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout
 async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """Fetch: read stored batches by offset, long-polling for MinBytes/MaxWaitMs."""
     body = req.body
-    if body["SessionId"] != 0:
-        return {"ThrottleTimeMs": 0, "ErrorCode": FETCH_SESSION_ID_NOT_FOUND, "SessionId": 0, "Responses": []}
+    sessions = fe.fetch_sessions
+    code, fs = sessions.open(body) if req.api_version >= 7 else (0, None)
+    if code:
+        return {"ThrottleTimeMs": 0, "ErrorCode": code, "SessionId": 0, "Responses": []}
+    incremental = fs is not None and body["SessionId"] != 0
+    wanted = sessions.topics(fs) if fs is not None else [(t["Topic"], t["Partitions"]) for t in body["Topics"]]
     max_bytes = body["MaxBytes"] if req.api_version >= 3 else 0x7FFFFFFF
-    topics = [(t["Topic"], topic_for(fe, session, t["Topic"], "read"), t["Partitions"]) for t in body["Topics"]]
+    topics = [(name, topic_for(fe, session, name, "read"), parts) for name, parts in wanted]
     committed = req.body.get("IsolationLevel", 0) == 1
     responses, total, error = _build(fe, topics, max_bytes, committed)
     min_bytes = max(body["MinBytes"], 1)
@@ -155,7 +157,11 @@ async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, 
                 responses, total, error = _build(fe, topics, max_bytes, committed)
                 if total >= min_bytes or error or len(watch) == 1:
                     break
-    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "SessionId": 0, "Responses": responses}
+    if fs is not None:  # an incremental response leaves out what the client already knows
+        responses = [{"Topic": t["Topic"], "Partitions": kept} for t in responses
+                     if (kept := [p for p in t["Partitions"] if sessions.note_sent(fs, t["Topic"], p, incremental)])]
+    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "SessionId": fs.session_id if fs is not None else 0,
+            "Responses": responses}
 
 
 APIS = {1: (4, 11, fetch)}

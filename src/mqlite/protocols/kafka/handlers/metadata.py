@@ -24,7 +24,12 @@ from mqlite.core.errors import InvalidName
 from mqlite.core.naming import is_internal_stream, namespace_body, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
+from mqlite.protocols.kafka.handlers.topics import (
+    create_topic,
+    describable,
+    find_topic,
+    permitted,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session

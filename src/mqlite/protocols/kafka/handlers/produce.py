@@ -36,8 +36,8 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers import producer_ids
-from mqlite.protocols.kafka.handlers.transactions import CODES
 from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
+from mqlite.protocols.kafka.handlers.transactions import CODES
 from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
