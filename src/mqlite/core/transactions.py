@@ -56,6 +56,7 @@ _OLD_NS = "kafka/transactional-ids"  # where the Kafka front-end kept (pid, epoc
 MAX_TIMEOUT_MS = 900_000  # Kafka's transaction.max.timeout.ms default
 MAX_EPOCH = 32766  # Short.MAX_VALUE - 1: past it a producer gets a new id
 ABORT, COMMIT = 0, 1  # control record types
+PRUNE_EVERY_MS = 60_000
 _SEP = "\x1f"
 
 
@@ -137,6 +138,7 @@ class TransactionCoordinator:
         self._aborted: dict[str, list[list[int]]] = {}
         self._busy: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pruned_ms = 0
         self._load()
 
     # -- state in the catalog --------------------------------------------------------------
@@ -356,9 +358,33 @@ class TransactionCoordinator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _prune(self) -> None:
+        """Forget aborted ranges that retention or DeleteRecords removed, and those of
+        deleted streams (their keys name stream ids no stream has any more)."""
+        live = {stream.id.hex(): stream for stream in self.core.streams}
+        for key, rows in list(self._aborted.items()):
+            sid, _, part = key.partition(_SEP)
+            stream = live.get(sid)
+            if stream is None or int(part) >= stream.partition_count:
+                kept: list[list[int]] = []
+            else:
+                start = stream.earliest(int(part))
+                kept = [r for r in rows if r[2] >= start]
+            if len(kept) != len(rows):
+                if kept:
+                    self.catalog.kv_put(ABORTED_NS, key, kept)
+                    self._aborted[key] = kept
+                else:
+                    self.catalog.kv_delete(ABORTED_NS, key)
+                    del self._aborted[key]
+
     def tick(self) -> None:
-        """Abort transactions past their timeout; finish ones left in Prepare*."""
+        """Abort transactions past their timeout; finish ones left in Prepare*; now and
+        then, prune the aborted ranges."""
         now = self.clock.now_ms()
+        if self._aborted and now - self._pruned_ms >= PRUNE_EVERY_MS:
+            self._pruned_ms = now
+            self._prune()
         for t in list(self.txns.values()):
             if t.txn_id in self._busy:
                 continue
