@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mqlite.core.broker import BrokerCore
-from mqlite.core.config import CoreConfig
 from mqlite.core.clock import ManualClock
+from mqlite.core.config import CoreConfig
 from mqlite.core.transactions import PRUNE_EVERY_MS, TransactionError, TxnState
 from mqlite.storage.recordbatch import encode_batch
 
