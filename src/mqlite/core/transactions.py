@@ -134,6 +134,7 @@ class TransactionCoordinator:
         self.catalog = core.catalog
         self.clock = core.clock
         self.txns: dict[str, Txn] = {}
+        self._open: dict[str, Txn] = {}  # Ongoing or Prepare*: what holds last stable offsets
         self._by_pid: dict[int, Txn] = {}
         self._aborted: dict[str, list[list[int]]] = {}
         self._busy: set[str] = set()
@@ -151,6 +152,7 @@ class TransactionCoordinator:
             self.txns[txn_id] = Txn.load(txn_id, value)
         for t in self.txns.values():
             self._by_pid[t.pid] = t
+        self._open = {i: t for i, t in self.txns.items() if t.state is TxnState.ONGOING or t.state in PREPARING}
         self._aborted = {k: v for k, v in self.catalog.kv_items(ABORTED_NS)}
 
     def _save(self, t: Txn) -> None:
@@ -226,6 +228,7 @@ class TransactionCoordinator:
         if t.state is not TxnState.ONGOING:
             t.state, t.start_ms = TxnState.ONGOING, self.clock.now_ms()
             t.parts, t.groups, t.offsets = {}, [], {}
+            self._open[t.txn_id] = t
 
     def add_partitions(self, txn_id: str, pid: int, epoch: int, streams: list[tuple[Any, int]]) -> None:
         """AddPartitionsToTxn: (stream, partition) pairs join the transaction (starting one)."""
@@ -297,8 +300,10 @@ class TransactionCoordinator:
     def last_stable(self, stream: Any, partition: int) -> int:
         """The offset below which every transaction is decided."""
         lso = stream.latest(partition)
+        if not self._open:  # the common case: no transaction open anywhere
+            return lso
         key, sid = (stream.name, partition), stream.id.hex()
-        for t in self.txns.values():
+        for t in self._open.values():
             if t.state is TxnState.ONGOING or t.state in PREPARING:
                 entry = t.parts.get(key)
                 if entry is not None and entry[1] >= 0 and entry[0] == sid:
@@ -340,6 +345,7 @@ class TransactionCoordinator:
                 t.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
                 t.parts, t.groups, t.offsets, t.start_ms = {}, [], {}, -1
                 self._save(t)
+            self._open.pop(t.txn_id, None)
         finally:
             self._busy.discard(t.txn_id)
 
@@ -385,7 +391,7 @@ class TransactionCoordinator:
         if self._aborted and now - self._pruned_ms >= PRUNE_EVERY_MS:
             self._pruned_ms = now
             self._prune()
-        for t in list(self.txns.values()):
+        for t in list(self._open.values()):
             if t.txn_id in self._busy:
                 continue
             if t.state is TxnState.ONGOING and now - t.start_ms > t.timeout_ms:
