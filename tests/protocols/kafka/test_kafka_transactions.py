@@ -1,5 +1,6 @@
 # ruff: noqa: F401, F811, I001  (fixtures imported from kafka_support, which must come before kafka)
-"""Kafka transactions (KIP-98/KIP-447) with confluent-kafka, kafkajs and the raw wire.
+"""Kafka transactions (KIP-98/KIP-447) with confluent-kafka, kafkajs, aiokafka,
+kafka-python (read_committed) and the raw wire (the Java client: test_kafka_java.py).
 
 Rules checked (Apache Kafka `TransactionCoordinator`, `KafkaApis`, KIP-98/447/890):
 committed records reach read_committed readers, aborted ones never do (the fetch names
@@ -276,3 +277,50 @@ def test_kafkajs_transactions(kafka: Any, bootstrap: str) -> None:
     assert got["offsets"] == [{"partition": 0, "offset": "3", "metadata": None}] or \
         [(o["partition"], o["offset"]) for o in got["offsets"]] == [(0, "3")]
     assert _read(bootstrap, "jstx", "read_uncommitted") == ["c0", "c1", "a0", "a1", "c2"]
+
+
+def test_aiokafka_transactions_read_by_kafka_python(kafka: Any, bootstrap: str) -> None:
+    """aiokafka's transactional producer (commit, abort); kafka-python's read_committed
+    consumer drops the aborted records using the fetch's aborted-transaction list."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+    from kafka import KafkaConsumer, TopicPartition as KTopicPartition
+
+    _create(bootstrap, "aio-tx")
+
+    async def produce() -> None:
+        p = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id="aio-tx-1")
+        await p.start()
+        try:
+            async with p.transaction():
+                await p.send_and_wait("aio-tx", b"kept-1")
+            try:
+                async with p.transaction():
+                    await p.send_and_wait("aio-tx", b"dropped")
+                    raise RuntimeError("abort")
+            except RuntimeError:
+                pass
+            async with p.transaction():
+                await p.send_and_wait("aio-tx", b"kept-2")
+        finally:
+            await p.stop()
+
+    asyncio.run(produce())
+    for isolation, want in (("read_committed", [b"kept-1", b"kept-2"]),
+                            ("read_uncommitted", [b"kept-1", b"dropped", b"kept-2"])):
+        c = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation, auto_offset_reset="earliest",
+                          enable_auto_commit=False)
+        try:
+            tp = KTopicPartition("aio-tx", 0)
+            c.assign([tp])
+            end = c.end_offsets([tp])[tp]
+            got: list[bytes] = []
+            deadline = time.monotonic() + 30
+            while c.position(tp) < end:
+                assert time.monotonic() < deadline, got
+                for records in c.poll(timeout_ms=500).values():
+                    got += [r.value for r in records]
+            assert got == want
+        finally:
+            c.close()
