@@ -299,7 +299,7 @@ class TransactionCoordinator:
 
     def last_stable(self, stream: Any, partition: int) -> int:
         """The offset below which every transaction is decided."""
-        lso = stream.latest(partition)
+        lso = int(stream.latest(partition))
         if not self._open:  # the common case: no transaction open anywhere
             return lso
         key, sid = (stream.name, partition), stream.id.hex()
@@ -325,7 +325,7 @@ class TransactionCoordinator:
             self._save(t)
             now = self.clock.now_ms()
             marker = marker_batch(t.pid, t.epoch, COMMIT if commit else ABORT, now)
-            aborted: dict[str, list[list[int]]] = {}
+            aborted: dict[str, list[int]] = {}
             for (name, partition), (sid, first) in t.parts.items():
                 stream = self.core.streams.find(name)
                 if stream is None or stream.id.hex() != sid or partition >= stream.partition_count:
@@ -339,7 +339,7 @@ class TransactionCoordinator:
                         if offsets:
                             self.core.groups.get(group).commit_many(offsets)
                 for key, row in aborted.items():
-                    rows = [*self._aborted.get(key, []), row]
+                    rows: list[list[int]] = [*self._aborted.get(key, []), row]
                     self.catalog.kv_put(ABORTED_NS, key, rows)
                     self._aborted[key] = rows
                 t.state = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from mqlite.core.api import BrokerCore
+from mqlite.core.api import BrokerCore, Stream
 from mqlite.core.reset import KINESIS_NS, origin_of_stream, queue_origins
 from mqlite.settings import Settings
 
@@ -48,7 +48,7 @@ def _safe(read: Callable[[], T]) -> T | None:
         return None
 
 
-def _ends(stream: Any, partition: int) -> tuple[int, int]:
+def _ends(stream: Stream, partition: int) -> tuple[int, int]:
     return stream.earliest(partition), stream.latest(partition)
 
 

@@ -38,7 +38,7 @@ class FetchSession:
 
     session_id: int
     epoch: int = 1  # the epoch the next incremental request must carry
-    partitions: dict[Key, dict[str, Any]] = field(default_factory=dict)  # -> request partition fields
+    wanted: dict[Key, dict[str, Any]] = field(default_factory=dict)  # -> request partition fields
     sent: dict[Key, tuple[int, int, int]] = field(default_factory=dict)  # -> (hw, lso, log start)
 
 
@@ -66,15 +66,15 @@ class FetchSessions:
         if epoch == FINAL_EPOCH:
             self._sessions.pop(sid, None)
             return 0, None
-        session = self._sessions.get(sid)
-        if session is None:
+        found = self._sessions.get(sid)
+        if found is None:
             return FETCH_SESSION_ID_NOT_FOUND, None
-        if epoch != session.epoch:
+        if epoch != found.epoch:
             return INVALID_FETCH_SESSION_EPOCH, None
-        session.epoch = epoch + 1 if epoch < 0x7FFFFFFF else 1
+        found.epoch = epoch + 1 if epoch < 0x7FFFFFFF else 1
         self._sessions.move_to_end(sid)
-        self._update(session, body)
-        return 0, session
+        self._update(found, body)
+        return 0, found
 
     def _new_id(self) -> int:
         while True:
@@ -86,17 +86,17 @@ class FetchSessions:
     def _update(session: FetchSession, body: dict[str, Any]) -> None:
         for t in body["Topics"]:
             for p in t["Partitions"]:
-                session.partitions[(t["Topic"], p["Partition"])] = p
+                session.wanted[(t["Topic"], p["Partition"])] = p
         for t in body.get("ForgottenTopicsData") or ():
             for index in t["Partitions"]:
-                session.partitions.pop((t["Topic"], index), None)
+                session.wanted.pop((t["Topic"], index), None)
                 session.sent.pop((t["Topic"], index), None)
 
     @staticmethod
     def topics(session: FetchSession) -> list[tuple[str, list[dict[str, Any]]]]:
         """The session's partitions grouped by topic, in the order they were added."""
         out: dict[str, list[dict[str, Any]]] = {}
-        for (name, _), p in session.partitions.items():
+        for (name, _), p in session.wanted.items():
             out.setdefault(name, []).append(p)
         return list(out.items())
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mqlite.core.groups import GroupState, Member
+from mqlite.core.api import ConsumerGroup, GroupState, GroupStore, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import find_topic, permitted
@@ -43,7 +43,7 @@ KIND = "kip848"  # group.extra marker: the group uses the consumer protocol
 TP = tuple[str, int]
 
 
-def is_consumer_group(group: Any) -> bool:
+def is_consumer_group(group: ConsumerGroup | None) -> bool:
     return bool(group is not None and group.extra.get(KIND) and group.members)
 
 
@@ -60,7 +60,7 @@ class ConsumerProtocol:
         return float(self.fe.core.clock.monotonic())
 
     # -- assignment -------------------------------------------------------------------------
-    def _target(self, group: Any) -> dict[str, set[TP]]:
+    def _target(self, group: ConsumerGroup) -> dict[str, set[TP]]:
         members = sorted(group.members)
         subscribers: dict[str, list[str]] = {}
         for mid in members:
@@ -73,14 +73,14 @@ class ConsumerProtocol:
                 target[subs[p % len(subs)]].add((topic, p))
         return target
 
-    def _retarget(self, group: Any) -> None:
+    def _retarget(self, group: ConsumerGroup) -> None:
         target = self._target(group)
         if target != group.extra.get("target"):
             group.extra["target"] = target
             group.generation += 1
         group.state = GroupState.STABLE if group.members else GroupState.EMPTY
 
-    def _reconcile(self, group: Any, m: Member) -> None:
+    def _reconcile(self, group: ConsumerGroup, m: Member) -> None:
         target = group.extra["target"].get(m.member_id, set())
         x = m.extra
         revoke = x["assigned"] - target
@@ -138,9 +138,10 @@ class ConsumerProtocol:
                 group.remove_member(mid)
             group.add_member(m)
         else:
-            m = group.members.get(mid) if group is not None else None
-            if m is None:
+            found = group.members.get(mid) if group is not None else None
+            if found is None or group is None:
                 return _error(ErrorCode.UNKNOWN_MEMBER_ID, f"Member {mid} is not a member of group {gid}.")
+            m = found
             if epoch != m.extra["epoch"]:
                 return _error(FENCED_MEMBER_EPOCH, f"The consumer group member has a smaller member epoch "
                               f"({epoch}) than the one known by the group coordinator ({m.extra['epoch']}).")
@@ -173,7 +174,7 @@ class ConsumerProtocol:
                 out.append({"TopicId": stream.id, "Partitions": parts})
         return out
 
-    def check_commit(self, group: Any, epoch: int, member_id: str) -> int:
+    def check_commit(self, group: ConsumerGroup, epoch: int, member_id: str) -> int:
         m = group.members.get(member_id)
         if m is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
@@ -182,7 +183,7 @@ class ConsumerProtocol:
         m.last_heartbeat = self._now()
         return ErrorCode.NONE
 
-    def tick(self, groups: Any) -> None:
+    def tick(self, groups: GroupStore) -> None:
         """Remove members whose session expired (called by the coordinator's ticker)."""
         now = self._now()
         for name in list(self.names):
@@ -204,7 +205,7 @@ def _error(code: int, message: str | None) -> dict[str, Any]:
 
 async def consumer_group_heartbeat(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """ConsumerGroupHeartbeat: join, stay, reconcile or leave a KIP-848 group."""
-    out = fe.coordinator.kip848.heartbeat(session, req)
+    out: dict[str, Any] = fe.coordinator.kip848.heartbeat(session, req)
     if out["ErrorCode"] == 0:
         out["HeartbeatIntervalMs"] = fe.coordinator.kip848.interval_ms
     return out

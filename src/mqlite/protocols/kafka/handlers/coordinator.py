@@ -262,7 +262,7 @@ class Coordinator:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
         group = self.fe.core.groups.find(group_id)
-        if is_consumer_group(group):
+        if group is not None and is_consumer_group(group):
             return self.kip848.check_commit(group, generation, member_id)
         if group is None or not group.members:
             if generation < 0 and not member_id:

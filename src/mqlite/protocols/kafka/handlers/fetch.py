@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import Stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
@@ -100,15 +101,15 @@ def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]
     return out, total, error
 
 
-def _watch_from(fe: Any, stream: Any, p: dict[str, Any], committed: bool) -> int:
+def _watch_from(fe: KafkaFrontEnd, stream: Stream, p: dict[str, Any], committed: bool) -> int:
     """Where a long poll waits for new data: read_committed waiting on an undecided
     transaction waits for the next append (its marker or more data), not for data that
     is already there but not yet readable."""
     offset = p["FetchOffset"]
     index = p["Partition"]
     if committed and 0 <= index < stream.partition_count and offset >= fe.core.transactions.last_stable(stream, index):
-        return max(offset, stream.latest(index))
-    return offset
+        return max(int(offset), stream.latest(index))
+    return int(offset)
 
 
 async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout: float) -> None:

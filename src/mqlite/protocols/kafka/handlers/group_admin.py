@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.api import ConsumerGroup
-from mqlite.core.groups import GroupState
+from mqlite.core.api import ConsumerGroup, GroupState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import permitted
@@ -96,7 +96,7 @@ async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> di
 GROUP_SUBSCRIBED_TO_TOPIC = 86
 
 
-def _subscribed(group: Any) -> set[str]:
+def _subscribed(group: ConsumerGroup) -> set[str]:
     """Topics the members subscribe to (ConsumerProtocolSubscription: version, topics...)."""
     topics: set[str] = set()
     for member in group.members.values():

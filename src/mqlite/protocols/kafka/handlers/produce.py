@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mqlite.core import alarms
 from mqlite.core.api import BrokerCore, Stream
-from mqlite.core.transactions import TransactionError
+from mqlite.core.api import TransactionError
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for

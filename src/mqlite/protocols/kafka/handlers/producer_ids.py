@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.api import ProducerState
-from mqlite.core.transactions import TransactionError
+from mqlite.core.api import TransactionError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.transactions import txn_code

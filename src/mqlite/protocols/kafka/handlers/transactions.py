@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqlite.core.transactions import TransactionError
+from mqlite.core.api import TransactionError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import DENIED, permitted, topic_for
@@ -55,6 +55,7 @@ async def add_partitions(fe: Any, session: Any, req: Request) -> dict[str, Any]:
         for name, p, _ in wanted:
             codes.setdefault((name, p), ErrorCode.OPERATION_NOT_ATTEMPTED)
     else:
+        code: int
         try:
             fe.core.transactions.add_partitions(b["V3AndBelowTransactionalId"], b["V3AndBelowProducerId"],
                                                 b["V3AndBelowProducerEpoch"], [(s, p) for _, p, s in wanted])

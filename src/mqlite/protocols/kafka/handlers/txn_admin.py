@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mqlite.core.transactions import TransactionError, TxnState
+from mqlite.core.api import TransactionError, TxnState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.transactions import txn_code
