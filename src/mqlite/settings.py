@@ -105,6 +105,8 @@ class Settings:
     kafka_initial_rebalance_delay_ms: int = _kafka(0, k.milliseconds(), "wait for more members before a new group's first rebalance (`group.initial.rebalance.delay.ms`; Kafka's default is 3000)")
     kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
     kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
+    kafka_consumer_heartbeat_interval_ms: int = _kafka(5000, k.milliseconds(), "heartbeat interval given to KIP-848 consumers (`group.consumer.heartbeat.interval.ms`)")
+    kafka_consumer_session_timeout_ms: int = _kafka(45_000, k.milliseconds(), "a KIP-848 consumer without a heartbeat this long leaves its group (`group.consumer.session.timeout.ms`)")
     # -- AMQP -------------------------------------------------------------------------
     amqp_users: tuple[tuple[str, str], ...] = _amqp((), k.pairs("USER:PASSWORD"), "AMQP users, aliases of `--user` (with no user anywhere: guest:guest, from loopback only)", name="amqp_user")
     amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")
