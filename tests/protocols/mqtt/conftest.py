@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import hypothesis  # noqa: F401 - imported (and assertion-rewritten) before paho's threads start: CPython
+# 3.11.7 can fail rewriting it later in pytest's summary ("AST constructor recursion depth mismatch")
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion

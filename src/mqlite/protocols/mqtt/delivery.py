@@ -67,12 +67,13 @@ class Outbound:
         if self.active and queue.name not in self.tasks:
             self.tasks[queue.name] = asyncio.get_running_loop().create_task(self.run(queue))
 
-    def stop(self) -> None:
+    def stop(self, *, shutdown: bool = False) -> None:
         """Stop consuming. A task parked on `wake` is cancelled; one inside a long poll is
-        not (see the AMQP consumer): it releases what the poll returns."""
+        not (see the AMQP consumer): it releases what the poll returns. At shutdown every
+        task is cancelled (the queues close with the core)."""
         self.active = False
         for name, task in self.tasks.items():
-            if name not in self.receiving:
+            if shutdown or name not in self.receiving:
                 task.cancel()
         self.tasks.clear()
         self.wake.set()

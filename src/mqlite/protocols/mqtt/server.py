@@ -31,8 +31,12 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
 
     async def close() -> None:
         for conn in list(listener.registry.connections):
-            if isinstance(conn, MqttConnection) and conn.version == 5 and conn.session is not None:
+            if not isinstance(conn, MqttConnection):
+                continue
+            if conn.version == 5 and conn.session is not None:
                 conn.send(C.encode_disconnect(C.SERVER_SHUTTING_DOWN, {C.REASON_STRING: "server shutting down"}))
+            if conn.outbound is not None:
+                conn.outbound.stop(shutdown=True)
         await original_close()
 
     listener.close = close  # type: ignore[method-assign]
