@@ -1,0 +1,83 @@
+"""aiomqtt and mosquitto's command-line clients (Debian `mosquitto-clients`) against mqlite."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from tests.protocols.mqtt.conftest import Client
+
+
+def test_aiomqtt_v5_and_v311_publish_subscribe_with_properties(mqtt_server: Any) -> None:
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    async def run() -> list[Any]:
+        got = []
+        async with aiomqtt.Client("127.0.0.1", mqtt_server.mqtt_port, identifier="aio-sub",
+                                  protocol=aiomqtt.ProtocolVersion.V5) as sub, \
+                aiomqtt.Client("127.0.0.1", mqtt_server.mqtt_port, identifier="aio-pub",
+                               protocol=aiomqtt.ProtocolVersion.V311) as pub:
+            await sub.subscribe("aio/#", qos=2)
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = [("from", "aiomqtt")]
+            async with aiomqtt.Client("127.0.0.1", mqtt_server.mqtt_port, identifier="aio-pub5",
+                                      protocol=aiomqtt.ProtocolVersion.V5) as pub5:
+                await pub5.publish("aio/v5", b"five", qos=2, properties=props)
+            await pub.publish("aio/v311", b"three", qos=1)
+            async for msg in sub.messages:
+                got.append(msg)
+                if len(got) == 2:
+                    break
+        return got
+
+    got = asyncio.run(asyncio.wait_for(run(), 30))
+    assert [(str(m.topic), m.payload, m.qos) for m in got] == [("aio/v5", b"five", 2), ("aio/v311", b"three", 1)]
+    assert got[0].properties.UserProperty == [("from", "aiomqtt")]
+
+
+mosquitto = pytest.mark.skipif(shutil.which("mosquitto_pub") is None,
+                               reason="mosquitto-clients is not installed (scripts/install-test-deps.sh)")
+
+
+@mosquitto
+@pytest.mark.parametrize("version", ["mqttv311", "mqttv5"])
+def test_mosquitto_sub_persistent_session_gets_what_mosquitto_pub_sent_meanwhile(mqtt_server: Any,
+                                                                                  version: str) -> None:
+    port = str(mqtt_server.mqtt_port)
+    common = ["-h", "127.0.0.1", "-p", port, "-V", version]
+    session = ["-c", "-i", f"cli-{version}", "-q", "1", "-t", "cli/#"]
+    if version == "mqttv5":
+        session += ["-x", "3600"]  # Session Expiry Interval
+    subprocess.run(["mosquitto_sub", *common, *session, "-E"], check=True, timeout=30)  # subscribe, leave
+    for topic, text in (("cli/one", "first"), ("cli/two", "second")):
+        subprocess.run(["mosquitto_pub", *common, "-q", "1", "-t", topic, "-m", text], check=True, timeout=30)
+    out = subprocess.run(["mosquitto_sub", *common, *session, "-C", "2", "-v"], check=True, timeout=30,
+                         capture_output=True, text=True).stdout
+    assert out.splitlines() == ["cli/one first", "cli/two second"]
+
+
+@mosquitto
+def test_mosquitto_pub_with_user_properties_and_a_bad_password(mqlite_server_factory: Any) -> None:
+    server = mqlite_server_factory(kafka_port=None, redis_port=None, users=("dev:pw",))
+    port = str(server.mqtt_port)
+    watcher = Client(server.mqtt_port, "w", 5, username="dev", password="pw")
+    try:
+        watcher.subscribe("up/#", qos=1)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "mqttv5", "-u", "dev", "-P", "pw",
+                        "-t", "up/x", "-m", "hi", "-q", "1", "-D", "publish", "user-property", "site", "lab"],
+                       check=True, timeout=30)
+        msg = watcher.get()
+        assert msg.payload == b"hi" and msg.properties.UserProperty == [("site", "lab")]
+        bad = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "mqttv311", "-u", "dev",
+                              "-P", "nope", "-t", "up/x", "-m", "no"], capture_output=True, text=True, timeout=30)
+        assert bad.returncode != 0
+        assert "not authorised" in bad.stderr.lower() or "bad user name or password" in bad.stderr.lower()
+        assert watcher.nothing()
+    finally:
+        watcher.close()
