@@ -40,6 +40,7 @@ class MqttBroker:
         self.sessions = SessionStore(core)
         self.retained = Retained(getattr(core, "catalog", None))
         self.wills: dict[str, tuple[asyncio.TimerHandle, C.Will]] = {}  # client id -> delayed will
+        self.delivery_tasks: set[asyncio.Task[None]] = set()  # every Outbound task (delivery.py)
         self.sessions.restore(self.expire_later)
 
     def now_ms(self) -> int:

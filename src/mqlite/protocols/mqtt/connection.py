@@ -60,6 +60,24 @@ class MqttConnection(Connection):
         self.outbound: Outbound | None = None
         self.taken_over = False
         self.normal_disconnect = False
+        self.out: list[bytes] = []  # packets written at the end of this loop iteration
+
+    def queue_send(self, packet: bytes) -> None:
+        """Write `packet` with the others of this loop iteration (one syscall, not one each)."""
+        if not self.out:
+            self.loop.call_soon(self.flush)
+        self.out.append(packet)
+
+    def flush(self) -> None:
+        out, self.out = self.out, []
+        if out:
+            self.send_many(out)
+
+    def send(self, data: bytes | bytearray | memoryview) -> None:
+        """Write now, after what `queue_send` holds (packets keep their order)."""
+        if self.out:
+            self.flush()
+        super().send(data)
 
     @property
     def authenticated(self) -> bool:
@@ -318,8 +336,8 @@ class MqttConnection(Connection):
         out = []
         while acks and acks[0][0] is not None:
             out.append(acks.popleft()[0])
-        if out:
-            self.send_many(out)
+        for packet in out:
+            self.queue_send(packet)
 
     # -- acknowledgements -------------------------------------------------------------------
     def ack(self, p: C.Ack) -> None:

@@ -33,12 +33,22 @@ META_QOS = "mqtt.q"
 META_RETAIN = "mqtt.r"
 META_CLIENT = "mqtt.c"  # the publishing client's id (no-local)
 _EXCHANGE = b"amq.topic"
+_PLAIN_PROPS = (encode_properties(Properties(delivery_mode=1)), encode_properties(Properties(delivery_mode=2)))
+_QOS = (b"\x00", b"\x01", b"\x02")
 
 
 def envelope_for(topic: str, payload: bytes, qos: int, retain: bool, props: C.Props, now_ms: int,
                  client_id: str = "") -> Envelope:
     """The envelope of one PUBLISH (or will), routed through amq.topic."""
-    stored = {k: v for k, v in props.items() if k != C.TOPIC_ALIAS}
+    stored = {k: v for k, v in props.items() if k != C.TOPIC_ALIAS} if props else props
+    if not stored:  # the common case: no properties (every 3.1.1 publish)
+        meta = {META_PROPS: _PLAIN_PROPS[qos > 0], META_EXCHANGE: _EXCHANGE, META_QOS: _QOS[qos]}
+        if retain:
+            meta[META_RETAIN] = b"1"
+        if client_id:
+            meta[META_CLIENT] = client_id.encode()
+        return Envelope(body=payload, meta=meta, routing_key=to_routing_key(topic), persistent=qos > 0,
+                        timestamp_ms=now_ms)
     user = stored.get(C.USER_PROPERTY) or []
     headers: dict[str, Any] = {name: value for name, value in user}
     expiry = stored.get(C.MESSAGE_EXPIRY)
@@ -50,7 +60,7 @@ def envelope_for(topic: str, payload: bytes, qos: int, retain: bool, props: C.Pr
         expiration=str(expiry * 1000) if expiry is not None else None,
         delivery_mode=2 if qos else 1,
     )
-    meta = {META_PROPS: encode_properties(amqp), META_EXCHANGE: _EXCHANGE, META_QOS: bytes((qos,))}
+    meta = {META_PROPS: encode_properties(amqp), META_EXCHANGE: _EXCHANGE, META_QOS: _QOS[qos]}
     if stored:
         meta[META_MQTT_PROPS] = C.encode_props(stored)
     if retain:
@@ -89,6 +99,8 @@ def publish_facts(msg: Message, now_ms: int) -> tuple[str, int, bool, C.Props]:
     raw = meta.get(META_MQTT_PROPS)
     if raw is not None:
         props = C.decode_props(bytes(raw))
+    elif raw_qos is not None:  # from MQTT without properties
+        props = {}
     elif META_PROPS in meta:
         props = _from_amqp(decode_properties(bytes(meta[META_PROPS])))
     else:

@@ -59,21 +59,27 @@ class Outbound:
             conn.send(bytes((packet[0] | 0x08,)) + packet[1:])
         for pid in sorted(s.out_rel):
             conn.send(C.encode_ack(conn.version, C.PUBREL, pid))
-        self.watch(self.sessions.queue(s))
+        own = self.sessions.find_queue(s)
+        if own is not None:
+            self.watch(own)
         for queue in self.sessions.shared_queues(s):
             self.watch(queue)
 
     def watch(self, queue: Any) -> None:
         if self.active and queue.name not in self.tasks:
-            self.tasks[queue.name] = asyncio.get_running_loop().create_task(self.run(queue))
+            task = asyncio.get_running_loop().create_task(self.run(queue))
+            self.tasks[queue.name] = task
+            every = self.conn.broker.delivery_tasks  # cancelled at shutdown, even once stopped
+            every.add(task)
+            task.add_done_callback(every.discard)
 
-    def stop(self, *, shutdown: bool = False) -> None:
+    def stop(self) -> None:
         """Stop consuming. A task parked on `wake` is cancelled; one inside a long poll is
-        not (see the AMQP consumer): it releases what the poll returns. At shutdown every
-        task is cancelled (the queues close with the core)."""
+        not (see the AMQP consumer): it releases what the poll returns (at shutdown the
+        broker cancels every task, `MqttBroker.delivery_tasks`)."""
         self.active = False
         for name, task in self.tasks.items():
-            if shutdown or name not in self.receiving:
+            if name not in self.receiving:
                 task.cancel()
         self.tasks.clear()
         self.wake.set()
@@ -152,7 +158,7 @@ class Outbound:
         if len(packet) > conn.client_max_packet:
             queue.delete(m.receipt)
             return
-        conn.send(packet)
+        conn.queue_send(packet)
         if not qos:
             queue.delete(m.receipt)
             return

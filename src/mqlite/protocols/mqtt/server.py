@@ -35,8 +35,8 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
                 continue
             if conn.version == 5 and conn.session is not None:
                 conn.send(C.encode_disconnect(C.SERVER_SHUTTING_DOWN, {C.REASON_STRING: "server shutting down"}))
-            if conn.outbound is not None:
-                conn.outbound.stop(shutdown=True)
+        for task in list(broker.delivery_tasks):
+            task.cancel()
         await original_close()
 
     listener.close = close  # type: ignore[method-assign]

@@ -176,12 +176,17 @@ class SessionStore:
             s.expiry_timer.cancel()
             s.expiry_timer = None
         s.expiry = expiry
-        self.queue(s)
-        self.save(s)
+        self.save(s)  # the queue is made by the first subscription (idle clients cost no log)
         return s, present
 
     def queue(self, s: Session) -> Any:
         return self._queue(s.queue_name)
+
+    def find_queue(self, s: Session) -> Any | None:
+        try:
+            return self.core.get_queue(s.queue_name)
+        except CoreError:
+            return None
 
     def _queue(self, name: str) -> Any:
         try:
