@@ -190,3 +190,38 @@ def test_keep_alive_timeout_closes_a_silent_client(raw: Callable[[], Raw]) -> No
     assert r.packet() is not None
     assert reason_of_disconnect(r.packet()) == C.KEEP_ALIVE_TIMEOUT  # after 1.5 s of silence
     assert r.closed()
+
+
+def test_outbound_qos2_state_survives_a_restart_with_the_same_packet_id(mqtt_server: Any, raw: Callable[[], Raw],
+                                                                        mqtt_client: Callable[..., Client]) -> None:
+    props = C.encode_props({C.SESSION_EXPIRY: 3600})
+
+    def reconnect() -> Raw:
+        r = raw()
+        r.send(connect_bytes(5, "q2-sub", flags=0x00, props=props))
+        ack = r.packet()
+        assert ack is not None and ack[0] == 0x20
+        return r
+
+    r = reconnect()
+    r.send(subscribe_bytes(1, "out2", opts=2, v5=True))
+    assert r.packet() is not None  # SUBACK
+    mqtt_client("pub", 5).publish("out2", b"exactly", qos=2)
+    first = r.packet()
+    assert first is not None and first[0] == 0x34  # PUBLISH QoS 2, DUP 0
+    pid = first[8:10]  # after the fixed header, the topic length and "out2"
+    r.close()
+    mqtt_server.restart()
+    r = reconnect()
+    again = r.packet()
+    assert again is not None and again[0] == 0x3C  # MQTT 4.3.3: the same PUBLISH, DUP 1
+    assert again[8:10] == pid and again.endswith(b"exactly")
+    r.send(bytes((0x50, 2)) + pid)  # PUBREC
+    assert r.packet() == bytes((0x62, 2)) + pid  # PUBREL
+    r.close()
+    mqtt_server.restart()
+    r = reconnect()
+    assert r.packet() == bytes((0x62, 2)) + pid  # the PUBREL is sent again after a restart
+    r.send(bytes((0x70, 2)) + pid)  # PUBCOMP
+    r.send(b"\xc0\x00")  # PINGREQ: nothing else is owed to the client
+    assert r.packet() == b"\xd0\x00"
