@@ -234,17 +234,19 @@ def start_mqlite(port: int, fsync: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "mqlite", "serve", "--memory", "--host", "127.0.0.1", "--mqtt-port", str(port),
          "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--fsync", fsync,
          "--max-connections-per-listener", "20000", "--max-connections-per-address", "20000"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tempfile.gettempdir(), "mqtt_bench_mqlite.log"), "w"))  # noqa: SIM115
 
 
 async def wait_port(port: int) -> None:
-    for _ in range(300):
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
+    """Wait until something LISTENs on `port` (read from /proc/net/tcp, not by connecting:
+    the port is in the ephemeral range, and repeated connects before the server binds walk
+    the source ports until one connects to itself and takes the port)."""
+    want = f":{port:04X}"
+    for _ in range(600):
+        with open("/proc/net/tcp") as f:
+            if any(line.split()[1].endswith(want) and line.split()[3] == "0A" for line in list(f)[1:]):
+                return
+        await asyncio.sleep(0.1)
     raise RuntimeError(f"nothing listening on {port}")
 
 
@@ -253,6 +255,7 @@ async def bench(port: int, pid: int, args: argparse.Namespace) -> list[dict[str,
     payload = b"x" * args.size
     n = args.messages
     out = []
+    idle_result = await idle(port, pid, args.idle)  # first: later phases leave freed memory in the heap
     for name, pubs, subs, qos, count in (
             ("qos0-1pub", 1, 1, 0, n), ("qos1-1pub", 1, 1, 1, n),
             ("qos0-100pub", 100, 1, 0, n), ("qos1-100pub", 100, 1, 1, n),
@@ -261,7 +264,7 @@ async def bench(port: int, pid: int, args: argparse.Namespace) -> list[dict[str,
         if name.startswith("fanout"):
             r["workload"] += " (deliveries/s)"
         out.append(r)
-    out.append(await idle(port, pid, args.idle))
+    out.append(idle_result)
     return out
 
 
@@ -278,16 +281,23 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     results: dict[str, list[dict[str, Any]]] = {}
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        for broker in ("mosquitto", "mqlite"):
-            port = args.peer_port if broker == "mosquitto" else args.mqlite_port
-            proc = start_mosquitto(port, Path(tmp)) if broker == "mosquitto" else start_mqlite(port, args.fsync)
-            try:
+        # both listen before any client connects: 10,000 client sockets take ephemeral
+        # ports, which could otherwise take the second broker's port
+        procs = {"mosquitto": start_mosquitto(args.peer_port, Path(tmp)),
+                 "mqlite": start_mqlite(args.mqlite_port, args.fsync)}
+        try:
+            asyncio.run(wait_port(args.peer_port))
+            asyncio.run(wait_port(args.mqlite_port))
+            for broker, proc in procs.items():
+                port = args.peer_port if broker == "mosquitto" else args.mqlite_port
                 results[broker] = asyncio.run(bench(port, proc.pid, args))
-            finally:
+        finally:
+            for proc in procs.values():
                 proc.terminate()
                 proc.wait(30)
-    print(f"load average before: {os.getloadavg()}")
+    print(f"load average before: {load}, after: {os.getloadavg()}")
     print(f"{'workload':32} {'mosquitto':>12} {'mqlite':>12} {'ratio':>7}   cpu ms/1k msgs (mosq / mqlite)")
     for peer, mine in zip(results["mosquitto"], results["mqlite"], strict=True):
         if "rate" in peer:

@@ -27,7 +27,7 @@ PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" python3 -m mqlite serve --memor
   --redis-port off > "$work/mqlite.log" 2>&1 &
 pids+=($!)
 for port in "$PEER_PORT" "$MQLITE_PORT"; do
-  for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.1; done  # not a connect: the port is in the ephemeral range (a self-connect would take it)
 done
 echo "mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 | awk '{print $3}') on $PEER_PORT, mqlite on $MQLITE_PORT"
 python3 scripts/mqtt_conformance.py "$PEER_PORT" 1024 > "$work/peer.json"
