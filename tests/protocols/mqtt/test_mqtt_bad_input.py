@@ -225,3 +225,25 @@ def test_outbound_qos2_state_survives_a_restart_with_the_same_packet_id(mqtt_ser
     r.send(bytes((0x70, 2)) + pid)  # PUBCOMP
     r.send(b"\xc0\x00")  # PINGREQ: nothing else is owed to the client
     assert r.packet() == b"\xd0\x00"
+
+
+def test_acl_rules_apply_to_publish_and_subscribe(mqlite_server_factory: Callable[..., Any]) -> None:
+    server = mqlite_server_factory(kafka_port=None, redis_port=None, users=("boss:pw:admin", "reader:pw"),
+                                   acl=("reader:read:router:amq.topic",))
+    boss = Client(server.mqtt_port, "boss", 5, username="boss", password="pw")
+    reader = Client(server.mqtt_port, "reader", 5, username="reader", password="pw")
+    reader3 = Client(server.mqtt_port, "reader3", 4, username="reader", password="pw")
+    try:
+        assert [c.value for c in reader.subscribe("acl/#", qos=1)] == [1]
+        boss.publish("acl/x", b"allowed", qos=1)
+        assert reader.get().payload == b"allowed"
+        reasons: list[Any] = []
+        reader.c.on_publish = lambda c, u, mid, rc, props: reasons.append(rc.value)
+        reader.c.publish("acl/x", b"refused", 1).wait_for_publish(10)
+        assert reasons == [C.NOT_AUTHORIZED]  # PUBACK 0x87, nothing routed
+        reader3.c.publish("acl/x", b"refused", 1)
+        assert reader3.disconnects.get(timeout=10) != 0  # 3.1.1 has no PUBACK code: disconnected
+        assert reader.nothing()
+    finally:
+        for c in (boss, reader, reader3):
+            c.close()

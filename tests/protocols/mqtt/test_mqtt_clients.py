@@ -81,3 +81,16 @@ def test_mosquitto_pub_with_user_properties_and_a_bad_password(mqlite_server_fac
         assert watcher.nothing()
     finally:
         watcher.close()
+
+
+@mosquitto
+def test_mosquitto_clients_speak_mqtt_31_too(mqtt_server: Any) -> None:
+    port = str(mqtt_server.mqtt_port)
+    watcher = Client(mqtt_server.mqtt_port, "w31", 4)
+    try:
+        watcher.subscribe("v31/#", qos=1)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-V", "mqttv31", "-q", "1", "-t", "v31/x",
+                        "-m", "old"], check=True, timeout=30)
+        assert watcher.get().payload == b"old"
+    finally:
+        watcher.close()
