@@ -32,6 +32,8 @@ from typing import Any
 
 TICK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+from mqlite.protocols.mqtt.codec import fixed_header, varint  # noqa: E402 - framing only
 
 
 def cpu_seconds(pid: int) -> float:
@@ -46,15 +48,6 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def connect_packet(cid: str) -> bytes:
@@ -97,18 +90,10 @@ class Conn:
                 buf += chunk
                 pos, n, acks = 0, len(buf), []
                 while n - pos >= 2:
-                    length, shift, i = 0, 0, pos + 1
-                    complete = False
-                    while i < n:
-                        b = buf[i]
-                        i += 1
-                        length |= (b & 0x7F) << shift
-                        if not b & 0x80:
-                            complete = True
-                            break
-                        shift += 7
-                    if not complete or n - i < length:
+                    head = fixed_header(buf, pos)
+                    if head is None or n - head[0] < head[1]:
                         break
+                    i, length = head
                     kind = buf[pos] >> 4
                     if kind == 3:
                         self.received += 1

@@ -13,6 +13,7 @@ import json
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,18 +22,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from mqlite.protocols.mqtt.codec import fixed_header, varint  # noqa: E402 - framing only
+
 PORT = int(sys.argv[1])
 MAX_PACKET = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
 QUIET = 0.7  # seconds to wait when checking that nothing arrives
-
-
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def s16(b: bytes) -> bytes:
@@ -73,18 +68,10 @@ class Raw:
         """The next packet as hex, "closed", or "silent" (nothing within the timeout)."""
         self.sock.settimeout(timeout)
         while True:
-            if len(self.buf) >= 2:
-                length, shift, i = 0, 0, 1
-                while i < len(self.buf):
-                    b = self.buf[i]
-                    length |= (b & 0x7F) << shift
-                    i += 1
-                    if not b & 0x80:
-                        break
-                    shift += 7
-                if len(self.buf) >= i + length:
-                    out, self.buf = self.buf[:i + length], self.buf[i + length:]
-                    return out.hex()
+            head = fixed_header(self.buf) if len(self.buf) >= 2 else None
+            if head is not None and len(self.buf) >= head[0] + head[1]:
+                out, self.buf = self.buf[:head[0] + head[1]], self.buf[head[0] + head[1]:]
+                return out.hex()
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError:

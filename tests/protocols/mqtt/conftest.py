@@ -16,6 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
+from mqlite.protocols.mqtt.codec import fixed_header
+
 WAIT = 10.0
 
 
@@ -137,18 +139,10 @@ class Raw:
     def packet(self) -> bytes | None:
         """The next whole packet, or None when the server closed the connection."""
         while True:
-            if len(self.buf) >= 2:
-                length, shift, i = 0, 0, 1
-                while i < len(self.buf):
-                    b = self.buf[i]
-                    length |= (b & 0x7F) << shift
-                    i += 1
-                    if not b & 0x80:
-                        break
-                    shift += 7
-                if len(self.buf) >= i + length:
-                    out, self.buf = self.buf[:i + length], self.buf[i + length:]
-                    return out
+            head = fixed_header(self.buf) if len(self.buf) >= 2 else None
+            if head is not None and len(self.buf) >= head[0] + head[1]:
+                out, self.buf = self.buf[:head[0] + head[1]], self.buf[head[0] + head[1]:]
+                return out
             chunk = self.sock.recv(65536)
             if not chunk:
                 return None

@@ -326,6 +326,22 @@ def decode_props(raw: bytes) -> Props:
     return read_props(Reader(varint(len(raw)) + raw, 0, len(raw) + len(varint(len(raw)))), frozenset(PROPERTY_TYPES))[0]
 
 
+def fixed_header(buf: bytes | bytearray, pos: int = 0) -> tuple[int, int] | None:
+    """(offset of the variable header, remaining length) of the packet at `pos`, or None
+    while the remaining length is incomplete (MQTT 2.1.4)."""
+    length, shift, i, n = 0, 0, pos + 1, len(buf)
+    while i < n:
+        b = buf[i]
+        i += 1
+        length |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return i, length
+        shift += 7
+        if shift > 21:
+            raise malformed("remaining length longer than 4 bytes")
+    return None
+
+
 # -- parser ------------------------------------------------------------------------------
 class Parser:
     """Incremental decoder of client packets (see module docstring)."""
@@ -343,19 +359,10 @@ class Parser:
         pos = 0
         n = len(buf)
         while n - pos >= 2:
-            length, shift, i, complete = 0, 0, pos + 1, False
-            while i < n:
-                b = buf[i]
-                i += 1
-                length |= (b & 0x7F) << shift
-                if not b & 0x80:
-                    complete = True
-                    break
-                shift += 7
-                if shift > 21:
-                    raise malformed("remaining length longer than 4 bytes")
-            if not complete:
+            head = fixed_header(buf, pos)
+            if head is None:
                 break  # the remaining length is incomplete
+            i, length = head
             total = i - pos + length
             if total > self.max_packet:
                 raise MqttError(PACKET_TOO_LARGE, f"packet of {total} bytes exceeds the maximum packet size {self.max_packet}")
