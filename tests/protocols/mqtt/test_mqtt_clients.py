@@ -1,14 +1,17 @@
-"""aiomqtt and mosquitto's command-line clients (Debian `mosquitto-clients`) against mqlite."""
+"""aiomqtt, mosquitto's command-line clients (Debian `mosquitto-clients`) and TLS against mqlite."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import subprocess
+import threading
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.protocols.mqtt.conftest import Client
 
@@ -94,3 +97,32 @@ def test_mosquitto_clients_speak_mqtt_31_too(mqtt_server: Any) -> None:
         assert watcher.get().payload == b"old"
     finally:
         watcher.close()
+
+
+def test_tls_listener_with_paho_and_mosquitto_pub(mqlite_server_factory: Any) -> None:
+    server = mqlite_server_factory(tls="auto", kafka_port=None, redis_port=None, users=("dev:pw",))
+    ca = str(server.tls_ca_file)
+    received: list[Any] = []
+    got = threading.Event()
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="tls-sub", protocol=mqtt.MQTTv5)
+    sub.tls_set(ca_certs=ca)
+    sub.username_pw_set("dev", "pw")
+    sub.on_message = lambda c, u, m: (received.append(m.payload), got.set())
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
+    sub.on_connect = lambda c, u, f, rc, props: c.subscribe("secure/#", 1)
+    sub.connect("localhost", server.mqtt_port)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(10)
+        if shutil.which("mosquitto_pub") is not None:
+            subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(server.mqtt_port), "--cafile", ca,
+                            "-u", "dev", "-P", "pw", "-t", "secure/x", "-m", "sealed", "-q", "1"],
+                           check=True, timeout=30)
+        else:
+            sub.publish("secure/x", b"sealed", 1)
+        assert got.wait(10)
+        assert received == [b"sealed"]
+    finally:
+        sub.disconnect()
+        sub.loop_stop()
