@@ -181,3 +181,22 @@ def test_inflight_qos1_is_redelivered_after_a_reconnect_with_dup(mqtt_server: An
     msgs = [again.get(), again.get()]
     assert sorted(m.payload for m in msgs) == [b"m1", b"m1b"]
     assert all(m.dup for m in msgs)
+
+
+def test_reset_ends_sessions_and_retained_and_mqtt_keeps_serving(mqtt_server: Any,
+                                                                 mqtt_client: Callable[..., Client]) -> None:
+    from mqlite.core.reset import reset
+
+    old = mqtt_client("before", 5, clean=False, connect_props={"SessionExpiryInterval": 3600})
+    old.subscribe("r/#", qos=1)
+    old.publish("r/kept", b"retained", qos=1, retain=True)
+    assert old.get().payload == b"retained"
+    mqtt_server.call(lambda: reset(mqtt_server.core))
+    assert old.disconnects.get(timeout=10) is not None
+    sub = mqtt_client("after", 5)
+    sub.subscribe("r/#", qos=1)
+    assert sub.nothing()  # the retained message went with the reset
+    mqtt_client("pub", 5).publish("r/new", b"fresh", qos=1)
+    assert sub.get().payload == b"fresh"
+    again = mqtt_client("before", 5, clean=False, connect_props={"SessionExpiryInterval": 3600})
+    assert not again.flags.session_present

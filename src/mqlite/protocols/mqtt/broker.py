@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+from mqlite.core.reset import Selection, on_reset
 from mqlite.protocols.mqtt import codec as C
 from mqlite.protocols.mqtt.crossing import envelope_for
 from mqlite.protocols.mqtt.retained import Retained
@@ -42,6 +43,23 @@ class MqttBroker:
         self.wills: dict[str, tuple[asyncio.TimerHandle, C.Will]] = {}  # client id -> delayed will
         self.delivery_tasks: set[asyncio.Task[None]] = set()  # every Outbound task (delivery.py)
         self.sessions.restore(self.expire_later)
+        on_reset(core, self.reset_after, "after")
+
+    def reset_after(self, sel: Selection) -> None:
+        """A reset (core/reset.py) deleted core objects: a session whose queue went ends
+        and its client is disconnected (as RabbitMQ does when an MQTT queue is deleted);
+        a full reset also empties the retained messages; amq.topic comes back."""
+        self.sessions.router = self.sessions.topic_router()
+        if sel.everything:
+            self.retained.messages.clear()
+        for s in list(self.sessions.sessions.values()):
+            if sel.everything or s.queue_name in sel.queues:
+                conn = s.conn
+                s.inflight.clear()
+                self.sessions.end(s)
+                if conn is not None:
+                    conn.session = None
+                    conn.close()
 
     def now_ms(self) -> int:
         return int(self.core.clock.now_ms()) if hasattr(self.core, "clock") else 0

@@ -128,11 +128,11 @@ class SessionStore:
         self.catalog = getattr(core, "catalog", None)
         self.sessions: dict[str, Session] = {}
         self.shared_holders: dict[str, set[str]] = {}  # shared queue name -> client ids
-        self.router = self._topic_router()
+        self.router = self.topic_router()
 
-    def _topic_router(self) -> Any:
+    def topic_router(self) -> Any:
         router = self.core.routers.find(EXCHANGE)
-        if router is None:  # the AMQP front-end makes the same one (same kind and config)
+        if router is None or router.deleted:  # the AMQP front-end makes the same one (same kind and config)
             router = self.core.create_router(EXCHANGE, "topic", {"durable": True})
         return router
 
