@@ -214,7 +214,7 @@ class Auth:
 
 # -- primitive readers ----------------------------------------------------------------------
 class Reader:
-    __slots__ = ("buf", "pos", "end")
+    __slots__ = ("buf", "end", "pos")
 
     def __init__(self, buf: bytes, pos: int, end: int) -> None:
         self.buf, self.pos, self.end = buf, pos, end

@@ -26,7 +26,11 @@ from typing import Any
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.mqtt import codec as C
 from mqlite.protocols.mqtt import topics
-from mqlite.protocols.mqtt.broker import RECEIVE_MAXIMUM, TOPIC_ALIAS_MAXIMUM, MqttBroker
+from mqlite.protocols.mqtt.broker import (
+    RECEIVE_MAXIMUM,
+    TOPIC_ALIAS_MAXIMUM,
+    MqttBroker,
+)
 from mqlite.protocols.mqtt.delivery import Outbound
 from mqlite.protocols.mqtt.sessions import NEVER, Session, Sub
 from mqlite.protocols.transport import Connection, ConnectionRegistry

@@ -24,7 +24,13 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.core.message import Attribute, Envelope, Message
-from mqlite.protocols.amqp.properties import META_EXCHANGE, META_PROPS, Properties, decode_properties, encode_properties
+from mqlite.protocols.amqp.properties import (
+    META_EXCHANGE,
+    META_PROPS,
+    Properties,
+    decode_properties,
+    encode_properties,
+)
 from mqlite.protocols.mqtt import codec as C
 from mqlite.protocols.mqtt.topics import from_routing_key, to_routing_key
 
