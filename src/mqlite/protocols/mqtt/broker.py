@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core.reset import Selection, on_reset
 from mqlite.protocols.mqtt import codec as C
@@ -21,6 +21,10 @@ from mqlite.protocols.mqtt.retained import Retained
 from mqlite.protocols.mqtt.sessions import NEVER, Session, SessionStore
 from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
+
+if TYPE_CHECKING:
+    from mqlite.core.api import BrokerCore
+    from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.mqtt")
 
@@ -32,14 +36,14 @@ TOPIC_ALIAS_MAXIMUM = 1024
 class MqttBroker:
     """See module docstring."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings | None) -> None:
         self.core = core
         self.settings = settings
         self.users = Users.from_settings(settings) if settings is not None else Users()
         self.authz = authorizer_for(core, settings) if settings is not None else None
         self.max_packet = int(getattr(settings, "mqtt_max_packet_size", 0) or C.MAX_PACKET)
         self.sessions = SessionStore(core)
-        self.retained = Retained(getattr(core, "catalog", None))
+        self.retained = Retained(core.catalog)
         self.wills: dict[str, tuple[asyncio.TimerHandle, C.Will]] = {}  # client id -> delayed will
         self.delivery_tasks: set[asyncio.Task[None]] = set()  # every Outbound task (delivery.py)
         self.sessions.restore(self.expire_later)
@@ -62,7 +66,7 @@ class MqttBroker:
                     conn.close()
 
     def now_ms(self) -> int:
-        return int(self.core.clock.now_ms()) if hasattr(self.core, "clock") else 0
+        return int(self.core.clock.now_ms())
 
     # -- authorization (security/authz.py): MQTT topics are amq.topic's routing keys --------
     def allowed(self, principal: str | None, op: str) -> bool:

@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any
 
 from mqlite.protocols.amqp import eager
+from mqlite.protocols.flow import Credit, Pause
 from mqlite.protocols.mqtt import codec as C
 from mqlite.protocols.mqtt import topics
 from mqlite.protocols.mqtt.broker import (
@@ -65,6 +66,7 @@ class MqttConnection(Connection):
         self.taken_over = False
         self.normal_disconnect = False
         self.out: list[bytes] = []  # packets written at the end of this loop iteration
+        self.publish_credit = Credit(self, INFLIGHT_HIGH, INFLIGHT_LOW)
 
     def queue_send(self, packet: bytes) -> None:
         """Write `packet` with the others of this loop iteration (one syscall, not one each)."""
@@ -190,7 +192,7 @@ class MqttConnection(Connection):
                 wait = throttle.for_server(self.broker.core).failed(throttle.address_of(self.peername))
                 self.loop.call_later(wait, self.refuse, C.BAD_USERNAME_OR_PASSWORD, 0x04,
                                      "bad user name or password")
-                self.pause_reading()
+                self.pause_reading(Pause.CREDIT)  # nothing more is read: the refusal closes
                 return
             self.principal = user.name
         if p.will is not None:
@@ -304,13 +306,11 @@ class MqttConnection(Connection):
             if qos == 2:
                 s.in_qos2.add(pid)  # type: ignore[arg-type]
         self.inflight += 1
-        if self.inflight == INFLIGHT_HIGH:
-            self.pause_reading("inflight")
+        self.publish_credit.update(self.inflight)
 
         def done(routed: Any, exc: BaseException | None) -> None:
             self.inflight -= 1
-            if self.inflight == INFLIGHT_LOW - 1:
-                self.resume_reading("inflight")
+            self.publish_credit.update(self.inflight)
             if entry is None:
                 return
             if exc is not None:

@@ -30,6 +30,7 @@ from mqlite.protocols.mqtt.sessions import Inflight, Session, Sub, shared_queue_
 from mqlite.protocols.mqtt.topics import matches
 
 if TYPE_CHECKING:
+    from mqlite.core.api import Message, Queue
     from mqlite.protocols.mqtt.connection import MqttConnection
 
 log = logging.getLogger("mqlite.mqtt")
@@ -65,7 +66,7 @@ class Outbound:
         for queue in self.sessions.shared_queues(s):
             self.watch(queue)
 
-    def watch(self, queue: Any) -> None:
+    def watch(self, queue: Queue) -> None:
         if self.active and queue.name not in self.tasks:
             task = asyncio.get_running_loop().create_task(self.run(queue))
             self.tasks[queue.name] = task
@@ -88,7 +89,7 @@ class Outbound:
         s = self.session
         return min(MAX_BATCH, self.conn.client_receive_max - len(s.inflight) - len(s.out_rel) - self.reserved)
 
-    async def run(self, queue: Any) -> None:
+    async def run(self, queue: Queue) -> None:
         s, conn = self.session, self.conn
         try:
             while self.active:
@@ -123,13 +124,13 @@ class Outbound:
             if self.tasks.get(queue.name) is asyncio.current_task():
                 del self.tasks[queue.name]
 
-    def _subs_for(self, queue: Any, topic: str) -> list[Sub]:
+    def _subs_for(self, queue: Queue, topic: str) -> list[Sub]:
         s = self.session
         if queue.name == s.queue_name:
             return [x for x in s.subs.values() if x.group is None and matches(x.filter, topic)]
         return [x for x in s.subs.values() if x.group is not None and shared_queue_name(x.group, x.inner) == queue.name]
 
-    def deliver(self, queue: Any, m: Any) -> None:
+    def deliver(self, queue: Queue, m: Message) -> None:
         s, conn = self.session, self.conn
         now = conn.broker.now_ms()
         topic, pqos, pretain, props = publish_facts(m, now)

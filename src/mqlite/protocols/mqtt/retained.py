@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mqlite.protocols.mqtt import codec as C
 from mqlite.protocols.mqtt.topics import matches
+
+if TYPE_CHECKING:
+    from mqlite.core.api import Catalog
 
 NS_RETAINED = "mqtt/retained"
 
@@ -44,7 +47,7 @@ class RetainedMessage:
 class Retained:
     """See module docstring."""
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog | None) -> None:
         self.catalog = catalog
         self.messages: dict[str, RetainedMessage] = {}
         if catalog is not None:

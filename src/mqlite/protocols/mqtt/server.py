@@ -8,7 +8,7 @@ Concurrency: the server's event loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mqlite.protocols import limits
 from mqlite.protocols.mqtt import codec as C
@@ -17,8 +17,12 @@ from mqlite.protocols.mqtt.connection import MqttConnection
 from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
 from mqlite.security import tls
 
+if TYPE_CHECKING:
+    from mqlite.core.api import BrokerCore
+    from mqlite.settings import Settings
 
-async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
+
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Start serving MQTT on host:port (0 = a free port)."""
     broker = MqttBroker(core, settings)
 

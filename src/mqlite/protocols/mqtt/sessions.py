@@ -26,11 +26,14 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core.errors import CoreError
 from mqlite.core.router import Destination, DestinationKind
 from mqlite.protocols.mqtt.topics import split_shared, to_routing_key
+
+if TYPE_CHECKING:
+    from mqlite.core.api import BrokerCore, Queue, Router
 
 log = logging.getLogger("mqlite.mqtt")
 
@@ -66,7 +69,7 @@ class Inflight:
     """An outbound QoS 1/2 PUBLISH awaiting its PUBACK/PUBREC."""
 
     packet: bytes  # the PUBLISH as first sent (DUP set when sent again)
-    queue: Any = None  # the core queue it was leased from (None: a retained message)
+    queue: Queue | None = None  # the core queue it was leased from (None: a retained message)
     receipt: str = ""
     qos: int = 1
 
@@ -123,14 +126,14 @@ def shared_queue_name(group: str, inner: str) -> str:
 class SessionStore:
     """Every MQTT session of one listener (see module docstring)."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.core = core
-        self.catalog = getattr(core, "catalog", None)
+        self.catalog = core.catalog
         self.sessions: dict[str, Session] = {}
         self.shared_holders: dict[str, set[str]] = {}  # shared queue name -> client ids
         self.router = self.topic_router()
 
-    def topic_router(self) -> Any:
+    def topic_router(self) -> Router:
         router = self.core.routers.find(EXCHANGE)
         if router is None or router.deleted:  # the AMQP front-end makes the same one (same kind and config)
             router = self.core.create_router(EXCHANGE, "topic", {"durable": True})
@@ -179,16 +182,16 @@ class SessionStore:
         self.save(s)  # the queue is made by the first subscription (idle clients cost no log)
         return s, present
 
-    def queue(self, s: Session) -> Any:
+    def queue(self, s: Session) -> Queue:
         return self._queue(s.queue_name)
 
-    def find_queue(self, s: Session) -> Any | None:
+    def find_queue(self, s: Session) -> Queue | None:
         try:
             return self.core.get_queue(s.queue_name)
         except CoreError:
             return None
 
-    def _queue(self, name: str) -> Any:
+    def _queue(self, name: str) -> Queue:
         try:
             return self.core.get_queue(name)
         except CoreError:
@@ -224,7 +227,7 @@ class SessionStore:
             self.catalog.kv_put(NS_SESSIONS, s.client_id, s.to_dict())
 
     # -- subscriptions ------------------------------------------------------------------------
-    def subscribe(self, s: Session, sub: Sub) -> tuple[bool, Any]:
+    def subscribe(self, s: Session, sub: Sub) -> tuple[bool, Queue]:
         """Add or replace a subscription: (it existed before, the queue it fills)."""
         existed = sub.filter in s.subs
         s.subs[sub.filter] = sub
@@ -255,6 +258,6 @@ class SessionStore:
         self.router.unbind_key(Destination(DestinationKind.QUEUE, s.queue_name), key)
         return True
 
-    def shared_queues(self, s: Session) -> list[Any]:
+    def shared_queues(self, s: Session) -> list[Queue]:
         names = {shared_queue_name(sub.group, sub.inner) for sub in s.subs.values() if sub.group is not None}
         return [self._queue(n) for n in sorted(names)]
