@@ -14,6 +14,8 @@ if command -v apt-get >/dev/null 2>&1; then
   command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # differential tests
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)  # conformance peer
+  command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)  # MQTT CLI tests
+  [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)  # MQTT conformance peer and benchmark (not started)
   command -v npm >/dev/null 2>&1 || need+=(npm)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the web console's browser tests
   command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)  # Java Kafka client tests
@@ -38,7 +40,7 @@ echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Node clients (RESP, AMQP, Kafka tests) and the second AWS SDK family (the AWS SDK for
 # JavaScript v3, tests/protocols/aws/test_js_sdk.py); each pinned by its package-lock.json.
-for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js; do
+for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js tests/protocols/mqtt/node; do
   if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
     echo "install-test-deps: npm ci in $dir"
     npm ci --silent --no-audit --no-fund --prefix "$dir"

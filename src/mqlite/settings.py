@@ -44,6 +44,7 @@ def _group(name: str) -> Any:
 _aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
 _ports, _storage, _security = _group("ports"), _group("storage"), _group("security")
 _limits = _group("limits")
+_mqtt = _group("mqtt")
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -78,6 +79,7 @@ class Settings:
     kafka_port: int | None = _ports(9092, k.PORT, "Kafka wire protocol")
     amqp_port: int | None = _ports(5672, k.PORT, "AMQP 0-9-1")
     redis_port: int | None = _ports(6379, k.PORT, "Redis RESP")
+    mqtt_port: int | None = _ports(1883, k.PORT, "MQTT 3.1.1 and 5.0")
     # -- AWS front-ends ---------------------------------------------------------------
     aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
     aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
@@ -121,6 +123,8 @@ class Settings:
     redis_proto_max_bulk_len: int = _redis(512 * 1024 * 1024, k.SIZE, "largest argument accepted (`proto-max-bulk-len`)")
     redis_client_query_buffer_limit: int = _redis(1024 * 1024 * 1024, k.SIZE, "largest pending command; a client over it is closed (`client-query-buffer-limit`)")
     redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
+    # -- MQTT ---------------------------------------------------------------------------
+    mqtt_max_packet_size: int = _mqtt(16 * 1024 * 1024, k.SIZE, "largest MQTT packet accepted (told to 5.0 clients as Maximum Packet Size; mosquitto's `max_packet_size`)")
     # -- security (mqlite.security; docs/security.md) ----------------------------------
     users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")
     users_file: Path | None = _security(None, k.PATH, "file of users, one NAME:SECRET[:ROLES] a line, `#` comments")

@@ -88,7 +88,7 @@ class ServerHandle:
         self.settings = self.settings.replace(
             **{
                 f"{name}_port": ports.get(name)
-                for name in ("http", "kafka", "amqp", "redis")
+                for name in ("http", "kafka", "amqp", "redis", "mqtt")
                 if getattr(self.settings, f"{name}_port") is not None
             }
         )
@@ -162,6 +162,10 @@ class ServerHandle:
         return self._port("redis")
 
     @property
+    def mqtt_port(self) -> int:
+        return self._port("mqtt")
+
+    @property
     def endpoint_url(self) -> str:
         scheme = "https" if self.settings.tls or self.settings.tls_cert else "http"
         return f"{scheme}://{self.host}:{self.http_port}"
@@ -183,6 +187,7 @@ def test_settings(data_dir: Path | None, **overrides: Any) -> Settings:
         kafka_port=0,
         amqp_port=0,
         redis_port=0,
+        mqtt_port=0,
     )
     return base.replace(**overrides)
 
@@ -309,7 +314,7 @@ def spawn_server(
     `rlimit_nofile` = (soft, hard) descriptor limits for the child."""
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
     args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
-    for name in ("http", "kafka", "amqp", "redis"):
+    for name in ("http", "kafka", "amqp", "redis", "mqtt"):
         if f"--{name}-port" not in flags:
             args += [f"--{name}-port", "0"]
     args += list(flags)

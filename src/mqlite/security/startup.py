@@ -68,5 +68,6 @@ def auth_lines(settings: Settings, ports: dict[str, int]) -> list[str]:
                  "guest:guest from any address (--insecure)" if settings.insecure else
                  "guest:guest from loopback only"),
         "redis": (f"AUTH required ({n} users)" if n else "no authentication (default user nopass)"),
+        "mqtt": (f"user name and password required ({n} users)" if n else "no authentication (anonymous)"),
     }
     return [f"{name} auth: {modes.get(name, 'n/a')}; {wire}" for name in ports]
