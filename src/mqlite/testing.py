@@ -88,7 +88,7 @@ class ServerHandle:
         self.settings = self.settings.replace(
             **{
                 f"{name}_port": ports.get(name)
-                for name in ("http", "kafka", "amqp", "redis")
+                for name in ("http", "kafka", "amqp", "redis", "stomp")
                 if getattr(self.settings, f"{name}_port") is not None
             }
         )
@@ -158,6 +158,10 @@ class ServerHandle:
         return self._port("amqp")
 
     @property
+    def stomp_port(self) -> int:
+        return self._port("stomp")
+
+    @property
     def redis_port(self) -> int:
         return self._port("redis")
 
@@ -183,6 +187,7 @@ def test_settings(data_dir: Path | None, **overrides: Any) -> Settings:
         kafka_port=0,
         amqp_port=0,
         redis_port=0,
+        stomp_port=0,
     )
     return base.replace(**overrides)
 

@@ -1,0 +1,34 @@
+"""STOMP listener: `start(core, settings, host, port) -> Listener`.
+
+Uses the AMQP front-end's `AmqpBroker` of the same core when AMQP is on (so STOMP and
+AMQP clients share queues, exchanges and bindings, as on RabbitMQ), else opens its own
+view of the same durable entities. TLS when the server has it (`--tls`, like every
+listener).
+Concurrency: the server's event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mqlite.protocols import limits
+from mqlite.protocols.amqp.broker import AmqpBroker, broker_for
+from mqlite.protocols.stomp.connection import StompConnection
+from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
+from mqlite.security import tls
+
+
+async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
+    """Start serving STOMP on host:port (0 = a free port)."""
+    broker = broker_for(core)
+    if broker is None:
+        broker = AmqpBroker(core, settings)
+        broker.open()
+
+    def factory(registry: ConnectionRegistry) -> StompConnection:
+        return StompConnection(registry, broker, settings)
+
+    listener = await listen("stomp", host, port, factory, ssl_context=tls.server_context(settings), owner=core,
+                            limits=limits.for_server(core, settings))
+    listener.stomp_broker = broker  # type: ignore[attr-defined]  # keeps the AMQP view alive
+    return listener
