@@ -1,8 +1,8 @@
 """STOMP scenarios driven with real clients (stomp.py for STOMP, pika for AMQP), run the
-same way against mqlite (tests/protocols/stomp/test_stomp_py.py asserts the results)
+same way against mqlite (test_stomp_py.py beside it asserts the results)
 and RabbitMQ's STOMP plugin (scripts/conformance-stomp.sh prints the differences).
 
-`python3 scenarios.py STOMP_PORT AMQP_PORT [NAME...]` prints one JSON object:
+`python3 stomp_scenarios.py STOMP_PORT AMQP_PORT [NAME...]` prints one JSON object:
 scenario name -> what the clients saw (bodies, headers, counts, ERROR texts), with the
 values that differ per run by nature (session ids, generated queue names) normalised.
 Every wait is for an event (a frame, a receipt, a closed socket), bounded by `WAIT`.
@@ -245,11 +245,11 @@ def exchange_and_properties(env: Env) -> dict[str, Any]:
     props = pika.BasicProperties(content_type="text/plain", content_encoding="utf-8", correlation_id="corr",
                                  reply_to="replies", expiration="60000", message_id="mid-1", type="order",
                                  app_id="app", priority=4, delivery_mode=2, timestamp=1700000000,
-                                 headers={"s": "text", "i": 42, "b": True, "f": 1.5})
+                                 headers={"s": "text", "i": 42, "b": True})
     ch.basic_publish(ex, "k1", b"props", props)
     got = seen.next()
     names = ("destination", "content-type", "content-encoding", "correlation-id", "reply-to", "expiration",
-             "amqp-message-id", "type", "app-id", "priority", "persistent", "timestamp", "s", "i", "b", "f")
+             "amqp-message-id", "type", "app-id", "priority", "persistent", "timestamp", "s", "i", "b")
     conn.send(f"/exchange/{ex}/k1", "to exchange", headers={"receipt": "snd"})
     seen.receipt("snd")
     back = seen.next()
@@ -278,7 +278,7 @@ def temp_queue_reply(env: Env) -> dict[str, Any]:
     """reply-to:/temp-queue/<id>: an AMQP responder answers to the generated queue."""
     ch = env.pika()
     q = env.name("rpc")
-    ch.queue_declare(q)
+    ch.queue_declare(q, durable=True)  # SEND /queue/ declares durable: it must be equivalent
     conn, seen = env.stomp("1.2")
     conn.send(f"/queue/{q}", "ping", headers={"reply-to": "/temp-queue/r1", "correlation-id": "c1",
                                               "receipt": "r"})
@@ -288,6 +288,14 @@ def temp_queue_reply(env: Env) -> dict[str, Any]:
     got = seen.next()
     return {"reply_to_prefix": props.reply_to.split("-")[0], "reply": _msg(got, "subscription", "correlation-id"),
             "destination_is_reply_queue": got.headers["destination"] == "/queue/" + props.reply_to}
+
+
+def inequivalent_queue(env: Env) -> dict[str, Any]:
+    """SEND /queue/q declares q durable: a transient q made by AMQP is a 406 (RabbitMQ)."""
+    ch = env.pika()
+    q = env.name("transient")
+    ch.queue_declare(q, durable=False)
+    return _raw(env, [f"SEND\ndestination:/queue/{q}\n\nx\x00".encode()])
 
 
 def durable_topic_subscription(env: Env) -> dict[str, Any]:
@@ -428,7 +436,7 @@ def bad_input_stores_nothing(env: Env) -> dict[str, Any]:
 SCENARIOS: dict[str, Callable[[Env], dict[str, Any]]] = {
     f.__name__: f for f in (queue_roundtrip, client_ack_cumulative, client_individual_and_nack, version_10_ack,
                             transactions, topic_crossing, exchange_and_properties, amq_queue_crossing,
-                            temp_queue_reply, durable_topic_subscription, heartbeats, bad_input,
+                            temp_queue_reply, inequivalent_queue, durable_topic_subscription, heartbeats, bad_input,
                             bad_input_stores_nothing)
 }
 
