@@ -29,6 +29,7 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from mqlite.core.errors import QueueFull
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp.properties import PublishFacts, encode_properties, envelope_for
 from mqlite.protocols.stomp import destinations as D
@@ -96,25 +97,55 @@ def send(conn: StompConnection, frame: Frame) -> None:
     facts = PublishFacts(raw)
     target, is_queue = broker.resolve_publish(conn.vhost, exchange, key)
     env = envelope_for(exchange, key, raw, frame.body, facts)
-    conn.inflight += 1
-    if conn.inflight == conn_high():
-        conn.pause_reading()
+    conn.sending(1)
+    if is_queue and target is not None:  # the default exchange: batched per read
+        batch = conn.batch
+        if batch is not None and batch.queue is not target:
+            conn.flush_batch()
+            batch = None
+        if batch is None:
+            batch = conn.batch = SendBatch(conn, target)
+        batch.envs.append(env)
+        batch.frames.append(frame)
+        return
+    eager.start(broker.route(conn.vhost, target, is_queue, env, facts.headers),
+                lambda _, exc: _sent(conn, frame, exc))
 
-    def done(_: Any, exc: BaseException | None) -> None:
-        conn.send_done()
-        if exc is not None:
-            log.warning("stomp %s: SEND to %s failed: %r", conn.peername, text, exc)
-            conn.fail(E.StompError("internal_error", f"INTERNAL_ERROR - {exc}"), frame)
-            return
+
+def _sent(conn: StompConnection, frame: Frame, exc: BaseException | None) -> None:
+    """A SEND is stored (RECEIPT if asked), refused by a full queue (no RECEIPT, as
+    RabbitMQ's rejected publish) or failed (ERROR)."""
+    conn.send_done(1)
+    if exc is None:
         conn.receipt(frame)
+    elif isinstance(exc, QueueFull):
+        log.info("stomp %s: SEND to %s refused: %s", conn.peername, frame.get("destination"), exc)
+    else:
+        log.warning("stomp %s: SEND to %s failed: %r", conn.peername, frame.get("destination"), exc)
+        conn.fail(E.StompError("internal_error", f"INTERNAL_ERROR - {exc}"), frame)
 
-    eager.start(broker.route(conn.vhost, target, is_queue, env, facts.headers), done)
 
+class SendBatch:
+    """Consecutive SENDs of one read to one queue (via the default exchange): one
+    `Queue.send_batch`, one append (as the AMQP front-end's PublishBatch)."""
 
-def conn_high() -> int:
-    from mqlite.protocols.stomp.connection import INFLIGHT_HIGH
+    __slots__ = ("conn", "envs", "frames", "queue")
 
-    return INFLIGHT_HIGH
+    def __init__(self, conn: StompConnection, queue: Any) -> None:
+        self.conn = conn
+        self.queue = queue
+        self.envs: list[Any] = []
+        self.frames: list[Frame] = []
+
+    def flush(self) -> None:
+        conn, frames = self.conn, self.frames
+
+        def done(results: Any, exc: BaseException | None) -> None:
+            for i, frame in enumerate(frames):
+                r = exc if exc is not None else results[i]
+                _sent(conn, frame, r if isinstance(r, BaseException) else None)
+
+        eager.start(self.queue.send_batch(self.envs), done)
 
 
 def _queue_args(headers: dict[str, str]) -> dict[str, Any]:
@@ -294,8 +325,9 @@ def _settle(conn: StompConnection, frame: Frame) -> list[Any]:
 
 def ack(conn: StompConnection, frame: Frame) -> None:
     settled = _settle(conn, frame)
+    acks = conn.acks  # deleted in one batch per queue when this read is done
     for p in settled:
-        p.queue.delete(p.receipt)
+        acks.setdefault(p.queue, []).append(p.receipt)
     conn.settled(settled)
     conn.receipt(frame)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import mqlite
 from mqlite.errors import MqliteError
+from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp.connection import login_allowed_from
 from mqlite.protocols.amqp.errors import AmqpError
 from mqlite.protocols.amqp.properties import META_EXCHANGE, decode_properties, exchange_of, raw_properties_for
@@ -47,6 +48,11 @@ log = logging.getLogger("mqlite.stomp")
 #: SENDs being routed on one connection before it stops reading (flow control).
 INFLIGHT_HIGH = 4096
 INFLIGHT_LOW = 1024
+
+
+def _ack_done(_: Any, exc: BaseException | None) -> None:
+    if exc is not None and not isinstance(exc, MqliteError):
+        log.warning("stomp: deleting ACKed messages failed: %r", exc)
 
 
 class Pending:
@@ -105,6 +111,8 @@ class StompConnection(Connection):
         self.declared: set[str] = set()
         self.reply_queues: dict[str, str] = {}
         self.inflight = 0
+        self.batch: Any = None  # commands.SendBatch of this read
+        self.acks: dict[Any, list[Any]] = {}  # queue -> receipts ACKed in this read
         self.idle_waiters: list[asyncio.Future[None]] = []
         self._send_every = 0.0
         self._expect_every = 0.0
@@ -133,13 +141,19 @@ class StompConnection(Connection):
             return
         for event in events:
             if self.closing:
-                return
+                break
             if event is HEARTBEAT:
                 continue
             assert isinstance(event, Frame)
+            if self.batch is not None and event.command != "SEND":
+                self.flush_batch()
             self.handle(event)
+        self.flush_batch()
+        self.flush_acks()
 
     def on_close(self, exc: Exception | None) -> None:
+        self.flush_batch()
+        self.flush_acks()  # before the leases are released: ACKed means deleted
         self.closing = True
         if self._hb_handle is not None:
             self._hb_handle.cancel()
@@ -173,6 +187,7 @@ class StompConnection(Connection):
         """Send ERROR, then close (flushing what was written)."""
         if self.closing:
             return
+        self.flush_batch()  # the valid SENDs before the failed frame are kept
         log.info("stomp %s: ERROR %s: %s", self.peername, exc.title, exc.detail.strip())
         self.send_error(exc, frame)
         self.closing = True
@@ -320,9 +335,33 @@ class StompConnection(Connection):
             if not fut.done():
                 fut.set_result(None)
 
-    def send_done(self) -> None:
-        self.inflight -= 1
-        if self.inflight == INFLIGHT_LOW - 1:
-            self.resume_reading()
+    def sending(self, n: int) -> None:
+        before = self.inflight
+        self.inflight += n
+        if before < INFLIGHT_HIGH <= self.inflight:
+            self.pause_reading("inflight")
+
+    def send_done(self, n: int) -> None:
+        before = self.inflight
+        self.inflight -= n
+        if before >= INFLIGHT_LOW > self.inflight:
+            self.resume_reading("inflight")
         if not self.inflight:
             self._wake_idle()
+
+    def flush_acks(self) -> None:
+        """Delete the messages ACKed during this read: one `delete_batch` per queue."""
+        acks, self.acks = self.acks, {}
+        for queue, receipts in acks.items():
+            try:
+                if len(receipts) == 1:
+                    queue.delete(receipts[0])
+                else:
+                    eager.start(queue.delete_batch(receipts), _ack_done)
+            except MqliteError:
+                pass  # the queue was deleted meanwhile
+
+    def flush_batch(self) -> None:
+        batch, self.batch = self.batch, None
+        if batch is not None:
+            batch.flush()

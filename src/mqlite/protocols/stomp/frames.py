@@ -74,62 +74,69 @@ class FrameParser:
         self.max_header_bytes = max_header_bytes
         self.max_headers = max_headers
         self._head: tuple[Frame, int, int | None] | None = None  # parsed head, body start, length
+        self._scanned = 0  # body bytes of the pending frame already searched for NUL
 
     def feed(self, data: bytes) -> list[Frame | str]:
         """Add bytes; return complete frames and `HEARTBEAT` markers in arrival order."""
-        self.buf += data
-        out: list[Frame | str] = []
         buf = self.buf
-        while buf:
-            if self._head is None:
-                eols = _LEADING_EOLS.match(buf)
-                if eols is not None:
-                    del buf[:eols.end()]
-                    out.append(HEARTBEAT)
-                    continue
-                if buf[:1] == b"\r" and len(buf) == 1:
-                    break  # a CR whose LF has not arrived yet
-                end = buf.find(b"\n\n")
-                end_crlf = buf.find(b"\n\r\n")
-                if end_crlf != -1 and (end == -1 or end_crlf < end):
-                    end, skip = end_crlf, 3
+        buf += data
+        out: list[Frame | str] = []
+        pos = 0  # consumed bytes are cut once per feed (cutting per frame is quadratic)
+        size = len(buf)
+        try:
+            while pos < size:
+                if self._head is None:
+                    eols = _LEADING_EOLS.match(buf, pos)
+                    if eols is not None:
+                        pos = eols.end()
+                        out.append(HEARTBEAT)
+                        continue
+                    if buf[pos] == 13 and pos + 1 == size:
+                        break  # a CR whose LF has not arrived yet
+                    limit = pos + self.max_header_bytes + 3
+                    end = buf.find(b"\n\n", pos, limit)
+                    end_crlf = buf.find(b"\n\r\n", pos, limit if end == -1 else end)
+                    if end_crlf != -1:
+                        end, skip = end_crlf, 3
+                    else:
+                        skip = 2
+                    if end == -1:
+                        if size - pos > self.max_header_bytes:
+                            raise FrameError("Invalid frame", f"frame headers larger than {self.max_header_bytes} bytes")
+                        break
+                    frame = self._parse_head(bytes(buf[pos:end]))
+                    length = self._content_length(frame)
+                    self._head = (frame, end + skip - pos, length)
+                frame, start, length = self._head
+                start += pos
+                if length is not None:
+                    if size < start + length + 1:
+                        break
+                    if buf[start + length] != 0:
+                        raise FrameError("Invalid frame", "body is not terminated by NUL after content-length octets")
+                    end_body = start + length
                 else:
-                    skip = 2
-                if end == -1:
-                    if len(buf) > self.max_header_bytes:
-                        raise FrameError("Invalid frame", f"frame headers larger than {self.max_header_bytes} bytes")
-                    break
-                if end > self.max_header_bytes:
-                    raise FrameError("Invalid frame", f"frame headers larger than {self.max_header_bytes} bytes")
-                frame = self._parse_head(bytes(buf[:end]))
-                length = self._content_length(frame)
-                self._head = (frame, end + skip, length)
-            frame, start, length = self._head
-            if length is not None:
-                if len(buf) < start + length + 1:
-                    break
-                if buf[start + length] != 0:
-                    raise FrameError("Invalid frame", "body is not terminated by NUL after content-length octets")
-                end_body = start + length
-            else:
-                end_body = buf.find(b"\x00", start)
-                if end_body == -1:
-                    if len(buf) - start > self.max_body:
-                        raise FrameError("Invalid frame", f"body larger than the maximum of {self.max_body} bytes")
-                    break
-                if end_body - start > self.max_body:
-                    raise FrameError("Invalid frame", f"body larger than the maximum of {self.max_body} bytes")
-            frame.body = bytes(buf[start:end_body])
-            del buf[:end_body + 1]
-            self._head = None
-            out.append(frame)
+                    end_body = buf.find(b"\x00", start + self._scanned, start + self.max_body + 1)
+                    if end_body == -1:
+                        if size - start > self.max_body:
+                            raise FrameError("Invalid frame", f"body larger than the maximum of {self.max_body} bytes")
+                        self._scanned = size - start  # a body arriving in pieces is scanned once
+                        break
+                frame.body = bytes(buf[start:end_body])
+                pos = end_body + 1
+                self._head = None
+                self._scanned = 0
+                out.append(frame)
+        finally:
+            if pos:
+                del buf[:pos]
         return out
 
     @property
     def pending_bytes(self) -> int:
         """Bytes a partial frame is declared or seen to need (the read budget's figure)."""
         if self._head is not None and self._head[2] is not None:
-            return self._head[1] + self._head[2] + 1
+            return max(len(self.buf), self._head[1] + self._head[2] + 1)
         return len(self.buf)
 
     def _content_length(self, frame: Frame) -> int | None:
