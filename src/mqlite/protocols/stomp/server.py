@@ -2,8 +2,9 @@
 
 Uses the AMQP front-end's `AmqpBroker` of the same core when AMQP is on (so STOMP and
 AMQP clients share queues, exchanges and bindings, as on RabbitMQ), else opens its own
-view of the same durable entities. TLS when the server has it (`--tls`, like every
-listener).
+view of the same durable entities when the first STOMP client connects (a server that
+no STOMP client uses gets no AMQP entities from it). TLS when the server has it
+(`--tls`, like every listener).
 Concurrency: the server's event loop.
 """
 
@@ -20,15 +21,20 @@ from mqlite.security import tls
 
 async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
     """Start serving STOMP on host:port (0 = a free port)."""
-    broker = broker_for(core)
-    if broker is None:
-        broker = AmqpBroker(core, settings)
-        broker.open()
+    own: list[AmqpBroker] = []  # the view made here, kept alive by the listener
+
+    def broker() -> AmqpBroker:
+        found = broker_for(core)
+        if found is None:
+            found = AmqpBroker(core, settings)
+            found.open()
+            own.append(found)
+        return found
 
     def factory(registry: ConnectionRegistry) -> StompConnection:
-        return StompConnection(registry, broker, settings)
+        return StompConnection(registry, broker(), settings)
 
     listener = await listen("stomp", host, port, factory, ssl_context=tls.server_context(settings), owner=core,
                             limits=limits.for_server(core, settings))
-    listener.stomp_broker = broker  # type: ignore[attr-defined]  # keeps the AMQP view alive
+    listener.stomp_brokers = own  # type: ignore[attr-defined]
     return listener
