@@ -91,9 +91,11 @@ def heart_beat(value: str | None) -> tuple[int, int]:
 class StompConnection(Connection):
     """See module docstring."""
 
-    def __init__(self, registry: ConnectionRegistry, broker: Any, settings: Any) -> None:
+    def __init__(self, registry: ConnectionRegistry, broker: Any, settings: Any,
+                 tasks: set[asyncio.Task[None]] | None = None) -> None:
         super().__init__(registry)
         self.broker = broker
+        self.tasks: set[asyncio.Task[None]] = tasks if tasks is not None else set()
         self.settings = settings
         self.insecure = bool(getattr(settings, "insecure", False))
         self.max_request_bytes = int(getattr(settings, "amqp_max_message_size", 16 << 20)) + 65536

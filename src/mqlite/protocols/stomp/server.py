@@ -10,6 +10,7 @@ Concurrency: the server's event loop.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mqlite.protocols import limits
@@ -31,10 +32,22 @@ async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
             own.append(found)
         return found
 
+    tasks: set[asyncio.Task[None]] = set()  # subscriptions' push loops
+
     def factory(registry: ConnectionRegistry) -> StompConnection:
-        return StompConnection(registry, broker(), settings)
+        return StompConnection(registry, broker(), settings, tasks)
 
     listener = await listen("stomp", host, port, factory, ssl_context=tls.server_context(settings), owner=core,
                             limits=limits.for_server(core, settings))
     listener.stomp_brokers = own  # type: ignore[attr-defined]
+    original_close = listener.close
+
+    async def close() -> None:
+        await original_close()
+        for task in list(tasks):  # loops still parked in a long poll of a closing core
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    listener.close = close  # type: ignore[method-assign]
     return listener

@@ -59,7 +59,10 @@ class Subscription:
         return self.ack == "auto"
 
     def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self.run())
+        self.task = task = asyncio.get_running_loop().create_task(self.run())
+        tasks = self.conn.tasks  # the listener's: cancelled when it closes (server stop)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     def stop(self) -> None:
         """Deactivate; a poll in progress releases what it gets (see AMQP's Consumer.stop)."""
