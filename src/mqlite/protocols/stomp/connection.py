@@ -33,7 +33,7 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp.connection import login_allowed_from
 from mqlite.protocols.amqp.errors import AmqpError
-from mqlite.protocols.amqp.properties import META_EXCHANGE, decode_properties, exchange_of, raw_properties_for
+from mqlite.protocols.amqp.properties import decode_properties, exchange_of, raw_properties_for
 from mqlite.protocols.stomp import commands
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.destinations import format_destination
@@ -281,8 +281,8 @@ class StompConnection(Connection):
             headers: list[tuple[str, str]] = []
             if sub.sub_id is not None:
                 headers.append(("subscription", sub.sub_id))
-            headers += [("destination", format_destination(exchange_of(m) if META_EXCHANGE in m.meta else "",
-                                                           m.routing_key or "")),
+            # a message another protocol put in the queue has no routing key: the queue's name
+            headers += [("destination", format_destination(exchange_of(m), m.routing_key or sub.qrec.name)),
                         ("message-id", message_id), ("redelivered", "true" if m.receive_count > 1 else "false")]
             if not sub.no_ack and version == "1.2":
                 headers.append(("ack", message_id))
