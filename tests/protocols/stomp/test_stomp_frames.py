@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from mqlite.protocols.stomp.frames import HEARTBEAT, Frame, FrameError, FrameParser, encode
+from mqlite.protocols.stomp.frames import (
+    HEARTBEAT,
+    Frame,
+    FrameError,
+    FrameParser,
+    encode,
+)
 
 
 def parser(version: str = "1.2", **kw: int) -> FrameParser:

@@ -9,7 +9,6 @@ from typing import Any
 import pika
 import pytest
 import stomp
-
 from stomp_scenarios import Collector
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import stomp
-
 from stomp_scenarios import Collector
 
 

@@ -31,7 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from mqlite.core.errors import QueueFull
 from mqlite.protocols.amqp import eager
-from mqlite.protocols.amqp.properties import PublishFacts, encode_properties, envelope_for
+from mqlite.protocols.amqp.properties import (
+    PublishFacts,
+    encode_properties,
+    envelope_for,
+)
 from mqlite.protocols.stomp import destinations as D
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.frames import Frame

@@ -33,11 +33,21 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp.connection import login_allowed_from
 from mqlite.protocols.amqp.errors import AmqpError
-from mqlite.protocols.amqp.properties import decode_properties, exchange_of, raw_properties_for
+from mqlite.protocols.amqp.properties import (
+    decode_properties,
+    exchange_of,
+    raw_properties_for,
+)
 from mqlite.protocols.stomp import commands
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.destinations import format_destination
-from mqlite.protocols.stomp.frames import HEARTBEAT, Frame, FrameError, FrameParser, encode
+from mqlite.protocols.stomp.frames import (
+    HEARTBEAT,
+    Frame,
+    FrameError,
+    FrameParser,
+    encode,
+)
 from mqlite.protocols.stomp.headers import message_headers
 from mqlite.protocols.stomp.subscription import Subscription
 from mqlite.protocols.transport import Connection, ConnectionRegistry
@@ -196,7 +206,7 @@ class StompConnection(Connection):
         self.registry.aborted += 1
         self.close()
 
-    def send_error(self, exc: E.StompError, frame: Frame | None = None, extra: list[tuple[str, str]] = ()) -> None:
+    def send_error(self, exc: E.StompError, frame: Frame | None = None, extra: tuple[tuple[str, str], ...] = ()) -> None:
         headers = [("message", exc.title), ("content-type", "text/plain"), ("version", ",".join(E.SUPPORTED)),
                    *extra]
         receipt = frame.get("receipt") if frame is not None else None
@@ -321,7 +331,7 @@ class StompConnection(Connection):
             return
         exc = E.StompError("Server cancelled subscription", "The server has canceled a subscription.\n"
                            f'No more messages will be delivered for "{sub.description}".\n')
-        self.send_error(exc, None, [("subscription", sub.sub_id or sub.destination)])
+        self.send_error(exc, None, (("subscription", sub.sub_id or sub.destination),))
 
     # -- DISCONNECT -------------------------------------------------------------------
     async def wait_idle(self) -> None:

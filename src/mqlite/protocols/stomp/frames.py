@@ -29,7 +29,7 @@ CLIENT_COMMANDS = frozenset({"CONNECT", "STOMP", "SEND", "SUBSCRIBE", "UNSUBSCRI
                              "BEGIN", "COMMIT", "ABORT", "DISCONNECT"})
 _UNESCAPE_11 = {b"n": "\n", b"c": ":", b"\\": "\\"}
 _UNESCAPE_12 = {**_UNESCAPE_11, b"r": "\r"}
-_ESCAPE_RE = re.compile(rb"\\(.?)", re.S)
+_ESCAPE_RE = re.compile(rb"\\(.?)", re.DOTALL)
 _LEADING_EOLS = re.compile(rb"(?:\r?\n)+")
 
 

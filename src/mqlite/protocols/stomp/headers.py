@@ -55,7 +55,7 @@ def properties_for(headers: dict[str, str]) -> Any:
         props.timestamp = datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
     if headers.get("persistent", "").lower() == "true":
         props.delivery_mode = 2
-    table = {k: v for k, v in headers.items() if k not in FRAME_HEADERS}
+    table: dict[str, Any] = {k: v for k, v in headers.items() if k not in FRAME_HEADERS}
     if table:
         props.headers = table
     return props
