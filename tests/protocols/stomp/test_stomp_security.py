@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pika
+import pika.exceptions
 import pytest
 import stomp
 from stomp_scenarios import Collector
@@ -87,3 +88,37 @@ def test_stomp_alone_without_the_amqp_listener(mqlite_server_factory: Callable[.
     conn.send("/topic/solo.x", "alone", headers={"receipt": "r"})
     assert seen.next().body == "alone"
     conn.disconnect()
+
+
+def test_host_header_selects_the_vhost_shared_with_amqp(mqlite_server_factory: Callable[..., Any]) -> None:
+    server = mqlite_server_factory(amqp_vhosts=("dev",))
+    conn = stomp.Connection12([("127.0.0.1", server.stomp_port)], vhost="dev")
+    seen = Collector()
+    conn.set_listener("c", seen)
+    conn.connect("guest", "guest", wait=True)
+    conn.send("/queue/in-dev", "dev only", headers={"receipt": "r"})
+    seen.receipt("r")
+    amqp = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port, virtual_host="dev"))
+    _, _, body = amqp.channel().basic_get("in-dev", auto_ack=True)
+    assert body == b"dev only"
+    root = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port))
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND - no queue 'in-dev' in vhost '/'"):
+        root.channel().queue_declare("in-dev", passive=True)
+    amqp.close()
+    root.close()
+    conn.disconnect()
+
+
+def test_a_frame_over_the_maximum_message_size_is_an_error_and_nothing_is_stored(
+        mqlite_server_factory: Callable[..., Any]) -> None:
+    server = mqlite_server_factory(amqp_max_message_size=1024)
+    conn, seen = _connect(server.stomp_port, "guest", "guest")
+    conn.connect("guest", "guest", wait=True)
+    conn.send("/queue/big", "x" * 2000)
+    error = seen.next("ERROR")
+    assert (error.headers["message"], error.body) == ("Invalid frame", "body larger than the maximum of 1024 bytes")
+    assert seen.next("DISCONNECTED") is None
+    ch = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", server.amqp_port)).channel()
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND"):
+        ch.queue_declare("big", passive=True)  # the frame was refused before anything was declared
+    ch.connection.close()
