@@ -31,15 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from mqlite.core.errors import QueueFull
 from mqlite.protocols.amqp import eager
-from mqlite.protocols.amqp.properties import (
-    PublishFacts,
-    encode_properties,
-    envelope_for,
-)
+from mqlite.protocols.amqp.properties import envelope_for
 from mqlite.protocols.stomp import destinations as D
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.frames import Frame
-from mqlite.protocols.stomp.headers import properties_for
+from mqlite.protocols.stomp.headers import publish_properties
 from mqlite.protocols.stomp.subscription import Subscription
 
 if TYPE_CHECKING:
@@ -97,8 +93,7 @@ def send(conn: StompConnection, frame: Frame) -> None:
     broker = conn.broker
     if broker.authz is not None and broker.authz.enabled:
         broker.authorize(conn, conn.vhost, "write", "router", exchange or "amq.default", 60, 40)
-    raw = encode_properties(properties_for(headers))
-    facts = PublishFacts(raw)
+    raw, facts = publish_properties(headers)
     target, is_queue = broker.resolve_publish(conn.vhost, exchange, key)
     env = envelope_for(exchange, key, raw, frame.body, facts)
     conn.sending(1)

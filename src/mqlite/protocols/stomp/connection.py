@@ -33,11 +33,7 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp.connection import login_allowed_from
 from mqlite.protocols.amqp.errors import AmqpError
-from mqlite.protocols.amqp.properties import (
-    decode_properties,
-    exchange_of,
-    raw_properties_for,
-)
+from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
 from mqlite.protocols.stomp import commands
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.destinations import format_destination
@@ -48,7 +44,7 @@ from mqlite.protocols.stomp.frames import (
     FrameParser,
     encode,
 )
-from mqlite.protocols.stomp.headers import message_headers
+from mqlite.protocols.stomp.headers import delivery_headers
 from mqlite.protocols.stomp.subscription import Subscription
 from mqlite.protocols.transport import Connection, ConnectionRegistry
 from mqlite.security import throttle
@@ -283,10 +279,6 @@ class StompConnection(Connection):
         version = self.version or "1.0"
         tag = self.next_tag
         for m in msgs:
-            try:
-                props = decode_properties(raw_properties_for(m))
-            except Exception:  # noqa: BLE001 - an undecodable block: deliver without properties
-                props = decode_properties(b"\x00\x00")
             message_id = f"{sub.tag}@@{self.session}@@{tag}"
             headers: list[tuple[str, str]] = []
             if sub.sub_id is not None:
@@ -297,7 +289,7 @@ class StompConnection(Connection):
             if not sub.no_ack and version == "1.2":
                 headers.append(("ack", message_id))
             own = {k for k, _ in headers}
-            headers += [(k, v) for k, v in message_headers(props) if k not in own]
+            headers += [(k, v) for k, v in delivery_headers(raw_properties_for(m)) if k not in own]
             out.append(encode("MESSAGE", headers, m.body, version))
             if sub.no_ack:
                 queue.delete(m.receipt)

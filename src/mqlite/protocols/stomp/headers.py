@@ -10,7 +10,11 @@ Properties -> MESSAGE headers: the same names back, `persistent:true` for mode 2
 each `headers` entry that is a string or an integer (other field types are dropped, as
 RabbitMQ does). Messages stored by other protocols reach STOMP through the AMQP
 front-end's property block (`amqp.properties.raw_properties_for`).
-Concurrency: pure.
+Both directions are cached by their input (`publish_properties` by the SEND's headers,
+`delivery_headers` by the stored property block): a stream of messages with the same
+headers, the usual case, encodes and decodes them once (bounded caches, cleared when
+full).
+Concurrency: pure functions and process-wide caches (dict operations only).
 """
 
 from __future__ import annotations
@@ -20,7 +24,39 @@ from typing import Any
 
 from pamqp import commands
 
+from mqlite.protocols.amqp.properties import PublishFacts, decode_properties, encode_properties
 from mqlite.protocols.stomp.destinations import reply_to_header
+
+CACHE_ENTRIES = 1024
+_SEND_CACHE: dict[tuple[tuple[str, str], ...], tuple[bytes, PublishFacts]] = {}
+_DELIVERY_CACHE: dict[bytes, list[tuple[str, str]]] = {}
+
+
+def publish_properties(headers: dict[str, str]) -> tuple[bytes, PublishFacts]:
+    """The AMQP property block (and its routing facts) for a SEND's headers."""
+    key = tuple(headers.items())
+    hit = _SEND_CACHE.get(key)
+    if hit is None:
+        raw = encode_properties(properties_for(headers))
+        hit = (raw, PublishFacts(raw))
+        if len(_SEND_CACHE) >= CACHE_ENTRIES:
+            _SEND_CACHE.clear()
+        _SEND_CACHE[key] = hit
+    return hit
+
+
+def delivery_headers(raw: bytes) -> list[tuple[str, str]]:
+    """MESSAGE headers for a stored property block (an undecodable one gives none)."""
+    hit = _DELIVERY_CACHE.get(raw)
+    if hit is None:
+        try:
+            hit = message_headers(decode_properties(raw))
+        except Exception:  # noqa: BLE001 - a block no decoder reads: deliver without properties
+            hit = []
+        if len(_DELIVERY_CACHE) >= CACHE_ENTRIES:
+            _DELIVERY_CACHE.clear()
+        _DELIVERY_CACHE[bytes(raw)] = hit
+    return hit
 
 _TEXT_PROPS = {
     "content-type": "content_type", "content-encoding": "content_encoding", "correlation-id": "correlation_id",
