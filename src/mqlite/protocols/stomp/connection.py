@@ -30,8 +30,7 @@ from typing import Any
 
 import mqlite
 from mqlite.errors import MqliteError
-from mqlite.protocols.amqp import eager
-from mqlite.protocols.amqp.connection import login_allowed_from
+from mqlite.protocols.amqp.connection import delete_acked, login_allowed_from
 from mqlite.protocols.amqp.errors import AmqpError
 from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
 from mqlite.protocols.stomp import commands
@@ -54,11 +53,6 @@ log = logging.getLogger("mqlite.stomp")
 #: SENDs being routed on one connection before it stops reading (flow control).
 INFLIGHT_HIGH = 4096
 INFLIGHT_LOW = 1024
-
-
-def _ack_done(_: Any, exc: BaseException | None) -> None:
-    if exc is not None and not isinstance(exc, MqliteError):
-        log.warning("stomp: deleting ACKed messages failed: %r", exc)
 
 
 class Pending:
@@ -126,6 +120,13 @@ class StompConnection(Connection):
         self._expect_every = 0.0
         self._last_write = 0.0
         self._hb_handle: asyncio.TimerHandle | None = None
+
+    # -- as the channel of the AMQP consumers behind subscriptions (subscription.py) --
+    number = 0
+
+    @property
+    def conn(self) -> StompConnection:
+        return self
 
     # -- transport hooks --------------------------------------------------------------
     @property
@@ -356,14 +357,7 @@ class StompConnection(Connection):
     def flush_acks(self) -> None:
         """Delete the messages ACKed during this read: one `delete_batch` per queue."""
         acks, self.acks = self.acks, {}
-        for queue, receipts in acks.items():
-            try:
-                if len(receipts) == 1:
-                    queue.delete(receipts[0])
-                else:
-                    eager.start(queue.delete_batch(receipts), _ack_done)
-            except MqliteError:
-                pass  # the queue was deleted meanwhile
+        delete_acked(acks)
 
     def flush_batch(self) -> None:
         batch, self.batch = self.batch, None

@@ -24,7 +24,11 @@ from typing import Any
 
 from pamqp import commands
 
-from mqlite.protocols.amqp.properties import PublishFacts, decode_properties, encode_properties
+from mqlite.protocols.amqp.properties import (
+    PublishFacts,
+    decode_properties,
+    encode_properties,
+)
 from mqlite.protocols.stomp.destinations import reply_to_header
 
 CACHE_ENTRIES = 1024
