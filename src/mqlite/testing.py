@@ -314,7 +314,7 @@ def spawn_server(
     `rlimit_nofile` = (soft, hard) descriptor limits for the child."""
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
     args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
-    for name in ("http", "kafka", "amqp", "redis"):
+    for name in ("http", "kafka", "amqp", "redis", "stomp"):
         if f"--{name}-port" not in flags:
             args += [f"--{name}-port", "0"]
     args += list(flags)
