@@ -122,3 +122,18 @@ def test_a_frame_over_the_maximum_message_size_is_an_error_and_nothing_is_stored
     with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND"):
         ch.queue_declare("big", passive=True)  # the frame was refused before anything was declared
     ch.connection.close()
+
+
+def test_subscribing_to_a_stream_queue_is_refused_but_sending_to_it_works(mqlite_server: Any) -> None:
+    amqp = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port))
+    amqp.channel().queue_declare("strm", durable=True, arguments={"x-queue-type": "stream"})
+    conn, seen = _connect(mqlite_server.stomp_port, "guest", "guest")
+    conn.connect("guest", "guest", wait=True)
+    conn.send("/amq/queue/strm", "into the stream", headers={"receipt": "r"})
+    seen.receipt("r")
+    conn.subscribe("/amq/queue/strm", id="s", ack="client-individual")
+    error = seen.next("ERROR")
+    assert (error.headers["message"], error.body) == (
+        "not_implemented", "NOT_IMPLEMENTED - consuming stream queue 'strm' in vhost '/' over STOMP is not "
+        "supported by mqlite")
+    amqp.close()

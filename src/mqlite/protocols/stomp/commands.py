@@ -256,6 +256,9 @@ def subscribe(conn: StompConnection, frame: Frame) -> None:
         if broker.authz is not None and broker.authz.enabled:
             broker.authorize(conn, vhost, "read", "router", exchange, 50, 20)
         broker.bind(conn, vhost, exchange, "queue", qrec.name, key, {})
+    if qrec.kind == "stream":  # RabbitMQ reads streams with x-stream-offset: not served here
+        raise E.StompError("not_implemented", f"NOT_IMPLEMENTED - consuming stream queue '{qrec.name}' in vhost "
+                           f"'{vhost}' over STOMP is not supported by mqlite")
     if broker.authz is not None and broker.authz.enabled:
         broker.authorize(conn, vhost, "read", "queue", qrec.name, 60, 20)
     sub = Subscription(conn, qrec, tag, sub_id, ack, prefetch, description, text,
