@@ -137,3 +137,22 @@ def test_subscribing_to_a_stream_queue_is_refused_but_sending_to_it_works(mqlite
         "not_implemented", "NOT_IMPLEMENTED - consuming stream queue 'strm' in vhost '/' over STOMP is not "
         "supported by mqlite")
     amqp.close()
+
+
+def test_frames_after_disconnect_are_not_acted_on(mqlite_server: Any) -> None:
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", mqlite_server.stomp_port), timeout=20)
+    sock.sendall(b"CONNECT\naccept-version:1.2\nhost:/\n\n\x00"
+                 b"SEND\ndestination:/queue/before\nreceipt:s\n\nkept\x00"
+                 b"DISCONNECT\nreceipt:d\n\n\x00SEND\ndestination:/queue/after\n\nx\x00")
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    sock.close()
+    assert data.count(b"RECEIPT") == 2 and data.rstrip(b"\n").endswith(b"receipt-id:d\n\n\x00")
+    ch = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", mqlite_server.amqp_port)).channel()
+    assert ch.queue_declare("before", passive=True).method.message_count == 1
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="NOT_FOUND"):
+        ch.queue_declare("after", passive=True)
+    ch.connection.close()

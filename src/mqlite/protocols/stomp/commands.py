@@ -390,6 +390,7 @@ def abort(conn: StompConnection, frame: Frame) -> None:
 # -- DISCONNECT -------------------------------------------------------------------------
 def disconnect(conn: StompConnection, frame: Frame) -> None:
     """Stop reading; once every SEND in flight is stored, RECEIPT (if asked) and close."""
+    conn.disconnecting = True
     conn.pause_reading()
 
     async def finish() -> None:

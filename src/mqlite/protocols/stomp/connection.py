@@ -105,6 +105,7 @@ class StompConnection(Connection):
         self.vhost = "/"
         self.session = ""
         self.closing = False
+        self.disconnecting = False
         self.subs: dict[str, Subscription] = {}
         self.unacked: dict[int, Pending] = {}
         self.next_tag = 1
@@ -149,8 +150,8 @@ class StompConnection(Connection):
             self.fail(E.StompError(exc.message, exc.detail))
             return
         for event in events:
-            if self.closing:
-                break
+            if self.closing or self.disconnecting:
+                break  # nothing after DISCONNECT or an ERROR is acted on
             if event is HEARTBEAT:
                 continue
             assert isinstance(event, Frame)
