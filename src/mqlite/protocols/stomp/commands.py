@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from mqlite.core.errors import QueueFull
 from mqlite.protocols.amqp import eager
+from mqlite.protocols.amqp.entities import AmqpQueue
 from mqlite.protocols.amqp.properties import envelope_for
 from mqlite.protocols.stomp import destinations as D
 from mqlite.protocols.stomp import errors as E
@@ -130,7 +131,7 @@ class SendBatch:
 
     __slots__ = ("conn", "envs", "frames", "queue")
 
-    def __init__(self, conn: StompConnection, queue: Any) -> None:
+    def __init__(self, conn: StompConnection, queue: AmqpQueue) -> None:
         self.conn = conn
         self.queue = queue
         self.envs: list[Any] = []
@@ -389,9 +390,8 @@ def abort(conn: StompConnection, frame: Frame) -> None:
 
 # -- DISCONNECT -------------------------------------------------------------------------
 def disconnect(conn: StompConnection, frame: Frame) -> None:
-    """Stop reading; once every SEND in flight is stored, RECEIPT (if asked) and close."""
+    """Ignore what follows; once every SEND in flight is stored, RECEIPT (if asked) and close."""
     conn.disconnecting = True
-    conn.pause_reading()
 
     async def finish() -> None:
         await conn.wait_idle()

@@ -31,8 +31,10 @@ from typing import Any
 import mqlite
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp.connection import delete_acked, login_allowed_from
+from mqlite.protocols.amqp.entities import AmqpQueue
 from mqlite.protocols.amqp.errors import AmqpError
 from mqlite.protocols.amqp.properties import exchange_of, raw_properties_for
+from mqlite.protocols.flow import Credit
 from mqlite.protocols.stomp import commands
 from mqlite.protocols.stomp import errors as E
 from mqlite.protocols.stomp.destinations import format_destination
@@ -60,7 +62,7 @@ class Pending:
 
     __slots__ = ("queue", "receipt", "sub", "tag")
 
-    def __init__(self, tag: int, sub: Subscription, queue: Any, receipt: Any) -> None:
+    def __init__(self, tag: int, sub: Subscription, queue: AmqpQueue, receipt: Any) -> None:
         self.tag = tag
         self.sub = sub
         self.queue = queue
@@ -113,7 +115,8 @@ class StompConnection(Connection):
         self.txs: dict[str, list[Frame]] = {}
         self.declared: set[str] = set()
         self.reply_queues: dict[str, str] = {}
-        self.inflight = 0
+        self.inflight = 0  # SENDs awaiting their append
+        self.sends = Credit(self, INFLIGHT_HIGH, INFLIGHT_LOW)
         self.batch: Any = None  # commands.SendBatch of this read
         self.acks: dict[Any, list[Any]] = {}  # queue -> receipts ACKed in this read
         self.idle_waiters: list[asyncio.Future[None]] = []
@@ -142,7 +145,7 @@ class StompConnection(Connection):
         return self.parser.pending_bytes
 
     def on_data(self, data: bytes) -> None:
-        if self.closing:
+        if self.closing or self.disconnecting:
             return
         try:
             events = self.parser.feed(data)
@@ -275,7 +278,7 @@ class StompConnection(Connection):
         self._schedule_heartbeat()
 
     # -- deliveries -------------------------------------------------------------------
-    def deliver(self, sub: Subscription, queue: Any, msgs: list[Any]) -> None:
+    def deliver(self, sub: Subscription, queue: AmqpQueue, msgs: list[Any]) -> None:
         """MESSAGE frames for `msgs` in one write; pending deliveries for client acks."""
         out: list[bytes] = []
         version = self.version or "1.0"
@@ -342,16 +345,12 @@ class StompConnection(Connection):
                 fut.set_result(None)
 
     def sending(self, n: int) -> None:
-        before = self.inflight
         self.inflight += n
-        if before < INFLIGHT_HIGH <= self.inflight:
-            self.pause_reading("inflight")
+        self.sends.update(self.inflight)
 
     def send_done(self, n: int) -> None:
-        before = self.inflight
         self.inflight -= n
-        if before >= INFLIGHT_LOW > self.inflight:
-            self.resume_reading("inflight")
+        self.sends.update(self.inflight)
         if not self.inflight:
             self._wake_idle()
 

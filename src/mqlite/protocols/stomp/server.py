@@ -11,16 +11,17 @@ Concurrency: the server's event loop.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.amqp.broker import AmqpBroker, broker_for
 from mqlite.protocols.stomp.connection import StompConnection
 from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
 from mqlite.security import tls
+from mqlite.settings import Settings
 
 
-async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Start serving STOMP on host:port (0 = a free port)."""
     own: list[AmqpBroker] = []  # the view made here, kept alive by the listener
 
