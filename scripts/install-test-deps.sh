@@ -3,7 +3,7 @@
 # its test extras (real client libraries), the Debian tools the tests drive (kcat,
 # redis-cli, redis-server for the differential RESP tests, rabbitmq-server for
 # scripts/conformance-amqp.sh; its service is not started) and the pinned npm clients
-# (ioredis, node-redis, amqplib, kafkajs; `npm ci` from the package-lock.json files under tests/),
+# (ioredis, node-redis, amqplib, kafkajs, mqtt, @stomp/stompjs; `npm ci` from the package-lock.json files under tests/),
 # and chromium for the web console's browser tests, and Apache Kafka's jars (Java tests,
 # Kafka peer; needs a JDK and maven). Idempotent; prints what it does.
 set -euo pipefail
@@ -40,7 +40,7 @@ echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Node clients (RESP, AMQP, Kafka tests) and the second AWS SDK family (the AWS SDK for
 # JavaScript v3, tests/protocols/aws/test_js_sdk.py); each pinned by its package-lock.json.
-for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js tests/protocols/mqtt/node; do
+for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js tests/protocols/mqtt/node tests/protocols/stomp/node; do
   if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
     echo "install-test-deps: npm ci in $dir"
     npm ci --silent --no-audit --no-fund --prefix "$dir"

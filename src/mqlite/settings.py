@@ -80,6 +80,7 @@ class Settings:
     amqp_port: int | None = _ports(5672, k.PORT, "AMQP 0-9-1")
     redis_port: int | None = _ports(6379, k.PORT, "Redis RESP")
     mqtt_port: int | None = _ports(1883, k.PORT, "MQTT 3.1.1 and 5.0")
+    stomp_port: int | None = _ports(61613, k.PORT, "STOMP 1.0-1.2 (RabbitMQ's STOMP plugin dialect)")
     # -- AWS front-ends ---------------------------------------------------------------
     aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
     aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
