@@ -25,7 +25,8 @@ import pytest
 from mqlite.testing import ServerHandle, spawn_server, test_settings
 
 SERVE = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
-FREE_PORTS = ["--http-port", "0", "--kafka-port", "0", "--amqp-port", "0", "--redis-port", "0", "--stomp-port", "0"]
+FREE_PORTS = ["--http-port", "0", "--kafka-port", "0", "--amqp-port", "0", "--redis-port", "0", "--mqtt-port", "0",
+              "--stomp-port", "0"]
 
 
 def serve(*flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
