@@ -6,6 +6,8 @@ with the operation's output shape) or `Err(status, code, message)` (a `ClientErr
 - A valid request (minimal/full) must succeed with a body whose parsed members have the
   output shape's types and required members, or be refused with one of the operation's
   modelled errors or AWS's common errors, at that error's HTTP status, never 5xx.
+  A valid request refused with a model-constraint text ("failed to satisfy constraint")
+  is a failure: the server's validation disagrees with the model.
 - An invalid request (a required member missing, a constraint broken) must be refused
   that way too, and not with a "does not exist" error: validation comes before lookup.
 Common errors and their statuses: AWS's "Common Errors" page (e.g.
@@ -113,6 +115,8 @@ def judge(valid: bool, op: Any, outcome: Ok | Err, query: bool = False) -> str |
         return f"error {outcome.code} with HTTP {outcome.status}, modelled {status}"
     if outcome.status >= 500:
         return f"server error {outcome.code} (HTTP {outcome.status}): {outcome.message[:120]}"
+    if valid and "failed to satisfy constraint" in outcome.message:  # the model says it is valid
+        return f"a valid request refused by model validation: {outcome.message[:160]}"
     if not valid and outcome.code in NOT_FOUND:
         return f"{outcome.code} before validation: {outcome.message[:120]}"
     return None
