@@ -354,6 +354,9 @@ class AwsApp:
                 except AwsError as exc:
                     await self._refused(request, exc, scope)
                     raise
+            if operation not in fe.handlers and fe.service.has_operation(operation):
+                # a modelled operation this server does not serve: say so before the input
+                raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
             try:
                 if protocol is Protocol.JSON:
                     params = decode_json(fe.service, operation, body)
