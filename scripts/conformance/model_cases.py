@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from mqlite.protocols.aws.wire.constraints import java_pattern
+
 MAX_DEPTH = 3  # nesting of optional structures in the `full` request
 MAX_LENGTH_CASE = 1_100_000  # longer max lengths are not violated (too big to send)
 _CANDIDATES = ("a", "abc", "conformance-1", "name_1", "123456789012", "1", "en-US", "+15555550100",
                "arn:aws:iam::123456789012:role/conformance", "arn:aws:sqs:us-east-1:123456789012:q")
 _BAD = ("!", "@@@ ###", " ", "a b!", "\u00e9\u00e8", "-", "#", "aws:x")
-# Java's Unicode classes, as Python spells them (see mqlite.protocols.aws.wire.constraints)
-_UNICODE = ((r"\p{L}", r"\w"), (r"\p{N}", r"\w"), (r"\p{Z}", " "))
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,7 @@ class Case:
 
 @lru_cache(maxsize=None)
 def _pattern(pattern: str) -> re.Pattern[str] | None:
-    for java, py in _UNICODE:
-        pattern = pattern.replace(java, py)
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
+    return java_pattern(pattern)  # the server's own translation of Java's regex classes
 
 
 @lru_cache(maxsize=None)

@@ -40,7 +40,8 @@ def camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _java_pattern(pattern: str) -> re.Pattern[str] | None:
+def java_pattern(pattern: str) -> re.Pattern[str] | None:
+    """A model's (Java) pattern compiled for Python's `re`, or None if it cannot be."""
     for java, python in _UNICODE_CLASSES:
         pattern = pattern.replace(java, python)
     try:
@@ -97,7 +98,7 @@ def _rules(shape: Shape, relaxed: frozenset[str]) -> list[Callable[[Any], str | 
                          f"Member must have value greater than or equal to {lo}")
     if t == "string":
         pattern = meta.get("pattern")
-        compiled = _java_pattern(pattern) if pattern and shape.name not in relaxed else None
+        compiled = java_pattern(pattern) if pattern and shape.name not in relaxed else None
         if compiled is not None:
             rules.append(lambda v, c=compiled, p=pattern: None if c.fullmatch(v) else
                          f"Member must satisfy regular expression pattern: {p}")
