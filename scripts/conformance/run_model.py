@@ -37,6 +37,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
 from model_cases import Case, cases  # noqa: E402
 from model_check import Err, Ok, judge  # noqa: E402
+from model_fixtures import fixtures  # noqa: E402
 
 PROTOCOLS = {"sqs": ("json", "query"), "sns": ("query",), "sts": ("query",),
              "kinesis": ("json",), "firehose": ("json",), "events": ("json",)}
@@ -73,41 +74,6 @@ def client(endpoint: str, service: str, protocol: str, models: Path) -> Any:
         service, endpoint_url=endpoint, region_name="us-east-1", config=CONFIG, **CREDS)
 
 
-def _quiet(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except (ClientError, BotoCoreError):
-        return None
-
-
-def fixtures(service: str, c: Any) -> dict[str, Any]:
-    """Existing resources named by member name (created if missing)."""
-    if service == "sqs":
-        url = (_quiet(lambda: c.create_queue(QueueName="conformance-q")) or {}).get("QueueUrl")
-        return {"QueueUrl": url, "QueueName": "conformance-q"} if url else {}
-    if service == "sns":
-        arn = (_quiet(lambda: c.create_topic(Name="conformance-topic")) or {}).get("TopicArn")
-        return {"TopicArn": arn} if arn else {}
-    if service == "kinesis":
-        _quiet(lambda: c.create_stream(StreamName="conformance-stream", ShardCount=1))
-        desc = _quiet(lambda: c.describe_stream_summary(StreamName="conformance-stream"))
-        if not desc:
-            return {}
-        return {"StreamName": "conformance-stream",
-                "StreamARN": desc["StreamDescriptionSummary"]["StreamARN"]}
-    if service == "firehose":
-        _quiet(lambda: c.create_delivery_stream(
-            DeliveryStreamName="conformance-fh", DeliveryStreamType="DirectPut",
-            ExtendedS3DestinationConfiguration={
-                "RoleARN": "arn:aws:iam::123456789012:role/conformance",
-                "BucketARN": "arn:aws:s3:::conformance-bucket"}))
-        return {"DeliveryStreamName": "conformance-fh"}
-    if service == "events":
-        _quiet(lambda: c.put_rule(Name="conformance-rule", EventPattern='{"source": ["conformance"]}'))
-        return {"EventBusName": "default", "Rule": "conformance-rule"}
-    return {}
-
-
 def send(c: Any, case: Case) -> Ok | Err | str:
     """The answer to one case, or a string when the client could not send it."""
     method = getattr(c, c.meta.method_to_api_mapping and
@@ -137,7 +103,7 @@ def run_service(service: str, endpoint: str, models: Path, ops: Iterable[str] | 
         started = time.monotonic()
         for i, name in enumerate(names, 1):
             op = model.operation_model(name)
-            generated = cases(op, fixtures(service, c))
+            generated = cases(op, fixtures(service, c, lambda name: client(endpoint, name, "json", models)))
             first = send(c, generated[0])
             if not_served(first):
                 if protocol == PROTOCOLS[service][0]:
