@@ -83,16 +83,16 @@ def _events(c: Any) -> dict[str, Any]:
     return {"EventBusName": "default", "Rule": "conformance-rule", "EventPattern": pattern}
 
 
+_MAKERS: dict[str, Callable[[Any, Callable[[str], Any]], dict[str, Any]]] = {
+    "sqs": lambda c, _sibling: _sqs(c),
+    "sns": _sns,
+    "kinesis": lambda c, _sibling: _kinesis(c),
+    "firehose": lambda c, _sibling: _firehose(c),
+    "events": lambda c, _sibling: _events(c),
+}
+
+
 def fixtures(service: str, c: Any, sibling: Callable[[str], Any]) -> dict[str, Any]:
     """Member name -> an existing resource (or a value the service accepts) for `service`."""
-    if service == "sqs":
-        return _sqs(c)
-    if service == "sns":
-        return _sns(c, sibling)
-    if service == "kinesis":
-        return _kinesis(c)
-    if service == "firehose":
-        return _firehose(c)
-    if service == "events":
-        return _events(c)
-    return {}
+    maker = _MAKERS.get(service)
+    return maker(c, sibling) if maker is not None else {}
