@@ -25,7 +25,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from mqlite.protocols.aws.wire.constraints import java_pattern
@@ -45,12 +45,12 @@ class Case:
     valid: bool
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(pattern: str) -> re.Pattern[str] | None:
     return java_pattern(pattern)  # the server's own translation of Java's regex classes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _matching(pattern: str, lo: int, hi: int) -> str | None:
     """A string of length lo..hi matching `pattern` entirely, or None."""
     compiled = _pattern(pattern)

@@ -32,12 +32,12 @@ sys.path.insert(0, str(HERE))
 if not any(Path(p, "mqlite").is_dir() for p in sys.path if p):  # PYTHONPATH picks the server
     sys.path.insert(1, str(REPO / "src"))
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
-from model_cases import Case, cases  # noqa: E402
-from model_check import Err, Ok, judge  # noqa: E402
-from model_fixtures import fixtures  # noqa: E402
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from model_cases import Case, cases
+from model_check import Err, Ok, judge
+from model_fixtures import fixtures
 
 PROTOCOLS = {"sqs": ("json", "query"), "sns": ("query",), "sts": ("query",),
              "kinesis": ("json",), "firehose": ("json",), "events": ("json",)}

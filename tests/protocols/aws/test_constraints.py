@@ -20,9 +20,9 @@ def _input(service: str, operation: str):  # type: ignore[no-untyped-def]
 def test_list_items_and_nested_members_are_named_as_aws_does() -> None:
     shape = _input("kinesis", "PutRecords")
     records = [{"Data": b"x", "PartitionKey": "k"}, {"Data": b"x", "PartitionKey": ""}]
-    assert violations(shape, {"Records": records, "StreamName": "s"}) == [
+    assert violations(shape, {"Records": records, "StreamName": "s"}) == [(
         "Value '' at 'records.2.member.partitionKey' failed to satisfy constraint:"
-        " Member must have length greater than or equal to 1"]
+        " Member must have length greater than or equal to 1")]
     assert violations(shape, {"Records": [], "StreamName": "s"}) == [
         "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"]
 
@@ -39,13 +39,13 @@ def test_every_broken_rule_is_listed_and_joined() -> None:
 
 def test_enums_and_blobs_render_like_java() -> None:
     shape = _input("kinesis", "StartStreamEncryption")
-    assert violations(shape, {"StreamName": "s", "EncryptionType": "ROT13", "KeyId": "k"}) == [
+    assert violations(shape, {"StreamName": "s", "EncryptionType": "ROT13", "KeyId": "k"}) == [(
         "Value 'ROT13' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum"
-        " value set: [NONE, KMS]"]
+        " value set: [NONE, KMS]")]
     big = b"x" * (10 * 1024 * 1024 + 1)
     texts = violations(_input("kinesis", "PutRecord"), {"StreamName": "s", "Data": big, "PartitionKey": "k"})
-    assert texts == [f"Value 'java.nio.HeapByteBuffer[pos=0 lim={len(big)} cap={len(big)}]' at 'data'"
-                     " failed to satisfy constraint: Member must have length less than or equal to 10485760"]
+    assert texts == [(f"Value 'java.nio.HeapByteBuffer[pos=0 lim={len(big)} cap={len(big)}]' at 'data'"
+                      " failed to satisfy constraint: Member must have length less than or equal to 10485760")]
 
 
 def test_java_unicode_classes_are_translated() -> None:
@@ -58,9 +58,9 @@ def test_java_unicode_classes_are_translated() -> None:
 
 def test_map_values_unconstrained_shapes_and_relaxed_patterns() -> None:
     tags = _input("kinesis", "AddTagsToStream")
-    assert violations(tags, {"StreamName": "s", "Tags": {"k": "v" * 257}}) == [
+    assert violations(tags, {"StreamName": "s", "Tags": {"k": "v" * 257}}) == [(
         f"Value '{'v' * 257}' at 'tags' failed to satisfy constraint: Member must have length less than"
-        " or equal to 256"]
+        " or equal to 256")]
     sqs_send = AwsService.load("sqs").operation("SendMessage", Protocol.JSON).input_shape
     assert violations(sqs_send, {"QueueUrl": "u", "MessageBody": ""}) == []
     url = {"HttpEndpointDestinationConfiguration": {"EndpointConfiguration": {"Url": "http://127.0.0.1/x"}}}

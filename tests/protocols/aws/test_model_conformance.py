@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts" / "conformance"))
 
-import run_model  # noqa: E402
+import run_model
 
 QUICK = {
     "sqs": {"CreateQueue", "SendMessage", "ChangeMessageVisibilityBatch"},

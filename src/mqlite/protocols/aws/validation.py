@@ -18,7 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol
-from mqlite.protocols.aws.wire.constraints import camel, null_violation, validation_message, violations
+from mqlite.protocols.aws.wire.constraints import (
+    camel,
+    null_violation,
+    validation_message,
+    violations,
+)
 
 # service name -> whether a missing required member is a validation error too
 CHECKED = {"sns": False, "sts": False, "kinesis": True, "firehose": True, "events": True}

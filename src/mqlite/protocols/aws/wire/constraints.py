@@ -76,37 +76,54 @@ def validation_message(texts: list[str]) -> str:
     return f"{n} validation error{'s' if n != 1 else ''} detected: " + "; ".join(texts)
 
 
-def _rules(shape: Shape, relaxed: frozenset[str]) -> list[Callable[[Any], str | None]]:
+Rule = Callable[[Any], str | None]
+
+
+def _at_most(hi: int, what: str) -> Rule:
+    text = f"Member must have {what} less than or equal to {hi}"
+    if what == "length":
+        return lambda v: None if len(v) <= hi else text
+    return lambda v: None if v <= hi else text
+
+
+def _at_least(lo: int, what: str) -> Rule:
+    text = f"Member must have {what} greater than or equal to {lo}"
+    if what == "length":
+        return lambda v: None if len(v) >= lo else text
+    return lambda v: None if v >= lo else text
+
+
+def _matching(compiled: re.Pattern[str], pattern: str) -> Rule:
+    text = f"Member must satisfy regular expression pattern: {pattern}"
+    return lambda v: None if compiled.fullmatch(v) else text
+
+
+def _one_of(enum: list[str]) -> Rule:
+    allowed = frozenset(enum)
+    text = f"Member must satisfy enum value set: [{', '.join(enum)}]"
+    return lambda v: None if v in allowed else text
+
+
+def _rules(shape: Shape, relaxed: frozenset[str]) -> list[Rule]:
     """The leaf rules of `shape` (each returns the broken rule's text or None)."""
     meta = shape.metadata
     t = shape.type_name
-    rules: list[Callable[[Any], str | None]] = []
+    rules: list[Rule] = []
     lo, hi = meta.get("min"), meta.get("max")
-    if t in ("string", "blob", "list", "map"):
+    if t in ("string", "blob", "list", "map", "integer", "long", "short", "byte", "float", "double"):
+        what = "length" if t in ("string", "blob", "list", "map") else "value"
         if hi is not None:
-            rules.append(lambda v, hi=hi: None if len(v) <= hi else
-                         f"Member must have length less than or equal to {hi}")
-        if lo is not None and lo > 0:
-            rules.append(lambda v, lo=lo: None if len(v) >= lo else
-                         f"Member must have length greater than or equal to {lo}")
-    elif t in ("integer", "long", "short", "byte", "float", "double"):
-        if hi is not None:
-            rules.append(lambda v, hi=hi: None if v <= hi else
-                         f"Member must have value less than or equal to {hi}")
-        if lo is not None:
-            rules.append(lambda v, lo=lo: None if v >= lo else
-                         f"Member must have value greater than or equal to {lo}")
+            rules.append(_at_most(hi, what))
+        if lo is not None and (lo > 0 or what == "value"):
+            rules.append(_at_least(lo, what))
     if t == "string":
         pattern = meta.get("pattern")
         compiled = java_pattern(pattern) if pattern and shape.name not in relaxed else None
         if compiled is not None:
-            rules.append(lambda v, c=compiled, p=pattern: None if c.fullmatch(v) else
-                         f"Member must satisfy regular expression pattern: {p}")
+            rules.append(_matching(compiled, pattern))
         enum = getattr(shape, "enum", None)
         if enum:
-            allowed = frozenset(enum)
-            text = f"Member must satisfy enum value set: [{', '.join(enum)}]"
-            rules.append(lambda v: None if v in allowed else text)
+            rules.append(_one_of(list(enum)))
     return rules
 
 
