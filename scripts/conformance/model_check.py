@@ -31,6 +31,7 @@ COMMON_ERRORS = {
     "NotAuthorized": 400, "OptInRequired": 403, "RequestExpired": 400, "ServiceUnavailable": 503,
     "ThrottlingException": 400, "ValidationError": 400, "ValidationException": 400,
     "SerializationException": 400,
+    "InvalidParameterValueException": 400,  # InvalidParameterValue as JSON's `__type` names it
 }
 NOT_FOUND = frozenset({"ResourceNotFoundException", "QueueDoesNotExist", "NotFound",
                        "AWS.SimpleQueueService.NonExistentQueue", "NotFoundException"})

@@ -83,7 +83,10 @@ def send(c: Any, case: Case) -> Ok | Err | str:
     except ClientError as exc:
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return Err(status, str(err.get("Code", "")), str(err.get("Message", "")))
+        # awsQueryCompatible JSON errors: botocore reports the query code (x-amzn-query-error)
+        # and keeps the modelled shape's name (`__type`) as QueryErrorCode
+        code = str(err.get("QueryErrorCode") or err.get("Code", ""))
+        return Err(status, code, str(err.get("Message", "")))
     except (BotoCoreError, ValueError, TypeError, KeyError) as exc:
         return f"client could not send or parse: {type(exc).__name__}: {str(exc)[:160]}"
     return Ok(parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 200), parsed)
