@@ -13,8 +13,8 @@ from typing import Any
 
 import redis
 
-from mqlite.core.catalog import Catalog
 from mqlite.core.broker import CATALOG_FILE
+from mqlite.core.catalog import Catalog
 from mqlite.protocols.resp.store import GROUPS_NS
 
 

@@ -130,8 +130,8 @@ def apply_change(groups: dict[bytes, Group], value: bytes) -> None:
 def link_pending(g: Group) -> None:
     """Rebuild every consumer's pending set from the PEL (a consumer named by a PEL
     entry but missing from the list is created, as Redis's RDB loader does)."""
-    for c in g.consumers.values():
-        c.pending = {}
+    for each in g.consumers.values():
+        each.pending = {}
     for sid, p in g.pel.items():
         c = g.consumers.get(p.consumer)
         if c is None:

@@ -55,7 +55,13 @@ from typing import Any
 from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.errors import StreamNotFound
 from mqlite.core.reset import on_reset
-from mqlite.protocols.resp.group_state import apply_change, change_record, link_pending, read_snapshot, snapshot
+from mqlite.protocols.resp.group_state import (
+    apply_change,
+    change_record,
+    link_pending,
+    read_snapshot,
+    snapshot,
+)
 from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
 from mqlite.protocols.resp.model import (
     ID_HEADER,
