@@ -56,21 +56,29 @@ class Server:
                 self.proc.wait(5)
 
 
-def free_block(start: int, count: int, stop: int = 50_000) -> int:
-    """The first port >= `start` with `count` bindable ports from it (the range lies in
-    the kernel's ephemeral range, where a client connection may hold any port)."""
-    port = start
-    while port + count <= stop:
-        for p in range(port, port + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    port = p + 1
-                    break
-        else:
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        # as servers bind (SO_REUSEADDR); a client connection's TIME_WAIT on the port
+        # still blocks it (its socket had no SO_REUSEADDR)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen(1)
+        except OSError:
+            return False
+    return True
+
+
+def free_block(start: int, count: int, lo: int = 49_000, hi: int = 50_000) -> int:
+    """The first port from `start` (wrapping within lo..hi) with `count` bindable ports
+    from it: the range lies in the kernel's ephemeral range, where client connections
+    (and their TIME_WAITs) may hold any port for a while."""
+    candidates = list(range(start, hi - count + 1)) + list(range(lo, start))
+    for port in candidates:
+        if all(_bindable(p) for p in range(port, port + count)):
             return port
-    raise RuntimeError(f"no {count} free ports between {start} and {stop}")
+    raise RuntimeError(f"no {count} consecutive free ports in {lo}-{hi - 1} (client connections hold them; "
+                       "retry in a minute, or pass another --port-base)")
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
