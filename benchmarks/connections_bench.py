@@ -41,6 +41,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 from compare_peers import free_block, start_mqlite, wait_port
+from hostile_memory import _alive as still_open  # open: nothing or data to read, not EOF
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 18)]
 AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
@@ -237,7 +238,7 @@ def main() -> None:
               f"RSS {rss_kib(server.pid) / 1024:.1f} MiB", flush=True)
         for kind in ("redis", "http", "kafka"):
             print(f"  {kind}: {act[kind]}", flush=True)
-        alive = sum(1 for s in socks if _alive(s))
+        alive = sum(1 for s in socks if still_open(s))
         print(f"idle connections still open after the active phase: {alive}/{len(socks)}", flush=True)
         for s in socks:
             s.close()
@@ -248,17 +249,6 @@ def main() -> None:
     if peer is not None:
         print(f"peer redis-server: {args.idle} idle connections, {peer[0]:.1f} KiB per connection; worst "
               f"connect+PING while opening {peer[1] * 1000:.1f} ms", flush=True)
-
-
-def _alive(s: socket.socket) -> bool:
-    """Open = nothing to read without blocking, or data (AMQP's Connection.Start), not EOF."""
-    s.setblocking(False)
-    try:
-        return s.recv(65536, socket.MSG_PEEK) != b""
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
