@@ -41,7 +41,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 from compare_peers import free_block, start_mqlite, wait_port
-from hostile_memory import _alive as still_open  # open: nothing or data to read, not EOF
+from hostile_memory import (
+    _alive as still_open,  # open: nothing or data to read, not EOF
+)
 
 SOURCES = [f"127.0.0.{i}" for i in range(2, 18)]
 AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
