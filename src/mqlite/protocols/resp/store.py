@@ -70,7 +70,8 @@ from mqlite.protocols.resp.model import (
     encode_fields,
 )
 from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
-from mqlite.storage.recordbatch import encode_batch
+from mqlite.storage.recordbatch import encode_batch, encode_headers
+from mqlite.storage.varint import TABLE as VARINT
 
 log = logging.getLogger("mqlite.resp.store")
 GROUPS_NS = "resp/groups"
@@ -81,6 +82,7 @@ BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
 RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
+_ID_HEADER_PREFIX = encode_headers(((ID_HEADER, b""),))[:-1]  # ... up to the value's length varint
 SNAPSHOT_CHANGES = 10_000  # group change records between two catalog snapshots of a stream
 
 
@@ -93,7 +95,7 @@ class StreamStore:
         self.streams: dict[str, RedisStream] = {}
         # per stream: records waiting for the writer, as storage's RecordIn tuples (key:
         # None for an entry, CONTROL_KEY for bookkeeping)
-        self._queues: dict[str, list[tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
+        self._queues: dict[str, list[tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...] | bytes, int]]] = {}
         self._qsids: dict[str, list[StreamID | None]] = {}  # per queued record: its entry ID
         self._writers: dict[str, asyncio.Task[None]] = {}
         # stream -> group -> [created/destroyed, IDs touched]: changes not yet journaled
@@ -265,7 +267,7 @@ class StreamStore:
         return auto
 
     # -- journaling -------------------------------------------------------------------
-    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes,
+    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...] | bytes, value: bytes,
                  sid: StreamID | None = None, key: bytes | None = None) -> None:
         q = self._queues.get(name)
         if q is None:
@@ -370,11 +372,12 @@ class StreamStore:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
         rs.version += 1
         q = self._queues.get(rs.name)
+        hdr = _ID_HEADER_PREFIX + VARINT[len(sid_text)] + sid_text  # encode_headers(((ID_HEADER, sid_text),))
         if q:
-            q.append((None, value, ((ID_HEADER, sid_text),), ts))
+            q.append((None, value, hdr, ts))
             self._qsids[rs.name].append(sid)
         else:
-            self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value, sid)
+            self._enqueue(rs.name, ts, hdr, value, sid)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         rs.version += 1
