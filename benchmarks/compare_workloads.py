@@ -46,7 +46,7 @@ class Size:
 QUICK = Size(duration=1.5, procs=1, conc=8, redis_n=100_000, group_n=20_000, kafka_n=100_000,
              amqp_n=3_000, samples=20)
 FULL = Size(duration=4.0, procs=2, conc=8, redis_n=400_000, group_n=60_000, kafka_n=500_000,
-            amqp_n=10_000, samples=100)
+            amqp_n=10_000, samples=40)
 
 
 def timed(pid: int, n_of: Callable[[], tuple[int, float]]) -> Result:
