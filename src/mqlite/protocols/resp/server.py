@@ -229,6 +229,7 @@ class RespConnection(Connection):
         observer = state.observer
         one_by_one = observer.logs_every
         published = added = 0
+        last_xadd: list[bytes] = []
         run_started = clock()
         try:
             while pending and not self.closing:
@@ -265,6 +266,7 @@ class RespConnection(Connection):
                         out.append(encode(reply, self.resp3))
                         continue
                     added += 1
+                    last_xadd = argv
                     if type(result) is Deferred:
                         out.append(result)  # type: ignore[arg-type]  # encoded by `_send_held`
                         done = result.done
@@ -309,9 +311,9 @@ class RespConnection(Connection):
                 took = clock() - run_started
                 each = took / (published + added)
                 if published:
-                    observer.many("redis", "PUBLISH", published, each)
+                    observer.many("redis", "PUBLISH", published, each, None, self.peername)
                 if added:
-                    observer.many("redis", "XADD", added, each)
+                    observer.many("redis", "XADD", added, each, last_xadd, self.peername)
                     st = state.cmdstats.get(b"xadd")
                     if st is None:
                         st = state.cmdstats[b"xadd"] = [0, 0, 0, 0]
