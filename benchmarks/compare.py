@@ -218,7 +218,7 @@ def write_doc(section: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="one alternation, small sizes (a few minutes)")
+    ap.add_argument("--quick", action="store_true", help="one alternation, small sizes (about 1.5 minutes)")
     ap.add_argument("--only", default="", help="comma-separated families: " + ", ".join(FAMILIES))
     ap.add_argument("--rounds", type=int, default=0, help="alternations (default 3; 1 with --quick)")
     ap.add_argument("--port-base", type=int, default=49100, help="first port of the servers' range")
