@@ -31,22 +31,14 @@ from typing import Any
 import hiredis
 import redis
 
+sys.path.insert(0, os.path.dirname(__file__))
+from compare_peers import wait_port
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def start_mqlite(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
