@@ -14,20 +14,19 @@ saying what would install it.
     moto          `python -m moto.server` (SQS, SNS, Kinesis, EventBridge)
     kafka         Apache Kafka 4.x in KRaft mode (broker+controller in one JVM) from the
                   Maven Central jars in MQLITE_KAFKA_JARS (default
-                  ~/.cache/mqlite/kafka-jars, filled by scripts/install-test-deps.sh);
-                  its default flush policy leaves fsync to the OS
+                  ~/.cache/mqlite/kafka-jars, filled by scripts/install-test-deps.sh),
+                  started by kafka_peer_bench.py's `start_kafka`; its default flush
+                  policy leaves fsync to the OS
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,36 +172,17 @@ def kafka_jars() -> Path | None:
 
 
 def start_kafka(work: Path, port: int) -> Server | None:
-    """Apache Kafka, one KRaft node (broker and controller), on `port` (controller: port+1)."""
-    jars = kafka_jars()
-    if not shutil.which("java") or jars is None:
+    """Apache Kafka, one KRaft node (broker and controller), on `port` (controller:
+    port+1), as kafka_peer_bench.py (#21) starts it."""
+    if not shutil.which("java") or kafka_jars() is None:
         print("  kafka: needs java and Kafka's jars in MQLITE_KAFKA_JARS "
               "(scripts/install-test-deps.sh fetches them from Maven Central); skipped", flush=True)
         return None
+    from kafka_peer_bench import start_kafka as start
+
     d = work / "kafka"
     d.mkdir()
-    props = d / "server.properties"
-    props.write_text("\n".join([
-        "process.roles=broker,controller", "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{port + 1}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{port + 1}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-        "controller.listener.names=CONTROLLER", "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"log.dirs={d / 'data'}", "num.partitions=1", "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1", "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0", "message.max.bytes=2097152", "",
-    ]))
-    cp = f"{jars}/*"
-    java = ["java", "-Xms256m", "-Xmx1g", f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}", "-cp", cp]
-    (d / "log4j2.properties").write_text("rootLogger.level=WARN\n")
-    cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-    subprocess.run([*java, "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(props)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = open(d / "server.log", "wb")  # noqa: SIM115 - the child keeps writing it
-    proc = subprocess.Popen([*java, "kafka.Kafka", str(props)], stdout=log, stderr=subprocess.STDOUT)
-    wait_port(port, proc, timeout=120)
+    proc = start(d, port)
     return Server("kafka", proc, {"kafka": port}, proc.pid)
 
 
