@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
+from compare import rss_mib
 from compare_peers import free_block, start_mqlite, wait_port
 from hostile_memory import (
     _alive as still_open,  # open: nothing or data to read, not EOF
@@ -52,11 +53,7 @@ KAFKA_API_VERSIONS = struct.pack(">i", len(KAFKA_API_VERSIONS) - 4) + KAFKA_API_
 
 
 def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return round((rss_mib(pid) or 0.0) * 1024)
 
 
 def connect(port: int, source: str) -> socket.socket:
