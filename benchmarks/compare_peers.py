@@ -110,12 +110,14 @@ def wait_http(port: int, path: str, timeout: float = 60) -> None:
 
 
 def start_mqlite(work: Path, base: int, name: str = "mqlite", fsync: str = "1000") -> Server:
-    """mqlite with all four front-ends on ports base..base+3 (http, kafka, amqp, redis)."""
+    """mqlite with every front-end on: http, kafka, amqp, redis on ports base..base+3,
+    MQTT and STOMP on free ports (no comparison uses them yet)."""
     ports = {"http": base, "kafka": base + 1, "amqp": base + 2, "redis": base + 3}
     cmd = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1", "--data-dir", str(work / name),
            "--fsync", fsync, "--log-level", "warning"]
     for proto, port in ports.items():
         cmd += [f"--{proto}-port", str(port)]
+    cmd += ["--mqtt-port", "0", "--stomp-port", "0"]  # on too, on any free port (not 1883, 61613)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for port in ports.values():
         wait_port(port, proc)
