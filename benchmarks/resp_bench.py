@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -32,22 +31,14 @@ from typing import Any
 import hiredis
 import redis
 
+sys.path.insert(0, os.path.dirname(__file__))
+from compare_peers import wait_port
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def start_mqlite(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -76,14 +67,21 @@ def start_redis(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def rbench(port: int, n: int, pipeline: int, *cmd: str, clients: int = 50) -> float:
+    return rbench_stats(port, n, pipeline, *cmd, clients=clients)[0]
+
+
+def rbench_stats(port: int, n: int, pipeline: int, *cmd: str, clients: int = 50) -> tuple[float, float, float]:
+    """redis-benchmark's (requests/s, p50 ms, p99 ms) for one command (its --csv line)."""
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients), "-P", str(pipeline), "-q", *cmd],
+        ["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients), "-P", str(pipeline), "--csv", *cmd],
         capture_output=True, text=True, timeout=300, check=False,
     ).stdout
-    m = re.findall(r"([\d.]+) requests per second", out)
-    if not m:
+    rows = [line for line in out.splitlines() if line.startswith('"') and not line.startswith('"test"')]
+    if not rows:
         raise RuntimeError(f"redis-benchmark output not understood: {out!r}")
-    return float(m[-1])
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...
+    fields = [f.strip('"') for f in rows[-1].split('","')]
+    return float(fields[1]), float(fields[4]), float(fields[6])
 
 
 # -- pub/sub latency ----------------------------------------------------------------------
@@ -180,23 +178,35 @@ def pubsub_run(port: int, n_msgs: int, rate: float | None) -> dict[str, float]:
 
 # -- XREADGROUP + XACK --------------------------------------------------------------------
 def group_run(port: int, n: int) -> float:
+    group_fill(port, n)
+    return group_read(port, n)
+
+
+def group_fill(port: int, n: int, key: str = "gbench") -> None:
+    """`n` entries in a fresh stream `key` and a group `g` at its start."""
     r = redis.Redis(port=port)
-    r.delete("gbench")
+    r.delete(key)
     pipe = r.pipeline(transaction=False)
     for i in range(n):
-        pipe.xadd("gbench", {"f": "v"})
+        pipe.xadd(key, {"f": "v"})
         if i % 1000 == 999:
             pipe.execute()
     pipe.execute()
-    r.xgroup_create("gbench", "g", id="0")
+    r.xgroup_create(key, "g", id="0")
+    r.close()
+
+
+def group_read(port: int, n: int, key: str = "gbench") -> float:
+    """Entries/s of XREADGROUP COUNT 100 then XACK of what it returned, until `n`."""
+    r = redis.Redis(port=port)
     done = 0
     start = time.perf_counter()
     while done < n:
-        reply = r.xreadgroup("g", "c", {"gbench": ">"}, count=100)
+        reply = r.xreadgroup("g", "c", {key: ">"}, count=100)
         if not reply:
             break
         entries = reply[0][1]
-        r.xack("gbench", "g", *[e[0] for e in entries])
+        r.xack(key, "g", *[e[0] for e in entries])
         done += len(entries)
     elapsed = time.perf_counter() - start
     r.close()

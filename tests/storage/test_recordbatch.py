@@ -23,6 +23,7 @@ from mqlite.storage.errors import UnsupportedCompression
 from mqlite.storage.recordbatch import (
     HEADER_SIZE,
     TimestampType,
+    encode_headers,
     iter_batches,
     parse_header,
     rewrite_base_offset,
@@ -225,3 +226,14 @@ def test_any_records_round_trip(recs, codec, base):
     assert parse_header(encode_batch(recs)).max_timestamp == max(
         r.timestamp for r in recs
     )
+
+
+def test_pre_encoded_headers_give_the_same_batch_bytes() -> None:
+    """A tuple's headers given as `encode_headers` bytes encode exactly as the pairs do
+    (the Redis XADD journal encodes its one header itself)."""
+    pairs = (("redis-id", b"1700000000000-7"), ("other", None))
+    as_pairs = encode_batch([(None, b"v", pairs, 1_700_000_000_000)])
+    as_bytes = encode_batch([(None, b"v", encode_headers(pairs), 1_700_000_000_000)])
+    assert as_bytes == as_pairs
+    (rec,) = decode_batch(as_bytes)[1]
+    assert rec.headers == (("redis-id", b"1700000000000-7"), ("other", None))

@@ -69,10 +69,15 @@ class Observer:
         """Whether every request is logged (then a front-end must call `done` per request)."""
         return self._every
 
-    def many(self, protocol: str, action: str, n: int, seconds_each: float) -> None:
+    def many(self, protocol: str, action: str, n: int, seconds_each: float,
+             entity: Any = None, peer: Any = None) -> None:
         """Count `n` successful requests that took `seconds_each` on average: for a
-        pipeline of requests too cheap to time one by one (Redis PUBLISH); an upper
-        bound, as the mean includes the other commands of the same run."""
+        pipeline of requests too cheap to time one by one (Redis PUBLISH, XADD); an upper
+        bound, as the mean includes the other commands of the same run. A mean over
+        `--slow-request-ms` logs one slow-request line for the run (`entity`, `peer`:
+        one of its requests')."""
+        if seconds_each >= self._slow and action not in WAITS:
+            _log(logging.INFO, "slow request: ", protocol, action, entity, peer, None, seconds_each)
         key = (protocol, action)
         hist = self._latency.get(key)
         if hist is None:

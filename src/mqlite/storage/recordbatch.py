@@ -85,6 +85,7 @@ __all__ = [
     "decode_batch",
     "decode_records",
     "encode_batch",
+    "encode_headers",
     "iter_batches",
     "parse_header",
     "rewrite_base_offset",
@@ -115,6 +116,12 @@ def _header_bytes(hdr: Any) -> bytes:
     return b"".join(out)
 
 
+def encode_headers(hdr: Any) -> bytes:
+    """A record's header array as stored (count + entries), for callers that encode the
+    same headers often (the Redis XADD journal)."""
+    return _header_bytes(hdr)
+
+
 def encode_batch(
     records: Iterable[Any],
     base_offset: int = 0,
@@ -133,6 +140,7 @@ def encode_batch(
     """Encode records into one RecordBatch v2.
 
     `records`: `RecordIn`, tuples `(key, value[, headers[, timestamp]])`, or `Record`s.
+    A tuple's headers may also be given already encoded (`encode_headers`: bytes).
     A record timestamp of None becomes `now_ms` (default: wall clock). `base_timestamp`
     defaults to the first record's timestamp. Raises `InvalidBatch` for no records.
     """
@@ -196,7 +204,7 @@ def encode_batch(
                 key,
                 vv,
                 value,
-                _header_bytes(hdr) if hdr else b"\x00",
+                (hdr if type(hdr) is bytes else _header_bytes(hdr)) if hdr else b"\x00",
             )
         )
         size = len(rec)

@@ -7,8 +7,8 @@ Mapping onto the core model:
   Each XADD is one record (header `redis-id`, value = the field/value pairs); records
   written by other front-ends read as entries `<timestamp>-<n>` with fields `key` and
   `value`. XDEL/XTRIM/XSETID are control records; consumer-group state (PEL,
-  last-delivered-id, entries-read, consumers) lives in the catalog (`resp/groups`).
-  See `store.py`.
+  last-delivered-id, entries-read, consumers) is journaled per change as control
+  records too, over a snapshot in the catalog (`resp/groups`). See `store.py`.
 - A Pub/Sub channel is a `core.channels` channel; a connection is its Subscriber.
 
 Modules: `codec` (sans-IO parser and encoder), `server` (listener, connection,

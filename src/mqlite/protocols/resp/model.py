@@ -105,6 +105,8 @@ class RedisStream:
         self.entries_added = 0
         self.max_deleted_id: StreamID = MIN_ID
         self.groups: dict[bytes, Group] = {}
+        self.groups_from = 0  # log offset where the group change records after the snapshot start
+        self.group_changes = 0  # group change records since the last snapshot
         self.waiters: list[asyncio.Future[None]] = []
         self.version = 0  # bumped by every change (WATCH)
         self.log_end = 0  # next log offset not yet reflected here (see store._sync)

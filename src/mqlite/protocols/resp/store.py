@@ -25,17 +25,20 @@ durability of everything in `model.RedisStream`:
   and log offsets only, 24 bytes per entry; field/values stay in the log and are read
   back on XRANGE/XREAD/XREADGROUP/XCLAIM...). The log is cut below the first live
   entry once trimming freed RECLAIM_MIN_RECORDS records (after a `setid` snapshot).
-- Consumer-group state lives in the catalog kv namespace `resp/groups`, key = stream
-  name, value = JSON of the stream's groups (last-id, entries-read, PEL, consumers).
-  A change marks the stream dirty; one flush writes every dirty stream in ONE catalog
-  transaction. Group changes (XGROUP, XREADGROUP, XACK, XCLAIM, XAUTOCLAIM) are
-  flushed on the next loop iteration (the changes of all commands handled in one
-  iteration share one commit) and those commands reply only after it committed
-  (`groups_durable`), in every fsync mode, as Redis writes its AOF before replying: a
-  killed process loses nothing acknowledged. The commit's durability against power
-  loss follows `--fsync` (SQLite FULL under `always`; under an interval the catalog's
-  WAL is fsynced each interval by the group committer). Close writes everything.
-
+- Consumer-group state is journaled per change (`group_state.py`): every group a
+  command changed gets one `group` bookkeeping record per flush, stating the group's
+  header, its consumers and the PEL entries touched (set or gone), so an XACK costs
+  what it acknowledges, not the size of the PEL. Changes are flushed on the next loop
+  iteration (the changes of all commands handled in one iteration share one record
+  per group) and those commands reply once the records are in the log
+  (`groups_durable`), as Redis writes its AOF before replying: a killed process loses
+  nothing acknowledged. Being in the stream's own log, after the entries they name, a
+  change can never point past the log's end (#26). A snapshot of the whole group state
+  goes to the catalog kv namespace `resp/groups` (key = stream name) with the log
+  offset it covers, before the log is cut and every SNAPSHOT_CHANGES change records,
+  so a load replays only the records after it. Format-1 snapshots (data dirs written
+  before this journal: the whole state, rewritten per commit) load as the state at
+  offset 0.
 Appends are queued per stream and written by one writer task in ID order, in batches;
 XADD replies once its record is in the log (`durable`: the page cache, or fsynced
 under `--fsync always`); `flush()` waits for every queued write.
@@ -52,7 +55,13 @@ from typing import Any
 from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.errors import StreamNotFound
 from mqlite.core.reset import on_reset
-from mqlite.protocols.resp.group_state import dump_group, load_group
+from mqlite.protocols.resp.group_state import (
+    apply_change,
+    change_record,
+    link_pending,
+    read_snapshot,
+    snapshot,
+)
 from mqlite.protocols.resp.keys import ESCAPE_PREFIX, key_of, parse_id, stream_name
 from mqlite.protocols.resp.model import (
     ID_HEADER,
@@ -61,7 +70,8 @@ from mqlite.protocols.resp.model import (
     encode_fields,
 )
 from mqlite.protocols.resp.stream_ids import MIN_ID, StreamID, fmt
-from mqlite.storage.recordbatch import encode_batch
+from mqlite.storage.recordbatch import encode_batch, encode_headers
+from mqlite.storage.varint import TABLE as VARINT
 
 log = logging.getLogger("mqlite.resp.store")
 GROUPS_NS = "resp/groups"
@@ -72,6 +82,8 @@ BATCH_BYTES = 256 * 1024  # journal batches stay well under the log's max batch 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # max.message.bytes of streams created through Redis
 RECLAIM_MIN_RECORDS = 10_000  # cut the log after trims only in steps of this many records
 RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, generously
+_ID_HEADER_PREFIX = encode_headers(((ID_HEADER, b""),))[:-1]  # ... up to the value's length varint
+SNAPSHOT_CHANGES = 10_000  # group change records between two catalog snapshots of a stream
 
 
 class StreamStore:
@@ -83,12 +95,13 @@ class StreamStore:
         self.streams: dict[str, RedisStream] = {}
         # per stream: records waiting for the writer, as storage's RecordIn tuples (key:
         # None for an entry, CONTROL_KEY for bookkeeping)
-        self._queues: dict[str, list[tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...], int]]] = {}
+        self._queues: dict[str, list[tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...] | bytes, int]]] = {}
         self._qsids: dict[str, list[StreamID | None]] = {}  # per queued record: its entry ID
         self._writers: dict[str, asyncio.Task[None]] = {}
-        self._dirty: set[str] = set()
+        # stream -> group -> [created/destroyed, IDs touched]: changes not yet journaled
+        self._touched: dict[str, dict[bytes, list[Any]]] = {}
+        self._snapshot_due: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
-        self._group_chain: dict[str, asyncio.Task[Exception | None]] = {}  # stream -> its last delayed commit
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._reclaim: dict[str, int] = {}  # stream -> log offset to cut at
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
@@ -100,7 +113,7 @@ class StreamStore:
         empty), and wake its blocked readers."""
         for name in sorted(set(self.streams) & sel.streams if not sel.everything else set(self.streams)):
             del self.streams[name]
-            self._dirty.discard(name)
+            self._touched.pop(name, None)
             self.notify(name)
 
     # -- blocking readers ---------------------------------------------------------------
@@ -181,6 +194,7 @@ class StreamStore:
         rs.max_value = max(0, int(limit) - RECORD_OVERHEAD)
         offset = stream.earliest(0)
         end = stream.latest(0)
+        rs.groups_from = self._load_groups(rs, end)
         auto: StreamID = MIN_ID
         while offset < end:
             records = stream.read(0, offset, 1000, include_control=True, skip_corrupt=True)
@@ -191,7 +205,8 @@ class StreamStore:
                 auto = self._replay(rs, rec, auto)
         rs.log_end = max(offset, end)
         rs.reclaimed_to = stream.earliest(0)
-        self._load_groups(rs)
+        for g in rs.groups.values():
+            link_pending(g)
         return rs
 
     def _sync(self, rs: RedisStream) -> bool:
@@ -235,7 +250,11 @@ class StreamStore:
             rs.add(sid, rec.offset)  # its fields are read from the record (record_fields)
             return sid
         value = bytes(rec.value or b"")
-        if op == b"del":
+        if op == b"group":
+            if rec.offset >= rs.groups_from:  # older ones are in the snapshot
+                apply_change(rs.groups, value)
+                rs.group_changes += 1
+        elif op == b"del":
             for part in value.split():
                 rs.delete(parse_id(part))
         elif op == b"trim":
@@ -248,7 +267,7 @@ class StreamStore:
         return auto
 
     # -- journaling -------------------------------------------------------------------
-    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...], value: bytes,
+    def _enqueue(self, name: str, ts: int, headers: tuple[tuple[str, bytes], ...] | bytes, value: bytes,
                  sid: StreamID | None = None, key: bytes | None = None) -> None:
         q = self._queues.get(name)
         if q is None:
@@ -289,6 +308,9 @@ class StreamStore:
                 if done is not None:
                     done.set_result(None)  # every record of `q` is durable
                     done = None
+                if name in self._snapshot_due and not self._queues.get(name):
+                    self._snapshot_due.discard(name)
+                    self._snapshot(name, stream)
                 if name in self._reclaim and not self._queues.get(name):
                     self._cut(name, stream, self._reclaim.pop(name))
         except Exception as exc:
@@ -333,6 +355,8 @@ class StreamStore:
         rs = self.streams.get(name)
         if rs is None or cut <= stream.earliest(0):
             return
+        if not self._snapshot(name, stream):
+            return  # the change records below `cut` are the only copy of the group state
         stream.delete_records(0, cut)
         rs.reclaimed_to = cut
 
@@ -348,11 +372,12 @@ class StreamStore:
         """Queue an entry record; `value` is the encoded fields (`encode_fields`)."""
         rs.version += 1
         q = self._queues.get(rs.name)
+        hdr = _ID_HEADER_PREFIX + VARINT[len(sid_text)] + sid_text  # encode_headers(((ID_HEADER, sid_text),))
         if q:
-            q.append((None, value, ((ID_HEADER, sid_text),), ts))
+            q.append((None, value, hdr, ts))
             self._qsids[rs.name].append(sid)
         else:
-            self._enqueue(rs.name, ts, ((ID_HEADER, sid_text),), value, sid)
+            self._enqueue(rs.name, ts, hdr, value, sid)
 
     def journal_op(self, rs: RedisStream, op: bytes, value: bytes, ts: int) -> None:
         rs.version += 1
@@ -376,7 +401,8 @@ class StreamStore:
             writer.cancel()
         self.notify(name)
         self.core.catalog.kv_delete(GROUPS_NS, name)
-        self._dirty.discard(name)
+        self._touched.pop(name, None)
+        self._snapshot_due.discard(name)
         if existed:
             try:
                 res = self.core.delete_stream(name)
@@ -387,18 +413,31 @@ class StreamStore:
         return existed
 
     # -- group state ------------------------------------------------------------------
-    def groups_changed(self, rs: RedisStream) -> None:
+    def groups_changed(self, rs: RedisStream, group: bytes, touched: Any = (), new: bool = False) -> None:
+        """Note a change of `group` on `rs`: `touched` = the IDs whose PEL entry may have
+        changed (added, updated or removed); `new` = created or destroyed (the record
+        then restates the group from empty)."""
         rs.version += 1
-        self._dirty.add(rs.name)
+        per = self._touched.get(rs.name)
+        if per is None:
+            per = self._touched[rs.name] = {}
+        entry = per.get(group)
+        if entry is None:
+            entry = per[group] = [new, set()]
+        elif new:
+            entry[0] = True
+            entry[1] = set()  # whatever was touched before went with the old group
+        if touched:
+            entry[1].update(touched)
         if self._flush_handle is None:
             # next iteration, whatever the fsync policy: a change held in memory for a
             # timer was lost by a SIGKILL after its reply (#26)
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush_groups)
 
     def groups_durable(self) -> asyncio.Future[None] | None:
-        """A future resolved once every group change made so far is committed to the
-        catalog (None when nothing is waiting to be written)."""
-        if not self._dirty:
+        """A future resolved once every group change made so far is in the log (None
+        when nothing is waiting to be written)."""
+        if not self._touched:
             return None
         fut = self._groups_done
         if fut is None:
@@ -406,94 +445,71 @@ class StreamStore:
         return fut
 
     def flush_groups(self) -> None:
-        """Commit the group state of every dirty stream, in one catalog transaction.
-
-        A group state names entries (last-delivered ID, PEL) whose records may still be
-        on their way to the log: committed first, a power cut kept a PEL and a
-        last-delivered ID pointing past the log's end (#26). So the state is
-        snapshotted now and a stream with records in flight commits its snapshot once
-        they are written (`durable`), after any earlier snapshot of the same stream;
-        the commands waiting on `groups_durable` reply when every snapshot is in."""
+        """Journal one change record per changed group (`group_state.change_record`);
+        the commands waiting on `groups_durable` reply once every record is written."""
         self._flush_handle = None
-        dirty, self._dirty = self._dirty, set()
+        touched, self._touched = self._touched, {}
         done, self._groups_done = self._groups_done, None
-        now: dict[str, Any] = {}
-        later: dict[str, Any] = {}
-        for name in dirty:
+        waits = []
+        ts = self.core.clock.now_ms()
+        for name, per in touched.items():
             rs = self.streams.get(name)
             if rs is None:
                 continue
-            snap = [dump_group(g) for g in rs.groups.values()] or None
-            busy = name in self._writers or self._queues.get(name) or name in self._group_chain
-            (later if busy else now)[name] = snap
-        waits = []
-        for name, snap in later.items():
-            after: list[asyncio.Future[Any]] = [self.durable(name)] if name in self._writers or self._queues.get(name) else []
-            prev = self._group_chain.get(name)
-            if prev is not None:
-                after.append(prev)
-            task = asyncio.get_running_loop().create_task(self._commit_after(after, name, snap))
-            self._group_chain[name] = task
-            task.add_done_callback(lambda t, n=name: self._group_chain.pop(n, None) if self._group_chain.get(n) is t else None)  # type: ignore[misc]
-            waits.append(task)
-        try:
-            self._commit(now)
-        except Exception as exc:
-            self._dirty |= set(now)  # retried by the next change's flush
-            if done is not None and not done.done():
-                done.set_exception(exc)
-                done.exception()  # retrieved: the waiting commands reply with the error
-            return
+            for gname, (new, sids) in per.items():
+                self.journal_op(rs, b"group", change_record(gname, rs.groups.get(gname), new, sids), ts)
+                rs.group_changes += 1
+            if rs.group_changes >= SNAPSHOT_CHANGES:
+                self._snapshot_due.add(name)
+            waits.append(self.durable(name))
         if done is None:
             return
         if not waits:
-            if not done.done():
+            done.set_result(None)
+            return
+        left = [len(waits)]
+
+        def finish(f: asyncio.Future[None]) -> None:
+            left[0] -= 1
+            if done.done():
+                return
+            exc = None if f.cancelled() else f.exception()
+            if exc is not None:
+                done.set_exception(exc)
+                done.exception()  # retrieved: the waiting commands reply with the error
+            elif not left[0]:
                 done.set_result(None)
-            return
 
-        def finish(_: Any) -> None:
-            if all(t.done() for t in waits) and not done.done():
-                errors = [t.result() for t in waits if not t.cancelled() and t.result() is not None]
-                if errors:
-                    done.set_exception(errors[0])  # type: ignore[arg-type]  # None filtered above
-                    done.exception()
-                else:
-                    done.set_result(None)
+        for w in waits:
+            w.add_done_callback(finish)
 
-        for t in waits:
-            t.add_done_callback(finish)
-
-    async def _commit_after(self, after: list[Any], name: str, snap: Any) -> Exception | None:
-        await asyncio.gather(*after, return_exceptions=True)
+    def _snapshot(self, name: str, stream: Stream) -> bool:
+        """Commit the whole group state of `name` with the log offset it covers (called
+        with no record of `name` queued: the state includes every record written)."""
+        rs = self.streams.get(name)
+        if rs is None:
+            return False
         try:
-            self._commit({name: snap})
-        except Exception as exc:  # logged by _commit; the waiting commands get it
-            self._dirty.add(name)  # retried by the next change's flush
-            return exc
-        return None
-
-    def _commit(self, snaps: dict[str, Any]) -> None:
-        if not snaps:
-            return
-        catalog = self.core.catalog
-        try:
-            with catalog.transaction():
-                for name, snap in snaps.items():
-                    if name not in self.streams:
-                        continue  # deleted meanwhile: its state went with it
-                    if snap is None:
-                        catalog.kv_delete(GROUPS_NS, name)
-                    else:
-                        catalog.kv_put(GROUPS_NS, name, snap)
+            if rs.groups:
+                self.core.catalog.kv_put(GROUPS_NS, name, snapshot(rs.groups.values(), stream.latest(0)))
+            else:
+                self.core.catalog.kv_delete(GROUPS_NS, name)
         except Exception:
-            log.exception("resp: writing consumer-group state failed")
-            raise
+            log.exception("resp: writing the consumer-group snapshot of %r failed", name)
+            return False
+        rs.group_changes = 0
+        return True
 
-    def _load_groups(self, rs: RedisStream) -> None:
-        data = self.core.catalog.kv_get(GROUPS_NS, rs.name)
-        for gd in data or ():
-            g = load_group(gd)
-            rs.groups[g.name] = g
+    def _load_groups(self, rs: RedisStream, end: int) -> int:
+        """Load the snapshot into `rs.groups`; the offset its change records start at."""
+        groups, upto = read_snapshot(self.core.catalog.kv_get(GROUPS_NS, rs.name))
+        rs.groups = groups
+        if upto > end:
+            # the log lost a tail the snapshot covered (power cut): the snapshot still
+            # holds the state, and records appended from here on must not be skipped
+            upto = end
+            self.core.catalog.kv_put(GROUPS_NS, rs.name, snapshot(groups.values(), end))
+        return upto
 
     async def flush(self) -> None:
         """Write queued entries and group state (shutdown, tests)."""
@@ -502,8 +518,8 @@ class StreamStore:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
         self.flush_groups()
-        while self._group_chain:
-            await asyncio.gather(*list(self._group_chain.values()), return_exceptions=True)
+        while self._writers:
+            await asyncio.gather(*list(self._writers.values()), return_exceptions=True)
 
 
 __all__ = ["ESCAPE_PREFIX", "StreamStore", "decode_fields", "encode_fields", "key_of", "stream_name"]

@@ -127,7 +127,7 @@ def xclaim(conn: Any, argv: list[bytes]) -> Any:
     c = g.consumers.get(consumer)  # XCLAIM creates the consumer only when it claims
     if c is not None:
         c.seen_time = now
-    groups_changed(conn, rs)
+    groups_changed(conn, rs, g.name, sids)
     return out
 
 
@@ -180,7 +180,7 @@ def xautoclaim(conn: Any, argv: list[bytes]) -> Any:
     if idx < len(pending):
         nxt = pending[idx]
     g.consumer(consumer, now).seen_time = now  # type: ignore[union-attr]
-    groups_changed(conn, rs)
+    groups_changed(conn, rs, g.name, pending[:idx])
     if justid:
         replies: list[Any] = [fmt(sid) for sid in claimed]
     else:

@@ -5,8 +5,8 @@ XREADGROUP `>` delivers entries after it and records each in the group's PEL (pe
 entries list) with consumer, delivery time and count (not with NOACK); an explicit ID
 re-reads the consumer's own PEL (history, count incremented, deleted entries as
 `[id, nil]`). XACK removes from the PEL. Every change
-marks the stream's group state dirty (`store.groups_changed`), which persists it;
-under `--fsync always` these commands reply once that write committed (`durable`).
+is journaled with the PEL entries it touched (`store.groups_changed`); these commands
+reply once that record is in the log (`durable`).
 State touched: the stream store (groups live on `RedisStream.groups`).
 """
 
@@ -48,8 +48,9 @@ REQUIRES_KEY = (
 )
 
 
-def groups_changed(conn: Any, rs: RedisStream) -> None:
-    conn.state.store.groups_changed(rs)
+def groups_changed(conn: Any, rs: RedisStream, group: bytes, touched: Any = (), new: bool = False) -> None:
+    """Journal a change of `group` (`touched`: the IDs whose PEL entry changed)."""
+    conn.state.store.groups_changed(rs, group, touched, new)
 
 
 def durable(fn: Callable[[Any, list[bytes]], Any]) -> Callable[[Any, list[bytes]], Any]:
@@ -129,7 +130,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         if gname in rs.groups:
             raise CommandError(BUSYGROUP)
         rs.groups[gname] = Group(gname, last, entries_read if entries_read is not None else -1)
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, gname, new=True)
         return OK
     g = rs.groups.get(gname)
     if g is None:
@@ -138,19 +139,19 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         raise nogroup_for_key(argv[2], gname)
     if sub == b"destroy":
         del rs.groups[gname]
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, gname, new=True)
         conn.state.store.notify(rs.name)
         return 1
     if sub == b"setid":
         g.last_id = _group_id(rs, argv[4])
         g.entries_read = entries_read if entries_read is not None else -1
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, gname)
         return OK
     if sub == b"createconsumer":
         if argv[4] in g.consumers:
             return 0
         g.consumer(argv[4], now)
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, gname)
         return 1
     # delconsumer
     c = g.consumers.pop(argv[4], None)
@@ -158,7 +159,7 @@ def xgroup(conn: Any, argv: list[bytes]) -> Any:
         return 0
     for sid in c.pending:
         g.pel.pop(sid, None)
-    groups_changed(conn, rs)
+    groups_changed(conn, rs, gname, c.pending)
     return len(c.pending)
 
 
@@ -179,7 +180,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
         for sid in got:
             rs.advance_group(g, sid)
     if noack:
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, g.name)
         return entries_reply(rs, positions)
     for sid in got:
         old = g.pel.get(sid)
@@ -189,7 +190,7 @@ def _deliver_new(conn: Any, rs: RedisStream, g: Group, consumer: bytes, count: i
                 prev.pending.pop(sid, None)
         g.pel[sid] = PendingEntry(consumer, now, 1)
         c.pending[sid] = None
-    groups_changed(conn, rs)
+    groups_changed(conn, rs, g.name, got)
     return entries_reply(rs, positions)
 
 
@@ -207,7 +208,7 @@ def _deliver_history(conn: Any, rs: RedisStream, g: Group, consumer: bytes, star
         pe.delivery_time = now
         pe.delivery_count += 1
         out.append([fmt(sid), fields if fields is not None else NULL_ARRAY])  # deleted: nil array
-    groups_changed(conn, rs)
+    groups_changed(conn, rs, g.name, sids)
     return out
 
 
@@ -251,7 +252,7 @@ def xreadgroup(conn: Any, argv: list[bytes]) -> Any:
     for _, name, _s in specs:
         rs = store.streams[name]
         rs.groups[gname].consumer(consumer, now_ms(conn))
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, gname)
     if block is None or conn.no_block or any(s is not None for _, _, s in specs):
         return NULL_ARRAY
     return block_until(conn, names, block, lambda: attempt(False))
@@ -280,7 +281,7 @@ def xack(conn: Any, argv: list[bytes]) -> Any:
                 c.pending.pop(sid, None)
             acked += 1
     if acked:
-        groups_changed(conn, rs)
+        groups_changed(conn, rs, g.name, parsed)
     return acked
 
 
