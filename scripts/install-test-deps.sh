@@ -41,4 +41,11 @@ for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/k
     npm ci --silent --no-audit --no-fund --prefix "$dir"
   fi
 done
+# The AWS SDK for Java v2 (Kinesis over CBOR, tests/protocols/aws/kinesis/test_kinesis_cbor.py):
+# Maven resolves the pinned BOM once; the test then builds offline.
+java_dir=tests/protocols/aws/java
+if command -v mvn >/dev/null 2>&1 && [ ! -f "$java_dir/target/classpath.txt" ]; then
+  echo "install-test-deps: mvn package in $java_dir"
+  (cd "$java_dir" && mvn -q -B package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt)
+fi
 echo "install-test-deps: done"

@@ -50,6 +50,14 @@ from mqlite.protocols.aws.wire import (
     new_request_id,
     split_target,
 )
+from mqlite.protocols.aws.wire.cbor import (
+    CBOR_CONTENT_PREFIX,
+    CBOR_SERVICES,
+    decode_cbor,
+    encode_cbor_error,
+    encode_cbor_result,
+)
+from mqlite.protocols.aws.wire.codec import WireResponse
 from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.protocols.observe import Observer
 from mqlite.security import throttle
@@ -285,7 +293,9 @@ class AwsApp:
                 if fe is None:
                     raise AwsError("UnknownOperationException", f"Unknown target {target}", 400)
                 ctype = headers.get("content-type", "")
-                if "json" not in ctype:
+                if ctype.startswith(CBOR_CONTENT_PREFIX) and fe.service.name in CBOR_SERVICES:
+                    protocol = Protocol.CBOR
+                elif "json" not in ctype:
                     raise AwsError("SerializationException", f"Unsupported content type {ctype!r}", 400,
                                    query_code="InvalidParameterValue")
             else:
@@ -324,6 +334,8 @@ class AwsApp:
                     raise
             if protocol is Protocol.JSON:
                 params = decode_json(fe.service, operation, body)
+            elif protocol is Protocol.CBOR:
+                params = decode_cbor(fe.service, operation, body)
             else:
                 if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
                     pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
@@ -362,20 +374,23 @@ class AwsApp:
             if isinstance(result, AwsStream):
                 self._observe(fe, operation, params, request, None, started)
                 return await self._stream(request, result, request_id)
-            wire = encode_result(fe.service, protocol, operation, result, request_id)
+            if protocol is Protocol.CBOR:
+                wire = encode_cbor_result(fe.service, operation, result, request_id)
+            else:
+                wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
             error = exc.code
-            wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
+            wire = _encode_error(fe, protocol, exc, request_id)
         except Exception as exc:
             try:
                 _raise_if_storage_failure(self.core, exc)
             except AwsError as unavailable:
-                wire = encode_error(fe.service if fe else None, protocol, unavailable, request_id)
+                wire = _encode_error(fe, protocol, unavailable, request_id)
                 return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
             log.exception("AWS request failed (request id %s)", request_id)
             err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
             error = err.code
-            wire = encode_error(fe.service if fe else None, protocol, err, request_id)
+            wire = _encode_error(fe, protocol, err, request_id)
         self._observe(fe, operation, params, request, error, started)
         response = web.Response(status=wire.status, headers=wire.headers, body=wire.body)
         if too_large:
@@ -444,6 +459,12 @@ class AwsApp:
                 raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _encode_error(fe: ServiceFrontend | None, protocol: Protocol, exc: AwsError, request_id: str) -> WireResponse:
+    if protocol is Protocol.CBOR:
+        return encode_cbor_error(fe.service if fe else None, exc, request_id)
+    return encode_error(fe.service if fe else None, protocol, exc, request_id)
 
 
 def _peer(request: web.Request) -> Any:

@@ -136,11 +136,12 @@ class RecordActions:
         return {"FailedRecordCount": 0, "Records": out,
                 "EncryptionType": meta.data.get("encryption", "NONE")}
 
-    async def get_records(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+    async def get_records(self, ctx: AwsContext, p: dict[str, Any], native: bool = False) -> dict[str, Any]:
         """GetRecords: Limit, NextShardIterator, MillisBehindLatest, ChildShards.
 
-        The result is already in wire form (Data base64, timestamps epoch seconds): the
-        service renders GetRecords' output with `orjson` directly (see __init__)."""
+        The result is already in JSON wire form (Data base64, timestamps epoch seconds):
+        the service renders GetRecords' output with `orjson` directly (see __init__);
+        `native` leaves Data as bytes (for the CBOR protocol, rendered by the shape)."""
         pos = decode_iterator(p["ShardIterator"])
         now = self.core.clock.now_ms()
         check_fresh(pos, now, self.state.iterator_ttl_ms)
@@ -170,6 +171,7 @@ class RecordActions:
             fallback_key = str(q)
             append = records.append
             b64 = b2a_base64
+            raw = native
             last_off = None
             # Records are (offset, timestamp, key, value, headers) tuples: unpacking them
             # is ~15% cheaper than attribute access in this per-record loop.
@@ -184,7 +186,7 @@ class RecordActions:
                 append({
                     "SequenceNumber": str(base + offset),
                     "ApproximateArrivalTimestamp": ts / 1000,
-                    "Data": b64(value, newline=False).decode(),
+                    "Data": value if raw else b64(value, newline=False).decode(),
                     "PartitionKey": key.decode("utf-8", "replace") if key is not None else fallback_key,
                 })
                 last_ts = ts
