@@ -14,7 +14,8 @@ already base64-encoded): the generic per-shape converter cost ~4 us per record.
 Kinesis speaks the `json` protocol and its CBOR twin (`wire.cbor`, the AWS SDK for
 Java's default); GetRecords over CBOR is rendered by the shape (Data as bytes). The service model is
 botocore's, unchanged, loaded on the first Kinesis request.
-Settings: `kinesis_create_delay_ms` (CREATING -> ACTIVE, default 200),
+Settings: `kinesis_create_delay_ms` (CREATING -> ACTIVE, default 0),
+`kinesis_update_delay_ms` (UPDATING after a reshard, default 0),
 `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait` (5 s),
 `kinesis_subscribe_duration` (300 s).
 """

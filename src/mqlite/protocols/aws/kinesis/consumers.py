@@ -68,8 +68,8 @@ class ConsumerActions:
         arn = p.get("ConsumerARN")
         if arn is not None:
             m = _CONSUMER_ARN.fullmatch(arn)
-            if m is None:
-                raise errors.invalid_argument(f"ConsumerARN {arn} is invalid.")
+            if m is None:  # not a consumer's ARN: no such consumer
+                raise errors.not_found(f"Consumer {arn}, account {self.state.account} not found.")
             stream, name = m.group(2), m.group(3)
         else:
             if p.get("StreamARN") is None or p.get("ConsumerName") is None:

@@ -97,8 +97,7 @@ class RecordActions:
         if not entries:
             raise errors.validation("[]", "records", "Member must have length greater than or equal to 1")
         if len(entries) > MAX_BATCH:
-            raise errors.validation(f"[{len(entries)} records]", "records",
-                                    "Member must have length less than or equal to 500")
+            raise errors.validation(None, "records", "Member must have length less than or equal to 500")
         meta = self.state.meta(name)
         total = 0
         by_part: dict[int, list[tuple[bytes, bytes]]] = {}
@@ -125,8 +124,7 @@ class RecordActions:
             bucket.append((data, key.encode()))
         max_request = max_request_bytes(meta)
         if total > max_request:
-            raise errors.invalid_argument(
-                f"Records size exceeds {max_request // (1024 * 1024)} MB limit: {total} bytes.")
+            raise errors.invalid_argument(f"Records size exceeds {max_request // (1024 * 1024)} MB limit")
         stream = self.core.get_stream(name)
         parts = list(by_part)
         results = await asyncio.gather(*(stream.append_many(by_part[q], partition=q) for q in parts))

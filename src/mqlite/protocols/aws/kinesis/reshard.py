@@ -8,13 +8,18 @@ shards must be adjacent; UpdateShardCount (UNIFORM_SCALING) targets 1-500 shards
 most double / at least half the open count. UpdateShardCount closes every open shard
 and opens `target` shards with uniform ranges; a child's parent is the old shard holding
 its starting hash key, its adjacent parent the one holding its ending key (if different).
-The stream stays ACTIVE (the change is immediate).
+The change is immediate; the stream reports UPDATING for `kinesis_update_delay_ms`
+(default 0) and refuses another reshard meanwhile (ResourceInUseException). Invalid
+shard ids and hash keys get the model's ValidationException texts, unknown shards
+"Could not find shard ...", closed ones InvalidArgumentException, ON_DEMAND streams
+refuse UpdateShardCount (ValidationException), as Kinesis answers.
 Concurrency: the server's event loop; no awaits inside a reshard.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
@@ -23,6 +28,8 @@ from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index, uniform
 from mqlite.protocols.aws.kinesis.shards import ShardInfo, covering
 from mqlite.protocols.aws.kinesis.state import KinesisState, StreamMeta
 
+_SHARD_ID = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
+_HASH_KEY = re.compile(r"0|([1-9]\d{0,38})")
 FILTERS = ("AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
            "AT_TIMESTAMP", "FROM_TIMESTAMP")
 
@@ -100,10 +107,16 @@ class ReshardActions:
             for q in (s.parent, s.adjacent))]
 
     # -- resharding ---------------------------------------------------------------------
-    def _open_shard(self, meta: StreamMeta, shard: str) -> ShardInfo:
-        info = self.state.shard_of(meta, shard)
+    def _open_shard(self, meta: StreamMeta, shard: str, member: str) -> ShardInfo:
+        if not _SHARD_ID.fullmatch(shard):
+            raise errors.validation(shard, member, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        idx = shard_index(shard)
+        info = meta.shard(idx) if idx is not None else None
+        if info is None:
+            raise errors.not_found(
+                f"Could not find shard {shard} in stream {meta.name} under account {self.state.account}.")
         if not info.open:
-            raise errors.in_use(
+            raise errors.invalid_argument(
                 f"Shard {shard_id(info.partition)} in stream {meta.name} under account "
                 f"{self.state.account} has already been merged or split, and thus is not eligible "
                 "for merging or splitting.")
@@ -119,14 +132,19 @@ class ReshardActions:
         for i, (a, b, parent, adj) in enumerate(specs):
             meta.shards.append(ShardInfo(first + i, a, b, parent, adj, stream.earliest(first + i)))
         meta.data["synthetic"] = False
+        self.state.updating(meta)
         self.state.save(meta)
 
     async def split_shard(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """SplitShard: two children [start, new-1] and [new, end]; the parent closes."""
         meta = self.state.meta(self.state.name_of(p))
-        info = self._open_shard(meta, p["ShardToSplit"])
         raw = p["NewStartingHashKey"]
-        new = int(raw) if raw.isdigit() else -1
+        if not _HASH_KEY.fullmatch(raw):
+            raise errors.validation(raw, "newStartingHashKey",
+                                    "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})")
+        info = self._open_shard(meta, p["ShardToSplit"], "shardToSplit")
+        self.state.require_active(meta)
+        new = int(raw)
         if not info.start + 1 <= new <= info.end:
             raise errors.invalid_argument(
                 f"NewStartingHashKey {raw} used in SplitShard() on shard {shard_id(info.partition)} in "
@@ -142,8 +160,9 @@ class ReshardActions:
         """MergeShards: two adjacent open shards -> one child (parent = ShardToMerge,
         adjacent parent = AdjacentShardToMerge)."""
         meta = self.state.meta(self.state.name_of(p))
-        a = self._open_shard(meta, p["ShardToMerge"])
-        b = self._open_shard(meta, p["AdjacentShardToMerge"])
+        a = self._open_shard(meta, p["ShardToMerge"], "shardToMerge")
+        b = self._open_shard(meta, p["AdjacentShardToMerge"], "adjacentShardToMerge")
+        self.state.require_active(meta)
         if not (a.end + 1 == b.start or b.end + 1 == a.start):
             raise errors.invalid_argument(
                 f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.name} "
@@ -162,10 +181,14 @@ class ReshardActions:
         if p.get("ScalingType", "UNIFORM_SCALING") != "UNIFORM_SCALING":
             raise errors.validation(p.get("ScalingType"), "scalingType",
                                     "Member must satisfy enum value set: [UNIFORM_SCALING]")
+        if meta.data.get("mode") == "ON_DEMAND":
+            raise errors.validation_message(
+                f"Request is invalid. Stream {meta.name} under account {self.state.account} is in On-Demand mode.")
         old = sorted(meta.open_shards(), key=lambda s: s.start)
         current = len(old)
         if target < 1 or target > 500:
             raise errors.validation(target, "targetShardCount", "Member must have value between 1 and 500")
+        self.state.require_active(meta)
         if target > 2 * current or 2 * target < current:
             raise errors.invalid_argument(
                 f"UpdateShardCount failed for {meta.name}. Target shard count {target} must be "
