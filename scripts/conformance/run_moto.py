@@ -41,6 +41,18 @@ OUT_OF_SCOPE = {
     "tests/test_sns/test_sns_cloudformation.py": "CloudFormation",
     "tests/test_sns/test_topics.py::test_list_config_service_resources": "AWS Config",
     "tests/test_sns/test_topics.py::test_get_config_resource": "AWS Config",
+    "tests/test_kinesis/test_kinesis_cloudformation.py": "CloudFormation",
+    "tests/test_events/test_events_cloudformation.py": "CloudFormation",
+    "tests/test_events/test_events_sfn_integration.py": "Step Functions",
+    "tests/test_events/test_events_lambdatriggers_integration.py": "IAM, Lambda and S3",
+    "tests/test_events/test_events_integration.py::test_send_to_cw_log_group": "CloudWatch Logs",
+    "tests/test_events/test_events_integration.py::test_moto_matches_none_value_with_exists_filter":
+        "CloudWatch Logs",
+    "tests/test_events/test_events.py::test_start_replay_send_to_log_group": "CloudWatch Logs",
+    "tests/test_events/test_events.py::test_send_transformed_events_to_log_group": "CloudWatch Logs",
+    "tests/test_events/test_events.py::test_kms_key_is_created": "Secrets Manager",
+    "tests/test_firehose/test_firehose_integration.py::test_get_tag_and_untag_resources_firehose":
+        "Resource Groups Tagging API",
 }
 
 

@@ -142,3 +142,22 @@ def test_describe_consumer_with_a_stream_arn_is_not_found(kinesis: Any) -> None:
     with pytest.raises(ClientError) as exc:
         kinesis.describe_stream_consumer(ConsumerARN=arn)
     assert _err(exc) == ("ResourceNotFoundException", f"Consumer {arn}, account {ACCOUNT} not found.")
+
+
+@pytest.mark.parametrize(("initial", "target", "total"), [(2, 4, 6), (4, 5, 15), (10, 13, 37), (4, 2, 6), (5, 3, 7)])
+def test_update_shard_count_leaves_the_shards_kinesis_does(kinesis: Any, initial: int, target: int, total: int) -> None:
+    """UNIFORM_SCALING splits every shard, then merges adjacent pairs: the shard totals AWS
+    reports (moto's suite records them as verified against AWS)."""
+    kinesis.create_stream(StreamName="u", ShardCount=initial)
+    kinesis.put_record(StreamName="u", Data=b"before", PartitionKey="k")
+    out = kinesis.update_shard_count(StreamName="u", TargetShardCount=target, ScalingType="UNIFORM_SCALING")
+    assert (out["CurrentShardCount"], out["TargetShardCount"]) == (initial, target)
+    shards = kinesis.describe_stream(StreamName="u")["StreamDescription"]["Shards"]
+    assert len(shards) == total
+    open_ = sorted((int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+                   for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"])
+    assert len(open_) == target
+    assert open_[0][0] == 0 and open_[-1][1] == 2**128 - 1  # the open shards tile the key space
+    assert all(a[1] + 1 == b[0] for a, b in zip(open_, open_[1:], strict=False))
+    put = kinesis.put_record(StreamName="u", Data=b"after", PartitionKey="k")
+    assert put["ShardId"] in {s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]}

@@ -71,6 +71,8 @@ class RecordActions:
         return p
 
     def _check_data(self, data: bytes, limit: int, index: int | None = None) -> None:
+        """Data over the limit gets the model's text, with the value as Kinesis's Java
+        front end prints a blob (the limit is the data blob's: PutRecord's reference)."""
         if len(data) > limit:
             where = "data" if index is None else f"records.{index + 1}.member.data"
             raise errors.validation(f"java.nio.HeapByteBuffer[pos=0 lim={len(data)} cap={len(data)}]",
@@ -82,8 +84,8 @@ class RecordActions:
         name = self.state.name_of(p)
         meta = self.state.meta(name)
         data = p["Data"]
-        self._check_data(data, max_record_bytes(meta))
         key = p["PartitionKey"]
+        self._check_data(data, max_record_bytes(meta))
         part = self._route(meta, key, p.get("ExplicitHashKey"))
         stream = self.core.get_stream(name)
         _, off = await stream.append(data, key=key.encode(), partition=part)

@@ -5,9 +5,8 @@ so per-partition-key order holds for a reader that finishes a parent before its
 children (what GetRecords' ChildShards tell it). Kinesis's rules: only open shards can
 be split/merged; NewStartingHashKey must lie strictly inside the parent's range; merged
 shards must be adjacent; UpdateShardCount (UNIFORM_SCALING) targets 1-500 shards and at
-most double / at least half the open count. UpdateShardCount closes every open shard
-and opens `target` shards with uniform ranges; a child's parent is the old shard holding
-its starting hash key, its adjacent parent the one holding its ending key (if different).
+most double / at least half the open count. UpdateShardCount splits and merges as Kinesis
+is observed to (`_rescale`), so the shard totals DescribeStream lists match AWS's.
 The change is immediate; the stream reports UPDATING for `kinesis_update_delay_ms`
 (default 0) and refuses another reshard meanwhile (ResourceInUseException). Invalid
 shard ids and hash keys get the model's ValidationException texts, unknown shards
@@ -24,8 +23,8 @@ from typing import Any
 
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
-from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index, uniform_ranges
-from mqlite.protocols.aws.kinesis.shards import ShardInfo, covering
+from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index
+from mqlite.protocols.aws.kinesis.shards import ShardInfo
 from mqlite.protocols.aws.kinesis.state import KinesisState, StreamMeta
 
 _SHARD_ID = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
@@ -174,6 +173,30 @@ class ReshardActions:
         self._close(stream, b, now)
         self._children(meta, stream, [(min(a.start, b.start), max(a.end, b.end), a.partition, b.partition)])
 
+    def _rescale(self, meta: StreamMeta, old: list[ShardInfo], target: int) -> None:
+        """Kinesis's observed UNIFORM_SCALING: to scale up, split every open shard at its
+        middle; then merge adjacent pairs from the lowest hash key until `target` shards
+        are open (2 -> 4 leaves 6 shards in all, 4 -> 5 leaves 15, 5 -> 3 leaves 7)."""
+        stream = self.core.get_stream(meta.name)
+        now = self.core.clock.now_ms()
+        if target > len(old):
+            for s in old:
+                mid = (s.start + s.end + 1) // 2
+                self._close(stream, s, now)
+                self._children(meta, stream, [(s.start, mid - 1, s.partition, None), (mid, s.end, s.partition, None)])
+        while True:
+            live = sorted(meta.open_shards(), key=lambda s: s.start)
+            merges = len(live) - target
+            if merges <= 0:
+                return
+            for a, b in zip(live[0::2], live[1::2], strict=False):
+                self._close(stream, a, now)
+                self._close(stream, b, now)
+                self._children(meta, stream, [(a.start, b.end, a.partition, b.partition)])
+                merges -= 1
+                if merges == 0:
+                    break
+
     async def update_shard_count(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """UpdateShardCount (UNIFORM_SCALING)."""
         meta = self.state.meta(self.state.name_of(p))
@@ -195,19 +218,7 @@ class ReshardActions:
                 f"between {(current + 1) // 2} and {current * 2} (half and double the current open "
                 f"shard count {current}).")
         if target != current:
-            stream = self.core.get_stream(meta.name)
-            now = self.core.clock.now_ms()
-            snapshot = [ShardInfo(s.partition, s.start, s.end) for s in old]
-            for s in old:
-                self._close(stream, s, now)
-            specs: list[tuple[int, int, int | None, int | None]] = []
-            for a, b in uniform_ranges(target):
-                first = covering(snapshot, a)
-                last = covering(snapshot, b)
-                parent = first.partition if first else None
-                adj = last.partition if last and last is not first else None
-                specs.append((a, b, parent, adj))
-            self._children(meta, stream, specs)
+            self._rescale(meta, old, target)
         return {"StreamName": meta.name, "CurrentShardCount": current,
                 "TargetShardCount": target, "StreamARN": self.state.arn(meta.name, ctx.region)}
 
