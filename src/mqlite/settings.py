@@ -88,6 +88,7 @@ class Settings:
     sns_sign_workers: int | None = _aws(None, k.integer(0), "SNS signing processes, 0 to sign inline (default: one per core, 0 on one core)")
     events_schedule_interval: float = _aws(1.0, k.seconds(0.001), "how often EventBridge schedules are checked")
     events_retry_base: float = _aws(1.0, k.seconds(0), "first back-off of EventBridge target retries (doubles per retry)")
+    events_replay_min_ms: int = _aws(1000, k.milliseconds(), "an EventBridge replay stays RUNNING at least this long, so CancelReplay can stop it (AWS: minutes)")
     firehose_create_delay_ms: int = _aws(0, k.milliseconds(), "Firehose delivery streams stay CREATING this long")
     kinesis_create_delay_ms: int = _aws(0, k.milliseconds(), "Kinesis streams stay CREATING this long (AWS: seconds; 0: ACTIVE at once)")
     kinesis_update_delay_ms: int = _aws(0, k.milliseconds(), "Kinesis streams stay UPDATING this long after a reshard or mode change (AWS: seconds)")

@@ -90,7 +90,7 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
     targets = TargetActions(state)
     put = PutEventsAction(state)
     archives = ArchiveActions(state)
-    replays = ReplayActions(state)
+    replays = ReplayActions(state, settings.events_replay_min_ms)
     state.replayer = replays
     conns = ConnectionActions(state)
     dests = ApiDestinationActions(state)

@@ -42,6 +42,14 @@ def _bus_view(bus: dict[str, Any]) -> dict[str, Any]:
     })
 
 
+def _list_view(bus: dict[str, Any]) -> dict[str, Any]:
+    """ListEventBuses' EventBus: only the members of that shape (no KMS key, DLQ, logs)."""
+    return drop_none({
+        "Name": bus["name"], "Arn": bus["arn"], "Description": bus.get("description"),
+        "Policy": bus.get("policy"), "CreationTime": bus["created"], "LastModifiedTime": bus["modified"],
+    })
+
+
 class BusActions:
     def __init__(self, state: EventsState) -> None:
         self.state = state
@@ -53,7 +61,9 @@ class BusActions:
         if source:
             if not name.startswith("aws.partner/") or name != source:
                 raise validation("Event source name must match event bus name for partner event buses.")
-        elif not BUS_NAME.match(name) or "/" in name or is_dot_name(name):
+        elif "/" in name:
+            raise validation("Event bus name must not contain '/'.")
+        elif not BUS_NAME.match(name) or is_dot_name(name):
             raise validation(f"Event bus name {name} is not valid.")
         if name == DEFAULT_BUS:
             raise already_exists(f"Event bus {name} already exists.")
@@ -80,7 +90,7 @@ class BusActions:
         prefix = p.get("NamePrefix") or ""
         buses = [b for b in self.state.buses.values(f"{ctx.region}/") if b["name"].startswith(prefix)]
         page, token = paginate(buses, p.get("NextToken"), p.get("Limit"))
-        out: dict[str, Any] = {"EventBuses": [_bus_view(b) for b in page]}
+        out: dict[str, Any] = {"EventBuses": [_list_view(b) for b in page]}
         if token:
             out["NextToken"] = token
         return out

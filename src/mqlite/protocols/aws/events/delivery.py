@@ -41,6 +41,7 @@ import orjson
 
 from mqlite.core import errors as core_errors
 from mqlite.core.message import Attribute, Envelope
+from mqlite.protocols.aws.events.api_destinations import endpoint_url
 from mqlite.protocols.aws.events.common import EventsState, bus_name_of
 from mqlite.protocols.aws.events.transform import (
     MISSING,
@@ -326,7 +327,7 @@ class Dispatcher:
         http = target.get("HttpParameters") or {}
         headers.update({str(k): str(v) for k, v in (http.get("HeaderParameters") or {}).items()})
         query.extend((str(k), str(v)) for k, v in (http.get("QueryStringParameters") or {}).items())
-        url = dest["endpoint"]
+        url = endpoint_url(dest["endpoint"])
         for value in http.get("PathParameterValues") or []:
             url = url.replace("*", urllib.parse.quote(str(value), safe=""), 1)
         if query:
