@@ -166,7 +166,7 @@ def test_enable_disable_and_delete_rule_with_force(events: Any) -> None:
     assert events.describe_rule(Name="r")["State"] == "ENABLED"
     with pytest.raises(ClientError) as info:
         events.disable_rule(Name="missing")
-    assert err(info) == ("ResourceNotFoundException", "Rule missing does not exist on EventBus default.")
+    assert err(info) == ("ResourceNotFoundException", "Rule missing does not exist.")
     events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"}])
     with pytest.raises(ClientError) as info:
         events.delete_rule(Name="r")
