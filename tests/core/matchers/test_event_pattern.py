@@ -173,8 +173,39 @@ INVALID = [
 def test_invalid_patterns_raise_invalid_event_pattern_exception_text(pattern, message: str) -> None:
     with pytest.raises(InvalidPattern) as err:
         compile_event_pattern(json.dumps(pattern))
-    assert err.value.message == message
+    assert err.value.message.split("\n at [Source:")[0] == message
     assert err.value.language == "event_pattern"
+
+
+# Three answers of real EventBridge quoted in public reports (buildkite/docs#896 is
+# multi-line; these are the one-line ones): the reason, then Jackson's position.
+RECORDED = [
+    ('{"detail-type":["Object Created"],"source":"aws.s3","detail":{"bucket":{"name":"sabi-test-bucket",'
+     '"object":{"key":[{"prefix":"reach-query"},{"suffix":".json"}]}}}}',
+     '"source" must be an object or an array', 1, 45),  # lalcebo/json-schema#171
+    ('{"detail-type":["Object Created"],"source":["aws.s3"],"detail":{"bucket":{"name":'
+     '"sampleappstack-bucket43879c71-1wm0hdcs3ct4o"}}}',
+     '"name" must be an object or an array', 1, 83),  # awslabs/aws-ddk#149
+    ('{"detail-type":[],"source":["example.source"],"account":["123456789012"]}',
+     "Empty arrays are not allowed", 1, 18),  # aws/aws-cdk#36904
+    ('{\n  "a": {\n    "b":   true\n  }\n}', '"b" must be an object or an array', 3, 16),
+]
+
+
+@pytest.mark.parametrize(("text", "reason", "line", "column"), RECORDED)
+def test_structural_errors_carry_the_parsers_position_as_aws_words_it(
+        text: str, reason: str, line: int, column: int) -> None:
+    with pytest.raises(InvalidPattern) as err:
+        compile_event_pattern(text)
+    assert err.value.message == (f'Event pattern is not valid. Reason: {reason}\n at [Source: (String)"{text}"; '
+                                 f"line: {line}, column: {column}]")
+
+
+def test_a_long_pattern_is_quoted_truncated_as_jackson_does() -> None:
+    text = json.dumps({"detail": {"k" * 600: "x"}})
+    with pytest.raises(InvalidPattern) as err:
+        compile_event_pattern(text)
+    assert f'(String)"{text[:500]}"[truncated {len(text) - 500} chars]; line: 1, column: ' in err.value.message
 
 
 def test_pattern_that_is_not_json_is_rejected() -> None:
