@@ -3,7 +3,8 @@
 `Dispatcher.publish(region, bus, event, body, *, replay=None, only_rules=None)` matches
 the event on the bus's router and, per matching binding, archives it (archive bindings;
 never for replayed events) or delivers it to one rule target. Targets by ARN:
-- `sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id);
+- `sqs` queue (FIFO: MessageGroupId from SqsParameters and no deduplication id, as
+  EventBridge sends: a FIFO queue needs content-based deduplication to take the event);
 - `sns` topic (through the SNS front-end's Publish: subscribers get SNS envelopes);
 - `kinesis` stream (`stream/<name>`; key from KinesisParameters.PartitionKeyPath, else
   the event id; the shard chosen as Kinesis does for streams its front-end made);
@@ -219,6 +220,8 @@ class Dispatcher:
             raise
         except (core_errors.QueueNotFound, core_errors.StreamNotFound, core_errors.RouterNotFound) as exc:
             raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
+        except core_errors.InvalidValue as exc:  # the target refuses this message: no retry
+            raise TargetError("SDK_CLIENT_ERROR", str(exc), False) from None
         except core_errors.CoreError as exc:
             raise TargetError("SDK_CLIENT_ERROR", str(exc), True) from None
         except Exception as exc:
@@ -229,10 +232,9 @@ class Dispatcher:
         queue = self.core.get_queue(name)
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
         fifo = name.endswith(".fifo")
-        await queue.send(
-            payload, None, group_id=group if fifo else None,
-            dedup_id=str(event.get("id")) if fifo else None,
-        )
+        # EventBridge sends no MessageDeduplicationId: a FIFO queue without content-based
+        # deduplication refuses the message (a failed, not retried, delivery)
+        await queue.send(payload, None, group_id=group if fifo else None)
 
     async def _to_topic(self, arn: str, name: str, target: Mapping[str, Any], event: dict[str, Any],
                         payload: bytes) -> None:
