@@ -1,8 +1,9 @@
 """CreateEventBus, DescribeEventBus, ListEventBuses, UpdateEventBus, DeleteEventBus.
 
 The `default` bus exists in every region (created on first use, cannot be deleted:
-ValidationException). Custom bus names are 1-256 of `[.\\-_A-Za-z0-9]` (no `/`; partner
-buses `aws.partner/...` are accepted with their event source); a second bus of the same
+ValidationException). Custom bus names are 1-256 of `[.\\-_A-Za-z0-9]` (no `/`: "Event
+bus name must not contain '/'."; a partner bus is named after an existing partner event
+source, `partners.py`); a second bus of the same
 name is ResourceAlreadyExistsException. Deleting a bus deletes its rules and targets.
 Concurrency: the server's event loop only.
 """
@@ -21,7 +22,8 @@ from mqlite.protocols.aws.events.common import (
     now_s,
     paginate,
 )
-from mqlite.protocols.aws.events.errors import already_exists, bus_not_found, validation
+from mqlite.protocols.aws.events.errors import already_exists, bus_not_found, not_found, validation
+from mqlite.protocols.aws.events.partners import find_source, short_name
 from mqlite.protocols.aws.frontend import AwsContext
 
 
@@ -59,8 +61,10 @@ class BusActions:
         name = p["Name"]
         source = p.get("EventSourceName")
         if source:
-            if not name.startswith("aws.partner/") or name != source:
+            if short_name(name) != short_name(source):
                 raise validation("Event source name must match event bus name for partner event buses.")
+            if find_source(self.state, ctx.region, source) is None:
+                raise not_found(f"Event source {source} does not exist.")
         elif "/" in name:
             raise validation("Event bus name must not contain '/'.")
         elif not BUS_NAME.match(name) or is_dot_name(name):
