@@ -174,7 +174,7 @@ class StreamActions:
         return {"StreamDescriptionSummary": out}
 
     async def list_streams(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """ListStreams: names in order, Limit (default 100), ExclusiveStartStreamName /
+        """ListStreams: names in order, Limit (default and most 100), ExclusiveStartStreamName /
         NextToken pagination, StreamSummaries."""
         limit = p.get("Limit", 100)
         if not 1 <= limit <= 10000:
@@ -191,6 +191,7 @@ class StreamActions:
         names = [n for n in self.core.list_streams() if self.state.visible(n)]
         if after is not None:
             names = [n for n in names if n > after]
+        limit = min(limit, 100)  # "If you specify a value greater than 100, at most 100 results are returned."
         page = names[:limit]
         out: dict[str, Any] = {"StreamNames": page, "HasMoreStreams": len(names) > limit}
         summaries = []
