@@ -270,3 +270,39 @@ def test_wildcards_match_in_linear_time() -> None:
     pat = compile_event_pattern({"k": [{"wildcard": "*a*a*a*a*b"}]})
     assert not pat.matches({"k": "a" * 100_000})
     assert pat.matches({"k": "xaxaxaxab"})
+
+
+# The corners issue #20 names, each from a sentence of the EventBridge user guide
+# ("Content filtering in Amazon EventBridge event patterns"):
+# "You can use prefix matching for string values." / "... suffix matching for string
+# values." / wildcard: "You can use wildcard matching ... with string values"; an array in
+# the event matches "if the intersection of the event pattern array and the event array is
+# non-empty"; "Exists matching only works on leaf nodes."
+CORNERS = [
+    ({"n": [{"prefix": "1"}]}, {"n": 12}, False),
+    ({"n": [{"suffix": "2"}]}, {"n": 12}, False),
+    ({"n": [{"wildcard": "1*"}]}, {"n": 12}, False),
+    ({"n": [{"equals-ignore-case": "12"}]}, {"n": 12}, False),
+    ({"s": [{"prefix": "1"}]}, {"s": "12"}, True),
+    ({"a": [{"anything-but": ["x", "y"]}]}, {"a": ["x", "y"]}, False),  # no element outside the list
+    ({"a": [{"anything-but": ["x"]}]}, {"a": ["x", "z"]}, True),  # "z" is anything but "x"
+    ({"a": [{"anything-but": {"prefix": "in"}}]}, {"a": ["init", "done"]}, True),
+    ({"a": [{"anything-but": {"suffix": ".png"}}]}, {"a": "x.png"}, False),
+    ({"a": [{"anything-but": {"equals-ignore-case": "ON"}}]}, {"a": "on"}, False),
+    ({"a": [{"anything-but": {"wildcard": "dir/*.png"}}]}, {"a": "dir/a.png"}, False),
+    ({"a": [{"anything-but": {"wildcard": "dir/*.png"}}]}, {"a": "dir/a.jpg"}, True),
+    ({"a": [{"exists": True}]}, {"a": {"b": 1}}, False),  # an object is not a leaf
+    ({"a": [{"exists": True}]}, {"a": None}, True),  # null is a value
+    ({"a": [None]}, {"a": None}, True),
+    ({"a": [None]}, {}, False),  # null matches null, not a missing field
+    ({"a": [""]}, {"a": None}, False),  # the empty string is not null
+    ({"$or": [{"a": ["1"]}, {"b": [{"numeric": [">", 5]}]}]}, {"b": 6}, True),
+    ({"$or": [{"a": ["1"]}, {"b": [{"numeric": [">", 5]}]}]}, {"b": "6"}, False),  # numeric needs numbers
+]
+
+
+@pytest.mark.parametrize(("pattern", "detail", "expected"), CORNERS)
+def test_pattern_corners_from_the_user_guide(pattern: dict, detail: dict, expected: bool) -> None:
+    event = {"id": "1", "account": "1", "source": "s", "time": "t", "region": "r", "detail-type": "d",
+             "detail": detail}
+    assert compile_event_pattern({"detail": pattern}).matches(event) is expected
