@@ -35,7 +35,8 @@ echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Node clients (RESP, AMQP, Kafka tests) and the second AWS SDK family (the AWS SDK for
 # JavaScript v3, tests/protocols/aws/test_js_sdk.py); each pinned by its package-lock.json.
-for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js; do
+for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js \
+    tests/protocols/aws/js_h2; do
   if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
     echo "install-test-deps: npm ci in $dir"
     npm ci --silent --no-audit --no-fund --prefix "$dir"
