@@ -161,3 +161,19 @@ def test_update_shard_count_leaves_the_shards_kinesis_does(kinesis: Any, initial
     assert all(a[1] + 1 == b[0] for a, b in zip(open_, open_[1:], strict=False))
     put = kinesis.put_record(StreamName="u", Data=b"after", PartitionKey="k")
     assert put["ShardId"] in {s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
+
+
+def test_list_shards_next_token_names_the_parameter_sent_with_it(kinesis: Any) -> None:
+    """AWS's texts, as quoted in public reports (awslabs/kinesis-hot-shard-advisor#5,
+    awslabs/amazon-kinesis-scaling-utils#82, apache/beam#33478, aws/aws-cli#9635)."""
+    kinesis.create_stream(StreamName="t", ShardCount=3)
+    arn = kinesis.describe_stream_summary(StreamName="t")["StreamDescriptionSummary"]["StreamARN"]
+    token = kinesis.list_shards(StreamName="t", MaxResults=1)["NextToken"]
+    for extra, name in ((dict(StreamName="t"), "StreamName"), (dict(StreamARN=arn), "StreamARN"),
+                        (dict(ExclusiveStartShardId="shardId-000000000000"), "ExclusiveStartShardId"),
+                        (dict(ShardFilter={"Type": "AT_LATEST"}), "ShardFilter")):
+        with pytest.raises(ClientError) as exc:
+            kinesis.list_shards(NextToken=token, **extra)
+        assert _err(exc) == ("InvalidArgumentException", f"NextToken and {name} cannot be provided together.")
+    page = kinesis.list_shards(NextToken=token, MaxResults=5)
+    assert [s["ShardId"] for s in page["Shards"]] == ["shardId-000000000001", "shardId-000000000002"]

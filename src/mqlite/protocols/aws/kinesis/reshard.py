@@ -45,9 +45,10 @@ class ReshardActions:
         token = p.get("NextToken")
         after: int | None = None
         if token is not None:
-            if p.get("StreamName") is not None or p.get("ExclusiveStartShardId") is not None:
-                raise errors.invalid_argument(
-                    "NextToken and StreamName cannot be provided together.")
+            for other in ("StreamName", "StreamARN", "ExclusiveStartShardId", "ShardFilter",
+                          "StreamCreationTimestamp"):
+                if p.get(other) is not None:  # AWS names the one sent with the token
+                    raise errors.invalid_argument(f"NextToken and {other} cannot be provided together.")
             try:
                 name, last = base64.urlsafe_b64decode(token.encode()).decode().split("|")
                 after = int(last)
