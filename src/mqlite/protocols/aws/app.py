@@ -50,13 +50,6 @@ from mqlite.protocols.aws.wire import (
     new_request_id,
     split_target,
 )
-from mqlite.protocols.aws.wire.cbor import (
-    CBOR_CONTENT_PREFIX,
-    CBOR_SERVICES,
-    decode_cbor,
-    encode_cbor_error,
-    encode_cbor_result,
-)
 from mqlite.protocols.aws.wire.codec import WireResponse
 from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.protocols.observe import Observer
@@ -293,7 +286,7 @@ class AwsApp:
                 if fe is None:
                     raise AwsError("UnknownOperationException", f"Unknown target {target}", 400)
                 ctype = headers.get("content-type", "")
-                if ctype.startswith(CBOR_CONTENT_PREFIX) and fe.service.name in CBOR_SERVICES:
+                if ctype.startswith(CBOR_CONTENT_PREFIX) and fe.service.name in _cbor().CBOR_SERVICES:
                     protocol = Protocol.CBOR
                 elif "json" not in ctype:
                     raise AwsError("SerializationException", f"Unsupported content type {ctype!r}", 400,
@@ -335,7 +328,7 @@ class AwsApp:
             if protocol is Protocol.JSON:
                 params = decode_json(fe.service, operation, body)
             elif protocol is Protocol.CBOR:
-                params = decode_cbor(fe.service, operation, body)
+                params = _cbor().decode_cbor(fe.service, operation, body)
             else:
                 if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
                     pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
@@ -375,7 +368,7 @@ class AwsApp:
                 self._observe(fe, operation, params, request, None, started)
                 return await self._stream(request, result, request_id)
             if protocol is Protocol.CBOR:
-                wire = encode_cbor_result(fe.service, operation, result, request_id)
+                wire = _cbor().encode_cbor_result(fe.service, operation, result, request_id)
             else:
                 wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
@@ -461,9 +454,18 @@ class AwsApp:
         return b"".join(chunks)
 
 
+CBOR_CONTENT_PREFIX = "application/x-amz-cbor-"  # = wire.cbor.CBOR_CONTENT_PREFIX
+
+
+def _cbor() -> Any:
+    """The CBOR codec (`wire/cbor.py`), imported on the first CBOR request: start-up
+    does not pay for cbor2."""
+    return importlib.import_module("mqlite.protocols.aws.wire.cbor")
+
+
 def _encode_error(fe: ServiceFrontend | None, protocol: Protocol, exc: AwsError, request_id: str) -> WireResponse:
     if protocol is Protocol.CBOR:
-        return encode_cbor_error(fe.service if fe else None, exc, request_id)
+        return _cbor().encode_cbor_error(fe.service if fe else None, exc, request_id)
     return encode_error(fe.service if fe else None, protocol, exc, request_id)
 
 
