@@ -3,7 +3,8 @@
 `mount(app, core, settings)` adds one POST/GET route for every path except `/_mqlite/*`
 to the server's aiohttp application. Routing, in order:
 1. `X-Amz-Target: <targetPrefix>.<Operation>` -> the `json` protocol service with that
-   target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...);
+   target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...); Kinesis also takes
+   the CBOR twin (`application/x-amz-cbor-1.1`, `wire/cbor.py`, answered in CBOR);
 2. otherwise the `query` protocol: `Action=` from the URL query or the form body; the
    service is the SigV4 credential scope's service name, else a path-routed service
    (SQS queue URLs `/<account>/<queue>`), else the one service that has the action.
