@@ -14,7 +14,10 @@ flow control (the sender waits for WINDOW_UPDATE), then END_STREAM. A streamed a
 (SubscribeToShard's event stream) flows chunk by chunk; a client's RST_STREAM cancels its
 request. So every AWS service (and /_mqlite/) is served over HTTP/2 with no change to
 their code. Not served: HTTP/1.1's `Upgrade: h2c` (clients that use it fall back to
-HTTP/1.1) and HTTP/2 over TLS (no ALPN `h2` yet).
+HTTP/1.1) and HTTP/2 over TLS (no ALPN `h2` yet). Known cost: behind the gateway a
+request comes from loopback, so the throttle of failed signatures (`security.throttle`,
+keyed by client address) counts all HTTP/2 clients together; credentials are checked as
+for HTTP/1.1.
 Concurrency: one gateway per connection on the server's loop; one task per stream.
 """
 
