@@ -1,8 +1,10 @@
 """Kinesis over CBOR (`application/x-amz-cbor-1.1`), the AWS SDK for Java's default.
 
-Two clients, neither of them boto3: the AWS SDK for Java v2's KinesisClient
-(`tests/protocols/aws/java`, built with Maven; its checks are in `KinesisCbor.java` and it
-records that every request it sent was CBOR), and raw HTTP requests whose bodies cbor2
+Two clients, neither of them boto3: the AWS SDK for Java v2 (`tests/protocols/aws/java`,
+built with Maven): its KinesisClient (`KinesisCbor.java`) and its async client over
+HTTP/2 doing enhanced fan-out as the KCL does (`KinesisFanOut.java`), each recording the
+content type of every request it sent (CBOR, but for SubscribeToShard, which that SDK
+sends as JSON); and raw HTTP requests whose bodies cbor2
 encodes the way that SDK does (blobs as byte strings, timestamps as tag 1 holding epoch
 milliseconds), for the wire details the SDK hides.
 """
@@ -106,3 +108,49 @@ def test_aws_sdk_for_java_v2_speaks_cbor_to_mqlite(kserver: Any) -> None:
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.rstrip().endswith("DONE"), f"{done.stdout}\n{done.stderr[-3000:]}"
     assert "OK every request was CBOR: [application/x-amz-cbor-1.1]" in done.stdout
+
+
+def test_enhanced_fan_out_as_the_kcl_does_it(kserver: Any) -> None:
+    """The AWS SDK for Java v2's async client (Netty, HTTP/2 with prior knowledge, CBOR):
+    RegisterStreamConsumer, then SubscribeToShard's event stream, the KCL's default
+    retrieval (`KinesisFanOut.java`)."""
+    classpath = _java_classpath()
+    done = subprocess.run(["java", "-cp", classpath, "mqlite.KinesisFanOut", kserver.endpoint_url, "fan"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.rstrip().endswith("DONE"), f"{done.stdout}\n{done.stderr[-3000:]}"
+    assert "OK SubscribeToShard delivered the record's bytes" in done.stdout
+    assert "OK every request but SubscribeToShard was CBOR: " in done.stdout
+    assert "CreateStream application/x-amz-cbor-1.1" in done.stdout
+
+
+def test_subscribe_to_shard_events_are_cbor_for_a_cbor_client(kserver: Any) -> None:
+    """The AWS SDK for Java reads SubscribeToShard's events with the protocol it spoke:
+    a CBOR client gets CBOR payloads (Data bytes, timestamps tag 1 in ms)."""
+    import http.client
+
+    from botocore.eventstream import EventStreamBuffer
+
+    _call(kserver, "CreateStream", {"StreamName": "s", "ShardCount": 1})
+    _, _, desc = _call(kserver, "DescribeStreamSummary", {"StreamName": "s"})
+    arn = desc["StreamDescriptionSummary"]["StreamARN"]
+    _, _, reg = _call(kserver, "RegisterStreamConsumer", {"StreamARN": arn, "ConsumerName": "c"})
+    _call(kserver, "PutRecord", {"StreamName": "s", "PartitionKey": "k", "Data": b"\x00\xff"})
+    host, port = kserver.endpoint_url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", "/", body=cbor2.dumps({
+        "ConsumerARN": reg["Consumer"]["ConsumerARN"], "ShardId": "shardId-000000000000",
+        "StartingPosition": {"Type": "TRIM_HORIZON"}}),
+        headers={"Content-Type": CBOR, "X-Amz-Target": "Kinesis_20131202.SubscribeToShard"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    buf = EventStreamBuffer()
+    events: list[Any] = []
+    while len(events) < 2:
+        buf.add_data(resp.read1(65536))
+        events.extend(buf)
+    conn.close()
+    assert [e.headers[":event-type"] for e in events] == ["initial-response", "SubscribeToShardEvent"]
+    assert {e.headers[":content-type"] for e in events} == {CBOR}
+    body = loads(events[1].payload)
+    [record] = body["Records"]
+    assert record["Data"] == b"\x00\xff" and isinstance(record["ApproximateArrivalTimestamp"], _EpochMillis)

@@ -164,6 +164,11 @@ def to_cbor(shape: Shape | None, value: Any) -> Any:
     return value
 
 
+def dumps(value: Any) -> bytes:
+    """CBOR bytes of values already in CBOR form (`to_cbor`)."""
+    return cbor2.dumps(value)
+
+
 def _headers(request_id: str) -> tuple[tuple[str, str], ...]:
     return (("Content-Type", CBOR_CONTENT_TYPE), ("x-amzn-RequestId", request_id))
 
