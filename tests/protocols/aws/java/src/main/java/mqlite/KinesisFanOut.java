@@ -29,11 +29,7 @@ import software.amazon.awssdk.services.kinesis.model.*;
  */
 public final class KinesisFanOut {
     static void check(boolean ok, String what) {
-        if (!ok) {
-            System.out.println("FAIL " + what);
-            System.exit(1);
-        }
-        System.out.println("OK " + what);
+        KinesisCbor.check(ok, what);
     }
 
     public static void main(String[] args) throws Exception {
