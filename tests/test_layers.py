@@ -103,3 +103,80 @@ def test_the_import_walker_sees_function_level_and_relative_imports(tmp_path: Pa
     assert sorted(names) == ["mqlite.core", "mqlite.protocols", "mqlite.protocols"]
     assert not _allowed("mqlite.protocols", ALLOWED["core"])
     assert _allowed("mqlite.errors", ALLOWED["storage"])
+
+
+# What a front-end must not reach through core: a stream's partitions and their `Log`s,
+# the `LogFactory` (`core.logs`) and its group committer. Front-ends ask a `Stream`
+# (`producer_state`, `partition_info`, `earliest`, `latest`...) or `BrokerCore`
+# (`commit_histograms`) instead (docs/architecture.md, "The typed seam").
+STORAGE_REACH_ATTRS = frozenset({"_partitions", "logs", "committer", "_log"})
+STORAGE_MODULES = ("mqlite.core.partition", "mqlite.core.logs", "mqlite.storage.log",
+                   "mqlite.storage.filelog", "mqlite.storage.memlog", "mqlite.storage.segment",
+                   "mqlite.storage.commit")
+
+
+def _storage_reaches(path: Path, module: str | None = None) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        if node.attr in STORAGE_REACH_ATTRS:
+            found.append(f"{node.lineno}: .{node.attr}")
+        # `x.log.<anything>`: a partition's log used (a logger is `log.info(...)`, no chain)
+        elif isinstance(node.value, ast.Attribute) and node.value.attr == "log":
+            found.append(f"{node.lineno}: .log.{node.attr}")
+        # `stream.partitions[i]`: a core partition object (an int count is never subscripted)
+        elif node.attr == "partitions" and any(
+            isinstance(parent, ast.Subscript) and parent.value is node for parent in ast.walk(tree)
+        ):
+            found.append(f"{node.lineno}: .partitions[...]")
+    found += [f"{line}: imports {name}" for line, name in _imports(path, module)
+              if any(name == m or name.startswith(m + ".") for m in STORAGE_MODULES)]
+    return found
+
+
+def test_front_ends_do_not_reach_through_core_into_storage() -> None:
+    """Rule: protocols talk to core's objects, never to the logs behind them."""
+    bad = [
+        f"{path.relative_to(SRC)}:{where}"
+        for path in _files("protocols")
+        for where in _storage_reaches(path)
+    ]
+    assert not bad, "front-ends reaching through core into storage:\n" + "\n".join(bad)
+
+
+def test_the_storage_reach_check_sees_partitions_logs_and_imports(tmp_path: Path) -> None:
+    """The check itself: the produce handler's old reach (`stream.partitions[i].log`
+    then `.producer_state`) and its variants are found; a logger call is not."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from mqlite.core.partition import Partition\n"
+        "def f(stream, core, log):\n"
+        "    part = stream.partitions[0]\n"
+        "    part.log.producer_state(1)\n"
+        "    core.logs.committer\n"
+        "    log.info('fine')\n"
+        "    return stream.partition_count\n"
+    )
+    found = _storage_reaches(probe, "mqlite.protocols.probe")
+    assert sorted(f.split(": ", 1)[1] for f in found) == sorted([
+        ".partitions[...]", ".log.producer_state", ".committer", ".logs", "imports mqlite.core.partition",
+    ]), found
+
+
+AWS_SERVICES = ("sqs", "sns", "kinesis", "firehose", "events")
+
+
+def test_aws_services_reach_each_other_only_through_the_targets_interface() -> None:
+    """Rule (docs/architecture.md, durable facts): EventBridge, SNS, Kinesis, Firehose
+    and SQS do not import each other's modules (handlers, stored rows); one delivers
+    into another through `protocols/aws/targets.py`."""
+    bad = []
+    for service in AWS_SERVICES:
+        for path in sorted((SRC / "protocols" / "aws" / service).rglob("*.py")):
+            for line, name in _imports(path):
+                other = name.split(".")[3] if name.startswith("mqlite.protocols.aws.") and name.count(".") >= 3 else ""
+                if other in AWS_SERVICES and other != service:
+                    bad.append(f"{path.relative_to(SRC)}:{line} imports {name}")
+    assert not bad, "AWS services importing each other:\n" + "\n".join(bad)

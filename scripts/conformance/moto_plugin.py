@@ -29,6 +29,10 @@ def _fresh_server() -> None:
     settings = test_settings(
         None, memory=True, http_port=int(_PORT), kafka_port=None, amqp_port=None,
         redis_port=None, aws_account="123456789012", host="127.0.0.1",
+        # moto's tests expect URLs of a server at localhost:5000 (moto's server-mode
+        # endpoint); the server runs on a port of the caller's range and says so, as one
+        # behind a port mapping does
+        aws_advertised_host="localhost:5000",
     )
     _state["server"] = ServerHandle(settings)
 

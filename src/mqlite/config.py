@@ -68,7 +68,7 @@ def _build_options() -> tuple[Option, ...]:
     found = []
     for f in dataclasses.fields(Settings):
         meta = f.metadata
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
         found.append(Option(meta.get("name") or f.name, f.name, meta["kind"], meta["help"], meta["group"], default))
     return tuple(found)
 

@@ -21,10 +21,11 @@ import logging
 import os
 import signal
 import socket
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.clock import Clock
 from mqlite.preflight import check_data_dir, check_port
 from mqlite.readiness import READY, STOPPING, Readiness
@@ -52,7 +53,7 @@ class RunningServer:
     """A started server: its settings, core, readiness and the actual bound ports."""
 
     settings: Settings
-    core: Any
+    core: BrokerCore
     readiness: Readiness
     ports: dict[str, int] = field(default_factory=dict)
     _listeners: list[Any] = field(default_factory=list)
@@ -143,7 +144,8 @@ async def start_server(settings: Settings, clock: Clock | None = None, *, checke
         preflight(settings)
     raise_fd_limit()
     readiness = Readiness(settings.host, enabled_ports(settings))
-    server = RunningServer(settings=settings, core=None, readiness=readiness)
+    # the core is set once it has opened (below); until then stop() skips it
+    server = RunningServer(settings=settings, core=None, readiness=readiness)  # type: ignore[arg-type]
     try:
         http_sock = None
         if settings.http_port is not None:
@@ -238,7 +240,7 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
         from mqlite.protocols.http import h2c
 
         guard = h2c.wrap(guard, sock.getsockname())
-        app.on_cleanup.append(lambda _app, close=guard.close: close())  # type: ignore[attr-defined]
+        app.on_cleanup.append(h2c.closer(guard))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await tls_site.site(runner, sock, ssl_context, server.core, wrap=guard).start()

@@ -227,6 +227,18 @@ USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the v
 TLS_MODE = Kind("choice", "`auto` or `off`", _tls_mode)
 DESTINATIONS = Kind("list", "host names, `*.domains`, addresses or networks (repeatable; comma-separated in the variable)",
                     _destinations, repeatable=True)
+def _accounts(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _items(value):
+        name, colon, account = item.partition(":")
+        if not colon or not name or not (len(account) == 12 and account.isdigit()):
+            raise ValueError(f"expected USER:ACCOUNT (a 12-digit AWS account id), got {item!r}")
+        pairs.append((name, account))
+    return tuple(pairs)
+
+
+AWS_ACCOUNTS = Kind("pairs", "USER:ACCOUNT, ACCOUNT a 12-digit AWS account id (repeatable; comma-separated in the variable)",
+                    _accounts, repeatable=True)
 ACL = Kind("rules", "`[!]USER:OPS:KIND:PATTERN` rules (repeatable; comma-separated in the variable)", _acl,
            repeatable=True)
 

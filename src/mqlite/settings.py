@@ -82,6 +82,8 @@ class Settings:
     aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
     aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
     aws_keys: tuple[tuple[str, str], ...] = _aws((), k.pairs("ID:SECRET"), "SigV4 access keys, aliases of `--user` (with no user anywhere: any key is accepted)", name="aws_key")
+    aws_advertised_host: str | None = _aws(None, k.TEXT, "HOST[:PORT] in the queue URLs and SNS links the AWS APIs answer (default: the Host the client sent), behind a proxy or a port mapping")
+    aws_accounts: tuple[tuple[str, str], ...] = _aws((), k.AWS_ACCOUNTS, "the AWS account a user's access key acts in (others: `--aws-account`); accounts are isolated (docs/security.md)", name="aws_account_of")
     s3_dir: Path | None = _aws(None, k.PATH, "root of the S3 objects Firehose writes (default `<data-dir>/s3`)")
     lambda_endpoint: str | None = _aws(None, k.TEXT, "HTTP endpoint invoked for Lambda targets and subscriptions")
     smtp_relay: str | None = _aws(None, k.TEXT, "HOST:PORT of an SMTP relay for SNS email subscriptions")

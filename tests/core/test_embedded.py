@@ -272,7 +272,7 @@ def test_a_call_racing_close_returns_or_raises_but_never_hangs() -> None:
 
     t = threading.Thread(target=reader)
     t.start()
-    while not broker.call(lambda core: core.get_stream("race").partitions[0].waiters):
+    while not broker.call(lambda core: core.get_stream("race")._partitions[0].waiters):
         pass
     broker.close()
     t.join(timeout=10)

@@ -342,11 +342,11 @@ def test_cancelled_long_poll_leaves_no_waiter_behind() -> None:
         s = core.create_stream("c")
         waiter = asyncio.ensure_future(s.wait_for_data({0: 0}, timeout=30))
         await asyncio.sleep(0)
-        assert s.partitions[0].waiters
+        assert s._partitions[0].waiters
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
-        assert not s.partitions[0].waiters
+        assert not s._partitions[0].waiters
         await core.close()
 
     run(main())
@@ -378,7 +378,7 @@ def test_tail_reads_equal_what_the_log_decodes() -> None:
         await s.append_many([(b"c", b"kc", {"x": "y"}), (b"d", None)])
         await s.append_batch(0, encode_batch([(b"rk", b"raw")], 0))
         await s.append(None, key=b"tombstone")
-        log = s.partitions[0].log
+        log = s._partitions[0].log
         for offset in range(s.latest(0)):
             assert s.read(0, offset, 100) == log.read_records(offset, 100)
         await core.close()
@@ -399,7 +399,7 @@ def test_tail_cache_memory_is_bounded_over_all_partitions() -> None:
                 await s.append_many([b"v" * 200] * 20, partition=p)
             budget = core.streams.tail_budget
             assert budget.used <= 50_000
-            assert budget.used == sum(part.tail_bytes for part in s.partitions)
+            assert budget.used == sum(part.tail_bytes for part in s._partitions)
         for p in range(8):
             assert len(s.read(p, 0, 1000)) == 100
         core.delete_stream("many")
@@ -415,7 +415,7 @@ def test_a_zero_budget_disables_the_tail_cache() -> None:
         core = await BrokerCore.open(None, config, ManualClock())
         s = core.create_stream("nocache")
         await s.append(b"x")
-        assert s.partitions[0].tail == [] and s.read(0, 0)[0].value == b"x"
+        assert s._partitions[0].tail == [] and s.read(0, 0)[0].value == b"x"
         await core.close()
 
     run(main())

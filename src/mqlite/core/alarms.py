@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 
@@ -36,7 +39,7 @@ def storage_failure(exc: BaseException | None) -> str | None:
     return None
 
 
-def note_failure(core: Any, exc: BaseException) -> str | None:
+def note_failure(core: BrokerCore, exc: BaseException) -> str | None:
     """Raise the disk alarm when `exc` is a storage failure; return its reason (or None)."""
     reason = storage_failure(exc)
     if reason is not None:

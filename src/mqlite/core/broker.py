@@ -48,6 +48,7 @@ from mqlite.core.stream import Stream
 from mqlite.core.streams import StreamRegistry
 from mqlite.core.telemetry import Telemetry
 from mqlite.core.transforms import TransformRegistry
+from mqlite.storage.histogram import Histogram
 
 log = logging.getLogger("mqlite.core")
 
@@ -200,6 +201,14 @@ class BrokerCore:
     @property
     def memory(self) -> bool:
         return self.data_dir is None
+
+    def commit_histograms(self) -> tuple[Histogram, Histogram] | None:
+        """The group committer's (appends per fsync round, seconds per fsync) histograms
+        for metrics; None when logs are in memory. Front-ends never reach `logs`."""
+        committer = self.logs.committer if self.logs is not None else None
+        if committer is None:
+            return None
+        return committer.batch_sizes, committer.sync_seconds
 
     # -- streams: the user-visible surface ------------------------------------------------------
     # Every front-end reaches streams by a client-given name through these five calls, and

@@ -78,7 +78,7 @@ class LogFactory:
         self._open: dict[tuple[str, str, int], Log] = {}
         self._parts: dict[tuple[str, str], set[int]] = {}  # (kind, name) -> open partitions
         self._lock: Any = None
-        self.committer: Any = None
+        self.committer: GroupCommitter | None = None
         self._trash: Trash | None = None
         self._deferred: dict[str, set[str]] | None = None  # inside bulk_delete()
         if data_dir is not None:

@@ -8,6 +8,11 @@ Rules, as the real systems document them:
 - Stream (Kafka `Topic.validate`): 1-249 characters of `[a-zA-Z0-9._-]`, and neither
   `.` nor `..`. Kinesis names (1-128 of `[a-zA-Z0-9_.-]`) are a subset.
 
+- Names qualified by an AWS namespace (`<account>:<name>@<region>`, the AWS front-ends'
+  scheme in protocols/aws/namespace.py: a 12-digit account prefix and/or a region
+  suffix) are checked by their body; streams only when the caller asks (`qualified`:
+  core does, Kafka's own checks do not, as Kafka topic names have no `:` or `@`).
+
 Each validator raises `InvalidName` whose `rule` names the rule broken, and returns
 the name unchanged when it is valid. Pure functions: no state, safe from any thread.
 """
@@ -29,20 +34,37 @@ QUEUE_NAME_RULE = "queue-name: 1-80 characters of [A-Za-z0-9_-], '.fifo' suffix 
 STREAM_NAME_RULE = "stream-name: 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'"
 
 
+_NAMESPACE = re.compile(r"^((?:[0-9]{12}:)?)(.+?)((?:@[a-z0-9-]+)?)$", re.DOTALL)
+
+
+def namespace_parts(name: str) -> tuple[str, str, str]:
+    """(account prefix, body, region suffix) of a name qualified by an AWS namespace."""
+    if ":" not in name and "@" not in name:
+        return "", name, ""
+    found = _NAMESPACE.match(name)
+    return (found.group(1), found.group(2), found.group(3)) if found else ("", name, "")
+
+
+def namespace_body(name: str) -> str:
+    """The name without an AWS namespace's account prefix and region suffix."""
+    return namespace_parts(name)[1]
+
+
 def is_fifo_name(name: str) -> bool:
-    """True when the name carries the FIFO suffix."""
-    return name.endswith(FIFO_SUFFIX)
+    """True when the name carries the FIFO suffix (before any region suffix)."""
+    return namespace_body(name).endswith(FIFO_SUFFIX)
 
 
 def validate_queue_name(name: str, fifo: bool | None = None) -> str:
     """Check an SQS-style queue name; `fifo` (when known) must agree with the suffix."""
-    if not isinstance(name, str) or not 1 <= len(name) <= QUEUE_NAME_MAX:
+    if not isinstance(name, str) or not 1 <= len(namespace_body(name)) <= QUEUE_NAME_MAX:
         raise InvalidName(
             f"queue name must be 1-{QUEUE_NAME_MAX} characters long: {name!r}",
             rule=QUEUE_NAME_RULE,
         )
-    suffixed = is_fifo_name(name)
-    body = name[: -len(FIFO_SUFFIX)] if suffixed else name
+    name_body = namespace_body(name)  # an AWS namespace's qualifiers do not count
+    suffixed = name_body.endswith(FIFO_SUFFIX)
+    body = name_body[: -len(FIFO_SUFFIX)] if suffixed else name_body
     if not _QUEUE_BODY.fullmatch(body):
         raise InvalidName(
             f"queue name may contain only alphanumeric characters, hyphens and "
@@ -59,8 +81,11 @@ def validate_queue_name(name: str, fifo: bool | None = None) -> str:
     return name
 
 
-def validate_stream_name(name: str) -> str:
-    """Check a stream (Kafka topic) name."""
+def validate_stream_name(name: str, qualified: bool = False) -> str:
+    """Check a stream (Kafka topic) name; `qualified`: an AWS namespace is allowed."""
+    if qualified and isinstance(name, str) and name != namespace_body(name):
+        validate_stream_name(namespace_body(name))
+        return name
     if not isinstance(name, str) or not name:
         raise InvalidName("stream name is illegal, it can't be empty", rule=STREAM_NAME_RULE)
     if name in (".", ".."):
@@ -114,5 +139,7 @@ def internal_stream_name(*parts: str) -> str:
 
 
 def is_internal_stream(name: str) -> bool:
-    """True for a stream no client protocol may list, write or delete as its own."""
+    """True for a stream no client protocol may list, write or delete as its own (in
+    any AWS namespace: `<account>:__mqlite.<...>@<region>` too)."""
+    name = namespace_body(name)
     return name.startswith(INTERNAL_STREAM_PREFIX) or name.startswith(LEGACY_INTERNAL_PREFIXES)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import Any
 
+from mqlite.storage.log import Log
 from mqlite.storage.recordbatch import Record
 
 #: Per-partition cap on cached records and on their estimated bytes.
@@ -53,14 +53,13 @@ class Partition:
     """One partition of a stream; see module docstring."""
 
     __slots__ = (
-        "budget", "extra", "index", "log", "tail", "tail_base", "tail_bytes", "waiters",
+        "budget", "index", "log", "tail", "tail_base", "tail_bytes", "waiters",
     )
 
-    def __init__(self, index: int, log: Any, budget: TailBudget | None = None) -> None:
+    def __init__(self, index: int, log: Log, budget: TailBudget | None = None) -> None:
         self.index = index
         self.log = log
         self.waiters: set[asyncio.Future[None]] = set()
-        self.extra: dict[str, Any] = {}
         self.budget = budget if budget is not None else TailBudget()
         self.tail: list[Record] = []
         self.tail_base = 0

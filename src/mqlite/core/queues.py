@@ -22,17 +22,20 @@ from __future__ import annotations
 import builtins
 import logging
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.errors import InvalidName, InvalidValue, QueueExists, QueueNotFound
-from mqlite.core.naming import validate_queue_name
+from mqlite.core.naming import is_fifo_name, validate_queue_name
 from mqlite.core.queue import moves
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.queue import Queue
 from mqlite.storage.log import LogConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 log = logging.getLogger("mqlite.core")
 
@@ -70,7 +73,7 @@ def validate_amqp_queue_name(name: str) -> str:
 class QueueRegistry:
     """create/get/delete/list queues; `BrokerCore` delegates its queue calls here."""
 
-    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
+    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: BrokerCore) -> None:
         self.catalog = catalog
         self.logs = logs
         self.clock = clock
@@ -104,7 +107,7 @@ class QueueRegistry:
                     log.warning("queue data in %s has no catalog entry and no recoverable"
                                 " name; left in place", found.path)
                 continue
-            config = QueueConfig(fifo=name.endswith(".fifo"))
+            config = QueueConfig(fifo=is_fifo_name(name))
             try:
                 validate_queue_name(name, config.fifo)
                 rule = "sqs"
@@ -242,6 +245,7 @@ class QueueRegistry:
 
     def cancel_message_move(self, handle: str) -> moves.MoveTask:
         for queue in self._queues.values():
+            task: moves.MoveTask
             for task in queue.move_tasks:
                 if task.handle == handle:
                     if task.status != "RUNNING":

@@ -34,11 +34,14 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core.errors import InvalidValue
 from mqlite.core.naming import INTERNAL_STREAM_PREFIX
 from mqlite.core.router import Destination
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 KINDS = ("queues", "streams", "routers", "groups")
 SERVICES = ("sqs", "amqp", "sns", "events", "kinesis", "firehose", "kafka", "redis")
@@ -75,7 +78,7 @@ class ResetResult:
 _HOOKS: weakref.WeakKeyDictionary[Any, list[tuple[str, Any]]] = weakref.WeakKeyDictionary()
 
 
-def on_reset(core: Any, hook: Callable[[Selection], Any], phase: str = "after") -> None:
+def on_reset(core: BrokerCore, hook: Callable[[Selection], Any], phase: str = "after") -> None:
     """Call `hook(selection)` at every reset of `core` (see module docstring)."""
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}")
@@ -92,13 +95,13 @@ def parse_scope(scope: str | None) -> str:
     return value
 
 
-def origin_of_queue(core: Any, name: str) -> str:
+def origin_of_queue(core: BrokerCore, name: str) -> str:
     """The service that made a queue: 'amqp' or 'sqs' (by the name rule it was made with)."""
     entry = core.catalog.get_entity("queue", name) or {}
     return "amqp" if entry.get("name_rule") == "amqp" else "sqs"
 
 
-def queue_origins(core: Any) -> dict[str, str]:
+def queue_origins(core: BrokerCore) -> dict[str, str]:
     """`origin_of_queue` of every queue, in one catalog read."""
     return {name: "amqp" if entry.get("name_rule") == "amqp" else "sqs"
             for name, entry in core.catalog.list_entities("queue")}
@@ -113,7 +116,7 @@ def origin_of_router(router: Any) -> str:
     return "amqp" if kind in AMQP_ROUTER_KINDS else kind
 
 
-def origin_of_stream(core: Any, name: str, kinesis: set[str] | None = None) -> str:
+def origin_of_stream(core: BrokerCore, name: str, kinesis: set[str] | None = None) -> str:
     if name.startswith(INTERNAL_STREAM_PREFIX + "firehose"):
         return "firehose"
     if name.startswith(INTERNAL_STREAM_PREFIX + "events"):
@@ -122,7 +125,7 @@ def origin_of_stream(core: Any, name: str, kinesis: set[str] | None = None) -> s
     return "kinesis" if name in names else "kafka"
 
 
-def select(core: Any, scope: str) -> Selection:
+def select(core: BrokerCore, scope: str) -> Selection:
     """The entities a reset of `scope` deletes."""
     sel = Selection(scope, everything=scope == "all")
     if scope in ("all", "queues"):
@@ -144,7 +147,7 @@ def select(core: Any, scope: str) -> Selection:
     return sel
 
 
-async def _run_hooks(core: Any, phase: str, sel: Selection) -> None:
+async def _run_hooks(core: BrokerCore, phase: str, sel: Selection) -> None:
     for hook_phase, ref in list(_HOOKS.get(core, [])):
         hook = ref()
         if hook is None or hook_phase != phase:
@@ -154,7 +157,7 @@ async def _run_hooks(core: Any, phase: str, sel: Selection) -> None:
             await result
 
 
-async def reset(core: Any, scope: str | None = None) -> ResetResult:
+async def reset(core: BrokerCore, scope: str | None = None) -> ResetResult:
     """Delete what `scope` selects, in memory and on disk; see module docstring."""
     start = time.perf_counter()
     scope = parse_scope(scope)

@@ -489,7 +489,8 @@ class Router:
     def _resolve_router(self, name: str) -> Router | None:
         if self.registry is None:
             return self if name == self.name else None
-        return self.registry.find(name)
+        found: Router | None = self.registry.find(name)
+        return found
 
     async def _deliver(self, dest: Destination, env: Envelope, binding: Binding | None) -> None:
         core = self.core

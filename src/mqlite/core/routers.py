@@ -32,13 +32,16 @@ import datetime
 import decimal
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
 from mqlite.core.errors import InvalidName, RouterExists, RouterNotFound
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.router import Binding, Destination, DestinationKind, Router
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 log = logging.getLogger("mqlite.core.routers")
 
@@ -51,7 +54,7 @@ MAX_NAME = 1024
 class RouterRegistry:
     """create/get/delete/list routers; `BrokerCore` delegates its router calls here."""
 
-    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
+    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: BrokerCore) -> None:
         self.catalog = catalog
         self.logs = logs
         self.clock = clock

@@ -32,8 +32,7 @@ the broker ends the wait (False). A cancelled wait leaves nothing behind.
 Kafka idempotence: storage tracks each producer id's epoch and last batches per log
 (rebuilt from the log after a restart); `producer_state(partition, producer_id)` exposes
 it, and the Kafka front-end makes the duplicate / out-of-order decision before calling
-`append_batch`. `Stream.extra` and `Partition.extra` are free-form, non-persistent dicts
-for any other per-stream / per-partition state a front-end wants next to the log.
+`append_batch`.
 
 Concurrency: core's single event loop; only `append*` and `wait_*` suspend.
 """
@@ -43,13 +42,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from mqlite.core.config import StreamConfig
 from mqlite.core.errors import InvalidValue, OffsetOutOfRange, StreamNotFound
 from mqlite.core.partition import Partition
 from mqlite.core.partitioner import RoundRobin, partition_for_key
 from mqlite.core.telemetry import Flow
+from mqlite.storage.log import ProducerState
 from mqlite.storage.recordbatch import Record, RecordIn, parse_header
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +90,15 @@ def normalize_headers(headers: Headers) -> tuple[tuple[str, bytes | None], ...]:
     return tuple(out)
 
 
+class PartitionInfo(NamedTuple):
+    """One partition's offsets and size, as `Stream.partition_info` reports them."""
+
+    partition: int
+    earliest: int
+    latest: int
+    size_bytes: int
+
+
 class Stream:
     """A named stream of `partition_count` partitions; see module docstring."""
 
@@ -104,19 +113,18 @@ class Stream:
     ) -> None:
         self._registry = registry
         self.name = name
-        self.partitions = partitions
+        self._partitions = partitions
         self.flow = Flow()
         self.config = config  # as set by the user (None fields = broker defaults)
         self.id = stream_id  # 16 bytes (Kafka topic id)
         self.created_ms = created_ms
-        self.extra: dict[str, Any] = {}
         self.deleted = False
         self._rr = RoundRobin()
 
     # -- description --------------------------------------------------------------------
     @property
     def partition_count(self) -> int:
-        return len(self.partitions)
+        return len(self._partitions)
 
     @property
     def effective_config(self) -> StreamConfig:
@@ -125,20 +133,20 @@ class Stream:
     def _part(self, partition: int) -> Partition:
         if self.deleted:
             raise StreamNotFound(self.name)
-        if type(partition) is not int or not 0 <= partition < len(self.partitions):
+        if type(partition) is not int or not 0 <= partition < len(self._partitions):
             raise InvalidValue(
                 "partition",
                 f"stream {self.name!r} has no partition {partition!r} "
-                f"(partitions: {len(self.partitions)})",
+                f"(partitions: {len(self._partitions)})",
                 rule="partition-exists",
             )
-        return self.partitions[partition]
+        return self._partitions[partition]
 
     def partition_for(self, key: bytes | None) -> int:
         """Where a record with this key goes (murmur2 for a key, round-robin without)."""
         if key is None:
-            return self._rr.next(len(self.partitions))
-        return partition_for_key(key, len(self.partitions))
+            return self._rr.next(len(self._partitions))
+        return partition_for_key(key, len(self._partitions))
 
     def earliest(self, partition: int) -> int:
         return int(self._part(partition).log.start_offset)
@@ -156,11 +164,16 @@ class Stream:
             result = result[0]
         return None if result is None or result < 0 else int(result)
 
-    def producer_state(self, partition: int, producer_id: int) -> Any:
+    def producer_state(self, partition: int, producer_id: int) -> ProducerState | None:
         """Storage's `ProducerState` (epoch, last sequence, last batches) of an idempotent
         producer on this partition, rebuilt from the log after a restart; None if unseen.
         For the Kafka front-end's duplicate / out-of-order sequence checks."""
         return self._part(partition).log.producer_state(producer_id)
+
+    def partition_info(self, partition: int) -> PartitionInfo:
+        """Start and end offsets and stored bytes of one partition (admin views)."""
+        log = self._part(partition).log
+        return PartitionInfo(partition, int(log.start_offset), int(log.end_offset), int(log.size_bytes))
 
     def describe(self) -> dict[str, Any]:
         """Name, id, configuration and per-partition offsets and sizes."""
@@ -176,12 +189,12 @@ class Stream:
                     "latest": int(p.log.end_offset),
                     "size_bytes": int(p.log.size_bytes),
                 }
-                for p in self.partitions
+                for p in self._partitions
             ],
         }
 
     def size_bytes(self, partition: int | None = None) -> int:
-        parts = self.partitions if partition is None else [self._part(partition)]
+        parts = self._partitions if partition is None else [self._part(partition)]
         return sum(int(p.log.size_bytes) for p in parts)
 
     # -- writing --------------------------------------------------------------------------
@@ -211,7 +224,7 @@ class Stream:
         p = self.partition_for(key) if partition is None else self._part(partition).index
         ts = self._registry.clock.now_ms() if timestamp is None else timestamp
         hdrs = normalize_headers(headers)
-        part = self.partitions[p]
+        part = self._partitions[p]
         result = part.log.append([RecordIn(key, value, hdrs, ts)])
         base = int(result.base_offset)
         size = (len(value) if value else 0) + (len(key) if key else 0)
@@ -256,8 +269,8 @@ class Stream:
         ts = self._registry.clock.now_ms() if timestamp is None else timestamp
         if values and all(type(v) is bytes for v in values):  # fast path: plain values
             plain = cast("Sequence[bytes]", values)
-            p = partition if partition is not None else self._rr.next(len(self.partitions))
-            part = self.partitions[p]
+            p = partition if partition is not None else self._rr.next(len(self._partitions))
+            part = self._partitions[p]
             result = part.log.append([(None, v, (), ts) for v in plain])
             base = int(result.base_offset)
             size = sum(map(len, plain))
@@ -280,10 +293,10 @@ class Stream:
             if partition is not None:
                 p = partition
             elif key is not None:
-                p = partition_for_key(key, len(self.partitions))
+                p = partition_for_key(key, len(self._partitions))
             else:
                 if keyless is None:
-                    keyless = self._rr.next(len(self.partitions))
+                    keyless = self._rr.next(len(self._partitions))
                 p = keyless
             bucket = by_part.setdefault(p, [])
             order.append((p, len(bucket)))
@@ -292,7 +305,7 @@ class Stream:
         futures = []
         flow = self.flow
         for p, records in by_part.items():
-            part = self.partitions[p]
+            part = self._partitions[p]
             result = part.log.append(records)
             base = bases[p] = int(result.base_offset)
             size = sum(len(r.value or b"") + len(r.key or b"") for r in records)
@@ -411,14 +424,14 @@ class Stream:
 
     def set_partitions(self, total: int) -> int:
         """Grow to `total` partitions (Kafka CreatePartitions); shrinking is refused."""
-        if type(total) is not int or total <= len(self.partitions):
+        if type(total) is not int or total <= len(self._partitions):
             raise InvalidValue(
                 "partitions",
-                f"stream {self.name!r} has {len(self.partitions)} partitions; "
+                f"stream {self.name!r} has {len(self._partitions)} partitions; "
                 f"the count can only grow (asked for {total!r})",
                 rule="partitions-only-grow",
             )
-        return self.add_partitions(total - len(self.partitions))
+        return self.add_partitions(total - len(self._partitions))
 
     def set_config(self, config: StreamConfig | Mapping[str, Any] | None = None, **changes: Any) -> StreamConfig:
         """Change settings (None removes an override); persisted; applied to the logs."""
@@ -429,7 +442,7 @@ class Stream:
         many partitions changed their start offset."""
         now = self._registry.clock.now_ms() if now_ms is None else now_ms
         changed = 0
-        for part in self.partitions:
+        for part in self._partitions:
             before = part.log.start_offset
             part.log.apply_retention(now)
             changed += part.log.start_offset != before
@@ -446,15 +459,15 @@ class Stream:
         return int(part.log.start_offset)
 
     def flush(self) -> None:
-        for part in self.partitions:
+        for part in self._partitions:
             part.log.flush()
 
     def _wake_all(self) -> None:
-        for part in self.partitions:
+        for part in self._partitions:
             part.wake()
 
     def __repr__(self) -> str:
-        return f"Stream({self.name!r}, partitions={len(self.partitions)})"
+        return f"Stream({self.name!r}, partitions={len(self._partitions)})"
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
@@ -494,7 +507,7 @@ async def wait_for_streams(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        parts = [s.partitions[p] for s, pos in watch if not s.deleted for p in pos]
+        parts = [s._partitions[p] for s, pos in watch if not s.deleted for p in pos]
         if not parts:
             return False
         fut: asyncio.Future[None] = loop.create_future()

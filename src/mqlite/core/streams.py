@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
@@ -30,6 +30,9 @@ from mqlite.core.naming import validate_stream_name
 from mqlite.core.partition import Partition, TailBudget
 from mqlite.core.stream import Stream
 from mqlite.storage import LogConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.core.broker import BrokerCore
 
 log = logging.getLogger("mqlite.core")
 
@@ -52,7 +55,7 @@ class StreamRegistry:
 
     close_flushes = True  # closing a log flushes it (storage contract)
 
-    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: Any) -> None:
+    def __init__(self, catalog: Catalog, logs: Any, clock: Clock, core: BrokerCore) -> None:
         self.catalog = catalog
         self.logs = logs
         self.clock = clock
@@ -126,11 +129,11 @@ class StreamRegistry:
             Partition(p, self.logs.open(KIND, stream.name, p, effective), self.tail_budget)
             for p in range(stream.partition_count, total)
         ]
-        stream.partitions.extend(new)
+        stream._partitions.extend(new)
         try:
             self._save(stream)
         except BaseException:
-            del stream.partitions[-len(new):]
+            del stream._partitions[-len(new):]
             for part in new:
                 part.log.close()
             raise
@@ -154,7 +157,7 @@ class StreamRegistry:
         except BaseException:
             stream.config = old
             raise
-        for part in stream.partitions:
+        for part in stream._partitions:
             self.logs.reconfigure(part.log, effective)
         return new
 
@@ -166,7 +169,7 @@ class StreamRegistry:
         config: StreamConfig | Mapping[str, Any] | None = None,
     ) -> Stream:
         """Create a stream (StreamExists if the name is taken)."""
-        validate_stream_name(name)
+        validate_stream_name(name, qualified=True)
         _check_partitions(partitions)
         if name in self._streams:
             raise StreamExists(name)
@@ -186,7 +189,7 @@ class StreamRegistry:
         try:
             self.catalog.put_entity(KIND, name, saved)
         except BaseException:
-            for part in stream.partitions:
+            for part in stream._partitions:
                 part.log.close()
             self.logs.delete(KIND, name)
             raise
@@ -215,7 +218,7 @@ class StreamRegistry:
         if stream is None:
             return False
         stream.deleted = True
-        for part in stream.partitions:
+        for part in stream._partitions:
             part.wake()
             part.forget()
         # the directory first (moved to the trash at once), then the catalog row: a crash
@@ -261,7 +264,7 @@ class StreamRegistry:
         for stream in list(self._streams.values()):
             stream.deleted = True  # ends pending long-polls; later calls raise
             stream._wake_all()
-            for part in stream.partitions:
+            for part in stream._partitions:
                 part.forget()
                 part.log.close()
         self._streams.clear()

@@ -79,4 +79,4 @@ class Client:
             raise CtlError(f"no entity named {name!r}")
         if len(found) > 1:
             raise CtlError(f"{name!r} names a {' and a '.join(k[:-1] for k in found)}: say which with --kind")
-        return found[0]
+        return str(found[0])

@@ -229,7 +229,7 @@ def cmd_tail(client: Client, args: argparse.Namespace) -> int:
     else:
         positions[0] = start.get("offset")
         if "latest" in start:  # after the last live message: page to the end once
-            page = {"next_offset": 0, "messages": [None] * PAGE}
+            page: dict[str, Any] = {"next_offset": 0, "messages": [None] * PAGE}
             while len(page["messages"]) == PAGE:
                 page = client.get(f"/queues/{_q(args.name)}/messages", limit=PAGE,
                                   offset=page["next_offset"])

@@ -17,16 +17,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from mqlite.core.api import ConsumerGroup, Stream
 from mqlite.core.broker import BrokerCore
 from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig
 from mqlite.core.errors import InvalidValue
 from mqlite.core.groups import CommittedOffset
-from mqlite.transforms import STANDARD
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.router import Destination
 from mqlite.storage.recordbatch import Record
+from mqlite.transforms import STANDARD
 
 __all__ = ["AsyncBroker", "AsyncGroup", "AsyncQueue", "AsyncStream", "AsyncTopic", "to_attributes"]
 
@@ -183,7 +184,7 @@ class AsyncGroup:
         self.name = name
 
     @property
-    def _group(self) -> Any:
+    def _group(self) -> ConsumerGroup:
         return self._stream._core.groups.get(self.name)
 
     async def commit(self, partition: int, offset: int, metadata: str = "") -> None:
@@ -208,7 +209,7 @@ class AsyncStream:
         self.name = name
 
     @property
-    def core_stream(self) -> Any:
+    def core_stream(self) -> Stream:
         return self._core.get_stream(self.name)
 
     @property

@@ -290,10 +290,12 @@ class Group:
         self._run(self._inner.commit(partition, offset, metadata))
 
     def committed(self, partition: int) -> int | None:
-        return self._run(self._inner.committed(partition))
+        offset: int | None = self._run(self._inner.committed(partition))
+        return offset
 
     def lag(self) -> dict[int, int]:
-        return self._run(self._inner.lag())
+        lag: dict[int, int] = self._run(self._inner.lag())
+        return lag
 
 
 class Stream:

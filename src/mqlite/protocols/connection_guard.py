@@ -27,7 +27,8 @@ import logging
 import os
 import resource
 from collections import Counter
-from typing import Any
+
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.limits")
 
@@ -58,7 +59,7 @@ def open_descriptors() -> int:
 class ConnectionGuard:
     """Admission for every listener of one server; see module docstring."""
 
-    def __init__(self, settings: Any, soft_limit: int | None = None) -> None:
+    def __init__(self, settings: Settings, soft_limit: int | None = None) -> None:
         self.per_listener = int(getattr(settings, "max_connections_per_listener", 10_000))
         self.per_address = int(getattr(settings, "max_connections_per_address", 1_000))
         self.reserve = int(getattr(settings, "fd_reserve", 64))

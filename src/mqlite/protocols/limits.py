@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.connection_guard import ConnectionGuard
 from mqlite.protocols.read_budget import DEFAULT_LIMIT, ReadBudget
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.limits")
 
@@ -33,7 +35,7 @@ class ServerLimits:
 _LIMITS: weakref.WeakKeyDictionary[Any, ServerLimits] = weakref.WeakKeyDictionary()
 
 
-def for_server(core: Any, settings: Any) -> ServerLimits:
+def for_server(core: BrokerCore, settings: Settings) -> ServerLimits:
     """The one `ServerLimits` of the server that owns `core`."""
     limits = _LIMITS.get(core)
     if limits is None:
@@ -87,7 +89,7 @@ class _GuardedProtocol(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-def http_guard(core: Any, settings: Any) -> Callable[[Any], asyncio.Protocol]:
+def http_guard(core: BrokerCore, settings: Settings) -> Callable[[Any], asyncio.Protocol]:
     """Wrap each aiohttp connection protocol in the server's connection guard (for
     `protocols.http.tls_site.site(..., wrap=...)`), as the TCP front-ends are."""
     guard = for_server(core, settings).guard

@@ -17,6 +17,8 @@ import time
 from bisect import bisect_left
 from typing import Any
 
+from mqlite.core.api import BrokerCore
+from mqlite.settings import Settings
 from mqlite.storage.histogram import Histogram
 
 log = logging.getLogger("mqlite.requests")
@@ -35,7 +37,7 @@ class Observer:
 
     __slots__ = ("_errors", "_every", "_latency", "_level", "_slow")
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self._latency = core.telemetry.latency
         self._errors = core.telemetry.errors
         asked = bool(getattr(settings, "log_requests", False))

@@ -5,7 +5,7 @@ Each connection reports the bytes its incomplete requests are *declared* to need
 Kafka frame's size field, a RESP bulk's `$<len>`, an AMQP content header's body size,
 plus what it already buffered); the budget reserves them all or nothing, as Kafka's
 `MemoryPool` does for `queued.max.request.bytes`. A connection whose next reservation
-does not fit stops reading (`pause_reading("budget")`, so the kernel's TCP window pushes
+does not fit stops reading (`pause_reading(Pause.READ_BUDGET)`, so the kernel's TCP window pushes
 back on the peer) and waits, first come first served, until others release theirs.
 Requests of at most `FREE_BYTES` (64 KiB: every handshake, almost every command) are
 not charged, so a full budget pauses big partial requests and never the small traffic
@@ -28,6 +28,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from mqlite.protocols.flow import Pause
+
 log = logging.getLogger("mqlite.limits")
 
 DEFAULT_LIMIT = 256 * 1024 * 1024
@@ -40,9 +42,9 @@ class Reader(Protocol):
     peername: Any
     max_request_bytes: int
 
-    def pause_reading(self, reason: str = ...) -> None: ...
+    def pause_reading(self, reason: Pause) -> None: ...
 
-    def resume_reading(self, reason: str = ...) -> None: ...
+    def resume_reading(self, reason: Pause) -> None: ...
 
     def evict(self, reason: str) -> None: ...
 
@@ -76,18 +78,18 @@ class ReadBudget:
         if declared <= old:
             self._set(conn, declared)
             if self._waiting.pop(conn, None) is not None:
-                conn.resume_reading("budget")
+                conn.resume_reading(Pause.READ_BUDGET)
             if declared < old:
                 self._wake()
             return
         if self._fits(declared - old, old) or (self.used == old and declared <= conn.max_request_bytes):
             self._set(conn, declared)
             if self._waiting.pop(conn, None) is not None:
-                conn.resume_reading("budget")
+                conn.resume_reading(Pause.READ_BUDGET)
             return
         if conn not in self._waiting:
             self.pauses += 1
-            conn.pause_reading("budget")
+            conn.pause_reading(Pause.READ_BUDGET)
             if not self._warned:
                 self._warned = True
                 log.warning(
@@ -126,7 +128,7 @@ class ReadBudget:
                 break  # first come first served: a big waiter is not overtaken forever
             del self._waiting[conn]
             self._set(conn, want)
-            conn.resume_reading("budget")
+            conn.resume_reading(Pause.READ_BUDGET)
         if self.used < self.limit // 2:
             self._warned = False  # the next episode is logged again
 

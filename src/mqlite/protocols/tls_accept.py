@@ -16,7 +16,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from mqlite.security import throttle
 
@@ -49,7 +49,8 @@ class TlsAccept(asyncio.Protocol):
         # connection_made: uvloop starts reading right after it returns, ignoring a
         # pause made here, so a task started later would find the ClientHello gone.
         # Python 3.11 has no eager tasks, so the coroutine is stepped by hand.
-        self._step(loop.start_tls(transport, self, self.context, server_side=True,
+        # a TCP server's transport: duck-typed (uvloop's is no asyncio.WriteTransport subclass)
+        self._step(loop.start_tls(cast(asyncio.WriteTransport, transport), self, self.context, server_side=True,
                                   ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
 
     def _step(self, coro: Any) -> None:

@@ -5,10 +5,12 @@ written once so the front-ends hold only protocol logic. A front-end subclasses
 `Connection` and implements `on_data(data)` (feed its sans-IO codec, dispatch events)
 and optionally `on_close(exc)`. Writing is `send(bytes)`; a handler that produces a
 lot awaits `drain()`, which blocks while the kernel buffer is over the high-water mark
-(asyncio's `pause_writing`/`resume_writing`). Reading pauses while `on_data` reports
-backlog via `pause_reading()`/`resume_reading()`, so a fast peer cannot grow memory;
-pauses have reasons (the front-end's own, the read budget's) and reading resumes only
-when none is left. A front-end that buffers partial requests overrides `held_bytes()`
+(asyncio's `pause_writing`/`resume_writing`; `write_blocked` says so). Flow control is
+written here once, with named reasons (`flow.Pause`: client buffer, resource alarm,
+credit, read budget): `pause_reading(reason)`/`resume_reading(reason)`, reading resumes
+only when no reason is left; a front-end keeps its work in flight under a
+`flow.Credit` (`self.credit(high, low)`), and one that must not read a peer that does
+not read its replies calls `pause_while_client_buffer_full()`. A front-end that buffers partial requests overrides `held_bytes()`
 (the bytes they are declared to need) and calls `account()` when that changes (after
 every read it is called for it): the registry's `ReadBudget` then reserves them or
 pauses the connection (`read_budget.py`). Every accepted connection first passes the
@@ -31,6 +33,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+from mqlite.protocols.flow import Credit, Pause
 from mqlite.protocols.limits import ServerLimits
 
 log = logging.getLogger("mqlite.transport")
@@ -57,7 +60,7 @@ class Connection(asyncio.Protocol):
         self._last_read = 0.0
         self._first_read = True
         self.tls = False  # the transport is TLS (set at connection_made)
-        self._pauses: set[str] = set()
+        self._pauses: set[Pause] = set()
         self._address: str | None = None  # set once admitted by the connection guard
         self.loop = asyncio.get_event_loop()
 
@@ -125,6 +128,7 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._write_paused = False
         self._wake_drainers(None)
+        self.resume_reading(Pause.CLIENT_BUFFER)
 
     # -- for subclasses ---------------------------------------------------------------
     def on_connect(self) -> None:
@@ -154,13 +158,27 @@ class Connection(asyncio.Protocol):
         self._drain_waiters.append(fut)
         await fut
 
-    def pause_reading(self, reason: str = "app") -> None:
+    @property
+    def write_blocked(self) -> bool:
+        """The peer is not reading fast enough: a writer should `await drain()`."""
+        return self._write_paused
+
+    def pause_while_client_buffer_full(self) -> None:
+        """Stop reading while the peer does not read what we send (`Pause.CLIENT_BUFFER`,
+        lifted by `resume_writing`): RESP calls it after each reply, as Redis stops
+        serving a client that does not read; Kafka and AMQP writers `await drain()`."""
+        if self._write_paused:
+            self.pause_reading(Pause.CLIENT_BUFFER)
+
+    def pause_reading(self, reason: Pause) -> None:
+        """Stop reading for `reason` (see `flow.Pause`); a no-op if it already holds."""
         first = not self._pauses
         self._pauses.add(reason)
         if first and self.transport is not None and not self.closed:
             self.transport.pause_reading()
 
-    def resume_reading(self, reason: str = "app") -> None:
+    def resume_reading(self, reason: Pause) -> None:
+        """Lift `reason`; reading resumes when no other reason holds."""
         if reason not in self._pauses:
             return
         self._pauses.discard(reason)
@@ -168,9 +186,14 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     @property
-    def reading_paused_for(self) -> frozenset[str]:
+    def reading_paused_for(self) -> frozenset[Pause]:
         """Why reading is paused now (empty = reading)."""
         return frozenset(self._pauses)
+
+    def credit(self, high: int, low: int) -> Credit:
+        """A `flow.Credit` over this connection: `update(level)` pauses reading
+        (`Pause.CREDIT`) at `high` work in flight and resumes below `low`."""
+        return Credit(self, high, low)
 
     def held_bytes(self) -> int:
         """Bytes this connection's partial requests are declared to need (see module doc)."""

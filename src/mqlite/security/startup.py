@@ -46,6 +46,9 @@ def prepare(settings: Settings) -> Settings:
                 f"listening on {settings.host} without authentication: configure --user "
                 "(or --users-file), or pass --insecure to serve everyone on the network")
         log.warning("--insecure: listening on %s without authentication", settings.host)
+    for name, _account in settings.aws_accounts:
+        if name not in users:  # an account for nobody is a typo that would go unnoticed
+            raise MqliteError(f"--aws-account-of {name}: no user {name!r} is configured (--user)")
     return tls.prepare(settings)
 
 

@@ -55,7 +55,7 @@ def delay_for(count: int) -> float:
     """Seconds to wait before answering the `count`-th recent failure of one address."""
     if count <= FREE:
         return 0.0
-    return min(MAX, BASE * 2 ** (count - FREE - 1))
+    return float(min(MAX, BASE * 2 ** (count - FREE - 1)))
 
 
 _by_owner: weakref.WeakKeyDictionary[Any, FailedLogins] = weakref.WeakKeyDictionary()

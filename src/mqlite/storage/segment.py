@@ -310,7 +310,7 @@ class Segment:
         if len(hdr) < _WALK_SIZE:
             return False
         base, length, _, magic, _, _, _, _, _ = _WALK.unpack(hdr)
-        return magic == MAGIC and base == self.base_offset + relative and length >= HEADER_SIZE - LOG_OVERHEAD
+        return bool(magic == MAGIC) and base == self.base_offset + relative and length >= HEADER_SIZE - LOG_OVERHEAD
 
     def read_batches(
         self, pos: int, budget: int, must_take_first: bool

@@ -133,3 +133,19 @@ def test_receive_attempt_id_returns_the_same_messages_on_retry() -> None:
         assert [m.receipt for m in again] == [m.receipt for m in first]
 
     with_core(main)
+
+
+def test_dedup_window_forgets_after_five_minutes_and_says_which_keys_went() -> None:
+    """SQS and SNS FIFO: a deduplication id is remembered for 5 minutes from the first
+    send; `expire` returns the keys it dropped (SNS deletes their catalog rows)."""
+    from mqlite.core.queue.fifo import DEDUP_WINDOW_MS, DedupWindow
+
+    window = DedupWindow()
+    window.put("a", 1_000, "id-a", "1")
+    window.put("b", 2_000, "id-b", "2")
+    assert window.get("a", 1_000 + DEDUP_WINDOW_MS - 1) == ("id-a", "1")
+    assert window.expire(1_000 + DEDUP_WINDOW_MS) == ["a"]
+    assert window.get("a", 1_000 + DEDUP_WINDOW_MS) is None
+    assert window.get("b", 1_000 + DEDUP_WINDOW_MS) == ("id-b", "2")
+    assert len(window) == 1
+    assert window.expire(2_000 + DEDUP_WINDOW_MS) == ["b"] and len(window) == 0

@@ -59,7 +59,8 @@ def test_aws_cli_v1_sqs_needs_the_endpoint_flag_or_a_region_it_does_not_pin(aws_
     assert SSL_COMMON_NAMES["sqs"]["us-east-1"] == "queue.amazonaws.com"
     assert "eu-central-2" not in SSL_COMMON_NAMES["sqs"]
     env = {"AWS_ENDPOINT_URL": aws_server.endpoint_url}
-    url = aws(aws_server, "sqs", "create-queue", "--queue-name", "envq", **env)["QueueUrl"]  # the flag
+    url = aws(aws_server, "sqs", "create-queue", "--queue-name", "envq",  # the flag
+              AWS_DEFAULT_REGION="eu-central-2", **env)["QueueUrl"]  # regions are isolated: the same one
     assert url.startswith(aws_server.endpoint_url)
     listed = aws(aws_server, "sqs", "list-queues", endpoint_flag=False, AWS_DEFAULT_REGION="eu-central-2", **env)
     assert listed["QueueUrls"] == [url]

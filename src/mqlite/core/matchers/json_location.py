@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
@@ -47,7 +48,7 @@ def _value(text: str, i: int, key: str | None, want: Predicate) -> tuple[Any, in
         if text[i] == "}":
             return out, i + 1
         while True:
-            name, i = json.decoder.scanstring(text, _skip(text, i) + 1)
+            name, i = _scanstring(text, _skip(text, i) + 1)
             i = _skip(text, i)
             assert text[i] == ":"
             out[name], i = _value(text, i + 1, name, want)
@@ -70,7 +71,7 @@ def _value(text: str, i: int, key: str | None, want: Predicate) -> tuple[Any, in
                 return items, i + 1
             i += 1
     if ch == '"':
-        s, end = json.decoder.scanstring(text, i + 1)
+        s, end = _scanstring(text, i + 1)
         if key is not None and want(key, s):
             raise _Found(i + 1)
         return s, end

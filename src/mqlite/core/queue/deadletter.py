@@ -88,7 +88,8 @@ def _target_queue(self: QueueState, name: str | None) -> Queue | None:
     if not name or self.resolve_queue is None:
         return None
     try:
-        return self.resolve_queue(name)
+        queue: Queue = self.resolve_queue(name)
+        return queue
     except CoreError:
         return None
 

@@ -157,21 +157,33 @@ class FifoGroups:
 
 
 class DedupWindow:
-    """dedup key -> (expires_ms, message id, sequence number), for 5 minutes."""
+    """dedup key -> (expires_ms, message id, sequence number), for 5 minutes.
+
+    Shared by SQS FIFO queues and SNS FIFO topics (which persist it themselves).
+    Entries must be put in order of their send time (they expire from the front)."""
 
     def __init__(self) -> None:
         self._seen: OrderedDict[str, tuple[int, str, str]] = OrderedDict()
 
-    def _expire(self, now_ms: int) -> None:
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def expire(self, now_ms: int) -> list[str]:
+        """Drop the entries whose window has passed; returns their keys."""
         seen = self._seen
+        gone: list[str] = []
         while seen:
-            until = next(iter(seen.values()))[0]
+            key, (until, _, _) = next(iter(seen.items()))
             if until > now_ms:
                 break
             seen.popitem(last=False)
+            gone.append(key)
+        return gone
 
     def get(self, key: str, now_ms: int) -> tuple[str, str] | None:
-        self._expire(now_ms)
+        """(message id, sequence number) of the first send of `key` within the window."""
+        if self._seen:
+            self.expire(now_ms)
         hit = self._seen.get(key)
         return None if hit is None else (hit[1], hit[2])
 

@@ -186,8 +186,9 @@ class Journal:
             self._pending = []
         result = self.log.append([RecordIn(None, orjson.dumps(entry), (), None)])
         self._since_snapshot += 1
-        self._last = result.durable
-        return result.durable
+        durable: Future[Any] = result.durable
+        self._last = durable
+        return durable
 
     def wants_snapshot(self) -> bool:
         return self._since_snapshot >= SNAPSHOT_EVERY

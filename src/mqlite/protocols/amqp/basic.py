@@ -29,6 +29,7 @@ from mqlite.protocols.amqp import delayed, eager
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.broker import REPLY_TO, _ready
 from mqlite.protocols.amqp.channel import INF, Consumer, Delivery
+from mqlite.protocols.amqp.entities import AmqpQueue
 from mqlite.protocols.amqp.frames import (
     Publish,
     content_frames,
@@ -36,7 +37,6 @@ from mqlite.protocols.amqp.frames import (
     get_ok_payload,
     return_payload,
 )
-from mqlite.protocols.amqp.stream_queue import StreamConsumer, start_offset
 from mqlite.protocols.amqp.properties import (
     PublishFacts,
     encode_properties,
@@ -45,15 +45,13 @@ from mqlite.protocols.amqp.properties import (
     raw_properties_for,
     with_header,
 )
+from mqlite.protocols.amqp.stream_queue import StreamConsumer, StreamQueue, start_offset
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.channel import Channel
 
 log = logging.getLogger("mqlite.amqp")
 
-#: Publishes in flight on one connection before it stops reading (flow control).
-INFLIGHT_HIGH = 4096
-INFLIGHT_LOW = 1024
 
 
 # -- publish ----------------------------------------------------------------------------
@@ -95,13 +93,10 @@ def publish(ch: Channel, p: Publish) -> None:
         entry = [ch.pub_seq, None]
         ch.confirms.append(entry)
     conn = ch.conn
-    if broker.blocked_reason and not conn.blocked_paused:
-        conn.set_blocked(broker.blocked_reason)  # RabbitMQ: told, then not read until clear
-        conn.blocked_paused = True
-        conn.pause_reading()
+    if broker.blocked_reason:
+        conn.block_publisher(broker.blocked_reason)
     conn.inflight += 1
-    if conn.inflight == INFLIGHT_HIGH:
-        conn.pause_reading()
+    conn.publishes.update(conn.inflight)
     if is_queue and target is not None:
         batch = conn.batch
         if batch is not None and (batch.channel is not ch or batch.queue is not target):
@@ -115,8 +110,7 @@ def publish(ch: Channel, p: Publish) -> None:
 
     def done(routed: Any, exc: BaseException | None) -> None:
         conn.inflight -= 1
-        if conn.inflight == INFLIGHT_LOW - 1:
-            conn.resume_reading()
+        conn.publishes.update(conn.inflight)
         _published(ch, p, raw, entry, routed, exc)
 
     eager.start(broker.route(ch.vhost, target, is_queue, env, facts.headers), done)
@@ -128,7 +122,7 @@ class PublishBatch:
 
     __slots__ = ("channel", "envs", "items", "queue")
 
-    def __init__(self, channel: Channel, queue: Any) -> None:
+    def __init__(self, channel: Channel, queue: AmqpQueue) -> None:
         self.channel = channel
         self.queue = queue
         self.items: list[tuple[Publish, bytes, list[Any] | None]] = []
@@ -141,10 +135,8 @@ class PublishBatch:
 
         def done(results: Any, exc: BaseException | None) -> None:
             n = len(items)
-            before = conn.inflight
             conn.inflight -= n
-            if before >= INFLIGHT_LOW > conn.inflight:
-                conn.resume_reading()
+            conn.publishes.update(conn.inflight)
             for i, (p, raw, entry) in enumerate(items):
                 if exc is not None:
                     _published(ch, p, raw, entry, None, exc)
@@ -241,7 +233,7 @@ def basic_consume(ch: Channel, m: Any) -> None:
         raise E.AmqpError(E.ACCESS_REFUSED, f"ACCESS_REFUSED - queue '{name}' in vhost '{ch.vhost}' in exclusive use", 60, 20)
     args = dict(m.arguments or {})
     if rec.kind == "stream":
-        consumer: Consumer = _stream_consumer(ch, rec, tag, m, args)
+        consumer = _stream_consumer(ch, rec, tag, m, args)
     else:
         consumer = Consumer(ch, rec, tag, m.no_ack, m.exclusive, ch.prefetch, args)
     ch.consumers[tag] = consumer
@@ -275,7 +267,7 @@ def basic_get(ch: Channel, m: Any) -> None:
     """Basic.Get -> Get-Ok with one message, or Get-Empty."""
     ch.broker.authorize(ch.conn, ch.vhost, "read", "queue", m.queue or ch.last_queue, 60, 70)
     rec = ch.broker.queue(ch.vhost, m.queue or ch.last_queue, ch.conn)
-    if rec.kind == "stream":
+    if isinstance(rec.queue, StreamQueue):
         raise rec.queue.not_supported("basic.get")
     ch.broker.touch(rec)
     queue = rec.queue

@@ -21,31 +21,32 @@ import os
 import weakref
 from typing import Any
 
+from mqlite.core.api import BrokerCore, QueueCounts
 from mqlite.core.message import Envelope
 from mqlite.core.reset import Selection, on_reset
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import arguments as qargs
-from mqlite.protocols.amqp import queue_types
+from mqlite.protocols.amqp import binding_view, delayed, queue_types
 from mqlite.protocols.amqp import errors as E
-from mqlite.protocols.amqp import delayed
 from mqlite.protocols.amqp.bridge import Bridge
-from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
-from mqlite.protocols.amqp.stream_queue import StreamQueue
-from mqlite.security.authz import authorizer_for
 from mqlite.protocols.amqp.entities import (
     BUILTIN_EXCHANGES,
     EXCHANGE_TYPES,
-    NS_BINDINGS,
     NS_EXCHANGES,
     NS_QUEUES,
+    AmqpQueue,
     BindingRecord,
     ExchangeRecord,
     QueueRecord,
     core_name,
     kv_key,
 )
+from mqlite.protocols.amqp.properties import META_PROPS, PublishFacts, envelope_for, with_header
+from mqlite.protocols.amqp.stream_queue import StreamCounts, StreamQueue
 from mqlite.protocols.observe import Observer
+from mqlite.security.authz import authorizer_for
 from mqlite.security.users import Users
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.amqp")
 
@@ -54,7 +55,7 @@ REPLY_TO = "amq.rabbitmq.reply-to"
 _BROKERS: weakref.WeakKeyDictionary[Any, weakref.ref[AmqpBroker]] = weakref.WeakKeyDictionary()
 
 
-def broker_for(core: Any) -> AmqpBroker | None:
+def broker_for(core: BrokerCore) -> AmqpBroker | None:
     """The AMQP view of `core`, when the AMQP front-end is running."""
     ref = _BROKERS.get(core)
     return None if ref is None else ref()
@@ -63,7 +64,7 @@ def broker_for(core: Any) -> AmqpBroker | None:
 class AmqpBroker:
     """See module docstring."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.bridge = Bridge(core)
@@ -135,13 +136,8 @@ class AmqpBroker:
             rec = self._make_queue(vhost, name, True, None, cfg.get("auto_delete", False),
                                    cfg.get("arguments", {}), persist=False)
             self._bind_default(rec)
-        for key, cfg in self._catalog.kv_items(NS_BINDINGS):
-            vhost = key.split("\x1f", 1)[0]
-            try:
-                self._bind(vhost, cfg["source"], cfg["dest_kind"], cfg["destination"],
-                           cfg["routing_key"], cfg.get("arguments", {}), persist=False)
-            except E.AmqpError:
-                self._catalog.kv_delete(NS_BINDINGS, key)
+        binding_view.restore(self)  # bindings live once, in core: AMQP's view is rebuilt
+        binding_view.migrate_stored_twice(self, self._catalog)
         self.delayed.restore()
 
     def add_vhost(self, vhost: str) -> None:
@@ -164,9 +160,9 @@ class AmqpBroker:
         (consumers are cancelled with basic.cancel); built-in exchanges come back after."""
         for rec in [r for r in self.queues.values() if r.core_name in sel.queues]:
             self.drop_queue(rec)
-        for rec in [r for r in self.exchanges.values() if core_name(r.vhost, r.name) in sel.routers]:
-            if not rec.builtin and (rec.vhost, rec.name) in self.exchanges:
-                self._drop_exchange(rec)
+        for xrec in [r for r in self.exchanges.values() if core_name(r.vhost, r.name) in sel.routers]:
+            if not xrec.builtin and (xrec.vhost, xrec.name) in self.exchanges:
+                self._drop_exchange(xrec)
 
     def reset_after(self, sel: Selection) -> None:
         """Forget records whose core entity is gone; re-create each vhost's default and
@@ -330,7 +326,8 @@ class AmqpBroker:
     ) -> QueueRecord:
         cname = core_name(vhost, name)
         if queue_types.queue_type(args) == "stream":
-            queue: Any = StreamQueue(self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
+            queue: AmqpQueue | None = StreamQueue(
+                self.bridge.stream_for(cname, queue_types.stream_config(args)), name, vhost)
         else:
             queue = self.bridge.find_queue(cname)
         if queue is None:
@@ -393,7 +390,7 @@ class AmqpBroker:
         """RabbitMQ: purge removes the messages not awaiting acknowledgement; returns
         how many (Queue.PurgeOk message_count)."""
         rec = self.queue(vhost, name, conn)
-        if rec.kind == "stream":
+        if isinstance(rec.queue, StreamQueue):
             raise rec.queue.not_supported("queue.purge")
         return int(rec.queue.purge(include_in_flight=False).count)
 
@@ -458,10 +455,10 @@ class AmqpBroker:
             raise E.AmqpError(E.ACCESS_REFUSED, "ACCESS_REFUSED - operation not permitted on the default exchange")
         if dest_kind == "queue":
             self.queue(vhost, destination, conn)
-        self._bind(vhost, source, dest_kind, destination, routing_key, arguments)
+        self.add_binding(vhost, source, dest_kind, destination, routing_key, arguments)
 
-    def _bind(self, vhost: str, source: str, dest_kind: str, destination: str, routing_key: str,
-              arguments: dict[str, Any], *, persist: bool = True) -> None:
+    def add_binding(self, vhost: str, source: str, dest_kind: str, destination: str, routing_key: str,
+                    arguments: dict[str, Any]) -> None:
         ex = self.exchange(vhost, source)
         args = {k: v for k, v in (arguments or {}).items()}
         b = BindingRecord(source, destination, dest_kind, routing_key, args)
@@ -487,8 +484,6 @@ class AmqpBroker:
             qrec.bindings.append(b)
         else:
             e2e.append(b)
-        if persist and durable and self._catalog is not None:
-            self._catalog.kv_put(NS_BINDINGS, kv_key(vhost, repr(b.key())), b.to_dict())
 
     def unbind(self, conn: Any, vhost: str, source: str, dest_kind: str, destination: str,
                routing_key: str, arguments: dict[str, Any]) -> None:
@@ -519,8 +514,6 @@ class AmqpBroker:
             d = self.exchanges.get((vhost, b.destination))
             if d is not None and b in _e2e(d):
                 _e2e(d).remove(b)
-        if self._catalog is not None:
-            self._catalog.kv_delete(NS_BINDINGS, kv_key(vhost, repr(b.key())))
         if ex is not None:
             self.bridge.unbind(ex.router, b.handle)
             ex.bindings_out = max(0, ex.bindings_out - 1)
@@ -579,7 +572,7 @@ def _text(value: Any) -> Any:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes | bytearray) else value
 
 
-def _ready(counts: Any) -> int:
+def _ready(counts: QueueCounts | StreamCounts) -> int:
     for attr in ("visible", "ready", "messages", "available"):
         value = getattr(counts, attr, None)
         if isinstance(value, int):

@@ -24,14 +24,16 @@ import asyncio
 import logging
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pamqp import commands
 
+from mqlite.core.api import Queue
 from mqlite.core.errors import QueueNotFound
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import eager
 from mqlite.protocols.amqp import errors as E
+from mqlite.protocols.amqp.entities import AmqpQueue
 from mqlite.protocols.amqp.frames import (
     DeliverEncoder,
     basic_ack_frame,
@@ -47,6 +49,7 @@ from mqlite.protocols.amqp.properties import (
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.connection import AmqpConnection
     from mqlite.protocols.amqp.entities import QueueRecord
+    from mqlite.protocols.amqp.stream_queue import StreamQueue
 
 log = logging.getLogger("mqlite.amqp")
 
@@ -160,7 +163,7 @@ class Consumer:
         conn = ch.conn
         qrec = self.qrec
         assert qrec is not None
-        queue = qrec.queue
+        queue = cast(Queue, qrec.queue)  # stream queues have their own consumer (StreamConsumer)
         try:
             while self.active:
                 n = self.credit()
@@ -191,7 +194,7 @@ class Consumer:
                         queue.release(m.receipt)
                     return
                 ch.deliver(self, queue, msgs)
-                if conn._write_paused:
+                if conn.write_blocked:
                     await conn.drain()
         except asyncio.CancelledError:
             pass
@@ -204,7 +207,7 @@ class Consumer:
 class Delivery:
     __slots__ = ("consumer", "message", "qrec", "queue", "receipt", "tag")
 
-    def __init__(self, tag: int, consumer: Consumer | None, queue: Any, message: Any, qrec: Any) -> None:
+    def __init__(self, tag: int, consumer: Consumer | None, queue: AmqpQueue, message: Any, qrec: Any) -> None:
         self.tag = tag
         self.consumer = consumer
         self.queue = queue
@@ -252,7 +255,7 @@ class Channel:
         return f"amq.ctag-{id(self):x}.{self._ctag_seq}"
 
     # -- deliveries -------------------------------------------------------------------
-    def deliver(self, consumer: Consumer, queue: Any, msgs: list[Any]) -> None:
+    def deliver(self, consumer: Consumer, queue: AmqpQueue, msgs: list[Any]) -> None:
         """Write Basic.Deliver frames for `msgs` in one writelines; track unacked."""
         out: list[bytes] = []
         no_ack = consumer.no_ack
@@ -330,13 +333,13 @@ class Channel:
         """Basic.Nack / Basic.Reject: requeue at the original position, or dead-letter."""
         d0 = self.unacked.get(tag)
         if d0 is not None and getattr(d0.queue, "kind", "") == "stream":
-            raise d0.queue.not_supported("basic.nack and basic.reject")
+            raise cast("StreamQueue", d0.queue).not_supported("basic.nack and basic.reject")
         settled = self._settle(tag, multiple)
         if requeue:
             self._return(settled)
         else:
             for d in settled:  # core dead-letters (reason 'rejected') or drops
-                eager.start(d.queue.reject(d.receipt), _ignore)
+                eager.start(cast(Queue, d.queue).reject(d.receipt), _ignore)  # not a stream's: refused above
         self._released(settled)
 
     def recover(self) -> None:
@@ -351,7 +354,7 @@ class Channel:
         often than its `x-delivery-limit` is dead-lettered instead ('delivery_limit')."""
         for d in reversed(settled):
             if _over_limit(d):
-                eager.start(d.queue.reject(d.receipt, "delivery_limit"), _ignore)
+                eager.start(cast(Queue, d.queue).reject(d.receipt, "delivery_limit"), _ignore)  # quorum only
                 continue
             try:
                 d.queue.release(d.receipt)
@@ -412,7 +415,7 @@ class Channel:
             self.broker.reply_to.pop(self.reply_token, None)
         for d in self.unacked.values():  # returned by the close: poison messages go
             if _over_limit(d):
-                eager.start(d.queue.reject(d.receipt, "delivery_limit"), _ignore)
+                eager.start(cast(Queue, d.queue).reject(d.receipt, "delivery_limit"), _ignore)  # quorum only
         self.unacked.clear()
         for queue in self.leased.values():
             try:

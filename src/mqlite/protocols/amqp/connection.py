@@ -1,8 +1,9 @@
 """Connection.Start/StartOk/Tune/TuneOk/Open/Close/UpdateSecret, heartbeats, Blocked, channel dispatch.
 
-Owns one client connection's state machine:
+Owns one client connection's state machine (`states.py`: the enum and its transition
+table, checked on every move):
 
-    header -> (Start sent) start_ok -> (Tune sent) tune_ok -> open -> opened -> closing
+    HEADER -> (Start sent) START_OK -> (Tune sent) TUNE_OK -> OPEN -> OPENED -> CLOSING
 
 Start advertises product `mqlite`, its version, mechanisms `PLAIN AMQPLAIN` and the
 capabilities RabbitMQ clients check. Users come from `Settings.amqp_users`; `guest` may
@@ -35,7 +36,6 @@ from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import basic, eager, exchanges, queues
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.channel import Channel
-from mqlite.protocols.amqp.observed import action_of, entity_of
 from mqlite.protocols.amqp.frames import (
     HEARTBEAT_FRAME,
     MAX_MESSAGE_SIZE,
@@ -50,8 +50,12 @@ from mqlite.protocols.amqp.frames import (
     Publish,
     encode_method,
 )
+from mqlite.protocols.amqp.observed import action_of, entity_of
+from mqlite.protocols.amqp.states import CAN_CLOSE, ENDING, GONE, HANDSHAKE, ConnState, check
+from mqlite.protocols.flow import Pause
 from mqlite.protocols.transport import Connection, ConnectionRegistry
 from mqlite.security import throttle
+from mqlite.settings import Settings
 
 if TYPE_CHECKING:
     from mqlite.protocols.amqp.broker import AmqpBroker
@@ -59,6 +63,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mqlite.amqp")
 
 CHANNEL_MAX = 2047
+#: Publishes in flight on one connection before it stops reading (`flow.Credit`).
+INFLIGHT_HIGH = 4096
+INFLIGHT_LOW = 1024
 CAPABILITIES = {
     "publisher_confirms": True,
     "exchange_exchange_bindings": True,
@@ -77,7 +84,7 @@ HANDLERS: dict[type, Any] = {**exchanges.HANDLERS, **queues.HANDLERS, **basic.HA
 class AmqpConnection(Connection):
     """See module docstring."""
 
-    def __init__(self, registry: ConnectionRegistry, broker: AmqpBroker, settings: Any) -> None:
+    def __init__(self, registry: ConnectionRegistry, broker: AmqpBroker, settings: Settings) -> None:
         super().__init__(registry)
         self.broker = broker
         self.settings = settings
@@ -89,25 +96,33 @@ class AmqpConnection(Connection):
         self.frame_max = self.server_frame_max
         self.channel_max = CHANNEL_MAX
         self.heartbeat = 0
-        self.state = "header"
+        self._state = ConnState.HEADER
         self.channels: dict[int, Channel] = {}
         self.closing_channels: set[int] = set()
         self.capabilities: dict[str, Any] = {}
         self.client_properties: dict[str, Any] = {}
         self.user = ""
         self.vhost = "/"
-        self.inflight = 0
+        self.inflight = 0  # publishes awaiting their append (confirm or not)
+        self.publishes = self.credit(INFLIGHT_HIGH, INFLIGHT_LOW)  # flow control on them
         self.last_rx = 0.0
         self._hb_handle: Any = None
         self._blocked_sent = False
-        self.blocked_paused = False
         self.batch: Any = None  # basic.PublishBatch being gathered during one on_data
         self.acks: dict[Any, list[str]] = {}  # queue -> receipts acked during one on_data
+
+    @property
+    def state(self) -> ConnState:
+        return self._state
+
+    @state.setter
+    def state(self, new: ConnState) -> None:
+        self._state = check(self._state, new)  # IllegalTransition: a bug, never a client's
 
     # -- transport hooks --------------------------------------------------------------
     @property
     def authenticated(self) -> bool:  # type: ignore[override]
-        return self.state not in ("header", "start_ok", "tune_ok", "open")
+        return self._state not in HANDSHAKE
 
     @property
     def max_request_bytes(self) -> int:  # type: ignore[override]
@@ -121,21 +136,21 @@ class AmqpConnection(Connection):
         self.broker.connections.add(self)
 
     def on_data(self, data: bytes) -> None:
-        if self.state in ("dead", "closed"):
+        if self._state in GONE:
             return
         self.last_rx = self.loop.time()
         try:
             events = self.reader.feed(data)
         except BadProtocolHeader:
             self.send(PROTOCOL_HEADER)
-            self.state = "dead"
+            self.state = ConnState.DEAD
             self.close()
             return
         except FrameError as exc:
             self.events_then_die(exc)
             return
         for ev in events:
-            if self.state in ("dead", "closed"):
+            if self._state in GONE:
                 return
             if type(ev) is not Publish:
                 if self.batch is not None:
@@ -193,16 +208,16 @@ class AmqpConnection(Connection):
 
     def events_then_die(self, exc: FrameError) -> None:
         """A framing error: the stream cannot be parsed further; Close, then drop."""
-        if self.state in ("opened", "open", "tune_ok", "start_ok"):
+        if self._state in CAN_CLOSE:
             self.send(encode_method(0, commands.Connection.Close(
                 reply_code=exc.reply_code, reply_text=exc.text[:255], class_id=exc.class_id,
                 method_id=exc.method_id)))
-        self.state = "dead"
+        self.state = ConnState.DEAD
         self._teardown()
         self.close()
 
     def on_close(self, exc: Exception | None) -> None:
-        self.state = "closed"
+        self.state = ConnState.CLOSED
         self._teardown()
 
     def _teardown(self) -> None:
@@ -217,8 +232,8 @@ class AmqpConnection(Connection):
     def close(self) -> None:
         """Server shutdown (Listener.close) of an open connection: RabbitMQ's
         320 CONNECTION_FORCED, then close; internal closes have left 'opened' already."""
-        if self.state == "opened" and not self.closed:
-            self.state = "dead"
+        if self._state is ConnState.OPENED and not self.closed:
+            self.state = ConnState.DEAD
             self.send_method(0, commands.Connection.Close(
                 reply_code=E.CONNECTION_FORCED,
                 reply_text="CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'",
@@ -255,8 +270,8 @@ class AmqpConnection(Connection):
             self._send_start()
 
     def _channel_method(self, number: int, m: Any) -> None:
-        if self.state != "opened":
-            if self.state == "closing":
+        if self._state is not ConnState.OPENED:
+            if self._state is ConnState.CLOSING:
                 return
             raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} before connection.open")
         if number in self.closing_channels:
@@ -316,13 +331,13 @@ class AmqpConnection(Connection):
 
     def connection_error(self, err: E.AmqpError) -> None:
         """Hard error: Connection.Close; everything but Close-Ok is then ignored."""
-        if self.state in ("closing", "dead", "closed"):
+        if self._state in ENDING:
             return
         log.debug("connection error: %s", err.text)
         self.registry.aborted += 1
         self.send_method(0, commands.Connection.Close(
             reply_code=err.code, reply_text=err.text, class_id=err.class_id, method_id=err.method_id))
-        self.state = "closing"
+        self.state = ConnState.CLOSING
         for ch in list(self.channels.values()):
             ch.cleanup()
         self.channels.clear()
@@ -351,40 +366,40 @@ class AmqpConnection(Connection):
         self.send_method(0, commands.Connection.Start(
             version_major=0, version_minor=9, server_properties=props,  # type: ignore[arg-type]
             mechanisms="PLAIN AMQPLAIN", locales="en_US"))
-        self.state = "start_ok"
+        self.state = ConnState.START_OK
 
     def _connection_method(self, m: Any) -> None:
-        state = self.state
-        if state == "closing":
+        state = self._state
+        if state is ConnState.CLOSING:
             if isinstance(m, commands.Connection.CloseOk | commands.Connection.Close):
                 if isinstance(m, commands.Connection.Close):
                     self.send_method(0, commands.Connection.CloseOk())
-                self.state = "dead"
+                self.state = ConnState.DEAD
                 self.close()
             return
-        if isinstance(m, commands.Connection.StartOk) and state == "start_ok":
+        if isinstance(m, commands.Connection.StartOk) and state is ConnState.START_OK:
             self._start_ok(m)
-        elif isinstance(m, commands.Connection.TuneOk) and state == "tune_ok":
+        elif isinstance(m, commands.Connection.TuneOk) and state is ConnState.TUNE_OK:
             self._tune_ok(m)
-        elif isinstance(m, commands.Connection.Open) and state == "open":
+        elif isinstance(m, commands.Connection.Open) and state is ConnState.OPEN:
             self._open(m)
         elif isinstance(m, commands.Connection.Close):
             self.send_method(0, commands.Connection.CloseOk())
-            self.state = "dead"
+            self.state = ConnState.DEAD
             self._teardown()
             self.close()
         elif isinstance(m, commands.Connection.CloseOk):
-            self.state = "dead"
+            self.state = ConnState.DEAD
             self.close()
         elif isinstance(m, commands.Connection.Blocked | commands.Connection.Unblocked):
             return
-        elif isinstance(m, commands.Connection.UpdateSecret) and state == "opened":
+        elif isinstance(m, commands.Connection.UpdateSecret) and state is ConnState.OPENED:
             # RabbitMQ's internal (password) backend keeps the user and answers OK: the
             # secret matters to token backends (OAuth 2), which mqlite does not have
             log.info("amqp: %s updated its secret (%s)", self.user, m.reason)
             self.send_method(0, commands.Connection.UpdateSecretOk())
         else:
-            raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} in state {state}", *_ids(m))
+            raise E.AmqpError(E.COMMAND_INVALID, f"COMMAND_INVALID - unexpected method {m.name} in state {state.value}", *_ids(m))
 
     def _start_ok(self, m: Any) -> None:
         self.client_properties = dict(m.client_properties or {})
@@ -402,14 +417,14 @@ class AmqpConnection(Connection):
             if user is None:
                 text = f"ACCESS_REFUSED - unsupported authentication mechanism '{m.mechanism}'"
             log.info("amqp %s: login refused for user %r (mechanism %s)", self.peername, user, m.mechanism)
-            self.state = "dead"
+            self.state = ConnState.DEAD
             delay = throttle.for_server(self.broker.core).failed(throttle.address_of(self.peername))
             self.loop.call_later(delay, self._refuse_login, text)
             return
         self.user = user or ""
         self.send_method(0, commands.Connection.Tune(
             channel_max=CHANNEL_MAX, frame_max=self.server_frame_max, heartbeat=self.server_heartbeat))
-        self.state = "tune_ok"
+        self.state = ConnState.TUNE_OK
 
     def _refuse_login(self, text: str) -> None:
         """Connection.Close 403 ACCESS_REFUSED, then close (after the throttle's delay)."""
@@ -428,35 +443,44 @@ class AmqpConnection(Connection):
         self.heartbeat = m.heartbeat
         if self.heartbeat:
             self._hb_handle = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
-        self.state = "open"
+        self.state = ConnState.OPEN
 
     def _open(self, m: Any) -> None:
         vhost = m.virtual_host or "/"
         if vhost not in self.broker.vhosts:
             raise E.AmqpError(E.NOT_ALLOWED, f"NOT_ALLOWED - vhost {vhost} not found", 10, 40)
         self.vhost = vhost
-        self.state = "opened"
+        self.state = ConnState.OPENED
         self.reader.opened = True  # the negotiated frame_max and publishing from now on
         self.send_method(0, commands.Connection.OpenOk())
 
     # -- heartbeats and blocking ------------------------------------------------------
     def _heartbeat_tick(self) -> None:
         self._hb_handle = None
-        if self.closed or self.state in ("dead", "closed"):
+        if self.closed or self._state in GONE:
             return
         silent = self.loop.time() - self.last_rx
         if silent > 2 * self.heartbeat:
             log.info("missed heartbeats from client %s, timeout: %ds", self.peername, self.heartbeat)
-            self.state = "dead"
+            self.state = ConnState.DEAD
             self._teardown()
             self.abort()
             return
         self.send(HEARTBEAT_FRAME)
         self._hb_handle = self.loop.call_later(self.heartbeat / 2, self._heartbeat_tick)
 
+    def block_publisher(self, reason: str) -> None:
+        """RabbitMQ's resource alarms: a connection that publishes while one holds is
+        told (Connection.Blocked) and then not read until it clears."""
+        self.set_blocked(reason)
+        self.pause_reading(Pause.RESOURCE_ALARM)
+
     def set_blocked(self, reason: str | None) -> None:
-        """Connection.Blocked / Unblocked (when the client supports it)."""
-        if not self.capabilities.get("connection.blocked") or self.state != "opened":
+        """Connection.Blocked / Unblocked (when the client supports it); when the alarm
+        clears, a blocked publisher is read again."""
+        if not reason:
+            self.resume_reading(Pause.RESOURCE_ALARM)
+        if not self.capabilities.get("connection.blocked") or self._state is not ConnState.OPENED:
             return
         if reason and not self._blocked_sent:
             self._blocked_sent = True
@@ -464,9 +488,6 @@ class AmqpConnection(Connection):
         elif not reason and self._blocked_sent:
             self._blocked_sent = False
             self.send_method(0, commands.Connection.Unblocked())
-        if not reason and self.blocked_paused:
-            self.blocked_paused = False
-            self.resume_reading()
 
 
 _ACK = commands.Basic.Ack

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from mqlite.core.api import Binding
 from mqlite.core.message import Envelope
 from mqlite.protocols.amqp.properties import (
     META_EXCHANGE,
@@ -98,7 +99,7 @@ def amqp_name(core_name: str) -> str:
     return core_name.split("|", 1)[1] if "|" in core_name else core_name
 
 
-def dead_letter_transform(env: Envelope, binding: Any) -> Envelope:
+def dead_letter_transform(env: Envelope, binding: Binding) -> Envelope:
     """Router transform on every AMQP binding: fold core's `dlx.*` meta (set when a queue
     dead-letters: expired, maxlen, rejected) into RabbitMQ's x-death headers."""
     meta = env.meta

@@ -33,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mqlite.core.api import Catalog
 from mqlite.protocols.amqp import errors as E
 from mqlite.protocols.amqp.entities import EXCHANGE_TYPES
 
@@ -91,7 +92,7 @@ Publish = Callable[[str, str, str, bytes, bytes], Awaitable[Any]]
 class DelayedMessages:
     """Held messages of every delayed exchange: catalog rows + one timer each."""
 
-    def __init__(self, catalog: Any, publish: Publish) -> None:
+    def __init__(self, catalog: Catalog | None, publish: Publish) -> None:
         self.catalog = catalog
         self.publish = publish  # (vhost, exchange, routing_key, raw_props, body) -> routed
         self.memory: dict[str, dict[str, Any]] = {}  # without a catalog (embedded tests)

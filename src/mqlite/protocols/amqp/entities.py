@@ -3,7 +3,7 @@
 Owns: the AMQP-only facts core does not model (exchange type/durable/auto-delete/
 internal/arguments, queue durable/exclusive owner/auto-delete/arguments, the binding
 list used for unbind and cleanup) and their persistence in the catalog's kv namespaces
-`amqp/exchanges`, `amqp/queues`, `amqp/bindings` (key `<vhost>\\x1f<name>`).
+`amqp/exchanges`, `amqp/queues` (key `<vhost>\\x1f<name>`); bindings live in core (`binding_view.py`).
 
 Names: in vhost `/` an AMQP entity's core name is its own name, so the same queue is
 reachable by SQS; in any other vhost it is `<vhost>|<name>` (see docs/amqp-mapping.md).
@@ -18,7 +18,9 @@ Concurrency: the server's event loop only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from mqlite.core.api import Queue, Router
 
 BUILTIN_EXCHANGES: tuple[tuple[str, str], ...] = (
     ("amq.direct", "direct"),
@@ -43,6 +45,13 @@ def core_name(vhost: str, name: str) -> str:
 
 def kv_key(vhost: str, name: str) -> str:
     return f"{vhost}\x1f{name}"
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.amqp.stream_queue import StreamQueue
+
+#: what a QueueRecord holds: core's queue, or the view of a stream (x-queue-type=stream)
+AmqpQueue: TypeAlias = "Queue | StreamQueue"
 
 
 @dataclass(slots=True, eq=False)
@@ -73,7 +82,7 @@ class ExchangeRecord:
     auto_delete: bool = False
     internal: bool = False
     arguments: dict[str, Any] = field(default_factory=dict)
-    router: Any = None
+    router: Router = None  # type: ignore[assignment]  # always given (AmqpBroker)
     bindings_out: int = 0  # bindings where this exchange is the source (auto-delete)
     builtin: bool = False
     e2e: list[BindingRecord] = field(default_factory=list)  # bindings with this as destination
@@ -100,7 +109,7 @@ class QueueRecord:
     exclusive_owner: Any = None  # the owning AmqpConnection, or None
     auto_delete: bool = False
     arguments: dict[str, Any] = field(default_factory=dict)
-    queue: Any = None  # core Queue
+    queue: AmqpQueue = None  # type: ignore[assignment]  # always given (AmqpBroker)
     consumers: dict[tuple[int, int, str], Any] = field(default_factory=dict)
     bindings: list[BindingRecord] = field(default_factory=list)
     had_consumer: bool = False

@@ -11,18 +11,19 @@ Concurrency: the server's event loop.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.amqp.broker import AmqpBroker
 from mqlite.protocols.amqp.connection import AmqpConnection
 from mqlite.protocols.transport import ConnectionRegistry, Listener, listen
 from mqlite.security import tls
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.amqp")
 
 
-async def start(core: Any, settings: Any, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Start serving AMQP on host:port (0 = a free port)."""
     broker = AmqpBroker(core, settings)
     broker.open()

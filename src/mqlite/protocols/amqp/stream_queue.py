@@ -25,8 +25,9 @@ import asyncio
 import datetime
 import logging
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
+from mqlite.core.api import Stream
 from mqlite.core.router import stream_headers
 from mqlite.errors import MqliteError
 from mqlite.protocols.amqp import errors as E
@@ -50,7 +51,7 @@ POLL_WAIT = 5.0  # seconds a parked consumer waits before looking again (it is w
 BATCH = 256  # records read per step
 
 
-class _Counts(NamedTuple):
+class StreamCounts(NamedTuple):
     visible: int
 
 
@@ -63,7 +64,7 @@ class StreamQueue:
 
     kind = "stream"
 
-    def __init__(self, stream: Any, name: str, vhost: str) -> None:
+    def __init__(self, stream: Stream, name: str, vhost: str) -> None:
         self.stream = stream
         self.name = name
         self.vhost = vhost
@@ -72,9 +73,9 @@ class StreamQueue:
     def deleted(self) -> bool:
         return bool(self.stream.deleted)
 
-    def counts(self) -> _Counts:
+    def counts(self) -> StreamCounts:
         s = self.stream
-        return _Counts(max(0, s.latest(0) - s.earliest(0)))
+        return StreamCounts(max(0, s.latest(0) - s.earliest(0)))
 
     def not_supported(self, what: str) -> E.AmqpError:
         return E.AmqpError(E.NOT_IMPLEMENTED, f"NOT_IMPLEMENTED - {what} not supported by stream queues "
@@ -86,7 +87,7 @@ class StreamQueue:
     async def send_batch(self, envs: list[Any]) -> list[Any]:
         """Append publishes (default exchange) as the router appends to a stream."""
         records = [RecordIn(e.key if e.key is not None else (e.routing_key.encode() or None), e.body,
-                            stream_headers(e), e.timestamp_ms) for e in envs]
+                            tuple(stream_headers(e)), e.timestamp_ms) for e in envs]
         await self.stream.append_records(0, records)
         return [None] * len(envs)
 
@@ -104,7 +105,7 @@ class StreamQueue:
         return None
 
 
-def start_offset(stream: Any, value: Any, present: bool) -> int:
+def start_offset(stream: Stream, value: Any, present: bool) -> int:
     """RabbitMQ's `parse_offset_arg` on this stream; AmqpError 541 for an invalid value."""
     first, end = stream.earliest(0), stream.latest(0)
     if not present:
@@ -129,7 +130,7 @@ def start_offset(stream: Any, value: Any, present: bool) -> int:
     raise E.AmqpError(E.INTERNAL_ERROR, "INTERNAL_ERROR", hard=True)
 
 
-def _at_time(stream: Any, ts_ms: int) -> int:
+def _at_time(stream: Stream, ts_ms: int) -> int:
     found = stream.offset_for_time(0, ts_ms)
     return stream.latest(0) if found is None else int(found)
 
@@ -167,7 +168,9 @@ class StreamConsumer(Consumer):
     async def run(self) -> None:
         ch = self.channel
         conn = ch.conn
-        squeue: StreamQueue = self.qrec.queue
+        qrec = self.qrec
+        assert qrec is not None  # a stream consumer always has its queue
+        squeue = cast(StreamQueue, qrec.queue)
         stream = squeue.stream
         try:
             while self.active:
@@ -190,14 +193,14 @@ class StreamConsumer(Consumer):
                     return
                 self._deliver(ch, squeue, records)
                 self.position = records[-1].offset + 1
-                if conn._write_paused:
+                if conn.write_blocked:
                     await conn.drain()
         except asyncio.CancelledError:
             pass
         except (ConnectionError, MqliteError):
             pass  # the connection went, or the stream was deleted (consumers get Basic.Cancel)
         except Exception:
-            log.exception("stream consumer %s on %s failed", self.tag, self.qrec.name)
+            log.exception("stream consumer %s on %s failed", self.tag, qrec.name)
 
     def _deliver(self, ch: Channel, squeue: StreamQueue, records: list[Any]) -> None:
         enc = self.encoder

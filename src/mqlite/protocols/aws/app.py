@@ -32,13 +32,15 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
-from mqlite.protocols.aws import access, sigv4
+from mqlite.protocols.aws import access, namespace, sigv4, sts_credentials
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
 from mqlite.protocols.aws.wire import (
     ROUTING,
@@ -85,7 +87,7 @@ LAZY_SERVICES: dict[str, LazyRouting] = {
         "RemovePermission", "SendMessage", "SendMessageBatch", "SetQueueAttributes",
         "StartMessageMoveTask", "TagQueue", "UntagQueue",
     }), path_routed=True),
-    "sts": LazyRouting(frozenset({"GetCallerIdentity"})),
+    "sts": LazyRouting(frozenset({"AssumeRole", "GetCallerIdentity"})),
     "sns": LazyRouting(frozenset({
         "AddPermission", "CheckIfPhoneNumberIsOptedOut", "ConfirmSubscription",
         "CreatePlatformApplication", "CreatePlatformEndpoint", "CreateSMSSandboxPhoneNumber",
@@ -115,7 +117,7 @@ BUILD_AT_MOUNT_IF_STORED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _lazy(name: str, core: Any) -> bool:
+def _lazy(name: str, core: BrokerCore) -> bool:
     if name not in LAZY_SERVICES or name not in ROUTING:
         return False
     return not any(core.catalog.kv_items(ns) for ns in BUILD_AT_MOUNT_IF_STORED.get(name, ()))
@@ -127,7 +129,7 @@ class ServiceSlot:
     __slots__ = ("_build", "_core", "_failed", "_frontend", "_settings", "name")
 
     def __init__(self, name: str, build: Callable[[Any, Settings], ServiceFrontend],
-                 core: Any, settings: Settings) -> None:
+                 core: BrokerCore, settings: Settings) -> None:
         self.name = name
         self._build = build
         self._core = core
@@ -158,7 +160,7 @@ def _unavailable(name: str) -> AwsError:
     return AwsError("ServiceUnavailable", f"The {name} service failed to load.", 503, sender=False)
 
 
-def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
+def _load_slots(core: BrokerCore, settings: Settings) -> list[ServiceSlot]:
     """A slot for every service module that exists. Services in `LAZY_SERVICES` are
     imported and built on first use; the others now. One broken service is logged and
     skipped rather than taking the others down."""
@@ -186,7 +188,7 @@ def _load_slots(core: Any, settings: Settings) -> list[ServiceSlot]:
 
 
 def _import_build(module_name: str) -> Callable[[Any, Settings], ServiceFrontend]:
-    def build(core: Any, settings: Settings) -> ServiceFrontend:
+    def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
         return importlib.import_module(module_name).build(core, settings)  # type: ignore[no-any-return]
 
     return build
@@ -195,11 +197,14 @@ def _import_build(module_name: str) -> Callable[[Any, Settings], ServiceFrontend
 class AwsApp:
     """The routing table and the one request handler; see module docstring."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.keys = Users.from_settings(settings).secrets()  # access key id (user name) -> secret
         self.authz = authorizer_for(core, settings)  # the one rule set of every protocol
+        self.accounts = dict(settings.aws_accounts)  # access key id -> account (--aws-account-of)
+        self.keyring = sts_credentials.KeyRing(self.keys, core)  # + STS temporary keys
+        self._namespaces: dict[tuple[str, str], namespace.Namespace] = {}
         self.slots = _load_slots(core, settings)
         self.observer = Observer(core, settings)
         self.by_target: dict[str, ServiceSlot] = {}
@@ -234,14 +239,42 @@ class AwsApp:
         return rules
 
     def _authorize(self, service: str, operation: str, params: dict[str, Any],
-                   scope: sigv4.Credential | None) -> None:
-        """The one authorization check (security/authz.py) for the entity the call touches."""
-        principal = scope.access_key if scope is not None and self.keys else None
-        for op, kind, name in access.targets(service, operation, params):
-            if not self.authz.allowed(principal, op, kind, name):
-                region = scope.region if scope is not None and scope.region else self.settings.aws_region
-                raise access.denied(service, operation, principal or "anonymous", self.settings.aws_account,
-                                    region, name)
+                   principal: str | None, ns: namespace.Namespace) -> None:
+        """The one authorization check (`access.permits`) for the entities the call
+        touches, by core name (another account's, named by an ARN or URL, included)."""
+        for op, kind, name in access.targets(service, operation, params, ns):
+            if not access.permits(self.authz, bool(self.keys), principal, op, kind, name, ns):
+                raise access.denied(service, operation, principal or "anonymous", ns, name)
+
+    def _namespace(self, account: str, region: str) -> namespace.Namespace:
+        """The (cached: one per account and region) namespace of a request."""
+        found = self._namespaces.get((account, region))
+        if found is None:
+            if len(self._namespaces) >= 1024:  # regions are client-given while auth is off
+                self._namespaces.clear()
+            found = self._namespaces[(account, region)] = namespace.Namespace(
+                account, region, self.settings.aws_account, self.settings.aws_region)
+        return found
+
+    def _principal(self, access_key: str | None, headers: Any) -> str | None:
+        """The user a verified request acts as: its access key's, or for an STS temporary
+        key, the user who assumed the role (its session token must come with it)."""
+        if access_key is None or access_key in self.keys:
+            return access_key
+        cred = sts_credentials.find(self.core, access_key)
+        if cred is None:
+            return access_key
+        if headers.get("x-amz-security-token") != cred.token:
+            raise AwsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+        return cred.user
+
+    def _account(self, access_key: str | None) -> str:
+        """The account an access key acts in (namespace.py)."""
+        if access_key:
+            account = self.accounts.get(access_key) or sts_credentials.account_of(self.core, access_key)
+            if account:
+                return account
+        return self.settings.aws_account
 
     @property
     def frontends(self) -> list[ServiceFrontend]:
@@ -319,7 +352,7 @@ class AwsApp:
                             request.method, request.raw_path.split("?", 1)[0], url_query,
                             {k.lower(): v for k, v in headers.items()}, body,
                         ),
-                        self.keys,
+                        self.keyring,
                         dt.datetime.fromtimestamp(self.core.clock.now_ms() / 1000, dt.UTC),
                         self._rules(fe.service.signing_name),
                     )
@@ -337,20 +370,29 @@ class AwsApp:
             handler = fe.handlers.get(operation)
             if handler is None:
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
-            if self.authz.enabled:
-                self._authorize(fe.service.name, operation, params, scope)
+            access_key = scope.access_key if scope is not None else None
+            principal = self._principal(access_key, headers) if self.keys else None
+            region = scope.region if scope is not None and scope.region else self.settings.aws_region
+            account = self._account(access_key)
+            ns = self._namespace(account, region)
+            if self.authz.enabled or self.keys:
+                self._authorize(fe.service.name, operation, params, principal, ns)
             ctx = AwsContext(
-                region=scope.region if scope is not None and scope.region else self.settings.aws_region,
-                account=self.settings.aws_account,
-                host=request.host,
+                region=region,
+                account=account,
+                host=self.settings.aws_advertised_host or request.host,
                 scheme=request.scheme,
                 protocol=protocol,
                 request_id=request_id,
                 path=request.path,
-                access_key=scope.access_key if scope is not None else None,
+                access_key=access_key,
                 verified=bool(self.keys),
                 disconnected=lambda: request.transport is None or request.transport.is_closing(),
+                home_account=self.settings.aws_account,
+                home_region=self.settings.aws_region,
+                assumed_by=principal if principal != access_key else None,
             )
+            ns_token = namespace.CURRENT.set(ns)
             try:
                 result = await handler(ctx, params)
             except MqliteError as exc:
@@ -361,10 +403,11 @@ class AwsApp:
                 if mapped is None:
                     raise
                 raise mapped from exc
+            finally:
+                namespace.CURRENT.reset(ns_token)
             if self.authz.enabled and operation.startswith("List"):
-                principal = ctx.access_key if self.keys else None
                 result = access.filter_list(fe.service.name, operation, result,
-                                            lambda kind, name: self.authz.allowed(principal, "read", kind, name))
+                                            lambda kind, name: self.authz.allowed(principal, "read", kind, name), ns)
             if isinstance(result, AwsStream):
                 self._observe(fe, operation, params, request, None, started)
                 return await self._stream(request, result, request_id)
@@ -458,7 +501,7 @@ class AwsApp:
 CBOR_CONTENT_PREFIX = "application/x-amz-cbor-"  # = wire.cbor.CBOR_CONTENT_PREFIX
 
 
-def _cbor() -> Any:
+def _cbor() -> ModuleType:
     """The CBOR codec (`wire/cbor.py`), imported on the first CBOR request: start-up
     does not pay for cbor2."""
     return importlib.import_module("mqlite.protocols.aws.wire.cbor")
@@ -466,7 +509,8 @@ def _cbor() -> Any:
 
 def _encode_error(fe: ServiceFrontend | None, protocol: Protocol, exc: AwsError, request_id: str) -> WireResponse:
     if protocol is Protocol.CBOR:
-        return _cbor().encode_cbor_error(fe.service if fe else None, exc, request_id)
+        wire: WireResponse = _cbor().encode_cbor_error(fe.service if fe else None, exc, request_id)
+        return wire
     return encode_error(fe.service if fe else None, protocol, exc, request_id)
 
 
@@ -476,7 +520,7 @@ def _peer(request: web.Request) -> Any:
     return peer or request.remote
 
 
-def mount(app: web.Application, core: Any, settings: Settings) -> None:
+def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     """Add the AWS APIs (every service module found) to the server's aiohttp app."""
     aws = AwsApp(core, settings)
     # Everything except /_mqlite/*, whichever order the server mounts front-ends in.
@@ -485,14 +529,13 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
 
     async def cleanup(_: web.Application) -> None:
         for fe in aws.frontends:
-            close = fe.extra.get("close")
-            if close is not None:
-                await close()
+            if fe.close is not None:
+                await fe.close()
 
     app.on_cleanup.append(cleanup)
 
 
-def _raise_if_storage_failure(core: Any, exc: BaseException) -> None:
+def _raise_if_storage_failure(core: BrokerCore, exc: BaseException) -> None:
     """A write failed on storage (disk full, I/O error): AWS's 503 for a temporary
     server-side failure, and the broker's disk alarm (`core/alarms.py`)."""
     if alarms.note_failure(core, exc) is not None:

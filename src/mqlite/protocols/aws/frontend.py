@@ -16,7 +16,9 @@ returning a stream: once streaming, errors can only be reported inside the body
 (event-stream exception messages, for instance).
 `AwsContext` is one request's facts: region (credential scope, else the configured
 default), account, the Host the client dialled (for URLs it builds), the protocol, the
-request id, and the URL path (query-protocol SQS sends to the queue URL).
+request id, and the URL path (query-protocol SQS sends to the queue URL). The account
+is the access key's (`--aws-account-of`, STS temporary credentials), else the server's;
+`namespace.of(ctx)` turns names, URLs and ARNs into core names.
 Values only; no I/O.
 """
 
@@ -42,13 +44,22 @@ class AwsContext:
     path: str = "/"
     access_key: str | None = None
     verified: bool = False  # the signature was checked against configured keys
+    # The server's default account and region ("" = this request's): entities of that
+    # namespace keep bare core names (namespace.py).
+    home_account: str = ""
+    home_region: str = ""
+    # The user an STS temporary key acts for (None: the access key is the user).
+    assumed_by: str | None = None
     # True once the client has gone away (a long poll can then give its messages back).
     disconnected: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def principal(self) -> str | None:
-        """The authenticated user's name (the access key id); None while auth is off."""
-        return self.access_key if self.verified else None
+        """The authenticated user's name (the access key id, or the user who assumed the
+        role of an STS temporary key); None while auth is off."""
+        if not self.verified:
+            return None
+        return self.assumed_by if self.assumed_by is not None else self.access_key
 
     @property
     def base_url(self) -> str:
@@ -83,4 +94,5 @@ class ServiceFrontend:
     # (older SDKs send SQS actions to the queue URL without a QueueUrl parameter).
     path_routed: bool = False
     path_param: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # called once when the server stops (background delivery, signing workers...)
+    close: Callable[[], Awaitable[None]] | None = None

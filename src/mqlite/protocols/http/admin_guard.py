@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.http.admin.auth import basic_credentials
 from mqlite.security import throttle
 from mqlite.security.users import Users
@@ -43,7 +43,7 @@ def is_public(path: str) -> bool:
     return path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
 
 
-def install(app: web.Application, core: Any, settings: Settings) -> None:
+def install(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     """Guard `/_mqlite/*` on `app` when any user is configured."""
     users = Users.from_settings(settings)
     if not users:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 log = logging.getLogger("mqlite.http.h2c")
@@ -142,7 +143,10 @@ class H2Gateway(asyncio.Protocol):
         if stream is not None and sid not in self._tasks:
             task = asyncio.get_running_loop().create_task(self._relay(sid, stream["headers"], bytes(stream["body"])))
             self._tasks[sid] = task
-            task.add_done_callback(lambda _t, s=sid: self._tasks.pop(s, None))
+            task.add_done_callback(partial(self._forget, sid))
+
+    def _forget(self, sid: int, _task: object) -> None:
+        self._tasks.pop(sid, None)
 
     async def _relay(self, sid: int, headers: list[tuple[str, str]], body: bytes) -> None:
         pseudo = {k: v for k, v in headers if k.startswith(":")}
@@ -239,3 +243,11 @@ def wrap(guard: Callable[[Any], asyncio.Protocol], sock_address: tuple[Any, ...]
 
     make.close = close  # type: ignore[attr-defined]
     return make
+
+
+def closer(wrapper: Callable[[Any], asyncio.Protocol]) -> Callable[[Any], Awaitable[None]]:
+    """An aiohttp `on_cleanup` callback closing `wrap`'s loopback client session."""
+    async def cleanup(_app: Any) -> None:
+        await wrapper.close()  # type: ignore[attr-defined]
+
+    return cleanup

@@ -12,9 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from mqlite.core.api import BrokerCore
+from mqlite.settings import Settings
 
-def mount(app: web.Application, core: Any, connections: Callable[[], dict[str, int]],
-          settings: Any = None, listeners: Callable[[], list[Any]] = list) -> None:
+
+def mount(app: web.Application, core: BrokerCore, connections: Callable[[], dict[str, int]],
+          settings: Settings | None = None, listeners: Callable[[], list[Any]] = list) -> None:
     """Add `/_mqlite/metrics`; `connections()` maps front-end name -> open connections,
     `listeners()` gives the TCP listeners (their registries count connections)."""
     built: list[Any] = []

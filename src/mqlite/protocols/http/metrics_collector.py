@@ -13,19 +13,24 @@ entity deleted mid-scrape is skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
-from aiohttp import web
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from mqlite.protocols.http.metrics_traffic import OTHER, TrafficCollector, bounded, _safe
+from mqlite.core.api import BrokerCore, QueueCounts
+from mqlite.protocols.http.metrics_traffic import OTHER, TrafficCollector, _safe, bounded
+from mqlite.settings import Settings
 
+
+def _counts(core: BrokerCore, name: str) -> QueueCounts:
+    return core.get_queue(name).counts()
 
 class CoreCollector(Collector):
     """Reads the core's registries on each scrape; see module docstring."""
 
-    def __init__(self, core: Any, connections: Callable[[], dict[str, int]], limit: int = 500) -> None:
+    def __init__(self, core: BrokerCore, connections: Callable[[], dict[str, int]], limit: int = 500) -> None:
         self.core = core
         self.connections = connections
         self.limit = limit
@@ -37,7 +42,7 @@ class CoreCollector(Collector):
         label = bounded(names, self.limit)
         rows: dict[tuple[str, str], int] = {}
         for name in names:
-            counts = _safe(lambda n=name: self.core.get_queue(n).counts())
+            counts = _safe(partial(_counts, self.core, name))
             if counts is None:
                 continue
             for state in ("visible", "in_flight", "delayed"):
@@ -58,7 +63,7 @@ class CoreCollector(Collector):
         label = bounded(names, self.limit)
         sizes: dict[str, int] = {}
         for name in names:
-            stream = _safe(lambda n=name: self.core.get_stream(n))
+            stream = _safe(partial(self.core.get_stream, name))
             if stream is None:
                 continue
             bytes_ = _safe(stream.size_bytes) or 0
@@ -66,8 +71,8 @@ class CoreCollector(Collector):
             if label(name) == OTHER:
                 continue
             for partition in range(stream.partition_count):
-                latest = _safe(lambda p=partition: stream.latest(p))
-                earliest = _safe(lambda p=partition: stream.earliest(p))
+                latest = _safe(partial(stream.latest, partition))
+                earliest = _safe(partial(stream.earliest, partition))
                 if latest is not None and earliest is not None:
                     end.add_metric([name, str(partition)], latest)
                     start.add_metric([name, str(partition)], earliest)
@@ -82,7 +87,7 @@ class CoreCollector(Collector):
         names = list(self.core.list_routers())
         label = bounded(names, self.limit)
         for name in names:
-            router = _safe(lambda n=name: self.core.get_router(n))
+            router = _safe(partial(self.core.get_router, name))
             if router is not None and label(name) != OTHER:
                 routers.add_metric([name, str(router.kind)], len(router.bindings()))
         yield routers
@@ -102,7 +107,7 @@ class CoreCollector(Collector):
         yield conns
 
 
-def registry(core: Any, connections: Callable[[], dict[str, int]], settings: Any = None,
+def registry(core: BrokerCore, connections: Callable[[], dict[str, int]], settings: Settings | None = None,
              listeners: Callable[[], list[Any]] = list) -> Any:
     """A prometheus-client registry of the core's gauges and counters, and the process facts."""
     from prometheus_client import CollectorRegistry, ProcessCollector

@@ -11,12 +11,15 @@ under entity `_other`. Entities deleted mid-scrape are skipped, never an error.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.reset import KINESIS_NS, origin_of_stream, queue_origins
+from mqlite.settings import Settings
 
 OTHER = "_other"
 FLOW_FIELDS = (
@@ -30,13 +33,15 @@ FLOW_FIELDS = (
 )
 
 
+T = TypeVar("T")
+
 def bounded(names: Iterable[str], limit: int) -> Callable[[str], str]:
     """A label for each name: itself for the first `limit` names (sorted), else `_other`."""
     kept = set(sorted(names)[:limit])
     return lambda name: name if name in kept else OTHER
 
 
-def _safe(read: Callable[[], Any]) -> Any:
+def _safe(read: Callable[[], T]) -> T | None:
     try:
         return read()
     except Exception:  # noqa: BLE001 - deleted or closed mid-scrape: skip it
@@ -46,7 +51,7 @@ def _safe(read: Callable[[], Any]) -> Any:
 class TrafficCollector(Collector):
     """See module docstring."""
 
-    def __init__(self, core: Any, settings: Any, listeners: Callable[[], list[Any]]) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings | None, listeners: Callable[[], list[Any]]) -> None:
         self.core = core
         self.limit = int(getattr(settings, "metrics_max_entities", 500))
         self.listeners = listeners
@@ -67,14 +72,14 @@ class TrafficCollector(Collector):
         label = bounded(queues, self.limit)
         origins = queue_origins(core)
         for name in queues:
-            q = _safe(lambda n=name: core.queues.get(n))
+            q = _safe(partial(core.queues.get, name))
             if q is not None:
                 out.append(("queue", label(name), origins.get(name, "sqs"), q))
         streams = list(core.list_streams())
         label = bounded(streams, self.limit)
         kinesis = {k for k, _ in core.catalog.kv_items(KINESIS_NS)}
         for name in streams:
-            s = _safe(lambda n=name: core.streams.get(n))
+            s = _safe(partial(core.streams.get, name))
             if s is not None:
                 out.append(("stream", label(name), origin_of_stream(core, name, kinesis), s))
         return out
@@ -91,7 +96,7 @@ class TrafficCollector(Collector):
             for i, (field, _, _) in enumerate(FLOW_FIELDS):
                 row[i] += getattr(flow, field)
             if kind == "queue" and label != OTHER:
-                head = _safe(lambda q=obj: q.browse(1, 0))
+                head = _safe(partial(obj.browse, 1, 0))
                 if head:
                     ages.add_metric([label, protocol], max(0, now_ms - head[0][0].timestamp) / 1000.0)
         for i, (_, metric, doc) in enumerate(FLOW_FIELDS):
@@ -110,13 +115,13 @@ class TrafficCollector(Collector):
         label = bounded(names, self.limit)
         rows: dict[tuple[str, str, str], int] = {}
         for name in names:
-            group = _safe(lambda n=name: core.groups.require(n))
-            offsets = _safe(lambda g=group: g.offsets()) if group is not None else None
+            group = _safe(partial(core.groups.require, name))
+            offsets = _safe(group.offsets) if group is not None else None
             for (stream, part), committed in sorted((offsets or {}).items()):
                 s = core.streams.find(stream)
                 if s is None or part >= s.partition_count:
                     continue
-                latest = _safe(lambda s=s, p=part: s.latest(p))
+                latest = _safe(partial(s.latest, part))
                 if latest is None:
                     continue
                 g = label(name)
@@ -143,13 +148,14 @@ class TrafficCollector(Collector):
         yield errors
 
     def _commits(self) -> Iterator[Any]:
-        committer = getattr(self.core.logs, "committer", None)
+        histograms = self.core.commit_histograms()
         batch = HistogramMetricFamily("mqlite_group_commit_batch_size",
                                       "Appends made durable by one fsync round (fsync always)")
         fsync = HistogramMetricFamily("mqlite_fsync_duration_seconds", "Time one log's fsync took")
-        if committer is not None:
-            batch.add_metric([], committer.batch_sizes.cumulative(), committer.batch_sizes.sum)
-            fsync.add_metric([], committer.sync_seconds.cumulative(), committer.sync_seconds.sum)
+        if histograms is not None:
+            sizes, seconds = histograms
+            batch.add_metric([], sizes.cumulative(), sizes.sum)
+            fsync.add_metric([], seconds.cumulative(), seconds.sum)
         yield batch
         yield fsync
 

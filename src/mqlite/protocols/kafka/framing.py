@@ -75,4 +75,4 @@ class FrameReader:
         n = len(self._buf)
         if n < 4:
             return n
-        return 4 + _S_i.unpack_from(self._buf, 0)[0]
+        return 4 + int(_S_i.unpack_from(self._buf, 0)[0])

@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import (
     KafkaDecodeError,
@@ -63,13 +64,12 @@ class Session:
     sasl: Any = None  # a mechanism's server state between SaslAuthenticate rounds
     sasl_user: str | None = None  # the user name a SASL exchange claims, for log lines
     close_after_response: bool = False  # send this response, then close (failed SASL)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class KafkaFrontEnd:
     """Shared front-end state; see module docstring."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         from mqlite.protocols.kafka.handlers import HANDLERS
         from mqlite.protocols.kafka.handlers.coordinator import Coordinator
         from mqlite.protocols.kafka.handlers.producer_ids import ProducerIds

@@ -27,8 +27,8 @@ import asyncio
 import logging
 import struct
 from collections import deque
-from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.kafka.codec import FrameReader, FrameTooLarge
 from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
@@ -58,7 +58,8 @@ class KafkaConnection(Connection):
         self.queued_bytes = 0
         self.worker: asyncio.Task[None] | None = None
         self.session: Session | None = None
-        self._reading_paused = False
+        # requests queued behind the one being served: reading pauses above _QUEUE_HIGH
+        self.backlog = self.credit(_QUEUE_HIGH + 1, _QUEUE_LOW)
 
     def on_connect(self) -> None:
         self.session = self.frontend.new_session(self.peername, self.sockname)
@@ -91,9 +92,7 @@ class KafkaConnection(Connection):
             return
         self.queued_bytes += sum(map(len, frames))
         self.queue.extend(frames)
-        if len(self.queue) > _QUEUE_HIGH and not self._reading_paused:
-            self._reading_paused = True
-            self.pause_reading()
+        self.backlog.update(len(self.queue))
         if self.worker is None:
             self.worker = self.loop.create_task(self._work())
 
@@ -110,9 +109,7 @@ class KafkaConnection(Connection):
                 self.queued_bytes -= len(frame)
                 if budget is not None:
                     self.account()
-                if self._reading_paused and len(queue) < _QUEUE_LOW:
-                    self._reading_paused = False
-                    self.resume_reading()
+                self.backlog.update(len(queue))
                 if pending and frame[:2] in _MAY_WAIT:
                     self._flush(pending)  # earlier answers must not wait behind a long poll
                 out = await dispatch(session, frame)
@@ -129,7 +126,7 @@ class KafkaConnection(Connection):
                     return
                 if pending and (not queue or len(pending) > 64):
                     self._flush(pending)
-                    if self._write_paused:
+                    if self.write_blocked:
                         await self.drain()
         except ConnectionResetError:
             pass
@@ -161,7 +158,7 @@ class KafkaConnection(Connection):
             self.frontend.close_session(self.session)
 
 
-async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Serve the Kafka protocol on `host:port` over `core` (port 0 = any free port)."""
     frontend = KafkaFrontEnd(core, settings)
     listener = await listen("kafka", host, port, lambda registry: KafkaConnection(registry, frontend),

@@ -7,16 +7,17 @@ format, `apply.py` for the all-or-nothing rule, `loader.py` for RabbitMQ definit
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.provision.loader import ProvisionError, load
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.provision")
 
 __all__ = ["ProvisionError", "apply_init"]
 
 
-async def apply_init(core: Any, settings: Any) -> None:
+async def apply_init(core: BrokerCore, settings: Settings) -> None:
     """Apply `settings.init` (if set) before the server reports ready; a ProvisionError
     stops the start-up with one line naming the file, the entity and the field."""
     path = getattr(settings, "init", None)

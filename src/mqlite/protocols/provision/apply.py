@@ -20,13 +20,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.wire import Protocol
 from mqlite.protocols.provision import model as T
 from mqlite.protocols.provision.loader import ProvisionError
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.provision")
 
@@ -36,7 +39,7 @@ Undo = Callable[[], Any]
 class Run:
     """One application: the AWS handlers, the AMQP broker, and what to undo."""
 
-    def __init__(self, core: Any, settings: Any, source: str) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings, source: str) -> None:
         self.core = core
         self.settings = settings
         self.source = source
@@ -103,9 +106,10 @@ def _check_references(run: Run, topo: T.Topology, broker: Any) -> None:
                 raise ProvisionError(f"{run.source}: topics[{t.name}].subscriptions[{i}].endpoint: "
                                      f"no queue named {s.endpoint!r}")
     vhosts = set(topo.vhosts) | ({"/"} | set(broker.vhosts) if broker is not None else {"/"})
-    for spec in [*topo.exchanges, *topo.amqp_queues, *topo.bindings]:
+    specs: list[Any] = [*topo.exchanges, *topo.amqp_queues, *topo.bindings]
+    for spec in specs:
         if spec.vhost not in vhosts:
-            label = getattr(spec, "name", None) or f"{spec.source}->{spec.destination}"  # type: ignore[attr-defined]
+            label = getattr(spec, "name", None) or f"{spec.source}->{spec.destination}"
             raise ProvisionError(f"{run.source}: {label}.vhost: no virtual host {spec.vhost!r}")
     if broker is not None:
         exchanges = {(e.vhost, e.name) for e in topo.exchanges} | set(broker.exchanges)
@@ -137,7 +141,7 @@ async def _queues(run: Run, topo: T.Topology) -> None:
         try:
             res = await run.aws("sqs", "CreateQueue", {"QueueName": q.name, "Attributes": attrs})
             if not existed:
-                run.undo.append(lambda u=res["QueueUrl"]: run.aws("sqs", "DeleteQueue", {"QueueUrl": u}))
+                run.undo.append(partial(run.aws, "sqs", "DeleteQueue", {"QueueUrl": res["QueueUrl"]}))
             if q.tags:
                 await run.aws("sqs", "TagQueue", {"QueueUrl": res["QueueUrl"], "Tags": q.tags})
         except MqliteError as exc:
@@ -157,7 +161,7 @@ async def _topics(run: Run, topo: T.Topology) -> None:
         except MqliteError as exc:
             raise run.fail(f"topics[{t.name}]", exc) from None
         if not existed:
-            run.undo.append(lambda a=arn: run.aws("sns", "DeleteTopic", {"TopicArn": a}))
+            run.undo.append(partial(run.aws, "sns", "DeleteTopic", {"TopicArn": arn}))
         router = run.core.routers.get(t.name)
         for i, s in enumerate(t.subscriptions):
             before = {b.id for b in router.bindings()}
@@ -171,7 +175,7 @@ async def _topics(run: Run, topo: T.Topology) -> None:
                 raise run.fail(f"topics[{t.name}].subscriptions[{i}]", exc) from None
             for b in router.bindings():
                 if b.id not in before:
-                    run.undo.append(lambda r=router, bid=b.id: r.unbind(bid))
+                    run.undo.append(partial(router.unbind, b.id))
 
 
 def _streams(run: Run, topo: T.Topology) -> None:
@@ -181,7 +185,7 @@ def _streams(run: Run, topo: T.Topology) -> None:
             found = run.core.streams.find(s.name)
             if found is None:
                 run.core.create_stream(s.name, s.partitions, s.config)
-                run.undo.append(lambda n=s.name: run.core.delete_stream(n))
+                run.undo.append(partial(run.core.delete_stream, s.name))
                 continue
             if found.partition_count > s.partitions:
                 raise ProvisionError(f"{run.source}: {where}.partitions: the stream has "
@@ -189,7 +193,7 @@ def _streams(run: Run, topo: T.Topology) -> None:
             if found.partition_count < s.partitions:
                 found.set_partitions(s.partitions)
             if s.config:
-                found.set_config(**s.config)
+                found.set_config(s.config)
         except ProvisionError:
             raise
         except MqliteError as exc:
@@ -208,7 +212,7 @@ def _amqp_entities(run: Run, topo: T.Topology, broker: Any) -> None:
         except MqliteError as exc:
             raise run.fail(f"exchanges[{e.name}]", exc) from None
         if not existed:
-            run.undo.append(lambda e=e: broker.delete_exchange(e.vhost, e.name, False))
+            run.undo.append(partial(broker.delete_exchange, e.vhost, e.name, False))
     for q in topo.amqp_queues:
         existed = (q.vhost, q.name) in broker.queues
         try:
@@ -217,15 +221,15 @@ def _amqp_entities(run: Run, topo: T.Topology, broker: Any) -> None:
         except MqliteError as exc:
             raise run.fail(f"amqp_queues[{q.name}]", exc) from None
         if not existed:
-            run.undo.append(lambda q=q: broker.delete_queue(None, q.vhost, q.name, False, False))
+            run.undo.append(partial(broker.delete_queue, None, q.vhost, q.name, False, False))
     for b in topo.bindings:
         try:
             broker.bind(None, b.vhost, b.source, b.destination_type, b.destination, b.routing_key,
                         dict(b.arguments))
         except MqliteError as exc:
             raise run.fail(f"bindings[{b.source}->{b.destination}]", exc) from None
-        run.undo.append(lambda b=b: broker.unbind(None, b.vhost, b.source, b.destination_type,
-                                                  b.destination, b.routing_key, dict(b.arguments)))
+        run.undo.append(partial(broker.unbind, None, b.vhost, b.source, b.destination_type,
+                                b.destination, b.routing_key, dict(b.arguments)))
 
 
 async def _event_buses(run: Run, topo: T.Topology) -> None:
@@ -239,7 +243,7 @@ async def _event_buses(run: Run, topo: T.Topology) -> None:
                 await run.aws("events", "CreateEventBus", {"Name": bus.name})
             except MqliteError as exc:
                 raise run.fail(f"event_buses[{bus.name}]", exc) from None
-            run.undo.append(lambda n=bus.name: state.delete_bus(region, n))
+            run.undo.append(partial(state.delete_bus, region, bus.name))
         for rule in bus.rules:
             where = f"event_buses[{bus.name}].rules[{rule.name}]"
             existed = state.rule(region, bus.name, rule.name) is not None
@@ -254,7 +258,7 @@ async def _event_buses(run: Run, topo: T.Topology) -> None:
             try:
                 await run.aws("events", "PutRule", params)
                 if not existed:
-                    run.undo.append(lambda b=bus.name, r=rule.name: _delete_rule(state, region, b, r))
+                    run.undo.append(partial(_delete_rule, state, region, bus.name, rule.name))
                 if rule.targets:
                     targets = [{"Id": t.id, "Arn": t.arn, **({"Input": t.input} if t.input else {})}
                                for t in rule.targets]
@@ -278,7 +282,7 @@ def _delete_rule(state: Any, region: str, bus: str, name: str) -> None:
         state.delete_rule(rule)
 
 
-async def apply(core: Any, settings: Any, topo: T.Topology, source: str) -> dict[str, int]:
+async def apply(core: BrokerCore, settings: Settings, topo: T.Topology, source: str) -> dict[str, int]:
     """Apply `topo` (see module docstring); returns the declared counts per section."""
     run = Run(core, settings, source)
     broker = _amqp(run, topo)

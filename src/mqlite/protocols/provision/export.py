@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.naming import is_internal_stream
 from mqlite.core.reset import origin_of_queue
 from mqlite.protocols.provision.apply import Run
+from mqlite.settings import Settings
 
 SQS_SETTABLE = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod",
                 "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedriveAllowPolicy",
@@ -153,7 +155,7 @@ def _event_buses(run: Run) -> list[dict[str, Any]]:
     return out
 
 
-async def export(core: Any, settings: Any) -> dict[str, Any]:
+async def export(core: BrokerCore, settings: Settings) -> dict[str, Any]:
     """The topology document of `core` (see module docstring)."""
     run = Run(core, settings, "export")
     doc: dict[str, Any] = {"queues": await _queues(run), "topics": await _topics(run),

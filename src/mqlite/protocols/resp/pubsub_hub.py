@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.matchers.glob import glob_matches
 
 
@@ -24,7 +25,7 @@ def glob_match(pattern: bytes, subject: bytes) -> bool:
 class PubSubHub:
     """Redis (un)subscribe operations over `core.channels`; see module docstring."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.channels = core.channels
 
     def subscribe(self, conn: Any, names: list[bytes]) -> list[tuple[bytes, int]]:

@@ -36,6 +36,7 @@ from types import CoroutineType
 from typing import Any
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore
 from mqlite.protocols import limits
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.access import denial
@@ -50,6 +51,7 @@ from mqlite.protocols.resp.errors import (
     wrong_arity,
 )
 from mqlite.protocols.resp.observed import action_of, error_of
+from mqlite.protocols.resp.phase import Phase, check
 from mqlite.protocols.resp.state import ServerState
 from mqlite.protocols.transport import Connection, ConnectionRegistry, Listener, listen
 from mqlite.security import tls
@@ -90,6 +92,7 @@ class RespConnection(Connection):
         self.out: list[bytes] = []
         self.resp3 = False
         self._authed = not state.auth_required
+        self.phase = Phase.READY if self._authed else Phase.NOAUTH  # see phase.py
         self.auth_failure_logged = False  # a failed AUTH is logged once per connection
         self.noauth_logged = False  # so is a command refused before AUTH
         self.user = "default"
@@ -105,14 +108,13 @@ class RespConnection(Connection):
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()
         self.shard_channels: set[bytes] = set()
-        self.closing = False
         self.blocked_task: asyncio.Task[None] | None = None
         self.blocked_obs: tuple[list[bytes], float] = ([b"?"], 0.0)  # for the request hook
         self.push_buf: list[bytes] = []
         self.push_bytes = 0
         self.push_scheduled = False
         self.soft_since: float | None = None  # when output first went over the soft limit
-        self.reading_paused = False
+        self.backlog = self.credit(MAX_BACKLOG + 1, 1)  # lifted when the awaited command ends
         self.multi: list[list[bytes]] | None = None  # MULTI queue
         self.multi_dirty = False
         self.watched: dict[str, tuple[int, int]] = {}  # WATCH: key -> (stream id, version)
@@ -130,6 +132,7 @@ class RespConnection(Connection):
         self.state.stats["connections"] += 1
 
     def on_close(self, exc: Exception | None) -> None:
+        self.phase = check(self.phase, Phase.CLOSED)
         self.state.clients.pop(self.id, None)
         self.state.pubsub.drop(self)
         if self.blocked_task is not None and not self.blocked_task.done():
@@ -153,6 +156,18 @@ class RespConnection(Connection):
         # the parser's unauthenticated limits follow the connection's state
         self._authed = value
         self.parser.unauth = not value
+        if self.phase in (Phase.NOAUTH, Phase.READY):
+            self.phase = check(self.phase, Phase.READY if value else Phase.NOAUTH)
+
+    @property
+    def closing(self) -> bool:
+        """Replies are being sent and nothing more runs; then the connection closes."""
+        return self.phase is Phase.CLOSING or self.phase is Phase.CLOSED
+
+    @closing.setter
+    def closing(self, value: bool) -> None:
+        if value:
+            self.phase = check(self.phase, Phase.CLOSING if not self.closed else Phase.CLOSED)
 
     @property
     def authenticated(self) -> bool:  # type: ignore[override]
@@ -186,9 +201,8 @@ class RespConnection(Connection):
                 self.pending.append([])  # marker: protocol error after the commands before it
             if not self.busy:
                 self._run()
-            elif len(self.pending) > MAX_BACKLOG and not self.reading_paused:
-                self.reading_paused = True
-                self.pause_reading()
+            else:  # commands queued behind one that awaits: reading pauses past MAX_BACKLOG
+                self.backlog.update(len(self.pending))
             # unauthenticated: one command per feed, so AUTH lifts the limits for the next
             if not (unauth and cmds) or parser.error is not None or self.closing or self.closed or self.busy:
                 return
@@ -284,10 +298,8 @@ class RespConnection(Connection):
             state.net_out += len(data)
             state.writes += 1
             self.send(data)
-            if self._write_paused and not self.reading_paused:
-                # the client is not reading its replies: stop reading its requests
-                self.reading_paused = True
-                self.pause_reading()
+            # the client is not reading its replies: stop reading its requests
+            self.pause_while_client_buffer_full()
         if self.closing and not self.busy:
             self.close()
 
@@ -323,9 +335,7 @@ class RespConnection(Connection):
             return
         self.busy = False
         self.blocked_task = None
-        if not self._write_paused:
-            self.reading_paused = False
-            self.resume_reading()
+        self.backlog.update(0)
         self._run()
 
     async def _await(self, awaitable: Any) -> None:
@@ -344,9 +354,7 @@ class RespConnection(Connection):
         self.blocked_task = None
         if self.closed:
             return
-        if not self._write_paused:
-            self.reading_paused = False
-            self.resume_reading()
+        self.backlog.update(0)
         self._run()
 
     def _error_reply(self, exc: Exception) -> bytes:
@@ -444,12 +452,6 @@ class RespConnection(Connection):
             self.loop.call_soon(self._flush_pushes)
         return True
 
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if self.reading_paused and not self.busy:
-            self.reading_paused = False
-            self.resume_reading()
-
     def _flush_pushes(self) -> None:
         self.push_scheduled = False
         buf, self.push_buf = self.push_buf, []
@@ -526,7 +528,7 @@ def _known(exc: Exception) -> bool:
     return isinstance(exc, MqliteError)
 
 
-async def start(core: Any, settings: Settings, host: str, port: int) -> Listener:
+async def start(core: BrokerCore, settings: Settings, host: str, port: int) -> Listener:
     """Serve Redis RESP on `host:port` for `core` (the contract `mqlite.server` calls)."""
     state = ServerState(core, settings)
     listener = await listen("redis", host, port, lambda registry: RespConnection(registry, state),

@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.observe import Observer
 from mqlite.protocols.resp import codec
 from mqlite.protocols.resp.pubsub_hub import PubSubHub
@@ -25,7 +26,7 @@ from mqlite.settings import Settings
 class ServerState:
     """What the connections of one listener share."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.clock = core.clock
         self.settings = settings

@@ -49,6 +49,7 @@ import logging
 import struct
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Selection, Stream
 from mqlite.core.errors import StreamNotFound
 from mqlite.core.reset import on_reset
 from mqlite.protocols.resp.group_state import dump_group, load_group
@@ -76,7 +77,7 @@ RECORD_OVERHEAD = 1024  # batch header + record framing + the redis-id header, g
 class StreamStore:
     """All Redis stream keys of one server; see module docstring."""
 
-    def __init__(self, core: Any, fsync: str = "never") -> None:
+    def __init__(self, core: BrokerCore, fsync: str = "never") -> None:
         self.core = core  # `fsync` is kept for callers; every policy replies once written
         self._groups_done: asyncio.Future[None] | None = None
         self.streams: dict[str, RedisStream] = {}
@@ -93,7 +94,7 @@ class StreamStore:
         self._durable_waits: dict[str, asyncio.Future[None]] = {}
         on_reset(core, self.reset)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the loaded model and unwritten group
         state of every deleted stream (a stream re-created under the same name starts
         empty), and wake its blocked readers."""
@@ -136,7 +137,7 @@ class StreamStore:
         broker's internal ones (Firehose buffers, EventBridge archives)."""
         return sorted(self.core.list_streams())
 
-    def core_stream_if_exists(self, name: str) -> Any:
+    def core_stream_if_exists(self, name: str) -> Stream | None:
         try:
             return self.core.get_stream(name)
         except StreamNotFound:
@@ -163,7 +164,7 @@ class StreamStore:
         self.streams[name] = rs
         return rs
 
-    def _core_stream(self, name: str) -> Any:
+    def _core_stream(self, name: str) -> Stream:
         return self.core.stream(name)
 
     def _load(self, name: str) -> RedisStream:
@@ -303,7 +304,7 @@ class StreamStore:
                 if late is not None and not late.done():
                     late.set_result(None)
 
-    async def _append(self, name: str, stream: Any, batch: list[Any], sids: list[StreamID | None]) -> None:
+    async def _append(self, name: str, stream: Stream, batch: list[Any], sids: list[StreamID | None]) -> None:
         rs = self.streams.get(name)
         base = stream.latest(0)
         contiguous = rs is not None and rs.log_end == base
@@ -328,7 +329,7 @@ class StreamStore:
         self.journal_setid(rs, ts)  # above `cut`: the cut never removes this snapshot
         self._reclaim[rs.name] = cut
 
-    def _cut(self, name: str, stream: Any, cut: int) -> None:
+    def _cut(self, name: str, stream: Stream, cut: int) -> None:
         rs = self.streams.get(name)
         if rs is None or cut <= stream.earliest(0):
             return
@@ -427,13 +428,13 @@ class StreamStore:
             (later if busy else now)[name] = snap
         waits = []
         for name, snap in later.items():
-            after = [self.durable(name)] if name in self._writers or self._queues.get(name) else []
+            after: list[asyncio.Future[Any]] = [self.durable(name)] if name in self._writers or self._queues.get(name) else []
             prev = self._group_chain.get(name)
             if prev is not None:
                 after.append(prev)
             task = asyncio.get_running_loop().create_task(self._commit_after(after, name, snap))
             self._group_chain[name] = task
-            task.add_done_callback(lambda t, n=name: self._group_chain.pop(n, None) if self._group_chain.get(n) is t else None)
+            task.add_done_callback(lambda t, n=name: self._group_chain.pop(n, None) if self._group_chain.get(n) is t else None)  # type: ignore[misc]
             waits.append(task)
         try:
             self._commit(now)
@@ -454,7 +455,7 @@ class StreamStore:
             if all(t.done() for t in waits) and not done.done():
                 errors = [t.result() for t in waits if not t.cancelled() and t.result() is not None]
                 if errors:
-                    done.set_exception(errors[0])
+                    done.set_exception(errors[0])  # type: ignore[arg-type]  # None filtered above
                     done.exception()
                 else:
                     done.set_result(None)

@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.events.api_destinations import ApiDestinationActions
 from mqlite.protocols.aws.events.archives import ArchiveActions
 from mqlite.protocols.aws.events.buses import BusActions
-from mqlite.protocols.aws.events.common import EventsState, state_for
+from mqlite.protocols.aws.events.common import EventsState, split_scope, state_for
 from mqlite.protocols.aws.events.connections import ConnectionActions
 from mqlite.protocols.aws.events.delivery import Dispatcher
 from mqlite.protocols.aws.events.errors import map_error
@@ -50,10 +51,11 @@ def service() -> AwsService:
 
 def scheduled_event(state: EventsState, rule: dict[str, Any]) -> dict[str, Any]:
     """The event a scheduled rule sends its targets (EventBridge's "Scheduled Event")."""
+    account, region = split_scope(rule["region"], state.account)
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": state.account,
-        "time": iso_time(state.core.clock.now_ms() / 1000), "region": rule["region"],
+        "source": "aws.events", "account": account,
+        "time": iso_time(state.core.clock.now_ms() / 1000), "region": region,
         "resources": [rule["arn"]], "detail": {},
     }
 
@@ -71,7 +73,7 @@ def _fire(state: EventsState) -> Any:
     return fire
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     state = state_for(core, settings)
     state.ensure_region(settings.aws_region)
     state.delivery = Dispatcher(state)
@@ -153,4 +155,4 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         await replays.close()
         await state.delivery.close()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close, "state": state})
+    return ServiceFrontend(service(), handlers, map_error, close=close)

@@ -22,6 +22,7 @@ from mqlite.protocols.aws.events.common import (
     now_s,
     paginate,
     resource_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
 from mqlite.protocols.aws.frontend import AwsContext
@@ -32,14 +33,14 @@ DEFAULT_RATE = 300
 
 
 def require_destination(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:
-    dest = state.api_destinations.get(f"{ctx.region}/{name}")
+    dest = state.api_destinations.get(f"{scope(ctx)}/{name}")
     if dest is None:
         raise not_found(f"An api-destination '{name}' does not exist.")
     return dest
 
 
 def _connection_name(state: EventsState, ctx: AwsContext, arn: str) -> str:
-    for conn in state.connections.values(f"{ctx.region}/"):
+    for conn in state.connections.values(f"{scope(ctx)}/"):
         if conn["arn"] == arn:
             return str(conn["name"])
     raise not_found(f"Connection '{arn}' does not exist.")
@@ -97,21 +98,21 @@ class ApiDestinationActions:
         if not NAME.match(name):
             raise validation(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
                              "constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
-        if self.state.api_destinations.get(f"{ctx.region}/{name}") is not None:
+        if self.state.api_destinations.get(f"{scope(ctx)}/{name}") is not None:
             raise already_exists(f"An api-destination '{name}' already exists.")
         _check(p, self.state.core.routers.http.policy)
         connection = _connection_name(self.state, ctx, p["ConnectionArn"])
         now = now_s()
         uid = str(uuid.uuid4())
         dest = drop_none({
-            "name": name, "region": ctx.region,
+            "name": name, "region": scope(ctx),
             "arn": resource_arn(ctx.region, ctx.account, "api-destination", f"{name}/{uid}"),
             "description": p.get("Description"), "connection": connection,
             "connection_arn": p["ConnectionArn"], "endpoint": p["InvocationEndpoint"],
             "method": p["HttpMethod"], "rate": p.get("InvocationRateLimitPerSecond") or DEFAULT_RATE,
             "state": "ACTIVE", "created": now, "modified": now,
         })
-        self.state.api_destinations.put(f"{ctx.region}/{name}", dest)
+        self.state.api_destinations.put(f"{scope(ctx)}/{name}", dest)
         return self._short(dest)
 
     async def describe_api_destination(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class ApiDestinationActions:
 
     async def list_api_destinations(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListApiDestinations: by NamePrefix and ConnectionArn, paged."""
-        items = [d for d in self.state.api_destinations.values(f"{ctx.region}/")
+        items = [d for d in self.state.api_destinations.values(f"{scope(ctx)}/")
                  if d["name"].startswith(p.get("NamePrefix") or "")
                  and (not p.get("ConnectionArn") or d["connection_arn"] == p["ConnectionArn"])]
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
@@ -143,12 +144,12 @@ class ApiDestinationActions:
             if p.get(param) is not None:
                 d[key] = p[param]
         d["modified"] = now_s()
-        self.state.api_destinations.put(f"{ctx.region}/{d['name']}", d)
+        self.state.api_destinations.put(f"{scope(ctx)}/{d['name']}", d)
         return self._short(d)
 
     async def delete_api_destination(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DeleteApiDestination."""
         d = require_destination(self.state, ctx, p["Name"])
-        self.state.api_destinations.delete(f"{ctx.region}/{d['name']}")
+        self.state.api_destinations.delete(f"{scope(ctx)}/{d['name']}")
         self.state.set_tags(d["arn"], {})
         return {}

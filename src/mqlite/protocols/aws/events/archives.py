@@ -20,11 +20,13 @@ from mqlite.core.naming import internal_stream_name, is_dot_name
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
+    bus_scope,
     drop_none,
     filter_listing,
     now_s,
     paginate,
     resource_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
 from mqlite.protocols.aws.events.rules import check_pattern
@@ -39,11 +41,12 @@ def stream_name(region: str, name: str) -> str:
     """The archive's internal stream (`core.naming` rule). The archive record stores the
     name it was created with, so archives of older data dirs keep their legacy
     `aws.events.archive.<region>.<name>` stream (still internal: LEGACY_INTERNAL_PREFIXES)."""
-    return internal_stream_name("events", "archive", region, name)
+    account, colon, real_region = region.rpartition(":")  # the scope key (common.scope)
+    return (f"{account}:" if colon else "") + internal_stream_name("events", "archive", real_region, name)
 
 
 def require_archive(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:
-    archive = state.archives.get(f"{ctx.region}/{name}")
+    archive = state.archives.get(f"{scope(ctx)}/{name}")
     if archive is None:
         raise not_found(f"Archive {name} does not exist.")
     return archive
@@ -88,12 +91,12 @@ class ArchiveActions:
                 f"1 validation error detected: Value '{name}' at 'archiveName' failed to satisfy "
                 "constraint: Member must have length less than or equal to 48"
             )
-        if self.state.archives.get(f"{ctx.region}/{name}") is not None:
+        if self.state.archives.get(f"{scope(ctx)}/{name}") is not None:
             raise already_exists(f"Archive {name} already exists.")
         source = p["EventSourceArn"]
         if ":event-bus/" not in source:
             raise validation("Parameter EventSourceArn is not valid. Reason: Must contain an event bus ARN.")
-        bus = self.state.bus(ctx.region, bus_name_of(source))
+        bus = self.state.bus(*bus_scope(ctx, source))
         if bus is None:
             raise not_found(f"Event bus {bus_name_of(source)} does not exist.")
         pattern = p.get("EventPattern")
@@ -102,18 +105,18 @@ class ArchiveActions:
         retention = p.get("RetentionDays") or 0
         if retention < 0:
             raise validation("Parameter RetentionDays is not valid.")
-        sname = stream_name(ctx.region, name)
+        sname = stream_name(scope(ctx), name)
         core = self.state.core
         if core.streams.find(sname) is not None:
             core.streams.delete(sname)  # a leftover of an archive deleted earlier
         core.streams.create(sname, 1, {"retention_ms": _retention_ms(retention)})
         archive = drop_none({
-            "name": name, "region": ctx.region, "bus": bus["name"], "source": bus["arn"],
+            "name": name, "region": scope(ctx), "bus": bus["name"], "source": bus["arn"],
             "arn": resource_arn(ctx.region, ctx.account, "archive", name), "stream": sname,
             "pattern": pattern, "retention": retention, "description": p.get("Description"),
             "kms": p.get("KmsKeyIdentifier"), "state": "ENABLED", "created": now_s(),
         })
-        self.state.archives.put(f"{ctx.region}/{name}", archive)
+        self.state.archives.put(f"{scope(ctx)}/{name}", archive)
         self.state.sync_archive(archive)
         return {"ArchiveArn": archive["arn"], "State": "ENABLED", "CreationTime": archive["created"]}
 
@@ -123,7 +126,7 @@ class ArchiveActions:
 
     async def list_archives(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListArchives: at most one filter of NamePrefix, EventSourceArn, State."""
-        items = filter_listing("ListArchives", self.state.archives.values(f"{ctx.region}/"), p,
+        items = filter_listing("ListArchives", self.state.archives.values(f"{scope(ctx)}/"), p,
                                STATES, default_state="ENABLED")
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Archives": [self._view(a, False) for a in page]}
@@ -148,7 +151,7 @@ class ArchiveActions:
                 retention_ms=_retention_ms(archive["retention"])
             )
         archive = drop_none(archive)
-        self.state.archives.put(f"{ctx.region}/{archive['name']}", archive)
+        self.state.archives.put(f"{scope(ctx)}/{archive['name']}", archive)
         self.state.sync_archive(archive)
         return {"ArchiveArn": archive["arn"], "State": archive.get("state", "ENABLED"),
                 "CreationTime": archive["created"]}
@@ -157,7 +160,7 @@ class ArchiveActions:
         """DeleteArchive: the archive, its binding and its stream."""
         archive = require_archive(self.state, ctx, p["ArchiveName"])
         self.state.unbind_archive(archive)
-        self.state.archives.delete(f"{ctx.region}/{archive['name']}")
+        self.state.archives.delete(f"{scope(ctx)}/{archive['name']}")
         self.state.set_tags(archive["arn"], {})
         if self.state.core.streams.find(archive["stream"]) is not None:
             self.state.core.streams.delete(archive["stream"])

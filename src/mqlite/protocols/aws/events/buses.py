@@ -17,10 +17,11 @@ from mqlite.protocols.aws.events.common import (
     BUS_NAME,
     DEFAULT_BUS,
     EventsState,
-    bus_name_of,
+    bus_scope,
     drop_none,
     now_s,
     paginate,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import already_exists, bus_not_found, not_found, validation
 from mqlite.protocols.aws.events.partners import find_source, short_name
@@ -28,8 +29,8 @@ from mqlite.protocols.aws.frontend import AwsContext
 
 
 def require_bus(state: EventsState, ctx: AwsContext, name: str | None) -> dict[str, Any]:
-    bus_name = bus_name_of(name or DEFAULT_BUS)
-    bus = state.bus(ctx.region, bus_name)
+    key, bus_name = bus_scope(ctx, name or DEFAULT_BUS)
+    bus = state.bus(key, bus_name)
     if bus is None:
         raise bus_not_found(bus_name)
     return bus
@@ -71,9 +72,9 @@ class BusActions:
             raise validation(f"Event bus name {name} is not valid.")
         if name == DEFAULT_BUS:
             raise already_exists(f"Event bus {name} already exists.")
-        if self.state.bus(ctx.region, name) is not None:
+        if self.state.bus(scope(ctx), name) is not None:
             raise already_exists(f"Event bus {name} already exists.")
-        bus = self.state.put_bus(ctx.region, name, drop_none({
+        bus = self.state.put_bus(scope(ctx), name, drop_none({
             "description": p.get("Description"), "kms": p.get("KmsKeyIdentifier"),
             "dlq": p.get("DeadLetterConfig"), "log": p.get("LogConfig"),
         }))
@@ -90,9 +91,9 @@ class BusActions:
 
     async def list_event_buses(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListEventBuses: by NamePrefix, paged with Limit/NextToken."""
-        self.state.ensure_region(ctx.region)
+        self.state.ensure_region(scope(ctx))
         prefix = p.get("NamePrefix") or ""
-        buses = [b for b in self.state.buses.values(f"{ctx.region}/") if b["name"].startswith(prefix)]
+        buses = [b for b in self.state.buses.values(f"{scope(ctx)}/") if b["name"].startswith(prefix)]
         page, token = paginate(buses, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"EventBuses": [_list_view(b) for b in page]}
         if token:
@@ -107,18 +108,18 @@ class BusActions:
             if param in p:
                 bus[key] = p[param]
         bus["modified"] = now_s()
-        self.state.buses.put(f"{ctx.region}/{bus['name']}", bus)
+        self.state.buses.put(f"{scope(ctx)}/{bus['name']}", bus)
         return drop_none({"Arn": bus["arn"], "Name": bus["name"], "KmsKeyIdentifier": bus.get("kms"),
                           "Description": bus.get("description"), "DeadLetterConfig": bus.get("dlq"),
                           "LogConfig": bus.get("log")})
 
     async def delete_event_bus(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DeleteEventBus: the default bus cannot be deleted; a missing bus is a no-op."""
-        name = bus_name_of(p["Name"])
+        key, name = bus_scope(ctx, p["Name"])
         if name == DEFAULT_BUS:
             raise validation("Cannot delete event bus default.")
-        bus = self.state.bus(ctx.region, name)
+        bus = self.state.bus(key, name)
         if bus is not None:
-            self.state.delete_bus(ctx.region, name)
+            self.state.delete_bus(key, name)
             self.state.set_tags(bus["arn"], {})
         return {}

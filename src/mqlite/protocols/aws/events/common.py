@@ -2,7 +2,10 @@
 connections and API destinations, durable in the catalog; ARNs and names.
 
 Model: every resource is a JSON-able dict in the catalog kv namespace `events/<kind>`
-keyed `<region>/<name>` (rules `<region>/<bus>/<rule>`), cached in memory. An event bus
+keyed `<region>/<name>` (rules `<region>/<bus>/<rule>`), cached in memory; outside the
+server's home account the region is `<account>:<region>` (`scope`: accounts are
+isolated, and the home account's keys stay those of older data dirs). A resource's
+`region` field holds that scope key; its ARN the real account and region. An event bus
 is a core router of kind `event_bus` named `events:<region>:<bus>` (not durable in the
 router registry: rebuilt from this catalog at start, so the catalog is the one truth).
 Each enabled rule with an event pattern has one binding per target on its bus's router
@@ -25,9 +28,11 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore, Catalog, Selection
 from mqlite.core.matchers.index import MatcherKind
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Destination, Router
+from mqlite.settings import Settings
 
 KIND = "event_bus"
 NS = "events/"
@@ -58,6 +63,38 @@ def resource_arn(region: str, account: str, kind: str, name: str) -> str:
     return f"arn:aws:events:{region}:{account}:{kind}/{name}"
 
 
+def scope(ctx: Any) -> str:
+    """The key of a request's account and region in this front-end's stores and router
+    names: the region in the server's home account (keys of data dirs written before
+    accounts), `<account>:<region>` in another (protocols/aws/namespace.py)."""
+    if ctx.home_account and ctx.account != ctx.home_account:
+        return f"{ctx.account}:{ctx.region}"
+    return str(ctx.region)
+
+
+def bus_scope(ctx: Any, value: str) -> tuple[str, str]:
+    """(scope key, bus name) of an EventBusName parameter: a bus ARN names its account
+    (another account's bus: authorization decides), a name the caller's."""
+    account = ctx.account
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) == 6 and parts[4]:
+            account = parts[4]
+    home = ctx.home_account or ctx.account
+    return scope_of(account, ctx.region, home), bus_name_of(value)
+
+
+def split_scope(key: str, home_account: str) -> tuple[str, str]:
+    """(account, region) of a scope key."""
+    account, colon, region = key.rpartition(":")
+    return (account, region) if colon else (home_account, key)
+
+
+def scope_of(account: str, region: str, home_account: str) -> str:
+    """The scope key of an account and region (an ARN's)."""
+    return region if account in ("", home_account) else f"{account}:{region}"
+
+
 def router_name(region: str, bus: str) -> str:
     return f"events:{region}:{bus}"
 
@@ -74,7 +111,7 @@ def bus_name_of(value: str) -> str:
 class Store:
     """One resource kind: a dict cache over a catalog kv namespace."""
 
-    def __init__(self, catalog: Any, kind: str) -> None:
+    def __init__(self, catalog: Catalog, kind: str) -> None:
         self.catalog = catalog
         self.ns = NS + kind
         self.items: dict[str, dict[str, Any]] = {k: dict(v) for k, v in catalog.kv_items(self.ns)}
@@ -99,7 +136,7 @@ class Store:
 class EventsState:
     """Per-core EventBridge state (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.account: str = settings.aws_account
@@ -127,7 +164,7 @@ class EventsState:
             self.sync_archive(archive)
         on_reset(core, self.reset)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the deleted buses with their rules
         (schedules disarmed); a full reset forgets every resource (the catalog rows are
         gone already). The default bus comes back on its region's next request."""
@@ -158,7 +195,8 @@ class EventsState:
 
     def put_bus(self, region: str, name: str, extra: dict[str, Any]) -> dict[str, Any]:
         now = now_s()
-        bus = {"name": name, "region": region, "arn": bus_arn(region, self.account, name),
+        account, real_region = split_scope(region, self.account)
+        bus = {"name": name, "region": region, "arn": bus_arn(real_region, account, name),
                "created": now, "modified": now, **extra}
         self.buses.put(f"{region}/{name}", bus)
         self._router(region, name)
@@ -263,14 +301,14 @@ class EventsState:
             self.tags.delete(arn)
 
 
-def state_for(core: Any, settings: Any) -> EventsState:
+def state_for(core: BrokerCore, settings: Settings) -> EventsState:
     state = _STATES.get(core)
     if state is None:
         state = _STATES[core] = EventsState(core, settings)
     return state
 
 
-def find_state(core: Any) -> EventsState | None:
+def find_state(core: BrokerCore) -> EventsState | None:
     """The state `build()` made for this core (tests drive the scheduler through it)."""
     return _STATES.get(core)
 

@@ -29,6 +29,7 @@ from mqlite.protocols.aws.events.common import (
     now_s,
     paginate,
     resource_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import already_exists, not_found, validation
 from mqlite.protocols.aws.frontend import AwsContext
@@ -40,7 +41,7 @@ _PARAM_FOR = {"BASIC": "BasicAuthParameters", "OAUTH_CLIENT_CREDENTIALS": "OAuth
 
 
 def require_connection(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:
-    conn = state.connections.get(f"{ctx.region}/{name}")
+    conn = state.connections.get(f"{scope(ctx)}/{name}")
     if conn is None:
         raise not_found(f"Connection '{name}' does not exist.")
     return conn
@@ -90,7 +91,7 @@ class ConnectionActions:
         if not NAME.match(name):
             raise validation(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
                              "constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
-        if self.state.connections.get(f"{ctx.region}/{name}") is not None:
+        if self.state.connections.get(f"{scope(ctx)}/{name}") is not None:
             raise already_exists(f"Connection {name} already exists.")
         kind = p["AuthorizationType"]
         auth = p["AuthParameters"]
@@ -98,13 +99,13 @@ class ConnectionActions:
         now = now_s()
         uid = str(uuid.uuid4())
         conn = drop_none({
-            "name": name, "region": ctx.region, "uuid": uid,
+            "name": name, "region": scope(ctx), "uuid": uid,
             "arn": resource_arn(ctx.region, ctx.account, "connection", f"{name}/{uid}"),
             "secret": f"arn:aws:secretsmanager:{ctx.region}:{ctx.account}:secret:events!connection/{name}/{uid}",
             "description": p.get("Description"), "auth_type": kind, "auth": auth,
             "state": "AUTHORIZED", "created": now, "modified": now, "authorized": now,
         })
-        self.state.connections.put(f"{ctx.region}/{name}", conn)
+        self.state.connections.put(f"{scope(ctx)}/{name}", conn)
         out = self._short(conn)
         out.pop("LastAuthorizedTime", None)
         return out
@@ -121,7 +122,7 @@ class ConnectionActions:
 
     async def list_connections(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListConnections: by NamePrefix and ConnectionState, paged."""
-        items = [c for c in self.state.connections.values(f"{ctx.region}/")
+        items = [c for c in self.state.connections.values(f"{scope(ctx)}/")
                  if c["name"].startswith(p.get("NamePrefix") or "")
                  and (not p.get("ConnectionState") or c["state"] == p["ConnectionState"])]
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
@@ -153,7 +154,7 @@ class ConnectionActions:
         c["auth_type"] = kind
         c["modified"] = c["authorized"] = now_s()
         c["state"] = "AUTHORIZED"
-        self.state.connections.put(f"{ctx.region}/{c['name']}", c)
+        self.state.connections.put(f"{scope(ctx)}/{c['name']}", c)
         dispatcher = self.state.delivery
         if dispatcher is not None:
             dispatcher.tokens.pop(c["arn"], None)
@@ -163,7 +164,7 @@ class ConnectionActions:
         """DeleteConnection: the connection is gone; the answer has its state before the
         deletion (the API reference: "The state of the connection before it was deleted")."""
         c = require_connection(self.state, ctx, p["Name"])
-        self.state.connections.delete(f"{ctx.region}/{c['name']}")
+        self.state.connections.delete(f"{scope(ctx)}/{c['name']}")
         self.state.set_tags(c["arn"], {})
         return self._short(c)
 
@@ -172,7 +173,7 @@ class ConnectionActions:
         c = dict(require_connection(self.state, ctx, p["Name"]))
         c["state"] = "DEAUTHORIZED"
         c["modified"] = now_s()
-        self.state.connections.put(f"{ctx.region}/{c['name']}", c)
+        self.state.connections.put(f"{scope(ctx)}/{c['name']}", c)
         if self.state.delivery is not None:
             self.state.delivery.tokens.pop(c["arn"], None)
         out = self._short(c)

@@ -42,16 +42,21 @@ import orjson
 
 from mqlite.core import errors as core_errors
 from mqlite.core.message import Attribute, Envelope
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.events.api_destinations import endpoint_url
-from mqlite.protocols.aws.events.common import EventsState, bus_name_of
+from mqlite.protocols.aws.events.common import (
+    EventsState,
+    bus_name_of,
+    scope_of,
+    split_scope,
+)
 from mqlite.protocols.aws.events.transform import (
     MISSING,
     extract,
     parse_path,
     render_input,
 )
-from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.wire import AwsError, Protocol
+from mqlite.protocols.aws.targets import Delivery, TargetFailed, target_for
 
 log = logging.getLogger("mqlite.aws.events.delivery")
 
@@ -60,14 +65,11 @@ DEFAULT_MAX_AGE = 86_400
 MAX_PENDING = 10_000  # retrying deliveries; beyond it a failure goes to the DLQ at once
 
 
-class TargetError(Exception):
+class TargetError(TargetFailed):
     """One delivery attempt failed; `retryable` False for a missing/invalid resource."""
 
     def __init__(self, code: str, message: str, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+        super().__init__(code, message, retryable)
 
 
 def arn_parts(arn: str) -> tuple[str, str, str, str]:
@@ -194,17 +196,18 @@ class Dispatcher:
         visited: set[str] | None,
     ) -> None:
         arn = str(target.get("Arn", ""))
-        service, region, _account, resource = arn_parts(arn)
+        service, region, account, resource = arn_parts(arn)
+        ns = self._target_ns(rule, account, region)
         try:
             if service == "sqs":
-                await self._to_queue(resource, target, event, payload)
+                await self._to_queue(self._core(ns, resource), target, event, payload)
             elif service == "sns":
-                await self._to_topic(arn, resource, target, event, payload)
+                await self._to_topic(arn, ns, target, event, payload)
             elif service in ("kinesis", "kafka", "firehose"):
-                await self._to_stream(service, resource, target, event, payload)
+                await self._to_stream(service, resource, target, event, payload, ns)
             elif service == "events" and resource.startswith("event-bus/"):
                 bus = bus_name_of(arn)
-                region = region or rule["region"]
+                region = scope_of(ns.account, ns.region, self.state.account)
                 if self.state.bus(region, bus) is None:
                     raise TargetError("RESOURCE_NOT_FOUND", f"Event bus {bus} does not exist.", False)
                 seen = visited if visited is not None else set()
@@ -218,6 +221,8 @@ class Dispatcher:
                 raise TargetError("UNSUPPORTED_TARGET", f"Target {arn} is not supported by mqlite.", False)
         except TargetError:
             raise
+        except TargetFailed as exc:  # another service's target refused it
+            raise TargetError(exc.code, exc.message, exc.retryable) from None
         except (core_errors.QueueNotFound, core_errors.StreamNotFound, core_errors.RouterNotFound) as exc:
             raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
         except core_errors.InvalidValue as exc:  # the target refuses this message: no retry
@@ -228,75 +233,54 @@ class Dispatcher:
             log.warning("rule %s target %s: delivery raised", rule["name"], target.get("Id"), exc_info=True)
             raise TargetError("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}", True) from None
 
+    def _target_ns(self, rule: dict[str, Any], account: str, region: str) -> namespace.Namespace:
+        """The namespace a target ARN names: its account and region, the rule's when empty."""
+        rule_account, rule_region = split_scope(rule["region"], self.state.account)
+        return namespace.home(self.settings).at(account or rule_account, region or rule_region)
+
+    @staticmethod
+    def _core(ns: namespace.Namespace, name: str) -> str:
+        found = ns.core(name)
+        if found is None:
+            raise TargetError("RESOURCE_NOT_FOUND", f"{name} does not exist.", False)
+        return found
+
     async def _to_queue(self, name: str, target: Mapping[str, Any], event: dict[str, Any], payload: bytes) -> None:
         queue = self.core.get_queue(name)
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-        fifo = name.endswith(".fifo")
+        fifo = bool(queue.config.fifo)
         # EventBridge sends no MessageDeduplicationId: a FIFO queue without content-based
         # deduplication refuses the message (a failed, not retried, delivery)
         await queue.send(payload, None, group_id=group if fifo else None)
 
-    async def _to_topic(self, arn: str, name: str, target: Mapping[str, Any], event: dict[str, Any],
-                        payload: bytes) -> None:
-        """Publish through the SNS front-end (notification envelopes, FIFO, signatures);
-        without it, straight into the topic's router."""
-        router = self.core.routers.find(name)
-        if router is None or router.kind != "sns":
-            raise TargetError("RESOURCE_NOT_FOUND", f"SNS topic {arn} does not exist.", False)
-        try:
-            from mqlite.protocols.aws.sns.common import state_for as sns_state
-            from mqlite.protocols.aws.sns.publish import PublishActions
-        except ImportError:  # pragma: no cover - SNS front-end absent
-            await router.publish(Envelope(payload))
-            return
-        params: dict[str, Any] = {"TopicArn": arn, "Message": payload.decode()}
-        if name.endswith(".fifo"):
-            params["MessageGroupId"] = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
-            params["MessageDeduplicationId"] = str(event.get("id"))
-        ctx = AwsContext(region=arn_parts(arn)[1], account=self.state.account, host=self.state.host,
-                         scheme="http", protocol=Protocol.JSON, request_id="events")
-        try:
-            await PublishActions(sns_state(self.core, self.settings)).publish(ctx, params)
-        except AwsError as exc:
-            raise TargetError("SDK_CLIENT_ERROR", f"{exc.code}: {exc.message}", False) from None
+    async def _to_topic(self, arn: str, ns: namespace.Namespace, target: Mapping[str, Any],
+                        event: dict[str, Any], payload: bytes) -> None:
+        """Publish through SNS's target (notification envelopes, FIFO, signatures), in
+        the topic's account and region."""
+        name = self._core(ns, arn_parts(arn)[3])
+        fifo = arn_parts(arn)[3].endswith(".fifo")
+        group = (target.get("SqsParameters") or {}).get("MessageGroupId") or "default"
+        delivery = Delivery(payload, arn=arn, namespace=ns, host=self.state.host,
+                            group_id=group if fifo else None, dedup_id=str(event.get("id")) if fifo else None)
+        await target_for(self.core, self.settings, "sns").deliver(name, delivery)
 
     async def _to_stream(self, service: str, resource: str, target: Mapping[str, Any],
-                         event: dict[str, Any], payload: bytes) -> None:
+                         event: dict[str, Any], payload: bytes, ns: namespace.Namespace) -> None:
         name = resource.rsplit("/", 1)[-1]
-        if service == "firehose":  # the delivery stream's durable buffer (Firehose front-end)
-            from mqlite.protocols.aws.firehose.delivery import find_buffer
-
-            buffer = find_buffer(self.core, name)
-            if buffer is None:
-                raise TargetError("SDK_CLIENT_ERROR", f"Firehose delivery stream {name} does not exist.", False)
-            await buffer.append(payload, partition=0)
+        if service == "kafka":  # a core stream: no AWS namespace, no front-end in between
+            await self.core.get_stream(name).append(payload, None)
             return
-        key: bytes | None = str(event.get("id", "")).encode()
+        name = self._core(ns, name)
+        if service == "firehose":  # the delivery stream's durable buffer
+            await target_for(self.core, self.settings, "firehose").deliver(name, Delivery(payload))
+            return
+        key = str(event.get("id", ""))
         path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
         if path:
             value = extract(parse_path(path), event)
             if value is not MISSING:
-                key = (value if isinstance(value, str) else orjson.dumps(value).decode()).encode()
-        partition = None
-        if service == "kafka":
-            key = None
-        elif key is not None:
-            partition = self._kinesis_shard(name, key.decode())
-        stream = self.core.get_stream(name)
-        await stream.append(payload, key, partition=partition)
-
-    def _kinesis_shard(self, name: str, partition_key: str) -> int | None:
-        """The partition Kinesis routes a partition key to (MD5 over the open shards'
-        hash-key ranges) for a stream the Kinesis front-end knows; else None (murmur2)."""
-        try:
-            from mqlite.protocols.aws.kinesis.sequence import hash_key
-            from mqlite.protocols.aws.kinesis.state import NS, StreamMeta
-        except ImportError:  # pragma: no cover - Kinesis front-end absent
-            return None
-        row = self.core.catalog.kv_get(NS, name)
-        if not row:
-            return None
-        return StreamMeta(name, row).map.route(hash_key(partition_key))
+                key = value if isinstance(value, str) else orjson.dumps(value).decode()
+        await target_for(self.core, self.settings, "kinesis").deliver(name, Delivery(payload, partition_key=key))
 
     # -- HTTP targets -----------------------------------------------------------------------
     def _spawn(self, coro: Any) -> None:
@@ -433,7 +417,7 @@ class Dispatcher:
         log.info("rule %s target %s failed: %s %s", rule["name"], target.get("Id"), code, message)
         if not dlq:
             return
-        _service, _r, _a, name = arn_parts(dlq)
+        _service, region, account, name = arn_parts(dlq)
         attrs = {
             "RULE_ARN": Attribute("String", rule["arn"]),
             "TARGET_ARN": Attribute("String", str(target.get("Arn", ""))),
@@ -444,6 +428,7 @@ class Dispatcher:
         if condition:
             attrs["EXHAUSTED_RETRY_CONDITION"] = Attribute("String", condition)
         try:
+            name = self._core(self._target_ns(rule, account, region), name)
             await self.core.get_queue(name).send(body, attrs)
         except Exception as exc:  # noqa: BLE001 - a missing DLQ drops the event (as AWS)
             log.warning("dead-letter queue %s of rule %s: %s", dlq, rule["name"], exc)

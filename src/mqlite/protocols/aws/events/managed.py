@@ -29,11 +29,12 @@ def archive_rule(archive: dict[str, Any], account: str) -> dict[str, Any]:
     name = PREFIX + archive["name"]
     template = (f'{{"archive-arn": "{archive["arn"]}", "event": <aws.events.event.json>, '
                 '"ingestion-time": <aws.events.event.ingestion-time>}')
+    region = archive["arn"].split(":")[3]  # the record's "region" is its scope key
     return {
         "name": name, "bus": archive["bus"], "region": archive["region"],
-        "arn": rule_arn(archive["region"], account, archive["bus"], name),
+        "arn": rule_arn(region, account, archive["bus"], name),
         "pattern": orjson.dumps(pattern).decode(), "state": "ENABLED", "managed_by": MANAGED_BY,
-        "targets": {name: {"Id": name, "Arn": f"arn:aws:events:{archive['region']}:::",
+        "targets": {name: {"Id": name, "Arn": f"arn:aws:events:{region}:::",
                            "InputTransformer": {"InputPathsMap": {}, "InputTemplate": template}}},
     }
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from mqlite.protocols.aws.events.buses import require_bus
-from mqlite.protocols.aws.events.common import EventsState, now_s
+from mqlite.protocols.aws.events.common import EventsState, now_s, scope
 from mqlite.protocols.aws.events.errors import not_found, validation
 from mqlite.protocols.aws.frontend import AwsContext
 
@@ -35,7 +35,7 @@ class PermissionActions:
         else:
             bus.pop("policy", None)
         bus["modified"] = now_s()
-        self.state.buses.put(f"{ctx.region}/{bus['name']}", bus)
+        self.state.buses.put(f"{scope(ctx)}/{bus['name']}", bus)
 
     async def put_permission(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """PutPermission: add a statement (Action/Principal/StatementId) or set Policy."""

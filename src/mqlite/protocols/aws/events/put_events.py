@@ -24,7 +24,11 @@ from typing import Any
 
 import orjson
 
-from mqlite.protocols.aws.events.common import DEFAULT_BUS, EventsState, bus_name_of
+from mqlite.protocols.aws.events.common import (
+    DEFAULT_BUS,
+    EventsState,
+    bus_scope,
+)
 from mqlite.protocols.aws.events.errors import validation
 from mqlite.protocols.aws.frontend import AwsContext
 
@@ -68,24 +72,24 @@ class PutEventsAction:
     def __init__(self, state: EventsState) -> None:
         self.state = state
 
-    def _check(self, ctx: AwsContext, entry: dict[str, Any]) -> tuple[dict[str, str] | None, Any, str]:
+    def _check(self, ctx: AwsContext, entry: dict[str, Any]) -> tuple[dict[str, str] | None, Any, tuple[str, str]]:
         for param in ("Source", "DetailType", "Detail"):
             if not entry.get(param):
                 return _entry_error(
                     "InvalidArgument", f"Parameter {param} is not valid. Reason: {param} is a required argument."
-                ), None, ""
+                ), None, ("", "")
         if entry["Source"].startswith("aws."):
-            return _entry_error("NotAuthorizedForSourceException", "Not authorized for the source."), None, ""
+            return _entry_error("NotAuthorizedForSourceException", "Not authorized for the source."), None, ("", "")
         try:
             detail = orjson.loads(entry["Detail"])
         except orjson.JSONDecodeError:
             detail = None
         if not isinstance(detail, dict):
-            return _entry_error("MalformedDetail", "Detail is malformed."), None, ""
-        bus = bus_name_of(entry.get("EventBusName") or DEFAULT_BUS)
-        if self.state.bus(ctx.region, bus) is None:
-            return _entry_error("ResourceNotFoundException", f"Event bus {bus} does not exist."), None, ""
-        return None, detail, bus
+            return _entry_error("MalformedDetail", "Detail is malformed."), None, ("", "")
+        key, bus = bus_scope(ctx, entry.get("EventBusName") or DEFAULT_BUS)
+        if self.state.bus(key, bus) is None:
+            return _entry_error("ResourceNotFoundException", f"Event bus {bus} does not exist."), None, ("", "")
+        return None, detail, (key, bus)
 
     async def put_events(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """PutEvents: validate each entry, build its envelope, route it on its bus."""
@@ -108,12 +112,12 @@ class PutEventsAction:
         results: list[dict[str, str]] = []
         failed = 0
         for entry in entries:
-            error, detail, bus = self._check(ctx, entry)
+            error, detail, (key, bus) = self._check(ctx, entry)
             if error is not None:
                 results.append(error)
                 failed += 1
                 continue
             event = build_event(ctx.account, ctx.region, entry, detail, now_s)
-            await dispatcher.publish(ctx.region, bus, event, orjson.dumps(event))
+            await dispatcher.publish(key, bus, event, orjson.dumps(event))
             results.append({"EventId": event["id"]})
         return {"FailedEntryCount": failed, "Entries": results}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 import re
 from typing import Any
 
@@ -30,7 +31,9 @@ from mqlite.protocols.aws.events.common import (
     filter_listing,
     now_s,
     paginate,
+    bus_scope,
     resource_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import (
     already_exists,
@@ -48,7 +51,7 @@ FINAL = ("COMPLETED", "CANCELLED", "FAILED")
 
 
 def require_replay(state: EventsState, ctx: AwsContext, name: str) -> dict[str, Any]:
-    replay = state.replays.get(f"{ctx.region}/{name}")
+    replay = state.replays.get(f"{scope(ctx)}/{name}")
     if replay is None:
         raise not_found(f"Replay {name} does not exist.")
     return replay
@@ -79,10 +82,10 @@ class ReplayActions:
         dest = p["Destination"]  # checked first, as AWS does
         if ":event-bus/" not in dest["Arn"]:
             raise validation("Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN.")
-        if self.state.bus(ctx.region, bus_name_of(dest["Arn"])) is None:
+        if self.state.bus(*bus_scope(ctx, dest["Arn"])) is None:
             raise not_found(f"Event bus {bus_name_of(dest['Arn'])} does not exist.")
         archive_name = source.rsplit("/", 1)[-1] if ":archive/" in source else ""
-        archive = self.state.archives.get(f"{ctx.region}/{archive_name}")
+        archive = self.state.archives.get(f"{scope(ctx)}/{archive_name}")
         if archive is None:
             raise validation(f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does not exist.")
         if bus_name_of(dest["Arn"]) != archive["bus"]:
@@ -90,17 +93,17 @@ class ReplayActions:
         start, end = float(p["EventStartTime"]), float(p["EventEndTime"])
         if start >= end:
             raise validation("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
-        if self.state.replays.get(f"{ctx.region}/{name}") is not None:
+        if self.state.replays.get(f"{scope(ctx)}/{name}") is not None:
             raise already_exists(f"Replay {name} already exists.")
         replay = drop_none({
-            "name": name, "region": ctx.region, "arn": resource_arn(ctx.region, ctx.account, "replay", name),
+            "name": name, "region": scope(ctx), "arn": resource_arn(ctx.region, ctx.account, "replay", name),
             "description": p.get("Description"), "source": archive["arn"], "archive": archive_name,
             "bus": archive["bus"], "destination": dest, "start": start, "end": end,
             "state": "STARTING", "started": now_s(),
         })
         self._save(replay)
         task = self._tasks[replay["arn"]] = asyncio.get_running_loop().create_task(self._run(replay))
-        task.add_done_callback(lambda t, r=replay: self._cancelled_early(t, r))
+        task.add_done_callback(partial(self._cancelled_early, replay=replay))
         return {"ReplayArn": replay["arn"], "State": "STARTING", "ReplayStartTime": replay["started"]}
 
     async def _run(self, replay: dict[str, Any]) -> None:
@@ -152,7 +155,7 @@ class ReplayActions:
         finally:
             self._tasks.pop(replay["arn"], None)
 
-    def _cancelled_early(self, task: asyncio.Task[None], replay: dict[str, Any]) -> None:
+    def _cancelled_early(self, task: asyncio.Task[None], *, replay: dict[str, Any]) -> None:
         """A task cancelled before it first ran never reaches `_run`'s handler."""
         self._tasks.pop(replay["arn"], None)
         key = f"{replay['region']}/{replay['name']}"
@@ -179,7 +182,7 @@ class ReplayActions:
     async def list_replays(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListReplays: at most one filter of NamePrefix, EventSourceArn, State."""
         # EventBridge lists the replay states alphabetically in this message
-        items = filter_listing("ListReplays", self.state.replays.values(f"{ctx.region}/"), p,
+        items = filter_listing("ListReplays", self.state.replays.values(f"{scope(ctx)}/"), p,
                                tuple(sorted(STATES)))
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Replays": [self._view(r, False) for r in page]}

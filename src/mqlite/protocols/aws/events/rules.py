@@ -33,6 +33,7 @@ from mqlite.protocols.aws.events.common import (
     drop_none,
     paginate,
     rule_arn,
+    scope,
 )
 from mqlite.protocols.aws.events.errors import (
     limit_exceeded,
@@ -70,7 +71,7 @@ def check_rule_name(name: str) -> None:
 
 def require_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str | None) -> dict[str, Any]:
     bus = require_bus(state, ctx, bus_param)
-    rule = state.rule(ctx.region, bus["name"], name)
+    rule = state.rule(scope(ctx), bus["name"], name)
     if rule is None:
         raise rule_not_found(name, bus["name"])
     return rule
@@ -82,9 +83,9 @@ def find_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str | N
     one is "Rule <r> does not exist on EventBus <bus>.", or with `short` "Rule <r> does
     not exist." (DescribeRule's, EnableRule's and DisableRule's text)."""
     bus = require_bus(state, ctx, bus_param)
-    rule = state.rule(ctx.region, bus["name"], name)
+    rule = state.rule(scope(ctx), bus["name"], name)
     if rule is None and name.startswith(PREFIX):
-        archive = state.archives.get(f"{ctx.region}/{name[len(PREFIX):]}")
+        archive = state.archives.get(f"{scope(ctx)}/{name[len(PREFIX):]}")
         if archive is not None and archive["bus"] == bus["name"]:
             rule = archive_rule(archive, ctx.account)
     if rule is None:
@@ -94,8 +95,8 @@ def find_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str | N
 
 def all_rules(state: EventsState, ctx: AwsContext, bus: str) -> list[dict[str, Any]]:
     """The bus's rules and its archives' managed rules, by name."""
-    rules = list(state.rules.values(f"{ctx.region}/{bus}/"))
-    rules += archive_rules(state.archives.values(f"{ctx.region}/"), bus, ctx.account)
+    rules = list(state.rules.values(f"{scope(ctx)}/{bus}/"))
+    rules += archive_rules(state.archives.values(f"{scope(ctx)}/"), bus, ctx.account)
     return sorted(rules, key=lambda r: r["name"])
 
 
@@ -141,14 +142,14 @@ class RuleActions:
                 f"1 validation error detected: Value '{state_value}' at 'state' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(STATES)}]"
             )
-        existing = self.state.rule(ctx.region, bus["name"], name)
+        existing = self.state.rule(scope(ctx), bus["name"], name)
         if existing is None:
-            count = sum(1 for _ in self.state.rules.values(f"{ctx.region}/{bus['name']}/"))
+            count = sum(1 for _ in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/"))
             if count >= MAX_RULES_PER_BUS:
                 raise limit_exceeded("The requested resource exceeds the maximum number allowed.")
         arn = rule_arn(ctx.region, ctx.account, bus["name"], name)
         rule = drop_none({
-            "name": name, "bus": bus["name"], "region": ctx.region, "arn": arn,
+            "name": name, "bus": bus["name"], "region": scope(ctx), "arn": arn,
             "pattern": pattern, "schedule": schedule, "state": state_value,
             "description": p.get("Description"), "role": p.get("RoleArn"),
             "targets": dict(existing["targets"]) if existing else {},
@@ -194,7 +195,7 @@ class RuleActions:
 
     async def _set_state(self, ctx: AwsContext, p: dict[str, Any], value: str) -> dict[str, Any]:
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
-        found = self.state.rule(ctx.region, bus["name"], p["Name"])
+        found = self.state.rule(scope(ctx), bus["name"], p["Name"])
         if found is None:
             raise not_found(f"Rule {p['Name']} does not exist.")
         rule = dict(found)
@@ -215,14 +216,14 @@ class RuleActions:
         """DeleteRule: refused while targets exist unless Force; a missing rule is a no-op."""
         check_rule_name(p["Name"])
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
-        rule = self.state.rule(ctx.region, bus["name"], p["Name"])
+        rule = self.state.rule(scope(ctx), bus["name"], p["Name"])
         if rule is None:
             return {}
         if rule.get("targets") and not p.get("Force"):
             raise validation("Rule can't be deleted since it has targets.")
         self.state.delete_rule(rule)
         if self.state.scheduler is not None:
-            self.state.scheduler.disarm(self.state.rule_key(ctx.region, bus["name"], rule["name"]))
+            self.state.scheduler.disarm(self.state.rule_key(scope(ctx), bus["name"], rule["name"]))
         return {}
 
     async def test_event_pattern(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ Settings: `settings.s3_dir` (default `<data_dir>/s3`), `settings.lambda_endpoint
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.firehose.delivery import DeliveryService
 from mqlite.protocols.aws.firehose.errors import map_core_error
 from mqlite.protocols.aws.firehose.records import RecordActions
@@ -34,7 +34,7 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     store = Store(core)
     delivery = DeliveryService(core, settings, store)
     streams = DeliveryStreamActions(core, settings, store, delivery)
@@ -57,7 +57,7 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         asyncio.get_running_loop().call_soon(_resume, delivery)
     except RuntimeError:  # built outside a loop (tools, tests): the handlers start it
         pass
-    return ServiceFrontend(service(), handlers, map_core_error, extra={"close": delivery.close})
+    return ServiceFrontend(service(), handlers, map_core_error, close=delivery.close)
 
 
 def _resume(delivery: DeliveryService) -> None:

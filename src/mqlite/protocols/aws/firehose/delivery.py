@@ -29,10 +29,12 @@ from typing import Any
 
 import aiohttp
 
-from mqlite.core.naming import internal_stream_name
+from mqlite.core.api import BrokerCore, Selection, Stream
+from mqlite.core.naming import internal_stream_name, namespace_parts
 from mqlite.core.reset import on_reset
 from mqlite.protocols.aws.firehose import http_endpoint, s3_writer, transform
 from mqlite.protocols.aws.firehose.buffering import Buffer, Hints, hints
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.firehose")
 POSITIONS = "firehose.positions"
@@ -40,8 +42,10 @@ READ_BATCH = 1000
 
 
 def buffer_stream(name: str) -> str:
-    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule)."""
-    return internal_stream_name("firehose", name)
+    """The internal stream buffering a DirectPut delivery stream (`core.naming` rule),
+    in the delivery stream's AWS namespace (protocols/aws/namespace.py)."""
+    prefix, body, suffix = namespace_parts(name)
+    return prefix + internal_stream_name("firehose", body) + suffix
 
 
 def legacy_buffer_stream(name: str) -> str:
@@ -49,7 +53,7 @@ def legacy_buffer_stream(name: str) -> str:
     return f"__firehose.{name}"
 
 
-def find_buffer(core: Any, name: str) -> Any:
+def find_buffer(core: BrokerCore, name: str) -> Any:
     """The buffer stream of `name`, or None: the current name, else the legacy one
     (an old data dir keeps delivering from and appending to its existing buffer)."""
     stream = core.streams.find(buffer_stream(name))
@@ -61,7 +65,8 @@ def find_buffer(core: Any, name: str) -> Any:
 class Deliverer:
     def __init__(self, service: DeliveryService, name: str) -> None:
         self.service = service
-        self.name = name
+        self.name = name  # the core name (protocols/aws/namespace.py)
+        self.aws_name = namespace_parts(name)[1]  # the name in S3 object keys, as Firehose's
         self.buffer = Buffer()
         self.closing = False
         self.wake = asyncio.Event()
@@ -69,7 +74,8 @@ class Deliverer:
 
     # -- source -------------------------------------------------------------------------
     def _config(self) -> dict[str, Any] | None:
-        return self.service.store.find(self.name)
+        config: dict[str, Any] | None = self.service.store.find(self.name)
+        return config
 
     def _source(self, cfg: dict[str, Any]) -> Any:
         core = self.service.core
@@ -156,13 +162,13 @@ class Deliverer:
                 records, failed, _ = await transform.run(
                     await svc.trusted_session(), svc.settings.lambda_endpoint, arn, cfg["arn"], svc.region, records)
                 if failed and s3_conf.get("BucketARN"):
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version,
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version,
                                             failed, "processing-failed")
                 if not records:
                     return True
             if kind == "http":
                 if conf.get("S3BackupMode") == "AllData" and s3_conf.get("BucketARN"):
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version, records)
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version, records)
                 refusal = svc.core.routers.http.policy.refusal(conf["EndpointConfiguration"]["Url"])
                 if refusal is not None:  # a failed delivery, as for an unreachable endpoint
                     ok, attempts, code, message = False, 1, "HttpEndpoint.DestinationException", \
@@ -174,10 +180,10 @@ class Deliverer:
                 if not ok and s3_conf.get("BucketARN"):
                     lines = http_endpoint.failed_lines(records, attempts, code, message,
                                                        conf["EndpointConfiguration"]["Url"])
-                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.name, version,
+                    await asyncio.to_thread(s3_writer.deliver, svc.s3_root, s3_conf, self.aws_name, version,
                                             lines, "http-endpoint-failed")
                 return True
-            await asyncio.to_thread(s3_writer.deliver, svc.s3_root, conf, self.name, version, records)
+            await asyncio.to_thread(s3_writer.deliver, svc.s3_root, conf, self.aws_name, version, records)
             return True
         except Exception:
             log.exception("Firehose delivery of %s failed; retrying", self.name)
@@ -192,7 +198,7 @@ class Deliverer:
 class DeliveryService:
     """Owns one `Deliverer` task per delivery stream (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Any, store: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings, store: Any) -> None:
         self.core = core
         self.settings = settings
         self.store = store
@@ -211,7 +217,7 @@ class DeliveryService:
         self._started = False
         on_reset(core, self.reset, "before")
 
-    async def reset(self, sel: Any) -> None:
+    async def reset(self, sel: Selection) -> None:
         """Before a full or a Firehose reset (core/reset.py): stop every delivery task and
         forget every delivery stream (their buffer streams are deleted by the core)."""
         if not (sel.everything or sel.scope == "firehose"):
@@ -233,7 +239,7 @@ class DeliveryService:
             self._trusted = aiohttp.ClientSession()
         return self._trusted
 
-    def positions(self, name: str, stream: Any) -> dict[int, int]:
+    def positions(self, name: str, stream: Stream) -> dict[int, int]:
         saved = self.core.catalog.kv_get(POSITIONS, name) or {}
         return {int(k): int(v) for k, v in saved.items()}
 

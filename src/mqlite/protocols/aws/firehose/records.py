@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.firehose import errors
 from mqlite.protocols.aws.firehose.delivery import (
     DeliveryService,
@@ -32,13 +33,13 @@ def record_id(created_ms: int, offset: int) -> str:
 
 
 class RecordActions:
-    def __init__(self, core: Any, streams: DeliveryStreamActions, delivery: DeliveryService) -> None:
+    def __init__(self, core: BrokerCore, streams: DeliveryStreamActions, delivery: DeliveryService) -> None:
         self.core = core
         self.streams = streams
         self.delivery = delivery
 
     def _target(self, p: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
-        name = p["DeliveryStreamName"]
+        name = self.streams.name_of(p)
         cfg = self.streams.get(name)
         if cfg.get("type") != "DirectPut":
             raise errors.invalid_argument(

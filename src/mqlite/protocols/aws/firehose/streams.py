@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mqlite.core.naming import is_dot_name
+from mqlite.core.api import BrokerCore
+from mqlite.core.naming import is_dot_name, namespace_body
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.firehose import errors, s3_writer
 from mqlite.protocols.aws.firehose.buffering import hints
 from mqlite.protocols.aws.firehose.delivery import (
@@ -30,10 +32,11 @@ from mqlite.protocols.aws.firehose.delivery import (
     legacy_buffer_stream,
 )
 from mqlite.protocols.aws.frontend import AwsContext
+from mqlite.settings import Settings
 
 NS = "firehose.streams"
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,64}")
-_KINESIS_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+)")
+_KINESIS_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:([^:]*):([^:]*):stream/([a-zA-Z0-9_.-]+)")
 DEST_ID = "destinationId-000000000001"
 _CONFIG_TO_KIND = {
     "ExtendedS3DestinationConfiguration": "extended_s3",
@@ -50,7 +53,7 @@ _DESCRIPTION = {"extended_s3": "ExtendedS3DestinationDescription",
 
 
 class Store:
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.core = core
 
     def find(self, name: str) -> dict[str, Any] | None:
@@ -135,22 +138,22 @@ def _described(kind: str, conf: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class DeliveryStreamActions:
-    def __init__(self, core: Any, settings: Any, store: Store, delivery: DeliveryService) -> None:
+class DeliveryStreamActions(namespace.RequestScoped):
+    def __init__(self, core: BrokerCore, settings: Settings, store: Store, delivery: DeliveryService) -> None:
         self.core = core
         self.settings = settings
         self.store = store
         self.delivery = delivery
-        self.account = settings.aws_account
         self.create_delay_ms = settings.firehose_create_delay_ms
 
-    def arn(self, name: str, region: str) -> str:
-        return f"arn:aws:firehose:{region}:{self.account}:deliverystream/{name}"
+    def arn(self, name: str, region: str | None = None) -> str:
+        """The ARN of the delivery stream with core name `name` (namespace.py)."""
+        return self.ns.arn("firehose", name, "deliverystream/")
 
     def get(self, name: str) -> dict[str, Any]:
         cfg = self.store.find(name)
         if cfg is None:
-            raise errors.not_found(name, self.account)
+            raise errors.not_found(namespace_body(name), self.account)
         return cfg
 
     def _check_url(self, kind: str, conf: dict[str, Any]) -> None:
@@ -161,20 +164,20 @@ class DeliveryStreamActions:
             if refusal is not None:
                 raise errors.invalid_argument(f"EndpointConfiguration.Url {url} is not allowed: {refusal}")
 
-    def _name(self, p: dict[str, Any]) -> str:
+    def name_of(self, p: dict[str, Any]) -> str:
         name = p["DeliveryStreamName"]
         if not _NAME.fullmatch(name):
             raise errors.validation(name, "deliveryStreamName",
                                     "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
         if is_dot_name(name):
             raise errors.invalid_argument(f"Delivery stream name {name} is not valid.")
-        return name
+        return self.ns.core(name) or name  # a valid name holds no separator
 
     async def create_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """CreateDeliveryStream: DirectPut or KinesisStreamAsSource; S3, extended S3 or
         HTTP endpoint destination."""
         self.delivery.ensure()
-        name = self._name(p)
+        name = self.name_of(p)
         kind_type = p.get("DeliveryStreamType", "DirectPut")
         if kind_type not in ("DirectPut", "KinesisStreamAsSource"):
             raise errors.invalid_argument(f"DeliveryStreamType {kind_type} is not supported by mqlite.")
@@ -207,10 +210,11 @@ class DeliveryStreamActions:
             m = _KINESIS_ARN.fullmatch(src.get("KinesisStreamARN", ""))
             if m is None:
                 raise errors.invalid_argument("KinesisStreamSourceConfiguration.KinesisStreamARN is invalid.")
-            stream = self.core.find_stream(m.group(1))
+            source = self.ns.at(m.group(2) or None, m.group(1) or None).core(m.group(3)) or m.group(3)
+            stream = self.core.find_stream(source)
             if stream is None:
                 raise errors.invalid_argument(f"Kinesis stream {src['KinesisStreamARN']} does not exist.")
-            cfg.update(source_stream=m.group(1), source_arn=src["KinesisStreamARN"],
+            cfg.update(source_stream=source, source_arn=src["KinesisStreamARN"],
                        role=src.get("RoleARN", ""))
             self.delivery.start_positions(name, {q: stream.latest(q) for q in range(stream.partition_count)})
         else:
@@ -223,7 +227,7 @@ class DeliveryStreamActions:
 
     async def delete_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """DeleteDeliveryStream: buffered, undelivered records are discarded (as Firehose)."""
-        name = self._name(p)
+        name = self.name_of(p)
         self.get(name)
         await self.delivery.stop(name)
         self.store.delete(name)
@@ -234,12 +238,12 @@ class DeliveryStreamActions:
     async def describe_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeDeliveryStream."""
         self.delivery.ensure()
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         dest = cfg["destination"]
         status = "CREATING" if self.core.clock.now_ms() < int(cfg.get("ready_ms", 0)) else "ACTIVE"
         desc: dict[str, Any] = {
-            "DeliveryStreamName": name, "DeliveryStreamARN": cfg["arn"],
+            "DeliveryStreamName": namespace_body(name), "DeliveryStreamARN": cfg["arn"],
             "DeliveryStreamStatus": status, "DeliveryStreamType": cfg["type"],
             "VersionId": str(cfg["version"]), "CreateTimestamp": cfg["created"] / 1000,
             "LastUpdateTimestamp": cfg["updated"] / 1000,
@@ -267,13 +271,15 @@ class DeliveryStreamActions:
             raise errors.validation(limit, "limit", "Member must have value between 1 and 10000")
         kind = p.get("DeliveryStreamType")
         after = p.get("ExclusiveStartDeliveryStreamName")
-        names = [n for n, c in self.store.items()
-                 if (kind is None or c.get("type") == kind) and (after is None or n > after)]
+        ns = self.ns
+        listed = ((ns.local(n), c) for n, c in self.store.items())
+        names = sorted(n for n, c in listed if n is not None
+                       and (kind is None or c.get("type") == kind) and (after is None or n > after))
         return {"DeliveryStreamNames": names[:limit], "HasMoreDeliveryStreams": len(names) > limit}
 
     async def update_destination(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """UpdateDestination: merge an S3 / extended S3 / HTTP endpoint update."""
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         if str(cfg["version"]) != p["CurrentDeliveryStreamVersionId"]:
             raise errors.concurrent_modification(
@@ -307,7 +313,7 @@ class DeliveryStreamActions:
     # -- tags and encryption ------------------------------------------------------------
     async def tag_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """TagDeliveryStream (at most 50 tags)."""
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         tags = dict(cfg.get("tags") or {})
         tags.update({t["Key"]: t.get("Value", "") for t in p["Tags"]})
@@ -318,7 +324,7 @@ class DeliveryStreamActions:
 
     async def untag_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """UntagDeliveryStream."""
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         tags = dict(cfg.get("tags") or {})
         for k in p["TagKeys"]:
@@ -328,7 +334,7 @@ class DeliveryStreamActions:
 
     async def list_tags_for_delivery_stream(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListTagsForDeliveryStream: after ExclusiveStartTagKey, Limit (default 50)."""
-        cfg = self.get(self._name(p))
+        cfg = self.get(self.name_of(p))
         tags = sorted((cfg.get("tags") or {}).items())
         after = p.get("ExclusiveStartTagKey")
         if after is not None:
@@ -338,7 +344,7 @@ class DeliveryStreamActions:
 
     async def start_delivery_stream_encryption(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """StartDeliveryStreamEncryption: recorded (data is not encrypted)."""
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         enc = p.get("DeliveryStreamEncryptionConfigurationInput") or {}
         cfg["encryption"] = {"KeyType": enc.get("KeyType", "AWS_OWNED_CMK"), "Status": "ENABLED",
@@ -347,7 +353,7 @@ class DeliveryStreamActions:
 
     async def stop_delivery_stream_encryption(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """StopDeliveryStreamEncryption."""
-        name = self._name(p)
+        name = self.name_of(p)
         cfg = self.get(name)
         cfg["encryption"] = {"Status": "DISABLED"}
         self.store.put(name, cfg)

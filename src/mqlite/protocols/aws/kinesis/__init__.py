@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext, Handler, ServiceFrontend
 from mqlite.protocols.aws.kinesis.capacity import CapacityActions
 from mqlite.protocols.aws.kinesis.consumers import ConsumerActions
@@ -49,7 +50,7 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     state = KinesisState(core, settings)
     iterators = IteratorActions(core, state)
     consumers = ConsumerActions(core, state, iterators)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.state import MAX_BATCH_BYTES, KinesisState, StreamMeta
@@ -78,7 +79,7 @@ def warm_shape(meta: StreamMeta) -> dict[str, int] | None:
 
 
 class CapacityActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 
@@ -104,7 +105,7 @@ class CapacityActions:
         meta.data["warm_mibps"] = check_warm(p.get("WarmThroughputMiBps"),
                                              meta.data.get("mode", "PROVISIONED"))
         self.state.save(meta)
-        return {"StreamARN": self.state.arn(meta.name, ctx.region), "StreamName": meta.name,
+        return {"StreamARN": self.state.arn(meta.name, ctx.region), "StreamName": meta.aws_name,
                 "WarmThroughput": warm_shape(meta)}
 
     # -- account settings -----------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream
 from mqlite.protocols.aws.kinesis import errors, eventstream
@@ -75,7 +76,7 @@ class _Encoding:
 
 
 class ConsumerActions:
-    def __init__(self, core: Any, state: KinesisState, iterators: Any) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState, iterators: Any) -> None:
         self.core = core
         self.state = state
         self.iterators = iterators
@@ -98,7 +99,7 @@ class ConsumerActions:
             m = _CONSUMER_ARN.fullmatch(arn)
             if m is None:  # not a consumer's ARN: no such consumer
                 raise errors.not_found(f"Consumer {arn}, account {self.state.account} not found.")
-            stream, name = m.group(2), m.group(3)
+            stream, name = self._stream_from_arn(m.group(1)), m.group(3)
         else:
             if p.get("StreamARN") is None or p.get("ConsumerName") is None:
                 raise errors.invalid_argument(

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import decode_seq, shard_id
@@ -64,7 +65,7 @@ def check_fresh(pos: Position, now_ms: int, ttl_ms: int) -> None:
 
 
 class IteratorActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 

@@ -24,6 +24,7 @@ import asyncio
 from binascii import b2a_base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import max_record_bytes, max_request_bytes
@@ -48,7 +49,7 @@ MAX_GET_BYTES = 10 * 1024 * 1024
 
 
 class RecordActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 
@@ -67,7 +68,7 @@ class RecordActions:
             h = hash_key(key)
         p = meta.map.route(h)
         if p is None:  # no open shard covers h (cannot happen for a Kinesis-made stream)
-            raise errors.invalid_argument(f"No open shard of stream {meta.name} covers hash key {h}.")
+            raise errors.invalid_argument(f"No open shard of stream {meta.aws_name} covers hash key {h}.")
         return p
 
     def _check_data(self, data: bytes, limit: int, index: int | None = None) -> None:

@@ -21,6 +21,7 @@ import base64
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Stream
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index
@@ -34,7 +35,7 @@ FILTERS = ("AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST"
 
 
 class ReshardActions:
-    def __init__(self, core: Any, state: KinesisState) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState) -> None:
         self.core = core
         self.state = state
 
@@ -77,7 +78,7 @@ class ReshardActions:
             out["NextToken"] = base64.urlsafe_b64encode(f"{name}|{page[-1].partition}".encode()).decode()
         return out
 
-    def _filter(self, meta: StreamMeta, stream: Any, shards: list[ShardInfo], f: dict[str, Any]) -> list[ShardInfo]:
+    def _filter(self, meta: StreamMeta, stream: Stream, shards: list[ShardInfo], f: dict[str, Any]) -> list[ShardInfo]:
         kind = f.get("Type")
         if kind not in FILTERS:
             raise errors.validation(kind, "shardFilter.type", "Member must satisfy enum value set")
@@ -114,19 +115,19 @@ class ReshardActions:
         info = meta.shard(idx) if idx is not None else None
         if info is None:
             raise errors.not_found(
-                f"Could not find shard {shard} in stream {meta.name} under account {self.state.account}.")
+                f"Could not find shard {shard} in stream {meta.aws_name} under account {self.state.account}.")
         if not info.open:
             raise errors.invalid_argument(
-                f"Shard {shard_id(info.partition)} in stream {meta.name} under account "
+                f"Shard {shard_id(info.partition)} in stream {meta.aws_name} under account "
                 f"{self.state.account} has already been merged or split, and thus is not eligible "
                 "for merging or splitting.")
         return info
 
-    def _close(self, stream: Any, info: ShardInfo, now: int) -> None:
+    def _close(self, stream: Stream, info: ShardInfo, now: int) -> None:
         info.closed_at = stream.latest(info.partition)
         info.closed_ms = now
 
-    def _children(self, meta: StreamMeta, stream: Any, specs: list[tuple[int, int, int | None, int | None]]) -> None:
+    def _children(self, meta: StreamMeta, stream: Stream, specs: list[tuple[int, int, int | None, int | None]]) -> None:
         first = stream.partition_count
         stream.add_partitions(len(specs))
         for i, (a, b, parent, adj) in enumerate(specs):
@@ -148,7 +149,7 @@ class ReshardActions:
         if not info.start + 1 <= new <= info.end:
             raise errors.invalid_argument(
                 f"NewStartingHashKey {raw} used in SplitShard() on shard {shard_id(info.partition)} in "
-                f"stream {meta.name} under account {self.state.account} is not both greater than one "
+                f"stream {meta.aws_name} under account {self.state.account} is not both greater than one "
                 f"plus the shard's StartingHashKey {info.start} and less than the shard's "
                 f"EndingHashKey {info.end}.")
         stream = self.core.get_stream(meta.name)
@@ -165,7 +166,7 @@ class ReshardActions:
         self.state.require_active(meta)
         if not (a.end + 1 == b.start or b.end + 1 == a.start):
             raise errors.invalid_argument(
-                f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.name} "
+                f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.aws_name} "
                 f"under account {self.state.account} are not an adjacent pair of shards eligible "
                 "for merging")
         stream = self.core.get_stream(meta.name)
@@ -207,7 +208,7 @@ class ReshardActions:
                                     "Member must satisfy enum value set: [UNIFORM_SCALING]")
         if meta.data.get("mode") == "ON_DEMAND":
             raise errors.validation_message(
-                f"Request is invalid. Stream {meta.name} under account {self.state.account} is in On-Demand mode.")
+                f"Request is invalid. Stream {meta.aws_name} under account {self.state.account} is in On-Demand mode.")
         old = sorted(meta.open_shards(), key=lambda s: s.start)
         current = len(old)
         if target < 1 or target > 500:
@@ -215,12 +216,12 @@ class ReshardActions:
         self.state.require_active(meta)
         if target > 2 * current or 2 * target < current:
             raise errors.invalid_argument(
-                f"UpdateShardCount failed for {meta.name}. Target shard count {target} must be "
+                f"UpdateShardCount failed for {meta.aws_name}. Target shard count {target} must be "
                 f"between {(current + 1) // 2} and {current * 2} (half and double the current open "
                 f"shard count {current}).")
         if target != current:
             self._rescale(meta, old, target)
-        return {"StreamName": meta.name, "CurrentShardCount": current,
+        return {"StreamName": meta.aws_name, "CurrentShardCount": current,
                 "TargetShardCount": target, "StreamARN": self.state.arn(meta.name, ctx.region)}
 
 

@@ -1,7 +1,8 @@
 """Kinesis metadata next to mqlite streams: status, mode, retention, tags, shards.
 
 `KinesisState` keeps one catalog row per stream in the kv namespace `kinesis.streams`
-(key = stream name): {created, ready_ms, mode, retention_h, tags, encryption, key_id,
+(key = the core stream name: `namespace.py`, `<account>:<name>@<region>` outside the home
+account and region; `StreamMeta.aws_name` is the name clients see): {created, ready_ms, mode, retention_h, tags, encryption, key_id,
 metrics, policy, synthetic, shards: [ShardInfo dicts]}. It is loaded lazily; a stream
 that exists in core without a row (created by Kafka or Redis) gets one synthesized on
 first Kinesis use (uniform hash ranges over its partitions, ACTIVE, 24 h retention
@@ -23,10 +24,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Selection, Stream
+from mqlite.core.naming import namespace_body
 from mqlite.core.reset import on_reset
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import shard_index, uniform_ranges
 from mqlite.protocols.aws.kinesis.shards import ShardInfo, ShardMap
+from mqlite.settings import Settings
 
 NS = "kinesis.streams"
 HOUR_MS = 3_600_000
@@ -35,16 +40,17 @@ DEFAULT_RETENTION_H = 24
 # one storage batch; Kafka's default max.message.bytes (1 MiB) does not.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
-_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+)(?:/consumer/.*)?")
+_ARN = re.compile(r"arn:aws[a-z-]*:kinesis:([^:]*):([^:]*):stream/([a-zA-Z0-9_.-]+)(?:/consumer/.*)?")
 
 
 class StreamMeta:
     """One stream's Kinesis metadata (mutable; call `KinesisState.save` after edits)."""
 
-    __slots__ = ("data", "map", "name", "shards")
+    __slots__ = ("aws_name", "data", "map", "name", "shards")
 
     def __init__(self, name: str, data: dict[str, Any]) -> None:
-        self.name = name
+        self.name = name  # the core stream's name (namespace.py)
+        self.aws_name = namespace_body(name)  # the name Kinesis clients see
         self.data = data
         self.shards = [ShardInfo.from_dict(d) for d in data.get("shards") or []]
         self.map = ShardMap(self.shards)
@@ -59,11 +65,9 @@ class StreamMeta:
         return [s for s in self.shards if s.open]
 
 
-class KinesisState:
-    def __init__(self, core: Any, settings: Any) -> None:
+class KinesisState(namespace.RequestScoped):
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
-        self.account: str = settings.aws_account
-        self.region: str = settings.aws_region
         self.settings = settings
         self.create_delay_ms: int = settings.kinesis_create_delay_ms
         self.update_delay_ms: int = settings.kinesis_update_delay_ms
@@ -71,7 +75,7 @@ class KinesisState:
         self._cache: dict[str, StreamMeta] = {}
         on_reset(core, self.reset)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the shard maps of deleted streams."""
         for name in list(self._cache) if sel.everything else sorted(sel.streams):
             self._cache.pop(name, None)
@@ -80,33 +84,46 @@ class KinesisState:
 
     # -- names ------------------------------------------------------------------------
     def arn(self, name: str, region: str | None = None) -> str:
-        return f"arn:aws:kinesis:{region or self.region}:{self.account}:stream/{name}"
+        """The ARN of the core stream `name` (its account and region are in the name)."""
+        return self.ns.arn("kinesis", name, "stream/")
+
+    def listed(self) -> list[tuple[str, str]]:
+        """(Kinesis name, core name) of the request's namespace's streams, by name."""
+        ns = self.ns
+        found = []
+        for n in self.core.list_streams():
+            local = ns.local(n)
+            if local is not None and self.visible(n):
+                found.append((local, n))
+        return sorted(found)
 
     def name_of(self, p: dict[str, Any]) -> str:
         """The stream a request names (StreamName or StreamARN)."""
         name = p.get("StreamName")
         arn = p.get("StreamARN")
+        ns = self.ns
         if name is None and arn is not None:
             m = _ARN.fullmatch(arn)
             if m is None:
                 raise errors.invalid_argument(f"StreamARN {arn} is invalid.")
-            name = m.group(1)
+            name = m.group(3)
+            ns = ns.at(m.group(2) or None, m.group(1) or None)
         if name is None:
             raise errors.invalid_argument("Either StreamName or StreamARN should be provided.")
         if not _NAME.fullmatch(name):
             raise errors.validation(name, "streamName",
                                     "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
-        return name
+        return ns.core(name) or name  # a valid name holds no separator
 
     def visible(self, name: str) -> bool:
         return not name.startswith("__")
 
     # -- rows -------------------------------------------------------------------------
-    def stream(self, name: str) -> Any:
+    def stream(self, name: str) -> Stream:
         s = self.core.find_stream(name)
         if s is None or not self.visible(name):
             self._cache.pop(name, None)
-            raise errors.stream_not_found(name, self.account)
+            raise errors.stream_not_found(namespace_body(name), self.account)
         return s
 
     def meta(self, name: str) -> StreamMeta:
@@ -126,7 +143,7 @@ class KinesisState:
             self._adopt_partitions(meta, stream.partition_count)
         return meta
 
-    def _synthesize(self, stream: Any) -> dict[str, Any]:
+    def _synthesize(self, stream: Stream) -> dict[str, Any]:
         n = stream.partition_count
         retention = stream.config.retention_ms
         hours = DEFAULT_RETENTION_H if not retention or retention < 0 else max(1, retention // HOUR_MS)
@@ -171,11 +188,12 @@ class KinesisState:
         meta = self._cache[name] = StreamMeta(name, data)
         return meta
 
-    def kinesis_made(self) -> list[StreamMeta]:
-        """The streams created through Kinesis (their catalog rows; nothing synthesized)."""
+    def kinesis_made(self, names: set[str]) -> list[StreamMeta]:
+        """Those of `names` (core names) created through Kinesis (their catalog rows;
+        nothing synthesized for Kafka topics or Redis streams)."""
         out = []
         for name, data in self.core.catalog.kv_items(NS):
-            if data.get("synthetic") or self.core.find_stream(name) is None:
+            if name not in names or data.get("synthetic") or self.core.find_stream(name) is None:
                 continue
             cached = self._cache.get(name)
             out.append(cached if cached is not None and cached.data.get("id") == data.get("id")
@@ -201,7 +219,7 @@ class KinesisState:
         """Resharding, mode changes and the like need an ACTIVE stream."""
         status = self.status(meta)
         if status != "ACTIVE":
-            raise errors.in_use(f"Stream {meta.name} under account {self.account} not ACTIVE, "
+            raise errors.in_use(f"Stream {meta.aws_name} under account {self.account} not ACTIVE, "
                                 f"instead in state {status}")
 
     def updating(self, meta: StreamMeta) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import (
@@ -65,7 +66,7 @@ def shard_limit(region: str) -> int:
 
 
 class StreamActions:
-    def __init__(self, core: Any, state: KinesisState, consumers: Any, capacity: CapacityActions) -> None:
+    def __init__(self, core: BrokerCore, state: KinesisState, consumers: Any, capacity: CapacityActions) -> None:
         self.core = core
         self.state = state
         self.consumers = consumers
@@ -74,7 +75,7 @@ class StreamActions:
     def _summary(self, ctx: AwsContext, meta: StreamMeta) -> dict[str, Any]:
         d = meta.data
         out: dict[str, Any] = {
-            "StreamName": meta.name,
+            "StreamName": meta.aws_name,
             "StreamARN": self.state.arn(meta.name, ctx.region),
             "StreamStatus": self.state.status(meta),
             "StreamModeDetails": {"StreamMode": d.get("mode", "PROVISIONED")},
@@ -188,17 +189,17 @@ class StreamActions:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError:
                 raise errors.invalid_argument(f"Invalid NextToken {token}.") from None
-        names = [n for n in self.core.list_streams() if self.state.visible(n)]
+        names = self.state.listed()
         if after is not None:
-            names = [n for n in names if n > after]
+            names = [n for n in names if n[0] > after]
         limit = min(limit, 100)  # "If you specify a value greater than 100, at most 100 results are returned."
         page = names[:limit]
-        out: dict[str, Any] = {"StreamNames": page, "HasMoreStreams": len(names) > limit}
+        out: dict[str, Any] = {"StreamNames": [local for local, _ in page], "HasMoreStreams": len(names) > limit}
         summaries = []
-        for n in page:
+        for local, n in page:
             meta = self.state.meta(n)
             summaries.append({
-                "StreamName": n,
+                "StreamName": local,
                 "StreamARN": self.state.arn(n, ctx.region),
                 "StreamStatus": self.state.status(meta),
                 "StreamModeDetails": {"StreamMode": meta.data.get("mode", "PROVISIONED")},
@@ -206,7 +207,7 @@ class StreamActions:
             })
         out["StreamSummaries"] = summaries
         if len(names) > limit:
-            out["NextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+            out["NextToken"] = base64.urlsafe_b64encode(page[-1][0].encode()).decode()
         return out
 
     # -- retention ----------------------------------------------------------------------
@@ -223,7 +224,7 @@ class StreamActions:
         _check_retention(hours)
         if hours < current:
             raise errors.invalid_argument(
-                f"Requested retention period ({hours} hours) for stream {meta.name} can not be "
+                f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
                 f"shorter than existing retention period ({current} hours). Use "
                 "DecreaseRetentionPeriod API.")
         self._set_retention(meta, hours)
@@ -236,7 +237,7 @@ class StreamActions:
         _check_retention(hours)
         if hours > current:
             raise errors.invalid_argument(
-                f"Requested retention period ({hours} hours) for stream {meta.name} can not be "
+                f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
                 f"longer than existing retention period ({current} hours). Use "
                 "IncreaseRetentionPeriod API.")
         self._set_retention(meta, hours)
@@ -248,7 +249,7 @@ class StreamActions:
         merged.update(tags)
         if len(merged) > MAX_TAGS:
             raise errors.invalid_argument(
-                f"Failed to add tags to stream {meta.name} under account {self.state.account} "
+                f"Failed to add tags to stream {meta.aws_name} under account {self.state.account} "
                 f"because a given stream cannot have more than {MAX_TAGS} tags.")
         meta.data["tags"] = merged
         self.state.save(meta)
@@ -334,7 +335,7 @@ class StreamActions:
             new = sorted(have - set(asked))
         meta.data["metrics"] = new
         self.state.save(meta)
-        return {"StreamName": meta.name, "StreamARN": self.state.arn(meta.name),
+        return {"StreamName": meta.aws_name, "StreamARN": self.state.arn(meta.name),
                 "CurrentShardLevelMetrics": current, "DesiredShardLevelMetrics": new}
 
     async def enable_enhanced_monitoring(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -361,13 +362,16 @@ class StreamActions:
     def open_shard_count(self) -> int:
         """Open shards of the PROVISIONED streams made through Kinesis (what the shard quota
         counts; Kafka topics and Redis streams are not Kinesis's to count)."""
-        return sum(len(m.open_shards()) for m in self.state.kinesis_made()
-                   if m.data.get("mode") != "ON_DEMAND")
+        return sum(len(m.open_shards()) for m in self._made() if m.data.get("mode") != "ON_DEMAND")
+
+    def _made(self) -> list[StreamMeta]:
+        """The request's namespace's streams made through Kinesis."""
+        return self.state.kinesis_made({core for _, core in self.state.listed()})
 
     async def describe_limits(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeLimits: the region's shard quota, open shards, on-demand streams."""
         open_shards = self.open_shard_count()
-        on_demand = sum(1 for m in self.state.kinesis_made() if m.data.get("mode") == "ON_DEMAND")
+        on_demand = sum(1 for m in self._made() if m.data.get("mode") == "ON_DEMAND")
         return {"ShardLimit": shard_limit(ctx.region), "OpenShardCount": open_shards,
                 "OnDemandStreamCount": on_demand, "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.wire import AwsService
 from mqlite.settings import Settings
@@ -35,28 +36,14 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def mount_routes(app: Any, core: Any, settings: Settings) -> None:
+def mount_routes(app: Any, core: BrokerCore, settings: Settings) -> None:
     """The SNS routes outside the query API (routes.py)."""
     from mqlite.protocols.aws.sns.routes import mount
 
     mount(app, core, settings)
 
 
-def _in_region(handler: Any, default_region: str) -> Any:
-    """`handler` serving with the request's region known to ARN lookups (common.py)."""
-    from mqlite.protocols.aws.sns.common import REQUEST_REGION
-
-    async def serve(ctx: Any, params: dict[str, Any]) -> Any:
-        token = REQUEST_REGION.set((ctx.region, default_region))
-        try:
-            return await handler(ctx, params)
-        finally:
-            REQUEST_REGION.reset(token)
-
-    return serve
-
-
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     # The action families are imported here, on the first SNS request: importing a
     # submodule (routes, envelope) imports this package first, and start-up should
     # not pay for every SNS action then.
@@ -117,11 +104,10 @@ def build(core: Any, settings: Settings) -> ServiceFrontend:
         "DeleteSMSSandboxPhoneNumber": plat.delete_sms_sandbox_phone_number,
         "ListOriginationNumbers": plat.list_origination_numbers,
     }
-    handlers = {action: _in_region(handler, settings.aws_region) for action, handler in handlers.items()}
     missing = set(service().query_model.operation_names) - set(handlers)
     assert not missing, f"SNS actions without a handler: {sorted(missing)}"
 
     async def close() -> None:  # the server's shutdown: stop the signing workers
         state.close_signing()
 
-    return ServiceFrontend(service(), handlers, map_error, extra={"close": close})
+    return ServiceFrontend(service(), handlers, map_error, close=close)

@@ -3,12 +3,13 @@
 - Topic ARNs `arn:aws:sns:<region>:<account>:<name>`; subscription ARNs
   `<topic arn>:<uuid>`; SQS endpoints are queue ARNs `arn:aws:sqs:<r>:<a>:<queue>` and
   name the core queue `<queue>`.
-- Regions are isolated: a topic of the server's default region (`--aws-region`) is the
-  core router named by the topic name; a topic of another region is the router
-  `<name>@<region>` (`core_topic_name`). While a request is served (`REQUEST_REGION`,
-  set by `build()`'s handlers) an ARN of another region names no topic, and listings
-  show the request's region only; without a request (EventBridge targets) the ARN's
-  region decides alone.
+- Accounts and regions are isolated: a topic is the core router named by
+  `namespace.py` (bare in the server's default account and region, `<name>@<region>` in
+  another region, `<account>:<name>` in another account). While a request is served
+  (`namespace.CURRENT`, set by the HTTP app) an ARN of another region names no topic, an
+  ARN of another account names that account's topic (authorization decides), and
+  listings show the request's account and region only; without a request the ARN is
+  taken as the home namespace's.
 - A topic is a core router of kind `sns` named as above; its config holds
   `dedupe: False` and `sns: {attributes, tags, arn}` (durable through the registry).
 - A subscription is a binding of that router with id = the subscription's uuid; its
@@ -17,18 +18,17 @@
 - `SnsState` is per broker core (`state_for(core, settings)`): the signer (lazy), the
   outbox, FIFO topic dedup windows and sequence numbers; `build()` and the extra HTTP
   routes share it. Concurrency: the server's event loop only.
-- FIFO dedup windows are durable: each entry (dedup key -> first publish's ms, MessageId,
-  SequenceNumber) is also written to the catalog kv namespace `sns.dedup/<topic>`
-  (`remember_dedup` queues it, `flush_dedup` writes a request's entries in one
-  transaction before the request's messages are delivered); a window is loaded lazily on
+- FIFO dedup windows are core's `DedupWindow` (the one SQS FIFO queues use), made
+  durable here: each entry (dedup key -> first publish's ms, MessageId, SequenceNumber)
+  is also written to the catalog kv namespace `sns.dedup/<topic>` (`remember_dedup`
+  queues it, `flush_dedup` writes a request's entries, and deletes the rows of entries
+  that expired, in one transaction before the request's messages are delivered); a window is loaded lazily on
   its topic's first FIFO publish after a start (expired entries are dropped then), so a
   retry after a restart within 5 minutes still returns the first MessageId. Sequence
   numbers start from the clock (ms * 1000) at each start, so they keep increasing.
 """
 
 from __future__ import annotations
-
-import contextvars
 
 import collections
 import itertools
@@ -41,8 +41,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from mqlite.core.api import DEDUP_WINDOW_MS, BrokerCore, DedupWindow, RouterRegistry, Selection
 from mqlite.core.reset import on_reset
 from mqlite.core.router import Binding, Router
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.errors import invalid_parameter, not_found
 from mqlite.settings import Settings
@@ -52,54 +54,52 @@ TRANSFORM = "sns"
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 FIFO_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,251}\.fifo$")
 MAX_MESSAGE_BYTES = 256 * 1024  # body + attributes, AWS's documented Publish limit
-DEDUP_WINDOW_MS = 5 * 60 * 1000  # FIFO topics deduplicate within 5 minutes
 DEDUP_NS = "sns.dedup/"  # + topic name: catalog kv of a FIFO topic's dedup window
 DedupEntry = tuple[int, str, str]  # (first publish ms, MessageId, SequenceNumber)
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 
 
 def topic_arn(ctx: AwsContext, name: str) -> str:
+    """The ARN of topic `name` (an SNS name) in the request's account and region."""
     return f"arn:aws:sns:{ctx.region}:{ctx.account}:{name}"
 
 
-# (request region, server default region) while an SNS request is served; see docstring.
-REQUEST_REGION: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
-    "sns_request_region", default=None)
-
-
-def core_topic_name(name: str, region: str | None) -> str:
-    """The core router of topic `name` in `region` (see module docstring)."""
-    current = REQUEST_REGION.get()
-    default = current[1] if current is not None else None
-    if region is None or default is None or region == default:
-        return name
-    return f"{name}@{region}"
+def core_topic_name(name: str, ctx: AwsContext) -> str:
+    """The core router of topic `name` in the request's namespace (see module docstring)."""
+    return namespace.of(ctx).core(name) or name
 
 
 def in_request_region(router_name: str) -> bool:
-    """Whether a topic's router belongs to the region of the request being served."""
-    current = REQUEST_REGION.get()
-    if current is None:
-        return True
-    region, default = current
-    _, at, suffix = router_name.rpartition("@")
-    return suffix == region if at else region == default
+    """Whether a topic's router belongs to the namespace (account and region) of the
+    request being served (every topic outside a request)."""
+    ns = namespace.CURRENT.get()
+    return ns is None or ns.local(router_name) is not None
 
 
-def _arn_region(region: str, what: str) -> str:
-    current = REQUEST_REGION.get()
-    if current is not None and region != current[0]:
+def _arn_namespace(account: str, region: str, what: str) -> namespace.Namespace | None:
+    ns = namespace.CURRENT.get()
+    if ns is not None and region != ns.region:
         raise not_found(what)  # another region's resource: invisible here
-    return region
+    return None if ns is None else ns.at(account or None)
+
+
+def _core(ns: namespace.Namespace | None, name: str, what: str) -> str:
+    if ns is None:
+        return name
+    found = ns.core(name)
+    if found is None:
+        raise not_found(what)
+    return found
 
 
 def parse_topic_arn(arn: Any, param: str = "TopicArn") -> str:
-    """The core router name of the topic in a topic ARN (see `core_topic_name`);
+    """The core router name of the topic in a topic ARN (its account; namespace.py);
     InvalidParameter when it is not one, NotFound when it is another region's."""
     parts = arn.split(":") if isinstance(arn, str) else []
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
         raise invalid_parameter(f"Invalid parameter: {param}")
-    return core_topic_name(parts[5], _arn_region(parts[3], "Topic does not exist"))
+    what = "Topic does not exist"
+    return _core(_arn_namespace(parts[4], parts[3], what), parts[5], what)
 
 
 def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[str, str]:
@@ -109,15 +109,20 @@ def parse_subscription_arn(arn: Any, param: str = "SubscriptionArn") -> tuple[st
         raise invalid_parameter(f"Invalid parameter: {param}")
     if parts[2] != "sns":  # a well-formed ARN of another service names no subscription
         raise not_found("Subscription does not exist")
-    region = _arn_region(parts[3], "Subscription does not exist")
-    return core_topic_name(parts[5], region), parts[6]
+    what = "Subscription does not exist"
+    return _core(_arn_namespace(parts[4], parts[3], what), parts[5], what), parts[6]
 
 
 def queue_name_from_arn(arn: str) -> str | None:
+    """The core queue an SQS endpoint ARN names, in the ARN's account and region (a
+    subscription may deliver to another region's or account's queue, as SNS does)."""
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
         return None
-    return parts[5]
+    ns = namespace.CURRENT.get()
+    if ns is None:
+        return parts[5]
+    return ns.at(parts[4] or None, parts[3] or None).core(parts[5])
 
 
 def now_ms() -> int:
@@ -154,15 +159,16 @@ def new_id() -> str:
 class SnsState:
     """Per-core SNS state (see module docstring)."""
 
-    def __init__(self, core: Any, settings: Settings) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self._core = weakref.ref(core)  # the core owns us (see state_for), not the reverse
         self.settings = settings
         self._signer: Any = None
         self._sign_pool: Any = None  # sign_pool.SignPool, made on first use
         self._coalescer: Any = None  # fanout.Coalescer, made on first use
         self.outbox: list[dict[str, Any]] = []
-        self.dedup: dict[str, dict[str, DedupEntry]] = {}  # topic -> key -> entry (loaded lazily)
+        self.dedup: dict[str, DedupWindow] = {}  # topic -> core's window (loaded lazily)
         self._dedup_dirty: list[tuple[str, str, DedupEntry]] = []
+        self._dedup_expired: list[tuple[str, list[str]]] = []  # catalog rows to delete
         self._seq = itertools.count(now_ms() * 1000)
         self.routes_mounted = False
         self.token = uuid.uuid4().hex  # names this state in envelopes (see envelope.py)
@@ -171,7 +177,7 @@ class SnsState:
         _BY_TOKEN[self.token] = self
 
     @property
-    def core(self) -> Any:
+    def core(self) -> BrokerCore:
         core = self._core()
         assert core is not None, "the broker core is gone"
         return core
@@ -238,50 +244,61 @@ class SnsState:
         return f"{next(self._seq):020d}"
 
     # -- FIFO dedup windows (durable, see module docstring) --------------------------------
-    def dedup_window(self, topic: str) -> dict[str, DedupEntry]:
-        """The topic's live window, loaded from the catalog on first use after a start."""
+    def dedup_window(self, topic: str) -> DedupWindow:
+        """The topic's live window (core's `DedupWindow`, as SQS FIFO queues use), loaded
+        from the catalog on first use after a start."""
         window = self.dedup.get(topic)
         if window is None:
-            window = {}
+            window = DedupWindow()
             now = now_ms()
+            live: list[tuple[int, str, str, str]] = []
             stale: list[str] = []
             for key, value in self.core.catalog.kv_items(DEDUP_NS + topic):
                 if isinstance(value, list) and len(value) == 3 and now - int(value[0]) < DEDUP_WINDOW_MS:
-                    window[key] = (int(value[0]), str(value[1]), str(value[2]))
+                    live.append((int(value[0]), key, str(value[1]), str(value[2])))
                 else:
                     stale.append(key)
+            for sent, key, msg_id, seq in sorted(live):  # oldest first: they expire first
+                window.put(key, sent, msg_id, seq)
             self._forget(topic, stale)
             self.dedup[topic] = window
         return window
 
+    def find_duplicate(self, topic: str, key: str, now: int) -> tuple[str, str] | None:
+        """(MessageId, SequenceNumber) of the first publish of `key` in the last 5
+        minutes; entries that expired are deleted from the catalog by `flush_dedup`."""
+        window = self.dedup_window(topic)
+        gone = window.expire(now)
+        if gone:
+            self._dedup_expired.append((topic, gone))
+        return window.get(key, now)
+
     def remember_dedup(self, topic: str, key: str, entry: DedupEntry) -> None:
         """Record a first publish; written to the catalog by the next `flush_dedup`."""
-        window = self.dedup_window(topic)
-        if len(window) > 10_000:
-            now = entry[0]
-            old = [k for k, v in window.items() if now - v[0] >= DEDUP_WINDOW_MS]
-            for k in old:
-                del window[k]
-            self._forget(topic, old)
-        window[key] = entry
+        self.dedup_window(topic).put(key, *entry)
         self._dedup_dirty.append((topic, key, entry))
 
     def flush_dedup(self) -> None:
-        """Write the recorded dedup entries in one catalog transaction."""
-        if not self._dedup_dirty:
+        """Write the recorded dedup entries, and delete expired ones, in one transaction."""
+        if not self._dedup_dirty and not self._dedup_expired:
             return
         dirty, self._dedup_dirty = self._dedup_dirty, []
+        expired, self._dedup_expired = self._dedup_expired, []
         catalog = self.core.catalog
         with catalog.transaction():
+            for topic, keys in expired:
+                for key in keys:
+                    catalog.kv_delete(DEDUP_NS + topic, key)
             for topic, key, entry in dirty:
                 catalog.kv_put(DEDUP_NS + topic, key, list(entry))
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the dedup windows of deleted topics."""
         gone = set(self.dedup) if sel.everything else sel.routers
         for topic in sorted(gone & set(self.dedup)):
             self.drop_dedup(topic)
         self._dedup_dirty = [] if sel.everything else [d for d in self._dedup_dirty if d[0] not in gone]
+        self._dedup_expired = [] if sel.everything else [d for d in self._dedup_expired if d[0] not in gone]
 
     def drop_dedup(self, topic: str) -> None:
         """Forget a (deleted) topic's window, in memory and in the catalog."""
@@ -297,7 +314,7 @@ class SnsState:
 
     # -- topics ----------------------------------------------------------------------------
     @property
-    def registry(self) -> Any:
+    def registry(self) -> RouterRegistry:
         return self.core.routers
 
     def topic(self, name: str) -> Router:
@@ -343,7 +360,7 @@ _STATES: weakref.WeakKeyDictionary[Any, SnsState] = weakref.WeakKeyDictionary()
 _BY_TOKEN: weakref.WeakValueDictionary[str, SnsState] = weakref.WeakValueDictionary()
 
 
-def state_for(core: Any, settings: Settings) -> SnsState:
+def state_for(core: BrokerCore, settings: Settings) -> SnsState:
     """The one SnsState of `core` (created on first call)."""
     state = _STATES.get(core)
     if state is None:

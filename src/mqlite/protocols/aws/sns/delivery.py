@@ -24,6 +24,7 @@ import orjson
 from mqlite.core.message import Envelope
 from mqlite.core.router import Binding
 from mqlite.protocols.aws.sns.common import SnsState
+from mqlite.protocols.aws.targets import Delivery, TargetFailed, target_for
 
 log = logging.getLogger("mqlite.aws.sns")
 _TASKS: set[asyncio.Task[None]] = set()
@@ -55,7 +56,7 @@ def delivery_stream_name(arn: str) -> str:
 
 
 async def to_firehose(state: SnsState, env: Envelope, info: Mapping[str, Any]) -> None:
-    from mqlite.protocols.aws.firehose.delivery import buffer_stream
+    """A firehose subscription: through Firehose's target (`aws/targets.py`)."""
     from mqlite.protocols.aws.sns.envelope import message_for, notification
     from mqlite.protocols.aws.sns.http_subscriptions import dead_letter
 
@@ -64,11 +65,9 @@ async def to_firehose(state: SnsState, env: Envelope, info: Mapping[str, Any]) -
     else:
         data = orjson.dumps(notification(state, env, info, "firehose"))
     name = delivery_stream_name(info["endpoint"])
-    stream = state.core.streams.find(buffer_stream(name))
-    if stream is None:
-        await dead_letter(state, info, Envelope(body=data), f"delivery stream {name} does not exist")
-        return
     try:
-        await stream.append(data, partition=0)
+        await target_for(state.core, state.settings, "firehose").deliver(name, Delivery(data))
+    except TargetFailed:
+        await dead_letter(state, info, Envelope(body=data), f"delivery stream {name} does not exist")
     except Exception as exc:  # noqa: BLE001 - contained per delivery, as in the router
         await dead_letter(state, info, Envelope(body=data), f"{type(exc).__name__}: {exc}")

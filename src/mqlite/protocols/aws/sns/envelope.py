@@ -77,7 +77,7 @@ def needs_signature(info: Mapping[str, Any]) -> bool:
         return False
     protocol = info.get("protocol")
     if protocol in ("sqs", "http", "https", "firehose"):
-        return info.get("attrs", {}).get("RawMessageDelivery") != "true"
+        return bool(info.get("attrs", {}).get("RawMessageDelivery") != "true")
     return protocol in ("lambda", "email-json")
 
 

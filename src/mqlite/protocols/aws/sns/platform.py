@@ -83,9 +83,10 @@ class PlatformActions:
         return {}
 
     async def list_platform_applications(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
+        mine = f"arn:aws:sns:{ctx.region}:{ctx.account}:"  # the caller's account and region only
         return {"PlatformApplications": [
             {"PlatformApplicationArn": arn, "Attributes": app["attributes"]}
-            for arn, app in self._kv.kv_items(APPS_NS)]}
+            for arn, app in self._kv.kv_items(APPS_NS) if arn.startswith(mine)]}
 
     async def delete_platform_application(self, ctx: AwsContext, params: dict[str, Any]) -> dict[str, Any]:
         """DeletePlatformApplication: its endpoints go with it; idempotent."""

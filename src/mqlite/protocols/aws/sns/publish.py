@@ -36,7 +36,6 @@ from mqlite.core.message import Attribute, Envelope
 from mqlite.core.router import Router
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.common import (
-    DEDUP_WINDOW_MS,
     MAX_MESSAGE_BYTES,
     SnsState,
     new_id,
@@ -161,7 +160,8 @@ class PublishActions:
         if isinstance(router, str):
             if not params.get("Message"):
                 raise invalid_parameter("Invalid parameter: Empty message")
-            return self.platform.publish_to_endpoint(router)
+            published: dict[str, Any] = self.platform.publish_to_endpoint(router)
+            return published
         return await self._publish_one(ctx, router, params)
 
     def _sms(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -243,11 +243,10 @@ class PublishActions:
             meta[M_STRUCTURE] = orjson.dumps(per)
         if fifo:
             assert dedup is not None
-            window = self.state.dedup_window(router.name)
             key = dedup if tattrs.get("FifoThroughputScope") != "MessageGroup" else f"{group}\n{dedup}"
-            hit = window.get(key)
-            if hit is not None and now - hit[0] < DEDUP_WINDOW_MS:
-                return Envelope(body=b""), {"MessageId": hit[1], "SequenceNumber": hit[2]}
+            hit = self.state.find_duplicate(router.name, key, now)
+            if hit is not None:
+                return Envelope(body=b""), {"MessageId": hit[0], "SequenceNumber": hit[1]}
             seq = self.state.next_sequence()
             self.state.remember_dedup(router.name, key, (now, msg_id, seq))
             meta[M_SEQ] = seq.encode()

@@ -18,12 +18,12 @@ answers are the query API's XML). State is shared with the SNS front-end through
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiohttp import web
 
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.common import state_for
 from mqlite.protocols.aws.wire import (
@@ -36,7 +36,7 @@ from mqlite.protocols.aws.wire import (
 from mqlite.settings import Settings
 
 
-def mount(app: web.Application, core: Any, settings: Settings) -> None:
+def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     state = state_for(core, settings)
     state.routes_mounted = True
 
@@ -64,9 +64,15 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
         subs = SubscriptionActions(state)
         operation = "ConfirmSubscription" if request.path.endswith("/confirm") else "Unsubscribe"
         request_id = new_request_id()
-        ctx = AwsContext(settings.aws_region, settings.aws_account, request.host, request.scheme,
-                         Protocol.QUERY, request_id, request.path)
         params = dict(request.query)
+        # the link names its topic by ARN: serve it in that ARN's account and region
+        parts = str(params.get("TopicArn") or params.get("SubscriptionArn") or "").split(":")
+        ns = namespace.home(settings)
+        if len(parts) >= 6:
+            ns = ns.at(parts[4] or None, parts[3] or None)
+        ctx = AwsContext(ns.region, ns.account, request.host, request.scheme, Protocol.QUERY, request_id,
+                         request.path, home_account=ns.home_account, home_region=ns.home_region)
+        ns_token = namespace.CURRENT.set(ns)
         try:
             try:
                 handler = subs.confirm_subscription if operation == "ConfirmSubscription" else subs.unsubscribe
@@ -79,6 +85,8 @@ def mount(app: web.Application, core: Any, settings: Settings) -> None:
             wire = encode_result(service(), Protocol.QUERY, operation, result, request_id)
         except AwsError as exc:
             wire = encode_error(service(), Protocol.QUERY, exc, request_id)
+        finally:
+            namespace.CURRENT.reset(ns_token)
         return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
 
     app.router.add_get("/_mqlite/sns/outbox", outbox)

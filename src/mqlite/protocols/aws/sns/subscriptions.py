@@ -26,8 +26,10 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.errors import InvalidPattern, QueueNotFound
 from mqlite.core.router import Destination, Router
+from mqlite.protocols.aws import access, namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sns.common import (
     PROTOCOLS,
@@ -42,6 +44,7 @@ from mqlite.protocols.aws.sns.http_subscriptions import (
     send_confirmation,
     validate_delivery_policy,
 )
+from mqlite.protocols.aws.wire import AwsError
 
 PAGE = 100
 SUB_ATTRIBUTES = frozenset({
@@ -53,7 +56,7 @@ PHONE = re.compile(r"^\+?[1-9][0-9]{1,14}$")  # E.164
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -> None:
+def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: BrokerCore) -> None:
     if protocol not in PROTOCOLS:
         raise invalid_parameter(
             f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
@@ -99,6 +102,24 @@ def _check_endpoint(protocol: str, endpoint: str, fifo_topic: bool, core: Any) -
                 f"Invalid parameter: Endpoint Reason: Endpoint does not exist for endpoint arn{endpoint}")
     elif protocol == "firehose" and not endpoint.startswith("arn:aws:firehose:"):
         raise invalid_parameter("Invalid parameter: Firehose endpoint ARN")
+
+
+def _check_queue_write(state: SnsState, ctx: AwsContext, endpoint: str) -> None:
+    """Subscribing a queue sends to it: the caller needs write on the queue (AWS needs
+    the queue's policy to let SNS send; mqlite's rules are that policy), and another
+    account's queue needs a rule naming it (`access.permits`)."""
+    from mqlite.security.authz import authorizer_for
+
+    name = queue_name_from_arn(endpoint)
+    authz = authorizer_for(state.core, state.settings)
+    auth_on = authz.users.enabled
+    if name is None or (not authz.enabled and not auth_on):
+        return
+    ns = namespace.of(ctx)
+    if not access.permits(authz, auth_on, ctx.principal, "write", "queue", name, ns):
+        raise AwsError("AuthorizationError",
+                       f"User: arn:aws:iam::{ctx.account}:user/{ctx.principal or 'anonymous'} is not authorized "
+                       f"to perform: sqs:SendMessage on resource: {ns.arn('sqs', name)}", 403)
 
 
 def _check_attribute(protocol: str, name: str, value: str, prefix: str) -> str:
@@ -184,6 +205,8 @@ class SubscriptionActions:
         protocol = (params.get("Protocol") or "").lower()
         endpoint = params.get("Endpoint") or ""
         _check_endpoint(protocol, endpoint, fifo, self.state.core)
+        if protocol == "sqs":
+            _check_queue_write(self.state, ctx, endpoint)
         given = dict(params.get("Attributes") or {})
         prefix = "Invalid parameter: Attributes Reason: "
         attrs = {k: _check_attribute(protocol, k, v, prefix) for k, v in given.items()}

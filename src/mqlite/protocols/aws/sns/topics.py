@@ -170,7 +170,7 @@ class TopicActions:
         if len(tags) > MAX_TAGS:
             raise AwsError("TagLimitExceededException", "Could not complete request: tag quota of per resource exceeded")
         arn = topic_arn(ctx, name)
-        name = core_topic_name(name, ctx.region)  # regions are isolated (common.py)
+        name = core_topic_name(name, ctx)  # accounts and regions are isolated (common.py)
         existing = self.state.registry.find(name)
         if existing is not None:
             if existing.kind != KIND:

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import ServiceFrontend
 from mqlite.protocols.aws.sqs.batches import BatchActions
@@ -33,7 +32,7 @@ def service() -> AwsService:
     return _SERVICE
 
 
-def build(core: Any, settings: Settings) -> ServiceFrontend:
+def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     state = state_for(core)
     queues = QueueActions(core, state)
     messages = MessageActions(core)

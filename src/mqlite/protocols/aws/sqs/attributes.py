@@ -15,9 +15,15 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore, Queue, QueueCounts
 from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_arn, queue_arn
+from mqlite.protocols.aws.sqs.common import (
+    MAX_SQS_MESSAGE,
+    local_names,
+    name_from_arn,
+    queue_arn,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 # SQS name -> (QueueConfig field, low, high)
@@ -69,7 +75,7 @@ def _int(name: str, value: str, lo: int, hi: int) -> int:
 
 
 def config_changes(
-    attrs: Mapping[str, str], core: Any, fifo: bool, *, creating: bool
+    attrs: Mapping[str, str], core: BrokerCore, fifo: bool, *, creating: bool
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate SQS attributes; return (QueueConfig changes, SQS-only state changes)."""
     changes: dict[str, Any] = {}
@@ -119,7 +125,7 @@ def config_changes(
     return changes, state
 
 
-def _redrive(value: str, core: Any, fifo: bool) -> dict[str, Any] | None:
+def _redrive(value: str, core: BrokerCore, fifo: bool) -> dict[str, Any] | None:
     if not value:
         return None
     try:
@@ -135,6 +141,8 @@ def _redrive(value: str, core: Any, fifo: bool) -> dict[str, Any] | None:
     if not 1 <= count <= 1000:
         raise _bad_value("RedrivePolicy", "Value for maxReceiveCount must be between 1 and 1000.")
     target = name_from_arn(str(policy["deadLetterTargetArn"]), "RedrivePolicy")
+    if not local_names([target]):  # SQS: the dead-letter queue is in the source's account and region
+        raise _bad_value("RedrivePolicy", "Dead-letter target owner should be same as the source.")
     try:
         dlq = core.get_queue(target)
     except CoreError:  # QueueNotFound
@@ -166,7 +174,7 @@ def _redrive_allow(value: str) -> dict[str, Any] | None:
 
 
 def describe(
-    ctx: AwsContext, queue: Any, state: Mapping[str, Any], counts: Any, created_s: int = 0
+    ctx: AwsContext, queue: Queue, state: Mapping[str, Any], counts: QueueCounts, created_s: int = 0
 ) -> dict[str, str]:
     """Every attribute of the queue, as GetQueueAttributes(All) returns them."""
     cfg = queue.config
@@ -190,7 +198,7 @@ def describe(
         out["KmsDataKeyReusePeriodSeconds"] = str(state.get("kms_reuse", 300))
     out["SqsManagedSseEnabled"] = "true" if state.get("sse", not state.get("kms")) else "false"
     if cfg.redrive is not None:
-        arn = f"arn:aws:sqs:{ctx.region}:{ctx.account}:{cfg.redrive.dead_letter_target}"
+        arn = queue_arn(ctx, cfg.redrive.dead_letter_target)
         out["RedrivePolicy"] = orjson.dumps(
             {"deadLetterTargetArn": arn, "maxReceiveCount": cfg.redrive.max_receive_count}
         ).decode()
@@ -199,7 +207,7 @@ def describe(
         body: dict[str, Any] = {"redrivePermission": p.permission}
         if p.source_queues:
             body["sourceQueueArns"] = [
-                f"arn:aws:sqs:{ctx.region}:{ctx.account}:{n}" for n in p.source_queues
+                queue_arn(ctx, n) for n in p.source_queues
             ]
         out["RedriveAllowPolicy"] = orjson.dumps(body).decode()
     if cfg.fifo:
@@ -210,7 +218,7 @@ def describe(
     return out
 
 
-def _count(counts: Any, *names: str) -> int:
+def _count(counts: QueueCounts, *names: str) -> int:
     for name in names:
         value = getattr(counts, name, None)
         if value is not None:

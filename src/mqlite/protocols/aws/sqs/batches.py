@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Queue
 from mqlite.protocols.aws.errors import map_core_error
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import MAX_SQS_MESSAGE, name_from_url
@@ -64,10 +65,10 @@ def _entry_code(code: str) -> str:
 
 
 class BatchActions:
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.core = core
 
-    def queue(self, url: str) -> Any:
+    def queue(self, url: str) -> Queue:
         return self.core.get_queue(name_from_url(url))
 
     async def send_message_batch(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +156,6 @@ def _batch_bytes(entries: list[dict[str, Any]], exact: bool = False) -> int:
     return total
 
 
-async def _send_all(queue: Any, preps: list[Any]) -> list[Any]:
+async def _send_all(queue: Queue, preps: list[Any]) -> list[Any]:
     """One core append for the whole batch; each entry gets its result or its error."""
     return list(await queue.send_batch([prep.envelope() for prep in preps]))

@@ -1,8 +1,12 @@
 """SQS facts shared by every action family: URLs, ARNs, names, MD5s, front-end state.
 
 - Queue URLs are `<scheme>://<Host header>/<account>/<name>`; any URL whose last path
-  segment is a queue name is accepted (clients build URLs from their own endpoint).
+  segment is a queue name is accepted (clients build URLs from their own endpoint); the
+  segment before it, when an account id, names the queue's account.
 - ARNs are `arn:aws:sqs:<region>:<account>:<name>`.
+- Handlers hold core names (`namespace.py`: `<account>:<name>@<region>` outside the home
+  account and region); `name_from_url`/`name_from_arn` resolve in the request's
+  namespace, `queue_url`/`queue_arn` render a core name back.
 - `md5_of_attributes` is SQS's digest: attributes sorted by name, each encoded as
   length-prefixed (4-byte big-endian) name, data type, a transport byte (1 string, 2
   binary) and length-prefixed value; boto3 recomputes it and refuses a mismatch.
@@ -21,7 +25,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from mqlite.core.api import BrokerCore, Catalog, Selection
 from mqlite.core.reset import on_reset
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.wire import AwsError
 
@@ -32,28 +38,58 @@ MAX_SQS_MESSAGE = 1024 * 1024  # 1 MiB, SQS's limit since 2025
 
 
 def queue_url(ctx: AwsContext, name: str) -> str:
-    return f"{ctx.base_url}/{ctx.account}/{quote(name, safe='')}"
+    """The URL of the queue with core name `name` (its account in the path)."""
+    account, _, local = namespace.of(ctx).split(name)
+    return f"{ctx.base_url}/{account}/{quote(local, safe='')}"
 
 
 def queue_arn(ctx: AwsContext, name: str) -> str:
-    return f"arn:aws:sqs:{ctx.region}:{ctx.account}:{name}"
+    """The ARN of the queue with core name `name`."""
+    return namespace.of(ctx).arn("sqs", name)
+
+
+def _missing() -> AwsError:
+    return AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
 
 
 def name_from_url(url: str) -> str:
-    """The queue name in a QueueUrl (its last path segment, percent-decoded). Names that
-    SQS could not create (AMQP's `tasks.high`) are accepted: the queue is shared."""
+    """The core name of the queue a QueueUrl names: its last path segment
+    (percent-decoded) in the account of the segment before it, in the request's region
+    (namespace.py). Names that SQS could not create (AMQP's `tasks.high`) are accepted:
+    the queue is shared."""
+    ns = namespace.CURRENT.get()
+    if ns is not None:
+        found = ns.core_of_url(url)
+        if found is None:
+            raise _missing()
+        return found
     path = urlsplit(url).path if "://" in url else url
     name = unquote(path.rstrip("/").rsplit("/", 1)[-1])
     if not name:
-        raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
+        raise _missing()
     return name
 
 
 def name_from_arn(arn: str, param: str) -> str:
+    """The core name of the queue a queue ARN names (its account and region)."""
     parts = arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not parts[5]:
         raise AwsError("InvalidParameterValue", f"Value {arn} for parameter {param} is invalid. Reason: Invalid ARN.", 400)
-    return parts[5]
+    ns = namespace.CURRENT.get()
+    if ns is None:
+        return parts[5]
+    found = ns.at(parts[4] or None, parts[3] or None).core(parts[5])
+    if found is None:
+        raise _missing()
+    return found
+
+
+def local_names(names: list[str]) -> list[str]:
+    """The core names among `names` that belong to the request's namespace."""
+    ns = namespace.CURRENT.get()
+    if ns is None:
+        return names
+    return [n for n in names if ns.local(n) is not None]
 
 
 def valid_queue_name(name: str, fifo: bool) -> bool:
@@ -92,7 +128,7 @@ def now_s() -> int:
 _STATES: weakref.WeakKeyDictionary[Any, SqsState] = weakref.WeakKeyDictionary()
 
 
-def state_for(core: Any) -> SqsState:
+def state_for(core: BrokerCore) -> SqsState:
     """The one SqsState of `core` (every SQS front-end built for it shares the cache,
     e.g. the server's and provisioning's); it forgets deleted queues at a reset."""
     state = _STATES.get(core)
@@ -105,7 +141,7 @@ def state_for(core: Any) -> SqsState:
 class SqsState:
     """Per-queue SQS-only facts, durable in the catalog (see module docstring)."""
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._cache: dict[str, dict[str, Any]] = {}
 
@@ -126,7 +162,7 @@ class SqsState:
         self._cache.pop(name, None)
         self.catalog.kv_delete(STATE_NS, name)
 
-    def reset(self, sel: Any) -> None:
+    def reset(self, sel: Selection) -> None:
         """After a reset (core/reset.py): forget the facts of the deleted queues."""
         for name in list(self._cache) if sel.everything else sorted(sel.queues):
             self.delete(name)

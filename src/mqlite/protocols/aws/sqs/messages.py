@@ -19,9 +19,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Message, Queue
 from mqlite.core.message import Attribute, Envelope
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.sqs.common import md5_hex, md5_of_attributes, name_from_url
+from mqlite.protocols.aws.sqs.common import (
+    md5_hex,
+    md5_of_attributes,
+    name_from_url,
+    queue_arn,
+)
 from mqlite.protocols.aws.wire import AwsError
 
 _BAD_CHARS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -110,7 +116,7 @@ def _user_attributes(attrs: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, 
     return out, size
 
 
-def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
+def prepare_send(ctx: AwsContext, queue: Queue, p: Mapping[str, Any]) -> Prepared:
     """Validate one SendMessage (or batch entry) against the queue; raise AwsError."""
     cfg = queue.config
     text = p.get("MessageBody")
@@ -171,7 +177,7 @@ def prepare_send(ctx: AwsContext, queue: Any, p: Mapping[str, Any]) -> Prepared:
     return out
 
 
-async def send_prepared(queue: Any, prep: Prepared) -> Any:
+async def send_prepared(queue: Queue, prep: Prepared) -> Any:
     return await queue.send_envelope(prep.envelope())
 
 
@@ -205,7 +211,7 @@ def _wants(names: list[str], name: str) -> bool:
 
 
 def render_message(
-    ctx: AwsContext, msg: Any, sys_names: set[str], attr_names: list[str], fifo: bool
+    ctx: AwsContext, msg: Message, sys_names: set[str], attr_names: list[str], fifo: bool
 ) -> dict[str, Any]:
     """One received message in the SQS `Message` shape."""
     raw = msg.body
@@ -243,7 +249,7 @@ def render_message(
             facts["AWSTraceHeader"] = meta[TRACE_META].decode()
         source = getattr(msg, "source", None)
         if source:
-            facts["DeadLetterQueueSourceArn"] = f"arn:aws:sqs:{ctx.region}:{ctx.account}:{source}"
+            facts["DeadLetterQueueSourceArn"] = queue_arn(ctx, source)
         chosen = {k: v for k, v in facts.items() if every or k in sys_names}
         if chosen:
             out["Attributes"] = chosen
@@ -258,10 +264,10 @@ def render_message(
 class MessageActions:
     """Handlers of the single-message family."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: BrokerCore) -> None:
         self.core = core
 
-    def queue(self, url: str) -> Any:
+    def queue(self, url: str) -> Queue:
         return self.core.get_queue(name_from_url(url))
 
     async def send_message(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -315,7 +321,7 @@ class MessageActions:
         """ChangeMessageVisibility."""
         queue = self.queue(p["QueueUrl"])
         _param_range("VisibilityTimeout", p["VisibilityTimeout"], 0, 43200)
-        await _maybe(queue.change_visibility(_receipt(p["ReceiptHandle"]), p["VisibilityTimeout"]))
+        queue.change_visibility(_receipt(p["ReceiptHandle"]), p["VisibilityTimeout"])
 
 
 def _receipt(handle: str) -> str:

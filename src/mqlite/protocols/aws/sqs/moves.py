@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.errors import CoreError
 from mqlite.protocols.aws.frontend import AwsContext
-from mqlite.protocols.aws.sqs.common import name_from_arn
+from mqlite.protocols.aws.sqs.common import local_names, name_from_arn, queue_arn
 from mqlite.protocols.aws.sqs.queues import QueueActions
 from mqlite.protocols.aws.wire import AwsError
 
 
 def _arn(ctx: AwsContext, name: str) -> str:
-    return f"arn:aws:sqs:{ctx.region}:{ctx.account}:{name}"
+    return queue_arn(ctx, name)
 
 
 def render(ctx: AwsContext, task: Any, implicit: bool) -> dict[str, Any]:
@@ -42,15 +43,22 @@ def render(ctx: AwsContext, task: Any, implicit: bool) -> dict[str, Any]:
     return out
 
 
+def _own(name: str) -> str:
+    """Move tasks stay within the caller's account and region (namespace.py)."""
+    if not local_names([name]):
+        raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
+    return name
+
+
 class MoveActions:
-    def __init__(self, core: Any, queues: QueueActions) -> None:
+    def __init__(self, core: BrokerCore, queues: QueueActions) -> None:
         self.core = core
         self.queues = queues
         self.implicit: set[str] = set()  # tasks started without a DestinationArn
 
     async def start_message_move_task(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """StartMessageMoveTask."""
-        source = name_from_arn(p["SourceArn"], "SourceArn")
+        source = _own(name_from_arn(p["SourceArn"], "SourceArn"))
         self.core.get_queue(source)
         sources = self.queues.dead_letter_sources(source)
         if not sources:
@@ -59,7 +67,7 @@ class MoveActions:
         # directly, which have no recorded source).
         dest = sources[0] if len(sources) == 1 else None
         if p.get("DestinationArn"):
-            dest = name_from_arn(p["DestinationArn"], "DestinationArn")
+            dest = _own(name_from_arn(p["DestinationArn"], "DestinationArn"))
             self.core.get_queue(dest)
         rate = p.get("MaxNumberOfMessagesPerSecond")
         if rate is not None and not 1 <= rate <= 500:
@@ -75,7 +83,7 @@ class MoveActions:
 
     async def list_message_move_tasks(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListMessageMoveTasks."""
-        source = name_from_arn(p["SourceArn"], "SourceArn")
+        source = _own(name_from_arn(p["SourceArn"], "SourceArn"))
         limit = p.get("MaxResults") or 1
         if not 1 <= limit <= 10:
             raise AwsError("InvalidParameterValue", f"Value {limit} for parameter MaxResults is invalid. Reason: Must be between 1 and 10.", 400)

@@ -15,8 +15,10 @@ import base64
 import time
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Queue
 from mqlite.core.errors import CoreError
 from mqlite.core.queue.config import QueueConfig
+from mqlite.protocols.aws import namespace
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs import attributes as qattrs
 from mqlite.protocols.aws.sqs.common import (
@@ -34,12 +36,12 @@ PURGE_INTERVAL_S = 60.0
 class QueueActions:
     """Handlers of the queue-lifecycle family, bound to one core and state store."""
 
-    def __init__(self, core: Any, state: SqsState) -> None:
+    def __init__(self, core: BrokerCore, state: SqsState) -> None:
         self.core = core
         self.state = state
         self._purged_at: dict[str, float] = {}
 
-    def queue(self, url: str) -> Any:
+    def queue(self, url: str) -> Queue:
         return self.core.get_queue(name_from_url(url))
 
     def _exists(self, name: str) -> Any | None:
@@ -54,7 +56,7 @@ class QueueActions:
         except CoreError:
             return 0
 
-    def reconfigure(self, queue: Any, changes: dict[str, Any]) -> None:
+    def reconfigure(self, queue: Queue, changes: dict[str, Any]) -> None:
         if changes:
             cfg = queue.config.replace(**changes)
             _check_fifo_throughput(cfg)
@@ -78,6 +80,7 @@ class QueueActions:
                 msg = "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
             raise AwsError("InvalidParameterValue", msg, 400)
         changes, state_changes = qattrs.config_changes(attrs, self.core, fifo, creating=True)
+        name = namespace.of(ctx).core(name) or name  # valid names hold no separator
         existing = self._exists(name)
         if existing is not None:
             current = qattrs.describe(ctx, existing, self.state.get(name), existing.counts())
@@ -104,13 +107,18 @@ class QueueActions:
 
     async def get_queue_url(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """GetQueueUrl."""
-        name = p["QueueName"]
+        owner = p.get("QueueOwnerAWSAccountId") or None
+        name = namespace.of(ctx).at(owner).core(p["QueueName"])
+        if name is None:
+            raise AwsError("QueueDoesNotExist", "The specified queue does not exist.", 400)
         self.core.get_queue(name)
         return {"QueueUrl": queue_url(ctx, name)}
 
     async def list_queues(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListQueues."""
-        names = self.core.list_queues(p.get("QueueNamePrefix") or "")
+        ns, prefix = namespace.of(ctx), p.get("QueueNamePrefix") or ""
+        names = [n for n in self.core.list_queues(prefix if ns.is_home else "")
+                 if (local := ns.local(n)) is not None and local.startswith(prefix)]
         urls, token = _page(names, p)
         out: dict[str, Any] = {}
         if urls:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.sqs.common import SqsState, name_from_url, now_s, queue_arn
 from mqlite.protocols.aws.wire import AwsError
@@ -30,7 +31,7 @@ def _one_or_many(values: list[str]) -> str | list[str]:
 
 
 class TagActions:
-    def __init__(self, core: Any, state: SqsState) -> None:
+    def __init__(self, core: BrokerCore, state: SqsState) -> None:
         self.core = core
         self.state = state
 

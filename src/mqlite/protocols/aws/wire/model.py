@@ -166,7 +166,8 @@ class AwsService:
     # -- facts --------------------------------------------------------------------------
     @property
     def metadata(self) -> Mapping[str, Any]:
-        return self.json_model.metadata
+        metadata: Mapping[str, Any] = self.json_model.metadata
+        return metadata
 
     @property
     def target_prefix(self) -> str | None:
@@ -189,11 +190,11 @@ class AwsService:
 
     @property
     def json_version(self) -> str:
-        return self.metadata.get("jsonVersion", "1.0")
+        return str(self.metadata.get("jsonVersion", "1.0"))
 
     @property
     def api_version(self) -> str:
-        return self.metadata["apiVersion"]
+        return str(self.metadata["apiVersion"])
 
     @property
     def query_compatible(self) -> bool:

@@ -29,8 +29,9 @@ def _ts_epoch(value: Any) -> float | int:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
-        return value.timestamp()
-    return value
+        return float(value.timestamp())
+    epoch: float | int = value
+    return epoch
 
 
 def _ts_iso(value: Any) -> str:
@@ -38,7 +39,8 @@ def _ts_iso(value: Any) -> str:
         value = dt.datetime.fromtimestamp(float(value), dt.UTC)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stamp: str = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    return stamp + "Z"
 
 
 _OUT_CACHE: dict[int, Any] = {}
@@ -140,10 +142,11 @@ def _xml_scalar(shape: Shape, value: Any) -> str:
 
 def _member_key_name(member: Shape, key: str) -> str:
     if member.type_name == "list" and member.serialization.get("flattened"):
-        name = member.member.serialization.get("name")
+        name: str | None = member.member.serialization.get("name")
         if name is not None:
             return name
-    return member.serialization.get("name", key)
+    found: str = member.serialization.get("name", key)
+    return found
 
 
 def _xml_value(out: list[str], shape: Shape, name: str, value: Any) -> None:

@@ -340,7 +340,8 @@ def query_tree(values: Mapping[str, str]) -> dict[Any, Any]:
 
 
 def _serialized_name(shape: Shape, default: str) -> str:
-    return shape.serialization.get("name", default)
+    name: str = shape.serialization.get("name", default)
+    return name
 
 
 def _flattened_item_name(shape: Shape) -> str | None:

@@ -37,12 +37,14 @@ from aiohttp import web
 
 import mqlite
 from mqlite.core import reset as core_reset
+from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
-from mqlite.protocols.http.admin import models as M
 from mqlite.protocols.http.admin import insight, ops, views
+from mqlite.protocols.http.admin import models as M
 from mqlite.protocols.http.admin.auth import require_admin
 from mqlite.protocols.http.admin.openapi import Route, decode, decode_query, document
 from mqlite.protocols.http.admin.problems import Problem, from_core
+from mqlite.settings import Settings
 
 log = logging.getLogger("mqlite.admin")
 
@@ -79,12 +81,13 @@ def _kind(request: web.Request) -> str:
 class AdminApi:
     """The handlers; `ROUTES` below declares them with their types."""
 
-    def __init__(self, core: Any, settings: Any, connections: Callable[[], dict[str, int]],
+    def __init__(self, core: BrokerCore, settings: Settings, connections: Callable[[], dict[str, int]],
                  ports: Callable[[], dict[str, int]] = dict) -> None:
         self.core = core
         self.settings = settings
         self.connections = connections
         self._aws_run: Any = None
+        self.document: dict[str, Any] = {}  # the OpenAPI document, set by mount()
         self.ports = ports
         self.started = time.time()
 
@@ -266,14 +269,14 @@ def routes(api: AdminApi) -> list[Route]:
     ]
 
 
-def mount(app: web.Application, core: Any, settings: Any,
+def mount(app: web.Application, core: BrokerCore, settings: Settings,
           connections: Callable[[], dict[str, int]] = dict,
           ports: Callable[[], dict[str, int]] = dict) -> None:
     """Add the admin API, reset and compatibility routes to the server's aiohttp app;
     `ports()` maps each listening protocol to its port."""
     api = AdminApi(core, settings, connections, ports)
     table = routes(api)
-    api.document = document(table, mqlite.__version__)  # type: ignore[attr-defined]
+    api.document = document(table, mqlite.__version__)
     open_paths = {f"{API}/openapi.json", "/_localstack/health"}
 
     def guarded(handler: Any) -> Any:

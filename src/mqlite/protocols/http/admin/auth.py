@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
 from aiohttp import web
 
 from mqlite.protocols.http.admin.problems import TYPE_BASE, Problem
 from mqlite.security.users import Users
+from mqlite.settings import Settings
 
 
 def basic_credentials(request: web.Request) -> tuple[str, str] | None:
@@ -32,7 +32,7 @@ def basic_credentials(request: web.Request) -> tuple[str, str] | None:
     return user, password
 
 
-def is_admin(request: web.Request, settings: Any) -> bool:
+def is_admin(request: web.Request, settings: Settings) -> bool:
     users = Users.from_settings(settings)
     if not users:
         return True
@@ -41,7 +41,7 @@ def is_admin(request: web.Request, settings: Any) -> bool:
     return user is not None and users.may_administer(user)
 
 
-def require_admin(request: web.Request, settings: Any) -> None:
+def require_admin(request: web.Request, settings: Settings) -> None:
     """Raise a 403 problem unless the caller may administer the broker."""
     if not is_admin(request, settings):
         raise Problem(403, "Forbidden",

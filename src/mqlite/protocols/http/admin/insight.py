@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import TypeVar
 
 import mqlite
+from mqlite.core.api import BrokerCore, Queue, Stream
 from mqlite.protocols.http.admin import models as M
+from mqlite.settings import Settings
 
+T = TypeVar("T")
 
-def _live(read: Callable[[], Any]) -> Any:
+def _live(read: Callable[[], T]) -> T | None:
     try:
         return read()
     except Exception:  # noqa: BLE001 - deleted while we looked: leave it out
         return None
 
 
-def overview(core: Any, settings: Any, ports: dict[str, int], connections: dict[str, int],
+def overview(core: BrokerCore, settings: Settings, ports: dict[str, int], connections: dict[str, int],
              started: float) -> M.Overview:
     totals = [0, 0, 0, 0]
-    objects = [_live(lambda n=n: core.queues.get(n)) for n in core.list_queues()]
-    objects += [_live(lambda n=n: core.streams.get(n)) for n in core.list_streams()]
+    objects: list[Queue | Stream | None] = [_live(partial(core.queues.get, n)) for n in core.list_queues()]
+    objects += [_live(partial(core.streams.get, n)) for n in core.list_streams()]
     for obj in objects:
         if obj is not None:
             f = obj.flow
@@ -42,7 +46,7 @@ def overview(core: Any, settings: Any, ports: dict[str, int], connections: dict[
     )
 
 
-def graph(core: Any) -> M.Graph:
+def graph(core: BrokerCore) -> M.Graph:
     """Every route: router -> destination (bindings, subscriptions, rule targets), queue
     -> its dead-letter queue or exchange, group -> the streams it reads."""
     edges: list[M.Edge] = []
@@ -52,16 +56,16 @@ def graph(core: Any) -> M.Graph:
             label = str(getattr(b.matcher, "value", b.matcher))
             edges.append(M.Edge("router", router.name, dest_kind, b.destination.name, label))
     for name in core.list_queues():
-        q = _live(lambda n=name: core.queues.get(n))
+        q = _live(partial(core.queues.get, name))
         if q is None:
             continue
         cfg = q.config
         if cfg.redrive is not None and cfg.redrive.dead_letter_target:
             edges.append(M.Edge("queue", name, "queue", cfg.redrive.dead_letter_target, "dead letters"))
-        if getattr(cfg, "dead_letter_exchange", None):
+        if cfg.dead_letter_exchange:
             edges.append(M.Edge("queue", name, "router", cfg.dead_letter_exchange, "dead letters"))
     for name in core.groups.list():
-        group = _live(lambda n=name: core.groups.require(n))
+        group = _live(partial(core.groups.require, name))
         for stream in (_live(group.streams) or ()) if group is not None else ():
             edges.append(M.Edge("stream", stream, "group", name, "consumed by"))
     return M.Graph(edges)

@@ -64,7 +64,7 @@ def schema_of(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
         return {"type": "object", "additionalProperties": schema_of(args[1] if args else Any, components)}
     if origin is typing.Literal:
         return {"enum": list(args)}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in components:
             components[name] = {}  # placeholder: recursive types terminate

@@ -11,6 +11,7 @@ import base64
 import binascii
 from typing import Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.message import Attribute, Envelope
 from mqlite.core.router import Destination
 from mqlite.errors import MqliteError
@@ -28,7 +29,7 @@ def _body(req: M.PublishRequest, where: str) -> bytes:
     return req.body.encode()
 
 
-def create(core: Any, kind: str, req: Any) -> Any:
+def create(core: BrokerCore, kind: str, req: Any) -> Any:
     try:
         if kind == "queues":
             attrs = dict(req.attributes)
@@ -44,7 +45,7 @@ def create(core: Any, kind: str, req: Any) -> Any:
     raise Problem.invalid("kind", "cannot be created through the admin API")
 
 
-def delete(core: Any, kind: str, name: str) -> M.DeleteResult:
+def delete(core: BrokerCore, kind: str, name: str) -> M.DeleteResult:
     find(core, kind, name)  # 404 first
     if kind == "queues":
         core.routers.remove_destination(Destination.queue(name))
@@ -57,7 +58,7 @@ def delete(core: Any, kind: str, name: str) -> M.DeleteResult:
     return M.DeleteResult(bool(core.groups.delete(name)))
 
 
-def purge(core: Any, kind: str, name: str) -> M.PurgeResult:
+def purge(core: BrokerCore, kind: str, name: str) -> M.PurgeResult:
     obj = find(core, kind, name)
     if kind == "queues":
         return M.PurgeResult(int(obj.purge(include_in_flight=True).count))
@@ -70,7 +71,7 @@ def purge(core: Any, kind: str, name: str) -> M.PurgeResult:
     raise Problem.invalid("kind", "only queues and streams can be purged")
 
 
-def _check(core: Any, kind: str, obj: Any, req: M.PublishRequest, where: str) -> bytes:
+def _check(core: BrokerCore, kind: str, obj: Any, req: M.PublishRequest, where: str) -> bytes:
     body = _body(req, where)
     if kind == "streams" and req.partition is not None and not 0 <= req.partition < obj.partition_count:
         raise Problem.invalid(f"{where}.partition", f"must be between 0 and {obj.partition_count - 1}")
@@ -110,7 +111,7 @@ async def _publish_sns(aws: Any, topic: str, req: M.PublishRequest, body: bytes)
     return M.PublishResult(message_id=res.get("MessageId"), routed=None)
 
 
-async def publish(core: Any, kind: str, name: str, reqs: list[M.PublishRequest],
+async def publish(core: BrokerCore, kind: str, name: str, reqs: list[M.PublishRequest],
                   aws: Any = None) -> list[M.PublishResult]:
     """Publish messages in order; all are checked before the first is sent. `aws` (a
     provisioning run) sends to SNS topics through SNS's Publish."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from mqlite.core.api import BrokerCore, Queue, Router, Stream
 from mqlite.core.reset import KINESIS_NS, origin_of_queue, origin_of_router, origin_of_stream, queue_origins
 from mqlite.protocols.http.admin import models as M
 from mqlite.protocols.http.admin.problems import Problem
@@ -30,7 +31,7 @@ def _str(value: Any) -> str:
     return str(value)
 
 
-def find(core: Any, kind: str, name: str) -> Any:
+def find(core: BrokerCore, kind: str, name: str) -> Any:
     """The core object of `kind`/`name`; a 404 problem when there is none."""
     getter = {"queues": core.queues.get, "streams": core.streams.get,
               "routers": core.routers.get, "groups": core.groups.require}.get(kind)
@@ -50,7 +51,7 @@ def flow_info(flow: Any) -> M.FlowInfo:
                       flow.acked, flow.dead_lettered, flow.expired)
 
 
-def queue_info(core: Any, q: Any) -> M.QueueInfo:
+def queue_info(core: BrokerCore, q: Queue) -> M.QueueInfo:
     c = q.counts()
     cfg = q.config
     redrive = cfg.redrive
@@ -64,9 +65,8 @@ def queue_info(core: Any, q: Any) -> M.QueueInfo:
     )
 
 
-def stream_info(core: Any, s: Any, kinesis: set[str] | None = None) -> M.StreamInfo:
-    parts = [M.PartitionInfo(p.index, int(p.log.start_offset), int(p.log.end_offset),
-                             int(p.log.size_bytes)) for p in s.partitions]
+def stream_info(core: BrokerCore, s: Stream, kinesis: set[str] | None = None) -> M.StreamInfo:
+    parts = [M.PartitionInfo(*s.partition_info(p)) for p in range(s.partition_count)]
     cfg = s.effective_config
     return M.StreamInfo(
         name=s.name, origin=origin_of_stream(core, s.name, kinesis), partitions=parts,
@@ -76,7 +76,7 @@ def stream_info(core: Any, s: Any, kinesis: set[str] | None = None) -> M.StreamI
     )
 
 
-def router_info(r: Any) -> M.RouterInfo:
+def router_info(r: Router) -> M.RouterInfo:
     bindings = [
         M.BindingInfo(id=str(b.id), destination_kind=str(getattr(b.destination.kind, "value", b.destination.kind)),
                       destination=b.destination.name, matcher=str(getattr(b.matcher, "value", b.matcher)),
@@ -87,7 +87,7 @@ def router_info(r: Any) -> M.RouterInfo:
                         bindings=bindings, config=_jsonable(dict(r.config) if isinstance(r.config, dict) else {}))
 
 
-def group_info(core: Any, g: Any) -> M.GroupInfo:
+def group_info(core: BrokerCore, g: Any) -> M.GroupInfo:
     offsets = []
     for (stream, part), committed in sorted(g.offsets().items()):
         s = core.streams.find(stream)
@@ -99,7 +99,7 @@ def group_info(core: Any, g: Any) -> M.GroupInfo:
                        offsets=offsets, lag=sum(o.lag for o in offsets))
 
 
-def describe(core: Any, kind: str, name: str) -> Any:
+def describe(core: BrokerCore, kind: str, name: str) -> Any:
     obj = find(core, kind, name)
     if kind == "queues":
         return queue_info(core, obj)
@@ -110,7 +110,7 @@ def describe(core: Any, kind: str, name: str) -> Any:
     return group_info(core, obj)
 
 
-def listing(core: Any, kinds: list[str], prefix: str = "") -> M.EntityList:
+def listing(core: BrokerCore, kinds: list[str], prefix: str = "") -> M.EntityList:
     """One row per entity of `kinds`, names starting with `prefix`."""
     items: list[M.EntitySummary] = []
     if "queues" in kinds:
@@ -152,7 +152,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # -- peek -------------------------------------------------------------------------------
-def peek(core: Any, kind: str, name: str, q: M.PeekQuery) -> M.MessageList:
+def peek(core: BrokerCore, kind: str, name: str, q: M.PeekQuery) -> M.MessageList:
     if not 1 <= q.limit <= MAX_PEEK:
         raise Problem.invalid("query.limit", f"must be between 1 and {MAX_PEEK}")
     obj = find(core, kind, name)

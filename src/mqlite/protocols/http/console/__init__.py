@@ -16,11 +16,12 @@ configured. Assets are package data read once.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
 
 from aiohttp import web
 
+from mqlite.core.api import BrokerCore
 from mqlite.protocols.http.admin.views import find
+from mqlite.settings import Settings
 
 BASE = "/_mqlite"
 KINDS = ("queues", "streams", "routers", "groups")
@@ -37,7 +38,7 @@ def _asset(name: str) -> bytes:
 class Console:
     """The page handlers; see module docstring."""
 
-    def __init__(self, core: Any, settings: Any) -> None:
+    def __init__(self, core: BrokerCore, settings: Settings) -> None:
         self.core = core
         self.settings = settings
         self.shell = _asset("index.html").decode()
@@ -81,7 +82,7 @@ def _headers() -> dict[str, str]:
             "Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 
 
-def mount(app: web.Application, core: Any, settings: Any) -> None:
+def mount(app: web.Application, core: BrokerCore, settings: Settings) -> None:
     """Add the console's pages and assets under `/_mqlite/`."""
     console = Console(core, settings)
     app.router.add_get(BASE, console.to_overview)

@@ -18,11 +18,14 @@ Concurrency: the server's event loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.security.authz import OPS, Rule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 ANY, MATCH, LITERAL, PREFIXED = 1, 2, 3, 4  # PatternType (ANY also ResourceType/op/perm)
 TOPIC, GROUP = 2, 3
@@ -84,7 +87,7 @@ def _rule(c: dict[str, Any]) -> Rule | str:
     return Rule(c["Principal"][5:], ops, kind, pattern, c["PermissionType"] == ALLOW)
 
 
-async def describe_acls(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def describe_acls(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DescribeAcls: the rules matching a filter, as ACL bindings grouped by resource."""
     if not fe.authz.is_admin(session.principal):
         return {"ThrottleTimeMs": 0, "ErrorCode": ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
@@ -100,7 +103,7 @@ async def describe_acls(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "ErrorMessage": None, "Resources": resources}
 
 
-async def create_acls(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def create_acls(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """CreateAcls: each creation becomes a rule (kept in the catalog)."""
     results = []
     admin = fe.authz.is_admin(session.principal)
@@ -117,7 +120,7 @@ async def create_acls(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Results": results}
 
 
-async def delete_acls(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def delete_acls(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DeleteAcls: remove the run-time rules whose bindings match each filter."""
     out = []
     admin = fe.authz.is_admin(session.principal)

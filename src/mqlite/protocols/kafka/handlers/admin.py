@@ -26,13 +26,17 @@ Concurrency: the server's event loop; nothing here awaits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import Stream
 from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers.topics import DENIED, find_topic, permitted, topic_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 TOPIC = 2
 #: A guard against a garbled or hostile request creating millions of logs (each
@@ -97,7 +101,7 @@ def _internal(name: str | None) -> bool:
     return bool(name) and is_internal_stream(name or "")
 
 
-async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def create_topics(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """CreateTopics: create topics (streams) with partitions and configs."""
     b = req.body
     results = []
@@ -149,7 +153,7 @@ async def create_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Topics": results}
 
 
-async def delete_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def delete_topics(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DeleteTopics: delete topics, their data and their committed offsets."""
     names = req.body["TopicNames"] or [t["Name"] for t in (req.body["Topics"] or [])]
     out = []
@@ -169,7 +173,7 @@ async def delete_topics(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Responses": out}
 
 
-async def create_partitions(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def create_partitions(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """CreatePartitions: grow a topic's partition count."""
     b = req.body
     out = []
@@ -199,7 +203,7 @@ async def create_partitions(fe: Any, session: Any, req: Request) -> dict[str, An
     return {"ThrottleTimeMs": 0, "Results": out}
 
 
-async def delete_records(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def delete_records(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DeleteRecords: move partitions' log start offsets forward."""
     out = []
     for t in req.body["Topics"]:
@@ -228,7 +232,7 @@ async def delete_records(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Topics": out}
 
 
-def _topic_configs(stream: Any, keys: list[str] | None) -> list[dict[str, Any]]:
+def _topic_configs(stream: Stream, keys: list[str] | None) -> list[dict[str, Any]]:
     effective = stream.effective_config
     overrides = stream.config
     entries = []
@@ -249,7 +253,7 @@ def _topic_configs(stream: Any, keys: list[str] | None) -> list[dict[str, Any]]:
     ]
 
 
-async def describe_configs(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def describe_configs(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DescribeConfigs: a topic's configs (value, default or not); brokers have none."""
     out = []
     for r in req.body["Resources"]:
@@ -268,7 +272,7 @@ async def describe_configs(fe: Any, session: Any, req: Request) -> dict[str, Any
     return {"ThrottleTimeMs": 0, "Results": out}
 
 
-def _alter_checked(fe: Any, session: Any, r: dict[str, Any], validate_only: bool,
+def _alter_checked(fe: KafkaFrontEnd, session: Session, r: dict[str, Any], validate_only: bool,
                    incremental: bool) -> dict[str, Any]:
     if r["ResourceType"] == TOPIC and not permitted(fe, session, "admin", "stream", r["ResourceName"]):
         return {"ErrorCode": ErrorCode.TOPIC_AUTHORIZATION_FAILED, "ErrorMessage": None,
@@ -276,7 +280,7 @@ def _alter_checked(fe: Any, session: Any, r: dict[str, Any], validate_only: bool
     return _alter(fe, r, validate_only, incremental)
 
 
-def _alter(fe: Any, r: dict[str, Any], validate_only: bool, incremental: bool) -> dict[str, Any]:
+def _alter(fe: KafkaFrontEnd, r: dict[str, Any], validate_only: bool, incremental: bool) -> dict[str, Any]:
     rtype, name = r["ResourceType"], r["ResourceName"]
     res: dict[str, Any] = {"ErrorCode": 0, "ErrorMessage": None, "ResourceType": rtype, "ResourceName": name}
     if rtype != TOPIC:
@@ -312,14 +316,14 @@ def _alter(fe: Any, r: dict[str, Any], validate_only: bool, incremental: bool) -
     return res
 
 
-async def alter_configs(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def alter_configs(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """AlterConfigs: replace a topic's dynamic configs."""
     b = req.body
     return {"ThrottleTimeMs": 0, "Responses": [_alter_checked(fe, session, r, b["ValidateOnly"], False)
                                                    for r in b["Resources"]]}
 
 
-async def incremental_alter_configs(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def incremental_alter_configs(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """IncrementalAlterConfigs: set or delete individual topic configs."""
     b = req.body
     return {"ThrottleTimeMs": 0, "Responses": [_alter_checked(fe, session, r, b["ValidateOnly"], True)

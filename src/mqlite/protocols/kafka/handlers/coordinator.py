@@ -40,11 +40,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import ConsumerGroup
 from mqlite.core.groups import GroupState, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 log = logging.getLogger("mqlite.kafka.groups")
 
@@ -56,7 +60,7 @@ def _join_error(code: int, member_id: str = "") -> dict[str, Any]:
             "ProtocolName": None, "Leader": "", "MemberId": member_id, "Members": []}
 
 
-def _sync_result(code: int, assignment: bytes = b"", group: Any = None) -> dict[str, Any]:
+def _sync_result(code: int, assignment: bytes = b"", group: ConsumerGroup | None = None) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "ErrorCode": code,
             "ProtocolType": group.protocol_type if group is not None else None,
             "ProtocolName": group.protocol if group is not None else None, "Assignment": assignment}
@@ -65,7 +69,7 @@ def _sync_result(code: int, assignment: bytes = b"", group: Any = None) -> dict[
 class Coordinator:
     """The group coordinator of node 0; see module docstring."""
 
-    def __init__(self, fe: Any) -> None:
+    def __init__(self, fe: KafkaFrontEnd) -> None:
         self.fe = fe
         settings = fe.settings
         self.initial_delay = settings.kafka_initial_rebalance_delay_ms / 1000.0
@@ -87,7 +91,7 @@ class Coordinator:
         for group in list(self.active.values()):
             self._fail_waiters(group, ErrorCode.COORDINATOR_NOT_AVAILABLE)
 
-    def connection_closed(self, session: Any) -> None:
+    def connection_closed(self, session: Session) -> None:
         """Kafka keeps members across disconnects; their session timeout removes them."""
 
     def _now(self) -> float:
@@ -102,14 +106,14 @@ class Coordinator:
                 log.exception("group coordinator tick failed")
 
     # -- state helpers ----------------------------------------------------------------------
-    def _x(self, group: Any) -> dict[str, Any]:
+    def _x(self, group: ConsumerGroup) -> dict[str, Any]:
         x: dict[str, Any] = group.extra
         if "joins" not in x:
             x.update(joins={}, syncs={}, pending={}, instances={}, deadline=None, initial_until=None)
         self.active[group.name] = group
         return x
 
-    def _fail_waiters(self, group: Any, code: int) -> None:
+    def _fail_waiters(self, group: ConsumerGroup, code: int) -> None:
         x = self._x(group)
         for mid, fut in list(x["joins"].items()):
             if not fut.done():
@@ -120,7 +124,7 @@ class Coordinator:
                 fut.set_result(_sync_result(code))
         x["syncs"].clear()
 
-    def _prepare_rebalance(self, group: Any) -> None:
+    def _prepare_rebalance(self, group: ConsumerGroup) -> None:
         x = self._x(group)
         now = self._now()
         for fut in list(x["syncs"].values()):
@@ -133,7 +137,7 @@ class Coordinator:
         group.state = GroupState.PREPARING_REBALANCE
         x["deadline"] = now + timeout
 
-    def _maybe_complete(self, group: Any) -> None:
+    def _maybe_complete(self, group: ConsumerGroup) -> None:
         if group.state is not GroupState.PREPARING_REBALANCE:
             return
         x = self._x(group)
@@ -143,7 +147,7 @@ class Coordinator:
         if all(mid in x["joins"] for mid in group.members):
             self._complete_join(group)
 
-    def _remove(self, group: Any, member_id: str) -> None:
+    def _remove(self, group: ConsumerGroup, member_id: str) -> None:
         x = self._x(group)
         before = group.state
         member = group.remove_member(member_id)
@@ -159,7 +163,7 @@ class Coordinator:
         if fut is not None and not fut.done():
             fut.set_result(_sync_result(ErrorCode.UNKNOWN_MEMBER_ID))
 
-    def _member_left(self, group: Any) -> None:
+    def _member_left(self, group: ConsumerGroup) -> None:
         """After removals: rebalance the rest, or settle an emptied group."""
         if group.members:
             if group.state in (GroupState.STABLE, GroupState.COMPLETING_REBALANCE):
@@ -171,7 +175,7 @@ class Coordinator:
             group.next_generation(group.protocol_type, None)
             group.state = GroupState.EMPTY
 
-    def _complete_join(self, group: Any) -> None:
+    def _complete_join(self, group: ConsumerGroup) -> None:
         x = self._x(group)
         x["deadline"] = None
         x["initial_until"] = None
@@ -266,7 +270,7 @@ class Coordinator:
         return 0
 
     # -- JoinGroup ----------------------------------------------------------------------------
-    async def join(self, session: Any, req: Request) -> dict[str, Any]:
+    async def join(self, session: Session, req: Request) -> dict[str, Any]:
         b = req.body
         gid = b["GroupId"]
         if not gid:
@@ -349,7 +353,7 @@ class Coordinator:
         self._maybe_complete(group)
         return await fut
 
-    def _current(self, group: Any, member_id: str, with_members: bool) -> dict[str, Any]:
+    def _current(self, group: ConsumerGroup, member_id: str, with_members: bool) -> dict[str, Any]:
         """The JoinGroup answer for the current generation, without a rebalance."""
         listing = [
             {"MemberId": m.member_id, "GroupInstanceId": m.group_instance_id,
@@ -360,7 +364,7 @@ class Coordinator:
                 "ProtocolType": group.protocol_type, "ProtocolName": group.protocol,
                 "Leader": group.leader, "SkipAssignment": False, "MemberId": member_id, "Members": listing}
 
-    async def _static_rejoin(self, group: Any, old_id: str, new_id: str, instance: str,
+    async def _static_rejoin(self, group: ConsumerGroup, old_id: str, new_id: str, instance: str,
                              protocols: list[tuple[str, bytes]], session_ms: int, rebalance_ms: int
                              ) -> dict[str, Any]:
         x = self._x(group)
@@ -386,7 +390,7 @@ class Coordinator:
             return self._current(group, new_id, with_members=False)
         return await self._rejoin_wait(group, new_id)
 
-    async def _rejoin_wait(self, group: Any, member_id: str) -> dict[str, Any]:
+    async def _rejoin_wait(self, group: ConsumerGroup, member_id: str) -> dict[str, Any]:
         x = self._x(group)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         x["joins"][member_id] = fut
@@ -396,7 +400,7 @@ class Coordinator:
         return await fut
 
     # -- SyncGroup ------------------------------------------------------------------------------
-    async def sync(self, session: Any, req: Request) -> dict[str, Any]:
+    async def sync(self, session: Session, req: Request) -> dict[str, Any]:
         b = req.body
         group = self.fe.core.groups.find(b["GroupId"]) if b["GroupId"] else None
         member_id = b["MemberId"]

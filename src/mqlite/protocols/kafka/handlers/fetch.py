@@ -19,12 +19,15 @@ Concurrency: the server's event loop; the long poll awaits the streams' wait API
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 FETCH_SESSION_ID_NOT_FOUND = 70
 
@@ -42,7 +45,7 @@ def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: An
     }
 
 
-def _build(fe: Any, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int) -> tuple[list[dict[str, Any]], int, bool]:
+def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int) -> tuple[list[dict[str, Any]], int, bool]:
     """(response topics, bytes gathered, any partition error)."""
     out = []
     total = 0
@@ -100,7 +103,7 @@ async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout
             t.cancel()
 
 
-async def fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """Fetch: read stored batches by offset, long-polling for MinBytes/MaxWaitMs."""
     body = req.body
     if body["SessionId"] != 0:

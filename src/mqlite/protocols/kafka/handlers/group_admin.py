@@ -11,14 +11,18 @@ Concurrency: the server's event loop; nothing here awaits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import ConsumerGroup
 from mqlite.core.groups import GroupState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
-def _describe(group: Any, name: str) -> dict[str, Any]:
+
+def _describe(group: ConsumerGroup | None, name: str) -> dict[str, Any]:
     if group is None:
         return {"ErrorCode": 0, "GroupId": name, "GroupState": GroupState.DEAD.value, "ProtocolType": "",
                 "ProtocolData": "", "Members": [], "AuthorizedOperations": -2147483648}
@@ -45,13 +49,13 @@ def _describe(group: Any, name: str) -> dict[str, Any]:
     }
 
 
-async def describe_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def describe_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DescribeGroups: state, protocol and members of groups."""
     groups = fe.core.groups
     return {"ThrottleTimeMs": 0, "Groups": [_describe(groups.find(n), n) for n in req.body["Groups"]]}
 
 
-async def list_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def list_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """ListGroups: every group the coordinator knows (optionally filtered by state)."""
     wanted = {s.lower() for s in (req.body.get("StatesFilter") or [])}
     out = []
@@ -66,7 +70,7 @@ async def list_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
 
 
-async def delete_groups(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DeleteGroups: delete empty groups and their committed offsets."""
     results = []
     for name in req.body["GroupsNames"]:

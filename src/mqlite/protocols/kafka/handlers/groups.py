@@ -8,14 +8,17 @@ Concurrency: the server's event loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import permitted
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
-async def join_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+
+async def join_group(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """JoinGroup: join (or rejoin) a group; answered when the rebalance completes."""
     if not permitted(fe, session, "read", "group", req.body["GroupId"]):
         return {"ThrottleTimeMs": 0, "ErrorCode": ErrorCode.GROUP_AUTHORIZATION_FAILED, "GenerationId": -1,
@@ -25,18 +28,18 @@ async def join_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return result
 
 
-async def sync_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def sync_group(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """SyncGroup: the leader hands out assignments; every member receives its own."""
     result: dict[str, Any] = await fe.coordinator.sync(session, req)
     return result
 
 
-async def heartbeat(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def heartbeat(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """Heartbeat: keep a member's session; learn of a rebalance."""
     return {"ThrottleTimeMs": 0, "ErrorCode": fe.coordinator.heartbeat(req)}
 
 
-async def leave_group(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def leave_group(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """LeaveGroup: remove members (v3+: a batch, by member or instance id)."""
     b = req.body
     if req.api_version >= 3:

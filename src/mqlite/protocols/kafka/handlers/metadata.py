@@ -14,19 +14,23 @@ Concurrency: the server's event loop; nothing here awaits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core import alarms
+from mqlite.core.api import Stream
 from mqlite.core.errors import InvalidName
-from mqlite.core.naming import is_internal_stream, validate_stream_name
+from mqlite.core.naming import is_internal_stream, namespace_body, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
 
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
+
 NODE_ID = 0
 
 
-def api_versions_body(fe: Any) -> dict[str, Any]:
+def api_versions_body(fe: KafkaFrontEnd) -> dict[str, Any]:
     return {
         "ErrorCode": 0,
         "ApiKeys": [
@@ -36,12 +40,12 @@ def api_versions_body(fe: Any) -> dict[str, Any]:
     }
 
 
-async def api_versions(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def api_versions(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """ApiVersions: the API keys and version ranges this broker supports."""
     return api_versions_body(fe)
 
 
-def _partitions(stream: Any) -> list[dict[str, Any]]:
+def _partitions(stream: Stream) -> list[dict[str, Any]]:
     return [
         {
             "ErrorCode": 0,
@@ -56,7 +60,7 @@ def _partitions(stream: Any) -> list[dict[str, Any]]:
     ]
 
 
-def topic_entry(stream: Any) -> dict[str, Any]:
+def topic_entry(stream: Stream) -> dict[str, Any]:
     return {
         "ErrorCode": 0,
         "Name": stream.name,
@@ -67,7 +71,7 @@ def topic_entry(stream: Any) -> dict[str, Any]:
     }
 
 
-async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def metadata(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """Metadata: brokers, controller and topic partitions (auto-creating topics)."""
     body = req.body
     core = fe.core
@@ -78,6 +82,8 @@ async def metadata(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     topics: list[dict[str, Any]] = []
     if requested is None:
         for name in core.list_streams():  # internal streams are not listed (core)
+            if name != namespace_body(name):
+                continue  # an AWS account's or region's stream: no Kafka topic name (namespace.py)
             if not describable(fe, session, name):
                 continue  # Kafka lists only the topics a principal may describe
             stream = find_topic(core, name)
@@ -129,7 +135,7 @@ def _error_topic(name: str | None, code: ErrorCode) -> dict[str, Any]:
     return {"ErrorCode": code, "Name": name, "IsInternal": False, "Partitions": []}
 
 
-async def find_coordinator(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def find_coordinator(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """FindCoordinator: this broker coordinates every group (KeyType 0) and txn id (1)."""
     host, port = fe.advertised(session)
     body = req.body

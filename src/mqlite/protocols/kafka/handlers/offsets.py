@@ -16,12 +16,16 @@ Concurrency: the server's event loop; nothing here awaits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import ConsumerGroup, Stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers.topics import DENIED, permitted, topic_for
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 OFFSET_METADATA_TOO_LARGE = 12
 METADATA_MAX_BYTES = 4096
@@ -30,7 +34,7 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 
 
-def _list_partition(stream: Any, p: dict[str, Any]) -> dict[str, Any]:
+def _list_partition(stream: Stream, p: dict[str, Any]) -> dict[str, Any]:
     index = p["PartitionIndex"]
     out = {"PartitionIndex": index, "ErrorCode": 0, "Timestamp": -1, "Offset": -1, "LeaderEpoch": 0,
            "OldStyleOffsets": []}
@@ -60,7 +64,7 @@ def _list_partition(stream: Any, p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def list_offsets(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def list_offsets(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """ListOffsets: earliest, latest or by-timestamp offsets per partition."""
     topics = []
     for t in req.body["Topics"]:
@@ -69,7 +73,7 @@ async def list_offsets(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Topics": topics}
 
 
-async def offset_commit(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def offset_commit(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """OffsetCommit: durably store a group's positions (after member/generation checks)."""
     body = req.body
     group_id = body["GroupId"]
@@ -115,7 +119,7 @@ async def offset_commit(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "Topics": topics_out}
 
 
-def _fetch_partition(group: Any, name: str, index: int) -> dict[str, Any]:
+def _fetch_partition(group: ConsumerGroup | None, name: str, index: int) -> dict[str, Any]:
     c = group.committed(name, index) if group is not None else None
     return {
         "PartitionIndex": index,
@@ -126,7 +130,7 @@ def _fetch_partition(group: Any, name: str, index: int) -> dict[str, Any]:
     }
 
 
-async def offset_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def offset_fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """OffsetFetch: a group's committed offsets (and their metadata)."""
     body = req.body
     if not permitted(fe, session, "read", "group", body["GroupId"]):

@@ -24,9 +24,10 @@ Concurrency: the server's event loop; awaits each append's durability.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.core import alarms
+from mqlite.core.api import BrokerCore, Stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
@@ -34,6 +35,9 @@ from mqlite.protocols.kafka.handlers import producer_ids
 from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 
 def _result(index: int, code: int, base_offset: int = -1, log_start: int = -1,
@@ -53,7 +57,7 @@ ZSTD = 4
 ZSTD_MIN_PRODUCE_VERSION = 7  # KIP-110: zstd batches need Produce v7+
 
 
-async def _append(core: Any, stream: Any, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
+async def _append(core: BrokerCore, stream: Stream, index: int, records: bytes | None, version: int = 7) -> dict[str, Any]:
     if not 0 <= index < stream.partition_count:
         return _result(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     if not records:
@@ -70,11 +74,11 @@ async def _append(core: Any, stream: Any, index: int, records: bytes | None, ver
     if header.compression == ZSTD and version < ZSTD_MIN_PRODUCE_VERSION:
         return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
                        message="Produce requests with ZStandard compression need version 7 or later")
-    partition = stream.partitions[index]
     pid = header.producer_id
     if pid >= 0 and header.base_sequence >= 0:
         first, last = header.base_sequence, header.last_sequence
-        code, duplicate = producer_ids.check(partition, pid, header.producer_epoch, first, last)
+        state = stream.producer_state(index, pid)
+        code, duplicate = producer_ids.check(state, header.producer_epoch, first, last)
         if code:
             return _result(index, code)
         if duplicate is not None:
@@ -95,7 +99,7 @@ async def _append(core: Any, stream: Any, index: int, records: bytes | None, ver
                    append_time=append_time)
 
 
-async def produce(fe: Any, session: Any, req: Request) -> dict[str, Any] | None:
+async def produce(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any] | None:
     """Produce: append record batches; acks=0 sends no response."""
     body = req.body
     acks = body["Acks"]

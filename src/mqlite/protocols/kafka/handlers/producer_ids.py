@@ -19,10 +19,14 @@ Concurrency: the server's event loop; `check` runs just before the append.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import ProducerState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 _NS = "kafka"
 _KEY = "next_producer_id"
@@ -33,7 +37,7 @@ _SEQ_MOD = 1 << 31
 class ProducerIds:
     """Producer id allocation and sequence bookkeeping; see module docstring."""
 
-    def __init__(self, fe: Any) -> None:
+    def __init__(self, fe: KafkaFrontEnd) -> None:
         self.fe = fe
 
     def allocate(self) -> int:
@@ -55,12 +59,11 @@ class ProducerIds:
         return pid, epoch
 
 
-def check(partition: Any, producer_id: int, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
-    """(error, duplicate base offset) for a batch about to be appended to `partition`.
-
-    The producer state is the log's own (`Log.producer_state`), rebuilt from the stored
-    batches after a restart, as Kafka rebuilds its producer snapshots from the log."""
-    state = partition.log.producer_state(producer_id)
+def check(state: ProducerState | None, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
+    """(error, duplicate base offset) for a batch about to be appended by a producer
+    whose state on the partition is `state` (`Stream.producer_state`: storage's, rebuilt
+    from the stored batches after a restart, as Kafka rebuilds its producer snapshots
+    from the log; None for a producer the partition has not seen)."""
     if state is None:
         return ErrorCode.NONE, None
     if epoch < state.producer_epoch:
@@ -75,7 +78,7 @@ def check(partition: Any, producer_id: int, epoch: int, first_seq: int, last_seq
     return ErrorCode.NONE, None
 
 
-async def init_producer_id(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def init_producer_id(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """InitProducerId: a producer id and epoch for an idempotent (or transactional) producer."""
     txn_id = req.body["TransactionalId"]
     if txn_id:

@@ -24,11 +24,14 @@ import hmac
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.security import throttle
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 log = logging.getLogger("mqlite.kafka")
 
@@ -46,7 +49,7 @@ class ScramState:
     salted: bytes
 
 
-def _credentials(fe: Any, mechanism: str, user: str) -> tuple[bytes, bytes] | None:
+def _credentials(fe: KafkaFrontEnd, mechanism: str, user: str) -> tuple[bytes, bytes] | None:
     password = fe.users.get(user)
     if password is None:
         return None
@@ -67,7 +70,7 @@ def _ok(data: bytes = b"") -> dict[str, Any]:
     return {"ErrorCode": 0, "ErrorMessage": None, "AuthBytes": data, "SessionLifetimeMs": 0}
 
 
-async def sasl_handshake(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def sasl_handshake(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """SaslHandshake: choose the SASL mechanism for this connection."""
     enabled = list(MECHANISMS) if fe.users else []
     mechanism = req.body["Mechanism"]
@@ -80,7 +83,7 @@ async def sasl_handshake(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     return {"ErrorCode": 0, "Mechanisms": enabled}
 
 
-async def sasl_authenticate(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+async def sasl_authenticate(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """SaslAuthenticate: one round of the chosen mechanism's exchange."""
     result = _authenticate(fe, session, req)
     if result["ErrorCode"]:
@@ -94,7 +97,7 @@ async def sasl_authenticate(fe: Any, session: Any, req: Request) -> dict[str, An
     return result
 
 
-def _authenticate(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+def _authenticate(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     mechanism = session.mechanism
     token: bytes = req.body["AuthBytes"] or b""
     if mechanism is None:
@@ -123,7 +126,7 @@ def _attrs(text: str) -> dict[str, str]:
     return out
 
 
-def _scram(fe: Any, session: Any, mechanism: str, token: bytes) -> dict[str, Any]:
+def _scram(fe: KafkaFrontEnd, session: Session, mechanism: str, token: bytes) -> dict[str, Any]:
     algo = _HASH[mechanism]
     text = token.decode("utf-8", "replace")
     state: ScramState | None = session.sasl

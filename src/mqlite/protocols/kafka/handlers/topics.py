@@ -8,34 +8,38 @@ Concurrency: the server's event loop; creation is synchronous in core.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import BrokerCore
 from mqlite.core.errors import StreamExists, StreamNotFound
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 
 DENIED: Any = object()  # a topic the session may not use: TOPIC_AUTHORIZATION_FAILED
 
 
-def permitted(fe: Any, session: Any, op: str, kind: str, name: str | None) -> bool:
+def permitted(fe: KafkaFrontEnd, session: Session, op: str, kind: str, name: str | None) -> bool:
     """Whether the session's principal may `op` (create/write/read/admin) the `kind`
     ("stream" for topics, "group") named `name` (security/authz.py: one check for all)."""
     authz = fe.authz
     return not authz.enabled or authz.allowed(session.principal, op, kind, name or "")
 
 
-def describable(fe: Any, session: Any, name: str) -> bool:
+def describable(fe: KafkaFrontEnd, session: Session, name: str) -> bool:
     """Kafka's DESCRIBE on a topic, implied by READ, WRITE and the admin operations."""
     return any(permitted(fe, session, op, "stream", name) for op in ("read", "write", "admin"))
 
 
-def topic_for(fe: Any, session: Any, name: str | None, op: str) -> Any:
+def topic_for(fe: KafkaFrontEnd, session: Session, name: str | None, op: str) -> Any:
     """The topic's stream, None when there is none, or DENIED."""
     if not permitted(fe, session, op, "stream", name):
         return DENIED
     return find_topic(fe.core, name)
 
 
-def find_topic(core: Any, name: str | None) -> Any:
+def find_topic(core: BrokerCore, name: str | None) -> Any:
     if not name:
         return None
     try:
@@ -44,7 +48,7 @@ def find_topic(core: Any, name: str | None) -> Any:
         return None
 
 
-def create_topic(core: Any, name: str, partitions: int, config: Any = None) -> Any:
+def create_topic(core: BrokerCore, name: str, partitions: int, config: Any = None) -> Any:
     try:
         return core.create_stream(name, partitions=partitions, config=config)
     except StreamExists:

@@ -48,7 +48,15 @@ CONFIG_DEFAULTS = {
 
 
 def _keys(conn: Any) -> list[bytes]:
-    return [key_of(n) for n in conn.state.store.names()]
+    """The key space as the user sees it: while rules exist, only the keys it may read
+    (KEYS and SCAN list no other user's names; Redis itself does not filter them by key
+    patterns, docs/security.md says why mqlite does)."""
+    keys = [key_of(n) for n in conn.state.store.names()]
+    authz = conn.state.authz
+    if authz.enabled:
+        principal = conn.principal
+        keys = [k for k in keys if authz.allowed(principal, "read", "stream", k.decode("utf-8", "surrogateescape"))]
+    return keys
 
 
 @command("command", -1, group="server", subcommands=("count", "docs", "info", "list", "getkeys", "help"))

@@ -34,7 +34,8 @@ NODE_ENTRIES = 100  # Redis's stream-node-max-entries: the unit of `~` trimming
 
 
 def get_stream(conn: Any, raw_key: bytes, create: bool = False) -> RedisStream | None:
-    return conn.state.store.get(stream_name(raw_key), create=create)
+    store: StreamStore = conn.state.store
+    return store.get(stream_name(raw_key), create=create)
 
 
 def entry_reply(rs: RedisStream, sid: StreamID) -> list[Any]:
