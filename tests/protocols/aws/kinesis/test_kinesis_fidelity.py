@@ -177,3 +177,20 @@ def test_list_shards_next_token_names_the_parameter_sent_with_it(kinesis: Any) -
         assert _err(exc) == ("InvalidArgumentException", f"NextToken and {name} cannot be provided together.")
     page = kinesis.list_shards(NextToken=token, MaxResults=5)
     assert [s["ShardId"] for s in page["Shards"]] == ["shardId-000000000001", "shardId-000000000002"]
+
+
+def test_texts_name_the_stream_as_the_client_does_in_any_region(mqlite_server: Any) -> None:
+    """Outside the default region a stream's core name carries its region; AWS's texts
+    name the stream as the client named it."""
+    import boto3
+
+    west = boto3.client("kinesis", endpoint_url=mqlite_server.endpoint_url, region_name="us-west-1",
+                        aws_access_key_id="a", aws_secret_access_key="b")
+    west.create_stream(StreamName="mystream", ShardCount=1)
+    with pytest.raises(ClientError) as exc:
+        west.get_shard_iterator(StreamName="mystream", ShardId="123", ShardIteratorType="TRIM_HORIZON")
+    assert _err(exc) == ("ResourceNotFoundException",
+                         f"Shard 123 in stream mystream under account {ACCOUNT} does not exist")
+    with pytest.raises(ClientError) as exc:
+        west.create_stream(StreamName="mystream", ShardCount=1)
+    assert _err(exc) == ("ResourceInUseException", f"Stream mystream under account {ACCOUNT} already exists.")

@@ -25,6 +25,7 @@ from binascii import b2a_base64
 from typing import Any
 
 from mqlite.core.api import BrokerCore
+from mqlite.core.naming import namespace_body
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import max_record_bytes, max_request_bytes
@@ -155,7 +156,7 @@ class RecordActions:
             raise errors.stream_not_found(pos.stream, self.state.account)
         info = meta.shard(pos.partition)
         if info is None:
-            raise errors.not_found(f"Shard {shard_id(pos.partition)} in stream {pos.stream} under "
+            raise errors.not_found(f"Shard {shard_id(pos.partition)} in stream {namespace_body(pos.stream)} under "
                                    f"account {self.state.account} does not exist")
         stream = self.core.get_stream(pos.stream)
         q = pos.partition

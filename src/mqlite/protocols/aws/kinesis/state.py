@@ -233,6 +233,6 @@ class KinesisState(namespace.RequestScoped):
         info = meta.shard(idx) if idx is not None else None
         if info is None:
             raise errors.not_found(
-                f"Shard {shard} in stream {meta.name} under account {self.account} does not exist"
+                f"Shard {shard} in stream {meta.aws_name} under account {self.account} does not exist"
             )
         return info

@@ -16,6 +16,7 @@ import base64
 from typing import Any
 
 from mqlite.core.api import BrokerCore
+from mqlite.core.naming import namespace_body
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import (
@@ -121,7 +122,7 @@ class StreamActions:
         if warm is not None:
             check_warm(warm, mode)
         if self.core.find_stream(name) is not None:
-            raise errors.in_use(f"Stream {name} under account {self.state.account} already exists.")
+            raise errors.in_use(f"Stream {namespace_body(name)} under account {self.state.account} already exists.")
         meta = self.state.create(name, count, mode, tags)
         if warm is not None:
             meta.data["warm_mibps"] = warm
