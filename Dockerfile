@@ -14,8 +14,8 @@ RUN useradd --system --uid 10001 --no-create-home mqlite \
 USER mqlite
 WORKDIR /data
 
-# HTTP (AWS APIs, /_mqlite/health), Kafka, AMQP 0-9-1, Redis RESP.
-EXPOSE 4566 9092 5672 6379
+# HTTP (AWS APIs, /_mqlite/health), Kafka, AMQP 0-9-1, Redis RESP, STOMP.
+EXPOSE 4566 9092 5672 6379 61613
 VOLUME /data
 
 # The slim image has no curl: Python's urllib asks the health endpoint (503 or no

@@ -64,7 +64,7 @@ def mqlite(memory: bool, *, kafka: bool = False) -> Iterator[dict[str, int]]:
     ports = {"http": free_port(), "kafka": free_port() if kafka else None}
     cmd = [sys.executable, "-m", "mqlite.cli", "serve", "--http-port", str(ports["http"]),
            "--kafka-port", str(ports["kafka"]) if kafka else "off", "--amqp-port", "off",
-           "--redis-port", "off", "--log-level", "warning"]
+           "--redis-port", "off", "--mqtt-port", "off", "--stomp-port", "off", "--log-level", "warning"]
     cmd += ["--memory"] if memory else ["--data-dir", data, "--fsync", "1000"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

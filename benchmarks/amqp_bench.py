@@ -167,7 +167,7 @@ def start_mqlite(data_dir: Path) -> tuple[subprocess.Popen[str], int, float]:
         port = s.getsockname()[1]
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1", "--data-dir", str(data_dir),
             "--fsync", "always", "--amqp-port", str(port), "--http-port", "off", "--kafka-port", "off",
-            "--redis-port", "off", "--log-level", "warning"]
+            "--redis-port", "off", "--mqtt-port", "off", "--stomp-port", "off", "--log-level", "warning"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     while True:

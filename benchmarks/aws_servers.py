@@ -91,7 +91,7 @@ def mqlite_server(fsync: str = "1000") -> Iterator[tuple[str, int]]:
     data = tempfile.mkdtemp(prefix="mqlite-bench-")
     port = free_port()
     cmd = [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", data, "--fsync", fsync,
-           "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
+           "--http-port", str(port), "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--mqtt-port", "off", "--stomp-port", "off",
            "--log-level", "warning"]
     try:
         with _child_server(cmd, port, "/_mqlite/health") as served:

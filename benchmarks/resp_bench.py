@@ -54,7 +54,7 @@ def start_mqlite(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mqlite.cli", "serve", "--data-dir", str(tmp / "mqlite"), "--fsync", "1000",
-         "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", str(port),
+         "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--mqtt-port", "off", "--stomp-port", "off", "--redis-port", str(port),
          "--log-level", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 SERVE = ["-m", "mqlite.cli", "serve", "--memory", "--http-port", "0", "--kafka-port", "0",
-         "--amqp-port", "0", "--redis-port", "0"]
+         "--amqp-port", "0", "--redis-port", "0", "--mqtt-port", "0", "--stomp-port", "0"]
 
 
 def rss_mib(pid: int) -> float:

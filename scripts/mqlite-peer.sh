@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 proto=$1 log=$2
-flags=(--http-port off --kafka-port off --amqp-port off --redis-port off "--$proto-port" 0)
+flags=(--http-port off --kafka-port off --amqp-port off --redis-port off --stomp-port off "--$proto-port" 0)
 rm -f "$log.port"
 PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" nohup python3 -c "from mqlite.cli import main; main()" \
   serve --memory "${flags[@]}" >"$log" 2>&1 &

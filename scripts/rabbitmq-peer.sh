@@ -6,6 +6,9 @@
 #   scripts/rabbitmq-peer.sh start DIR AMQP_PORT   # returns once the node answers AMQP
 #   scripts/rabbitmq-peer.sh stop DIR
 #
+# With RABBITMQ_PEER_STOMP_PORT set, the STOMP plugin is enabled too and listens there
+# (scripts/conformance-stomp.sh).
+#
 # The node's distribution port is AMQP_PORT+1 and its epmd port AMQP_PORT+2.
 set -euo pipefail
 cmd=$1 dir=$2
@@ -36,9 +39,11 @@ EOF
   # the CLI reads the cookie from the real user's home: hand it the node's explicitly
   [ -f "$dir/.erlang.cookie" ] || { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/.erlang.cookie"; chmod 400 "$dir/.erlang.cookie"; }
   printf '[].\n' >"$dir/enabled_plugins"
+  [ -z "${RABBITMQ_PEER_STOMP_PORT:-}" ] || printf '[rabbitmq_stomp].\n' >"$dir/enabled_plugins"
   printf '[].\n' >"$dir/advanced.config"
   # loopback_users none: pika's tests log in as guest; quorum/stream queues need no plugin
   printf 'loopback_users = none\nlog.console = false\nlog.file.level = warning\n' >"$dir/rabbitmq.conf"
+  [ -z "${RABBITMQ_PEER_STOMP_PORT:-}" ] || printf 'stomp.listeners.tcp.1 = 127.0.0.1:%s\n' "$RABBITMQ_PEER_STOMP_PORT" >>"$dir/rabbitmq.conf"
   # shellcheck disable=SC1090
   . "$envfile"
   # the port is in the kernel's ephemeral range, so a client's outgoing connection can

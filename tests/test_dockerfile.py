@@ -48,7 +48,7 @@ def test_base_is_the_official_python_slim_image() -> None:
 
 def test_every_default_port_is_exposed_and_the_data_dir_is_a_volume() -> None:
     defaults = Settings()
-    ports = {defaults.http_port, defaults.kafka_port, defaults.amqp_port, defaults.redis_port}
+    ports = {defaults.http_port, defaults.kafka_port, defaults.amqp_port, defaults.redis_port, defaults.stomp_port}
     assert {int(p) for p in _one("EXPOSE").split()} == ports
     assert _one("VOLUME") == "/data"
 

@@ -198,7 +198,7 @@ def test_a_bad_init_file_stops_the_start_with_one_line(tmp_path):
     init.write_text('[[queues]]\nname = "ok"\n[[queues]]\nname = "x"\nattributes = { DelaySeconds = "9999" }\n')
     proc = subprocess.run(
         [sys.executable, "-m", "mqlite.cli", "serve", "--memory", "--init", str(init), "--http-port", "0",
-         "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off"],
+         "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--mqtt-port", "off", "--stomp-port", "off"],
         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]

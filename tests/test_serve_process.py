@@ -70,7 +70,8 @@ def test_second_process_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
 
 
 def test_disabled_front_ends_do_not_listen(tmp_path: Path) -> None:
-    proc = spawn_server(None, "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off")
+    proc = spawn_server(None, "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--mqtt-port", "off",
+                         "--stomp-port", "off")
     try:
         assert set(proc.ports) == {"http"}
     finally:

@@ -56,7 +56,7 @@ def test_memory_with_a_data_directory_is_refused() -> None:
 
 
 def test_every_port_off_is_refused() -> None:
-    flags = {f"{name}_port": "off" for name in ("http", "kafka", "amqp", "redis")}
+    flags = {f"{name}_port": "off" for name in ("http", "kafka", "amqp", "redis", "mqtt", "stomp")}
     with pytest.raises(ConfigError, match="every port is off"):
         load_settings(flags, environ={})
 

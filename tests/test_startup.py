@@ -25,7 +25,8 @@ import pytest
 from mqlite.testing import ServerHandle, spawn_server, test_settings
 
 SERVE = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
-FREE_PORTS = ["--http-port", "0", "--kafka-port", "0", "--amqp-port", "0", "--redis-port", "0"]
+FREE_PORTS = ["--http-port", "0", "--kafka-port", "0", "--amqp-port", "0", "--redis-port", "0", "--mqtt-port", "0",
+              "--stomp-port", "0"]
 
 
 def serve(*flags: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,8 +119,10 @@ def test_a_read_only_data_directory_is_named(tmp_path: Path) -> None:
      "mqlite: --kafka-port: expected a port 1-65535, 0 for any free port, or off, got 'ninety'"),
     (["--memory", "--data-dir", "d"], {},
      "mqlite: --memory and --data-dir together: choose one (memory keeps no data directory)"),
-    (["--memory", "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off"], {},
-     "mqlite: every port is off: enable at least one of --http-port, --kafka-port, --amqp-port, --redis-port"),
+    (["--memory", "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off",
+      "--mqtt-port", "off", "--stomp-port", "off"], {},
+     "mqlite: every port is off: enable at least one of --http-port, --kafka-port, --amqp-port, --redis-port, "
+     "--mqtt-port, --stomp-port"),
     (["--memory"], {"MQLITE_AWS_KEYS": "a:b"},
      "mqlite: unknown environment variable MQLITE_AWS_KEYS (see docs/configuration.md; unset it or fix its name)"),
     (["--memory", "--fsync", "sometimes"], {},
@@ -173,7 +176,7 @@ def test_sigterm_during_start_up_stops_cleanly(tmp_path: Path) -> None:
 def test_ready_log_line_comes_after_every_listener_accepts(tmp_path: Path) -> None:
     proc = spawn_server(tmp_path / "data")
     try:
-        assert set(proc.ports) == {"http", "kafka", "amqp", "redis"}
+        assert set(proc.ports) == {"http", "kafka", "amqp", "redis", "mqtt", "stomp"}
         for port in proc.ports.values():
             with socket.create_connection(("127.0.0.1", port), timeout=5):
                 pass
@@ -226,7 +229,7 @@ def test_health_is_503_with_what_is_pending_until_recovery_is_done(tmp_path: Pat
                 time.sleep(0.02)
         assert status == 503
         assert body["status"] == "starting"
-        assert body["starting"] == ["recovery", "http", "kafka", "amqp", "redis"]
+        assert body["starting"] == ["recovery", "http", "kafka", "amqp", "redis", "mqtt", "stomp"]
         status, _ = get(f"http://127.0.0.1:{http_port}/")  # every other request: 503, retryable
         assert status == 503
     finally:

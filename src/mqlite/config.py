@@ -181,7 +181,7 @@ def _check_combination(values: dict[str, Any], explicit: dict[str, str]) -> None
 GROUP_TITLES = {
     "process": "process", "ports": "ports (a port, 0 for any free port, or off)",
     "storage": "storage: defaults of every stream", "limits": "limits under hostile load",
-    "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis",
+    "aws": "AWS front-ends", "kafka": "Kafka", "amqp": "AMQP 0-9-1", "redis": "Redis", "mqtt": "MQTT",
     "security": "security: users and TLS (docs/security.md)",
 }
 

@@ -42,6 +42,8 @@ TCP_FRONTENDS = {
     "kafka": ("kafka_port", "mqlite.protocols.kafka.server"),
     "amqp": ("amqp_port", "mqlite.protocols.amqp.server"),
     "redis": ("redis_port", "mqlite.protocols.resp.server"),
+    "mqtt": ("mqtt_port", "mqlite.protocols.mqtt.server"),
+    "stomp": ("stomp_port", "mqlite.protocols.stomp.server"),  # after amqp: shares its broker
 }
 # HTTP front-ends: modules exposing `mount(app, core, settings)`.
 HTTP_FRONTENDS = ("mqlite.protocols.aws.app", "mqlite.protocols.aws.sns.routes")

@@ -44,6 +44,7 @@ def _group(name: str) -> Any:
 _aws, _kafka, _amqp, _redis = _group("aws"), _group("kafka"), _group("amqp"), _group("redis")
 _ports, _storage, _security = _group("ports"), _group("storage"), _group("security")
 _limits = _group("limits")
+_mqtt = _group("mqtt")
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
@@ -78,6 +79,8 @@ class Settings:
     kafka_port: int | None = _ports(9092, k.PORT, "Kafka wire protocol")
     amqp_port: int | None = _ports(5672, k.PORT, "AMQP 0-9-1")
     redis_port: int | None = _ports(6379, k.PORT, "Redis RESP")
+    mqtt_port: int | None = _ports(1883, k.PORT, "MQTT 3.1.1 and 5.0")
+    stomp_port: int | None = _ports(61613, k.PORT, "STOMP 1.0-1.2 (RabbitMQ's STOMP plugin dialect)")
     # -- AWS front-ends ---------------------------------------------------------------
     aws_account: str = _aws("000000000000", k.TEXT, "AWS account id in ARNs and queue URLs")
     aws_region: str = _aws("us-east-1", k.TEXT, "default AWS region")
@@ -107,6 +110,8 @@ class Settings:
     kafka_initial_rebalance_delay_ms: int = _kafka(0, k.milliseconds(), "wait for more members before a new group's first rebalance (`group.initial.rebalance.delay.ms`; Kafka's default is 3000)")
     kafka_group_min_session_timeout_ms: int = _kafka(6000, k.milliseconds(), "smallest consumer session timeout accepted (`group.min.session.timeout.ms`)")
     kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
+    kafka_consumer_heartbeat_interval_ms: int = _kafka(5000, k.milliseconds(), "heartbeat interval given to KIP-848 consumers (`group.consumer.heartbeat.interval.ms`)")
+    kafka_consumer_session_timeout_ms: int = _kafka(45_000, k.milliseconds(), "a KIP-848 consumer without a heartbeat this long leaves its group (`group.consumer.session.timeout.ms`)")
     # -- AMQP -------------------------------------------------------------------------
     amqp_users: tuple[tuple[str, str], ...] = _amqp((), k.pairs("USER:PASSWORD"), "AMQP users, aliases of `--user` (with no user anywhere: guest:guest, from loopback only)", name="amqp_user")
     amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")
@@ -121,6 +126,8 @@ class Settings:
     redis_proto_max_bulk_len: int = _redis(512 * 1024 * 1024, k.SIZE, "largest argument accepted (`proto-max-bulk-len`)")
     redis_client_query_buffer_limit: int = _redis(1024 * 1024 * 1024, k.SIZE, "largest pending command; a client over it is closed (`client-query-buffer-limit`)")
     redis_pubsub_buffer_bytes: int = _redis(32 * 1024 * 1024, k.SIZE, "a subscriber further behind than this is disconnected (`client-output-buffer-limit pubsub`)")
+    # -- MQTT ---------------------------------------------------------------------------
+    mqtt_max_packet_size: int = _mqtt(16 * 1024 * 1024, k.SIZE, "largest MQTT packet accepted (told to 5.0 clients as Maximum Packet Size; mosquitto's `max_packet_size`)")
     # -- security (mqlite.security; docs/security.md) ----------------------------------
     users: tuple[str, ...] = _security((), k.USERS, "users of every protocol, NAME:SECRET[:ROLES] (roles joined by `+`, e.g. `admin`); any user turns authentication on for every listener", name="user")
     users_file: Path | None = _security(None, k.PATH, "file of users, one NAME:SECRET[:ROLES] a line, `#` comments")

@@ -88,7 +88,7 @@ class ServerHandle:
         self.settings = self.settings.replace(
             **{
                 f"{name}_port": ports.get(name)
-                for name in ("http", "kafka", "amqp", "redis")
+                for name in ("http", "kafka", "amqp", "redis", "mqtt", "stomp")
                 if getattr(self.settings, f"{name}_port") is not None
             }
         )
@@ -158,8 +158,16 @@ class ServerHandle:
         return self._port("amqp")
 
     @property
+    def stomp_port(self) -> int:
+        return self._port("stomp")
+
+    @property
     def redis_port(self) -> int:
         return self._port("redis")
+
+    @property
+    def mqtt_port(self) -> int:
+        return self._port("mqtt")
 
     @property
     def endpoint_url(self) -> str:
@@ -183,6 +191,8 @@ def test_settings(data_dir: Path | None, **overrides: Any) -> Settings:
         kafka_port=0,
         amqp_port=0,
         redis_port=0,
+        mqtt_port=0,
+        stomp_port=0,
     )
     return base.replace(**overrides)
 
@@ -309,7 +319,7 @@ def spawn_server(
     `rlimit_nofile` = (soft, hard) descriptor limits for the child."""
     args = [sys.executable, "-m", "mqlite.cli", "serve", "--host", "127.0.0.1"]
     args += ["--memory"] if data_dir is None else ["--data-dir", str(data_dir)]
-    for name in ("http", "kafka", "amqp", "redis"):
+    for name in ("http", "kafka", "amqp", "redis", "mqtt", "stomp"):
         if f"--{name}-port" not in flags:
             args += [f"--{name}-port", "0"]
     args += list(flags)

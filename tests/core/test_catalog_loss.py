@@ -97,7 +97,7 @@ def test_serve_check_and_repair_from_the_command_line(tmp_path: Path) -> None:
     run(_fill(tmp_path))
     _drop_catalog(tmp_path)
     served = _mqlite("serve", "--data-dir", str(tmp_path), "--http-port", "0", "--kafka-port", "0",
-                     "--amqp-port", "0", "--redis-port", "0")
+                     "--amqp-port", "0", "--redis-port", "0", "--mqtt-port", "0", "--stomp-port", "0")
     assert served.returncode == 1
     [why] = [line for line in served.stderr.splitlines() if line.startswith("mqlite: cannot start:")]
     assert "is missing" in why and "Traceback" not in served.stderr

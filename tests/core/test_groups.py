@@ -45,9 +45,9 @@ def test_a_later_commit_replaces_the_earlier_even_when_lower() -> None:
     assert g.committed("t", 0).offset == 3  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("offset", [-1, 1.5, "3", True])
+@pytest.mark.parametrize("offset", [1.5, "3", True, 1 << 63])
 def test_invalid_offsets_are_refused_and_nothing_changes(offset: object) -> None:
-    """Rule: a committed offset is an integer >= 0."""
+    """Rule: a committed offset is a 64-bit integer (Kafka's INT64 field)."""
     g = _store().get("g")
     g.commit("t", 0, 1)
     with pytest.raises(InvalidValue):
@@ -55,11 +55,39 @@ def test_invalid_offsets_are_refused_and_nothing_changes(offset: object) -> None
     assert g.committed("t", 0).offset == 1  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("special", [-2, -1, -7])
+def test_negative_offsets_are_stored_as_given(special: int) -> None:
+    """Rule (Apache Kafka's OffsetMetadataManager.commitOffset): the coordinator stores
+    the committed value as sent and OffsetFetch returns it; kafkajs's resetOffsets
+    commits -2 (earliest) and -1 (latest)."""
+    g = _store().get("g")
+    g.commit("t", 0, special, "reset")
+    assert (g.committed("t", 0).offset, g.committed("t", 0).metadata) == (special, "reset")  # type: ignore[union-attr]
+
+
+def test_special_offsets_count_lag_from_where_they_point() -> None:
+    """Rule: lag after a commit of -2 (earliest) is the whole partition, after -1
+    (latest) nothing; other negative values count as earliest."""
+
+    async def main() -> None:
+        core = await BrokerCore.open(None, CONFIG)
+        s = core.create_stream("t", partitions=3)
+        for p in range(3):
+            for _ in range(4):
+                await s.append(b"x", partition=p)
+        g = core.groups.get("g")
+        g.commit_many({("t", 0): -2, ("t", 1): -1, ("t", 2): -5})
+        assert g.lag("t") == {0: 4, 1: 0, 2: 4}
+        await core.close()
+
+    asyncio.run(main())
+
+
 def test_commit_many_is_atomic() -> None:
     """Rule: an OffsetCommit request is applied whole or not at all."""
     g = _store().get("g")
     with pytest.raises(InvalidValue):
-        g.commit_many({("t", 0): 5, ("t", 1): -3})
+        g.commit_many({("t", 0): 5, ("t", 1): 2.5})  # type: ignore[dict-item]
     assert g.offsets() == {}
     g.commit_many({("t", 0): 5, ("t", 1): (6, "x"), ("u", 0): (7, "y", 3)})
     assert {k: v.offset for k, v in g.offsets().items()} == {("t", 0): 5, ("t", 1): 6, ("u", 0): 7}

@@ -59,7 +59,7 @@ def check_isolation() -> None:
 
 def start_server(log_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     args = [sys.executable, "-m", "mqlite", "serve", "--memory", "--host", "127.0.0.1"]
-    for name in ("http", "kafka", "amqp", "redis"):
+    for name in ("http", "kafka", "amqp", "redis", "stomp"):
         args += [f"--{name}-port", "0"]
     log = log_path.open("wb")
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)

@@ -58,7 +58,7 @@ def test_admin_endpoints_open_while_auth_is_off(mqlite_server_factory: Callable[
 def test_open_server_on_a_network_address_refuses_to_start(capsys: pytest.CaptureFixture[str]) -> None:
     """No user and a non-loopback --host: one line, exit 1, nothing bound."""
     code = cli.main(["serve", "--memory", "--host", "0.0.0.0", "--http-port", "0", "--kafka-port", "0",
-                     "--amqp-port", "0", "--redis-port", "0"])
+                     "--amqp-port", "0", "--redis-port", "0", "--mqtt-port", "0", "--stomp-port", "0"])
     assert code == 1
     assert capsys.readouterr().err == (
         "mqlite: cannot start: listening on 0.0.0.0 without authentication: configure --user "

@@ -163,8 +163,10 @@ def test_startup_states_the_auth_mode_of_each_listener(
         mqlite_server_factory(users=("alice:pw",))
         mqlite_server_factory()
     lines = [r.getMessage() for r in caplog.records if " auth: " in r.getMessage()]
-    assert {line.split(" ")[0] for line in lines} == {"http", "kafka", "amqp", "redis"}
+    assert {line.split(" ")[0] for line in lines} == {"http", "kafka", "amqp", "redis", "mqtt", "stomp"}
     assert "redis auth: AUTH required (1 users); plaintext" in lines
+    assert "mqtt auth: user name and password required (1 users); plaintext" in lines
+    assert "mqtt auth: no authentication (anonymous); plaintext" in lines
     assert "amqp auth: guest:guest from loopback only; plaintext" in lines
     assert any(line.startswith("kafka auth: SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 required") for line in lines)
 

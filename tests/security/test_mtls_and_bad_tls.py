@@ -100,7 +100,7 @@ def test_tls_handshake_on_a_plaintext_port_is_closed(
 
 def _start(*flags: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = cli.main(["serve", "--memory", "--http-port", "0", "--kafka-port", "0", "--amqp-port", "0",
-                     "--redis-port", "0", *flags])
+                     "--redis-port", "0", "--mqtt-port", "0", "--stomp-port", "0", *flags])
     return code, capsys.readouterr().err
 
 

@@ -34,6 +34,7 @@ from mqlite.core.router import Binding, Destination, DestinationKind, Router, Ro
 from mqlite.core.routers import RouterRegistry
 from mqlite.core.stream import PartitionInfo, Stream
 from mqlite.core.streams import StreamRegistry
+from mqlite.core.transactions import TransactionCoordinator, TransactionError, Txn, TxnState
 from mqlite.storage.log import AppendResult, ProducerBatch, ProducerState
 from mqlite.storage.recordbatch import Record
 
@@ -43,5 +44,6 @@ __all__ = [
     "Envelope", "GroupState", "GroupStore", "Member", "Message", "PartitionInfo",
     "ProducerBatch", "ProducerState", "Queue", "QueueConfig", "QueueCounts", "QueueRegistry",
     "Record", "RouteResult", "Router", "RouterRegistry", "Selection", "SendResult", "Stream",
-    "StreamConfig", "StreamRegistry", "Subscriber",
+    "StreamConfig", "StreamRegistry", "Subscriber", "TransactionCoordinator", "TransactionError", "Txn",
+    "TxnState",
 ]

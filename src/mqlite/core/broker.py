@@ -2,7 +2,8 @@
 
 Owns the lifecycle of: the `Catalog` (`<data_dir>/catalog.sqlite3`, or in memory), the
 `LogFactory` (logs, the shared group committer, the data-directory lock), and one
-registry per noun: `StreamRegistry`, `GroupStore`, `QueueRegistry`, `RouterRegistry`,
+registry per noun: `StreamRegistry`, `GroupStore`, `TransactionCoordinator`
+(`core.transactions`), `QueueRegistry`, `RouterRegistry`,
 plus `Channels` (live pub/sub). It delegates the create/get/delete/list calls of
 docs/architecture.md ("core") to them, and runs a background maintenance task that
 calls every registry's `tick()` (retention, expiries) each `maintenance_interval`.
@@ -36,6 +37,7 @@ from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
 from mqlite.core.errors import InvalidName, StreamNotFound
 from mqlite.core.groups import GroupStore
+from mqlite.core.transactions import TransactionCoordinator
 from mqlite.core.logs import LogFactory
 from mqlite.core.naming import is_internal_stream
 from mqlite.core.queue.config import QueueConfig
@@ -72,6 +74,7 @@ class BrokerCore:
         self.logs: LogFactory = None  # type: ignore[assignment]
         self.streams: StreamRegistry = None  # type: ignore[assignment]
         self.groups: GroupStore = None  # type: ignore[assignment]
+        self.transactions: TransactionCoordinator = None  # type: ignore[assignment]
         self.queues: QueueRegistry = None  # type: ignore[assignment]
         self.routers: RouterRegistry = None  # type: ignore[assignment]
         self.channels: Channels = None  # type: ignore[assignment]
@@ -118,6 +121,7 @@ class BrokerCore:
         )
         self.streams = await self._start(StreamRegistry(self.catalog, self.logs, self.clock, self))
         self.groups = GroupStore(self.catalog, self.clock, self.streams.get)
+        self.transactions = await self._start(TransactionCoordinator(self))
         self.queues = await self._start(QueueRegistry(self.catalog, self.logs, self.clock, self))
         self.routers = await self._start(RouterRegistry(self.catalog, self.logs, self.clock, self))
         self.channels = await self._start(Channels(self.clock))

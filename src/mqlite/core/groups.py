@@ -14,6 +14,11 @@ protocol are persisted (as Kafka's `__consumer_offsets` group metadata does), me
 rejoin after a restart. Lag is latest offset minus committed offset (or minus the
 earliest offset when nothing was committed).
 
+A committed offset is stored as given, negative ones too, as Apache Kafka's group
+coordinator does (`OffsetMetadataManager.commitOffset` validates the member, not the
+value): kafkajs's `admin.resetOffsets` commits -2 (earliest) or -1 (latest) and its
+consumers resolve them when they next join; `CommittedOffset.position` reads them so.
+
 Concurrency: core's single event loop; no locks.
 """
 
@@ -30,6 +35,9 @@ from mqlite.core.errors import InvalidValue, NotFound
 
 _SEP = "\x1f"
 GROUP_KIND = "group"
+LATEST = -1  # Kafka's special offsets, as clients commit them
+EARLIEST = -2
+_INT64 = 1 << 63
 
 
 def _ns(group: str) -> str:
@@ -44,6 +52,13 @@ class CommittedOffset:
     metadata: str = ""
     commit_timestamp: int = 0  # ms
     leader_epoch: int = -1
+
+    def position(self, earliest: int, latest: int) -> int:
+        """The offset this commit stands for: -1 is the end (Kafka's LATEST), any other
+        negative value the start (-2 is Kafka's EARLIEST)."""
+        if self.offset >= 0:
+            return max(self.offset, earliest)
+        return latest if self.offset == LATEST else earliest
 
 
 class GroupState(enum.Enum):
@@ -134,8 +149,8 @@ class ConsumerGroup:
                 epoch = rest[0] if rest else -1
             else:
                 offset, metadata, epoch = spec, "", -1
-            if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-                raise InvalidValue("offset", f"committed offset must be >= 0, got {offset!r}")
+            if not isinstance(offset, int) or isinstance(offset, bool) or not -_INT64 <= offset < _INT64:
+                raise InvalidValue("offset", f"committed offset must be a 64-bit integer, got {offset!r}")
             if not isinstance(partition, int) or partition < 0:
                 raise InvalidValue("partition", f"partition must be >= 0, got {partition!r}")
             done[(stream, partition)] = CommittedOffset(offset, metadata or "", now, epoch)
@@ -182,10 +197,10 @@ class ConsumerGroup:
         s = self._store.stream_lookup(stream)
         out: dict[int, int] = {}
         for p in range(s.partition_count):
-            latest = s.latest(p)
+            earliest, latest = s.earliest(p), s.latest(p)
             c = self._offsets.get((stream, p))
-            base = c.offset if c is not None else s.earliest(p)
-            out[p] = max(0, latest - max(base, s.earliest(p)))
+            base = c.position(earliest, latest) if c is not None else earliest
+            out[p] = max(0, latest - base)
         return out
 
     # -- membership (state for the Kafka coordinator) -----------------------------------

@@ -68,5 +68,8 @@ def auth_lines(settings: Settings, ports: dict[str, int]) -> list[str]:
                  "guest:guest from any address (--insecure)" if settings.insecure else
                  "guest:guest from loopback only"),
         "redis": (f"AUTH required ({n} users)" if n else "no authentication (default user nopass)"),
+        "mqtt": (f"user name and password required ({n} users)" if n else "no authentication (anonymous)"),
+        "stomp": (f"login/passcode required ({n} users)" if n else "guest:guest (or no login) from loopback only"
+                  if not settings.insecure else "guest:guest (or no login) from any address (--insecure)"),
     }
     return [f"{name} auth: {modes.get(name, 'n/a')}; {wire}" for name in ports]

@@ -224,9 +224,11 @@ def test_eventbridge_buses_and_rules_are_per_account(server: Any) -> None:
     with pytest.raises(ClientError) as info:
         alice.describe_event_bus(Name="orders")
     assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:  # DeleteEventBus takes a name (model pattern), not an ARN
+        alice.delete_event_bus(Name=b_bus)
+    assert _code(info) == "ValidationException"
     for call in (lambda: alice.describe_event_bus(Name=b_bus),
                  lambda: alice.put_rule(Name="x", EventBusName=b_bus, EventPattern='{"source": ["a"]}'),
-                 lambda: alice.delete_event_bus(Name=b_bus),
                  lambda: alice.describe_rule(Name="r", EventBusName=b_bus),
                  lambda: alice.list_targets_by_rule(Rule="r", EventBusName=b_bus)):
         with pytest.raises(ClientError) as info:

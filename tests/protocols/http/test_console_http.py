@@ -94,7 +94,9 @@ def test_overview_and_graph(mqlite_server: Any) -> None:
     o = json.loads(body)
     assert status == 200
     assert o["listeners"] == {"http": mqlite_server.http_port, "kafka": mqlite_server.kafka_port,
-                              "amqp": mqlite_server.amqp_port, "redis": mqlite_server.redis_port}
+                              "amqp": mqlite_server.amqp_port, "redis": mqlite_server.redis_port,
+                              "mqtt": mqlite_server.mqtt_port,
+                              "stomp": mqlite_server.stomp_port}
     assert o["fsync"] == "never" and o["alarms"] == [] and o["uptime_s"] >= 0
     assert o["messages_in"] == 1 and o["entities"]["queues"] == 2
     edges = {(e["source_kind"], e["source"], e["destination_kind"], e["destination"], e["label"])

@@ -23,7 +23,7 @@ with warnings.catch_warnings():
     import kafka.producer
     import kafka.structs
 
-FAST_GROUPS = {"kafka_initial_rebalance_delay_ms": 200}
+FAST_GROUPS = {"kafka_initial_rebalance_delay_ms": 200, "kafka_consumer_heartbeat_interval_ms": 500}
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from mqlite.core.matchers.ranges import RangeIndex
 from mqlite.core.matchers.sns_filter import (
     attributes_view,
     compile_sns_filter,
+    rounded,
 )
 from mqlite.core.matchers.topic import TopicTrie, compile_topic
 
@@ -132,7 +133,7 @@ _UNSET = object()
 class MessageView:
     """One message as matchers see it; decodings are computed at most once."""
 
-    __slots__ = ("_attrs", "_body", "attributes", "body_bytes", "headers", "routing_key")
+    __slots__ = ("_attrs", "_body", "_sns_body", "attributes", "body_bytes", "headers", "routing_key")
 
     def __init__(
         self,
@@ -146,6 +147,7 @@ class MessageView:
         self.attributes = attributes
         self.headers = headers
         self._body: Any = _UNSET
+        self._sns_body: Any = _UNSET
         self._attrs: dict[str, Any] | None = None
 
     def body(self) -> Any:
@@ -156,6 +158,12 @@ class MessageView:
             except (orjson.JSONDecodeError, TypeError):
                 self._body = None
         return self._body
+
+    def sns_body(self) -> Any:
+        """The decoded body with its numbers at SNS filter accuracy (MessageBody scope)."""
+        if self._sns_body is _UNSET:
+            self._sns_body = rounded(self.body())
+        return self._sns_body
 
     def attrs(self) -> dict[str, Any]:
         if self._attrs is None:
@@ -176,7 +184,7 @@ def check(e: Entry, view: MessageView) -> bool:
             return True
         if m is MatcherKind.SNS:
             if e.compiled.scope == "MessageBody":
-                body = view.body()
+                body = view.sns_body()
                 return type(body) is dict and eval_node(e.compiled.root, body)
             return eval_node(e.compiled.root, view.attrs())
         if m is MatcherKind.EVENT_PATTERN:
@@ -203,8 +211,8 @@ def _seq(e: Entry) -> int:
 
 
 def _source(e: Entry) -> str:
-    if e.matcher is MatcherKind.SNS and e.compiled.scope == "MessageAttributes":
-        return "attr"
+    if e.matcher is MatcherKind.SNS:
+        return "attr" if e.compiled.scope == "MessageAttributes" else "snsbody"
     return "body"
 
 
@@ -439,7 +447,7 @@ class BindingIndex:
                         continue
                     values: Any = (v,) if type(v) is not list else path_values(v, ())
                 else:
-                    body = view.body()
+                    body = view.sns_body() if src == "snsbody" else view.body()
                     if type(body) is not dict:
                         continue
                     if len(path) == 1:

@@ -98,7 +98,7 @@ class FilterPolicy:
                     return False
             if type(body) is not dict:
                 return False
-            return eval_node(self.root, body)
+            return eval_node(self.root, rounded(body))
         return eval_node(self.root, attributes_view(attributes or {}))
 
     def hints(self) -> frozenset[Hint] | None:
@@ -110,12 +110,12 @@ def _five(v: Any) -> Any:
     return round(v, NUMBER_DIGITS) if type(v) is float else v
 
 
-def _rounded(obj: Any) -> Any:
-    """A filter policy with its numbers at SNS's accuracy (see `_five`)."""
+def rounded(obj: Any) -> Any:
+    """A filter policy or JSON message body with its numbers at SNS's accuracy (`_five`)."""
     if isinstance(obj, dict):
-        return {k: _rounded(v) for k, v in obj.items()}
+        return {k: rounded(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_rounded(v) for v in obj]
+        return [rounded(v) for v in obj]
     return _five(obj)
 
 
@@ -199,8 +199,8 @@ def compile_sns_filter(
     if combinations(obj) > MAX_COMBINATIONS:
         raise _error("Filter policy is too complex")
     try:
-        # attribute values are rounded the same way (attribute_values); body values are not
-        root = compile_node(_rounded(obj) if scope == "MessageAttributes" else obj, DIALECT)
+        # message values are rounded the same way (attribute_values, `matches` for bodies)
+        root = compile_node(rounded(obj), DIALECT)
     except PatternError as exc:
         if exc.reason == "__nested__":  # pragma: no cover - handled above
             raise _error("Filter policy scope MessageAttributes does not support nested"

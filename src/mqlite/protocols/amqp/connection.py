@@ -191,14 +191,7 @@ class AmqpConnection(Connection):
     def flush_acks(self) -> None:
         """Delete the messages acked during this read: one `delete_batch` per queue."""
         acks, self.acks = self.acks, {}
-        for queue, receipts in acks.items():
-            try:
-                if len(receipts) == 1:
-                    queue.delete(receipts[0])
-                else:
-                    eager.start(queue.delete_batch(receipts), _ack_done)
-            except MqliteError:
-                pass  # the queue was deleted meanwhile
+        delete_acked(acks)
 
     def flush_batch(self) -> None:
         """Send the gathered default-exchange publishes (see basic.PublishBatch)."""
@@ -496,6 +489,19 @@ _ACK = commands.Basic.Ack
 def _ack_done(_: Any, exc: BaseException | None) -> None:
     if exc is not None and not isinstance(exc, MqliteError):
         log.warning("acknowledgement failed: %r", exc)
+
+
+def delete_acked(acks: dict[Any, list[Any]]) -> None:
+    """Delete acknowledged messages, queue -> receipts: one `delete_batch` per queue
+    (also the STOMP front-end's ACK)."""
+    for queue, receipts in acks.items():
+        try:
+            if len(receipts) == 1:
+                queue.delete(receipts[0])
+            else:
+                eager.start(queue.delete_batch(receipts), _ack_done)
+        except MqliteError:
+            pass  # the queue was deleted meanwhile
 
 
 def _ids(m: Any) -> tuple[int, int]:

@@ -40,7 +40,7 @@ from aiohttp import web
 from mqlite.core import alarms
 from mqlite.core.api import BrokerCore
 from mqlite.errors import MqliteError
-from mqlite.protocols.aws import access, namespace, sigv4, sts_credentials
+from mqlite.protocols.aws import access, namespace, sigv4, sts_credentials, validation
 from mqlite.protocols.aws.frontend import AwsContext, AwsStream, ServiceFrontend
 from mqlite.protocols.aws.wire import (
     ROUTING,
@@ -359,17 +359,26 @@ class AwsApp:
                 except AwsError as exc:
                     await self._refused(request, exc, scope)
                     raise
-            if protocol is Protocol.JSON:
-                params = decode_json(fe.service, operation, body)
-            elif protocol is Protocol.CBOR:
-                params = _cbor().decode_cbor(fe.service, operation, body)
-            else:
-                if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
-                    pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
-                operation, params = decode_query(fe.service, pairs)
+            if operation not in fe.handlers and fe.service.has_operation(operation):
+                # a modelled operation this server does not serve: say so before the input
+                raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            # CBOR requests have the json protocol's shapes, errors and validation
+            shapes = Protocol.JSON if protocol is Protocol.CBOR else protocol
+            try:
+                if protocol is Protocol.JSON:
+                    params = decode_json(fe.service, operation, body)
+                elif protocol is Protocol.CBOR:
+                    params = _cbor().decode_cbor(fe.service, operation, body)
+                else:
+                    if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
+                        pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
+                    operation, params = decode_query(fe.service, pairs)
+            except AwsError as exc:
+                raise validation.decode_error(fe.service, operation, shapes, exc) from None
             handler = fe.handlers.get(operation)
             if handler is None:
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            validation.check(fe.service, operation, shapes, params)
             access_key = scope.access_key if scope is not None else None
             principal = self._principal(access_key, headers) if self.keys else None
             region = scope.region if scope is not None and scope.region else self.settings.aws_region

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from mqlite.core.api import BrokerCore
+from mqlite.core.api import BrokerCore, Stream
 from mqlite.core.reset import KINESIS_NS, origin_of_stream, queue_origins
 from mqlite.settings import Settings
 
@@ -46,6 +46,10 @@ def _safe(read: Callable[[], T]) -> T | None:
         return read()
     except Exception:  # noqa: BLE001 - deleted or closed mid-scrape: skip it
         return None
+
+
+def _ends(stream: Stream, partition: int) -> tuple[int, int]:
+    return stream.earliest(partition), stream.latest(partition)
 
 
 class TrafficCollector(Collector):
@@ -121,12 +125,13 @@ class TrafficCollector(Collector):
                 s = core.streams.find(stream)
                 if s is None or part >= s.partition_count:
                     continue
-                latest = _safe(partial(s.latest, part))
-                if latest is None:
+                ends = _safe(partial(_ends, s, part))
+                if ends is None:
                     continue
+                earliest, latest = ends
                 g = label(name)
                 key = (g, stream if g != OTHER else OTHER, str(part) if g != OTHER else OTHER)
-                rows[key] = rows.get(key, 0) + max(0, latest - committed.offset)
+                rows[key] = rows.get(key, 0) + max(0, latest - committed.position(earliest, latest))
         for key, value in rows.items():
             lag.add_metric(list(key), value)
         yield lag

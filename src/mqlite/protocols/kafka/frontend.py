@@ -34,6 +34,7 @@ from mqlite.protocols.kafka.codec import (
     encode_response,
     encode_response_parts,
 )
+from mqlite.protocols.kafka.fetch_sessions import FetchSessions
 from mqlite.protocols.kafka.observed import entity_of, first_error
 from mqlite.protocols.kafka.schema import Versions
 from mqlite.protocols.observe import Observer
@@ -76,6 +77,7 @@ class KafkaFrontEnd:
 
         self.core = core
         self.settings = settings
+        self.fetch_sessions = FetchSessions()  # KIP-227 incremental fetch sessions
         self.max_frame_bytes = settings.kafka_max_frame_bytes
         # every configured user (mqlite.security.users), name -> secret; empty = no SASL
         self.users: dict[str, str] = Users.from_settings(settings).secrets()

@@ -118,6 +118,23 @@ def test_filter_numbers_match_at_five_decimals_and_string_array_scalars(sns: Any
         "array", "close enough", "not an array: 500"]
 
 
+def test_message_body_filter_numbers_match_at_five_decimals(sns: Any, sqs: Any) -> None:
+    """The same five-digit accuracy applies to numbers in a JSON message body (scope
+    MessageBody), in scalars and in arrays."""
+    from sns_support import drain, make_queue
+
+    topic = sns.create_topic(Name="body-nums")["TopicArn"]
+    url, arn = make_queue(sqs, "body-nums")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicyScope": "MessageBody",
+        "FilterPolicy": json.dumps({"price": [100.123456789, 500]})})
+    for body in ({"price": 100.1234567}, {"price": [100.1234567, 50]}, {"price": 100.12},
+                 {"price": [50]}):
+        sns.publish(TopicArn=topic, Message=json.dumps(body))
+    assert sorted(json.loads(m["Body"])["price"].__repr__() for m in drain(sqs, url, expect=2, wait=2)) == [
+        "100.1234567", "[100.1234567, 50]"]
+
+
 def test_regions_are_isolated(sns_server: Any) -> None:
     """A topic belongs to the region it was created in: its ARN carries that region, other
     regions neither list nor find it, and the same name may exist in each region."""

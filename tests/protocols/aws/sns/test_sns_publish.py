@@ -181,7 +181,7 @@ def test_message_structure_json_picks_the_protocol_message(sns: Any, sqs: Any) -
     assert [b["Message"] for b in bodies(drain(sqs, url))] == ["for queues", "only default"]
     assert [m["Body"] for m in drain(sqs, raw_url)] == ["for queues", "only default"]
     for bad, text in ((json.dumps({"sqs": "x"}), "Invalid parameter: Message Structure - No default entry in JSON message body"),
-                      ("{not json", "Message is not valid JSON.")):
+                      ("{not json", "Invalid parameter: Message Structure - JSON message body failed to parse")):
         with pytest.raises(ClientError) as exc:
             sns.publish(TopicArn=topic, MessageStructure="json", Message=bad)
         assert err(exc) == ("InvalidParameter", text)

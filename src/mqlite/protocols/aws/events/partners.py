@@ -60,12 +60,12 @@ class PartnerActions:
     async def describe_partner_event_source(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribePartnerEventSource: its ARN and name."""
         source = self._require(ctx, p["Name"])
-        return {"Arn": source["arn"], "Name": source["name"]}
+        return {"Arn": source["arn"], "Name": PARTNER + source["name"]}
 
     async def list_partner_event_sources(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListPartnerEventSources: by NamePrefix, paged with Limit/NextToken."""
         prefix = short_name(p["NamePrefix"])
-        items = [{"Arn": s["arn"], "Name": s["name"]} for s in self.state.sources.values(f"{ctx.region}/")
+        items = [{"Arn": s["arn"], "Name": PARTNER + s["name"]} for s in self.state.sources.values(f"{ctx.region}/")
                  if s["name"].startswith(prefix) and s.get("state") != "DELETED"]
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         return drop_none({"PartnerEventSources": page, "NextToken": token})
@@ -79,7 +79,7 @@ class PartnerActions:
 
     def _customer_view(self, s: dict[str, Any]) -> dict[str, Any]:
         return {"Arn": s["arn"], "CreatedBy": s["name"].split("/", 1)[0], "CreationTime": s["created"],
-                "Name": s["name"], "State": s.get("state", "ACTIVE")}
+                "Name": PARTNER + s["name"], "State": s.get("state", "ACTIVE")}
 
     async def describe_event_source(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeEventSource: the customer's view (CreatedBy the partner, State)."""

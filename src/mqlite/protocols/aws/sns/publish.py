@@ -197,7 +197,8 @@ class PublishActions:
             try:
                 per = orjson.loads(message)
             except orjson.JSONDecodeError:
-                raise invalid_parameter("Message is not valid JSON.") from None
+                raise invalid_parameter(
+                    "Invalid parameter: Message Structure - JSON message body failed to parse") from None
             if not isinstance(per, dict) or not isinstance(per.get("default"), str):
                 raise invalid_parameter(
                     "Invalid parameter: Message Structure - No default entry in JSON message body")

@@ -152,10 +152,6 @@ class TopicActions:
         fifo = attrs.get("FifoTopic", "false").lower() == "true"
         pattern = FIFO_TOPIC_NAME if fifo else TOPIC_NAME
         if not pattern.match(name):
-            if name.endswith(".fifo") and not fifo and TOPIC_NAME.match(name[:-5] or "-"):
-                raise invalid_parameter(
-                    "Invalid parameter: Topic Name Reason: FIFO topic names must be created with"
-                    " the FifoTopic attribute set to true")
             if fifo:
                 raise invalid_parameter(
                     "Fifo Topic names must end with .fifo and must be made up of only uppercase and"

@@ -32,6 +32,7 @@ class AwsError(ProtocolError):
         self.status = status
         self.sender = sender
         self.query_code = query_code
+        self.param: str | None = None
 
     def __repr__(self) -> str:
         return f"AwsError({self.code!r}, {self.message!r}, {self.status!r})"
@@ -43,9 +44,9 @@ def serialization_error(message: str) -> AwsError:
 
 
 def missing_parameter(name: str) -> AwsError:
-    return AwsError(
-        "MissingParameter", f"The request must contain the parameter {name}.", 400
-    )
+    err = AwsError("MissingParameter", f"The request must contain the parameter {name}.", 400)
+    err.param = name  # the member's path, for front-ends that word it their own way
+    return err
 
 
 def invalid_parameter(message: str) -> AwsError:

@@ -91,9 +91,12 @@ def group_info(core: BrokerCore, g: Any) -> M.GroupInfo:
     offsets = []
     for (stream, part), committed in sorted(g.offsets().items()):
         s = core.streams.find(stream)
-        latest = s.latest(part) if s is not None and part < s.partition_count else committed.offset
-        offsets.append(M.GroupOffset(stream, part, committed.offset, latest,
-                                     max(0, latest - committed.offset)))
+        if s is not None and part < s.partition_count:
+            latest = s.latest(part)
+            lag = max(0, latest - committed.position(s.earliest(part), latest))
+        else:
+            latest, lag = committed.offset, 0
+        offsets.append(M.GroupOffset(stream, part, committed.offset, latest, lag))
     members = [M.MemberInfo(m.member_id, m.client_id, m.client_host) for m in g.members.values()]
     return M.GroupInfo(name=g.name, state=str(getattr(g.state, "value", g.state)), members=members,
                        offsets=offsets, lag=sum(o.lag for o in offsets))

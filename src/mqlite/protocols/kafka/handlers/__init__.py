@@ -18,6 +18,7 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
     from mqlite.protocols.kafka.handlers import (
         acls,
         admin,
+        consumer_protocol,
         fetch,
         group_admin,
         groups,
@@ -26,10 +27,13 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
         produce,
         producer_ids,
         sasl,
+        transactions,
+        txn_admin,
     )
 
     table: dict[int, tuple[Versions, Any]] = {}
-    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl):
+    for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl,
+                   transactions, consumer_protocol, txn_admin):
         for key, (lo, hi, fn) in module.APIS.items():
             table[key] = (Versions(lo, hi), fn)
     return dict(sorted(table.items()))

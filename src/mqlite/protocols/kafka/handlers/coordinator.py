@@ -46,6 +46,10 @@ from mqlite.core.api import ConsumerGroup
 from mqlite.core.groups import GroupState, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.consumer_protocol import (
+    ConsumerProtocol,
+    is_consumer_group,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
@@ -76,6 +80,7 @@ class Coordinator:
         self.min_session = settings.kafka_group_min_session_timeout_ms
         self.max_session = settings.kafka_group_max_session_timeout_ms
         self.active: dict[str, Any] = {}  # groups with members or pending work
+        self.kip848 = ConsumerProtocol(fe)  # groups on KIP-848's protocol
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -250,12 +255,15 @@ class Coordinator:
                     self._complete_join(group)
             if not group.members and not x["pending"] and group.state is GroupState.EMPTY:
                 self.active.pop(name, None)
+        self.kip848.tick(self.fe.core.groups)
 
     # -- checks used by OffsetCommit --------------------------------------------------------
     def check_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
         group = self.fe.core.groups.find(group_id)
+        if group is not None and is_consumer_group(group):
+            return self.kip848.check_commit(group, generation, member_id)
         if group is None or not group.members:
             if generation < 0 and not member_id:
                 return 0
@@ -282,6 +290,8 @@ class Coordinator:
             return _join_error(ErrorCode.INVALID_SESSION_TIMEOUT, member_id)
         protocols = [(p["Name"], p["Metadata"] or b"") for p in b["Protocols"]]
         ptype = b["ProtocolType"]
+        if is_consumer_group(self.fe.core.groups.find(gid)):  # KIP-848 members hold it
+            return _join_error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id)
         group = self.fe.core.groups.get(gid)
         x = self._x(group)
         if not protocols or not ptype:

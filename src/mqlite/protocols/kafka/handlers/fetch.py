@@ -9,10 +9,14 @@ Rules (Kafka protocol guide; KIP-74; KIP-227; `ReplicaManager.fetchMessages`):
   an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION;
 - when fewer than `MinBytes` are available the response waits up to `MaxWaitMs` for
   more (answering at once if any partition has an error);
-- no fetch sessions: the response's SessionId is 0, so clients keep sending full
-  fetch requests (KIP-227); a request naming a session id gets
-  FETCH_SESSION_ID_NOT_FOUND. No transactions: the last stable offset is the high
-  watermark and there are no aborted transactions.
+- fetch sessions (KIP-227, v7+; `fetch_sessions.py`): a full fetch with epoch 0 opens
+  one, incremental fetches name only changed partitions and get back only partitions
+  with news;
+- transactions (KIP-98): every partition reports its last stable offset (core's
+  transaction coordinator); `IsolationLevel` 1 (read_committed) returns only batches
+  below it, with the aborted transactions (producer id, first offset) that overlap
+  the returned range, so the client drops their records; read_uncommitted gets
+  everything up to the high watermark and no aborted list.
 Concurrency: the server's event loop; the long poll awaits the streams' wait API.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from mqlite.core.api import Stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
@@ -29,24 +34,25 @@ from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
-FETCH_SESSION_ID_NOT_FOUND = 70
 
-
-def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: Any = b"") -> dict[str, Any]:
+def _partition(index: int, code: int, hw: int = -1, start: int = -1, records: Any = b"", lso: int | None = None,
+               aborted: Any = ()) -> dict[str, Any]:
     return {
         "PartitionIndex": index,
         "ErrorCode": code,
         "HighWatermark": hw,
-        "LastStableOffset": hw,
+        "LastStableOffset": hw if lso is None else lso,
         "LogStartOffset": start,
-        "AbortedTransactions": None if code else [],
+        "AbortedTransactions": None if code else [{"ProducerId": p, "FirstOffset": f} for p, f in aborted],
         "PreferredReadReplica": -1,
         "Records": records,
     }
 
 
-def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int) -> tuple[list[dict[str, Any]], int, bool]:
-    """(response topics, bytes gathered, any partition error)."""
+def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]], max_bytes: int,
+           committed: bool = False) -> tuple[list[dict[str, Any]], int, bool]:
+    """(response topics, bytes gathered, any partition error); `committed`: read_committed."""
+    txns = fe.core.transactions
     out = []
     total = 0
     error = False
@@ -71,7 +77,9 @@ def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]
                 continue
             records: list[bytes] = []
             budget = min(p["PartitionMaxBytes"], max_bytes - total)
-            if offset < hw and (budget > 0 or total == 0):
+            lso = txns.last_stable(stream, index)
+            upto = lso if committed else hw
+            if offset < upto and (budget > 0 or total == 0):
                 try:
                     batches = stream.read_batches(index, offset, max(budget, 1))
                 except MqliteError as exc:
@@ -82,12 +90,26 @@ def _build(fe: KafkaFrontEnd, topics: list[tuple[str, Any, list[dict[str, Any]]]
                 for b in batches:
                     if size + len(b) > budget and (size or total):
                         break
+                    if committed and int.from_bytes(b[:8], "big") >= upto:
+                        break  # an undecided transaction's batch: not for read_committed
                     records.append(b)
                     size += len(b)
                 total += size
-            presp.append(_partition(index, ErrorCode.NONE, hw, start, records))
+            aborted = txns.aborted(stream, index, offset, upto) if committed and records else ()
+            presp.append(_partition(index, ErrorCode.NONE, hw, start, records, lso, aborted))
         out.append({"Topic": name, "Partitions": presp})
     return out, total, error
+
+
+def _watch_from(fe: KafkaFrontEnd, stream: Stream, p: dict[str, Any], committed: bool) -> int:
+    """Where a long poll waits for new data: read_committed waiting on an undecided
+    transaction waits for the next append (its marker or more data), not for data that
+    is already there but not yet readable."""
+    offset = p["FetchOffset"]
+    index = p["Partition"]
+    if committed and 0 <= index < stream.partition_count and offset >= fe.core.transactions.last_stable(stream, index):
+        return max(int(offset), stream.latest(index))
+    return int(offset)
 
 
 async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout: float) -> None:
@@ -106,18 +128,23 @@ async def _wait(watch: list[tuple[Any, dict[int, int]]], min_bytes: int, timeout
 async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """Fetch: read stored batches by offset, long-polling for MinBytes/MaxWaitMs."""
     body = req.body
-    if body["SessionId"] != 0:
-        return {"ThrottleTimeMs": 0, "ErrorCode": FETCH_SESSION_ID_NOT_FOUND, "SessionId": 0, "Responses": []}
+    sessions = fe.fetch_sessions
+    code, fs = sessions.open(body) if req.api_version >= 7 else (0, None)
+    if code:
+        return {"ThrottleTimeMs": 0, "ErrorCode": code, "SessionId": 0, "Responses": []}
+    incremental = fs is not None and body["SessionId"] != 0
+    wanted = sessions.topics(fs) if fs is not None else [(t["Topic"], t["Partitions"]) for t in body["Topics"]]
     max_bytes = body["MaxBytes"] if req.api_version >= 3 else 0x7FFFFFFF
-    topics = [(t["Topic"], topic_for(fe, session, t["Topic"], "read"), t["Partitions"]) for t in body["Topics"]]
-    responses, total, error = _build(fe, topics, max_bytes)
+    topics = [(name, topic_for(fe, session, name, "read"), parts) for name, parts in wanted]
+    committed = req.body.get("IsolationLevel", 0) == 1
+    responses, total, error = _build(fe, topics, max_bytes, committed)
     min_bytes = max(body["MinBytes"], 1)
     max_wait = body["MaxWaitMs"] / 1000.0
     if total < min_bytes and not error and max_wait > 0:
         watch = []
         for _name, stream, parts in topics:
             if stream is not None and stream is not DENIED:
-                positions = {p["Partition"]: p["FetchOffset"] for p in parts}
+                positions = {p["Partition"]: _watch_from(fe, stream, p, committed) for p in parts}
                 if positions:
                     watch.append((stream, positions))
         if watch:
@@ -128,10 +155,14 @@ async def fetch(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, 
                 if remaining <= 0:
                     break
                 await _wait(watch, min_bytes if len(watch) == 1 else 1, remaining)
-                responses, total, error = _build(fe, topics, max_bytes)
+                responses, total, error = _build(fe, topics, max_bytes, committed)
                 if total >= min_bytes or error or len(watch) == 1:
                     break
-    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "SessionId": 0, "Responses": responses}
+    if fs is not None:  # an incremental response leaves out what the client already knows
+        responses = [{"Topic": t["Topic"], "Partitions": kept} for t in responses
+                     if (kept := [p for p in t["Partitions"] if sessions.note_sent(fs, t["Topic"], p, incremental)])]
+    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "SessionId": fs.session_id if fs is not None else 0,
+            "Responses": responses}
 
 
 APIS = {1: (4, 11, fetch)}

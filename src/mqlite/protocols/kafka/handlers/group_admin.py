@@ -1,11 +1,15 @@
-"""DescribeGroups, ListGroups, DeleteGroups: inspecting and deleting consumer groups.
+"""DescribeGroups, ListGroups, DeleteGroups, OffsetDelete: inspecting and deleting groups.
 
 Rules (Kafka protocol guide, `GroupCoordinator.handleDescribeGroup`/`handleDeleteGroups`):
 - DescribeGroups of an unknown group answers state "Dead" with no error (v0-5);
   members carry their metadata and assignment only when the group is Stable;
 - ListGroups lists every group with state (v4 `StatesFilter`, case-insensitive);
 - DeleteGroups refuses a group with members (NON_EMPTY_GROUP) and an unknown one
-  (GROUP_ID_NOT_FOUND); otherwise it deletes the group and its committed offsets.
+  (GROUP_ID_NOT_FOUND); otherwise it deletes the group and its committed offsets;
+- OffsetDelete (KIP-496) of an unknown group is GROUP_ID_NOT_FOUND; a group with
+  members that is not a consumer group is NON_EMPTY_GROUP; a partition of a topic a
+  member subscribes to is GROUP_SUBSCRIBED_TO_TOPIC; other offsets are forgotten
+  (a partition without one answers no error, as Kafka's coordinator does).
 Concurrency: the server's event loop; nothing here awaits.
 """
 
@@ -14,9 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.api import ConsumerGroup
-from mqlite.core.groups import GroupState
+from mqlite.core.api import ConsumerGroup, GroupState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.topics import permitted
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
@@ -66,7 +71,8 @@ async def list_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict
         if wanted and group.state.value.lower() not in wanted:
             continue
         out.append({"GroupId": name, "ProtocolType": group.protocol_type or "consumer",
-                    "GroupState": group.state.value, "GroupType": "classic"})
+                    "GroupState": group.state.value,
+                    "GroupType": "consumer" if group.extra.get("kip848") else "classic"})
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
 
 
@@ -87,7 +93,58 @@ async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> di
     return {"ThrottleTimeMs": 0, "Results": results}
 
 
+GROUP_SUBSCRIBED_TO_TOPIC = 86
+
+
+def _subscribed(group: ConsumerGroup) -> set[str]:
+    """Topics the members subscribe to (ConsumerProtocolSubscription: version, topics...)."""
+    topics: set[str] = set()
+    for member in group.members.values():
+        for _name, meta in member.protocols[:1]:
+            try:
+                count = int.from_bytes(meta[2:6], "big", signed=True)
+                pos = 6
+                for _ in range(max(count, 0)):
+                    size = int.from_bytes(meta[pos:pos + 2], "big")
+                    topics.add(meta[pos + 2:pos + 2 + size].decode())
+                    pos += 2 + size
+            except (UnicodeDecodeError, IndexError):
+                continue
+    return topics
+
+
+async def offset_delete(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """OffsetDelete: forget a group's committed offsets for partitions it does not consume."""
+    body = req.body
+    name = body["GroupId"]
+    group = fe.core.groups.find(name)
+    top = ErrorCode.NONE
+    if not permitted(fe, session, "read", "group", name):
+        top = ErrorCode.GROUP_AUTHORIZATION_FAILED
+    elif group is None:
+        top = ErrorCode.GROUP_ID_NOT_FOUND
+    elif group.members and (group.protocol_type or "consumer") != "consumer":
+        top = ErrorCode.NON_EMPTY_GROUP
+    if top:
+        return {"ErrorCode": top, "ThrottleTimeMs": 0, "Topics": []}
+    subscribed = _subscribed(group) if group.members else set()
+    topics = []
+    for t in body["Topics"]:
+        parts = []
+        for p in t["Partitions"]:
+            index = p["PartitionIndex"]
+            if t["Name"] in subscribed:
+                code = GROUP_SUBSCRIBED_TO_TOPIC
+            else:
+                group.delete_offsets(t["Name"], [index])
+                code = ErrorCode.NONE
+            parts.append({"PartitionIndex": index, "ErrorCode": code})
+        topics.append({"Name": t["Name"], "Partitions": parts})
+    return {"ErrorCode": 0, "ThrottleTimeMs": 0, "Topics": topics}
+
+
 APIS = {
+    47: (0, 0, offset_delete),
     15: (0, 5, describe_groups),
     16: (0, 4, list_groups),
     42: (0, 2, delete_groups),

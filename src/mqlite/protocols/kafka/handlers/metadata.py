@@ -6,6 +6,8 @@ advertises the address the client connected to (the socket's local address) unle
 `kafka_auto_create_topics` is on and the request allows it (v4+
 `AllowAutoTopicCreation`), as Kafka's `auto.create.topics.enable` does; an invalid
 name gets INVALID_TOPIC_EXCEPTION and a missing one UNKNOWN_TOPIC_OR_PARTITION.
+v10+ answers with topic ids (the stream's id) and finds topics by id (KIP-516;
+UNKNOWN_TOPIC_ID when none has it); partitions report leader epoch 0.
 Internal streams (`core.naming.is_internal_stream`: Firehose buffers, EventBridge
 archives) do not exist for Kafka clients (core hides them from every front-end): not
 listed, asked by name INVALID_TOPIC_EXCEPTION (a reserved name), never auto-created.
@@ -22,7 +24,12 @@ from mqlite.core.errors import InvalidName
 from mqlite.core.naming import is_internal_stream, namespace_body, validate_stream_name
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.topics import create_topic, describable, find_topic, permitted
+from mqlite.protocols.kafka.handlers.topics import (
+    create_topic,
+    describable,
+    find_topic,
+    permitted,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
@@ -93,6 +100,11 @@ async def metadata(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[st
         allow = body["AllowAutoTopicCreation"] if req.api_version >= 4 else True
         for item in requested:
             name = item["Name"]
+            if name is None and req.api_version >= 10:  # v10+: asked by topic id (KIP-516)
+                stream = _by_id(fe, session, item.get("TopicId") or bytes(16))
+                topics.append(topic_entry(stream) if stream is not None else
+                              {**_error_topic(None, UNKNOWN_TOPIC_ID), "TopicId": item.get("TopicId")})
+                continue
             if not describable(fe, session, name) and not (
                     find_topic(core, name) is None and permitted(fe, session, "create", "stream", name)):
                 topics.append(_error_topic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
@@ -131,8 +143,21 @@ async def metadata(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[st
     }
 
 
-def _error_topic(name: str | None, code: ErrorCode) -> dict[str, Any]:
-    return {"ErrorCode": code, "Name": name, "IsInternal": False, "Partitions": []}
+def _error_topic(name: str | None, code: ErrorCode | int) -> dict[str, Any]:
+    return {"ErrorCode": code, "Name": name, "TopicId": bytes(16), "IsInternal": False, "Partitions": [],
+            "TopicAuthorizedOperations": -2147483648}
+
+
+UNKNOWN_TOPIC_ID = 100
+
+
+def _by_id(fe: Any, session: Any, topic_id: bytes) -> Any:
+    """The stream (a topic the session may describe) whose id is `topic_id`, or None."""
+    for name in fe.core.list_streams():
+        stream = find_topic(fe.core, name)
+        if stream is not None and stream.id == topic_id and describable(fe, session, name):
+            return stream
+    return None
 
 
 async def find_coordinator(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
@@ -157,8 +182,30 @@ async def find_coordinator(fe: KafkaFrontEnd, session: Session, req: Request) ->
     }
 
 
+MISMATCHED_ENDPOINT_TYPE = 114
+UNSUPPORTED_ENDPOINT_TYPE = 115
+BROKERS_ENDPOINT = 1
+
+
+async def describe_cluster(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """DescribeCluster (KIP-700): this one broker, which is also the controller.
+    EndpointType (v1) 2, controllers, is MISMATCHED_ENDPOINT_TYPE at a broker, as in Kafka."""
+    host, port = fe.advertised(session)
+    endpoint = req.body.get("EndpointType", BROKERS_ENDPOINT)
+    out = {"ThrottleTimeMs": 0, "ErrorCode": 0, "ErrorMessage": None, "EndpointType": endpoint,
+           "ClusterId": fe.cluster_id, "ControllerId": NODE_ID,
+           "Brokers": [{"BrokerId": NODE_ID, "Host": host, "Port": port, "Rack": None}],
+           "ClusterAuthorizedOperations": -2147483648}
+    if endpoint != BROKERS_ENDPOINT:
+        out.update(ErrorCode=MISMATCHED_ENDPOINT_TYPE if endpoint == 2 else UNSUPPORTED_ENDPOINT_TYPE,
+                   ErrorMessage="The request was sent to an endpoint of the wrong type." if endpoint == 2
+                   else f"Unsupported endpoint type {endpoint}", Brokers=[], ControllerId=-1)
+    return out
+
+
 APIS = {
     18: (0, 3, api_versions),
-    3: (0, 5, metadata),
+    3: (0, 12, metadata),
     10: (0, 2, find_coordinator),
+    60: (0, 1, describe_cluster),
 }

@@ -1,14 +1,16 @@
 """ListOffsets, OffsetCommit and OffsetFetch: positions in a topic and a group's commits.
 
 Rules (Kafka protocol guide; KIP-79; `GroupCoordinator.handleCommitOffsets`):
-- ListOffsets timestamp -1 is the latest offset (the high watermark), -2 the earliest;
+- ListOffsets timestamp -1 is the latest offset (the high watermark; the last stable
+  offset for IsolationLevel 1, read_committed), -2 the earliest;
   any other timestamp is the first offset whose record timestamp is >= it, with that
   record's timestamp, or offset -1 / timestamp -1 when there is none;
 - OffsetCommit from a member checks the member and generation with the coordinator
   (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS); generation -1 with no
   member id is a simple commit, allowed when the group has no members; metadata over
-  4096 bytes is OFFSET_METADATA_TOO_LARGE; commits are durable (core GroupStore) and
-  their metadata is returned by OffsetFetch;
+  4096 bytes is OFFSET_METADATA_TOO_LARGE; the offset is stored as sent, negative too
+  (Kafka 4.x `OffsetMetadataManager.commitOffset`: kafkajs's resetOffsets commits -2/-1);
+  commits are durable (core GroupStore) and their metadata is returned by OffsetFetch;
 - OffsetFetch returns -1 and empty metadata for partitions without a commit; a null
   topic list (v2+) returns every commit of the group.
 Concurrency: the server's event loop; nothing here awaits.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mqlite.core.api import ConsumerGroup, Stream
+from mqlite.core.api import ConsumerGroup, Stream, TransactionCoordinator
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
@@ -34,7 +36,7 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 
 
-def _list_partition(stream: Stream, p: dict[str, Any]) -> dict[str, Any]:
+def _list_partition(stream: Stream, p: dict[str, Any], txns: TransactionCoordinator | None = None) -> dict[str, Any]:
     index = p["PartitionIndex"]
     out = {"PartitionIndex": index, "ErrorCode": 0, "Timestamp": -1, "Offset": -1, "LeaderEpoch": 0,
            "OldStyleOffsets": []}
@@ -48,8 +50,8 @@ def _list_partition(stream: Stream, p: dict[str, Any]) -> dict[str, Any]:
         return out
     ts = p["Timestamp"]
     try:
-        if ts == LATEST:
-            out["Offset"] = stream.latest(index)
+        if ts == LATEST:  # read_committed (txns given): the last stable offset
+            out["Offset"] = txns.last_stable(stream, index) if txns is not None else stream.latest(index)
         elif ts == EARLIEST:
             out["Offset"] = stream.earliest(index)
         else:
@@ -67,9 +69,10 @@ def _list_partition(stream: Stream, p: dict[str, Any]) -> dict[str, Any]:
 async def list_offsets(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """ListOffsets: earliest, latest or by-timestamp offsets per partition."""
     topics = []
+    txns = fe.core.transactions if req.body.get("IsolationLevel", 0) == 1 else None
     for t in req.body["Topics"]:
         stream = topic_for(fe, session, t["Name"], "read")
-        topics.append({"Name": t["Name"], "Partitions": [_list_partition(stream, p) for p in t["Partitions"]]})
+        topics.append({"Name": t["Name"], "Partitions": [_list_partition(stream, p, txns) for p in t["Partitions"]]})
     return {"ThrottleTimeMs": 0, "Topics": topics}
 
 

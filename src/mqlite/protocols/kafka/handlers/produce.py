@@ -14,6 +14,9 @@ Rules (Kafka protocol guide, `ReplicaManager.appendRecords`, KIP-98):
 - an internal stream (`core.naming.is_internal_stream`) does not exist for Kafka clients
   (core hides it): UNKNOWN_TOPIC_OR_PARTITION;
 - idempotent batches (producer id >= 0) pass the sequence checks of `producer_ids`;
+- transactional batches must come from the producer's current epoch
+  (INVALID_PRODUCER_EPOCH: a fenced zombie) for a partition of its ongoing transaction
+  (INVALID_TXN_STATE), as core's transaction coordinator checks (KIP-98, KIP-890);
 - a zstd batch needs Produce v7+ (UNSUPPORTED_COMPRESSION_TYPE, KIP-110);
 - storage checks the records against the header as Kafka's LogValidator does
   (`storage/batchcheck.py`): INVALID_RECORD (base offset, counts, control batches,
@@ -28,11 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from mqlite.core import alarms
 from mqlite.core.api import BrokerCore, Stream
+from mqlite.core.api import TransactionError
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode, code_for
 from mqlite.protocols.kafka.handlers import producer_ids
 from mqlite.protocols.kafka.handlers.topics import DENIED, topic_for
+from mqlite.protocols.kafka.handlers.transactions import CODES
 from mqlite.storage.errors import InvalidBatch
 from mqlite.storage.recordbatch import parse_header
 
@@ -75,6 +80,11 @@ async def _append(core: BrokerCore, stream: Stream, index: int, records: bytes |
         return _result(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
                        message="Produce requests with ZStandard compression need version 7 or later")
     pid = header.producer_id
+    if header.is_transactional:
+        try:
+            core.transactions.check_append(pid, header.producer_epoch, stream, index)
+        except TransactionError as exc:
+            return _result(index, CODES[exc.reason], message=exc.message)
     if pid >= 0 and header.base_sequence >= 0:
         first, last = header.base_sequence, header.last_sequence
         state = stream.producer_state(index, pid)
@@ -83,6 +93,11 @@ async def _append(core: BrokerCore, stream: Stream, index: int, records: bytes |
             return _result(index, code)
         if duplicate is not None:
             return _result(index, ErrorCode.NONE, duplicate, stream.earliest(index))
+    if header.is_transactional:
+        try:  # no await between this check and the append: it notes the offset the batch gets
+            core.transactions.begin_append(pid, header.producer_epoch, stream, index)
+        except TransactionError as exc:
+            return _result(index, CODES[exc.reason], message=exc.message)
     try:
         result = await stream.append_batch(index, records, client=True)
     except Exception as exc:

@@ -1,8 +1,11 @@
 """InitProducerId, and the idempotent producer's per-partition sequence checks.
 
-InitProducerId hands out producer ids from a counter persisted in the catalog (kv
-namespace `kafka`, key `next_producer_id`), epoch 0; a transactional id keeps its
-producer id and gets the next epoch on each call (fencing the previous instance).
+InitProducerId hands out producer ids from core's counter (`core.transactions.
+allocate_producer_id`, persisted in the catalog), epoch 0; a transactional id is core's
+transaction coordinator's: it keeps its producer id and gets the next epoch on each
+call, fencing the previous instance and aborting its open transaction (KIP-98); v3+
+may name the producer id and epoch it had (KIP-360). PRODUCER_FENCED is
+INVALID_PRODUCER_EPOCH before v4.
 
 Sequence rules (KIP-98, Kafka `ProducerStateManager`), per (partition, producer id):
 - an epoch lower than the one seen is fenced: INVALID_PRODUCER_EPOCH;
@@ -22,41 +25,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.api import ProducerState
+from mqlite.core.api import TransactionError
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.transactions import txn_code
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
-_NS = "kafka"
-_KEY = "next_producer_id"
-_TXN_NS = "kafka/transactional-ids"
 _SEQ_MOD = 1 << 31
 
 
 class ProducerIds:
-    """Producer id allocation and sequence bookkeeping; see module docstring."""
+    """Producer id allocation (core's counter); see module docstring."""
 
     def __init__(self, fe: KafkaFrontEnd) -> None:
         self.fe = fe
 
     def allocate(self) -> int:
-        catalog = self.fe.core.catalog
-        current = catalog.kv_get(_NS, _KEY) or 1000
-        catalog.kv_put(_NS, _KEY, int(current) + 1)
-        return int(current)
-
-    def for_transactional_id(self, txn_id: str) -> tuple[int, int]:
-        catalog = self.fe.core.catalog
-        saved = catalog.kv_get(_TXN_NS, txn_id)
-        if saved is None:
-            pid, epoch = self.allocate(), 0
-        else:
-            pid, epoch = int(saved["pid"]), int(saved["epoch"]) + 1
-            if epoch >= 32767:
-                pid, epoch = self.allocate(), 0
-        catalog.kv_put(_TXN_NS, txn_id, {"pid": pid, "epoch": epoch})
-        return pid, epoch
+        return int(self.fe.core.transactions.allocate_producer_id())
 
 
 def check(state: ProducerState | None, epoch: int, first_seq: int, last_seq: int) -> tuple[ErrorCode, int | None]:
@@ -80,12 +67,17 @@ def check(state: ProducerState | None, epoch: int, first_seq: int, last_seq: int
 
 async def init_producer_id(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """InitProducerId: a producer id and epoch for an idempotent (or transactional) producer."""
-    txn_id = req.body["TransactionalId"]
-    if txn_id:
-        pid, epoch = fe.producer_ids.for_transactional_id(txn_id)
-    else:
-        pid, epoch = fe.producer_ids.allocate(), 0
+    b = req.body
+    txn_id = b["TransactionalId"]
+    if not txn_id:
+        return {"ThrottleTimeMs": 0, "ErrorCode": 0, "ProducerId": fe.producer_ids.allocate(), "ProducerEpoch": 0}
+    try:
+        pid, epoch = await fe.core.transactions.init_producer(
+            txn_id, b["TransactionTimeoutMs"], b.get("ProducerId", -1), b.get("ProducerEpoch", -1))
+    except TransactionError as exc:
+        return {"ThrottleTimeMs": 0, "ErrorCode": txn_code(exc, req.api_version, fenced_since=4),
+                "ProducerId": -1, "ProducerEpoch": -1}
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "ProducerId": pid, "ProducerEpoch": epoch}
 
 
-APIS = {22: (0, 1, init_producer_id)}
+APIS = {22: (0, 4, init_producer_id)}
