@@ -40,7 +40,8 @@ echo "install-test-deps: pip install -e .[test]"
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Node clients (RESP, AMQP, Kafka tests) and the second AWS SDK family (the AWS SDK for
 # JavaScript v3, tests/protocols/aws/test_js_sdk.py); each pinned by its package-lock.json.
-for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js tests/protocols/mqtt/node tests/protocols/stomp/node; do
+for dir in tests/protocols/resp/node tests/protocols/amqp/node tests/protocols/kafka/node tests/protocols/aws/js tests/protocols/mqtt/node tests/protocols/stomp/node \
+    tests/protocols/aws/js_h2; do
   if command -v npm >/dev/null 2>&1 && [ ! -d "$dir/node_modules" ]; then
     echo "install-test-deps: npm ci in $dir"
     npm ci --silent --no-audit --no-fund --prefix "$dir"
@@ -58,5 +59,12 @@ if command -v mvn >/dev/null 2>&1; then
     mvn -q -B -f scripts/java/pom.xml dependency:copy-dependencies -DoutputDirectory="$kafka_jars"
     echo "$pom_sum" > "$kafka_jars/.complete"
   fi
+fi
+# The AWS SDK for Java v2 (Kinesis over CBOR, tests/protocols/aws/kinesis/test_kinesis_cbor.py):
+# Maven resolves the pinned BOM once; the test then builds offline.
+java_dir=tests/protocols/aws/java
+if command -v mvn >/dev/null 2>&1 && [ ! -f "$java_dir/target/classpath.txt" ]; then
+  echo "install-test-deps: mvn package in $java_dir"
+  (cd "$java_dir" && mvn -q -B package dependency:build-classpath -Dmdep.outputFile=target/classpath.txt)
 fi
 echo "install-test-deps: done"

@@ -236,10 +236,15 @@ async def _start_http(server: RunningServer, sock: socket.socket) -> None:
         module = _import_frontend(module_name)
         if module is not None:
             module.mount(app, server.core, server.settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
     ssl_context = tls.server_context(server.settings)
     guard = limits.http_guard(server.core, server.settings)  # the TCP front-ends' connection caps
+    if ssl_context is None:  # HTTP/2 (prior knowledge) beside HTTP/1.1 (#20): protocols/http/h2c.py
+        from mqlite.protocols.http import h2c
+
+        guard = h2c.wrap(guard, sock.getsockname())
+        app.on_cleanup.append(h2c.closer(guard))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
     await tls_site.site(runner, sock, ssl_context, server.core, wrap=guard).start()
     starting = server._http_runners.pop()  # the 503 app: stop it once the full app serves
     await starting.cleanup()

@@ -173,8 +173,39 @@ INVALID = [
 def test_invalid_patterns_raise_invalid_event_pattern_exception_text(pattern, message: str) -> None:
     with pytest.raises(InvalidPattern) as err:
         compile_event_pattern(json.dumps(pattern))
-    assert err.value.message == message
+    assert err.value.message.split("\n at [Source:")[0] == message
     assert err.value.language == "event_pattern"
+
+
+# Three answers of real EventBridge quoted in public reports (buildkite/docs#896 is
+# multi-line; these are the one-line ones): the reason, then Jackson's position.
+RECORDED = [
+    ('{"detail-type":["Object Created"],"source":"aws.s3","detail":{"bucket":{"name":"sabi-test-bucket",'
+     '"object":{"key":[{"prefix":"reach-query"},{"suffix":".json"}]}}}}',
+     '"source" must be an object or an array', 1, 45),  # lalcebo/json-schema#171
+    ('{"detail-type":["Object Created"],"source":["aws.s3"],"detail":{"bucket":{"name":'
+     '"sampleappstack-bucket43879c71-1wm0hdcs3ct4o"}}}',
+     '"name" must be an object or an array', 1, 83),  # awslabs/aws-ddk#149
+    ('{"detail-type":[],"source":["example.source"],"account":["123456789012"]}',
+     "Empty arrays are not allowed", 1, 18),  # aws/aws-cdk#36904
+    ('{\n  "a": {\n    "b":   true\n  }\n}', '"b" must be an object or an array', 3, 16),
+]
+
+
+@pytest.mark.parametrize(("text", "reason", "line", "column"), RECORDED)
+def test_structural_errors_carry_the_parsers_position_as_aws_words_it(
+        text: str, reason: str, line: int, column: int) -> None:
+    with pytest.raises(InvalidPattern) as err:
+        compile_event_pattern(text)
+    assert err.value.message == (f'Event pattern is not valid. Reason: {reason}\n at [Source: (String)"{text}"; '
+                                 f"line: {line}, column: {column}]")
+
+
+def test_a_long_pattern_is_quoted_truncated_as_jackson_does() -> None:
+    text = json.dumps({"detail": {"k" * 600: "x"}})
+    with pytest.raises(InvalidPattern) as err:
+        compile_event_pattern(text)
+    assert f'(String)"{text[:500]}"[truncated {len(text) - 500} chars]; line: 1, column: ' in err.value.message
 
 
 def test_pattern_that_is_not_json_is_rejected() -> None:
@@ -239,3 +270,39 @@ def test_wildcards_match_in_linear_time() -> None:
     pat = compile_event_pattern({"k": [{"wildcard": "*a*a*a*a*b"}]})
     assert not pat.matches({"k": "a" * 100_000})
     assert pat.matches({"k": "xaxaxaxab"})
+
+
+# The corners issue #20 names, each from a sentence of the EventBridge user guide
+# ("Content filtering in Amazon EventBridge event patterns"):
+# "You can use prefix matching for string values." / "... suffix matching for string
+# values." / wildcard: "You can use wildcard matching ... with string values"; an array in
+# the event matches "if the intersection of the event pattern array and the event array is
+# non-empty"; "Exists matching only works on leaf nodes."
+CORNERS = [
+    ({"n": [{"prefix": "1"}]}, {"n": 12}, False),
+    ({"n": [{"suffix": "2"}]}, {"n": 12}, False),
+    ({"n": [{"wildcard": "1*"}]}, {"n": 12}, False),
+    ({"n": [{"equals-ignore-case": "12"}]}, {"n": 12}, False),
+    ({"s": [{"prefix": "1"}]}, {"s": "12"}, True),
+    ({"a": [{"anything-but": ["x", "y"]}]}, {"a": ["x", "y"]}, False),  # no element outside the list
+    ({"a": [{"anything-but": ["x"]}]}, {"a": ["x", "z"]}, True),  # "z" is anything but "x"
+    ({"a": [{"anything-but": {"prefix": "in"}}]}, {"a": ["init", "done"]}, True),
+    ({"a": [{"anything-but": {"suffix": ".png"}}]}, {"a": "x.png"}, False),
+    ({"a": [{"anything-but": {"equals-ignore-case": "ON"}}]}, {"a": "on"}, False),
+    ({"a": [{"anything-but": {"wildcard": "dir/*.png"}}]}, {"a": "dir/a.png"}, False),
+    ({"a": [{"anything-but": {"wildcard": "dir/*.png"}}]}, {"a": "dir/a.jpg"}, True),
+    ({"a": [{"exists": True}]}, {"a": {"b": 1}}, False),  # an object is not a leaf
+    ({"a": [{"exists": True}]}, {"a": None}, True),  # null is a value
+    ({"a": [None]}, {"a": None}, True),
+    ({"a": [None]}, {}, False),  # null matches null, not a missing field
+    ({"a": [""]}, {"a": None}, False),  # the empty string is not null
+    ({"$or": [{"a": ["1"]}, {"b": [{"numeric": [">", 5]}]}]}, {"b": 6}, True),
+    ({"$or": [{"a": ["1"]}, {"b": [{"numeric": [">", 5]}]}]}, {"b": "6"}, False),  # numeric needs numbers
+]
+
+
+@pytest.mark.parametrize(("pattern", "detail", "expected"), CORNERS)
+def test_pattern_corners_from_the_user_guide(pattern: dict, detail: dict, expected: bool) -> None:
+    event = {"id": "1", "account": "1", "source": "s", "time": "t", "region": "r", "detail-type": "d",
+             "detail": detail}
+    assert compile_event_pattern({"detail": pattern}).matches(event) is expected

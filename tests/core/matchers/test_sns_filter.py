@@ -298,3 +298,27 @@ def test_body_scope_agrees_with_reference(policy, body) -> None:
     except InvalidPattern:
         return  # over the documented limits: nothing to compare
     assert compiled.matches(None, json.dumps(body)) == ref_match(policy, body)
+
+
+# The corners issue #20 names, for the operators SNS shares with EventBridge (SNS
+# developer guide, "Amazon SNS message filtering": prefix and suffix match string values,
+# numeric matches numbers, an array matches when any element matches, anything-but
+# excludes the values or the prefix/suffix given), in the MessageBody scope.
+SNS_CORNERS = [
+    ({"n": [{"prefix": "1"}]}, {"n": 12}, False),
+    ({"n": [{"suffix": "2"}]}, {"n": 12}, False),
+    ({"n": [{"equals-ignore-case": "12"}]}, {"n": 12}, False),
+    ({"s": [{"prefix": "1"}]}, {"s": "12"}, True),
+    ({"a": [{"anything-but": ["x", "y"]}]}, {"a": ["x", "y"]}, False),
+    ({"a": [{"anything-but": ["x"]}]}, {"a": ["x", "z"]}, True),
+    ({"a": [{"anything-but": {"prefix": "in"}}]}, {"a": "init"}, False),
+    ({"a": [{"anything-but": {"suffix": ".png"}}]}, {"a": "x.jpg"}, True),
+    ({"a": [{"numeric": [">", 5]}]}, {"a": "6"}, False),
+    ({"a": [{"exists": True}]}, {"a": {"b": 1}}, False),
+    ({"$or": [{"a": ["1"]}, {"b": [{"numeric": [">", 5]}]}]}, {"b": 6}, True),
+]
+
+
+@pytest.mark.parametrize(("policy", "body", "expected"), SNS_CORNERS)
+def test_sns_body_filter_corners_shared_with_eventbridge(policy: dict, body: dict, expected: bool) -> None:
+    assert compile_sns_filter(policy, "MessageBody").matches({}, body) is expected

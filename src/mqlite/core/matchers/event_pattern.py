@@ -6,7 +6,9 @@ true/false, null; type-correct, null is not ""), `prefix` and `suffix` (each als
 `suffix`, `equals-ignore-case`, `wildcard`), `numeric` ranges, `exists`, `cidr`,
 `equals-ignore-case`, `wildcard`, and `$or`. Arrays in an event match when any element
 matches. An invalid pattern raises `InvalidPattern('event_pattern', msg)` whose message is
-AWS's `InvalidEventPatternException` text ("Event pattern is not valid. Reason: ...").
+AWS's `InvalidEventPatternException` text ("Event pattern is not valid. Reason: ..."),
+with the parser's position appended to structural errors as AWS appends it
+(`json_location`).
 
 Invariants: `compile_event_pattern` validates completely, so `EventPattern.matches`
 never raises on any event (a non-object event simply does not match).
@@ -15,6 +17,7 @@ Concurrency: pure; compiled patterns are immutable and shareable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ from mqlite.core.matchers.content import (
     eval_node,
 )
 from mqlite.core.matchers.hints import index_hints
+from mqlite.core.matchers.json_location import locate
 
 LANGUAGE = "event_pattern"
 PREFIX = "Event pattern is not valid. Reason: "
@@ -95,8 +99,24 @@ def compile_event_pattern(pattern: str | bytes | dict[str, Any]) -> EventPattern
     try:
         root = compile_node(obj, DIALECT)
     except PatternError as exc:
-        raise _error(exc.reason) from None
+        raise _error(exc.reason + _location(pattern, exc.reason)) from None
     return EventPattern(obj, root)
+
+
+_NOT_CONTAINER = re.compile(r'^"(.*)" must be an object or an array$', re.S)
+
+
+def _location(pattern: str | bytes | dict[str, Any], reason: str) -> str:
+    """The parser's position EventBridge appends to structural errors (json_location)."""
+    if isinstance(pattern, dict):
+        return ""
+    m = _NOT_CONTAINER.match(reason)
+    if m is not None:
+        name = m.group(1)
+        return locate(pattern, lambda k, v: k == name and not isinstance(v, (dict, list)))
+    if reason == "Empty arrays are not allowed":
+        return locate(pattern, lambda k, v: isinstance(v, list) and not v)
+    return ""
 
 
 def test_event_pattern(

@@ -3,7 +3,8 @@
 `mount(app, core, settings)` adds one POST/GET route for every path except `/_mqlite/*`
 to the server's aiohttp application. Routing, in order:
 1. `X-Amz-Target: <targetPrefix>.<Operation>` -> the `json` protocol service with that
-   target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...);
+   target prefix (SQS `AmazonSQS`, Kinesis `Kinesis_20131202`, ...); Kinesis also takes
+   the CBOR twin (`application/x-amz-cbor-1.1`, `wire/cbor.py`, answered in CBOR);
 2. otherwise the `query` protocol: `Action=` from the URL query or the form body; the
    service is the SigV4 credential scope's service name, else a path-routed service
    (SQS queue URLs `/<account>/<queue>`), else the one service that has the action.
@@ -31,6 +32,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
@@ -51,6 +53,7 @@ from mqlite.protocols.aws.wire import (
     new_request_id,
     split_target,
 )
+from mqlite.protocols.aws.wire.codec import WireResponse
 from mqlite.protocols.aws.wire.form import parse_form
 from mqlite.protocols.observe import Observer
 from mqlite.security import throttle
@@ -317,7 +320,9 @@ class AwsApp:
                 if fe is None:
                     raise AwsError("UnknownOperationException", f"Unknown target {target}", 400)
                 ctype = headers.get("content-type", "")
-                if "json" not in ctype:
+                if ctype.startswith(CBOR_CONTENT_PREFIX) and fe.service.name in _cbor().CBOR_SERVICES:
+                    protocol = Protocol.CBOR
+                elif "json" not in ctype:
                     raise AwsError("SerializationException", f"Unsupported content type {ctype!r}", 400,
                                    query_code="InvalidParameterValue")
             else:
@@ -357,19 +362,23 @@ class AwsApp:
             if operation not in fe.handlers and fe.service.has_operation(operation):
                 # a modelled operation this server does not serve: say so before the input
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
+            # CBOR requests have the json protocol's shapes, errors and validation
+            shapes = Protocol.JSON if protocol is Protocol.CBOR else protocol
             try:
                 if protocol is Protocol.JSON:
                     params = decode_json(fe.service, operation, body)
+                elif protocol is Protocol.CBOR:
+                    params = _cbor().decode_cbor(fe.service, operation, body)
                 else:
                     if fe.path_param and fe.path_param not in pairs and request.path not in ("", "/"):
                         pairs[fe.path_param] = f"{request.scheme}://{request.host}{request.path}"
                     operation, params = decode_query(fe.service, pairs)
             except AwsError as exc:
-                raise validation.decode_error(fe.service, operation, protocol, exc) from None
+                raise validation.decode_error(fe.service, operation, shapes, exc) from None
             handler = fe.handlers.get(operation)
             if handler is None:
                 raise AwsError("InvalidAction", f"The action {operation} is not implemented.", 400)
-            validation.check(fe.service, operation, protocol, params)
+            validation.check(fe.service, operation, shapes, params)
             access_key = scope.access_key if scope is not None else None
             principal = self._principal(access_key, headers) if self.keys else None
             region = scope.region if scope is not None and scope.region else self.settings.aws_region
@@ -411,20 +420,23 @@ class AwsApp:
             if isinstance(result, AwsStream):
                 self._observe(fe, operation, params, request, None, started)
                 return await self._stream(request, result, request_id)
-            wire = encode_result(fe.service, protocol, operation, result, request_id)
+            if protocol is Protocol.CBOR:
+                wire = _cbor().encode_cbor_result(fe.service, operation, result, request_id)
+            else:
+                wire = encode_result(fe.service, protocol, operation, result, request_id)
         except AwsError as exc:
             error = exc.code
-            wire = encode_error(fe.service if fe else None, protocol, exc, request_id)
+            wire = _encode_error(fe, protocol, exc, request_id)
         except Exception as exc:
             try:
                 _raise_if_storage_failure(self.core, exc)
             except AwsError as unavailable:
-                wire = encode_error(fe.service if fe else None, protocol, unavailable, request_id)
+                wire = _encode_error(fe, protocol, unavailable, request_id)
                 return web.Response(status=wire.status, headers=wire.headers, body=wire.body)
             log.exception("AWS request failed (request id %s)", request_id)
             err = AwsError("InternalFailure", "The request processing has failed because of an unknown error.", 500, sender=False)
             error = err.code
-            wire = encode_error(fe.service if fe else None, protocol, err, request_id)
+            wire = _encode_error(fe, protocol, err, request_id)
         self._observe(fe, operation, params, request, error, started)
         response = web.Response(status=wire.status, headers=wire.headers, body=wire.body)
         if too_large:
@@ -493,6 +505,22 @@ class AwsApp:
                 raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+CBOR_CONTENT_PREFIX = "application/x-amz-cbor-"  # = wire.cbor.CBOR_CONTENT_PREFIX
+
+
+def _cbor() -> ModuleType:
+    """The CBOR codec (`wire/cbor.py`), imported on the first CBOR request: start-up
+    does not pay for cbor2."""
+    return importlib.import_module("mqlite.protocols.aws.wire.cbor")
+
+
+def _encode_error(fe: ServiceFrontend | None, protocol: Protocol, exc: AwsError, request_id: str) -> WireResponse:
+    if protocol is Protocol.CBOR:
+        wire: WireResponse = _cbor().encode_cbor_error(fe.service if fe else None, exc, request_id)
+        return wire
+    return encode_error(fe.service if fe else None, protocol, exc, request_id)
 
 
 def _peer(request: web.Request) -> Any:

@@ -176,17 +176,23 @@ def test_several_rules_and_targets_each_get_the_event(events: Any, sqs: Any) -> 
 
 
 def test_fifo_queue_target_uses_message_group_id(events: Any, sqs: Any) -> None:
-    """A FIFO SQS target needs SqsParameters.MessageGroupId, which the messages carry."""
-    url, arn = queue(sqs, "q.fifo", FifoQueue="true")
+    """A FIFO SQS target needs SqsParameters.MessageGroupId, which the messages carry;
+    EventBridge sends no deduplication id, so only a queue with content-based
+    deduplication takes the events."""
+    url, arn = queue(sqs, "q.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    bare_url, bare_arn = queue(sqs, "bare.fifo", FifoQueue="true")
     events.put_rule(Name="r", EventPattern='{"source": ["app"]}')
     with pytest.raises(ClientError) as info:
         events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
     assert info.value.response["Error"]["Message"] == "Parameter(s) SqsParameters must be specified for target: q."
-    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn, "SqsParameters": {"MessageGroupId": "g1"}}])
+    events.put_targets(Rule="r", Targets=[{"Id": "b", "Arn": bare_arn, "SqsParameters": {"MessageGroupId": "g1"}},
+                                          {"Id": "q", "Arn": arn, "SqsParameters": {"MessageGroupId": "g1"}}])
     events.put_events(Entries=[entry({"n": 1}), entry({"n": 2})])
-    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])["Messages"]
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"],
+                               WaitTimeSeconds=5)["Messages"]
     assert [json.loads(m["Body"])["detail"]["n"] for m in msgs] == [1, 2]
     assert {m["Attributes"]["MessageGroupId"] for m in msgs} == {"g1"}
+    assert "Messages" not in sqs.receive_message(QueueUrl=bare_url, MaxNumberOfMessages=10)
 
 
 def test_cross_bus_target_routes_into_the_other_bus(events: Any, sqs: Any) -> None:

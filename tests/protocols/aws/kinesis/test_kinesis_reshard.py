@@ -61,7 +61,8 @@ def test_split_shard_closes_parent_and_keeps_per_key_order(kinesis: Any) -> None
 
 
 def test_split_validates_hash_key_and_closed_shards(kinesis: Any) -> None:
-    """NewStartingHashKey must lie inside the shard; a split shard cannot be split again."""
+    """NewStartingHashKey must lie inside the shard; a split shard cannot be split again
+    (InvalidArgumentException, as Kinesis answers)."""
     kinesis.create_stream(StreamName="s", ShardCount=1)
     with pytest.raises(ClientError) as exc:
         kinesis.split_shard(StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey="0")
@@ -69,7 +70,7 @@ def test_split_validates_hash_key_and_closed_shards(kinesis: Any) -> None:
     kinesis.split_shard(StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(HALF))
     with pytest.raises(ClientError) as exc:
         kinesis.split_shard(StreamName="s", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(HALF))
-    assert _code(exc) == "ResourceInUseException"
+    assert _code(exc) == "InvalidArgumentException"
 
 
 def test_merge_shards_needs_adjacent_open_shards(kinesis: Any) -> None:

@@ -26,6 +26,7 @@ from mqlite.protocols.aws.events.common import EventsState, split_scope, state_f
 from mqlite.protocols.aws.events.connections import ConnectionActions
 from mqlite.protocols.aws.events.delivery import Dispatcher
 from mqlite.protocols.aws.events.errors import map_error
+from mqlite.protocols.aws.events.partners import PartnerActions
 from mqlite.protocols.aws.events.permissions import PermissionActions
 from mqlite.protocols.aws.events.put_events import PutEventsAction, iso_time
 from mqlite.protocols.aws.events.replays import ReplayActions
@@ -92,11 +93,12 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     targets = TargetActions(state)
     put = PutEventsAction(state)
     archives = ArchiveActions(state)
-    replays = ReplayActions(state)
+    replays = ReplayActions(state, settings.events_replay_min_ms)
     state.replayer = replays
     conns = ConnectionActions(state)
     dests = ApiDestinationActions(state)
     tags = TagActions(state)
+    partners = PartnerActions(state)
     handlers = {
         "CreateEventBus": buses.create_event_bus,
         "DescribeEventBus": buses.describe_event_bus,
@@ -140,6 +142,12 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
         "TagResource": tags.tag_resource,
         "UntagResource": tags.untag_resource,
         "ListTagsForResource": tags.list_tags_for_resource,
+        "CreatePartnerEventSource": partners.create_partner_event_source,
+        "DescribePartnerEventSource": partners.describe_partner_event_source,
+        "ListPartnerEventSources": partners.list_partner_event_sources,
+        "DeletePartnerEventSource": partners.delete_partner_event_source,
+        "DescribeEventSource": partners.describe_event_source,
+        "ListEventSources": partners.list_event_sources,
     }
 
     async def close() -> None:

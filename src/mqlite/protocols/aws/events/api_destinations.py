@@ -46,15 +46,28 @@ def _connection_name(state: EventsState, ctx: AwsContext, arn: str) -> str:
     raise not_found(f"Connection '{arn}' does not exist.")
 
 
+# The model's HttpsEndpoint pattern: a scheme is optional ("www.example.com" is accepted,
+# as AWS accepts it, and called over HTTPS).
+_ENDPOINT = re.compile(r"^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$")
+
+
+def endpoint_url(endpoint: str) -> str:
+    """The URL an InvocationEndpoint is called at (https:// when it names no scheme)."""
+    return endpoint if re.match(r"^https?://", endpoint) else f"https://{endpoint}"
+
+
 def _check(p: dict[str, Any], policy: Any) -> None:
     method = p.get("HttpMethod")
     if method is not None and method not in METHODS:
         raise validation(f"1 validation error detected: Value '{method}' at 'httpMethod' failed to satisfy "
                          f"constraint: Member must satisfy enum value set: [{', '.join(METHODS)}]")
     endpoint = p.get("InvocationEndpoint")
-    if endpoint is not None and not re.match(r"^https?://", endpoint):
+    if endpoint is not None and not _ENDPOINT.match(endpoint):
+        raise validation(f"1 validation error detected: Value '{endpoint}' at 'invocationEndpoint' failed to "
+                         f"satisfy constraint: Member must satisfy regular expression pattern: {_ENDPOINT.pattern}")
+    if endpoint is not None and "://" in endpoint and not re.match(r"^https?://", endpoint):
         raise validation("Parameter InvocationEndpoint is not valid. Reason: Must be an http(s) URL.")
-    refusal = policy.refusal(endpoint) if endpoint is not None else None
+    refusal = policy.refusal(endpoint_url(endpoint)) if endpoint is not None else None
     if refusal is not None:  # the operator's --http-destination policy
         raise validation(f"Parameter InvocationEndpoint is not valid. Reason: {refusal}.")
     rate = p.get("InvocationRateLimitPerSecond")

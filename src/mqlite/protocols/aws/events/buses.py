@@ -1,8 +1,9 @@
 """CreateEventBus, DescribeEventBus, ListEventBuses, UpdateEventBus, DeleteEventBus.
 
 The `default` bus exists in every region (created on first use, cannot be deleted:
-ValidationException). Custom bus names are 1-256 of `[.\\-_A-Za-z0-9]` (no `/`; partner
-buses `aws.partner/...` are accepted with their event source); a second bus of the same
+ValidationException). Custom bus names are 1-256 of `[.\\-_A-Za-z0-9]` (no `/`: "Event
+bus name must not contain '/'."; a partner bus is named after an existing partner event
+source, `partners.py`); a second bus of the same
 name is ResourceAlreadyExistsException. Deleting a bus deletes its rules and targets.
 Concurrency: the server's event loop only.
 """
@@ -22,7 +23,8 @@ from mqlite.protocols.aws.events.common import (
     paginate,
     scope,
 )
-from mqlite.protocols.aws.events.errors import already_exists, bus_not_found, validation
+from mqlite.protocols.aws.events.errors import already_exists, bus_not_found, not_found, validation
+from mqlite.protocols.aws.events.partners import find_source, short_name
 from mqlite.protocols.aws.frontend import AwsContext
 
 
@@ -43,6 +45,14 @@ def _bus_view(bus: dict[str, Any]) -> dict[str, Any]:
     })
 
 
+def _list_view(bus: dict[str, Any]) -> dict[str, Any]:
+    """ListEventBuses' EventBus: only the members of that shape (no KMS key, DLQ, logs)."""
+    return drop_none({
+        "Name": bus["name"], "Arn": bus["arn"], "Description": bus.get("description"),
+        "Policy": bus.get("policy"), "CreationTime": bus["created"], "LastModifiedTime": bus["modified"],
+    })
+
+
 class BusActions:
     def __init__(self, state: EventsState) -> None:
         self.state = state
@@ -52,9 +62,13 @@ class BusActions:
         name = p["Name"]
         source = p.get("EventSourceName")
         if source:
-            if not name.startswith("aws.partner/") or name != source:
+            if short_name(name) != short_name(source):
                 raise validation("Event source name must match event bus name for partner event buses.")
-        elif not BUS_NAME.match(name) or "/" in name or is_dot_name(name):
+            if find_source(self.state, ctx.region, source) is None:
+                raise not_found(f"Event source {source} does not exist.")
+        elif "/" in name:
+            raise validation("Event bus name must not contain '/'.")
+        elif not BUS_NAME.match(name) or is_dot_name(name):
             raise validation(f"Event bus name {name} is not valid.")
         if name == DEFAULT_BUS:
             raise already_exists(f"Event bus {name} already exists.")
@@ -81,7 +95,7 @@ class BusActions:
         prefix = p.get("NamePrefix") or ""
         buses = [b for b in self.state.buses.values(f"{scope(ctx)}/") if b["name"].startswith(prefix)]
         page, token = paginate(buses, p.get("NextToken"), p.get("Limit"))
-        out: dict[str, Any] = {"EventBuses": [_bus_view(b) for b in page]}
+        out: dict[str, Any] = {"EventBuses": [_list_view(b) for b in page]}
         if token:
             out["NextToken"] = token
         return out

@@ -150,6 +150,7 @@ class EventsState:
         self.connections = Store(catalog, "connections")
         self.api_destinations = Store(catalog, "api-destinations")
         self.tags = Store(catalog, "tags")  # key: ARN -> {"tags": {k: v}}
+        self.sources = Store(catalog, "partner-sources")  # key: region/name (partners.py)
         self._rule_bindings: dict[str, list[str]] = {}
         self._archive_bindings: dict[str, str] = {}
         self.delivery: Any = None  # set by build(): delivery.Dispatcher
@@ -181,7 +182,7 @@ class EventsState:
             self.tags.delete(bus["arn"])
         if sel.everything:
             for store in (self.buses, self.rules, self.archives, self.replays, self.connections,
-                          self.api_destinations, self.tags):
+                          self.api_destinations, self.tags, self.sources):
                 store.items.clear()
             self._rule_bindings.clear()
             self._archive_bindings.clear()

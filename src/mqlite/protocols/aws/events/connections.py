@@ -161,13 +161,12 @@ class ConnectionActions:
         return self._short(c)
 
     async def delete_connection(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """DeleteConnection: the connection (DELETING in the answer)."""
+        """DeleteConnection: the connection is gone; the answer has its state before the
+        deletion (the API reference: "The state of the connection before it was deleted")."""
         c = require_connection(self.state, ctx, p["Name"])
         self.state.connections.delete(f"{scope(ctx)}/{c['name']}")
         self.state.set_tags(c["arn"], {})
-        out = self._short(c)
-        out["ConnectionState"] = "DELETING"
-        return out
+        return self._short(c)
 
     async def deauthorize_connection(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DeauthorizeConnection: the connection is DEAUTHORIZED (its OAuth token dropped)."""

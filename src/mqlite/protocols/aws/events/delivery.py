@@ -3,7 +3,8 @@
 `Dispatcher.publish(region, bus, event, body, *, replay=None, only_rules=None)` matches
 the event on the bus's router and, per matching binding, archives it (archive bindings;
 never for replayed events) or delivers it to one rule target. Targets by ARN:
-- `sqs` queue (FIFO: MessageGroupId from SqsParameters, the event id as deduplication id);
+- `sqs` queue (FIFO: MessageGroupId from SqsParameters and no deduplication id, as
+  EventBridge sends: a FIFO queue needs content-based deduplication to take the event);
 - `sns` topic (through the SNS front-end's Publish: subscribers get SNS envelopes);
 - `kinesis` stream (`stream/<name>`; key from KinesisParameters.PartitionKeyPath, else
   the event id; the shard chosen as Kinesis does for streams its front-end made);
@@ -42,6 +43,7 @@ import orjson
 from mqlite.core import errors as core_errors
 from mqlite.core.message import Attribute, Envelope
 from mqlite.protocols.aws import namespace
+from mqlite.protocols.aws.events.api_destinations import endpoint_url
 from mqlite.protocols.aws.events.common import (
     EventsState,
     bus_name_of,
@@ -223,6 +225,8 @@ class Dispatcher:
             raise TargetError(exc.code, exc.message, exc.retryable) from None
         except (core_errors.QueueNotFound, core_errors.StreamNotFound, core_errors.RouterNotFound) as exc:
             raise TargetError("RESOURCE_NOT_FOUND", str(exc), False) from None
+        except core_errors.InvalidValue as exc:  # the target refuses this message: no retry
+            raise TargetError("SDK_CLIENT_ERROR", str(exc), False) from None
         except core_errors.CoreError as exc:
             raise TargetError("SDK_CLIENT_ERROR", str(exc), True) from None
         except Exception as exc:
@@ -245,10 +249,9 @@ class Dispatcher:
         queue = self.core.get_queue(name)
         group = (target.get("SqsParameters") or {}).get("MessageGroupId")
         fifo = bool(queue.config.fifo)
-        await queue.send(
-            payload, None, group_id=group if fifo else None,
-            dedup_id=str(event.get("id")) if fifo else None,
-        )
+        # EventBridge sends no MessageDeduplicationId: a FIFO queue without content-based
+        # deduplication refuses the message (a failed, not retried, delivery)
+        await queue.send(payload, None, group_id=group if fifo else None)
 
     async def _to_topic(self, arn: str, ns: namespace.Namespace, target: Mapping[str, Any],
                         event: dict[str, Any], payload: bytes) -> None:
@@ -310,7 +313,7 @@ class Dispatcher:
         http = target.get("HttpParameters") or {}
         headers.update({str(k): str(v) for k, v in (http.get("HeaderParameters") or {}).items()})
         query.extend((str(k), str(v)) for k, v in (http.get("QueryStringParameters") or {}).items())
-        url = dest["endpoint"]
+        url = endpoint_url(dest["endpoint"])
         for value in http.get("PathParameterValues") or []:
             url = url.replace("*", urllib.parse.quote(str(value), safe=""), 1)
         if query:

@@ -7,7 +7,9 @@ envelope, to the rules in Destination.FilterArns (all of the bus's rules when ab
 replayed events are never archived again. The destination must be the archive's source
 bus ("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not
 permitted."). States: STARTING -> RUNNING -> COMPLETED, or CANCELLING -> CANCELLED on
-CancelReplay (IllegalStatusException once finished); a replay of a name that exists is
+CancelReplay (IllegalStatusException once finished or already cancelling). A replay stays
+RUNNING at least `settings.events_replay_min_ms` (default 1 s; AWS's take minutes), so a
+CancelReplay right after StartReplay stops a running replay, as it does on AWS; a replay of a name that exists is
 ResourceAlreadyExistsException. The replay runs as a task on the server loop.
 Concurrency: the server's event loop only.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 import re
 from typing import Any
 
@@ -28,6 +31,7 @@ from mqlite.protocols.aws.events.common import (
     filter_listing,
     now_s,
     paginate,
+    bus_scope,
     resource_arn,
     scope,
 )
@@ -54,8 +58,9 @@ def require_replay(state: EventsState, ctx: AwsContext, name: str) -> dict[str, 
 
 
 class ReplayActions:
-    def __init__(self, state: EventsState) -> None:
+    def __init__(self, state: EventsState, min_ms: int = 0) -> None:
         self.state = state
+        self.min_s = min_ms / 1000
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # A replay interrupted by a restart did not finish: it failed.
         for replay in list(state.replays.values()):
@@ -74,13 +79,15 @@ class ReplayActions:
             raise validation(f"1 validation error detected: Value '{name}' at 'replayName' failed to satisfy "
                              "constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
         source = p["EventSourceArn"]
+        dest = p["Destination"]  # checked first, as AWS does
+        if ":event-bus/" not in dest["Arn"]:
+            raise validation("Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN.")
+        if self.state.bus(*bus_scope(ctx, dest["Arn"])) is None:
+            raise not_found(f"Event bus {bus_name_of(dest['Arn'])} does not exist.")
         archive_name = source.rsplit("/", 1)[-1] if ":archive/" in source else ""
         archive = self.state.archives.get(f"{scope(ctx)}/{archive_name}")
         if archive is None:
             raise validation(f"Parameter EventSourceArn is not valid. Reason: Archive {archive_name} does not exist.")
-        dest = p["Destination"]
-        if ":event-bus/" not in dest["Arn"]:
-            raise validation("Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN.")
         if bus_name_of(dest["Arn"]) != archive["bus"]:
             raise validation("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
         start, end = float(p["EventStartTime"]), float(p["EventEndTime"])
@@ -95,7 +102,8 @@ class ReplayActions:
             "state": "STARTING", "started": now_s(),
         })
         self._save(replay)
-        self._tasks[replay["arn"]] = asyncio.get_running_loop().create_task(self._run(replay))
+        task = self._tasks[replay["arn"]] = asyncio.get_running_loop().create_task(self._run(replay))
+        task.add_done_callback(partial(self._cancelled_early, replay=replay))
         return {"ReplayArn": replay["arn"], "State": "STARTING", "ReplayStartTime": replay["started"]}
 
     async def _run(self, replay: dict[str, Any]) -> None:
@@ -132,6 +140,9 @@ class ReplayActions:
                     )
                     last = record.timestamp / 1000
                 await asyncio.sleep(0)
+            left = replay["started"] + self.min_s - now_s()
+            if left > 0:
+                await asyncio.sleep(left)  # CancelReplay cancels this task meanwhile
             done = dict(self.state.replays.get(key) or replay, state="COMPLETED", ended=now_s())
             if last is not None:
                 done["last"] = last
@@ -143,6 +154,14 @@ class ReplayActions:
             self._save(dict(self.state.replays.get(key) or replay, state="FAILED", reason=str(exc), ended=now_s()))
         finally:
             self._tasks.pop(replay["arn"], None)
+
+    def _cancelled_early(self, task: asyncio.Task[None], *, replay: dict[str, Any]) -> None:
+        """A task cancelled before it first ran never reaches `_run`'s handler."""
+        self._tasks.pop(replay["arn"], None)
+        key = f"{replay['region']}/{replay['name']}"
+        current = self.state.replays.get(key) or replay
+        if task.cancelled() and current["state"] not in FINAL:
+            self._save(dict(current, state="CANCELLED", ended=now_s()))
 
     def _view(self, r: dict[str, Any], full: bool) -> dict[str, Any]:
         view = drop_none({
@@ -162,7 +181,9 @@ class ReplayActions:
 
     async def list_replays(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListReplays: at most one filter of NamePrefix, EventSourceArn, State."""
-        items = filter_listing("ListReplays", self.state.replays.values(f"{scope(ctx)}/"), p, STATES)
+        # EventBridge lists the replay states alphabetically in this message
+        items = filter_listing("ListReplays", self.state.replays.values(f"{scope(ctx)}/"), p,
+                               tuple(sorted(STATES)))
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Replays": [self._view(r, False) for r in page]}
         if token:
@@ -175,6 +196,9 @@ class ReplayActions:
         if replay["state"] in FINAL or replay["state"] == "CANCELLING":
             raise illegal_status(f"Replay {replay['name']} is not in a valid state for this operation.")
         self._save(dict(replay, state="CANCELLING"))
+        task = self._tasks.get(replay["arn"])
+        if task is not None:
+            task.cancel()  # the task records CANCELLED
         return {"ReplayArn": replay["arn"], "State": "CANCELLING"}
 
     async def close(self) -> None:

@@ -6,12 +6,14 @@ ScheduleExpression (ValidationException "Parameter(s) EventPattern or
 ScheduleExpression must be specified."); schedules only on the default bus; PutRule on
 an existing rule replaces what it specifies and keeps its targets (omitted State means
 ENABLED); an invalid pattern is InvalidEventPatternException with AWS's reason; a missing
-rule is ResourceNotFoundException "Rule <r> does not exist on EventBus <bus>."; DeleteRule
+rule is ResourceNotFoundException "Rule <r> does not exist on EventBus <bus>." (DescribeRule
+says "Rule <r> does not exist."); archives' managed rules are listed and described
+(`managed.py`); DeleteRule
 refuses while targets exist ("Rule can't be deleted since it has targets.") unless Force;
 at most 300 rules per bus (LimitExceededException). Disabled rules match nothing and do
 not fire. TestEventPattern validates the pattern the same way and needs an event with the
-envelope fields id, account, source, time, region, resources, detail-type
-(ValidationException "Parameter Event is not valid." otherwise). Patterns are at most
+envelope fields id, account, source, time, region, detail-type (ValidationException
+"Parameter Event is not valid." otherwise; `resources` may be absent, as in AWS). Patterns are at most
 4096 characters (the model's limit; ValidationException).
 Concurrency: the server's event loop only.
 """
@@ -35,15 +37,17 @@ from mqlite.protocols.aws.events.common import (
 )
 from mqlite.protocols.aws.events.errors import (
     limit_exceeded,
+    not_found,
     rule_not_found,
     validation,
 )
+from mqlite.protocols.aws.events.managed import PREFIX, archive_rule, archive_rules
 from mqlite.protocols.aws.events.schedule import ScheduleError, parse_schedule
 from mqlite.protocols.aws.frontend import AwsContext
 
 MAX_RULES_PER_BUS = 300
 STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+EVENT_FIELDS = ("id", "account", "source", "time", "region", "detail-type")
 MAX_PATTERN = 4096  # the model's EventPattern length limit
 
 
@@ -71,6 +75,29 @@ def require_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str 
     if rule is None:
         raise rule_not_found(name, bus["name"])
     return rule
+
+
+def find_rule(state: EventsState, ctx: AwsContext, name: str, bus_param: str | None,
+              short: bool = False) -> dict[str, Any]:
+    """A rule for the read actions: a stored rule or an archive's managed rule. A missing
+    one is "Rule <r> does not exist on EventBus <bus>.", or with `short` "Rule <r> does
+    not exist." (DescribeRule's, EnableRule's and DisableRule's text)."""
+    bus = require_bus(state, ctx, bus_param)
+    rule = state.rule(scope(ctx), bus["name"], name)
+    if rule is None and name.startswith(PREFIX):
+        archive = state.archives.get(f"{scope(ctx)}/{name[len(PREFIX):]}")
+        if archive is not None and archive["bus"] == bus["name"]:
+            rule = archive_rule(archive, ctx.account)
+    if rule is None:
+        raise not_found(f"Rule {name} does not exist.") if short else rule_not_found(name, bus["name"])
+    return rule
+
+
+def all_rules(state: EventsState, ctx: AwsContext, bus: str) -> list[dict[str, Any]]:
+    """The bus's rules and its archives' managed rules, by name."""
+    rules = list(state.rules.values(f"{scope(ctx)}/{bus}/"))
+    rules += archive_rules(state.archives.values(f"{scope(ctx)}/"), bus, ctx.account)
+    return sorted(rules, key=lambda r: r["name"])
 
 
 def rule_view(rule: dict[str, Any], account: str) -> dict[str, Any]:
@@ -138,7 +165,7 @@ class RuleActions:
 
     async def describe_rule(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """DescribeRule: the rule's pattern/schedule, state, description, role, bus."""
-        rule = require_rule(self.state, ctx, p["Name"], p.get("EventBusName"))
+        rule = find_rule(self.state, ctx, p["Name"], p.get("EventBusName"), short=True)
         view = rule_view(rule, ctx.account)
         view["CreatedBy"] = ctx.account
         return view
@@ -147,8 +174,7 @@ class RuleActions:
         """ListRules: a bus's rules by NamePrefix, paged with Limit/NextToken."""
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
         prefix = p.get("NamePrefix") or ""
-        rules = [r for r in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/")
-                 if r["name"].startswith(prefix)]
+        rules = [r for r in all_rules(self.state, ctx, bus["name"]) if r["name"].startswith(prefix)]
         page, token = paginate(rules, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Rules": [rule_view(r, ctx.account) for r in page]}
         if token:
@@ -159,7 +185,7 @@ class RuleActions:
         """ListRuleNamesByTarget: names of the bus's rules with a target of that ARN."""
         bus = require_bus(self.state, ctx, p.get("EventBusName"))
         arn = p["TargetArn"]
-        names = [r["name"] for r in self.state.rules.values(f"{scope(ctx)}/{bus['name']}/")
+        names = [r["name"] for r in all_rules(self.state, ctx, bus["name"])
                  if any(t.get("Arn") == arn for t in r.get("targets", {}).values())]
         page, token = paginate(names, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"RuleNames": page}
@@ -168,7 +194,11 @@ class RuleActions:
         return out
 
     async def _set_state(self, ctx: AwsContext, p: dict[str, Any], value: str) -> dict[str, Any]:
-        rule = dict(require_rule(self.state, ctx, p["Name"], p.get("EventBusName")))
+        bus = require_bus(self.state, ctx, p.get("EventBusName"))
+        found = self.state.rule(scope(ctx), bus["name"], p["Name"])
+        if found is None:
+            raise not_found(f"Rule {p['Name']} does not exist.")
+        rule = dict(found)
         rule["state"] = value
         self.state.save_rule(rule)
         self._arm(rule)

@@ -22,7 +22,7 @@ from mqlite.protocols.aws.events.common import (
     paginate,
 )
 from mqlite.protocols.aws.events.errors import limit_exceeded, validation
-from mqlite.protocols.aws.events.rules import require_rule
+from mqlite.protocols.aws.events.rules import find_rule, require_rule
 from mqlite.protocols.aws.events.transform import validate_target_input
 from mqlite.protocols.aws.frontend import AwsContext
 
@@ -61,10 +61,10 @@ class TargetActions:
 
     async def put_targets(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """PutTargets: add or replace targets (by Id) of a rule, at most 5 in all."""
+        for target in p["Targets"]:  # the targets first: AWS checks them before the rule
+            _check_target(target)
         rule = dict(require_rule(self.state, ctx, p["Rule"], p.get("EventBusName")))
         targets = dict(rule.get("targets", {}))
-        for target in p["Targets"]:
-            _check_target(target)
         for target in p["Targets"]:
             targets[target["Id"]] = target
         if len(targets) > MAX_TARGETS:
@@ -85,7 +85,7 @@ class TargetActions:
 
     async def list_targets_by_rule(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """ListTargetsByRule: the rule's targets as sent, paged with Limit/NextToken."""
-        rule = require_rule(self.state, ctx, p["Rule"], p.get("EventBusName"))
+        rule = find_rule(self.state, ctx, p["Rule"], p.get("EventBusName"))
         items = list(rule.get("targets", {}).values())
         page, token = paginate(items, p.get("NextToken"), p.get("Limit"))
         out: dict[str, Any] = {"Targets": page}

@@ -11,9 +11,11 @@ partition n (see `shards.py` for resharding, `sequence.py` for sequence numbers)
 SubscribeToShard answers with a live event stream (`AwsStream`, see `consumers.py`).
 GetRecords returns its JSON pre-rendered (`RawResult`: one `orjson.dumps`, the records
 already base64-encoded): the generic per-shape converter cost ~4 us per record.
-Both only on the `json` protocol, the only one Kinesis speaks. The service model is
+Kinesis speaks the `json` protocol and its CBOR twin (`wire.cbor`, the AWS SDK for
+Java's default); GetRecords over CBOR is rendered by the shape (Data as bytes). The service model is
 botocore's, unchanged, loaded on the first Kinesis request.
-Settings: `kinesis_create_delay_ms` (CREATING -> ACTIVE, default 200),
+Settings: `kinesis_create_delay_ms` (CREATING -> ACTIVE, default 0),
+`kinesis_update_delay_ms` (UPDATING after a reshard, default 0),
 `kinesis_iterator_ttl_ms` (default 300000), `kinesis_subscribe_wait` (5 s),
 `kinesis_subscribe_duration` (300 s).
 """
@@ -34,7 +36,7 @@ from mqlite.protocols.aws.kinesis.records import RecordActions
 from mqlite.protocols.aws.kinesis.reshard import ReshardActions
 from mqlite.protocols.aws.kinesis.state import KinesisState
 from mqlite.protocols.aws.kinesis.streams import StreamActions
-from mqlite.protocols.aws.wire import AwsError, AwsService, RawResult
+from mqlite.protocols.aws.wire import AwsError, AwsService, Protocol, RawResult
 from mqlite.settings import Settings
 
 _SERVICE: AwsService | None = None
@@ -57,7 +59,9 @@ def build(core: BrokerCore, settings: Settings) -> ServiceFrontend:
     reshard = ReshardActions(core, state)
     records = RecordActions(core, state)
 
-    async def get_records(ctx: AwsContext, p: dict[str, Any]) -> RawResult:
+    async def get_records(ctx: AwsContext, p: dict[str, Any]) -> RawResult | dict[str, Any]:
+        if ctx.protocol is Protocol.CBOR:  # rendered by the shape: Data bytes, times tag 1
+            return await records.get_records(ctx, p, native=True)
         return RawResult(orjson.dumps(await records.get_records(ctx, p)))
 
     handlers: dict[str, Handler] = {

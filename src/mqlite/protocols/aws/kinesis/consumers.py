@@ -10,7 +10,8 @@ SubscribeToShard streams, as Kinesis does: it validates the request, then answer
 `application/vnd.amazon.eventstream` (`eventstream.py`) through the AWS app's streaming
 hook (`AwsStream`): an `initial-response` event, then a `SubscribeToShardEvent`
 (Records, ContinuationSequenceNumber, MillisBehindLatest; ChildShards once the shard is
-closed and read to its end) as soon as records arrive (up to 10,000 records an event),
+closed and read to its end) as soon as records arrive (up to 10,000 records an event;
+payloads in JSON, or in CBOR for a CBOR client: `_Encoding`),
 and an empty one after every `kinesis_subscribe_wait` (default 5) without any. The
 subscription ends after `kinesis_subscribe_duration` (default 300, Kinesis's 5
 minutes, measured on `core.clock`'s monotonic time), when the shard is closed and read,
@@ -37,7 +38,7 @@ from mqlite.protocols.aws.kinesis import errors, eventstream
 from mqlite.protocols.aws.kinesis.sequence import encode_seq
 from mqlite.protocols.aws.kinesis.shards import child_shards_shape
 from mqlite.protocols.aws.kinesis.state import KinesisState
-from mqlite.protocols.aws.wire import AwsError
+from mqlite.protocols.aws.wire import AwsError, Protocol
 
 NS = "kinesis.consumers"
 MAX_CONSUMERS = 20
@@ -45,6 +46,33 @@ MAX_EVENT_RECORDS = 10_000
 POLL_S = 1.0  # longest wait between checks of the client and the deadline
 EVENTSTREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 _CONSUMER_ARN = re.compile(r"(arn:aws[a-z-]*:kinesis:[^:]*:[^:]*:stream/([a-zA-Z0-9_.-]+))/consumer/([a-zA-Z0-9_.-]+):\d+")
+
+
+class _Encoding:
+    """Event payloads in the request's protocol: JSON, or CBOR for a CBOR client (the AWS
+    SDK for Java reads SubscribeToShard's events with the protocol it spoke: Data as a
+    byte string, timestamps tag 1 in milliseconds, `:content-type` CBOR)."""
+
+    def __init__(self, cbor: bool) -> None:
+        self.cbor = cbor
+        if cbor:
+            from mqlite.protocols.aws.wire import cbor as wire_cbor
+
+            self._wire = wire_cbor
+
+    def event(self, event_type: str, body: dict[str, Any]) -> bytes:
+        if not self.cbor:
+            return eventstream.event(event_type, orjson.dumps(body))
+        from mqlite.protocols.aws.kinesis import service
+
+        shape = service().json_model.shape_for(event_type) if event_type != "initial-response" else None
+        payload = self._wire.dumps(self._wire.to_cbor(shape, body) if shape is not None else body)
+        return eventstream.event(event_type, payload, self._wire.CBOR_CONTENT_TYPE)
+
+    def exception(self, code: str, message: str) -> bytes:
+        if not self.cbor:
+            return eventstream.exception(code, orjson.dumps({"message": message}))
+        return eventstream.exception(code, self._wire.dumps({"message": message}), self._wire.CBOR_CONTENT_TYPE)
 
 
 class ConsumerActions:
@@ -69,8 +97,8 @@ class ConsumerActions:
         arn = p.get("ConsumerARN")
         if arn is not None:
             m = _CONSUMER_ARN.fullmatch(arn)
-            if m is None:
-                raise errors.invalid_argument(f"ConsumerARN {arn} is invalid.")
+            if m is None:  # not a consumer's ARN: no such consumer
+                raise errors.not_found(f"Consumer {arn}, account {self.state.account} not found.")
             stream, name = self._stream_from_arn(m.group(1)), m.group(3)
         else:
             if p.get("StreamARN") is None or p.get("ConsumerName") is None:
@@ -160,7 +188,8 @@ class ConsumerActions:
                       offset: int) -> AsyncIterator[bytes]:
         clock = self.core.clock
         deadline = clock.monotonic() + self.duration_s
-        yield eventstream.event("initial-response", b"{}")
+        enc = _Encoding(ctx.protocol is Protocol.CBOR)
+        yield enc.event("initial-response", {})
         idle_since = clock.monotonic()
         try:
             stream = self.core.get_stream(stream_name)
@@ -178,10 +207,10 @@ class ConsumerActions:
                 done = not info.open and (got[-1].offset + 1 if got else offset) >= end
                 now = clock.monotonic()
                 if got or done or now - idle_since >= self.wait_s:
-                    body, offset = self._event_body(q, offset, got, latest)
+                    body, offset = self._event_body(q, offset, got, latest, enc.cbor)
                     if done:
                         body["ChildShards"] = child_shards_shape(meta.shards, q)
-                    yield eventstream.event("SubscribeToShardEvent", orjson.dumps(body))
+                    yield enc.event("SubscribeToShardEvent", body)
                     idle_since = now
                     if done:
                         return
@@ -195,21 +224,22 @@ class ConsumerActions:
                 else:
                     await stream.wait_for_data({q: offset}, min(POLL_S, remaining, self.wait_s))
         except AwsError as exc:
-            yield eventstream.exception(exc.code, orjson.dumps({"message": exc.message}))
+            yield enc.exception(exc.code, exc.message)
         except MqliteError as exc:
             mapped = errors.map_core_error(exc, self.state.account)
             if mapped is None:
                 raise
-            yield eventstream.exception(mapped.code, orjson.dumps({"message": mapped.message}))
+            yield enc.exception(mapped.code, mapped.message)
 
-    def _event_body(self, q: int, offset: int, got: list[Any], latest: int) -> tuple[dict[str, Any], int]:
+    def _event_body(self, q: int, offset: int, got: list[Any], latest: int,
+                    raw: bool = False) -> tuple[dict[str, Any], int]:
         records = []
         last_ts = None
         for r in got:
             records.append({
                 "SequenceNumber": encode_seq(q, r.offset),
                 "ApproximateArrivalTimestamp": r.timestamp / 1000,
-                "Data": base64.b64encode(r.value or b"").decode(),
+                "Data": (r.value or b"") if raw else base64.b64encode(r.value or b"").decode(),
                 "PartitionKey": r.key.decode("utf-8", "replace") if r.key is not None else str(q),
             })
             offset = r.offset + 1

@@ -39,7 +39,11 @@ def expired_iterator(message: str) -> AwsError:
 
 
 def validation(value: object, member: str, constraint: str) -> AwsError:
-    """AWS's generic constraint failure ("1 validation error detected: ...")."""
+    """AWS's generic constraint failure ("1 validation error detected: ..."); a value of
+    None is left out ("Value at 'records' ...", as Kinesis words a too-long list)."""
+    if value is None:
+        return AwsError("ValidationException", f"1 validation error detected: Value at '{member}' "
+                        f"failed to satisfy constraint: {constraint}", 400)
     shown = repr(value) if not isinstance(value, str) else value
     if len(shown) > 64:
         shown = shown[:64] + "..."
@@ -49,6 +53,11 @@ def validation(value: object, member: str, constraint: str) -> AwsError:
         f"constraint: {constraint}",
         400,
     )
+
+
+def validation_message(message: str) -> AwsError:
+    """A ValidationException with a text of its own (not a constraint failure)."""
+    return AwsError("ValidationException", message, 400)
 
 
 def map_core_error(exc: BaseException, account: str = "000000000000") -> AwsError | None:

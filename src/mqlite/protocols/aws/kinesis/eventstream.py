@@ -38,11 +38,11 @@ def message(headers: list[tuple[str, str]], payload: bytes) -> bytes:
     return body + struct.pack("!I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
-def event(event_type: str, payload: bytes) -> bytes:
+def event(event_type: str, payload: bytes, content_type: str = "application/json") -> bytes:
     return message([(":message-type", "event"), (":event-type", event_type),
-                    (":content-type", "application/json")], payload)
+                    (":content-type", content_type)], payload)
 
 
-def exception(code: str, payload: bytes) -> bytes:
+def exception(code: str, payload: bytes, content_type: str = "application/json") -> bytes:
     return message([(":message-type", "exception"), (":exception-type", code),
-                    (":content-type", "application/json")], payload)
+                    (":content-type", content_type)], payload)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mqlite.core.api import BrokerCore
+from mqlite.core.naming import namespace_body
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.sequence import decode_seq, shard_id
@@ -89,7 +90,7 @@ class IteratorActions:
             if decoded is None:
                 raise errors.invalid_argument(
                     f"StartingSequenceNumber {seq} used in GetShardIterator on shard {shard_id(p)} in "
-                    f"stream {name} under account {self.state.account} is invalid.")
+                    f"stream {namespace_body(name)} under account {self.state.account} is invalid.")
             sp, off = decoded
             if sp != p:
                 raise errors.invalid_argument(

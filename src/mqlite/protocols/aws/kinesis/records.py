@@ -25,6 +25,7 @@ from binascii import b2a_base64
 from typing import Any
 
 from mqlite.core.api import BrokerCore
+from mqlite.core.naming import namespace_body
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import max_record_bytes, max_request_bytes
@@ -72,6 +73,8 @@ class RecordActions:
         return p
 
     def _check_data(self, data: bytes, limit: int, index: int | None = None) -> None:
+        """Data over the limit gets the model's text, with the value as Kinesis's Java
+        front end prints a blob (the limit is the data blob's: PutRecord's reference)."""
         if len(data) > limit:
             where = "data" if index is None else f"records.{index + 1}.member.data"
             raise errors.validation(f"java.nio.HeapByteBuffer[pos=0 lim={len(data)} cap={len(data)}]",
@@ -83,8 +86,8 @@ class RecordActions:
         name = self.state.name_of(p)
         meta = self.state.meta(name)
         data = p["Data"]
-        self._check_data(data, max_record_bytes(meta))
         key = p["PartitionKey"]
+        self._check_data(data, max_record_bytes(meta))
         part = self._route(meta, key, p.get("ExplicitHashKey"))
         stream = self.core.get_stream(name)
         _, off = await stream.append(data, key=key.encode(), partition=part)
@@ -98,8 +101,7 @@ class RecordActions:
         if not entries:
             raise errors.validation("[]", "records", "Member must have length greater than or equal to 1")
         if len(entries) > MAX_BATCH:
-            raise errors.validation(f"[{len(entries)} records]", "records",
-                                    "Member must have length less than or equal to 500")
+            raise errors.validation(None, "records", "Member must have length less than or equal to 500")
         meta = self.state.meta(name)
         total = 0
         by_part: dict[int, list[tuple[bytes, bytes]]] = {}
@@ -126,8 +128,7 @@ class RecordActions:
             bucket.append((data, key.encode()))
         max_request = max_request_bytes(meta)
         if total > max_request:
-            raise errors.invalid_argument(
-                f"Records size exceeds {max_request // (1024 * 1024)} MB limit: {total} bytes.")
+            raise errors.invalid_argument(f"Records size exceeds {max_request // (1024 * 1024)} MB limit")
         stream = self.core.get_stream(name)
         parts = list(by_part)
         results = await asyncio.gather(*(stream.append_many(by_part[q], partition=q) for q in parts))
@@ -137,11 +138,12 @@ class RecordActions:
         return {"FailedRecordCount": 0, "Records": out,
                 "EncryptionType": meta.data.get("encryption", "NONE")}
 
-    async def get_records(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+    async def get_records(self, ctx: AwsContext, p: dict[str, Any], native: bool = False) -> dict[str, Any]:
         """GetRecords: Limit, NextShardIterator, MillisBehindLatest, ChildShards.
 
-        The result is already in wire form (Data base64, timestamps epoch seconds): the
-        service renders GetRecords' output with `orjson` directly (see __init__)."""
+        The result is already in JSON wire form (Data base64, timestamps epoch seconds):
+        the service renders GetRecords' output with `orjson` directly (see __init__);
+        `native` leaves Data as bytes (for the CBOR protocol, rendered by the shape)."""
         pos = decode_iterator(p["ShardIterator"])
         now = self.core.clock.now_ms()
         check_fresh(pos, now, self.state.iterator_ttl_ms)
@@ -154,7 +156,7 @@ class RecordActions:
             raise errors.stream_not_found(pos.stream, self.state.account)
         info = meta.shard(pos.partition)
         if info is None:
-            raise errors.not_found(f"Shard {shard_id(pos.partition)} in stream {pos.stream} under "
+            raise errors.not_found(f"Shard {shard_id(pos.partition)} in stream {namespace_body(pos.stream)} under "
                                    f"account {self.state.account} does not exist")
         stream = self.core.get_stream(pos.stream)
         q = pos.partition
@@ -171,6 +173,7 @@ class RecordActions:
             fallback_key = str(q)
             append = records.append
             b64 = b2a_base64
+            raw = native
             last_off = None
             # Records are (offset, timestamp, key, value, headers) tuples: unpacking them
             # is ~15% cheaper than attribute access in this per-record loop.
@@ -185,7 +188,7 @@ class RecordActions:
                 append({
                     "SequenceNumber": str(base + offset),
                     "ApproximateArrivalTimestamp": ts / 1000,
-                    "Data": b64(value, newline=False).decode(),
+                    "Data": value if raw else b64(value, newline=False).decode(),
                     "PartitionKey": key.decode("utf-8", "replace") if key is not None else fallback_key,
                 })
                 last_ts = ts

@@ -5,25 +5,31 @@ so per-partition-key order holds for a reader that finishes a parent before its
 children (what GetRecords' ChildShards tell it). Kinesis's rules: only open shards can
 be split/merged; NewStartingHashKey must lie strictly inside the parent's range; merged
 shards must be adjacent; UpdateShardCount (UNIFORM_SCALING) targets 1-500 shards and at
-most double / at least half the open count. UpdateShardCount closes every open shard
-and opens `target` shards with uniform ranges; a child's parent is the old shard holding
-its starting hash key, its adjacent parent the one holding its ending key (if different).
-The stream stays ACTIVE (the change is immediate).
+most double / at least half the open count. UpdateShardCount splits and merges as Kinesis
+is observed to (`_rescale`), so the shard totals DescribeStream lists match AWS's.
+The change is immediate; the stream reports UPDATING for `kinesis_update_delay_ms`
+(default 0) and refuses another reshard meanwhile (ResourceInUseException). Invalid
+shard ids and hash keys get the model's ValidationException texts, unknown shards
+"Could not find shard ...", closed ones InvalidArgumentException, ON_DEMAND streams
+refuse UpdateShardCount (ValidationException), as Kinesis answers.
 Concurrency: the server's event loop; no awaits inside a reshard.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from mqlite.core.api import BrokerCore, Stream
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
-from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index, uniform_ranges
-from mqlite.protocols.aws.kinesis.shards import ShardInfo, covering
+from mqlite.protocols.aws.kinesis.sequence import shard_id, shard_index
+from mqlite.protocols.aws.kinesis.shards import ShardInfo
 from mqlite.protocols.aws.kinesis.state import KinesisState, StreamMeta
 
+_SHARD_ID = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
+_HASH_KEY = re.compile(r"0|([1-9]\d{0,38})")
 FILTERS = ("AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST",
            "AT_TIMESTAMP", "FROM_TIMESTAMP")
 
@@ -40,9 +46,10 @@ class ReshardActions:
         token = p.get("NextToken")
         after: int | None = None
         if token is not None:
-            if p.get("StreamName") is not None or p.get("ExclusiveStartShardId") is not None:
-                raise errors.invalid_argument(
-                    "NextToken and StreamName cannot be provided together.")
+            for other in ("StreamName", "StreamARN", "ExclusiveStartShardId", "ShardFilter",
+                          "StreamCreationTimestamp"):
+                if p.get(other) is not None:  # AWS names the one sent with the token
+                    raise errors.invalid_argument(f"NextToken and {other} cannot be provided together.")
             try:
                 name, last = base64.urlsafe_b64decode(token.encode()).decode().split("|")
                 after = int(last)
@@ -101,10 +108,16 @@ class ReshardActions:
             for q in (s.parent, s.adjacent))]
 
     # -- resharding ---------------------------------------------------------------------
-    def _open_shard(self, meta: StreamMeta, shard: str) -> ShardInfo:
-        info = self.state.shard_of(meta, shard)
+    def _open_shard(self, meta: StreamMeta, shard: str, member: str) -> ShardInfo:
+        if not _SHARD_ID.fullmatch(shard):
+            raise errors.validation(shard, member, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+        idx = shard_index(shard)
+        info = meta.shard(idx) if idx is not None else None
+        if info is None:
+            raise errors.not_found(
+                f"Could not find shard {shard} in stream {meta.aws_name} under account {self.state.account}.")
         if not info.open:
-            raise errors.in_use(
+            raise errors.invalid_argument(
                 f"Shard {shard_id(info.partition)} in stream {meta.aws_name} under account "
                 f"{self.state.account} has already been merged or split, and thus is not eligible "
                 "for merging or splitting.")
@@ -120,14 +133,19 @@ class ReshardActions:
         for i, (a, b, parent, adj) in enumerate(specs):
             meta.shards.append(ShardInfo(first + i, a, b, parent, adj, stream.earliest(first + i)))
         meta.data["synthetic"] = False
+        self.state.updating(meta)
         self.state.save(meta)
 
     async def split_shard(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """SplitShard: two children [start, new-1] and [new, end]; the parent closes."""
         meta = self.state.meta(self.state.name_of(p))
-        info = self._open_shard(meta, p["ShardToSplit"])
         raw = p["NewStartingHashKey"]
-        new = int(raw) if raw.isdigit() else -1
+        if not _HASH_KEY.fullmatch(raw):
+            raise errors.validation(raw, "newStartingHashKey",
+                                    "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})")
+        info = self._open_shard(meta, p["ShardToSplit"], "shardToSplit")
+        self.state.require_active(meta)
+        new = int(raw)
         if not info.start + 1 <= new <= info.end:
             raise errors.invalid_argument(
                 f"NewStartingHashKey {raw} used in SplitShard() on shard {shard_id(info.partition)} in "
@@ -143,8 +161,9 @@ class ReshardActions:
         """MergeShards: two adjacent open shards -> one child (parent = ShardToMerge,
         adjacent parent = AdjacentShardToMerge)."""
         meta = self.state.meta(self.state.name_of(p))
-        a = self._open_shard(meta, p["ShardToMerge"])
-        b = self._open_shard(meta, p["AdjacentShardToMerge"])
+        a = self._open_shard(meta, p["ShardToMerge"], "shardToMerge")
+        b = self._open_shard(meta, p["AdjacentShardToMerge"], "adjacentShardToMerge")
+        self.state.require_active(meta)
         if not (a.end + 1 == b.start or b.end + 1 == a.start):
             raise errors.invalid_argument(
                 f"Shards {shard_id(a.partition)} and {shard_id(b.partition)} in stream {meta.aws_name} "
@@ -156,6 +175,30 @@ class ReshardActions:
         self._close(stream, b, now)
         self._children(meta, stream, [(min(a.start, b.start), max(a.end, b.end), a.partition, b.partition)])
 
+    def _rescale(self, meta: StreamMeta, old: list[ShardInfo], target: int) -> None:
+        """Kinesis's observed UNIFORM_SCALING: to scale up, split every open shard at its
+        middle; then merge adjacent pairs from the lowest hash key until `target` shards
+        are open (2 -> 4 leaves 6 shards in all, 4 -> 5 leaves 15, 5 -> 3 leaves 7)."""
+        stream = self.core.get_stream(meta.name)
+        now = self.core.clock.now_ms()
+        if target > len(old):
+            for s in old:
+                mid = (s.start + s.end + 1) // 2
+                self._close(stream, s, now)
+                self._children(meta, stream, [(s.start, mid - 1, s.partition, None), (mid, s.end, s.partition, None)])
+        while True:
+            live = sorted(meta.open_shards(), key=lambda s: s.start)
+            merges = len(live) - target
+            if merges <= 0:
+                return
+            for a, b in zip(live[0::2], live[1::2], strict=False):
+                self._close(stream, a, now)
+                self._close(stream, b, now)
+                self._children(meta, stream, [(a.start, b.end, a.partition, b.partition)])
+                merges -= 1
+                if merges == 0:
+                    break
+
     async def update_shard_count(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """UpdateShardCount (UNIFORM_SCALING)."""
         meta = self.state.meta(self.state.name_of(p))
@@ -163,29 +206,21 @@ class ReshardActions:
         if p.get("ScalingType", "UNIFORM_SCALING") != "UNIFORM_SCALING":
             raise errors.validation(p.get("ScalingType"), "scalingType",
                                     "Member must satisfy enum value set: [UNIFORM_SCALING]")
+        if meta.data.get("mode") == "ON_DEMAND":
+            raise errors.validation_message(
+                f"Request is invalid. Stream {meta.aws_name} under account {self.state.account} is in On-Demand mode.")
         old = sorted(meta.open_shards(), key=lambda s: s.start)
         current = len(old)
         if target < 1 or target > 500:
             raise errors.validation(target, "targetShardCount", "Member must have value between 1 and 500")
+        self.state.require_active(meta)
         if target > 2 * current or 2 * target < current:
             raise errors.invalid_argument(
                 f"UpdateShardCount failed for {meta.aws_name}. Target shard count {target} must be "
                 f"between {(current + 1) // 2} and {current * 2} (half and double the current open "
                 f"shard count {current}).")
         if target != current:
-            stream = self.core.get_stream(meta.name)
-            now = self.core.clock.now_ms()
-            snapshot = [ShardInfo(s.partition, s.start, s.end) for s in old]
-            for s in old:
-                self._close(stream, s, now)
-            specs: list[tuple[int, int, int | None, int | None]] = []
-            for a, b in uniform_ranges(target):
-                first = covering(snapshot, a)
-                last = covering(snapshot, b)
-                parent = first.partition if first else None
-                adj = last.partition if last and last is not first else None
-                specs.append((a, b, parent, adj))
-            self._children(meta, stream, specs)
+            self._rescale(meta, old, target)
         return {"StreamName": meta.aws_name, "CurrentShardCount": current,
                 "TargetShardCount": target, "StreamARN": self.state.arn(meta.name, ctx.region)}
 

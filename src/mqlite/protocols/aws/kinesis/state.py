@@ -8,8 +8,11 @@ that exists in core without a row (created by Kafka or Redis) gets one synthesiz
 first Kinesis use (uniform hash ranges over its partitions, ACTIVE, 24 h retention
 reported from its config). `ShardMap`s are cached in memory and rebuilt on change.
 Status: CREATING until `ready_ms` (creation + `settings.kinesis_create_delay_ms`,
-default 200 ms), then ACTIVE; writes are accepted meanwhile (lenient, so code that does
-not wait still works).
+default 0: ACTIVE at once, so a boto3 `stream_exists` waiter returns on its first call
+instead of sleeping its 10 s delay), then ACTIVE; UPDATING until `updating_ms` after a
+reshard or a mode change (`settings.kinesis_update_delay_ms`, default 0). Writes are
+accepted meanwhile (as Kinesis does while UPDATING); control-plane changes need ACTIVE
+(`require_active`: ResourceInUseException, as Kinesis answers).
 
 Invariants: a row exists only for an existing core stream (DeleteStream and the sweep
 in `meta()` drop stale rows); `shards[i].partition` covers every partition.
@@ -67,6 +70,7 @@ class KinesisState(namespace.RequestScoped):
         self.core = core
         self.settings = settings
         self.create_delay_ms: int = settings.kinesis_create_delay_ms
+        self.update_delay_ms: int = settings.kinesis_update_delay_ms
         self.iterator_ttl_ms: int = settings.kinesis_iterator_ttl_ms
         self._cache: dict[str, StreamMeta] = {}
         on_reset(core, self.reset)
@@ -184,6 +188,18 @@ class KinesisState(namespace.RequestScoped):
         meta = self._cache[name] = StreamMeta(name, data)
         return meta
 
+    def kinesis_made(self, names: set[str]) -> list[StreamMeta]:
+        """Those of `names` (core names) created through Kinesis (their catalog rows;
+        nothing synthesized for Kafka topics or Redis streams)."""
+        out = []
+        for name, data in self.core.catalog.kv_items(NS):
+            if name not in names or data.get("synthetic") or self.core.find_stream(name) is None:
+                continue
+            cached = self._cache.get(name)
+            out.append(cached if cached is not None and cached.data.get("id") == data.get("id")
+                       else StreamMeta(name, data))
+        return out
+
     def save(self, meta: StreamMeta) -> None:
         meta.data["shards"] = [s.to_dict() for s in meta.shards]
         meta.map = ShardMap(meta.shards)
@@ -194,7 +210,22 @@ class KinesisState(namespace.RequestScoped):
         self.core.catalog.kv_delete(NS, name)
 
     def status(self, meta: StreamMeta) -> str:
-        return "CREATING" if self.core.clock.now_ms() < int(meta.data.get("ready_ms", 0)) else "ACTIVE"
+        now = self.core.clock.now_ms()
+        if now < int(meta.data.get("ready_ms", 0)):
+            return "CREATING"
+        return "UPDATING" if now < int(meta.data.get("updating_ms", 0)) else "ACTIVE"
+
+    def require_active(self, meta: StreamMeta) -> None:
+        """Resharding, mode changes and the like need an ACTIVE stream."""
+        status = self.status(meta)
+        if status != "ACTIVE":
+            raise errors.in_use(f"Stream {meta.aws_name} under account {self.account} not ACTIVE, "
+                                f"instead in state {status}")
+
+    def updating(self, meta: StreamMeta) -> None:
+        """The stream is UPDATING for `update_delay_ms` from now (the caller saves)."""
+        if self.update_delay_ms > 0:
+            meta.data["updating_ms"] = self.core.clock.now_ms() + self.update_delay_ms
 
     def shard_of(self, meta: StreamMeta, shard: str) -> ShardInfo:
         """The shard a ShardId names, or ResourceNotFoundException as Kinesis words it."""
@@ -202,6 +233,6 @@ class KinesisState(namespace.RequestScoped):
         info = meta.shard(idx) if idx is not None else None
         if info is None:
             raise errors.not_found(
-                f"Shard {shard} in stream {meta.name} under account {self.account} does not exist"
+                f"Shard {shard} in stream {meta.aws_name} under account {self.account} does not exist"
             )
         return info

@@ -16,6 +16,7 @@ import base64
 from typing import Any
 
 from mqlite.core.api import BrokerCore
+from mqlite.core.naming import namespace_body
 from mqlite.protocols.aws.frontend import AwsContext
 from mqlite.protocols.aws.kinesis import errors
 from mqlite.protocols.aws.kinesis.capacity import (
@@ -26,9 +27,14 @@ from mqlite.protocols.aws.kinesis.capacity import (
 )
 from mqlite.protocols.aws.kinesis.sequence import shard_index
 from mqlite.protocols.aws.kinesis.state import HOUR_MS, KinesisState, StreamMeta
+from mqlite.protocols.aws.wire import AwsError
 
-MAX_SHARDS_PER_STREAM = 500  # the default account shard quota, per stream here
+# The default shard quota per account: 500 in these regions, 200 in the others
+# ("Quotas and limits", Kinesis Data Streams developer guide).
+BIG_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-west-1"})
+MAX_SHARDS_PER_STREAM = 500  # the largest default account quota
 ON_DEMAND_SHARDS = 4
+ON_DEMAND_STREAM_LIMIT = 50
 MAX_TAGS = 50
 ALL_METRICS = ["IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
                "WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded",
@@ -41,6 +47,23 @@ def _check_tags(tags: dict[str, str]) -> None:
             raise errors.invalid_argument(f"Tag key {k} is invalid: must be 1-128 characters.")
         if len(v or "") > 256:
             raise errors.invalid_argument(f"Tag value for key {k} is invalid: at most 256 characters.")
+
+
+def _check_retention(hours: int) -> None:
+    """The bounds come before the comparison with the current period (as Kinesis checks)."""
+    if hours < 24:
+        raise errors.invalid_argument(
+            f"Minimum allowed retention period is 24 hours. Requested retention period "
+            f"({hours} hours) is too short.")
+    if hours > 8760:
+        raise errors.invalid_argument(
+            f"Maximum allowed retention period is 8760 hours. Requested retention period "
+            f"({hours} hours) is too long.")
+
+
+def shard_limit(region: str) -> int:
+    """The account's default shard quota in a region (Kinesis Data Streams quotas)."""
+    return 500 if region in BIG_REGIONS else 200
 
 
 class StreamActions:
@@ -82,10 +105,12 @@ class StreamActions:
             count = ON_DEMAND_SHARDS
         if count < 1:
             raise errors.validation(count, "shardCount", "Member must have value greater than or equal to 1")
-        if count > MAX_SHARDS_PER_STREAM:
+        limit = shard_limit(ctx.region)
+        current = self.open_shard_count() if mode == "PROVISIONED" else 0
+        if mode == "PROVISIONED" and current + count > limit:
             raise errors.limit_exceeded(
                 f"This request would exceed the shard limit for the account {self.state.account} in "
-                f"{ctx.region}. Current shard count for the account: 0. Limit: {MAX_SHARDS_PER_STREAM}. "
+                f"{ctx.region}. Current shard count for the account: {current}. Limit: {limit}. "
                 f"Number of additional shards that would have resulted from this request: {count}. "
                 "Refer to the AWS Service Limits page for more information.")
         tags = dict(p.get("Tags") or {})
@@ -97,7 +122,7 @@ class StreamActions:
         if warm is not None:
             check_warm(warm, mode)
         if self.core.find_stream(name) is not None:
-            raise errors.in_use(f"Stream {name} under account {self.state.account} already exists.")
+            raise errors.in_use(f"Stream {namespace_body(name)} under account {self.state.account} already exists.")
         meta = self.state.create(name, count, mode, tags)
         if warm is not None:
             meta.data["warm_mibps"] = warm
@@ -151,7 +176,7 @@ class StreamActions:
         return {"StreamDescriptionSummary": out}
 
     async def list_streams(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """ListStreams: names in order, Limit (default 100), ExclusiveStartStreamName /
+        """ListStreams: names in order, Limit (default and most 100), ExclusiveStartStreamName /
         NextToken pagination, StreamSummaries."""
         limit = p.get("Limit", 100)
         if not 1 <= limit <= 10000:
@@ -168,6 +193,7 @@ class StreamActions:
         names = self.state.listed()
         if after is not None:
             names = [n for n in names if n[0] > after]
+        limit = min(limit, 100)  # "If you specify a value greater than 100, at most 100 results are returned."
         page = names[:limit]
         out: dict[str, Any] = {"StreamNames": [local for local, _ in page], "HasMoreStreams": len(names) > limit}
         summaries = []
@@ -187,14 +213,6 @@ class StreamActions:
 
     # -- retention ----------------------------------------------------------------------
     def _set_retention(self, meta: StreamMeta, hours: int) -> None:
-        if hours < 24:
-            raise errors.invalid_argument(
-                f"Minimum allowed retention period is 24 hours. Requested retention period "
-                f"({hours} hours) is too short.")
-        if hours > 8760:
-            raise errors.invalid_argument(
-                f"Maximum allowed retention period is 8760 hours. Requested retention period "
-                f"({hours} hours) is too long.")
         self.core.get_stream(meta.name).set_config(retention_ms=hours * HOUR_MS)
         meta.data["retention_h"] = hours
         self.state.save(meta)
@@ -204,6 +222,7 @@ class StreamActions:
         meta = self.state.meta(self.state.name_of(p))
         hours = p["RetentionPeriodHours"]
         current = int(meta.data.get("retention_h", 24))
+        _check_retention(hours)
         if hours < current:
             raise errors.invalid_argument(
                 f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
@@ -216,6 +235,7 @@ class StreamActions:
         meta = self.state.meta(self.state.name_of(p))
         hours = p["RetentionPeriodHours"]
         current = int(meta.data.get("retention_h", 24))
+        _check_retention(hours)
         if hours > current:
             raise errors.invalid_argument(
                 f"Requested retention period ({hours} hours) for stream {meta.aws_name} can not be "
@@ -300,13 +320,20 @@ class StreamActions:
     def _metrics(self, p: dict[str, Any], enable: bool) -> dict[str, Any]:
         meta = self.state.meta(self.state.name_of(p))
         asked = list(p["ShardLevelMetrics"])
-        if "ALL" in asked:
-            asked = list(ALL_METRICS)
         for m in asked:
-            if m not in ALL_METRICS:
-                raise errors.validation(m, "shardLevelMetrics", "Member must satisfy enum value set")
+            if m not in ALL_METRICS and m != "ALL":
+                raise errors.validation(m, "shardLevelMetrics",
+                                        "Member must satisfy enum value set: [" + ", ".join([*ALL_METRICS, "ALL"]) + "]")
         current = list(meta.data.get("metrics") or [])
-        new = sorted(set(current) | set(asked)) if enable else sorted(set(current) - set(asked))
+        # "ALL" is kept as asked (and reported so); removing one metric from ALL leaves
+        # the six others.
+        if enable:
+            new = ["ALL"] if "ALL" in asked or "ALL" in current else sorted(set(current) | set(asked))
+        elif "ALL" in asked:
+            new = []
+        else:
+            have = set(ALL_METRICS) if "ALL" in current else set(current)
+            new = sorted(have - set(asked))
         meta.data["metrics"] = new
         self.state.save(meta)
         return {"StreamName": meta.aws_name, "StreamARN": self.state.arn(meta.name),
@@ -321,31 +348,58 @@ class StreamActions:
         return self._metrics(p, False)
 
     async def update_stream_mode(self, ctx: AwsContext, p: dict[str, Any]) -> None:
-        """UpdateStreamMode: PROVISIONED <-> ON_DEMAND (shards unchanged)."""
+        """UpdateStreamMode: PROVISIONED <-> ON_DEMAND (shards unchanged; UPDATING for
+        `kinesis_update_delay_ms`)."""
         meta = self.state.meta(self.state.name_of(p))
-        meta.data["mode"] = p["StreamModeDetails"]["StreamMode"]
+        mode = p["StreamModeDetails"]["StreamMode"]
+        if mode not in ("PROVISIONED", "ON_DEMAND"):
+            raise errors.validation(mode, "streamModeDetails.streamMode",
+                                    "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]")
+        self.state.require_active(meta)
+        meta.data["mode"] = mode
+        self.state.updating(meta)
         self.state.save(meta)
 
+    def open_shard_count(self) -> int:
+        """Open shards of the PROVISIONED streams made through Kinesis (what the shard quota
+        counts; Kafka topics and Redis streams are not Kinesis's to count)."""
+        return sum(len(m.open_shards()) for m in self._made() if m.data.get("mode") != "ON_DEMAND")
+
+    def _made(self) -> list[StreamMeta]:
+        """The request's namespace's streams made through Kinesis."""
+        return self.state.kinesis_made({core for _, core in self.state.listed()})
+
     async def describe_limits(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-        """DescribeLimits."""
-        names = [n for _, n in self.state.listed()]
-        open_shards = sum(len(self.state.meta(n).open_shards()) for n in names)
-        on_demand = sum(1 for n in names if self.state.meta(n).data.get("mode") == "ON_DEMAND")
-        return {"ShardLimit": MAX_SHARDS_PER_STREAM, "OpenShardCount": open_shards,
-                "OnDemandStreamCount": on_demand, "OnDemandStreamCountLimit": 50}
+        """DescribeLimits: the region's shard quota, open shards, on-demand streams."""
+        open_shards = self.open_shard_count()
+        on_demand = sum(1 for m in self._made() if m.data.get("mode") == "ON_DEMAND")
+        return {"ShardLimit": shard_limit(ctx.region), "OpenShardCount": open_shards,
+                "OnDemandStreamCount": on_demand, "OnDemandStreamCountLimit": ON_DEMAND_STREAM_LIMIT}
+
+    def _policy_meta(self, arn: str) -> StreamMeta:
+        """The stream a policy call names; a missing one is named by its ARN, as Kinesis does."""
+        name = self.state.name_of({"StreamARN": arn})
+        try:
+            return self.state.meta(name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            raise errors.stream_not_found(arn, self.state.account) from None
 
     async def put_resource_policy(self, ctx: AwsContext, p: dict[str, Any]) -> None:
         """PutResourcePolicy: stored, not enforced."""
-        meta = self._arn_meta(p["ResourceARN"])
+        meta = self._policy_meta(p["ResourceARN"])
         meta.data["policy"] = p["Policy"]
         self.state.save(meta)
 
     async def get_resource_policy(self, ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         """GetResourcePolicy."""
-        return {"Policy": self._arn_meta(p["ResourceARN"]).data.get("policy") or "{}"}
+        return {"Policy": self._policy_meta(p["ResourceARN"]).data.get("policy") or "{}"}
 
     async def delete_resource_policy(self, ctx: AwsContext, p: dict[str, Any]) -> None:
-        """DeleteResourcePolicy."""
-        meta = self._arn_meta(p["ResourceARN"])
+        """DeleteResourcePolicy (ResourceNotFoundException when there is none)."""
+        meta = self._policy_meta(p["ResourceARN"])
+        if not meta.data.get("policy"):
+            raise errors.not_found(f"No resource policy found for resource ARN {p['ResourceARN']}.")
         meta.data.pop("policy", None)
         self.state.save(meta)

@@ -39,6 +39,7 @@ _LOADER: Any = None
 class Protocol(enum.Enum):
     JSON = "json"
     QUERY = "query"
+    CBOR = "cbor"  # the json protocol's requests with CBOR bodies (Kinesis, `wire.cbor`)
 
 
 @dataclass(frozen=True, slots=True)
