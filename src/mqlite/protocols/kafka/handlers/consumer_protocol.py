@@ -31,7 +31,12 @@ from typing import Any
 
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
-from mqlite.protocols.kafka.handlers.membership import GroupState, KafkaGroup, Member, Memberships
+from mqlite.protocols.kafka.handlers.membership import (
+    GroupState,
+    KafkaGroup,
+    Member,
+    Memberships,
+)
 from mqlite.protocols.kafka.handlers.topics import find_topic, permitted
 
 INCONSISTENT_GROUP_PROTOCOL = 23

@@ -49,7 +49,12 @@ from mqlite.protocols.kafka.handlers.consumer_protocol import (
     ConsumerProtocol,
     is_consumer_group,
 )
-from mqlite.protocols.kafka.handlers.membership import GroupState, KafkaGroup, Member, Memberships
+from mqlite.protocols.kafka.handlers.membership import (
+    GroupState,
+    KafkaGroup,
+    Member,
+    Memberships,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
