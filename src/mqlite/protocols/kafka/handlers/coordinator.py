@@ -125,7 +125,7 @@ class Coordinator:
 
     def _active(self) -> list[KafkaGroup]:
         self.active = {n for n in self.active if self.groups.peek(n) is not None}
-        return [g for g in map(self.groups.peek, sorted(self.active)) if g is not None]
+        return [g for g in map(self.groups.peek, list(self.active)) if g is not None]
 
     def _fail_waiters(self, group: KafkaGroup, code: int) -> None:
         x = self._x(group)
@@ -166,7 +166,7 @@ class Coordinator:
         before = group.state
         member = group.remove_member(member_id)
         if not group.members:
-            group.state = before  # core marks it Empty; `_member_left` settles it as Kafka does
+            group.state = before  # remove_member marks it Empty; `_member_left` settles it as Kafka does
         instance = member.group_instance_id if member is not None else None
         if instance and x.instances.get(instance) == member_id:
             del x.instances[instance]
