@@ -3,7 +3,7 @@
 Implements the classic rebalance protocol (Kafka `GroupCoordinator`, KIP-62, KIP-345,
 KIP-394). It owns the groups' live membership (`membership.KafkaGroup`: members, leader,
 state, pending joins and syncs); the generation and protocol are durable in core's
-`KafkaGroup`, as are committed offsets:
+`ConsumerGroup`, as are committed offsets:
 
 - A join moves a group to PreparingRebalance; the rebalance completes when every
   known member has rejoined, or at the rebalance timeout (the largest of the members'),
