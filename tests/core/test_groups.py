@@ -161,6 +161,24 @@ def test_offsets_and_generation_survive_a_new_store_on_the_same_catalog(tmp_path
     catalog.close()
 
 
+def test_a_group_written_by_an_older_release_loads_unchanged(tmp_path: Path) -> None:
+    """Rule (issue #24 item 3: no on-disk change): a group row and offsets as releases
+    that kept membership on core's group wrote them (entity config {'generation',
+    'protocol_type', 'protocol'}, kv `offsets/<group>`) load as before, and a new
+    generation is written in the same format."""
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    catalog.put_entity("group", "old", {"generation": 7, "protocol_type": "consumer", "protocol": "range"})
+    catalog.kv_put("offsets/old", "t\x1f2", {"o": 41, "m": "m", "t": 5, "e": 3})
+    store = _store(catalog)
+    g = store.require("old")
+    assert (g.generation, g.protocol_type, g.protocol) == (7, "consumer", "range")
+    assert g.committed("t", 2) == CommittedOffset(41, "m", 5, 3)
+    g.next_generation("consumer", "roundrobin")
+    assert dict(catalog.list_entities("group"))["old"] == {
+        "generation": 8, "protocol_type": "consumer", "protocol": "roundrobin"}
+    catalog.close()
+
+
 def test_lag_is_latest_minus_committed_per_partition() -> None:
     """Rule (Kafka consumer lag): log end offset minus committed offset; without a
     commit, minus the earliest offset."""
