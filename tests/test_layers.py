@@ -180,3 +180,35 @@ def test_aws_services_reach_each_other_only_through_the_targets_interface() -> N
                 if other in AWS_SERVICES and other != service:
                     bad.append(f"{path.relative_to(SRC)}:{line} imports {name}")
     assert not bad, "AWS services importing each other:\n" + "\n".join(bad)
+
+
+# What core's consumer group may hold: its durable facts (offsets; generation, protocol
+# type and protocol, as Kafka's __consumer_offsets keeps them). Live membership belongs
+# to the protocol that runs it (kafka/handlers/membership.py), read through `Membership`.
+GROUP_FIELDS = {"_store", "name", "_persisted", "generation", "protocol_type", "protocol", "_offsets"}
+MEMBERSHIP_WORDS = ("member", "leader", "state", "extra", "assign", "join", "sync", "heartbeat", "epoch")
+
+
+def _self_attributes(cls: ast.ClassDef) -> set[str]:
+    return {
+        t.attr for node in ast.walk(cls) if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+    }
+
+
+def test_core_consumer_groups_hold_no_protocol_membership_state() -> None:
+    """Rule (issue #24 item 3): core's `ConsumerGroup` keeps offsets and durable group
+    metadata only; members, leader, state, assignments and untyped `extra` dicts live in
+    the Kafka coordinator's `KafkaGroup`, and views read them through `Membership`."""
+    tree = ast.parse((SRC / "core" / "groups.py").read_text(encoding="utf-8"))
+    classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
+    attrs = _self_attributes(classes["ConsumerGroup"])
+    assert attrs == GROUP_FIELDS, f"ConsumerGroup fields changed: {sorted(attrs ^ GROUP_FIELDS)}"
+    methods = {f.name for f in classes["ConsumerGroup"].body if isinstance(f, ast.FunctionDef)}
+    leaked = sorted(n for n in methods | set(classes) if any(w in n.lower() for w in MEMBERSHIP_WORDS)
+                    and n not in {"Membership", "MemberSummary", "NoMembership"})
+    assert leaked == [], f"protocol membership in core/groups.py: {leaked}"
+    from mqlite.core.groups import Membership
+
+    assert {n for n in vars(Membership) if not n.startswith("_")} == {"has_members", "members", "state", "forget"}

@@ -14,7 +14,7 @@ from mqlite.core.catalog import Catalog
 from mqlite.core.clock import ManualClock
 from mqlite.core.config import CoreConfig
 from mqlite.core.errors import InvalidValue, NotFound
-from mqlite.core.groups import CommittedOffset, GroupState, GroupStore, Member
+from mqlite.core.groups import CommittedOffset, GroupStore, MemberSummary
 
 CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
 
@@ -107,21 +107,42 @@ def test_groups_with_no_state_are_not_listed_and_delete_forgets_everything() -> 
     assert store.list() == [] and store.get("busy").committed("t", 0) is None
 
 
-def test_membership_state_tracks_members_leader_and_generation() -> None:
-    """Rule: the store holds the coordinator's state: members, leader, generation."""
+class _Live:
+    """A group protocol's membership, as a front-end lends it to core (one live group)."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, list[MemberSummary]] = {}
+
+    def has_members(self, group: str) -> bool:
+        return bool(self.live.get(group))
+
+    def members(self, group: str) -> list[MemberSummary]:
+        return list(self.live.get(group, []))
+
+    def state(self, group: str) -> str:
+        return "Stable" if self.live.get(group) else "Empty"
+
+    def forget(self, group: str) -> None:
+        self.live.pop(group, None)
+
+
+def test_live_members_make_a_group_exist_and_generation_is_durable_metadata() -> None:
+    """Rule: core keeps the generation (persisted with the protocol); whether a group
+    has live members comes from the protocol's `Membership`, and deleting the group
+    tells it to forget them."""
     store = _store()
+    assert store.membership.members("g") == [] and store.membership.state("g") == "Empty"
+    live = store.membership = _Live()
     g = store.get("g")
-    assert g.state is GroupState.EMPTY and g.generation == 0
-    g.add_member(Member("m1", client_id="c1"))
-    g.add_member(Member("m2"))
-    assert g.leader == "m1"
+    assert store.find("g") is None and g.generation == 0
+    live.live["g"] = [MemberSummary("m1", "c1")]
+    assert store.find("g") is g and store.list() == ["g"] and not g.is_empty
     assert g.next_generation("consumer", "range") == 1
-    g.state = GroupState.STABLE
-    g.remove_member("m1")
-    assert g.leader == "m2"
-    g.remove_member("m2")
-    assert g.state is GroupState.EMPTY and g.leader is None
+    live.live["g"] = []
     assert store.list() == ["g"]  # a generation was persisted
+    live.live["g"] = [MemberSummary("m2")]
+    assert store.delete("g") is True
+    assert "g" not in live.live and store.list() == []
 
 
 def test_offsets_and_generation_survive_a_new_store_on_the_same_catalog(tmp_path: Path) -> None:
@@ -130,14 +151,31 @@ def test_offsets_and_generation_survive_a_new_store_on_the_same_catalog(tmp_path
     catalog = Catalog(tmp_path / "c.sqlite3")
     g = _store(catalog).get("g")
     g.commit("t", 3, 99, "meta")
-    g.add_member(Member("m1"))
     g.next_generation("consumer", "roundrobin")
     catalog.close()
     catalog = Catalog(tmp_path / "c.sqlite3")
     again = _store(catalog).get("g")
     assert again.committed("t", 3) is not None and again.committed("t", 3).offset == 99  # type: ignore[union-attr]
     assert (again.generation, again.protocol_type, again.protocol) == (1, "consumer", "roundrobin")
-    assert again.members == {}
+    assert again.is_empty is False and again._store.membership.members("g") == []
+    catalog.close()
+
+
+def test_a_group_written_by_an_older_release_loads_unchanged(tmp_path: Path) -> None:
+    """Rule (issue #24 item 3: no on-disk change): a group row and offsets as releases
+    that kept membership on core's group wrote them (entity config {'generation',
+    'protocol_type', 'protocol'}, kv `offsets/<group>`) load as before, and a new
+    generation is written in the same format."""
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    catalog.put_entity("group", "old", {"generation": 7, "protocol_type": "consumer", "protocol": "range"})
+    catalog.kv_put("offsets/old", "t\x1f2", {"o": 41, "m": "m", "t": 5, "e": 3})
+    store = _store(catalog)
+    g = store.require("old")
+    assert (g.generation, g.protocol_type, g.protocol) == (7, "consumer", "range")
+    assert g.committed("t", 2) == CommittedOffset(41, "m", 5, 3)
+    g.next_generation("consumer", "roundrobin")
+    assert dict(catalog.list_entities("group"))["old"] == {
+        "generation": 8, "protocol_type": "consumer", "protocol": "roundrobin"}
     catalog.close()
 
 

@@ -22,7 +22,7 @@ from mqlite.core.catalog import Catalog
 from mqlite.core.channels import Channels, Subscriber
 from mqlite.core.clock import Clock
 from mqlite.core.config import CoreConfig, StreamConfig
-from mqlite.core.groups import CommittedOffset, ConsumerGroup, GroupState, GroupStore, Member
+from mqlite.core.groups import CommittedOffset, ConsumerGroup, GroupStore, Membership, MemberSummary
 from mqlite.core.message import Attribute, Envelope, Message
 from mqlite.core.queue.config import QueueConfig
 from mqlite.core.queue.fifo import DEDUP_WINDOW_MS, DedupWindow
@@ -41,7 +41,7 @@ from mqlite.storage.recordbatch import Record
 __all__ = [
     "DEDUP_WINDOW_MS", "Ack", "AppendResult", "Attribute", "Binding", "BrokerCore", "Catalog", "Channels",
     "Clock", "CommittedOffset", "ConsumerGroup", "CoreConfig", "DedupWindow", "Destination", "DestinationKind",
-    "Envelope", "GroupState", "GroupStore", "Member", "Message", "PartitionInfo",
+    "Envelope", "GroupStore", "MemberSummary", "Membership", "Message", "PartitionInfo",
     "ProducerBatch", "ProducerState", "Queue", "QueueConfig", "QueueCounts", "QueueRegistry",
     "Record", "RouteResult", "Router", "RouterRegistry", "Selection", "SendResult", "Stream",
     "StreamConfig", "StreamRegistry", "Subscriber", "TransactionCoordinator", "TransactionError", "Txn",

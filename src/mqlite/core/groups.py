@@ -1,4 +1,4 @@
-"""Consumer groups: durable committed offsets, and membership state for a coordinator.
+"""Consumer groups: durable committed offsets and group metadata; live membership by interface.
 
 Owns catalog entities of kind 'group' (config: {'generation', 'protocol_type',
 'protocol'}) and one kv namespace per group, `offsets/<group>`, whose keys are
@@ -7,11 +7,12 @@ Owns catalog entities of kind 'group' (config: {'generation', 'protocol_type',
 
 Invariants: `committed()` returns exactly what the last successful `commit()` for that
 (stream, partition) stored, also after a restart (the catalog write is durable when
-`commit()` returns); `commit_many()` is atomic. Membership (members, generation, the
-chosen protocol, the leader) is state held for the Kafka front-end's group coordinator,
-which owns the JoinGroup/SyncGroup/Heartbeat protocol itself; only the generation and
-protocol are persisted (as Kafka's `__consumer_offsets` group metadata does), members
-rejoin after a restart. Lag is latest offset minus committed offset (or minus the
+`commit()` returns); `commit_many()` is atomic. The group's durable metadata
+(generation, protocol type, protocol; as Kafka's `__consumer_offsets` keeps it) is
+stored here, written only by the Kafka group coordinator. Live membership (members,
+leader, state, assignments) is not core's: the protocol that runs it (the Kafka
+front-end's coordinator) keeps it and lends views a read-only `Membership`
+(`GroupStore.membership`); members rejoin after a restart. Lag is latest offset minus committed offset (or minus the
 earliest offset when nothing was committed).
 
 A committed offset is stored as given, negative ones too, as Apache Kafka's group
@@ -24,10 +25,9 @@ Concurrency: core's single event loop; no locks.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
@@ -61,35 +61,46 @@ class CommittedOffset:
         return latest if self.offset == LATEST else earliest
 
 
-class GroupState(enum.Enum):
-    """Kafka's classic group states (values are Kafka's DescribeGroups strings)."""
-
-    EMPTY = "Empty"
-    PREPARING_REBALANCE = "PreparingRebalance"
-    COMPLETING_REBALANCE = "CompletingRebalance"
-    STABLE = "Stable"
-    DEAD = "Dead"
-
-
-@dataclass(slots=True)
-class Member:
-    """One group member, as the coordinator tracks it (mutable state holder)."""
+@dataclass(frozen=True, slots=True)
+class MemberSummary:
+    """What a view (admin API, metrics) may know of one live group member."""
 
     member_id: str
     client_id: str = ""
     client_host: str = ""
-    group_instance_id: str | None = None
-    session_timeout_ms: int = 45_000
-    rebalance_timeout_ms: int = 300_000
-    protocol_type: str = ""
-    protocols: list[tuple[str, bytes]] = field(default_factory=list)
-    assignment: bytes = b""
-    last_heartbeat: float = 0.0  # clock.monotonic()
-    extra: dict[str, Any] = field(default_factory=dict)  # coordinator's per-member state
+
+
+class Membership(Protocol):
+    """Live membership of groups, kept by the protocol that runs them (read-only here)."""
+
+    def has_members(self, group: str) -> bool: ...
+
+    def members(self, group: str) -> list[MemberSummary]: ...
+
+    def state(self, group: str) -> str: ...
+
+    def forget(self, group: str) -> None:
+        """The group was deleted: drop its live state."""
+
+
+class NoMembership:
+    """The `Membership` of a broker no group protocol runs on: nobody is a member."""
+
+    def has_members(self, group: str) -> bool:
+        return False
+
+    def members(self, group: str) -> list[MemberSummary]:
+        return []
+
+    def state(self, group: str) -> str:
+        return "Empty"
+
+    def forget(self, group: str) -> None:
+        return None
 
 
 class ConsumerGroup:
-    """One group: offsets (durable) and membership (in memory, generation durable)."""
+    """One group: committed offsets and group metadata, both durable."""
 
     def __init__(self, store: GroupStore, name: str, saved: Mapping[str, Any] | None) -> None:
         self._store = store
@@ -99,11 +110,6 @@ class ConsumerGroup:
         self.generation: int = int(saved.get("generation", 0))
         self.protocol_type: str | None = saved.get("protocol_type")
         self.protocol: str | None = saved.get("protocol")
-        self.leader: str | None = None
-        self.state: GroupState = GroupState.EMPTY
-        self.members: dict[str, Member] = {}
-        #: Free-form coordinator state (pending join futures, timers...). Not persisted.
-        self.extra: dict[str, Any] = {}
         self._offsets: dict[tuple[str, int], CommittedOffset] = {}
         self._load_offsets()
 
@@ -203,21 +209,7 @@ class ConsumerGroup:
             out[p] = max(0, latest - base)
         return out
 
-    # -- membership (state for the Kafka coordinator) -----------------------------------
-    def add_member(self, member: Member) -> Member:
-        self.members[member.member_id] = member
-        if self.leader is None:
-            self.leader = member.member_id
-        return member
-
-    def remove_member(self, member_id: str) -> Member | None:
-        member = self.members.pop(member_id, None)
-        if self.leader == member_id:
-            self.leader = next(iter(self.members), None)
-        if not self.members and self.state is not GroupState.DEAD:
-            self.state = GroupState.EMPTY
-        return member
-
+    # -- group metadata (written by the Kafka coordinator) ------------------------------
     def next_generation(self, protocol_type: str | None = None, protocol: str | None = None) -> int:
         """Start a new generation (after a rebalance); persisted with the protocol."""
         self.generation += 1
@@ -229,7 +221,8 @@ class ConsumerGroup:
 
     @property
     def is_empty(self) -> bool:
-        return not self.members and not self._offsets
+        """No committed offsets and no live members."""
+        return not self._offsets and not self._store.membership.has_members(self.name)
 
     def delete(self) -> None:
         """Delete the group: its offsets and metadata (Kafka DeleteGroups)."""
@@ -245,6 +238,8 @@ class GroupStore:
         self.catalog = catalog
         self.clock = clock
         self.stream_lookup = stream_lookup
+        #: Live membership, set by the group protocol's front-end when it starts.
+        self.membership: Membership = NoMembership()
         self._groups: dict[str, ConsumerGroup] = {}
         for name, saved in catalog.list_entities(GROUP_KIND):
             self._groups[name] = ConsumerGroup(self, name, saved or {"generation": 0})
@@ -278,9 +273,7 @@ class GroupStore:
         with self.catalog.transaction():
             self.catalog.kv_delete(_ns(name))
             existed = self.catalog.delete_entity(GROUP_KIND, name)
-        if group is not None:
-            group.state = GroupState.DEAD
-            group.members.clear()
+        self.membership.forget(name)
         return existed or group is not None
 
     def forget_stream(self, stream: str) -> None:

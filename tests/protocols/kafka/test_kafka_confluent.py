@@ -130,7 +130,7 @@ def test_static_member_restart_keeps_its_partitions_without_a_rebalance(bootstra
 
     def generation() -> tuple[int, str]:
         group = kafka.call(lambda: kafka.core.groups.find("statics"))
-        return group.generation, group.state.value
+        return group.generation, kafka.call(lambda: kafka.core.groups.membership.state("statics"))
 
     consumers = [member(0), member(1)]
     before = settle(consumers)

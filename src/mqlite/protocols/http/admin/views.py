@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from mqlite.core.api import BrokerCore, Queue, Router, Stream
+from mqlite.core.api import BrokerCore, ConsumerGroup, Queue, Router, Stream
 from mqlite.core.reset import KINESIS_NS, origin_of_queue, origin_of_router, origin_of_stream, queue_origins
 from mqlite.protocols.http.admin import models as M
 from mqlite.protocols.http.admin.problems import Problem
@@ -87,7 +87,7 @@ def router_info(r: Router) -> M.RouterInfo:
                         bindings=bindings, config=_jsonable(dict(r.config) if isinstance(r.config, dict) else {}))
 
 
-def group_info(core: BrokerCore, g: Any) -> M.GroupInfo:
+def group_info(core: BrokerCore, g: ConsumerGroup) -> M.GroupInfo:
     offsets = []
     for (stream, part), committed in sorted(g.offsets().items()):
         s = core.streams.find(stream)
@@ -97,8 +97,9 @@ def group_info(core: BrokerCore, g: Any) -> M.GroupInfo:
         else:
             latest, lag = committed.offset, 0
         offsets.append(M.GroupOffset(stream, part, committed.offset, latest, lag))
-    members = [M.MemberInfo(m.member_id, m.client_id, m.client_host) for m in g.members.values()]
-    return M.GroupInfo(name=g.name, state=str(getattr(g.state, "value", g.state)), members=members,
+    live = core.groups.membership  # the group protocol's, read-only
+    members = [M.MemberInfo(m.member_id, m.client_id, m.client_host) for m in live.members(g.name)]
+    return M.GroupInfo(name=g.name, state=live.state(g.name), members=members,
                        offsets=offsets, lag=sum(o.lag for o in offsets))
 
 

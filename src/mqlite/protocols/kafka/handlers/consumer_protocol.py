@@ -2,7 +2,8 @@
 
 The broker assigns partitions; members reconcile through heartbeats (Apache Kafka
 `GroupMetadataManager.consumerGroupHeartbeat`, `CurrentAssignmentBuilder`), over
-core's `ConsumerGroup` (members, epoch in `generation`, committed offsets):
+the coordinator's `membership.KafkaGroup` (members, their `Reconciling` state, the
+target assignment; the group epoch in core's `generation`, committed offsets in core):
 
 - MemberEpoch 0 joins (v1: with the member id the client made; v0: an empty id gets
   one), -1 leaves, -2 leaves a static member; any other epoch must be the member's
@@ -28,9 +29,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mqlite.core.api import ConsumerGroup, GroupState, GroupStore, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.membership import (
+    GroupState,
+    KafkaGroup,
+    Member,
+    Memberships,
+)
 from mqlite.protocols.kafka.handlers.topics import find_topic, permitted
 
 INCONSISTENT_GROUP_PROTOCOL = 23
@@ -38,20 +44,20 @@ FENCED_MEMBER_EPOCH = 110
 UNSUPPORTED_ASSIGNOR = 112
 STALE_MEMBER_EPOCH = 113
 ASSIGNORS = ("uniform", "range")
-KIND = "kip848"  # group.extra marker: the group uses the consumer protocol
 
 TP = tuple[str, int]
 
 
-def is_consumer_group(group: ConsumerGroup | None) -> bool:
-    return bool(group is not None and group.extra.get(KIND) and group.members)
+def is_consumer_group(group: KafkaGroup | None) -> bool:
+    return bool(group is not None and group.consumer_protocol and group.members)
 
 
 class ConsumerProtocol:
     """KIP-848 membership and assignment for the groups that use it; see module docstring."""
 
-    def __init__(self, fe: Any) -> None:
+    def __init__(self, fe: Any, groups: Memberships) -> None:
         self.fe = fe
+        self.groups = groups
         self.interval_ms = fe.settings.kafka_consumer_heartbeat_interval_ms
         self.session_s = fe.settings.kafka_consumer_session_timeout_ms / 1000.0
         self.names: set[str] = set()  # groups that used this protocol (for the session ticker)
@@ -60,11 +66,11 @@ class ConsumerProtocol:
         return float(self.fe.core.clock.monotonic())
 
     # -- assignment -------------------------------------------------------------------------
-    def _target(self, group: ConsumerGroup) -> dict[str, set[TP]]:
+    def _target(self, group: KafkaGroup) -> dict[str, set[TP]]:
         members = sorted(group.members)
         subscribers: dict[str, list[str]] = {}
         for mid in members:
-            for topic in group.members[mid].extra["topics"]:
+            for topic in group.members[mid].kip848.topics:
                 subscribers.setdefault(topic, []).append(mid)
         target: dict[str, set[TP]] = {mid: set() for mid in members}
         for topic, subs in sorted(subscribers.items()):
@@ -73,28 +79,28 @@ class ConsumerProtocol:
                 target[subs[p % len(subs)]].add((topic, p))
         return target
 
-    def _retarget(self, group: ConsumerGroup) -> None:
+    def _retarget(self, group: KafkaGroup) -> None:
         target = self._target(group)
-        if target != group.extra.get("target"):
-            group.extra["target"] = target
+        if target != group.target:
+            group.target = target
             group.generation += 1
         group.state = GroupState.STABLE if group.members else GroupState.EMPTY
 
-    def _reconcile(self, group: ConsumerGroup, m: Member) -> None:
-        target = group.extra["target"].get(m.member_id, set())
-        x = m.extra
-        revoke = x["assigned"] - target
+    def _reconcile(self, group: KafkaGroup, m: Member) -> None:
+        target = (group.target or {}).get(m.member_id, set())
+        x = m.kip848
+        revoke = x.assigned - target
         if revoke:  # give up first; the epoch moves once the client stops reporting them
-            x["assigned"] -= revoke
+            x.assigned -= revoke
             return
-        if x["owned"] is not None and x["owned"] - target:
+        if x.owned is not None and x.owned - target:
             return
         held = set()
         for other in group.members.values():
             if other is not m:
-                held |= other.extra["assigned"] | (other.extra["owned"] or set())
-        x["assigned"] = (x["assigned"] & target) | (target - held)
-        x["epoch"] = group.generation
+                held |= other.kip848.assigned | (other.kip848.owned or set())
+        x.assigned = (x.assigned & target) | (target - held)
+        x.epoch = group.generation
 
     # -- the API ------------------------------------------------------------------------------
     def heartbeat(self, session: Any, req: Request) -> dict[str, Any]:
@@ -109,9 +115,9 @@ class ConsumerProtocol:
         if b["ServerAssignor"] is not None and b["ServerAssignor"] not in ASSIGNORS:
             return _error(UNSUPPORTED_ASSIGNOR, f"ServerAssignor {b['ServerAssignor']} is not supported. "
                           f"Supported assignors: {', '.join(ASSIGNORS)}.")
-        groups = self.fe.core.groups
+        groups = self.groups
         group = groups.find(gid)
-        if group is not None and group.members and not group.extra.get(KIND):
+        if group is not None and group.members and not group.consumer_protocol:
             return _error(INCONSISTENT_GROUP_PROTOCOL, f"Group {gid} is not a consumer group.")
         if epoch in (-1, -2):
             if group is not None and mid in group.members:
@@ -126,14 +132,13 @@ class ConsumerProtocol:
             if b["SubscribedTopicNames"] is None:
                 return _error(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.")
             group = groups.get(gid)
-            group.extra[KIND] = True
+            group.consumer_protocol = True
             self.names.add(gid)
             group.protocol_type = "consumer"
             mid = mid or str(uuid.uuid4())
             old = group.members.get(mid)
             m = Member(mid, client_id=req.client_id or "", client_host=session.peer_host,
-                       group_instance_id=b["InstanceId"], protocol_type="consumer",
-                       extra={"topics": [], "assigned": set(), "owned": None, "epoch": 0, "sent": None})
+                       group_instance_id=b["InstanceId"], protocol_type="consumer")
             if old is not None:  # a rejoin after an error keeps nothing it held
                 group.remove_member(mid)
             group.add_member(m)
@@ -142,20 +147,20 @@ class ConsumerProtocol:
             if found is None or group is None:
                 return _error(ErrorCode.UNKNOWN_MEMBER_ID, f"Member {mid} is not a member of group {gid}.")
             m = found
-            if epoch != m.extra["epoch"]:
+            if epoch != m.kip848.epoch:
                 return _error(FENCED_MEMBER_EPOCH, f"The consumer group member has a smaller member epoch "
-                              f"({epoch}) than the one known by the group coordinator ({m.extra['epoch']}).")
+                              f"({epoch}) than the one known by the group coordinator ({m.kip848.epoch}).")
         m.last_heartbeat = self._now()
         if b["SubscribedTopicNames"] is not None:
-            m.extra["topics"] = sorted(set(b["SubscribedTopicNames"]))
+            m.kip848.topics = sorted(set(b["SubscribedTopicNames"]))
         if b["TopicPartitions"] is not None:
-            m.extra["owned"] = self._names(b["TopicPartitions"])
+            m.kip848.owned = self._names(b["TopicPartitions"])
         self._retarget(group)
         self._reconcile(group, m)
-        out = {**_error(ErrorCode.NONE, None), "MemberId": mid, "MemberEpoch": m.extra["epoch"]}
-        assigned = m.extra["assigned"]
-        if assigned != m.extra["sent"] or epoch == 0 or b["TopicPartitions"] is not None:
-            m.extra["sent"] = set(assigned)
+        out = {**_error(ErrorCode.NONE, None), "MemberId": mid, "MemberEpoch": m.kip848.epoch}
+        assigned = m.kip848.assigned
+        if assigned != m.kip848.sent or epoch == 0 or b["TopicPartitions"] is not None:
+            m.kip848.sent = set(assigned)
             out["Assignment"] = {"TopicPartitions": self._ids(assigned)}
         return out
 
@@ -174,21 +179,21 @@ class ConsumerProtocol:
                 out.append({"TopicId": stream.id, "Partitions": parts})
         return out
 
-    def check_commit(self, group: ConsumerGroup, epoch: int, member_id: str) -> int:
+    def check_commit(self, group: KafkaGroup, epoch: int, member_id: str) -> int:
         m = group.members.get(member_id)
         if m is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
-        if epoch != m.extra["epoch"]:
+        if epoch != m.kip848.epoch:
             return STALE_MEMBER_EPOCH
         m.last_heartbeat = self._now()
         return ErrorCode.NONE
 
-    def tick(self, groups: GroupStore) -> None:
+    def tick(self) -> None:
         """Remove members whose session expired (called by the coordinator's ticker)."""
-        now = self._now()
+        now, groups = self._now(), self.groups
         for name in list(self.names):
             group = groups.find(name)
-            if group is None or not group.extra.get(KIND):
+            if group is None or not group.consumer_protocol:
                 self.names.discard(name)
                 continue
             expired = [mid for mid, m in group.members.items() if now - m.last_heartbeat > self.session_s]

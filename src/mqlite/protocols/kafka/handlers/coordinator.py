@@ -1,8 +1,9 @@
 """The classic group coordinator behind JoinGroup, SyncGroup, Heartbeat and LeaveGroup.
 
 Implements the classic rebalance protocol (Kafka `GroupCoordinator`, KIP-62, KIP-345,
-KIP-394) over core's `ConsumerGroup` (members, generation, leader, state; generation
-and protocol are durable there, as are committed offsets):
+KIP-394). It owns the groups' live membership (`membership.KafkaGroup`: members, leader,
+state, pending joins and syncs); the generation and protocol are durable in core's
+`ConsumerGroup`, as are committed offsets:
 
 - A join moves a group to PreparingRebalance; the rebalance completes when every
   known member has rejoined, or at the rebalance timeout (the largest of the members'),
@@ -42,13 +43,17 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from mqlite.core.api import ConsumerGroup
-from mqlite.core.groups import GroupState, Member
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.consumer_protocol import (
     ConsumerProtocol,
     is_consumer_group,
+)
+from mqlite.protocols.kafka.handlers.membership import (
+    GroupState,
+    KafkaGroup,
+    Member,
+    Memberships,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +69,7 @@ def _join_error(code: int, member_id: str = "") -> dict[str, Any]:
             "ProtocolName": None, "Leader": "", "MemberId": member_id, "Members": []}
 
 
-def _sync_result(code: int, assignment: bytes = b"", group: ConsumerGroup | None = None) -> dict[str, Any]:
+def _sync_result(code: int, assignment: bytes = b"", group: KafkaGroup | None = None) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "ErrorCode": code,
             "ProtocolType": group.protocol_type if group is not None else None,
             "ProtocolName": group.protocol if group is not None else None, "Assignment": assignment}
@@ -79,8 +84,10 @@ class Coordinator:
         self.initial_delay = settings.kafka_initial_rebalance_delay_ms / 1000.0
         self.min_session = settings.kafka_group_min_session_timeout_ms
         self.max_session = settings.kafka_group_max_session_timeout_ms
-        self.active: dict[str, Any] = {}  # groups with members or pending work
-        self.kip848 = ConsumerProtocol(fe)  # groups on KIP-848's protocol
+        self.groups = Memberships(fe.core.groups)  # every group's live membership
+        fe.core.groups.membership = self.groups  # what views read
+        self.active: set[str] = set()  # classic groups with members or pending work
+        self.kip848 = ConsumerProtocol(fe, self.groups)  # groups on KIP-848's protocol
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -93,7 +100,7 @@ class Coordinator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for group in list(self.active.values()):
+        for group in self._active():
             self._fail_waiters(group, ErrorCode.COORDINATOR_NOT_AVAILABLE)
 
     def connection_closed(self, session: Session) -> None:
@@ -111,80 +118,82 @@ class Coordinator:
                 log.exception("group coordinator tick failed")
 
     # -- state helpers ----------------------------------------------------------------------
-    def _x(self, group: ConsumerGroup) -> dict[str, Any]:
-        x: dict[str, Any] = group.extra
-        if "joins" not in x:
-            x.update(joins={}, syncs={}, pending={}, instances={}, deadline=None, initial_until=None)
-        self.active[group.name] = group
-        return x
+    def _x(self, group: KafkaGroup) -> KafkaGroup:
+        """The group, marked active (for the ticker)."""
+        self.active.add(group.name)
+        return group
 
-    def _fail_waiters(self, group: ConsumerGroup, code: int) -> None:
+    def _active(self) -> list[KafkaGroup]:
+        self.active = {n for n in self.active if self.groups.peek(n) is not None}
+        return [g for g in map(self.groups.peek, list(self.active)) if g is not None]
+
+    def _fail_waiters(self, group: KafkaGroup, code: int) -> None:
         x = self._x(group)
-        for mid, fut in list(x["joins"].items()):
+        for mid, fut in list(x.joins.items()):
             if not fut.done():
                 fut.set_result(_join_error(code, mid))
-        x["joins"].clear()
-        for fut in list(x["syncs"].values()):
+        x.joins.clear()
+        for fut in list(x.syncs.values()):
             if not fut.done():
                 fut.set_result(_sync_result(code))
-        x["syncs"].clear()
+        x.syncs.clear()
 
-    def _prepare_rebalance(self, group: ConsumerGroup) -> None:
+    def _prepare_rebalance(self, group: KafkaGroup) -> None:
         x = self._x(group)
         now = self._now()
-        for fut in list(x["syncs"].values()):
+        for fut in list(x.syncs.values()):
             if not fut.done():
                 fut.set_result(_sync_result(ErrorCode.REBALANCE_IN_PROGRESS, b"", group))
-        x["syncs"].clear()
+        x.syncs.clear()
         timeout = max((m.rebalance_timeout_ms for m in group.members.values()), default=0) / 1000.0
         if group.state is GroupState.EMPTY and self.initial_delay > 0:
-            x["initial_until"] = now + min(self.initial_delay, timeout or self.initial_delay)
+            x.initial_until = now + min(self.initial_delay, timeout or self.initial_delay)
         group.state = GroupState.PREPARING_REBALANCE
-        x["deadline"] = now + timeout
+        x.deadline = now + timeout
 
-    def _maybe_complete(self, group: ConsumerGroup) -> None:
+    def _maybe_complete(self, group: KafkaGroup) -> None:
         if group.state is not GroupState.PREPARING_REBALANCE:
             return
         x = self._x(group)
-        until = x["initial_until"]
+        until = x.initial_until
         if until is not None and self._now() < until:
             return
-        if all(mid in x["joins"] for mid in group.members):
+        if all(mid in x.joins for mid in group.members):
             self._complete_join(group)
 
-    def _remove(self, group: ConsumerGroup, member_id: str) -> None:
+    def _remove(self, group: KafkaGroup, member_id: str) -> None:
         x = self._x(group)
         before = group.state
         member = group.remove_member(member_id)
         if not group.members:
-            group.state = before  # core marks it Empty; `_member_left` settles it as Kafka does
+            group.state = before  # remove_member marks it Empty; `_member_left` settles it as Kafka does
         instance = member.group_instance_id if member is not None else None
-        if instance and x["instances"].get(instance) == member_id:
-            del x["instances"][instance]
-        fut = x["joins"].pop(member_id, None)
+        if instance and x.instances.get(instance) == member_id:
+            del x.instances[instance]
+        fut = x.joins.pop(member_id, None)
         if fut is not None and not fut.done():
             fut.set_result(_join_error(ErrorCode.UNKNOWN_MEMBER_ID, member_id))
-        fut = x["syncs"].pop(member_id, None)
+        fut = x.syncs.pop(member_id, None)
         if fut is not None and not fut.done():
             fut.set_result(_sync_result(ErrorCode.UNKNOWN_MEMBER_ID))
 
-    def _member_left(self, group: ConsumerGroup) -> None:
+    def _member_left(self, group: KafkaGroup) -> None:
         """After removals: rebalance the rest, or settle an emptied group."""
         if group.members:
             if group.state in (GroupState.STABLE, GroupState.COMPLETING_REBALANCE):
                 self._prepare_rebalance(group)
             self._maybe_complete(group)
         elif group.state is not GroupState.EMPTY:
-            self._x(group)["deadline"] = None
+            self._x(group).deadline = None
             group.leader = None
             group.next_generation(group.protocol_type, None)
             group.state = GroupState.EMPTY
 
-    def _complete_join(self, group: ConsumerGroup) -> None:
+    def _complete_join(self, group: KafkaGroup) -> None:
         x = self._x(group)
-        x["deadline"] = None
-        x["initial_until"] = None
-        for mid in [m for m in group.members if m not in x["joins"]]:
+        x.deadline = None
+        x.initial_until = None
+        for mid in [m for m in group.members if m not in x.joins]:
             self._remove(group, mid)
         if not group.members:
             group.leader = None
@@ -213,7 +222,7 @@ class Coordinator:
              "Metadata": dict(m.protocols).get(protocol or "", b"")}
             for m in members
         ]
-        joins, x["joins"] = x["joins"], {}
+        joins, x.joins = x.joins, {}
         for m in members:
             m.assignment = b""
             m.last_heartbeat = now
@@ -230,14 +239,14 @@ class Coordinator:
     def tick(self) -> None:
         """Expire sessions and rebalance deadlines (called by the ticker)."""
         now = self._now()
-        for name, group in list(self.active.items()):
-            x = self._x(group)
-            for pid, expires in list(x["pending"].items()):
+        for group in self._active():
+            x, name = group, group.name
+            for pid, expires in list(x.pending.items()):
                 if now >= expires:
-                    del x["pending"][pid]
+                    del x.pending[pid]
             expired = [
                 m.member_id for m in group.members.values()
-                if m.member_id not in x["joins"] and m.member_id not in x["syncs"]
+                if m.member_id not in x.joins and m.member_id not in x.syncs
                 and now - m.last_heartbeat > m.session_timeout_ms / 1000.0
             ]
             for mid in expired:
@@ -246,22 +255,22 @@ class Coordinator:
             if expired:
                 self._member_left(group)
             if group.state is GroupState.PREPARING_REBALANCE:
-                deadline = x["deadline"]
-                until = x["initial_until"]
+                deadline = x.deadline
+                until = x.initial_until
                 if until is not None and now >= until:
-                    x["initial_until"] = None
+                    x.initial_until = None
                     self._maybe_complete(group)
                 if group.state is GroupState.PREPARING_REBALANCE and deadline is not None and now >= deadline:
                     self._complete_join(group)
-            if not group.members and not x["pending"] and group.state is GroupState.EMPTY:
-                self.active.pop(name, None)
-        self.kip848.tick(self.fe.core.groups)
+            if not group.members and not x.pending and group.state is GroupState.EMPTY:
+                self.active.discard(name)
+        self.kip848.tick()
 
     # -- checks used by OffsetCommit --------------------------------------------------------
     def check_commit(self, group_id: str, generation: int, member_id: str, instance_id: str | None) -> int:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
-        group = self.fe.core.groups.find(group_id)
+        group = self.groups.find(group_id)
         if group is not None and is_consumer_group(group):
             return self.kip848.check_commit(group, generation, member_id)
         if group is None or not group.members:
@@ -290,9 +299,9 @@ class Coordinator:
             return _join_error(ErrorCode.INVALID_SESSION_TIMEOUT, member_id)
         protocols = [(p["Name"], p["Metadata"] or b"") for p in b["Protocols"]]
         ptype = b["ProtocolType"]
-        if is_consumer_group(self.fe.core.groups.find(gid)):  # KIP-848 members hold it
+        if is_consumer_group(self.groups.find(gid)):  # KIP-848 members hold it
             return _join_error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id)
-        group = self.fe.core.groups.get(gid)
+        group = self.groups.get(gid)
         x = self._x(group)
         if not protocols or not ptype:
             return _join_error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id)
@@ -309,20 +318,20 @@ class Coordinator:
         if not member_id:
             new_id = f"{client_id or 'member'}-{uuid.uuid4()}"
             if instance:
-                old_id = x["instances"].get(instance)
+                old_id = x.instances.get(instance)
                 if old_id is not None and old_id in group.members:
                     return await self._static_rejoin(group, old_id, new_id, instance, protocols, session_ms,
                                                      rebalance_ms)
             elif req.api_version >= 4:
-                x["pending"][new_id] = now + session_ms / 1000.0
+                x.pending[new_id] = now + session_ms / 1000.0
                 return _join_error(ErrorCode.MEMBER_ID_REQUIRED, new_id)
             member_id = new_id
             member = group.add_member(Member(member_id, client_id, session.peer_host, instance))
             if instance:
-                x["instances"][instance] = member_id
+                x.instances[instance] = member_id
         elif member_id in group.members:
             member = group.members[member_id]
-            if instance and x["instances"].get(instance) != member_id:
+            if instance and x.instances.get(instance) != member_id:
                 return _join_error(ErrorCode.FENCED_INSTANCE_ID, member_id)
             unchanged = member.protocols == protocols and member.protocol_type == ptype
             is_leader = group.leader == member_id
@@ -334,11 +343,11 @@ class Coordinator:
                 # generation back (the leader, during CompletingRebalance, with the list).
                 member.last_heartbeat = now
                 return self._current(group, member_id, with_members=is_leader)
-        elif member_id in x["pending"]:
-            del x["pending"][member_id]
+        elif member_id in x.pending:
+            del x.pending[member_id]
             member = group.add_member(Member(member_id, client_id, session.peer_host, instance))
             if instance:
-                x["instances"][instance] = member_id
+                x.instances[instance] = member_id
         else:
             return _join_error(ErrorCode.UNKNOWN_MEMBER_ID, member_id)
         member.session_timeout_ms = session_ms
@@ -348,22 +357,22 @@ class Coordinator:
         member.last_heartbeat = now
         if group.protocol_type is None or not others:
             group.protocol_type = ptype
-        old = x["joins"].pop(member_id, None)
+        old = x.joins.pop(member_id, None)
         if old is not None and not old.done():
             old.set_result(_join_error(ErrorCode.UNKNOWN_MEMBER_ID, member_id))
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        x["joins"][member_id] = fut
+        x.joins[member_id] = fut
         if group.state is not GroupState.PREPARING_REBALANCE:
             self._prepare_rebalance(group)
-        elif x["initial_until"] is not None:
+        elif x.initial_until is not None:
             # Kafka's InitialDelayedJoin: each newcomer extends the initial delay, up to
             # the rebalance timeout.
             extended = now + self.initial_delay
-            x["initial_until"] = min(extended, x["deadline"]) if x["deadline"] is not None else extended
+            x.initial_until = min(extended, x.deadline) if x.deadline is not None else extended
         self._maybe_complete(group)
         return await fut
 
-    def _current(self, group: ConsumerGroup, member_id: str, with_members: bool) -> dict[str, Any]:
+    def _current(self, group: KafkaGroup, member_id: str, with_members: bool) -> dict[str, Any]:
         """The JoinGroup answer for the current generation, without a rebalance."""
         listing = [
             {"MemberId": m.member_id, "GroupInstanceId": m.group_instance_id,
@@ -374,19 +383,19 @@ class Coordinator:
                 "ProtocolType": group.protocol_type, "ProtocolName": group.protocol,
                 "Leader": group.leader, "SkipAssignment": False, "MemberId": member_id, "Members": listing}
 
-    async def _static_rejoin(self, group: ConsumerGroup, old_id: str, new_id: str, instance: str,
+    async def _static_rejoin(self, group: KafkaGroup, old_id: str, new_id: str, instance: str,
                              protocols: list[tuple[str, bytes]], session_ms: int, rebalance_ms: int
                              ) -> dict[str, Any]:
         x = self._x(group)
         member = group.members.pop(old_id)
-        for table in (x["joins"], x["syncs"]):
+        for table in (x.joins, x.syncs):
             fut = table.pop(old_id, None)
             if fut is not None and not fut.done():
-                fut.set_result(_join_error(ErrorCode.FENCED_INSTANCE_ID, old_id) if table is x["joins"]
+                fut.set_result(_join_error(ErrorCode.FENCED_INSTANCE_ID, old_id) if table is x.joins
                                else _sync_result(ErrorCode.FENCED_INSTANCE_ID))
         member.member_id = new_id
         group.members[new_id] = member
-        x["instances"][instance] = new_id
+        x.instances[instance] = new_id
         if group.leader == old_id:
             group.leader = new_id
         member.protocols = protocols
@@ -400,10 +409,10 @@ class Coordinator:
             return self._current(group, new_id, with_members=False)
         return await self._rejoin_wait(group, new_id)
 
-    async def _rejoin_wait(self, group: ConsumerGroup, member_id: str) -> dict[str, Any]:
+    async def _rejoin_wait(self, group: KafkaGroup, member_id: str) -> dict[str, Any]:
         x = self._x(group)
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        x["joins"][member_id] = fut
+        x.joins[member_id] = fut
         if group.state is not GroupState.PREPARING_REBALANCE:
             self._prepare_rebalance(group)
         self._maybe_complete(group)
@@ -412,13 +421,13 @@ class Coordinator:
     # -- SyncGroup ------------------------------------------------------------------------------
     async def sync(self, session: Session, req: Request) -> dict[str, Any]:
         b = req.body
-        group = self.fe.core.groups.find(b["GroupId"]) if b["GroupId"] else None
+        group = self.groups.find(b["GroupId"]) if b["GroupId"] else None
         member_id = b["MemberId"]
         if group is None or member_id not in group.members:
             return _sync_result(ErrorCode.UNKNOWN_MEMBER_ID)
         x = self._x(group)
         instance = b["GroupInstanceId"]
-        if instance and x["instances"].get(instance) != member_id:
+        if instance and x.instances.get(instance) != member_id:
             return _sync_result(ErrorCode.FENCED_INSTANCE_ID)
         if b["GenerationId"] != group.generation:
             return _sync_result(ErrorCode.ILLEGAL_GENERATION)
@@ -437,28 +446,28 @@ class Coordinator:
             for mid, m in group.members.items():
                 m.assignment = given.get(mid, b"")
             group.state = GroupState.STABLE
-            syncs, x["syncs"] = x["syncs"], {}
+            syncs, x.syncs = x.syncs, {}
             for mid, fut in syncs.items():
                 if not fut.done() and mid in group.members:
                     fut.set_result(_sync_result(0, group.members[mid].assignment, group))
             return _sync_result(0, member.assignment, group)
-        old = x["syncs"].pop(member_id, None)
+        old = x.syncs.pop(member_id, None)
         if old is not None and not old.done():
             old.set_result(_sync_result(ErrorCode.REBALANCE_IN_PROGRESS))
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        x["syncs"][member_id] = waiter
+        x.syncs[member_id] = waiter
         return await waiter
 
     # -- Heartbeat / LeaveGroup --------------------------------------------------------------------
     def heartbeat(self, req: Request) -> int:
         b = req.body
-        group = self.fe.core.groups.find(b["GroupId"]) if b["GroupId"] else None
+        group = self.groups.find(b["GroupId"]) if b["GroupId"] else None
         member_id = b["MemberId"]
         if group is None or member_id not in group.members:
             return ErrorCode.UNKNOWN_MEMBER_ID
         x = self._x(group)
         instance = b["GroupInstanceId"]
-        if instance and x["instances"].get(instance) != member_id:
+        if instance and x.instances.get(instance) != member_id:
             return ErrorCode.FENCED_INSTANCE_ID
         if b["GenerationId"] != group.generation:
             return ErrorCode.ILLEGAL_GENERATION
@@ -468,7 +477,7 @@ class Coordinator:
         return 0
 
     def leave(self, group_id: str, members: list[tuple[str, str | None]]) -> tuple[int, list[dict[str, Any]]]:
-        group = self.fe.core.groups.find(group_id) if group_id else None
+        group = self.groups.find(group_id) if group_id else None
         results = []
         if group is None:
             return ErrorCode.UNKNOWN_MEMBER_ID, [
@@ -480,9 +489,9 @@ class Coordinator:
         top = 0
         for mid, inst in members:
             if not mid and inst:
-                mid = x["instances"].get(inst, "")
+                mid = x.instances.get(inst, "")
             if mid in group.members:
-                if inst and x["instances"].get(inst) not in (None, mid):
+                if inst and x.instances.get(inst) not in (None, mid):
                     results.append({"MemberId": mid, "GroupInstanceId": inst, "ErrorCode": ErrorCode.FENCED_INSTANCE_ID})
                     continue
                 self._remove(group, mid)

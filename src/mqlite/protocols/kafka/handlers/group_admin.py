@@ -17,17 +17,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mqlite.core.api import ConsumerGroup
-from mqlite.core.api import ConsumerGroup, GroupState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
+from mqlite.protocols.kafka.handlers.membership import GroupState, KafkaGroup
 from mqlite.protocols.kafka.handlers.topics import permitted
 
 if TYPE_CHECKING:  # pragma: no cover
     from mqlite.protocols.kafka.frontend import KafkaFrontEnd, Session
 
 
-def _describe(group: ConsumerGroup | None, name: str) -> dict[str, Any]:
+def _describe(group: KafkaGroup | None, name: str) -> dict[str, Any]:
     if group is None:
         return {"ErrorCode": 0, "GroupId": name, "GroupState": GroupState.DEAD.value, "ProtocolType": "",
                 "ProtocolData": "", "Members": [], "AuthorizedOperations": -2147483648}
@@ -56,7 +55,7 @@ def _describe(group: ConsumerGroup | None, name: str) -> dict[str, Any]:
 
 async def describe_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
     """DescribeGroups: state, protocol and members of groups."""
-    groups = fe.core.groups
+    groups = fe.coordinator.groups
     return {"ThrottleTimeMs": 0, "Groups": [_describe(groups.find(n), n) for n in req.body["Groups"]]}
 
 
@@ -65,14 +64,14 @@ async def list_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict
     wanted = {s.lower() for s in (req.body.get("StatesFilter") or [])}
     out = []
     for name in fe.core.groups.list():
-        group = fe.core.groups.find(name)
+        group = fe.coordinator.groups.find(name)
         if group is None:
             continue
         if wanted and group.state.value.lower() not in wanted:
             continue
         out.append({"GroupId": name, "ProtocolType": group.protocol_type or "consumer",
                     "GroupState": group.state.value,
-                    "GroupType": "consumer" if group.extra.get("kip848") else "classic"})
+                    "GroupType": "consumer" if group.consumer_protocol else "classic"})
     return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
 
 
@@ -80,14 +79,14 @@ async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> di
     """DeleteGroups: delete empty groups and their committed offsets."""
     results = []
     for name in req.body["GroupsNames"]:
-        group = fe.core.groups.find(name)
+        group = fe.coordinator.groups.find(name)
         if group is None:
             code = ErrorCode.GROUP_ID_NOT_FOUND
         elif group.members:
             code = ErrorCode.NON_EMPTY_GROUP
         else:
             fe.core.groups.delete(name)
-            fe.coordinator.active.pop(name, None)
+            fe.coordinator.active.discard(name)
             code = ErrorCode.NONE
         results.append({"GroupId": name, "ErrorCode": code})
     return {"ThrottleTimeMs": 0, "Results": results}
@@ -96,7 +95,7 @@ async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> di
 GROUP_SUBSCRIBED_TO_TOPIC = 86
 
 
-def _subscribed(group: ConsumerGroup) -> set[str]:
+def _subscribed(group: KafkaGroup) -> set[str]:
     """Topics the members subscribe to (ConsumerProtocolSubscription: version, topics...)."""
     topics: set[str] = set()
     for member in group.members.values():
@@ -117,7 +116,7 @@ async def offset_delete(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """OffsetDelete: forget a group's committed offsets for partitions it does not consume."""
     body = req.body
     name = body["GroupId"]
-    group = fe.core.groups.find(name)
+    group = fe.coordinator.groups.find(name)
     top = ErrorCode.NONE
     if not permitted(fe, session, "read", "group", name):
         top = ErrorCode.GROUP_AUTHORIZATION_FAILED
@@ -136,7 +135,7 @@ async def offset_delete(fe: Any, session: Any, req: Request) -> dict[str, Any]:
             if t["Name"] in subscribed:
                 code = GROUP_SUBSCRIBED_TO_TOPIC
             else:
-                group.delete_offsets(t["Name"], [index])
+                group.durable.delete_offsets(t["Name"], [index])
                 code = ErrorCode.NONE
             parts.append({"PartitionIndex": index, "ErrorCode": code})
         topics.append({"Name": t["Name"], "Partitions": parts})
