@@ -217,7 +217,7 @@ def start_mqlite(port: int, fsync: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen(
         [sys.executable, "-m", "mqlite", "serve", "--memory", "--host", "127.0.0.1", "--mqtt-port", str(port),
-         "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--fsync", fsync,
+         "--http-port", "off", "--kafka-port", "off", "--amqp-port", "off", "--redis-port", "off", "--stomp-port", "off", "--fsync", fsync,
          "--max-connections-per-listener", "20000", "--max-connections-per-address", "20000"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tempfile.gettempdir(), "mqtt_bench_mqlite.log"), "w"))  # noqa: SIM115
 
