@@ -64,10 +64,8 @@ async def publish_batch(
     if run:
         await _flush(router, envelopes, run, ctxs)
     out: list[RouteResult] = []
-    for r, ctx in zip(results, ctxs, strict=True):
-        if r is None:
-            r = ctx.result() if ctx is not None else RouteResult(0)
-        out.append(r)
+    for r, c in zip(results, ctxs, strict=True):
+        out.append(r if r is not None else c.result() if c is not None else RouteResult(0))
     return out
 
 
