@@ -3,33 +3,14 @@ order, with one `send_batch` per destination queue for runs of plain queue deliv
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mqlite.core.broker import BrokerCore
-from mqlite.core.config import CoreConfig
 from mqlite.core.message import Envelope
 from mqlite.core.router import Destination
+from tests.core.test_router_delivery import bodies, with_core
 
-CONFIG = CoreConfig(fsync="never", maintenance_interval=0)
 Q = Destination.queue
-
-
-def with_core(fn: Callable[[BrokerCore], Awaitable[None]]) -> None:
-    async def main() -> None:
-        core = await BrokerCore.open(None, CONFIG)
-        try:
-            await fn(core)
-        finally:
-            await core.close()
-
-    asyncio.run(main())
-
-
-async def bodies(core: BrokerCore, queue: str) -> list[bytes]:
-    msgs = await core.get_queue(queue).receive(max_messages=10)
-    return [m.body for m in msgs]
 
 
 def count_batches(core: BrokerCore, name: str) -> list[int]:
