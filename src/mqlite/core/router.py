@@ -28,6 +28,8 @@ Shapes (all frozen, slotted; see also `RouterRegistry` in routers.py for persist
                 arguments=None) -> bool; router.rebind(binding_id, spec=..., args=...)
     router.bindings() -> list[Binding]; router.match(envelope, headers=None) -> [Binding]
     await router.publish(envelope, *, headers=None) -> RouteResult
+    await router.publish_batch(envelopes, *, headers=None) -> [RouteResult]  (one append
+                per destination queue for the batch; see core/router_batch.py)
 
 Matching inputs: direct/topic/glob match `envelope.routing_key`; headers match the
 `headers` table passed to publish (AMQP header values as pamqp decodes them; default:
@@ -427,6 +429,14 @@ class Router:
         ctx = _Publish(headers)
         await self._route(envelope, ctx)
         return ctx.result()
+
+    async def publish_batch(
+        self, envelopes: list[Envelope], *, headers: Mapping[str, Any] | None = None
+    ) -> list[RouteResult]:
+        """Route many: one append per destination queue (core/router_batch.py)."""
+        from mqlite.core.router_batch import publish_batch  # it builds on this module
+
+        return await publish_batch(self, envelopes, headers)
 
     async def _route(self, env: Envelope, ctx: _Publish) -> int:
         if self.name in ctx.visited:

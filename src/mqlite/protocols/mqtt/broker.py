@@ -84,6 +84,19 @@ class MqttBroker:
         result = await self.sessions.router.publish(env)
         return int(result.routed)
 
+    async def publish_many(self, items: list[tuple[str, bytes, int, bool, C.Props]],
+                           client_id: str = "") -> list[int]:
+        """`publish` for the PUBLISHes of one read, in order: one append per destination
+        queue (`Router.publish_batch`); destinations reached, per message."""
+        now = self.now_ms()
+        envs = []
+        for topic, payload, qos, retain, props in items:
+            if retain:
+                self.retained.set(topic, payload, qos, props, now)
+            envs.append(envelope_for(topic, payload, qos, retain, props, now, client_id))
+        results = await self.sessions.router.publish_batch(envs)
+        return [int(r.routed) for r in results]
+
     # -- wills and expiry ----------------------------------------------------------------------
     def will_later(self, client_id: str, will: C.Will, delay: float) -> None:
         """Publish `will` after `delay` seconds unless the session is resumed first."""

@@ -10,7 +10,9 @@ with CONNACK and its reason code (5.0; 3.1.1's return code where one exists) and
 close; after, 5.0 clients get DISCONNECT with the reason code and a reason string,
 3.1.1 clients a close. Nothing from a refused packet is stored or routed.
 Inbound QoS 1 acknowledgements are sent in arrival order once the message is routed
-(durable under the server's fsync policy); QoS 2 is Method A (route on PUBLISH,
+(durable under the server's fsync policy); the PUBLISHes decoded from one read are
+routed as one batch (one append per destination queue), before any other packet of
+that read is handled; QoS 2 is Method A (route on PUBLISH,
 remember the packet id until PUBREL), the ids kept in the session, so a resent PUBLISH
 after a reconnect or restart is not routed twice.
 Concurrency: the server's event loop only.
@@ -67,6 +69,9 @@ class MqttConnection(Connection):
         self.normal_disconnect = False
         self.out: list[bytes] = []  # packets written at the end of this loop iteration
         self.publish_credit = Credit(self, INFLIGHT_HIGH, INFLIGHT_LOW)
+        # PUBLISHes of the current read, routed together by `flush_publishes`
+        self.batch: list[tuple[str, bytes, int, bool, C.Props]] = []
+        self.batch_done: list[Any] = []
 
     def queue_send(self, packet: bytes) -> None:
         """Write `packet` with the others of this loop iteration (one syscall, not one each)."""
@@ -99,14 +104,36 @@ class MqttConnection(Connection):
         except C.MqttError as exc:
             self.fail(exc.reason, exc.text)
             return
-        for packet in packets:
-            if self.closed:
-                return
-            try:
-                self.handle(packet)
-            except C.MqttError as exc:
-                self.fail(exc.reason, exc.text)
-                return
+        try:
+            for packet in packets:
+                if self.closed:
+                    return
+                if self.batch and not isinstance(packet, C.Publish):
+                    self.flush_publishes()  # what came before it is routed before it runs
+                try:
+                    self.handle(packet)
+                except C.MqttError as exc:
+                    self.flush_publishes()
+                    self.fail(exc.reason, exc.text)
+                    return
+        finally:
+            self.flush_publishes()
+
+    def flush_publishes(self) -> None:
+        """Route the gathered PUBLISHes in one batch (`MqttBroker.publish_many`); each
+        one's `done` runs after the batch is appended (and durable), in order."""
+        items, dones = self.batch, self.batch_done
+        if not items:
+            return
+        self.batch, self.batch_done = [], []
+        s = self.session
+        client_id = s.client_id if s is not None else ""
+
+        def all_done(routed: Any, exc: BaseException | None) -> None:
+            for i, done in enumerate(dones):
+                done(routed[i] if exc is None else None, exc)
+
+        eager.start(self.broker.publish_many(items, client_id), all_done)
 
     def on_idle_timeout(self) -> None:
         self.fail(C.KEEP_ALIVE_TIMEOUT, "keep alive timeout")
@@ -328,7 +355,8 @@ class MqttConnection(Connection):
                 entry[0] = C.encode_ack(self.version, kind, pid or 0, reason)
             self._flush_acks()
 
-        eager.start(self.broker.publish(topic, p.payload, qos, p.retain, p.props, s.client_id), done)
+        self.batch.append((topic, p.payload, qos, p.retain, p.props))
+        self.batch_done.append(done)
 
     def _ack_now(self, kind: int, pid: int, reason: int, text: str | None = None) -> None:
         props = {C.REASON_STRING: text} if text and self.version == 5 else None

@@ -95,11 +95,11 @@ class Session:
         return self.expiry > 0
 
     def new_packet_id(self) -> int:
-        used = self.inflight.keys() | self.out_rel
+        inflight, out_rel = self.inflight, self.out_rel  # probed, not copied: O(1) per id
         for _ in range(65535):
             pid = self.next_id
             self.next_id = pid % 65535 + 1
-            if pid not in used:
+            if pid not in inflight and pid not in out_rel:
                 return pid
         raise RuntimeError("no free packet identifier")
 
