@@ -71,6 +71,9 @@ class LogConfig:
     max_batch_bytes: int = 1024 * 1024 + 12
     index_interval_bytes: int = 4096
     leader_epoch: int = 0
+    compact: bool = False  # cleanup.policy contains compact
+    delete_retention_ms: int = DAY_MS  # delete.retention.ms: how long tombstones stay
+    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms
     timestamp_type: int = 0
     timestamp_before_max_ms: int | None = None
     timestamp_after_max_ms: int | None = None
@@ -388,6 +391,11 @@ class Log(abc.ABC):
         """Delete whole segments past `retention_ms` or beyond `retention_bytes`. Returns bytes freed."""
 
     @abc.abstractmethod
+    def compact(self, now_ms: int, upto: int, aborted: Any = None) -> int:
+        """One log-compaction pass (storage/cleaner.py) below offset `upto`; returns the
+        segments rewritten. In-memory logs are not compacted."""
+        return 0
+
     def roll(self) -> None:
         """Start a new segment now (no-op when the active one is empty)."""
 
