@@ -390,12 +390,12 @@ class Log(abc.ABC):
     def apply_retention(self, now_ms: int) -> int:
         """Delete whole segments past `retention_ms` or beyond `retention_bytes`. Returns bytes freed."""
 
-    @abc.abstractmethod
     def compact(self, now_ms: int, upto: int, aborted: Any = None) -> int:
         """One log-compaction pass (storage/cleaner.py) below offset `upto`; returns the
         segments rewritten. In-memory logs are not compacted."""
         return 0
 
+    @abc.abstractmethod
     def roll(self) -> None:
         """Start a new segment now (no-op when the active one is empty)."""
 

@@ -16,8 +16,10 @@ SMALL = {"cleanup.policy": "compact", "segment.bytes": "600", "min.compaction.la
 
 
 def _read_all(bootstrap: str, topic: str) -> list[tuple[int, bytes | None, bytes | None]]:
-    """Every record of partition 0 from the log start to the high watermark."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    """Every record of partition 0 from the log start to the high watermark, aborted
+    transactional records included (read_uncommitted)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False,
+                         "isolation.level": "read_uncommitted"})
     _low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
     consumer.assign([TopicPartition(topic, 0, 0)])  # 0 may be cleaned away: the fetch moves on
     out: list[tuple[int, bytes | None, bytes | None]] = []
@@ -83,3 +85,29 @@ def test_cleanup_policy_configs_are_accepted_and_described(bootstrap: str) -> No
         raise AssertionError("cleanup.policy=shred was accepted")
     except KafkaException as exc:
         assert exc.args[0].name() == "INVALID_CONFIG"
+
+
+def test_compaction_drops_aborted_transactions_and_keeps_committed_ones(bootstrap: str) -> None:
+    """A transactional producer commits user=v1 then aborts user=v2; once cleaned, even a
+    read_uncommitted reader finds only v1 (the aborted write is gone, not a newer value)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic("accounts", 1, 1, config=SMALL)])["accounts"].result()
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "acct", "linger.ms": 0})
+    producer.init_transactions(10)
+    for value, commit in ((b"v1", True), (b"v2", False)):
+        producer.begin_transaction()
+        producer.produce("accounts", key=b"user", value=value)
+        producer.flush(10)
+        if commit:
+            producer.commit_transaction(10)
+        else:
+            producer.abort_transaction(10)
+    _produce(bootstrap, "accounts", [(b"f%d" % i, b"x" * 40) for i in range(30)])
+    got: list[Any] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        got = [v for _o, k, v in _read_all(bootstrap, "accounts") if k == b"user"]
+        if got == [b"v1"]:
+            break
+        time.sleep(0.5)
+    assert got == [b"v1"]
