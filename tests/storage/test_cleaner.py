@@ -15,8 +15,8 @@ NOW = 10 * 24 * HOUR
 
 
 def _config(**kw: object) -> LogConfig:
-    base = dict(segment_bytes=200, segment_ms=None, retention_ms=None, compact=True,
-                delete_retention_ms=HOUR, min_compaction_lag_ms=0)
+    base = {"segment_bytes": 200, "segment_ms": None, "retention_ms": None, "compact": True,
+                "delete_retention_ms": HOUR, "min_compaction_lag_ms": 0}
     base.update(kw)
     return LogConfig(**base)  # type: ignore[arg-type]
 
