@@ -12,7 +12,6 @@ import java.util.Properties;
 import java.util.TreeMap;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -36,15 +35,10 @@ import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
 
 public class CompactCheck {
-    static void check(boolean ok, String what) {
-        if (!ok) throw new IllegalStateException("check failed: " + what);
-    }
+    // helpers shared with ClientsCheck (compiled together by the harness)
+    static void check(boolean ok, String what) { ClientsCheck.check(ok, what); }
 
-    static Admin admin(String bootstrap) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        return Admin.create(p);
-    }
+    static Admin admin(String bootstrap) { return ClientsCheck.admin(bootstrap); }
 
     static Map<String, String> configs(Admin admin, String topic) throws Exception {
         ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
