@@ -30,9 +30,11 @@ class Compactor:
             return
         jobs = []
         for stream in streams:
-            if not stream.effective_config.cleanup_policy or stream.deleted:
+            if stream.deleted:
                 continue
             for part in stream._partitions:
+                if not part.log.config.compact or not hasattr(part.log, "directory"):
+                    continue  # LogConfig is cheap to ask every tick; in-memory logs are not compacted
                 jobs.append((stream, part, _upto(stream, part.index, txns), _aborted(stream, part.index, txns)))
         if not jobs:
             return
