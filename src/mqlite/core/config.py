@@ -66,6 +66,9 @@ class StreamConfig:
     timestamp_type: int | None = None
     timestamp_before_max_ms: int | None = None
     timestamp_after_max_ms: int | None = None
+    cleanup_policy: int | None = None  # CLEANUP_POLICIES: 0 delete, 1 compact, 2 compact,delete
+    delete_retention_ms: int | None = None
+    min_compaction_lag_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -92,6 +95,9 @@ class StreamConfig:
             if value < low:
                 raise InvalidValue(key, f"{key} must be >= {low}, got {value}",
                                    rule="stream-config")
+        if self.cleanup_policy not in (None, 0, 1, 2):
+            raise InvalidValue("cleanup_policy", "cleanup_policy must be 0 (delete), 1 (compact) or "
+                               f"2 (compact,delete), got {self.cleanup_policy!r}", rule="stream-config")
         if self.timestamp_type not in (None, 0, 1):
             raise InvalidValue("timestamp_type", "timestamp_type must be 0 (CreateTime) or "
                                f"1 (LogAppendTime), got {self.timestamp_type!r}", rule="stream-config")
@@ -116,7 +122,15 @@ _MINIMUM = {
     "timestamp_type": 0,
     "timestamp_before_max_ms": -1,
     "timestamp_after_max_ms": -1,
+    "cleanup_policy": 0,
+    "delete_retention_ms": 0,
+    "min_compaction_lag_ms": 0,
 }
+#: Kafka cleanup.policy values <-> StreamConfig.cleanup_policy
+CLEANUP_POLICIES = {"delete": 0, "compact": 1, "compact,delete": 2}
+
+#: Kafka's defaults for the log cleaner's topic configs (filled in under any stream_defaults)
+COMPACTION_DEFAULTS = StreamConfig(cleanup_policy=0, delete_retention_ms=24 * 3600 * 1000, min_compaction_lag_ms=0)
 
 DEFAULT_STREAM_CONFIG = StreamConfig(
     retention_ms=7 * 24 * 3600 * 1000,  # Kafka log.retention.hours=168
@@ -124,7 +138,7 @@ DEFAULT_STREAM_CONFIG = StreamConfig(
     segment_bytes=64 * 1024 * 1024,
     segment_ms=7 * 24 * 3600 * 1000,
     max_message_bytes=1024 * 1024 + 12,  # Kafka message.max.bytes default 1048588
-)
+).merged(COMPACTION_DEFAULTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,11 +56,16 @@ def to_log_config(config: StreamConfig | None, defaults: StreamConfig) -> LogCon
     it) onto storage's LogConfig (None = unlimited)."""
     cfg = (config or StreamConfig()).resolved(defaults)
     base = LogConfig()
+    deletes = cfg.cleanup_policy != 1  # compact alone never deletes by age or size
     return LogConfig(
         segment_bytes=cfg.segment_bytes or base.segment_bytes,
         segment_ms=_unlimited(cfg.segment_ms),
-        retention_ms=_unlimited(cfg.retention_ms),
-        retention_bytes=_unlimited(cfg.retention_bytes),
+        retention_ms=_unlimited(cfg.retention_ms) if deletes else None,
+        retention_bytes=_unlimited(cfg.retention_bytes) if deletes else None,
+        compact=bool(cfg.cleanup_policy),
+        delete_retention_ms=cfg.delete_retention_ms if cfg.delete_retention_ms is not None
+        else base.delete_retention_ms,
+        min_compaction_lag_ms=cfg.min_compaction_lag_ms or 0,
         max_batch_bytes=cfg.max_message_bytes or base.max_batch_bytes,
         timestamp_type=cfg.timestamp_type or 0,
         timestamp_before_max_ms=_unlimited(cfg.timestamp_before_max_ms),

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from mqlite.core import ondisk
 from mqlite.core.catalog import Catalog
 from mqlite.core.clock import Clock
-from mqlite.core.config import StreamConfig
+from mqlite.core.compaction import Compactor
+from mqlite.core.config import COMPACTION_DEFAULTS, StreamConfig
 from mqlite.core.errors import InvalidValue, StreamExists, StreamNotFound
 from mqlite.core.logs import to_log_config
 from mqlite.core.naming import validate_stream_name
@@ -61,11 +62,12 @@ class StreamRegistry:
         self.clock = clock
         self.core = core
         config = getattr(core, "config", None)
-        self.defaults: StreamConfig = config.stream_defaults if config else StreamConfig()
+        self.defaults: StreamConfig = COMPACTION_DEFAULTS.merged(config.stream_defaults if config else StreamConfig())
         self.fsync_always: bool = bool(config and config.fsync_spec.mode == "always")
         self.tail_budget = TailBudget(config.stream_tail_cache_bytes if config else 64 << 20)
         self._streams: dict[str, Stream] = {}
         self._last_retention = clock.monotonic()
+        self.compactor = Compactor()
         for name, saved in catalog.list_entities(KIND):
             self._streams[name] = self._open(name, saved)
         if logs.data_dir is not None:
@@ -246,6 +248,8 @@ class StreamRegistry:
         config = getattr(self.core, "config", None)
         interval = config.retention_check_interval if config else 30.0
         now = self.clock.monotonic()
+        self.compactor.tick(list(self._streams.values()), getattr(self.core, "transactions", None),
+                            self.clock.now_ms())
         if now - self._last_retention < interval:
             return
         self._last_retention = now

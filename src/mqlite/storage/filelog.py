@@ -38,8 +38,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from mqlite.storage.batchheader import PREFIX_STRUCT
+from mqlite.storage.cleaner import CLEANED_SUFFIX, COMPACTED_MARKER, clean
 from mqlite.storage.commit import GroupCommitter
 from mqlite.storage.errors import CorruptSegment, InvalidBatch, LogClosed, LogWriteError
 from mqlite.storage.log import (
@@ -102,7 +104,9 @@ class FileLog(Log):
         d = self.directory
         bases = sorted(int(p.stem) for p in d.glob("*.log") if p.stem.isdigit())
         for p in d.iterdir():  # indexes without a segment are leftovers of a deletion
-            if (
+            if p.name.endswith(CLEANED_SUFFIX):  # a compaction cut short by a crash
+                p.unlink()
+            elif (
                 p.suffix in (".index", ".timeindex")
                 and p.stem.isdigit()
                 and int(p.stem) not in bases
@@ -126,6 +130,9 @@ class FileLog(Log):
             self._dir_dirty = True
         else:
             segs = [Segment(d, b, interval) for b in bases]
+            if (d / COMPACTED_MARKER).exists():
+                for seg in segs:
+                    seg.gaps = True
             # drop empty inactive segments that carry nothing (a crash between roll and write)
             keep: list[Segment] = []
             for i, seg in enumerate(segs):
@@ -505,6 +512,9 @@ class FileLog(Log):
             if n == len(segs):  # the active segment expired too: roll so it can go
                 self._roll_locked()
             return self._delete_first(n)
+
+    def compact(self, now_ms: int, upto: int, aborted: Any = None) -> int:
+        return clean(self, now_ms, upto, aborted) if self.config.compact and not self._closed else 0
 
     # -- durability ------------------------------------------------------------------
     def sync(self) -> None:

@@ -71,6 +71,9 @@ class LogConfig:
     max_batch_bytes: int = 1024 * 1024 + 12
     index_interval_bytes: int = 4096
     leader_epoch: int = 0
+    compact: bool = False  # cleanup.policy contains compact
+    delete_retention_ms: int = DAY_MS  # delete.retention.ms: how long tombstones stay
+    min_compaction_lag_ms: int = 0  # min.compaction.lag.ms
     timestamp_type: int = 0
     timestamp_before_max_ms: int | None = None
     timestamp_after_max_ms: int | None = None
@@ -386,6 +389,11 @@ class Log(abc.ABC):
     @abc.abstractmethod
     def apply_retention(self, now_ms: int) -> int:
         """Delete whole segments past `retention_ms` or beyond `retention_bytes`. Returns bytes freed."""
+
+    def compact(self, now_ms: int, upto: int, aborted: Any = None) -> int:
+        """One log-compaction pass (storage/cleaner.py) below offset `upto`; returns the
+        segments rewritten. In-memory logs are not compacted."""
+        return 0
 
     @abc.abstractmethod
     def roll(self) -> None:

@@ -125,6 +125,7 @@ class Segment:
         )
         self.bytes_since_index = 0
         self.dirty = False  # written since the last fsync
+        self.gaps = False  # compacted (storage/cleaner.py): offsets may skip between batches
 
     # -- files ---------------------------------------------------------------------
     def open(self, create: bool = False) -> None:
@@ -380,7 +381,7 @@ class Segment:
                 return pos, f"no batch header (magic {magic}, length {length})"
             if pos + bsize > size:
                 return pos, "torn batch"
-            if expected is not None and base != expected:
+            if expected is not None and base != expected and not (self.gaps and base > expected):
                 return pos, f"batch base offset {base}, expected {expected}"
             if verify:
                 buf, rel = reader.get(pos, bsize, True)
@@ -464,6 +465,8 @@ class Segment:
             raise self._corrupt(
                 end, self.next_offset, reason or "bytes after the last batch"
             )
+        if self.gaps and expected_next is not None and self.next_offset < expected_next:
+            self.next_offset = expected_next  # the segment's last records were cleaned away
         if expected_next is not None and self.next_offset != expected_next:
             raise self._corrupt(
                 end,
@@ -494,6 +497,8 @@ class Segment:
         )
         if reason or end != self.file_size():
             return False
+        if self.gaps and expected_next is not None and self.next_offset < expected_next:
+            self.next_offset = expected_next
         if expected_next is not None and self.next_offset != expected_next:
             return False
         self.size = self.written = end

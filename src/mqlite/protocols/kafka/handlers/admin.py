@@ -9,8 +9,10 @@ Rules (Kafka protocol guide, `AdminManager`, topic configs reference):
 - topic configs mapped onto the stream: retention.ms, retention.bytes, segment.bytes,
   segment.ms, max.message.bytes, message.timestamp.type (CreateTime | LogAppendTime),
   message.timestamp.before.max.ms / after.max.ms (checked per record on produce);
-  cleanup.policy, compression.type and min.insync.replicas are accepted only at their
-  fixed values (delete, producer, 1); any other name or value is INVALID_CONFIG;
+  cleanup.policy (delete | compact | compact,delete), delete.retention.ms and
+  min.compaction.lag.ms drive the log cleaner (core/compaction.py, storage/cleaner.py);
+  compression.type and min.insync.replicas are accepted only at their fixed values
+  (producer, 1); any other name or value is INVALID_CONFIG;
 - AlterConfigs replaces a topic's whole dynamic config; IncrementalAlterConfigs applies
   SET (0) and DELETE (1) per key (APPEND/SUBTRACT apply to list configs only:
   INVALID_CONFIG);
@@ -29,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mqlite.core.api import Stream
+from mqlite.core.config import CLEANUP_POLICIES
 from mqlite.core.naming import is_internal_stream
 from mqlite.errors import MqliteError
 from mqlite.protocols.kafka.codec import Request
@@ -55,9 +58,11 @@ MAPPED = {
     "message.timestamp.type": "timestamp_type",
     "message.timestamp.before.max.ms": "timestamp_before_max_ms",
     "message.timestamp.after.max.ms": "timestamp_after_max_ms",
+    "cleanup.policy": "cleanup_policy",
+    "delete.retention.ms": "delete_retention_ms",
+    "min.compaction.lag.ms": "min_compaction_lag_ms",
 }
 FIXED = {
-    "cleanup.policy": "delete",
     "compression.type": "producer",
     "min.insync.replicas": "1",
 }
@@ -82,6 +87,8 @@ def parse_configs(pairs: list[tuple[str, str | None]]) -> dict[str, int | None]:
             try:
                 if name == "message.timestamp.type":
                     out[MAPPED[name]] = TIMESTAMP_TYPES[value]
+                elif name == "cleanup.policy":
+                    out[MAPPED[name]] = _policy(value)
                 else:
                     out[MAPPED[name]] = int(value)
             except (ValueError, KeyError):
@@ -92,6 +99,12 @@ def parse_configs(pairs: list[tuple[str, str | None]]) -> dict[str, int | None]:
         else:
             raise ConfigError(f"Unknown topic config name: {name}")
     return out
+
+
+def _policy(value: str) -> int:
+    """cleanup.policy (a list: "compact,delete" = "delete,compact") -> CLEANUP_POLICIES."""
+    parts = sorted({p.strip() for p in value.split(",")} - {""})
+    return CLEANUP_POLICIES[",".join(parts)]
 
 
 INTERNAL_MESSAGE = "Topic '{}' is an internal mqlite stream and cannot be managed by Kafka clients."
@@ -241,6 +254,8 @@ def _topic_configs(stream: Stream, keys: list[str] | None) -> list[dict[str, Any
         is_set = getattr(overrides, field) is not None
         if field == "timestamp_type":
             value = next(k for k, v in TIMESTAMP_TYPES.items() if v == (value or 0))
+        elif field == "cleanup_policy":
+            value = next(k for k, v in CLEANUP_POLICIES.items() if v == (value or 0))
         entries.append((kname, None if value is None else str(value), not is_set))
     for kname, value in FIXED.items():
         entries.append((kname, value, True))
