@@ -93,7 +93,7 @@ def _fetch_all(fe: Any, session: Any, sg: ShareGroups, group: str, member: Any, 
     streams = _streams(fe)
     out: dict[Any, list[dict[str, Any]]] = {}
     budget = body["MaxBytes"]
-    records_left = body.get("MaxRecords") or 500
+    records_left = body.get("MaxRecords", 500)
     got = False
     for topic_id, p in sorted(member.fetching | set(acks), key=lambda k: (str(k[0]), k[1])):
         code, stream = _check_partition(fe, session, streams, topic_id, p)
