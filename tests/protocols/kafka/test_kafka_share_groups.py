@@ -149,3 +149,19 @@ def test_share_partition_state_survives_a_restart(kafka_factory: Any, tmp_path: 
         assert _acquired(_fetch(c, "a", 0, tid)) == [(1, 2, 2), (3, 5, 1)]
     finally:
         c.close()
+
+
+def test_list_groups_reports_share_groups(kafka_factory: Any) -> None:
+    server, tid = _server(kafka_factory)
+    c = RawClient("127.0.0.1", server.kafka_port)
+    try:
+        _hb(c, "a", 0, ["st"])
+        listed = c.request(16, 5, {"StatesFilter": [], "TypesFilter": ["share"]})
+        assert listed["Groups"] == [{"GroupId": "sg", "ProtocolType": "share", "GroupState": "Stable",
+                                     "GroupType": "share"}]
+        assert c.request(16, 5, {"StatesFilter": [], "TypesFilter": ["classic"]})["Groups"] == []
+        _hb(c, "a", -1)
+        listed = c.request(16, 5, {"StatesFilter": ["Empty"], "TypesFilter": []})
+        assert [(g["GroupId"], g["GroupState"]) for g in listed["Groups"]] == [("sg", "Empty")]
+    finally:
+        c.close()

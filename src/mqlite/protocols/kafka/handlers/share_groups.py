@@ -143,6 +143,18 @@ class ShareGroups:
         return ErrorCode.NONE, None, m
 
 
+def share_group_rows(fe: Any, states: set[str]) -> list[dict[str, Any]]:
+    """ListGroups rows of the share groups (GroupType `share`), filtered by lower-case state."""
+    sg = share_groups(fe)
+    rows = []
+    for name in sorted(sg.state.groups() | set(sg.groups)):
+        g = sg.groups.get(name)
+        state = "Stable" if g is not None and g.members else "Empty"
+        if not states or state.lower() in states:
+            rows.append({"GroupId": name, "ProtocolType": "share", "GroupState": state, "GroupType": "share"})
+    return rows
+
+
 def _error(code: int, message: str | None) -> dict[str, Any]:
     return {"ThrottleTimeMs": 0, "ErrorCode": code, "ErrorMessage": message, "MemberId": None,
             "MemberEpoch": -1, "HeartbeatIntervalMs": 0, "Assignment": None}
