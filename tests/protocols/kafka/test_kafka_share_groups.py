@@ -152,7 +152,7 @@ def test_share_partition_state_survives_a_restart(kafka_factory: Any, tmp_path: 
 
 
 def test_list_groups_reports_share_groups(kafka_factory: Any) -> None:
-    server, tid = _server(kafka_factory)
+    server, _tid = _server(kafka_factory)
     c = RawClient("127.0.0.1", server.kafka_port)
     try:
         _hb(c, "a", 0, ["st"])

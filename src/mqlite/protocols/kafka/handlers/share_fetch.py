@@ -24,7 +24,11 @@ from mqlite.core.share_groups import InvalidRecordState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.metadata import NODE_ID
-from mqlite.protocols.kafka.handlers.share_groups import INVALID_RECORD_STATE, ShareGroups, share_groups
+from mqlite.protocols.kafka.handlers.share_groups import (
+    INVALID_RECORD_STATE,
+    ShareGroups,
+    share_groups,
+)
 from mqlite.protocols.kafka.handlers.topics import find_topic, permitted
 
 UNKNOWN_TOPIC_ID = 100
@@ -37,7 +41,7 @@ def _streams(fe: Any) -> dict[Any, Any]:
 
 def _acknowledge(sg: ShareGroups, group: str, member: str, stream: Any, p: int, batches: list[dict[str, Any]]) -> int:
     sp = sg.state.partition(group, stream, p)
-    code = ErrorCode.NONE
+    code: int = ErrorCode.NONE
     for b in batches:
         try:
             sp.acknowledge(member, b["FirstOffset"], b["LastOffset"], list(b["AcknowledgeTypes"]), sg.max_count)
@@ -175,6 +179,8 @@ async def share_acknowledge(fe: Any, session: Any, req: Request) -> dict[str, An
     group, mid, epoch = body["GroupId"] or "", body["MemberId"] or "", body["ShareSessionEpoch"]
     if not permitted(fe, session, "read", "group", group):
         return _top(ErrorCode.GROUP_AUTHORIZATION_FAILED, None, sg)
+    code: int
+    message: str | None
     if epoch == 0:
         code, message, member = ErrorCode.INVALID_REQUEST, "ShareAcknowledge cannot open a share session.", None
     else:
