@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from java_support import java_classes, lines, missing, run_java
+from java_support import java_classes, kafka_tool, lines, missing, run_java
 from kafka_support import kafka_factory
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
@@ -52,3 +52,11 @@ def test_release_redelivers_and_reject_archives(java_classes: Path, share_server
 def test_lock_timeout_redelivers_until_the_delivery_limit(java_classes: Path, share_server: str) -> None:
     got = _run(java_classes, share_server, "lock-timeout")
     assert got == {"deliveries": "[1, 2, 3]"}
+
+
+def test_kafka_share_groups_tool_lists_share_groups(java_classes: Path, share_server: str) -> None:
+    """`kafka-share-groups.sh --list` (Admin.listGroups with the share type: ListGroups v5)."""
+    _run(java_classes, share_server, "split")
+    out = kafka_tool("org.apache.kafka.tools.consumer.group.ShareGroupCommand", "--bootstrap-server", share_server,
+                     "--list")
+    assert out.split() == ["g-split"]
