@@ -165,3 +165,18 @@ def test_list_groups_reports_share_groups(kafka_factory: Any) -> None:
         assert [(g["GroupId"], g["GroupState"]) for g in listed["Groups"]] == [("sg", "Empty")]
     finally:
         c.close()
+
+
+def test_share_group_describe(kafka_factory: Any) -> None:
+    server, tid = _server(kafka_factory)
+    c = RawClient("127.0.0.1", server.kafka_port)
+    try:
+        _hb(c, "a", 0, ["st"])
+        got = c.request(77, 1, {"GroupIds": ["sg", "nope"], "IncludeAuthorizedOperations": False})["Groups"]
+        assert (got[0]["ErrorCode"], got[0]["GroupState"], got[0]["GroupEpoch"]) == (0, "Stable", 1)
+        assert [(m["MemberId"], m["SubscribedTopicNames"]) for m in got[0]["Members"]] == [("a", ["st"])]
+        assert got[0]["Members"][0]["Assignment"]["TopicPartitions"] == [
+            {"TopicId": tid, "TopicName": "st", "Partitions": [0]}]
+        assert (got[1]["ErrorCode"], got[1]["GroupState"]) == (ErrorCode.GROUP_ID_NOT_FOUND, "Dead")
+    finally:
+        c.close()

@@ -60,3 +60,12 @@ def test_kafka_share_groups_tool_lists_share_groups(java_classes: Path, share_se
     out = kafka_tool("org.apache.kafka.tools.consumer.group.ShareGroupCommand", "--bootstrap-server", share_server,
                      "--list")
     assert out.split() == ["g-split"]
+
+
+def test_kafka_share_groups_tool_describes_members(java_classes: Path, share_server: str) -> None:
+    """`kafka-share-groups.sh --describe --members` (Admin.describeShareGroups: ShareGroupDescribe)
+    of a group whose members have left."""
+    _run(java_classes, share_server, "split")
+    out = run_java("org.apache.kafka.tools.consumer.group.ShareGroupCommand", "--bootstrap-server", share_server,
+                   "--describe", "--group", "g-split", "--members")
+    assert "has no active members" in out.stdout + out.stderr, out.stdout + out.stderr

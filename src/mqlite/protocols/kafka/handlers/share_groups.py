@@ -36,6 +36,7 @@ class ShareMember:
     epoch: int
     topics: list[str]
     seen: float
+    client: tuple[str, str] = ("", "")  # client id, client host (ShareGroupDescribe)
     session: int | None = None  # the next ShareSessionEpoch expected; None: no session
     fetching: set[tuple[str, int]] = field(default_factory=set)  # (topic id, partition) in the session
 
@@ -86,7 +87,7 @@ class ShareGroups:
                 parts.append({"TopicId": stream.id, "Partitions": list(range(stream.partition_count))})
         return {"TopicPartitions": parts}
 
-    def heartbeat(self, req: Request) -> dict[str, Any]:
+    def heartbeat(self, req: Request, host: str = "") -> dict[str, Any]:
         body = req.body
         name, mid, epoch = body["GroupId"], body["MemberId"] or "", body["MemberEpoch"]
         topics = body.get("SubscribedTopicNames")
@@ -107,7 +108,7 @@ class ShareGroups:
             if not topics:
                 return _error(ErrorCode.INVALID_REQUEST, "SubscribedTopicNames must be set in first request.")
             g.epoch += 1
-            m = g.members[mid] = ShareMember(g.epoch, list(topics), self.now())
+            m = g.members[mid] = ShareMember(g.epoch, list(topics), self.now(), (req.client_id or "", "/" + host))
         elif m is None:
             return _error(ErrorCode.UNKNOWN_MEMBER_ID, f"Member {mid} is not a member of group {name}.")
         elif epoch != m.epoch:
@@ -143,6 +144,25 @@ class ShareGroups:
         return ErrorCode.NONE, None, m
 
 
+def _describe(fe: Any, sg: ShareGroups, name: str) -> dict[str, Any]:
+    g = sg.groups.get(name)
+    if g is None and name not in sg.state.groups():
+        return {"ErrorCode": ErrorCode.GROUP_ID_NOT_FOUND, "ErrorMessage": f"Group {name} not found.",
+                "GroupId": name, "GroupState": "Dead", "GroupEpoch": -1, "AssignmentEpoch": -1,
+                "AssignorName": "", "Members": [], "AuthorizedOperations": -2147483648}
+    g = g or ShareGroup()
+    members = []
+    for mid, m in sorted(g.members.items()):
+        parts = sg._assignment(m)["TopicPartitions"]
+        names = {s.id: s.name for t in m.topics if (s := find_topic(fe.core, t)) is not None}
+        members.append({"MemberId": mid, "RackId": None, "MemberEpoch": m.epoch, "ClientId": m.client[0],
+                        "ClientHost": m.client[1], "SubscribedTopicNames": m.topics,
+                        "Assignment": {"TopicPartitions": [{**p, "TopicName": names[p["TopicId"]]} for p in parts]}})
+    return {"ErrorCode": 0, "ErrorMessage": None, "GroupId": name, "GroupState": "Stable" if g.members else "Empty",
+            "GroupEpoch": g.epoch, "AssignmentEpoch": g.epoch, "AssignorName": "simple", "Members": members,
+            "AuthorizedOperations": -2147483648}
+
+
 def share_group_rows(fe: Any, states: set[str]) -> list[dict[str, Any]]:
     """ListGroups rows of the share groups (GroupType `share`), filtered by lower-case state."""
     sg = share_groups(fe)
@@ -172,7 +192,20 @@ async def share_group_heartbeat(fe: Any, session: Any, req: Request) -> dict[str
     """ShareGroupHeartbeat: join, stay in or leave a share group."""
     if not permitted(fe, session, "read", "group", req.body["GroupId"]):
         return _error(ErrorCode.GROUP_AUTHORIZATION_FAILED, None)
-    return share_groups(fe).heartbeat(req)
+    return share_groups(fe).heartbeat(req, session.peer_host)
 
 
-APIS = {76: (1, 1, share_group_heartbeat)}
+async def share_group_describe(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """ShareGroupDescribe: state, epochs, members and assignments of share groups."""
+    sg = share_groups(fe)
+    out = []
+    for name in req.body["GroupIds"]:
+        if not permitted(fe, session, "read", "group", name):
+            out.append({**_describe(fe, sg, ""), "GroupId": name, "ErrorCode": ErrorCode.GROUP_AUTHORIZATION_FAILED,
+                        "ErrorMessage": None})
+        else:
+            out.append(_describe(fe, sg, name))
+    return {"ThrottleTimeMs": 0, "Groups": out}
+
+
+APIS = {76: (1, 1, share_group_heartbeat), 77: (1, 1, share_group_describe)}
