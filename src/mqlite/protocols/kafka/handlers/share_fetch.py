@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mqlite.core.api import Stream
 from mqlite.core.share_groups import InvalidRecordState
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
@@ -39,7 +40,7 @@ def _streams(fe: Any) -> dict[Any, Any]:
     return {s.id: s for n in fe.core.list_streams() if (s := find_topic(fe.core, n)) is not None}
 
 
-def _acknowledge(sg: ShareGroups, group: str, member: str, stream: Any, p: int, batches: list[dict[str, Any]]) -> int:
+def _acknowledge(sg: ShareGroups, group: str, member: str, stream: Stream, p: int, batches: list[dict[str, Any]]) -> int:
     sp = sg.state.partition(group, stream, p)
     code: int = ErrorCode.NONE
     for b in batches:
@@ -67,7 +68,7 @@ def _end_of(batch: bytes) -> int:
     return int.from_bytes(batch[:8], "big") + int.from_bytes(batch[23:27], "big", signed=True) + 1
 
 
-def _acquire(sg: ShareGroups, group: str, member: str, stream: Any, p: int, max_bytes: int,
+def _acquire(sg: ShareGroups, group: str, member: str, stream: Stream, p: int, max_bytes: int,
              max_records: int) -> tuple[list[bytes], list[tuple[int, int, int]]]:
     sp = sg.state.partition(group, stream, p)
     now = sg.now()
