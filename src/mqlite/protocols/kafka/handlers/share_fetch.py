@@ -138,19 +138,34 @@ def _apply_acks(fe: Any, session: Any, sg: ShareGroups, group: str, mid: str,
     return acks
 
 
-async def share_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
-    """ShareFetch: acknowledge, then lease records, long-polling up to MaxWaitMs."""
-    body = req.body
+def _begin(fe: Any, session: Any, body: dict[str, Any],
+           may_open: bool) -> tuple[ShareGroups, Any, dict[tuple[Any, int], int], dict[str, Any] | None]:
+    """The group check, the share-session check, then the acknowledgements every request
+    carries (and, on a closing session, the release of the member's leases):
+    (share groups, member, acknowledge error per partition, error response or None)."""
     sg = share_groups(fe)
     group, mid, epoch = body["GroupId"] or "", body["MemberId"] or "", body["ShareSessionEpoch"]
     if not permitted(fe, session, "read", "group", group):
-        return _top(ErrorCode.GROUP_AUTHORIZATION_FAILED, None, sg)
+        return sg, None, {}, _top(ErrorCode.GROUP_AUTHORIZATION_FAILED, None, sg)
+    if epoch == 0 and not may_open:
+        return sg, None, {}, _top(ErrorCode.INVALID_REQUEST, "ShareAcknowledge cannot open a share session.", sg)
     code, message, member = sg.session(group, mid, epoch)
     if member is None:
-        return _top(code, message, sg)
+        return sg, None, {}, _top(code, message, sg)
     acks = _apply_acks(fe, session, sg, group, mid, body["Topics"])
     if epoch == -1:
         sg.release(group, mid)
+    return sg, member, acks, None
+
+
+async def share_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
+    """ShareFetch: acknowledge, then lease records, long-polling up to MaxWaitMs."""
+    body = req.body
+    sg, member, acks, error = _begin(fe, session, body, True)
+    if error is not None:
+        return error
+    group, mid = body["GroupId"], body["MemberId"]
+    if body["ShareSessionEpoch"] == -1:
         out, _ = _fetch_all(fe, session, sg, group, member, mid, acks, {**body, "MaxBytes": 0})
     else:
         for f in body.get("ForgottenTopicsData") or []:
@@ -176,21 +191,9 @@ async def share_fetch(fe: Any, session: Any, req: Request) -> dict[str, Any]:
 async def share_acknowledge(fe: Any, session: Any, req: Request) -> dict[str, Any]:
     """ShareAcknowledge: accept, release or reject acquired records."""
     body = req.body
-    sg = share_groups(fe)
-    group, mid, epoch = body["GroupId"] or "", body["MemberId"] or "", body["ShareSessionEpoch"]
-    if not permitted(fe, session, "read", "group", group):
-        return _top(ErrorCode.GROUP_AUTHORIZATION_FAILED, None, sg)
-    code: int
-    message: str | None
-    if epoch == 0:
-        code, message, member = ErrorCode.INVALID_REQUEST, "ShareAcknowledge cannot open a share session.", None
-    else:
-        code, message, member = sg.session(group, mid, epoch)
-    if member is None:
-        return _top(code, message, sg)
-    acks = _apply_acks(fe, session, sg, group, mid, body["Topics"])
-    if epoch == -1:
-        sg.release(group, mid)
+    sg, _member, acks, error = _begin(fe, session, body, False)
+    if error is not None:
+        return error
     by_topic: dict[Any, list[dict[str, Any]]] = {}
     for (t, p), c in acks.items():
         by_topic.setdefault(t, []).append({"PartitionIndex": p, "ErrorCode": c, "ErrorMessage": None,
