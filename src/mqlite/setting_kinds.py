@@ -221,6 +221,7 @@ FSYNC = Kind("fsync", "`always`, `never` or an interval in milliseconds (e.g. `1
 SIZE = Kind("size", "a size in bytes, with an optional unit (`64KiB`, `10MB`, `1GiB`)", _size)
 LOG_LEVEL = Kind("choice", "`debug`, `info`, `warning` or `error`", _choice("debug", "info", "warning", "error"))
 LOG_FORMAT = Kind("choice", "`text` or `json` (one JSON object a line)", _choice("text", "json"))
+OFFSET_RESET = Kind("choice", "`latest` or `earliest`", _choice("latest", "earliest"))
 NAMES = Kind("list", "comma-separated names", _names, repeatable=True)
 USERS = Kind("users", "NAME:SECRET[:ROLES] (repeatable; comma-separated in the variable)", _users,
              repeatable=True, secret=True)

@@ -112,6 +112,9 @@ class Settings:
     kafka_group_max_session_timeout_ms: int = _kafka(1_800_000, k.milliseconds(), "largest consumer session timeout accepted (`group.max.session.timeout.ms`)")
     kafka_consumer_heartbeat_interval_ms: int = _kafka(5000, k.milliseconds(), "heartbeat interval given to KIP-848 consumers (`group.consumer.heartbeat.interval.ms`)")
     kafka_consumer_session_timeout_ms: int = _kafka(45_000, k.milliseconds(), "a KIP-848 consumer without a heartbeat this long leaves its group (`group.consumer.session.timeout.ms`)")
+    kafka_share_record_lock_duration_ms: int = _kafka(30_000, k.milliseconds(), "how long a share-group consumer holds a record it fetched before it is delivered again (`group.share.record.lock.duration.ms`)")
+    kafka_share_delivery_count_limit: int = _kafka(5, k.integer(2), "deliveries after which a share group archives a record instead of delivering it again (`group.share.delivery.count.limit`)")
+    kafka_share_auto_offset_reset: str = _kafka("latest", k.OFFSET_RESET, "where a new share group starts reading a partition (`share.auto.offset.reset`)")
     # -- AMQP -------------------------------------------------------------------------
     amqp_users: tuple[tuple[str, str], ...] = _amqp((), k.pairs("USER:PASSWORD"), "AMQP users, aliases of `--user` (with no user anywhere: guest:guest, from loopback only)", name="amqp_user")
     amqp_vhosts: tuple[str, ...] = _amqp((), k.NAMES, "virtual hosts besides `/`", name="amqp_vhost")

@@ -27,13 +27,15 @@ def _collect() -> dict[int, tuple[Versions, Any]]:
         produce,
         producer_ids,
         sasl,
+        share_fetch,
+        share_groups,
         transactions,
         txn_admin,
     )
 
     table: dict[int, tuple[Versions, Any]] = {}
     for module in (metadata, produce, fetch, offsets, groups, group_admin, admin, acls, producer_ids, sasl,
-                   transactions, consumer_protocol, txn_admin):
+                   transactions, consumer_protocol, txn_admin, share_groups, share_fetch):
         for key, (lo, hi, fn) in module.APIS.items():
             table[key] = (Versions(lo, hi), fn)
     return dict(sorted(table.items()))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mqlite.protocols.kafka.codec import Request
 from mqlite.protocols.kafka.errors import ErrorCode
 from mqlite.protocols.kafka.handlers.membership import GroupState, KafkaGroup
+from mqlite.protocols.kafka.handlers.share_groups import share_group_rows
 from mqlite.protocols.kafka.handlers.topics import permitted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +73,9 @@ async def list_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict
         out.append({"GroupId": name, "ProtocolType": group.protocol_type or "consumer",
                     "GroupState": group.state.value,
                     "GroupType": "consumer" if group.consumer_protocol else "classic"})
-    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": out}
+    out += share_group_rows(fe, wanted)
+    types = {s.lower() for s in (req.body.get("TypesFilter") or [])}  # v5 (KIP-848)
+    return {"ThrottleTimeMs": 0, "ErrorCode": 0, "Groups": [g for g in out if not types or g["GroupType"] in types]}
 
 
 async def delete_groups(fe: KafkaFrontEnd, session: Session, req: Request) -> dict[str, Any]:
@@ -145,6 +148,6 @@ async def offset_delete(fe: Any, session: Any, req: Request) -> dict[str, Any]:
 APIS = {
     47: (0, 0, offset_delete),
     15: (0, 5, describe_groups),
-    16: (0, 4, list_groups),
+    16: (0, 5, list_groups),
     42: (0, 2, delete_groups),
 }
